@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+# Everything else is plain CMake presets (see README).
+JOBS ?= 2
+SAMPLES := samples
+
+.PHONY: run test build release fuzz-smoke bench clean format tidy
+
+run:
+	@ci/bootstrap build
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j$(JOBS) >/dev/null
+	@ci/run-main build/release
+
+test:
+	@ci/bootstrap test
+	cmake --preset ci
+	cmake --build --preset ci -j$(JOBS)
+	ctest --preset ci -j$(JOBS)
+
+build:
+	@ci/bootstrap build
+	cmake --preset debug
+	cmake --build --preset debug -j$(JOBS)
+
+release:
+	@ci/bootstrap build
+	cmake --preset release
+	cmake --build --preset release -j$(JOBS)
+
+bench: release
+	build/release/mqcheck bench codec
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+tidy:
+	cmake --preset debug >/dev/null
+	clang-tidy -p build/debug $$(git ls-files 'codec/*.c' 'cli/*.c')
+
+clean:
+	rm -rf build

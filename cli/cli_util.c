@@ -1,0 +1,101 @@
+/* cli_util.c - helpers shared by the subcommands. */
+#include "cli_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hex_val(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+long cli_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *bad_at) {
+  size_t len = 0;
+  int hi = -1;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':' || c == '-') {
+      if (hi >= 0) {
+        *bad_at = i;
+        return -1;
+      }
+      continue;
+    }
+    int v = hex_val(c);
+    if (v < 0) {
+      *bad_at = i;
+      return -1;
+    }
+    if (hi < 0) {
+      hi = v;
+      continue;
+    }
+    if (len >= cap) {
+      *bad_at = i;
+      return -1;
+    }
+    out[len++] = (uint8_t)(hi << 4 | v);
+    hi = -1;
+  }
+  if (hi >= 0) {
+    *bad_at = n;
+    return -1;
+  }
+  return (long)len;
+}
+
+char *cli_read_all(const char *path, size_t max, size_t *out_len) {
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if (!f) {
+    fprintf(stderr, "mqcheck: cannot open %s: %s\n", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap + 1);
+  while (buf) {
+    if (len == cap) {
+      if (cap >= max) {
+        fprintf(stderr, "mqcheck: %s is larger than %zu bytes\n", path, max);
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      cap = cap * 2 > max ? max : cap * 2;
+      char *nb = realloc(buf, cap + 1);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) {
+      if (ferror(f)) {
+        fprintf(stderr, "mqcheck: error reading %s: %s\n", path, strerror(errno));
+        free(buf);
+        buf = NULL;
+      }
+      break;
+    }
+  }
+  if (f != stdin) fclose(f);
+  if (!buf) return NULL;
+  buf[len] = '\0';
+  *out_len = len;
+  return buf;
+}
+
+int cli_parse_version(const char *s, mqc_version *out) {
+  if (!strcmp(s, "3.1") || !strcmp(s, "3")) *out = MQC_V31;
+  else if (!strcmp(s, "3.1.1") || !strcmp(s, "4")) *out = MQC_V311;
+  else if (!strcmp(s, "5") || !strcmp(s, "5.0")) *out = MQC_V5;
+  else if (!strcmp(s, "auto")) *out = MQC_VERSION_AUTO;
+  else return -1;
+  return 0;
+}

@@ -1,0 +1,23 @@
+/* cli_util.h - small helpers shared by the subcommands. */
+#ifndef MQC_CLI_UTIL_H
+#define MQC_CLI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mqc.h"
+
+/* Parses hex digits (whitespace, ':' and '-' between bytes are ignored) into
+ * out (cap bytes). Returns the byte count, or -1 on a bad digit, odd digit
+ * count or overflow; *bad_at then holds the character index at fault. */
+long cli_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *bad_at);
+
+/* Reads all of a file ("-" for stdin) into a malloc'd buffer (caller frees).
+ * Returns NULL with a message on stderr. max bounds the size read. */
+char *cli_read_all(const char *path, size_t max, size_t *out_len);
+
+/* "3.1" "3.1.1" "5" "5.0" -> version; MQC_VERSION_AUTO on "auto". Returns -1
+ * when unknown. */
+int cli_parse_version(const char *s, mqc_version *out);
+
+#endif
