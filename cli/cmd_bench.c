@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_decls.h"
 #include "cli_table.h"
 
 const char mqc_cmd_bench_help[] = "run a benchmark and print its figures (bench --list)";

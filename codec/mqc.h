@@ -221,7 +221,7 @@ const mqc_prop_info *mqc_prop_by_name(const char *name);
 typedef struct {
   mqc_bytes raw;
   uint64_t present;
-  uint16_t count; /* number of properties, repeats included */
+  uint32_t count; /* number of properties, repeats included */
 } mqc_props;
 
 /* One property as yielded by the iterator. For MQC_PT_UTF8_PAIR, key and
@@ -316,7 +316,7 @@ typedef struct {
   uint16_t packet_id;
   mqc_props props;
   mqc_bytes list;
-  uint16_t count;
+  uint32_t count;
 } mqc_subscribe;
 
 typedef struct {
@@ -480,7 +480,8 @@ mqc_status mqc_encode_faulty(const mqc_packet *pkt, mqc_version v, const mqc_fau
  * a terminating NUL (when cap > 0) and return the length the full text needs.
  * Output is deterministic. */
 
-/* One line: PUBLISH(q1 id=42 topic="a/b" props=[...] payload=4B "21.5") */
+/* One line, fields separated by spaces, e.g.
+ *   PUBLISH q1 id=42 topic="a/b" props=[topic_alias=1] payload=4B "21.5" */
 size_t mqc_print_line(const mqc_packet *pkt, mqc_version v, char *out, size_t cap);
 /* Multi-line, indented, one field per line. */
 size_t mqc_print_pretty(const mqc_packet *pkt, mqc_version v, char *out, size_t cap);

@@ -1,0 +1,27 @@
+/* control.c - DISCONNECT and AUTH: a reason code and properties, both
+ * optional on the wire in 5.0 (PINGREQ and PINGRESP have no body at all). */
+#include "internal.h"
+
+mqc_status mqc__decode_reasoned(mqc__reader *r, mqc_reasoned *d) {
+  if (r->v != MQC_V5 || r->p == r->end) return mqc__expect_end(r);
+  const uint8_t *at = r->p;
+  bool auth = r->type == MQC_AUTH;
+  MQC__TRY(mqc__read_u8(r, &d->reason, "reason code"));
+  MQC__TRY(mqc__check_reason(r, at, d->reason, NULL, auth ? "MQTT-3.15.2-1" : "MQTT-3.14.2-1"));
+  if (r->p == r->end) return MQC_OK;
+  MQC__TRY(mqc__read_props(r, 1u << r->type, &d->props));
+  if (!auth && r->from == MQC_FROM_SERVER &&
+      mqc_props_has(&d->props, MQC_PROP_SESSION_EXPIRY_INTERVAL))
+    return MQC__PROTOCOL(r, d->props.raw.p, NULL, "MQTT-3.14.2-2",
+                         "DISCONNECT from the server carries a Session Expiry Interval");
+  return mqc__expect_end(r);
+}
+
+void mqc__encode_reasoned(mqc_writer *w, const mqc_reasoned *d, mqc_version v,
+                          const mqc_faults *f) {
+  if (v != MQC_V5 || (f && f->omit_reason)) return;
+  if (d->reason == 0 && d->props.raw.n == 0) return;
+  mqc_put_u8(w, d->reason);
+  if (d->props.raw.n == 0) return;
+  mqc__put_props(w, &d->props);
+}

@@ -1,0 +1,177 @@
+/* decode.c - the framer, the fixed-header checks and the per-type dispatch. */
+#include "internal.h"
+
+static void reset_error(mqc_error *err) {
+  err->status = MQC_OK;
+  err->offset = 0;
+  err->reason = MQC_RC_SUCCESS;
+  err->statement = NULL;
+  err->message = NULL;
+}
+
+static mqc_status frame_fail(mqc_error *err, mqc_status st, size_t offset, uint8_t reason,
+                             const char *statement, const char *msg) {
+  err->status = st;
+  err->offset = offset;
+  err->reason = reason;
+  err->statement = statement;
+  err->message = msg;
+  return st;
+}
+
+mqc_status mqc_frame_packet(const uint8_t *buf, size_t len, mqc_version version,
+                            uint32_t max_packet_size, mqc_frame *frame, mqc_error *err) {
+  reset_error(err);
+  memset(frame, 0, sizeof *frame);
+  if (len < 2) {
+    frame->needed = 2 - len;
+    err->status = MQC_INCOMPLETE;
+    err->offset = len;
+    return MQC_INCOMPLETE;
+  }
+  uint32_t value = 0;
+  size_t i = 1;
+  for (;; i++) {
+    if (i > 4)
+      return frame_fail(err, MQC_ERR_MALFORMED, 1, MQC_RC_MALFORMED_PACKET, NULL,
+                        "remaining length is longer than 4 bytes");
+    if (i >= len) {
+      frame->needed = 1; /* at least the next length byte */
+      err->status = MQC_INCOMPLETE;
+      err->offset = len;
+      return MQC_INCOMPLETE;
+    }
+    uint8_t b = buf[i];
+    value |= (uint32_t)(b & 0x7F) << (7 * (i - 1));
+    if (!(b & 0x80)) break;
+  }
+  if (i > 1 && buf[i] == 0 && version == MQC_V5)
+    return frame_fail(err, MQC_ERR_MALFORMED, 1, MQC_RC_MALFORMED_PACKET, "MQTT-1.5.5-1",
+                      "remaining length is not minimally encoded");
+  frame->header_len = (uint8_t)(i + 1);
+  frame->remaining_length = value;
+  frame->total_len = frame->header_len + (size_t)value;
+  if (max_packet_size != MQC_NO_LIMIT && frame->total_len > max_packet_size)
+    return frame_fail(err, MQC_ERR_TOO_LARGE, 1, MQC_RC_PACKET_TOO_LARGE, NULL,
+                      "packet is larger than the maximum packet size");
+  if (frame->total_len > len) {
+    frame->needed = frame->total_len - len;
+    err->status = MQC_INCOMPLETE;
+    err->offset = len;
+    return MQC_INCOMPLETE;
+  }
+  return MQC_OK;
+}
+
+/* Which direction may send each type (bit 0 client, bit 1 server). */
+static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
+  switch (t) {
+  case MQC_CONNECT:
+  case MQC_SUBSCRIBE:
+  case MQC_UNSUBSCRIBE:
+  case MQC_PINGREQ:
+    return from == MQC_FROM_CLIENT;
+  case MQC_CONNACK:
+  case MQC_SUBACK:
+  case MQC_UNSUBACK:
+  case MQC_PINGRESP:
+    return from == MQC_FROM_SERVER;
+  case MQC_DISCONNECT: /* a 3.x server closes without a DISCONNECT */
+    return v == MQC_V5 || from == MQC_FROM_CLIENT;
+  default:
+    return true;
+  }
+}
+
+static mqc_status check_flags(mqc__reader *r, uint8_t flags) {
+  const uint8_t *at = r->base;
+  if (r->type == MQC_PUBLISH) {
+    unsigned qos = (flags >> 1) & 3u;
+    if (qos == 3)
+      return MQC__MALFORMED(r, at, "MQTT-3.3.1-4", "MQTT-3.3.1-4", "PUBLISH has QoS 3");
+    if (qos == 0 && (flags & 8u))
+      return MQC__MALFORMED(r, at, "MQTT-3.3.1-2", "MQTT-3.3.1-2", "PUBLISH has DUP set on QoS 0");
+    return MQC_OK;
+  }
+  bool two = r->type == MQC_PUBREL || r->type == MQC_SUBSCRIBE || r->type == MQC_UNSUBSCRIBE;
+  if (flags == (two ? 2u : 0u)) return MQC_OK;
+  const char *s3 = "MQTT-2.2.2-2", *s5 = "MQTT-2.1.3-1";
+  switch (r->type) {
+  case MQC_PUBREL: s3 = s5 = "MQTT-3.6.1-1"; break;
+  case MQC_SUBSCRIBE: s3 = s5 = "MQTT-3.8.1-1"; break;
+  case MQC_UNSUBSCRIBE: s3 = s5 = "MQTT-3.10.1-1"; break;
+  case MQC_DISCONNECT: s3 = s5 = "MQTT-3.14.1-1"; break;
+  case MQC_AUTH: s5 = "MQTT-3.15.1-1"; break;
+  default: break;
+  }
+  return MQC__MALFORMED(r, at, s3, s5, "reserved fixed-header flags are not as specified");
+}
+
+mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_dir from,
+                      uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err) {
+  memset(pkt, 0, sizeof *pkt);
+  mqc_frame fr;
+  mqc_status st = mqc_frame_packet(buf, len, version, max_packet_size, &fr, err);
+  if (st != MQC_OK) return st;
+
+  mqc__reader r = {
+      .base = buf,
+      .p = buf + fr.header_len,
+      .end = buf + fr.total_len,
+      .v = version,
+      .from = from,
+      .type = (mqc_type)(buf[0] >> 4),
+      .err = err,
+  };
+  uint8_t flags = buf[0] & 0x0F;
+  pkt->type = r.type;
+  pkt->flags = flags;
+  pkt->header_len = fr.header_len;
+  pkt->remaining_length = fr.remaining_length;
+
+  if (r.type == MQC_CONNECT && from == MQC_FROM_CLIENT) {
+    MQC__TRY(check_flags(&r, flags));
+    return mqc__decode_connect(&r, version, &pkt->connect);
+  }
+  if (version == MQC_VERSION_AUTO) {
+    r.v = MQC_V5; /* cite the newest statement */
+    return MQC__PROTOCOL(&r, buf, "MQTT-3.1.0-1", "MQTT-3.1.0-1",
+                         "the first packet must be CONNECT");
+  }
+  if (r.type == MQC_RESERVED0 || (r.type == MQC_AUTH && version != MQC_V5))
+    return MQC__MALFORMED(&r, buf, NULL, NULL, "reserved packet type");
+  if (!direction_ok(r.type, version, from))
+    return MQC__PROTOCOL(&r, buf, NULL, NULL,
+                         from == MQC_FROM_CLIENT ? "packet type is not sent by a client"
+                                                 : "packet type is not sent by a server");
+  MQC__TRY(check_flags(&r, flags));
+
+  switch (r.type) {
+  case MQC_CONNACK:
+    return mqc__decode_connack(&r, &pkt->connack);
+  case MQC_PUBLISH:
+    return mqc__decode_publish(&r, flags, &pkt->publish);
+  case MQC_PUBACK:
+  case MQC_PUBREC:
+  case MQC_PUBREL:
+  case MQC_PUBCOMP:
+    return mqc__decode_ack(&r, &pkt->ack);
+  case MQC_SUBSCRIBE:
+    return mqc__decode_subscribe(&r, &pkt->subscribe);
+  case MQC_UNSUBSCRIBE:
+    return mqc__decode_unsubscribe(&r, &pkt->subscribe);
+  case MQC_SUBACK:
+  case MQC_UNSUBACK:
+    return mqc__decode_suback(&r, &pkt->suback);
+  case MQC_PINGREQ:
+  case MQC_PINGRESP:
+    return mqc__expect_end(&r);
+  case MQC_DISCONNECT:
+    return mqc__decode_reasoned(&r, &pkt->disconnect);
+  case MQC_AUTH:
+    return mqc__decode_reasoned(&r, &pkt->auth);
+  default:
+    assert(0 && "every type is dispatched above");
+    return MQC_ERR_MALFORMED;
+  }
+}

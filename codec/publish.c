@@ -1,0 +1,64 @@
+/* publish.c - PUBLISH and its acknowledgements PUBACK, PUBREC, PUBREL,
+ * PUBCOMP. */
+#include "internal.h"
+
+#define P(t) (1u << (t))
+
+mqc_status mqc__decode_publish(mqc__reader *r, uint8_t flags, mqc_publish *p) {
+  p->dup = flags & 8;
+  p->qos = (flags >> 1) & 3;
+  p->retain = flags & 1;
+  MQC__TRY(mqc__read_utf8(r, &p->topic, "topic name", "MQTT-3.3.2-1", "MQTT-3.3.2-1"));
+  MQC__TRY(mqc__check_topic_name(r, p->topic, "topic name"));
+  if (p->qos > 0) MQC__TRY(mqc__read_packet_id(r, &p->packet_id));
+  if (r->v == MQC_V5) {
+    MQC__TRY(mqc__read_props(r, P(MQC_PUBLISH), &p->props));
+    if (r->from == MQC_FROM_CLIENT && mqc_props_has(&p->props, MQC_PROP_SUBSCRIPTION_IDENTIFIER))
+      return MQC__PROTOCOL(r, p->props.raw.p, NULL, "MQTT-3.3.4-6",
+                           "PUBLISH from a client carries a Subscription Identifier");
+  }
+  if (p->topic.n == 0 && !mqc_props_has(&p->props, MQC_PROP_TOPIC_ALIAS))
+    return MQC__PROTOCOL(r, p->topic.p, "MQTT-4.7.3-1", NULL,
+                         "empty topic name without a Topic Alias");
+  p->payload.p = r->p;
+  p->payload.n = mqc__left(r);
+  r->p = r->end;
+  return MQC_OK;
+}
+
+static const char *reason_statement(mqc_type t) {
+  switch (t) {
+  case MQC_PUBACK: return "MQTT-3.4.2-1";
+  case MQC_PUBREC: return "MQTT-3.5.2-1";
+  case MQC_PUBREL: return "MQTT-3.6.2-1";
+  default: return "MQTT-3.7.2-1";
+  }
+}
+
+mqc_status mqc__decode_ack(mqc__reader *r, mqc_ack *a) {
+  MQC__TRY(mqc__read_packet_id(r, &a->packet_id));
+  if (r->v != MQC_V5 || r->p == r->end) return mqc__expect_end(r);
+  const uint8_t *at = r->p;
+  MQC__TRY(mqc__read_u8(r, &a->reason, "reason code"));
+  MQC__TRY(mqc__check_reason(r, at, a->reason, NULL, reason_statement(r->type)));
+  if (r->p == r->end) return MQC_OK;
+  MQC__TRY(mqc__read_props(r, 1u << r->type, &a->props));
+  return mqc__expect_end(r);
+}
+
+void mqc__encode_publish(mqc_writer *w, const mqc_publish *p, mqc_version v) {
+  mqc_put_str(w, p->topic);
+  if (p->qos > 0) mqc_put_u16(w, p->packet_id);
+  if (v == MQC_V5) mqc__put_props(w, &p->props);
+  mqc_put_bytes(w, p->payload);
+}
+
+void mqc__encode_ack(mqc_writer *w, const mqc_ack *a, mqc_version v, const mqc_faults *f) {
+  mqc_put_u16(w, a->packet_id);
+  if (v != MQC_V5 || (f && f->omit_reason)) return;
+  /* The shortest form the spec allows is the canonical one. */
+  if (a->reason == 0 && a->props.raw.n == 0) return;
+  mqc_put_u8(w, a->reason);
+  if (a->props.raw.n == 0) return;
+  mqc__put_props(w, &a->props);
+}
