@@ -18,6 +18,10 @@ long cli_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *b
   int hi = -1;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
+    if (c == '#') { /* comment to the end of the line */
+      while (i < n && s[i] != '\n') i++;
+      continue;
+    }
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':' || c == '-') {
       if (hi >= 0) {
         *bad_at = i;

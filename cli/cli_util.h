@@ -7,7 +7,8 @@
 
 #include "mqc.h"
 
-/* Parses hex digits (whitespace, ':' and '-' between bytes are ignored) into
+/* Parses hex digits (whitespace, ':' and '-' between bytes and '#' comments
+ * to the end of a line are ignored) into
  * out (cap bytes). Returns the byte count, or -1 on a bad digit, odd digit
  * count or overflow; *bad_at then holds the character index at fault. */
 long cli_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *bad_at);

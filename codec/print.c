@@ -114,9 +114,11 @@ static void put_prop_value_line(sb *b, const mqc_prop *p) {
   }
 }
 
-static void put_props_line(sb *b, const mqc_props *props) {
+static void put_props_line(sb *b, const char *label, const mqc_props *props) {
   if (props->count == 0) return;
-  sb_puts(b, " props=[");
+  sb_puts(b, " ");
+  sb_puts(b, label);
+  sb_puts(b, "=[");
   mqc_prop_iter it;
   mqc_prop p;
   mqc_prop_iter_init(&it, props);
@@ -186,17 +188,14 @@ size_t mqc_print_line(const mqc_packet *pkt, mqc_version v, char *out, size_t ca
       put_quoted(&b, c->username, 64);
     }
     if (c->has_password) sb_printf(&b, " password=%zuB", c->password.n);
-    put_props_line(&b, &c->props);
-    if (c->will_props.count) {
-      sb_puts(&b, " will_");
-      put_props_line(&b, &c->will_props);
-    }
+    put_props_line(&b, "props", &c->props);
+    put_props_line(&b, "will_props", &c->will_props);
     break;
   }
   case MQC_CONNACK:
     sb_printf(&b, " sp=%d", pkt->connack.session_present);
     reason_line(&b, pkt->type, pkt->connack.reason, v);
-    put_props_line(&b, &pkt->connack.props);
+    put_props_line(&b, "props", &pkt->connack.props);
     break;
   case MQC_PUBLISH: {
     const mqc_publish *p = &pkt->publish;
@@ -204,7 +203,7 @@ size_t mqc_print_line(const mqc_packet *pkt, mqc_version v, char *out, size_t ca
     if (p->qos) sb_printf(&b, " id=%u", p->packet_id);
     sb_puts(&b, " topic=");
     put_quoted(&b, p->topic, 128);
-    put_props_line(&b, &p->props);
+    put_props_line(&b, "props", &p->props);
     sb_printf(&b, " payload=%zuB ", p->payload.n);
     put_quoted(&b, p->payload, 32);
     break;
@@ -215,11 +214,11 @@ size_t mqc_print_line(const mqc_packet *pkt, mqc_version v, char *out, size_t ca
   case MQC_PUBCOMP:
     sb_printf(&b, " id=%u", pkt->ack.packet_id);
     if (v == MQC_V5) reason_line(&b, pkt->type, pkt->ack.reason, v);
-    put_props_line(&b, &pkt->ack.props);
+    put_props_line(&b, "props", &pkt->ack.props);
     break;
   case MQC_SUBSCRIBE: {
     sb_printf(&b, " id=%u", pkt->subscribe.packet_id);
-    put_props_line(&b, &pkt->subscribe.props);
+    put_props_line(&b, "props", &pkt->subscribe.props);
     mqc_list_iter it;
     mqc_sub_entry e;
     mqc_sub_iter_init(&it, &pkt->subscribe);
@@ -236,7 +235,7 @@ size_t mqc_print_line(const mqc_packet *pkt, mqc_version v, char *out, size_t ca
   }
   case MQC_UNSUBSCRIBE: {
     sb_printf(&b, " id=%u", pkt->subscribe.packet_id);
-    put_props_line(&b, &pkt->subscribe.props);
+    put_props_line(&b, "props", &pkt->subscribe.props);
     mqc_list_iter it;
     mqc_bytes f;
     mqc_unsub_iter_init(&it, &pkt->subscribe);
@@ -249,7 +248,7 @@ size_t mqc_print_line(const mqc_packet *pkt, mqc_version v, char *out, size_t ca
   case MQC_SUBACK:
   case MQC_UNSUBACK:
     sb_printf(&b, " id=%u", pkt->suback.packet_id);
-    put_props_line(&b, &pkt->suback.props);
+    put_props_line(&b, "props", &pkt->suback.props);
     if (pkt->suback.reasons.n) {
       sb_puts(&b, " rc=[");
       for (size_t i = 0; i < pkt->suback.reasons.n; i++)
@@ -261,7 +260,7 @@ size_t mqc_print_line(const mqc_packet *pkt, mqc_version v, char *out, size_t ca
   case MQC_AUTH:
     if (v == MQC_V5) {
       reason_line(&b, pkt->type, pkt->disconnect.reason, v);
-      put_props_line(&b, &pkt->disconnect.props);
+      put_props_line(&b, "props", &pkt->disconnect.props);
     }
     break;
   default:
