@@ -108,27 +108,27 @@ void mqc__encode_connect(mqc_writer *w, const mqc_connect *c, mqc_version v,
                          const mqc_faults *f) {
   mqc_bytes name = c->protocol_name;
   if (!name.p) name = mqc_cstr(v == MQC_V31 ? "MQIsdp" : "MQTT");
-  mqc_put_str(w, name);
-  mqc_put_u8(w, c->level ? c->level : (uint8_t)v);
+  mqc__w_str(w, name);
+  mqc__w_u8(w, c->level ? c->level : (uint8_t)v);
   uint8_t flags = (uint8_t)((c->clean_start ? 0x02 : 0) | (c->will ? 0x04 : 0) |
                             (c->will_qos & 3) << 3 | (c->will_retain ? 0x20 : 0) |
                             (c->has_password ? 0x40 : 0) | (c->has_username ? 0x80 : 0));
   if (f && f->set_connect_flags) flags = f->connect_flags;
-  mqc_put_u8(w, flags);
-  mqc_put_u16(w, c->keep_alive);
+  mqc__w_u8(w, flags);
+  mqc__w_u16(w, c->keep_alive);
   if (v == MQC_V5) mqc__put_props(w, &c->props);
-  mqc_put_str(w, c->client_id);
+  mqc__w_str(w, c->client_id);
   if (c->will) {
     if (v == MQC_V5) mqc__put_props(w, &c->will_props);
-    mqc_put_str(w, c->will_topic);
-    mqc_put_str(w, c->will_payload);
+    mqc__w_str(w, c->will_topic);
+    mqc__w_str(w, c->will_payload);
   }
-  if (c->has_username) mqc_put_str(w, c->username);
-  if (c->has_password) mqc_put_str(w, c->password);
+  if (c->has_username) mqc__w_str(w, c->username);
+  if (c->has_password) mqc__w_str(w, c->password);
 }
 
 void mqc__encode_connack(mqc_writer *w, const mqc_connack *c, mqc_version v) {
-  mqc_put_u8(w, c->session_present ? 1 : 0);
-  mqc_put_u8(w, c->reason);
+  mqc__w_u8(w, c->session_present ? 1 : 0);
+  mqc__w_u8(w, c->reason);
   if (v == MQC_V5) mqc__put_props(w, &c->props);
 }

@@ -21,7 +21,7 @@ void mqc__encode_reasoned(mqc_writer *w, const mqc_reasoned *d, mqc_version v,
                           const mqc_faults *f) {
   if (v != MQC_V5 || (f && f->omit_reason)) return;
   if (d->reason == 0 && d->props.raw.n == 0) return;
-  mqc_put_u8(w, d->reason);
+  mqc__w_u8(w, d->reason);
   if (d->props.raw.n == 0) return;
   mqc__put_props(w, &d->props);
 }

@@ -19,10 +19,9 @@ static mqc_status frame_fail(mqc_error *err, mqc_status st, size_t offset, uint8
   return st;
 }
 
-mqc_status mqc_frame_packet(const uint8_t *buf, size_t len, mqc_version version,
-                            uint32_t max_packet_size, mqc_frame *frame, mqc_error *err) {
-  reset_error(err);
-  memset(frame, 0, sizeof *frame);
+/* The framer proper; frame and err must already be reset. */
+static inline mqc_status frame(const uint8_t *buf, size_t len, mqc_version version,
+                               uint32_t max_packet_size, mqc_frame *frame, mqc_error *err) {
   if (len < 2) {
     frame->needed = 2 - len;
     err->status = MQC_INCOMPLETE;
@@ -61,6 +60,13 @@ mqc_status mqc_frame_packet(const uint8_t *buf, size_t len, mqc_version version,
     return MQC_INCOMPLETE;
   }
   return MQC_OK;
+}
+
+mqc_status mqc_frame_packet(const uint8_t *buf, size_t len, mqc_version version,
+                            uint32_t max_packet_size, mqc_frame *fr, mqc_error *err) {
+  reset_error(err);
+  memset(fr, 0, sizeof *fr);
+  return frame(buf, len, version, max_packet_size, fr, err);
 }
 
 /* Which direction may send each type (bit 0 client, bit 1 server). */
@@ -109,9 +115,15 @@ static mqc_status check_flags(mqc__reader *r, uint8_t flags) {
 
 mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_dir from,
                       uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err) {
-  memset(pkt, 0, sizeof *pkt);
-  mqc_frame fr;
-  mqc_status st = mqc_frame_packet(buf, len, version, max_packet_size, &fr, err);
+  /* The header fields are reset here; each family decoder zeroes its own
+   * union member, which is cheaper than clearing the largest one. */
+  pkt->type = MQC_RESERVED0;
+  pkt->flags = 0;
+  pkt->remaining_length = 0;
+  pkt->header_len = 0;
+  reset_error(err);
+  mqc_frame fr = {0, 0, 0, 0};
+  mqc_status st = frame(buf, len, version, max_packet_size, &fr, err);
   if (st != MQC_OK) return st;
 
   mqc__reader r = {
@@ -130,6 +142,7 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
   pkt->remaining_length = fr.remaining_length;
 
   if (r.type == MQC_CONNECT && from == MQC_FROM_CLIENT) {
+    memset(&pkt->connect, 0, sizeof pkt->connect);
     MQC__TRY(check_flags(&r, flags));
     return mqc__decode_connect(&r, version, &pkt->connect);
   }
@@ -148,27 +161,35 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
 
   switch (r.type) {
   case MQC_CONNACK:
+    memset(&pkt->connack, 0, sizeof pkt->connack);
     return mqc__decode_connack(&r, &pkt->connack);
   case MQC_PUBLISH:
+    memset(&pkt->publish, 0, sizeof pkt->publish);
     return mqc__decode_publish(&r, flags, &pkt->publish);
   case MQC_PUBACK:
   case MQC_PUBREC:
   case MQC_PUBREL:
   case MQC_PUBCOMP:
+    memset(&pkt->ack, 0, sizeof pkt->ack);
     return mqc__decode_ack(&r, &pkt->ack);
   case MQC_SUBSCRIBE:
+    memset(&pkt->subscribe, 0, sizeof pkt->subscribe);
     return mqc__decode_subscribe(&r, &pkt->subscribe);
   case MQC_UNSUBSCRIBE:
+    memset(&pkt->subscribe, 0, sizeof pkt->subscribe);
     return mqc__decode_unsubscribe(&r, &pkt->subscribe);
   case MQC_SUBACK:
   case MQC_UNSUBACK:
+    memset(&pkt->suback, 0, sizeof pkt->suback);
     return mqc__decode_suback(&r, &pkt->suback);
   case MQC_PINGREQ:
   case MQC_PINGRESP:
     return mqc__expect_end(&r);
   case MQC_DISCONNECT:
+    memset(&pkt->disconnect, 0, sizeof pkt->disconnect);
     return mqc__decode_reasoned(&r, &pkt->disconnect);
   case MQC_AUTH:
+    memset(&pkt->auth, 0, sizeof pkt->auth);
     return mqc__decode_reasoned(&r, &pkt->auth);
   default:
     assert(0 && "every type is dispatched above");

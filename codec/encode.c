@@ -12,18 +12,15 @@ bool mqc_writer_ok(const mqc_writer *w) {
 }
 
 void mqc_put_bytes(mqc_writer *w, mqc_bytes b) {
-  if (b.n && w->len <= w->cap && w->cap - w->len >= b.n) memcpy(w->buf + w->len, b.p, b.n);
-  w->len += b.n;
+  mqc__w_bytes(w, b);
 }
 
 void mqc_put_u8(mqc_writer *w, uint8_t v) {
-  if (w->len < w->cap) w->buf[w->len] = v;
-  w->len++;
+  mqc__w_u8(w, v);
 }
 
 void mqc_put_u16(mqc_writer *w, uint16_t v) {
-  mqc_put_u8(w, (uint8_t)(v >> 8));
-  mqc_put_u8(w, (uint8_t)v);
+  mqc__w_u16(w, v);
 }
 
 void mqc_put_u32(mqc_writer *w, uint32_t v) {
@@ -32,19 +29,11 @@ void mqc_put_u32(mqc_writer *w, uint32_t v) {
 }
 
 void mqc_put_varint(mqc_writer *w, uint32_t v) {
-  assert(v <= MQC_MAX_REMAINING_LENGTH);
-  do {
-    uint8_t b = v & 0x7F;
-    v >>= 7;
-    mqc_put_u8(w, (uint8_t)(v ? b | 0x80 : b));
-  } while (v);
+  mqc__w_varint(w, v);
 }
 
 void mqc_put_str(mqc_writer *w, mqc_bytes s) {
-  /* Over-long strings are caught by encode's length audit; write the low 16
-   * bits so sizing stays consistent. */
-  mqc_put_u16(w, (uint16_t)s.n);
-  mqc_put_bytes(w, s);
+  mqc__w_str(w, s);
 }
 
 /* Fixed-header flags the specification requires for each type. */
@@ -116,10 +105,48 @@ static void put_length(mqc_writer *w, uint32_t value, uint8_t width) {
   }
 }
 
+static unsigned varint_len(uint32_t v) {
+  return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : 4;
+}
+
+/* One pass: the body is written after room for the longest fixed header and
+ * slid down once its length is known. Returns false when buf is too small for
+ * that layout (the caller then sizes first). */
+static bool encode_one_pass(const mqc_packet *pkt, mqc_version v, const mqc_faults *f,
+                            uint8_t *buf, size_t cap, size_t *out_len, mqc_status *st) {
+  if (!buf || cap < 5) return false;
+  mqc_writer w;
+  mqc_writer_init(&w, buf + 5, cap - 5);
+  encode_body(&w, pkt, v, f);
+  if (f) mqc__w_bytes(&w, f->trailing);
+  if (w.len > MQC_MAX_REMAINING_LENGTH) {
+    *st = MQC_ERR_ARGUMENT;
+    return true;
+  }
+  if (!mqc_writer_ok(&w)) return false;
+  uint32_t body = (uint32_t)w.len;
+  size_t hl = 1 + varint_len(body);
+  memmove(buf + hl, buf + 5, body);
+  uint8_t type = f && f->set_type ? f->type & 0x0F : (uint8_t)pkt->type;
+  uint8_t flags = f && f->set_flags ? f->flags & 0x0F : required_flags(pkt);
+  mqc_writer h;
+  mqc_writer_init(&h, buf, hl);
+  mqc__w_u8(&h, (uint8_t)(type << 4 | flags));
+  mqc__w_varint(&h, body);
+  assert(h.len == hl);
+  *out_len = hl + body;
+  *st = MQC_OK;
+  return true;
+}
+
 mqc_status mqc_encode_faulty(const mqc_packet *pkt, mqc_version v, const mqc_faults *f,
                              uint8_t *buf, size_t cap, size_t *out_len) {
   *out_len = 0;
   if ((unsigned)pkt->type > 15 || !representable(pkt, v)) return MQC_ERR_ARGUMENT;
+  mqc_status st;
+  if ((!f || (!f->set_remaining_length && f->length_bytes == 0)) &&
+      encode_one_pass(pkt, v, f, buf, cap, out_len, &st))
+    return st;
   mqc_writer sizer;
   mqc_writer_init(&sizer, NULL, 0);
   encode_body(&sizer, pkt, v, f);

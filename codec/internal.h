@@ -42,18 +42,68 @@ static inline size_t mqc__left(const mqc__reader *r) {
 }
 
 /* Field readers. what names the field for the message on truncation;
- * s3/s5 is the statement to cite when the field is missing. */
-mqc_status mqc__read_u8(mqc__reader *r, uint8_t *out, const char *what);
-mqc_status mqc__read_u16(mqc__reader *r, uint16_t *out, const char *what);
-mqc_status mqc__read_varint(mqc__reader *r, uint32_t *out, const char *what);
+ * s3/s5 is the statement to cite when the field is missing. The common cases
+ * are inline because every packet runs them several times; the slow paths
+ * (errors, multi-byte integers) live in read.c. */
+mqc_status mqc__truncated(mqc__reader *r, const char *s3, const char *s5);
+mqc_status mqc__read_varint_slow(mqc__reader *r, uint32_t *out);
+mqc_status mqc__bin_overrun(mqc__reader *r, const char *s3, const char *s5);
+
+static inline mqc_status mqc__read_u8(mqc__reader *r, uint8_t *out, const char *what) {
+  (void)what;
+  if (r->p >= r->end) return mqc__truncated(r, NULL, NULL);
+  *out = *r->p++;
+  return MQC_OK;
+}
+
+static inline mqc_status mqc__read_u16(mqc__reader *r, uint16_t *out, const char *what) {
+  (void)what;
+  if (mqc__left(r) < 2) return mqc__truncated(r, NULL, NULL);
+  *out = (uint16_t)(r->p[0] << 8 | r->p[1]);
+  r->p += 2;
+  return MQC_OK;
+}
+
+static inline mqc_status mqc__read_varint(mqc__reader *r, uint32_t *out, const char *what) {
+  (void)what;
+  if (r->p < r->end && !(*r->p & 0x80)) {
+    *out = *r->p++;
+    return MQC_OK;
+  }
+  return mqc__read_varint_slow(r, out);
+}
+
 /* Length-prefixed binary data. */
-mqc_status mqc__read_bin(mqc__reader *r, mqc_bytes *out, const char *what, const char *s3,
-                         const char *s5);
+static inline mqc_status mqc__read_bin(mqc__reader *r, mqc_bytes *out, const char *what,
+                                       const char *s3, const char *s5) {
+  (void)what;
+  if (mqc__left(r) < 2) return mqc__truncated(r, s3, s5);
+  size_t n = (size_t)(r->p[0] << 8 | r->p[1]);
+  if (mqc__left(r) - 2 < n) return mqc__bin_overrun(r, s3, s5);
+  out->p = r->p + 2;
+  out->n = n;
+  r->p += 2 + n;
+  return MQC_OK;
+}
+
+/* UTF-8 scan: 0 ok, 1 ill-formed or surrogate, 2 U+0000. *bad = index. */
+int mqc__utf8_scan(const uint8_t *s, size_t n, size_t *bad);
+mqc_status mqc__utf8_fail(mqc__reader *r, mqc_bytes s, int rc, size_t bad);
+
+/* Validates UTF-8 in s (a view into the packet). */
+static inline mqc_status mqc__check_utf8(mqc__reader *r, mqc_bytes s, const char *what) {
+  (void)what;
+  size_t bad = 0;
+  int rc = mqc__utf8_scan(s.p, s.n, &bad);
+  return rc ? mqc__utf8_fail(r, s, rc, bad) : MQC_OK;
+}
+
 /* Length-prefixed UTF-8 string, validated (ill-formed, U+0000, surrogates). */
-mqc_status mqc__read_utf8(mqc__reader *r, mqc_bytes *out, const char *what, const char *s3,
-                          const char *s5);
-/* Validates UTF-8 at s, which starts at 'at' in the packet. */
-mqc_status mqc__check_utf8(mqc__reader *r, mqc_bytes s, const char *what);
+static inline mqc_status mqc__read_utf8(mqc__reader *r, mqc_bytes *out, const char *what,
+                                        const char *s3, const char *s5) {
+  MQC__TRY(mqc__read_bin(r, out, what, s3, s5));
+  return mqc__check_utf8(r, *out, what);
+}
 mqc_status mqc__read_packet_id(mqc__reader *r, uint16_t *out);
 mqc_status mqc__expect_end(mqc__reader *r);
 
@@ -78,6 +128,50 @@ mqc_status mqc__decode_unsubscribe(mqc__reader *r, mqc_subscribe *s);
 mqc_status mqc__decode_suback(mqc__reader *r, mqc_suback *s);
 mqc_status mqc__decode_reasoned(mqc__reader *r, mqc_reasoned *d);
 
+/* Inline writer primitives for the codec's own encoders; the public
+ * mqc_put_* functions wrap them. Writes past cap are counted, not stored. */
+static inline void mqc__w_u8(mqc_writer *w, uint8_t v) {
+  if (w->len < w->cap) w->buf[w->len] = v;
+  w->len++;
+}
+
+static inline void mqc__w_u16(mqc_writer *w, uint16_t v) {
+  if (w->len <= w->cap && w->cap - w->len >= 2) {
+    w->buf[w->len] = (uint8_t)(v >> 8);
+    w->buf[w->len + 1] = (uint8_t)v;
+    w->len += 2;
+    return;
+  }
+  mqc__w_u8(w, (uint8_t)(v >> 8));
+  mqc__w_u8(w, (uint8_t)v);
+}
+
+static inline void mqc__w_bytes(mqc_writer *w, mqc_bytes b) {
+  if (b.n && w->len <= w->cap && w->cap - w->len >= b.n) memcpy(w->buf + w->len, b.p, b.n);
+  w->len += b.n;
+}
+
+static inline void mqc__w_varint(mqc_writer *w, uint32_t v) {
+  assert(v <= MQC_MAX_REMAINING_LENGTH);
+  do {
+    uint8_t b = v & 0x7F;
+    v >>= 7;
+    mqc__w_u8(w, (uint8_t)(v ? b | 0x80 : b));
+  } while (v);
+}
+
+/* Over-long strings are refused by encode's audit before anything is written;
+ * the low 16 bits keep sizing consistent for hand-built calls. */
+static inline void mqc__w_str(mqc_writer *w, mqc_bytes s) {
+  mqc__w_u16(w, (uint16_t)s.n);
+  mqc__w_bytes(w, s);
+}
+
+static inline void mqc__put_props(mqc_writer *w, const mqc_props *p) {
+  mqc__w_varint(w, (uint32_t)p->raw.n);
+  mqc__w_bytes(w, p->raw);
+}
+
 /* Per-family body encoders: write the variable header and payload. */
 void mqc__encode_connect(mqc_writer *w, const mqc_connect *c, mqc_version v,
                          const mqc_faults *f);
@@ -88,9 +182,5 @@ void mqc__encode_subscribe(mqc_writer *w, const mqc_subscribe *s, mqc_version v)
 void mqc__encode_suback(mqc_writer *w, mqc_type t, const mqc_suback *s, mqc_version v);
 void mqc__encode_reasoned(mqc_writer *w, const mqc_reasoned *d, mqc_version v,
                           const mqc_faults *f);
-void mqc__put_props(mqc_writer *w, const mqc_props *p);
-
-/* UTF-8 scan: 0 ok, 1 ill-formed or surrogate, 2 U+0000. *bad = index. */
-int mqc__utf8_scan(const uint8_t *s, size_t n, size_t *bad);
 
 #endif

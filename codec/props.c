@@ -280,8 +280,3 @@ void mqc_put_prop_pair(mqc_writer *w, mqc_bytes key, mqc_bytes value) {
   mqc_prop p = {.id = MQC_PROP_USER_PROPERTY, .type = MQC_PT_UTF8_PAIR, .key = key, .value = value};
   mqc_put_prop(w, &p);
 }
-
-void mqc__put_props(mqc_writer *w, const mqc_props *p) {
-  mqc_put_varint(w, (uint32_t)p->raw.n);
-  mqc_put_bytes(w, p->raw);
-}

@@ -47,18 +47,18 @@ mqc_status mqc__decode_ack(mqc__reader *r, mqc_ack *a) {
 }
 
 void mqc__encode_publish(mqc_writer *w, const mqc_publish *p, mqc_version v) {
-  mqc_put_str(w, p->topic);
-  if (p->qos > 0) mqc_put_u16(w, p->packet_id);
+  mqc__w_str(w, p->topic);
+  if (p->qos > 0) mqc__w_u16(w, p->packet_id);
   if (v == MQC_V5) mqc__put_props(w, &p->props);
-  mqc_put_bytes(w, p->payload);
+  mqc__w_bytes(w, p->payload);
 }
 
 void mqc__encode_ack(mqc_writer *w, const mqc_ack *a, mqc_version v, const mqc_faults *f) {
-  mqc_put_u16(w, a->packet_id);
+  mqc__w_u16(w, a->packet_id);
   if (v != MQC_V5 || (f && f->omit_reason)) return;
   /* The shortest form the spec allows is the canonical one. */
   if (a->reason == 0 && a->props.raw.n == 0) return;
-  mqc_put_u8(w, a->reason);
+  mqc__w_u8(w, a->reason);
   if (a->props.raw.n == 0) return;
   mqc__put_props(w, &a->props);
 }

@@ -144,18 +144,18 @@ bool mqc_unsub_next(mqc_list_iter *it, mqc_bytes *filter) {
 }
 
 void mqc__encode_subscribe(mqc_writer *w, const mqc_subscribe *s, mqc_version v) {
-  mqc_put_u16(w, s->packet_id);
+  mqc__w_u16(w, s->packet_id);
   if (v == MQC_V5) mqc__put_props(w, &s->props);
-  mqc_put_bytes(w, s->list);
+  mqc__w_bytes(w, s->list);
 }
 
 void mqc__encode_suback(mqc_writer *w, mqc_type t, const mqc_suback *s, mqc_version v) {
-  mqc_put_u16(w, s->packet_id);
+  mqc__w_u16(w, s->packet_id);
   if (v == MQC_V5) mqc__put_props(w, &s->props);
-  if (v == MQC_V5 || t == MQC_SUBACK) mqc_put_bytes(w, s->reasons);
+  if (v == MQC_V5 || t == MQC_SUBACK) mqc__w_bytes(w, s->reasons);
 }
 
 void mqc_put_sub_entry(mqc_writer *w, mqc_bytes filter, uint8_t options) {
-  mqc_put_str(w, filter);
-  mqc_put_u8(w, options);
+  mqc__w_str(w, filter);
+  mqc__w_u8(w, options);
 }

@@ -35,11 +35,30 @@ bool mqc_topic_filter_valid(mqc_bytes s) {
   return filter_fault(s, &kind) == 0;
 }
 
+static inline bool word_has_wildcard(const uint8_t *p) {
+  uint64_t x;
+  memcpy(&x, p, 8);
+  const uint64_t lo = 0x0101010101010101ull, hi = 0x8080808080808080ull;
+  uint64_t plus = x ^ (lo * '+'), hash = x ^ (lo * '#');
+  return (((plus - lo) & ~plus) | ((hash - lo) & ~hash)) & hi;
+}
+
+/* First '+' or '#' in t, or NULL. Topic names are checked on every PUBLISH,
+ * so whole words are tested first and only a hit is searched byte by byte. */
+static const uint8_t *find_wildcard(mqc_bytes t) {
+  size_t i = 0;
+  if (t.n >= 8) {
+    while (i + 8 <= t.n && !word_has_wildcard(t.p + i)) i += 8;
+    if (i == t.n || (i + 8 > t.n && !word_has_wildcard(t.p + t.n - 8))) return NULL;
+  }
+  for (; i < t.n; i++)
+    if (t.p[i] == '+' || t.p[i] == '#') return t.p + i;
+  return NULL;
+}
+
 mqc_status mqc__check_topic_name(mqc__reader *r, mqc_bytes t, const char *what) {
   (void)what;
-  const uint8_t *wild = NULL;
-  for (size_t i = 0; i < t.n && !wild; i++)
-    if (t.p[i] == '+' || t.p[i] == '#') wild = t.p + i;
+  const uint8_t *wild = find_wildcard(t);
   if (wild)
     return MQC__PROTOCOL(r, wild, "MQTT-3.3.2-2", "MQTT-3.3.2-2",
                          "wildcard character in a topic name");
