@@ -82,13 +82,13 @@ const mqc_prop_info *mqc_prop_by_name(const char *name) {
 static mqc_status read_value(mqc__reader *r, mqc_prop_type t, mqc_prop *out) {
   switch (t) {
   case MQC_PT_BYTE: {
-    uint8_t b;
+    uint8_t b = 0;
     MQC__TRY(mqc__read_u8(r, &b, "property"));
     out->u = b;
     return MQC_OK;
   }
   case MQC_PT_U16: {
-    uint16_t v;
+    uint16_t v = 0;
     MQC__TRY(mqc__read_u16(r, &v, "property"));
     out->u = v;
     return MQC_OK;
@@ -159,7 +159,7 @@ static bool may_repeat(mqc_prop_id id, mqc_type t, uint32_t allowed) {
 
 mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
   memset(out, 0, sizeof *out);
-  uint32_t len;
+  uint32_t len = 0;
   MQC__TRY(mqc__read_varint(r, &len, "property length"));
   if (len > mqc__left(r))
     return MQC__MALFORMED(r, r->p, NULL, NULL, "property length runs past the end of the packet");
@@ -171,7 +171,7 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
   mqc_status st = MQC_OK;
   while (r->p < r->end) {
     const uint8_t *at = r->p;
-    uint32_t id;
+    uint32_t id = 0;
     st = mqc__read_varint(r, &id, "property identifier");
     if (st != MQC_OK) break;
     const mqc_prop_info *info = mqc_prop_lookup(id);
@@ -209,7 +209,7 @@ bool mqc_prop_next(mqc_prop_iter *it, mqc_prop *out) {
    * throwaway error keep hand-built blocks safe too. */
   mqc_error err;
   mqc__reader r = {.base = it->p, .p = it->p, .end = it->end, .v = MQC_V311, .err = &err};
-  uint32_t id;
+  uint32_t id = 0;
   memset(out, 0, sizeof *out);
   if (mqc__read_varint(&r, &id, "id") != MQC_OK) goto stop;
   const mqc_prop_info *info = mqc_prop_lookup(id);

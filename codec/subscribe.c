@@ -47,7 +47,7 @@ mqc_status mqc__decode_subscribe(mqc__reader *r, mqc_subscribe *s) {
     MQC__TRY(mqc__read_utf8(r, &filter, "topic filter", "MQTT-3.8.3-1", "MQTT-3.8.3-1"));
     MQC__TRY(mqc__check_topic_filter(r, filter));
     const uint8_t *at = r->p;
-    uint8_t options;
+    uint8_t options = 0;
     MQC__TRY(mqc__read_u8(r, &options, "subscription options"));
     MQC__TRY(check_options(r, at, options, filter));
     s->count++;
