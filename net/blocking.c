@@ -29,12 +29,14 @@ mqn_status mqn_handshake_blocking(mqn_conn *c, int timeout_ms) {
   for (;;) {
     mqn_status st = mqn_conn_progress(c);
     if (st != MQN_AGAIN) return st;
-    st = wait_io(c, mqn_conn_want(c), deadline);
-    if (st == MQN_TIMEOUT) {
+    if (mqn_now_ms() >= deadline) {
       st = mqn_conn_progress(c); /* records the timeout with its phase */
       return st == MQN_AGAIN ? MQN_TIMEOUT : st;
     }
-    if (st != MQN_OK) return st;
+    /* Wake at the settle deadline too (TLS 1.3 client auth, tls.c). */
+    int64_t wake = mqn__hs_wake(c) < deadline ? mqn__hs_wake(c) : deadline;
+    st = wait_io(c, mqn_conn_want(c), wake);
+    if (st != MQN_OK && st != MQN_TIMEOUT) return st;
   }
 }
 

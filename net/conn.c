@@ -216,14 +216,13 @@ mqn_status mqn_conn_write(mqn_conn *c, const uint8_t *buf, size_t len, size_t *n
   return st == MQN_AGAIN ? MQN_OK : st;
 }
 
-static mqn_status finish_shutdown(mqn_conn *c) {
-  if (c->fin_sent) return MQN_OK;
+void mqn__finish_shutdown(mqn_conn *c) {
+  if (c->fin_sent || c->fd < 0) return;
   if (c->ssl) mqn__tls_shutdown(c);
   /* The close_notify record may still sit in the kernel's buffer; FIN
    * follows it in order. */
   shutdown(c->fd, SHUT_WR);
   c->fin_sent = true;
-  return MQN_OK;
 }
 
 mqn_status mqn_conn_flush(mqn_conn *c) {
@@ -239,7 +238,7 @@ mqn_status mqn_conn_flush(mqn_conn *c) {
      * answered (read sees MQN_CLOSED); a server may close at once. */
     if (!c->ws || wslay_event_get_close_sent(c->ws)) {
       if (!c->ws || c->server || wslay_event_get_close_received(c->ws))
-        return finish_shutdown(c);
+        mqn__finish_shutdown(c);
     }
   }
   return st;

@@ -188,7 +188,7 @@ static void on_conn_io(mqn_conn *c, uint32_t evs) {
 
 static int64_t conn_deadline(const mqn_conn *c) {
   if (c->phase == MQN__PH_FAILED) return 0;
-  return c->phase == MQN__PH_OPEN ? c->deadline : c->hs_deadline;
+  return c->phase == MQN__PH_OPEN ? c->deadline : mqn__hs_wake(c);
 }
 
 static bool has_event(const mqn_conn *c) {
@@ -241,8 +241,10 @@ mqn_status mqn_loop_wait(mqn_loop *l, int timeout_ms, mqn_event *evout, size_t c
     mqn_conn *c = l->conns[i];
     if (c->dead) continue;
     mqn_event e = {.conn = c, .listener = c->from, .udata = c->udata, .status = MQN_OK};
-    if (c->phase != MQN__PH_OPEN && c->phase != MQN__PH_FAILED && now >= c->hs_deadline)
-      (void)mqn_conn_progress(c); /* turns into MQN_TIMEOUT failure */
+    if (c->phase != MQN__PH_OPEN && c->phase != MQN__PH_FAILED && now >= mqn__hs_wake(c)) {
+      (void)mqn_conn_progress(c); /* opens after settling, or times out */
+      if (c->phase == MQN__PH_OPEN) c->drained = false;
+    }
     if (c->phase == MQN__PH_FAILED) {
       e.kind = c->status == MQN_TIMEOUT ? MQN_EV_TIMEOUT : MQN_EV_ERROR;
       e.status = c->status;

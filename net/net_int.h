@@ -66,6 +66,10 @@ struct mqn_conn {
   SSL *ssl;
   unsigned tls_want;    /* what the last TLS call that blocked waits for */
   unsigned rd_want;     /* read blocked on (TLS may need WRITE to read) */
+  bool cert_requested;  /* client: the server sent a CertificateRequest */
+  bool settling;        /* client, TLS 1.3 + client auth: awaiting the verdict */
+  bool ticket_seen;     /* a NewSessionTicket arrived (server accepted us) */
+  int64_t settle_deadline;
 
   /* outbound buffer: [tx_start, tx_end) pending, capacity tx_cap */
   uint8_t *tx;
@@ -106,6 +110,7 @@ mqn_conn *mqn__conn_alloc(mqn_scheme scheme, bool server, const mqn_conn_opts *o
 mqn_status mqn__fail(mqn_conn *c, mqn_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 mqn_status mqn__after_transport(mqn_conn *c); /* TCP/TLS done: next phase */
+void mqn__finish_shutdown(mqn_conn *c);       /* close_notify + FIN, once */
 
 /* tcp.c: the byte transport under TLS-or-not */
 mqn_status mqn__raw_read(mqn_conn *c, uint8_t *buf, size_t cap, size_t *n);
@@ -119,6 +124,7 @@ int mqn__set_nonblock(int fd);
 /* tls.c */
 mqn_status mqn__tls_start(mqn_conn *c);
 mqn_status mqn__tls_handshake(mqn_conn *c);
+mqn_status mqn__tls_settle(mqn_conn *c);
 mqn_status mqn__tls_read(mqn_conn *c, uint8_t *buf, size_t cap, size_t *n);
 mqn_status mqn__tls_write(mqn_conn *c, const uint8_t *buf, size_t len, size_t *n);
 void mqn__tls_shutdown(mqn_conn *c);
@@ -131,6 +137,11 @@ mqn_status mqn__ws_write(mqn_conn *c, const uint8_t *buf, size_t len, size_t *n)
 mqn_status mqn__ws_pump_out(mqn_conn *c);
 mqn_status mqn__ws_close(mqn_conn *c);
 bool mqn__ws_wants_write(const mqn_conn *c);
+
+/* Deadline the handshake must be re-driven at (settle or handshake). */
+static inline int64_t mqn__hs_wake(const mqn_conn *c) {
+  return c->settling && c->settle_deadline < c->hs_deadline ? c->settle_deadline : c->hs_deadline;
+}
 
 /* loop.c */
 void mqn__loop_forget(mqn_conn *c);

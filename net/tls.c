@@ -147,6 +147,20 @@ static bool is_ip_literal(const char *h) {
   return inet_pton(AF_INET, h, b) == 1 || inet_pton(AF_INET6, h, b) == 1;
 }
 
+/* Notes a CertificateRequest from the server: in TLS 1.2 a server that
+ * demands a client certificate and gets none (or one it dislikes) may answer
+ * with a bare handshake_failure alert, indistinguishable from a cipher
+ * mismatch unless we know a certificate was asked for. */
+static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                   SSL *ssl, void *arg) {
+  (void)version, (void)ssl;
+  mqn_conn *c = arg;
+  if (write_p || content_type != SSL3_RT_HANDSHAKE || len == 0) return;
+  uint8_t mt = ((const uint8_t *)buf)[0];
+  if (mt == SSL3_MT_CERTIFICATE_REQUEST) c->cert_requested = true;
+  if (mt == SSL3_MT_NEWSESSION_TICKET) c->ticket_seen = true;
+}
+
 mqn_status mqn__tls_start(mqn_conn *c) {
   assert(c->tls && !c->ssl);
   if (c->tls->server != c->server)
@@ -158,6 +172,8 @@ mqn_status mqn__tls_start(mqn_conn *c) {
     SSL_set_accept_state(c->ssl);
   } else {
     SSL_set_connect_state(c->ssl);
+    SSL_set_msg_callback(c->ssl, msg_cb);
+    SSL_set_msg_callback_arg(c->ssl, c);
     bool ip = is_ip_literal(c->host);
     /* SNI carries DNS names only (RFC 6066 section 3). */
     if (!ip) SSL_set_tlsext_host_name(c->ssl, c->host);
@@ -245,7 +261,8 @@ static mqn_status tls_failure(mqn_conn *c, int ret, const char *during, bool han
   }
   if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
     return mqn__fail(c, MQN_ERR_TLS_UNTRUSTED, "%s: peer presented no certificate", during);
-  if (peer_rejected_cert(reason))
+  if (peer_rejected_cert(reason) ||
+      (reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE && c->cert_requested && !c->server))
     return mqn__fail(c, MQN_ERR_TLS_REJECTED, "%s: peer rejected our certificate: %s", during, es);
   return mqn__fail(c, handshake ? MQN_ERR_TLS_HANDSHAKE : MQN_ERR_TLS, "%s: %s", during,
                    es[0] ? es : "unknown TLS error");
@@ -256,13 +273,47 @@ static unsigned want_of(mqn_conn *c, int ret) {
   return se == SSL_ERROR_WANT_WRITE ? MQN_WANT_WRITE : MQN_WANT_READ;
 }
 
+/* How long a TLS 1.3 client waits for the server's verdict on its
+ * certificate before calling the connection open anyway. */
+#define SETTLE_MS 1000
+
 mqn_status mqn__tls_handshake(mqn_conn *c) {
+  if (c->settling) return mqn__tls_settle(c);
   ERR_clear_error();
   errno = 0;
   int r = SSL_do_handshake(c->ssl);
-  if (r == 1) return MQN_OK;
+  if (r == 1) {
+    /* TLS 1.3 moves client authentication after the client's Finished: the
+     * server's rejection alert would otherwise surface later as a broken
+     * connection in the middle of MQTT. OpenSSL-based servers send session
+     * tickets once they accepted the certificate, so wait (bounded) for a
+     * ticket, data or an alert. */
+    if (!c->server && c->cert_requested && SSL_version(c->ssl) == TLS1_3_VERSION) {
+      c->settling = true;
+      c->settle_deadline = mqn_now_ms() + SETTLE_MS;
+      return mqn__tls_settle(c);
+    }
+    return MQN_OK;
+  }
   c->tls_want = want_of(c, r);
   return tls_failure(c, r, "TLS handshake", true);
+}
+
+mqn_status mqn__tls_settle(mqn_conn *c) {
+  if (c->ticket_seen) return MQN_OK;
+  ERR_clear_error();
+  errno = 0;
+  uint8_t b;
+  int r = SSL_peek(c->ssl, &b, 1);
+  if (r > 0 || c->ticket_seen) return MQN_OK; /* peeked data stays buffered */
+  int se = SSL_get_error(c->ssl, r);
+  if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE) {
+    ERR_clear_error();
+    if (mqn_now_ms() >= c->settle_deadline) return MQN_OK;
+    c->tls_want = se == SSL_ERROR_WANT_WRITE ? MQN_WANT_WRITE : MQN_WANT_READ;
+    return MQN_AGAIN;
+  }
+  return tls_failure(c, r, "TLS handshake (awaiting the server's verdict)", true);
 }
 
 mqn_status mqn__tls_read(mqn_conn *c, uint8_t *buf, size_t cap, size_t *n) {

@@ -172,6 +172,16 @@ static mqn_status read_head(mqn_conn *c, size_t *len) {
     c->hs_off = c->hs_len;
     mqn_status st = mqn__raw_read(c, c->hs + c->hs_len, MQN__HS_MAX - c->hs_len, &n);
     if (st == MQN_AGAIN) return st;
+    if (st == MQN_ERR_IO && !c->server) {
+      /* A peer that resets the connection instead of answering the upgrade
+       * (e.g. a plain MQTT listener) has refused it. TLS failures keep
+       * their own status. */
+      c->status = MQN_ERR_WS_REFUSED;
+      char prev[sizeof c->errmsg];
+      memcpy(prev, c->errmsg, sizeof prev);
+      snprintf(c->errmsg, sizeof c->errmsg, "no answer to the upgrade request (%.200s)", prev);
+      return c->status;
+    }
     if (st == MQN_CLOSED) {
       if (c->server) return mqn__fail(c, MQN_ERR_WS_PROTOCOL, "peer closed before the upgrade request");
       return mqn__fail(c, MQN_ERR_WS_REFUSED, "peer closed without answering the upgrade");
@@ -281,7 +291,13 @@ static mqn_status ws_end_status(mqn_conn *c) {
       return mqn__fail(c, c->raw_status, "%s", mqn_strerror(c->raw_status));
     return c->status;
   }
-  if (wslay_event_get_close_received(c->ws)) return MQN_CLOSED;
+  if (wslay_event_get_close_received(c->ws)) {
+    /* Close handshake complete once our reply left: nothing more may be
+     * sent, so end our half of TCP (RFC 6455 7.1.1 lets the server close
+     * first; peers such as `ws` wait for our FIN). */
+    if (wslay_event_get_close_sent(c->ws) && c->tx_end == c->tx_start) mqn__finish_shutdown(c);
+    return MQN_CLOSED;
+  }
   if (c->eof) return MQN_CLOSED; /* TCP closed without a close frame */
   /* wslay stopped on a framing error (it queued close 1002 itself). */
   return mqn__fail(c, MQN_ERR_WS_PROTOCOL, "WebSocket framing error from peer");
