@@ -69,24 +69,23 @@ mqc_status mqc_frame_packet(const uint8_t *buf, size_t len, mqc_version version,
   return frame(buf, len, version, max_packet_size, fr, err);
 }
 
-/* Which direction may send each type (bit 0 client, bit 1 server). */
+/* Per type: which side may send it (bit 0 client, bit 1 server; a 3.x server
+ * closes without DISCONNECT, handled separately) and the fixed-header flags
+ * the spec requires (0xFF: PUBLISH, whose flags carry DUP, QoS and RETAIN). */
+static const struct {
+  uint8_t senders;
+  uint8_t flags;
+} TYPES[16] = {
+    [MQC_CONNECT] = {1, 0},    [MQC_CONNACK] = {2, 0},     [MQC_PUBLISH] = {3, 0xFF},
+    [MQC_PUBACK] = {3, 0},     [MQC_PUBREC] = {3, 0},      [MQC_PUBREL] = {3, 2},
+    [MQC_PUBCOMP] = {3, 0},    [MQC_SUBSCRIBE] = {1, 2},   [MQC_SUBACK] = {2, 0},
+    [MQC_UNSUBSCRIBE] = {1, 2}, [MQC_UNSUBACK] = {2, 0},   [MQC_PINGREQ] = {1, 0},
+    [MQC_PINGRESP] = {2, 0},   [MQC_DISCONNECT] = {3, 0},  [MQC_AUTH] = {3, 0},
+};
+
 static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
-  switch (t) {
-  case MQC_CONNECT:
-  case MQC_SUBSCRIBE:
-  case MQC_UNSUBSCRIBE:
-  case MQC_PINGREQ:
-    return from == MQC_FROM_CLIENT;
-  case MQC_CONNACK:
-  case MQC_SUBACK:
-  case MQC_UNSUBACK:
-  case MQC_PINGRESP:
-    return from == MQC_FROM_SERVER;
-  case MQC_DISCONNECT: /* a 3.x server closes without a DISCONNECT */
-    return v == MQC_V5 || from == MQC_FROM_CLIENT;
-  default:
-    return true;
-  }
+  if (t == MQC_DISCONNECT && v != MQC_V5 && from == MQC_FROM_SERVER) return false;
+  return TYPES[t].senders & (from == MQC_FROM_CLIENT ? 1 : 2);
 }
 
 static mqc_status check_flags(mqc__reader *r, uint8_t flags) {
@@ -99,8 +98,7 @@ static mqc_status check_flags(mqc__reader *r, uint8_t flags) {
       return MQC__MALFORMED(r, at, "MQTT-3.3.1-2", "MQTT-3.3.1-2", "PUBLISH has DUP set on QoS 0");
     return MQC_OK;
   }
-  bool two = r->type == MQC_PUBREL || r->type == MQC_SUBSCRIBE || r->type == MQC_UNSUBSCRIBE;
-  if (flags == (two ? 2u : 0u)) return MQC_OK;
+  if (flags == TYPES[r->type].flags) return MQC_OK;
   const char *s3 = "MQTT-2.2.2-2", *s5 = "MQTT-2.1.3-1";
   switch (r->type) {
   case MQC_PUBREL: s3 = s5 = "MQTT-3.6.1-1"; break;

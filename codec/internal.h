@@ -93,6 +93,11 @@ mqc_status mqc__utf8_fail(mqc__reader *r, mqc_bytes s, int rc, size_t bad);
 /* Validates UTF-8 in s (a view into the packet). */
 static inline mqc_status mqc__check_utf8(mqc__reader *r, mqc_bytes s, const char *what) {
   (void)what;
+  if (s.n < 8) { /* short strings: a byte loop inline beats the call */
+    size_t i = 0;
+    while (i < s.n && (uint8_t)(s.p[i] - 1) < 0x7F) i++; /* 0x01..0x7F */
+    if (i == s.n) return MQC_OK;
+  }
   size_t bad = 0;
   int rc = mqc__utf8_scan(s.p, s.n, &bad);
   return rc ? mqc__utf8_fail(r, s, rc, bad) : MQC_OK;

@@ -157,6 +157,20 @@ static bool may_repeat(mqc_prop_id id, mqc_type t, uint32_t allowed) {
          (id == MQC_PROP_SUBSCRIPTION_IDENTIFIER && t == MQC_PUBLISH && allowed != MQC_PROP_IN_WILL);
 }
 
+/* Identifiers whose values have a range to check (check_range). */
+#define RANGED                                                                                     \
+  (1ull << MQC_PROP_PAYLOAD_FORMAT_INDICATOR | 1ull << MQC_PROP_RESPONSE_TOPIC |                  \
+   1ull << MQC_PROP_SUBSCRIPTION_IDENTIFIER | 1ull << MQC_PROP_REQUEST_PROBLEM_INFORMATION |      \
+   1ull << MQC_PROP_REQUEST_RESPONSE_INFORMATION | 1ull << MQC_PROP_RECEIVE_MAXIMUM |             \
+   1ull << MQC_PROP_TOPIC_ALIAS | 1ull << MQC_PROP_MAXIMUM_QOS | 1ull << MQC_PROP_RETAIN_AVAILABLE | \
+   1ull << MQC_PROP_MAXIMUM_PACKET_SIZE | 1ull << MQC_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE |      \
+   1ull << MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE |                                           \
+   1ull << MQC_PROP_SHARED_SUBSCRIPTION_AVAILABLE)
+
+/* Every property of every 5.0 packet passes through here, so the value
+ * readers are inline and only ranged identifiers pay for a range check. All
+ * identifiers are below 0x80, so one byte is read: a byte with the
+ * continuation bit can only start an unknown (or non-minimal) identifier. */
 mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
   memset(out, 0, sizeof *out);
   uint32_t len = 0;
@@ -165,35 +179,79 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
     return MQC__MALFORMED(r, r->p, NULL, NULL, "property length runs past the end of the packet");
   out->raw.p = r->p;
   out->raw.n = len;
-  /* Validate within a sub-reader bounded by the block. */
+  /* Validate within the block: the reader's end is narrowed to it. */
   const uint8_t *outer_end = r->end;
   r->end = r->p + len;
   mqc_status st = MQC_OK;
+  uint64_t present = 0;
+  uint32_t count = 0;
   while (r->p < r->end) {
     const uint8_t *at = r->p;
-    uint32_t id = 0;
-    st = mqc__read_varint(r, &id, "property identifier");
-    if (st != MQC_OK) break;
-    const mqc_prop_info *info = mqc_prop_lookup(id);
-    if (!info) {
+    uint8_t id = *r->p++;
+    if (id > MQC_PROP_ID_MAX || INDEX[id] == 0) {
       st = MQC__MALFORMED(r, at, NULL, NULL, "unknown property identifier");
       break;
     }
+    const mqc_prop_info *info = &PROPS[INDEX[id] - 1];
     if (!(info->allowed & allowed)) {
       st = MQC__MALFORMED(r, at, NULL, NULL, "property is not allowed in this packet");
       break;
     }
-    if (mqc_props_has(out, info->id) && !may_repeat(info->id, r->type, allowed)) {
+    uint64_t bit = 1ull << id;
+    if ((present & bit) && !may_repeat(info->id, r->type, allowed)) {
       st = MQC__PROTOCOL(r, at, NULL, NULL, "property appears more than once");
       break;
     }
-    mqc_prop value = {.id = info->id, .type = info->type};
-    st = read_value(r, info->type, &value);
-    if (st == MQC_OK) st = check_range(r, at, &value);
+    mqc_prop value;
+    value.id = info->id;
+    value.type = info->type;
+    value.u = 0;
+    switch (info->type) {
+    case MQC_PT_BYTE:
+      if (r->p >= r->end) st = mqc__truncated(r, NULL, NULL);
+      else value.u = *r->p++;
+      break;
+    case MQC_PT_U16:
+      if (mqc__left(r) < 2) {
+        st = mqc__truncated(r, NULL, NULL);
+      } else {
+        value.u = (uint32_t)(r->p[0] << 8 | r->p[1]);
+        r->p += 2;
+      }
+      break;
+    case MQC_PT_U32:
+      if (mqc__left(r) < 4) {
+        st = mqc__truncated(r, NULL, NULL);
+      } else {
+        value.u = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 |
+                  r->p[3];
+        r->p += 4;
+      }
+      break;
+    case MQC_PT_VARINT:
+      st = mqc__read_varint(r, &value.u, "property");
+      break;
+    case MQC_PT_UTF8:
+      st = mqc__read_utf8(r, &value.value, "property", NULL, NULL);
+      break;
+    case MQC_PT_BINARY:
+      st = mqc__read_bin(r, &value.value, "property", NULL, NULL);
+      break;
+    case MQC_PT_UTF8_PAIR:
+      st = mqc__read_utf8(r, &value.key, "property", NULL, NULL);
+      if (st == MQC_OK) st = mqc__read_utf8(r, &value.value, "property", NULL, NULL);
+      break;
+    case MQC_PT_NONE:
+      assert(0 && "table entries have types");
+      break;
+    }
+    if (st == MQC_OK && (RANGED & bit)) st = check_range(r, at, &value);
     if (st != MQC_OK) break;
-    out->present |= 1ull << info->id;
-    out->count++;
+    present |= bit;
+    count++;
   }
+  out->present = present;
+  out->count = count;
   r->end = outer_end;
   return st;
 }
