@@ -1,0 +1,365 @@
+/* conn.c - connection lifetime: open, receive/frame/dispatch, output
+ * draining, failure handling, keep-alive, close. */
+#include "internal.h"
+
+mqe_status mqe_conn_open(mqe_engine *e, void *user, uint64_t now, mqe_conn **out) {
+  *out = NULL;
+  e->now = now;
+  if (e->nconns >= e->cfg.max_connections) return MQE_ERR_LIMIT;
+  mqe_conn *c = mqe__zalloc(e, sizeof *c);
+  if (!c) return MQE_ERR_NOMEM;
+  if (!mqe__heap_reserve(e, 1)) {
+    mqe__free(e, c, sizeof *c);
+    return MQE_ERR_NOMEM;
+  }
+  c->user = user;
+  c->opened = now;
+  c->last_rx = now;
+  c->client_max_packet = UINT32_MAX;
+  c->timer.idx = MQE__NOT_SCHEDULED;
+  c->timer.kind = MQE__T_CONN;
+  c->next = e->conns;
+  if (e->conns) e->conns->prev = c;
+  e->conns = c;
+  e->nconns++;
+  if (e->cfg.connect_timeout_ms)
+    mqe__timer_set(e, &c->timer, now + e->cfg.connect_timeout_ms);
+  *out = c;
+  return MQE_OK;
+}
+
+void *mqe_conn_user(const mqe_conn *c) { return c->user; }
+
+const char *mqe_conn_client_id(const mqe_conn *c) {
+  return c->sess ? c->sess->client_id : c->noid;
+}
+
+bool mqe_conn_should_close(const mqe_conn *c) { return c->state == MQE__S_CLOSING; }
+
+bool mqe__problem_info(const mqe_conn *c) { return c->problem_info; }
+
+static void send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason) {
+  if (c->connack_sent || c->ver == 0) return;
+  uint8_t buf[8];
+  size_t n;
+  if (c->ver == MQC_V5) {
+    buf[0] = MQC_CONNACK << 4;
+    buf[1] = 3;
+    buf[2] = 0;
+    buf[3] = reason;
+    buf[4] = 0;
+    n = 5;
+  } else {
+    /* 3.x return codes for the closest 5.0 reason */
+    uint8_t rc = reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION   ? 1
+                 : reason == MQC_RC_CLIENT_IDENTIFIER_NOT_VALID ? 2
+                 : reason == MQC_RC_BAD_USER_NAME_OR_PASSWORD   ? 4
+                 : reason == MQC_RC_NOT_AUTHORIZED              ? 5
+                                                                : 3;
+    if (reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR) return;
+    buf[0] = MQC_CONNACK << 4;
+    buf[1] = 2;
+    buf[2] = 0;
+    buf[3] = rc;
+    n = 4;
+  }
+  uint8_t *p = mqe__out_reserve(e, c, n);
+  if (!p) return;
+  memcpy(p, buf, n);
+  mqe__out_commit(e, c, n);
+  c->connack_sent = true;
+}
+
+void mqe__fail(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement,
+               const char *message) {
+  if (c->state == MQE__S_CLOSING || c->failing) return;
+  c->failing = true;
+  if (c->connack_sent) mqe__send_disconnect(e, c, reason, NULL);
+  else send_connack_refusal(e, c, reason);
+  c->state = MQE__S_CLOSING;
+  c->failing = false;
+  mqe__timer_clear(e, &c->timer);
+  mqe__mark_output(e, c);
+  mqe__event(e, MQE_EV_CLOSED, c, reason, statement, message);
+  if (c->sess && !c->detach_pending) {
+    c->detach_pending = true;
+    c->detach_will = !c->will_cancelled;
+    c->dnext = e->dhead;
+    e->dhead = c;
+  }
+}
+
+void mqe__violation(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement,
+                    const char *message) {
+  if (c->state == MQE__S_CLOSING) return;
+  mqe__event(e, MQE_EV_VIOLATION, c, reason, statement, message);
+  mqe__fail(e, c, reason, statement, message);
+}
+
+static void detach(mqe_engine *e, mqe_conn *c, bool will) {
+  mqe_session *s = c->sess;
+  if (!s) return;
+  assert(s->conn == c);
+  s->conn = NULL;
+  c->sess = NULL;
+  mqe__will_on_close(e, s, will);
+  mqe__session_offline(e, s, e->now);
+}
+
+void mqe__flush_detach(mqe_engine *e) {
+  /* bounded: each pass removes one entry; detaching never fails a conn */
+  while (e->dhead) {
+    mqe_conn *c = e->dhead;
+    e->dhead = c->dnext;
+    c->dnext = NULL;
+    c->detach_pending = false;
+    detach(e, c, c->detach_will);
+  }
+}
+
+void mqe__conn_timer(mqe_engine *e, mqe_conn *c) {
+  if (c->state == MQE__S_AWAIT_CONNECT || c->state == MQE__S_AUTH) {
+    mqe__fail(e, c, MQC_RC_MAXIMUM_CONNECT_TIME, NULL, "no CONNECT/AUTH completion in time");
+    return;
+  }
+  if (c->state != MQE__S_CONNECTED || !c->keep_alive) return;
+  uint64_t due = c->last_rx + (uint64_t)c->keep_alive * 1500u;
+  if (e->now >= due) {
+    mqe__violation(e, c, MQC_RC_KEEP_ALIVE_TIMEOUT,
+                   c->ver == MQC_V5 ? "MQTT-3.1.2-20" : "MQTT-3.1.2-23",
+                   "keep-alive: nothing received within 1.5 x Keep Alive");
+    return;
+  }
+  mqe__timer_set(e, &c->timer, due);
+}
+
+/* Type nibble of the packet at p. */
+static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
+  c->last_rx = e->now;
+  mqc_type t = (mqc_type)(p[0] >> 4);
+  if (c->state == MQE__S_AWAIT_CONNECT) {
+    if (t != MQC_CONNECT) {
+      mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.1.0-1",
+                     "first packet is not CONNECT");
+      return;
+    }
+    mqe__on_connect(e, c, p, n);
+    return;
+  }
+  if (t == MQC_CONNECT) {
+    mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.1.0-2", "second CONNECT");
+    return;
+  }
+  mqc_packet pkt;
+  mqc_error err;
+  mqc_status st = mqc_decode(p, n, c->ver, MQC_FROM_CLIENT, e->cfg.maximum_packet_size, &pkt, &err);
+  if (st != MQC_OK) {
+    uint8_t reason = err.reason ? err.reason : MQC_RC_MALFORMED_PACKET;
+    mqe__violation(e, c, reason, err.statement, err.message ? err.message : mqc_strerror(st));
+    return;
+  }
+  if (c->state == MQE__S_AUTH) {
+    if (t == MQC_AUTH) mqe__on_auth(e, c, &pkt);
+    else if (t == MQC_DISCONNECT) mqe__on_disconnect(e, c, &pkt);
+    else
+      mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.1.2-30",
+                     "packet other than AUTH/DISCONNECT during authentication");
+    return;
+  }
+  assert(c->state == MQE__S_CONNECTED);
+  switch (t) {
+  case MQC_PUBLISH: mqe__on_publish(e, c, &pkt); break;
+  case MQC_PUBACK:
+  case MQC_PUBREC:
+  case MQC_PUBREL:
+  case MQC_PUBCOMP: mqe__on_ack(e, c, &pkt); break;
+  case MQC_SUBSCRIBE: mqe__on_subscribe(e, c, &pkt); break;
+  case MQC_UNSUBSCRIBE: mqe__on_unsubscribe(e, c, &pkt); break;
+  case MQC_PINGREQ: mqe__send_simple(e, c, MQC_PINGRESP, 0, 0); break;
+  case MQC_DISCONNECT: mqe__on_disconnect(e, c, &pkt); break;
+  case MQC_AUTH: mqe__on_auth(e, c, &pkt); break;
+  default:
+    mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, NULL, "packet type not allowed from a client");
+    break;
+  }
+}
+
+static bool in_reserve(mqe_engine *e, mqe_conn *c, size_t need) {
+  if (c->in_cap >= need) return true;
+  size_t cap = c->in_cap ? c->in_cap : 64;
+  while (cap < need) cap *= 2;
+  uint8_t *b = mqe__alloc(e, cap);
+  if (!b) return false;
+  if (c->in_len) memcpy(b, c->in, c->in_len);
+  mqe__free(e, c->in, c->in_cap);
+  c->in = b;
+  c->in_cap = cap;
+  return true;
+}
+
+static void in_release(mqe_engine *e, mqe_conn *c) {
+  mqe__free(e, c->in, c->in_cap);
+  c->in = NULL;
+  c->in_cap = c->in_len = 0;
+}
+
+/* Frames the bytes at p. Returns total length (> 0), 0 when incomplete with
+ * *needed set, or -1 after failing the connection. */
+static long frame(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n, size_t *needed) {
+  mqc_frame f;
+  mqc_error err;
+  mqc_version v = c->state == MQE__S_AWAIT_CONNECT ? MQC_VERSION_AUTO : c->ver;
+  mqc_status st = mqc_frame_packet(p, n, v, e->cfg.maximum_packet_size, &f, &err);
+  if (st == MQC_OK) return (long)f.total_len;
+  if (st == MQC_INCOMPLETE) {
+    *needed = f.needed ? f.needed : 1;
+    return 0;
+  }
+  uint8_t reason = st == MQC_ERR_TOO_LARGE ? MQC_RC_PACKET_TOO_LARGE
+                   : err.reason            ? err.reason
+                                           : MQC_RC_MALFORMED_PACKET;
+  const char *stmt = err.statement;
+  if (st == MQC_ERR_TOO_LARGE && !stmt && c->ver == MQC_V5) stmt = "MQTT-3.2.2-15";
+  mqe__violation(e, c, reason, stmt, err.message ? err.message : mqc_strerror(st));
+  return -1;
+}
+
+mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len,
+                         uint64_t now) {
+  e->now = now;
+  size_t off = 0;
+  /* 1. complete a packet left over from an earlier call. Each iteration
+   *    consumes input or finishes the packet. */
+  while (c->in_len && c->state != MQE__S_CLOSING) {
+    size_t needed = 0;
+    long total = frame(e, c, c->in, c->in_len, &needed);
+    if (total < 0) break;
+    if (total > 0 && (size_t)total <= c->in_len) {
+      assert(c->in_len == (size_t)total);
+      dispatch(e, c, c->in, (size_t)total);
+      c->in_len = 0;
+      break;
+    }
+    if (off == len) break;
+    size_t want = total > 0 ? (size_t)total - c->in_len : needed;
+    size_t take = len - off < want ? len - off : want;
+    if (!in_reserve(e, c, c->in_len + (total > 0 ? want : take))) {
+      mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for input");
+      break;
+    }
+    memcpy(c->in + c->in_len, buf + off, take);
+    c->in_len += take;
+    off += take;
+  }
+  if (c->in_len == 0 && c->in) in_release(e, c);
+  /* 2. packets straight from the caller's buffer; each iteration consumes a
+   *    whole packet or stores the tail. */
+  while (off < len && c->state != MQE__S_CLOSING && c->in_len == 0) {
+    size_t needed = 0;
+    long total = frame(e, c, buf + off, len - off, &needed);
+    if (total < 0) break;
+    if (total == 0) {
+      size_t rest = len - off;
+      if (!in_reserve(e, c, rest + needed)) {
+        mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for input");
+        break;
+      }
+      memcpy(c->in, buf + off, rest);
+      c->in_len = rest;
+      off = len;
+      break;
+    }
+    dispatch(e, c, buf + off, (size_t)total);
+    off += (size_t)total;
+  }
+  mqe__flush_detach(e);
+  return c->state == MQE__S_CLOSING ? MQE_CLOSE : MQE_OK;
+}
+
+void mqe_conn_pending(const mqe_conn *c, const uint8_t **buf, size_t *len) {
+  *buf = c->out ? c->out + c->out_off : NULL;
+  *len = c->out_len - c->out_off;
+}
+
+void mqe_conn_consumed(mqe_engine *e, mqe_conn *c, size_t n, uint64_t now) {
+  e->now = now;
+  size_t live = c->out_len - c->out_off;
+  if (n > live) n = live;
+  c->out_off += n;
+  if (c->out_off == c->out_len) {
+    c->out_off = c->out_len = 0;
+    if (c->out_cap > 4096) {
+      mqe__free(e, c->out, c->out_cap);
+      c->out = NULL;
+      c->out_cap = 0;
+    }
+  }
+  if (c->sess && c->state == MQE__S_CONNECTED) mqe__pump(e, c->sess);
+  mqe__flush_detach(e);
+}
+
+size_t mqe_conn_send(mqe_engine *e, mqe_conn *c, uint8_t *buf, size_t cap, uint64_t now) {
+  size_t total = 0;
+  /* bounded: each iteration copies bytes or stops */
+  for (;;) {
+    const uint8_t *p;
+    size_t n;
+    mqe_conn_pending(c, &p, &n);
+    if (!n || total == cap) break;
+    if (n > cap - total) n = cap - total;
+    memcpy(buf + total, p, n);
+    total += n;
+    mqe_conn_consumed(e, c, n, now);
+  }
+  return total;
+}
+
+void mqe_conn_kick(mqe_engine *e, mqe_conn *c, uint8_t reason, uint64_t now) {
+  e->now = now;
+  if (c->state == MQE__S_CLOSING) return;
+  mqe__fail(e, c, reason, NULL, "closed by the server");
+  mqe__flush_detach(e);
+}
+
+void mqe_conn_close(mqe_engine *e, mqe_conn *c, bool abrupt, uint64_t now) {
+  e->now = now;
+  if (c->state != MQE__S_CLOSING) {
+    mqe__event(e, MQE_EV_LOST, c, 0, NULL, abrupt ? "connection lost" : "closed by the caller");
+    c->state = MQE__S_CLOSING;
+    if (c->sess && !c->detach_pending) {
+      c->detach_pending = true;
+      c->detach_will = abrupt && !c->will_cancelled;
+      c->dnext = e->dhead;
+      e->dhead = c;
+    }
+  }
+  mqe__flush_detach(e);
+  assert(!c->sess && !c->detach_pending);
+  mqe__timer_clear(e, &c->timer);
+  mqe__heap_release(e, 1);
+  if (c->in_olist) {
+    if (c->oprev) c->oprev->onext = c->onext;
+    else e->ohead = c->onext;
+    if (c->onext) c->onext->oprev = c->oprev;
+    else e->otail = c->oprev;
+  }
+  if (c->prev) c->prev->next = c->next;
+  else e->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  e->nconns--;
+  if (c->in_alias) {
+    for (uint16_t i = 0; i < e->cfg.topic_alias_maximum; i++)
+      mqe__free(e, c->in_alias[i].p, c->in_alias[i].n);
+    mqe__free(e, c->in_alias, e->cfg.topic_alias_maximum * sizeof *c->in_alias);
+  }
+  if (c->out_alias) {
+    for (uint16_t i = 0; i < c->out_alias_used; i++)
+      mqe__free(e, c->out_alias[i].p, c->out_alias[i].n);
+    mqe__free(e, c->out_alias, c->out_alias_max * sizeof *c->out_alias);
+  }
+  mqe__free(e, c->in, c->in_cap);
+  mqe__free(e, c->out, c->out_cap);
+  mqe__free(e, c->username, c->username_len ? c->username_len : 0);
+  mqe__free(e, c->connect_copy, c->connect_copy_len);
+  mqe__free(e, c, sizeof *c);
+}

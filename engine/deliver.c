@@ -1,0 +1,241 @@
+/* deliver.c - routing a message to subscribed sessions, the per-session
+ * delivery queue, flow control (Receive Maximum) and redelivery. */
+#include "internal.h"
+
+void mqe__qlist_push(mqe_qlist *l, mqe_qent *q) {
+  q->next = NULL;
+  q->prev = l->tail;
+  if (l->tail) l->tail->next = q;
+  else l->head = q;
+  l->tail = q;
+  l->n++;
+}
+
+static void qlist_push_front(mqe_qlist *l, mqe_qent *q) {
+  q->prev = NULL;
+  q->next = l->head;
+  if (l->head) l->head->prev = q;
+  else l->tail = q;
+  l->head = q;
+  l->n++;
+}
+
+void mqe__qlist_remove(mqe_qlist *l, mqe_qent *q) {
+  if (q->prev) q->prev->next = q->next;
+  else l->head = q->next;
+  if (q->next) q->next->prev = q->prev;
+  else l->tail = q->prev;
+  q->next = q->prev = NULL;
+  assert(l->n > 0);
+  l->n--;
+}
+
+void mqe__qent_free(mqe_engine *e, mqe_qent *q) {
+  mqe__msg_unref(e, q->msg);
+  mqe__free(e, q, q->size);
+}
+
+static mqe_qent *qent_new(mqe_engine *e, mqe_msg *m, uint8_t qos, bool retain, uint8_t nsub) {
+  size_t size = sizeof(mqe_qent) + nsub * sizeof(uint32_t);
+  mqe_qent *q = mqe__alloc(e, size);
+  if (!q) return NULL;
+  memset(q, 0, sizeof *q);
+  q->size = size;
+  q->msg = m;
+  m->refs++;
+  q->qos = qos;
+  q->retain = retain;
+  q->nsubids = nsub;
+  q->state = MQE__Q_QUEUED;
+  return q;
+}
+
+static bool pid_in_use(const mqe_session *s, uint16_t pid) {
+  for (const mqe_qent *q = s->inflight.head; q; q = q->next)
+    if (q->pid == pid) return true;
+  return false;
+}
+
+/* MQTT-2.2.1-4: a non-zero identifier not in use. The in-flight list is
+ * bounded below 65535 entries, so a free one exists. */
+static uint16_t alloc_pid(mqe_session *s) {
+  for (uint32_t i = 0; i < 65536u; i++) {
+    uint16_t pid = s->next_pid;
+    s->next_pid = (uint16_t)(pid == 65535 ? 1 : pid + 1);
+    if (pid != 0 && !pid_in_use(s, pid)) return pid;
+  }
+  assert(!"packet identifier space exhausted");
+  return 0;
+}
+
+void mqe__pump(mqe_engine *e, mqe_session *s) {
+  mqe_conn *c = s->conn;
+  if (!c || c->state != MQE__S_CONNECTED) return;
+  /* bounded: every iteration removes the queue head or stops */
+  while (s->queue.head && mqe__out_room(e, c)) {
+    mqe_qent *q = s->queue.head;
+    if (mqe__msg_expired(q->msg, e->now)) { /* MQTT-3.3.2-5 */
+      mqe__qlist_remove(&s->queue, q);
+      mqe__qent_free(e, q);
+      e->st.msgs_dropped++;
+      continue;
+    }
+    if (q->qos && (s->inflight.n >= c->send_max || s->inflight.n >= 65535u))
+      break; /* MQTT-3.3.4-9: Receive Maximum */
+    mqe__qlist_remove(&s->queue, q);
+    if (q->qos) {
+      q->pid = alloc_pid(s);
+      q->state = MQE__Q_WAIT_ACK;
+    }
+    bool nomem;
+    bool sent = mqe__send_publish(e, c, q, false, &nomem);
+    if (nomem) {
+      q->pid = 0;
+      q->state = MQE__Q_QUEUED;
+      qlist_push_front(&s->queue, q);
+      mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for output");
+      return;
+    }
+    if (!sent || q->qos == 0) {
+      if (!sent) e->st.msgs_dropped++; /* MQTT-3.1.2-25: as if delivered */
+      mqe__qent_free(e, q);
+      continue;
+    }
+    q->sent = true;
+    mqe__qlist_push(&s->inflight, q);
+  }
+}
+
+void mqe__resend_inflight(mqe_engine *e, mqe_session *s) {
+  mqe_conn *c = s->conn;
+  assert(c);
+  mqe_qent *next;
+  /* MQTT-4.4.0-1 / MQTT-4.6.0-1: original order, DUP set */
+  for (mqe_qent *q = s->inflight.head; q && c->state == MQE__S_CONNECTED; q = next) {
+    next = q->next;
+    if (q->state == MQE__Q_WAIT_COMP) {
+      mqe__send_simple(e, c, MQC_PUBREL, q->pid, 0);
+      continue;
+    }
+    bool nomem;
+    bool sent = mqe__send_publish(e, c, q, true, &nomem);
+    if (nomem) {
+      mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for output");
+      return;
+    }
+    if (!sent) {
+      mqe__qlist_remove(&s->inflight, q);
+      mqe__qent_free(e, q);
+    }
+  }
+}
+
+static bool targets_reserve(mqe_engine *e, uint32_t n) {
+  if (n <= e->targets_cap) return true;
+  uint32_t cap = e->targets_cap ? e->targets_cap : 16;
+  while (cap < n) cap *= 2;
+  void *t = mqe__alloc(e, cap * sizeof *e->targets);
+  if (!t) return false;
+  mqe__free(e, e->targets, e->targets_cap * sizeof *e->targets);
+  e->targets = t;
+  e->targets_cap = cap;
+  return true;
+}
+
+static bool queue_full(mqe_engine *e, mqe_session *s) {
+  if (s->queue.n < e->cfg.max_queued) return false;
+  /* make room by dropping expired messages first */
+  mqe_qent *next;
+  for (mqe_qent *q = s->queue.head; q; q = next) {
+    next = q->next;
+    if (mqe__msg_expired(q->msg, e->now)) {
+      mqe__qlist_remove(&s->queue, q);
+      mqe__qent_free(e, q);
+    }
+  }
+  return s->queue.n >= e->cfg.max_queued;
+}
+
+static bool skip_no_local(const mqe_msg *m, const mqe_sub *sub) {
+  /* MQTT-3.8.3-3 */
+  return sub->opts.no_local && m->origin_len == sub->sess->id_len &&
+         !memcmp(mqe__msg_origin(m), sub->sess->client_id, m->origin_len);
+}
+
+mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev) {
+  mqe_route_result rr = {0, 0, false};
+  bool dollar = m->topic_len && mqe__msg_topic(m)[0] == '$';
+  uint32_t n = mqe__match(e, nlev, dollar);
+  if (!n) return rr;
+  if (!targets_reserve(e, n)) {
+    rr.nomem = true;
+    rr.matched = n;
+    return rr;
+  }
+  e->gen++;
+  uint32_t nt = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    mqe_sub *sub = e->hits[i].sub;
+    mqe_session *s = sub->sess;
+    if (skip_no_local(m, sub)) continue;
+    if (s->mark != e->gen) {
+      s->mark = e->gen;
+      s->tidx = nt;
+      e->targets[nt] = (struct mqe_target){s, 0, false, 0, 0, NULL};
+      nt++;
+    }
+    struct mqe_target *t = &e->targets[s->tidx];
+    uint8_t q = m->qos < sub->opts.max_qos ? m->qos : sub->opts.max_qos; /* MQTT-3.8.4-8 */
+    if (q > t->qos) t->qos = q; /* MQTT-3.3.5-1: highest QoS of overlaps */
+    if (sub->opts.retain_as_published && m->retain) t->retain = true;
+    if (sub->subid && t->nsub < 255) t->nsub++;
+  }
+  rr.matched = nt;
+  for (uint32_t i = 0; i < nt; i++) {
+    struct mqe_target *t = &e->targets[i];
+    mqe_session *s = t->sess;
+    if (!s->conn && t->qos == 0) { /* QoS 0 is not queued for offline sessions */
+      rr.queued++;
+      continue;
+    }
+    if (queue_full(e, s)) {
+      e->st.msgs_dropped++;
+      mqe__event_sess(e, MQE_EV_LIMIT, s, "max_queued reached: message dropped");
+      continue;
+    }
+    t->q = qent_new(e, m, t->qos, t->retain, t->nsub);
+    if (!t->q) {
+      rr.nomem = true;
+      e->st.msgs_dropped++;
+    }
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    mqe_sub *sub = e->hits[i].sub;
+    mqe_session *s = sub->sess;
+    if (s->mark != e->gen || skip_no_local(m, sub) || !sub->subid) continue;
+    struct mqe_target *t = &e->targets[s->tidx];
+    if (t->q && t->fill < t->nsub) t->q->subids[t->fill++] = sub->subid;
+  }
+  for (uint32_t i = 0; i < nt; i++) {
+    struct mqe_target *t = &e->targets[i];
+    if (!t->q) continue;
+    mqe__qlist_push(&t->sess->queue, t->q);
+    rr.queued++;
+    mqe__pump(e, t->sess);
+  }
+  return rr;
+}
+
+bool mqe__deliver_one(mqe_engine *e, mqe_session *s, mqe_msg *m, uint8_t qos, bool retain,
+                      uint32_t subid) {
+  if (queue_full(e, s)) {
+    e->st.msgs_dropped++;
+    mqe__event_sess(e, MQE_EV_LIMIT, s, "max_queued reached: retained message dropped");
+    return false;
+  }
+  mqe_qent *q = qent_new(e, m, qos, retain, subid ? 1 : 0);
+  if (!q) return false;
+  if (subid) q->subids[0] = subid;
+  mqe__qlist_push(&s->queue, q);
+  return true;
+}

@@ -1,0 +1,282 @@
+/*
+ * mqe.h - the mqcheck reference broker engine (MQTT 3.1, 3.1.1 and 5.0,
+ * server side).
+ *
+ * Sans-I/O in the style of nghttp2: the caller opens connections, feeds them
+ * the bytes it read (mqe_conn_recv), drains the bytes the engine wants written
+ * (mqe_conn_pending/mqe_conn_consumed or mqe_conn_send) and closes them.
+ * Time is always a parameter (now, milliseconds on any monotonic clock); the
+ * engine never reads a clock, never does I/O, keeps no globals and draws
+ * randomness from a PRNG seeded by the config. The same calls with the same
+ * arguments therefore always produce the same bytes.
+ *
+ * Timers (keep-alive at 1.5x, will delay, session expiry, CONNECT/AUTH
+ * timeouts) fire from mqe_tick(); mqe_next_deadline() says when to call it.
+ * Message expiry is applied lazily whenever a message is about to be sent or
+ * a retained message is looked up, which is observably identical.
+ *
+ * Every allocation goes through the injectable allocator in mqe_config and is
+ * bounded by the limits there. On allocation failure the engine degrades in a
+ * specified way (a reason code such as 0x97 Quota exceeded or 0x89 Server
+ * busy, or a closed connection) and never leaks.
+ *
+ * Thread safety: none. One engine is driven by one thread.
+ */
+#ifndef MQE_H
+#define MQE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mqc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mqe_engine mqe_engine;
+typedef struct mqe_conn mqe_conn;
+
+/* Status of engine calls. */
+typedef enum {
+  MQE_OK = 0,
+  MQE_CLOSE,       /* the connection must be closed once its output is drained */
+  MQE_ERR_NOMEM,   /* an allocation failed; nothing changed */
+  MQE_ERR_LIMIT,   /* a configured cap was reached; nothing changed */
+  MQE_ERR_ARGUMENT /* bad call (e.g. invalid config) */
+} mqe_status;
+
+const char *mqe_strerror(mqe_status s);
+
+/* ------------------------------------------------------------------------ */
+/* Allocator                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Every allocation the engine makes goes through these. free receives the
+ * size that was requested from malloc, so a counting allocator needs no
+ * header. malloc may return NULL at any time; the engine survives it. */
+typedef struct {
+  void *(*malloc)(void *ctx, size_t size);
+  void (*free)(void *ctx, void *ptr, size_t size);
+  void *ctx;
+} mqe_allocator;
+
+/* ------------------------------------------------------------------------ */
+/* Events (connection log and client violations)                            */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+  MQE_EV_CONNECTED,    /* CONNACK 0x00 sent; client_id, version set */
+  MQE_EV_REFUSED,      /* CONNACK >= 0x80 sent (or 3.x return code != 0) */
+  MQE_EV_DISCONNECTED, /* the client sent DISCONNECT; reason set */
+  MQE_EV_CLOSED,       /* the engine decided to close (reason set) */
+  MQE_EV_LOST,         /* the caller closed the connection abruptly */
+  MQE_EV_VIOLATION,    /* the client broke a normative statement */
+  MQE_EV_LIMIT,        /* a configured cap refused something */
+  MQE_EV_WILL,         /* a will message was published */
+  MQE_EV_SESSION_EXPIRED,
+  MQE_EV_TAKEOVER      /* an existing connection was taken over */
+} mqe_event_type;
+
+/* Passed to mqe_config.on_event. Every pointer is valid only during the
+ * callback. The callback must not call back into the engine. */
+typedef struct {
+  mqe_event_type type;
+  mqe_conn *conn;          /* NULL for session-level events */
+  void *conn_user;         /* the user pointer given to mqe_conn_open */
+  const char *client_id;   /* NUL-terminated, "" before CONNECT */
+  mqc_version version;     /* 0 before CONNECT */
+  uint8_t reason;          /* 5.0 reason code (also used for 3.x closes) */
+  const char *statement;   /* VIOLATION: normative statement ID, or NULL */
+  const char *message;     /* one line of text, never NULL */
+  uint64_t now;
+} mqe_event;
+
+/* ------------------------------------------------------------------------ */
+/* Authentication and authorisation hooks                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A user of simple (username/password) authentication. Borrowed. */
+typedef struct {
+  const char *username;
+  const char *password;
+} mqe_user;
+
+typedef enum { MQE_ACL_PUBLISH, MQE_ACL_SUBSCRIBE, MQE_ACL_WILL } mqe_acl_op;
+
+/* Returns true to allow. topic is the topic name (PUBLISH, WILL) or filter
+ * (SUBSCRIBE, without any $share/ prefix). Views are valid during the call. */
+typedef bool (*mqe_acl_fn)(void *ctx, mqe_acl_op op, mqc_bytes client_id, mqc_bytes username,
+                           mqc_bytes topic);
+
+/* Enhanced authentication (5.0 AUTH). A method is a step function the engine
+ * calls for CONNECT (step 0 of an authentication), then for each AUTH 0x18
+ * from the client. Re-authentication (AUTH 0x19) restarts at step 0.
+ * in:  data (the client's Authentication Data, may be empty), username,
+ *      random (64 bits from the engine's seeded PRNG, for nonces), state
+ *      (MQE_AUTH_STATE bytes kept by the engine between steps).
+ * out: out/out_len: Authentication Data to send (CONTINUE, or SUCCESS).
+ * returns MQE_AUTH_CONTINUE (send AUTH 0x18), MQE_AUTH_SUCCESS, MQE_AUTH_FAIL. */
+#define MQE_AUTH_STATE 64
+#define MQE_AUTH_OUT_MAX 256
+typedef enum { MQE_AUTH_CONTINUE, MQE_AUTH_SUCCESS, MQE_AUTH_FAIL } mqe_auth_result;
+
+typedef struct mqe_auth_method {
+  const char *name; /* Authentication Method, e.g. "mqcheck-challenge" */
+  mqe_auth_result (*step)(void *ctx, unsigned step, mqc_bytes data, mqc_bytes username,
+                          uint64_t random, uint8_t state[MQE_AUTH_STATE], uint8_t *out,
+                          size_t *out_len);
+  void *ctx;
+} mqe_auth_method;
+
+/* The built-in "mqcheck-challenge" method (documented in docs/engine.md):
+ *   server: AUTH 0x18 data = 16-byte nonce N
+ *   client: AUTH 0x18 data = mqe_challenge_response(secret, N)  (8 bytes)
+ * secret is borrowed (ctx) and must outlive the engine. Not cryptographically
+ * meaningful: it exists to exercise the AUTH state machine. */
+mqe_auth_method mqe_auth_challenge_method(const char *secret);
+/* FNV-1a-64 over secret || nonce || secret, big-endian, into out[8]. */
+void mqe_challenge_response(mqc_bytes secret, mqc_bytes nonce, uint8_t out[8]);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  /* Features (announced in CONNACK for 5.0 and enforced for every version). */
+  uint8_t maximum_qos;            /* 0..2, default 2 */
+  bool retain_available;          /* default true */
+  bool wildcard_available;        /* default true */
+  bool sub_id_available;          /* default true */
+  bool shared_available;          /* default true */
+  uint32_t maximum_packet_size;   /* inbound cap, default 1 MiB; 0 = protocol max */
+  uint16_t receive_maximum;       /* inbound QoS 2 in flight, default 64 */
+  uint16_t topic_alias_maximum;   /* inbound aliases, default 16 */
+  uint16_t outbound_aliases;      /* aliases the server uses towards a 5.0
+                                     client (min with the client's), default 0 */
+  int32_t server_keep_alive;      /* -1 = accept the client's; else override */
+  uint32_t max_session_expiry;    /* cap in s; UINT32_MAX = never expires */
+  bool assign_client_ids;         /* accept empty client IDs, default true */
+  const char *response_information; /* NULL = none sent (borrowed) */
+  bool strict_client_ids;         /* only 1..23 [0-9a-zA-Z] IDs, default false */
+
+  /* Authentication and authorisation (all borrowed). */
+  bool allow_anonymous;           /* default true */
+  const mqe_user *users;          /* NULL = no password check */
+  size_t user_count;
+  mqe_acl_fn acl;                 /* NULL = allow all */
+  void *acl_ctx;
+  const char *const *deny_filters; /* filters whose subscription is refused */
+  size_t deny_filter_count;
+  const mqe_auth_method *auth_methods; /* enhanced auth methods offered */
+  size_t auth_method_count;
+
+  /* Bounded memory. 0 never means "unlimited" here; defaults are in
+   * mqe_config_default(). */
+  uint32_t max_connections;
+  uint32_t max_sessions;          /* online + offline */
+  uint32_t max_queued;            /* messages queued per session (not in flight) */
+  uint16_t max_inflight;          /* outbound QoS>0 in flight per session */
+  uint32_t max_retained;          /* retained messages */
+  size_t max_retained_bytes;      /* sum of retained topic+payload+properties */
+  uint16_t max_topic_levels;      /* levels in a topic name or filter */
+  uint32_t max_subscriptions;     /* per client */
+  size_t max_output_bytes;        /* per-connection output buffer soft cap */
+  uint32_t connect_timeout_ms;    /* CONNECT (and AUTH exchange) deadline */
+
+  uint64_t seed;                  /* PRNG seed: assigned IDs and nonces */
+  mqe_allocator alloc;            /* default: malloc/free */
+  void (*on_event)(void *ctx, const mqe_event *ev); /* NULL = no events */
+  void *event_ctx;
+} mqe_config;
+
+/* Fills c with the defaults above. */
+void mqe_config_default(mqe_config *c);
+
+/* ------------------------------------------------------------------------ */
+/* Engine                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Creates an engine. cfg is copied (pointers inside it stay borrowed).
+ * out: *out (NULL on failure). returns MQE_OK, MQE_ERR_NOMEM, MQE_ERR_ARGUMENT. */
+mqe_status mqe_engine_new(const mqe_config *cfg, mqe_engine **out);
+/* Frees the engine and everything it owns; open connections are freed too
+ * without any will being published. NULL is allowed. */
+void mqe_engine_free(mqe_engine *e);
+
+/* Earliest time mqe_tick() has work, or UINT64_MAX when none. */
+uint64_t mqe_next_deadline(const mqe_engine *e);
+/* Fires every timer due at now: keep-alive closes (5.0 DISCONNECT 0x8D),
+ * CONNECT timeouts, delayed wills, session expiry. Connections it closes are
+ * reported through mqe_next_output() with mqe_conn_should_close() true. */
+void mqe_tick(mqe_engine *e, uint64_t now);
+
+/* Connections that got new output (or must close) since they were last
+ * returned, in order. Returns NULL when none. Any engine call may add to it,
+ * including calls on other connections (routing). */
+mqe_conn *mqe_next_output(mqe_engine *e);
+
+/* Asks every connected 5.0 client to go (DISCONNECT 0x8B) and closes every
+ * connection; call before mqe_engine_free for a clean shutdown. */
+void mqe_shutdown(mqe_engine *e, uint64_t now);
+
+/* Checks internal invariants (caps respected, in-flight packet IDs unique,
+ * sessions/subscriptions/retained counts consistent, no leaked objects).
+ * Returns NULL when all hold, else a static description of the first broken
+ * one. Cost is linear in the engine's state. */
+const char *mqe_check_invariants(const mqe_engine *e);
+
+typedef struct {
+  uint64_t connections, sessions, subscriptions, retained, retained_bytes;
+  uint64_t queued, inflight;           /* outbound, all sessions */
+  uint64_t bytes_allocated, allocations; /* live, through the allocator */
+  uint64_t msgs_in, msgs_out, msgs_dropped, violations, alloc_failures;
+} mqe_stats;
+void mqe_get_stats(const mqe_engine *e, mqe_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Opens a connection (transport accepted, nothing received yet). user is an
+ * opaque pointer handed back in events and by mqe_conn_user().
+ * out: *out. returns MQE_OK, MQE_ERR_NOMEM, MQE_ERR_LIMIT (max_connections). */
+mqe_status mqe_conn_open(mqe_engine *e, void *user, uint64_t now, mqe_conn **out);
+
+/* Feeds bytes read from the transport (borrowed; any split is fine).
+ * returns MQE_OK, or MQE_CLOSE when the connection must be closed after its
+ * pending output is written (protocol error, DISCONNECT, refused CONNECT...).
+ * Bytes after a fatal packet are ignored. */
+mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len,
+                         uint64_t now);
+
+/* Zero-copy output: buf and len view the bytes waiting to be written (valid
+ * until the next engine call). Then report how many were written with
+ * mqe_conn_consumed(), which may refill the buffer from the session queue. */
+void mqe_conn_pending(const mqe_conn *c, const uint8_t **buf, size_t *len);
+void mqe_conn_consumed(mqe_engine *e, mqe_conn *c, size_t n, uint64_t now);
+/* Copying output: moves up to cap pending bytes into buf; returns the count. */
+size_t mqe_conn_send(mqe_engine *e, mqe_conn *c, uint8_t *buf, size_t cap, uint64_t now);
+
+/* True when the engine has finished with this connection: close the
+ * transport once mqe_conn_pending() is empty, then call mqe_conn_close(). */
+bool mqe_conn_should_close(const mqe_conn *c);
+void *mqe_conn_user(const mqe_conn *c);
+/* Client identifier (NUL-terminated) or "" before CONNECT. */
+const char *mqe_conn_client_id(const mqe_conn *c);
+
+/* Releases the connection. abrupt=true means the transport was lost (the
+ * will is published per its delay unless a DISCONNECT 0x00 was received);
+ * after mqe_conn_should_close() the flag makes no difference. c is freed. */
+void mqe_conn_close(mqe_engine *e, mqe_conn *c, bool abrupt, uint64_t now);
+
+/* Server-initiated disconnect (administrative): 5.0 DISCONNECT with reason,
+ * then should_close. */
+void mqe_conn_kick(mqe_engine *e, mqe_conn *c, uint8_t reason, uint64_t now);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MQE_H */

@@ -1,0 +1,231 @@
+/* out.c - the per-connection output buffer and the server's packet encoders.
+ * Every packet is sized first, then written in place with mqc_writer. */
+#include "internal.h"
+
+size_t mqe__varint_len(uint32_t v) {
+  return v < 128u ? 1 : v < 16384u ? 2 : v < 2097152u ? 3 : 4;
+}
+
+void mqe__mark_output(mqe_engine *e, mqe_conn *c) {
+  if (c->in_olist) return;
+  c->in_olist = true;
+  c->onext = NULL;
+  c->oprev = e->otail;
+  if (e->otail) e->otail->onext = c;
+  else e->ohead = c;
+  e->otail = c;
+}
+
+bool mqe__out_room(const mqe_engine *e, const mqe_conn *c) {
+  return c->out_len - c->out_off < e->cfg.max_output_bytes;
+}
+
+/* Returns a pointer where n bytes may be written, or NULL on NOMEM. */
+uint8_t *mqe__out_reserve(mqe_engine *e, mqe_conn *c, size_t n) {
+  if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
+  if (c->out_cap - c->out_len >= n) return c->out + c->out_len;
+  size_t live = c->out_len - c->out_off;
+  if (c->out_off && c->out_cap - live >= n) {
+    memmove(c->out, c->out + c->out_off, live);
+    c->out_off = 0;
+    c->out_len = live;
+    return c->out + c->out_len;
+  }
+  size_t cap = c->out_cap ? c->out_cap : 256;
+  while (cap - live < n) {
+    if (cap > SIZE_MAX / 2) return NULL;
+    cap *= 2;
+  }
+  uint8_t *b = mqe__alloc(e, cap);
+  if (!b) return NULL;
+  if (live) memcpy(b, c->out + c->out_off, live);
+  mqe__free(e, c->out, c->out_cap);
+  c->out = b;
+  c->out_cap = cap;
+  c->out_off = 0;
+  c->out_len = live;
+  return b + live;
+}
+
+void mqe__out_commit(mqe_engine *e, mqe_conn *c, size_t n) {
+  assert(c->out_len + n <= c->out_cap);
+  c->out_len += n;
+  mqe__mark_output(e, c);
+}
+
+/* Writes a whole packet whose size is known: header byte, remaining length,
+ * then the body writer callback's bytes. */
+static mqc_writer *begin(mqe_engine *e, mqe_conn *c, mqc_writer *w, uint8_t first,
+                         uint32_t remaining) {
+  if (c->state == MQE__S_CLOSING) return NULL;
+  size_t total = 1 + mqe__varint_len(remaining) + remaining;
+  uint8_t *p = mqe__out_reserve(e, c, total);
+  if (!p) {
+    mqe__fail(e, c, MQC_RC_UNSPECIFIED_ERROR, NULL, "out of memory for output");
+    return NULL;
+  }
+  mqc_writer_init(w, p, total);
+  mqc_put_u8(w, first);
+  mqc_put_varint(w, remaining);
+  return w;
+}
+
+static void end(mqe_engine *e, mqe_conn *c, mqc_writer *w) {
+  assert(mqc_writer_ok(w) && w->len == w->cap);
+  mqe__out_commit(e, c, w->len);
+}
+
+static bool fits(const mqe_conn *c, uint32_t remaining) {
+  return 1 + mqe__varint_len(remaining) + remaining <= c->client_max_packet;
+}
+
+/* PUBACK/PUBREC/PUBREL/PUBCOMP (pid, reason) and PINGRESP (no body). */
+void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint8_t reason) {
+  mqc_writer w;
+  uint8_t first = (uint8_t)(t << 4 | (t == MQC_PUBREL ? 2 : 0));
+  if (t == MQC_PINGRESP) {
+    if (begin(e, c, &w, first, 0)) end(e, c, &w);
+    return;
+  }
+  bool with_reason = c->ver == MQC_V5 && reason != 0;
+  if (!begin(e, c, &w, first, with_reason ? 3u : 2u)) return;
+  mqc_put_u16(&w, pid);
+  if (with_reason) mqc_put_u8(&w, reason);
+  end(e, c, &w);
+}
+
+void mqe__send_disconnect(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why) {
+  if (c->ver != MQC_V5) return; /* 3.x servers just close */
+  mqc_writer w;
+  mqc_bytes rs = why ? mqc_cstr(why) : (mqc_bytes){NULL, 0};
+  uint32_t props = rs.n ? (uint32_t)(3 + rs.n) : 0;
+  uint32_t rem = 1 + (uint32_t)mqe__varint_len(props) + props;
+  if (props && !fits(c, rem)) {
+    props = 0;
+    rem = 2;
+  }
+  if (!begin(e, c, &w, MQC_DISCONNECT << 4, rem)) return;
+  mqc_put_u8(&w, reason);
+  mqc_put_varint(&w, props);
+  if (props) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+  end(e, c, &w);
+}
+
+void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n) {
+  assert(c->auth);
+  mqc_bytes m = mqc_cstr(c->auth->name);
+  uint32_t props = (uint32_t)(3 + m.n + (n ? 3 + n : 0));
+  uint32_t rem = 1 + (uint32_t)mqe__varint_len(props) + props;
+  mqc_writer w;
+  if (!begin(e, c, &w, MQC_AUTH << 4, rem)) return;
+  mqc_put_u8(&w, reason);
+  mqc_put_varint(&w, props);
+  mqe__put_prop_str(&w, MQC_PROP_AUTHENTICATION_METHOD, m);
+  if (n) mqe__put_prop_str(&w, MQC_PROP_AUTHENTICATION_DATA, (mqc_bytes){data, n});
+  end(e, c, &w);
+}
+
+void mqe__send_suback(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, const uint8_t *rc,
+                      size_t n) {
+  bool v5 = c->ver == MQC_V5;
+  if (t == MQC_UNSUBACK && !v5) n = 0;
+  uint32_t rem = (uint32_t)(2 + (v5 ? 1 : 0) + n);
+  mqc_writer w;
+  if (!begin(e, c, &w, (uint8_t)(t << 4), rem)) return;
+  mqc_put_u16(&w, pid);
+  if (v5) mqc_put_varint(&w, 0);
+  mqc_put_bytes(&w, (mqc_bytes){rc, n});
+  end(e, c, &w);
+}
+
+/* Topic alias towards the client: reuse an existing alias, else take the next
+ * free slot; when the table is full the topic is sent in full. */
+static uint16_t alias_find(const mqe_conn *c, const mqe_msg *m) {
+  for (uint16_t i = 0; i < c->out_alias_used; i++)
+    if (c->out_alias[i].n == m->topic_len &&
+        !memcmp(c->out_alias[i].p, mqe__msg_topic(m), m->topic_len))
+      return (uint16_t)(i + 1);
+  return 0;
+}
+
+static uint16_t alias_add(mqe_engine *e, mqe_conn *c, const mqe_msg *m) {
+  if (c->out_alias_used >= c->out_alias_max || m->topic_len == 0) return 0;
+  if (!c->out_alias) {
+    c->out_alias = mqe__zalloc(e, c->out_alias_max * sizeof *c->out_alias);
+    if (!c->out_alias) return 0;
+  }
+  uint8_t *p = mqe__alloc(e, m->topic_len);
+  if (!p) return 0;
+  memcpy(p, mqe__msg_topic(m), m->topic_len);
+  c->out_alias[c->out_alias_used].p = p;
+  c->out_alias[c->out_alias_used].n = m->topic_len;
+  return ++c->out_alias_used;
+}
+
+bool mqe__send_publish(mqe_engine *e, mqe_conn *c, const mqe_qent *q, bool dup, bool *nomem) {
+  const mqe_msg *m = q->msg;
+  *nomem = false;
+  bool v5 = c->ver == MQC_V5;
+  uint32_t expiry = 0;
+  if (m->has_expiry) {
+    uint64_t left = m->expire_at > e->now ? m->expire_at - e->now : 0;
+    expiry = (uint32_t)((left + 999) / 1000);
+  }
+  uint32_t props = 0;
+  if (v5) {
+    if (m->has_expiry) props += 5;
+    for (uint8_t i = 0; i < q->nsubids; i++)
+      props += 1 + (uint32_t)mqe__varint_len(q->subids[i]);
+    props += m->props_len;
+  }
+  uint32_t topic_n = m->topic_len;
+  uint32_t fixed = 2 + (q->qos ? 2u : 0u) + m->payload_len;
+  uint32_t rem = fixed + topic_n + (v5 ? (uint32_t)mqe__varint_len(props) + props : 0);
+  uint16_t alias = 0;
+  if (v5 && c->out_alias_max) {
+    uint16_t k = alias_find(c, m);
+    uint32_t with = fixed + (uint32_t)mqe__varint_len(props + 3) + props + 3;
+    if (k && fits(c, with)) {
+      alias = k;
+      topic_n = 0;
+    } else if (!k && fits(c, with + topic_n)) {
+      alias = alias_add(e, c, m);
+    }
+    if (alias) {
+      props += 3;
+      rem = fixed + topic_n + (uint32_t)mqe__varint_len(props) + props;
+    }
+  }
+  if (!fits(c, rem)) return false; /* MQTT-3.1.2-24/25: discard as if sent */
+  uint8_t first = (uint8_t)(MQC_PUBLISH << 4 | (dup ? 8 : 0) | q->qos << 1 | (q->retain ? 1 : 0));
+  size_t total = 1 + mqe__varint_len(rem) + rem;
+  uint8_t *p = mqe__out_reserve(e, c, total);
+  if (!p) {
+    *nomem = true;
+    return false;
+  }
+  mqc_writer w;
+  mqc_writer_init(&w, p, total);
+  mqc_put_u8(&w, first);
+  mqc_put_varint(&w, rem);
+  mqc_put_str(&w, (mqc_bytes){mqe__msg_topic(m), topic_n});
+  if (q->qos) mqc_put_u16(&w, q->pid);
+  if (v5) {
+    mqc_put_varint(&w, props);
+    if (alias) {
+      mqc_put_u8(&w, MQC_PROP_TOPIC_ALIAS);
+      mqc_put_u16(&w, alias);
+    }
+    if (m->has_expiry) mqe__put_prop_int(&w, MQC_PROP_MESSAGE_EXPIRY_INTERVAL, expiry);
+    for (uint8_t i = 0; i < q->nsubids; i++) {
+      mqc_put_u8(&w, MQC_PROP_SUBSCRIPTION_IDENTIFIER);
+      mqc_put_varint(&w, q->subids[i]);
+    }
+    mqc_put_bytes(&w, (mqc_bytes){mqe__msg_props(m), m->props_len});
+  }
+  mqc_put_bytes(&w, (mqc_bytes){mqe__msg_payload(m), m->payload_len});
+  assert(mqc_writer_ok(&w) && w.len == total);
+  mqe__out_commit(e, c, total);
+  e->st.msgs_out++;
+  return true;
+}

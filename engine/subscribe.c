@@ -1,0 +1,223 @@
+/* subscribe.c - SUBSCRIBE/UNSUBSCRIBE: options, shared subscriptions,
+ * feature switches, caps, replacement (MQTT-3.8.4-3) and retained delivery
+ * per Retain Handling. */
+#include "internal.h"
+
+#define SHARE_PREFIX "$share/"
+
+static bool has_wildcard(mqc_bytes f) {
+  for (size_t i = 0; i < f.n; i++)
+    if (f.p[i] == '+' || f.p[i] == '#') return true;
+  return false;
+}
+
+static mqe_sub *sess_find(mqe_session *s, mqc_bytes f) {
+  for (mqe_sub *x = s->subs; x; x = x->snext)
+    if (x->filter_len == f.n && !memcmp(x->filter, f.p, f.n)) return x;
+  return NULL;
+}
+
+void mqe__sub_remove(mqe_engine *e, mqe_sub *sub) {
+  mqe_node *n = sub->node;
+  mqe_group *g = sub->group;
+  mqe_sub **head = g ? &g->members : &n->subs;
+  if (sub->nprev) sub->nprev->nnext = sub->nnext;
+  else *head = sub->nnext;
+  if (sub->nnext) sub->nnext->nprev = sub->nprev;
+  if (g) {
+    g->n--;
+    if (g->rr > g->n) g->rr = 0;
+    if (!g->n) {
+      mqe_group **pp = &n->groups;
+      while (*pp != g) pp = &(*pp)->next; /* bounded by the group list */
+      *pp = g->next;
+      mqe__free(e, g, sizeof *g + g->len);
+    }
+  }
+  mqe_session *s = sub->sess;
+  if (sub->sprev) sub->sprev->snext = sub->snext;
+  else s->subs = sub->snext;
+  if (sub->snext) sub->snext->sprev = sub->sprev;
+  s->nsubs--;
+  e->nsubs--;
+  mqe__free(e, sub, sizeof *sub + sub->filter_len);
+  mqe__node_prune(e, n);
+}
+
+/* Links a new subscription; returns NULL on NOMEM (nothing changed). */
+static mqe_sub *sub_add(mqe_engine *e, mqe_session *s, mqc_bytes full, mqc_bytes group,
+                        uint32_t nlev) {
+  mqe_sub *sub = mqe__zalloc(e, sizeof *sub + full.n);
+  if (!sub) return NULL;
+  mqe_node *n = mqe__node_get(e, nlev);
+  if (!n) {
+    mqe__free(e, sub, sizeof *sub + full.n);
+    return NULL;
+  }
+  sub->filter_len = (uint16_t)full.n;
+  memcpy(sub->filter, full.p, full.n);
+  sub->sess = s;
+  sub->node = n;
+  if (group.n) {
+    mqe_group *g = n->groups;
+    while (g && !(g->len == group.n && !memcmp(g->name, group.p, group.n))) g = g->next;
+    if (!g) {
+      g = mqe__zalloc(e, sizeof *g + group.n);
+      if (!g) {
+        mqe__free(e, sub, sizeof *sub + full.n);
+        mqe__node_prune(e, n);
+        return NULL;
+      }
+      g->len = (uint16_t)group.n;
+      memcpy(g->name, group.p, group.n);
+      /* append to keep creation order */
+      mqe_group **pp = &n->groups;
+      while (*pp) pp = &(*pp)->next;
+      *pp = g;
+    }
+    sub->group = g;
+    mqe_sub **pp = &g->members; /* append: subscription order */
+    mqe_sub *prev = NULL;
+    while (*pp) {
+      prev = *pp;
+      pp = &(*pp)->nnext;
+    }
+    *pp = sub;
+    sub->nprev = prev;
+    g->n++;
+  } else {
+    sub->nnext = n->subs;
+    if (n->subs) n->subs->nprev = sub;
+    n->subs = sub;
+  }
+  sub->snext = s->subs;
+  if (s->subs) s->subs->sprev = sub;
+  s->subs = sub;
+  s->nsubs++;
+  e->nsubs++;
+  return sub;
+}
+
+enum { ABORT = 0x100 };
+
+static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts o,
+                         uint32_t subid) {
+  bool v5 = c->ver == MQC_V5;
+  mqe_session *s = c->sess;
+  uint8_t fail = v5 ? 0 : 0x80;
+  mqc_bytes filter = full, group = {NULL, 0};
+  size_t pl = sizeof SHARE_PREFIX - 1;
+  if (full.n >= pl && !memcmp(full.p, SHARE_PREFIX, pl)) {
+    size_t i = pl;
+    while (i < full.n && full.p[i] != '/') i++;
+    group = (mqc_bytes){full.p + pl, i - pl};
+    filter = i < full.n ? (mqc_bytes){full.p + i + 1, full.n - i - 1} : (mqc_bytes){NULL, 0};
+    if (!group.n || has_wildcard(group) || !filter.n) {
+      mqe__event(e, MQE_EV_VIOLATION, c, MQC_RC_TOPIC_FILTER_INVALID,
+                 v5 ? "MQTT-4.8.2-2" : NULL, "malformed shared subscription");
+      return v5 ? MQC_RC_TOPIC_FILTER_INVALID : fail;
+    }
+    if (!e->cfg.shared_available) return v5 ? MQC_RC_SHARED_SUBSCRIPTIONS_NOT_SUPPORTED : fail;
+    if (o.no_local) {
+      mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.8.3-4",
+                     "No Local set on a shared subscription");
+      return ABORT;
+    }
+  }
+  if (!e->cfg.wildcard_available && has_wildcard(filter))
+    return v5 ? MQC_RC_WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED : fail;
+  for (size_t i = 0; i < e->cfg.deny_filter_count; i++) {
+    mqc_bytes d = mqc_cstr(e->cfg.deny_filters[i]);
+    if (mqc_bytes_eq(d, full) || mqc_bytes_eq(d, filter))
+      return v5 ? MQC_RC_NOT_AUTHORIZED : fail;
+  }
+  if (e->cfg.acl &&
+      !e->cfg.acl(e->cfg.acl_ctx, MQE_ACL_SUBSCRIBE,
+                  (mqc_bytes){(const uint8_t *)s->client_id, s->id_len},
+                  (mqc_bytes){c->username, c->username_len}, filter))
+    return v5 ? MQC_RC_NOT_AUTHORIZED : fail;
+  uint32_t nlev = mqe__split(e, filter);
+  if (!nlev) {
+    mqe__event(e, MQE_EV_LIMIT, c, MQC_RC_QUOTA_EXCEEDED, NULL, "filter has too many levels");
+    return v5 ? MQC_RC_QUOTA_EXCEEDED : fail;
+  }
+  uint8_t granted = o.max_qos < e->cfg.maximum_qos ? o.max_qos : e->cfg.maximum_qos;
+  o.max_qos = granted;
+  mqe_sub *sub = sess_find(s, full);
+  bool existed = sub != NULL;
+  if (!sub) {
+    if (s->nsubs >= e->cfg.max_subscriptions) {
+      mqe__event(e, MQE_EV_LIMIT, c, MQC_RC_QUOTA_EXCEEDED, NULL, "max_subscriptions reached");
+      return v5 ? MQC_RC_QUOTA_EXCEEDED : fail;
+    }
+    sub = sub_add(e, s, full, group, nlev);
+    if (!sub) return v5 ? MQC_RC_UNSPECIFIED_ERROR : fail;
+  }
+  sub->opts = o; /* MQTT-3.8.4-3: replace options of an existing one */
+  sub->subid = subid;
+  if (!group.n && (o.retain_handling == 0 || (o.retain_handling == 1 && !existed)))
+    mqe__retain_deliver(e, sub, nlev); /* MQTT-3.3.1-9/10/11 */
+  return granted;
+}
+
+void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
+  const mqc_subscribe *sp = &p->subscribe;
+  bool v5 = c->ver == MQC_V5;
+  uint32_t subid = 0;
+  mqc_prop pr;
+  if (v5 && mqc_props_get(&sp->props, MQC_PROP_SUBSCRIPTION_IDENTIFIER, &pr)) {
+    if (!e->cfg.sub_id_available) {
+      mqe__violation(e, c, MQC_RC_SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED, NULL,
+                     "Subscription Identifier while Subscription Identifiers Available is 0");
+      return;
+    }
+    subid = pr.u;
+  }
+  uint8_t small[64];
+  uint8_t *rc = small;
+  if (sp->count > sizeof small) {
+    rc = mqe__alloc(e, sp->count);
+    if (!rc) {
+      mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for SUBACK");
+      return;
+    }
+  }
+  mqc_list_iter it;
+  mqc_sub_entry ent;
+  uint16_t i = 0;
+  mqc_sub_iter_init(&it, sp);
+  while (i < sp->count && mqc_sub_next(&it, &ent)) { /* bounded by count */
+    int r = subscribe_one(e, c, ent.filter, mqc_subopts_unpack(ent.options), subid);
+    if (r == ABORT) break;
+    rc[i++] = (uint8_t)r;
+  }
+  if (c->state == MQE__S_CONNECTED) {
+    mqe__send_suback(e, c, MQC_SUBACK, sp->packet_id, rc, i);
+    mqe__pump(e, c->sess); /* retained messages after the SUBACK */
+  }
+  if (rc != small) mqe__free(e, rc, sp->count);
+}
+
+void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
+  const mqc_subscribe *sp = &p->subscribe;
+  uint8_t small[64];
+  uint8_t *rc = small;
+  if (sp->count > sizeof small) {
+    rc = mqe__alloc(e, sp->count);
+    if (!rc) {
+      mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for UNSUBACK");
+      return;
+    }
+  }
+  mqc_list_iter it;
+  mqc_bytes f;
+  uint16_t i = 0;
+  mqc_unsub_iter_init(&it, sp);
+  while (i < sp->count && mqc_unsub_next(&it, &f)) {
+    mqe_sub *sub = sess_find(c->sess, f);
+    if (sub) mqe__sub_remove(e, sub);
+    rc[i++] = sub ? MQC_RC_SUCCESS : MQC_RC_NO_SUBSCRIPTION_EXISTED;
+  }
+  mqe__send_suback(e, c, MQC_UNSUBACK, sp->packet_id, rc, i);
+  if (rc != small) mqe__free(e, rc, sp->count);
+}
