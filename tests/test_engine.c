@@ -1440,6 +1440,23 @@ static void t_alloc_failures(void **state) {
   }
 }
 
+static void t_disconnect_once(void **state) {
+  (void)state;
+  env t;
+  env_init(&t);
+  client *c = connected(&t, MQC_V311, "c", true);
+  const uint8_t two[] = {0xE0, 0, 0xE0, 0};
+  t.ev.n = 0;
+  assert_int_equal(tx_raw(&t, c, two, sizeof two), MQE_CLOSE);
+  assert_int_equal(tx_raw(&t, c, two, 2), MQE_CLOSE);
+  assert_int_equal(t.ev.n, 1);
+  assert_int_equal(t.ev.type[0], MQE_EV_DISCONNECTED);
+  cl_close(&t, c, true);
+  assert_int_equal(t.ev.n, 1);
+  free(c);
+  env_done(&t);
+}
+
 static void t_shutdown(void **state) {
   (void)state;
   env t;
@@ -1487,6 +1504,7 @@ int main(void) {
       cmocka_unit_test(t_enhanced_auth),
       cmocka_unit_test(t_caps),
       cmocka_unit_test(t_shutdown),
+      cmocka_unit_test(t_disconnect_once),
       cmocka_unit_test(t_deterministic),
       cmocka_unit_test(t_alloc_failures),
   };

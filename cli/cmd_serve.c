@@ -1,0 +1,440 @@
+/* mqcheck serve - a real broker: the engine (engine/mqe.h) behind net/'s epoll
+ * loop (net/mqn.h). All socket work is net/'s; this file moves bytes between
+ * the two, drives the engine's timers from the monotonic clock, logs, and
+ * shuts down cleanly on SIGINT/SIGTERM.
+ *
+ *   mqcheck serve --listen 127.0.0.1:1883 [--listen ws://127.0.0.1:8080/mqtt]
+ *                 [--config FILE] [--strict] [--quiet]
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "mqe.h"
+#include "mqn.h"
+
+int mqc_cmd_serve(int argc, char **argv);
+extern const char mqc_cmd_serve_help[];
+const char mqc_cmd_serve_help[] = "run the reference broker (engine) on tcp/tls/ws listeners";
+
+#define MAX_LISTEN 16
+#define MAX_USERS 64
+#define MAX_DENY 64
+#define READ_BUF 65536
+
+typedef struct sconn {
+  struct sconn *next, *prev; /* every live sconn */
+  mqn_conn *nc;
+  mqe_conn *ec;
+  bool shutting; /* engine finished; graceful transport close under way */
+  bool dead;     /* freed after the current event batch */
+  char peer[64];
+} sconn;
+
+typedef struct {
+  mqe_engine *e;
+  mqn_loop *loop;
+  bool strict, quiet;
+  unsigned long violations;
+  sconn *all;
+  bool reap;
+  uint8_t rbuf[READ_BUF];
+} server;
+
+static volatile sig_atomic_t g_stop; /* the only global: a signal flag */
+
+static void on_signal(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+static uint64_t now_ms(void) { return (uint64_t)mqn_now_ms(); }
+
+static const char *ev_name(mqe_event_type t) {
+  switch (t) {
+  case MQE_EV_CONNECTED: return "CONNECTED";
+  case MQE_EV_REFUSED: return "REFUSED";
+  case MQE_EV_DISCONNECTED: return "DISCONNECT";
+  case MQE_EV_CLOSED: return "CLOSED";
+  case MQE_EV_LOST: return "LOST";
+  case MQE_EV_VIOLATION: return "VIOLATION";
+  case MQE_EV_LIMIT: return "LIMIT";
+  case MQE_EV_WILL: return "WILL";
+  case MQE_EV_SESSION_EXPIRED: return "EXPIRED";
+  case MQE_EV_TAKEOVER: return "TAKEOVER";
+  }
+  return "EVENT";
+}
+
+static void on_event(void *ctx, const mqe_event *ev) {
+  server *S = ctx;
+  const sconn *sc = ev->conn_user;
+  const char *peer = sc ? sc->peer : "-";
+  if (ev->type == MQE_EV_VIOLATION) {
+    S->violations++;
+    if (!S->strict) return;
+    fprintf(stderr, "serve: VIOLATION %s peer=%s client=\"%s\" reason=0x%02x: %s\n",
+            ev->statement ? ev->statement : "(unnumbered)", peer, ev->client_id, ev->reason,
+            ev->message);
+    return;
+  }
+  if (S->quiet && ev->type != MQE_EV_LIMIT) return;
+  fprintf(stderr, "serve: %-10s peer=%s client=\"%s\" v=%s reason=0x%02x %s\n", ev_name(ev->type),
+          peer, ev->client_id, ev->version ? mqc_version_name(ev->version) : "-", ev->reason,
+          ev->message);
+}
+
+/* ---- config file: "key value" lines, '#' comments -------------------------- */
+typedef struct {
+  mqe_user users[MAX_USERS];
+  size_t nusers;
+  const char *deny[MAX_DENY];
+  size_t ndeny;
+  mqe_auth_method auth;
+  char *text; /* owns every string above */
+  const char *tls_cert, *tls_key, *tls_ca;
+} file_cfg;
+
+static bool parse_bool(const char *v) { return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"); }
+
+static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "serve: cannot open %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  fc->text = calloc(1, 1 << 20);
+  size_t n = fc->text ? fread(fc->text, 1, (1 << 20) - 1, f) : 0;
+  fclose(f);
+  if (!fc->text) return -1;
+  fc->text[n] = 0;
+  char *save = NULL;
+  int lineno = 0;
+  for (char *line = strtok_r(fc->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    lineno++;
+    while (*line == ' ' || *line == '\t') line++;
+    if (!*line || *line == '#') continue;
+    char *key = line, *val = line;
+    while (*val && *val != ' ' && *val != '\t') val++;
+    if (*val) *val++ = 0;
+    while (*val == ' ' || *val == '\t') val++;
+    char *end = val + strlen(val);
+    while (end > val && (end[-1] == ' ' || end[-1] == '\r' || end[-1] == '\t')) *--end = 0;
+    unsigned long u = strtoul(val, NULL, 0);
+    if (!strcmp(key, "maximum_qos")) c->maximum_qos = (uint8_t)(u > 2 ? 2 : u);
+    else if (!strcmp(key, "retain_available")) c->retain_available = parse_bool(val);
+    else if (!strcmp(key, "wildcard_available")) c->wildcard_available = parse_bool(val);
+    else if (!strcmp(key, "sub_id_available")) c->sub_id_available = parse_bool(val);
+    else if (!strcmp(key, "shared_available")) c->shared_available = parse_bool(val);
+    else if (!strcmp(key, "maximum_packet_size")) c->maximum_packet_size = (uint32_t)u;
+    else if (!strcmp(key, "receive_maximum")) c->receive_maximum = (uint16_t)u;
+    else if (!strcmp(key, "topic_alias_maximum")) c->topic_alias_maximum = (uint16_t)u;
+    else if (!strcmp(key, "outbound_aliases")) c->outbound_aliases = (uint16_t)u;
+    else if (!strcmp(key, "server_keep_alive")) c->server_keep_alive = (int32_t)strtol(val, NULL, 0);
+    else if (!strcmp(key, "max_session_expiry")) c->max_session_expiry = (uint32_t)u;
+    else if (!strcmp(key, "assign_client_ids")) c->assign_client_ids = parse_bool(val);
+    else if (!strcmp(key, "strict_client_ids")) c->strict_client_ids = parse_bool(val);
+    else if (!strcmp(key, "response_information")) c->response_information = val;
+    else if (!strcmp(key, "allow_anonymous")) c->allow_anonymous = parse_bool(val);
+    else if (!strcmp(key, "max_connections")) c->max_connections = (uint32_t)u;
+    else if (!strcmp(key, "max_sessions")) c->max_sessions = (uint32_t)u;
+    else if (!strcmp(key, "max_queued")) c->max_queued = (uint32_t)u;
+    else if (!strcmp(key, "max_inflight")) c->max_inflight = (uint16_t)u;
+    else if (!strcmp(key, "max_retained")) c->max_retained = (uint32_t)u;
+    else if (!strcmp(key, "max_retained_bytes")) c->max_retained_bytes = u;
+    else if (!strcmp(key, "max_topic_levels")) c->max_topic_levels = (uint16_t)u;
+    else if (!strcmp(key, "max_subscriptions")) c->max_subscriptions = (uint32_t)u;
+    else if (!strcmp(key, "max_output_bytes")) c->max_output_bytes = u;
+    else if (!strcmp(key, "connect_timeout_ms")) c->connect_timeout_ms = (uint32_t)u;
+    else if (!strcmp(key, "seed")) c->seed = strtoull(val, NULL, 0);
+    else if (!strcmp(key, "tls_cert")) fc->tls_cert = val;
+    else if (!strcmp(key, "tls_key")) fc->tls_key = val;
+    else if (!strcmp(key, "tls_ca")) fc->tls_ca = val;
+    else if (!strcmp(key, "deny") && fc->ndeny < MAX_DENY) fc->deny[fc->ndeny++] = val;
+    else if (!strcmp(key, "auth_challenge_secret")) {
+      fc->auth = mqe_auth_challenge_method(val);
+      c->auth_methods = &fc->auth;
+      c->auth_method_count = 1;
+    } else if (!strcmp(key, "user") && fc->nusers < MAX_USERS) {
+      char *sp = strchr(val, ' ');
+      if (!sp) {
+        fprintf(stderr, "serve: %s:%d: user NAME PASSWORD\n", path, lineno);
+        return -1;
+      }
+      *sp = 0;
+      fc->users[fc->nusers].username = val;
+      fc->users[fc->nusers].password = sp + 1;
+      fc->nusers++;
+    } else {
+      fprintf(stderr, "serve: %s:%d: unknown key '%s'\n", path, lineno, key);
+      return -1;
+    }
+  }
+  if (fc->nusers) {
+    c->users = fc->users;
+    c->user_count = fc->nusers;
+  }
+  if (fc->ndeny) {
+    c->deny_filters = fc->deny;
+    c->deny_filter_count = fc->ndeny;
+  }
+  return 0;
+}
+
+/* ---- moving bytes ---------------------------------------------------------- */
+
+/* Ends a connection. The transport and sconn are freed by reap() after the
+ * event batch, so later events in the same batch never see freed memory. */
+static void drop(server *S, sconn *sc, bool abrupt) {
+  if (sc->ec) mqe_conn_close(S->e, sc->ec, abrupt, now_ms());
+  sc->ec = NULL;
+  sc->dead = true;
+  S->reap = true;
+}
+
+static void reap(server *S) {
+  if (!S->reap) return;
+  S->reap = false;
+  sconn *next;
+  for (sconn *sc = S->all; sc; sc = next) { /* bounded by the list */
+    next = sc->next;
+    if (!sc->dead) continue;
+    if (sc->prev) sc->prev->next = sc->next;
+    else S->all = sc->next;
+    if (sc->next) sc->next->prev = sc->prev;
+    mqn_loop_close(S->loop, sc->nc);
+    free(sc);
+  }
+}
+
+/* Hands the engine's pending output to the transport, then starts the
+ * graceful close once the engine is finished with the connection. */
+static void flush(server *S, sconn *sc) {
+  if (!sc->ec || sc->dead) return;
+  for (int i = 0; i < 64; i++) { /* bounded; DRAINED resumes */
+    const uint8_t *p;
+    size_t n, w = 0;
+    mqe_conn_pending(sc->ec, &p, &n);
+    if (!n) break;
+    mqn_status st = mqn_conn_write(sc->nc, p, n, &w);
+    if (st != MQN_OK && st != MQN_AGAIN) {
+      drop(S, sc, true);
+      return;
+    }
+    if (!w) break;
+    mqe_conn_consumed(S->e, sc->ec, w, now_ms());
+  }
+  mqn_status st = mqn_conn_flush(sc->nc);
+  if (st != MQN_OK && st != MQN_AGAIN) {
+    drop(S, sc, true);
+    return;
+  }
+  const uint8_t *p;
+  size_t n;
+  mqe_conn_pending(sc->ec, &p, &n);
+  if (mqe_conn_should_close(sc->ec) && n == 0) {
+    mqe_conn_close(S->e, sc->ec, false, now_ms());
+    sc->ec = NULL;
+    sc->shutting = true;
+    if (mqn_conn_shutdown(sc->nc) == MQN_OK) {
+      drop(S, sc, false);
+      return;
+    }
+    mqn_conn_set_deadline(sc->nc, mqn_now_ms() + 2000);
+  }
+  mqn_loop_update(S->loop, sc->nc);
+}
+
+static void flush_dirty(server *S) {
+  mqe_conn *ec;
+  /* bounded by the connection count per round: a conn re-enters only after
+   * new output, which flush() itself does not create for others */
+  while ((ec = mqe_next_output(S->e))) flush(S, mqe_conn_user(ec));
+}
+
+static void on_readable(server *S, sconn *sc) {
+  for (int i = 0; i < 64; i++) { /* bounded: the loop reports again */
+    size_t n = 0;
+    mqn_status st = mqn_conn_read(sc->nc, S->rbuf, sizeof S->rbuf, &n);
+    if (st == MQN_AGAIN) return;
+    if (st != MQN_OK) { /* peer closed or failed */
+      drop(S, sc, true);
+      return;
+    }
+    if (!sc->ec) continue; /* closing: discard */
+    if (mqe_conn_recv(S->e, sc->ec, S->rbuf, n, now_ms()) == MQE_CLOSE) {
+      flush(S, sc);
+      return;
+    }
+  }
+}
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: mqcheck serve --listen [tcp://]HOST:PORT [--listen ...] [--config FILE]\n"
+          "                     [--strict] [--quiet] [--max-conns N]\n"
+          "  --listen   tcp://, mqtts:// (needs tls_cert/tls_key in --config), ws://, wss://\n"
+          "  --strict   print every normative statement a client breaks\n"
+          "  --config   'key value' lines; see docs/engine.md\n");
+  return 2;
+}
+
+int mqc_cmd_serve(int argc, char **argv) {
+  const char *listen[MAX_LISTEN];
+  int nlisten = 0;
+  const char *cfg_path = NULL;
+  size_t max_conns = 20000;
+  static server S; /* large read buffer; zeroed, one per process */
+  memset(&S, 0, sizeof S);
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--listen") && i + 1 < argc && nlisten < MAX_LISTEN) listen[nlisten++] = argv[++i];
+    else if (!strcmp(argv[i], "--config") && i + 1 < argc) cfg_path = argv[++i];
+    else if (!strcmp(argv[i], "--strict")) S.strict = true;
+    else if (!strcmp(argv[i], "--quiet")) S.quiet = true;
+    else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc) max_conns = strtoul(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--help")) {
+      usage();
+      return 0;
+    } else return usage();
+  }
+  if (!nlisten) listen[nlisten++] = "127.0.0.1:1883";
+  mqe_config cfg;
+  mqe_config_default(&cfg);
+  cfg.max_connections = (uint32_t)max_conns;
+  file_cfg fc;
+  memset(&fc, 0, sizeof fc);
+  int rc = 1;
+  mqn_tls *tls = NULL;
+  if (cfg_path && load_config(cfg_path, &cfg, &fc) != 0) goto out;
+  cfg.on_event = on_event;
+  cfg.event_ctx = &S;
+  /* raise the descriptor limit for thousands of connections */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (mqe_engine_new(&cfg, &S.e) != MQE_OK) {
+    fprintf(stderr, "serve: invalid engine configuration\n");
+    goto out;
+  }
+  if (mqn_loop_new(max_conns, &S.loop) != MQN_OK) goto out;
+  for (int i = 0; i < nlisten; i++) {
+    char buf[300];
+    const char *u = listen[i];
+    if (!strstr(u, "://")) {
+      snprintf(buf, sizeof buf, "tcp://%s", u);
+      u = buf;
+    }
+    mqn_url url;
+    if (mqn_url_parse(u, &url) != MQN_OK) {
+      fprintf(stderr, "serve: bad listen address %s\n", listen[i]);
+      goto out;
+    }
+    if (mqn_scheme_is_tls(url.scheme) && !tls) {
+      mqn_tls_opts to = {.cert_file = fc.tls_cert, .key_file = fc.tls_key, .ca_file = fc.tls_ca,
+                         .alpn_mqtt = true};
+      char err[256] = "";
+      if (mqn_tls_new_server(&to, &tls, err, sizeof err) != MQN_OK) {
+        fprintf(stderr, "serve: TLS: %s\n", err);
+        goto out;
+      }
+    }
+    mqn_listener *l;
+    mqn_status st = mqn_listener_open(&url, tls, NULL, &l);
+    if (st != MQN_OK) {
+      fprintf(stderr, "serve: cannot listen on %s: %s\n", u, mqn_strerror(st));
+      goto out;
+    }
+    fprintf(stderr, "serve: listening on %s://%s:%u%s\n", mqn_scheme_name(url.scheme), url.host,
+            (unsigned)mqn_listener_port(l), url.path);
+    mqn_loop_add_listener(S.loop, l, NULL);
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  mqn_event evs[256];
+  while (!g_stop) {
+    uint64_t dl = mqe_next_deadline(S.e), t = now_ms();
+    int timeout = dl == UINT64_MAX ? 1000 : dl <= t ? 0 : dl - t > 1000 ? 1000 : (int)(dl - t);
+    size_t n = 0;
+    if (mqn_loop_wait(S.loop, timeout, evs, 256, &n) != MQN_OK) break;
+    for (size_t i = 0; i < n; i++) {
+      mqn_event *ev = &evs[i];
+      sconn *sc = ev->udata;
+      if (sc && sc->dead) continue;
+      switch (ev->kind) {
+      case MQN_EV_OPEN: {
+        sc = calloc(1, sizeof *sc);
+        if (!sc) {
+          mqn_loop_close(S.loop, ev->conn);
+          break;
+        }
+        sc->nc = ev->conn;
+        mqn_conn_peer(ev->conn, sc->peer, sizeof sc->peer);
+        if (mqe_conn_open(S.e, sc, now_ms(), &sc->ec) != MQE_OK) {
+          fprintf(stderr, "serve: refusing %s: connection limit or memory\n", sc->peer);
+          mqn_loop_close(S.loop, ev->conn);
+          free(sc);
+          break;
+        }
+        sc->next = S.all;
+        if (S.all) S.all->prev = sc;
+        S.all = sc;
+        mqn_loop_set_udata(S.loop, ev->conn, sc);
+        break;
+      }
+      case MQN_EV_READABLE:
+        if (sc) on_readable(&S, sc);
+        break;
+      case MQN_EV_DRAINED:
+        if (sc && sc->shutting) drop(&S, sc, false);
+        else if (sc) flush(&S, sc);
+        break;
+      case MQN_EV_ERROR:
+      case MQN_EV_TIMEOUT:
+        if (sc) drop(&S, sc, true);
+        else mqn_loop_close(S.loop, ev->conn);
+        break;
+      }
+    }
+    flush_dirty(&S);
+    reap(&S);
+    mqe_tick(S.e, now_ms());
+    flush_dirty(&S);
+    reap(&S);
+  }
+  fprintf(stderr, "serve: shutting down (%lu client violations seen)\n", S.violations);
+  mqe_shutdown(S.e, now_ms());
+  flush_dirty(&S);
+  /* give the DISCONNECTs a moment to leave (bounded) */
+  for (int k = 0; k < 20 && S.all; k++) {
+    size_t n = 0;
+    mqn_event evs2[64];
+    if (mqn_loop_wait(S.loop, 50, evs2, 64, &n) != MQN_OK) break;
+    bool pending = false;
+    for (sconn *sc = S.all; sc; sc = sc->next)
+      if (!sc->dead && mqn_conn_pending_out(sc->nc)) pending = true;
+    if (!pending) break;
+  }
+  for (sconn *sc = S.all; sc; sc = sc->next) {
+    if (sc->ec) mqe_conn_close(S.e, sc->ec, false, now_ms());
+    sc->ec = NULL;
+    sc->dead = true;
+  }
+  S.reap = true;
+  reap(&S);
+  rc = 0;
+out:
+  if (S.loop) mqn_loop_free(S.loop); /* frees transports; sconns below */
+  mqe_engine_free(S.e);
+  mqn_tls_free(tls);
+  free(fc.text);
+  return rc;
+}
