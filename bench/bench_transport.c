@@ -38,9 +38,9 @@ typedef struct {
 } opts;
 
 static const uint8_t CONNECT_311[] = {0x10, 0x14, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00,
-                                      0x3c, 0x00, 0x08, 'm',  'q',  'c',  'b', 'e', 'n', 'c', 'h'};
-static const uint8_t SUBSCRIBE_T[] = {0x82, 0x0c, 0x00, 0x01, 0x00, 0x07, 'b', 'e',
-                                      'n',  'c',  'h',  '/',  't',  0x00};
+                                      0x3c, 0x00, 0x08, 'm',  'q', 'c', 'b', 'e', 'n',  'c',  'h'};
+static const uint8_t SUBSCRIBE_T[] = {0x82, 0x0c, 0x00, 0x01, 0x00, 0x07, 'b',
+                                      'e',  'n',  'c',  'h',  '/',  't',  0x00};
 
 static uint16_t free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -56,8 +56,8 @@ static uint16_t free_port(void) {
 
 static bool port_open(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
   if (fd >= 0) close(fd);
   return ok;
@@ -96,8 +96,8 @@ static pid_t start_mosquitto(const char *bin, const char *d, const uint16_t port
   fprintf(f, "user root\nallow_anonymous true\npersistence false\nlog_dest none\n"
              "set_tcp_nodelay true\n");
   fprintf(f, "listener %u 127.0.0.1\n", port[0]);
-  fprintf(f, "listener %u 127.0.0.1\ncertfile %s/server.crt\nkeyfile %s/server.key\n", port[1],
-          d, d);
+  fprintf(f, "listener %u 127.0.0.1\ncertfile %s/server.crt\nkeyfile %s/server.key\n", port[1], d,
+          d);
   fprintf(f, "listener %u 127.0.0.1\nprotocol websockets\n", port[2]);
   fprintf(f,
           "listener %u 127.0.0.1\nprotocol websockets\ncertfile %s/server.crt\nkeyfile "
@@ -129,7 +129,8 @@ static pid_t start_mosquitto(const char *bin, const char *d, const uint16_t port
 static void stop(pid_t pid) {
   if (pid <= 0) return;
   kill(pid, SIGTERM);
-  for (int i = 0; i < 200 && waitpid(pid, NULL, WNOHANG) != pid; i++) usleep(10000);
+  for (int i = 0; i < 200 && waitpid(pid, NULL, WNOHANG) != pid; i++)
+    usleep(10000);
   kill(pid, SIGKILL);
   waitpid(pid, NULL, WNOHANG);
 }
@@ -246,7 +247,8 @@ static pid_t start_self(const char *dir, uint16_t port[4]) {
     serve_child(lis);
     _exit(0);
   }
-  for (int i = 0; i < 4; i++) mqn_listener_free(lis[i]);
+  for (int i = 0; i < 4; i++)
+    mqn_listener_free(lis[i]);
   mqn_tls_free(st);
   return pid;
 }
@@ -260,7 +262,8 @@ static pid_t start_serve(const char *dir, uint16_t port[4]) {
   if (!f) return -1;
   fprintf(f, "tls_cert %s/server.crt\ntls_key %s/server.key\n", dir, dir);
   fclose(f);
-  for (int i = 0; i < 4; i++) port[i] = free_port();
+  for (int i = 0; i < 4; i++)
+    port[i] = free_port();
   snprintf(l[0], sizeof l[0], "tcp://127.0.0.1:%u", port[0]);
   snprintf(l[1], sizeof l[1], "mqtts://127.0.0.1:%u", port[1]);
   snprintf(l[2], sizeof l[2], "ws://127.0.0.1:%u/mqtt", port[2]);
@@ -461,8 +464,8 @@ static void usage(FILE *f) {
 }
 
 int mqc_bench_transport(int argc, char **argv) {
-  opts o = {.seconds = 1.0, .msgs = 50000, .size = 256, .window = 500,
-            .mosq = "/usr/sbin/mosquitto"};
+  opts o = {
+      .seconds = 1.0, .msgs = 50000, .size = 256, .window = 500, .mosq = "/usr/sbin/mosquitto"};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -473,11 +476,16 @@ int mqc_bench_transport(int argc, char **argv) {
       usage(stderr);
       return 2;
     }
-    if (!strcmp(a, "--seconds")) o.seconds = atof(v);
-    else if (!strcmp(a, "--msgs")) o.msgs = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--size")) o.size = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--window")) o.window = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--mosquitto")) o.mosq = v;
+    if (!strcmp(a, "--seconds"))
+      o.seconds = atof(v);
+    else if (!strcmp(a, "--msgs"))
+      o.msgs = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--size"))
+      o.size = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--window"))
+      o.window = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--mosquitto"))
+      o.mosq = v;
     else {
       usage(stderr);
       return 2;

@@ -14,9 +14,9 @@
 #include "net_int.h"
 
 #define DEFAULT_HS_TIMEOUT 10000u
-#define DEFAULT_RX_CAP (64u * 1024u)
-#define DEFAULT_TX_CAP (256u * 1024u)
-#define MAX_CAP (64u * 1024u * 1024u)
+#define DEFAULT_RX_CAP     (64u * 1024u)
+#define DEFAULT_TX_CAP     (256u * 1024u)
+#define MAX_CAP            (64u * 1024u * 1024u)
 
 mqn_status mqn__fail(mqn_conn *c, mqn_status st, const char *fmt, ...) {
   assert(st != MQN_OK && st != MQN_AGAIN);
@@ -237,8 +237,7 @@ mqn_status mqn_conn_flush(mqn_conn *c) {
     /* WS: after our close frame left, the TCP side closes once the peer
      * answered (read sees MQN_CLOSED); a server may close at once. */
     if (!c->ws || wslay_event_get_close_sent(c->ws)) {
-      if (!c->ws || c->server || wslay_event_get_close_received(c->ws))
-        mqn__finish_shutdown(c);
+      if (!c->ws || c->server || wslay_event_get_close_received(c->ws)) mqn__finish_shutdown(c);
     }
   }
   return st;

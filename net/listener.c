@@ -12,7 +12,7 @@
 
 struct mqn_listener {
   int fd;
-  mqn_url url; /* with the bound port filled in */
+  mqn_url url;  /* with the bound port filled in */
   mqn_tls *tls; /* borrowed */
   mqn_conn_opts opts;
 };

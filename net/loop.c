@@ -17,9 +17,9 @@
 #include "net_int.h"
 
 #define MAX_LISTENERS 32
-#define ACCEPT_BURST 64
-#define EP_BATCH 64
-#define TAG_LISTENER 1u
+#define ACCEPT_BURST  64
+#define EP_BATCH      64
+#define TAG_LISTENER  1u
 
 typedef struct {
   mqn_listener *l;
@@ -56,8 +56,10 @@ mqn_status mqn_loop_new(size_t max_conns, mqn_loop **out) {
 void mqn_loop_free(mqn_loop *l) {
   if (!l) return;
   /* Bounded: each free removes one connection from the array. */
-  while (l->count > 0) mqn_conn_free(l->conns[l->count - 1]);
-  for (size_t i = 0; i < l->nlis; i++) mqn_listener_free(l->lis[i].l);
+  while (l->count > 0)
+    mqn_conn_free(l->conns[l->count - 1]);
+  for (size_t i = 0; i < l->nlis; i++)
+    mqn_listener_free(l->lis[i].l);
   close(l->ep);
   free(l->conns);
   free(l);
@@ -134,8 +136,8 @@ size_t mqn_loop_count(const mqn_loop *l) {
 /* Brings c's epoll registration in line with what it wants. */
 static void sync_interest(mqn_loop *l, mqn_conn *c) {
   unsigned w = c->dead ? 0 : mqn_conn_want(c);
-  uint32_t evs = (w & MQN_WANT_READ ? (uint32_t)EPOLLIN : 0u) |
-                 (w & MQN_WANT_WRITE ? (uint32_t)EPOLLOUT : 0u);
+  uint32_t evs =
+      (w & MQN_WANT_READ ? (uint32_t)EPOLLIN : 0u) | (w & MQN_WANT_WRITE ? (uint32_t)EPOLLOUT : 0u);
   if (c->ep_fd >= 0 && (c->ep_fd != c->fd || evs == 0)) {
     /* The fd changed (next address tried) or nothing is wanted. A closed
      * fd already left the epoll set; ignore that error. */

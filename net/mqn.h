@@ -50,11 +50,11 @@ typedef enum {
   MQN_ERR_ARGUMENT, /* bad argument or call in the wrong state */
   MQN_ERR_URL,      /* mqn_url_parse: not a URL this layer speaks */
   MQN_ERR_NOMEM,
-  MQN_ERR_RESOLVE,  /* host name did not resolve */
-  MQN_ERR_REFUSED,  /* TCP connection refused */
-  MQN_ERR_LISTEN,   /* cannot bind/listen (address in use, ...) */
-  MQN_ERR_IO,       /* socket error: reset, unreachable, broken pipe */
-  MQN_ERR_LIMIT,    /* a bounded buffer or count would overflow */
+  MQN_ERR_RESOLVE,        /* host name did not resolve */
+  MQN_ERR_REFUSED,        /* TCP connection refused */
+  MQN_ERR_LISTEN,         /* cannot bind/listen (address in use, ...) */
+  MQN_ERR_IO,             /* socket error: reset, unreachable, broken pipe */
+  MQN_ERR_LIMIT,          /* a bounded buffer or count would overflow */
   MQN_ERR_TLS_CONFIG,     /* cannot load CA file, certificate or key */
   MQN_ERR_TLS_HANDSHAKE,  /* TLS handshake failed (version, cipher, not TLS) */
   MQN_ERR_TLS_UNTRUSTED,  /* peer certificate does not chain to a trusted CA */
@@ -113,15 +113,15 @@ typedef struct mqn_tls mqn_tls; /* one OpenSSL SSL_CTX, client or server */
 #define MQN_TLS_1_3 0x0304
 
 typedef struct {
-  const char *ca_file;   /* PEM trust anchors; NULL: the system store (client)
-                          * or no client verification (server) */
-  const char *cert_file; /* PEM chain: client cert (optional) / server cert (required) */
-  const char *key_file;  /* PEM key for cert_file */
-  bool insecure;         /* client: skip ALL verification (explicit opt-in) */
+  const char *ca_file;      /* PEM trust anchors; NULL: the system store (client)
+                             * or no client verification (server) */
+  const char *cert_file;    /* PEM chain: client cert (optional) / server cert (required) */
+  const char *key_file;     /* PEM key for cert_file */
+  bool insecure;            /* client: skip ALL verification (explicit opt-in) */
   bool require_client_cert; /* server: demand and verify a client cert (needs ca_file) */
-  bool alpn_mqtt;        /* client: offer ALPN "mqtt"; server: accept "mqtt" if offered */
-  uint16_t min_version;  /* 0 = TLS 1.2 */
-  uint16_t max_version;  /* 0 = newest (TLS 1.3) */
+  bool alpn_mqtt;           /* client: offer ALPN "mqtt"; server: accept "mqtt" if offered */
+  uint16_t min_version;     /* 0 = TLS 1.2 */
+  uint16_t max_version;     /* 0 = newest (TLS 1.3) */
 } mqn_tls_opts;
 
 /* Creates a client or server context. opts and the strings are borrowed (the
@@ -129,10 +129,8 @@ typedef struct {
  * connection/listener using it is freed. errbuf (may be NULL) receives a
  * one-line reason on failure.
  * returns MQN_OK, MQN_ERR_TLS_CONFIG, MQN_ERR_ARGUMENT, MQN_ERR_NOMEM. */
-mqn_status mqn_tls_new_client(const mqn_tls_opts *opts, mqn_tls **out, char *errbuf,
-                              size_t errcap);
-mqn_status mqn_tls_new_server(const mqn_tls_opts *opts, mqn_tls **out, char *errbuf,
-                              size_t errcap);
+mqn_status mqn_tls_new_client(const mqn_tls_opts *opts, mqn_tls **out, char *errbuf, size_t errcap);
+mqn_status mqn_tls_new_server(const mqn_tls_opts *opts, mqn_tls **out, char *errbuf, size_t errcap);
 void mqn_tls_free(mqn_tls *t); /* NULL is fine */
 
 /* ------------------------------------------------------------------------ */

@@ -19,7 +19,7 @@
 /* wslay reads through a 4 KiB buffer of its own; the WS inbound buffer gets
  * this much slack beyond rx_cap so a chunk already inside wslay always fits
  * (see ws.c). */
-#define MQN__WS_SLACK 4096
+#define MQN__WS_SLACK  4096
 #define MQN__MAX_ADDRS 4
 
 typedef enum {
@@ -34,7 +34,7 @@ typedef enum {
 struct mqn_tls {
   SSL_CTX *ctx;
   bool server;
-  bool verify;             /* client: verification on (not insecure) */
+  bool verify; /* client: verification on (not insecure) */
 };
 
 struct mqn_conn {
@@ -64,11 +64,11 @@ struct mqn_conn {
   /* TLS */
   mqn_tls *tls; /* borrowed */
   SSL *ssl;
-  unsigned tls_want;    /* what the last TLS call that blocked waits for */
-  unsigned rd_want;     /* read blocked on (TLS may need WRITE to read) */
-  bool cert_requested;  /* client: the server sent a CertificateRequest */
-  bool settling;        /* client, TLS 1.3 + client auth: awaiting the verdict */
-  bool ticket_seen;     /* a NewSessionTicket arrived (server accepted us) */
+  unsigned tls_want;   /* what the last TLS call that blocked waits for */
+  unsigned rd_want;    /* read blocked on (TLS may need WRITE to read) */
+  bool cert_requested; /* client: the server sent a CertificateRequest */
+  bool settling;       /* client, TLS 1.3 + client auth: awaiting the verdict */
+  bool ticket_seen;    /* a NewSessionTicket arrived (server accepted us) */
   int64_t settle_deadline;
 
   /* outbound buffer: [tx_start, tx_end) pending, capacity tx_cap */
@@ -85,11 +85,11 @@ struct mqn_conn {
   wslay_event_context_ptr ws;
   uint8_t *rx; /* inbound MQTT bytes from WS messages [rx_start, rx_end) */
   size_t rx_start, rx_end, rx_cap;
-  uint8_t ws_msg_op;   /* opcode of the data message being received */
-  bool ws_frame_data;  /* current frame is a data (not control) frame */
-  bool ws_violation;   /* text frame or framing error from the peer */
+  uint8_t ws_msg_op;     /* opcode of the data message being received */
+  bool ws_frame_data;    /* current frame is a data (not control) frame */
+  bool ws_violation;     /* text frame or framing error from the peer */
   mqn_status raw_status; /* set by wslay callbacks when the transport fails */
-  bool eof;            /* transport reached EOF */
+  bool eof;              /* transport reached EOF */
   char ws_req_path[MQN_PATH_MAX];
 
   /* loop bookkeeping (loop.c) */

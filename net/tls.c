@@ -43,8 +43,7 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-static mqn_status tls_new(const mqn_tls_opts *o, bool server, mqn_tls **out, char *eb,
-                          size_t ec) {
+static mqn_status tls_new(const mqn_tls_opts *o, bool server, mqn_tls **out, char *eb, size_t ec) {
   *out = NULL;
   if (eb && ec) eb[0] = '\0';
   if (!o) return MQN_ERR_ARGUMENT;
@@ -224,12 +223,13 @@ static mqn_status tls_failure(mqn_conn *c, int ret, const char *during, bool han
     ERR_clear_error();
     if (saved_errno == 0 || saved_errno == ECONNRESET || saved_errno == EPIPE) {
       if (handshake)
-        return mqn__fail(c, MQN_ERR_TLS_HANDSHAKE, "%s: peer closed the connection (%s)",
-                         during, saved_errno ? strerror(saved_errno) : "EOF");
+        return mqn__fail(c, MQN_ERR_TLS_HANDSHAKE, "%s: peer closed the connection (%s)", during,
+                         saved_errno ? strerror(saved_errno) : "EOF");
       if (saved_errno == 0) return MQN_CLOSED;
     }
-    return mqn__fail(c, mqn__errno_status(saved_errno) == MQN_AGAIN ? MQN_ERR_IO
-                                                                    : mqn__errno_status(saved_errno),
+    return mqn__fail(c,
+                     mqn__errno_status(saved_errno) == MQN_AGAIN ? MQN_ERR_IO
+                                                                 : mqn__errno_status(saved_errno),
                      "%s: %s", during, strerror(saved_errno));
   default:
     break;

@@ -8,26 +8,34 @@ static const struct {
   const char *name;
   mqn_scheme scheme;
 } schemes[] = {
-    {"tcp", MQN_TCP}, {"mqtt", MQN_TCP}, {"mqtts", MQN_MQTTS}, {"ssl", MQN_MQTTS},
-    {"tls", MQN_MQTTS}, {"ws", MQN_WS},  {"wss", MQN_WSS},
+    {"tcp", MQN_TCP},   {"mqtt", MQN_TCP}, {"mqtts", MQN_MQTTS}, {"ssl", MQN_MQTTS},
+    {"tls", MQN_MQTTS}, {"ws", MQN_WS},    {"wss", MQN_WSS},
 };
 
 const char *mqn_scheme_name(mqn_scheme s) {
   switch (s) {
-  case MQN_TCP: return "tcp";
-  case MQN_MQTTS: return "mqtts";
-  case MQN_WS: return "ws";
-  case MQN_WSS: return "wss";
+  case MQN_TCP:
+    return "tcp";
+  case MQN_MQTTS:
+    return "mqtts";
+  case MQN_WS:
+    return "ws";
+  case MQN_WSS:
+    return "wss";
   }
   return "?";
 }
 
 static uint16_t default_port(mqn_scheme s) {
   switch (s) {
-  case MQN_TCP: return 1883;
-  case MQN_MQTTS: return 8883;
-  case MQN_WS: return 80;
-  case MQN_WSS: return 443;
+  case MQN_TCP:
+    return 1883;
+  case MQN_MQTTS:
+    return 8883;
+  case MQN_WS:
+    return 80;
+  case MQN_WSS:
+    return 443;
   }
   return 0;
 }
@@ -66,7 +74,8 @@ mqn_status mqn_url_parse(const char *s, mqn_url *out) {
     p = he + 1;
   } else {
     hs = p;
-    while (*p && host_char(*p)) p++;
+    while (*p && host_char(*p))
+      p++;
     he = p;
   }
   size_t hl = (size_t)(he - hs);

@@ -19,8 +19,7 @@
 
 /* ---- wslay callbacks ---------------------------------------------------- */
 
-static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *ud) {
+static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud) {
   (void)flags;
   mqn_conn *c = ud;
   /* Only read what the rx buffer can take: back-pressure goes to TCP. */
@@ -147,8 +146,8 @@ mqn_status mqn__ws_client_start(mqn_conn *c) {
                    "Sec-WebSocket-Version: 13\r\n"
                    "Sec-WebSocket-Protocol: mqtt\r\n"
                    "\r\n",
-                   c->path[0] ? c->path : "/mqtt", v6 ? "[" : "", c->host, v6 ? "]" : "",
-                   c->port, c->ws_key);
+                   c->path[0] ? c->path : "/mqtt", v6 ? "[" : "", c->host, v6 ? "]" : "", c->port,
+                   c->ws_key);
   if (n < 0 || (size_t)n >= sizeof req) return mqn__fail(c, MQN_ERR_ARGUMENT, "request too long");
   if (mqn__tx_put(c, (const uint8_t *)req, (size_t)n) != (size_t)n)
     return mqn__fail(c, MQN_ERR_LIMIT, "tx buffer too small for the upgrade request");
@@ -166,7 +165,8 @@ static mqn_status read_head(mqn_conn *c, size_t *len) {
       *len = (size_t)hl;
       return MQN_OK;
     }
-    if (hl < 0) return mqn__fail(c, MQN_ERR_WS_REFUSED, "HTTP head longer than %d bytes", MQN__HS_MAX);
+    if (hl < 0)
+      return mqn__fail(c, MQN_ERR_WS_REFUSED, "HTTP head longer than %d bytes", MQN__HS_MAX);
     size_t n = 0;
     /* Nothing to replay while the head is incomplete: read the wire. */
     c->hs_off = c->hs_len;
@@ -183,7 +183,8 @@ static mqn_status read_head(mqn_conn *c, size_t *len) {
       return c->status;
     }
     if (st == MQN_CLOSED) {
-      if (c->server) return mqn__fail(c, MQN_ERR_WS_PROTOCOL, "peer closed before the upgrade request");
+      if (c->server)
+        return mqn__fail(c, MQN_ERR_WS_PROTOCOL, "peer closed before the upgrade request");
       return mqn__fail(c, MQN_ERR_WS_REFUSED, "peer closed without answering the upgrade");
     }
     if (st != MQN_OK) return st;
@@ -220,8 +221,7 @@ static mqn_status client_recv(mqn_conn *c) {
   return MQN_OK;
 }
 
-static mqn_status server_reply(mqn_conn *c, const char *status, mqn_status fail,
-                               const char *why) {
+static mqn_status server_reply(mqn_conn *c, const char *status, mqn_status fail, const char *why) {
   char resp[256];
   int n = snprintf(resp, sizeof resp,
                    "HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status);
@@ -241,8 +241,8 @@ static mqn_status server_recv(mqn_conn *c) {
   if (!h.is_get || !h.upgrade_ws || !h.connection_upgrade || h.key[0] == '\0')
     return server_reply(c, "400 Bad Request", MQN_ERR_WS_PROTOCOL, "not a WebSocket upgrade");
   if (h.version != 13)
-    return server_reply(c, "426 Upgrade Required\r\nSec-WebSocket-Version: 13",
-                        MQN_ERR_WS_PROTOCOL, "unsupported Sec-WebSocket-Version");
+    return server_reply(c, "426 Upgrade Required\r\nSec-WebSocket-Version: 13", MQN_ERR_WS_PROTOCOL,
+                        "unsupported Sec-WebSocket-Version");
   if (!h.proto_mqtt)
     return server_reply(c, "400 Bad Request", MQN_ERR_WS_SUBPROTOCOL,
                         "client did not offer subprotocol \"mqtt\"");

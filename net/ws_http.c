@@ -33,13 +33,16 @@ static bool list_has(const uint8_t *p, size_t n, const char *tok, bool icase) {
   size_t tl = strlen(tok);
   size_t i = 0;
   while (i < n) {
-    while (i < n && (is_ws(p[i]) || p[i] == ',')) i++;
+    while (i < n && (is_ws(p[i]) || p[i] == ','))
+      i++;
     size_t s = i;
-    while (i < n && p[i] != ',') i++;
+    while (i < n && p[i] != ',')
+      i++;
     size_t e = i;
-    while (e > s && is_ws(p[e - 1])) e--;
-    if (e - s == tl && (icase ? strncasecmp((const char *)p + s, tok, tl) == 0
-                              : memcmp(p + s, tok, tl) == 0))
+    while (e > s && is_ws(p[e - 1]))
+      e--;
+    if (e - s == tl &&
+        (icase ? strncasecmp((const char *)p + s, tok, tl) == 0 : memcmp(p + s, tok, tl) == 0))
       return true;
   }
   return false;
@@ -54,7 +57,8 @@ static bool parse_headers(const uint8_t *buf, size_t len, size_t pos, mqn__http_
                           bool request) {
   while (pos + 1 < len) {
     size_t eol = pos;
-    while (eol + 1 < len && !(buf[eol] == '\r' && buf[eol + 1] == '\n')) eol++;
+    while (eol + 1 < len && !(buf[eol] == '\r' && buf[eol + 1] == '\n'))
+      eol++;
     if (eol + 1 >= len) return false;
     if (eol == pos) return true; /* blank line: end of head */
     const uint8_t *line = buf + pos;
@@ -64,8 +68,10 @@ static bool parse_headers(const uint8_t *buf, size_t len, size_t pos, mqn__http_
     size_t nn = (size_t)(colon - line);
     const uint8_t *v = colon + 1;
     size_t vn = ln - nn - 1;
-    while (vn && is_ws(*v)) v++, vn--;
-    while (vn && is_ws(v[vn - 1])) vn--;
+    while (vn && is_ws(*v))
+      v++, vn--;
+    while (vn && is_ws(v[vn - 1]))
+      vn--;
     if (name_is(line, nn, "Upgrade")) {
       h->upgrade_ws = h->upgrade_ws || list_has(v, vn, "websocket", true);
     } else if (name_is(line, nn, "Connection")) {
@@ -98,7 +104,8 @@ static bool parse_headers(const uint8_t *buf, size_t len, size_t pos, mqn__http_
 
 static size_t first_line(const uint8_t *buf, size_t len) {
   size_t i = 0;
-  while (i + 1 < len && !(buf[i] == '\r' && buf[i + 1] == '\n')) i++;
+  while (i + 1 < len && !(buf[i] == '\r' && buf[i + 1] == '\n'))
+    i++;
   return i;
 }
 

@@ -47,7 +47,7 @@ static fixture F;
 #define T_MS 5000
 
 static const uint8_t CONNECT_311[] = {0x10, 0x14, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00,
-                                      0x1e, 0x00, 0x08, 'm',  'q',  'n',  '-', 't', 'e', 's', 't'};
+                                      0x1e, 0x00, 0x08, 'm',  'q', 'n', '-', 't', 'e',  's',  't'};
 static const uint8_t CONNACK_OK[] = {0x20, 0x02, 0x00, 0x00};
 static const uint8_t PINGREQ[] = {0xc0, 0x00};
 static const uint8_t PINGRESP[] = {0xd0, 0x00};
@@ -77,8 +77,10 @@ static pid_t spawn(char *const argv[], int *out_fd) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, 0);
-    if (out_fd) dup2(pfd[1], 1);
-    else dup2(devnull, 1);
+    if (out_fd)
+      dup2(pfd[1], 1);
+    else
+      dup2(devnull, 1);
     if (!getenv("MQN_TEST_VERBOSE")) dup2(devnull, 2);
     execvp(argv[0], argv);
     _exit(127);
@@ -134,8 +136,8 @@ static bool read_line(int fd, char *buf, size_t cap, int timeout_ms) {
 
 static bool port_open(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
   close(fd);
   return ok;
@@ -178,19 +180,20 @@ static int group_setup(void **state) {
    * directory: stay as whoever runs the test. */
   fprintf(f, "user root\nallow_anonymous true\npersistence false\nlog_dest stderr\n");
   fprintf(f, "listener %u 127.0.0.1\n", F.p_tcp);
-  fprintf(f, "listener %u 127.0.0.1\ncafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n",
-          F.p_tls, d, d, d);
+  fprintf(
+      f, "listener %u 127.0.0.1\ncafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n",
+      F.p_tls, d, d, d);
   fprintf(f, "listener %u 127.0.0.1\nprotocol websockets\n", F.p_ws);
   fprintf(f,
           "listener %u 127.0.0.1\nprotocol websockets\ncafile %s/ca.crt\ncertfile "
           "%s/server.crt\nkeyfile %s/server.key\n",
           F.p_wss, d, d, d);
-  fprintf(f, "listener %u 127.0.0.1\ncertfile %s/expired.crt\nkeyfile %s/server.key\n",
-          F.p_expired, d, d);
+  fprintf(f, "listener %u 127.0.0.1\ncertfile %s/expired.crt\nkeyfile %s/server.key\n", F.p_expired,
+          d, d);
   fprintf(f, "listener %u 127.0.0.1\ncertfile %s/wrongname.crt\nkeyfile %s/server.key\n",
           F.p_wrongname, d, d);
-  fprintf(f, "listener %u 127.0.0.1\ncertfile %s/selfsigned.crt\nkeyfile %s/server.key\n",
-          F.p_self, d, d);
+  fprintf(f, "listener %u 127.0.0.1\ncertfile %s/selfsigned.crt\nkeyfile %s/server.key\n", F.p_self,
+          d, d);
   fprintf(f,
           "listener %u 127.0.0.1\ncafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile "
           "%s/server.key\nrequire_certificate true\n",
@@ -198,8 +201,8 @@ static int group_setup(void **state) {
   fclose(f);
   char *argv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
   F.mosq = spawn(argv, NULL);
-  uint16_t ports[] = {F.p_tcp, F.p_tls, F.p_ws, F.p_wss, F.p_expired, F.p_wrongname, F.p_self,
-                      F.p_mtls};
+  uint16_t ports[] = {F.p_tcp,     F.p_tls,       F.p_ws,   F.p_wss,
+                      F.p_expired, F.p_wrongname, F.p_self, F.p_mtls};
   for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++) {
     int64_t deadline = mqn_now_ms() + 5000;
     while (!port_open(ports[i])) {
@@ -227,11 +230,11 @@ static int group_teardown(void **state) {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-#define ASSERT_ST(got, want, detail)                                                           \
-  do {                                                                                         \
-    mqn_status g_ = (got), w_ = (want);                                                        \
-    if (g_ != w_) fail_msg("%s: got %s, want %s (%s)", #got, mqn_strerror(g_), mqn_strerror(w_), \
-                           (detail));                                                          \
+#define ASSERT_ST(got, want, detail)                                                               \
+  do {                                                                                             \
+    mqn_status g_ = (got), w_ = (want);                                                            \
+    if (g_ != w_)                                                                                  \
+      fail_msg("%s: got %s, want %s (%s)", #got, mqn_strerror(g_), mqn_strerror(w_), (detail));    \
   } while (0)
 
 static mqn_url url_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -264,8 +267,11 @@ static mqn_tls *server_tls(const char *cert, bool require_client, bool alpn) {
   path_in(a, sizeof a, "ca.crt");
   path_in(c, sizeof c, cert);
   path_in(k, sizeof k, "server.key");
-  mqn_tls_opts o = {.ca_file = a, .cert_file = c, .key_file = k,
-                    .require_client_cert = require_client, .alpn_mqtt = alpn};
+  mqn_tls_opts o = {.ca_file = a,
+                    .cert_file = c,
+                    .key_file = k,
+                    .require_client_cert = require_client,
+                    .alpn_mqtt = alpn};
   mqn_tls *t = NULL;
   char eb[200];
   ASSERT_ST(mqn_tls_new_server(&o, &t, eb, sizeof eb), MQN_OK, eb);
@@ -674,8 +680,8 @@ static void test_server_mqtts_mosquitto_pub(void **state) {
   char ca[300], ps[8];
   path_in(ca, sizeof ca, "ca.crt");
   snprintf(ps, sizeof ps, "%u", port);
-  char *argv[] = {"mosquitto_pub", "--cafile", ca, "-h", "127.0.0.1", "-p", ps, "-V", "mqttv311",
-                  "-i", "pubber", "-t", "mqcheck/t", "-m", "hello", NULL};
+  char *argv[] = {"mosquitto_pub", "--cafile", ca,       "-h", "127.0.0.1", "-p", ps,      "-V",
+                  "mqttv311",      "-i",       "pubber", "-t", "mqcheck/t", "-m", "hello", NULL};
   pid_t pid = spawn(argv, NULL);
   sess s = {0};
   serve_one(loop, mqn_now_ms() + T_MS, &s, NULL, NULL);
@@ -748,8 +754,8 @@ static void pump_pair(mqn_loop *loop, pair *p, int64_t deadline) {
     }
     if (p->server && p->srv_echoed < p->srv_read) {
       size_t w = 0;
-      mqn_status st = mqn_conn_write(p->server, p->got_srv + p->srv_echoed,
-                                     p->srv_read - p->srv_echoed, &w);
+      mqn_status st =
+          mqn_conn_write(p->server, p->got_srv + p->srv_echoed, p->srv_read - p->srv_echoed, &w);
       assert_true(st == MQN_OK || st == MQN_AGAIN);
       p->srv_echoed += w;
       mqn_loop_update(loop, p->server);
@@ -771,8 +777,10 @@ static void pump_pair(mqn_loop *loop, pair *p, int64_t deadline) {
         mqn_status st = mqn_conn_read(ev[i].conn, dst, room, &k);
         if (st == MQN_AGAIN) break;
         ASSERT_ST(st, MQN_OK, mqn_conn_errmsg(ev[i].conn));
-        if (srv) p->srv_read += k;
-        else p->cli_read += k;
+        if (srv)
+          p->srv_read += k;
+        else
+          p->cli_read += k;
       }
     }
   }
@@ -783,7 +791,8 @@ static void loop_roundtrip(mqn_loop *loop, const mqn_url *su, mqn_tls *ctls,
   pair p = {.len = len};
   p.sent = malloc(len), p.got_srv = malloc(len), p.got_cli = malloc(len);
   assert_non_null(p.sent), assert_non_null(p.got_srv), assert_non_null(p.got_cli);
-  for (size_t i = 0; i < len; i++) p.sent[i] = (uint8_t)(i * 7 + (i >> 8));
+  for (size_t i = 0; i < len; i++)
+    p.sent[i] = (uint8_t)(i * 7 + (i >> 8));
   assert_int_equal(mqn_conn_dial(su, ctls, co, &p.client), MQN_OK);
   assert_int_equal(mqn_loop_add(loop, p.client, NULL), MQN_OK);
   pump_pair(loop, &p, mqn_now_ms() + 20000);
@@ -852,8 +861,10 @@ static void test_loop_own_client_server(void **state) {
     assert_int_equal(mqn_loop_wait(loop, 100, ev, 8, &n), MQN_OK);
     for (size_t i = 0; i < n; i++) {
       if (ev[i].kind != MQN_EV_ERROR) continue;
-      if (ev[i].listener) srv_st = ev[i].status;
-      else cli_st = ev[i].status;
+      if (ev[i].listener)
+        srv_st = ev[i].status;
+      else
+        cli_st = ev[i].status;
       mqn_loop_close(loop, ev[i].conn);
     }
   }
@@ -874,8 +885,8 @@ static void test_server_ws_subprotocol_refused(void **state) {
   uint16_t port = mqn_listener_port(l);
   /* A raw client offering only "chat". */
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
   const char *req = "GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: "
                     "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -883,7 +894,8 @@ static void test_server_ws_subprotocol_refused(void **state) {
   assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
   mqn_conn *c = NULL;
   int64_t deadline = mqn_now_ms() + T_MS;
-  while (mqn_listener_accept(l, &c) == MQN_AGAIN && mqn_now_ms() < deadline) usleep(5000);
+  while (mqn_listener_accept(l, &c) == MQN_AGAIN && mqn_now_ms() < deadline)
+    usleep(5000);
   assert_non_null(c);
   assert_int_equal(mqn_handshake_blocking(c, T_MS), MQN_ERR_WS_SUBPROTOCOL);
   char resp[200] = "";
