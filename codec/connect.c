@@ -3,6 +3,9 @@
 
 #define P(t) (1u << (t))
 
+/* The level decides the version; the name must be the one that version uses
+ * ("MQIsdp" for 3.1, "MQTT" for 3.1.1 and 5.0). With a fixed session version,
+ * the name that version expects is checked first. */
 static mqc_status read_protocol(mqc__reader *r, mqc_version want, mqc_connect *c) {
   const uint8_t *at = r->p;
   MQC__TRY(mqc__read_bin(r, &c->protocol_name, "protocol name", "MQTT-3.1.2-1", "MQTT-3.1.2-1"));
@@ -11,22 +14,22 @@ static mqc_status read_protocol(mqc__reader *r, mqc_version want, mqc_connect *c
   bool isdp = c->protocol_name.n == 6 && !memcmp(c->protocol_name.p, "MQIsdp", 6);
   /* Cite the statements of the version the client asked for when we know it. */
   r->v = c->level == MQC_V5 ? MQC_V5 : (want == MQC_VERSION_AUTO ? MQC_V311 : want);
-  if (!mqtt && !isdp)
+  mqc_version by_level = c->level == 3 ? MQC_V31 : c->level == 4 ? MQC_V311
+                         : c->level == 5 ? MQC_V5 : MQC_VERSION_AUTO;
+  mqc_version named = want != MQC_VERSION_AUTO ? want : by_level;
+  bool name_ok = named == MQC_VERSION_AUTO ? (mqtt || isdp) : (named == MQC_V31 ? isdp : mqtt);
+  if (!name_ok)
     return mqc__fail_at(r, at, MQC_ERR_PROTOCOL, MQC_RC_UNSUPPORTED_PROTOCOL_VERSION,
-                        "MQTT-3.1.2-1", "MQTT-3.1.2-1", "protocol name is not MQTT");
-  mqc_version got;
-  if (isdp && c->level == 3) got = MQC_V31;
-  else if (mqtt && c->level == 4) got = MQC_V311;
-  else if (mqtt && c->level == 5) got = MQC_V5;
-  else
+                        "MQTT-3.1.2-1", "MQTT-3.1.2-1",
+                        "protocol name does not match the protocol version");
+  if (by_level == MQC_VERSION_AUTO)
     return mqc__fail_at(r, r->p - 1, MQC_ERR_PROTOCOL, MQC_RC_UNSUPPORTED_PROTOCOL_VERSION,
-                        "MQTT-3.1.2-2", "MQTT-3.1.2-2",
-                        "protocol level is not supported with this protocol name");
-  if (want != MQC_VERSION_AUTO && want != got)
+                        "MQTT-3.1.2-2", "MQTT-3.1.2-2", "protocol level is not supported");
+  if (want != MQC_VERSION_AUTO && want != by_level)
     return mqc__fail_at(r, r->p - 1, MQC_ERR_PROTOCOL, MQC_RC_UNSUPPORTED_PROTOCOL_VERSION,
                         "MQTT-3.1.2-2", "MQTT-3.1.2-2",
                         "protocol level differs from the version being decoded");
-  r->v = got;
+  r->v = by_level;
   return MQC_OK;
 }
 
@@ -67,6 +70,9 @@ mqc_status mqc__decode_connect(mqc__reader *r, mqc_version want, mqc_connect *c)
   }
   MQC__TRY(mqc__read_utf8(r, &c->client_id, "client identifier", "MQTT-3.1.3-3", "MQTT-3.1.3-3"));
   if (c->will) {
+    if (r->p == r->end)
+      return MQC__MALFORMED(r, r->p, "MQTT-3.1.2-9", "MQTT-3.1.2-9",
+                            "Will Flag is set but the will fields are missing");
     if (r->v == MQC_V5) MQC__TRY(mqc__read_props(r, MQC_PROP_IN_WILL, &c->will_props));
     MQC__TRY(mqc__read_utf8(r, &c->will_topic, "will topic", "MQTT-3.1.2-9", "MQTT-3.1.2-9"));
     if (c->will_topic.n == 0)

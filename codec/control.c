@@ -3,6 +3,10 @@
 #include "internal.h"
 
 mqc_status mqc__decode_reasoned(mqc__reader *r, mqc_reasoned *d) {
+  /* An AUTH without a body means Success, which only a server sends. */
+  if (r->v == MQC_V5 && r->p == r->end && r->type == MQC_AUTH && r->from == MQC_FROM_CLIENT)
+    return MQC__PROTOCOL(r, r->base, NULL, "MQTT-3.15.2-1",
+                         "AUTH with reason Success (implied by length 0) from a client");
   if (r->v != MQC_V5 || r->p == r->end) return mqc__expect_end(r);
   const uint8_t *at = r->p;
   bool auth = r->type == MQC_AUTH;

@@ -173,6 +173,8 @@ static bool may_repeat(mqc_prop_id id, mqc_type t, uint32_t allowed) {
  * continuation bit can only start an unknown (or non-minimal) identifier. */
 mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
   memset(out, 0, sizeof *out);
+  if (r->p >= r->end)
+    return MQC__MALFORMED(r, r->p, NULL, "MQTT-2.2.2-1", "property length is missing");
   uint32_t len = 0;
   MQC__TRY(mqc__read_varint(r, &len, "property length"));
   if (len > mqc__left(r))
@@ -188,6 +190,13 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
   while (r->p < r->end) {
     const uint8_t *at = r->p;
     uint8_t id = *r->p++;
+    if (id & 0x80) { /* a multi-byte identifier: non-minimal, or unknown */
+      uint32_t wide = 0;
+      r->p = at;
+      st = mqc__read_varint_slow(r, &wide);
+      if (st == MQC_OK) st = MQC__MALFORMED(r, at, NULL, NULL, "unknown property identifier");
+      break;
+    }
     if (id > MQC_PROP_ID_MAX || INDEX[id] == 0) {
       st = MQC__MALFORMED(r, at, NULL, NULL, "unknown property identifier");
       break;
@@ -257,8 +266,9 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
 }
 
 void mqc_prop_iter_init(mqc_prop_iter *it, const mqc_props *props) {
+  /* An absent block is {NULL, 0}; NULL + 0 is undefined, so keep NULL. */
   it->p = props->raw.p;
-  it->end = props->raw.p + props->raw.n;
+  it->end = props->raw.p ? props->raw.p + props->raw.n : NULL;
 }
 
 bool mqc_prop_next(mqc_prop_iter *it, mqc_prop *out) {

@@ -18,7 +18,7 @@ mqc_status mqc__decode_publish(mqc__reader *r, uint8_t flags, mqc_publish *p) {
                            "PUBLISH from a client carries a Subscription Identifier");
   }
   if (p->topic.n == 0 && !mqc_props_has(&p->props, MQC_PROP_TOPIC_ALIAS))
-    return MQC__PROTOCOL(r, p->topic.p, "MQTT-4.7.3-1", NULL,
+    return MQC__PROTOCOL(r, p->topic.p, "MQTT-4.7.3-1", "MQTT-4.7.3-1",
                          "empty topic name without a Topic Alias");
   p->payload.p = r->p;
   p->payload.n = mqc__left(r);

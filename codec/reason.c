@@ -77,6 +77,11 @@ const char *mqc_reason_name(mqc_type t, uint8_t code) {
 bool mqc_reason_valid(mqc_type t, mqc_dir from, uint8_t code) {
   const reason_row *row = find(t, code);
   if (!row) return false;
+  /* AUTH (Table 3-13): Success comes from the server, Re-authenticate from
+   * the client, Continue authentication from either. */
+  if (t == MQC_AUTH)
+    return code == MQC_RC_CONTINUE_AUTHENTICATION ||
+           (code == MQC_RC_SUCCESS) == (from == MQC_FROM_SERVER);
   if (t != MQC_DISCONNECT) return true;
   return row->disconnect_senders & (from == MQC_FROM_CLIENT ? C : S);
 }

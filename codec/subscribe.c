@@ -104,13 +104,13 @@ mqc_status mqc__decode_suback(mqc__reader *r, mqc_suback *s) {
 
 void mqc_sub_iter_init(mqc_list_iter *it, const mqc_subscribe *s) {
   it->p = s->list.p;
-  it->end = s->list.p + s->list.n;
+  it->end = s->list.p ? s->list.p + s->list.n : NULL;
   it->has_options = true;
 }
 
 void mqc_unsub_iter_init(mqc_list_iter *it, const mqc_subscribe *s) {
   it->p = s->list.p;
-  it->end = s->list.p + s->list.n;
+  it->end = s->list.p ? s->list.p + s->list.n : NULL;
   it->has_options = false;
 }
 
