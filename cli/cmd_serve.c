@@ -38,7 +38,7 @@ typedef struct {
   mqe_engine *e;
   mqn_loop *loop;
   bool strict, quiet;
-  unsigned long violations;
+  unsigned long violations, limits;
   sconn *all;
   bool reap;
   uint8_t rbuf[READ_BUF];
@@ -81,10 +81,16 @@ static void on_event(void *ctx, const mqe_event *ev) {
             ev->message);
     return;
   }
-  if (S->quiet && ev->type != MQE_EV_LIMIT) return;
-  fprintf(stderr, "serve: %-10s peer=%s client=\"%s\" v=%s reason=0x%02x %s\n", ev_name(ev->type),
-          peer, ev->client_id, ev->version ? mqc_version_name(ev->version) : "-", ev->reason,
-          ev->message);
+  if (ev->type == MQE_EV_LIMIT) { /* can be one per message: rate-limit */
+    S->limits++;
+    if (S->limits > 20 && S->limits % 10000) return;
+  } else if (S->quiet) {
+    return;
+  }
+  fprintf(stderr, "serve: %-10s peer=%s client=\"%s\" v=%s reason=0x%02x %s%s\n",
+          ev_name(ev->type), peer, ev->client_id,
+          ev->version ? mqc_version_name(ev->version) : "-", ev->reason, ev->message,
+          ev->type == MQE_EV_LIMIT && S->limits > 20 ? " (logged 1 in 10000)" : "");
 }
 
 /* ---- config file: "key value" lines, '#' comments -------------------------- */
