@@ -144,7 +144,7 @@ static double run(int npub, int nsub, uint8_t qos, long msgs) {
     mqc_packet_init(&p, MQC_PUBLISH, MQC_V311);
     p.flags = (uint8_t)(qos << 1);
     p.publish.qos = qos;
-    p.publish.packet_id = qos ? (uint16_t)(k % 60000 + 1) : 0;
+    p.publish.packet_id = (uint16_t)(qos ? k % 60000 + 1 : 0);
     p.publish.topic = mqc_cstr("bench/t");
     p.publish.payload = (mqc_bytes){payload, sizeof payload};
     mqe_conn_recv(e, pb->c, buf, enc(&p, buf, sizeof buf), 0);

@@ -32,6 +32,7 @@ typedef struct {
   uint64_t published;
   uint32_t *last_seq; /* subs: per publisher */
   uint64_t got, dups, reorder;
+  bool in_loop;
 } lclient;
 
 static uint64_t ns_now(void) {
@@ -264,6 +265,7 @@ int mqc_bench_load(int argc, char **argv) {
     if (!c->rx || (!c->pub && !c->last_seq) || blocking_connect(&url, c, id) != 0) goto out;
     if (!c->pub && blocking_subscribe(c, L.qos) != 0) goto out;
     mqn_loop_add(loop, c->nc, c);
+    c->in_loop = true;
   }
   uint8_t payload[60000];
   memset(payload, 'p', sizeof payload);
@@ -321,8 +323,7 @@ out:
   if (loop) mqn_loop_free(loop); /* frees the connections it holds */
   if (L.cl)
     for (int i = 0; i < n; i++) {
-      if (L.cl[i].nc && rc) { /* not yet in the loop */
-      }
+      if (L.cl[i].nc && !L.cl[i].in_loop) mqn_conn_free(L.cl[i].nc); /* not in the loop */
       free(L.cl[i].rx);
       free(L.cl[i].last_seq);
     }
