@@ -1,0 +1,14 @@
+# Fuzz corpora and regressions replayed without a fuzzer (fuzz/replay.c):
+# every seed in corpus/<target>/ and every past finding in
+# corpus/regress/<target>/ runs through the target's oracles in the ordinary
+# sanitizer build. A finding stays here, failing, until it is fixed.
+foreach(t ${MQF_REPLAY_TARGETS})
+  if(TARGET replay_${t})
+    add_test(NAME fuzz_replay_${t}
+             COMMAND replay_${t} ${PROJECT_SOURCE_DIR}/corpus/${t}
+                     ${PROJECT_SOURCE_DIR}/corpus/regress/${t})
+    set_tests_properties(fuzz_replay_${t} PROPERTIES
+      LABELS fuzz TIMEOUT 300
+      ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+  endif()
+endforeach()
