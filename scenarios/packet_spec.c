@@ -1,6 +1,8 @@
 /* packet_spec.c - structured packet descriptions (YAML/JSON) to mqc_packet. */
 #include "packet_spec.h"
 
+#include "mqs.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@ typedef struct {
   mqs_arena *arena;
   mqs_spec_error *err;
   mqc_version v;
+  const mqs_vars *vars; /* NULL: scalars are used as written */
 } ctx;
 
 __attribute__((format(printf, 3, 4))) static int fail(ctx *c, yaml_node_t *n, const char *fmt,
@@ -34,10 +37,14 @@ static const char *scalar(yaml_node_t *n) {
   return (const char *)n->data.scalar.value;
 }
 
+static const char *text(ctx *c, yaml_node_t *n, size_t *len);
+
 static int get_uint(ctx *c, yaml_node_t *n, unsigned long max, const char *what,
                     unsigned long *out) {
   if (!is_scalar(n)) return fail(c, n, "%s must be a number", what);
-  const char *s = scalar(n);
+  size_t len;
+  const char *s = text(c, n, &len);
+  if (!s) return -1;
   char *end;
   errno = 0;
   unsigned long v = strtoul(s, &end, 0);
@@ -49,7 +56,9 @@ static int get_uint(ctx *c, yaml_node_t *n, unsigned long max, const char *what,
 
 static int get_bool(ctx *c, yaml_node_t *n, const char *what, bool *out) {
   if (is_scalar(n)) {
-    const char *s = scalar(n);
+    size_t len;
+    const char *s = text(c, n, &len);
+    if (!s) return -1;
     if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")) {
       *out = true;
       return 0;
@@ -70,6 +79,25 @@ static uint8_t *arena_take(ctx *c, size_t n) {
   return p;
 }
 
+/* The text of a scalar value with ${name} references expanded (into the
+ * arena when it contains any). NULL after fail() on an unbound name. */
+static const char *text(ctx *c, yaml_node_t *n, size_t *len) {
+  const char *s = scalar(n);
+  *len = n->data.scalar.length;
+  if (!c->vars || !memchr(s, '$', *len)) return s;
+  size_t cap = c->arena->cap - c->arena->used;
+  char bad[64];
+  long k = mqs_vars_expand(c->vars, s, *len, (char *)c->arena->buf + c->arena->used, cap, bad);
+  if (k < 0) {
+    fail(c, n, "unbound variable '%s'", bad);
+    return NULL;
+  }
+  s = (const char *)c->arena->buf + c->arena->used;
+  c->arena->used += (size_t)k + 1;
+  *len = (size_t)k;
+  return s;
+}
+
 static int hex_value(char ch) {
   if (ch >= '0' && ch <= '9') return ch - '0';
   if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
@@ -79,8 +107,9 @@ static int hex_value(char ch) {
 
 static int hex_into_arena(ctx *c, yaml_node_t *n, mqc_bytes *out) {
   if (!is_scalar(n)) return fail(c, n, "hex must be a string of hex digits");
-  const char *s = scalar(n);
-  size_t len = n->data.scalar.length;
+  size_t len;
+  const char *s = text(c, n, &len);
+  if (!s) return -1;
   uint8_t *dst = arena_take(c, len / 2 + 1);
   if (!dst) return fail(c, n, "packet description is too large");
   size_t k = 0;
@@ -113,8 +142,11 @@ static yaml_node_t *map_get(ctx *c, yaml_node_t *map, const char *key) {
 /* Bytes: a string (used as is, borrowed from the document) or {hex: "..."}. */
 static int get_bytes(ctx *c, yaml_node_t *n, const char *what, mqc_bytes *out) {
   if (is_scalar(n)) {
-    out->p = (const uint8_t *)scalar(n);
-    out->n = n->data.scalar.length;
+    size_t len;
+    const char *s = text(c, n, &len);
+    if (!s) return -1;
+    out->p = (const uint8_t *)s;
+    out->n = len;
     return 0;
   }
   if (n && n->type == YAML_MAPPING_NODE) {
@@ -405,21 +437,29 @@ static int build_connect(ctx *c, yaml_node_t *n, mqc_connect *p) {
 
 int mqs_packet_from_yaml(yaml_document_t *doc, yaml_node_t *node, mqc_version v, mqs_arena *arena,
                          mqc_packet *pkt, mqc_faults *faults, mqs_spec_error *err) {
+  return mqs_packet_from_yaml_vars(doc, node, v, arena, NULL, MQC_RESERVED0, pkt, faults, err);
+}
+
+int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_version v,
+                              mqs_arena *arena, const mqs_vars *vars, mqc_type default_type,
+                              mqc_packet *pkt, mqc_faults *faults, mqs_spec_error *err) {
   static const char *const keys[] = {
       "type",     "protocol_name",  "protocol_level", "clean_start",     "keep_alive",
       "properties", "client_id",    "will",           "username",        "password",
       "session_present", "reason_code", "dup",        "qos",             "retain",
       "topic",    "packet_id",      "payload",        "subscriptions",   "topic_filters",
       "reason_codes", "faults",     NULL};
-  ctx c = {doc, arena, err, v};
+  ctx c = {doc, arena, err, v, vars};
   memset(err, 0, sizeof *err);
   memset(faults, 0, sizeof *faults);
   if (!node || node->type != YAML_MAPPING_NODE)
     return fail(&c, node, "a packet is a mapping with at least a 'type' key");
   if (check_keys(&c, node, keys)) return -1;
   yaml_node_t *tn = map_get(&c, node, "type");
-  mqc_type type;
-  if (!is_scalar(tn) || type_from_name(scalar(tn), &type))
+  mqc_type type = default_type;
+  if (!tn && default_type != MQC_RESERVED0) {
+    /* the step names the type */
+  } else if (!is_scalar(tn) || type_from_name(scalar(tn), &type))
     return fail(&c, tn ? tn : node, "'type' must name a packet type such as PUBLISH");
   mqc_packet_init(pkt, type, v);
   unsigned long u;

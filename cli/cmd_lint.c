@@ -1,0 +1,145 @@
+/* mqcheck lint - checks scenario files without running them: YAML shape,
+ * steps, packet descriptions for each version, expectations, capability
+ * names, statement IDs (against the statement lists when found), unique
+ * names. --list prints the cases (scenario x version), --json for tools. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli_decls.h"
+#include "mqs.h"
+
+const char mqc_cmd_lint_help[] = "check scenario files without running them (--list: cases)";
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: mqcheck lint [--spec-dir DIR] [--list] [--json] [PATHS...]\n"
+             "  PATHS        scenario files or directories (default: suite)\n"
+             "  --spec-dir   directory with mqtt-3.1.1-statements.tsv and\n"
+             "               mqtt-5.0-statements.tsv (default: $MQCHECK_SPEC_DIR, spec/,\n"
+             "               ../shared/spec); statement IDs are checked against them\n"
+             "  --list       print the cases, one 'name@version' per line\n"
+             "  --json       with --list: a JSON array of cases\n"
+             "exit: 0 all valid, 1 errors found, 2 usage\n");
+}
+
+static bool exists(const char *p) {
+  struct stat st;
+  return !stat(p, &st);
+}
+
+static void json_str(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') printf("\\%c", *s);
+    else if (*s == '\n') printf("\\n");
+    else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+    else putchar(*s);
+  }
+  putchar('"');
+}
+
+int mqc_cmd_lint(int argc, char **argv) {
+  const char *spec_dir = getenv("MQCHECK_SPEC_DIR");
+  bool list = false, json = false;
+  char *def[] = {(char *)"suite"};
+  char **paths = def;
+  size_t n_paths = 1;
+  char **pv = calloc((size_t)argc + 1, sizeof *pv);
+  size_t np = 0;
+  if (!pv) return 2;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      free(pv);
+      return 0;
+    } else if (!strcmp(argv[i], "--spec-dir") && i + 1 < argc) {
+      spec_dir = argv[++i];
+    } else if (!strcmp(argv[i], "--list")) {
+      list = true;
+    } else if (!strcmp(argv[i], "--json")) {
+      json = true;
+    } else if (argv[i][0] == '-') {
+      usage(stderr);
+      free(pv);
+      return 2;
+    } else {
+      pv[np++] = argv[i];
+    }
+  }
+  if (np) {
+    paths = pv;
+    n_paths = np;
+  }
+  if (!spec_dir) spec_dir = exists("spec/mqtt-5.0-statements.tsv") ? "spec" : "../shared/spec";
+  mqs_catalog cat[2] = {{0}, {0}};
+  char tsv[1024];
+  snprintf(tsv, sizeof tsv, "%s/mqtt-3.1.1-statements.tsv", spec_dir);
+  bool have_cat = !mqs_catalog_load(tsv, &cat[0]);
+  snprintf(tsv, sizeof tsv, "%s/mqtt-5.0-statements.tsv", spec_dir);
+  have_cat = !mqs_catalog_load(tsv, &cat[1]) && have_cat;
+  mqs_suite suite;
+  if (mqs_suite_load(paths, n_paths, &suite, stderr)) {
+    free(pv);
+    return 2;
+  }
+  size_t errors = suite.errors, cases = 0;
+  for (size_t i = 0; i < suite.n; i++) {
+    mqs_scenario *s = suite.s[i];
+    for (unsigned b = 0; b < 2 && have_cat; b++)
+      for (size_t r = 0; r < s->n_rules[b]; r++)
+        if (!mqs_catalog_has(&cat[b], s->rules[b][r])) {
+          fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path, s->line,
+                  s->rules[b][r], b ? "5.0" : "3.1.1");
+          errors++;
+        }
+    cases += (s->versions & MQS_V311 ? 1u : 0u) + (s->versions & MQS_V5 ? 1u : 0u);
+  }
+  if (list) {
+    if (json) printf("[");
+    bool first = true;
+    for (size_t i = 0; i < suite.n; i++) {
+      mqs_scenario *s = suite.s[i];
+      for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+        if (!(s->versions & vb)) continue;
+        if (!json) {
+          printf("%s@%s\t%s:%u\n", s->name, mqs_version_label(vb), s->path, s->line);
+          continue;
+        }
+        printf("%s\n  {\"id\": ", first ? "" : ",");
+        first = false;
+        char id[512];
+        snprintf(id, sizeof id, "%s@%s", s->name, mqs_version_label(vb));
+        json_str(id);
+        printf(", \"name\": ");
+        json_str(s->name);
+        printf(", \"version\": \"%s\", \"file\": ", mqs_version_label(vb));
+        json_str(s->path);
+        printf(", \"line\": %u, \"description\": ", s->line);
+        json_str(s->description);
+        printf(", \"rules\": [");
+        unsigned b = vb == MQS_V311 ? 0 : 1;
+        for (size_t r = 0; r < s->n_rules[b]; r++) {
+          if (r) printf(", ");
+          json_str(s->rules[b][r]);
+        }
+        printf("], \"requires\": [");
+        bool f2 = true;
+        for (int c = 0; c < MQS_CAP_COUNT; c++)
+          if (s->requires & (1u << c)) {
+            printf("%s\"%s\"", f2 ? "" : ", ", mqs_cap_name((mqs_cap)c));
+            f2 = false;
+          }
+        printf("]}");
+      }
+    }
+    if (json) printf("\n]\n");
+  }
+  fprintf(stderr, "lint: %zu scenario(s), %zu case(s), %zu error(s)%s\n", suite.n, cases, errors,
+          have_cat ? "" : " (statement lists not found: IDs checked for syntax only)");
+  mqs_suite_free(&suite);
+  mqs_catalog_free(&cat[0]);
+  mqs_catalog_free(&cat[1]);
+  free(pv);
+  return errors ? 1 : 0;
+}

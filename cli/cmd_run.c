@@ -1,0 +1,384 @@
+/* mqcheck run - plays scenarios against the built-in engine (default, on a
+ * virtual clock) or a broker, writes JUnit/JSON/Markdown reports and gates
+ * on a baseline. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_decls.h"
+#include "mqr.h"
+#include "mqs.h"
+
+const char mqc_cmd_run_help[] = "run scenarios against the engine or a broker (reports, baseline gate)";
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: mqcheck run [PATHS...] [options]\n"
+          "  PATHS                 scenario files or directories (default: suite)\n"
+          "  --target T            engine (default) | tcp://HOST:PORT | mqtts://HOST:PORT |\n"
+          "                        ws://HOST:PORT/PATH | wss://HOST:PORT/PATH\n"
+          "  --profile F           target profile (YAML): address, credentials, TLS,\n"
+          "                        capabilities, timeouts; options given here win\n"
+          "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
+          "  --username U --password P   for every CONNECT that sets none itself\n"
+          "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
+          "  --jobs N              cases in parallel (default: CPUs; 1 = serial)\n"
+          "  --filter GLOB         only cases whose name or name@version matches (repeatable)\n"
+          "  --timeout-scale X     multiply every timeout and wait (slow brokers)\n"
+          "  --step-timeout MS     default expect timeout (2000)\n"
+          "  --case-timeout MS     deadline of one case (60000)\n"
+          "  --run-timeout MS      deadline of the whole run (none)\n"
+          "  --with CAP / --without CAP   add/remove a target capability\n"
+          "  --junit F --json F    reports; --report DIR writes junit.xml, report.json, matrix.md\n"
+          "  --baseline F          gate: fail only on regressions against F\n"
+          "  --write-baseline F    write this run's non-passing cases as a baseline\n"
+          "  --run-id ID           prefix of client IDs and topics (default: random)\n"
+          "  -v, --verbose         print every case's transcript\n"
+          "  -q, --quiet           print only failures and the summary\n"
+          "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors\n");
+}
+
+typedef struct {
+  pthread_mutex_t mu;
+  bool quiet;
+  size_t done, total;
+} progress_ctx;
+
+static void progress(void *ctx, size_t i, const mqs_result *r) {
+  (void)i;
+  progress_ctx *p = ctx;
+  pthread_mutex_lock(&p->mu);
+  p->done++;
+  if (!p->quiet && isatty(fileno(stderr)))
+    fprintf(stderr, "\r%zu/%zu %s   ", p->done, p->total, mqs_verdict_name(r->verdict));
+  pthread_mutex_unlock(&p->mu);
+}
+
+static int write_file(const char *path, int (*fn)(const mqr_run *, FILE *), const mqr_run *run) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "mqcheck run: cannot write %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  int rc = fn(run, f);
+  if (fclose(f) || rc) {
+    fprintf(stderr, "mqcheck run: error writing %s\n", path);
+    return -1;
+  }
+  return 0;
+}
+
+static void mkdirs(const char *dir) {
+  char tmp[1024];
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(tmp, 0777);
+      *p = '/';
+    }
+  mkdir(tmp, 0777);
+}
+
+/* Strips "user:pass@" from a URL for reports. */
+static void redact_url(const char *in, char *out, size_t cap) {
+  const char *scheme = strstr(in, "://");
+  const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+  const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+  if (at && (!slash || at < slash))
+    snprintf(out, cap, "%.*s***@%s", (int)(scheme + 3 - in), in, at + 1);
+  else snprintf(out, cap, "%s", in);
+}
+
+int mqc_cmd_run(int argc, char **argv) {
+  const char *target = NULL, *profile_path = NULL, *junit = NULL, *json = NULL, *report = NULL;
+  const char *baseline = NULL, *write_baseline = NULL, *run_id = NULL;
+  const char *username = NULL, *password = NULL;
+  mqs_tls_opts tls = {0};
+  bool insecure_set = false, verbose = false, quiet = false;
+  unsigned versions = MQS_VALL, jobs = 0;
+  double scale = 0;
+  uint32_t step_ms = 0, case_ms = 0, run_ms = 0;
+  uint32_t with = 0, without = 0;
+  char **paths = calloc((size_t)argc + 1, sizeof *paths);
+  const char **filters = calloc((size_t)argc + 1, sizeof *filters);
+  size_t n_paths = 0, n_filters = 0;
+  int rc = 2;
+  if (!paths || !filters) goto out_free;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    bool has = i + 1 < argc;
+#define ARG(name) (!strcmp(a, name) && has)
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      rc = 0;
+      goto out_free;
+    } else if (ARG("--target")) target = argv[++i];
+    else if (ARG("--profile")) profile_path = argv[++i];
+    else if (ARG("--cafile")) tls.cafile = argv[++i];
+    else if (ARG("--cert")) tls.cert = argv[++i];
+    else if (ARG("--key")) tls.key = argv[++i];
+    else if (!strcmp(a, "--insecure")) tls.insecure = insecure_set = true;
+    else if (ARG("--username")) username = argv[++i];
+    else if (ARG("--password")) password = argv[++i];
+    else if (ARG("--version")) {
+      const char *v = argv[++i];
+      if (!strcmp(v, "3.1.1") || !strcmp(v, "4")) versions = MQS_V311;
+      else if (!strcmp(v, "5") || !strcmp(v, "5.0")) versions = MQS_V5;
+      else if (!strcmp(v, "both") || !strcmp(v, "all")) versions = MQS_VALL;
+      else {
+        fprintf(stderr, "mqcheck run: unknown version '%s' (3.1.1 or 5)\n", v);
+        goto out_free;
+      }
+    } else if (ARG("--jobs")) jobs = (unsigned)strtoul(argv[++i], NULL, 10);
+    else if (ARG("--filter")) filters[n_filters++] = argv[++i];
+    else if (ARG("--timeout-scale")) {
+      scale = strtod(argv[++i], NULL);
+      if (scale <= 0) {
+        fprintf(stderr, "mqcheck run: --timeout-scale takes a positive number\n");
+        goto out_free;
+      }
+    } else if (ARG("--step-timeout")) step_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+    else if (ARG("--case-timeout")) case_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+    else if (ARG("--run-timeout")) run_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+    else if (ARG("--with") || ARG("--without")) {
+      int c = mqs_cap_lookup(argv[i + 1]);
+      if (c < 0) {
+        fprintf(stderr, "mqcheck run: unknown capability '%s'\n", argv[i + 1]);
+        goto out_free;
+      }
+      if (!strcmp(a, "--with")) with |= 1u << c;
+      else without |= 1u << c;
+      i++;
+    } else if (ARG("--junit")) junit = argv[++i];
+    else if (ARG("--json")) json = argv[++i];
+    else if (ARG("--report")) report = argv[++i];
+    else if (ARG("--baseline")) baseline = argv[++i];
+    else if (ARG("--write-baseline")) write_baseline = argv[++i];
+    else if (ARG("--run-id")) run_id = argv[++i];
+    else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = true;
+    else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = true;
+    else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "mqcheck run: unknown or incomplete option '%s'\n", a);
+      usage(stderr);
+      goto out_free;
+    } else paths[n_paths++] = argv[i];
+#undef ARG
+  }
+  if (!n_paths) paths[n_paths++] = (char *)"suite";
+
+  /* The profile fills what the command line left open. */
+  mqs_profile prof;
+  memset(&prof, 0, sizeof prof);
+  if (profile_path) {
+    mqs_load_error le;
+    if (mqs_profile_load(profile_path, &prof, &le)) {
+      fprintf(stderr, "%s:%zu:%zu: error: %s\n", le.file, le.line, le.column, le.message);
+      goto out_free;
+    }
+    if (!target) target = prof.target;
+    if (!username) username = prof.username;
+    if (!password) password = prof.password;
+    if (!tls.cafile) tls.cafile = prof.cafile;
+    if (!tls.cert) tls.cert = prof.cert;
+    if (!tls.key) tls.key = prof.key;
+    if (!insecure_set) tls.insecure = prof.insecure;
+    if (!step_ms) step_ms = prof.step_timeout_ms;
+    if (!case_ms) case_ms = prof.case_timeout_ms;
+    if (!scale) scale = prof.timeout_scale;
+    if (prof.versions && versions == MQS_VALL) versions = prof.versions;
+  }
+
+  mqs_target_spec *spec = NULL;
+  char err[512];
+  if (mqs_target_spec_new(target, &tls, &spec, err, sizeof err)) {
+    fprintf(stderr, "mqcheck run: %s\n", err);
+    mqs_profile_free(&prof);
+    goto out_free;
+  }
+  mqs_suite suite;
+  if (mqs_suite_load(paths, n_paths, &suite, stderr) || suite.errors) {
+    fprintf(stderr, "mqcheck run: %zu scenario file(s) did not load (see mqcheck lint)\n",
+            suite.errors);
+    if (!suite.errors) goto out_spec;
+    mqs_suite_free(&suite);
+    goto out_spec;
+  }
+  /* cases: scenario x version, in file order */
+  mqs_case *cases = calloc(suite.n * 2 + 1, sizeof *cases);
+  size_t n = 0;
+  for (size_t i = 0; cases && i < suite.n; i++)
+    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+      if (!(suite.s[i]->versions & vb & versions)) continue;
+      mqs_case c = {suite.s[i], vb};
+      bool keep = !n_filters;
+      for (size_t f = 0; f < n_filters && !keep; f++) keep = mqs_case_matches(&c, filters[f]);
+      if (keep) cases[n++] = c;
+    }
+  mqs_result *results = calloc(n + 1, sizeof *results);
+  if (!cases || !results) {
+    free(cases);
+    free(results);
+    mqs_suite_free(&suite);
+    goto out_spec;
+  }
+  char rid[32];
+  if (!run_id) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long x = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 12) ^ (unsigned long)ts.tv_sec;
+    snprintf(rid, sizeof rid, "%05lx", x & 0xFFFFFul);
+    run_id = mqs_target_spec_is_engine(spec) ? "mqc" : rid;
+  }
+  uint32_t caps = (mqs_target_spec_default_caps(spec) | prof.caps_on | with) & ~prof.caps_off & ~without;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (!jobs) jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+  if (!mqs_target_spec_is_engine(spec) && jobs < 8 && n > 8) jobs = 8; /* network waits are idle */
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  mqs_run_opts opts = {
+      .target = spec,
+      .caps = caps,
+      .username = username,
+      .password = password,
+      .step_timeout_ms = step_ms,
+      .case_timeout_ms = case_ms,
+      .timeout_scale = scale,
+      .jobs = jobs,
+      .run_id = run_id,
+      .transcript_always = verbose,
+  };
+  if (run_ms) opts.run_deadline_ms = (uint64_t)t0.tv_sec * 1000u + (uint64_t)t0.tv_nsec / 1000000u + run_ms;
+  progress_ctx pc = {PTHREAD_MUTEX_INITIALIZER, quiet, 0, n};
+  if (mqs_run_cases(cases, n, &opts, results, progress, &pc)) {
+    fprintf(stderr, "mqcheck run: cannot start worker threads\n");
+    free(cases);
+    free(results);
+    mqs_suite_free(&suite);
+    goto out_spec;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (!quiet && isatty(fileno(stderr))) fprintf(stderr, "\r%40s\r", "");
+
+  /* reports */
+  mqr_case *rc_cases = calloc(n + 1, sizeof *rc_cases);
+  char (*ids)[300] = calloc(n + 1, sizeof *ids);
+  char shown_target[600];
+  redact_url(target ? target : "engine", shown_target, sizeof shown_target);
+  char started[32];
+  time_t now = time(NULL);
+  struct tm tmv;
+  gmtime_r(&now, &tmv);
+  strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+  for (size_t i = 0; rc_cases && ids && i < n; i++) {
+    const mqs_scenario *s = cases[i].scenario;
+    unsigned b = cases[i].version == MQS_V311 ? 0 : 1;
+    mqs_case_id(&cases[i], ids[i], sizeof ids[i]);
+    rc_cases[i] = (mqr_case){
+        .id = ids[i],
+        .name = s->name,
+        .version = mqs_version_label(cases[i].version),
+        .file = s->path,
+        .line = s->line,
+        .step_line = results[i].step_line,
+        .description = s->description,
+        .rules = (const char *const *)s->rules[b],
+        .n_rules = s->n_rules[b],
+        .verdict = (mqr_verdict)results[i].verdict,
+        .transport = results[i].transport,
+        .message = results[i].message,
+        .detail = results[i].detail,
+        .wall_ms = results[i].wall_ms,
+        .target_ms = (unsigned long long)results[i].target_ms,
+    };
+  }
+  mqr_run run = {
+      .tool = "mqcheck 0.1.0",
+      .target = shown_target,
+      .profile = prof.name,
+      .started = started,
+      .wall_ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+      .jobs = jobs,
+      .cases = rc_cases,
+      .n = rc_cases && ids ? n : 0,
+  };
+  rc = 0;
+  for (size_t i = 0; i < run.n; i++) {
+    const mqr_case *c = &rc_cases[i];
+    if (c->verdict == MQR_PASS) {
+      if (verbose && c->detail) printf("%s\n", c->detail);
+      else if (!quiet) printf("pass  %-60s %8.1f ms\n", c->id, c->wall_ms);
+    } else if (c->verdict == MQR_SKIP) {
+      if (!quiet) printf("skip  %-60s %s\n", c->id, c->message ? c->message : "");
+    } else {
+      printf("%s  %-60s %s:%u: %s\n", c->verdict == MQR_FAIL ? "FAIL" : "ERROR", c->id, c->file,
+             c->step_line, c->message ? c->message : "");
+      if (c->detail) printf("%s\n", c->detail);
+    }
+  }
+  if (report) {
+    mkdirs(report);
+    char p[1200];
+    snprintf(p, sizeof p, "%s/junit.xml", report);
+    if (write_file(p, mqr_write_junit, &run)) rc = 2;
+    snprintf(p, sizeof p, "%s/report.json", report);
+    if (write_file(p, mqr_write_json, &run)) rc = 2;
+    snprintf(p, sizeof p, "%s/matrix.md", report);
+    if (write_file(p, mqr_write_matrix_md, &run)) rc = 2;
+  }
+  if (junit && write_file(junit, mqr_write_junit, &run)) rc = 2;
+  if (json && write_file(json, mqr_write_json, &run)) rc = 2;
+  mqr_counts k;
+  mqr_count(&run, &k);
+  char sum[400];
+  mqr_summary(&run, sum, sizeof sum);
+  mqr_baseline base = {0};
+  bool have_base = false;
+  if (baseline) {
+    if (mqr_baseline_load(baseline, &base, err, sizeof err)) {
+      fprintf(stderr, "mqcheck run: %s\n", err);
+      rc = 2;
+    } else {
+      have_base = true;
+    }
+  }
+  if (write_baseline) {
+    FILE *f = fopen(write_baseline, "w");
+    char header[900];
+    snprintf(header, sizeof header,
+             "# mqcheck baseline for %s (format: VERDICT CASE-ID  # statement: reason)\n"
+             "# Cases not listed are expected to pass. Regenerate with --write-baseline and\n"
+             "# keep an explanation per entry.\n", shown_target);
+    if (!f || mqr_baseline_write(&run, have_base ? &base : NULL, header, f)) rc = 2;
+    if (f) fclose(f);
+  }
+  printf("%s\n", sum);
+  if (have_base) {
+    mqr_gate g;
+    mqr_baseline_compare(&base, &run, stdout, &g);
+    printf("baseline %s: %zu regression(s), %zu known deviation(s), %zu fixed, %zu not run\n",
+           baseline, g.regressions, g.known, g.fixed, g.missing);
+    if (rc == 0) rc = g.regressions ? 1 : 0;
+    mqr_baseline_free(&base);
+  } else if (rc == 0) {
+    rc = (k.fail || k.error) ? 1 : 0;
+  }
+  free(rc_cases);
+  free(ids);
+  for (size_t i = 0; i < n; i++) mqs_result_free(&results[i]);
+  free(results);
+  free(cases);
+  mqs_suite_free(&suite);
+out_spec:
+  mqs_target_spec_free(spec);
+  mqs_profile_free(&prof);
+out_free:
+  free(paths);
+  free(filters);
+  return rc;
+}

@@ -1,0 +1,108 @@
+/*
+ * mqr.h - mqcheck reports: writers for one run's results and the baseline
+ * comparison used by the CI gate. Independent of how results were produced
+ * (scenarios/ fills an mqr_run; the CLI connects the two).
+ *
+ * Ownership: every mqr_* writer borrows the run; nothing is kept. Baselines
+ * returned by mqr_baseline_load are owned by the caller (mqr_baseline_free).
+ * Passwords never reach this module: the runner redacts them.
+ */
+#ifndef MQR_H
+#define MQR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MQR_SCHEMA_VERSION 1
+
+typedef enum { MQR_PASS, MQR_FAIL, MQR_SKIP, MQR_ERROR } mqr_verdict;
+const char *mqr_verdict_name(mqr_verdict v); /* "pass" "fail" "skip" "error" */
+int mqr_verdict_parse(const char *s, mqr_verdict *out); /* 0 or -1 */
+
+/* One scenario x version. All strings borrowed. */
+typedef struct {
+  const char *id;       /* "name@5.0", unique in the run */
+  const char *name;     /* scenario name */
+  const char *version;  /* "3.1.1" or "5.0" */
+  const char *file;
+  unsigned line;        /* scenario's line; step_line for failures */
+  unsigned step_line;
+  const char *description;
+  const char *const *rules; /* statement IDs at stake */
+  size_t n_rules;
+  mqr_verdict verdict;
+  bool transport;       /* ERROR from the transport (TLS/WS/TCP) */
+  const char *message;  /* one line or NULL */
+  const char *detail;   /* multi-line failure report or NULL */
+  double wall_ms;
+  unsigned long long target_ms;
+} mqr_case;
+
+typedef struct {
+  const char *tool;     /* "mqcheck 0.1.0" */
+  const char *target;   /* "engine" or URL (never credentials) */
+  const char *profile;  /* profile name or NULL */
+  const char *started;  /* ISO 8601 UTC */
+  double wall_ms;
+  unsigned jobs;
+  const mqr_case *cases;
+  size_t n;
+} mqr_run;
+
+typedef struct {
+  size_t pass, fail, skip, error, scenarios;
+} mqr_counts;
+void mqr_count(const mqr_run *run, mqr_counts *out);
+/* "240 cases (120 scenarios): 236 passed, 2 failed, 2 skipped, 0 errors in 0.84 s" */
+void mqr_summary(const mqr_run *run, char *out, size_t cap);
+
+/* Writers. Return 0, or -1 on a write error. */
+int mqr_write_junit(const mqr_run *run, FILE *f);
+int mqr_write_json(const mqr_run *run, FILE *f);
+/* Statements x versions matrix (verdict per statement: fail if any case
+ * citing it failed, else pass if any passed, else skip), then a case list. */
+int mqr_write_matrix_md(const mqr_run *run, FILE *f);
+
+/* ---- baselines ---- */
+
+/* A baseline: the known verdict of each case that is not a pass, with the
+ * reason. Line format (docs/reports.md):
+ *   fail   connect/second-connect@3.1.1   # MQTT-3.1.0-2: mosquitto ...
+ * Cases not listed are expected to pass (or to be skipped). */
+typedef struct {
+  size_t n;
+  struct {
+    char *id;
+    mqr_verdict verdict;
+    char *reason;
+  } *e;
+} mqr_baseline;
+
+/* Returns 0, or -1 with "file:line: message" in err. */
+int mqr_baseline_load(const char *path, mqr_baseline *out, char *err, size_t cap);
+void mqr_baseline_free(mqr_baseline *b);
+
+typedef struct {
+  size_t regressions; /* fail/error now, pass (not listed) in the baseline */
+  size_t fixed;       /* listed as fail/error, passes now */
+  size_t known;       /* fail/error now, listed */
+  size_t missing;     /* listed, but not in this run */
+} mqr_gate;
+
+/* Compares and prints one line per regression / fix to f (may be NULL). */
+void mqr_baseline_compare(const mqr_baseline *b, const mqr_run *run, FILE *f, mqr_gate *out);
+/* Writes a baseline of the run's non-passing cases; reasons are kept from
+ * prev (may be NULL) when the case was already listed, else the statements
+ * at stake and the one-line message. */
+int mqr_baseline_write(const mqr_run *run, const mqr_baseline *prev, const char *header, FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

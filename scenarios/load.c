@@ -1,0 +1,596 @@
+/* load.c - scenario files (YAML, format 1) to mqs_scenario, with every check
+ * that can be made without running: structure, step shapes, packet
+ * descriptions (built for each version), expectations, capability names and
+ * statement-ID syntax. Errors name file, line and column. */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_CLIENTS 16
+#define MAX_STEPS 1024
+#define MAX_FILE (4u << 20)
+
+typedef struct {
+  mqs_scenario *s;
+  mqs_load_error *err;
+} loader;
+
+__attribute__((format(printf, 3, 4))) static int lfail(loader *L, const yaml_node_t *n,
+                                                       const char *fmt, ...) {
+  L->err->line = n ? n->start_mark.line + 1 : 0;
+  L->err->column = n ? n->start_mark.column + 1 : 0;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(L->err->message, sizeof L->err->message, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+yaml_node_t *mqs__map_get(yaml_document_t *doc, yaml_node_t *map, const char *key) {
+  if (!map || map->type != YAML_MAPPING_NODE) return NULL;
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key);
+    if (mqs__is_scalar(k) && !strcmp(mqs__scalar(k), key))
+      return yaml_document_get_node(doc, p->value);
+  }
+  return NULL;
+}
+
+yaml_node_t *mqs__seq_at(yaml_document_t *doc, yaml_node_t *seq, size_t i) {
+  assert(seq && seq->type == YAML_SEQUENCE_NODE && i < mqs__seq_size(seq));
+  return yaml_document_get_node(doc, seq->data.sequence.items.start[i]);
+}
+
+static char *dupstr(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+const char *mqs_version_label(unsigned vbit) {
+  return vbit == MQS_V311 ? "3.1.1" : vbit == MQS_V5 ? "5.0" : "?";
+}
+
+mqc_version mqs_version_codec(unsigned vbit) {
+  return vbit == MQS_V311 ? MQC_V311 : MQC_V5;
+}
+
+static unsigned version_bit(const char *s) {
+  if (!strcmp(s, "3.1.1") || !strcmp(s, "311") || !strcmp(s, "4")) return MQS_V311;
+  if (!strcmp(s, "5.0") || !strcmp(s, "5")) return MQS_V5;
+  if (!strcmp(s, "both") || !strcmp(s, "all")) return MQS_VALL;
+  return 0;
+}
+
+/* A version list: scalar or sequence of "3.1.1" / "5.0" / "both". */
+static int parse_versions(loader *L, yaml_node_t *n, unsigned *out) {
+  *out = 0;
+  if (mqs__is_scalar(n)) {
+    *out = version_bit(mqs__scalar(n));
+    if (!*out) return lfail(L, n, "unknown version '%s' (3.1.1, 5.0 or both)", mqs__scalar(n));
+    return 0;
+  }
+  if (!n || n->type != YAML_SEQUENCE_NODE || !mqs__seq_size(n))
+    return lfail(L, n, "versions must be a list such as [3.1.1, 5.0]");
+  for (size_t i = 0; i < mqs__seq_size(n); i++) {
+    yaml_node_t *e = mqs__seq_at(&L->s->doc, n, i);
+    unsigned b = mqs__is_scalar(e) ? version_bit(mqs__scalar(e)) : 0;
+    if (!b) return lfail(L, e, "unknown version (3.1.1, 5.0 or both)");
+    *out |= b;
+  }
+  return 0;
+}
+
+static bool statement_id_ok(const char *s) {
+  /* MQTT-<section digits and dots>-<number> */
+  if (strncmp(s, "MQTT-", 5)) return false;
+  const char *p = s + 5;
+  size_t digits = 0;
+  while ((*p >= '0' && *p <= '9') || *p == '.') p++, digits++;
+  if (!digits || *p != '-') return false;
+  p++;
+  if (!(*p >= '0' && *p <= '9')) return false;
+  while (*p >= '0' && *p <= '9') p++;
+  return *p == '\0';
+}
+
+static int push_str(char ***arr, size_t *n, const char *s) {
+  char **a = realloc(*arr, (*n + 1) * sizeof *a);
+  if (!a) return -1;
+  *arr = a;
+  if (!(a[*n] = dupstr(s))) return -1;
+  (*n)++;
+  return 0;
+}
+
+static int parse_rule_list(loader *L, yaml_node_t *n, unsigned which) {
+  if (!n || n->type != YAML_SEQUENCE_NODE)
+    return lfail(L, n, "rules must be a list of statement IDs such as [MQTT-3.1.0-1]");
+  for (size_t i = 0; i < mqs__seq_size(n); i++) {
+    yaml_node_t *e = mqs__seq_at(&L->s->doc, n, i);
+    if (!mqs__is_scalar(e) || !statement_id_ok(mqs__scalar(e)))
+      return lfail(L, e, "'%s' is not a statement ID (MQTT-x.y.z-n)",
+                   mqs__is_scalar(e) ? mqs__scalar(e) : "?");
+    for (unsigned b = 0; b < 2; b++)
+      if (which & (1u << b))
+        if (push_str(&L->s->rules[b], &L->s->n_rules[b], mqs__scalar(e)))
+          return lfail(L, e, "out of memory");
+  }
+  return 0;
+}
+
+/* rules: [IDs]  (every version)  or  {3.1.1: [IDs], 5.0: [IDs]} */
+static int parse_rules(loader *L, yaml_node_t *n) {
+  if (n && n->type == YAML_MAPPING_NODE) {
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+      yaml_node_t *k = yaml_document_get_node(&L->s->doc, p->key);
+      unsigned b = mqs__is_scalar(k) ? version_bit(mqs__scalar(k)) : 0;
+      if (!b) return lfail(L, k, "rules keys are versions: 3.1.1, 5.0 or both");
+      if (parse_rule_list(L, yaml_document_get_node(&L->s->doc, p->value), b)) return -1;
+    }
+    return 0;
+  }
+  return parse_rule_list(L, n, MQS_VALL);
+}
+
+static int parse_requires(loader *L, yaml_node_t *n) {
+  if (!n) return 0;
+  if (n->type != YAML_SEQUENCE_NODE) return lfail(L, n, "requires must be a list of capabilities");
+  for (size_t i = 0; i < mqs__seq_size(n); i++) {
+    yaml_node_t *e = mqs__seq_at(&L->s->doc, n, i);
+    int c = mqs__is_scalar(e) ? mqs_cap_lookup(mqs__scalar(e)) : -1;
+    if (c < 0)
+      return lfail(L, e, "unknown capability '%s' (see docs/scenarios.md)",
+                   mqs__is_scalar(e) ? mqs__scalar(e) : "?");
+    L->s->requires |= 1u << c;
+  }
+  return 0;
+}
+
+static int client_index(loader *L, yaml_node_t *n, bool declare, unsigned *out) {
+  if (!mqs__is_scalar(n) || !n->data.scalar.length || n->data.scalar.length > 16)
+    return lfail(L, n, "a client name is a short string (1..16 characters)");
+  const char *name = mqs__scalar(n);
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          *p == '_' || *p == '-'))
+      return lfail(L, n, "client name '%s': use letters, digits, '-' and '_'", name);
+  for (size_t i = 0; i < L->s->n_clients; i++)
+    if (!strcmp(L->s->clients[i], name)) {
+      *out = (unsigned)i;
+      return 0;
+    }
+  if (!declare) return lfail(L, n, "client '%s' is not in the clients list", name);
+  if (L->s->n_clients == MAX_CLIENTS) return lfail(L, n, "at most %d clients", MAX_CLIENTS);
+  if (push_str(&L->s->clients, &L->s->n_clients, name)) return lfail(L, n, "out of memory");
+  *out = (unsigned)(L->s->n_clients - 1);
+  return 0;
+}
+
+static int get_ms(loader *L, yaml_node_t *n, const char *what, uint32_t *out) {
+  if (!mqs__is_scalar(n)) return lfail(L, n, "%s must be a number of milliseconds", what);
+  const char *s = mqs__scalar(n);
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  /* "1500", "1500ms", "90s" */
+  if (end == s || errno || v > 86400000ul) return lfail(L, n, "%s: '%s' is not a duration", what, s);
+  if (!strcmp(end, "s")) v *= 1000;
+  else if (*end && strcmp(end, "ms"))
+    return lfail(L, n, "%s: '%s' is not a duration (e.g. 500, 500ms, 3s)", what, s);
+  *out = (uint32_t)v;
+  return 0;
+}
+
+static const struct {
+  const char *key;
+  mqs_step_kind kind;
+} actions[] = {
+    {"open", MQS_STEP_OPEN},
+    {"connect", MQS_STEP_CONNECT},
+    {"reconnect", MQS_STEP_RECONNECT},
+    {"send", MQS_STEP_SEND},
+    {"send_hex", MQS_STEP_SEND_HEX},
+    {"expect", MQS_STEP_EXPECT},
+    {"expect_all", MQS_STEP_EXPECT_ALL},
+    {"expect_none", MQS_STEP_EXPECT_NONE},
+    {"expect_disconnect", MQS_STEP_EXPECT_DISCONNECT},
+    {"disconnect", MQS_STEP_DISCONNECT},
+    {"drop", MQS_STEP_DROP},
+    {"wait", MQS_STEP_WAIT},
+};
+
+const char *mqs_step_kind_name(mqs_step_kind k) {
+  for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+    if (actions[i].kind == k) return actions[i].key;
+  return "?";
+}
+
+/* Pass 1: find every client named by a step (when there is no clients list). */
+static int declare_clients(loader *L, yaml_node_t *steps) {
+  for (size_t i = 0; i < mqs__seq_size(steps); i++) {
+    yaml_node_t *st = mqs__seq_at(&L->s->doc, steps, i);
+    if (!st || st->type != YAML_MAPPING_NODE) continue;
+    unsigned idx;
+    yaml_node_t *c = mqs__map_get(&L->s->doc, st, "client");
+    if (c && client_index(L, c, true, &idx)) return -1;
+    yaml_node_t *all = mqs__map_get(&L->s->doc, st, "expect_all");
+    if (all && all->type == YAML_SEQUENCE_NODE)
+      for (size_t j = 0; j < mqs__seq_size(all); j++) {
+        yaml_node_t *it = mqs__seq_at(&L->s->doc, all, j);
+        if (it && it->type == YAML_MAPPING_NODE && mqs__map_size(it) == 1) {
+          yaml_node_t *k = yaml_document_get_node(&L->s->doc, it->data.mapping.pairs.start->key);
+          if (client_index(L, k, true, &idx)) return -1;
+        }
+      }
+  }
+  if (L->s->n_clients == 0 && push_str(&L->s->clients, &L->s->n_clients, "c"))
+    return lfail(L, steps, "out of memory");
+  return 0;
+}
+
+static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
+  static const char *const modifiers[] = {"client", "version", "versions", "timeout", "connack",
+                                          "comment", NULL};
+  yaml_document_t *doc = &L->s->doc;
+  memset(out, 0, sizeof *out);
+  if (!st || st->type != YAML_MAPPING_NODE)
+    return lfail(L, st, "a step is a mapping such as {send: {type: PINGREQ}}");
+  out->line = (unsigned)st->start_mark.line + 1;
+  out->column = (unsigned)st->start_mark.column + 1;
+  out->versions = MQS_VALL;
+  int action = -1;
+  yaml_node_t *value = NULL;
+  for (yaml_node_pair_t *p = st->data.mapping.pairs.start; p < st->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key);
+    if (!mqs__is_scalar(k)) return lfail(L, k, "step keys must be plain strings");
+    const char *key = mqs__scalar(k);
+    bool known = false;
+    for (const char *const *m = modifiers; *m; m++) known |= !strcmp(*m, key);
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+      if (!strcmp(actions[i].key, key)) {
+        if (action >= 0) return lfail(L, k, "a step has one action; '%s' is a second one", key);
+        action = (int)i;
+        value = yaml_document_get_node(doc, p->value);
+        known = true;
+      }
+    if (!known) return lfail(L, k, "unknown step key '%s'", key);
+  }
+  if (action < 0)
+    return lfail(L, st, "step has no action (open, connect, reconnect, send, send_hex, expect, "
+                        "expect_all, expect_none, expect_disconnect, disconnect, drop, wait)");
+  out->kind = actions[action].kind;
+  yaml_node_t *x;
+  if ((x = mqs__map_get(doc, st, "version")) || (x = mqs__map_get(doc, st, "versions"))) {
+    if (parse_versions(L, x, &out->versions)) return -1;
+    if (!(out->versions & L->s->versions))
+      return lfail(L, x, "step version is not one the scenario runs for");
+  }
+  if ((x = mqs__map_get(doc, st, "timeout")) && get_ms(L, x, "timeout", &out->timeout_ms))
+    return -1;
+  yaml_node_t *cl = mqs__map_get(doc, st, "client");
+  bool needs_client = out->kind != MQS_STEP_WAIT && out->kind != MQS_STEP_EXPECT_ALL &&
+                      out->kind != MQS_STEP_EXPECT_NONE;
+  if (cl) {
+    if (!needs_client && out->kind != MQS_STEP_EXPECT_NONE)
+      return lfail(L, cl, "'%s' takes no client", actions[action].key);
+    if (client_index(L, cl, false, &out->client)) return -1;
+  } else if (needs_client && L->s->n_clients > 1) {
+    return lfail(L, st, "which client? this scenario has several; add client: NAME");
+  }
+  out->all_clients = out->kind == MQS_STEP_EXPECT_NONE && !cl;
+  yaml_node_t *ck = mqs__map_get(doc, st, "connack");
+  if (ck && out->kind != MQS_STEP_CONNECT && out->kind != MQS_STEP_RECONNECT)
+    return lfail(L, ck, "connack belongs to connect/reconnect steps");
+  if (ck) {
+    if (mqs__is_scalar(ck) && !strcmp(mqs__scalar(ck), "none")) out->no_connack = true;
+    else if (ck->type == YAML_MAPPING_NODE) out->connack = ck;
+    else return lfail(L, ck, "connack is a mapping of CONNACK fields, or none");
+  }
+  switch (out->kind) {
+  case MQS_STEP_OPEN:
+  case MQS_STEP_DROP:
+    break; /* value ignored: `drop: true` reads well */
+  case MQS_STEP_CONNECT:
+  case MQS_STEP_RECONNECT:
+  case MQS_STEP_DISCONNECT:
+    if (value && mqs__is_scalar(value) && (!strcmp(mqs__scalar(value), "true") ||
+                                           !value->data.scalar.length || !strcmp(mqs__scalar(value), "{}")))
+      value = NULL;
+    if (value && value->type != YAML_MAPPING_NODE)
+      return lfail(L, value, "'%s' takes a mapping of packet fields (or true)", actions[action].key);
+    out->node = value;
+    break;
+  case MQS_STEP_SEND:
+  case MQS_STEP_EXPECT:
+    if (!value || value->type != YAML_MAPPING_NODE || !mqs__map_get(doc, value, "type"))
+      return lfail(L, value ? value : st, "'%s' takes a packet mapping with a type",
+                   actions[action].key);
+    out->node = value;
+    break;
+  case MQS_STEP_SEND_HEX:
+    if (!mqs__is_scalar(value)) return lfail(L, value ? value : st, "send_hex takes a hex string");
+    out->node = value;
+    break;
+  case MQS_STEP_EXPECT_DISCONNECT:
+    if (value && value->type == YAML_MAPPING_NODE) out->node = value;
+    else if (!mqs__is_scalar(value))
+      return lfail(L, value ? value : st, "expect_disconnect takes true or {reason_code: N}");
+    break;
+  case MQS_STEP_WAIT:
+  case MQS_STEP_EXPECT_NONE:
+    if (get_ms(L, value, actions[action].key, &out->ms)) return -1;
+    break;
+  case MQS_STEP_EXPECT_ALL:
+    if (!value || value->type != YAML_SEQUENCE_NODE || !mqs__seq_size(value))
+      return lfail(L, value ? value : st, "expect_all takes a list of {CLIENT: {packet fields}}");
+    out->n_items = mqs__seq_size(value);
+    out->items = calloc(out->n_items, sizeof *out->items);
+    if (!out->items) return lfail(L, value, "out of memory");
+    for (size_t j = 0; j < out->n_items; j++) {
+      yaml_node_t *it = mqs__seq_at(doc, value, j);
+      if (!it || it->type != YAML_MAPPING_NODE || mqs__map_size(it) != 1)
+        return lfail(L, it, "an expect_all item is {CLIENT: {packet fields}}");
+      yaml_node_pair_t *p = it->data.mapping.pairs.start;
+      if (client_index(L, yaml_document_get_node(doc, p->key), false, &out->items[j].client))
+        return -1;
+      out->items[j].match = yaml_document_get_node(doc, p->value);
+      out->items[j].line = (unsigned)it->start_mark.line + 1;
+      if (!out->items[j].match || out->items[j].match->type != YAML_MAPPING_NODE ||
+          !mqs__map_get(doc, out->items[j].match, "type"))
+        return lfail(L, it, "an expect_all item is {CLIENT: {packet fields}}");
+    }
+    break;
+  }
+  return 0;
+}
+
+/* Checks packet descriptions and expectations by building them as a run
+ * would, for each version the step applies to, with placeholder variables
+ * and captures tracked in step order. */
+static int check_packets(loader *L) {
+  size_t cap = 256u << 10;
+  uint8_t *buf = malloc(cap);
+  if (!buf) return lfail(L, NULL, "out of memory");
+  int rc = 0;
+  for (unsigned vb = MQS_V311; vb <= MQS_V5 && !rc; vb <<= 1) {
+    if (!(L->s->versions & vb)) continue;
+    mqs_vars vars;
+    mqs__vars_placeholders(&vars, vb);
+    for (size_t i = 0; i < L->s->n_steps && !rc; i++) {
+      mqs_step *st = &L->s->steps[i];
+      if (!(st->versions & vb)) continue;
+      mqs_arena arena = {buf, cap, 0};
+      mqc_packet pkt;
+      mqc_faults faults;
+      mqs_spec_error e;
+      mqc_type deftype = st->kind == MQS_STEP_DISCONNECT ? MQC_DISCONNECT : MQC_CONNECT;
+      switch (st->kind) {
+      case MQS_STEP_CONNECT:
+      case MQS_STEP_RECONNECT:
+      case MQS_STEP_DISCONNECT:
+        if (st->node &&
+            mqs_packet_from_yaml_vars(&L->s->doc, st->node, mqs_version_codec(vb), &arena, &vars,
+                                      deftype, &pkt, &faults, &e))
+          rc = -1;
+        if (!rc && st->node && mqs__map_get(&L->s->doc, st->node, "type") &&
+            pkt.type != deftype) {
+          e.line = st->line;
+          e.column = st->column;
+          snprintf(e.message, sizeof e.message, "%s sends a %s; use send for other packets",
+                   mqs_step_kind_name(st->kind), mqc_type_name(deftype));
+          rc = -1;
+        }
+        if (!rc && st->connack) rc = mqs__match_check(&L->s->doc, st->connack, &vars, &e);
+        break;
+      case MQS_STEP_SEND:
+        rc = mqs_packet_from_yaml_vars(&L->s->doc, st->node, mqs_version_codec(vb), &arena, &vars,
+                                       MQC_RESERVED0, &pkt, &faults, &e);
+        break;
+      case MQS_STEP_SEND_HEX: {
+        char bad[64];
+        char *tmp = (char *)buf;
+        long k = mqs_vars_expand(&vars, mqs__scalar(st->node), st->node->data.scalar.length, tmp,
+                                 cap, bad);
+        size_t digits = 0;
+        for (long j = 0; j < k && !rc; j++) {
+          char ch = tmp[j];
+          if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F'))
+            digits++;
+          else if (ch != ' ' && ch != ':' && ch != '\n' && ch != '\t')
+            rc = -1;
+        }
+        if (k < 0 || rc || digits % 2 || !digits) {
+          e.line = st->node->start_mark.line + 1;
+          e.column = st->node->start_mark.column + 1;
+          snprintf(e.message, sizeof e.message, "send_hex: %s",
+                   k < 0 ? "unbound variable" : "not an even number of hex digits");
+          rc = -1;
+        }
+        break;
+      }
+      case MQS_STEP_EXPECT:
+        rc = mqs__match_check(&L->s->doc, st->node, &vars, &e);
+        break;
+      case MQS_STEP_EXPECT_DISCONNECT:
+        if (st->node) {
+          static const char *const keys[] = {"reason_code", "required", "properties", NULL};
+          for (yaml_node_pair_t *p = st->node->data.mapping.pairs.start;
+               p < st->node->data.mapping.pairs.top && !rc; p++) {
+            yaml_node_t *k = yaml_document_get_node(&L->s->doc, p->key);
+            bool ok = false;
+            for (const char *const *a = keys; *a; a++)
+              ok |= mqs__is_scalar(k) && !strcmp(*a, mqs__scalar(k));
+            if (!ok) {
+              e.line = k->start_mark.line + 1;
+              e.column = k->start_mark.column + 1;
+              snprintf(e.message, sizeof e.message,
+                       "expect_disconnect keys: reason_code, required, properties");
+              rc = -1;
+            }
+          }
+        }
+        break;
+      case MQS_STEP_EXPECT_ALL:
+        for (size_t j = 0; j < st->n_items && !rc; j++)
+          rc = mqs__match_check(&L->s->doc, st->items[j].match, &vars, &e);
+        break;
+      default:
+        break;
+      }
+      if (rc) {
+        L->err->line = e.line;
+        L->err->column = e.column;
+        snprintf(L->err->message, sizeof L->err->message, "%s (MQTT %s)", e.message,
+                 mqs_version_label(vb));
+      }
+    }
+  }
+  free(buf);
+  return rc;
+}
+
+static int parse_root(loader *L) {
+  static const char *const keys[] = {"format", "name", "description", "versions", "rules",
+                                     "requires", "clients", "steps", NULL};
+  yaml_document_t *doc = &L->s->doc;
+  yaml_node_t *root = yaml_document_get_root_node(doc);
+  if (!root) return lfail(L, NULL, "empty file");
+  if (root->type != YAML_MAPPING_NODE)
+    return lfail(L, root, "a scenario file is a mapping (format, name, versions, rules, steps)");
+  L->s->line = (unsigned)root->start_mark.line + 1;
+  for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key);
+    bool ok = false;
+    for (const char *const *a = keys; *a; a++) ok |= mqs__is_scalar(k) && !strcmp(*a, mqs__scalar(k));
+    if (!ok) return lfail(L, k, "unknown key '%s'", mqs__is_scalar(k) ? mqs__scalar(k) : "?");
+  }
+  yaml_node_t *x = mqs__map_get(doc, root, "format");
+  if (!x) return lfail(L, root, "missing 'format: %d'", MQS_FORMAT_VERSION);
+  if (!mqs__is_scalar(x) || strcmp(mqs__scalar(x), "1"))
+    return lfail(L, x, "unsupported format '%s' (this mqcheck reads format %d)",
+                 mqs__is_scalar(x) ? mqs__scalar(x) : "?", MQS_FORMAT_VERSION);
+  x = mqs__map_get(doc, root, "name");
+  if (!mqs__is_scalar(x) || !x->data.scalar.length) return lfail(L, x ? x : root, "missing 'name'");
+  for (const char *c = mqs__scalar(x); *c; c++)
+    if (*c == ' ' || *c == '@' || (unsigned char)*c < 0x21)
+      return lfail(L, x, "a name has no spaces or '@' (use a-z, 0-9, '-', '.', '/')");
+  if (!(L->s->name = dupstr(mqs__scalar(x)))) return lfail(L, x, "out of memory");
+  x = mqs__map_get(doc, root, "description");
+  if (x && !mqs__is_scalar(x)) return lfail(L, x, "description must be text");
+  if (!(L->s->description = dupstr(x ? mqs__scalar(x) : ""))) return lfail(L, x, "out of memory");
+  x = mqs__map_get(doc, root, "versions");
+  if (!x) return lfail(L, root, "missing 'versions' (e.g. [3.1.1, 5.0])");
+  if (parse_versions(L, x, &L->s->versions)) return -1;
+  x = mqs__map_get(doc, root, "rules");
+  if (!x) return lfail(L, root, "missing 'rules' (the statement IDs the scenario checks)");
+  if (parse_rules(L, x)) return -1;
+  for (unsigned b = 0; b < 2; b++)
+    if ((L->s->versions & (1u << b)) && !L->s->n_rules[b])
+      return lfail(L, x, "no statement IDs for MQTT %s", mqs_version_label(1u << b));
+  if (parse_requires(L, mqs__map_get(doc, root, "requires"))) return -1;
+  yaml_node_t *steps = mqs__map_get(doc, root, "steps");
+  if (!steps || steps->type != YAML_SEQUENCE_NODE || !mqs__seq_size(steps))
+    return lfail(L, steps ? steps : root, "missing 'steps' (a non-empty list)");
+  if (mqs__seq_size(steps) > MAX_STEPS) return lfail(L, steps, "at most %d steps", MAX_STEPS);
+  x = mqs__map_get(doc, root, "clients");
+  if (x) {
+    if (x->type != YAML_SEQUENCE_NODE || !mqs__seq_size(x))
+      return lfail(L, x, "clients is a list of names");
+    unsigned idx;
+    for (size_t i = 0; i < mqs__seq_size(x); i++)
+      if (client_index(L, mqs__seq_at(doc, x, i), true, &idx)) return -1;
+  } else if (declare_clients(L, steps)) {
+    return -1;
+  }
+  L->s->n_steps = mqs__seq_size(steps);
+  L->s->steps = calloc(L->s->n_steps, sizeof *L->s->steps);
+  if (!L->s->steps) return lfail(L, steps, "out of memory");
+  for (size_t i = 0; i < L->s->n_steps; i++)
+    if (parse_step(L, mqs__seq_at(doc, steps, i), &L->s->steps[i])) return -1;
+  return check_packets(L);
+}
+
+int mqs_scenario_load_text(const char *name, const char *text, size_t len, mqs_scenario **out,
+                           mqs_load_error *err) {
+  memset(err, 0, sizeof *err);
+  snprintf(err->file, sizeof err->file, "%s", name);
+  *out = NULL;
+  mqs_scenario *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return -1;
+  }
+  loader L = {s, err};
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser)) {
+    free(s);
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return -1;
+  }
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+  int ok = yaml_parser_load(&parser, &s->doc);
+  if (!ok) {
+    err->line = parser.problem_mark.line + 1;
+    err->column = parser.problem_mark.column + 1;
+    snprintf(err->message, sizeof err->message, "YAML: %s%s%s",
+             parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+             parser.context ? parser.context : "");
+    yaml_parser_delete(&parser);
+    free(s);
+    return -1;
+  }
+  yaml_parser_delete(&parser);
+  if (!(s->path = dupstr(name)) || parse_root(&L)) {
+    if (!err->message[0]) snprintf(err->message, sizeof err->message, "out of memory");
+    mqs_scenario_free(s);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+int mqs_scenario_load(const char *path, mqs_scenario **out, mqs_load_error *err) {
+  memset(err, 0, sizeof *err);
+  snprintf(err->file, sizeof err->file, "%s", path);
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err->message, sizeof err->message, "cannot open: %s", strerror(errno));
+    return -1;
+  }
+  char *buf = malloc(MAX_FILE);
+  size_t n = buf ? fread(buf, 1, MAX_FILE, f) : 0;
+  bool too_big = buf && n == MAX_FILE;
+  fclose(f);
+  if (!buf || too_big) {
+    free(buf);
+    snprintf(err->message, sizeof err->message, buf ? "file too large" : "out of memory");
+    return -1;
+  }
+  int rc = mqs_scenario_load_text(path, buf, n, out, err);
+  free(buf);
+  return rc;
+}
+
+void mqs_scenario_free(mqs_scenario *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->n_steps; i++) free(s->steps[i].items);
+  free(s->steps);
+  for (unsigned b = 0; b < 2; b++) {
+    for (size_t i = 0; i < s->n_rules[b]; i++) free(s->rules[b][i]);
+    free(s->rules[b]);
+  }
+  for (size_t i = 0; i < s->n_clients; i++) free(s->clients[i]);
+  free(s->clients);
+  free(s->name);
+  free(s->description);
+  free(s->path);
+  yaml_document_delete(&s->doc);
+  free(s);
+}

@@ -1,0 +1,366 @@
+/*
+ * mqs.h - mqcheck scenarios: the YAML scenario format (docs/scenarios.md),
+ * its loader and linter, and the runner that plays scenarios against a
+ * target (the in-process engine on a virtual clock, or a broker over net/).
+ *
+ * Life cycle:
+ *   mqs_scenario_load()  file -> mqs_scenario (owns its parsed YAML document;
+ *                        steps borrow nodes from it)
+ *   mqs_run_cases()      (scenario x version) cases -> mqs_result[], in
+ *                        parallel on --jobs threads, each case isolated by
+ *                        its own client-ID and topic prefixes
+ *   mqs_result_free()
+ *
+ * No globals: everything a run needs is in mqs_run_opts. Thread safety: a
+ * loaded scenario is read-only during runs and may be shared by threads.
+ */
+#ifndef MQS_H
+#define MQS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <yaml.h>
+
+#include "mqc.h"
+#include "packet_spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MQS_FORMAT_VERSION 1
+
+/* Versions a scenario runs for (bit mask). */
+#define MQS_V311 1u
+#define MQS_V5 2u
+#define MQS_VALL (MQS_V311 | MQS_V5)
+
+/* "3.1.1" / "5.0" for one bit. */
+const char *mqs_version_label(unsigned vbit);
+mqc_version mqs_version_codec(unsigned vbit);
+
+/* ------------------------------------------------------------------------ */
+/* Capabilities (`requires:` in a scenario, `capabilities:` in a profile)    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+  MQS_CAP_QOS1,
+  MQS_CAP_QOS2,
+  MQS_CAP_RETAIN,
+  MQS_CAP_WILDCARDS,
+  MQS_CAP_SHARED_SUBSCRIPTIONS,
+  MQS_CAP_TOPIC_ALIAS,
+  MQS_CAP_SUBSCRIPTION_IDENTIFIERS,
+  MQS_CAP_WILL,
+  MQS_CAP_WILL_DELAY,
+  MQS_CAP_MESSAGE_EXPIRY,
+  MQS_CAP_PERSISTENT_SESSIONS,
+  MQS_CAP_SESSION_EXPIRY,
+  MQS_CAP_KEEP_ALIVE,
+  MQS_CAP_ASSIGNED_CLIENT_ID,
+  MQS_CAP_DOLLAR_TOPICS,
+  MQS_CAP_LONG_WAITS, /* waits of many seconds: free on the virtual clock */
+  MQS_CAP_REQUEST_RESPONSE,
+  MQS_CAP_MAX_PACKET_SIZE,
+  MQS_CAP_RECEIVE_MAXIMUM,
+  MQS_CAP_COUNT
+} mqs_cap;
+
+/* Kebab-case name ("shared-subscriptions"), never NULL for a valid cap. */
+const char *mqs_cap_name(mqs_cap c);
+/* -1 when unknown. */
+int mqs_cap_lookup(const char *name);
+/* One line describing the capability (for docs and lint --caps). */
+const char *mqs_cap_help(mqs_cap c);
+
+/* ------------------------------------------------------------------------ */
+/* Variables                                                                */
+/* ------------------------------------------------------------------------ */
+
+#define MQS_VARS_MAX 64
+#define MQS_VAR_NAME_MAX 48
+#define MQS_VAR_VALUE_MAX 512
+
+/* A small name -> value table: built-ins (client_prefix, topic_prefix,
+ * version, ...) plus values captured by `expect` steps. Fixed size, no
+ * allocation. */
+typedef struct {
+  size_t count;
+  struct {
+    char name[MQS_VAR_NAME_MAX];
+    char value[MQS_VAR_VALUE_MAX];
+    size_t len;
+  } v[MQS_VARS_MAX];
+} mqs_vars;
+
+void mqs_vars_init(mqs_vars *vars);
+/* Sets (or replaces) name. Returns 0, or -1 when the table is full or name or
+ * value is too long. value is copied (len bytes). */
+int mqs_vars_set(mqs_vars *vars, const char *name, const char *value, size_t len);
+/* Value of name (borrowed, valid until the next set) or NULL. */
+const char *mqs_vars_get(const mqs_vars *vars, const char *name, size_t *len);
+
+/* Expands ${name} references in in[0..n) into out (cap bytes, NUL-terminated
+ * when cap > 0). `$$` is a literal `$`. Returns the expanded length, or -1
+ * with *bad (static text or the unbound name copied into badname[64]) when a
+ * name is unbound or out is too small. */
+long mqs_vars_expand(const mqs_vars *vars, const char *in, size_t n, char *out, size_t cap,
+                     char badname[64]);
+
+/* If s (length n) is exactly one reference "${name}", copies name into
+ * name_out (cap 64) and returns true. */
+bool mqs_vars_is_ref(const char *s, size_t n, char name_out[64]);
+
+/* packet_spec with variable expansion: every scalar of the description is
+ * expanded against vars (NULL = none) before use. default_type is used when
+ * the mapping has no `type` key (0 = `type` required). */
+int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_version v,
+                              mqs_arena *arena, const mqs_vars *vars, mqc_type default_type,
+                              mqc_packet *pkt, mqc_faults *faults, mqs_spec_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Scenarios                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+  MQS_STEP_OPEN,              /* transport only */
+  MQS_STEP_CONNECT,           /* transport if needed + CONNECT + CONNACK check */
+  MQS_STEP_RECONNECT,         /* CONNECT on a new transport, clean_start false */
+  MQS_STEP_SEND,              /* a packet from structured fields (+ faults) */
+  MQS_STEP_SEND_HEX,          /* raw bytes */
+  MQS_STEP_EXPECT,            /* next packet of one client matches */
+  MQS_STEP_EXPECT_ALL,        /* a group of packets, any order, any clients */
+  MQS_STEP_EXPECT_NONE,       /* nothing arrives for `ms` */
+  MQS_STEP_EXPECT_DISCONNECT, /* the server closes (optional DISCONNECT/CONNACK) */
+  MQS_STEP_DISCONNECT,        /* send DISCONNECT, close the transport */
+  MQS_STEP_DROP,              /* close the transport abruptly (Last Will) */
+  MQS_STEP_WAIT               /* let time pass */
+} mqs_step_kind;
+
+const char *mqs_step_kind_name(mqs_step_kind k);
+
+typedef struct {
+  unsigned client;    /* index into mqs_scenario.clients */
+  yaml_node_t *match; /* packet fields to match (borrowed from the document) */
+  unsigned line;
+} mqs_expect_item;
+
+typedef struct {
+  mqs_step_kind kind;
+  unsigned line, column; /* of the step in its file, 1-based */
+  unsigned client;       /* index into clients; EXPECT_NONE: see all_clients */
+  bool all_clients;      /* EXPECT_NONE without `client` */
+  unsigned versions;     /* MQS_V311|MQS_V5 the step applies to */
+  yaml_node_t *node;     /* SEND/CONNECT/EXPECT/DISCONNECT fields, SEND_HEX text;
+                            EXPECT_DISCONNECT: its mapping or NULL */
+  yaml_node_t *connack;  /* CONNECT/RECONNECT: expected CONNACK fields (NULL =
+                            reason_code 0) */
+  bool no_connack;       /* `connack: none` */
+  uint32_t ms;           /* WAIT / EXPECT_NONE duration; 0 otherwise */
+  uint32_t timeout_ms;   /* expect timeout override; 0 = run default */
+  mqs_expect_item *items; /* EXPECT_ALL, owned */
+  size_t n_items;
+} mqs_step;
+
+typedef struct {
+  char *path;        /* as given to load */
+  char *name;        /* unique across a suite */
+  char *description;
+  unsigned versions; /* MQS_V311 | MQS_V5 */
+  char **rules[2];   /* [0] 3.1.1 IDs, [1] 5.0 IDs; owned */
+  size_t n_rules[2];
+  uint32_t requires; /* bit (1u << mqs_cap) */
+  char **clients;    /* names, owned */
+  size_t n_clients;
+  mqs_step *steps; /* owned */
+  size_t n_steps;
+  unsigned line; /* of the top-level mapping */
+  yaml_document_t doc; /* owned; steps borrow nodes */
+} mqs_scenario;
+
+/* Where and why loading failed. */
+typedef struct {
+  char file[256];
+  size_t line, column; /* 1-based, 0 when unknown */
+  char message[256];
+} mqs_load_error;
+
+/* Reads and validates a scenario file: YAML structure, step shapes, every
+ * packet description (built once per version with placeholder variables),
+ * capability names, statement-ID syntax.
+ * out: *out (caller frees with mqs_scenario_free) or NULL.
+ * returns 0, or -1 with err filled (file, line, column, message). */
+int mqs_scenario_load(const char *path, mqs_scenario **out, mqs_load_error *err);
+/* Same from memory (name used in errors). text is borrowed. */
+int mqs_scenario_load_text(const char *name, const char *text, size_t len, mqs_scenario **out,
+                           mqs_load_error *err);
+void mqs_scenario_free(mqs_scenario *s);
+
+/* Statement catalogue used by lint: IDs of one version, from the TSV files
+ * in /work/shared/spec (first column). Owned by the caller. */
+typedef struct {
+  char **ids;
+  size_t n;
+} mqs_catalog;
+int mqs_catalog_load(const char *tsv_path, mqs_catalog *out);
+bool mqs_catalog_has(const mqs_catalog *c, const char *id);
+void mqs_catalog_free(mqs_catalog *c);
+
+/* Collects scenario files: each path is a file or a directory searched
+ * recursively for *.yaml / *.yml (sorted, deterministic). Returns the count
+ * (>= 0) or -1 when a path cannot be read (message on err). *files owned by
+ * the caller: free each string, then the array. */
+long mqs_collect_files(char *const *paths, size_t n_paths, char ***files, char *err, size_t cap);
+
+/* A loaded set of scenarios (a suite). */
+typedef struct {
+  mqs_scenario **s; /* owned */
+  size_t n;
+  size_t errors; /* files that failed to load (reported already) */
+} mqs_suite;
+
+/* Loads every scenario file under paths (see mqs_collect_files), reporting
+ * each error as "file:line:column: message" on errs (may be NULL), and
+ * duplicate names as errors. Returns 0 (check out->errors) or -1 when the
+ * paths cannot be read. */
+int mqs_suite_load(char *const *paths, size_t n_paths, mqs_suite *out, FILE *errs);
+void mqs_suite_free(mqs_suite *s);
+
+/* ------------------------------------------------------------------------ */
+/* Targets                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* What arrives at a client. Called by target wait(); pointers are valid only
+ * during the call. */
+typedef struct {
+  void (*on_data)(void *ctx, unsigned client, const uint8_t *p, size_t n);
+  /* The connection ended. transport_error: a TLS/WebSocket failure (not a
+   * protocol event); msg says what happened. */
+  void (*on_closed)(void *ctx, unsigned client, bool transport_error, const char *msg);
+  /* Something worth a transcript line (engine events, violations). */
+  void (*on_note)(void *ctx, unsigned client, const char *msg);
+  void *ctx;
+} mqs_sink;
+
+typedef struct mqs_target mqs_target; /* one instance per running case */
+
+/* The target interface. A target instance is used by one thread. Times are
+ * milliseconds on the target's own clock (virtual for the engine). */
+typedef struct {
+  const char *kind; /* "engine", "net" */
+  /* Opens client's transport. Returns 0, or -1 with a transport error text. */
+  int (*open)(mqs_target *t, unsigned client, const mqs_sink *sink, char *err, size_t cap);
+  /* Sends bytes (borrowed). Returns 0, -1 when the connection is gone (err
+   * says why; *transport tells a TLS/WS failure from a closed connection). */
+  int (*send)(mqs_target *t, unsigned client, const uint8_t *p, size_t n, const mqs_sink *sink,
+              bool *transport, char *err, size_t cap);
+  /* Closes client's transport; abrupt = network loss (will is published). */
+  void (*close)(mqs_target *t, unsigned client, bool abrupt, const mqs_sink *sink);
+  /* Delivers what arrives until deadline. Returns as soon as something was
+   * delivered, or at deadline (then now() >= deadline). */
+  void (*wait)(mqs_target *t, uint64_t deadline, const mqs_sink *sink);
+  uint64_t (*now)(mqs_target *t);
+  void (*destroy)(mqs_target *t);
+  bool virtual_clock;
+} mqs_target_ops;
+
+/* A target description shared by every case of a run (read-only there). */
+typedef struct mqs_target_spec mqs_target_spec;
+
+/* tls options for the network target (strings borrowed). */
+typedef struct {
+  const char *cafile, *cert, *key;
+  bool insecure;
+} mqs_tls_opts;
+
+/* "engine" or a URL (tcp://, mqtt://, mqtts://, ws://, wss://). Returns 0, or
+ * -1 with err (a bad URL, TLS files that do not load: transport errors). */
+int mqs_target_spec_new(const char *target, const mqs_tls_opts *tls, mqs_target_spec **out,
+                        char *err, size_t cap);
+void mqs_target_spec_free(mqs_target_spec *s);
+bool mqs_target_spec_is_engine(const mqs_target_spec *s);
+/* Capabilities a target has unless the profile says otherwise. */
+uint32_t mqs_target_spec_default_caps(const mqs_target_spec *s);
+
+/* ------------------------------------------------------------------------ */
+/* Profiles                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* A target profile (YAML, docs/scenarios.md "Profiles"). Strings owned. */
+typedef struct {
+  char *target;  /* address, or NULL */
+  char *username, *password;
+  char *cafile, *cert, *key;
+  bool insecure;
+  uint32_t caps_on, caps_off; /* capabilities: true / false */
+  uint32_t step_timeout_ms, connect_timeout_ms, case_timeout_ms; /* 0 = default */
+  double timeout_scale; /* 0 = default */
+  unsigned versions;    /* 0 = both */
+  char *name;
+} mqs_profile;
+
+int mqs_profile_load(const char *path, mqs_profile *out, mqs_load_error *err);
+void mqs_profile_free(mqs_profile *p);
+
+/* ------------------------------------------------------------------------ */
+/* Running                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  const mqs_scenario *scenario; /* borrowed */
+  unsigned version;             /* one MQS_V* bit */
+} mqs_case;
+
+typedef enum { MQS_PASS, MQS_FAIL, MQS_SKIP, MQS_ERROR } mqs_verdict;
+const char *mqs_verdict_name(mqs_verdict v); /* "pass" "fail" "skip" "error" */
+
+typedef struct {
+  mqs_verdict verdict;
+  char *message;      /* one line (fail/skip/error reason); owned, may be NULL */
+  char *detail;       /* multi-line: step, expected vs received, transcript; owned */
+  unsigned step_line; /* failing step's line, 0 if none */
+  bool transport;     /* ERROR caused by TLS/WS/TCP setup, not by the protocol */
+  double wall_ms;     /* real time the case took */
+  uint64_t target_ms; /* time on the target's clock (virtual on the engine) */
+  size_t packets;     /* packets sent + received */
+} mqs_result;
+
+void mqs_result_free(mqs_result *r);
+
+typedef struct {
+  const mqs_target_spec *target; /* borrowed */
+  uint32_t caps;                 /* capabilities the target has */
+  const char *username;          /* applied to CONNECTs without their own */
+  const char *password;
+  uint32_t step_timeout_ms;      /* expect default; 0 = 2000 */
+  uint32_t connect_timeout_ms;   /* transport handshake; 0 = 5000 */
+  uint32_t case_timeout_ms;      /* whole case (real time); 0 = 60000 */
+  uint64_t run_deadline_ms;      /* absolute mqn-clock deadline for the run; 0 = none */
+  double timeout_scale;          /* multiplies every timeout and wait; 0 = 1 */
+  unsigned jobs;                 /* worker threads; 0 = 1 */
+  const char *run_id;            /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
+  bool transcript_always;        /* keep the transcript of passing cases too */
+} mqs_run_opts;
+
+/* Runs one case (on the calling thread). index makes the variables unique
+ * within the run. out is reset on entry; free it with mqs_result_free. */
+void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *opts, mqs_result *out);
+
+/* Runs n cases on opts->jobs threads; results[i] is for cases[i]. progress
+ * (may be NULL) is called from the worker threads (serialise inside) after
+ * each case. Returns 0, or -1 when threads cannot be started. */
+int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *opts, mqs_result *results,
+                  void (*progress)(void *ctx, size_t i, const mqs_result *r), void *ctx);
+
+/* Glob match (*, ?, [..]) on a case ID "name@version" or the name alone. */
+bool mqs_case_matches(const mqs_case *c, const char *glob);
+/* "name@3.1.1" into buf (snprintf semantics). */
+size_t mqs_case_id(const mqs_case *c, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MQS_H */

@@ -1,0 +1,347 @@
+/* run.c - runs cases: per-case setup (variables, target instance), the
+ * receive path (framing, decoding, transcript), verdicts, and the worker
+ * threads of mqs_run_cases. */
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runner.h"
+
+#define ARENA_CAP (1u << 20)
+#define RX_MAX (16u << 20) /* per client: a flooding broker is cut off here */
+#define QUEUE_MAX 100000
+
+static double wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+uint64_t mqs__scaled(const mqs__run *r, uint32_t ms) {
+  double v = (double)ms * r->scale;
+  return v < 1 ? 1 : (uint64_t)v;
+}
+
+void mqs__packet_line(const mqc_packet *p, mqc_version v, char *out, size_t cap) {
+  if (p->type == MQC_CONNECT && p->connect.has_password) {
+    mqc_packet copy = *p;
+    copy.connect.password = mqc_cstr("***");
+    mqc_print_line(&copy, v, out, cap);
+    return;
+  }
+  mqc_print_line(p, v, out, cap);
+}
+
+void mqs__client_reset(mqs__client *c) {
+  for (size_t i = 0; i < c->q_n; i++) free(c->q[i].bytes);
+  free(c->q);
+  free(c->rx);
+  uint32_t closes = c->closes;
+  bool ever = c->ever_opened;
+  memset(c, 0, sizeof *c);
+  c->closes = closes;
+  c->ever_opened = ever;
+}
+
+/* ---- receive path (target callbacks) ---- */
+
+static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
+  mqs__client *c = &r->cl[idx];
+  uint64_t now = r->ops->now(r->t);
+  if (c->q_n == QUEUE_MAX) {
+    c->poisoned = true;
+    snprintf(c->poison_msg, sizeof c->poison_msg, "more than %d unread packets", QUEUE_MAX);
+    return;
+  }
+  if (c->q_n == c->q_cap) {
+    size_t cap = c->q_cap ? c->q_cap * 2 : 16;
+    mqs__rx *q = realloc(c->q, cap * sizeof *q);
+    if (!q) return;
+    /* views inside decoded packets point into bytes, which do not move */
+    c->q = q;
+    c->q_cap = cap;
+  }
+  mqs__rx *e = &c->q[c->q_n];
+  memset(e, 0, sizeof *e);
+  e->bytes = malloc(n ? n : 1);
+  if (!e->bytes) return;
+  memcpy(e->bytes, p, n);
+  e->len = n;
+  e->t = now;
+  r->res->packets++;
+  if (mqc_decode(e->bytes, n, r->v, MQC_FROM_SERVER, MQC_NO_LIMIT, &e->pkt, &e->err) != MQC_OK) {
+    e->bad = true;
+    char hex[97];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 3 < sizeof hex; i++) k += (size_t)snprintf(hex + k, 3, "%02x", p[i]);
+    mqs__tr_add(&r->tr, now, idx, '<', "INVALID %s: %s%s%s [%s%s]", mqc_type_name((mqc_type)(p[0] >> 4)),
+                e->err.message ? e->err.message : mqc_strerror(e->err.status),
+                e->err.statement ? " " : "", e->err.statement ? e->err.statement : "", hex,
+                n * 2 + 1 > sizeof hex ? "..." : "");
+  } else {
+    char line[900];
+    mqs__packet_line(&e->pkt, r->v, line, sizeof line);
+    mqs__tr_add(&r->tr, now, idx, '<', "%s", line);
+  }
+  c->q_n++;
+}
+
+static void on_data(void *ctx, unsigned idx, const uint8_t *p, size_t n) {
+  mqs__run *r = ctx;
+  assert(idx < r->s->n_clients);
+  mqs__client *c = &r->cl[idx];
+  if (c->poisoned || !n) return;
+  if (c->rx_n + n > RX_MAX) {
+    c->poisoned = true;
+    snprintf(c->poison_msg, sizeof c->poison_msg, "over %u unframed bytes", RX_MAX);
+    return;
+  }
+  if (c->rx_n + n > c->rx_cap) {
+    size_t cap = c->rx_cap ? c->rx_cap : 4096;
+    while (cap < c->rx_n + n) cap *= 2;
+    uint8_t *b = realloc(c->rx, cap);
+    if (!b) return;
+    c->rx = b;
+    c->rx_cap = cap;
+  }
+  memcpy(c->rx + c->rx_n, p, n);
+  c->rx_n += n;
+  size_t off = 0;
+  for (;;) {
+    mqc_frame f;
+    mqc_error err;
+    mqc_status st = mqc_frame_packet(c->rx + off, c->rx_n - off, r->v, MQC_NO_LIMIT, &f, &err);
+    if (st == MQC_INCOMPLETE) break;
+    if (st != MQC_OK) {
+      c->poisoned = true;
+      snprintf(c->poison_msg, sizeof c->poison_msg, "the server sent bytes that are not an MQTT "
+               "packet (%s%s%s)", err.message ? err.message : mqc_strerror(st),
+               err.statement ? ", " : "", err.statement ? err.statement : "");
+      mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '<', "GARBAGE: %s", c->poison_msg);
+      break;
+    }
+    push_packet(r, idx, c->rx + off, f.total_len);
+    off += f.total_len;
+  }
+  memmove(c->rx, c->rx + off, c->rx_n - off);
+  c->rx_n -= off;
+}
+
+static void on_closed(void *ctx, unsigned idx, bool transport_error, const char *msg) {
+  mqs__run *r = ctx;
+  assert(idx < r->s->n_clients);
+  mqs__client *c = &r->cl[idx];
+  if (!c->open) return;
+  c->open = false;
+  c->closes++;
+  c->transport_error = transport_error;
+  snprintf(c->close_msg, sizeof c->close_msg, "%s", msg);
+  mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '!', "%s%s", transport_error ? "TRANSPORT ERROR: " : "",
+              msg);
+}
+
+static void on_note(void *ctx, unsigned idx, const char *msg) {
+  mqs__run *r = ctx;
+  mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '!', "%s", msg);
+}
+
+/* ---- waiting ---- */
+
+mqs__rx *mqs__next(mqs__run *r, unsigned idx, uint64_t deadline) {
+  mqs__client *c = &r->cl[idx];
+  if (deadline > r->case_deadline) deadline = r->case_deadline;
+  for (;;) {
+    if (c->q_head < c->q_n) return &c->q[c->q_head];
+    if (!c->open || c->poisoned) return NULL;
+    if (r->ops->now(r->t) >= deadline) return NULL;
+    r->ops->wait(r->t, deadline, &r->sink);
+  }
+}
+
+void mqs__consume(mqs__run *r, unsigned idx) {
+  mqs__client *c = &r->cl[idx];
+  assert(c->q_head < c->q_n);
+  c->q_head++;
+}
+
+int mqs__end(mqs__run *r, const mqs_step *st, mqs_verdict v, bool transport, const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  mqs_result *res = r->res;
+  res->verdict = v;
+  res->transport = transport;
+  res->step_line = st ? st->line : 0;
+  size_t n = strlen(msg) + 1;
+  free(res->message);
+  res->message = malloc(n);
+  if (res->message) memcpy(res->message, msg, n);
+  return -1;
+}
+
+/* ---- one case ---- */
+
+static void render_detail(mqs__run *r) {
+  mqs__buf out = {0};
+  const mqs_scenario *s = r->s;
+  unsigned vi = r->c->version == MQS_V311 ? 0 : 1;
+  char id[300];
+  mqs_case_id(r->c, id, sizeof id);
+  mqs__buf_printf(&out, "%s %s (%s:%u)\n", r->res->verdict == MQS_PASS ? "PASS" : r->res->verdict == MQS_ERROR ? "ERROR" : "FAIL",
+                  id, s->path, s->line);
+  if (s->description[0]) mqs__buf_printf(&out, "  about:      %s\n", s->description);
+  mqs__buf_printf(&out, "  statements:");
+  for (size_t i = 0; i < s->n_rules[vi]; i++) mqs__buf_printf(&out, " %s", s->rules[vi][i]);
+  mqs__buf_printf(&out, "\n");
+  if (r->res->message)
+    mqs__buf_printf(&out, "  at:         %s:%u: %s\n", s->path, r->res->step_line, r->res->message);
+  if (r->detail.n) mqs__buf_printf(&out, "%s", r->detail.p);
+  mqs__buf_printf(&out, "  transcript (MQTT %s, time on the %s clock, -> sent, <- received):\n",
+                  mqs_version_label(r->c->version), r->ops->virtual_clock ? "virtual" : "real");
+  mqs__tr_render(&r->tr, s, r->t0, &out);
+  free(r->res->detail);
+  r->res->detail = mqs__buf_take(&out);
+}
+
+static void client_prefixes(const mqs_run_opts *o, size_t index, char *cp, size_t cpn, char *tp,
+                            size_t tpn) {
+  static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  char idx[16];
+  size_t k = 0, v = index;
+  do {
+    idx[k++] = digits[v % 36];
+    v /= 36;
+  } while (v && k < sizeof idx - 1);
+  char rev[16];
+  for (size_t i = 0; i < k; i++) rev[i] = idx[k - 1 - i];
+  rev[k] = '\0';
+  const char *run = o->run_id ? o->run_id : "mqc";
+  snprintf(cp, cpn, "%s-%s-", run, rev);
+  snprintf(tp, tpn, "mqc/%s/%s/", run, rev);
+}
+
+void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_result *res) {
+  memset(res, 0, sizeof *res);
+  double w0 = wall_ms();
+  const mqs_scenario *s = c->scenario;
+  uint32_t missing = s->requires & ~o->caps;
+  if (missing) {
+    mqs__buf b = {0};
+    mqs__buf_printf(&b, "target lacks");
+    for (int i = 0; i < MQS_CAP_COUNT; i++)
+      if (missing & (1u << i)) mqs__buf_printf(&b, " %s", mqs_cap_name((mqs_cap)i));
+    res->verdict = MQS_SKIP;
+    res->message = mqs__buf_take(&b);
+    return;
+  }
+  if (o->run_deadline_ms && (uint64_t)wall_ms() > o->run_deadline_ms) {
+    res->verdict = MQS_ERROR;
+    const char *m = "not run: the run's global deadline passed";
+    res->message = malloc(strlen(m) + 1);
+    if (res->message) strcpy(res->message, m);
+    return;
+  }
+  mqs__run *r = calloc(1, sizeof *r);
+  uint8_t *arena = malloc(ARENA_CAP);
+  char err[300];
+  if (!r || !arena) {
+    free(r);
+    free(arena);
+    res->verdict = MQS_ERROR;
+    return;
+  }
+  r->c = c;
+  r->s = s;
+  r->o = o;
+  r->res = res;
+  r->v = mqs_version_codec(c->version);
+  r->scale = o->timeout_scale > 0 ? o->timeout_scale : 1.0;
+  r->arena = arena;
+  r->arena_cap = ARENA_CAP;
+  r->sink = (mqs_sink){on_data, on_closed, on_note, r};
+  char cp[64], tp[64];
+  client_prefixes(o, index, cp, sizeof cp, tp, sizeof tp);
+  mqs__vars_builtins(&r->vars, c->version, cp, tp);
+  if (mqs__target_new(o->target, o, &r->ops, &r->t, err, sizeof err)) {
+    res->verdict = MQS_ERROR;
+    res->transport = true;
+    size_t n = strlen(err) + 1;
+    res->message = malloc(n);
+    if (res->message) memcpy(res->message, err, n);
+    free(arena);
+    free(r);
+    return;
+  }
+  r->t0 = r->ops->now(r->t);
+  r->case_deadline = r->t0 + mqs__scaled(r, o->case_timeout_ms ? o->case_timeout_ms : 60000);
+  if (r->ops->virtual_clock) r->case_deadline = UINT64_MAX; /* deterministic: no wall time */
+  res->verdict = MQS_PASS;
+  for (size_t i = 0; i < s->n_steps; i++) {
+    const mqs_step *st = &s->steps[i];
+    if (!(st->versions & c->version)) continue;
+    r->step_no = i + 1;
+    if (!r->ops->virtual_clock && r->ops->now(r->t) >= r->case_deadline) {
+      mqs__end(r, st, MQS_FAIL, false, "case deadline (%u ms) passed before this step",
+               o->case_timeout_ms ? o->case_timeout_ms : 60000);
+      break;
+    }
+    if (mqs__step(r, st)) break;
+  }
+  res->target_ms = r->ops->now(r->t) - r->t0;
+  if (res->verdict != MQS_PASS || o->transcript_always) render_detail(r);
+  r->ops->destroy(r->t);
+  for (size_t i = 0; i < MQS__MAX_CLIENTS; i++) mqs__client_reset(&r->cl[i]);
+  mqs__tr_free(&r->tr);
+  mqs__buf_free(&r->detail);
+  free(arena);
+  free(r);
+  res->wall_ms = wall_ms() - w0;
+}
+
+/* ---- parallel runs ---- */
+
+typedef struct {
+  const mqs_case *cases;
+  size_t n;
+  const mqs_run_opts *o;
+  mqs_result *results;
+  atomic_size_t next;
+  void (*progress)(void *ctx, size_t i, const mqs_result *r);
+  void *ctx;
+} pool;
+
+static void *worker(void *arg) {
+  pool *p = arg;
+  for (;;) {
+    size_t i = atomic_fetch_add(&p->next, 1);
+    if (i >= p->n) break;
+    mqs_run_case(&p->cases[i], i, p->o, &p->results[i]);
+    if (p->progress) p->progress(p->ctx, i, &p->results[i]);
+  }
+  return NULL;
+}
+
+int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *o, mqs_result *results,
+                  void (*progress)(void *ctx, size_t i, const mqs_result *r), void *ctx) {
+  pool p = {cases, n, o, results, 0, progress, ctx};
+  atomic_init(&p.next, 0);
+  unsigned jobs = o->jobs ? o->jobs : 1;
+  if (jobs > n) jobs = n ? (unsigned)n : 1;
+  if (jobs > 256) jobs = 256;
+  if (jobs == 1) {
+    worker(&p);
+    return 0;
+  }
+  pthread_t th[256];
+  unsigned started = 0;
+  for (; started < jobs; started++)
+    if (pthread_create(&th[started], NULL, worker, &p)) break;
+  if (!started) return -1;
+  for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
+  return 0;
+}

@@ -1,0 +1,96 @@
+/* runner.h - state of one running case, shared by run.c, steps.c and
+ * transcript.c (internal to the scenarios module). */
+#ifndef MQS_RUNNER_H
+#define MQS_RUNNER_H
+
+#include "internal.h"
+
+#define MQS__MAX_CLIENTS 16
+
+/* One received packet: its bytes (owned) and the decoded view into them. */
+typedef struct {
+  uint8_t *bytes;
+  size_t len;
+  mqc_packet pkt;
+  bool bad;      /* did not decode: err says why */
+  mqc_error err;
+  uint64_t t;
+} mqs__rx;
+
+typedef struct {
+  bool open;            /* a transport exists (not yet closed) */
+  bool ever_opened;
+  bool transport_error; /* closed by a TLS/WS failure */
+  char close_msg[320];
+  uint8_t *rx;          /* bytes not yet framed */
+  size_t rx_n, rx_cap;
+  bool poisoned;        /* the byte stream could not be framed */
+  char poison_msg[200];
+  mqs__rx *q;           /* received packets; [q_head, q_n) unconsumed */
+  size_t q_head, q_n, q_cap;
+  uint32_t closes;      /* count of observed closes */
+} mqs__client;
+
+typedef struct {
+  uint64_t t;
+  unsigned client;
+  char dir; /* '>' sent, '<' received, '!' event */
+  char *text;
+} mqs__tr_entry;
+
+typedef struct {
+  mqs__tr_entry *e;
+  size_t n, cap;
+} mqs__transcript;
+
+void mqs__tr_add(mqs__transcript *tr, uint64_t t, unsigned client, char dir, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Renders every entry: "  +12 ms  sub   <  PUBLISH ..." relative to t0. */
+void mqs__tr_render(const mqs__transcript *tr, const mqs_scenario *s, uint64_t t0, mqs__buf *out);
+void mqs__tr_free(mqs__transcript *tr);
+
+/* The target instance factory (run.c calls it per case). */
+int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts,
+                    const mqs_target_ops **ops, mqs_target **out, char *err, size_t cap);
+int mqs__engine_target_new(const mqs_target_ops **ops, mqs_target **out);
+int mqs__net_target_new(const mqs_target_spec *spec, uint32_t connect_timeout_ms,
+                        uint32_t io_timeout_ms, const mqs_target_ops **ops, mqs_target **out);
+
+typedef struct {
+  const mqs_case *c;
+  const mqs_scenario *s;
+  const mqs_run_opts *o;
+  const mqs_target_ops *ops;
+  mqs_target *t;
+  mqs_sink sink;
+  mqc_version v;
+  mqs_vars vars;
+  mqs__client cl[MQS__MAX_CLIENTS];
+  mqs__transcript tr;
+  uint64_t t0;
+  uint64_t case_deadline; /* target clock */
+  double scale;
+  uint8_t *arena; /* per-step scratch for packet building */
+  size_t arena_cap;
+  mqs_result *res;
+  mqs__buf detail; /* failure explanation, before the transcript */
+  size_t step_no;
+} mqs__run;
+
+/* Executes one step. Returns 0 to go on, -1 when the case ended (res set). */
+int mqs__step(mqs__run *r, const mqs_step *st);
+
+/* Shared helpers for steps.c */
+uint64_t mqs__scaled(const mqs__run *r, uint32_t ms);
+/* Head of client's queue, waiting until deadline; NULL when none came (or
+ * the connection closed / the stream broke). */
+mqs__rx *mqs__next(mqs__run *r, unsigned client, uint64_t deadline);
+void mqs__consume(mqs__run *r, unsigned client);
+void mqs__client_reset(mqs__client *c);
+/* Ends the case with a verdict: message is one line. */
+int mqs__end(mqs__run *r, const mqs_step *st, mqs_verdict v, bool transport, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Text of a packet for transcripts (password redacted). */
+void mqs__packet_line(const mqc_packet *p, mqc_version v, char *out, size_t cap);
+
+#endif

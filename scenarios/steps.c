@@ -1,0 +1,475 @@
+/* steps.c - what each step kind does against a target. */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+
+#define DEFAULT_STEP_MS 2000u
+
+static uint64_t now(mqs__run *r) {
+  return r->ops->now(r->t);
+}
+
+static uint64_t step_deadline(mqs__run *r, const mqs_step *st) {
+  uint32_t ms = st->timeout_ms ? st->timeout_ms
+                : r->o->step_timeout_ms ? r->o->step_timeout_ms
+                                        : DEFAULT_STEP_MS;
+  return now(r) + mqs__scaled(r, ms);
+}
+
+static const char *cname(mqs__run *r, unsigned idx) {
+  return idx < r->s->n_clients ? r->s->clients[idx] : "?";
+}
+
+static void describe_rx(mqs__run *r, const mqs__rx *rx, char *out, size_t cap) {
+  if (rx->bad)
+    snprintf(out, cap, "an invalid %s (%s%s%s)", mqc_type_name((mqc_type)(rx->bytes[0] >> 4)),
+             rx->err.message ? rx->err.message : mqc_strerror(rx->err.status),
+             rx->err.statement ? ", " : "", rx->err.statement ? rx->err.statement : "");
+  else
+    mqs__packet_line(&rx->pkt, r->v, out, cap);
+}
+
+/* Why nothing came for client idx. */
+static void why_nothing(mqs__run *r, unsigned idx, char *out, size_t cap) {
+  mqs__client *c = &r->cl[idx];
+  if (c->poisoned) snprintf(out, cap, "%s", c->poison_msg);
+  else if (!c->open && c->closes) snprintf(out, cap, "the connection closed (%s)", c->close_msg);
+  else if (!c->open) snprintf(out, cap, "client '%s' is not connected", cname(r, idx));
+  else snprintf(out, cap, "nothing arrived in time");
+}
+
+/* Sends bytes on idx, logging `line`. Returns 0, or -1 when the case ended
+ * (transport failure). A send on a closed connection is noted, not fatal:
+ * what the server did is judged by the following expectations. */
+static int send_bytes(mqs__run *r, const mqs_step *st, unsigned idx, const uint8_t *p, size_t n,
+                      const char *line) {
+  mqs__client *c = &r->cl[idx];
+  mqs__tr_add(&r->tr, now(r), idx, '>', "%s", line);
+  r->res->packets++;
+  if (!c->open) {
+    mqs__tr_add(&r->tr, now(r), idx, '!', "(not sent: the connection is closed)");
+    return 0;
+  }
+  bool transport = false;
+  char err[200];
+  if (r->ops->send(r->t, idx, p, n, &r->sink, &transport, err, sizeof err)) {
+    if (transport) return mqs__end(r, st, MQS_ERROR, true, "transport error on '%s': %s", cname(r, idx), err);
+    if (c->open) {
+      c->open = false;
+      c->closes++;
+      snprintf(c->close_msg, sizeof c->close_msg, "%s", err);
+      mqs__tr_add(&r->tr, now(r), idx, '!', "send failed: %s", err);
+    }
+  }
+  return 0;
+}
+
+static int open_client(mqs__run *r, const mqs_step *st, unsigned idx) {
+  mqs__client *c = &r->cl[idx];
+  mqs__client_reset(c);
+  char err[300];
+  if (r->ops->open(r->t, idx, &r->sink, err, sizeof err))
+    return mqs__end(r, st, MQS_ERROR, true, "cannot connect client '%s': %s", cname(r, idx), err);
+  c->open = true;
+  c->ever_opened = true;
+  mqs__tr_add(&r->tr, now(r), idx, '!', "transport open");
+  return 0;
+}
+
+static int build(mqs__run *r, const mqs_step *st, yaml_node_t *node, mqc_type deftype,
+                 mqs_arena *arena, mqc_packet *pkt, mqc_faults *faults) {
+  mqs_spec_error e;
+  if (!node) {
+    mqc_packet_init(pkt, deftype, r->v);
+    memset(faults, 0, sizeof *faults);
+    return 0;
+  }
+  if (mqs_packet_from_yaml_vars((yaml_document_t *)&r->s->doc, node, r->v, arena, &r->vars, deftype,
+                                pkt, faults, &e))
+    return mqs__end(r, st, MQS_FAIL, false, "cannot build the packet (line %zu:%zu): %s", e.line,
+                    e.column, e.message);
+  return 0;
+}
+
+static int encode_send(mqs__run *r, const mqs_step *st, unsigned idx, mqs_arena *arena,
+                       const mqc_packet *pkt, const mqc_faults *faults) {
+  size_t len = 0;
+  uint8_t *out = arena->buf + arena->used;
+  size_t cap = arena->cap - arena->used;
+  mqc_status s = mqc_encode_faulty(pkt, r->v, faults, out, cap, &len);
+  if (s != MQC_OK)
+    return mqs__end(r, st, MQS_FAIL, false, "cannot encode the packet: %s", mqc_strerror(s));
+  char line[900];
+  mqs__packet_line(pkt, r->v, line, sizeof line);
+  static const mqc_faults none;
+  if (memcmp(faults, &none, sizeof none)) {
+    size_t k = strlen(line);
+    k += (size_t)snprintf(line + k, sizeof line - k, " FAULTY[");
+    for (size_t i = 0; i < len && k + 8 < sizeof line; i++)
+      k += (size_t)snprintf(line + k, sizeof line - k, "%02x", out[i]);
+    snprintf(line + k, sizeof line - k, "]");
+  }
+  return send_bytes(r, st, idx, out, len, line);
+}
+
+/* Compares the next packet of idx with exp; describes a mismatch. */
+static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t *exp,
+                      uint64_t deadline, const char *what) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  mqs__rx *rx = mqs__next(r, idx, deadline);
+  mqs__buf want = {0};
+  mqs__match_describe(doc, exp, &r->vars, &want);
+  if (!rx) {
+    char why[300];
+    why_nothing(r, idx, why, sizeof why);
+    mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   nothing (%s)\n",
+                    want.p ? want.p : "", cname(r, idx), why);
+    mqs__buf_free(&want);
+    if (r->cl[idx].transport_error)
+      return mqs__end(r, st, MQS_ERROR, true, "%s: transport error: %s", what, r->cl[idx].close_msg);
+    return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', %s", what,
+                    mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), why);
+  }
+  char got[900];
+  describe_rx(r, rx, got, sizeof got);
+  if (rx->bad) {
+    mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   %s\n", want.p ? want.p : "",
+                    cname(r, idx), got);
+    mqs__buf_free(&want);
+    return mqs__end(r, st, MQS_FAIL, false, "%s: the server sent %s", what, got);
+  }
+  mqs__buf diff = {0};
+  int bad = mqs__match(doc, exp, &rx->pkt, r->v, &r->vars, &diff);
+  if (bad) {
+    mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   %s\n  fields:\n%s",
+                    want.p ? want.p : "", cname(r, idx), got, diff.p ? diff.p : "");
+    mqs__buf_free(&want);
+    mqs__buf_free(&diff);
+    return mqs__end(r, st, MQS_FAIL, false, "%s: %d field(s) differ on '%s' (received %s)", what, bad,
+                    cname(r, idx), mqc_type_name(rx->pkt.type));
+  }
+  mqs__buf_free(&want);
+  mqs__buf_free(&diff);
+  mqs__consume(r, idx);
+  return 0;
+}
+
+static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
+  unsigned idx = st->client;
+  mqs__client *c = &r->cl[idx];
+  if (reconnect && c->open) {
+    r->ops->close(r->t, idx, true, &r->sink);
+    c->open = false;
+    mqs__tr_add(&r->tr, now(r), idx, '!', "dropped (reconnect)");
+  }
+  if (!c->open && open_client(r, st, idx)) return -1;
+  mqs_arena arena = {r->arena, r->arena_cap, 0};
+  mqc_packet pkt;
+  mqc_faults faults;
+  if (build(r, st, st->node, MQC_CONNECT, &arena, &pkt, &faults)) return -1;
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  mqc_connect *cn = &pkt.connect;
+  if (!st->node || !mqs__map_get(doc, st->node, "client_id")) {
+    char *id = (char *)arena.buf + arena.used;
+    int n = snprintf(id, 128, "%s%s", mqs_vars_get(&r->vars, "client_prefix", NULL), cname(r, idx));
+    arena.used += (size_t)n + 1;
+    cn->client_id = (mqc_bytes){(const uint8_t *)id, (size_t)n};
+  }
+  if (!st->node || !mqs__map_get(doc, st->node, "clean_start")) cn->clean_start = !reconnect;
+  if (!st->node || !mqs__map_get(doc, st->node, "keep_alive")) cn->keep_alive = 60;
+  if ((!st->node || !mqs__map_get(doc, st->node, "username")) && r->o->username) {
+    cn->has_username = true;
+    cn->username = mqc_cstr(r->o->username);
+    if (r->o->password && (!st->node || !mqs__map_get(doc, st->node, "password"))) {
+      cn->has_password = true;
+      cn->password = mqc_cstr(r->o->password);
+    }
+  }
+  if (encode_send(r, st, idx, &arena, &pkt, &faults)) return -1;
+  if (st->no_connack) return 0;
+  /* default expectation: CONNACK reason_code 0 */
+  if (st->connack) return expect_one(r, st, idx, st->connack, step_deadline(r, st), "connack");
+  mqs__rx *rx = mqs__next(r, idx, step_deadline(r, st));
+  char got[900];
+  if (!rx) {
+    char why[300];
+    why_nothing(r, idx, why, sizeof why);
+    if (c->transport_error)
+      return mqs__end(r, st, MQS_ERROR, true, "connect: transport error: %s", c->close_msg);
+    return mqs__end(r, st, MQS_FAIL, false, "connect: expected CONNACK on '%s', %s", cname(r, idx), why);
+  }
+  describe_rx(r, rx, got, sizeof got);
+  if (rx->bad || rx->pkt.type != MQC_CONNACK || rx->pkt.connack.reason != 0) {
+    mqs__buf_printf(&r->detail, "  expected:   CONNACK reason_code=0 on '%s'\n  received:   %s\n",
+                    cname(r, idx), got);
+    return mqs__end(r, st, MQS_FAIL, false, "connect: '%s' was not accepted (received %s)",
+                    cname(r, idx), got);
+  }
+  mqs__consume(r, idx);
+  return 0;
+}
+
+static int do_expect_all(mqs__run *r, const mqs_step *st) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  uint64_t deadline = step_deadline(r, st);
+  size_t n = st->n_items;
+  bool *done = calloc(n, sizeof *done);
+  if (!done) return mqs__end(r, st, MQS_ERROR, false, "out of memory");
+  /* Repeatedly: take any queued packet of a client with open items and give
+   * it to the first open item it matches. */
+  size_t left = n;
+  int rc = 0;
+  while (left) {
+    bool progressed = false;
+    for (size_t i = 0; i < n && !progressed; i++) {
+      if (done[i]) continue;
+      unsigned idx = st->items[i].client;
+      mqs__client *c = &r->cl[idx];
+      if (c->q_head >= c->q_n || c->q[c->q_head].bad) continue;
+      for (size_t j = 0; j < n; j++) {
+        if (done[j] || st->items[j].client != idx) continue;
+        if (mqs__match(doc, st->items[j].match, &c->q[c->q_head].pkt, r->v, &r->vars, NULL) == 0) {
+          done[j] = true;
+          left--;
+          mqs__consume(r, idx);
+          progressed = true;
+          break;
+        }
+      }
+      if (!progressed) {
+        /* the head packet of this client matches none of its open items */
+        char got[900];
+        describe_rx(r, &c->q[c->q_head], got, sizeof got);
+        mqs__buf_printf(&r->detail, "  received:   %s on '%s', which matches no open item:\n", got,
+                        cname(r, idx));
+        for (size_t j = 0; j < n; j++) {
+          if (done[j] || st->items[j].client != idx) continue;
+          mqs__buf want = {0};
+          mqs__match_describe(doc, st->items[j].match, &r->vars, &want);
+          mqs__buf_printf(&r->detail, "  expected:   %s (line %u)\n  fields:\n", want.p ? want.p : "",
+                          st->items[j].line);
+          mqs__buf_free(&want);
+          (void)mqs__match(doc, st->items[j].match, &c->q[c->q_head].pkt, r->v, &r->vars, &r->detail);
+        }
+        rc = mqs__end(r, st, MQS_FAIL, false, "expect_all: unexpected %s on '%s'",
+                      mqc_type_name(c->q[c->q_head].pkt.type), cname(r, idx));
+        goto out;
+      }
+    }
+    if (!left) break;
+    if (progressed) continue;
+    /* nothing usable queued: a bad packet, a closed client, or wait */
+    bool can_wait = false;
+    for (size_t i = 0; i < n; i++) {
+      if (done[i]) continue;
+      mqs__client *c = &r->cl[st->items[i].client];
+      if (c->q_head < c->q_n && c->q[c->q_head].bad) {
+        char got[900];
+        describe_rx(r, &c->q[c->q_head], got, sizeof got);
+        rc = mqs__end(r, st, MQS_FAIL, false, "expect_all: the server sent %s to '%s'", got,
+                      cname(r, st->items[i].client));
+        goto out;
+      }
+      if (c->open && !c->poisoned) can_wait = true;
+    }
+    uint64_t lim = deadline < r->case_deadline ? deadline : r->case_deadline;
+    if (!can_wait || now(r) >= lim) break;
+    r->ops->wait(r->t, lim, &r->sink);
+  }
+  if (left) {
+    mqs__buf_printf(&r->detail, "  still expected after %llu ms:\n",
+                    (unsigned long long)(deadline > now(r) ? 0 : mqs__scaled(r, st->timeout_ms ? st->timeout_ms : DEFAULT_STEP_MS)));
+    for (size_t j = 0; j < n; j++) {
+      if (done[j]) continue;
+      mqs__buf want = {0};
+      char why[300];
+      why_nothing(r, st->items[j].client, why, sizeof why);
+      mqs__match_describe(doc, st->items[j].match, &r->vars, &want);
+      mqs__buf_printf(&r->detail, "    '%s': %s (line %u): %s\n", cname(r, st->items[j].client),
+                      want.p ? want.p : "", st->items[j].line, why);
+      mqs__buf_free(&want);
+    }
+    rc = mqs__end(r, st, MQS_FAIL, false, "expect_all: %zu of %zu packets did not arrive", left, n);
+  }
+out:
+  free(done);
+  return rc;
+}
+
+static int do_expect_none(mqs__run *r, const mqs_step *st) {
+  uint64_t deadline = now(r) + mqs__scaled(r, st->ms);
+  bool was_open[MQS__MAX_CLIENTS];
+  for (size_t i = 0; i < r->s->n_clients; i++) was_open[i] = r->cl[i].open;
+  for (;;) {
+    for (size_t i = 0; i < r->s->n_clients; i++) {
+      if (!st->all_clients && i != st->client) continue;
+      mqs__client *c = &r->cl[i];
+      if (c->q_head < c->q_n) {
+        char got[900];
+        describe_rx(r, &c->q[c->q_head], got, sizeof got);
+        mqs__buf_printf(&r->detail, "  expected:   nothing for %u ms\n  received:   %s on '%s'\n",
+                        st->ms, got, cname(r, (unsigned)i));
+        return mqs__end(r, st, MQS_FAIL, false, "expect_none: '%s' received %s",
+                        cname(r, (unsigned)i), got);
+      }
+      if (was_open[i] && !c->open) {
+        if (c->transport_error)
+          return mqs__end(r, st, MQS_ERROR, true, "transport error: %s", c->close_msg);
+        return mqs__end(r, st, MQS_FAIL, false, "expect_none: the connection of '%s' closed (%s)",
+                        cname(r, (unsigned)i), c->close_msg);
+      }
+    }
+    if (now(r) >= deadline) return 0;
+    if (!r->ops->virtual_clock && now(r) >= r->case_deadline)
+      return mqs__end(r, st, MQS_FAIL, false, "case deadline passed");
+    r->ops->wait(r->t, deadline, &r->sink);
+  }
+}
+
+static bool reason_ok(mqs__run *r, yaml_node_t *want, uint8_t got) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  if (!want) return true;
+  yaml_node_t *list[32];
+  size_t n = 0;
+  if (want->type == YAML_SEQUENCE_NODE)
+    for (size_t i = 0; i < mqs__seq_size(want) && n < 32; i++) list[n++] = mqs__seq_at(doc, want, i);
+  else list[n++] = want;
+  for (size_t i = 0; i < n; i++)
+    if (mqs__is_scalar(list[i]) && strtoul(mqs__scalar(list[i]), NULL, 0) == got) return true;
+  return false;
+}
+
+static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  unsigned idx = st->client;
+  mqs__client *c = &r->cl[idx];
+  uint64_t deadline = step_deadline(r, st);
+  yaml_node_t *want_rc = st->node ? mqs__map_get(doc, st->node, "reason_code") : NULL;
+  yaml_node_t *req = st->node ? mqs__map_get(doc, st->node, "required") : NULL;
+  bool required = mqs__is_scalar(req) && !strcmp(mqs__scalar(req), "true");
+  bool got_packet = false;
+  for (;;) {
+    mqs__rx *rx = mqs__next(r, idx, deadline);
+    if (!rx) break;
+    char got[900];
+    describe_rx(r, rx, got, sizeof got);
+    bool closing = !rx->bad && (rx->pkt.type == MQC_DISCONNECT ||
+                                (rx->pkt.type == MQC_CONNACK && rx->pkt.connack.reason != 0));
+    if (!closing) {
+      mqs__buf_printf(&r->detail, "  expected:   the server closes the connection%s\n  received:   %s\n",
+                      r->v == MQC_V5 ? " (optionally after DISCONNECT/CONNACK with a reason code)" : "", got);
+      return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: received %s instead", got);
+    }
+    uint8_t rc = rx->pkt.type == MQC_DISCONNECT ? rx->pkt.disconnect.reason : rx->pkt.connack.reason;
+    if (!reason_ok(r, want_rc, rc)) {
+      mqs__buf_printf(&r->detail, "  expected:   reason code %s\n  received:   %s\n",
+                      mqs__is_scalar(want_rc) ? mqs__scalar(want_rc) : "(one of the list)", got);
+      return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: wrong reason code 0x%02x", rc);
+    }
+    got_packet = true;
+    mqs__consume(r, idx);
+  }
+  if (c->open && !c->poisoned) {
+    mqs__buf_printf(&r->detail, "  expected:   the server closes the connection\n  received:   %s\n",
+                    got_packet ? "the DISCONNECT/CONNACK, but the connection stayed open"
+                               : "nothing; the connection stayed open");
+    return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: the connection of '%s' is still open",
+                    cname(r, idx));
+  }
+  if (c->transport_error)
+    return mqs__end(r, st, MQS_ERROR, true, "transport error: %s", c->close_msg);
+  if (required && !got_packet && r->v == MQC_V5)
+    return mqs__end(r, st, MQS_FAIL, false,
+                    "expect_disconnect: closed without the required DISCONNECT/CONNACK");
+  if (c->poisoned) return mqs__end(r, st, MQS_FAIL, false, "%s", c->poison_msg);
+  return 0;
+}
+
+static int do_send_hex(mqs__run *r, const mqs_step *st) {
+  char *txt = (char *)r->arena;
+  char bad[64];
+  long k = mqs_vars_expand(&r->vars, mqs__scalar(st->node), st->node->data.scalar.length, txt,
+                           r->arena_cap / 2, bad);
+  if (k < 0) return mqs__end(r, st, MQS_FAIL, false, "send_hex: unbound variable '%s'", bad);
+  uint8_t *out = r->arena + r->arena_cap / 2;
+  size_t n = 0;
+  int hi = -1;
+  for (long i = 0; i < k; i++) {
+    char ch = txt[i];
+    int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                                              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+    if (v < 0) continue;
+    if (hi < 0) hi = v;
+    else out[n++] = (uint8_t)(hi << 4 | v), hi = -1;
+  }
+  char line[900];
+  mqc_packet pkt;
+  mqc_error err;
+  if (mqc_decode(out, n, r->v, MQC_FROM_CLIENT, MQC_NO_LIMIT, &pkt, &err) == MQC_OK) {
+    mqs__packet_line(&pkt, r->v, line, sizeof line);
+  } else {
+    size_t l = (size_t)snprintf(line, sizeof line, "RAW[");
+    for (size_t i = 0; i < n && l + 8 < sizeof line; i++) l += (size_t)snprintf(line + l, sizeof line - l, "%02x", out[i]);
+    snprintf(line + l, sizeof line - l, "]");
+  }
+  return send_bytes(r, st, st->client, out, n, line);
+}
+
+static void let_time_pass(mqs__run *r, uint64_t deadline) {
+  while (now(r) < deadline) {
+    if (!r->ops->virtual_clock && now(r) >= r->case_deadline) return;
+    r->ops->wait(r->t, deadline, &r->sink);
+  }
+}
+
+int mqs__step(mqs__run *r, const mqs_step *st) {
+  mqs_arena arena = {r->arena, r->arena_cap, 0};
+  mqc_packet pkt;
+  mqc_faults faults;
+  unsigned idx = st->client;
+  switch (st->kind) {
+  case MQS_STEP_OPEN:
+    if (r->cl[idx].open) return mqs__end(r, st, MQS_FAIL, false, "open: '%s' is already open", cname(r, idx));
+    return open_client(r, st, idx);
+  case MQS_STEP_CONNECT:
+    return do_connect(r, st, false);
+  case MQS_STEP_RECONNECT:
+    return do_connect(r, st, true);
+  case MQS_STEP_SEND:
+    if (build(r, st, st->node, MQC_RESERVED0, &arena, &pkt, &faults)) return -1;
+    return encode_send(r, st, idx, &arena, &pkt, &faults);
+  case MQS_STEP_SEND_HEX:
+    return do_send_hex(r, st);
+  case MQS_STEP_EXPECT:
+    return expect_one(r, st, idx, st->node, step_deadline(r, st), "expect");
+  case MQS_STEP_EXPECT_ALL:
+    return do_expect_all(r, st);
+  case MQS_STEP_EXPECT_NONE:
+    return do_expect_none(r, st);
+  case MQS_STEP_EXPECT_DISCONNECT:
+    return do_expect_disconnect(r, st);
+  case MQS_STEP_DISCONNECT:
+    if (build(r, st, st->node, MQC_DISCONNECT, &arena, &pkt, &faults)) return -1;
+    if (encode_send(r, st, idx, &arena, &pkt, &faults)) return -1;
+    if (r->cl[idx].open) {
+      r->ops->close(r->t, idx, false, &r->sink);
+      r->cl[idx].open = false;
+      mqs__tr_add(&r->tr, now(r), idx, '!', "closed by the client");
+    }
+    return 0;
+  case MQS_STEP_DROP:
+    if (r->cl[idx].open) {
+      r->ops->close(r->t, idx, true, &r->sink);
+      r->cl[idx].open = false;
+      mqs__tr_add(&r->tr, now(r), idx, '!', "network dropped (abrupt close)");
+    }
+    return 0;
+  case MQS_STEP_WAIT:
+    let_time_pass(r, now(r) + mqs__scaled(r, st->ms));
+    return 0;
+  }
+  assert(0 && "unknown step kind");
+  return -1;
+}
