@@ -4,6 +4,7 @@
 # and prints one line: target, variant, seconds, edges (cov), features (ft),
 # corpus size, runs and exec/s. Used for the with/without-mutator comparison
 # in docs/fuzzing.md. Runs a single process: the machine is shared.
+# MQF_KEEP=DIR keeps the final corpus and the log there.
 set -eu
 target=$1
 secs=$2
@@ -13,8 +14,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/$build/fuzz/fuzz_$target"
 [ "$variant" = structured ] && bin="${bin}_structured"
 work=$(mktemp -d /tmp/mqf-measure.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-cp -r "$root/corpus/$target/." "$work/"
+trap 'if [ -n "${MQF_KEEP:-}" ]; then mkdir -p "$MQF_KEEP"; cp -r "$work/." "$MQF_KEEP/"; fi; rm -rf "$work"' EXIT
+mkdir "$work/corpus"
+cp -r "$root/corpus/$target/." "$work/corpus/"
 opts=""
 [ -f "$root/fuzz/$target.dict" ] && opts="-dict=$root/fuzz/$target.dict"
 if [ -f "$root/fuzz/$target.options" ]; then
@@ -24,8 +26,19 @@ if [ -f "$root/fuzz/$target.options" ]; then
 fi
 log="$work/log"
 # shellcheck disable=SC2086
+# Each output line is stamped with seconds since start, so one run also
+# gives the edge count at earlier checkpoints (printed as cov@SECONDS).
+start=$(date +%s)
 "$bin" $opts -seed=1 -max_total_time="$secs" -print_final_stats=1 \
-  -artifact_prefix=/tmp/mqf-measure-"$target"- "$work" >"$log" 2>&1 || true
+  -artifact_prefix=/tmp/mqf-measure-"$target"- "$work/corpus" 2>&1 |
+  while IFS= read -r line; do echo "$(($(date +%s) - start)) $line"; done >"$log.t" || true
+sed 's/^[0-9]* //' "$log.t" >"$log"
+checkpoints=""
+for c in 60 300 600 1800; do
+  [ "$c" -le "$secs" ] || continue
+  v=$(awk -v c="$c" '$1 <= c && /cov: / { for (i = 1; i < NF; i++) if ($i == "cov:") v = $(i + 1) } END { print v }' "$log.t")
+  checkpoints="$checkpoints cov@$c=$v"
+done
 last=$(grep -E '^#[0-9]+' "$log" | tail -1)
 cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
 ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
@@ -33,5 +46,5 @@ corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
 runs=$(sed -n 's/^stat::number_of_executed_units: //p' "$log")
 eps=$(sed -n 's/^stat::average_exec_per_sec: //p' "$log")
 crash=$(grep -cE '^==[0-9]+==ERROR|runtime error|oracle failed|deadly signal' "$log" || true)
-echo "$target $variant ${secs}s cov=$cov ft=$ft corpus=$corp runs=$runs exec/s=$eps crashes=$crash"
+echo "$target $variant ${secs}s$checkpoints cov=$cov ft=$ft corpus=$corp runs=$runs exec/s=$eps crashes=$crash"
 [ "$crash" = 0 ] || { grep -E 'ERROR|runtime error|oracle failed|Test unit written' "$log" | head -5; exit 1; }
