@@ -278,7 +278,11 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
     return;
   }
   r->t0 = r->ops->now(r->t);
-  r->case_deadline = r->t0 + mqs__scaled(r, o->case_timeout_ms ? o->case_timeout_ms : 60000);
+  /* default deadline: 30 s plus every duration the scenario asks for */
+  uint64_t budget = 30000;
+  for (size_t i = 0; i < s->n_steps; i++) budget += s->steps[i].ms + s->steps[i].timeout_ms;
+  if (budget > 0xFFFFFFFFu) budget = 0xFFFFFFFFu;
+  r->case_deadline = r->t0 + mqs__scaled(r, o->case_timeout_ms ? o->case_timeout_ms : (uint32_t)budget);
   if (r->ops->virtual_clock) r->case_deadline = UINT64_MAX; /* deterministic: no wall time */
   res->verdict = MQS_PASS;
   for (size_t i = 0; i < s->n_steps; i++) {
@@ -286,8 +290,8 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
     if (!(st->versions & c->version)) continue;
     r->step_no = i + 1;
     if (!r->ops->virtual_clock && r->ops->now(r->t) >= r->case_deadline) {
-      mqs__end(r, st, MQS_FAIL, false, "case deadline (%u ms) passed before this step",
-               o->case_timeout_ms ? o->case_timeout_ms : 60000);
+      mqs__end(r, st, MQS_FAIL, false, "case deadline (%llu ms) passed before this step",
+               (unsigned long long)(r->case_deadline - r->t0));
       break;
     }
     if (mqs__step(r, st)) break;
