@@ -88,7 +88,9 @@ static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
   return TYPES[t].senders & (from == MQC_FROM_CLIENT ? 1 : 2);
 }
 
-static mqc_status check_flags(mqc__reader *r, uint8_t flags) {
+/* Names the fault of fixed-header flags already known to be wrong (or a
+ * PUBLISH, whose flags are checked here in full). */
+static mqc_status flags_fault(mqc__reader *r, uint8_t flags) {
   const uint8_t *at = r->base;
   if (r->type == MQC_PUBLISH) {
     unsigned qos = (flags >> 1) & 3u;
@@ -98,7 +100,7 @@ static mqc_status check_flags(mqc__reader *r, uint8_t flags) {
       return MQC__MALFORMED(r, at, "MQTT-3.3.1-2", "MQTT-3.3.1-2", "PUBLISH has DUP set on QoS 0");
     return MQC_OK;
   }
-  if (flags == TYPES[r->type].flags) return MQC_OK;
+  assert(flags != TYPES[r->type].flags);
   const char *s3 = "MQTT-2.2.2-2", *s5 = "MQTT-2.1.3-1";
   switch (r->type) {
   case MQC_PUBREL: s3 = s5 = "MQTT-3.6.1-1"; break;
@@ -111,6 +113,12 @@ static mqc_status check_flags(mqc__reader *r, uint8_t flags) {
   return MQC__MALFORMED(r, at, s3, s5, "reserved fixed-header flags are not as specified");
 }
 
+static inline mqc_status check_flags(mqc__reader *r, uint8_t flags) {
+  if (r->type != MQC_PUBLISH && flags == TYPES[r->type].flags) return MQC_OK;
+  if (r->type == MQC_PUBLISH && (flags & 6u) != 6u && (flags & 0xEu) != 8u) return MQC_OK;
+  return flags_fault(r, flags);
+}
+
 mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_dir from,
                       uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err) {
   /* The header fields are reset here; each family decoder zeroes its own
@@ -121,8 +129,15 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
   pkt->header_len = 0;
   reset_error(err);
   mqc_frame fr = {0, 0, 0, 0};
-  mqc_status st = frame(buf, len, version, max_packet_size, &fr, err);
-  if (st != MQC_OK) return st;
+  if (len >= 2 && buf[1] < 0x80 && (size_t)buf[1] + 2 <= len &&
+      (max_packet_size == MQC_NO_LIMIT || (size_t)buf[1] + 2 <= max_packet_size)) {
+    fr.header_len = 2; /* the common short packet: a one-byte length */
+    fr.remaining_length = buf[1];
+    fr.total_len = (size_t)buf[1] + 2;
+  } else {
+    mqc_status st = frame(buf, len, version, max_packet_size, &fr, err);
+    if (st != MQC_OK) return st;
+  }
 
   mqc__reader r = {
       .base = buf,

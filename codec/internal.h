@@ -118,6 +118,11 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out);
 /* Topic checks (topic.c) citing the version's statements. */
 mqc_status mqc__check_topic_name(mqc__reader *r, mqc_bytes t, const char *what);
 mqc_status mqc__check_topic_filter(mqc__reader *r, mqc_bytes f);
+bool mqc__is_shared(mqc_bytes f);
+/* Reads a length-prefixed topic name or filter and validates it (UTF-8 and
+ * wildcard rules) in one pass for the common all-plain-ASCII case. */
+mqc_status mqc__read_topic(mqc__reader *r, mqc_bytes *out, bool filter, const char *s3,
+                           const char *s5);
 
 /* Reason-code check against the packet's table, citing stmt. */
 mqc_status mqc__check_reason(mqc__reader *r, const uint8_t *at, uint8_t code, const char *s3,

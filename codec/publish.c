@@ -8,8 +8,7 @@ mqc_status mqc__decode_publish(mqc__reader *r, uint8_t flags, mqc_publish *p) {
   p->dup = flags & 8;
   p->qos = (flags >> 1) & 3;
   p->retain = flags & 1;
-  MQC__TRY(mqc__read_utf8(r, &p->topic, "topic name", "MQTT-3.3.2-1", "MQTT-3.3.2-1"));
-  MQC__TRY(mqc__check_topic_name(r, p->topic, "topic name"));
+  MQC__TRY(mqc__read_topic(r, &p->topic, false, "MQTT-3.3.2-1", "MQTT-3.3.2-1"));
   if (p->qos > 0) MQC__TRY(mqc__read_packet_id(r, &p->packet_id));
   if (r->v == MQC_V5) {
     MQC__TRY(mqc__read_props(r, P(MQC_PUBLISH), &p->props));

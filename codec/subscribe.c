@@ -1,8 +1,6 @@
 /* subscribe.c - SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK. */
 #include "internal.h"
 
-bool mqc__is_shared(mqc_bytes f);
-
 uint8_t mqc_subopts_pack(mqc_subopts o) {
   return (uint8_t)((o.max_qos & 3) | (o.no_local ? 4 : 0) | (o.retain_as_published ? 8 : 0) |
                    (o.retain_handling & 3) << 4);
@@ -44,8 +42,7 @@ mqc_status mqc__decode_subscribe(mqc__reader *r, mqc_subscribe *s) {
     return MQC__PROTOCOL(r, r->p, "MQTT-3.8.3-3", "MQTT-3.8.3-2", "SUBSCRIBE has no topic filter");
   while (r->p < r->end) {
     mqc_bytes filter;
-    MQC__TRY(mqc__read_utf8(r, &filter, "topic filter", "MQTT-3.8.3-1", "MQTT-3.8.3-1"));
-    MQC__TRY(mqc__check_topic_filter(r, filter));
+    MQC__TRY(mqc__read_topic(r, &filter, true, "MQTT-3.8.3-1", "MQTT-3.8.3-1"));
     const uint8_t *at = r->p;
     uint8_t options = 0;
     MQC__TRY(mqc__read_u8(r, &options, "subscription options"));
@@ -65,8 +62,7 @@ mqc_status mqc__decode_unsubscribe(mqc__reader *r, mqc_subscribe *s) {
                          "UNSUBSCRIBE has no topic filter");
   while (r->p < r->end) {
     mqc_bytes filter;
-    MQC__TRY(mqc__read_utf8(r, &filter, "topic filter", "MQTT-3.10.3-1", "MQTT-3.10.3-1"));
-    MQC__TRY(mqc__check_topic_filter(r, filter));
+    MQC__TRY(mqc__read_topic(r, &filter, true, "MQTT-3.10.3-1", "MQTT-3.10.3-1"));
     s->count++;
   }
   return MQC_OK;
