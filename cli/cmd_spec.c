@@ -108,11 +108,16 @@ static bool is_dir(const char *path) {
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-    else if (*p == '\n') fputs("\\n", f);
-    else if (*p == '\t') fputs("\\t", f);
-    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-    else fputc(*p, f);
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p == '\n')
+      fputs("\\n", f);
+    else if (*p == '\t')
+      fputs("\\t", f);
+    else if (*p < 0x20)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
   }
   fputc('"', f);
 }
@@ -268,8 +273,8 @@ static void json_totals(const totals *t) {
          "\"codec_catalog\": %zu, \"codec_vectors\": %zu, \"codec\": %zu, \"scenarios\": %zu, "
          "\"either\": %zu, \"uncovered_wire\": %zu}",
          t->statements, t->by_binds[MQSPEC_SERVER], t->by_binds[MQSPEC_CLIENT],
-         t->by_binds[MQSPEC_BOTH], t->wire_testable, t->wire_yes, t->wire_partial,
-         t->codec_catalog, t->codec_vectors, t->codec, t->scenarios, t->either, t->uncovered_wire);
+         t->by_binds[MQSPEC_BOTH], t->wire_testable, t->wire_yes, t->wire_partial, t->codec_catalog,
+         t->codec_vectors, t->codec, t->scenarios, t->either, t->uncovered_wire);
 }
 
 static void json_version(const mqspec_catalog *cat, const cov_row *rows, const totals *t,
@@ -316,8 +321,7 @@ static void text_version(const mqspec_catalog *cat, const cov_row *rows, const t
   for (size_t i = 0; i < cat->n; i++) {
     const mqspec_stmt *s = &cat->stmts[i];
     printf("%-15s %-6s %-7s %-7s %5u %5u\n", s->id, mqspec_binds_name(s->binds),
-           mqspec_tri_name(s->wire), mqspec_tri_name(s->codec), rows[i].vectors,
-           rows[i].scenarios);
+           mqspec_tri_name(s->wire), mqspec_tri_name(s->codec), rows[i].vectors, rows[i].scenarios);
   }
   printf("\nMQTT %s totals\n", mqspec_version_name(cat->version));
   printf("  statements             %4zu  (server %zu, client %zu, both %zu)\n", t->statements,
@@ -346,7 +350,8 @@ static size_t report_unknown(const mqspec_catalog cats[MQSPEC_NVERSIONS], const 
   for (size_t i = 0; i < refs->n; i++) {
     const mqspec_ref *r = &refs->v[i];
     bool known = false;
-    for (int v = 0; v < MQSPEC_NVERSIONS && !known; v++) known = ref_index(&cats[v], r) >= 0;
+    for (int v = 0; v < MQSPEC_NVERSIONS && !known; v++)
+      known = ref_index(&cats[v], r) >= 0;
     if (known) continue;
     const char *kind = r->kind == MQSPEC_REF_VECTOR ? "vector" : "scenario";
     if (json) {
@@ -358,8 +363,9 @@ static size_t report_unknown(const mqspec_catalog cats[MQSPEC_NVERSIONS], const 
     } else {
       fprintf(stderr, "mqcheck spec: %s:%u: %s cites %s, which the catalog%s lacks\n", r->file,
               r->line, kind, r->id,
-              r->versions == MQSPEC_ALL_VERSIONS ? "s" :
-              r->versions == MQSPEC_MASK(MQSPEC_V5) ? " of 5.0" : " of 3.1.1");
+              r->versions == MQSPEC_ALL_VERSIONS      ? "s"
+              : r->versions == MQSPEC_MASK(MQSPEC_V5) ? " of 5.0"
+                                                      : " of 3.1.1");
     }
     n++;
   }
@@ -439,8 +445,10 @@ static int coverage(const options *o, mqspec_catalog cats[MQSPEC_NVERSIONS]) {
     printf("{\"catalog\": ");
     json_str(stdout, o->catalog ? o->catalog : "built-in");
     printf(",\n \"sources\": {\"vectors\": ");
-    if (vec.files >= 0) json_source(&vec);
-    else printf("null");
+    if (vec.files >= 0)
+      json_source(&vec);
+    else
+      printf("null");
     printf(", \"suites\": [");
     for (size_t i = 0; i < ns; i++) {
       printf("%s", i ? ", " : "");
@@ -459,8 +467,10 @@ static int coverage(const options *o, mqspec_catalog cats[MQSPEC_NVERSIONS]) {
     printf("]}\n");
   } else {
     printf("# sources: vectors %s", vec.dir);
-    if (vec.files >= 0) printf(" (%d files)", vec.files);
-    else printf(" (absent)");
+    if (vec.files >= 0)
+      printf(" (%d files)", vec.files);
+    else
+      printf(" (absent)");
     printf("; scenarios ");
     if (ns == 0) printf("(none found)");
     for (size_t i = 0; i < ns; i++)
@@ -477,7 +487,8 @@ static int coverage(const options *o, mqspec_catalog cats[MQSPEC_NVERSIONS]) {
   }
   if (unknown && o->strict) rc = 1;
 out:
-  for (int v = 0; v < MQSPEC_NVERSIONS; v++) free(rows[v]);
+  for (int v = 0; v < MQSPEC_NVERSIONS; v++)
+    free(rows[v]);
   mqspec_refs_free(&refs);
   return rc;
 }
@@ -497,11 +508,13 @@ int mqc_cmd_spec(int argc, char **argv) {
     if (rc) {
       fprintf(stderr, "mqcheck spec: catalog %s: %s\n", mqspec_version_name((mqspec_version)v),
               err);
-      for (int k = 0; k < v; k++) mqspec_free(&cats[k]);
+      for (int k = 0; k < v; k++)
+        mqspec_free(&cats[k]);
       return 1;
     }
   }
   int rc = o.coverage ? coverage(&o, cats) : list(&o, cats);
-  for (int v = 0; v < MQSPEC_NVERSIONS; v++) mqspec_free(&cats[v]);
+  for (int v = 0; v < MQSPEC_NVERSIONS; v++)
+    mqspec_free(&cats[v]);
   return rc;
 }

@@ -57,12 +57,15 @@ bool mqspec_id_shaped(const char *s, size_t n) {
   bool dash = false;
   while (i < n) {
     size_t start = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+      i++;
     if (i == start || i - start > 4) return false;
     if (i == n) return dash;
     if (dash) return false; /* something after the final number */
-    if (s[i] == '-') dash = true;
-    else if (s[i] != '.') return false;
+    if (s[i] == '-')
+      dash = true;
+    else if (s[i] != '.')
+      return false;
     i++;
   }
   return false;
@@ -96,8 +99,8 @@ static size_t split_tabs(char *line, char **fields, size_t cap) {
   }
 }
 
-static int parse_row(mqspec_catalog *cat, char *line, unsigned lineno, mqspec_stmt *row,
-                     char *err, size_t errcap) {
+static int parse_row(mqspec_catalog *cat, char *line, unsigned lineno, mqspec_stmt *row, char *err,
+                     size_t errcap) {
   char *f[7];
   size_t nf = split_tabs(line, f, 7);
   if (nf != 7) {
@@ -150,7 +153,8 @@ int mqspec_parse(mqspec_catalog *cat, mqspec_version v, const char *tsv, size_t 
   cat->version = v;
   cat->text = malloc(len + 1);
   size_t lines = 1;
-  for (size_t i = 0; i < len; i++) lines += tsv[i] == '\n';
+  for (size_t i = 0; i < len; i++)
+    lines += tsv[i] == '\n';
   cat->stmts = calloc(lines, sizeof *cat->stmts);
   if (!cat->text || !cat->stmts) {
     mqspec_free(cat);
@@ -180,8 +184,10 @@ int mqspec_parse(mqspec_catalog *cat, mqspec_version v, const char *tsv, size_t 
     if (!header) {
       if (strcmp(p, "id\tsection\tlevel\tbinds\twire\tcodec\tsummary") != 0) {
         mqspec_free(cat);
-        mqspec__errf(err, errcap, "line %u: expected the header row "
-                                  "'id section level binds wire codec summary'", lineno);
+        mqspec__errf(err, errcap,
+                     "line %u: expected the header row "
+                     "'id section level binds wire codec summary'",
+                     lineno);
         return -1;
       }
       header = true;

@@ -27,7 +27,7 @@ extern "C" {
 typedef enum { MQSPEC_V311 = 0, MQSPEC_V5 = 1 } mqspec_version;
 #define MQSPEC_NVERSIONS 2
 /* Bit masks of versions, for references whose version is known or not. */
-#define MQSPEC_MASK(v) (1u << (unsigned)(v))
+#define MQSPEC_MASK(v)      (1u << (unsigned)(v))
 #define MQSPEC_ALL_VERSIONS (MQSPEC_MASK(MQSPEC_V311) | MQSPEC_MASK(MQSPEC_V5))
 
 typedef enum { MQSPEC_MUST, MQSPEC_MUSTNOT, MQSPEC_MAY, MQSPEC_SHOULD } mqspec_level;

@@ -11,12 +11,13 @@
 #include "mqspec.h"
 #include "spec_int.h"
 
-#define MAX_FILE (16u << 20) /* bytes per scanned file */
-#define MAX_DEPTH 12         /* directory nesting under a scenario root */
-#define MAX_ENTRIES 100000   /* names per directory */
+#define MAX_FILE    (16u << 20) /* bytes per scanned file */
+#define MAX_DEPTH   12          /* directory nesting under a scenario root */
+#define MAX_ENTRIES 100000      /* names per directory */
 
 void mqspec_refs_free(mqspec_refs *refs) {
-  for (size_t i = 0; i < refs->n; i++) free(refs->v[i].file);
+  for (size_t i = 0; i < refs->n; i++)
+    free(refs->v[i].file);
   free(refs->v);
   memset(refs, 0, sizeof *refs);
 }
@@ -85,7 +86,8 @@ static char **list_dir(const char *dir, size_t *count, char *err, size_t errcap)
 }
 
 static void free_names(char **names, size_t n) {
-  for (size_t i = 0; i < n; i++) free(names[i]);
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
   free(names);
 }
 
@@ -94,7 +96,8 @@ static void free_names(char **names, size_t n) {
 /* ------------------------------------------------------------------------ */
 
 static unsigned vector_versions(const char *tok, size_t n) {
-  if ((n == 1 && tok[0] == '5') || (n == 3 && !memcmp(tok, "5.0", 3))) return MQSPEC_MASK(MQSPEC_V5);
+  if ((n == 1 && tok[0] == '5') || (n == 3 && !memcmp(tok, "5.0", 3)))
+    return MQSPEC_MASK(MQSPEC_V5);
   if ((n == 5 && !memcmp(tok, "3.1.1", 5)) || (n == 3 && !memcmp(tok, "3.1", 3)))
     return MQSPEC_MASK(MQSPEC_V311);
   if (n == 4 && !memcmp(tok, "auto", 4)) return MQSPEC_ALL_VERSIONS;
@@ -112,10 +115,12 @@ static int scan_vector_text(mqspec_refs *refs, const char *path, const char *tex
     size_t len[5], nt = 0;
     const char *q = p;
     while (q < eol && nt < 5) {
-      while (q < eol && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
+      while (q < eol && (*q == ' ' || *q == '\t' || *q == '\r'))
+        q++;
       if (q == eol || *q == '#') break;
       tok[nt] = q;
-      while (q < eol && *q != ' ' && *q != '\t' && *q != '\r') q++;
+      while (q < eol && *q != ' ' && *q != '\t' && *q != '\r')
+        q++;
       len[nt] = (size_t)(q - tok[nt]);
       nt++;
     }
@@ -166,9 +171,11 @@ int mqspec_scan_vectors(mqspec_refs *refs, const char *dir, char *err, size_t er
 static unsigned token_versions(const char *s, size_t n) {
   char buf[16];
   if (n == 0 || n >= sizeof buf) return 0;
-  for (size_t i = 0; i < n; i++) buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+  for (size_t i = 0; i < n; i++)
+    buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
   buf[n] = '\0';
-  if (!strcmp(buf, "all") || !strcmp(buf, "any") || !strcmp(buf, "both")) return MQSPEC_ALL_VERSIONS;
+  if (!strcmp(buf, "all") || !strcmp(buf, "any") || !strcmp(buf, "both"))
+    return MQSPEC_ALL_VERSIONS;
   mqspec_version v;
   return mqspec_parse_version(buf, &v) == 0 ? MQSPEC_MASK(v) : 0;
 }
@@ -179,9 +186,11 @@ static unsigned value_versions(const char *s, size_t n) {
   unsigned mask = 0;
   size_t i = 0;
   while (i < n) {
-    while (i < n && strchr(" \t,[]\"'{}", s[i])) i++;
+    while (i < n && strchr(" \t,[]\"'{}", s[i]))
+      i++;
     size_t start = i;
-    while (i < n && !strchr(" \t,[]\"'{}", s[i])) i++;
+    while (i < n && !strchr(" \t,[]\"'{}", s[i]))
+      i++;
     mask |= token_versions(s + start, i - start);
   }
   return mask;
@@ -201,8 +210,9 @@ static unsigned path_versions(const char *path) {
 }
 
 static bool is_version_key(const char *k, size_t n) {
-  static const char *const keys[] = {"version", "versions", "protocol", "protocol_version",
-                                     "protocol_versions", "mqtt_version", "mqtt_versions"};
+  static const char *const keys[] = {"version",          "versions",          "protocol",
+                                     "protocol_version", "protocol_versions", "mqtt_version",
+                                     "mqtt_versions"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     if (strlen(keys[i]) == n && !memcmp(keys[i], k, n)) return true;
   return false;
@@ -260,7 +270,8 @@ static int rules_segment(scan_state *st, const char *s, size_t n, unsigned line)
       continue;
     }
     size_t start = i;
-    while (i < n && !strchr(delims, s[i])) i++;
+    while (i < n && !strchr(delims, s[i]))
+      i++;
     const char *t = s + start;
     size_t tn = i - start;
     if (tn == 1 && t[0] == ':') { /* "5.0": */
@@ -326,7 +337,8 @@ static size_t strip_comment(const char *s, size_t n) {
       n = i;
       break;
     }
-  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) n--;
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+    n--;
   return n;
 }
 
@@ -339,7 +351,8 @@ static long find_key(const char *s, size_t n, const char *key, const char **valu
     if (memcmp(s + i, key, k) != 0 || s[i + k] != ':') continue;
     if (i + k + 1 < n && s[i + k + 1] != ' ' && s[i + k + 1] != '\t') continue;
     size_t b = i;
-    while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\t')) b--;
+    while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+      b--;
     if (b == 0 || s[b - 1] == '-' || s[b - 1] == '{' || s[b - 1] == ',') {
       if (b > 0 && s[b - 1] == '-' && b >= 2 && s[b - 2] != ' ' && s[b - 2] != '\t') continue;
       *value = s + i + k + 1;
@@ -350,15 +363,16 @@ static long find_key(const char *s, size_t n, const char *key, const char **valu
 }
 
 static const char *skip_blanks(const char *v, const char *end) {
-  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
   return v;
 }
 
 /* hint is the part of path whose directories may name a version. */
 static int scan_text(mqspec_refs *refs, const char *path, const char *hint, const char *text,
                      size_t len) {
-  scan_state st = {.refs = refs, .path = path, .path_mask = path_versions(hint),
-                   .doc_start = refs->n};
+  scan_state st = {
+      .refs = refs, .path = path, .path_mask = path_versions(hint), .doc_start = refs->n};
   /* What the lines being read belong to: nothing, a block value (lines
    * indented past key_col), or a flow value still open ([ or { unclosed). */
   enum { NONE, RULES_BLOCK, RULES_FLOW, VERSIONS_BLOCK, VERSIONS_FLOW } mode = NONE;
@@ -380,7 +394,8 @@ static int scan_text(mqspec_refs *refs, const char *path, const char *hint, cons
       continue;
     }
     size_t indent = 0;
-    while (indent < n && line[indent] == ' ') indent++;
+    while (indent < n && line[indent] == ' ')
+      indent++;
     const char *s = line + indent;
     size_t sn = strip_comment(s, n - indent);
     if (sn == 0) continue;
@@ -394,8 +409,10 @@ static int scan_text(mqspec_refs *refs, const char *path, const char *hint, cons
     }
     if (mode == VERSIONS_FLOW) {
       unsigned m = value_versions(s, sn);
-      if (st.item) rc = set_item_mask(&st, m);
-      else st.doc_mask |= m;
+      if (st.item)
+        rc = set_item_mask(&st, m);
+      else
+        st.doc_mask |= m;
       if (memchr(s, ']', sn)) mode = NONE;
       continue;
     }
@@ -405,8 +422,10 @@ static int scan_text(mqspec_refs *refs, const char *path, const char *hint, cons
           rc = rules_segment(&st, s, sn, lineno);
         } else {
           unsigned m = value_versions(s, sn);
-          if (st.item) rc = set_item_mask(&st, m);
-          else st.doc_mask |= m;
+          if (st.item)
+            rc = set_item_mask(&st, m);
+          else
+            st.doc_mask |= m;
         }
         continue;
       }
@@ -414,8 +433,10 @@ static int scan_text(mqspec_refs *refs, const char *path, const char *hint, cons
     }
 
     if (indent == 0) {
-      if (dash) st.item++; /* a new top-level list item */
-      else st.item = 0;    /* back on the document's own keys */
+      if (dash)
+        st.item++; /* a new top-level list item */
+      else
+        st.item = 0; /* back on the document's own keys */
     }
     /* A version key on the document (column 0) or on a top-level item. */
     if (indent == 0 || (st.item && indent == 2)) {
@@ -424,8 +445,10 @@ static int scan_text(mqspec_refs *refs, const char *path, const char *hint, cons
       if (colon && is_version_key(k, (size_t)(colon - k))) {
         const char *value = skip_blanks(colon + 1, se);
         unsigned m = value_versions(value, (size_t)(se - value));
-        if (st.item && (dash || indent == 2)) rc = set_item_mask(&st, m);
-        else st.doc_mask |= m;
+        if (st.item && (dash || indent == 2))
+          rc = set_item_mask(&st, m);
+        else
+          st.doc_mask |= m;
         if (value == se) {
           mode = VERSIONS_BLOCK;
           key_col = indent + (size_t)(k - s);
@@ -496,7 +519,8 @@ static int scan_tree(mqspec_refs *refs, const char *dir, size_t rootlen, int dep
       if (depth >= MAX_DEPTH) continue;
       int sub = scan_tree(refs, path, rootlen, depth + 1, err, errcap);
       files = sub < 0 ? -1 : files + sub;
-    } else if (S_ISREG(sb.st_mode) && (has_suffix(names[i], ".yaml") || has_suffix(names[i], ".yml"))) {
+    } else if (S_ISREG(sb.st_mode) &&
+               (has_suffix(names[i], ".yaml") || has_suffix(names[i], ".yml"))) {
       files = scan_file(refs, path, path + rootlen, err, errcap) ? -1 : files + 1;
     }
   }
@@ -507,7 +531,9 @@ static int scan_tree(mqspec_refs *refs, const char *dir, size_t rootlen, int dep
 int mqspec_scan_scenarios(mqspec_refs *refs, const char *dir, char *err, size_t errcap) {
   /* The root's own name counts ("--suite suite/v5"), its parents do not. */
   size_t n = strlen(dir);
-  while (n > 1 && dir[n - 1] == '/') n--;
-  while (n > 0 && dir[n - 1] != '/') n--;
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  while (n > 0 && dir[n - 1] != '/')
+    n--;
   return scan_tree(refs, dir, n, 0, err, errcap);
 }

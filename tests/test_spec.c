@@ -49,7 +49,8 @@ static void load(mqspec_catalog cats[MQSPEC_NVERSIONS]) {
 }
 
 static void unload(mqspec_catalog cats[MQSPEC_NVERSIONS]) {
-  for (int v = 0; v < MQSPEC_NVERSIONS; v++) mqspec_free(&cats[v]);
+  for (int v = 0; v < MQSPEC_NVERSIONS; v++)
+    mqspec_free(&cats[v]);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -106,8 +107,9 @@ static void check_against(const mqspec_catalog *cat, const char *path) {
    * and same sections. */
   for (size_t i = 0; i < n; i++) {
     const mqspec_stmt *s = mqspec_find(cat, rows[i].id);
-    if (!s) fail_msg("%s: %s is missing from the %s catalog", path, rows[i].id,
-                     mqspec_version_name(cat->version));
+    if (!s)
+      fail_msg("%s: %s is missing from the %s catalog", path, rows[i].id,
+               mqspec_version_name(cat->version));
     if (strcmp(s->section, rows[i].section) != 0)
       fail_msg("%s: section %s in the catalog, %s upstream", s->id, s->section, rows[i].section);
     for (size_t j = 0; j < i; j++)
@@ -226,7 +228,8 @@ static void codec_citations_agree(void **state) {
         const mqspec_stmt *s = mqspec_find(&cats[v], id);
         ok = s && s->codec != MQSPEC_NO;
       }
-      if (!ok) fail_msg("codec/%s cites %s, which no catalog marks codec yes/partial", e->d_name, id);
+      if (!ok)
+        fail_msg("codec/%s cites %s, which no catalog marks codec yes/partial", e->d_name, id);
     }
     free(text);
   }
@@ -287,8 +290,8 @@ static int parse(const char *text, char *err, size_t cap) {
 static void parser_rejects_bad_rows(void **state) {
   (void)state;
   char err[256];
-  assert_int_equal(parse("# c\n" HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tok\n", err,
-                         sizeof err), 0);
+  assert_int_equal(
+      parse("# c\n" HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tok\n", err, sizeof err), 0);
   assert_int_equal(parse(HDR "MQTT-4.2-1\t4.2\tmust\tboth\tno\tno\tok\r\n", err, sizeof err), 0);
   static const char *const bad[] = {
       "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tno header\n",
@@ -302,7 +305,8 @@ static void parser_rejects_bad_rows(void **state) {
       HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tmaybe\tyes\twire\n",
       HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\t1\tcodec\n",
       HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\t\n",
-      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\ta\nMQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tb\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\ta\nMQTT-3.1.0-1\t3."
+          "1\tmust\tclient\tyes\tyes\tb\n",
       HDR,
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -396,8 +400,8 @@ static void scanner_flow_and_block_lists(void **state) {
               "protocol: 3.1.1\n",
               block, 3);
   /* Same-indent block list, multi-line flow list, no version: both. */
-  const want_ref same[] = {{"MQTT-4.7.1-1", VA}, {"MQTT-4.7.1-2", VA}, {"MQTT-4.7.2-1", VA},
-                           {"MQTT-4.7.3-1", VA}};
+  const want_ref same[] = {
+      {"MQTT-4.7.1-1", VA}, {"MQTT-4.7.1-2", VA}, {"MQTT-4.7.2-1", VA}, {"MQTT-4.7.3-1", VA}};
   expect_refs("c.yml",
               "rules:\n"
               "- MQTT-4.7.1-1\n"
