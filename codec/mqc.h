@@ -438,7 +438,11 @@ void mqc_put_str(mqc_writer *w, mqc_bytes s);   /* 2-byte length + bytes */
  * for strings/binary, key+value for pairs). No validation: an unknown id is
  * written with the type given in p->type. */
 void mqc_put_prop(mqc_writer *w, const mqc_prop *p);
-/* Convenience builders for property blocks and lists. */
+/* Convenience builders for property blocks and lists. mqc_put_prop_u32
+ * writes u in the wire type the property table gives id (byte, two-byte,
+ * four-byte or variable byte integer; the value is truncated to that width),
+ * or as four bytes when id is unknown. mqc_put_prop_str writes a
+ * length-prefixed value whatever id's type (use it for strings and binary). */
 void mqc_put_prop_u32(mqc_writer *w, mqc_prop_id id, uint32_t u);
 void mqc_put_prop_str(mqc_writer *w, mqc_prop_id id, mqc_bytes value);
 void mqc_put_prop_pair(mqc_writer *w, mqc_bytes key, mqc_bytes value);
