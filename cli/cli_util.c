@@ -19,7 +19,8 @@ long cli_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *b
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
     if (c == '#') { /* comment to the end of the line */
-      while (i < n && s[i] != '\n') i++;
+      while (i < n && s[i] != '\n')
+        i++;
       continue;
     }
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':' || c == '-') {
@@ -96,10 +97,15 @@ char *cli_read_all(const char *path, size_t max, size_t *out_len) {
 }
 
 int cli_parse_version(const char *s, mqc_version *out) {
-  if (!strcmp(s, "3.1") || !strcmp(s, "3")) *out = MQC_V31;
-  else if (!strcmp(s, "3.1.1") || !strcmp(s, "4")) *out = MQC_V311;
-  else if (!strcmp(s, "5") || !strcmp(s, "5.0")) *out = MQC_V5;
-  else if (!strcmp(s, "auto")) *out = MQC_VERSION_AUTO;
-  else return -1;
+  if (!strcmp(s, "3.1") || !strcmp(s, "3"))
+    *out = MQC_V31;
+  else if (!strcmp(s, "3.1.1") || !strcmp(s, "4"))
+    *out = MQC_V311;
+  else if (!strcmp(s, "5") || !strcmp(s, "5.0"))
+    *out = MQC_V5;
+  else if (!strcmp(s, "auto"))
+    *out = MQC_VERSION_AUTO;
+  else
+    return -1;
   return 0;
 }

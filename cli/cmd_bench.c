@@ -17,8 +17,7 @@ int mqc_cmd_bench(int argc, char **argv) {
     return argc < 2 ? 2 : 0;
   }
   for (const mqc_cli_entry *e = mqc_cli_benches; e->name; e++)
-    if (!strcmp(argv[1], e->name))
-      return e->run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], e->name)) return e->run(argc - 1, argv + 1);
   fprintf(stderr, "mqcheck bench: unknown benchmark '%s' (try --list)\n", argv[1]);
   return 2;
 }

@@ -50,8 +50,10 @@ static int parse_args(int argc, char **argv, options *o) {
       }
     } else if (!strcmp(a, "--from") && i + 1 < argc) {
       const char *d = argv[++i];
-      if (!strcmp(d, "client")) o->from = MQC_FROM_CLIENT;
-      else if (!strcmp(d, "server")) o->from = MQC_FROM_SERVER;
+      if (!strcmp(d, "client"))
+        o->from = MQC_FROM_CLIENT;
+      else if (!strcmp(d, "server"))
+        o->from = MQC_FROM_SERVER;
       else {
         fprintf(stderr, "mqcheck decode: --from takes client or server, not '%s'\n", d);
         return -1;
@@ -110,15 +112,15 @@ static uint8_t *load_input(const options *o, size_t *len, int *usage_error) {
     }
     /* Every HEX argument is part of one stream; options may sit between. */
     text_len = 0;
-    for (int i = o->first_input; o->argv[i]; i++) text_len += strlen(o->argv[i]) + 1;
+    for (int i = o->first_input; o->argv[i]; i++)
+      text_len += strlen(o->argv[i]) + 1;
     text = malloc(text_len + 1);
     if (!text) return NULL;
     text_len = 0;
     for (int i = o->first_input; o->argv[i]; i++) {
       const char *a = o->argv[i];
       if (a[0] == '-' && a[1]) {
-        if (!strcmp(a, "--version") || !strcmp(a, "--from") || !strcmp(a, "--max-packet-size"))
-          i++;
+        if (!strcmp(a, "--version") || !strcmp(a, "--from") || !strcmp(a, "--max-packet-size")) i++;
         continue;
       }
       size_t n = strlen(a);
@@ -137,8 +139,10 @@ static uint8_t *load_input(const options *o, size_t *len, int *usage_error) {
   long n = bytes ? cli_hex_decode(text, text_len, bytes, text_len / 2 + 1, &bad) : -1;
   if (n < 0) {
     if (bytes)
-      fprintf(stderr, "mqcheck decode: input is not hex: bad character or odd digit count at "
-                      "character %zu\n", bad);
+      fprintf(stderr,
+              "mqcheck decode: input is not hex: bad character or odd digit count at "
+              "character %zu\n",
+              bad);
     free(bytes);
     free(text);
     *usage_error = 1;
@@ -184,7 +188,8 @@ int mqc_cmd_decode(int argc, char **argv) {
   while (off < len) {
     mqc_packet pkt;
     mqc_error err;
-    mqc_status st = mqc_decode(buf + off, len - off, version, o.from, o.max_packet_size, &pkt, &err);
+    mqc_status st =
+        mqc_decode(buf + off, len - off, version, o.from, o.max_packet_size, &pkt, &err);
     if (st == MQC_INCOMPLETE) {
       mqc_frame fr;
       mqc_error ferr;

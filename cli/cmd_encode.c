@@ -14,12 +14,14 @@ const char mqc_cmd_encode_help[] = "encode packets described in YAML/JSON to hex
 #define MAX_INPUT (16u << 20)
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: mqcheck encode [--version 3.1|3.1.1|5] [--raw] [FILE|-|--text YAML]\n"
-             "  input: one packet mapping, or a list of them, in YAML or JSON\n"
-             "         (default: stdin). Example:\n"
-             "    mqcheck encode --text '{type: PUBLISH, qos: 1, packet_id: 7, topic: a/b, payload: hi}'\n"
-             "  --raw  write binary instead of one hex line per packet\n"
-             "exit: 0 encoded, 1 invalid description, 2 usage\n");
+  fprintf(
+      f,
+      "usage: mqcheck encode [--version 3.1|3.1.1|5] [--raw] [FILE|-|--text YAML]\n"
+      "  input: one packet mapping, or a list of them, in YAML or JSON\n"
+      "         (default: stdin). Example:\n"
+      "    mqcheck encode --text '{type: PUBLISH, qos: 1, packet_id: 7, topic: a/b, payload: hi}'\n"
+      "  --raw  write binary instead of one hex line per packet\n"
+      "exit: 0 encoded, 1 invalid description, 2 usage\n");
 }
 
 static int encode_one(yaml_document_t *doc, yaml_node_t *node, mqc_version v, bool raw,
@@ -50,7 +52,8 @@ static int encode_one(yaml_document_t *doc, yaml_node_t *node, mqc_version v, bo
     if (raw) {
       fwrite(bytes, 1, len, stdout);
     } else {
-      for (size_t i = 0; i < len; i++) printf("%02x", bytes[i]);
+      for (size_t i = 0; i < len; i++)
+        printf("%02x", bytes[i]);
       printf("\n");
     }
     rc = 0;

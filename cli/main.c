@@ -27,8 +27,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   for (const mqc_cli_entry *e = mqc_cli_commands; e->name; e++)
-    if (!strcmp(argv[1], e->name))
-      return e->run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], e->name)) return e->run(argc - 1, argv + 1);
   fprintf(stderr, "mqcheck: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return 2;

@@ -14,8 +14,10 @@ static mqc_status read_protocol(mqc__reader *r, mqc_version want, mqc_connect *c
   bool isdp = c->protocol_name.n == 6 && !memcmp(c->protocol_name.p, "MQIsdp", 6);
   /* Cite the statements of the version the client asked for when we know it. */
   r->v = c->level == MQC_V5 ? MQC_V5 : (want == MQC_VERSION_AUTO ? MQC_V311 : want);
-  mqc_version by_level = c->level == 3 ? MQC_V31 : c->level == 4 ? MQC_V311
-                         : c->level == 5 ? MQC_V5 : MQC_VERSION_AUTO;
+  mqc_version by_level = c->level == 3   ? MQC_V31
+                         : c->level == 4 ? MQC_V311
+                         : c->level == 5 ? MQC_V5
+                                         : MQC_VERSION_AUTO;
   mqc_version named = want != MQC_VERSION_AUTO ? want : by_level;
   bool name_ok = named == MQC_VERSION_AUTO ? (mqtt || isdp) : (named == MQC_V31 ? isdp : mqtt);
   if (!name_ok)
@@ -46,7 +48,8 @@ static mqc_status read_flags(mqc__reader *r, mqc_connect *c) {
   if (f & 0x01)
     return MQC__MALFORMED(r, at, "MQTT-3.1.2-3", "MQTT-3.1.2-3", "reserved connect flag is set");
   if (!c->will && c->will_qos)
-    return MQC__MALFORMED(r, at, "MQTT-3.1.2-13", "MQTT-3.1.2-11", "Will QoS set without Will Flag");
+    return MQC__MALFORMED(r, at, "MQTT-3.1.2-13", "MQTT-3.1.2-11",
+                          "Will QoS set without Will Flag");
   if (!c->will && c->will_retain)
     return MQC__MALFORMED(r, at, "MQTT-3.1.2-15", "MQTT-3.1.2-13",
                           "Will Retain set without Will Flag");
@@ -110,8 +113,7 @@ mqc_status mqc__decode_connack(mqc__reader *r, mqc_connack *c) {
   return mqc__expect_end(r);
 }
 
-void mqc__encode_connect(mqc_writer *w, const mqc_connect *c, mqc_version v,
-                         const mqc_faults *f) {
+void mqc__encode_connect(mqc_writer *w, const mqc_connect *c, mqc_version v, const mqc_faults *f) {
   mqc_bytes name = c->protocol_name;
   if (!name.p) name = mqc_cstr(v == MQC_V31 ? "MQIsdp" : "MQTT");
   mqc__w_str(w, name);

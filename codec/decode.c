@@ -76,11 +76,11 @@ static const struct {
   uint8_t senders;
   uint8_t flags;
 } TYPES[16] = {
-    [MQC_CONNECT] = {1, 0},    [MQC_CONNACK] = {2, 0},     [MQC_PUBLISH] = {3, 0xFF},
-    [MQC_PUBACK] = {3, 0},     [MQC_PUBREC] = {3, 0},      [MQC_PUBREL] = {3, 2},
-    [MQC_PUBCOMP] = {3, 0},    [MQC_SUBSCRIBE] = {1, 2},   [MQC_SUBACK] = {2, 0},
+    [MQC_CONNECT] = {1, 0},     [MQC_CONNACK] = {2, 0},    [MQC_PUBLISH] = {3, 0xFF},
+    [MQC_PUBACK] = {3, 0},      [MQC_PUBREC] = {3, 0},     [MQC_PUBREL] = {3, 2},
+    [MQC_PUBCOMP] = {3, 0},     [MQC_SUBSCRIBE] = {1, 2},  [MQC_SUBACK] = {2, 0},
     [MQC_UNSUBSCRIBE] = {1, 2}, [MQC_UNSUBACK] = {2, 0},   [MQC_PINGREQ] = {1, 0},
-    [MQC_PINGRESP] = {2, 0},   [MQC_DISCONNECT] = {3, 0},  [MQC_AUTH] = {3, 0},
+    [MQC_PINGRESP] = {2, 0},    [MQC_DISCONNECT] = {3, 0}, [MQC_AUTH] = {3, 0},
 };
 
 static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
@@ -94,8 +94,7 @@ static mqc_status flags_fault(mqc__reader *r, uint8_t flags) {
   const uint8_t *at = r->base;
   if (r->type == MQC_PUBLISH) {
     unsigned qos = (flags >> 1) & 3u;
-    if (qos == 3)
-      return MQC__MALFORMED(r, at, "MQTT-3.3.1-4", "MQTT-3.3.1-4", "PUBLISH has QoS 3");
+    if (qos == 3) return MQC__MALFORMED(r, at, "MQTT-3.3.1-4", "MQTT-3.3.1-4", "PUBLISH has QoS 3");
     if (qos == 0 && (flags & 8u))
       return MQC__MALFORMED(r, at, "MQTT-3.3.1-2", "MQTT-3.3.1-2", "PUBLISH has DUP set on QoS 0");
     return MQC_OK;
@@ -103,12 +102,23 @@ static mqc_status flags_fault(mqc__reader *r, uint8_t flags) {
   assert(flags != TYPES[r->type].flags);
   const char *s3 = "MQTT-2.2.2-2", *s5 = "MQTT-2.1.3-1";
   switch (r->type) {
-  case MQC_PUBREL: s3 = s5 = "MQTT-3.6.1-1"; break;
-  case MQC_SUBSCRIBE: s3 = s5 = "MQTT-3.8.1-1"; break;
-  case MQC_UNSUBSCRIBE: s3 = s5 = "MQTT-3.10.1-1"; break;
-  case MQC_DISCONNECT: s3 = s5 = "MQTT-3.14.1-1"; break;
-  case MQC_AUTH: s5 = "MQTT-3.15.1-1"; break;
-  default: break;
+  case MQC_PUBREL:
+    s3 = s5 = "MQTT-3.6.1-1";
+    break;
+  case MQC_SUBSCRIBE:
+    s3 = s5 = "MQTT-3.8.1-1";
+    break;
+  case MQC_UNSUBSCRIBE:
+    s3 = s5 = "MQTT-3.10.1-1";
+    break;
+  case MQC_DISCONNECT:
+    s3 = s5 = "MQTT-3.14.1-1";
+    break;
+  case MQC_AUTH:
+    s5 = "MQTT-3.15.1-1";
+    break;
+  default:
+    break;
   }
   return MQC__MALFORMED(r, at, s3, s5, "reserved fixed-header flags are not as specified");
 }

@@ -75,22 +75,39 @@ static bool representable(const mqc_packet *p, mqc_version v) {
 
 static void encode_body(mqc_writer *w, const mqc_packet *p, mqc_version v, const mqc_faults *f) {
   switch (p->type) {
-  case MQC_CONNECT: mqc__encode_connect(w, &p->connect, v, f); break;
-  case MQC_CONNACK: mqc__encode_connack(w, &p->connack, v); break;
-  case MQC_PUBLISH: mqc__encode_publish(w, &p->publish, v); break;
+  case MQC_CONNECT:
+    mqc__encode_connect(w, &p->connect, v, f);
+    break;
+  case MQC_CONNACK:
+    mqc__encode_connack(w, &p->connack, v);
+    break;
+  case MQC_PUBLISH:
+    mqc__encode_publish(w, &p->publish, v);
+    break;
   case MQC_PUBACK:
   case MQC_PUBREC:
   case MQC_PUBREL:
-  case MQC_PUBCOMP: mqc__encode_ack(w, &p->ack, v, f); break;
+  case MQC_PUBCOMP:
+    mqc__encode_ack(w, &p->ack, v, f);
+    break;
   case MQC_SUBSCRIBE:
-  case MQC_UNSUBSCRIBE: mqc__encode_subscribe(w, &p->subscribe, v); break;
+  case MQC_UNSUBSCRIBE:
+    mqc__encode_subscribe(w, &p->subscribe, v);
+    break;
   case MQC_SUBACK:
-  case MQC_UNSUBACK: mqc__encode_suback(w, p->type, &p->suback, v); break;
-  case MQC_DISCONNECT: mqc__encode_reasoned(w, &p->disconnect, v, f); break;
-  case MQC_AUTH: mqc__encode_reasoned(w, &p->auth, v, f); break;
+  case MQC_UNSUBACK:
+    mqc__encode_suback(w, p->type, &p->suback, v);
+    break;
+  case MQC_DISCONNECT:
+    mqc__encode_reasoned(w, &p->disconnect, v, f);
+    break;
+  case MQC_AUTH:
+    mqc__encode_reasoned(w, &p->auth, v, f);
+    break;
   case MQC_PINGREQ:
   case MQC_PINGRESP:
-  case MQC_RESERVED0: break;
+  case MQC_RESERVED0:
+    break;
   }
 }
 
@@ -112,8 +129,8 @@ static unsigned varint_len(uint32_t v) {
 /* One pass: the body is written after room for the longest fixed header and
  * slid down once its length is known. Returns false when buf is too small for
  * that layout (the caller then sizes first). */
-static bool encode_one_pass(const mqc_packet *pkt, mqc_version v, const mqc_faults *f,
-                            uint8_t *buf, size_t cap, size_t *out_len, mqc_status *st) {
+static bool encode_one_pass(const mqc_packet *pkt, mqc_version v, const mqc_faults *f, uint8_t *buf,
+                            size_t cap, size_t *out_len, mqc_status *st) {
   if (!buf || cap < 5) return false;
   mqc_writer w;
   mqc_writer_init(&w, buf + 5, cap - 5);
@@ -163,7 +180,8 @@ mqc_status mqc_encode_faulty(const mqc_packet *pkt, mqc_version v, const mqc_fau
   mqc_writer_init(&w, buf, cap);
   mqc_put_u8(&w, (uint8_t)(type << 4 | flags));
   if (width == 5) { /* one byte more than the protocol allows */
-    for (int i = 0; i < 4; i++) mqc_put_u8(&w, (uint8_t)(((rl >> (7 * i)) & 0x7F) | 0x80));
+    for (int i = 0; i < 4; i++)
+      mqc_put_u8(&w, (uint8_t)(((rl >> (7 * i)) & 0x7F) | 0x80));
     mqc_put_u8(&w, 0);
   } else {
     put_length(&w, rl, width);

@@ -95,7 +95,8 @@ static inline mqc_status mqc__check_utf8(mqc__reader *r, mqc_bytes s, const char
   (void)what;
   if (s.n < 8) { /* short strings: a byte loop inline beats the call */
     size_t i = 0;
-    while (i < s.n && (uint8_t)(s.p[i] - 1) < 0x7F) i++; /* 0x01..0x7F */
+    while (i < s.n && (uint8_t)(s.p[i] - 1) < 0x7F)
+      i++; /* 0x01..0x7F */
     if (i == s.n) return MQC_OK;
   }
   size_t bad = 0;
@@ -183,14 +184,12 @@ static inline void mqc__put_props(mqc_writer *w, const mqc_props *p) {
 }
 
 /* Per-family body encoders: write the variable header and payload. */
-void mqc__encode_connect(mqc_writer *w, const mqc_connect *c, mqc_version v,
-                         const mqc_faults *f);
+void mqc__encode_connect(mqc_writer *w, const mqc_connect *c, mqc_version v, const mqc_faults *f);
 void mqc__encode_connack(mqc_writer *w, const mqc_connack *c, mqc_version v);
 void mqc__encode_publish(mqc_writer *w, const mqc_publish *p, mqc_version v);
 void mqc__encode_ack(mqc_writer *w, const mqc_ack *a, mqc_version v, const mqc_faults *f);
 void mqc__encode_subscribe(mqc_writer *w, const mqc_subscribe *s, mqc_version v);
 void mqc__encode_suback(mqc_writer *w, mqc_type t, const mqc_suback *s, mqc_version v);
-void mqc__encode_reasoned(mqc_writer *w, const mqc_reasoned *d, mqc_version v,
-                          const mqc_faults *f);
+void mqc__encode_reasoned(mqc_writer *w, const mqc_reasoned *d, mqc_version v, const mqc_faults *f);
 
 #endif

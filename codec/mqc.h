@@ -47,12 +47,12 @@ typedef enum { MQC_FROM_CLIENT = 0, MQC_FROM_SERVER = 1 } mqc_dir;
 
 typedef enum {
   MQC_OK = 0,
-  MQC_INCOMPLETE,     /* more bytes are needed; see mqc_frame.needed */
-  MQC_ERR_MALFORMED,  /* cannot be parsed per the specification (0x81) */
-  MQC_ERR_PROTOCOL,   /* parsed, but carries data the protocol forbids */
-  MQC_ERR_TOO_LARGE,  /* over the caller's maximum packet size (0x95) */
-  MQC_ERR_NOSPACE,    /* encode: output buffer too small */
-  MQC_ERR_ARGUMENT    /* encode: the structure cannot be represented */
+  MQC_INCOMPLETE,    /* more bytes are needed; see mqc_frame.needed */
+  MQC_ERR_MALFORMED, /* cannot be parsed per the specification (0x81) */
+  MQC_ERR_PROTOCOL,  /* parsed, but carries data the protocol forbids */
+  MQC_ERR_TOO_LARGE, /* over the caller's maximum packet size (0x95) */
+  MQC_ERR_NOSPACE,   /* encode: output buffer too small */
+  MQC_ERR_ARGUMENT   /* encode: the structure cannot be represented */
 } mqc_status;
 
 const char *mqc_strerror(mqc_status s);
@@ -206,9 +206,9 @@ typedef enum {
 
 typedef struct {
   mqc_prop_id id;
-  const char *name;  /* snake_case, e.g. "message_expiry_interval" */
+  const char *name; /* snake_case, e.g. "message_expiry_interval" */
   mqc_prop_type type;
-  uint32_t allowed;  /* bit (1u << mqc_type) per packet, plus MQC_PROP_IN_WILL */
+  uint32_t allowed; /* bit (1u << mqc_type) per packet, plus MQC_PROP_IN_WILL */
 } mqc_prop_info;
 
 /* Table entry for id, or NULL if id is not a 5.0 property identifier. */
@@ -357,11 +357,11 @@ typedef struct {
     mqc_connect connect;
     mqc_connack connack;
     mqc_publish publish;
-    mqc_ack ack;                 /* PUBACK PUBREC PUBREL PUBCOMP */
-    mqc_subscribe subscribe;     /* SUBSCRIBE, UNSUBSCRIBE */
-    mqc_suback suback;           /* SUBACK, UNSUBACK */
-    mqc_reasoned disconnect;     /* DISCONNECT */
-    mqc_reasoned auth;           /* AUTH */
+    mqc_ack ack;             /* PUBACK PUBREC PUBREL PUBCOMP */
+    mqc_subscribe subscribe; /* SUBSCRIBE, UNSUBSCRIBE */
+    mqc_suback suback;       /* SUBACK, UNSUBACK */
+    mqc_reasoned disconnect; /* DISCONNECT */
+    mqc_reasoned auth;       /* AUTH */
   };
 } mqc_packet;
 
@@ -377,13 +377,13 @@ bool mqc_packet_equal(const mqc_packet *a, const mqc_packet *b);
 /* ------------------------------------------------------------------------ */
 
 #define MQC_MAX_REMAINING_LENGTH 268435455u
-#define MQC_NO_LIMIT 0u
+#define MQC_NO_LIMIT             0u
 
 typedef struct {
-  uint8_t header_len;        /* fixed header: type byte + length bytes */
+  uint8_t header_len; /* fixed header: type byte + length bytes */
   uint32_t remaining_length;
-  size_t total_len;          /* header_len + remaining_length */
-  size_t needed;             /* MQC_INCOMPLETE: minimum bytes still missing */
+  size_t total_len; /* header_len + remaining_length */
+  size_t needed;    /* MQC_INCOMPLETE: minimum bytes still missing */
 } mqc_frame;
 
 /* Finds the extent of the packet at the start of buf.
@@ -410,7 +410,7 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
                       uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err);
 
 /* Text validators used by decode, exposed for the engine and the runner. */
-bool mqc_utf8_valid(mqc_bytes s); /* well-formed, no U+0000, no surrogates */
+bool mqc_utf8_valid(mqc_bytes s);         /* well-formed, no U+0000, no surrogates */
 bool mqc_topic_name_valid(mqc_bytes s);   /* non-empty, no wildcards */
 bool mqc_topic_filter_valid(mqc_bytes s); /* wildcard placement */
 
@@ -451,16 +451,16 @@ void mqc_put_sub_entry(mqc_writer *w, mqc_bytes filter, uint8_t options);
 /* Deliberate violations applied by mqc_encode_faulty(). Zero means "none". */
 typedef struct {
   bool set_flags;
-  uint8_t flags;               /* fixed-header low nibble to write instead */
+  uint8_t flags; /* fixed-header low nibble to write instead */
   bool set_type;
-  uint8_t type;                /* packet type nibble to write instead */
+  uint8_t type; /* packet type nibble to write instead */
   bool set_remaining_length;
-  uint32_t remaining_length;   /* lie about the length (body unchanged) */
-  uint8_t length_bytes;        /* pad the length varint to 1..5 bytes */
+  uint32_t remaining_length; /* lie about the length (body unchanged) */
+  uint8_t length_bytes;      /* pad the length varint to 1..5 bytes */
   bool set_connect_flags;
-  uint8_t connect_flags;       /* CONNECT flags byte to write instead */
-  bool omit_reason;            /* 5.0 acks/DISCONNECT/AUTH: stop after id */
-  mqc_bytes trailing;          /* bytes appended after the last field */
+  uint8_t connect_flags; /* CONNECT flags byte to write instead */
+  bool omit_reason;      /* 5.0 acks/DISCONNECT/AUTH: stop after id */
+  mqc_bytes trailing;    /* bytes appended after the last field */
 } mqc_faults;
 
 /* Encodes pkt for version v into buf (caller-owned, cap bytes).

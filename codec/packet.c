@@ -3,31 +3,42 @@
 
 const char *mqc_strerror(mqc_status s) {
   switch (s) {
-  case MQC_OK: return "ok";
-  case MQC_INCOMPLETE: return "incomplete";
-  case MQC_ERR_MALFORMED: return "malformed packet";
-  case MQC_ERR_PROTOCOL: return "protocol error";
-  case MQC_ERR_TOO_LARGE: return "packet too large";
-  case MQC_ERR_NOSPACE: return "output buffer too small";
-  case MQC_ERR_ARGUMENT: return "packet cannot be represented";
+  case MQC_OK:
+    return "ok";
+  case MQC_INCOMPLETE:
+    return "incomplete";
+  case MQC_ERR_MALFORMED:
+    return "malformed packet";
+  case MQC_ERR_PROTOCOL:
+    return "protocol error";
+  case MQC_ERR_TOO_LARGE:
+    return "packet too large";
+  case MQC_ERR_NOSPACE:
+    return "output buffer too small";
+  case MQC_ERR_ARGUMENT:
+    return "packet cannot be represented";
   }
   return "unknown status";
 }
 
 const char *mqc_type_name(mqc_type t) {
-  static const char *const names[16] = {
-      "RESERVED", "CONNECT",  "CONNACK",     "PUBLISH",  "PUBACK",  "PUBREC",
-      "PUBREL",   "PUBCOMP",  "SUBSCRIBE",   "SUBACK",   "UNSUBSCRIBE", "UNSUBACK",
-      "PINGREQ",  "PINGRESP", "DISCONNECT",  "AUTH"};
+  static const char *const names[16] = {"RESERVED",  "CONNECT",  "CONNACK",     "PUBLISH",
+                                        "PUBACK",    "PUBREC",   "PUBREL",      "PUBCOMP",
+                                        "SUBSCRIBE", "SUBACK",   "UNSUBSCRIBE", "UNSUBACK",
+                                        "PINGREQ",   "PINGRESP", "DISCONNECT",  "AUTH"};
   return (unsigned)t < 16 ? names[t] : "RESERVED";
 }
 
 const char *mqc_version_name(mqc_version v) {
   switch (v) {
-  case MQC_V31: return "3.1";
-  case MQC_V311: return "3.1.1";
-  case MQC_V5: return "5.0";
-  case MQC_VERSION_AUTO: return "auto";
+  case MQC_V31:
+    return "3.1";
+  case MQC_V311:
+    return "3.1.1";
+  case MQC_V5:
+    return "5.0";
+  case MQC_VERSION_AUTO:
+    return "auto";
   }
   return "unknown";
 }
@@ -62,12 +73,11 @@ bool mqc_packet_equal(const mqc_packet *a, const mqc_packet *b) {
   case MQC_CONNECT: {
     const mqc_connect *x = &a->connect, *y = &b->connect;
     return mqc_bytes_eq(x->protocol_name, y->protocol_name) && x->level == y->level &&
-           x->clean_start == y->clean_start && x->will == y->will &&
-           x->will_qos == y->will_qos && x->will_retain == y->will_retain &&
-           x->has_username == y->has_username && x->has_password == y->has_password &&
-           x->keep_alive == y->keep_alive && props_eq(&x->props, &y->props) &&
-           mqc_bytes_eq(x->client_id, y->client_id) && props_eq(&x->will_props, &y->will_props) &&
-           mqc_bytes_eq(x->will_topic, y->will_topic) &&
+           x->clean_start == y->clean_start && x->will == y->will && x->will_qos == y->will_qos &&
+           x->will_retain == y->will_retain && x->has_username == y->has_username &&
+           x->has_password == y->has_password && x->keep_alive == y->keep_alive &&
+           props_eq(&x->props, &y->props) && mqc_bytes_eq(x->client_id, y->client_id) &&
+           props_eq(&x->will_props, &y->will_props) && mqc_bytes_eq(x->will_topic, y->will_topic) &&
            mqc_bytes_eq(x->will_payload, y->will_payload) &&
            mqc_bytes_eq(x->username, y->username) && mqc_bytes_eq(x->password, y->password);
   }

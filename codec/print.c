@@ -104,13 +104,17 @@ static void put_json_bytes(sb *b, mqc_bytes s) {
 static void put_prop_value_line(sb *b, const mqc_prop *p) {
   switch (p->type) {
   case MQC_PT_UTF8:
-  case MQC_PT_BINARY: put_quoted(b, p->value, 64); break;
+  case MQC_PT_BINARY:
+    put_quoted(b, p->value, 64);
+    break;
   case MQC_PT_UTF8_PAIR:
     put_quoted(b, p->key, 64);
     sb_puts(b, ":");
     put_quoted(b, p->value, 64);
     break;
-  default: sb_printf(b, "%u", p->u); break;
+  default:
+    sb_printf(b, "%u", p->u);
+    break;
   }
 }
 
@@ -143,7 +147,9 @@ static void put_props_json(sb *b, const mqc_props *props) {
     sb_puts(b, "\":");
     switch (p.type) {
     case MQC_PT_UTF8:
-    case MQC_PT_BINARY: put_json_bytes(b, p.value); break;
+    case MQC_PT_BINARY:
+      put_json_bytes(b, p.value);
+      break;
     case MQC_PT_UTF8_PAIR:
       sb_puts(b, "[");
       put_json_string(b, p.key);
@@ -151,7 +157,9 @@ static void put_props_json(sb *b, const mqc_props *props) {
       put_json_string(b, p.value);
       sb_puts(b, "]");
       break;
-    default: sb_printf(b, "%u", p.u); break;
+    default:
+      sb_printf(b, "%u", p.u);
+      break;
     }
     sb_puts(b, "}");
   }
@@ -287,7 +295,8 @@ static void em_key(emitter *e, const char *key) {
     sb_puts(e->b, key);
     sb_puts(e->b, "\":");
   } else {
-    for (int i = 0; i < e->depth; i++) sb_puts(e->b, "  ");
+    for (int i = 0; i < e->depth; i++)
+      sb_puts(e->b, "  ");
     sb_puts(e->b, key);
     sb_puts(e->b, ": ");
   }
@@ -312,8 +321,10 @@ static void em_bool(emitter *e, const char *key, bool v) {
 
 static void em_str(emitter *e, const char *key, const char *v) {
   em_key(e, key);
-  if (e->json) put_json_string(e->b, mqc_cstr(v));
-  else sb_puts(e->b, v);
+  if (e->json)
+    put_json_string(e->b, mqc_cstr(v));
+  else
+    sb_puts(e->b, v);
   em_end_field(e);
 }
 
@@ -322,7 +333,8 @@ static void em_bytes(emitter *e, const char *key, mqc_bytes v) {
   if (e->json) {
     put_json_bytes(e->b, v);
   } else {
-    if (printable_text(v) || v.n == 0) put_quoted(e->b, v, 4096);
+    if (printable_text(v) || v.n == 0)
+      put_quoted(e->b, v, 4096);
     else {
       sb_printf(e->b, "%zu bytes hex ", v.n);
       put_hex(e->b, v);
@@ -356,7 +368,8 @@ static void em_props(emitter *e, const char *key, const mqc_props *props) {
   mqc_prop p;
   mqc_prop_iter_init(&it, props);
   while (mqc_prop_next(&it, &p)) {
-    for (int i = 0; i <= e->depth; i++) sb_puts(e->b, "  ");
+    for (int i = 0; i <= e->depth; i++)
+      sb_puts(e->b, "  ");
     sb_puts(e->b, mqc_prop_lookup(p.id)->name);
     sb_puts(e->b, ": ");
     put_prop_value_line(e->b, &p);
@@ -391,7 +404,8 @@ static void em_item_open(emitter *e) {
     if (!e->first) sb_puts(e->b, ",");
     sb_puts(e->b, "{");
   } else {
-    for (int i = 0; i < e->depth; i++) sb_puts(e->b, "  ");
+    for (int i = 0; i < e->depth; i++)
+      sb_puts(e->b, "  ");
     sb_puts(e->b, "-\n");
   }
   e->depth++;
@@ -409,7 +423,8 @@ static void em_item_bytes(emitter *e, mqc_bytes v) {
     if (!e->first) sb_puts(e->b, ",");
     put_json_bytes(e->b, v);
   } else {
-    for (int i = 0; i < e->depth; i++) sb_puts(e->b, "  ");
+    for (int i = 0; i < e->depth; i++)
+      sb_puts(e->b, "  ");
     sb_puts(e->b, "- ");
     put_quoted(e->b, v, 65535);
     sb_puts(e->b, "\n");
@@ -423,7 +438,8 @@ static void em_item_uint(emitter *e, unsigned v, mqc_type t, mqc_version ver) {
     sb_printf(e->b, "%u", v);
   } else {
     const char *name = ver == MQC_V5 ? mqc_reason_name(t, (uint8_t)v) : NULL;
-    for (int i = 0; i < e->depth; i++) sb_puts(e->b, "  ");
+    for (int i = 0; i < e->depth; i++)
+      sb_puts(e->b, "  ");
     sb_printf(e->b, "- 0x%02x", v);
     if (name) {
       sb_puts(e->b, " ");
@@ -514,7 +530,8 @@ static void emit_packet(emitter *e, const mqc_packet *pkt, mqc_version v) {
     mqc_list_iter it;
     mqc_bytes f;
     mqc_unsub_iter_init(&it, &pkt->subscribe);
-    while (mqc_unsub_next(&it, &f)) em_item_bytes(e, f);
+    while (mqc_unsub_next(&it, &f))
+      em_item_bytes(e, f);
     em_close(e, ']');
     break;
   }
@@ -566,8 +583,10 @@ size_t mqc_error_json(const mqc_error *err, char *out, size_t cap) {
   sb_puts(&b, "{\"status\":");
   put_json_string(&b, mqc_cstr(mqc_strerror(err->status)));
   sb_printf(&b, ",\"offset\":%zu,\"reason_code\":%u,\"statement\":", err->offset, err->reason);
-  if (err->statement) put_json_string(&b, mqc_cstr(err->statement));
-  else sb_puts(&b, "null");
+  if (err->statement)
+    put_json_string(&b, mqc_cstr(err->statement));
+  else
+    sb_puts(&b, "null");
   sb_puts(&b, ",\"message\":");
   put_json_string(&b, mqc_cstr(err->message ? err->message : ""));
   sb_puts(&b, "}");

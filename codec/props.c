@@ -5,7 +5,7 @@
 #define P(t) (1u << (t))
 #define ACKS (P(MQC_PUBACK) | P(MQC_PUBREC) | P(MQC_PUBREL) | P(MQC_PUBCOMP))
 #define ALL_WITH_PROPS                                                                             \
-  (P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_PUBLISH) | ACKS | P(MQC_SUBSCRIBE) | P(MQC_SUBACK) |  \
+  (P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_PUBLISH) | ACKS | P(MQC_SUBSCRIBE) | P(MQC_SUBACK) |    \
    P(MQC_UNSUBSCRIBE) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT) | P(MQC_AUTH) | MQC_PROP_IN_WILL)
 
 static const mqc_prop_info PROPS[] = {
@@ -49,8 +49,8 @@ static const mqc_prop_info PROPS[] = {
      P(MQC_CONNECT) | P(MQC_CONNACK)},
     {MQC_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE, "wildcard_subscription_available", MQC_PT_BYTE,
      P(MQC_CONNACK)},
-    {MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE, "subscription_identifier_available",
-     MQC_PT_BYTE, P(MQC_CONNACK)},
+    {MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE, "subscription_identifier_available", MQC_PT_BYTE,
+     P(MQC_CONNACK)},
     {MQC_PROP_SHARED_SUBSCRIPTION_AVAILABLE, "shared_subscription_available", MQC_PT_BYTE,
      P(MQC_CONNACK)},
 };
@@ -94,7 +94,8 @@ static mqc_status read_value(mqc__reader *r, mqc_prop_type t, mqc_prop *out) {
     return MQC_OK;
   }
   case MQC_PT_U32:
-    if (mqc__left(r) < 4) return MQC__MALFORMED(r, r->end, NULL, NULL, "packet ends inside a field");
+    if (mqc__left(r) < 4)
+      return MQC__MALFORMED(r, r->end, NULL, NULL, "packet ends inside a field");
     out->u = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
     r->p += 4;
     return MQC_OK;
@@ -138,8 +139,8 @@ static mqc_status check_range(mqc__reader *r, const uint8_t *at, const mqc_prop 
     return MQC_OK;
   case MQC_PROP_TOPIC_ALIAS:
     if (p->u == 0)
-      return mqc__fail_at(r, at, MQC_ERR_PROTOCOL, MQC_RC_TOPIC_ALIAS_INVALID, NULL,
-                          "MQTT-3.3.2-8", "Topic Alias is 0");
+      return mqc__fail_at(r, at, MQC_ERR_PROTOCOL, MQC_RC_TOPIC_ALIAS_INVALID, NULL, "MQTT-3.3.2-8",
+                          "Topic Alias is 0");
     return MQC_OK;
   case MQC_PROP_RESPONSE_TOPIC:
     if (p->value.n == 0)
@@ -153,18 +154,19 @@ static mqc_status check_range(mqc__reader *r, const uint8_t *at, const mqc_prop 
 }
 
 static bool may_repeat(mqc_prop_id id, mqc_type t, uint32_t allowed) {
-  return id == MQC_PROP_USER_PROPERTY ||
-         (id == MQC_PROP_SUBSCRIPTION_IDENTIFIER && t == MQC_PUBLISH && allowed != MQC_PROP_IN_WILL);
+  return id == MQC_PROP_USER_PROPERTY || (id == MQC_PROP_SUBSCRIPTION_IDENTIFIER &&
+                                          t == MQC_PUBLISH && allowed != MQC_PROP_IN_WILL);
 }
 
 /* Identifiers whose values have a range to check (check_range). */
 #define RANGED                                                                                     \
-  (1ull << MQC_PROP_PAYLOAD_FORMAT_INDICATOR | 1ull << MQC_PROP_RESPONSE_TOPIC |                  \
-   1ull << MQC_PROP_SUBSCRIPTION_IDENTIFIER | 1ull << MQC_PROP_REQUEST_PROBLEM_INFORMATION |      \
-   1ull << MQC_PROP_REQUEST_RESPONSE_INFORMATION | 1ull << MQC_PROP_RECEIVE_MAXIMUM |             \
-   1ull << MQC_PROP_TOPIC_ALIAS | 1ull << MQC_PROP_MAXIMUM_QOS | 1ull << MQC_PROP_RETAIN_AVAILABLE | \
-   1ull << MQC_PROP_MAXIMUM_PACKET_SIZE | 1ull << MQC_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE |      \
-   1ull << MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE |                                           \
+  (1ull << MQC_PROP_PAYLOAD_FORMAT_INDICATOR | 1ull << MQC_PROP_RESPONSE_TOPIC |                   \
+   1ull << MQC_PROP_SUBSCRIPTION_IDENTIFIER | 1ull << MQC_PROP_REQUEST_PROBLEM_INFORMATION |       \
+   1ull << MQC_PROP_REQUEST_RESPONSE_INFORMATION | 1ull << MQC_PROP_RECEIVE_MAXIMUM |              \
+   1ull << MQC_PROP_TOPIC_ALIAS | 1ull << MQC_PROP_MAXIMUM_QOS |                                   \
+   1ull << MQC_PROP_RETAIN_AVAILABLE | 1ull << MQC_PROP_MAXIMUM_PACKET_SIZE |                      \
+   1ull << MQC_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE |                                              \
+   1ull << MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE |                                            \
    1ull << MQC_PROP_SHARED_SUBSCRIPTION_AVAILABLE)
 
 /* Every property of every 5.0 packet passes through here, so the value
@@ -217,8 +219,10 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
     value.u = 0;
     switch (info->type) {
     case MQC_PT_BYTE:
-      if (r->p >= r->end) st = mqc__truncated(r, NULL, NULL);
-      else value.u = *r->p++;
+      if (r->p >= r->end)
+        st = mqc__truncated(r, NULL, NULL);
+      else
+        value.u = *r->p++;
       break;
     case MQC_PT_U16:
       if (mqc__left(r) < 2) {
@@ -232,8 +236,8 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
       if (mqc__left(r) < 4) {
         st = mqc__truncated(r, NULL, NULL);
       } else {
-        value.u = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 |
-                  r->p[3];
+        value.u =
+            (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
         r->p += 4;
       }
       break;
@@ -319,17 +323,28 @@ bool mqc_props_get(const mqc_props *props, mqc_prop_id id, mqc_prop *out) {
 void mqc_put_prop(mqc_writer *w, const mqc_prop *p) {
   mqc_put_varint(w, p->id);
   switch (p->type) {
-  case MQC_PT_BYTE: mqc_put_u8(w, (uint8_t)p->u); break;
-  case MQC_PT_U16: mqc_put_u16(w, (uint16_t)p->u); break;
-  case MQC_PT_U32: mqc_put_u32(w, p->u); break;
-  case MQC_PT_VARINT: mqc_put_varint(w, p->u); break;
+  case MQC_PT_BYTE:
+    mqc_put_u8(w, (uint8_t)p->u);
+    break;
+  case MQC_PT_U16:
+    mqc_put_u16(w, (uint16_t)p->u);
+    break;
+  case MQC_PT_U32:
+    mqc_put_u32(w, p->u);
+    break;
+  case MQC_PT_VARINT:
+    mqc_put_varint(w, p->u);
+    break;
   case MQC_PT_UTF8:
-  case MQC_PT_BINARY: mqc_put_str(w, p->value); break;
+  case MQC_PT_BINARY:
+    mqc_put_str(w, p->value);
+    break;
   case MQC_PT_UTF8_PAIR:
     mqc_put_str(w, p->key);
     mqc_put_str(w, p->value);
     break;
-  case MQC_PT_NONE: break;
+  case MQC_PT_NONE:
+    break;
   }
 }
 

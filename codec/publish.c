@@ -27,10 +27,14 @@ mqc_status mqc__decode_publish(mqc__reader *r, uint8_t flags, mqc_publish *p) {
 
 static const char *reason_statement(mqc_type t) {
   switch (t) {
-  case MQC_PUBACK: return "MQTT-3.4.2-1";
-  case MQC_PUBREC: return "MQTT-3.5.2-1";
-  case MQC_PUBREL: return "MQTT-3.6.2-1";
-  default: return "MQTT-3.7.2-1";
+  case MQC_PUBACK:
+    return "MQTT-3.4.2-1";
+  case MQC_PUBREC:
+    return "MQTT-3.5.2-1";
+  case MQC_PUBREL:
+    return "MQTT-3.6.2-1";
+  default:
+    return "MQTT-3.7.2-1";
   }
 }
 

@@ -47,8 +47,7 @@ mqc_status mqc__utf8_fail(mqc__reader *r, mqc_bytes s, int rc, size_t bad) {
     return MQC__MALFORMED(r, s.p + bad, "MQTT-1.5.3-1", "MQTT-1.5.4-1",
                           "ill-formed UTF-8 in a string");
   if (rc == 2)
-    return MQC__MALFORMED(r, s.p + bad, "MQTT-1.5.3-2", "MQTT-1.5.4-2",
-                          "U+0000 in a UTF-8 string");
+    return MQC__MALFORMED(r, s.p + bad, "MQTT-1.5.3-2", "MQTT-1.5.4-2", "U+0000 in a UTF-8 string");
   assert(0 && "utf8 fail called without a failure");
   return MQC_ERR_MALFORMED;
 }
@@ -120,7 +119,8 @@ static size_t utf8_sequence(const uint8_t *s, size_t n, size_t i) {
 int mqc__utf8_scan(const uint8_t *s, size_t n, size_t *bad) {
   if (n >= 8) {
     size_t i = 0;
-    while (i + 8 <= n && ascii_nonzero_word(s + i)) i += 8;
+    while (i + 8 <= n && ascii_nonzero_word(s + i))
+      i += 8;
     if (i == n || (i + 8 > n && ascii_nonzero_word(s + n - 8))) return 0;
   }
   for (size_t i = 0; i < n;) {

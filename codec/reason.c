@@ -4,8 +4,8 @@
 #define P(t) (1u << (t))
 #define ACK1 (P(MQC_PUBACK) | P(MQC_PUBREC))
 #define ACK2 (P(MQC_PUBREL) | P(MQC_PUBCOMP))
-#define C 1u /* sent by clients */
-#define S 2u /* sent by servers */
+#define C    1u /* sent by clients */
+#define S    2u /* sent by servers */
 
 typedef struct {
   uint8_t code;
@@ -26,14 +26,17 @@ static const reason_row ROWS[] = {
     {0x11, "No subscription existed", P(MQC_UNSUBACK), 0},
     {0x18, "Continue authentication", P(MQC_AUTH), 0},
     {0x19, "Re-authenticate", P(MQC_AUTH), 0},
-    {0x80, "Unspecified error", P(MQC_CONNACK) | ACK1 | P(MQC_SUBACK) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT), C | S},
+    {0x80, "Unspecified error",
+     P(MQC_CONNACK) | ACK1 | P(MQC_SUBACK) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT), C | S},
     {0x81, "Malformed Packet", P(MQC_CONNACK) | P(MQC_DISCONNECT), C | S},
     {0x82, "Protocol Error", P(MQC_CONNACK) | P(MQC_DISCONNECT), C | S},
-    {0x83, "Implementation specific error", P(MQC_CONNACK) | ACK1 | P(MQC_SUBACK) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT), C | S},
+    {0x83, "Implementation specific error",
+     P(MQC_CONNACK) | ACK1 | P(MQC_SUBACK) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT), C | S},
     {0x84, "Unsupported Protocol Version", P(MQC_CONNACK), 0},
     {0x85, "Client Identifier not valid", P(MQC_CONNACK), 0},
     {0x86, "Bad User Name or Password", P(MQC_CONNACK), 0},
-    {0x87, "Not authorized", P(MQC_CONNACK) | ACK1 | P(MQC_SUBACK) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT), S},
+    {0x87, "Not authorized",
+     P(MQC_CONNACK) | ACK1 | P(MQC_SUBACK) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT), S},
     {0x88, "Server unavailable", P(MQC_CONNACK), 0},
     {0x89, "Server busy", P(MQC_CONNACK) | P(MQC_DISCONNECT), S},
     {0x8A, "Banned", P(MQC_CONNACK), 0},

@@ -20,8 +20,7 @@ static mqc_status check_options(mqc__reader *r, const uint8_t *at, uint8_t o, mq
   if (r->v != MQC_V5) {
     if (o & 0xFC)
       return MQC__MALFORMED(r, at, "MQTT-3.8.3-4", NULL, "reserved subscription option bits set");
-    if ((o & 3) == 3)
-      return MQC__MALFORMED(r, at, "MQTT-3.8.3-4", NULL, "requested QoS is 3");
+    if ((o & 3) == 3) return MQC__MALFORMED(r, at, "MQTT-3.8.3-4", NULL, "requested QoS is 3");
     return MQC_OK;
   }
   if (o & 0xC0)
@@ -76,8 +75,10 @@ static bool suback_code_ok(mqc_version v, uint8_t code) {
 mqc_status mqc__decode_suback(mqc__reader *r, mqc_suback *s) {
   MQC__TRY(mqc__read_packet_id(r, &s->packet_id));
   bool unsub = r->type == MQC_UNSUBACK;
-  if (r->v == MQC_V5) MQC__TRY(mqc__read_props(r, 1u << r->type, &s->props));
-  else if (unsub) return mqc__expect_end(r);
+  if (r->v == MQC_V5)
+    MQC__TRY(mqc__read_props(r, 1u << r->type, &s->props));
+  else if (unsub)
+    return mqc__expect_end(r);
   s->reasons.p = r->p;
   s->reasons.n = mqc__left(r);
   if (s->reasons.n == 0)

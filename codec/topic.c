@@ -48,7 +48,8 @@ static inline bool word_has_wildcard(const uint8_t *p) {
 static const uint8_t *find_wildcard(mqc_bytes t) {
   size_t i = 0;
   if (t.n >= 8) {
-    while (i + 8 <= t.n && !word_has_wildcard(t.p + i)) i += 8;
+    while (i + 8 <= t.n && !word_has_wildcard(t.p + i))
+      i += 8;
     if (i == t.n || (i + 8 > t.n && !word_has_wildcard(t.p + t.n - 8))) return NULL;
   }
   for (; i < t.n; i++)
@@ -73,11 +74,11 @@ static mqc_status check_share(mqc__reader *r, mqc_bytes f, mqc_bytes *rest) {
   const uint8_t *slash = memchr(name, '/', left);
   size_t name_len = slash ? (size_t)(slash - name) : left;
   if (name_len == 0)
-    return MQC__PROTOCOL(r, name, NULL, "MQTT-4.8.2-1", "shared subscription has an empty ShareName");
+    return MQC__PROTOCOL(r, name, NULL, "MQTT-4.8.2-1",
+                         "shared subscription has an empty ShareName");
   for (size_t i = 0; i < name_len; i++)
     if (name[i] == '+' || name[i] == '#')
-      return MQC__PROTOCOL(r, name + i, NULL, "MQTT-4.8.2-2",
-                           "wildcard character in a ShareName");
+      return MQC__PROTOCOL(r, name + i, NULL, "MQTT-4.8.2-2", "wildcard character in a ShareName");
   if (!slash || name_len + 1 == left)
     return MQC__PROTOCOL(r, f.p + f.n, NULL, "MQTT-4.8.2-2",
                          "shared subscription has no topic filter after the ShareName");
@@ -92,8 +93,7 @@ bool mqc__is_shared(mqc_bytes f) {
 
 mqc_status mqc__check_topic_filter(mqc__reader *r, mqc_bytes f) {
   if (f.n == 0)
-    return MQC__PROTOCOL(r, f.p ? f.p : r->p, "MQTT-4.7.3-1", "MQTT-4.7.3-1",
-                         "empty topic filter");
+    return MQC__PROTOCOL(r, f.p ? f.p : r->p, "MQTT-4.7.3-1", "MQTT-4.7.3-1", "empty topic filter");
   mqc_bytes body = f;
   if (r->v == MQC_V5 && mqc__is_shared(f)) MQC__TRY(check_share(r, f, &body));
   char kind;
