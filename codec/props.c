@@ -213,10 +213,7 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
       st = MQC__PROTOCOL(r, at, NULL, NULL, "property appears more than once");
       break;
     }
-    mqc_prop value;
-    value.id = info->id;
-    value.type = info->type;
-    value.u = 0;
+    mqc_prop value = {.id = info->id, .type = info->type};
     switch (info->type) {
     case MQC_PT_BYTE:
       if (r->p >= r->end)
