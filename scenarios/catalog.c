@@ -59,6 +59,13 @@ void mqs__vars_builtins(mqs_vars *vars, unsigned vbit, const char *client_prefix
   (void)mqs_vars_set(vars, "topic_prefix", topic_prefix, strlen(topic_prefix));
   (void)mqs_vars_set(vars, "version", label, strlen(label));
   (void)mqs_vars_set(vars, "protocol_level", vbit == MQS_V311 ? "4" : "5", 1);
+  /* client_prefix without its separators: for rules that allow only [0-9a-zA-Z] */
+  char alnum[MQS_VAR_VALUE_MAX];
+  size_t n = 0;
+  for (const char *p = client_prefix; *p && n + 1 < sizeof alnum; p++)
+    if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+      alnum[n++] = *p;
+  (void)mqs_vars_set(vars, "client_alnum", alnum, n);
 }
 
 void mqs__vars_placeholders(mqs_vars *vars, unsigned vbit) {

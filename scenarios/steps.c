@@ -357,6 +357,19 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
     describe_rx(r, rx, got, sizeof got);
     bool closing = !rx->bad && (rx->pkt.type == MQC_DISCONNECT ||
                                 (rx->pkt.type == MQC_CONNACK && rx->pkt.connack.reason != 0));
+    /* A refusal in the 3.1.1 CONNACK layout (20 02 00 rc) is accepted when
+     * the CONNECT's protocol could not be trusted (unknown name or level):
+     * the server cannot know which layout the client reads. */
+    mqc_packet legacy;
+    mqc_error lerr;
+    if (rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0 &&
+        mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER, MQC_NO_LIMIT, &legacy, &lerr) == MQC_OK) {
+      rx->pkt = legacy;
+      rx->bad = false;
+      closing = true;
+      mqs__tr_add(&r->tr, now(r), idx, '!', "(read as a 3.1.1 CONNACK, return code 0x%02x)",
+                  legacy.connack.reason);
+    }
     if (!closing) {
       mqs__buf_printf(&r->detail, "  expected:   the server closes the connection%s\n  received:   %s\n",
                       r->v == MQC_V5 ? " (optionally after DISCONNECT/CONNACK with a reason code)" : "", got);
