@@ -3,7 +3,7 @@
 
 Sources: the codec test vectors (tests/vectors/*.vec, format in docs/vectors.md),
 the sample traffic (samples/traffic/*.hex), the sample packet descriptions
-(samples/*.yaml) and the scenario suite (scenarios/suite/**/*.yaml, when present).
+(samples/*.yaml) and the scenario suite (suite/**/*.yaml).
 Each file is named by the sha1 of its content, so regeneration is idempotent
 and a file's name is its identity. Corpora are capped (a few hundred files,
 each under 4 KiB) by a deterministic round-robin over the sources, so every
@@ -203,7 +203,8 @@ def yaml_seeds(root):
 
 
 def scenario_file_seeds(root):
-    paths = sorted(glob.glob(os.path.join(root, "scenarios/suite/**/*.yaml"), recursive=True))
+    paths = sorted(glob.glob(os.path.join(root, "suite/**/*.yaml"), recursive=True)
+                   + glob.glob(os.path.join(root, "scenarios/suite/**/*.yaml"), recursive=True))
     return [[open(p, "rb").read() for p in paths]]
 
 
