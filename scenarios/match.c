@@ -279,6 +279,11 @@ static int scalar_equal(mctx *m, yaml_node_t *n, const actual *a, bool *captured
     return k == a->s.n && (!k || !memcmp(bytes, a->s.p, k));
   }
   if (!mqs__is_scalar(n)) return -1;
+  if (a->kind == V_STR && !memchr(mqs__scalar(n), '$', n->data.scalar.length)) {
+    /* plain text of any length: no expansion needed */
+    len = n->data.scalar.length;
+    return len == a->s.n && (!len || !memcmp(mqs__scalar(n), a->s.p, len));
+  }
   int rc = expected_text(m, n, buf, sizeof buf, &len, name);
   if (rc < 0) return -1;
   if (rc == 1) {
@@ -508,6 +513,7 @@ static int check_scalar(yaml_document_t *doc, yaml_node_t *n, mqs_vars *vars, vk
     if (strcmp(name, "_")) (void)mqs_vars_set(vars, name, "1", 1);
     return 0;
   }
+  if (kind == V_STR && !memchr(s, '$', sl)) return 0;
   char buf[MQS_VAR_VALUE_MAX];
   char bad[64];
   long k = mqs_vars_expand(vars, s, sl, buf, sizeof buf, bad);
