@@ -1,5 +1,7 @@
 /* conn.c - connection lifetime: open, receive/frame/dispatch, output
  * draining, failure handling, keep-alive, close. */
+#include <stdio.h>
+
 #include "internal.h"
 
 mqe_status mqe_conn_open(mqe_engine *e, void *user, uint64_t now, mqe_conn **out) {
@@ -16,6 +18,7 @@ mqe_status mqe_conn_open(mqe_engine *e, void *user, uint64_t now, mqe_conn **out
   c->opened = now;
   c->last_rx = now;
   c->client_max_packet = UINT32_MAX;
+  c->problem_info = true; /* the 5.0 default */
   c->timer.idx = MQE__NOT_SCHEDULED;
   c->timer.kind = MQE__T_CONN;
   c->next = e->conns;
@@ -38,44 +41,54 @@ bool mqe_conn_should_close(const mqe_conn *c) { return c->state == MQE__S_CLOSIN
 
 bool mqe__problem_info(const mqe_conn *c) { return c->problem_info; }
 
-static void send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason) {
+/* A 5.0 reason the engine closes with may be one CONNACK does not define
+ * (0x8B shutting down, 0x8E taken over, 0x98 administrative action, 0xA0
+ * connect time...: MQTT-3.2.2-8): map it to the closest one that is. */
+static uint8_t connack_reason(uint8_t reason) {
+  if (mqc_reason_valid(MQC_CONNACK, MQC_FROM_SERVER, reason) && reason >= 0x80) return reason;
+  return reason == MQC_RC_SERVER_SHUTTING_DOWN ? MQC_RC_SERVER_UNAVAILABLE
+                                               : MQC_RC_UNSPECIFIED_ERROR;
+}
+
+static void send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why) {
   if (c->connack_sent || c->ver == 0) return;
-  uint8_t buf[8];
-  size_t n;
   if (c->ver == MQC_V5) {
-    buf[0] = MQC_CONNACK << 4;
-    buf[1] = 3;
-    buf[2] = 0;
-    buf[3] = reason;
-    buf[4] = 0;
-    n = 5;
-  } else {
-    /* 3.x return codes for the closest 5.0 reason */
-    uint8_t rc = reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION   ? 1
-                 : reason == MQC_RC_CLIENT_IDENTIFIER_NOT_VALID ? 2
-                 : reason == MQC_RC_BAD_USER_NAME_OR_PASSWORD   ? 4
-                 : reason == MQC_RC_NOT_AUTHORIZED              ? 5
-                                                                : 3;
-    if (reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR) return;
-    buf[0] = MQC_CONNACK << 4;
-    buf[1] = 2;
-    buf[2] = 0;
-    buf[3] = rc;
-    n = 4;
+    if (mqe__send_connack_refusal(e, c, connack_reason(reason), why)) c->connack_sent = true;
+    return;
   }
-  uint8_t *p = mqe__out_reserve(e, c, n);
+  /* 3.x return codes for the closest 5.0 reason */
+  uint8_t rc = reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION   ? 1
+               : reason == MQC_RC_CLIENT_IDENTIFIER_NOT_VALID ? 2
+               : reason == MQC_RC_BAD_USER_NAME_OR_PASSWORD   ? 4
+               : reason == MQC_RC_NOT_AUTHORIZED              ? 5
+                                                              : 3;
+  if (reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR) return;
+  uint8_t *p = mqe__out_reserve(e, c, 4);
   if (!p) return;
-  memcpy(p, buf, n);
-  mqe__out_commit(e, c, n);
+  p[0] = MQC_CONNACK << 4;
+  p[1] = 2;
+  p[2] = 0;
+  p[3] = rc;
+  mqe__out_commit(e, c, 4);
   c->connack_sent = true;
+}
+
+/* "message (statement)": what the client reads as the Reason String. */
+static const char *why_text(char *buf, size_t cap, const char *statement, const char *message) {
+  if (!message) message = "";
+  if (!statement) return message;
+  snprintf(buf, cap, "%s (%s)", message, statement);
+  return buf;
 }
 
 void mqe__fail(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement,
                const char *message) {
   if (c->state == MQE__S_CLOSING || c->failing) return;
   c->failing = true;
-  if (c->connack_sent) mqe__send_disconnect(e, c, reason, NULL);
-  else send_connack_refusal(e, c, reason);
+  char buf[MQE__REASON_MAX + 1];
+  const char *why = why_text(buf, sizeof buf, statement, message);
+  if (c->connack_sent) mqe__send_disconnect(e, c, reason, why);
+  else send_connack_refusal(e, c, reason, why);
   c->state = MQE__S_CLOSING;
   c->failing = false;
   mqe__timer_clear(e, &c->timer);
@@ -224,10 +237,92 @@ static long frame(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n, size_t
   return -1;
 }
 
+/* ---- back-pressure -------------------------------------------------------
+ * Output is hard-bounded. A connection whose pending output has reached
+ * max_output_bytes is not fed from its session queue (mqe__pump) and its own
+ * input is no longer dispatched: the bytes are held, undecoded, in c->in and
+ * dispatched from mqe_conn_consumed once the output drains below the cap.
+ * mqe_conn_wants_input() tells the caller to stop reading meanwhile, so the
+ * kernel's buffers and TCP flow control slow the client down. Hence:
+ *   pending output <= max_output_bytes + the reply to one packet
+ *   held input     <= max_output_bytes + maximum_packet_size
+ * A caller that keeps feeding past the second bound has the connection
+ * closed (0x97 Quota exceeded, MQE_EV_LIMIT). */
+
+static bool out_full(const mqe_engine *e, const mqe_conn *c) { return !mqe__out_room(e, c); }
+
+static size_t hold_limit(const mqe_engine *e) {
+  return e->cfg.max_output_bytes + e->cfg.maximum_packet_size;
+}
+
+/* Appends buf to the held input. false after failing the connection. */
+static bool hold(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len) {
+  if (!len) return true;
+  if (c->in_len + len > hold_limit(e)) {
+    mqe__event(e, MQE_EV_LIMIT, c, MQC_RC_QUOTA_EXCEEDED, NULL,
+               "input held beyond max_output_bytes + maximum_packet_size: the client does "
+               "not read and the caller ignores mqe_conn_wants_input");
+    mqe__fail(e, c, MQC_RC_QUOTA_EXCEEDED, NULL, "client does not read its output");
+    return false;
+  }
+  if (!in_reserve(e, c, c->in_len + len)) {
+    mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for input");
+    return false;
+  }
+  memcpy(c->in + c->in_len, buf, len);
+  c->in_len += len;
+  c->in_held = true;
+  return true;
+}
+
+/* Dispatches held packets while the output has room. Each iteration
+ * consumes one whole packet or stops. */
+static void run_held(mqe_engine *e, mqe_conn *c) {
+  size_t off = 0;
+  bool partial = false;
+  while (off < c->in_len && c->state != MQE__S_CLOSING && !out_full(e, c)) {
+    size_t needed = 0;
+    long total = frame(e, c, c->in + off, c->in_len - off, &needed);
+    if (total < 0) break;
+    if (total == 0) {
+      partial = true;
+      break;
+    }
+    dispatch(e, c, c->in + off, (size_t)total);
+    off += (size_t)total;
+  }
+  if (c->state == MQE__S_CLOSING) {
+    c->in_len = 0;
+    c->in_held = false;
+    return;
+  }
+  if (off) memmove(c->in, c->in + off, c->in_len - off);
+  c->in_len -= off;
+  /* only an incomplete packet left: back to the ordinary path, which
+   * completes it from the next call's bytes */
+  if (partial || c->in_len == 0) c->in_held = false;
+  if (c->in_len == 0 && c->in) in_release(e, c);
+}
+
+bool mqe_conn_wants_input(const mqe_engine *e, const mqe_conn *c) {
+  return !c->in_held && !out_full(e, c);
+}
+
+void mqe_conn_buffered(const mqe_conn *c, size_t *in, size_t *out) {
+  if (in) *in = c->in_cap;
+  if (out) *out = c->out_cap;
+}
+
 mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len,
                          uint64_t now) {
   e->now = now;
   size_t off = 0;
+  if (c->in_held) {
+    /* back-pressured: keep order, queue behind what is held */
+    if (c->state != MQE__S_CLOSING && hold(e, c, buf, len)) run_held(e, c);
+    mqe__flush_detach(e);
+    return c->state == MQE__S_CLOSING ? MQE_CLOSE : MQE_OK;
+  }
   /* 1. complete a packet left over from an earlier call. Each iteration
    *    consumes input or finishes the packet. */
   while (c->in_len && c->state != MQE__S_CLOSING) {
@@ -255,6 +350,10 @@ mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t 
   /* 2. packets straight from the caller's buffer; each iteration consumes a
    *    whole packet or stores the tail. */
   while (off < len && c->state != MQE__S_CLOSING && c->in_len == 0) {
+    if (out_full(e, c)) { /* back-pressure: the rest waits, undecoded */
+      hold(e, c, buf + off, len - off);
+      break;
+    }
     size_t needed = 0;
     long total = frame(e, c, buf + off, len - off, &needed);
     if (total < 0) break;
@@ -294,6 +393,8 @@ void mqe_conn_consumed(mqe_engine *e, mqe_conn *c, size_t n, uint64_t now) {
       c->out_cap = 0;
     }
   }
+  /* held input first: its acks free the in-flight window the pump needs */
+  if (c->in_held && c->state != MQE__S_CLOSING) run_held(e, c);
   if (c->sess && c->state == MQE__S_CONNECTED) mqe__pump(e, c->sess);
   mqe__flush_detach(e);
 }
@@ -317,6 +418,8 @@ size_t mqe_conn_send(mqe_engine *e, mqe_conn *c, uint8_t *buf, size_t cap, uint6
 void mqe_conn_kick(mqe_engine *e, mqe_conn *c, uint8_t reason, uint64_t now) {
   e->now = now;
   if (c->state == MQE__S_CLOSING) return;
+  /* input checked: a code DISCONNECT does not define becomes 0x80 */
+  if (!mqc_reason_valid(MQC_DISCONNECT, MQC_FROM_SERVER, reason)) reason = MQC_RC_UNSPECIFIED_ERROR;
   mqe__fail(e, c, reason, NULL, "closed by the server");
   mqe__flush_detach(e);
 }

@@ -272,6 +272,12 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
   const mqc_connect *cn = &pkt.connect;
   c->ver = (mqc_version)cn->level;
   bool v5 = c->ver == MQC_V5;
+  if (v5) {
+    /* known before any refusal: a refusing CONNACK must respect them too */
+    uint32_t lim;
+    if (prop_u32(&cn->props, MQC_PROP_MAXIMUM_PACKET_SIZE, &lim) && lim) c->client_max_packet = lim;
+    if (prop_u32(&cn->props, MQC_PROP_REQUEST_PROBLEM_INFORMATION, &lim)) c->problem_info = lim != 0;
+  }
   mqc_bytes id = cn->client_id;
   /* client identifier rules */
   if (id.n == 0 && c->ver != MQC_V5 && !cn->clean_start) {

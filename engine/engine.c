@@ -213,6 +213,9 @@ const char *mqe_check_invariants(const mqe_engine *e) {
     if (c->sess && c->state != MQE__S_CONNECTED) return "session attached to unconnected conn";
     if (c->out_off > c->out_len || c->out_len > c->out_cap) return "output buffer bounds";
     if (c->in_len > c->in_cap) return "input buffer bounds";
+    if (c->in_held && !c->in_len) return "held input flag without input";
+    if (c->in_len > e->cfg.max_output_bytes + e->cfg.maximum_packet_size)
+      return "held input over max_output_bytes + maximum_packet_size";
   }
   if (nconn != e->nconns) return "connection count wrong";
   if (e->nconns > e->cfg.max_connections) return "connections over cap";

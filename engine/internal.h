@@ -9,6 +9,7 @@
 #include "mqe.h"
 
 #define MQE__MAX_PACKET_PROTOCOL 268435460u /* 5-byte header + max remaining */
+#define MQE__REASON_MAX 200 /* bytes of Reason String the server sends at most */
 
 typedef struct mqe_session mqe_session;
 typedef struct mqe_sub mqe_sub;
@@ -146,6 +147,7 @@ struct mqe_conn {
   bool connack_sent;
   bool will_cancelled;      /* DISCONNECT 0x00 received */
   bool problem_info;        /* Request Problem Information */
+  bool in_held;             /* c->in holds undispatched input (back-pressure) */
   bool reauth;              /* re-authentication in progress */
   void *user;
   mqe_session *sess;
@@ -236,7 +238,14 @@ uint8_t *mqe__out_reserve(mqe_engine *e, mqe_conn *c, size_t n);
 void mqe__out_commit(mqe_engine *e, mqe_conn *c, size_t n);
 void mqe__mark_output(mqe_engine *e, mqe_conn *c);
 void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint8_t reason);
+/* why (borrowed, may be NULL) becomes the Reason String, cut at
+ * MQE__REASON_MAX bytes and dropped when it would not fit the client's
+ * Maximum Packet Size. */
 void mqe__send_disconnect(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why);
+/* 5.0 CONNACK with a failure code. false on NOMEM. */
+bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why);
+/* Fixed explanation of a failure reason code (Reason String on acks). */
+const char *mqe__reason_text(uint8_t reason);
 void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n);
 void mqe__send_suback(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, const uint8_t *rc,
                       size_t n);

@@ -182,7 +182,10 @@ typedef struct {
   size_t max_retained_bytes;      /* sum of retained topic+payload+properties */
   uint16_t max_topic_levels;      /* levels in a topic name or filter */
   uint32_t max_subscriptions;     /* per client */
-  size_t max_output_bytes;        /* per-connection output buffer soft cap */
+  size_t max_output_bytes;        /* per-connection pending output cap: beyond
+                                     it the session queue waits and input is
+                                     held (back-pressure, see
+                                     mqe_conn_wants_input) */
   uint32_t connect_timeout_ms;    /* CONNECT (and AUTH exchange) deadline */
 
   uint64_t seed;                  /* PRNG seed: assigned IDs and nonces */
@@ -258,6 +261,16 @@ void mqe_conn_pending(const mqe_conn *c, const uint8_t **buf, size_t *len);
 void mqe_conn_consumed(mqe_engine *e, mqe_conn *c, size_t n, uint64_t now);
 /* Copying output: moves up to cap pending bytes into buf; returns the count. */
 size_t mqe_conn_send(mqe_engine *e, mqe_conn *c, uint8_t *buf, size_t cap, uint64_t now);
+
+/* Back-pressure (see docs/engine.md, "Slow readers"). False while the
+ * connection's pending output is at max_output_bytes or input is held
+ * undispatched because of it: stop reading from the transport until
+ * mqe_conn_consumed() makes it true again. Bytes fed meanwhile are held (up
+ * to max_output_bytes + maximum_packet_size; beyond that the connection is
+ * closed with 0x97 and MQE_EV_LIMIT). */
+bool mqe_conn_wants_input(const mqe_engine *e, const mqe_conn *c);
+/* Bytes allocated for the connection's input and output buffers now. */
+void mqe_conn_buffered(const mqe_conn *c, size_t *in, size_t *out);
 
 /* True when the engine has finished with this connection: close the
  * transport once mqe_conn_pending() is empty, then call mqe_conn_close(). */

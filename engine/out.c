@@ -79,6 +79,53 @@ static bool fits(const mqe_conn *c, uint32_t remaining) {
   return 1 + mqe__varint_len(remaining) + remaining <= c->client_max_packet;
 }
 
+/* ---- Reason Strings (MQTT 5.0) ------------------------------------------
+ * Policy: a Reason String goes on
+ *   - CONNACK refusals and DISCONNECT always (MQTT-3.1.2-29 lets the server
+ *     send it there even when Request Problem Information is 0);
+ *   - PUBACK/PUBREC/PUBREL/PUBCOMP/SUBACK/UNSUBACK only when they carry a
+ *     failure code (>= 0x80) and the client left Request Problem Information
+ *     at 1 (MQTT-3.1.2-29);
+ *   - never when it would push the packet past the client's Maximum Packet
+ *     Size: the property is dropped first (MQTT-3.2.2-19, 3.4.2-2, 3.5.2-2,
+ *     3.6.2-2, 3.7.2-2, 3.9.2-1, 3.11.2-1, 3.14.2-3).
+ * The server sends no User Properties of its own on any packet; it only
+ * forwards the publisher's on PUBLISH. */
+
+const char *mqe__reason_text(uint8_t reason) {
+  switch (reason) {
+  case MQC_RC_UNSPECIFIED_ERROR: return "unspecified error: the server could not take it";
+  case MQC_RC_NOT_AUTHORIZED: return "not authorized by the server's access rules";
+  case MQC_RC_TOPIC_NAME_INVALID: return "topic name invalid";
+  case MQC_RC_PACKET_IDENTIFIER_IN_USE: return "packet identifier in use";
+  case MQC_RC_PACKET_IDENTIFIER_NOT_FOUND: return "packet identifier not found";
+  case MQC_RC_QUOTA_EXCEEDED: return "quota exceeded: a configured server limit refused it";
+  case MQC_RC_TOPIC_FILTER_INVALID: return "topic filter invalid";
+  case MQC_RC_SHARED_SUBSCRIPTIONS_NOT_SUPPORTED: return "shared subscriptions not supported";
+  case MQC_RC_WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED: return "wildcard subscriptions not supported";
+  case MQC_RC_SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED:
+    return "subscription identifiers not supported";
+  case MQC_RC_PAYLOAD_FORMAT_INVALID: return "payload format invalid";
+  case MQC_RC_NO_SUBSCRIPTION_EXISTED: return "no subscription existed";
+  default: return "refused by the server";
+  }
+}
+
+/* Length of the Reason String property for rs (0 = none) such that a packet
+ * whose remaining length is base without properties still fits. */
+static uint32_t rs_props(const mqe_conn *c, mqc_bytes rs, uint32_t base) {
+  if (!rs.n) return 0;
+  uint32_t props = (uint32_t)(3 + rs.n);
+  uint32_t rem = base + (uint32_t)mqe__varint_len(props) + props;
+  return 1 + mqe__varint_len(rem) + rem <= c->client_max_packet ? props : 0;
+}
+
+static mqc_bytes bounded_cstr(const char *s) {
+  mqc_bytes b = s ? mqc_cstr(s) : (mqc_bytes){NULL, 0};
+  if (b.n > MQE__REASON_MAX) b.n = MQE__REASON_MAX;
+  return b;
+}
+
 /* PUBACK/PUBREC/PUBREL/PUBCOMP (pid, reason) and PINGRESP (no body). */
 void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint8_t reason) {
   mqc_writer w;
@@ -88,27 +135,52 @@ void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint
     return;
   }
   bool with_reason = c->ver == MQC_V5 && reason != 0;
-  if (!begin(e, c, &w, first, with_reason ? 3u : 2u)) return;
+  mqc_bytes rs = {NULL, 0};
+  if (with_reason && reason >= 0x80 && c->problem_info) rs = mqc_cstr(mqe__reason_text(reason));
+  uint32_t props = with_reason ? rs_props(c, rs, 3) : 0;
+  uint32_t rem = with_reason ? 3u : 2u;
+  if (props) rem += (uint32_t)mqe__varint_len(props) + props;
+  if (!begin(e, c, &w, first, rem)) return;
   mqc_put_u16(&w, pid);
   if (with_reason) mqc_put_u8(&w, reason);
+  if (props) {
+    mqc_put_varint(&w, props);
+    mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+  }
   end(e, c, &w);
 }
 
 void mqe__send_disconnect(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why) {
   if (c->ver != MQC_V5) return; /* 3.x servers just close */
   mqc_writer w;
-  mqc_bytes rs = why ? mqc_cstr(why) : (mqc_bytes){NULL, 0};
-  uint32_t props = rs.n ? (uint32_t)(3 + rs.n) : 0;
+  mqc_bytes rs = bounded_cstr(why);
+  uint32_t props = rs_props(c, rs, 1);
   uint32_t rem = 1 + (uint32_t)mqe__varint_len(props) + props;
-  if (props && !fits(c, rem)) {
-    props = 0;
-    rem = 2;
-  }
   if (!begin(e, c, &w, MQC_DISCONNECT << 4, rem)) return;
   mqc_put_u8(&w, reason);
   mqc_put_varint(&w, props);
   if (props) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
   end(e, c, &w);
+}
+
+bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why) {
+  mqc_bytes rs = bounded_cstr(why);
+  uint32_t props = rs_props(c, rs, 2);
+  uint32_t rem = 2 + (uint32_t)mqe__varint_len(props) + props;
+  size_t total = 1 + mqe__varint_len(rem) + rem;
+  uint8_t *p = mqe__out_reserve(e, c, total);
+  if (!p) return false;
+  mqc_writer w;
+  mqc_writer_init(&w, p, total);
+  mqc_put_u8(&w, MQC_CONNACK << 4);
+  mqc_put_varint(&w, rem);
+  mqc_put_u8(&w, 0);
+  mqc_put_u8(&w, reason);
+  mqc_put_varint(&w, props);
+  if (props) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+  assert(mqc_writer_ok(&w) && w.len == total);
+  mqe__out_commit(e, c, total);
+  return true;
 }
 
 void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n) {
@@ -129,11 +201,21 @@ void mqe__send_suback(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, cons
                       size_t n) {
   bool v5 = c->ver == MQC_V5;
   if (t == MQC_UNSUBACK && !v5) n = 0;
-  uint32_t rem = (uint32_t)(2 + (v5 ? 1 : 0) + n);
+  uint8_t worst = 0;
+  for (size_t i = 0; i < n; i++) /* bounded by n */
+    if (rc[i] >= 0x80 && !worst) worst = rc[i];
+  mqc_bytes rs = {NULL, 0};
+  if (v5 && worst && c->problem_info) rs = mqc_cstr(mqe__reason_text(worst));
+  uint32_t base = (uint32_t)(2 + n);
+  uint32_t props = v5 ? rs_props(c, rs, base + 1) : 0;
+  uint32_t rem = base + (v5 ? (uint32_t)mqe__varint_len(props) + props : 0);
   mqc_writer w;
   if (!begin(e, c, &w, (uint8_t)(t << 4), rem)) return;
   mqc_put_u16(&w, pid);
-  if (v5) mqc_put_varint(&w, 0);
+  if (v5) {
+    mqc_put_varint(&w, props);
+    if (props) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+  }
   mqc_put_bytes(&w, (mqc_bytes){rc, n});
   end(e, c, &w);
 }

@@ -191,6 +191,14 @@ void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     if (r == ABORT) break;
     rc[i++] = (uint8_t)r;
   }
+  bool refused = false;
+  for (uint16_t k = 0; k < i; k++) refused |= rc[k] == 0x80;
+  if (refused && c->ver == MQC_V31 && c->state == MQE__S_CONNECTED) {
+    /* 3.1's SUBACK has no failure code (0x80 came with 3.1.1): the only
+     * honest answer is to close */
+    mqe__fail(e, c, MQC_RC_UNSPECIFIED_ERROR, NULL,
+              "subscription refused; an MQTT 3.1 SUBACK cannot say so");
+  }
   if (c->state == MQE__S_CONNECTED) {
     mqe__send_suback(e, c, MQC_SUBACK, sp->packet_id, rc, i);
     mqe__pump(e, c->sess); /* retained messages after the SUBACK */

@@ -24,6 +24,7 @@ mqn_status mqn__fail(mqn_conn *c, mqn_status st, const char *fmt, ...) {
   if (c->phase == MQN__PH_FAILED) return c->status;
   c->phase = MQN__PH_FAILED;
   c->status = st;
+  mqn__loop_touch(c);
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
@@ -127,6 +128,7 @@ mqn_status mqn__after_transport(mqn_conn *c) {
 
 mqn_status mqn_conn_progress(mqn_conn *c) {
   if (!c) return MQN_ERR_ARGUMENT;
+  mqn__loop_touch(c);
   /* Each pass moves at least one phase forward or returns: bounded. */
   for (;;) {
     mqn_status st = MQN_OK;
@@ -192,6 +194,7 @@ mqn_status mqn_conn_read(mqn_conn *c, uint8_t *buf, size_t cap, size_t *n) {
   if (c->phase == MQN__PH_FAILED) return c->status;
   if (c->phase != MQN__PH_OPEN) return MQN_ERR_ARGUMENT;
   c->rd_want = MQN_WANT_READ;
+  mqn__loop_touch(c);
   mqn_status st = c->ws ? mqn__ws_read(c, buf, cap, n) : mqn__raw_read(c, buf, cap, n);
   c->drained = st != MQN_OK;
   return st;
@@ -203,6 +206,7 @@ mqn_status mqn_conn_write(mqn_conn *c, const uint8_t *buf, size_t len, size_t *n
   if (c->phase == MQN__PH_FAILED) return c->status;
   if (c->phase != MQN__PH_OPEN || c->shut_wr) return MQN_ERR_ARGUMENT;
   if (len == 0) return MQN_OK;
+  mqn__loop_touch(c);
   if (c->ws) return mqn__ws_write(c, buf, len, n);
   size_t k = mqn__tx_put(c, buf, len);
   if (k == 0) {
@@ -228,6 +232,7 @@ void mqn__finish_shutdown(mqn_conn *c) {
 mqn_status mqn_conn_flush(mqn_conn *c) {
   if (!c) return MQN_ERR_ARGUMENT;
   if (c->phase == MQN__PH_FAILED) return c->status;
+  mqn__loop_touch(c);
   if (c->phase != MQN__PH_OPEN) {
     mqn_status st = mqn_conn_progress(c);
     return st == MQN_OK ? mqn_conn_flush(c) : st;
@@ -255,6 +260,7 @@ mqn_status mqn_conn_shutdown(mqn_conn *c) {
   if (c->phase == MQN__PH_FAILED) return c->status;
   if (c->phase != MQN__PH_OPEN) return MQN_ERR_ARGUMENT;
   c->shut_wr = true;
+  mqn__loop_touch(c);
   if (c->ws) {
     mqn_status st = mqn__ws_close(c);
     if (st != MQN_OK) return st;
@@ -292,7 +298,9 @@ const char *mqn_conn_errmsg(const mqn_conn *c) {
   return c ? c->errmsg : "";
 }
 void mqn_conn_set_deadline(mqn_conn *c, int64_t deadline_ms) {
-  if (c) c->deadline = deadline_ms;
+  if (!c) return;
+  c->deadline = deadline_ms;
+  mqn__loop_touch(c);
 }
 int64_t mqn_conn_deadline(const mqn_conn *c) {
   return c ? c->deadline : 0;

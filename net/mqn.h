@@ -286,7 +286,8 @@ void mqn_loop_detach(mqn_loop *l, mqn_conn *c);
 size_t mqn_loop_count(const mqn_loop *l);
 
 /* Waits up to timeout_ms (-1: until the next deadline or event; never longer
- * than the earliest connection deadline) and fills up to cap events. After an
+ * than the earliest connection deadline) and fills up to cap events. Cost is
+ * O(connections with activity), not O(connections held): see loop.c. After an
  * ERROR or TIMEOUT event for c the loop stops watching c; close or detach it.
  * *n reset on entry. returns MQN_OK (possibly *n == 0 on timeout), or
  * MQN_ERR_IO when epoll itself fails. */
@@ -294,6 +295,14 @@ mqn_status mqn_loop_wait(mqn_loop *l, int timeout_ms, mqn_event *ev, size_t cap,
 /* After mqn_conn_write()/shutdown() outside the loop's events, tells the loop
  * to watch for writability. Cheap; call it whenever in doubt. */
 void mqn_loop_update(mqn_loop *l, mqn_conn *c);
+/* Back-pressure: while paused the loop stops watching c for input (no
+ * EPOLLIN, no MQN_EV_READABLE), so the kernel's receive buffer fills and TCP
+ * flow control slows the peer down. Writes, DRAINED, deadlines and errors
+ * carry on. Resuming reports READABLE once (TLS or WebSocket may hold bytes
+ * epoll cannot see). Pausing twice is the same as once; a connection not in
+ * l is ignored. O(1). */
+void mqn_loop_pause_read(mqn_loop *l, mqn_conn *c, bool paused);
+bool mqn_loop_read_paused(const mqn_loop *l, const mqn_conn *c);
 
 /* ------------------------------------------------------------------------ */
 /* Blocking helpers with deadlines (poll on one descriptor)                  */

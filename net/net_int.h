@@ -95,6 +95,11 @@ struct mqn_conn {
   /* loop bookkeeping (loop.c) */
   struct mqn_loop *loop;
   size_t loop_idx;
+  struct mqn_conn *lprev, *lnext; /* the loop list it is on (lst) */
+  uint8_t lst;                    /* MQN__L_NONE / _DIRTY / _READY */
+  size_t heap_idx;                /* deadline heap slot, SIZE_MAX when none */
+  int64_t heap_at;                /* deadline it is filed under */
+  bool rd_paused;                 /* mqn_loop_pause_read: no EPOLLIN, no READABLE */
   void *udata;
   struct mqn_listener *from;
   uint32_t ep_events;
@@ -144,7 +149,13 @@ static inline int64_t mqn__hs_wake(const mqn_conn *c) {
 }
 
 /* loop.c */
+enum { MQN__L_NONE = 0, MQN__L_DIRTY, MQN__L_READY };
 void mqn__loop_forget(mqn_conn *c);
+/* The connection's state may have changed outside the loop's events (a
+ * write, a read, a failure, a new deadline): the next mqn_loop_wait looks at
+ * it. O(1); a no-op when c is in no loop. This is what lets the loop visit
+ * only connections that changed instead of scanning all of them. */
+void mqn__loop_touch(mqn_conn *c);
 
 static inline int64_t mqn__min_deadline(int64_t a, int64_t b) {
   if (a == 0) return b;

@@ -381,6 +381,7 @@ mqn_status mqn__ws_close(mqn_conn *c) {
 mqn_status mqn_conn_ws_ping(mqn_conn *c, const uint8_t *data, size_t len) {
   if (!c || !c->ws || c->phase != MQN__PH_OPEN || len > 125 || (len && !data))
     return MQN_ERR_ARGUMENT;
+  mqn__loop_touch(c);
   struct wslay_event_msg m = {WSLAY_PING, data, len};
   if (wslay_event_queue_msg(c->ws, &m) != 0) return MQN_ERR_ARGUMENT;
   mqn_status st = mqn__ws_pump_out(c);
