@@ -1,0 +1,93 @@
+/* mqcheck bench suite [PATHS] [--target T] [--rounds N] [--jobs N] - times
+ * the whole scenario suite against a target and prints the figures (cases,
+ * wall time per round, cases per second). A benchmark, never a timed test. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_decls.h"
+#include "mqs.h"
+
+const char mqc_bench_suite_help[] = "time the scenario suite against the engine or a broker";
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+int mqc_bench_suite(int argc, char **argv) {
+  const char *target = "engine";
+  unsigned rounds = 5, jobs = 0;
+  char *paths[64];
+  size_t np = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--target") && i + 1 < argc) target = argv[++i];
+    else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = (unsigned)atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--jobs") && i + 1 < argc) jobs = (unsigned)atoi(argv[++i]);
+    else if (argv[i][0] == '-') {
+      fprintf(stderr, "usage: mqcheck bench suite [PATHS] [--target T] [--rounds N] [--jobs N]\n");
+      return 2;
+    } else if (np < 64) paths[np++] = argv[i];
+  }
+  if (!np) paths[np++] = (char *)"suite";
+  if (!rounds) rounds = 1;
+  double t0 = now_ms();
+  mqs_suite suite;
+  if (mqs_suite_load(paths, np, &suite, stderr) || suite.errors) {
+    mqs_suite_free(&suite);
+    return 2;
+  }
+  double load_ms = now_ms() - t0;
+  mqs_target_spec *spec;
+  char err[300];
+  if (mqs_target_spec_new(target, NULL, &spec, err, sizeof err)) {
+    fprintf(stderr, "bench suite: %s\n", err);
+    mqs_suite_free(&suite);
+    return 2;
+  }
+  mqs_case *cases = calloc(suite.n * 2 + 1, sizeof *cases);
+  size_t n = 0;
+  for (size_t i = 0; cases && i < suite.n; i++)
+    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+      if (suite.s[i]->versions & vb) cases[n++] = (mqs_case){suite.s[i], vb};
+  mqs_result *res = calloc(n + 1, sizeof *res);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  bool engine = mqs_target_spec_is_engine(spec);
+  if (!jobs) jobs = engine ? (ncpu > 0 ? (unsigned)ncpu : 1) : 16;
+  mqs_run_opts o = {.target = spec, .caps = mqs_target_spec_default_caps(spec), .jobs = jobs,
+                    .run_id = "bench"};
+  printf("suite: %zu scenarios, %zu cases, loaded in %.1f ms; target %s, %u jobs\n", suite.n, n,
+         load_ms, target, jobs);
+  double best = 1e18, total = 0;
+  size_t pass = 0, fail = 0, skip = 0, error = 0;
+  for (unsigned r = 0; r < rounds && res && cases; r++) {
+    char rid[16];
+    snprintf(rid, sizeof rid, "b%u%ld", r, (long)getpid() % 1000);
+    o.run_id = engine ? "bench" : rid;
+    double s = now_ms();
+    mqs_run_cases(cases, n, &o, res, NULL, NULL);
+    double d = now_ms() - s;
+    total += d;
+    if (d < best) best = d;
+    pass = fail = skip = error = 0;
+    for (size_t i = 0; i < n; i++) {
+      pass += res[i].verdict == MQS_PASS;
+      fail += res[i].verdict == MQS_FAIL;
+      skip += res[i].verdict == MQS_SKIP;
+      error += res[i].verdict == MQS_ERROR;
+      mqs_result_free(&res[i]);
+    }
+    printf("round %u: %.1f ms (%zu pass, %zu fail, %zu skip, %zu error)\n", r + 1, d, pass, fail,
+           skip, error);
+  }
+  printf("whole suite against %s: best %.1f ms, mean %.1f ms over %u rounds; %.0f cases/s\n",
+         target, best, total / rounds, rounds, best > 0 ? (double)n * 1000.0 / best : 0.0);
+  free(res);
+  free(cases);
+  mqs_target_spec_free(spec);
+  mqs_suite_free(&suite);
+  return 0;
+}
