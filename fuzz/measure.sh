@@ -39,12 +39,12 @@ for c in 60 300 600 1800; do
   v=$(awk -v c="$c" '$1 <= c && /cov: / { for (i = 1; i < NF; i++) if ($i == "cov:") v = $(i + 1) } END { print v }' "$log.t")
   checkpoints="$checkpoints cov@$c=$v"
 done
-last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+last=$(grep -aE '^#[0-9]+' "$log" | tail -1)
 cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
 ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
 corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
 runs=$(sed -n 's/^stat::number_of_executed_units: //p' "$log")
 eps=$(sed -n 's/^stat::average_exec_per_sec: //p' "$log")
-crash=$(grep -cE '^==[0-9]+==ERROR|runtime error|oracle failed|deadly signal' "$log" || true)
+crash=$(grep -acE '^==[0-9]+==ERROR|runtime error|oracle failed|deadly signal' "$log" || true)
 echo "$target $variant ${secs}s$checkpoints cov=$cov ft=$ft corpus=$corp runs=$runs exec/s=$eps crashes=$crash"
-[ "$crash" = 0 ] || { grep -E 'ERROR|runtime error|oracle failed|Test unit written' "$log" | head -5; exit 1; }
+[ "$crash" = 0 ] || { grep -aE 'ERROR|runtime error|oracle failed|Test unit written' "$log" | head -5; exit 1; }
