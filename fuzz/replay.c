@@ -3,16 +3,30 @@
  * regression input replay in the ordinary test suite (ASan+UBSan build).
  *
  * usage: replay_<target> PATH...   (directories are read one level deep)
- * exit: 0 all inputs ran; 1 an input could not be read. A failing oracle
- * aborts with the file name printed just before. */
+ * exit: 0 all inputs ran; 1 an input could not be read. A failing input
+ * (oracle abort, sanitizer report with abort_on_error=1, crash) prints its
+ * file name from the signal handler. MQF_REPLAY_VERBOSE=1 lists every file. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuzz.h"
 
 #define MAX_INPUT (1u << 20)
+
+static char current[4096]; /* "replay: failing input: PATH\n" for the handler */
+static size_t current_len;
+
+static void on_fatal(int sig) {
+  /* write(2) is async-signal-safe; then die the way we were going to. */
+  ssize_t r = write(2, current, current_len);
+  (void)r;
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
 
 static int run_file(const char *path, size_t *count) {
   FILE *f = fopen(path, "rb");
@@ -35,7 +49,9 @@ static int run_file(const char *path, size_t *count) {
   }
   memcpy(exact, buf, n);
   free(buf);
-  fprintf(stderr, "replay: %s\n", path); /* the last line names the culprit on abort */
+  int k = snprintf(current, sizeof current, "replay: failing input: %s\n", path);
+  current_len = k < 0 ? 0 : (size_t)k < sizeof current ? (size_t)k : sizeof current - 1;
+  if (getenv("MQF_REPLAY_VERBOSE")) fprintf(stderr, "replay: %s\n", path);
   LLVMFuzzerTestOneInput(exact, n);
   free(exact);
   (*count)++;
@@ -80,6 +96,8 @@ static int run_dir(const char *path, size_t *count) {
 }
 
 int main(int argc, char **argv) {
+  static const int fatal[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+  for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], on_fatal);
   LLVMFuzzerInitialize(&argc, &argv);
   size_t count = 0;
   int rc = 0;

@@ -9,7 +9,7 @@ foreach(t ${MQF_REPLAY_TARGETS})
                      ${PROJECT_SOURCE_DIR}/corpus/regress/${t})
     set_tests_properties(fuzz_replay_${t} PROPERTIES
       LABELS fuzz TIMEOUT 300
-      ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+      ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1")
   endif()
 endforeach()
 
