@@ -47,7 +47,8 @@ static void walk_lists(const mqc_packet *pkt) {
   } else if (pkt->type == MQC_UNSUBSCRIBE) {
     mqc_bytes f;
     mqc_unsub_iter_init(&it, &pkt->subscribe);
-    while (mqc_unsub_next(&it, &f)) n++;
+    while (mqc_unsub_next(&it, &f))
+      n++;
     MQF_CHECK(n == pkt->subscribe.count, "UNSUBSCRIBE walked %u of %u", n, pkt->subscribe.count);
   }
 }
@@ -58,19 +59,32 @@ static void check_props_of(const mqc_packet *pkt) {
     walk_props(&pkt->connect.props);
     walk_props(&pkt->connect.will_props);
     break;
-  case MQC_CONNACK: walk_props(&pkt->connack.props); break;
-  case MQC_PUBLISH: walk_props(&pkt->publish.props); break;
+  case MQC_CONNACK:
+    walk_props(&pkt->connack.props);
+    break;
+  case MQC_PUBLISH:
+    walk_props(&pkt->publish.props);
+    break;
   case MQC_PUBACK:
   case MQC_PUBREC:
   case MQC_PUBREL:
-  case MQC_PUBCOMP: walk_props(&pkt->ack.props); break;
+  case MQC_PUBCOMP:
+    walk_props(&pkt->ack.props);
+    break;
   case MQC_SUBSCRIBE:
-  case MQC_UNSUBSCRIBE: walk_props(&pkt->subscribe.props); break;
+  case MQC_UNSUBSCRIBE:
+    walk_props(&pkt->subscribe.props);
+    break;
   case MQC_SUBACK:
-  case MQC_UNSUBACK: walk_props(&pkt->suback.props); break;
+  case MQC_UNSUBACK:
+    walk_props(&pkt->suback.props);
+    break;
   case MQC_DISCONNECT:
-  case MQC_AUTH: walk_props(&pkt->disconnect.props); break;
-  default: break;
+  case MQC_AUTH:
+    walk_props(&pkt->disconnect.props);
+    break;
+  default:
+    break;
   }
 }
 

@@ -13,7 +13,7 @@
 
 #include "fuzz.h"
 
-#define ARENA 8192
+#define ARENA   8192
 #define OUT_MAX (ARENA * 4)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -42,8 +42,17 @@ static mqc_bytes arena_put(arena *a, const uint8_t *p, size_t n) {
 
 /* Valid UTF-8 text without U+0000 or wildcards: a level word. */
 static size_t gen_word(mqf_in *in, uint8_t *out, size_t cap) {
-  static const char *const words[] = {"a", "b", "sensor", "$SYS", "x y", "\xC3\xA9t\xC3\xA9",
-                                      "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "", "room1", "MQTT"};
+  static const char *const words[] = {"a",
+                                      "b",
+                                      "sensor",
+                                      "$SYS",
+                                      "x y",
+                                      "\xC3\xA9t\xC3\xA9",
+                                      "\xE2\x82\xAC",
+                                      "\xF0\x9F\x98\x80",
+                                      "",
+                                      "room1",
+                                      "MQTT"};
   uint8_t c = mqf_u8(in);
   if (c < 200) {
     const char *w = words[c % (sizeof words / sizeof words[0])];
@@ -86,8 +95,10 @@ static mqc_bytes gen_filter(mqf_in *in, arena *a, mqc_version v, bool *shared) {
   }
   for (size_t i = 0; i < levels; i++) {
     if (i) tmp[n++] = '/';
-    if (shape & (1u << i)) tmp[n++] = '+';
-    else n += gen_word(in, tmp + n, 290);
+    if (shape & (1u << i))
+      tmp[n++] = '+';
+    else
+      n += gen_word(in, tmp + n, 290);
   }
   if (shape & 0x40) {
     tmp[n++] = '/';
@@ -120,10 +131,18 @@ static mqc_props gen_props(mqf_in *in, arena *a, uint32_t allowed, mqc_type t, m
     uint32_t u = (uint32_t)mqf_u16(in) << 16 | mqf_u16(in);
     uint8_t tmp[300], tmp2[300];
     switch (info->type) {
-    case MQC_PT_BYTE: p.u = u & 1; break;
-    case MQC_PT_U16: p.u = (u & 0xFFFF) ? (u & 0xFFFF) : 1; break;
-    case MQC_PT_U32: p.u = u ? u : 1; break;
-    case MQC_PT_VARINT: p.u = (u & 0x0FFFFFFF) ? (u & 0x0FFFFFFF) : 1; break;
+    case MQC_PT_BYTE:
+      p.u = u & 1;
+      break;
+    case MQC_PT_U16:
+      p.u = (u & 0xFFFF) ? (u & 0xFFFF) : 1;
+      break;
+    case MQC_PT_U32:
+      p.u = u ? u : 1;
+      break;
+    case MQC_PT_VARINT:
+      p.u = (u & 0x0FFFFFFF) ? (u & 0x0FFFFFFF) : 1;
+      break;
     case MQC_PT_UTF8:
       if (id == MQC_PROP_RESPONSE_TOPIC) {
         mqc_bytes tp = gen_topic(in, a);
@@ -142,7 +161,8 @@ static mqc_props gen_props(mqf_in *in, arena *a, uint32_t allowed, mqc_type t, m
       p.value.p = tmp2;
       p.value.n = gen_word(in, tmp2, sizeof tmp2);
       break;
-    default: continue;
+    default:
+      continue;
     }
     mqc_put_prop(&w, &p);
   }
@@ -170,12 +190,15 @@ static mqc_dir dir_of(mqc_type t, uint8_t choice) {
   case MQC_CONNECT:
   case MQC_SUBSCRIBE:
   case MQC_UNSUBSCRIBE:
-  case MQC_PINGREQ: return MQC_FROM_CLIENT;
+  case MQC_PINGREQ:
+    return MQC_FROM_CLIENT;
   case MQC_CONNACK:
   case MQC_SUBACK:
   case MQC_UNSUBACK:
-  case MQC_PINGRESP: return MQC_FROM_SERVER;
-  default: return (choice & 1) ? MQC_FROM_SERVER : MQC_FROM_CLIENT;
+  case MQC_PINGRESP:
+    return MQC_FROM_SERVER;
+  default:
+    return (choice & 1) ? MQC_FROM_SERVER : MQC_FROM_CLIENT;
   }
 }
 
@@ -193,7 +216,8 @@ static void gen_connect(mqf_in *in, arena *a, mqc_version v, mqc_connect *c) {
   if (v == MQC_V5) c->props = gen_props(in, a, P(MQC_CONNECT), MQC_CONNECT, MQC_FROM_CLIENT);
   c->client_id = gen_text(in, a);
   if (c->will) {
-    if (v == MQC_V5) c->will_props = gen_props(in, a, MQC_PROP_IN_WILL, MQC_CONNECT, MQC_FROM_CLIENT);
+    if (v == MQC_V5)
+      c->will_props = gen_props(in, a, MQC_PROP_IN_WILL, MQC_CONNECT, MQC_FROM_CLIENT);
     c->will_topic = gen_topic(in, a);
     c->will_payload = mqf_take(in, mqf_u8(in) % 64);
   }
@@ -216,8 +240,10 @@ static void gen_subscribe(mqf_in *in, arena *a, mqc_version v, mqc_packet *p) {
       so.retain_as_published = o & 8;
       so.retain_handling = (uint8_t)((o >> 4) % 3);
     }
-    if (p->type == MQC_SUBSCRIBE) mqc_put_sub_entry(&w, f, mqc_subopts_pack(so));
-    else mqc_put_str(&w, f);
+    if (p->type == MQC_SUBSCRIBE)
+      mqc_put_sub_entry(&w, f, mqc_subopts_pack(so));
+    else
+      mqc_put_str(&w, f);
     p->subscribe.count++;
   }
   if (mqc_writer_ok(&w)) p->subscribe.list = arena_put(a, lst, w.len);
@@ -227,8 +253,10 @@ static void gen_reasons(mqf_in *in, mqc_version v, mqc_packet *p, uint8_t *buf) 
   size_t n = 1 + mqf_u8(in) % 8;
   if (p->type == MQC_UNSUBACK && v != MQC_V5) return; /* 3.x UNSUBACK has no payload */
   for (size_t i = 0; i < n; i++) {
-    if (v == MQC_V5) buf[i] = gen_reason(in, p->type, MQC_FROM_SERVER);
-    else buf[i] = (uint8_t[]){0, 1, 2, 0x80}[mqf_u8(in) % (v == MQC_V31 ? 3 : 4)];
+    if (v == MQC_V5)
+      buf[i] = gen_reason(in, p->type, MQC_FROM_SERVER);
+    else
+      buf[i] = (uint8_t[]){0, 1, 2, 0x80}[mqf_u8(in) % (v == MQC_V31 ? 3 : 4)];
   }
   p->suback.reasons.p = buf;
   p->suback.reasons.n = n;
@@ -250,7 +278,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint16_t id = mqf_u16(&in);
   if (id == 0) id = 1;
   switch (t) {
-  case MQC_CONNECT: gen_connect(&in, &a, v, &p.connect); break;
+  case MQC_CONNECT:
+    gen_connect(&in, &a, v, &p.connect);
+    break;
   case MQC_CONNACK: {
     uint8_t c = mqf_u8(&in);
     p.connack.reason = v == MQC_V5 ? gen_reason(&in, t, dir) : (uint8_t)(c % 6);
@@ -298,7 +328,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       p.disconnect.props = gen_props(&in, &a, P(t), t, dir);
     }
     break;
-  default: break;
+  default:
+    break;
   }
   if (a.used >= ARENA) return 0; /* the arena filled up: fields were cut short */
 
@@ -322,7 +353,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (st != MQC_OK) {
     fprintf(stderr, "%s %s from %s: ", mqc_version_name(v), mqc_type_name(t),
             dir == MQC_FROM_CLIENT ? "client" : "server");
-    for (size_t i = 0; i < n && i < 512; i++) fprintf(stderr, "%02x", out[i]);
+    for (size_t i = 0; i < n && i < 512; i++)
+      fprintf(stderr, "%02x", out[i]);
     fputc('\n', stderr);
   }
   MQF_CHECK(st == MQC_OK, "a generated %s does not decode: %s at %zu: %s (%s)", mqc_type_name(t),

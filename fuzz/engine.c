@@ -61,11 +61,11 @@ static void count_free(void *ctx, void *ptr, size_t size) {
 
 typedef struct {
   mqe_conn *c;
-  mqc_version ver;     /* from the first CONNECT we fed that decoded; 0 unknown */
-  bool checked;        /* output is being decoded (off after an overflow) */
-  uint8_t rx[RX_CAP];  /* output reassembly */
+  mqc_version ver;    /* from the first CONNECT we fed that decoded; 0 unknown */
+  bool checked;       /* output is being decoded (off after an overflow) */
+  uint8_t rx[RX_CAP]; /* output reassembly */
   size_t rx_len;
-  uint8_t nonce[16];   /* last AUTH data from the server (challenge) */
+  uint8_t nonce[16]; /* last AUTH data from the server (challenge) */
   size_t nonce_len;
 } slot;
 
@@ -236,7 +236,8 @@ static void on_output_packet(harness *h, slot *s, const uint8_t *p, size_t n, bo
   if (st != MQC_OK && known_bug(p, &err)) return;
   if (st != MQC_OK) {
     fprintf(stderr, "engine output (%s): ", mqc_version_name(s->ver));
-    for (size_t i = 0; i < n && i < 256; i++) fprintf(stderr, "%02x", p[i]);
+    for (size_t i = 0; i < n && i < 256; i++)
+      fprintf(stderr, "%02x", p[i]);
     fputc('\n', stderr);
   }
   MQF_CHECK(st == MQC_OK, "engine sent an invalid %s: %s at %zu: %s (%s)",
@@ -315,7 +316,8 @@ static void service(harness *h) {
     MQF_CHECK(s >= h->s && s < h->s + MQF_ENGINE_CONNS && s->c == c,
               "next_output returned a connection the harness does not own");
     if (mqe_conn_should_close(c)) {
-      for (unsigned i = 0; i < 8 && s->c; i++) drain(h, s, false, false);
+      for (unsigned i = 0; i < 8 && s->c; i++)
+        drain(h, s, false, false);
       close_slot(h, s, false);
     }
   }
@@ -325,8 +327,10 @@ static void service(harness *h) {
 /* Canned client packets                                                    */
 /* ------------------------------------------------------------------------ */
 
-static const char *const FILTERS[] = {"a/b", "a/+", "#", "$share/g/a/b", "w/#", "a/#", "deny/x", "+/+/+"};
-static const char *const TOPICS[] = {"a/b", "a/c", "w/x", "x", "$SYS/y", "a/b/c", "deny/x", "a/b/c/d/e"};
+static const char *const FILTERS[] = {"a/b", "a/+", "#",      "$share/g/a/b",
+                                      "w/#", "a/#", "deny/x", "+/+/+"};
+static const char *const TOPICS[] = {"a/b",    "a/c",   "w/x",    "x",
+                                     "$SYS/y", "a/b/c", "deny/x", "a/b/c/d/e"};
 static const char *const IDS[] = {"c0", "c1", "c2", ""};
 
 static mqc_props props_of(uint8_t *blk, size_t cap, uint8_t arg) {
@@ -396,8 +400,10 @@ static void canned(harness *h, slot *s, unsigned tmpl, uint8_t arg) {
     mqc_packet_init(&p, tmpl == 2 ? MQC_SUBSCRIBE : MQC_UNSUBSCRIBE, v);
     mqc_writer w;
     mqc_writer_init(&w, blk, sizeof blk);
-    if (tmpl == 2) mqc_put_sub_entry(&w, mqc_cstr(FILTERS[arg & 7]), (uint8_t)(arg >> 3 & 3));
-    else mqc_put_str(&w, mqc_cstr(FILTERS[arg & 7]));
+    if (tmpl == 2)
+      mqc_put_sub_entry(&w, mqc_cstr(FILTERS[arg & 7]), (uint8_t)(arg >> 3 & 3));
+    else
+      mqc_put_str(&w, mqc_cstr(FILTERS[arg & 7]));
     p.subscribe.list = (mqc_bytes){blk, w.len};
     p.subscribe.count = 1;
     p.subscribe.packet_id = (uint16_t)(1 + (arg >> 5));
@@ -427,7 +433,7 @@ static void canned(harness *h, slot *s, unsigned tmpl, uint8_t arg) {
 /* The op loop                                                              */
 /* ------------------------------------------------------------------------ */
 
-static const uint32_t STEPS[16] = {0,    1,     10,    100,   500,    999,     1000,    1500,
+static const uint32_t STEPS[16] = {0,    1,     10,    100,   500,   999,   1000,    1500,
                                    5000, 10000, 15001, 30000, 45000, 61000, 3600000, 86400000};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -475,13 +481,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       mqe_tick(h.e, h.now);
       break;
-    case MQF_OP_DRAIN: drain(&h, s, op & 4, op & 8); break;
+    case MQF_OP_DRAIN:
+      drain(&h, s, op & 4, op & 8);
+      break;
     case MQF_OP_CLOSE:
       if (!s->c) break;
-      if (op & 8) mqe_conn_kick(h.e, s->c, op & 16 ? 0x98 : 0x8B, h.now);
-      else close_slot(&h, s, op & 4);
+      if (op & 8)
+        mqe_conn_kick(h.e, s->c, op & 16 ? 0x98 : 0x8B, h.now);
+      else
+        close_slot(&h, s, op & 4);
       break;
-    case MQF_OP_OPEN: open_slot(&h, op & 3); break;
+    case MQF_OP_OPEN:
+      open_slot(&h, op & 3);
+      break;
     default:
       if (op == 0xFF) {
         mqe_shutdown(h.e, h.now);
@@ -492,7 +504,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     service(&h);
     check(&h, "an op");
   }
-  for (size_t i = 0; i < MQF_ENGINE_CONNS; i++) close_slot(&h, &h.s[i], true);
+  for (size_t i = 0; i < MQF_ENGINE_CONNS; i++)
+    close_slot(&h, &h.s[i], true);
   check(&h, "closing every connection");
   mqe_engine_free(h.e);
   MQF_CHECK(h.alloc.live_bytes == 0 && h.alloc.live_count == 0,

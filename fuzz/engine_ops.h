@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define MQF_ENGINE_PREFIX 4
-#define MQF_ENGINE_CONNS 4
+#define MQF_ENGINE_CONNS  4
 
 enum {
   MQF_OP_FEED = 0x00,

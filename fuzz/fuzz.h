@@ -28,7 +28,7 @@ const mqf_layout *mqf_target_layout(void);
 #define MQF_CHECK(cond, ...)                                                                       \
   do {                                                                                             \
     if (!(cond)) {                                                                                 \
-      fprintf(stderr, "mqcheck fuzz oracle failed at %s:%d: %s\n  ", __FILE__, __LINE__, #cond);  \
+      fprintf(stderr, "mqcheck fuzz oracle failed at %s:%d: %s\n  ", __FILE__, __LINE__, #cond);   \
       fprintf(stderr, __VA_ARGS__);                                                                \
       fputc('\n', stderr);                                                                         \
       abort();                                                                                     \

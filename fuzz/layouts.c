@@ -19,7 +19,7 @@ static size_t engine_make_head(uint64_t rnd, uint8_t *out) {
 }
 
 static const mqf_layout BARE = {0, NULL, NULL};
-static const mqf_layout ONE_BYTE = {1, NULL, NULL}; /* decode, roundtrip, mutate */
+static const mqf_layout ONE_BYTE = {1, NULL, NULL};  /* decode, roundtrip, mutate */
 static const mqf_layout TWO_BYTES = {2, NULL, NULL}; /* stream */
 static const mqf_layout ENGINE = {MQF_ENGINE_PREFIX, engine_head, engine_make_head};
 

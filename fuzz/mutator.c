@@ -14,7 +14,7 @@
 #include "mqc.h"
 #include "templates.h"
 
-#define MAX_UNITS 128
+#define MAX_UNITS  128
 #define MAX_BLOCKS 2 /* property blocks per packet: props and will props */
 
 /* ------------------------------------------------------------------------ */
@@ -103,7 +103,8 @@ static size_t put_varint(uint8_t *out, uint32_t v, size_t min_bytes) {
 
 static size_t varint_size(uint32_t v) {
   size_t n = 1;
-  while (v > 127 && n < 4) v >>= 7, n++;
+  while (v > 127 && n < 4)
+    v >>= 7, n++;
   return n;
 }
 
@@ -126,7 +127,8 @@ static bool splice(pbuf *k, size_t off, size_t del, const uint8_t *ins, size_t n
 /* Length of the fixed header at b (type byte + up to 4 length bytes). */
 static size_t header_len(const pbuf *k) {
   size_t i = 1;
-  while (i < k->len && i < 5 && (k->b[i] & 0x80)) i++;
+  while (i < k->len && i < 5 && (k->b[i] & 0x80))
+    i++;
   return i < k->len ? i + 1 : k->len;
 }
 
@@ -150,8 +152,8 @@ typedef struct {
   bool ok;
   mqc_version v;
   mqc_packet pkt;
-  size_t id_off; /* packet identifier, or 0 */
-  size_t str_off[16], str_n;  /* start of 2-byte length prefix of each string */
+  size_t id_off;             /* packet identifier, or 0 */
+  size_t str_off[16], str_n; /* start of 2-byte length prefix of each string */
   size_t blk_off[MAX_BLOCKS], blk_len[MAX_BLOCKS], blk_n; /* property block contents */
 } fields;
 
@@ -194,7 +196,9 @@ static void discover(const pbuf *k, fields *f) {
     add_block(f, k, &p->connect.props);
     add_block(f, k, &p->connect.will_props);
     break;
-  case MQC_CONNACK: add_block(f, k, &p->connack.props); break;
+  case MQC_CONNACK:
+    add_block(f, k, &p->connack.props);
+    break;
   case MQC_PUBLISH:
     add_str(f, k, p->publish.topic);
     if (p->publish.qos) f->id_off = (size_t)(p->publish.topic.p - k->b) + p->publish.topic.n;
@@ -216,10 +220,12 @@ static void discover(const pbuf *k, fields *f) {
     mqc_bytes flt;
     if (p->type == MQC_SUBSCRIBE) {
       mqc_sub_iter_init(&it, &p->subscribe);
-      while (mqc_sub_next(&it, &e)) add_str(f, k, e.filter);
+      while (mqc_sub_next(&it, &e))
+        add_str(f, k, e.filter);
     } else {
       mqc_unsub_iter_init(&it, &p->subscribe);
-      while (mqc_unsub_next(&it, &flt)) add_str(f, k, flt);
+      while (mqc_unsub_next(&it, &flt))
+        add_str(f, k, flt);
     }
     break;
   }
@@ -229,8 +235,11 @@ static void discover(const pbuf *k, fields *f) {
     add_block(f, k, &p->suback.props);
     break;
   case MQC_DISCONNECT:
-  case MQC_AUTH: add_block(f, k, &p->disconnect.props); break;
-  default: break;
+  case MQC_AUTH:
+    add_block(f, k, &p->disconnect.props);
+    break;
+  default:
+    break;
   }
 }
 
@@ -240,9 +249,32 @@ static void discover(const pbuf *k, fields *f) {
 
 /* Strings that matter to MQTT parsers and brokers. */
 static const char *const TOKENS[] = {
-    "MQTT", "MQIsdp", "$share/g/a/b", "$share//x", "$share/g", "$SYS/broker", "#", "+", "+/+/#",
-    "a/#", "a/+/c", "/", "//", "a", "sport/tennis/player1", "\xC0\x80", "\xED\xA0\x80", "\xEF\xBF\xBF",
-    "\xF4\x90\x80\x80", ("a\x00" "b"), "\x7F", "\xC2\xA9", "text/plain", "SCRAM-SHA-1", "mqcheck-challenge",
+    "MQTT",
+    "MQIsdp",
+    "$share/g/a/b",
+    "$share//x",
+    "$share/g",
+    "$SYS/broker",
+    "#",
+    "+",
+    "+/+/#",
+    "a/#",
+    "a/+/c",
+    "/",
+    "//",
+    "a",
+    "sport/tennis/player1",
+    "\xC0\x80",
+    "\xED\xA0\x80",
+    "\xEF\xBF\xBF",
+    "\xF4\x90\x80\x80",
+    ("a\x00"
+     "b"),
+    "\x7F",
+    "\xC2\xA9",
+    "text/plain",
+    "SCRAM-SHA-1",
+    "mqcheck-challenge",
 };
 static const size_t TOKEN_LENS[] = {
     4, 6, 12, 9, 8, 11, 1, 1, 5, 3, 5, 1, 2, 1, 20, 2, 3, 3, 4, 3, 1, 2, 10, 11, 17,
@@ -259,7 +291,8 @@ static size_t gen_string(rng *r, uint8_t *out, size_t cap) {
   case 1: /* random bytes */
     n = below(r, 9);
     if (n > cap) n = cap;
-    for (size_t i = 0; i < n; i++) out[i] = (uint8_t)rnd(r);
+    for (size_t i = 0; i < n; i++)
+      out[i] = (uint8_t)rnd(r);
     return n;
   default: {
     size_t t = below(r, sizeof TOKENS / sizeof TOKENS[0]);
@@ -286,10 +319,18 @@ static size_t gen_prop(rng *r, uint8_t *out) {
   uint8_t s1[320], s2[320];
   mqc_prop_type t = info ? info->type : (mqc_prop_type)(1 + below(r, 7));
   switch (t) {
-  case MQC_PT_BYTE: mqc_put_u8(&w, (uint8_t)gen_int(r, 2)); break;
-  case MQC_PT_U16: mqc_put_u16(&w, (uint16_t)gen_int(r, 65535)); break;
-  case MQC_PT_U32: mqc_put_u32(&w, gen_int(r, UINT32_MAX)); break;
-  case MQC_PT_VARINT: mqc_put_varint(&w, gen_int(r, 268435455u)); break;
+  case MQC_PT_BYTE:
+    mqc_put_u8(&w, (uint8_t)gen_int(r, 2));
+    break;
+  case MQC_PT_U16:
+    mqc_put_u16(&w, (uint16_t)gen_int(r, 65535));
+    break;
+  case MQC_PT_U32:
+    mqc_put_u32(&w, gen_int(r, UINT32_MAX));
+    break;
+  case MQC_PT_VARINT:
+    mqc_put_varint(&w, gen_int(r, 268435455u));
+    break;
   case MQC_PT_UTF8:
   case MQC_PT_BINARY: {
     mqc_bytes b = {s1, gen_string(r, s1, sizeof s1)};
@@ -315,7 +356,8 @@ static size_t prop_bounds(const pbuf *k, size_t off, size_t len, size_t *starts,
   size_t n = 0;
   mqc_prop_iter_init(&it, &pr);
   starts[n++] = off;
-  while (n < max && mqc_prop_next(&it, &p)) starts[n++] = (size_t)(it.p - k->b);
+  while (n < max && mqc_prop_next(&it, &p))
+    starts[n++] = (size_t)(it.p - k->b);
   return n; /* starts[0..n): n-1 properties, starts[n-1] is where walking stopped */
 }
 
@@ -384,8 +426,10 @@ static void edit_packet(rng *r, pbuf *k) {
   unsigned op = (unsigned)below(r, f.ok ? 9 : 4);
   switch (op) {
   case 0: /* fixed-header flags, or the whole type nibble */
-    if (chance(r, 4)) k->b[0] = (uint8_t)((k->b[0] & 0x0F) | below(r, 16) << 4);
-    else k->b[0] ^= (uint8_t)(1u << below(r, 4));
+    if (chance(r, 4))
+      k->b[0] = (uint8_t)((k->b[0] & 0x0F) | below(r, 16) << 4);
+    else
+      k->b[0] ^= (uint8_t)(1u << below(r, 4));
     return;
   case 1: { /* remaining length: padded (non-minimal), off by a little, or wild */
     size_t h = header_len(k);
@@ -394,9 +438,15 @@ static void edit_packet(rng *r, pbuf *k) {
     uint32_t rl = body > 268435455u ? 268435455u : (uint32_t)body;
     size_t pad = 1;
     switch (below(r, 3)) {
-    case 0: pad = 2 + below(r, 4); break;                              /* 2..5 bytes */
-    case 1: rl = (uint32_t)((long)rl + (long)below(r, 7) - 3) & 0x0FFFFFFFu; break;
-    default: rl = gen_int(r, 268435455u); break;
+    case 0:
+      pad = 2 + below(r, 4);
+      break; /* 2..5 bytes */
+    case 1:
+      rl = (uint32_t)((long)rl + (long)below(r, 7) - 3) & 0x0FFFFFFFu;
+      break;
+    default:
+      rl = gen_int(r, 268435455u);
+      break;
     }
     uint8_t v[5];
     size_t n = put_varint(v, rl, pad);
@@ -409,7 +459,8 @@ static void edit_packet(rng *r, pbuf *k) {
   case 3: { /* trailing bytes */
     uint8_t t[4];
     size_t n = 1 + below(r, 4);
-    for (size_t i = 0; i < n; i++) t[i] = (uint8_t)rnd(r);
+    for (size_t i = 0; i < n; i++)
+      t[i] = (uint8_t)rnd(r);
     splice(k, k->len, 0, t, n);
     break;
   }
@@ -450,8 +501,10 @@ static void edit_packet(rng *r, pbuf *k) {
     size_t i = below(r, f.blk_n);
     long delta = 0;
     if (!edit_props(r, k, f.blk_off[i], f.blk_len[i], &delta)) return;
-    if (repair && delta) fix_block_len(k, f.blk_off[i], f.blk_len[i], delta);
-    else if (!repair && chance(r, 2)) fix_block_len(k, f.blk_off[i], f.blk_len[i], delta + 1);
+    if (repair && delta)
+      fix_block_len(k, f.blk_off[i], f.blk_len[i], delta);
+    else if (!repair && chance(r, 2))
+      fix_block_len(k, f.blk_off[i], f.blk_len[i], delta + 1);
     break;
   }
   }
@@ -472,14 +525,21 @@ size_t mqf_byte_mutate(uint8_t *data, size_t size, size_t max_size, uint64_t see
   }
   static const uint8_t interesting[] = {0x00, 0x01, 0x02, 0x7F, 0x80, 0xFF, 0x10, 0x20, 0x30, 0xE0};
   switch (below(&r, 6)) {
-  case 0: data[below(&r, size)] ^= (uint8_t)(1u << below(&r, 8)); break;
-  case 1: data[below(&r, size)] = (uint8_t)rnd(&r); break;
-  case 2: data[below(&r, size)] = interesting[below(&r, sizeof interesting)]; break;
+  case 0:
+    data[below(&r, size)] ^= (uint8_t)(1u << below(&r, 8));
+    break;
+  case 1:
+    data[below(&r, size)] = (uint8_t)rnd(&r);
+    break;
+  case 2:
+    data[below(&r, size)] = interesting[below(&r, sizeof interesting)];
+    break;
   case 3: /* insert bytes */
     if (size < max_size) {
       size_t at = below(&r, size + 1), n = 1 + below(&r, max_size - size < 8 ? max_size - size : 8);
       memmove(data + at + n, data + at, size - at);
-      for (size_t i = 0; i < n; i++) data[at + i] = (uint8_t)rnd(&r);
+      for (size_t i = 0; i < n; i++)
+        data[at + i] = (uint8_t)rnd(&r);
       size += n;
     }
     break;

@@ -97,7 +97,8 @@ static int run_dir(const char *path, size_t *count) {
 
 int main(int argc, char **argv) {
   static const int fatal[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
-  for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], on_fatal);
+  for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+    signal(fatal[i], on_fatal);
   LLVMFuzzerInitialize(&argc, &argv);
   size_t count = 0;
   int rc = 0;

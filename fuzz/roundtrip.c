@@ -24,7 +24,8 @@ const mqf_layout *mqf_target_layout(void) {
 
 static void hexdump(const char *what, const uint8_t *p, size_t n) {
   fprintf(stderr, "%s (%zu bytes): ", what, n);
-  for (size_t i = 0; i < n && i < 256; i++) fprintf(stderr, "%02x", p[i]);
+  for (size_t i = 0; i < n && i < 256; i++)
+    fprintf(stderr, "%02x", p[i]);
   fputc('\n', stderr);
 }
 
@@ -55,9 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     hexdump("input", data + 1, size - 1);
     hexdump("encoded", out1, n1);
   }
-  MQF_CHECK(st == MQC_OK, "re-decoding the encoding failed: %s at %zu (%s, %s)",
-            mqc_strerror(st), err.offset, err.message ? err.message : "",
-            err.statement ? err.statement : "-");
+  MQF_CHECK(st == MQC_OK, "re-decoding the encoding failed: %s at %zu (%s, %s)", mqc_strerror(st),
+            err.offset, err.message ? err.message : "", err.statement ? err.statement : "-");
   MQF_CHECK(b.header_len + (size_t)b.remaining_length == n1, "re-decode used %zu of %zu bytes",
             b.header_len + (size_t)b.remaining_length, n1);
   if (!mqc_packet_equal(&a, &b)) {

@@ -16,7 +16,7 @@
 #include "fuzz.h"
 #include "packet_spec.h"
 
-#define ARENA (1u << 16)
+#define ARENA   (1u << 16)
 #define OUT_MAX (1u << 18)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {

@@ -16,7 +16,7 @@
 #include "fuzz.h"
 
 #define MAX_PACKETS 256
-#define RXBUF 4096 /* a connection's receive buffer: bigger packets are refused */
+#define RXBUF       4096 /* a connection's receive buffer: bigger packets are refused */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
@@ -42,8 +42,8 @@ static mqc_status one(const uint8_t *buf, size_t len, mqc_version *v, mqc_dir di
   mqc_packet pkt;
   mqc_status fs = mqc_frame_packet(buf, len, *v, max, &fr, &err);
   mqc_status ds = mqc_decode(buf, len, *v, dir, max, &pkt, &err);
-  MQF_CHECK((fs == MQC_INCOMPLETE) == (ds == MQC_INCOMPLETE),
-            "framer says %s, decoder says %s", mqc_strerror(fs), mqc_strerror(ds));
+  MQF_CHECK((fs == MQC_INCOMPLETE) == (ds == MQC_INCOMPLETE), "framer says %s, decoder says %s",
+            mqc_strerror(fs), mqc_strerror(ds));
   if (fs == MQC_INCOMPLETE) {
     MQF_CHECK(fr.needed > 0, "INCOMPLETE with needed == 0");
     return fs;
