@@ -18,10 +18,10 @@ static size_t engine_make_head(uint64_t rnd, uint8_t *out) {
   return 1;
 }
 
-static const mqf_layout BARE = {0, NULL, NULL};
-static const mqf_layout ONE_BYTE = {1, NULL, NULL};  /* decode, roundtrip, mutate */
-static const mqf_layout TWO_BYTES = {2, NULL, NULL}; /* stream */
-static const mqf_layout ENGINE = {MQF_ENGINE_PREFIX, engine_head, engine_make_head};
+static const mqf_layout BARE = {0, NULL, NULL, false};
+static const mqf_layout ONE_BYTE = {1, NULL, NULL, true};  /* decode, roundtrip, mutate */
+static const mqf_layout TWO_BYTES = {2, NULL, NULL, true}; /* stream */
+static const mqf_layout ENGINE = {MQF_ENGINE_PREFIX, engine_head, engine_make_head, false};
 
 const mqf_layout *mqf_layout_by_name(const char *name) {
   if (!name || !strcmp(name, "packets")) return &BARE;

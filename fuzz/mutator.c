@@ -169,15 +169,23 @@ static void add_block(fields *f, const pbuf *k, const mqc_props *p) {
   f->blk_len[f->blk_n++] = p->raw.n;
 }
 
-static void discover(const pbuf *k, fields *f) {
-  static const struct {
-    mqc_version v;
-    mqc_dir d;
-  } tries[] = {{MQC_V5, MQC_FROM_CLIENT},   {MQC_V5, MQC_FROM_SERVER},
-               {MQC_V311, MQC_FROM_CLIENT}, {MQC_V311, MQC_FROM_SERVER},
-               {MQC_V31, MQC_FROM_CLIENT},  {MQC_VERSION_AUTO, MQC_FROM_CLIENT}};
+typedef struct {
+  mqc_version v;
+  mqc_dir d;
+} try_as;
+
+/* hint: the version/direction the target will decode with, tried first
+ * (v == 0: none). */
+static void discover(const pbuf *k, fields *f, try_as hint) {
+  static const try_as tries[] = {{MQC_V5, MQC_FROM_CLIENT},   {MQC_V5, MQC_FROM_SERVER},
+                                 {MQC_V311, MQC_FROM_CLIENT}, {MQC_V311, MQC_FROM_SERVER},
+                                 {MQC_V31, MQC_FROM_CLIENT},  {MQC_VERSION_AUTO, MQC_FROM_CLIENT}};
   memset(f, 0, sizeof *f);
   mqc_error err;
+  if (hint.v) {
+    f->ok = mqc_decode(k->b, k->len, hint.v, hint.d, MQC_NO_LIMIT, &f->pkt, &err) == MQC_OK;
+    f->v = hint.v;
+  }
   for (size_t i = 0; i < sizeof tries / sizeof tries[0] && !f->ok; i++) {
     f->ok = mqc_decode(k->b, k->len, tries[i].v, tries[i].d, MQC_NO_LIMIT, &f->pkt, &err) == MQC_OK;
     f->v = tries[i].v;
@@ -419,9 +427,9 @@ static void fix_block_len(pbuf *k, size_t off, size_t old_len, long delta) {
 }
 
 /* One field-level edit of the packet in k. */
-static void edit_packet(rng *r, pbuf *k) {
+static void edit_packet(rng *r, pbuf *k, try_as hint) {
   fields f;
-  discover(k, &f);
+  discover(k, &f, hint);
   bool repair = !chance(r, 8); /* sometimes leave lengths lying */
   unsigned op = (unsigned)below(r, f.ok ? 9 : 4);
   switch (op) {
@@ -687,7 +695,13 @@ static size_t mutate_once(const mqf_mutator *m, const mqf_layout *lay, uint8_t *
     } else {
       memcpy(k.b, x.p + x.head, body);
       k.len = body;
-      edit_packet(r, &k);
+      try_as hint = {MQC_VERSION_AUTO, MQC_FROM_CLIENT};
+      if (lay->selector && size > 0) {
+        static const mqc_version sv[4] = {MQC_VERSION_AUTO, MQC_V31, MQC_V311, MQC_V5};
+        hint.v = sv[data[0] & 3];
+        hint.d = (data[0] & 4) ? MQC_FROM_SERVER : MQC_FROM_CLIENT;
+      }
+      edit_packet(r, &k, hint);
       for (size_t i = 0; i < nu; i++) {
         if (i == e) {
           pc[np++] = (piece){x.p, x.head};
@@ -733,6 +747,6 @@ size_t mqf_crossover(const mqf_mutator *m, const mqf_layout *layout, uint8_t *da
 }
 
 mqf_layout mqf_layout_packets(size_t prefix) {
-  mqf_layout l = {prefix, NULL, NULL};
+  mqf_layout l = {prefix, NULL, NULL, false};
   return l;
 }

@@ -33,6 +33,9 @@ typedef struct {
   /* A record head to put before an inserted packet (writes <= 8 bytes into
    * out, returns the count). NULL: none. */
   size_t (*make_head)(uint64_t rnd, uint8_t *out);
+  /* The first prefix byte is a selector (fuzz.h: version in bits 0-1,
+   * direction in bit 2): fields are then located in that version first. */
+  bool selector;
 } mqf_layout;
 
 /* Byte-level fallback: mutates data[0..size) in place, returns the new size
