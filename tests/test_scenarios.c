@@ -1,0 +1,203 @@
+/* test_scenarios.c - scenario loader, variables, matcher, runner (engine
+ * target) and the reports/baseline library. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mqr.h"
+#include "mqs.h"
+
+static void test_vars(void **state) {
+  (void)state;
+  mqs_vars v;
+  mqs_vars_init(&v);
+  assert_int_equal(mqs_vars_set(&v, "topic_prefix", "a/b/", 4), 0);
+  char out[64], bad[64];
+  assert_int_equal(mqs_vars_expand(&v, "${topic_prefix}x $$y", 20, out, sizeof out, bad), 8);
+  assert_string_equal(out, "a/b/x $y");
+  assert_int_equal(mqs_vars_expand(&v, "${nope}", 7, out, sizeof out, bad), -1);
+  assert_string_equal(bad, "nope");
+  char name[64];
+  assert_true(mqs_vars_is_ref("${pid}", 6, name));
+  assert_string_equal(name, "pid");
+  assert_false(mqs_vars_is_ref("x${pid}", 7, name));
+  /* too small an output is an error, never an overflow */
+  assert_int_equal(mqs_vars_expand(&v, "${topic_prefix}", 15, out, 3, bad), -1);
+}
+
+static const char *good =
+    "format: 1\n"
+    "name: t/qos1\n"
+    "versions: [3.1.1, 5.0]\n"
+    "rules: [MQTT-4.3.2-1]\n"
+    "clients: [sub, pub]\n"
+    "steps:\n"
+    "  - {client: sub, connect: {}}\n"
+    "  - client: sub\n"
+    "    send: {type: SUBSCRIBE, packet_id: 1, subscriptions: [{topic_filter: \"${topic_prefix}t\", qos: 1}]}\n"
+    "  - {client: sub, expect: {type: SUBACK, packet_id: 1, reason_codes: [1]}}\n"
+    "  - {client: pub, connect: {}}\n"
+    "  - {client: pub, send: {type: PUBLISH, qos: 1, packet_id: 3, topic: \"${topic_prefix}t\", payload: hi}}\n"
+    "  - expect_all:\n"
+    "      - pub: {type: PUBACK, packet_id: 3}\n"
+    "      - sub: {type: PUBLISH, qos: 1, payload: hi, packet_id: \"${p}\"}\n"
+    "  - {client: sub, send: {type: PUBACK, packet_id: \"${p}\"}}\n"
+    "  - {client: sub, expect_none: 80s}\n";
+
+static void run_text(const char *text, unsigned version, mqs_result *res) {
+  mqs_scenario *s;
+  mqs_load_error e;
+  int rc = mqs_scenario_load_text("mem.yaml", text, strlen(text), &s, &e);
+  if (rc) fprintf(stderr, "%zu:%zu: %s\n", e.line, e.column, e.message);
+  assert_int_equal(rc, 0);
+  mqs_target_spec *spec;
+  char err[200];
+  assert_int_equal(mqs_target_spec_new("engine", NULL, &spec, err, sizeof err), 0);
+  mqs_run_opts o = {.target = spec, .caps = mqs_target_spec_default_caps(spec), .jobs = 1};
+  mqs_case c = {s, version};
+  mqs_run_case(&c, 0, &o, res);
+  mqs_target_spec_free(spec);
+  mqs_scenario_free(s);
+}
+
+static void test_run_pass(void **state) {
+  (void)state;
+  for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+    mqs_result r;
+    run_text(good, vb, &r);
+    if (r.verdict != MQS_PASS) fprintf(stderr, "%s\n", r.detail ? r.detail : "");
+    assert_int_equal(r.verdict, MQS_PASS);
+    assert_true(r.target_ms >= 80000); /* the 80 s wait ran on the virtual clock */
+    assert_true(r.wall_ms < 5000);
+    mqs_result_free(&r);
+  }
+}
+
+static void test_run_fail_detail(void **state) {
+  (void)state;
+  char *bad = strdup(good);
+  char *p = strstr(bad, "payload: hi, packet_id");
+  assert_non_null(p);
+  memcpy(p, "payload: ho", 11);
+  mqs_result r;
+  run_text(bad, MQS_V5, &r);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(r.step_line, 13);
+  assert_non_null(strstr(r.detail, "MQTT-4.3.2-1"));
+  assert_non_null(strstr(r.detail, "payload"));
+  assert_non_null(strstr(r.detail, "-> PUBLISH"));
+  assert_non_null(strstr(r.detail, "<- PUBLISH"));
+  mqs_result_free(&r);
+  free(bad);
+}
+
+static void test_load_errors(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    size_t line, column;
+    const char *msg;
+  } cases[] = {
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - {sned: {}}\n", 6, 6,
+       "unknown step key"},
+      {"format: 2\nname: x\n", 1, 9, "unsupported format"},
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [bogus]\nsteps: [{wait: 1}]\n", 4, 9,
+       "not a statement ID"},
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nrequires: [teleport]\nsteps: [{wait: 1}]\n",
+       5, 12, "unknown capability"},
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - send: {type: PUBLISH, qos: 7}\n",
+       6, 32, "over the maximum"},
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - expect: {type: SUBACK, topic: a}\n",
+       6, 28, "no field 'topic'"},
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - send: {type: PUBLISH, topic: \"${unset}\"}\n",
+       6, 34, "unbound variable"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mqs_scenario *s = (mqs_scenario *)1;
+    mqs_load_error e;
+    assert_int_equal(mqs_scenario_load_text("f.yaml", cases[i].text, strlen(cases[i].text), &s, &e), -1);
+    assert_null(s);
+    if (!strstr(e.message, cases[i].msg) || e.line != cases[i].line)
+      fprintf(stderr, "case %zu: %zu:%zu %s\n", i, e.line, e.column, e.message);
+    assert_non_null(strstr(e.message, cases[i].msg));
+    assert_int_equal(e.line, cases[i].line);
+    if (e.column != cases[i].column) fprintf(stderr, "case %zu col %zu\n", i, e.column);
+    assert_int_equal(e.column, cases[i].column);
+    assert_string_equal(e.file, "f.yaml");
+  }
+}
+
+static void test_skip_missing_capability(void **state) {
+  (void)state;
+  const char *t = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\n"
+                  "requires: [max-packet-size]\nsteps: [{wait: 1}]\n";
+  mqs_result r;
+  run_text(t, MQS_V5, &r);
+  assert_int_equal(r.verdict, MQS_SKIP);
+  assert_non_null(strstr(r.message, "max-packet-size"));
+  mqs_result_free(&r);
+}
+
+static void test_baseline(void **state) {
+  (void)state;
+  char path[] = "/tmp/mqcheck-baseline-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fprintf(f, "# comment\nfail a@5.0  # MQTT-1-1: known\n\nerror b@3.1.1 # flaky link\n");
+  fclose(f);
+  mqr_baseline b;
+  char err[200];
+  assert_int_equal(mqr_baseline_load(path, &b, err, sizeof err), 0);
+  assert_int_equal(b.n, 2);
+  assert_string_equal(b.e[0].reason, "MQTT-1-1: known");
+  mqr_case cs[] = {
+      {.id = "a@5.0", .name = "a", .version = "5.0", .verdict = MQR_FAIL},
+      {.id = "b@3.1.1", .name = "b", .version = "3.1.1", .verdict = MQR_PASS},
+      {.id = "c@5.0", .name = "c", .version = "5.0", .verdict = MQR_FAIL},
+  };
+  mqr_run run = {.target = "engine", .cases = cs, .n = 3};
+  mqr_gate g;
+  mqr_baseline_compare(&b, &run, NULL, &g);
+  assert_int_equal(g.regressions, 1);
+  assert_int_equal(g.known, 1);
+  assert_int_equal(g.fixed, 1);
+  mqr_baseline_free(&b);
+  remove(path);
+}
+
+static void test_writers(void **state) {
+  (void)state;
+  const char *rules[] = {"MQTT-3.1.0-2"};
+  mqr_case cs[] = {{.id = "x@5.0", .name = "x", .version = "5.0", .file = "f<1>.yaml",
+                    .rules = rules, .n_rules = 1, .verdict = MQR_FAIL, .message = "a \"b\" & c",
+                    .detail = "line1\nline2"}};
+  mqr_run run = {.tool = "t", .target = "engine", .cases = cs, .n = 1};
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(mqr_write_junit(&run, f), 0);
+  assert_int_equal(mqr_write_json(&run, f), 0);
+  assert_int_equal(mqr_write_matrix_md(&run, f), 0);
+  fclose(f);
+  assert_non_null(strstr(buf, "f&lt;1&gt;.yaml"));
+  assert_non_null(strstr(buf, "\"a \\\"b\\\" & c\""));
+  assert_non_null(strstr(buf, "| MQTT-3.1.0-2 |  | **FAIL** (1) |"));
+  free(buf);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_vars),         cmocka_unit_test(test_run_pass),
+      cmocka_unit_test(test_run_fail_detail), cmocka_unit_test(test_load_errors),
+      cmocka_unit_test(test_skip_missing_capability), cmocka_unit_test(test_baseline),
+      cmocka_unit_test(test_writers),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
