@@ -4,7 +4,14 @@
  * shuts down cleanly on SIGINT/SIGTERM.
  *
  *   mqcheck serve --listen 127.0.0.1:1883 [--listen ws://127.0.0.1:8080/mqtt]
- *                 [--config FILE] [--strict] [--quiet]
+ *                 [--config FILE] [--strict] [--quiet] [--cert F --key F [--cafile F]]
+ *                 [--stats MS]
+ *
+ * Slow readers: a connection whose engine output reaches max_output_bytes
+ * (mqe_conn_wants_input() false) is no longer read (mqn_loop_pause_read);
+ * reading resumes once its output drains. Its memory is therefore bounded by
+ * net/'s tx_cap + max_output_bytes + one read buffer, and the rest of the
+ * server keeps going (see docs/engine.md, "Slow readers").
  */
 #include <errno.h>
 #include <signal.h>
@@ -29,8 +36,10 @@ typedef struct sconn {
   struct sconn *next, *prev; /* every live sconn */
   mqn_conn *nc;
   mqe_conn *ec;
+  struct sconn *dnext; /* dead list (reap) */
   bool shutting; /* engine finished; graceful transport close under way */
   bool dead;     /* freed after the current event batch */
+  bool paused;   /* reading paused for back-pressure */
   char peer[64];
 } sconn;
 
@@ -40,7 +49,8 @@ typedef struct {
   bool strict, quiet;
   unsigned long violations, limits;
   sconn *all;
-  bool reap;
+  sconn *dead; /* freed by reap(): O(dead), not O(connections) */
+  unsigned long paused, pauses; /* now, and ever */
   uint8_t rbuf[READ_BUF];
 } server;
 
@@ -197,23 +207,39 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
 static void drop(server *S, sconn *sc, bool abrupt) {
   if (sc->ec) mqe_conn_close(S->e, sc->ec, abrupt, now_ms());
   sc->ec = NULL;
+  if (sc->dead) return;
   sc->dead = true;
-  S->reap = true;
+  sc->dnext = S->dead;
+  S->dead = sc;
+  if (sc->paused) S->paused--;
+  sc->paused = false;
 }
 
 static void reap(server *S) {
-  if (!S->reap) return;
-  S->reap = false;
-  sconn *next;
-  for (sconn *sc = S->all; sc; sc = next) { /* bounded by the list */
-    next = sc->next;
-    if (!sc->dead) continue;
+  sconn *sc;
+  while ((sc = S->dead)) { /* bounded by the dead list */
+    S->dead = sc->dnext;
     if (sc->prev) sc->prev->next = sc->next;
     else S->all = sc->next;
     if (sc->next) sc->next->prev = sc->prev;
     mqn_loop_close(S->loop, sc->nc);
     free(sc);
   }
+}
+
+/* Back-pressure: read from sc only while the engine wants its input. */
+static void pace(server *S, sconn *sc) {
+  if (!sc->ec || sc->dead) return;
+  bool pause = !mqe_conn_wants_input(S->e, sc->ec);
+  if (pause == sc->paused) return;
+  sc->paused = pause;
+  if (pause) {
+    S->paused++;
+    S->pauses++;
+  } else {
+    S->paused--;
+  }
+  mqn_loop_pause_read(S->loop, sc->nc, pause);
 }
 
 /* Hands the engine's pending output to the transport, then starts the
@@ -245,12 +271,19 @@ static void flush(server *S, sconn *sc) {
     mqe_conn_close(S->e, sc->ec, false, now_ms());
     sc->ec = NULL;
     sc->shutting = true;
-    if (mqn_conn_shutdown(sc->nc) == MQN_OK) {
+    if (sc->paused) { /* read on, to see the peer's EOF */
+      sc->paused = false;
+      S->paused--;
+      mqn_loop_pause_read(S->loop, sc->nc, false);
+    }
+    mqn_status sst = mqn_conn_shutdown(sc->nc);
+    if (sst != MQN_OK && sst != MQN_AGAIN) {
       drop(S, sc, false);
       return;
     }
     mqn_conn_set_deadline(sc->nc, mqn_now_ms() + 2000);
   }
+  pace(S, sc);
   mqn_loop_update(S->loop, sc->nc);
 }
 
@@ -275,14 +308,43 @@ static void on_readable(server *S, sconn *sc) {
       flush(S, sc);
       return;
     }
+    if (!mqe_conn_wants_input(S->e, sc->ec)) {
+      flush(S, sc); /* may drain at once; else pace() pauses reading */
+      if (sc->dead || !sc->ec || !mqe_conn_wants_input(S->e, sc->ec)) return;
+    }
   }
+}
+
+/* One line of figures for tests and operators: memory stays bounded when
+ * clients do not read (max_conn_buf), the engine's live allocation. */
+static void print_stats(server *S) {
+  mqe_stats st;
+  mqe_get_stats(S->e, &st);
+  size_t max_buf = 0, in = 0, out = 0;
+  for (sconn *sc = S->all; sc; sc = sc->next) { /* once per interval */
+    if (!sc->ec) continue;
+    mqe_conn_buffered(sc->ec, &in, &out);
+    size_t b = in + out + mqn_conn_pending_out(sc->nc);
+    if (b > max_buf) max_buf = b;
+  }
+  fprintf(stderr,
+          "serve: STATS conns=%llu sessions=%llu subs=%llu bytes_allocated=%llu "
+          "max_conn_buf=%zu paused=%lu pauses=%lu msgs_in=%llu msgs_out=%llu dropped=%llu\n",
+          (unsigned long long)st.connections, (unsigned long long)st.sessions,
+          (unsigned long long)st.subscriptions, (unsigned long long)st.bytes_allocated, max_buf,
+          S->paused, S->pauses, (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
+          (unsigned long long)st.msgs_dropped);
 }
 
 static int usage(void) {
   fprintf(stderr,
           "usage: mqcheck serve --listen [tcp://]HOST:PORT [--listen ...] [--config FILE]\n"
-          "                     [--strict] [--quiet] [--max-conns N]\n"
-          "  --listen   tcp://, mqtts:// (needs tls_cert/tls_key in --config), ws://, wss://\n"
+          "                     [--strict] [--quiet] [--max-conns N] [--stats MS]\n"
+          "                     [--cert FILE --key FILE [--cafile FILE]]\n"
+          "  --listen   tcp://, mqtts://, ws://, wss:// (repeatable; TLS needs --cert/--key\n"
+          "             or tls_cert/tls_key in --config)\n"
+          "  --cafile   require client certificates signed by this CA on TLS listeners\n"
+          "  --stats    print a STATS line every MS milliseconds\n"
           "  --strict   print every normative statement a client breaks\n"
           "  --config   'key value' lines; see docs/engine.md\n");
   return 2;
@@ -293,6 +355,8 @@ int mqc_cmd_serve(int argc, char **argv) {
   int nlisten = 0;
   const char *cfg_path = NULL;
   size_t max_conns = 20000;
+  const char *cert = NULL, *key = NULL, *cafile = NULL;
+  long stats_ms = 0;
   static server S; /* large read buffer; zeroed, one per process */
   memset(&S, 0, sizeof S);
   for (int i = 1; i < argc; i++) {
@@ -300,6 +364,10 @@ int mqc_cmd_serve(int argc, char **argv) {
     else if (!strcmp(argv[i], "--config") && i + 1 < argc) cfg_path = argv[++i];
     else if (!strcmp(argv[i], "--strict")) S.strict = true;
     else if (!strcmp(argv[i], "--quiet")) S.quiet = true;
+    else if (!strcmp(argv[i], "--cert") && i + 1 < argc) cert = argv[++i];
+    else if (!strcmp(argv[i], "--key") && i + 1 < argc) key = argv[++i];
+    else if (!strcmp(argv[i], "--cafile") && i + 1 < argc) cafile = argv[++i];
+    else if (!strcmp(argv[i], "--stats") && i + 1 < argc) stats_ms = strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc) max_conns = strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--help")) {
       usage();
@@ -315,6 +383,10 @@ int mqc_cmd_serve(int argc, char **argv) {
   int rc = 1;
   mqn_tls *tls = NULL;
   if (cfg_path && load_config(cfg_path, &cfg, &fc) != 0) goto out;
+  /* the command line wins over the config file */
+  if (cert) fc.tls_cert = cert;
+  if (key) fc.tls_key = key;
+  if (cafile) fc.tls_ca = cafile;
   cfg.on_event = on_event;
   cfg.event_ctx = &S;
   /* raise the descriptor limit for thousands of connections */
@@ -342,7 +414,7 @@ int mqc_cmd_serve(int argc, char **argv) {
     }
     if (mqn_scheme_is_tls(url.scheme) && !tls) {
       mqn_tls_opts to = {.cert_file = fc.tls_cert, .key_file = fc.tls_key, .ca_file = fc.tls_ca,
-                         .alpn_mqtt = true};
+                         .require_client_cert = fc.tls_ca != NULL, .alpn_mqtt = true};
       char err[256] = "";
       if (mqn_tls_new_server(&to, &tls, err, sizeof err) != MQN_OK) {
         fprintf(stderr, "serve: TLS: %s\n", err);
@@ -366,7 +438,12 @@ int mqc_cmd_serve(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
   mqn_event evs[256];
+  int64_t next_stats = stats_ms > 0 ? mqn_now_ms() + stats_ms : INT64_MAX;
   while (!g_stop) {
+    if (mqn_now_ms() >= next_stats) {
+      print_stats(&S);
+      next_stats = mqn_now_ms() + stats_ms;
+    }
     uint64_t dl = mqe_next_deadline(S.e), t = now_ms();
     int timeout = dl == UINT64_MAX ? 1000 : dl <= t ? 0 : dl - t > 1000 ? 1000 : (int)(dl - t);
     size_t n = 0;
@@ -400,8 +477,10 @@ int mqc_cmd_serve(int argc, char **argv) {
         if (sc) on_readable(&S, sc);
         break;
       case MQN_EV_DRAINED:
-        if (sc && sc->shutting) drop(&S, sc, false);
-        else if (sc) flush(&S, sc);
+        /* shutting: our close is out; wait (2 s at most, the deadline) for
+         * the peer's EOF so that its last bytes (a WebSocket close frame)
+         * are read, not answered with a reset */
+        if (sc && !sc->shutting) flush(&S, sc);
         break;
       case MQN_EV_ERROR:
       case MQN_EV_TIMEOUT:
@@ -432,9 +511,8 @@ int mqc_cmd_serve(int argc, char **argv) {
   for (sconn *sc = S.all; sc; sc = sc->next) {
     if (sc->ec) mqe_conn_close(S.e, sc->ec, false, now_ms());
     sc->ec = NULL;
-    sc->dead = true;
+    drop(&S, sc, false);
   }
-  S.reap = true;
   reap(&S);
   rc = 0;
 out:

@@ -73,9 +73,11 @@ mqe_status mqe_engine_new(const mqe_config *cfg, mqe_engine **out) {
   e->stack_cap = 2 * (L + 2);
   e->stack = mqe__alloc(e, e->stack_cap * sizeof *e->stack);
   e->root = mqe__zalloc(e, sizeof(mqe_node));
+  e->ntab_cap = 64;
+  e->ntab = mqe__zalloc(e, e->ntab_cap * sizeof *e->ntab);
   e->nbuckets = 64;
   e->buckets = mqe__zalloc(e, e->nbuckets * sizeof *e->buckets);
-  if (!e->levels || !e->stack || !e->root || !e->buckets || !mqe__heap_reserve(e, 0) ||
+  if (!e->levels || !e->stack || !e->root || !e->ntab || !e->buckets || !mqe__heap_reserve(e, 0) ||
       !mqe__hits_reserve(e, 16)) {
     mqe_engine_free(e);
     return MQE_ERR_NOMEM;
@@ -103,6 +105,7 @@ void mqe_engine_free(mqe_engine *e) {
     mqe__free(e, e->buckets, e->nbuckets * sizeof *e->buckets);
   }
   mqe__tree_free(e);
+  mqe__free(e, e->ntab, e->ntab_cap * sizeof *e->ntab);
   mqe__free(e, e->levels, (e->cfg.max_topic_levels + 1u) * sizeof *e->levels);
   mqe__free(e, e->stack, e->stack_cap * sizeof *e->stack);
   mqe__free(e, e->heap, e->heap_cap * sizeof *e->heap);
@@ -254,7 +257,14 @@ const char *mqe_check_invariants(const mqe_engine *e) {
   uint32_t nret = 0;
   size_t rbytes = 0;
   const mqe_node *n = e->root;
+  uint32_t nnamed = 0;
   while (n) {
+    if (n != e->root && n != n->parent->plus && n != n->parent->hash) {
+      nnamed++;
+      const mqe_node *h = e->ntab[n->hkey & (e->ntab_cap - 1)];
+      while (h && h != n) h = h->hnext; /* bounded by the chain */
+      if (!h) return "topic node missing from the child table";
+    }
     if (n->retained) {
       nret++;
       rbytes += n->retained->size;
@@ -268,6 +278,7 @@ const char *mqe_check_invariants(const mqe_engine *e) {
     if (!n || n == e->root) break;
     n = n->next;
   }
+  if (nnamed != e->nnodes) return "child table count wrong";
   if (nret != e->nretained) return "retained count wrong";
   if (rbytes != e->retained_bytes) return "retained bytes wrong";
   return NULL;

@@ -94,6 +94,9 @@ struct mqe_group {
 
 struct mqe_node {
   mqe_node *parent, *child, *next, *prev; /* children list, creation order */
+  mqe_node *hnext;         /* engine's child table chain (topic.c) */
+  uint32_t serial;         /* creation number: the table's key, with name */
+  uint32_t hkey;           /* hash of (parent serial, name) */
   mqe_node *plus, *hash;   /* cached '+' and '#' children */
   mqe_sub *subs;           /* non-shared subscriptions */
   mqe_group *groups;
@@ -196,6 +199,10 @@ struct mqe_engine {
   uint32_t nsessions;
   uint64_t nsubs;
   mqe_node *root;
+  /* (parent, level name) -> child: wide levels are found in O(1), while the
+   * children lists keep creation order for deterministic walks */
+  mqe_node **ntab;
+  uint32_t ntab_cap, nnodes, node_serial;
   uint32_t nretained;
   size_t retained_bytes;
   mqe_timer **heap;

@@ -20,17 +20,60 @@ uint32_t mqe__split(mqe_engine *e, mqc_bytes topic) {
 
 static bool is(mqc_bytes b, char ch) { return b.n == 1 && b.p[0] == (uint8_t)ch; }
 
-static mqe_node *child(const mqe_node *n, mqc_bytes name) {
+/* FNV-1a over the parent's serial and the level name. Serials, not
+ * pointers, so the table's layout is reproducible run to run. */
+static uint32_t node_hash(uint32_t parent_serial, mqc_bytes name) {
+  uint32_t h = 2166136261u;
+  for (int i = 0; i < 4; i++) h = (h ^ ((parent_serial >> (8 * i)) & 0xffu)) * 16777619u;
+  for (size_t i = 0; i < name.n; i++) h = (h ^ name.p[i]) * 16777619u; /* bounded */
+  return h;
+}
+
+static mqe_node *child(const mqe_engine *e, const mqe_node *n, mqc_bytes name) {
   if (is(name, '+')) return n->plus;
   if (is(name, '#')) return n->hash;
-  for (mqe_node *c = n->child; c; c = c->next)
-    if (c->len == name.n && (name.n == 0 || !memcmp(c->name, name.p, name.n))) return c;
+  if (!n->nchildren) return NULL;
+  uint32_t h = node_hash(n->serial, name);
+  for (mqe_node *c = e->ntab[h & (e->ntab_cap - 1)]; c; c = c->hnext) /* one chain */
+    if (c->hkey == h && c->parent == n && c->len == name.n &&
+        (name.n == 0 || !memcmp(c->name, name.p, name.n)))
+      return c;
   return NULL;
+}
+
+/* Doubles the table when it is fuller than one node per bucket. Failure to
+ * grow only lengthens chains: lookups stay correct. */
+static void ntab_grow(mqe_engine *e) {
+  if (e->nnodes <= e->ntab_cap || e->ntab_cap > UINT32_MAX / 2) return;
+  uint32_t cap = e->ntab_cap * 2;
+  mqe_node **t = mqe__zalloc(e, cap * sizeof *t);
+  if (!t) return;
+  for (uint32_t i = 0; i < e->ntab_cap; i++) { /* every node moves once */
+    mqe_node *c = e->ntab[i];
+    while (c) {
+      mqe_node *next = c->hnext;
+      c->hnext = t[c->hkey & (cap - 1)];
+      t[c->hkey & (cap - 1)] = c;
+      c = next;
+    }
+  }
+  mqe__free(e, e->ntab, e->ntab_cap * sizeof *e->ntab);
+  e->ntab = t;
+  e->ntab_cap = cap;
+}
+
+static void ntab_remove(mqe_engine *e, mqe_node *c) {
+  mqe_node **pp = &e->ntab[c->hkey & (e->ntab_cap - 1)];
+  while (*pp && *pp != c) pp = &(*pp)->hnext; /* bounded by the chain */
+  assert(*pp == c);
+  *pp = c->hnext;
+  c->hnext = NULL;
+  e->nnodes--;
 }
 
 mqe_node *mqe__node_find(mqe_engine *e, uint32_t nlev) {
   mqe_node *n = e->root;
-  for (uint32_t i = 0; i < nlev && n; i++) n = child(n, e->levels[i]);
+  for (uint32_t i = 0; i < nlev && n; i++) n = child(e, n, e->levels[i]);
   return n;
 }
 
@@ -38,7 +81,7 @@ mqe_node *mqe__node_get(mqe_engine *e, uint32_t nlev) {
   mqe_node *n = e->root;
   for (uint32_t i = 0; i < nlev; i++) {
     mqc_bytes name = e->levels[i];
-    mqe_node *c = child(n, name);
+    mqe_node *c = child(e, n, name);
     if (!c) {
       c = mqe__zalloc(e, sizeof *c + name.n);
       if (!c) {
@@ -48,6 +91,14 @@ mqe_node *mqe__node_get(mqe_engine *e, uint32_t nlev) {
       c->len = (uint16_t)name.n;
       if (name.n) memcpy(c->name, name.p, name.n);
       c->parent = n;
+      c->serial = ++e->node_serial;
+      if (!is(name, '+') && !is(name, '#')) {
+        c->hkey = node_hash(n->serial, name);
+        c->hnext = e->ntab[c->hkey & (e->ntab_cap - 1)];
+        e->ntab[c->hkey & (e->ntab_cap - 1)] = c;
+        e->nnodes++;
+        ntab_grow(e);
+      }
       /* append: children keep creation order (deterministic walks) */
       if (!n->child) {
         n->child = c;
@@ -66,7 +117,8 @@ mqe_node *mqe__node_get(mqe_engine *e, uint32_t nlev) {
   return n;
 }
 
-static void unlink_child(mqe_node *p, mqe_node *c) {
+static void unlink_child(mqe_engine *e, mqe_node *p, mqe_node *c) {
+  if (p->plus != c && p->hash != c) ntab_remove(e, c);
   if (p->child == c) {
     p->child = c->next;
     if (p->child) p->child->prev = c->prev == c ? p->child->prev : c->prev;
@@ -84,7 +136,7 @@ void mqe__node_prune(mqe_engine *e, mqe_node *n) {
   /* bounded by the depth */
   while (n && n != e->root && !n->child && !n->subs && !n->groups && !n->retained) {
     mqe_node *p = n->parent;
-    unlink_child(p, n);
+    unlink_child(e, p, n);
     mqe__free(e, n, sizeof *n + n->len);
     n = p;
   }
@@ -160,7 +212,7 @@ uint32_t mqe__match(mqe_engine *e, uint32_t nlev, bool dollar) {
     }
     bool wild = !(d == 0 && dollar); /* MQTT-4.7.2-1 */
     if (wild && n->hash) collect(e, &nh, n->hash);
-    mqe_node *x = child(n, e->levels[d]);
+    mqe_node *x = child(e, n, e->levels[d]);
     if (x && x != n->plus && x != n->hash) {
       assert(sp < e->stack_cap);
       e->stack[sp].n = x;
@@ -187,7 +239,7 @@ void mqe__tree_free(mqe_engine *e) {
     mqe_node *p = n->parent;
     assert(!n->subs && !n->groups);
     if (n->retained) mqe__retain_drop(e, n);
-    if (p) unlink_child(p, n);
+    if (p) unlink_child(e, p, n);
     mqe__free(e, n, sizeof *n + n->len);
     n = p;
   }

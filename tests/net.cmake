@@ -2,3 +2,20 @@
 # throw-away PKI). See tests/test_net.c for what each case starts.
 mqc_add_cmocka_test(test_net SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_net.c LIBS mqn)
 set_tests_properties(test_net PROPERTIES TIMEOUT 120 LABELS "net;live")
+
+# mqcheck serve end to end (tests/net/serve_check.py, serve_tls_ws.sh): slow
+# readers are paced with bounded memory, 2000+ concurrent connections, and
+# mqtts/ws/wss/tcp listeners in one serve with messages crossing transports.
+if(TARGET mqcheck)
+  add_test(NAME serve_slow_reader
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/net/serve_check.py
+                   $<TARGET_FILE:mqcheck> slow-reader)
+  add_test(NAME serve_scale
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/net/serve_check.py
+                   $<TARGET_FILE:mqcheck> scale)
+  add_test(NAME serve_tls_ws
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net/serve_tls_ws.sh $<TARGET_FILE:mqcheck>)
+  set_tests_properties(serve_slow_reader serve_scale serve_tls_ws PROPERTIES
+                       TIMEOUT 30 LABELS "net;serve;live" SKIP_RETURN_CODE 77
+                       ENVIRONMENT "MQC_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endif()
