@@ -1472,6 +1472,267 @@ static void t_shutdown(void **state) {
   env_done(&t);
 }
 
+
+/* ---- Reason Strings (MQTT-3.1.2-29, 3.2.2-19/20, 3.4.2-2, 3.9.2-1, 3.14.2-3) */
+static bool has_rs(const mqc_props *ps, const char **text) {
+  mqc_prop pr;
+  if (!mqc_props_get(ps, MQC_PROP_REASON_STRING, &pr)) return false;
+  static char buf[256];
+  snprintf(buf, sizeof buf, "%.*s", (int)pr.value.n, (const char *)pr.value.p);
+  if (text) *text = buf;
+  return true;
+}
+
+/* Sends SUBSCRIBE to a denied filter and a too-deep PUBLISH; returns whether
+ * the SUBACK and the PUBACK carried Reason Strings. */
+static void failures_rs(env *t, client *c, bool *sub_rs, bool *pub_rs) {
+  uint8_t list[64];
+  mqc_writer w;
+  mqc_writer_init(&w, list, sizeof list);
+  mqc_put_sub_entry(&w, mqc_cstr("secret/x"), 1);
+  mqc_packet p;
+  mqc_packet_init(&p, MQC_SUBSCRIBE, c->v);
+  p.subscribe.packet_id = 5;
+  p.subscribe.list = (mqc_bytes){list, w.len};
+  p.subscribe.count = 1;
+  assert_int_equal(tx(t, c, &p), MQE_OK);
+  mqc_packet a;
+  rx_type(t, c, &a, MQC_SUBACK);
+  assert_int_equal(a.suback.reasons.p[0], MQC_RC_NOT_AUTHORIZED);
+  *sub_rs = has_rs(&a.suback.props, NULL);
+  publish(t, c, "a/b/c/d/e", "deep", 1, false, 6, NULL);
+  rx_type(t, c, &a, MQC_PUBACK);
+  assert_int_equal(a.ack.reason, MQC_RC_QUOTA_EXCEEDED);
+  *pub_rs = has_rs(&a.ack.props, NULL);
+  /* success codes never carry one */
+  publish(t, c, "a/b", "fine", 1, false, 7, NULL);
+  rx_type(t, c, &a, MQC_PUBACK);
+  assert_false(has_rs(&a.ack.props, NULL));
+}
+
+static void t_reason_strings(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  static const char *const deny[] = {"secret/x"};
+  t.cfg.deny_filters = deny;
+  t.cfg.deny_filter_count = 1;
+  t.cfg.max_topic_levels = 4;
+  env_start(&t);
+  bool sub_rs, pub_rs;
+  /* Request Problem Information absent = 1: failures explain themselves */
+  client *a = connected(&t, MQC_V5, "rpi-default", true);
+  failures_rs(&t, a, &sub_rs, &pub_rs);
+  assert_true(sub_rs);
+  assert_true(pub_rs);
+  /* 3.1.2-29: with 0, nothing but CONNACK/DISCONNECT may carry one */
+  pbuf cp = {0};
+  pb_int(&cp, MQC_PROP_REQUEST_PROBLEM_INFORMATION, 0);
+  client *b = cl_new(&t, MQC_V5);
+  conn_opts o = {.id = "rpi-0", .clean = true, .props = &cp};
+  connect_ok(&t, b, &o);
+  failures_rs(&t, b, &sub_rs, &pub_rs);
+  assert_false(sub_rs);
+  assert_false(pub_rs);
+  /* ... and DISCONNECT still may: a second CONNECT */
+  assert_int_equal(send_connect(&t, b, &o), MQE_CLOSE);
+  mqc_packet p;
+  rx_type(&t, b, &p, MQC_DISCONNECT);
+  assert_int_equal(p.disconnect.reason, MQC_RC_PROTOCOL_ERROR);
+  const char *text = NULL;
+  assert_true(has_rs(&p.disconnect.props, &text));
+  assert_non_null(strstr(text, "MQTT-3.1.0-2"));
+  /* never beyond the client's Maximum Packet Size: the property goes first */
+  pbuf small = {0};
+  pb_int(&small, MQC_PROP_MAXIMUM_PACKET_SIZE, 12);
+  client *c = cl_new(&t, MQC_V5);
+  conn_opts os = {.id = "tiny", .clean = true, .props = &small};
+  connect_ok(&t, c, &os);
+  failures_rs(&t, c, &sub_rs, &pub_rs);
+  assert_false(sub_rs);
+  assert_false(pub_rs);
+  assert_int_equal(send_connect(&t, c, &os), MQE_CLOSE);
+  rx_type(&t, c, &p, MQC_DISCONNECT);
+  assert_false(has_rs(&p.disconnect.props, NULL));
+  /* refused CONNECT: CONNACK carries one, within the limit too */
+  client *d = cl_new(&t, MQC_V5);
+  pbuf am = {0};
+  pb_str(&am, MQC_PROP_AUTHENTICATION_METHOD, "no-such-method");
+  conn_opts od = {.id = "refused", .clean = true, .props = &am};
+  assert_int_equal(send_connect(&t, d, &od), MQE_CLOSE);
+  rx_type(&t, d, &p, MQC_CONNACK);
+  assert_int_equal(p.connack.reason, MQC_RC_BAD_AUTHENTICATION_METHOD);
+  assert_true(has_rs(&p.connack.props, &text));
+  assert_non_null(strstr(text, "MQTT-4.12.0-1"));
+  client *e2 = cl_new(&t, MQC_V5);
+  pb_int(&am, MQC_PROP_MAXIMUM_PACKET_SIZE, 8);
+  assert_int_equal(send_connect(&t, e2, &od), MQE_CLOSE);
+  rx_type(&t, e2, &p, MQC_CONNACK);
+  assert_int_equal(p.connack.reason, MQC_RC_BAD_AUTHENTICATION_METHOD);
+  assert_false(has_rs(&p.connack.props, NULL));
+  /* 3.1.1 clients never see properties */
+  client *f = connected(&t, MQC_V311, "v311", true);
+  publish(&t, f, "a/b/c/d/e", "deep", 1, false, 1, NULL);
+  rx_type(&t, f, &p, MQC_PUBACK);
+  cl_free(&t, a);
+  cl_free(&t, b);
+  cl_free(&t, c);
+  cl_free(&t, d);
+  cl_free(&t, e2);
+  cl_free(&t, f);
+  env_done(&t);
+}
+
+/* A CONNACK never carries a DISCONNECT-only code (MQTT-3.2.2-8), whatever
+ * the engine is closing for; kick validates its reason. */
+static void t_connack_codes(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  static mqe_auth_method m;
+  m = mqe_auth_challenge_method("s3cret");
+  t.cfg.auth_methods = &m;
+  t.cfg.auth_method_count = 1;
+  env_start(&t);
+  pbuf am = {0};
+  pb_str(&am, MQC_PROP_AUTHENTICATION_METHOD, "mqcheck-challenge");
+  client *a = cl_new(&t, MQC_V5);
+  conn_opts o = {.id = "auth", .clean = true, .props = &am};
+  assert_int_equal(send_connect(&t, a, &o), MQE_OK);
+  mqc_packet p;
+  rx_type(&t, a, &p, MQC_AUTH);
+  mqe_conn_kick(t.e, a->c, MQC_RC_SERVER_SHUTTING_DOWN, t.now);
+  drain_all(&t);
+  rx_type(&t, a, &p, MQC_CONNACK);
+  assert_int_equal(p.connack.reason, MQC_RC_SERVER_UNAVAILABLE);
+  client *b = connected(&t, MQC_V5, "kicked", true);
+  mqe_conn_kick(t.e, b->c, 0x70, t.now); /* not a DISCONNECT code */
+  drain_all(&t);
+  rx_type(&t, b, &p, MQC_DISCONNECT);
+  assert_int_equal(p.disconnect.reason, MQC_RC_UNSPECIFIED_ERROR);
+  cl_free(&t, a);
+  cl_free(&t, b);
+  env_done(&t);
+}
+
+/* Slow reader: a client that publishes QoS 1 and never reads. Output stays
+ * within max_output_bytes + one reply, input is held undecoded, the caller
+ * is told to stop reading, and it all resumes in order once output drains. */
+static void t_back_pressure(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  t.cfg.max_output_bytes = 64;
+  env_start(&t);
+  client *c = connected(&t, MQC_V311, "slow", true);
+  uint8_t pkts[40 * 9];
+  size_t n = 0;
+  for (uint16_t i = 1; i <= 40; i++) { /* PUBLISH QoS 1, topic "t", empty */
+    uint8_t one[] = {0x32, 7, 0, 1, 't', (uint8_t)(i >> 8), (uint8_t)i, 'x', 'y'};
+    memcpy(pkts + n, one, sizeof one);
+    n += sizeof one;
+  }
+  /* feed without draining: the caller does not write to the client */
+  assert_int_equal(mqe_conn_recv(t.e, c->c, pkts, n, t.now), MQE_OK);
+  check(&t);
+  const uint8_t *out;
+  size_t pending;
+  mqe_conn_pending(c->c, &out, &pending);
+  assert_true(pending >= 64 && pending <= 64 + 4); /* cap + one PUBACK */
+  assert_false(mqe_conn_wants_input(t.e, c->c));
+  size_t in_buf, out_buf;
+  mqe_conn_buffered(c->c, &in_buf, &out_buf);
+  assert_true(in_buf > 0 && in_buf <= 512);
+  /* drain: every PUBACK arrives, in order, exactly once */
+  uint16_t want = 1;
+  mqc_packet p;
+  for (int k = 0; k < 100 && want <= 40; k++) { /* bounded */
+    if (!rx(&t, c, &p)) break;
+    assert_int_equal(p.type, MQC_PUBACK);
+    assert_int_equal(p.ack.packet_id, want);
+    want++;
+  }
+  assert_int_equal(want, 41);
+  assert_true(mqe_conn_wants_input(t.e, c->c));
+  check(&t);
+  cl_free(&t, c);
+  env_done(&t);
+}
+
+static void t_back_pressure_limit(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  t.cfg.max_output_bytes = 64;
+  t.cfg.maximum_packet_size = 128;
+  env_start(&t);
+  client *c = connected(&t, MQC_V5, "ignores", true);
+  uint8_t one[] = {0x32, 8, 0, 1, 't', 0, 1, 0, 'x', 'y'};
+  mqe_status st = MQE_OK;
+  for (int i = 0; i < 1000 && st == MQE_OK; i++) /* never drains */
+    st = mqe_conn_recv(t.e, c->c, one, sizeof one, t.now);
+  assert_int_equal(st, MQE_CLOSE);
+  check(&t);
+  size_t in_buf = 0;
+  mqe_conn_buffered(c->c, &in_buf, NULL);
+  assert_true(in_buf <= 2 * (64 + 128));
+  bool limit = false;
+  for (int i = 0; i < t.ev.n; i++) limit |= t.ev.type[i] == MQE_EV_LIMIT;
+  assert_true(limit);
+  cl_free(&t, c);
+  env_done(&t);
+}
+
+/* Wide levels: 5000 siblings are found through the child table, and every
+ * one still matches exactly its own subscriber. */
+static void t_wide_level(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  t.cfg.max_subscriptions = 10000;
+  env_start(&t);
+  client *c = connected(&t, MQC_V311, "wide", true);
+  char f[32];
+  for (int i = 0; i < 5000; i++) {
+    snprintf(f, sizeof f, "w/%d", i);
+    subscribe(&t, c, (uint16_t)(i + 1), f, 0, NULL, 0);
+  }
+  check(&t);
+  mqc_packet p;
+  for (int i = 0; i < 5000; i += 997) {
+    snprintf(f, sizeof f, "w/%d", i);
+    publish(&t, c, f, "x", 0, false, 0, NULL);
+    rx_type(&t, c, &p, MQC_PUBLISH);
+    assert_int_equal(p.publish.topic.n, strlen(f));
+    assert_memory_equal(p.publish.topic.p, f, strlen(f));
+    rx_none(&t, c);
+  }
+  publish(&t, c, "w/5000", "x", 0, false, 0, NULL);
+  rx_none(&t, c);
+  /* unsubscribing prunes the nodes from the table too */
+  uint8_t list[64];
+  for (int i = 0; i < 5000; i += 2) {
+    snprintf(f, sizeof f, "w/%d", i);
+    mqc_writer w;
+    mqc_writer_init(&w, list, sizeof list);
+    mqc_put_str(&w, mqc_cstr(f));
+    mqc_packet u;
+    mqc_packet_init(&u, MQC_UNSUBSCRIBE, c->v);
+    u.subscribe.packet_id = 1;
+    u.subscribe.list = (mqc_bytes){list, w.len};
+    u.subscribe.count = 1;
+    tx(&t, c, &u);
+    rx_type(&t, c, &p, MQC_UNSUBACK);
+  }
+  check(&t);
+  publish(&t, c, "w/2", "x", 0, false, 0, NULL);
+  rx_none(&t, c);
+  publish(&t, c, "w/3", "x", 0, false, 0, NULL);
+  rx_type(&t, c, &p, MQC_PUBLISH);
+  cl_free(&t, c);
+  env_done(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_connect_ping_311),
@@ -1507,6 +1768,11 @@ int main(void) {
       cmocka_unit_test(t_disconnect_once),
       cmocka_unit_test(t_deterministic),
       cmocka_unit_test(t_alloc_failures),
+      cmocka_unit_test(t_reason_strings),
+      cmocka_unit_test(t_connack_codes),
+      cmocka_unit_test(t_back_pressure),
+      cmocka_unit_test(t_back_pressure_limit),
+      cmocka_unit_test(t_wide_level),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
