@@ -25,21 +25,26 @@ mqe_status mqe_conn_open(mqe_engine *e, void *user, uint64_t now, mqe_conn **out
   if (e->conns) e->conns->prev = c;
   e->conns = c;
   e->nconns++;
-  if (e->cfg.connect_timeout_ms)
-    mqe__timer_set(e, &c->timer, now + e->cfg.connect_timeout_ms);
+  if (e->cfg.connect_timeout_ms) mqe__timer_set(e, &c->timer, now + e->cfg.connect_timeout_ms);
   *out = c;
   return MQE_OK;
 }
 
-void *mqe_conn_user(const mqe_conn *c) { return c->user; }
+void *mqe_conn_user(const mqe_conn *c) {
+  return c->user;
+}
 
 const char *mqe_conn_client_id(const mqe_conn *c) {
   return c->sess ? c->sess->client_id : c->noid;
 }
 
-bool mqe_conn_should_close(const mqe_conn *c) { return c->state == MQE__S_CLOSING; }
+bool mqe_conn_should_close(const mqe_conn *c) {
+  return c->state == MQE__S_CLOSING;
+}
 
-bool mqe__problem_info(const mqe_conn *c) { return c->problem_info; }
+bool mqe__problem_info(const mqe_conn *c) {
+  return c->problem_info;
+}
 
 /* A 5.0 reason the engine closes with may be one CONNACK does not define
  * (0x8B shutting down, 0x8E taken over, 0x98 administrative action, 0xA0
@@ -57,7 +62,7 @@ static void send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, con
     return;
   }
   /* 3.x return codes for the closest 5.0 reason */
-  uint8_t rc = reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION   ? 1
+  uint8_t rc = reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION  ? 1
                : reason == MQC_RC_CLIENT_IDENTIFIER_NOT_VALID ? 2
                : reason == MQC_RC_BAD_USER_NAME_OR_PASSWORD   ? 4
                : reason == MQC_RC_NOT_AUTHORIZED              ? 5
@@ -87,8 +92,10 @@ void mqe__fail(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement
   c->failing = true;
   char buf[MQE__REASON_MAX + 1];
   const char *why = why_text(buf, sizeof buf, statement, message);
-  if (c->connack_sent) mqe__send_disconnect(e, c, reason, why);
-  else send_connack_refusal(e, c, reason, why);
+  if (c->connack_sent)
+    mqe__send_disconnect(e, c, reason, why);
+  else
+    send_connack_refusal(e, c, reason, why);
   c->state = MQE__S_CLOSING;
   c->failing = false;
   mqe__timer_clear(e, &c->timer);
@@ -152,8 +159,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
   mqc_type t = (mqc_type)(p[0] >> 4);
   if (c->state == MQE__S_AWAIT_CONNECT) {
     if (t != MQC_CONNECT) {
-      mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.1.0-1",
-                     "first packet is not CONNECT");
+      mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.1.0-1", "first packet is not CONNECT");
       return;
     }
     mqe__on_connect(e, c, p, n);
@@ -172,8 +178,10 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
     return;
   }
   if (c->state == MQE__S_AUTH) {
-    if (t == MQC_AUTH) mqe__on_auth(e, c, &pkt);
-    else if (t == MQC_DISCONNECT) mqe__on_disconnect(e, c, &pkt);
+    if (t == MQC_AUTH)
+      mqe__on_auth(e, c, &pkt);
+    else if (t == MQC_DISCONNECT)
+      mqe__on_disconnect(e, c, &pkt);
     else
       mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.1.2-30",
                      "packet other than AUTH/DISCONNECT during authentication");
@@ -181,16 +189,30 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
   }
   assert(c->state == MQE__S_CONNECTED);
   switch (t) {
-  case MQC_PUBLISH: mqe__on_publish(e, c, &pkt); break;
+  case MQC_PUBLISH:
+    mqe__on_publish(e, c, &pkt);
+    break;
   case MQC_PUBACK:
   case MQC_PUBREC:
   case MQC_PUBREL:
-  case MQC_PUBCOMP: mqe__on_ack(e, c, &pkt); break;
-  case MQC_SUBSCRIBE: mqe__on_subscribe(e, c, &pkt); break;
-  case MQC_UNSUBSCRIBE: mqe__on_unsubscribe(e, c, &pkt); break;
-  case MQC_PINGREQ: mqe__send_simple(e, c, MQC_PINGRESP, 0, 0); break;
-  case MQC_DISCONNECT: mqe__on_disconnect(e, c, &pkt); break;
-  case MQC_AUTH: mqe__on_auth(e, c, &pkt); break;
+  case MQC_PUBCOMP:
+    mqe__on_ack(e, c, &pkt);
+    break;
+  case MQC_SUBSCRIBE:
+    mqe__on_subscribe(e, c, &pkt);
+    break;
+  case MQC_UNSUBSCRIBE:
+    mqe__on_unsubscribe(e, c, &pkt);
+    break;
+  case MQC_PINGREQ:
+    mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
+    break;
+  case MQC_DISCONNECT:
+    mqe__on_disconnect(e, c, &pkt);
+    break;
+  case MQC_AUTH:
+    mqe__on_auth(e, c, &pkt);
+    break;
   default:
     mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, NULL, "packet type not allowed from a client");
     break;
@@ -200,7 +222,8 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
 static bool in_reserve(mqe_engine *e, mqe_conn *c, size_t need) {
   if (c->in_cap >= need) return true;
   size_t cap = c->in_cap ? c->in_cap : 64;
-  while (cap < need) cap *= 2;
+  while (cap < need)
+    cap *= 2;
   uint8_t *b = mqe__alloc(e, cap);
   if (!b) return false;
   if (c->in_len) memcpy(b, c->in, c->in_len);
@@ -249,7 +272,9 @@ static long frame(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n, size_t
  * A caller that keeps feeding past the second bound has the connection
  * closed (0x97 Quota exceeded, MQE_EV_LIMIT). */
 
-static bool out_full(const mqe_engine *e, const mqe_conn *c) { return !mqe__out_room(e, c); }
+static bool out_full(const mqe_engine *e, const mqe_conn *c) {
+  return !mqe__out_room(e, c);
+}
 
 static size_t hold_limit(const mqe_engine *e) {
   return e->cfg.max_output_bytes + e->cfg.maximum_packet_size;
@@ -313,8 +338,7 @@ void mqe_conn_buffered(const mqe_conn *c, size_t *in, size_t *out) {
   if (out) *out = c->out_cap;
 }
 
-mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len,
-                         uint64_t now) {
+mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len, uint64_t now) {
   e->now = now;
   size_t off = 0;
   if (c->in_held) {
@@ -441,13 +465,19 @@ void mqe_conn_close(mqe_engine *e, mqe_conn *c, bool abrupt, uint64_t now) {
   mqe__timer_clear(e, &c->timer);
   mqe__heap_release(e, 1);
   if (c->in_olist) {
-    if (c->oprev) c->oprev->onext = c->onext;
-    else e->ohead = c->onext;
-    if (c->onext) c->onext->oprev = c->oprev;
-    else e->otail = c->oprev;
+    if (c->oprev)
+      c->oprev->onext = c->onext;
+    else
+      e->ohead = c->onext;
+    if (c->onext)
+      c->onext->oprev = c->oprev;
+    else
+      e->otail = c->oprev;
   }
-  if (c->prev) c->prev->next = c->next;
-  else e->conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    e->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   e->nconns--;
   if (c->in_alias) {

@@ -11,8 +11,10 @@ void mqe__mark_output(mqe_engine *e, mqe_conn *c) {
   c->in_olist = true;
   c->onext = NULL;
   c->oprev = e->otail;
-  if (e->otail) e->otail->onext = c;
-  else e->ohead = c;
+  if (e->otail)
+    e->otail->onext = c;
+  else
+    e->ohead = c;
   e->otail = c;
 }
 
@@ -94,20 +96,32 @@ static bool fits(const mqe_conn *c, uint32_t remaining) {
 
 const char *mqe__reason_text(uint8_t reason) {
   switch (reason) {
-  case MQC_RC_UNSPECIFIED_ERROR: return "unspecified error: the server could not take it";
-  case MQC_RC_NOT_AUTHORIZED: return "not authorized by the server's access rules";
-  case MQC_RC_TOPIC_NAME_INVALID: return "topic name invalid";
-  case MQC_RC_PACKET_IDENTIFIER_IN_USE: return "packet identifier in use";
-  case MQC_RC_PACKET_IDENTIFIER_NOT_FOUND: return "packet identifier not found";
-  case MQC_RC_QUOTA_EXCEEDED: return "quota exceeded: a configured server limit refused it";
-  case MQC_RC_TOPIC_FILTER_INVALID: return "topic filter invalid";
-  case MQC_RC_SHARED_SUBSCRIPTIONS_NOT_SUPPORTED: return "shared subscriptions not supported";
-  case MQC_RC_WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED: return "wildcard subscriptions not supported";
+  case MQC_RC_UNSPECIFIED_ERROR:
+    return "unspecified error: the server could not take it";
+  case MQC_RC_NOT_AUTHORIZED:
+    return "not authorized by the server's access rules";
+  case MQC_RC_TOPIC_NAME_INVALID:
+    return "topic name invalid";
+  case MQC_RC_PACKET_IDENTIFIER_IN_USE:
+    return "packet identifier in use";
+  case MQC_RC_PACKET_IDENTIFIER_NOT_FOUND:
+    return "packet identifier not found";
+  case MQC_RC_QUOTA_EXCEEDED:
+    return "quota exceeded: a configured server limit refused it";
+  case MQC_RC_TOPIC_FILTER_INVALID:
+    return "topic filter invalid";
+  case MQC_RC_SHARED_SUBSCRIPTIONS_NOT_SUPPORTED:
+    return "shared subscriptions not supported";
+  case MQC_RC_WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED:
+    return "wildcard subscriptions not supported";
   case MQC_RC_SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED:
     return "subscription identifiers not supported";
-  case MQC_RC_PAYLOAD_FORMAT_INVALID: return "payload format invalid";
-  case MQC_RC_NO_SUBSCRIPTION_EXISTED: return "no subscription existed";
-  default: return "refused by the server";
+  case MQC_RC_PAYLOAD_FORMAT_INVALID:
+    return "payload format invalid";
+  case MQC_RC_NO_SUBSCRIPTION_EXISTED:
+    return "no subscription existed";
+  default:
+    return "refused by the server";
   }
 }
 

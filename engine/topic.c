@@ -18,14 +18,18 @@ uint32_t mqe__split(mqe_engine *e, mqc_bytes topic) {
   return n;
 }
 
-static bool is(mqc_bytes b, char ch) { return b.n == 1 && b.p[0] == (uint8_t)ch; }
+static bool is(mqc_bytes b, char ch) {
+  return b.n == 1 && b.p[0] == (uint8_t)ch;
+}
 
 /* FNV-1a over the parent's serial and the level name. Serials, not
  * pointers, so the table's layout is reproducible run to run. */
 static uint32_t node_hash(uint32_t parent_serial, mqc_bytes name) {
   uint32_t h = 2166136261u;
-  for (int i = 0; i < 4; i++) h = (h ^ ((parent_serial >> (8 * i)) & 0xffu)) * 16777619u;
-  for (size_t i = 0; i < name.n; i++) h = (h ^ name.p[i]) * 16777619u; /* bounded */
+  for (int i = 0; i < 4; i++)
+    h = (h ^ ((parent_serial >> (8 * i)) & 0xffu)) * 16777619u;
+  for (size_t i = 0; i < name.n; i++)
+    h = (h ^ name.p[i]) * 16777619u; /* bounded */
   return h;
 }
 
@@ -64,7 +68,8 @@ static void ntab_grow(mqe_engine *e) {
 
 static void ntab_remove(mqe_engine *e, mqe_node *c) {
   mqe_node **pp = &e->ntab[c->hkey & (e->ntab_cap - 1)];
-  while (*pp && *pp != c) pp = &(*pp)->hnext; /* bounded by the chain */
+  while (*pp && *pp != c)
+    pp = &(*pp)->hnext; /* bounded by the chain */
   assert(*pp == c);
   *pp = c->hnext;
   c->hnext = NULL;
@@ -73,7 +78,8 @@ static void ntab_remove(mqe_engine *e, mqe_node *c) {
 
 mqe_node *mqe__node_find(mqe_engine *e, uint32_t nlev) {
   mqe_node *n = e->root;
-  for (uint32_t i = 0; i < nlev && n; i++) n = child(e, n, e->levels[i]);
+  for (uint32_t i = 0; i < nlev && n; i++)
+    n = child(e, n, e->levels[i]);
   return n;
 }
 
@@ -124,8 +130,10 @@ static void unlink_child(mqe_engine *e, mqe_node *p, mqe_node *c) {
     if (p->child) p->child->prev = c->prev == c ? p->child->prev : c->prev;
   } else {
     c->prev->next = c->next;
-    if (c->next) c->next->prev = c->prev;
-    else p->child->prev = c->prev; /* new tail */
+    if (c->next)
+      c->next->prev = c->prev;
+    else
+      p->child->prev = c->prev; /* new tail */
   }
   if (p->plus == c) p->plus = NULL;
   if (p->hash == c) p->hash = NULL;
@@ -145,7 +153,8 @@ void mqe__node_prune(mqe_engine *e, mqe_node *n) {
 bool mqe__hits_reserve(mqe_engine *e, uint32_t n) {
   if (n <= e->hits_cap) return true;
   uint32_t cap = e->hits_cap ? e->hits_cap : 16;
-  while (cap < n) cap *= 2;
+  while (cap < n)
+    cap *= 2;
   struct mqe_hit *h = mqe__alloc(e, cap * sizeof *h);
   if (!h) return false;
   if (e->hits_cap) {
@@ -173,7 +182,8 @@ static mqe_sub *group_pick(mqe_group *g) {
   if (!g->n) return NULL;
   if (g->rr >= g->n) g->rr = 0;
   mqe_sub *start = g->members;
-  for (uint32_t i = 0; i < g->rr; i++) start = start->nnext;
+  for (uint32_t i = 0; i < g->rr; i++)
+    start = start->nnext;
   mqe_sub *m = start;
   uint32_t idx = g->rr;
   for (uint32_t i = 0; i < g->n; i++) {
@@ -189,7 +199,8 @@ static mqe_sub *group_pick(mqe_group *g) {
 }
 
 static void collect(mqe_engine *e, uint32_t *nh, mqe_node *n) {
-  for (mqe_sub *s = n->subs; s; s = s->nnext) hit(e, nh, s);
+  for (mqe_sub *s = n->subs; s; s = s->nnext)
+    hit(e, nh, s);
   for (mqe_group *g = n->groups; g; g = g->next) {
     mqe_sub *m = group_pick(g);
     if (m) hit(e, nh, m);

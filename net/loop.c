@@ -60,10 +60,14 @@ struct mqn_loop {
 static void list_del(mqn_loop *l, mqn_conn *c) {
   if (c->lst == MQN__L_NONE) return;
   conn_list *q = &l->lists[c->lst];
-  if (c->lprev) c->lprev->lnext = c->lnext;
-  else q->head = c->lnext;
-  if (c->lnext) c->lnext->lprev = c->lprev;
-  else q->tail = c->lprev;
+  if (c->lprev)
+    c->lprev->lnext = c->lnext;
+  else
+    q->head = c->lnext;
+  if (c->lnext)
+    c->lnext->lprev = c->lprev;
+  else
+    q->tail = c->lprev;
   c->lprev = c->lnext = NULL;
   c->lst = MQN__L_NONE;
 }
@@ -75,8 +79,10 @@ static void list_add(mqn_loop *l, mqn_conn *c, uint8_t which) {
   conn_list *q = &l->lists[which];
   c->lprev = q->tail;
   c->lnext = NULL;
-  if (q->tail) q->tail->lnext = c;
-  else q->head = c;
+  if (q->tail)
+    q->tail->lnext = c;
+  else
+    q->head = c;
   q->tail = c;
   c->lst = which;
 }
@@ -255,8 +261,7 @@ size_t mqn_loop_count(const mqn_loop *l) {
  * flow control slows the peer), unless TLS needs to read in order to write. */
 static void sync_interest(mqn_loop *l, mqn_conn *c) {
   unsigned w = c->dead ? 0 : mqn_conn_want(c);
-  if (c->rd_paused && c->phase == MQN__PH_OPEN && c->tls_want != MQN_WANT_READ)
-    w &= ~MQN_WANT_READ;
+  if (c->rd_paused && c->phase == MQN__PH_OPEN && c->tls_want != MQN_WANT_READ) w &= ~MQN_WANT_READ;
   uint32_t evs =
       (w & MQN_WANT_READ ? (uint32_t)EPOLLIN : 0u) | (w & MQN_WANT_WRITE ? (uint32_t)EPOLLOUT : 0u);
   if (c->ep_fd >= 0 && (c->ep_fd != c->fd || evs == 0)) {
@@ -368,8 +373,7 @@ static void on_conn_io(mqn_loop *l, mqn_conn *c, uint32_t evs) {
 /* Appends c's events to ev[*out..cap). Returns false when the array filled
  * before all of them were reported (c then goes back on the dirty list: the
  * events are state, so nothing is lost). */
-static bool report(mqn_loop *l, mqn_conn *c, int64_t now, mqn_event *ev, size_t cap,
-                   size_t *out) {
+static bool report(mqn_loop *l, mqn_conn *c, int64_t now, mqn_event *ev, size_t cap, size_t *out) {
   mqn_event e = {.conn = c, .listener = c->from, .udata = c->udata, .status = MQN_OK};
   if (c->phase != MQN__PH_OPEN && c->phase != MQN__PH_FAILED && now >= mqn__hs_wake(c)) {
     (void)mqn_conn_progress(c); /* opens after settling, or times out */
