@@ -35,6 +35,21 @@ static const struct {
     [MQS_CAP_REQUEST_RESPONSE] = {"request-response", "response information (5.0)"},
     [MQS_CAP_MAX_PACKET_SIZE] = {"max-packet-size", "a small server maximum packet size"},
     [MQS_CAP_RECEIVE_MAXIMUM] = {"receive-maximum", "a small server receive maximum"},
+    [MQS_CAP_TOPIC_ALIAS_MAXIMUM] = {"topic-alias-maximum",
+                                     "the server's topic alias maximum is configured (5.0)"},
+    [MQS_CAP_MAXIMUM_QOS] = {"maximum-qos", "the server is limited to a maximum QoS below 2"},
+    [MQS_CAP_RETAIN_UNAVAILABLE] = {"retain-unavailable", "the server has retain turned off"},
+    [MQS_CAP_WILDCARDS_UNAVAILABLE] = {"wildcards-unavailable",
+                                       "the server has wildcard subscriptions turned off"},
+    [MQS_CAP_SERVER_KEEP_ALIVE] = {"server-keep-alive",
+                                   "the server overrides the client's keep alive (5.0)"},
+    [MQS_CAP_CLIENT_ID_RESTRICTIONS] = {"client-id-restrictions",
+                                        "the server refuses empty client IDs"},
+    [MQS_CAP_AUTHENTICATION] = {"authentication",
+                                "the server checks usernames and passwords"},
+    [MQS_CAP_ENHANCED_AUTH] = {"enhanced-auth",
+                               "the server offers the mqcheck-challenge AUTH method (5.0)"},
+    [MQS_CAP_WEBSOCKET] = {"websocket", "the target is reached over MQTT over WebSocket"},
 };
 
 const char *mqs_cap_name(mqs_cap c) {

@@ -29,6 +29,15 @@ void mqs__vars_placeholders(mqs_vars *vars, unsigned vbit);
 void mqs__vars_builtins(mqs_vars *vars, unsigned vbit, const char *client_prefix,
                         const char *topic_prefix);
 
+/* ---- the `server:` block (server.c) ---- */
+
+/* Parses the block into c (strings borrowed from doc). 0, or -1 with err. */
+int mqs__server_parse(yaml_document_t *doc, yaml_node_t *n, mqs_server_cfg *c, mqs_spec_error *err);
+/* Capabilities the keys set in c stand for (a scenario must require them). */
+uint32_t mqs__server_caps(const mqs_server_cfg *c);
+/* Every capability that stands for a server configuration. */
+uint32_t mqs__server_config_caps(void);
+
 /* ---- matching (match.c) ---- */
 
 /* A growing text buffer (malloc'd). Never fails visibly: on allocation

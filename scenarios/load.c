@@ -218,7 +218,12 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
     if (!st || st->type != YAML_MAPPING_NODE) continue;
     unsigned idx;
     yaml_node_t *c = mqs__map_get(&L->s->doc, st, "client");
-    if (c && client_index(L, c, true, &idx)) return -1;
+    if (c && c->type == YAML_SEQUENCE_NODE) {
+      for (size_t j = 0; j < mqs__seq_size(c); j++)
+        if (client_index(L, mqs__seq_at(&L->s->doc, c, j), true, &idx)) return -1;
+    } else if (c && client_index(L, c, true, &idx)) {
+      return -1;
+    }
     yaml_node_t *all = mqs__map_get(&L->s->doc, st, "expect_all");
     if (all && all->type == YAML_SEQUENCE_NODE)
       for (size_t j = 0; j < mqs__seq_size(all); j++) {
@@ -236,7 +241,7 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
 
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   static const char *const modifiers[] = {"client", "version", "versions", "timeout", "connack",
-                                          "comment", NULL};
+                                          "comment", "if", "ignore_others", NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -273,7 +278,35 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   }
   if ((x = mqs__map_get(doc, st, "timeout")) && get_ms(L, x, "timeout", &out->timeout_ms))
     return -1;
+  if ((x = mqs__map_get(doc, st, "if"))) {
+    if (x->type != YAML_MAPPING_NODE || !mqs__map_size(x))
+      return lfail(L, x, "if takes a mapping {VARIABLE: VALUE, ...}");
+    for (yaml_node_pair_t *p = x->data.mapping.pairs.start; p < x->data.mapping.pairs.top; p++)
+      if (!mqs__is_scalar(yaml_document_get_node(doc, p->key)) ||
+          !mqs__is_scalar(yaml_document_get_node(doc, p->value)))
+        return lfail(L, x, "if takes a mapping {VARIABLE: VALUE, ...}");
+    out->cond = x;
+  }
+  if ((x = mqs__map_get(doc, st, "ignore_others"))) {
+    if (out->kind != MQS_STEP_EXPECT) return lfail(L, x, "ignore_others belongs to expect steps");
+    if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "true") && strcmp(mqs__scalar(x), "false")))
+      return lfail(L, x, "ignore_others is true or false");
+    out->ignore_others = !strcmp(mqs__scalar(x), "true");
+  }
   yaml_node_t *cl = mqs__map_get(doc, st, "client");
+  if (cl && cl->type == YAML_SEQUENCE_NODE) {
+    /* expect: the packet arrives at one of several clients */
+    if (out->kind != MQS_STEP_EXPECT || !mqs__seq_size(cl))
+      return lfail(L, cl, "a list of clients belongs to expect steps");
+    for (size_t i = 0; i < mqs__seq_size(cl); i++) {
+      unsigned idx;
+      if (client_index(L, mqs__seq_at(doc, cl, i), false, &idx)) return -1;
+      out->any_of |= 1u << idx;
+      if (i == 0) out->client = idx;
+    }
+    if (mqs__seq_size(cl) == 1) out->any_of = 0;
+    goto client_done;
+  }
   bool needs_client = out->kind != MQS_STEP_WAIT && out->kind != MQS_STEP_EXPECT_ALL &&
                       out->kind != MQS_STEP_EXPECT_NONE;
   if (cl) {
@@ -283,6 +316,7 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   } else if (needs_client && L->s->n_clients > 1) {
     return lfail(L, st, "which client? this scenario has several; add client: NAME");
   }
+client_done:
   out->all_clients = out->kind == MQS_STEP_EXPECT_NONE && !cl;
   yaml_node_t *ck = mqs__map_get(doc, st, "connack");
   if (ck && out->kind != MQS_STEP_CONNECT && out->kind != MQS_STEP_RECONNECT)
@@ -419,7 +453,8 @@ static int check_packets(loader *L) {
         break;
       case MQS_STEP_EXPECT_DISCONNECT:
         if (st->node) {
-          static const char *const keys[] = {"reason_code", "required", "properties", NULL};
+          static const char *const keys[] = {"reason_code", "required", "properties",
+                                             "disconnect_packet", NULL};
           for (yaml_node_pair_t *p = st->node->data.mapping.pairs.start;
                p < st->node->data.mapping.pairs.top && !rc; p++) {
             yaml_node_t *k = yaml_document_get_node(&L->s->doc, p->key);
@@ -430,7 +465,7 @@ static int check_packets(loader *L) {
               e.line = k->start_mark.line + 1;
               e.column = k->start_mark.column + 1;
               snprintf(e.message, sizeof e.message,
-                       "expect_disconnect keys: reason_code, required, properties");
+                       "expect_disconnect keys: reason_code, required, disconnect_packet");
               rc = -1;
             }
           }
@@ -457,7 +492,7 @@ static int check_packets(loader *L) {
 
 static int parse_root(loader *L) {
   static const char *const keys[] = {"format", "name", "description", "versions", "rules",
-                                     "requires", "clients", "steps", NULL};
+                                     "requires", "clients", "steps", "server", "fragment", NULL};
   yaml_document_t *doc = &L->s->doc;
   yaml_node_t *root = yaml_document_get_root_node(doc);
   if (!root) return lfail(L, NULL, "empty file");
@@ -494,6 +529,33 @@ static int parse_root(loader *L) {
     if ((L->s->versions & (1u << b)) && !L->s->n_rules[b])
       return lfail(L, x, "no statement IDs for MQTT %s", mqs_version_label(1u << b));
   if (parse_requires(L, mqs__map_get(doc, root, "requires"))) return -1;
+  if ((x = mqs__map_get(doc, root, "server"))) {
+    mqs_spec_error e;
+    if (mqs__server_parse(doc, x, &L->s->server, &e)) {
+      L->err->line = e.line;
+      L->err->column = e.column;
+      snprintf(L->err->message, sizeof L->err->message, "%s", e.message);
+      return -1;
+    }
+  }
+  /* A broker runs the scenario only when configured like its server block:
+   * the capabilities say so, in both directions. */
+  uint32_t need = mqs__server_caps(&L->s->server);
+  uint32_t cfg_req = L->s->requires & mqs__server_config_caps();
+  for (int c = 0; c < MQS_CAP_COUNT; c++) {
+    if ((need & ~L->s->requires) & (1u << c))
+      return lfail(L, x, "the server block needs 'requires: [%s]' (brokers must be configured "
+                         "the same way)", mqs_cap_name((mqs_cap)c));
+    if ((cfg_req & ~need) & (1u << c))
+      return lfail(L, mqs__map_get(doc, root, "requires"),
+                   "requires %s but no server: key sets it for the engine", mqs_cap_name((mqs_cap)c));
+  }
+  if ((x = mqs__map_get(doc, root, "fragment"))) {
+    uint32_t n = 0;
+    if (get_ms(L, x, "fragment", &n) || !n || n > 65536)
+      return lfail(L, x, "fragment is a number of bytes (1..65536)");
+    L->s->fragment = n;
+  }
   yaml_node_t *steps = mqs__map_get(doc, root, "steps");
   if (!steps || steps->type != YAML_SEQUENCE_NODE || !mqs__seq_size(steps))
     return lfail(L, steps ? steps : root, "missing 'steps' (a non-empty list)");

@@ -61,12 +61,13 @@ typedef struct {
   mqc_bytes s; /* STR; LIST: reason code bytes; PROPS: nothing */
 } actual;
 
-static const char *const k_common[] = {"type", "properties", "no_properties", NULL};
+static const char *const k_common[] = {"type", "properties", "no_properties", "user_properties",
+                                       NULL};
 
 static const char *const *keys_for(mqc_type t) {
   static const char *const connack[] = {"session_present", "reason_code", NULL};
   static const char *const publish[] = {"dup", "qos", "retain", "topic", "packet_id", "payload",
-                                        NULL};
+                                        "subscription_identifiers", NULL};
   static const char *const ack[] = {"packet_id", "reason_code", NULL};
   static const char *const suback[] = {"packet_id", "reason_codes", NULL};
   static const char *const reasoned[] = {"reason_code", NULL};
@@ -174,6 +175,7 @@ typedef struct {
   mqs__buf *diff;
   int mismatches;
   mqc_version v;
+  char sids[160]; /* subscription_identifiers as text, for the actual value */
 } mctx;
 
 static void print_bytes(mqs__buf *b, mqc_bytes s) {
@@ -410,9 +412,86 @@ static bool prop_present(mctx *m, const mqc_props *props, yaml_node_t *item) {
   return false;
 }
 
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* "1,7,9": sorted numbers as text (the order of Subscription Identifiers in
+ * one PUBLISH carries no meaning). n is bounded by the caller. */
+static void join_sorted(uint32_t *ids, size_t n, char *out, size_t cap) {
+  qsort(ids, n, sizeof *ids, cmp_u32);
+  size_t k = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < n && k + 12 < cap; i++)
+    k += (size_t)snprintf(out + k, cap - k, "%s%u", i ? "," : "", ids[i]);
+}
+
+/* subscription_identifiers: [1, 2] (exactly this set, any order), or a
+ * scalar ("1,2", or a capture "${ids}" which binds the sorted text). */
+static void match_sub_ids(mctx *m, const mqc_props *props, yaml_node_t *val) {
+  uint32_t got[16];
+  size_t n = 0;
+  mqc_prop_iter it;
+  mqc_prop p;
+  mqc_prop_iter_init(&it, props);
+  while (mqc_prop_next(&it, &p))
+    if (p.id == MQC_PROP_SUBSCRIPTION_IDENTIFIER && n < 16) got[n++] = p.u;
+  join_sorted(got, n, m->sids, sizeof m->sids);
+  actual a = {V_STR, 0, {(const uint8_t *)m->sids, strlen(m->sids)}};
+  bool cap;
+  if (val->type == YAML_SEQUENCE_NODE) {
+    uint32_t want[16];
+    size_t wn = 0;
+    bool ok = mqs__seq_size(val) <= 16;
+    for (size_t i = 0; ok && i < mqs__seq_size(val); i++) {
+      yaml_node_t *e = mqs__seq_at(m->doc, val, i);
+      char buf[64], name[64];
+      size_t len;
+      ok = mqs__is_scalar(e) && expected_text(m, e, buf, sizeof buf, &len, name) == 0 &&
+           parse_num(buf, &want[wn++]);
+    }
+    char w[160];
+    if (ok) join_sorted(want, wn, w, sizeof w);
+    if (!ok || strcmp(w, m->sids)) mismatch(m, "subscription_identifiers", val, &a);
+    return;
+  }
+  if (scalar_equal(m, val, &a, &cap) != 1) mismatch(m, "subscription_identifiers", val, &a);
+}
+
+/* user_properties: [[k, v], ...] - exactly these User Properties, in this
+ * order (the order is part of the message: MQTT-3.3.2-18). */
+static void match_user_props(mctx *m, const mqc_props *props, yaml_node_t *val) {
+  mqc_prop_iter it;
+  mqc_prop p;
+  mqc_prop_iter_init(&it, props);
+  size_t i = 0, n = mqs__seq_size(val);
+  bool ok = true;
+  while (ok && mqc_prop_next(&it, &p)) {
+    if (p.id != MQC_PROP_USER_PROPERTY) continue;
+    if (i == n) {
+      ok = false;
+      break;
+    }
+    yaml_node_t *pair = mqs__seq_at(m->doc, val, i++);
+    actual ka = {V_STR, 0, p.key}, va = {V_STR, 0, p.value};
+    bool cap;
+    ok = scalar_equal(m, mqs__seq_at(m->doc, pair, 0), &ka, &cap) == 1 &&
+         scalar_equal(m, mqs__seq_at(m->doc, pair, 1), &va, &cap) == 1;
+  }
+  if (ok && i == n) return;
+  m->mismatches++;
+  if (m->diff) {
+    mqs__buf_printf(m->diff, "      %-16s expected exactly the listed pairs in order, received ",
+                    "user_properties");
+    print_props(m->diff, props);
+    mqs__buf_printf(m->diff, "\n");
+  }
+}
+
 int mqs__match(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mqc_version v,
                mqs_vars *vars, mqs__buf *diff) {
-  mctx m = {doc, vars, {0}, diff, 0, v};
+  mctx m = {doc, vars, {0}, diff, 0, v, {0}};
   mqc_type want = mqs__match_type(doc, exp);
   if (want != pkt->type) {
     m.mismatches++;
@@ -444,6 +523,15 @@ int mqs__match(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mq
           }
         }
       (void)all;
+      continue;
+    }
+    if (!strcmp(key, "user_properties")) {
+      static const mqc_props none;
+      match_user_props(&m, props ? props : &none, val);
+      continue;
+    }
+    if (!strcmp(key, "subscription_identifiers")) {
+      match_sub_ids(&m, props, val);
       continue;
     }
     if (!strcmp(key, "no_properties")) {
@@ -545,6 +633,27 @@ int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars,
     if (!in_list(keys, key) && !in_list(k_common, key))
       return cfail(err, k, "%s has no field '%s' to match", mqc_type_name(t), key);
     if (!strcmp(key, "type")) continue;
+    if (!strcmp(key, "user_properties")) {
+      if (!v || v->type != YAML_SEQUENCE_NODE) return cfail(err, v, "user_properties: [[k, v], ...]");
+      for (size_t i = 0; i < mqs__seq_size(v); i++) {
+        yaml_node_t *pv = mqs__seq_at(doc, v, i);
+        if (!pv || pv->type != YAML_SEQUENCE_NODE || mqs__seq_size(pv) != 2)
+          return cfail(err, pv ? pv : v, "user_properties: [[k, v], ...]");
+        for (size_t j = 0; j < 2; j++)
+          if (check_scalar(doc, mqs__seq_at(doc, pv, j), vars, V_STR, err, key)) return -1;
+      }
+      continue;
+    }
+    if (!strcmp(key, "subscription_identifiers")) {
+      if (v && v->type == YAML_SEQUENCE_NODE) {
+        if (mqs__seq_size(v) > 16) return cfail(err, v, "at most 16 subscription identifiers");
+        for (size_t j = 0; j < mqs__seq_size(v); j++)
+          if (check_scalar(doc, mqs__seq_at(doc, v, j), vars, V_NUM, err, key)) return -1;
+      } else if (check_scalar(doc, v, vars, V_STR, err, key)) {
+        return -1;
+      }
+      continue;
+    }
     if (!strcmp(key, "properties") || !strcmp(key, "no_properties")) {
       if (!v || v->type != YAML_SEQUENCE_NODE) return cfail(err, v, "%s must be a list", key);
       for (size_t i = 0; i < mqs__seq_size(v); i++) {

@@ -65,6 +65,17 @@ typedef enum {
   MQS_CAP_REQUEST_RESPONSE,
   MQS_CAP_MAX_PACKET_SIZE,
   MQS_CAP_RECEIVE_MAXIMUM,
+  /* Targets configured like a scenario's `server:` block (docs/scenarios.md,
+   * "Server configuration"); the engine applies the block itself. */
+  MQS_CAP_TOPIC_ALIAS_MAXIMUM,
+  MQS_CAP_MAXIMUM_QOS,
+  MQS_CAP_RETAIN_UNAVAILABLE,
+  MQS_CAP_WILDCARDS_UNAVAILABLE,
+  MQS_CAP_SERVER_KEEP_ALIVE,
+  MQS_CAP_CLIENT_ID_RESTRICTIONS,
+  MQS_CAP_AUTHENTICATION,
+  MQS_CAP_ENHANCED_AUTH,
+  MQS_CAP_WEBSOCKET, /* the target is reached over ws:// or wss:// */
   MQS_CAP_COUNT
 } mqs_cap;
 
@@ -141,6 +152,40 @@ typedef enum {
 
 const char *mqs_step_kind_name(mqs_step_kind k);
 
+/* A scenario's `server:` block: engine configuration for this scenario. The
+ * engine target applies it; other targets run the scenario only when they
+ * have the capabilities it requires (each limit key names one, see
+ * docs/scenarios.md), i.e. when the broker is configured the same way. */
+#define MQS_SRV_MAXIMUM_PACKET_SIZE (1u << 0)
+#define MQS_SRV_RECEIVE_MAXIMUM (1u << 1)
+#define MQS_SRV_TOPIC_ALIAS_MAXIMUM (1u << 2)
+#define MQS_SRV_MAXIMUM_QOS (1u << 3)
+#define MQS_SRV_RETAIN_AVAILABLE (1u << 4)
+#define MQS_SRV_WILDCARD_AVAILABLE (1u << 5)
+#define MQS_SRV_SERVER_KEEP_ALIVE (1u << 6)
+#define MQS_SRV_ASSIGN_CLIENT_IDS (1u << 7)
+#define MQS_SRV_USERS (1u << 8)
+#define MQS_SRV_AUTH_METHOD (1u << 9)
+#define MQS_SRV_OUTBOUND_ALIASES (1u << 10)
+#define MQS_SRV_RESPONSE_INFORMATION (1u << 11)
+#define MQS_SRV_MAX_USERS 4
+
+typedef struct {
+  uint32_t set; /* MQS_SRV_* bits of the keys given */
+  uint32_t maximum_packet_size;
+  uint16_t receive_maximum, topic_alias_maximum, outbound_aliases;
+  uint8_t maximum_qos;
+  bool retain_available, wildcard_available, assign_client_ids;
+  int32_t server_keep_alive;
+  const char *response_information; /* borrowed from the document */
+  const char *auth_method;          /* "mqcheck-challenge" */
+  const char *auth_secret;          /* its shared secret */
+  size_t n_users;
+  struct {
+    const char *username, *password;
+  } users[MQS_SRV_MAX_USERS];
+} mqs_server_cfg;
+
 typedef struct {
   unsigned client;    /* index into mqs_scenario.clients */
   yaml_node_t *match; /* packet fields to match (borrowed from the document) */
@@ -162,6 +207,12 @@ typedef struct {
   uint32_t timeout_ms;   /* expect timeout override; 0 = run default */
   mqs_expect_item *items; /* EXPECT_ALL, owned */
   size_t n_items;
+  uint32_t any_of;        /* EXPECT: `client: [a, b]`, bit per client index
+                             (0 = just `client`); the packet arrives at one of them */
+  bool ignore_others;     /* EXPECT: packets that do not match are skipped */
+  yaml_node_t *cond;      /* `if: {VAR: VALUE, ...}`: the step runs only when
+                             every variable is bound to that value (typically
+                             captured by an earlier expectation); or NULL */
 } mqs_step;
 
 typedef struct {
@@ -177,6 +228,8 @@ typedef struct {
   mqs_step *steps; /* owned */
   size_t n_steps;
   unsigned line; /* of the top-level mapping */
+  mqs_server_cfg server; /* `server:` block (set == 0: none) */
+  uint32_t fragment;     /* `fragment: N`: every send goes out in N-byte pieces */
   yaml_document_t doc; /* owned; steps borrow nodes */
 } mqs_scenario;
 

@@ -208,6 +208,21 @@ static void render_detail(mqs__run *r) {
   r->res->detail = mqs__buf_take(&out);
 }
 
+/* `if: {VAR: VALUE}`: every variable is bound and equals its value (after
+ * expansion of the value). */
+static bool cond_holds(mqs__run *r, yaml_node_t *cond) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  for (yaml_node_pair_t *p = cond->data.mapping.pairs.start; p < cond->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key), *v = yaml_document_get_node(doc, p->value);
+    size_t have_n;
+    const char *have = mqs_vars_get(&r->vars, mqs__scalar(k), &have_n);
+    char want[MQS_VAR_VALUE_MAX], bad[64];
+    long n = mqs_vars_expand(&r->vars, mqs__scalar(v), v->data.scalar.length, want, sizeof want, bad);
+    if (!have || n < 0 || (size_t)n != have_n || memcmp(have, want, have_n)) return false;
+  }
+  return true;
+}
+
 static void client_prefixes(const mqs_run_opts *o, size_t index, char *cp, size_t cpn, char *tp,
                             size_t tpn) {
   static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -267,7 +282,7 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   char cp[64], tp[64];
   client_prefixes(o, index, cp, sizeof cp, tp, sizeof tp);
   mqs__vars_builtins(&r->vars, c->version, cp, tp);
-  if (mqs__target_new(o->target, o, &r->ops, &r->t, err, sizeof err)) {
+  if (mqs__target_new(o->target, o, s, &r->ops, &r->t, err, sizeof err)) {
     res->verdict = MQS_ERROR;
     res->transport = true;
     size_t n = strlen(err) + 1;
@@ -288,6 +303,11 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   for (size_t i = 0; i < s->n_steps; i++) {
     const mqs_step *st = &s->steps[i];
     if (!(st->versions & c->version)) continue;
+    if (st->cond && !cond_holds(r, st->cond)) {
+      mqs__tr_add(&r->tr, r->ops->now(r->t), st->client, '!', "(step at line %u skipped: its if: "
+                  "does not hold)", st->line);
+      continue;
+    }
     r->step_no = i + 1;
     if (!r->ops->virtual_clock && r->ops->now(r->t) >= r->case_deadline) {
       mqs__end(r, st, MQS_FAIL, false, "case deadline (%llu ms) passed before this step",

@@ -54,7 +54,14 @@ static int send_bytes(mqs__run *r, const mqs_step *st, unsigned idx, const uint8
   }
   bool transport = false;
   char err[200];
-  if (r->ops->send(r->t, idx, p, n, &r->sink, &transport, err, sizeof err)) {
+  /* fragment: N - every packet goes out in N-byte writes (over WebSocket,
+   * one message each), so the peer must reassemble across boundaries */
+  size_t piece = r->s->fragment ? r->s->fragment : n;
+  int rc = 0;
+  for (size_t off = 0; off < n && !rc; off += piece)
+    rc = r->ops->send(r->t, idx, p + off, n - off < piece ? n - off : piece, &r->sink, &transport,
+                      err, sizeof err);
+  if (rc) {
     if (transport) return mqs__end(r, st, MQS_ERROR, true, "transport error on '%s': %s", cname(r, idx), err);
     if (c->open) {
       c->open = false;
@@ -154,6 +161,71 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
   mqs__buf_free(&diff);
   mqs__consume(r, idx);
   return 0;
+}
+
+/* expect with `client: [a, b]` and/or `ignore_others`: the packet may arrive
+ * at any listed client; with ignore_others, packets before it that do not
+ * match are skipped (noted in the transcript). Without ignore_others a
+ * non-matching packet stays queued for later steps. */
+static int expect_flex(mqs__run *r, const mqs_step *st) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  uint32_t mask = st->any_of ? st->any_of : 1u << st->client;
+  uint64_t deadline = step_deadline(r, st);
+  uint64_t lim = deadline < r->case_deadline ? deadline : r->case_deadline;
+  size_t skipped = 0;
+  for (;;) {
+    bool can_wait = false;
+    for (unsigned idx = 0; idx < r->s->n_clients; idx++) {
+      if (!(mask & (1u << idx))) continue;
+      mqs__client *c = &r->cl[idx];
+      while (c->q_head < c->q_n) {
+        mqs__rx *rx = &c->q[c->q_head];
+        if (!rx->bad && mqs__match(doc, st->node, &rx->pkt, r->v, &r->vars, NULL) == 0) {
+          mqs__consume(r, idx);
+          return 0;
+        }
+        if (!st->ignore_others) {
+          if (rx->bad) {
+            char got[900];
+            describe_rx(r, rx, got, sizeof got);
+            return mqs__end(r, st, MQS_FAIL, false, "expect: the server sent %s to '%s'", got,
+                            cname(r, idx));
+          }
+          break;
+        }
+        mqs__tr_add(&r->tr, now(r), idx, '!', "(ignored by the expect at line %u)", st->line);
+        mqs__consume(r, idx);
+        skipped++;
+      }
+      if (c->open && !c->poisoned) can_wait = true;
+    }
+    if (!can_wait || now(r) >= lim) break;
+    r->ops->wait(r->t, lim, &r->sink);
+  }
+  mqs__buf want = {0};
+  mqs__match_describe(doc, st->node, &r->vars, &want);
+  mqs__buf_printf(&r->detail, "  expected:   %s on", want.p ? want.p : "");
+  for (unsigned idx = 0; idx < r->s->n_clients; idx++)
+    if (mask & (1u << idx)) mqs__buf_printf(&r->detail, " '%s'", cname(r, idx));
+  mqs__buf_printf(&r->detail, "%s\n", st->ignore_others ? " (other packets ignored)" : "");
+  mqs__buf_free(&want);
+  for (unsigned idx = 0; idx < r->s->n_clients; idx++) {
+    if (!(mask & (1u << idx))) continue;
+    mqs__client *c = &r->cl[idx];
+    char got[900], why[300];
+    if (c->q_head < c->q_n) {
+      describe_rx(r, &c->q[c->q_head], got, sizeof got);
+      mqs__buf_printf(&r->detail, "  '%s' next:  %s\n  fields:\n", cname(r, idx), got);
+      if (!c->q[c->q_head].bad)
+        (void)mqs__match(doc, st->node, &c->q[c->q_head].pkt, r->v, &r->vars, &r->detail);
+    } else {
+      why_nothing(r, idx, why, sizeof why);
+      mqs__buf_printf(&r->detail, "  '%s':       nothing (%s)\n", cname(r, idx), why);
+    }
+  }
+  return mqs__end(r, st, MQS_FAIL, false, "expect: no matching %s arrived%s (%zu ignored)",
+                  mqc_type_name(mqs__match_type(doc, st->node)),
+                  st->any_of ? " at any of the clients" : "", skipped);
 }
 
 static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
@@ -349,6 +421,10 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
   yaml_node_t *want_rc = st->node ? mqs__map_get(doc, st->node, "reason_code") : NULL;
   yaml_node_t *req = st->node ? mqs__map_get(doc, st->node, "required") : NULL;
   bool required = mqs__is_scalar(req) && !strcmp(mqs__scalar(req), "true");
+  yaml_node_t *dp = st->node ? mqs__map_get(doc, st->node, "disconnect_packet") : NULL;
+  /* disconnect_packet: false - the close may follow a CONNACK, never a
+   * DISCONNECT (a server sends none before a successful CONNACK) */
+  bool no_disconnect = mqs__is_scalar(dp) && !strcmp(mqs__scalar(dp), "false");
   bool got_packet = false;
   for (;;) {
     mqs__rx *rx = mqs__next(r, idx, deadline);
@@ -374,6 +450,10 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       mqs__buf_printf(&r->detail, "  expected:   the server closes the connection%s\n  received:   %s\n",
                       r->v == MQC_V5 ? " (optionally after DISCONNECT/CONNACK with a reason code)" : "", got);
       return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: received %s instead", got);
+    }
+    if (no_disconnect && rx->pkt.type == MQC_DISCONNECT) {
+      mqs__buf_printf(&r->detail, "  expected:   the server closes without a DISCONNECT\n  received:   %s\n", got);
+      return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: received %s, which is not allowed here", got);
     }
     uint8_t rc = rx->pkt.type == MQC_DISCONNECT ? rx->pkt.disconnect.reason : rx->pkt.connack.reason;
     if (!reason_ok(r, want_rc, rc)) {
@@ -456,6 +536,7 @@ int mqs__step(mqs__run *r, const mqs_step *st) {
   case MQS_STEP_SEND_HEX:
     return do_send_hex(r, st);
   case MQS_STEP_EXPECT:
+    if (st->any_of || st->ignore_others) return expect_flex(r, st);
     return expect_one(r, st, idx, st->node, step_deadline(r, st), "expect");
   case MQS_STEP_EXPECT_ALL:
     return do_expect_all(r, st);

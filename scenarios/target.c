@@ -72,15 +72,21 @@ bool mqs_target_spec_is_engine(const mqs_target_spec *s) {
 
 uint32_t mqs_target_spec_default_caps(const mqs_target_spec *s) {
   uint32_t all = (1u << MQS_CAP_COUNT) - 1;
-  if (s->engine) return all & ~(1u << MQS_CAP_MAX_PACKET_SIZE) & ~(1u << MQS_CAP_RECEIVE_MAXIMUM);
-  return all & ~(1u << MQS_CAP_LONG_WAITS) & ~(1u << MQS_CAP_MAX_PACKET_SIZE) &
-         ~(1u << MQS_CAP_RECEIVE_MAXIMUM) & ~(1u << MQS_CAP_REQUEST_RESPONSE);
+  /* The engine configures itself from each scenario's `server:` block, so it
+   * has every configuration capability; a broker has none unless its
+   * profile says it is configured like those blocks. */
+  if (s->engine) return all & ~(1u << MQS_CAP_WEBSOCKET);
+  uint32_t caps = all & ~(1u << MQS_CAP_LONG_WAITS) & ~(1u << MQS_CAP_REQUEST_RESPONSE) &
+                  ~mqs__server_config_caps();
+  if (s->url.scheme != MQN_WS && s->url.scheme != MQN_WSS) caps &= ~(1u << MQS_CAP_WEBSOCKET);
+  return caps;
 }
 
 int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts,
-                    const mqs_target_ops **ops, mqs_target **out, char *err, size_t cap) {
+                    const mqs_scenario *s, const mqs_target_ops **ops, mqs_target **out,
+                    char *err, size_t cap) {
   if (spec->engine) {
-    if (mqs__engine_target_new(ops, out)) {
+    if (mqs__engine_target_new(&s->server, ops, out)) {
       snprintf(err, cap, "cannot create an engine");
       return -1;
     }

@@ -15,6 +15,9 @@ struct mqs_target {
   mqe_engine *e;
   uint64_t now;
   mqe_conn *conn[MQS__MAX_CLIENTS];
+  /* configuration the engine borrows (from the scenario's `server:` block) */
+  mqe_user users[MQS_SRV_MAX_USERS];
+  mqe_auth_method auth;
   /* engine events, kept until the next drain (the callback may not call in) */
   size_t n_notes;
   struct {
@@ -136,11 +139,40 @@ static const mqs_target_ops engine_ops = {
     "engine", e_open, e_send, e_close, e_wait, e_now, e_destroy, true,
 };
 
-int mqs__engine_target_new(const mqs_target_ops **ops, mqs_target **out) {
+/* The scenario's `server:` block on top of the engine's defaults. */
+static void apply_server(mqs_target *t, const mqs_server_cfg *s, mqe_config *cfg) {
+  if (!s) return;
+  if (s->set & MQS_SRV_MAXIMUM_PACKET_SIZE) cfg->maximum_packet_size = s->maximum_packet_size;
+  if (s->set & MQS_SRV_RECEIVE_MAXIMUM) cfg->receive_maximum = s->receive_maximum;
+  if (s->set & MQS_SRV_TOPIC_ALIAS_MAXIMUM) cfg->topic_alias_maximum = s->topic_alias_maximum;
+  if (s->set & MQS_SRV_MAXIMUM_QOS) cfg->maximum_qos = s->maximum_qos;
+  if (s->set & MQS_SRV_RETAIN_AVAILABLE) cfg->retain_available = s->retain_available;
+  if (s->set & MQS_SRV_WILDCARD_AVAILABLE) cfg->wildcard_available = s->wildcard_available;
+  if (s->set & MQS_SRV_SERVER_KEEP_ALIVE) cfg->server_keep_alive = s->server_keep_alive;
+  if (s->set & MQS_SRV_ASSIGN_CLIENT_IDS) cfg->assign_client_ids = s->assign_client_ids;
+  if (s->set & MQS_SRV_OUTBOUND_ALIASES) cfg->outbound_aliases = s->outbound_aliases;
+  if (s->set & MQS_SRV_RESPONSE_INFORMATION) cfg->response_information = s->response_information;
+  if (s->set & MQS_SRV_USERS) {
+    for (size_t i = 0; i < s->n_users; i++)
+      t->users[i] = (mqe_user){s->users[i].username, s->users[i].password};
+    cfg->users = t->users;
+    cfg->user_count = s->n_users;
+    cfg->allow_anonymous = false;
+  }
+  if (s->set & MQS_SRV_AUTH_METHOD) {
+    t->auth = mqe_auth_challenge_method(s->auth_secret);
+    cfg->auth_methods = &t->auth;
+    cfg->auth_method_count = 1;
+  }
+}
+
+int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_target_ops **ops,
+                           mqs_target **out) {
   mqs_target *t = calloc(1, sizeof *t);
   if (!t) return -1;
   mqe_config cfg;
   mqe_config_default(&cfg);
+  apply_server(t, server, &cfg);
   cfg.seed = 0x6d71636865636bull;
   cfg.on_event = on_event;
   cfg.event_ctx = t;

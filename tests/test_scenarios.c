@@ -136,11 +136,84 @@ static void test_load_errors(void **state) {
 static void test_skip_missing_capability(void **state) {
   (void)state;
   const char *t = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\n"
-                  "requires: [max-packet-size]\nsteps: [{wait: 1}]\n";
+                  "requires: [websocket]\nsteps: [{wait: 1}]\n";
   mqs_result r;
   run_text(t, MQS_V5, &r);
   assert_int_equal(r.verdict, MQS_SKIP);
-  assert_non_null(strstr(r.message, "max-packet-size"));
+  assert_non_null(strstr(r.message, "websocket"));
+  mqs_result_free(&r);
+}
+
+static int load_only(const char *text, char *msg, size_t cap) {
+  mqs_scenario *s;
+  mqs_load_error e;
+  int rc = mqs_scenario_load_text("mem.yaml", text, strlen(text), &s, &e);
+  snprintf(msg, cap, "%s", rc ? e.message : "");
+  if (!rc) mqs_scenario_free(s);
+  return rc;
+}
+
+/* A server: block and the capabilities that let brokers skip it go together. */
+static void test_server_block(void **state) {
+  (void)state;
+  char msg[300];
+  const char *head = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.2.2-15]\n";
+  char t[1024];
+  snprintf(t, sizeof t, "%sserver: {maximum_packet_size: 64}\nsteps: [{wait: 1}]\n", head);
+  assert_int_equal(load_only(t, msg, sizeof msg), -1);
+  assert_non_null(strstr(msg, "max-packet-size"));
+  snprintf(t, sizeof t, "%srequires: [receive-maximum]\nsteps: [{wait: 1}]\n", head);
+  assert_int_equal(load_only(t, msg, sizeof msg), -1);
+  snprintf(t, sizeof t, "%sserver: {bogus: 1}\nsteps: [{wait: 1}]\n", head);
+  assert_int_equal(load_only(t, msg, sizeof msg), -1);
+  snprintf(t, sizeof t, "%sserver: {outbound_aliases: 3}\nsteps: [{wait: 1}]\n", head);
+  assert_int_equal(load_only(t, msg, sizeof msg), 0); /* engine-only switch */
+  /* applied on the engine: the announced limit, and a bigger packet is refused */
+  snprintf(t, sizeof t,
+           "%srequires: [max-packet-size]\nserver: {maximum_packet_size: 64}\nsteps:\n"
+           "  - connect: {}\n    connack: {properties: [{maximum_packet_size: 64}]}\n"
+           "  - send: {type: PUBLISH, topic: t, payload: "
+           "\"0123456789012345678901234567890123456789012345678901234567890123456789\"}\n"
+           "  - expect_disconnect: {reason_code: 0x95}\n",
+           head);
+  mqs_result r;
+  run_text(t, MQS_V5, &r);
+  if (r.verdict != MQS_PASS) fprintf(stderr, "%s\n", r.detail ? r.detail : "");
+  assert_int_equal(r.verdict, MQS_PASS);
+  mqs_result_free(&r);
+}
+
+/* expect with a client list, ignore_others, if:, and the set/order matchers. */
+static void test_expect_extensions(void **state) {
+  (void)state;
+  const char *t =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.3.4-4]\nclients: [a, b, p]\nsteps:\n"
+      "  - {client: a, connect: {}}\n  - {client: b, connect: {}}\n  - {client: p, connect: {}}\n"
+      "  - {client: b, send: {type: SUBSCRIBE, packet_id: 1, properties: [{subscription_identifier: 9}],"
+      " subscriptions: [{topic_filter: t, qos: 0}]}}\n"
+      "  - {client: [a, b], expect: {type: SUBACK, packet_id: 1}}\n"
+      "  - {client: p, send: {type: PUBLISH, topic: t, payload: one}}\n"
+      "  - {client: p, send: {type: PUBLISH, topic: t, payload: two, properties: [{user_property: [k, '1']},"
+      " {user_property: [a, '2']}]}}\n"
+      "  - {client: b, expect: {type: PUBLISH, payload: two, user_properties: [[k, '1'], [a, '2']],"
+      " subscription_identifiers: '${ids}'}, ignore_others: true}\n"
+      "  - {client: b, expect_none: 100, if: {ids: '9'}}\n"
+      "  - {client: b, send: {type: PINGREQ}, if: {ids: '1,2'}}\n";
+  mqs_result r;
+  run_text(t, MQS_V5, &r);
+  if (r.verdict != MQS_PASS) fprintf(stderr, "%s\n", r.detail ? r.detail : "");
+  assert_int_equal(r.verdict, MQS_PASS);
+  mqs_result_free(&r);
+  /* the wrong order of user properties fails */
+  const char *u =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.3.2-18]\nsteps:\n  - connect: {}\n"
+      "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: [{topic_filter: t, qos: 0}]}\n"
+      "  - expect: {type: SUBACK}\n"
+      "  - send: {type: PUBLISH, topic: t, payload: x, properties: [{user_property: [k, '1']},"
+      " {user_property: [a, '2']}]}\n"
+      "  - expect: {type: PUBLISH, user_properties: [[a, '2'], [k, '1']]}\n";
+  run_text(u, MQS_V5, &r);
+  assert_int_equal(r.verdict, MQS_FAIL);
   mqs_result_free(&r);
 }
 
@@ -197,6 +270,7 @@ int main(void) {
       cmocka_unit_test(test_vars),         cmocka_unit_test(test_run_pass),
       cmocka_unit_test(test_run_fail_detail), cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_skip_missing_capability), cmocka_unit_test(test_baseline),
+      cmocka_unit_test(test_server_block), cmocka_unit_test(test_expect_extensions),
       cmocka_unit_test(test_writers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
