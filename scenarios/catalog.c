@@ -49,6 +49,8 @@ static const struct {
                                 "the server checks usernames and passwords"},
     [MQS_CAP_ENHANCED_AUTH] = {"enhanced-auth",
                                "the server offers the mqcheck-challenge AUTH method (5.0)"},
+    [MQS_CAP_AUTHORIZATION] = {"authorization",
+                               "the server refuses publishing to some topics (server: deny_publish)"},
     [MQS_CAP_WEBSOCKET] = {"websocket", "the target is reached over MQTT over WebSocket"},
 };
 

@@ -241,7 +241,7 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
 
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   static const char *const modifiers[] = {"client", "version", "versions", "timeout", "connack",
-                                          "comment", "if", "ignore_others", NULL};
+                                          "comment", "if", "ignore_others", "or_close", NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -292,6 +292,12 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
     if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "true") && strcmp(mqs__scalar(x), "false")))
       return lfail(L, x, "ignore_others is true or false");
     out->ignore_others = !strcmp(mqs__scalar(x), "true");
+  }
+  if ((x = mqs__map_get(doc, st, "or_close"))) {
+    if (out->kind != MQS_STEP_EXPECT) return lfail(L, x, "or_close belongs to expect steps");
+    if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "true") && strcmp(mqs__scalar(x), "false")))
+      return lfail(L, x, "or_close is true or false");
+    out->or_close = !strcmp(mqs__scalar(x), "true");
   }
   yaml_node_t *cl = mqs__map_get(doc, st, "client");
   if (cl && cl->type == YAML_SEQUENCE_NODE) {

@@ -75,6 +75,7 @@ typedef enum {
   MQS_CAP_CLIENT_ID_RESTRICTIONS,
   MQS_CAP_AUTHENTICATION,
   MQS_CAP_ENHANCED_AUTH,
+  MQS_CAP_AUTHORIZATION,
   MQS_CAP_WEBSOCKET, /* the target is reached over ws:// or wss:// */
   MQS_CAP_COUNT
 } mqs_cap;
@@ -168,6 +169,7 @@ const char *mqs_step_kind_name(mqs_step_kind k);
 #define MQS_SRV_AUTH_METHOD (1u << 9)
 #define MQS_SRV_OUTBOUND_ALIASES (1u << 10)
 #define MQS_SRV_RESPONSE_INFORMATION (1u << 11)
+#define MQS_SRV_DENY_PUBLISH (1u << 12)
 #define MQS_SRV_MAX_USERS 4
 
 typedef struct {
@@ -184,6 +186,8 @@ typedef struct {
   struct {
     const char *username, *password;
   } users[MQS_SRV_MAX_USERS];
+  size_t n_deny;
+  yaml_node_t *deny_publish[MQS_SRV_MAX_USERS]; /* topics, ${vars} expanded per case */
 } mqs_server_cfg;
 
 typedef struct {
@@ -210,6 +214,8 @@ typedef struct {
   uint32_t any_of;        /* EXPECT: `client: [a, b]`, bit per client index
                              (0 = just `client`); the packet arrives at one of them */
   bool ignore_others;     /* EXPECT: packets that do not match are skipped */
+  bool or_close;          /* EXPECT: the server closing the connection instead
+                             also satisfies it (for "answer or close" rules) */
   yaml_node_t *cond;      /* `if: {VAR: VALUE, ...}`: the step runs only when
                              every variable is bound to that value (typically
                              captured by an earlier expectation); or NULL */

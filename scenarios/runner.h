@@ -51,11 +51,12 @@ void mqs__tr_free(mqs__transcript *tr);
 
 /* The target instance factory (run.c calls it per case). */
 int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts,
-                    const mqs_scenario *s, const mqs_target_ops **ops, mqs_target **out,
-                    char *err, size_t cap);
+                    const mqs_scenario *s, const mqs_vars *vars, const mqs_target_ops **ops,
+                    mqs_target **out, char *err, size_t cap);
 /* server: the scenario's `server:` block (may be NULL or empty). */
-int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_target_ops **ops,
-                           mqs_target **out);
+/* vars: the case's variables, for `server:` values that use them. */
+int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars,
+                           const mqs_target_ops **ops, mqs_target **out);
 int mqs__net_target_new(const mqs_target_spec *spec, uint32_t connect_timeout_ms,
                         uint32_t io_timeout_ms, const mqs_target_ops **ops, mqs_target **out);
 

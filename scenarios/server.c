@@ -9,7 +9,7 @@
 
 #include "internal.h"
 
-typedef enum { K_U32, K_U16, K_QOS, K_BOOL, K_I32, K_STR, K_USERS, K_AUTH } kind;
+typedef enum { K_U32, K_U16, K_QOS, K_BOOL, K_I32, K_STR, K_USERS, K_AUTH, K_TOPICS } kind;
 
 static const struct {
   const char *key;
@@ -27,6 +27,7 @@ static const struct {
     {"assign_client_ids", MQS_SRV_ASSIGN_CLIENT_IDS, MQS_CAP_CLIENT_ID_RESTRICTIONS, K_BOOL},
     {"users", MQS_SRV_USERS, MQS_CAP_AUTHENTICATION, K_USERS},
     {"auth_method", MQS_SRV_AUTH_METHOD, MQS_CAP_ENHANCED_AUTH, K_AUTH},
+    {"deny_publish", MQS_SRV_DENY_PUBLISH, MQS_CAP_AUTHORIZATION, K_TOPICS},
     {"outbound_aliases", MQS_SRV_OUTBOUND_ALIASES, -1, K_U16},
     {"response_information", MQS_SRV_RESPONSE_INFORMATION, -1, K_STR},
 };
@@ -123,6 +124,16 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
       c->users[j].password = mqs__scalar(pw);
     }
     c->n_users = mqs__seq_size(v);
+    return 0;
+  case K_TOPICS:
+    if (!v || v->type != YAML_SEQUENCE_NODE || !mqs__seq_size(v) ||
+        mqs__seq_size(v) > MQS_SRV_MAX_USERS)
+      return fail(v, err, "deny_publish is a list of 1..4 topic names");
+    for (size_t j = 0; j < mqs__seq_size(v); j++) {
+      if (!mqs__is_scalar(mqs__seq_at(doc, v, j))) return fail(v, err, "a topic name is text");
+      c->deny_publish[j] = mqs__seq_at(doc, v, j);
+    }
+    c->n_deny = mqs__seq_size(v);
     return 0;
   case K_AUTH: {
     yaml_node_t *m = mqs__map_get(doc, v, "method"), *s = mqs__map_get(doc, v, "secret");

@@ -202,6 +202,13 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
     if (!can_wait || now(r) >= lim) break;
     r->ops->wait(r->t, lim, &r->sink);
   }
+  if (st->or_close)
+    for (unsigned idx = 0; idx < r->s->n_clients; idx++)
+      if ((mask & (1u << idx)) && !r->cl[idx].open && r->cl[idx].closes &&
+          !r->cl[idx].transport_error && r->cl[idx].q_head == r->cl[idx].q_n) {
+        mqs__tr_add(&r->tr, now(r), idx, '!', "(closed instead: accepted by or_close)");
+        return 0;
+      }
   mqs__buf want = {0};
   mqs__match_describe(doc, st->node, &r->vars, &want);
   mqs__buf_printf(&r->detail, "  expected:   %s on", want.p ? want.p : "");
@@ -536,7 +543,7 @@ int mqs__step(mqs__run *r, const mqs_step *st) {
   case MQS_STEP_SEND_HEX:
     return do_send_hex(r, st);
   case MQS_STEP_EXPECT:
-    if (st->any_of || st->ignore_others) return expect_flex(r, st);
+    if (st->any_of || st->ignore_others || st->or_close) return expect_flex(r, st);
     return expect_one(r, st, idx, st->node, step_deadline(r, st), "expect");
   case MQS_STEP_EXPECT_ALL:
     return do_expect_all(r, st);

@@ -18,6 +18,8 @@ struct mqs_target {
   /* configuration the engine borrows (from the scenario's `server:` block) */
   mqe_user users[MQS_SRV_MAX_USERS];
   mqe_auth_method auth;
+  size_t n_deny;
+  char deny[MQS_SRV_MAX_USERS][MQS_VAR_VALUE_MAX]; /* deny_publish, expanded */
   /* engine events, kept until the next drain (the callback may not call in) */
   size_t n_notes;
   struct {
@@ -139,9 +141,32 @@ static const mqs_target_ops engine_ops = {
     "engine", e_open, e_send, e_close, e_wait, e_now, e_destroy, true,
 };
 
+/* deny_publish: PUBLISH (and wills) to exactly these topics is refused. */
+static bool acl(void *ctx, mqe_acl_op op, mqc_bytes client_id, mqc_bytes username, mqc_bytes topic) {
+  (void)client_id;
+  (void)username;
+  const mqs_target *t = ctx;
+  if (op == MQE_ACL_SUBSCRIBE) return true;
+  for (size_t i = 0; i < t->n_deny; i++)
+    if (strlen(t->deny[i]) == topic.n && !memcmp(t->deny[i], topic.p, topic.n)) return false;
+  return true;
+}
+
 /* The scenario's `server:` block on top of the engine's defaults. */
-static void apply_server(mqs_target *t, const mqs_server_cfg *s, mqe_config *cfg) {
+static void apply_server(mqs_target *t, const mqs_server_cfg *s, const mqs_vars *vars,
+                         mqe_config *cfg) {
   if (!s) return;
+  if (s->set & MQS_SRV_DENY_PUBLISH) {
+    for (size_t i = 0; i < s->n_deny; i++) {
+      char bad[64];
+      const yaml_node_t *n = s->deny_publish[i];
+      if (mqs_vars_expand(vars, (const char *)n->data.scalar.value, n->data.scalar.length,
+                          t->deny[t->n_deny], sizeof t->deny[0], bad) >= 0)
+        t->n_deny++;
+    }
+    cfg->acl = acl;
+    cfg->acl_ctx = t;
+  }
   if (s->set & MQS_SRV_MAXIMUM_PACKET_SIZE) cfg->maximum_packet_size = s->maximum_packet_size;
   if (s->set & MQS_SRV_RECEIVE_MAXIMUM) cfg->receive_maximum = s->receive_maximum;
   if (s->set & MQS_SRV_TOPIC_ALIAS_MAXIMUM) cfg->topic_alias_maximum = s->topic_alias_maximum;
@@ -166,13 +191,13 @@ static void apply_server(mqs_target *t, const mqs_server_cfg *s, mqe_config *cfg
   }
 }
 
-int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_target_ops **ops,
-                           mqs_target **out) {
+int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars,
+                           const mqs_target_ops **ops, mqs_target **out) {
   mqs_target *t = calloc(1, sizeof *t);
   if (!t) return -1;
   mqe_config cfg;
   mqe_config_default(&cfg);
-  apply_server(t, server, &cfg);
+  apply_server(t, server, vars, &cfg);
   cfg.seed = 0x6d71636865636bull;
   cfg.on_event = on_event;
   cfg.event_ctx = t;
