@@ -459,7 +459,7 @@ static int check_packets(loader *L) {
         break;
       case MQS_STEP_EXPECT_DISCONNECT:
         if (st->node) {
-          static const char *const keys[] = {"reason_code", "required", "properties",
+          static const char *const keys[] = {"reason_code", "required", "no_properties",
                                              "disconnect_packet", NULL};
           for (yaml_node_pair_t *p = st->node->data.mapping.pairs.start;
                p < st->node->data.mapping.pairs.top && !rc; p++) {
@@ -471,7 +471,8 @@ static int check_packets(loader *L) {
               e.line = k->start_mark.line + 1;
               e.column = k->start_mark.column + 1;
               snprintf(e.message, sizeof e.message,
-                       "expect_disconnect keys: reason_code, required, disconnect_packet");
+                       "expect_disconnect keys: reason_code, required, no_properties, "
+                       "disconnect_packet");
               rc = -1;
             }
           }

@@ -463,6 +463,18 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: received %s, which is not allowed here", got);
     }
     uint8_t rc = rx->pkt.type == MQC_DISCONNECT ? rx->pkt.disconnect.reason : rx->pkt.connack.reason;
+    /* no_properties: [names] - a DISCONNECT/CONNACK that comes must lack them */
+    yaml_node_t *np = st->node ? mqs__map_get(doc, st->node, "no_properties") : NULL;
+    const mqc_props *props =
+        rx->pkt.type == MQC_DISCONNECT ? &rx->pkt.disconnect.props : &rx->pkt.connack.props;
+    for (size_t i = 0; np && np->type == YAML_SEQUENCE_NODE && i < mqs__seq_size(np); i++) {
+      const mqc_prop_info *info = mqc_prop_by_name(mqs__scalar(mqs__seq_at(doc, np, i)));
+      if (info && mqc_props_has(props, info->id)) {
+        mqs__buf_printf(&r->detail, "  expected:   no %s\n  received:   %s\n", info->name, got);
+        return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: %s carries %s",
+                        mqc_type_name(rx->pkt.type), info->name);
+      }
+    }
     if (!reason_ok(r, want_rc, rc)) {
       mqs__buf_printf(&r->detail, "  expected:   reason code %s\n  received:   %s\n",
                       mqs__is_scalar(want_rc) ? mqs__scalar(want_rc) : "(one of the list)", got);
