@@ -9,8 +9,9 @@ and a file's name is its identity. Corpora are capped (a few hundred files,
 each under 4 KiB) by a deterministic round-robin over the sources, so every
 vector file contributes. corpus/regress/ is never touched.
 
-usage: fuzz/gen-corpus.py [--root DIR] [--check]
-  --check  exit 1 if the committed corpora differ from what would be generated
+usage: fuzz/gen-corpus.py [--root DIR] [--check] [--prune]
+  --check  exit 1 if a seed that would be generated is missing
+  --prune  also delete files that are not generated seeds (merged finds)
 """
 import argparse
 import glob
@@ -226,14 +227,16 @@ def mutate_seeds(traffic):
     return [out]
 
 
-def write(root, target, items, check):
+def write(root, target, items, check, prune):
     d = os.path.join(root, "corpus", target)
     want = {hashlib.sha1(b).hexdigest(): b for b in items}
     have = set(os.listdir(d)) if os.path.isdir(d) else set()
     if check:
-        return have == set(want)
+        return set(want) <= have
     os.makedirs(d, exist_ok=True)
-    for name in have - set(want):
+    # Files merged in from fuzzing runs (docs/fuzzing.md) are kept unless
+    # --prune: only generated seeds are regenerated.
+    for name in (have - set(want)) if prune else ():
         os.unlink(os.path.join(d, name))
     for name, b in want.items():
         with open(os.path.join(d, name), "wb") as f:
@@ -246,6 +249,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", default=os.path.join(os.path.dirname(__file__), ".."))
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--prune", action="store_true")
     a = ap.parse_args()
     root = os.path.abspath(a.root)
     vectors, traffic = read_vectors(root), read_traffic(root)
@@ -263,7 +267,7 @@ def main():
         plan["scenario_file"] = suite
     ok = True
     for target, groups in plan.items():
-        ok &= write(root, target, round_robin(groups, MAX_FILES), a.check)
+        ok &= write(root, target, round_robin(groups, MAX_FILES), a.check, a.prune)
     if a.check and not ok:
         print("gen-corpus: corpora are stale; run fuzz/gen-corpus.py", file=sys.stderr)
         return 1
