@@ -98,6 +98,12 @@ static inline mqc_status mqc__check_utf8(mqc__reader *r, mqc_bytes s, const char
     while (i < s.n && (uint8_t)(s.p[i] - 1) < 0x7F)
       i++; /* 0x01..0x7F */
     if (i == s.n) return MQC_OK;
+  } else if (s.n <= 16) { /* two (possibly overlapping) words */
+    uint64_t a, b;
+    memcpy(&a, s.p, 8);
+    memcpy(&b, s.p + s.n - 8, 8);
+    const uint64_t hi = 0x8080808080808080ull, lo = 0x0101010101010101ull;
+    if ((((a | ((a - lo) & ~a)) | (b | ((b - lo) & ~b))) & hi) == 0) return MQC_OK;
   }
   size_t bad = 0;
   int rc = mqc__utf8_scan(s.p, s.n, &bad);
