@@ -50,7 +50,8 @@ uint32_t mqs__server_config_caps(void) {
 static int fail(yaml_node_t *n, mqs_spec_error *err, const char *msg) {
   err->line = n ? n->start_mark.line + 1 : 0;
   err->column = n ? n->start_mark.column + 1 : 0;
-  snprintf(err->message, sizeof err->message, "server: %s", msg);
+  /* Messages are short literals; %.180s keeps the compiler's bound honest. */
+  snprintf(err->message, sizeof err->message, "server: %.180s", msg);
   return -1;
 }
 
