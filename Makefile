@@ -16,6 +16,12 @@ test:
 	cmake --preset ci
 	cmake --build --preset ci -j$(JOBS)
 	ctest --preset ci -j$(JOBS)
+	ci/fuzz-smoke
+
+# Each libFuzzer target for a few seconds over its corpus and regressions.
+fuzz-smoke:
+	@ci/bootstrap test
+	ci/fuzz-smoke
 
 build:
 	@ci/bootstrap build
