@@ -131,12 +131,9 @@ static inline mqc_status check_flags(mqc__reader *r, uint8_t flags) {
 
 mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_dir from,
                       uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err) {
-  /* The header fields are reset here; each family decoder zeroes its own
-   * union member, which is cheaper than clearing the largest one. */
-  pkt->type = MQC_RESERVED0;
-  pkt->flags = 0;
-  pkt->remaining_length = 0;
-  pkt->header_len = 0;
+  /* The header fields are set once framing is done (or zeroed when it
+   * fails); each family decoder zeroes its own union member, which is cheaper
+   * than clearing the largest one. */
   reset_error(err);
   mqc_frame fr = {0, 0, 0, 0};
   if (len >= 2 && buf[1] < 0x80 && (size_t)buf[1] + 2 <= len &&
@@ -146,7 +143,13 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
     fr.total_len = (size_t)buf[1] + 2;
   } else {
     mqc_status st = frame(buf, len, version, max_packet_size, &fr, err);
-    if (st != MQC_OK) return st;
+    if (st != MQC_OK) {
+      pkt->type = MQC_RESERVED0;
+      pkt->flags = 0;
+      pkt->remaining_length = 0;
+      pkt->header_len = 0;
+      return st;
+    }
   }
 
   mqc__reader r = {

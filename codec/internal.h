@@ -116,8 +116,18 @@ static inline mqc_status mqc__read_utf8(mqc__reader *r, mqc_bytes *out, const ch
   MQC__TRY(mqc__read_bin(r, out, what, s3, s5));
   return mqc__check_utf8(r, *out, what);
 }
-mqc_status mqc__read_packet_id(mqc__reader *r, uint16_t *out);
-mqc_status mqc__expect_end(mqc__reader *r);
+mqc_status mqc__packet_id_zero(mqc__reader *r, const uint8_t *at);
+
+static inline mqc_status mqc__read_packet_id(mqc__reader *r, uint16_t *out) {
+  const uint8_t *at = r->p;
+  MQC__TRY(mqc__read_u16(r, out, "packet identifier"));
+  return *out != 0 ? MQC_OK : mqc__packet_id_zero(r, at);
+}
+mqc_status mqc__trailing(mqc__reader *r);
+
+static inline mqc_status mqc__expect_end(mqc__reader *r) {
+  return r->p == r->end ? MQC_OK : mqc__trailing(r);
+}
 
 /* Properties (props.c). allowed is the packet bit or MQC_PROP_IN_WILL. */
 mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out);

@@ -174,7 +174,7 @@ static bool may_repeat(mqc_prop_id id, mqc_type t, uint32_t allowed) {
  * identifiers are below 0x80, so one byte is read: a byte with the
  * continuation bit can only start an unknown (or non-minimal) identifier. */
 mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
-  memset(out, 0, sizeof *out);
+  /* out was zeroed with its packet; every field is set below on success. */
   if (r->p >= r->end)
     return MQC__MALFORMED(r, r->p, NULL, "MQTT-2.2.2-1", "property length is missing");
   uint32_t len = 0;
@@ -213,7 +213,14 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
       st = MQC__PROTOCOL(r, at, NULL, NULL, "property appears more than once");
       break;
     }
-    mqc_prop value = {.id = info->id, .type = info->type};
+    /* Only the fields the value's type uses are set (check_range reads no
+     * other), which keeps the per-property cost down. */
+    mqc_prop value;
+    value.id = info->id;
+    value.type = info->type;
+    value.u = 0;
+    value.value.p = NULL;
+    value.value.n = 0;
     switch (info->type) {
     case MQC_PT_BYTE:
       if (r->p >= r->end)

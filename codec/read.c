@@ -52,10 +52,7 @@ mqc_status mqc__utf8_fail(mqc__reader *r, mqc_bytes s, int rc, size_t bad) {
   return MQC_ERR_MALFORMED;
 }
 
-mqc_status mqc__read_packet_id(mqc__reader *r, uint16_t *out) {
-  const uint8_t *at = r->p;
-  MQC__TRY(mqc__read_u16(r, out, "packet identifier"));
-  if (*out != 0) return MQC_OK;
+mqc_status mqc__packet_id_zero(mqc__reader *r, const uint8_t *at) {
   switch (r->type) {
   case MQC_PUBLISH:
   case MQC_SUBSCRIBE:
@@ -68,8 +65,7 @@ mqc_status mqc__read_packet_id(mqc__reader *r, uint16_t *out) {
   }
 }
 
-mqc_status mqc__expect_end(mqc__reader *r) {
-  if (r->p == r->end) return MQC_OK;
+mqc_status mqc__trailing(mqc__reader *r) {
   return MQC__MALFORMED(r, r->p, NULL, NULL, "bytes left over after the last field");
 }
 
