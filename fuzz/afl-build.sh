@@ -35,7 +35,7 @@ objs() { # objs NAME SOURCES... -> $work/NAME/*.o, instrumented
 }
 
 objs mqc "$root"/codec/*.c
-objs mqf "$root"/fuzz/mutator.c "$root"/fuzz/layouts.c
+objs mqf "$root"/fuzz/mutator.c "$root"/fuzz/mutator_fields.c "$root"/fuzz/layouts.c
 objs drv "$root"/fuzz/afl_driver.c
 targets="decode stream roundtrip encode mutate"
 [ -f "$root/engine/mqe.h" ] && { objs mqe "$root"/engine/*.c; targets="$targets engine"; }
@@ -59,6 +59,7 @@ done
 # The mutator library runs inside afl-fuzz: plain, uninstrumented, PIC.
 # shellcheck disable=SC2086
 ${MQF_HOST_CC:-cc} -O2 -g -fPIC -shared -std=c11 -D_POSIX_C_SOURCE=200809L $inc \
-  "$root"/fuzz/mutator_afl.c "$root"/fuzz/mutator.c "$root"/fuzz/layouts.c "$root"/codec/*.c \
+  "$root"/fuzz/mutator_afl.c "$root"/fuzz/mutator.c "$root"/fuzz/mutator_fields.c \
+  "$root"/fuzz/layouts.c "$root"/codec/*.c \
   -o "$out/libmqf_afl_mutator.so"
 echo "afl-build: $targets and libmqf_afl_mutator.so in $out"

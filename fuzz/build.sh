@@ -36,7 +36,7 @@ lib() {
 }
 
 lib mqc "$root"/codec/*.c
-lib mqf "$root"/fuzz/mutator.c "$root"/fuzz/layouts.c
+lib mqf "$root"/fuzz/mutator.c "$root"/fuzz/mutator_fields.c "$root"/fuzz/layouts.c
 targets="decode stream roundtrip encode mutate"
 libs_for() { echo "$work/libmqf.a $work/libmqc.a"; }
 if [ -f "$root/engine/mqe.h" ]; then
