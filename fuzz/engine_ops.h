@@ -8,7 +8,8 @@
  *           packet (framed by its own header; an unframeable rest is fed whole)
  *   CANNED  (0x40-0x5F) conn = op & 3, template = (op >> 2) & 7, then 1 arg byte
  *   CLOCK   (0x60-0x7F) advance the virtual clock by a step from a table, tick
- *   DRAIN   (0x80-0x9F) conn = op & 3, bit 2: partial, bit 3: auto-acknowledge
+ *   DRAIN   (0x80-0x9F) conn = op & 3, bit 2: partial, bit 3: auto-acknowledge,
+ *           bit 4: through mqe_conn_send (copying) instead of pending/consumed
  *   CLOSE   (0xA0-0xBF) conn = op & 3, bit 2: abrupt, bit 3: kick (server side)
  *   OPEN    (0xC0-0xDF) conn = op & 3
  *   MISC    (0xE0-0xFF) 0xFF: shutdown; others: no-op (stats read) */
