@@ -224,32 +224,11 @@ static void feed_packet(harness *h, slot *s, const mqc_packet *pkt, mqc_version 
   if (mqc_encode(pkt, v, buf, sizeof buf, &n) == MQC_OK) feed(h, s, buf, n, 0);
 }
 
-/* MQF_KNOWN_BUGS=name[,name] lets a long run continue past reported, not
- * yet fixed engine bugs. The replay tests never set it, so their regressions
- * keep failing until the fixes land.
- *   connack-reason  CONNACK carrying a DISCONNECT-only reason code
- *                   (corpus/regress/engine/0b35a24c..., 77aeaabb..., 991e3bcf...)
- *   suback-31       SUBACK failure code 0x80 sent to a 3.1 client
- *                   (corpus/regress/engine/bbbef981...) */
-static bool known(const char *name) {
-  const char *k = getenv("MQF_KNOWN_BUGS");
-  return k && strstr(k, name) != NULL;
-}
-
-static bool known_bug(const uint8_t *p, const mqc_error *err) {
-  static int connack_reason = -1, suback_31 = -1;
-  if (connack_reason < 0) connack_reason = known("connack-reason"), suback_31 = known("suback-31");
-  const char *st = err->statement ? err->statement : "";
-  if (connack_reason && (p[0] >> 4) == MQC_CONNACK && !strcmp(st, "MQTT-3.2.2-8")) return true;
-  return suback_31 && (p[0] >> 4) == MQC_SUBACK && !strcmp(st, "MQTT-3.9.3-2");
-}
-
 /* Checks and reacts to one packet the engine sent. */
 static void on_output_packet(harness *h, slot *s, const uint8_t *p, size_t n, bool autoack) {
   mqc_packet pkt;
   mqc_error err;
   mqc_status st = mqc_decode(p, n, s->ver, MQC_FROM_SERVER, MQC_NO_LIMIT, &pkt, &err);
-  if (st != MQC_OK && known_bug(p, &err)) return;
   if (st != MQC_OK) {
     fprintf(stderr, "engine output (%s): ", mqc_version_name(s->ver));
     for (size_t i = 0; i < n && i < 256; i++)
