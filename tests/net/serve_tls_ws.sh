@@ -37,7 +37,9 @@ start_serve() { # log args...
   "$MQCHECK" serve "$@" >"$log" 2>&1 &
   PIDS="$PIDS $!"
   i=0
-  while [ "$(grep -c listening "$log" 2>/dev/null)" -lt "$NLISTEN" ]; do
+  # grep -c prints nothing while the log does not exist yet: count that as 0,
+  # or the test would race ahead of a slow-starting serve.
+  while n=$(grep -c listening "$log" 2>/dev/null); [ "${n:-0}" -lt "$NLISTEN" ]; do
     i=$((i + 1)); [ $i -gt 100 ] && { echo "serve did not start"; cat "$log"; exit 1; }
     sleep 0.1
   done
