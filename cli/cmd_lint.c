@@ -17,7 +17,8 @@ static void usage(FILE *f) {
              "  PATHS        scenario files or directories (default: suite)\n"
              "  --spec-dir   directory with mqtt-3.1.1-statements.tsv and\n"
              "               mqtt-5.0-statements.tsv (default: $MQCHECK_SPEC_DIR, spec/,\n"
-             "               ../shared/spec); statement IDs are checked against them\n"
+             "               spec/upstream/, ../shared/spec); statement IDs are checked\n"
+             "               against them\n"
              "  --list       print the cases, one 'name@version' per line\n"
              "  --json       with --list: a JSON array of cases\n"
              "exit: 0 all valid, 1 errors found, 2 usage\n");
@@ -71,7 +72,13 @@ int mqc_cmd_lint(int argc, char **argv) {
     paths = pv;
     n_paths = np;
   }
-  if (!spec_dir) spec_dir = exists("spec/mqtt-5.0-statements.tsv") ? "spec" : "../shared/spec";
+  /* spec/upstream/ carries the ID lists in the repository, so a clean clone
+   * checks IDs too; ../shared/spec is the steering copy next to a checkout. */
+  if (!spec_dir) {
+    if (exists("spec/mqtt-5.0-statements.tsv")) spec_dir = "spec";
+    else if (exists("spec/upstream/mqtt-5.0-statements.tsv")) spec_dir = "spec/upstream";
+    else spec_dir = "../shared/spec";
+  }
   mqs_catalog cat[2] = {{0}, {0}};
   char tsv[1024];
   snprintf(tsv, sizeof tsv, "%s/mqtt-3.1.1-statements.tsv", spec_dir);
