@@ -45,8 +45,7 @@ static const mix_spec MIXES[] = {
      MQC_V311,
      {/* the same shapes without properties */
       "321a001273656e736f72732f726f6f6d312f74656d70002a32312e35",
-      "101600044d5154540402003c000a636c69656e742d313233",
-      "821000070005612f2b2f63010003782f2302",
+      "101600044d5154540402003c000a636c69656e742d313233", "821000070005612f2b2f63010003782f2302",
       "4002002a"}},
 };
 
@@ -102,8 +101,8 @@ static double time_decode(const mix *m, mqc_version v, unsigned long rounds) {
   double t0 = now_s();
   for (unsigned long i = 0; i < rounds; i++) {
     for (int k = 0; k < MIX_SIZE; k++) {
-      mqc_status st = mqc_decode(m->bytes[k], m->len[k], v, MQC_FROM_CLIENT, MQC_NO_LIMIT, &pkt,
-                                 &err);
+      mqc_status st =
+          mqc_decode(m->bytes[k], m->len[k], v, MQC_FROM_CLIENT, MQC_NO_LIMIT, &pkt, &err);
       acc += (uint64_t)st + pkt.remaining_length;
     }
   }
@@ -135,7 +134,8 @@ typedef double (*timer_fn)(const mix *, mqc_version, unsigned long);
 static double measure(timer_fn fn, const mix *m, mqc_version v, double seconds, int repeat) {
   unsigned long rounds = 1000;
   double dt;
-  while ((dt = fn(m, v, rounds)) < seconds / 10 && rounds < (1ul << 40)) rounds *= 2;
+  while ((dt = fn(m, v, rounds)) < seconds / 10 && rounds < (1ul << 40))
+    rounds *= 2;
   rounds = (unsigned long)((double)rounds * seconds / (dt > 0 ? dt : 1e-9)) + 1;
   double best = 0;
   for (int r = 0; r < repeat; r++) {
@@ -173,9 +173,9 @@ static double node_ns(const mix_spec *spec, double seconds, int repeat, char *ve
   fclose(probe);
   const char *node = getenv("MQC_NODE") ? getenv("MQC_NODE") : "node";
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "%s '%s' --version %d --seconds %.2f --repeat %d %s %s %s %s 2>&1", node,
-           script, (int)spec->version, seconds, repeat, spec->hex[0], spec->hex[1], spec->hex[2],
-           spec->hex[3]);
+  snprintf(cmd, sizeof cmd, "%s '%s' --version %d --seconds %.2f --repeat %d %s %s %s %s 2>&1",
+           node, script, (int)spec->version, seconds, repeat, spec->hex[0], spec->hex[1],
+           spec->hex[2], spec->hex[3]);
   FILE *p = popen(cmd, "r");
   if (!p) {
     printf("  mqtt-packet: not measured (cannot run %s)\n", node);
@@ -183,7 +183,8 @@ static double node_ns(const mix_spec *spec, double seconds, int repeat, char *ve
   }
   char line[1024] = "";
   char all[2048] = "";
-  while (fgets(line, sizeof line, p)) strncat(all, line, sizeof all - strlen(all) - 1);
+  while (fgets(line, sizeof line, p))
+    strncat(all, line, sizeof all - strlen(all) - 1);
   int rc = pclose(p);
   double ns = -1;
   const char *at = strstr(all, "\"ns_per_packet\":");
@@ -205,9 +206,12 @@ int mqc_bench_codec(int argc, char **argv) {
   double seconds = 1.0;
   int repeat = 1, use_node = 1;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
-    else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--no-node")) use_node = 0;
+    if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+      seconds = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+      repeat = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--no-node"))
+      use_node = 0;
     else {
       usage();
       return 2;
@@ -218,7 +222,8 @@ int mqc_bench_codec(int argc, char **argv) {
     return 2;
   }
   printf("codec benchmark: client-to-server mix PUBLISH+CONNECT+SUBSCRIBE+PUBACK, "
-         "~%.2g s per measurement, best of %d\n", seconds, repeat);
+         "~%.2g s per measurement, best of %d\n",
+         seconds, repeat);
   for (size_t s = 0; s < sizeof MIXES / sizeof MIXES[0]; s++) {
     const mix_spec *spec = &MIXES[s];
     mix m;

@@ -13,7 +13,8 @@
 
 int mqc_bench_engine(int argc, char **argv);
 extern const char mqc_bench_engine_help[];
-const char mqc_bench_engine_help[] = "engine msgs/s (1->1, fan-out, fan-in, QoS 0-2) and bytes/session";
+const char mqc_bench_engine_help[] =
+    "engine msgs/s (1->1, fan-out, fan-in, QoS 0-2) and bytes/session";
 
 typedef struct {
   size_t live;
@@ -87,7 +88,8 @@ static void service(mqe_engine *e, bclient *bc) {
 
 static void service_all(mqe_engine *e) {
   mqe_conn *c;
-  while ((c = mqe_next_output(e))) service(e, mqe_conn_user(c));
+  while ((c = mqe_next_output(e)))
+    service(e, mqe_conn_user(c));
 }
 
 static bclient *mk(mqe_engine *e, const char *id) {
@@ -152,7 +154,8 @@ static double run(int npub, int nsub, uint8_t qos, long msgs) {
   }
   double dt = secs() - t0;
   uint64_t got = 0;
-  for (int i = 0; i < nsub; i++) got += subs[i]->got;
+  for (int i = 0; i < nsub; i++)
+    got += subs[i]->got;
   if (got != (uint64_t)msgs * (uint64_t)nsub)
     fprintf(stderr, "bench: delivered %llu of %llu\n", (unsigned long long)got,
             (unsigned long long)msgs * (unsigned long long)nsub);
@@ -206,7 +209,8 @@ static void memory(void) {
   }
   size_t after_ret = cnt.live;
   printf("memory (counted by the allocator; 1000 of each, 3.1.1 clients):\n");
-  printf("  per idle connected session: %zu bytes (client id 18 bytes)\n", (after_sessions - base) / N);
+  printf("  per idle connected session: %zu bytes (client id 18 bytes)\n",
+         (after_sessions - base) / N);
   printf("  per subscription:           %zu bytes (3-level filter, one node per level)\n",
          (after_subs - after_sessions) / N);
   printf("  per retained message:       %zu bytes (3-level topic, 4-byte payload)\n",
@@ -223,9 +227,12 @@ int mqc_bench_engine(int argc, char **argv) {
   if (argc > 1 && argv[1][0] != '-') msgs = strtol(argv[1], NULL, 10);
   if (msgs < 1000) msgs = 1000;
   printf("engine throughput (in-process, 64-byte payload, %ld publishes per case;\n"
-         "msgs/s counts deliveries, acks included in the work):\n", msgs);
-  static const struct { const char *name; int pubs, subs; } cases[] = {
-      {"1->1", 1, 1}, {"1->100 fan-out", 1, 100}, {"100->1 fan-in", 100, 1}};
+         "msgs/s counts deliveries, acks included in the work):\n",
+         msgs);
+  static const struct {
+    const char *name;
+    int pubs, subs;
+  } cases[] = {{"1->1", 1, 1}, {"1->100 fan-out", 1, 100}, {"100->1 fan-in", 100, 1}};
   for (size_t c = 0; c < 3; c++) {
     printf("  %-15s", cases[c].name);
     for (uint8_t q = 0; q <= 2; q++) {

@@ -17,6 +17,7 @@
  *                 held open for the whole run (connection scaling)
  *   --compare     start `mqcheck serve` and mosquitto on free loopback ports
  *                 and run the same load against each, printing the ratio */
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,7 +33,8 @@
 
 int mqc_bench_load(int argc, char **argv);
 extern const char mqc_bench_load_help[];
-const char mqc_bench_load_help[] = "load generator: N pubs, M subs, QoS, size, duration vs any broker";
+const char mqc_bench_load_help[] =
+    "load generator: N pubs, M subs, QoS, size, duration vs any broker";
 
 #define RXCAP (1 << 20)
 
@@ -162,7 +163,8 @@ static void on_publish(load *L, lclient *c, const mqc_publish *p) {
   c->got++;
   L->delivered++;
   uint32_t *last = &c->last_seq[pub];
-  if (seq <= *last) c->dups++; /* sequences start at 1 and only grow */
+  if (seq <= *last)
+    c->dups++; /* sequences start at 1 and only grow */
   else {
     if (seq != *last + 1) c->reorder += 0; /* gaps are loss, counted at the end */
     *last = seq;
@@ -195,14 +197,21 @@ static void on_readable(load *L, lclient *c) {
       mqc_packet p;
       if (mqc_decode(c->rx + off, f.total_len, MQC_V311, MQC_FROM_SERVER, 0, &p, &err) == MQC_OK) {
         switch (p.type) {
-        case MQC_PUBLISH: on_publish(L, c, &p.publish); break;
+        case MQC_PUBLISH:
+          on_publish(L, c, &p.publish);
+          break;
         case MQC_PUBACK:
         case MQC_PUBCOMP:
           if (c->inflight) c->inflight--;
           break;
-        case MQC_PUBREC: ack(c, MQC_PUBREL, p.ack.packet_id); break;
-        case MQC_PUBREL: ack(c, MQC_PUBCOMP, p.ack.packet_id); break;
-        default: break;
+        case MQC_PUBREC:
+          ack(c, MQC_PUBREL, p.ack.packet_id);
+          break;
+        case MQC_PUBREL:
+          ack(c, MQC_PUBCOMP, p.ack.packet_id);
+          break;
+        default:
+          break;
         }
       }
       off += f.total_len;
@@ -268,7 +277,8 @@ static int run_load(load *L, const char *urls, const char *label, result *R) {
   lclient *idle = L->idle ? calloc((size_t)L->idle, sizeof *idle) : NULL;
   mqn_loop *loop = NULL;
   int rc = 1;
-  if (!L->cl || !L->floor || (L->idle && !idle) || mqn_loop_new((size_t)n + 16, &loop) != MQN_OK) goto out;
+  if (!L->cl || !L->floor || (L->idle && !idle) || mqn_loop_new((size_t)n + 16, &loop) != MQN_OK)
+    goto out;
   char id[64];
   for (int i = 0; i < L->idle; i++) { /* held open, never in the loop */
     snprintf(id, sizeof id, "bench-idle-%d-%ld", i, (long)(ns_now() % 100000));
@@ -280,7 +290,8 @@ static int run_load(load *L, const char *urls, const char *label, result *R) {
     c->idx = c->pub ? i : i - L->npub;
     c->rx = malloc(RXCAP);
     if (!c->pub) c->last_seq = calloc((size_t)L->npub, sizeof *c->last_seq);
-    snprintf(id, sizeof id, "bench-%s-%d-%ld", c->pub ? "pub" : "sub", c->idx, (long)(ns_now() % 100000));
+    snprintf(id, sizeof id, "bench-%s-%d-%ld", c->pub ? "pub" : "sub", c->idx,
+             (long)(ns_now() % 100000));
     if (!c->rx || (!c->pub && !c->last_seq) || blocking_connect(&url, c, id) != 0) goto out;
     if (!c->pub && blocking_subscribe(c, L->qos) != 0) goto out;
     mqn_loop_add(loop, c->nc, c);
@@ -310,21 +321,25 @@ static int run_load(load *L, const char *urls, const char *label, result *R) {
     if (mqn_loop_wait(loop, publishing ? 0 : 10, evs, 256, &k) != MQN_OK) break;
     for (size_t e = 0; e < k; e++) {
       lclient *c = evs[e].udata;
-      if (evs[e].kind == MQN_EV_READABLE) on_readable(L, c);
+      if (evs[e].kind == MQN_EV_READABLE)
+        on_readable(L, c);
       else if (evs[e].kind == MQN_EV_ERROR || evs[e].kind == MQN_EV_TIMEOUT) {
         fprintf(stderr, "bench load: connection failed: %s\n", mqn_conn_errmsg(evs[e].conn));
         goto out;
       }
     }
-    for (int i = 0; i < n; i++) mqn_loop_update(loop, L->cl[i].nc);
+    for (int i = 0; i < n; i++)
+      mqn_loop_update(loop, L->cl[i].nc);
     if (!publishing) { /* stop early once everything arrived */
       published = 0;
-      for (int i = 0; i < L->npub; i++) published += L->cl[i].published;
+      for (int i = 0; i < L->npub; i++)
+        published += L->cl[i].published;
       if (L->delivered >= published * (uint64_t)L->nsub) break;
     }
   }
   published = 0;
-  for (int i = 0; i < L->npub; i++) published += L->cl[i].published;
+  for (int i = 0; i < L->npub; i++)
+    published += L->cl[i].published;
   uint64_t dups = 0, expect = published * (uint64_t)L->nsub, uniq = 0;
   for (int i = L->npub; i < n; i++) {
     dups += L->cl[i].dups;
@@ -349,8 +364,8 @@ static int run_load(load *L, const char *urls, const char *label, result *R) {
   printf("  published   %12.0f msg/s  (%llu)\n", R->pub_rate, (unsigned long long)published);
   printf("  delivered   %12.0f msg/s  (%llu of %llu expected, over %.2f s)\n", R->del_rate,
          (unsigned long long)L->delivered, (unsigned long long)expect, del_secs);
-  printf("  latency     p50 %.3f ms  p99 %.3f ms  (%zu samples of %llu)\n", R->p50, R->p99,
-         L->nlat, (unsigned long long)L->delivered);
+  printf("  latency     p50 %.3f ms  p99 %.3f ms  (%zu samples of %llu)\n", R->p50, R->p99, L->nlat,
+         (unsigned long long)L->delivered);
   printf("  loss        %llu  duplicates %llu\n", (unsigned long long)R->loss,
          (unsigned long long)dups);
   fflush(stdout);
@@ -363,7 +378,8 @@ out:
       free(L->cl[i].rx);
       free(L->cl[i].last_seq);
     }
-  for (int i = 0; idle && i < L->idle; i++) mqn_conn_free(idle[i].nc);
+  for (int i = 0; idle && i < L->idle; i++)
+    mqn_conn_free(idle[i].nc);
   free(idle);
   free(L->cl);
   L->cl = NULL;
@@ -434,8 +450,10 @@ static int compare(load *L, const char *mosq) {
   if (cfd < 0) return 1;
   /* both unbounded enough for the load: mosquitto's defaults queue 1000
    * messages per client, like the engine's max_queued */
-  dprintf(cfd, "listener %u 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
-               "max_queued_messages 1000\n", mp);
+  dprintf(cfd,
+          "listener %u 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
+          "max_queued_messages 1000\n",
+          mp);
   close(cfd);
   snprintf(listen, sizeof listen, "127.0.0.1:%u", sp);
   snprintf(mport, sizeof mport, "%u", mp);
@@ -487,22 +505,33 @@ int mqc_bench_load(int argc, char **argv) {
     } else if (!strcmp(k, "--compare")) {
       cmp = true;
       i--;
-    } else if (!strcmp(k, "--mosquitto")) mosq = v;
-    else if (!strcmp(k, "--idle")) L.idle = atoi(v);
-    else if (!strcmp(k, "--url")) urls = v;
-    else if (!strcmp(k, "--pubs")) L.npub = atoi(v);
-    else if (!strcmp(k, "--subs")) L.nsub = atoi(v);
-    else if (!strcmp(k, "--qos")) L.qos = atoi(v);
-    else if (!strcmp(k, "--size")) L.size = atoi(v);
-    else if (!strcmp(k, "--duration")) L.duration = atoi(v);
-    else if (!strcmp(k, "--window")) L.window = atoi(v);
-    else if (!strcmp(k, "--rate")) L.rate = atol(v);
+    } else if (!strcmp(k, "--mosquitto"))
+      mosq = v;
+    else if (!strcmp(k, "--idle"))
+      L.idle = atoi(v);
+    else if (!strcmp(k, "--url"))
+      urls = v;
+    else if (!strcmp(k, "--pubs"))
+      L.npub = atoi(v);
+    else if (!strcmp(k, "--subs"))
+      L.nsub = atoi(v);
+    else if (!strcmp(k, "--qos"))
+      L.qos = atoi(v);
+    else if (!strcmp(k, "--size"))
+      L.size = atoi(v);
+    else if (!strcmp(k, "--duration"))
+      L.duration = atoi(v);
+    else if (!strcmp(k, "--window"))
+      L.window = atoi(v);
+    else if (!strcmp(k, "--rate"))
+      L.rate = atol(v);
     else {
-      fprintf(stderr, "usage: mqcheck bench load [--url tcp://H:P] [--pubs N] [--subs M] [--qos Q]\n"
-                      "       [--size B] [--duration S] [--window W] [--rate msgs/s/publisher]\n"
-                      "       [--idle N] [--compare [--mosquitto PATH]]\n"
-                      "       [--flood]  (default: closed loop, each publisher at most W messages\n"
-                      "                   ahead of the slowest subscriber; --flood: open loop)\n");
+      fprintf(stderr,
+              "usage: mqcheck bench load [--url tcp://H:P] [--pubs N] [--subs M] [--qos Q]\n"
+              "       [--size B] [--duration S] [--window W] [--rate msgs/s/publisher]\n"
+              "       [--idle N] [--compare [--mosquitto PATH]]\n"
+              "       [--flood]  (default: closed loop, each publisher at most W messages\n"
+              "                   ahead of the slowest subscriber; --flood: open loop)\n");
       return 2;
     }
   }
@@ -511,7 +540,8 @@ int mqc_bench_load(int argc, char **argv) {
     fprintf(stderr, "bench load: bad arguments\n");
     return 2;
   }
-  if (!flood) L.outstanding_cap = (uint64_t)L.window * (uint64_t)L.npub * (uint64_t)(L.nsub ? L.nsub : 1);
+  if (!flood)
+    L.outstanding_cap = (uint64_t)L.window * (uint64_t)L.npub * (uint64_t)(L.nsub ? L.nsub : 1);
   struct rlimit rl; /* --idle: thousands of descriptors */
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;

@@ -24,13 +24,17 @@ int mqc_bench_suite(int argc, char **argv) {
   char *paths[64];
   size_t np = 0;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--target") && i + 1 < argc) target = argv[++i];
-    else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = (unsigned)atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--jobs") && i + 1 < argc) jobs = (unsigned)atoi(argv[++i]);
+    if (!strcmp(argv[i], "--target") && i + 1 < argc)
+      target = argv[++i];
+    else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+      rounds = (unsigned)atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--jobs") && i + 1 < argc)
+      jobs = (unsigned)atoi(argv[++i]);
     else if (argv[i][0] == '-') {
       fprintf(stderr, "usage: mqcheck bench suite [PATHS] [--target T] [--rounds N] [--jobs N]\n");
       return 2;
-    } else if (np < 64) paths[np++] = argv[i];
+    } else if (np < 64)
+      paths[np++] = argv[i];
   }
   if (!np) paths[np++] = (char *)"suite";
   if (!rounds) rounds = 1;
@@ -57,8 +61,8 @@ int mqc_bench_suite(int argc, char **argv) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   bool engine = mqs_target_spec_is_engine(spec);
   if (!jobs) jobs = engine ? (ncpu > 0 ? (unsigned)ncpu : 1) : 16;
-  mqs_run_opts o = {.target = spec, .caps = mqs_target_spec_default_caps(spec), .jobs = jobs,
-                    .run_id = "bench"};
+  mqs_run_opts o = {
+      .target = spec, .caps = mqs_target_spec_default_caps(spec), .jobs = jobs, .run_id = "bench"};
   printf("suite: %zu scenarios, %zu cases, loaded in %.1f ms; target %s, %u jobs\n", suite.n, n,
          load_ms, target, jobs);
   double best = 1e18, total = 0;

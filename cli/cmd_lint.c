@@ -32,10 +32,14 @@ static bool exists(const char *p) {
 static void json_str(const char *s) {
   putchar('"');
   for (; *s; s++) {
-    if (*s == '"' || *s == '\\') printf("\\%c", *s);
-    else if (*s == '\n') printf("\\n");
-    else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
-    else putchar(*s);
+    if (*s == '"' || *s == '\\')
+      printf("\\%c", *s);
+    else if (*s == '\n')
+      printf("\\n");
+    else if ((unsigned char)*s < 0x20)
+      printf("\\u%04x", *s);
+    else
+      putchar(*s);
   }
   putchar('"');
 }
@@ -75,9 +79,12 @@ int mqc_cmd_lint(int argc, char **argv) {
   /* spec/upstream/ carries the ID lists in the repository, so a clean clone
    * checks IDs too; ../shared/spec is the steering copy next to a checkout. */
   if (!spec_dir) {
-    if (exists("spec/mqtt-5.0-statements.tsv")) spec_dir = "spec";
-    else if (exists("spec/upstream/mqtt-5.0-statements.tsv")) spec_dir = "spec/upstream";
-    else spec_dir = "../shared/spec";
+    if (exists("spec/mqtt-5.0-statements.tsv"))
+      spec_dir = "spec";
+    else if (exists("spec/upstream/mqtt-5.0-statements.tsv"))
+      spec_dir = "spec/upstream";
+    else
+      spec_dir = "../shared/spec";
   }
   mqs_catalog cat[2] = {{0}, {0}};
   char tsv[1024];

@@ -14,7 +14,8 @@
 #include "mqr.h"
 #include "mqs.h"
 
-const char mqc_cmd_run_help[] = "run scenarios against the engine or a broker (reports, baseline gate)";
+const char mqc_cmd_run_help[] =
+    "run scenarios against the engine or a broker (reports, baseline gate)";
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -92,7 +93,8 @@ static void redact_url(const char *in, char *out, size_t cap) {
   const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
   if (at && (!slash || at < slash))
     snprintf(out, cap, "%.*s***@%s", (int)(scheme + 3 - in), in, at + 1);
-  else snprintf(out, cap, "%s", in);
+  else
+    snprintf(out, cap, "%s", in);
 }
 
 int mqc_cmd_run(int argc, char **argv) {
@@ -118,56 +120,83 @@ int mqc_cmd_run(int argc, char **argv) {
       usage(stdout);
       rc = 0;
       goto out_free;
-    } else if (ARG("--target")) target = argv[++i];
-    else if (ARG("--profile")) profile_path = argv[++i];
-    else if (ARG("--cafile")) tls.cafile = argv[++i];
-    else if (ARG("--cert")) tls.cert = argv[++i];
-    else if (ARG("--key")) tls.key = argv[++i];
-    else if (!strcmp(a, "--insecure")) tls.insecure = insecure_set = true;
-    else if (ARG("--username")) username = argv[++i];
-    else if (ARG("--password")) password = argv[++i];
+    } else if (ARG("--target"))
+      target = argv[++i];
+    else if (ARG("--profile"))
+      profile_path = argv[++i];
+    else if (ARG("--cafile"))
+      tls.cafile = argv[++i];
+    else if (ARG("--cert"))
+      tls.cert = argv[++i];
+    else if (ARG("--key"))
+      tls.key = argv[++i];
+    else if (!strcmp(a, "--insecure"))
+      tls.insecure = insecure_set = true;
+    else if (ARG("--username"))
+      username = argv[++i];
+    else if (ARG("--password"))
+      password = argv[++i];
     else if (ARG("--version")) {
       const char *v = argv[++i];
-      if (!strcmp(v, "3.1.1") || !strcmp(v, "4")) versions = MQS_V311;
-      else if (!strcmp(v, "5") || !strcmp(v, "5.0")) versions = MQS_V5;
-      else if (!strcmp(v, "both") || !strcmp(v, "all")) versions = MQS_VALL;
+      if (!strcmp(v, "3.1.1") || !strcmp(v, "4"))
+        versions = MQS_V311;
+      else if (!strcmp(v, "5") || !strcmp(v, "5.0"))
+        versions = MQS_V5;
+      else if (!strcmp(v, "both") || !strcmp(v, "all"))
+        versions = MQS_VALL;
       else {
         fprintf(stderr, "mqcheck run: unknown version '%s' (3.1.1 or 5)\n", v);
         goto out_free;
       }
-    } else if (ARG("--jobs")) jobs = (unsigned)strtoul(argv[++i], NULL, 10);
-    else if (ARG("--filter")) filters[n_filters++] = argv[++i];
+    } else if (ARG("--jobs"))
+      jobs = (unsigned)strtoul(argv[++i], NULL, 10);
+    else if (ARG("--filter"))
+      filters[n_filters++] = argv[++i];
     else if (ARG("--timeout-scale")) {
       scale = strtod(argv[++i], NULL);
       if (scale <= 0) {
         fprintf(stderr, "mqcheck run: --timeout-scale takes a positive number\n");
         goto out_free;
       }
-    } else if (ARG("--step-timeout")) step_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
-    else if (ARG("--case-timeout")) case_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
-    else if (ARG("--run-timeout")) run_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+    } else if (ARG("--step-timeout"))
+      step_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+    else if (ARG("--case-timeout"))
+      case_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+    else if (ARG("--run-timeout"))
+      run_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
     else if (ARG("--with") || ARG("--without")) {
       int c = mqs_cap_lookup(argv[i + 1]);
       if (c < 0) {
         fprintf(stderr, "mqcheck run: unknown capability '%s'\n", argv[i + 1]);
         goto out_free;
       }
-      if (!strcmp(a, "--with")) with |= 1u << c;
-      else without |= 1u << c;
+      if (!strcmp(a, "--with"))
+        with |= 1u << c;
+      else
+        without |= 1u << c;
       i++;
-    } else if (ARG("--junit")) junit = argv[++i];
-    else if (ARG("--json")) json = argv[++i];
-    else if (ARG("--report")) report = argv[++i];
-    else if (ARG("--baseline")) baseline = argv[++i];
-    else if (ARG("--write-baseline")) write_baseline = argv[++i];
-    else if (ARG("--run-id")) run_id = argv[++i];
-    else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = true;
-    else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = true;
+    } else if (ARG("--junit"))
+      junit = argv[++i];
+    else if (ARG("--json"))
+      json = argv[++i];
+    else if (ARG("--report"))
+      report = argv[++i];
+    else if (ARG("--baseline"))
+      baseline = argv[++i];
+    else if (ARG("--write-baseline"))
+      write_baseline = argv[++i];
+    else if (ARG("--run-id"))
+      run_id = argv[++i];
+    else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+      verbose = true;
+    else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+      quiet = true;
     else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "mqcheck run: unknown or incomplete option '%s'\n", a);
       usage(stderr);
       goto out_free;
-    } else paths[n_paths++] = argv[i];
+    } else
+      paths[n_paths++] = argv[i];
 #undef ARG
   }
   if (!n_paths) paths[n_paths++] = (char *)"suite";
@@ -217,7 +246,8 @@ int mqc_cmd_run(int argc, char **argv) {
       if (!(suite.s[i]->versions & vb & versions)) continue;
       mqs_case c = {suite.s[i], vb};
       bool keep = !n_filters;
-      for (size_t f = 0; f < n_filters && !keep; f++) keep = mqs_case_matches(&c, filters[f]);
+      for (size_t f = 0; f < n_filters && !keep; f++)
+        keep = mqs_case_matches(&c, filters[f]);
       if (keep) cases[n++] = c;
     }
   mqs_result *results = calloc(n + 1, sizeof *results);
@@ -231,11 +261,13 @@ int mqc_cmd_run(int argc, char **argv) {
   if (!run_id) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long x = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 12) ^ (unsigned long)ts.tv_sec;
+    unsigned long x =
+        (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 12) ^ (unsigned long)ts.tv_sec;
     snprintf(rid, sizeof rid, "%05lx", x & 0xFFFFFul);
     run_id = mqs_target_spec_is_engine(spec) ? "mqc" : rid;
   }
-  uint32_t caps = (mqs_target_spec_default_caps(spec) | prof.caps_on | with) & ~prof.caps_off & ~without;
+  uint32_t caps =
+      (mqs_target_spec_default_caps(spec) | prof.caps_on | with) & ~prof.caps_off & ~without;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (!jobs) jobs = ncpu > 0 ? (unsigned)ncpu : 1;
   if (!mqs_target_spec_is_engine(spec) && jobs < 8 && n > 8) jobs = 8; /* network waits are idle */
@@ -253,7 +285,8 @@ int mqc_cmd_run(int argc, char **argv) {
       .run_id = run_id,
       .transcript_always = verbose,
   };
-  if (run_ms) opts.run_deadline_ms = (uint64_t)t0.tv_sec * 1000u + (uint64_t)t0.tv_nsec / 1000000u + run_ms;
+  if (run_ms)
+    opts.run_deadline_ms = (uint64_t)t0.tv_sec * 1000u + (uint64_t)t0.tv_nsec / 1000000u + run_ms;
   progress_ctx pc = {PTHREAD_MUTEX_INITIALIZER, quiet, 0, n};
   if (mqs_run_cases(cases, n, &opts, results, progress, &pc)) {
     fprintf(stderr, "mqcheck run: cannot start worker threads\n");
@@ -267,7 +300,7 @@ int mqc_cmd_run(int argc, char **argv) {
 
   /* reports */
   mqr_case *rc_cases = calloc(n + 1, sizeof *rc_cases);
-  char (*ids)[300] = calloc(n + 1, sizeof *ids);
+  char(*ids)[300] = calloc(n + 1, sizeof *ids);
   char shown_target[600];
   redact_url(target ? target : "engine", shown_target, sizeof shown_target);
   char started[32];
@@ -311,8 +344,10 @@ int mqc_cmd_run(int argc, char **argv) {
   for (size_t i = 0; i < run.n; i++) {
     const mqr_case *c = &rc_cases[i];
     if (c->verdict == MQR_PASS) {
-      if (verbose && c->detail) printf("%s\n", c->detail);
-      else if (!quiet) printf("pass  %-60s %8.1f ms\n", c->id, c->wall_ms);
+      if (verbose && c->detail)
+        printf("%s\n", c->detail);
+      else if (!quiet)
+        printf("pass  %-60s %8.1f ms\n", c->id, c->wall_ms);
     } else if (c->verdict == MQR_SKIP) {
       if (!quiet) printf("skip  %-60s %s\n", c->id, c->message ? c->message : "");
     } else {
@@ -353,7 +388,8 @@ int mqc_cmd_run(int argc, char **argv) {
     snprintf(header, sizeof header,
              "# mqcheck baseline for %s (format: VERDICT CASE-ID  # statement: reason)\n"
              "# Cases not listed are expected to pass. Regenerate with --write-baseline and\n"
-             "# keep an explanation per entry.\n", shown_target);
+             "# keep an explanation per entry.\n",
+             shown_target);
     if (!f || mqr_baseline_write(&run, have_base ? &base : NULL, header, f)) rc = 2;
     if (f) fclose(f);
   }
@@ -370,7 +406,8 @@ int mqc_cmd_run(int argc, char **argv) {
   }
   free(rc_cases);
   free(ids);
-  for (size_t i = 0; i < n; i++) mqs_result_free(&results[i]);
+  for (size_t i = 0; i < n; i++)
+    mqs_result_free(&results[i]);
   free(results);
   free(cases);
   mqs_suite_free(&suite);

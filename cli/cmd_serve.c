@@ -28,18 +28,18 @@ extern const char mqc_cmd_serve_help[];
 const char mqc_cmd_serve_help[] = "run the reference broker (engine) on tcp/tls/ws listeners";
 
 #define MAX_LISTEN 16
-#define MAX_USERS 64
-#define MAX_DENY 64
-#define READ_BUF 65536
+#define MAX_USERS  64
+#define MAX_DENY   64
+#define READ_BUF   65536
 
 typedef struct sconn {
   struct sconn *next, *prev; /* every live sconn */
   mqn_conn *nc;
   mqe_conn *ec;
   struct sconn *dnext; /* dead list (reap) */
-  bool shutting; /* engine finished; graceful transport close under way */
-  bool dead;     /* freed after the current event batch */
-  bool paused;   /* reading paused for back-pressure */
+  bool shutting;       /* engine finished; graceful transport close under way */
+  bool dead;           /* freed after the current event batch */
+  bool paused;         /* reading paused for back-pressure */
   char peer[64];
 } sconn;
 
@@ -49,7 +49,7 @@ typedef struct {
   bool strict, quiet;
   unsigned long violations, limits;
   sconn *all;
-  sconn *dead; /* freed by reap(): O(dead), not O(connections) */
+  sconn *dead;                  /* freed by reap(): O(dead), not O(connections) */
   unsigned long paused, pauses; /* now, and ever */
   uint8_t rbuf[READ_BUF];
 } server;
@@ -61,20 +61,32 @@ static void on_signal(int sig) {
   g_stop = 1;
 }
 
-static uint64_t now_ms(void) { return (uint64_t)mqn_now_ms(); }
+static uint64_t now_ms(void) {
+  return (uint64_t)mqn_now_ms();
+}
 
 static const char *ev_name(mqe_event_type t) {
   switch (t) {
-  case MQE_EV_CONNECTED: return "CONNECTED";
-  case MQE_EV_REFUSED: return "REFUSED";
-  case MQE_EV_DISCONNECTED: return "DISCONNECT";
-  case MQE_EV_CLOSED: return "CLOSED";
-  case MQE_EV_LOST: return "LOST";
-  case MQE_EV_VIOLATION: return "VIOLATION";
-  case MQE_EV_LIMIT: return "LIMIT";
-  case MQE_EV_WILL: return "WILL";
-  case MQE_EV_SESSION_EXPIRED: return "EXPIRED";
-  case MQE_EV_TAKEOVER: return "TAKEOVER";
+  case MQE_EV_CONNECTED:
+    return "CONNECTED";
+  case MQE_EV_REFUSED:
+    return "REFUSED";
+  case MQE_EV_DISCONNECTED:
+    return "DISCONNECT";
+  case MQE_EV_CLOSED:
+    return "CLOSED";
+  case MQE_EV_LOST:
+    return "LOST";
+  case MQE_EV_VIOLATION:
+    return "VIOLATION";
+  case MQE_EV_LIMIT:
+    return "LIMIT";
+  case MQE_EV_WILL:
+    return "WILL";
+  case MQE_EV_SESSION_EXPIRED:
+    return "EXPIRED";
+  case MQE_EV_TAKEOVER:
+    return "TAKEOVER";
   }
   return "EVENT";
 }
@@ -97,10 +109,9 @@ static void on_event(void *ctx, const mqe_event *ev) {
   } else if (S->quiet) {
     return;
   }
-  fprintf(stderr, "serve: %-10s peer=%s client=\"%s\" v=%s reason=0x%02x %s%s\n",
-          ev_name(ev->type), peer, ev->client_id,
-          ev->version ? mqc_version_name(ev->version) : "-", ev->reason, ev->message,
-          ev->type == MQE_EV_LIMIT && S->limits > 20 ? " (logged 1 in 10000)" : "");
+  fprintf(stderr, "serve: %-10s peer=%s client=\"%s\" v=%s reason=0x%02x %s%s\n", ev_name(ev->type),
+          peer, ev->client_id, ev->version ? mqc_version_name(ev->version) : "-", ev->reason,
+          ev->message, ev->type == MQE_EV_LIMIT && S->limits > 20 ? " (logged 1 in 10000)" : "");
 }
 
 /* ---- config file: "key value" lines, '#' comments -------------------------- */
@@ -114,7 +125,9 @@ typedef struct {
   const char *tls_cert, *tls_key, *tls_ca;
 } file_cfg;
 
-static bool parse_bool(const char *v) { return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"); }
+static bool parse_bool(const char *v) {
+  return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
+}
 
 static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
   FILE *f = fopen(path, "rb");
@@ -131,45 +144,79 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
   int lineno = 0;
   for (char *line = strtok_r(fc->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     lineno++;
-    while (*line == ' ' || *line == '\t') line++;
+    while (*line == ' ' || *line == '\t')
+      line++;
     if (!*line || *line == '#') continue;
     char *key = line, *val = line;
-    while (*val && *val != ' ' && *val != '\t') val++;
+    while (*val && *val != ' ' && *val != '\t')
+      val++;
     if (*val) *val++ = 0;
-    while (*val == ' ' || *val == '\t') val++;
+    while (*val == ' ' || *val == '\t')
+      val++;
     char *end = val + strlen(val);
-    while (end > val && (end[-1] == ' ' || end[-1] == '\r' || end[-1] == '\t')) *--end = 0;
+    while (end > val && (end[-1] == ' ' || end[-1] == '\r' || end[-1] == '\t'))
+      *--end = 0;
     unsigned long u = strtoul(val, NULL, 0);
-    if (!strcmp(key, "maximum_qos")) c->maximum_qos = (uint8_t)(u > 2 ? 2 : u);
-    else if (!strcmp(key, "retain_available")) c->retain_available = parse_bool(val);
-    else if (!strcmp(key, "wildcard_available")) c->wildcard_available = parse_bool(val);
-    else if (!strcmp(key, "sub_id_available")) c->sub_id_available = parse_bool(val);
-    else if (!strcmp(key, "shared_available")) c->shared_available = parse_bool(val);
-    else if (!strcmp(key, "maximum_packet_size")) c->maximum_packet_size = (uint32_t)u;
-    else if (!strcmp(key, "receive_maximum")) c->receive_maximum = (uint16_t)u;
-    else if (!strcmp(key, "topic_alias_maximum")) c->topic_alias_maximum = (uint16_t)u;
-    else if (!strcmp(key, "outbound_aliases")) c->outbound_aliases = (uint16_t)u;
-    else if (!strcmp(key, "server_keep_alive")) c->server_keep_alive = (int32_t)strtol(val, NULL, 0);
-    else if (!strcmp(key, "max_session_expiry")) c->max_session_expiry = (uint32_t)u;
-    else if (!strcmp(key, "assign_client_ids")) c->assign_client_ids = parse_bool(val);
-    else if (!strcmp(key, "strict_client_ids")) c->strict_client_ids = parse_bool(val);
-    else if (!strcmp(key, "response_information")) c->response_information = val;
-    else if (!strcmp(key, "allow_anonymous")) c->allow_anonymous = parse_bool(val);
-    else if (!strcmp(key, "max_connections")) c->max_connections = (uint32_t)u;
-    else if (!strcmp(key, "max_sessions")) c->max_sessions = (uint32_t)u;
-    else if (!strcmp(key, "max_queued")) c->max_queued = (uint32_t)u;
-    else if (!strcmp(key, "max_inflight")) c->max_inflight = (uint16_t)u;
-    else if (!strcmp(key, "max_retained")) c->max_retained = (uint32_t)u;
-    else if (!strcmp(key, "max_retained_bytes")) c->max_retained_bytes = u;
-    else if (!strcmp(key, "max_topic_levels")) c->max_topic_levels = (uint16_t)u;
-    else if (!strcmp(key, "max_subscriptions")) c->max_subscriptions = (uint32_t)u;
-    else if (!strcmp(key, "max_output_bytes")) c->max_output_bytes = u;
-    else if (!strcmp(key, "connect_timeout_ms")) c->connect_timeout_ms = (uint32_t)u;
-    else if (!strcmp(key, "seed")) c->seed = strtoull(val, NULL, 0);
-    else if (!strcmp(key, "tls_cert")) fc->tls_cert = val;
-    else if (!strcmp(key, "tls_key")) fc->tls_key = val;
-    else if (!strcmp(key, "tls_ca")) fc->tls_ca = val;
-    else if (!strcmp(key, "deny") && fc->ndeny < MAX_DENY) fc->deny[fc->ndeny++] = val;
+    if (!strcmp(key, "maximum_qos"))
+      c->maximum_qos = (uint8_t)(u > 2 ? 2 : u);
+    else if (!strcmp(key, "retain_available"))
+      c->retain_available = parse_bool(val);
+    else if (!strcmp(key, "wildcard_available"))
+      c->wildcard_available = parse_bool(val);
+    else if (!strcmp(key, "sub_id_available"))
+      c->sub_id_available = parse_bool(val);
+    else if (!strcmp(key, "shared_available"))
+      c->shared_available = parse_bool(val);
+    else if (!strcmp(key, "maximum_packet_size"))
+      c->maximum_packet_size = (uint32_t)u;
+    else if (!strcmp(key, "receive_maximum"))
+      c->receive_maximum = (uint16_t)u;
+    else if (!strcmp(key, "topic_alias_maximum"))
+      c->topic_alias_maximum = (uint16_t)u;
+    else if (!strcmp(key, "outbound_aliases"))
+      c->outbound_aliases = (uint16_t)u;
+    else if (!strcmp(key, "server_keep_alive"))
+      c->server_keep_alive = (int32_t)strtol(val, NULL, 0);
+    else if (!strcmp(key, "max_session_expiry"))
+      c->max_session_expiry = (uint32_t)u;
+    else if (!strcmp(key, "assign_client_ids"))
+      c->assign_client_ids = parse_bool(val);
+    else if (!strcmp(key, "strict_client_ids"))
+      c->strict_client_ids = parse_bool(val);
+    else if (!strcmp(key, "response_information"))
+      c->response_information = val;
+    else if (!strcmp(key, "allow_anonymous"))
+      c->allow_anonymous = parse_bool(val);
+    else if (!strcmp(key, "max_connections"))
+      c->max_connections = (uint32_t)u;
+    else if (!strcmp(key, "max_sessions"))
+      c->max_sessions = (uint32_t)u;
+    else if (!strcmp(key, "max_queued"))
+      c->max_queued = (uint32_t)u;
+    else if (!strcmp(key, "max_inflight"))
+      c->max_inflight = (uint16_t)u;
+    else if (!strcmp(key, "max_retained"))
+      c->max_retained = (uint32_t)u;
+    else if (!strcmp(key, "max_retained_bytes"))
+      c->max_retained_bytes = u;
+    else if (!strcmp(key, "max_topic_levels"))
+      c->max_topic_levels = (uint16_t)u;
+    else if (!strcmp(key, "max_subscriptions"))
+      c->max_subscriptions = (uint32_t)u;
+    else if (!strcmp(key, "max_output_bytes"))
+      c->max_output_bytes = u;
+    else if (!strcmp(key, "connect_timeout_ms"))
+      c->connect_timeout_ms = (uint32_t)u;
+    else if (!strcmp(key, "seed"))
+      c->seed = strtoull(val, NULL, 0);
+    else if (!strcmp(key, "tls_cert"))
+      fc->tls_cert = val;
+    else if (!strcmp(key, "tls_key"))
+      fc->tls_key = val;
+    else if (!strcmp(key, "tls_ca"))
+      fc->tls_ca = val;
+    else if (!strcmp(key, "deny") && fc->ndeny < MAX_DENY)
+      fc->deny[fc->ndeny++] = val;
     else if (!strcmp(key, "auth_challenge_secret")) {
       fc->auth = mqe_auth_challenge_method(val);
       c->auth_methods = &fc->auth;
@@ -219,8 +266,10 @@ static void reap(server *S) {
   sconn *sc;
   while ((sc = S->dead)) { /* bounded by the dead list */
     S->dead = sc->dnext;
-    if (sc->prev) sc->prev->next = sc->next;
-    else S->all = sc->next;
+    if (sc->prev)
+      sc->prev->next = sc->next;
+    else
+      S->all = sc->next;
     if (sc->next) sc->next->prev = sc->prev;
     mqn_loop_close(S->loop, sc->nc);
     free(sc);
@@ -291,7 +340,8 @@ static void flush_dirty(server *S) {
   mqe_conn *ec;
   /* bounded by the connection count per round: a conn re-enters only after
    * new output, which flush() itself does not create for others */
-  while ((ec = mqe_next_output(S->e))) flush(S, mqe_conn_user(ec));
+  while ((ec = mqe_next_output(S->e)))
+    flush(S, mqe_conn_user(ec));
 }
 
 static void on_readable(server *S, sconn *sc) {
@@ -360,19 +410,29 @@ int mqc_cmd_serve(int argc, char **argv) {
   static server S; /* large read buffer; zeroed, one per process */
   memset(&S, 0, sizeof S);
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--listen") && i + 1 < argc && nlisten < MAX_LISTEN) listen[nlisten++] = argv[++i];
-    else if (!strcmp(argv[i], "--config") && i + 1 < argc) cfg_path = argv[++i];
-    else if (!strcmp(argv[i], "--strict")) S.strict = true;
-    else if (!strcmp(argv[i], "--quiet")) S.quiet = true;
-    else if (!strcmp(argv[i], "--cert") && i + 1 < argc) cert = argv[++i];
-    else if (!strcmp(argv[i], "--key") && i + 1 < argc) key = argv[++i];
-    else if (!strcmp(argv[i], "--cafile") && i + 1 < argc) cafile = argv[++i];
-    else if (!strcmp(argv[i], "--stats") && i + 1 < argc) stats_ms = strtol(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc) max_conns = strtoul(argv[++i], NULL, 10);
+    if (!strcmp(argv[i], "--listen") && i + 1 < argc && nlisten < MAX_LISTEN)
+      listen[nlisten++] = argv[++i];
+    else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+      cfg_path = argv[++i];
+    else if (!strcmp(argv[i], "--strict"))
+      S.strict = true;
+    else if (!strcmp(argv[i], "--quiet"))
+      S.quiet = true;
+    else if (!strcmp(argv[i], "--cert") && i + 1 < argc)
+      cert = argv[++i];
+    else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+      key = argv[++i];
+    else if (!strcmp(argv[i], "--cafile") && i + 1 < argc)
+      cafile = argv[++i];
+    else if (!strcmp(argv[i], "--stats") && i + 1 < argc)
+      stats_ms = strtol(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc)
+      max_conns = strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--help")) {
       usage();
       return 0;
-    } else return usage();
+    } else
+      return usage();
   }
   if (!nlisten) listen[nlisten++] = "127.0.0.1:1883";
   mqe_config cfg;
@@ -413,8 +473,11 @@ int mqc_cmd_serve(int argc, char **argv) {
       goto out;
     }
     if (mqn_scheme_is_tls(url.scheme) && !tls) {
-      mqn_tls_opts to = {.cert_file = fc.tls_cert, .key_file = fc.tls_key, .ca_file = fc.tls_ca,
-                         .require_client_cert = fc.tls_ca != NULL, .alpn_mqtt = true};
+      mqn_tls_opts to = {.cert_file = fc.tls_cert,
+                         .key_file = fc.tls_key,
+                         .ca_file = fc.tls_ca,
+                         .require_client_cert = fc.tls_ca != NULL,
+                         .alpn_mqtt = true};
       char err[256] = "";
       if (mqn_tls_new_server(&to, &tls, err, sizeof err) != MQN_OK) {
         fprintf(stderr, "serve: TLS: %s\n", err);
@@ -484,8 +547,10 @@ int mqc_cmd_serve(int argc, char **argv) {
         break;
       case MQN_EV_ERROR:
       case MQN_EV_TIMEOUT:
-        if (sc) drop(&S, sc, true);
-        else mqn_loop_close(S.loop, ev->conn);
+        if (sc)
+          drop(&S, sc, true);
+        else
+          mqn_loop_close(S.loop, ev->conn);
         break;
       }
     }

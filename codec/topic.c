@@ -88,8 +88,7 @@ static mqc_status check_share(mqc__reader *r, mqc_bytes f, mqc_bytes *rest) {
 }
 
 bool mqc__is_shared(mqc_bytes f) {
-  return f.n >= SHARE_PREFIX_LEN && f.p[0] == '$' &&
-         !memcmp(f.p, SHARE_PREFIX, SHARE_PREFIX_LEN);
+  return f.n >= SHARE_PREFIX_LEN && f.p[0] == '$' && !memcmp(f.p, SHARE_PREFIX, SHARE_PREFIX_LEN);
 }
 
 mqc_status mqc__check_topic_filter(mqc__reader *r, mqc_bytes f) {

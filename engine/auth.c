@@ -87,13 +87,15 @@ void mqe_challenge_response(mqc_bytes secret, mqc_bytes nonce, uint8_t out[8]) {
   uint64_t h = 14695981039346656037ull;
   const mqc_bytes parts[3] = {secret, nonce, secret};
   for (int k = 0; k < 3; k++)
-    for (size_t i = 0; i < parts[k].n; i++) h = (h ^ parts[k].p[i]) * 1099511628211ull;
-  for (int i = 0; i < 8; i++) out[i] = (uint8_t)(h >> (56 - 8 * i));
+    for (size_t i = 0; i < parts[k].n; i++)
+      h = (h ^ parts[k].p[i]) * 1099511628211ull;
+  for (int i = 0; i < 8; i++)
+    out[i] = (uint8_t)(h >> (56 - 8 * i));
 }
 
 static mqe_auth_result challenge_step(void *ctx, unsigned step, mqc_bytes data, mqc_bytes username,
-                                      uint64_t random, uint8_t state[MQE_AUTH_STATE],
-                                      uint8_t *out, size_t *out_len) {
+                                      uint64_t random, uint8_t state[MQE_AUTH_STATE], uint8_t *out,
+                                      size_t *out_len) {
   (void)username;
   (void)data;
   const char *secret = ctx;

@@ -188,8 +188,10 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   }
   /* session expiry */
   uint32_t req = 0;
-  if (v5) prop_u32(&cn->props, MQC_PROP_SESSION_EXPIRY_INTERVAL, &req);
-  else req = cn->clean_start ? 0 : UINT32_MAX;
+  if (v5)
+    prop_u32(&cn->props, MQC_PROP_SESSION_EXPIRY_INTERVAL, &req);
+  else
+    req = cn->clean_start ? 0 : UINT32_MAX;
   c->connect_expiry = req;
   uint32_t exp = req > e->cfg.max_session_expiry ? e->cfg.max_session_expiry : req;
   ci.expiry_capped = v5 && exp != req;
@@ -229,8 +231,10 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   }
   mqe__event(e, MQE_EV_CONNECTED, c, 0, NULL,
              ci.session_present ? "connected, session resumed" : "connected, new session");
-  if (c->keep_alive) mqe__timer_set(e, &c->timer, e->now + (uint64_t)c->keep_alive * 1500u);
-  else mqe__timer_clear(e, &c->timer);
+  if (c->keep_alive)
+    mqe__timer_set(e, &c->timer, e->now + (uint64_t)c->keep_alive * 1500u);
+  else
+    mqe__timer_clear(e, &c->timer);
   if (ci.session_present) mqe__resend_inflight(e, s);
   mqe__pump(e, s);
 }
@@ -256,8 +260,10 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
   if (st != MQC_OK) {
     int lvl = peek_level(buf, len);
     uint8_t reason = err.reason ? err.reason : MQC_RC_MALFORMED_PACKET;
-    if (lvl == 5) c->ver = MQC_V5;
-    else if (lvl == 3 || lvl == 4) c->ver = (mqc_version)lvl;
+    if (lvl == 5)
+      c->ver = MQC_V5;
+    else if (lvl == 3 || lvl == 4)
+      c->ver = (mqc_version)lvl;
     if (reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION || (lvl != 3 && lvl != 4 && lvl != 5)) {
       /* MQTT-3.1.2-2 (3.1.1): CONNACK 0x01 then close */
       c->ver = MQC_V311;
@@ -276,7 +282,8 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
     /* known before any refusal: a refusing CONNACK must respect them too */
     uint32_t lim;
     if (prop_u32(&cn->props, MQC_PROP_MAXIMUM_PACKET_SIZE, &lim) && lim) c->client_max_packet = lim;
-    if (prop_u32(&cn->props, MQC_PROP_REQUEST_PROBLEM_INFORMATION, &lim)) c->problem_info = lim != 0;
+    if (prop_u32(&cn->props, MQC_PROP_REQUEST_PROBLEM_INFORMATION, &lim))
+      c->problem_info = lim != 0;
   }
   mqc_bytes id = cn->client_id;
   /* client identifier rules */
@@ -291,8 +298,8 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
            "empty client identifier not accepted");
     return;
   }
-  if (id.n && ((e->cfg.strict_client_ids && !strict_id_ok(id)) ||
-               (c->ver == MQC_V31 && id.n > 23))) {
+  if (id.n &&
+      ((e->cfg.strict_client_ids && !strict_id_ok(id)) || (c->ver == MQC_V31 && id.n > 23))) {
     refuse(e, c, MQC_RC_CLIENT_IDENTIFIER_NOT_VALID, v5 ? "MQTT-3.1.3-8" : "MQTT-3.1.3-9",
            "client identifier rejected");
     return;
@@ -313,8 +320,7 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
              "will topic has too many levels");
       return;
     }
-    if (e->cfg.acl &&
-        !e->cfg.acl(e->cfg.acl_ctx, MQE_ACL_WILL, id, cn->username, cn->will_topic)) {
+    if (e->cfg.acl && !e->cfg.acl(e->cfg.acl_ctx, MQE_ACL_WILL, id, cn->username, cn->will_topic)) {
       refuse(e, c, MQC_RC_NOT_AUTHORIZED, NULL, "will topic not authorised");
       return;
     }
@@ -341,8 +347,8 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
     if (mqc_props_get(&cn->props, MQC_PROP_AUTHENTICATION_DATA, &ad)) data = ad.value;
     uint8_t out[MQE_AUTH_OUT_MAX];
     size_t out_n = 0;
-    mqe_auth_result r = m->step(m->ctx, 0, data, cn->username, mqe__rand(e), c->auth_state,
-                                out, &out_n);
+    mqe_auth_result r =
+        m->step(m->ctx, 0, data, cn->username, mqe__rand(e), c->auth_state, out, &out_n);
     if (out_n > sizeof out) out_n = sizeof out;
     if (r == MQE_AUTH_FAIL) {
       refuse(e, c, MQC_RC_NOT_AUTHORIZED, "MQTT-4.12.0-4", "authentication failed");

@@ -5,8 +5,10 @@
 void mqe__qlist_push(mqe_qlist *l, mqe_qent *q) {
   q->next = NULL;
   q->prev = l->tail;
-  if (l->tail) l->tail->next = q;
-  else l->head = q;
+  if (l->tail)
+    l->tail->next = q;
+  else
+    l->head = q;
   l->tail = q;
   l->n++;
 }
@@ -14,17 +16,23 @@ void mqe__qlist_push(mqe_qlist *l, mqe_qent *q) {
 static void qlist_push_front(mqe_qlist *l, mqe_qent *q) {
   q->prev = NULL;
   q->next = l->head;
-  if (l->head) l->head->prev = q;
-  else l->tail = q;
+  if (l->head)
+    l->head->prev = q;
+  else
+    l->tail = q;
   l->head = q;
   l->n++;
 }
 
 void mqe__qlist_remove(mqe_qlist *l, mqe_qent *q) {
-  if (q->prev) q->prev->next = q->next;
-  else l->head = q->next;
-  if (q->next) q->next->prev = q->prev;
-  else l->tail = q->prev;
+  if (q->prev)
+    q->prev->next = q->next;
+  else
+    l->head = q->next;
+  if (q->next)
+    q->next->prev = q->prev;
+  else
+    l->tail = q->prev;
   q->next = q->prev = NULL;
   assert(l->n > 0);
   l->n--;
@@ -133,7 +141,8 @@ void mqe__resend_inflight(mqe_engine *e, mqe_session *s) {
 static bool targets_reserve(mqe_engine *e, uint32_t n) {
   if (n <= e->targets_cap) return true;
   uint32_t cap = e->targets_cap ? e->targets_cap : 16;
-  while (cap < n) cap *= 2;
+  while (cap < n)
+    cap *= 2;
   void *t = mqe__alloc(e, cap * sizeof *e->targets);
   if (!t) return false;
   mqe__free(e, e->targets, e->targets_cap * sizeof *e->targets);

@@ -5,11 +5,16 @@
 
 const char *mqe_strerror(mqe_status s) {
   switch (s) {
-  case MQE_OK: return "ok";
-  case MQE_CLOSE: return "connection must close";
-  case MQE_ERR_NOMEM: return "out of memory";
-  case MQE_ERR_LIMIT: return "configured limit reached";
-  case MQE_ERR_ARGUMENT: return "invalid argument";
+  case MQE_OK:
+    return "ok";
+  case MQE_CLOSE:
+    return "connection must close";
+  case MQE_ERR_NOMEM:
+    return "out of memory";
+  case MQE_ERR_LIMIT:
+    return "configured limit reached";
+  case MQE_ERR_ARGUMENT:
+    return "invalid argument";
   }
   return "unknown status";
 }
@@ -100,7 +105,8 @@ void mqe_engine_free(mqe_engine *e) {
   }
   if (e->buckets) {
     for (uint32_t i = 0; i < e->nbuckets; i++) {
-      while (e->buckets[i]) mqe__session_free(e, e->buckets[i]);
+      while (e->buckets[i])
+        mqe__session_free(e, e->buckets[i]);
     }
     mqe__free(e, e->buckets, e->nbuckets * sizeof *e->buckets);
   }
@@ -116,8 +122,8 @@ void mqe_engine_free(mqe_engine *e) {
   a.free(a.ctx, e, sizeof *e);
 }
 
-void mqe__event(mqe_engine *e, mqe_event_type t, mqe_conn *c, uint8_t reason,
-                const char *statement, const char *message) {
+void mqe__event(mqe_engine *e, mqe_event_type t, mqe_conn *c, uint8_t reason, const char *statement,
+                const char *message) {
   if (t == MQE_EV_VIOLATION) e->st.violations++;
   if (!e->cfg.on_event) return;
   mqe_event ev;
@@ -167,8 +173,10 @@ mqe_conn *mqe_next_output(mqe_engine *e) {
   mqe_conn *c = e->ohead;
   if (!c) return NULL;
   e->ohead = c->onext;
-  if (e->ohead) e->ohead->oprev = NULL;
-  else e->otail = NULL;
+  if (e->ohead)
+    e->ohead->oprev = NULL;
+  else
+    e->otail = NULL;
   c->onext = c->oprev = NULL;
   c->in_olist = false;
   return c;
@@ -262,7 +270,8 @@ const char *mqe_check_invariants(const mqe_engine *e) {
     if (n != e->root && n != n->parent->plus && n != n->parent->hash) {
       nnamed++;
       const mqe_node *h = e->ntab[n->hkey & (e->ntab_cap - 1)];
-      while (h && h != n) h = h->hnext; /* bounded by the chain */
+      while (h && h != n)
+        h = h->hnext; /* bounded by the chain */
       if (!h) return "topic node missing from the child table";
     }
     if (n->retained) {
@@ -274,7 +283,8 @@ const char *mqe_check_invariants(const mqe_engine *e) {
       n = n->child;
       continue;
     }
-    while (n && n != e->root && !n->next) n = n->parent;
+    while (n && n != e->root && !n->next)
+      n = n->parent;
     if (!n || n == e->root) break;
     n = n->next;
   }

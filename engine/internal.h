@@ -9,7 +9,7 @@
 #include "mqe.h"
 
 #define MQE__MAX_PACKET_PROTOCOL 268435460u /* 5-byte header + max remaining */
-#define MQE__REASON_MAX 200 /* bytes of Reason String the server sends at most */
+#define MQE__REASON_MAX          200        /* bytes of Reason String the server sends at most */
 
 typedef struct mqe_session mqe_session;
 typedef struct mqe_sub mqe_sub;
@@ -20,7 +20,7 @@ typedef struct mqe_group mqe_group;
 enum { MQE__T_CONN = 1, MQE__T_EXPIRY, MQE__T_WILL };
 typedef struct {
   uint64_t at;
-  uint32_t idx;  /* position in the heap, UINT32_MAX when not scheduled */
+  uint32_t idx; /* position in the heap, UINT32_MAX when not scheduled */
   uint8_t kind;
 } mqe_timer;
 #define MQE__NOT_SCHEDULED UINT32_MAX
@@ -31,18 +31,22 @@ typedef struct mqe_msg {
   uint8_t qos;
   bool retain;
   bool has_expiry;
-  uint64_t expire_at;   /* ms, when has_expiry */
+  uint64_t expire_at; /* ms, when has_expiry */
   uint16_t topic_len;
-  uint16_t origin_len;  /* publisher client id (for No Local) */
-  uint32_t props_len;   /* 5.0 properties forwarded unchanged (no alias,
-                           expiry or subscription ids) */
+  uint16_t origin_len; /* publisher client id (for No Local) */
+  uint32_t props_len;  /* 5.0 properties forwarded unchanged (no alias,
+                          expiry or subscription ids) */
   uint32_t payload_len;
-  size_t size;          /* allocation size */
-  uint8_t data[];       /* topic | origin | props | payload */
+  size_t size;    /* allocation size */
+  uint8_t data[]; /* topic | origin | props | payload */
 } mqe_msg;
 
-static inline const uint8_t *mqe__msg_topic(const mqe_msg *m) { return m->data; }
-static inline const uint8_t *mqe__msg_origin(const mqe_msg *m) { return m->data + m->topic_len; }
+static inline const uint8_t *mqe__msg_topic(const mqe_msg *m) {
+  return m->data;
+}
+static inline const uint8_t *mqe__msg_origin(const mqe_msg *m) {
+  return m->data + m->topic_len;
+}
 static inline const uint8_t *mqe__msg_props(const mqe_msg *m) {
   return m->data + m->topic_len + m->origin_len;
 }
@@ -54,12 +58,12 @@ static inline const uint8_t *mqe__msg_payload(const mqe_msg *m) {
 enum { MQE__Q_QUEUED = 0, MQE__Q_WAIT_ACK, MQE__Q_WAIT_COMP };
 typedef struct mqe_qent {
   struct mqe_qent *next, *prev;
-  mqe_msg *msg;       /* NULL once PUBREC arrived (WAIT_COMP) */
+  mqe_msg *msg; /* NULL once PUBREC arrived (WAIT_COMP) */
   uint16_t pid;
   uint8_t qos;
   uint8_t state;
-  bool retain;        /* RETAIN flag to send */
-  bool sent;          /* sent at least once: DUP on resend */
+  bool retain; /* RETAIN flag to send */
+  bool sent;   /* sent at least once: DUP on resend */
   uint8_t nsubids;
   size_t size;
   uint32_t subids[];
@@ -72,33 +76,33 @@ typedef struct {
 
 /* ---- subscriptions and the topic tree ----------------------------------- */
 struct mqe_sub {
-  mqe_sub *nnext, *nprev;  /* node's (or group's) list */
-  mqe_sub *snext, *sprev;  /* session's list */
+  mqe_sub *nnext, *nprev; /* node's (or group's) list */
+  mqe_sub *snext, *sprev; /* session's list */
   mqe_session *sess;
   mqe_node *node;
-  mqe_group *group;        /* shared subscription group, or NULL */
-  uint32_t subid;          /* 0 = none */
+  mqe_group *group; /* shared subscription group, or NULL */
+  uint32_t subid;   /* 0 = none */
   mqc_subopts opts;
-  uint16_t filter_len;     /* full filter as subscribed ($share/... kept) */
+  uint16_t filter_len; /* full filter as subscribed ($share/... kept) */
   char filter[];
 };
 
 struct mqe_group {
   mqe_group *next;
-  mqe_sub *members;        /* subscription order */
+  mqe_sub *members; /* subscription order */
   uint32_t n;
-  uint32_t rr;             /* next member index (round-robin) */
+  uint32_t rr; /* next member index (round-robin) */
   uint16_t len;
   char name[];
 };
 
 struct mqe_node {
   mqe_node *parent, *child, *next, *prev; /* children list, creation order */
-  mqe_node *hnext;         /* engine's child table chain (topic.c) */
-  uint32_t serial;         /* creation number: the table's key, with name */
-  uint32_t hkey;           /* hash of (parent serial, name) */
-  mqe_node *plus, *hash;   /* cached '+' and '#' children */
-  mqe_sub *subs;           /* non-shared subscriptions */
+  mqe_node *hnext;                        /* engine's child table chain (topic.c) */
+  uint32_t serial;                        /* creation number: the table's key, with name */
+  uint32_t hkey;                          /* hash of (parent serial, name) */
+  mqe_node *plus, *hash;                  /* cached '+' and '#' children */
+  mqe_sub *subs;                          /* non-shared subscriptions */
   mqe_group *groups;
   mqe_msg *retained;
   uint32_t nchildren;
@@ -109,25 +113,25 @@ struct mqe_node {
 /* ---- sessions ----------------------------------------------------------- */
 struct mqe_session {
   mqe_session *hnext;
-  mqe_conn *conn;           /* NULL when offline */
+  mqe_conn *conn; /* NULL when offline */
   uint32_t hash;
   uint16_t id_len;
   mqc_version version;
-  uint32_t expiry;          /* s; UINT32_MAX never */
+  uint32_t expiry; /* s; UINT32_MAX never */
   mqe_timer expiry_timer;
   mqe_timer will_timer;
-  mqe_msg *will;            /* pending will (session state) */
+  mqe_msg *will; /* pending will (session state) */
   uint32_t will_delay;
   mqe_sub *subs;
   uint32_t nsubs;
-  mqe_qlist inflight;       /* sent, unacknowledged, send order */
-  mqe_qlist queue;          /* not yet sent */
+  mqe_qlist inflight; /* sent, unacknowledged, send order */
+  mqe_qlist queue;    /* not yet sent */
   uint16_t next_pid;
-  uint16_t *qos2_in;        /* inbound QoS 2 ids awaiting PUBREL */
+  uint16_t *qos2_in; /* inbound QoS 2 ids awaiting PUBREL */
   uint32_t qos2_in_n, qos2_in_cap;
-  uint64_t mark;            /* routing scratch */
+  uint64_t mark; /* routing scratch */
   uint32_t tidx;
-  char *client_id;          /* NUL-terminated, id_len bytes */
+  char *client_id; /* NUL-terminated, id_len bytes */
 };
 
 /* ---- connections -------------------------------------------------------- */
@@ -139,33 +143,33 @@ typedef struct {
 } mqe_alias;
 
 struct mqe_conn {
-  mqe_conn *next, *prev;    /* engine's connection list */
-  mqe_conn *onext, *oprev;  /* output list */
-  mqe_conn *dnext;          /* pending-detach list */
+  mqe_conn *next, *prev;   /* engine's connection list */
+  mqe_conn *onext, *oprev; /* output list */
+  mqe_conn *dnext;         /* pending-detach list */
   bool in_olist;
   bool detach_pending;
   bool detach_will;
   bool failing;
   uint8_t state;
   bool connack_sent;
-  bool will_cancelled;      /* DISCONNECT 0x00 received */
-  bool problem_info;        /* Request Problem Information */
-  bool in_held;             /* c->in holds undispatched input (back-pressure) */
-  bool reauth;              /* re-authentication in progress */
+  bool will_cancelled; /* DISCONNECT 0x00 received */
+  bool problem_info;   /* Request Problem Information */
+  bool in_held;        /* c->in holds undispatched input (back-pressure) */
+  bool reauth;         /* re-authentication in progress */
   void *user;
   mqe_session *sess;
   mqc_version ver;
-  uint16_t keep_alive;      /* effective, s */
+  uint16_t keep_alive; /* effective, s */
   uint64_t last_rx;
   uint64_t opened;
   mqe_timer timer;
-  uint32_t connect_expiry;  /* session expiry from CONNECT (5.0) */
+  uint32_t connect_expiry; /* session expiry from CONNECT (5.0) */
   /* client's limits (5.0) */
-  uint16_t send_max;        /* client's Receive Maximum, capped */
+  uint16_t send_max; /* client's Receive Maximum, capped */
   uint32_t client_max_packet;
   uint16_t out_alias_max;
-  mqe_alias *in_alias;      /* topic_alias_maximum entries (lazy) */
-  mqe_alias *out_alias;     /* out_alias_max entries (lazy) */
+  mqe_alias *in_alias;  /* topic_alias_maximum entries (lazy) */
+  mqe_alias *out_alias; /* out_alias_max entries (lazy) */
   uint16_t out_alias_used;
   /* input */
   uint8_t *in;
@@ -181,9 +185,9 @@ struct mqe_conn {
   const mqe_auth_method *auth;
   unsigned auth_step;
   uint8_t auth_state[MQE_AUTH_STATE];
-  uint8_t *connect_copy;    /* CONNECT bytes kept during an AUTH exchange */
+  uint8_t *connect_copy; /* CONNECT bytes kept during an AUTH exchange */
   size_t connect_copy_len;
-  char noid[1];             /* "" for client_id before CONNECT */
+  char noid[1]; /* "" for client_id before CONNECT */
 };
 
 /* ---- engine ------------------------------------------------------------- */
@@ -209,14 +213,27 @@ struct mqe_engine {
   uint32_t heap_n, heap_cap, heap_reserved;
   /* routing scratch */
   uint64_t gen;
-  struct mqe_hit { mqe_session *sess; mqe_sub *sub; } *hits;
+  struct mqe_hit {
+    mqe_session *sess;
+    mqe_sub *sub;
+  } * hits;
   uint32_t hits_cap;
-  struct mqe_target { mqe_session *sess; uint8_t qos; bool retain; uint8_t nsub; uint8_t fill;
-                      mqe_qent *q; } *targets;
+  struct mqe_target {
+    mqe_session *sess;
+    uint8_t qos;
+    bool retain;
+    uint8_t nsub;
+    uint8_t fill;
+    mqe_qent *q;
+  } * targets;
   uint32_t targets_cap;
-  struct { mqe_node *n; uint16_t d; bool sib; } *stack;
+  struct {
+    mqe_node *n;
+    uint16_t d;
+    bool sib;
+  } * stack;
   uint32_t stack_cap;
-  mqc_bytes *levels;        /* max_topic_levels + 1 entries */
+  mqc_bytes *levels; /* max_topic_levels + 1 entries */
   mqe_stats st;
   uint64_t now;
 };
@@ -228,8 +245,8 @@ void mqe__free(mqe_engine *e, void *p, size_t n);
 uint64_t mqe__rand(mqe_engine *e);
 
 /* events (engine.c) */
-void mqe__event(mqe_engine *e, mqe_event_type t, mqe_conn *c, uint8_t reason,
-                const char *statement, const char *message);
+void mqe__event(mqe_engine *e, mqe_event_type t, mqe_conn *c, uint8_t reason, const char *statement,
+                const char *message);
 void mqe__event_sess(mqe_engine *e, mqe_event_type t, const mqe_session *s, const char *message);
 
 /* timer.c */
@@ -291,8 +308,8 @@ bool mqe__msg_expired(const mqe_msg *m, uint64_t now);
 
 /* deliver.c */
 typedef struct {
-  uint32_t matched;   /* sessions the message was meant for */
-  uint32_t queued;    /* sessions it was queued for */
+  uint32_t matched; /* sessions the message was meant for */
+  uint32_t queued;  /* sessions it was queued for */
   bool nomem;
 } mqe_route_result;
 /* Routes m (levels already split into e->levels, nlev) to every matching
@@ -336,8 +353,8 @@ void mqe__retain_drop(mqe_engine *e, mqe_node *n);
 /* session.c */
 mqe_session *mqe__session_find(const mqe_engine *e, mqc_bytes id);
 mqe_session *mqe__session_new(mqe_engine *e, mqc_bytes id); /* NULL: NOMEM */
-void mqe__session_free(mqe_engine *e, mqe_session *s);     /* unlinks too */
-void mqe__session_clear(mqe_engine *e, mqe_session *s);    /* state only */
+void mqe__session_free(mqe_engine *e, mqe_session *s);      /* unlinks too */
+void mqe__session_clear(mqe_engine *e, mqe_session *s);     /* state only */
 /* Called when a session's connection goes away. */
 void mqe__session_offline(mqe_engine *e, mqe_session *s, uint64_t now);
 void mqe__session_expire(mqe_engine *e, mqe_session *s);
@@ -354,13 +371,21 @@ static inline void mqe__put_prop_int(mqc_writer *w, mqc_prop_id id, uint32_t u) 
   case MQC_PROP_SERVER_KEEP_ALIVE:
   case MQC_PROP_RECEIVE_MAXIMUM:
   case MQC_PROP_TOPIC_ALIAS_MAXIMUM:
-  case MQC_PROP_TOPIC_ALIAS: mqc_put_u16(w, (uint16_t)u); break;
+  case MQC_PROP_TOPIC_ALIAS:
+    mqc_put_u16(w, (uint16_t)u);
+    break;
   case MQC_PROP_MESSAGE_EXPIRY_INTERVAL:
   case MQC_PROP_SESSION_EXPIRY_INTERVAL:
   case MQC_PROP_WILL_DELAY_INTERVAL:
-  case MQC_PROP_MAXIMUM_PACKET_SIZE: mqc_put_u32(w, u); break;
-  case MQC_PROP_SUBSCRIPTION_IDENTIFIER: mqc_put_varint(w, u); break;
-  default: mqc_put_u8(w, (uint8_t)u); break;
+  case MQC_PROP_MAXIMUM_PACKET_SIZE:
+    mqc_put_u32(w, u);
+    break;
+  case MQC_PROP_SUBSCRIPTION_IDENTIFIER:
+    mqc_put_varint(w, u);
+    break;
+  default:
+    mqc_put_u8(w, (uint8_t)u);
+    break;
   }
 }
 static inline void mqe__put_prop_str(mqc_writer *w, mqc_prop_id id, mqc_bytes v) {

@@ -76,20 +76,20 @@ typedef enum {
   MQE_EV_LIMIT,        /* a configured cap refused something */
   MQE_EV_WILL,         /* a will message was published */
   MQE_EV_SESSION_EXPIRED,
-  MQE_EV_TAKEOVER      /* an existing connection was taken over */
+  MQE_EV_TAKEOVER /* an existing connection was taken over */
 } mqe_event_type;
 
 /* Passed to mqe_config.on_event. Every pointer is valid only during the
  * callback. The callback must not call back into the engine. */
 typedef struct {
   mqe_event_type type;
-  mqe_conn *conn;          /* NULL for session-level events */
-  void *conn_user;         /* the user pointer given to mqe_conn_open */
-  const char *client_id;   /* NUL-terminated, "" before CONNECT */
-  mqc_version version;     /* 0 before CONNECT */
-  uint8_t reason;          /* 5.0 reason code (also used for 3.x closes) */
-  const char *statement;   /* VIOLATION: normative statement ID, or NULL */
-  const char *message;     /* one line of text, never NULL */
+  mqe_conn *conn;        /* NULL for session-level events */
+  void *conn_user;       /* the user pointer given to mqe_conn_open */
+  const char *client_id; /* NUL-terminated, "" before CONNECT */
+  mqc_version version;   /* 0 before CONNECT */
+  uint8_t reason;        /* 5.0 reason code (also used for 3.x closes) */
+  const char *statement; /* VIOLATION: normative statement ID, or NULL */
+  const char *message;   /* one line of text, never NULL */
   uint64_t now;
 } mqe_event;
 
@@ -118,7 +118,7 @@ typedef bool (*mqe_acl_fn)(void *ctx, mqe_acl_op op, mqc_bytes client_id, mqc_by
  *      (MQE_AUTH_STATE bytes kept by the engine between steps).
  * out: out/out_len: Authentication Data to send (CONTINUE, or SUCCESS).
  * returns MQE_AUTH_CONTINUE (send AUTH 0x18), MQE_AUTH_SUCCESS, MQE_AUTH_FAIL. */
-#define MQE_AUTH_STATE 64
+#define MQE_AUTH_STATE   64
 #define MQE_AUTH_OUT_MAX 256
 typedef enum { MQE_AUTH_CONTINUE, MQE_AUTH_SUCCESS, MQE_AUTH_FAIL } mqe_auth_result;
 
@@ -145,27 +145,27 @@ void mqe_challenge_response(mqc_bytes secret, mqc_bytes nonce, uint8_t out[8]);
 
 typedef struct {
   /* Features (announced in CONNACK for 5.0 and enforced for every version). */
-  uint8_t maximum_qos;            /* 0..2, default 2 */
-  bool retain_available;          /* default true */
-  bool wildcard_available;        /* default true */
-  bool sub_id_available;          /* default true */
-  bool shared_available;          /* default true */
-  uint32_t maximum_packet_size;   /* inbound cap, default 1 MiB; 0 = protocol max */
-  uint16_t receive_maximum;       /* inbound QoS 2 in flight, default 64 */
-  uint16_t topic_alias_maximum;   /* inbound aliases, default 16 */
-  uint16_t outbound_aliases;      /* aliases the server uses towards a 5.0
-                                     client (min with the client's), default 0 */
-  int32_t server_keep_alive;      /* -1 = accept the client's; else override */
-  uint32_t max_session_expiry;    /* cap in s; UINT32_MAX = never expires */
-  bool assign_client_ids;         /* accept empty client IDs, default true */
+  uint8_t maximum_qos;              /* 0..2, default 2 */
+  bool retain_available;            /* default true */
+  bool wildcard_available;          /* default true */
+  bool sub_id_available;            /* default true */
+  bool shared_available;            /* default true */
+  uint32_t maximum_packet_size;     /* inbound cap, default 1 MiB; 0 = protocol max */
+  uint16_t receive_maximum;         /* inbound QoS 2 in flight, default 64 */
+  uint16_t topic_alias_maximum;     /* inbound aliases, default 16 */
+  uint16_t outbound_aliases;        /* aliases the server uses towards a 5.0
+                                       client (min with the client's), default 0 */
+  int32_t server_keep_alive;        /* -1 = accept the client's; else override */
+  uint32_t max_session_expiry;      /* cap in s; UINT32_MAX = never expires */
+  bool assign_client_ids;           /* accept empty client IDs, default true */
   const char *response_information; /* NULL = none sent (borrowed) */
-  bool strict_client_ids;         /* only 1..23 [0-9a-zA-Z] IDs, default false */
+  bool strict_client_ids;           /* only 1..23 [0-9a-zA-Z] IDs, default false */
 
   /* Authentication and authorisation (all borrowed). */
-  bool allow_anonymous;           /* default true */
-  const mqe_user *users;          /* NULL = no password check */
+  bool allow_anonymous;  /* default true */
+  const mqe_user *users; /* NULL = no password check */
   size_t user_count;
-  mqe_acl_fn acl;                 /* NULL = allow all */
+  mqe_acl_fn acl; /* NULL = allow all */
   void *acl_ctx;
   const char *const *deny_filters; /* filters whose subscription is refused */
   size_t deny_filter_count;
@@ -175,21 +175,21 @@ typedef struct {
   /* Bounded memory. 0 never means "unlimited" here; defaults are in
    * mqe_config_default(). */
   uint32_t max_connections;
-  uint32_t max_sessions;          /* online + offline */
-  uint32_t max_queued;            /* messages queued per session (not in flight) */
-  uint16_t max_inflight;          /* outbound QoS>0 in flight per session */
-  uint32_t max_retained;          /* retained messages */
-  size_t max_retained_bytes;      /* sum of retained topic+payload+properties */
-  uint16_t max_topic_levels;      /* levels in a topic name or filter */
-  uint32_t max_subscriptions;     /* per client */
-  size_t max_output_bytes;        /* per-connection pending output cap: beyond
-                                     it the session queue waits and input is
-                                     held (back-pressure, see
-                                     mqe_conn_wants_input) */
-  uint32_t connect_timeout_ms;    /* CONNECT (and AUTH exchange) deadline */
+  uint32_t max_sessions;       /* online + offline */
+  uint32_t max_queued;         /* messages queued per session (not in flight) */
+  uint16_t max_inflight;       /* outbound QoS>0 in flight per session */
+  uint32_t max_retained;       /* retained messages */
+  size_t max_retained_bytes;   /* sum of retained topic+payload+properties */
+  uint16_t max_topic_levels;   /* levels in a topic name or filter */
+  uint32_t max_subscriptions;  /* per client */
+  size_t max_output_bytes;     /* per-connection pending output cap: beyond
+                                  it the session queue waits and input is
+                                  held (back-pressure, see
+                                  mqe_conn_wants_input) */
+  uint32_t connect_timeout_ms; /* CONNECT (and AUTH exchange) deadline */
 
-  uint64_t seed;                  /* PRNG seed: assigned IDs and nonces */
-  mqe_allocator alloc;            /* default: malloc/free */
+  uint64_t seed;                                    /* PRNG seed: assigned IDs and nonces */
+  mqe_allocator alloc;                              /* default: malloc/free */
   void (*on_event)(void *ctx, const mqe_event *ev); /* NULL = no events */
   void *event_ctx;
 } mqe_config;
@@ -232,7 +232,7 @@ const char *mqe_check_invariants(const mqe_engine *e);
 
 typedef struct {
   uint64_t connections, sessions, subscriptions, retained, retained_bytes;
-  uint64_t queued, inflight;           /* outbound, all sessions */
+  uint64_t queued, inflight;             /* outbound, all sessions */
   uint64_t bytes_allocated, allocations; /* live, through the allocator */
   uint64_t msgs_in, msgs_out, msgs_dropped, violations, alloc_failures;
 } mqe_stats;
@@ -251,8 +251,7 @@ mqe_status mqe_conn_open(mqe_engine *e, void *user, uint64_t now, mqe_conn **out
  * returns MQE_OK, or MQE_CLOSE when the connection must be closed after its
  * pending output is written (protocol error, DISCONNECT, refused CONNECT...).
  * Bytes after a fatal packet are ignored. */
-mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len,
-                         uint64_t now);
+mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len, uint64_t now);
 
 /* Zero-copy output: buf and len view the bytes waiting to be written (valid
  * until the next engine call). Then report how many were written with

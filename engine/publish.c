@@ -214,7 +214,8 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
       }
       if (!reason || !v5 || !qos) {
         mqe_route_result rr = mqe__route(e, m, nlev);
-        if (!reason && rr.matched == 0) reason = MQC_RC_NO_MATCHING_SUBSCRIBERS;
+        if (!reason && rr.matched == 0)
+          reason = MQC_RC_NO_MATCHING_SUBSCRIBERS;
         else if (!reason && rr.queued == 0)
           reason = rr.nomem ? MQC_RC_UNSPECIFIED_ERROR : MQC_RC_QUOTA_EXCEEDED;
       }

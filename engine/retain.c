@@ -42,7 +42,9 @@ static void give(mqe_engine *e, mqe_sub *sub, mqe_node *n) {
   mqe__deliver_one(e, sub->sess, m, q, true, sub->subid);
 }
 
-static bool dollar(const mqe_node *n) { return n->len && n->name[0] == '$'; }
+static bool dollar(const mqe_node *n) {
+  return n->len && n->name[0] == '$';
+}
 
 /* Every retained message in the subtree at top ("#"). */
 static void give_subtree(mqe_engine *e, mqe_sub *sub, mqe_node *top) {
@@ -54,7 +56,8 @@ static void give_subtree(mqe_engine *e, mqe_sub *sub, mqe_node *top) {
       cur = cur->child;
       continue;
     }
-    while (cur != top && !cur->next) cur = cur->parent;
+    while (cur != top && !cur->next)
+      cur = cur->parent;
     if (cur == top) return;
     cur = cur->next;
   }

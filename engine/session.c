@@ -4,7 +4,8 @@
 
 static uint32_t hash_id(mqc_bytes id) {
   uint32_t h = 2166136261u;
-  for (size_t i = 0; i < id.n; i++) h = (h ^ id.p[i]) * 16777619u;
+  for (size_t i = 0; i < id.n; i++)
+    h = (h ^ id.p[i]) * 16777619u;
   return h;
 }
 
@@ -71,7 +72,8 @@ static void qlist_free(mqe_engine *e, mqe_qlist *l) {
 }
 
 void mqe__session_clear(mqe_engine *e, mqe_session *s) {
-  while (s->subs) mqe__sub_remove(e, s->subs);
+  while (s->subs)
+    mqe__sub_remove(e, s->subs);
   qlist_free(e, &s->inflight);
   qlist_free(e, &s->queue);
   mqe__free(e, s->qos2_in, s->qos2_in_cap * sizeof *s->qos2_in);
@@ -85,7 +87,8 @@ void mqe__session_free(mqe_engine *e, mqe_session *s) {
   assert(!s->conn);
   mqe__session_clear(e, s);
   mqe_session **pp = &e->buckets[s->hash & (e->nbuckets - 1)];
-  while (*pp != s) pp = &(*pp)->hnext; /* bounded by the chain */
+  while (*pp != s)
+    pp = &(*pp)->hnext; /* bounded by the chain */
   *pp = s->hnext;
   e->nsessions--;
   mqe__heap_release(e, 2);

@@ -21,22 +21,27 @@ void mqe__sub_remove(mqe_engine *e, mqe_sub *sub) {
   mqe_node *n = sub->node;
   mqe_group *g = sub->group;
   mqe_sub **head = g ? &g->members : &n->subs;
-  if (sub->nprev) sub->nprev->nnext = sub->nnext;
-  else *head = sub->nnext;
+  if (sub->nprev)
+    sub->nprev->nnext = sub->nnext;
+  else
+    *head = sub->nnext;
   if (sub->nnext) sub->nnext->nprev = sub->nprev;
   if (g) {
     g->n--;
     if (g->rr > g->n) g->rr = 0;
     if (!g->n) {
       mqe_group **pp = &n->groups;
-      while (*pp != g) pp = &(*pp)->next; /* bounded by the group list */
+      while (*pp != g)
+        pp = &(*pp)->next; /* bounded by the group list */
       *pp = g->next;
       mqe__free(e, g, sizeof *g + g->len);
     }
   }
   mqe_session *s = sub->sess;
-  if (sub->sprev) sub->sprev->snext = sub->snext;
-  else s->subs = sub->snext;
+  if (sub->sprev)
+    sub->sprev->snext = sub->snext;
+  else
+    s->subs = sub->snext;
   if (sub->snext) sub->snext->sprev = sub->sprev;
   s->nsubs--;
   e->nsubs--;
@@ -60,7 +65,8 @@ static mqe_sub *sub_add(mqe_engine *e, mqe_session *s, mqc_bytes full, mqc_bytes
   sub->node = n;
   if (group.n) {
     mqe_group *g = n->groups;
-    while (g && !(g->len == group.n && !memcmp(g->name, group.p, group.n))) g = g->next;
+    while (g && !(g->len == group.n && !memcmp(g->name, group.p, group.n)))
+      g = g->next;
     if (!g) {
       g = mqe__zalloc(e, sizeof *g + group.n);
       if (!g) {
@@ -72,7 +78,8 @@ static mqe_sub *sub_add(mqe_engine *e, mqe_session *s, mqc_bytes full, mqc_bytes
       memcpy(g->name, group.p, group.n);
       /* append to keep creation order */
       mqe_group **pp = &n->groups;
-      while (*pp) pp = &(*pp)->next;
+      while (*pp)
+        pp = &(*pp)->next;
       *pp = g;
     }
     sub->group = g;
@@ -109,12 +116,13 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
   size_t pl = sizeof SHARE_PREFIX - 1;
   if (full.n >= pl && !memcmp(full.p, SHARE_PREFIX, pl)) {
     size_t i = pl;
-    while (i < full.n && full.p[i] != '/') i++;
+    while (i < full.n && full.p[i] != '/')
+      i++;
     group = (mqc_bytes){full.p + pl, i - pl};
     filter = i < full.n ? (mqc_bytes){full.p + i + 1, full.n - i - 1} : (mqc_bytes){NULL, 0};
     if (!group.n || has_wildcard(group) || !filter.n) {
-      mqe__event(e, MQE_EV_VIOLATION, c, MQC_RC_TOPIC_FILTER_INVALID,
-                 v5 ? "MQTT-4.8.2-2" : NULL, "malformed shared subscription");
+      mqe__event(e, MQE_EV_VIOLATION, c, MQC_RC_TOPIC_FILTER_INVALID, v5 ? "MQTT-4.8.2-2" : NULL,
+                 "malformed shared subscription");
       return v5 ? MQC_RC_TOPIC_FILTER_INVALID : fail;
     }
     if (!e->cfg.shared_available) return v5 ? MQC_RC_SHARED_SUBSCRIPTIONS_NOT_SUPPORTED : fail;
@@ -128,13 +136,11 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
     return v5 ? MQC_RC_WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED : fail;
   for (size_t i = 0; i < e->cfg.deny_filter_count; i++) {
     mqc_bytes d = mqc_cstr(e->cfg.deny_filters[i]);
-    if (mqc_bytes_eq(d, full) || mqc_bytes_eq(d, filter))
-      return v5 ? MQC_RC_NOT_AUTHORIZED : fail;
+    if (mqc_bytes_eq(d, full) || mqc_bytes_eq(d, filter)) return v5 ? MQC_RC_NOT_AUTHORIZED : fail;
   }
-  if (e->cfg.acl &&
-      !e->cfg.acl(e->cfg.acl_ctx, MQE_ACL_SUBSCRIBE,
-                  (mqc_bytes){(const uint8_t *)s->client_id, s->id_len},
-                  (mqc_bytes){c->username, c->username_len}, filter))
+  if (e->cfg.acl && !e->cfg.acl(e->cfg.acl_ctx, MQE_ACL_SUBSCRIBE,
+                                (mqc_bytes){(const uint8_t *)s->client_id, s->id_len},
+                                (mqc_bytes){c->username, c->username_len}, filter))
     return v5 ? MQC_RC_NOT_AUTHORIZED : fail;
   uint32_t nlev = mqe__split(e, filter);
   if (!nlev) {
@@ -192,7 +198,8 @@ void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     rc[i++] = (uint8_t)r;
   }
   bool refused = false;
-  for (uint16_t k = 0; k < i; k++) refused |= rc[k] == 0x80;
+  for (uint16_t k = 0; k < i; k++)
+    refused |= rc[k] == 0x80;
   if (refused && c->ver == MQC_V31 && c->state == MQE__S_CONNECTED) {
     /* 3.1's SUBACK has no failure code (0x80 came with 3.1.1): the only
      * honest answer is to close */

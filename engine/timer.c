@@ -11,7 +11,8 @@ bool mqe__heap_reserve(mqe_engine *e, uint32_t extra) {
     return true;
   }
   uint32_t cap = e->heap_cap ? e->heap_cap : 64;
-  while (cap < need) cap *= 2;
+  while (cap < need)
+    cap *= 2;
   mqe_timer **h = mqe__alloc(e, cap * sizeof *h);
   if (!h) return false;
   if (e->heap_cap) {
@@ -75,8 +76,10 @@ void mqe__timer_set(mqe_engine *e, mqe_timer *t, uint64_t at) {
   if (t->idx != MQE__NOT_SCHEDULED) {
     uint64_t old = t->at;
     t->at = at;
-    if (at < old) up(e, t->idx);
-    else down(e, t->idx);
+    if (at < old)
+      up(e, t->idx);
+    else
+      down(e, t->idx);
     return;
   }
   /* capacity was reserved when the owner was created */

@@ -63,9 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!ok_a) return 0;
   check_head(&a);
   MQF_CHECK(a.status == b.status && a.version == b.version && a.is_get == b.is_get &&
-                a.upgrade_ws == b.upgrade_ws && !strcmp(a.path, b.path) &&
-                !strcmp(a.key, b.key) && !strcmp(a.accept, b.accept) &&
-                !strcmp(a.proto, b.proto) && a.proto_mqtt == b.proto_mqtt,
+                a.upgrade_ws == b.upgrade_ws && !strcmp(a.path, b.path) && !strcmp(a.key, b.key) &&
+                !strcmp(a.accept, b.accept) && !strcmp(a.proto, b.proto) &&
+                a.proto_mqtt == b.proto_mqtt,
             "parse is not deterministic");
   if (!response && a.key[0]) {
     char accept[29];

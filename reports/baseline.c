@@ -13,7 +13,8 @@ static char *dup_n(const char *s, size_t n) {
 }
 
 static char *trim(char *s) {
-  while (*s == ' ' || *s == '\t') s++;
+  while (*s == ' ' || *s == '\t')
+    s++;
   size_t n = strlen(s);
   while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
     s[--n] = '\0';
@@ -106,13 +107,15 @@ void mqr_baseline_compare(const mqr_baseline *b, const mqr_run *run, FILE *f, mq
       out->known++;
     } else if (known_bad && c->verdict == MQR_PASS) {
       out->fixed++;
-      if (f) fprintf(f, "FIXED      %s: passes now (baseline: %s; update the baseline)\n", c->id,
-                     mqr_verdict_name(b->e[k].verdict));
+      if (f)
+        fprintf(f, "FIXED      %s: passes now (baseline: %s; update the baseline)\n", c->id,
+                mqr_verdict_name(b->e[k].verdict));
     }
   }
   for (size_t i = 0; b && i < b->n; i++) {
     bool present = false;
-    for (size_t j = 0; j < run->n && !present; j++) present = !strcmp(run->cases[j].id, b->e[i].id);
+    for (size_t j = 0; j < run->n && !present; j++)
+      present = !strcmp(run->cases[j].id, b->e[i].id);
     if (!present) out->missing++;
   }
 }
@@ -129,7 +132,8 @@ int mqr_baseline_write(const mqr_run *run, const mqr_baseline *prev, const char 
       continue;
     }
     fprintf(f, "  #");
-    for (size_t r = 0; r < c->n_rules; r++) fprintf(f, "%s%s", r ? "," : " ", c->rules[r]);
+    for (size_t r = 0; r < c->n_rules; r++)
+      fprintf(f, "%s%s", r ? "," : " ", c->rules[r]);
     fprintf(f, ": %s\n", c->message ? c->message : "");
   }
   return ferror(f) ? -1 : 0;

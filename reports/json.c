@@ -14,8 +14,9 @@ int mqr_write_json(const mqr_run *run, FILE *f) {
   fprintf(f, ",\n  \"started\": ");
   mqr__json(f, run->started);
   fprintf(f, ",\n  \"wall_ms\": %.3f,\n  \"jobs\": %u,\n", run->wall_ms, run->jobs);
-  fprintf(f, "  \"summary\": {\"cases\": %zu, \"scenarios\": %zu, \"pass\": %zu, \"fail\": %zu, "
-             "\"skip\": %zu, \"error\": %zu},\n  \"cases\": [",
+  fprintf(f,
+          "  \"summary\": {\"cases\": %zu, \"scenarios\": %zu, \"pass\": %zu, \"fail\": %zu, "
+          "\"skip\": %zu, \"error\": %zu},\n  \"cases\": [",
           run->n, k.scenarios, k.pass, k.fail, k.skip, k.error);
   for (size_t i = 0; i < run->n; i++) {
     const mqr_case *c = &run->cases[i];
@@ -34,8 +35,10 @@ int mqr_write_json(const mqr_run *run, FILE *f) {
       mqr__json(f, c->rules[r]);
     }
     fprintf(f, "], \"step_line\": ");
-    if (c->step_line) fprintf(f, "%u", c->step_line);
-    else fputs("null", f);
+    if (c->step_line)
+      fprintf(f, "%u", c->step_line);
+    else
+      fputs("null", f);
     fprintf(f, ", \"wall_ms\": %.3f, \"target_ms\": %llu,\n     \"message\": ", c->wall_ms,
             c->target_ms);
     mqr__json(f, c->message);

@@ -19,8 +19,10 @@ static void suite(const mqr_run *run, FILE *f, const char *version) {
     t += c->wall_ms;
   }
   if (!n) return;
-  fprintf(f, "  <testsuite name=\"mqcheck MQTT %s\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-             "skipped=\"%zu\" time=\"%.3f\">\n", version, n, fail, err, skip, t / 1000.0);
+  fprintf(f,
+          "  <testsuite name=\"mqcheck MQTT %s\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+          "skipped=\"%zu\" time=\"%.3f\">\n",
+          version, n, fail, err, skip, t / 1000.0);
   fprintf(f, "    <properties><property name=\"target\" value=\"");
   mqr__xml(f, run->target);
   fprintf(f, "\"/></properties>\n");
@@ -33,8 +35,10 @@ static void suite(const mqr_run *run, FILE *f, const char *version) {
     mqr__xml(f, c->file);
     fprintf(f, "\" line=\"%u\" time=\"%.3f\">\n", c->step_line ? c->step_line : c->line,
             c->wall_ms / 1000.0);
-    const char *tag = c->verdict == MQR_FAIL ? "failure" : c->verdict == MQR_ERROR ? "error"
-                      : c->verdict == MQR_SKIP ? "skipped" : NULL;
+    const char *tag = c->verdict == MQR_FAIL    ? "failure"
+                      : c->verdict == MQR_ERROR ? "error"
+                      : c->verdict == MQR_SKIP  ? "skipped"
+                                                : NULL;
     if (tag) {
       fprintf(f, "      <%s message=\"", tag);
       mqr__xml(f, c->message ? c->message : "");

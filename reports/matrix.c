@@ -28,10 +28,14 @@ static mqr_verdict merge(bool seen, mqr_verdict old, mqr_verdict v) {
 static const char *cell(const row *r, int i) {
   if (!r->seen[i]) return "";
   switch (r->v[i]) {
-  case MQR_PASS: return "pass";
-  case MQR_FAIL: return "**FAIL**";
-  case MQR_ERROR: return "error";
-  case MQR_SKIP: return "skip";
+  case MQR_PASS:
+    return "pass";
+  case MQR_FAIL:
+    return "**FAIL**";
+  case MQR_ERROR:
+    return "error";
+  case MQR_SKIP:
+    return "skip";
   }
   return "?";
 }
@@ -44,7 +48,8 @@ int mqr_write_matrix_md(const mqr_run *run, FILE *f) {
     int vi = !strcmp(c->version, "3.1.1") ? 0 : 1;
     for (size_t k = 0; k < c->n_rules; k++) {
       size_t j = 0;
-      while (j < n && strcmp(rows[j].id, c->rules[k])) j++;
+      while (j < n && strcmp(rows[j].id, c->rules[k]))
+        j++;
       if (j == n) {
         if (n == cap) {
           cap = cap ? cap * 2 : 128;

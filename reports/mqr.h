@@ -21,33 +21,33 @@ extern "C" {
 #define MQR_SCHEMA_VERSION 1
 
 typedef enum { MQR_PASS, MQR_FAIL, MQR_SKIP, MQR_ERROR } mqr_verdict;
-const char *mqr_verdict_name(mqr_verdict v); /* "pass" "fail" "skip" "error" */
+const char *mqr_verdict_name(mqr_verdict v);            /* "pass" "fail" "skip" "error" */
 int mqr_verdict_parse(const char *s, mqr_verdict *out); /* 0 or -1 */
 
 /* One scenario x version. All strings borrowed. */
 typedef struct {
-  const char *id;       /* "name@5.0", unique in the run */
-  const char *name;     /* scenario name */
-  const char *version;  /* "3.1.1" or "5.0" */
+  const char *id;      /* "name@5.0", unique in the run */
+  const char *name;    /* scenario name */
+  const char *version; /* "3.1.1" or "5.0" */
   const char *file;
-  unsigned line;        /* scenario's line; step_line for failures */
+  unsigned line; /* scenario's line; step_line for failures */
   unsigned step_line;
   const char *description;
   const char *const *rules; /* statement IDs at stake */
   size_t n_rules;
   mqr_verdict verdict;
-  bool transport;       /* ERROR from the transport (TLS/WS/TCP) */
-  const char *message;  /* one line or NULL */
-  const char *detail;   /* multi-line failure report or NULL */
+  bool transport;      /* ERROR from the transport (TLS/WS/TCP) */
+  const char *message; /* one line or NULL */
+  const char *detail;  /* multi-line failure report or NULL */
   double wall_ms;
   unsigned long long target_ms;
 } mqr_case;
 
 typedef struct {
-  const char *tool;     /* "mqcheck 0.1.0" */
-  const char *target;   /* "engine" or URL (never credentials) */
-  const char *profile;  /* profile name or NULL */
-  const char *started;  /* ISO 8601 UTC */
+  const char *tool;    /* "mqcheck 0.1.0" */
+  const char *target;  /* "engine" or URL (never credentials) */
+  const char *profile; /* profile name or NULL */
+  const char *started; /* ISO 8601 UTC */
   double wall_ms;
   unsigned jobs;
   const mqr_case *cases;
@@ -80,7 +80,7 @@ typedef struct {
     char *id;
     mqr_verdict verdict;
     char *reason;
-  } *e;
+  } * e;
 } mqr_baseline;
 
 /* Returns 0, or -1 with "file:line: message" in err. */

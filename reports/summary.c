@@ -5,10 +5,14 @@
 
 const char *mqr_verdict_name(mqr_verdict v) {
   switch (v) {
-  case MQR_PASS: return "pass";
-  case MQR_FAIL: return "fail";
-  case MQR_SKIP: return "skip";
-  case MQR_ERROR: return "error";
+  case MQR_PASS:
+    return "pass";
+  case MQR_FAIL:
+    return "fail";
+  case MQR_SKIP:
+    return "skip";
+  case MQR_ERROR:
+    return "error";
   }
   return "?";
 }
@@ -27,13 +31,22 @@ void mqr_count(const mqr_run *run, mqr_counts *out) {
   for (size_t i = 0; i < run->n; i++) {
     const mqr_case *c = &run->cases[i];
     switch (c->verdict) {
-    case MQR_PASS: out->pass++; break;
-    case MQR_FAIL: out->fail++; break;
-    case MQR_SKIP: out->skip++; break;
-    case MQR_ERROR: out->error++; break;
+    case MQR_PASS:
+      out->pass++;
+      break;
+    case MQR_FAIL:
+      out->fail++;
+      break;
+    case MQR_SKIP:
+      out->skip++;
+      break;
+    case MQR_ERROR:
+      out->error++;
+      break;
     }
     bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(run->cases[j].name, c->name);
+    for (size_t j = 0; j < i && !seen; j++)
+      seen = !strcmp(run->cases[j].name, c->name);
     if (!seen) out->scenarios++;
   }
 }
@@ -41,7 +54,8 @@ void mqr_count(const mqr_run *run, mqr_counts *out) {
 void mqr_summary(const mqr_run *run, char *out, size_t cap) {
   mqr_counts k;
   mqr_count(run, &k);
-  snprintf(out, cap, "%zu cases (%zu scenarios) against %s: %zu passed, %zu failed, %zu skipped, "
+  snprintf(out, cap,
+           "%zu cases (%zu scenarios) against %s: %zu passed, %zu failed, %zu skipped, "
            "%zu errors in %.2f s",
            run->n, k.scenarios, run->target ? run->target : "?", k.pass, k.fail, k.skip, k.error,
            run->wall_ms / 1000.0);

@@ -24,8 +24,7 @@ static const struct {
     [MQS_CAP_WILL] = {"will", "Last Will messages"},
     [MQS_CAP_WILL_DELAY] = {"will-delay", "will delay interval (5.0)"},
     [MQS_CAP_MESSAGE_EXPIRY] = {"message-expiry", "message expiry interval (5.0)"},
-    [MQS_CAP_PERSISTENT_SESSIONS] = {"persistent-sessions",
-                                     "sessions that outlive the connection"},
+    [MQS_CAP_PERSISTENT_SESSIONS] = {"persistent-sessions", "sessions that outlive the connection"},
     [MQS_CAP_SESSION_EXPIRY] = {"session-expiry", "session expiry interval (5.0)"},
     [MQS_CAP_KEEP_ALIVE] = {"keep-alive", "the server enforces keep-alive"},
     [MQS_CAP_ASSIGNED_CLIENT_ID] = {"assigned-client-id", "empty client IDs are assigned one"},
@@ -45,12 +44,11 @@ static const struct {
                                    "the server overrides the client's keep alive (5.0)"},
     [MQS_CAP_CLIENT_ID_RESTRICTIONS] = {"client-id-restrictions",
                                         "the server refuses empty client IDs"},
-    [MQS_CAP_AUTHENTICATION] = {"authentication",
-                                "the server checks usernames and passwords"},
+    [MQS_CAP_AUTHENTICATION] = {"authentication", "the server checks usernames and passwords"},
     [MQS_CAP_ENHANCED_AUTH] = {"enhanced-auth",
                                "the server offers the mqcheck-challenge AUTH method (5.0)"},
-    [MQS_CAP_AUTHORIZATION] = {"authorization",
-                               "the server refuses publishing to some topics (server: deny_publish)"},
+    [MQS_CAP_AUTHORIZATION] =
+        {"authorization", "the server refuses publishing to some topics (server: deny_publish)"},
     [MQS_CAP_WEBSOCKET] = {"websocket", "the target is reached over MQTT over WebSocket"},
 };
 
@@ -121,7 +119,8 @@ bool mqs_catalog_has(const mqs_catalog *c, const char *id) {
 }
 
 void mqs_catalog_free(mqs_catalog *c) {
-  for (size_t i = 0; i < c->n; i++) free(c->ids[i]);
+  for (size_t i = 0; i < c->n; i++)
+    free(c->ids[i]);
   free(c->ids);
   memset(c, 0, sizeof *c);
 }
@@ -171,7 +170,8 @@ static int walk(const char *root, strvec *out, char *err, size_t cap) {
     if (!d) {
       snprintf(err, cap, "%s: %s", dir, strerror(errno));
       free(dir);
-      while (stack.n) free(stack.v[--stack.n]);
+      while (stack.n)
+        free(stack.v[--stack.n]);
       free(stack.v);
       return -1;
     }
@@ -182,8 +182,10 @@ static int walk(const char *root, strvec *out, char *err, size_t cap) {
       if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path) continue;
       struct stat st;
       if (stat(path, &st)) continue;
-      if (S_ISDIR(st.st_mode)) (void)vec_push(&stack, path);
-      else if (S_ISREG(st.st_mode) && is_yaml(e->d_name)) (void)vec_push(out, path);
+      if (S_ISDIR(st.st_mode))
+        (void)vec_push(&stack, path);
+      else if (S_ISREG(st.st_mode) && is_yaml(e->d_name))
+        (void)vec_push(out, path);
     }
     closedir(d);
     free(dir);
@@ -213,7 +215,8 @@ long mqs_collect_files(char *const *paths, size_t n_paths, char ***files, char *
   *files = out.v;
   return (long)out.n;
 fail:
-  for (size_t i = 0; i < out.n; i++) free(out.v[i]);
+  for (size_t i = 0; i < out.n; i++)
+    free(out.v[i]);
   free(out.v);
   return -1;
 }
@@ -233,10 +236,14 @@ bool mqs_case_matches(const mqs_case *c, const char *glob) {
 
 const char *mqs_verdict_name(mqs_verdict v) {
   switch (v) {
-  case MQS_PASS: return "pass";
-  case MQS_FAIL: return "fail";
-  case MQS_SKIP: return "skip";
-  case MQS_ERROR: return "error";
+  case MQS_PASS:
+    return "pass";
+  case MQS_FAIL:
+    return "fail";
+  case MQS_SKIP:
+    return "skip";
+  case MQS_ERROR:
+    return "error";
   }
   return "?";
 }

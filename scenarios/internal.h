@@ -55,8 +55,7 @@ char *mqs__buf_take(mqs__buf *b);
 /* Checks an expectation mapping at load time: keys valid for its type,
  * values well-formed; names it would capture are added to vars (value "1").
  * Returns 0, or -1 with err (line/column of the offending node). */
-int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars,
-                     mqs_spec_error *err);
+int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars, mqs_spec_error *err);
 
 /* Matches received packet pkt (decoded for version v) against expectation
  * exp. Fields not named in exp are not compared. A field whose expected text

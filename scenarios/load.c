@@ -11,8 +11,8 @@
 #include "internal.h"
 
 #define MAX_CLIENTS 16
-#define MAX_STEPS 1024
-#define MAX_FILE (4u << 20)
+#define MAX_STEPS   1024
+#define MAX_FILE    (4u << 20)
 
 typedef struct {
   mqs_scenario *s;
@@ -91,11 +91,13 @@ static bool statement_id_ok(const char *s) {
   if (strncmp(s, "MQTT-", 5)) return false;
   const char *p = s + 5;
   size_t digits = 0;
-  while ((*p >= '0' && *p <= '9') || *p == '.') p++, digits++;
+  while ((*p >= '0' && *p <= '9') || *p == '.')
+    p++, digits++;
   if (!digits || *p != '-') return false;
   p++;
   if (!(*p >= '0' && *p <= '9')) return false;
-  while (*p >= '0' && *p <= '9') p++;
+  while (*p >= '0' && *p <= '9')
+    p++;
   return *p == '\0';
 }
 
@@ -179,8 +181,10 @@ static int get_ms(loader *L, yaml_node_t *n, const char *what, uint32_t *out) {
   errno = 0;
   unsigned long v = strtoul(s, &end, 10);
   /* "1500", "1500ms", "90s" */
-  if (end == s || errno || v > 86400000ul) return lfail(L, n, "%s: '%s' is not a duration", what, s);
-  if (!strcmp(end, "s")) v *= 1000;
+  if (end == s || errno || v > 86400000ul)
+    return lfail(L, n, "%s: '%s' is not a duration", what, s);
+  if (!strcmp(end, "s"))
+    v *= 1000;
   else if (*end && strcmp(end, "ms"))
     return lfail(L, n, "%s: '%s' is not a duration (e.g. 500, 500ms, 3s)", what, s);
   *out = (uint32_t)v;
@@ -240,8 +244,9 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
 }
 
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
-  static const char *const modifiers[] = {"client", "version", "versions", "timeout", "connack",
-                                          "comment", "if", "ignore_others", "or_close", NULL};
+  static const char *const modifiers[] = {"client",   "version", "versions", "timeout",
+                                          "connack",  "comment", "if",       "ignore_others",
+                                          "or_close", NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -256,7 +261,8 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
     if (!mqs__is_scalar(k)) return lfail(L, k, "step keys must be plain strings");
     const char *key = mqs__scalar(k);
     bool known = false;
-    for (const char *const *m = modifiers; *m; m++) known |= !strcmp(*m, key);
+    for (const char *const *m = modifiers; *m; m++)
+      known |= !strcmp(*m, key);
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
       if (!strcmp(actions[i].key, key)) {
         if (action >= 0) return lfail(L, k, "a step has one action; '%s' is a second one", key);
@@ -267,8 +273,9 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
     if (!known) return lfail(L, k, "unknown step key '%s'", key);
   }
   if (action < 0)
-    return lfail(L, st, "step has no action (open, connect, reconnect, send, send_hex, expect, "
-                        "expect_all, expect_none, expect_disconnect, disconnect, drop, wait)");
+    return lfail(L, st,
+                 "step has no action (open, connect, reconnect, send, send_hex, expect, "
+                 "expect_all, expect_none, expect_disconnect, disconnect, drop, wait)");
   out->kind = actions[action].kind;
   yaml_node_t *x;
   if ((x = mqs__map_get(doc, st, "version")) || (x = mqs__map_get(doc, st, "versions"))) {
@@ -328,9 +335,12 @@ client_done:
   if (ck && out->kind != MQS_STEP_CONNECT && out->kind != MQS_STEP_RECONNECT)
     return lfail(L, ck, "connack belongs to connect/reconnect steps");
   if (ck) {
-    if (mqs__is_scalar(ck) && !strcmp(mqs__scalar(ck), "none")) out->no_connack = true;
-    else if (ck->type == YAML_MAPPING_NODE) out->connack = ck;
-    else return lfail(L, ck, "connack is a mapping of CONNACK fields, or none");
+    if (mqs__is_scalar(ck) && !strcmp(mqs__scalar(ck), "none"))
+      out->no_connack = true;
+    else if (ck->type == YAML_MAPPING_NODE)
+      out->connack = ck;
+    else
+      return lfail(L, ck, "connack is a mapping of CONNACK fields, or none");
   }
   switch (out->kind) {
   case MQS_STEP_OPEN:
@@ -339,11 +349,13 @@ client_done:
   case MQS_STEP_CONNECT:
   case MQS_STEP_RECONNECT:
   case MQS_STEP_DISCONNECT:
-    if (value && mqs__is_scalar(value) && (!strcmp(mqs__scalar(value), "true") ||
-                                           !value->data.scalar.length || !strcmp(mqs__scalar(value), "{}")))
+    if (value && mqs__is_scalar(value) &&
+        (!strcmp(mqs__scalar(value), "true") || !value->data.scalar.length ||
+         !strcmp(mqs__scalar(value), "{}")))
       value = NULL;
     if (value && value->type != YAML_MAPPING_NODE)
-      return lfail(L, value, "'%s' takes a mapping of packet fields (or true)", actions[action].key);
+      return lfail(L, value, "'%s' takes a mapping of packet fields (or true)",
+                   actions[action].key);
     out->node = value;
     break;
   case MQS_STEP_SEND:
@@ -358,7 +370,8 @@ client_done:
     out->node = value;
     break;
   case MQS_STEP_EXPECT_DISCONNECT:
-    if (value && value->type == YAML_MAPPING_NODE) out->node = value;
+    if (value && value->type == YAML_MAPPING_NODE)
+      out->node = value;
     else if (!mqs__is_scalar(value))
       return lfail(L, value ? value : st, "expect_disconnect takes true or {reason_code: N}");
     break;
@@ -414,12 +427,10 @@ static int check_packets(loader *L) {
       case MQS_STEP_CONNECT:
       case MQS_STEP_RECONNECT:
       case MQS_STEP_DISCONNECT:
-        if (st->node &&
-            mqs_packet_from_yaml_vars(&L->s->doc, st->node, mqs_version_codec(vb), &arena, &vars,
-                                      deftype, &pkt, &faults, &e))
+        if (st->node && mqs_packet_from_yaml_vars(&L->s->doc, st->node, mqs_version_codec(vb),
+                                                  &arena, &vars, deftype, &pkt, &faults, &e))
           rc = -1;
-        if (!rc && st->node && mqs__map_get(&L->s->doc, st->node, "type") &&
-            pkt.type != deftype) {
+        if (!rc && st->node && mqs__map_get(&L->s->doc, st->node, "type") && pkt.type != deftype) {
           e.line = st->line;
           e.column = st->column;
           snprintf(e.message, sizeof e.message, "%s sends a %s; use send for other packets",
@@ -498,18 +509,21 @@ static int check_packets(loader *L) {
 }
 
 static int parse_root(loader *L) {
-  static const char *const keys[] = {"format", "name", "description", "versions", "rules",
-                                     "requires", "clients", "steps", "server", "fragment", NULL};
+  static const char *const keys[] = {"format", "name",     "description", "versions",
+                                     "rules",  "requires", "clients",     "steps",
+                                     "server", "fragment", NULL};
   yaml_document_t *doc = &L->s->doc;
   yaml_node_t *root = yaml_document_get_root_node(doc);
   if (!root) return lfail(L, NULL, "empty file");
   if (root->type != YAML_MAPPING_NODE)
     return lfail(L, root, "a scenario file is a mapping (format, name, versions, rules, steps)");
   L->s->line = (unsigned)root->start_mark.line + 1;
-  for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+  for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+       p++) {
     yaml_node_t *k = yaml_document_get_node(doc, p->key);
     bool ok = false;
-    for (const char *const *a = keys; *a; a++) ok |= mqs__is_scalar(k) && !strcmp(*a, mqs__scalar(k));
+    for (const char *const *a = keys; *a; a++)
+      ok |= mqs__is_scalar(k) && !strcmp(*a, mqs__scalar(k));
     if (!ok) return lfail(L, k, "unknown key '%s'", mqs__is_scalar(k) ? mqs__scalar(k) : "?");
   }
   yaml_node_t *x = mqs__map_get(doc, root, "format");
@@ -551,11 +565,14 @@ static int parse_root(loader *L) {
   uint32_t cfg_req = L->s->requires & mqs__server_config_caps();
   for (int c = 0; c < MQS_CAP_COUNT; c++) {
     if ((need & ~L->s->requires) & (1u << c))
-      return lfail(L, x, "the server block needs 'requires: [%s]' (brokers must be configured "
-                         "the same way)", mqs_cap_name((mqs_cap)c));
+      return lfail(L, x,
+                   "the server block needs 'requires: [%s]' (brokers must be configured "
+                   "the same way)",
+                   mqs_cap_name((mqs_cap)c));
     if ((cfg_req & ~need) & (1u << c))
       return lfail(L, mqs__map_get(doc, root, "requires"),
-                   "requires %s but no server: key sets it for the engine", mqs_cap_name((mqs_cap)c));
+                   "requires %s but no server: key sets it for the engine",
+                   mqs_cap_name((mqs_cap)c));
   }
   if ((x = mqs__map_get(doc, root, "fragment"))) {
     uint32_t n = 0;
@@ -649,13 +666,16 @@ int mqs_scenario_load(const char *path, mqs_scenario **out, mqs_load_error *err)
 
 void mqs_scenario_free(mqs_scenario *s) {
   if (!s) return;
-  for (size_t i = 0; i < s->n_steps; i++) free(s->steps[i].items);
+  for (size_t i = 0; i < s->n_steps; i++)
+    free(s->steps[i].items);
   free(s->steps);
   for (unsigned b = 0; b < 2; b++) {
-    for (size_t i = 0; i < s->n_rules[b]; i++) free(s->rules[b][i]);
+    for (size_t i = 0; i < s->n_rules[b]; i++)
+      free(s->rules[b][i]);
     free(s->rules[b]);
   }
-  for (size_t i = 0; i < s->n_clients; i++) free(s->clients[i]);
+  for (size_t i = 0; i < s->n_clients; i++)
+    free(s->clients[i]);
   free(s->clients);
   free(s->name);
   free(s->description);

@@ -25,7 +25,8 @@ void mqs__buf_printf(mqs__buf *b, const char *fmt, ...) {
       return;
     }
     size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->n <= (size_t)k) cap *= 2;
+    while (cap - b->n <= (size_t)k)
+      cap *= 2;
     char *p = realloc(b->p, cap);
     if (!p) {
       b->oom = true;
@@ -57,7 +58,7 @@ typedef enum { V_NONE, V_NUM, V_BOOL, V_STR, V_LIST, V_PROPS } vkind;
 
 typedef struct {
   vkind kind;
-  uint32_t u; /* NUM, BOOL */
+  uint32_t u;  /* NUM, BOOL */
   mqc_bytes s; /* STR; LIST: reason code bytes; PROPS: nothing */
 } actual;
 
@@ -66,24 +67,30 @@ static const char *const k_common[] = {"type", "properties", "no_properties", "u
 
 static const char *const *keys_for(mqc_type t) {
   static const char *const connack[] = {"session_present", "reason_code", NULL};
-  static const char *const publish[] = {"dup", "qos", "retain", "topic", "packet_id", "payload",
-                                        "subscription_identifiers", NULL};
+  static const char *const publish[] = {
+      "dup", "qos", "retain", "topic", "packet_id", "payload", "subscription_identifiers", NULL};
   static const char *const ack[] = {"packet_id", "reason_code", NULL};
   static const char *const suback[] = {"packet_id", "reason_codes", NULL};
   static const char *const reasoned[] = {"reason_code", NULL};
   static const char *const none[] = {NULL};
   switch (t) {
-  case MQC_CONNACK: return connack;
-  case MQC_PUBLISH: return publish;
+  case MQC_CONNACK:
+    return connack;
+  case MQC_PUBLISH:
+    return publish;
   case MQC_PUBACK:
   case MQC_PUBREC:
   case MQC_PUBREL:
-  case MQC_PUBCOMP: return ack;
+  case MQC_PUBCOMP:
+    return ack;
   case MQC_SUBACK:
-  case MQC_UNSUBACK: return suback;
+  case MQC_UNSUBACK:
+    return suback;
   case MQC_DISCONNECT:
-  case MQC_AUTH: return reasoned;
-  default: return none;
+  case MQC_AUTH:
+    return reasoned;
+  default:
+    return none;
   }
 }
 
@@ -144,17 +151,24 @@ static actual field_of(const mqc_packet *p, const char *key) {
 
 static const mqc_props *props_of(const mqc_packet *p) {
   switch (p->type) {
-  case MQC_CONNACK: return &p->connack.props;
-  case MQC_PUBLISH: return &p->publish.props;
+  case MQC_CONNACK:
+    return &p->connack.props;
+  case MQC_PUBLISH:
+    return &p->publish.props;
   case MQC_PUBACK:
   case MQC_PUBREC:
   case MQC_PUBREL:
-  case MQC_PUBCOMP: return &p->ack.props;
+  case MQC_PUBCOMP:
+    return &p->ack.props;
   case MQC_SUBACK:
-  case MQC_UNSUBACK: return &p->suback.props;
-  case MQC_DISCONNECT: return &p->disconnect.props;
-  case MQC_AUTH: return &p->auth.props;
-  default: return NULL;
+  case MQC_UNSUBACK:
+    return &p->suback.props;
+  case MQC_DISCONNECT:
+    return &p->disconnect.props;
+  case MQC_AUTH:
+    return &p->auth.props;
+  default:
+    return NULL;
   }
 }
 
@@ -182,24 +196,36 @@ static void print_bytes(mqs__buf *b, mqc_bytes s) {
   mqs__buf_printf(b, "\"");
   for (size_t i = 0; i < s.n && i < 200; i++) {
     uint8_t ch = s.p[i];
-    if (ch == '"' || ch == '\\') mqs__buf_printf(b, "\\%c", ch);
-    else if (ch >= 0x20 && ch < 0x7f) mqs__buf_printf(b, "%c", ch);
-    else mqs__buf_printf(b, "\\x%02x", ch);
+    if (ch == '"' || ch == '\\')
+      mqs__buf_printf(b, "\\%c", ch);
+    else if (ch >= 0x20 && ch < 0x7f)
+      mqs__buf_printf(b, "%c", ch);
+    else
+      mqs__buf_printf(b, "\\x%02x", ch);
   }
   mqs__buf_printf(b, s.n > 200 ? "\"...(%zu bytes)" : "\"", s.n);
 }
 
 static void print_actual(mqs__buf *b, const actual *a) {
   switch (a->kind) {
-  case V_NUM: mqs__buf_printf(b, "%u (0x%02x)", a->u, a->u); break;
-  case V_BOOL: mqs__buf_printf(b, "%s", a->u ? "true" : "false"); break;
-  case V_STR: print_bytes(b, a->s); break;
+  case V_NUM:
+    mqs__buf_printf(b, "%u (0x%02x)", a->u, a->u);
+    break;
+  case V_BOOL:
+    mqs__buf_printf(b, "%s", a->u ? "true" : "false");
+    break;
+  case V_STR:
+    print_bytes(b, a->s);
+    break;
   case V_LIST:
     mqs__buf_printf(b, "[");
-    for (size_t i = 0; i < a->s.n; i++) mqs__buf_printf(b, "%s0x%02x", i ? ", " : "", a->s.p[i]);
+    for (size_t i = 0; i < a->s.n; i++)
+      mqs__buf_printf(b, "%s0x%02x", i ? ", " : "", a->s.p[i]);
     mqs__buf_printf(b, "]");
     break;
-  default: mqs__buf_printf(b, "(absent)"); break;
+  default:
+    mqs__buf_printf(b, "(absent)");
+    break;
   }
 }
 
@@ -275,8 +301,10 @@ static int scalar_equal(mctx *m, yaml_node_t *n, const actual *a, bool *captured
       if (buf[i] == ' ' || buf[i] == ':') continue;
       int v = hexval(buf[i]);
       if (v < 0 || k == sizeof bytes) return -1;
-      if (hi < 0) hi = v;
-      else bytes[k++] = (uint8_t)(hi << 4 | v), hi = -1;
+      if (hi < 0)
+        hi = v;
+      else
+        bytes[k++] = (uint8_t)(hi << 4 | v), hi = -1;
     }
     return k == a->s.n && (!k || !memcmp(bytes, a->s.p, k));
   }
@@ -295,10 +323,14 @@ static int scalar_equal(mctx *m, yaml_node_t *n, const actual *a, bool *captured
   }
   uint32_t u;
   switch (a->kind) {
-  case V_NUM: return parse_num(buf, &u) ? u == a->u : -1;
-  case V_BOOL: return parse_bool(buf, &u) ? u == a->u : -1;
-  case V_STR: return len == a->s.n && (!len || !memcmp(buf, a->s.p, len));
-  default: return 0;
+  case V_NUM:
+    return parse_num(buf, &u) ? u == a->u : -1;
+  case V_BOOL:
+    return parse_bool(buf, &u) ? u == a->u : -1;
+  case V_STR:
+    return len == a->s.n && (!len || !memcmp(buf, a->s.p, len));
+  default:
+    return 0;
   }
 }
 
@@ -309,8 +341,8 @@ static void mismatch(mctx *m, const char *field, yaml_node_t *exp, const actual 
   if (mqs__is_scalar(exp)) {
     char buf[MQS_VAR_VALUE_MAX];
     char bad[64];
-    long k = mqs_vars_expand(m->vars, mqs__scalar(exp), exp->data.scalar.length, buf, sizeof buf,
-                             bad);
+    long k =
+        mqs_vars_expand(m->vars, mqs__scalar(exp), exp->data.scalar.length, buf, sizeof buf, bad);
     mqs__buf_printf(m->diff, "%s", k < 0 ? mqs__scalar(exp) : buf);
   } else if (exp && exp->type == YAML_SEQUENCE_NODE) {
     mqs__buf_printf(m->diff, "[");
@@ -402,9 +434,8 @@ static bool prop_present(mctx *m, const mqc_props *props, yaml_node_t *item) {
           scalar_equal(m, mqs__seq_at(m->doc, v, 1), &va, &cap) == 1)
         return true;
     } else {
-      actual a = (p.type == MQC_PT_UTF8 || p.type == MQC_PT_BINARY)
-                     ? (actual){V_STR, 0, p.value}
-                     : (actual){V_NUM, p.u, {0, 0}};
+      actual a = (p.type == MQC_PT_UTF8 || p.type == MQC_PT_BINARY) ? (actual){V_STR, 0, p.value}
+                                                                    : (actual){V_NUM, p.u, {0, 0}};
       if (scalar_equal(m, v, &a, &cap) == 1) return true;
     }
     m->cap.n = before;
@@ -607,13 +638,13 @@ static int check_scalar(yaml_document_t *doc, yaml_node_t *n, mqs_vars *vars, vk
   long k = mqs_vars_expand(vars, s, sl, buf, sizeof buf, bad);
   if (k < 0) return cfail(err, n, "%s: unbound variable '%s'", key, bad);
   uint32_t u;
-  if (kind == V_NUM && !parse_num(buf, &u)) return cfail(err, n, "%s: '%s' is not a number", key, buf);
+  if (kind == V_NUM && !parse_num(buf, &u))
+    return cfail(err, n, "%s: '%s' is not a number", key, buf);
   if (kind == V_BOOL && !parse_bool(buf, &u)) return cfail(err, n, "%s must be true or false", key);
   return 0;
 }
 
-int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars,
-                     mqs_spec_error *err) {
+int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars, mqs_spec_error *err) {
   memset(err, 0, sizeof *err);
   if (!exp || exp->type != YAML_MAPPING_NODE) return cfail(err, exp, "expected a packet mapping");
   mqc_type t = mqs__match_type(doc, exp);
@@ -634,7 +665,8 @@ int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars,
       return cfail(err, k, "%s has no field '%s' to match", mqc_type_name(t), key);
     if (!strcmp(key, "type")) continue;
     if (!strcmp(key, "user_properties")) {
-      if (!v || v->type != YAML_SEQUENCE_NODE) return cfail(err, v, "user_properties: [[k, v], ...]");
+      if (!v || v->type != YAML_SEQUENCE_NODE)
+        return cfail(err, v, "user_properties: [[k, v], ...]");
       for (size_t i = 0; i < mqs__seq_size(v); i++) {
         yaml_node_t *pv = mqs__seq_at(doc, v, i);
         if (!pv || pv->type != YAML_SEQUENCE_NODE || mqs__seq_size(pv) != 2)

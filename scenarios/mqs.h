@@ -34,7 +34,7 @@ extern "C" {
 
 /* Versions a scenario runs for (bit mask). */
 #define MQS_V311 1u
-#define MQS_V5 2u
+#define MQS_V5   2u
 #define MQS_VALL (MQS_V311 | MQS_V5)
 
 /* "3.1.1" / "5.0" for one bit. */
@@ -91,8 +91,8 @@ const char *mqs_cap_help(mqs_cap c);
 /* Variables                                                                */
 /* ------------------------------------------------------------------------ */
 
-#define MQS_VARS_MAX 64
-#define MQS_VAR_NAME_MAX 48
+#define MQS_VARS_MAX      64
+#define MQS_VAR_NAME_MAX  48
 #define MQS_VAR_VALUE_MAX 512
 
 /* A small name -> value table: built-ins (client_prefix, topic_prefix,
@@ -157,20 +157,20 @@ const char *mqs_step_kind_name(mqs_step_kind k);
  * engine target applies it; other targets run the scenario only when they
  * have the capabilities it requires (each limit key names one, see
  * docs/scenarios.md), i.e. when the broker is configured the same way. */
-#define MQS_SRV_MAXIMUM_PACKET_SIZE (1u << 0)
-#define MQS_SRV_RECEIVE_MAXIMUM (1u << 1)
-#define MQS_SRV_TOPIC_ALIAS_MAXIMUM (1u << 2)
-#define MQS_SRV_MAXIMUM_QOS (1u << 3)
-#define MQS_SRV_RETAIN_AVAILABLE (1u << 4)
-#define MQS_SRV_WILDCARD_AVAILABLE (1u << 5)
-#define MQS_SRV_SERVER_KEEP_ALIVE (1u << 6)
-#define MQS_SRV_ASSIGN_CLIENT_IDS (1u << 7)
-#define MQS_SRV_USERS (1u << 8)
-#define MQS_SRV_AUTH_METHOD (1u << 9)
-#define MQS_SRV_OUTBOUND_ALIASES (1u << 10)
+#define MQS_SRV_MAXIMUM_PACKET_SIZE  (1u << 0)
+#define MQS_SRV_RECEIVE_MAXIMUM      (1u << 1)
+#define MQS_SRV_TOPIC_ALIAS_MAXIMUM  (1u << 2)
+#define MQS_SRV_MAXIMUM_QOS          (1u << 3)
+#define MQS_SRV_RETAIN_AVAILABLE     (1u << 4)
+#define MQS_SRV_WILDCARD_AVAILABLE   (1u << 5)
+#define MQS_SRV_SERVER_KEEP_ALIVE    (1u << 6)
+#define MQS_SRV_ASSIGN_CLIENT_IDS    (1u << 7)
+#define MQS_SRV_USERS                (1u << 8)
+#define MQS_SRV_AUTH_METHOD          (1u << 9)
+#define MQS_SRV_OUTBOUND_ALIASES     (1u << 10)
 #define MQS_SRV_RESPONSE_INFORMATION (1u << 11)
-#define MQS_SRV_DENY_PUBLISH (1u << 12)
-#define MQS_SRV_MAX_USERS 4
+#define MQS_SRV_DENY_PUBLISH         (1u << 12)
+#define MQS_SRV_MAX_USERS            4
 
 typedef struct {
   uint32_t set; /* MQS_SRV_* bits of the keys given */
@@ -198,32 +198,32 @@ typedef struct {
 
 typedef struct {
   mqs_step_kind kind;
-  unsigned line, column; /* of the step in its file, 1-based */
-  unsigned client;       /* index into clients; EXPECT_NONE: see all_clients */
-  bool all_clients;      /* EXPECT_NONE without `client` */
-  unsigned versions;     /* MQS_V311|MQS_V5 the step applies to */
-  yaml_node_t *node;     /* SEND/CONNECT/EXPECT/DISCONNECT fields, SEND_HEX text;
-                            EXPECT_DISCONNECT: its mapping or NULL */
-  yaml_node_t *connack;  /* CONNECT/RECONNECT: expected CONNACK fields (NULL =
-                            reason_code 0) */
-  bool no_connack;       /* `connack: none` */
-  uint32_t ms;           /* WAIT / EXPECT_NONE duration; 0 otherwise */
-  uint32_t timeout_ms;   /* expect timeout override; 0 = run default */
+  unsigned line, column;  /* of the step in its file, 1-based */
+  unsigned client;        /* index into clients; EXPECT_NONE: see all_clients */
+  bool all_clients;       /* EXPECT_NONE without `client` */
+  unsigned versions;      /* MQS_V311|MQS_V5 the step applies to */
+  yaml_node_t *node;      /* SEND/CONNECT/EXPECT/DISCONNECT fields, SEND_HEX text;
+                             EXPECT_DISCONNECT: its mapping or NULL */
+  yaml_node_t *connack;   /* CONNECT/RECONNECT: expected CONNACK fields (NULL =
+                             reason_code 0) */
+  bool no_connack;        /* `connack: none` */
+  uint32_t ms;            /* WAIT / EXPECT_NONE duration; 0 otherwise */
+  uint32_t timeout_ms;    /* expect timeout override; 0 = run default */
   mqs_expect_item *items; /* EXPECT_ALL, owned */
   size_t n_items;
-  uint32_t any_of;        /* EXPECT: `client: [a, b]`, bit per client index
-                             (0 = just `client`); the packet arrives at one of them */
-  bool ignore_others;     /* EXPECT: packets that do not match are skipped */
-  bool or_close;          /* EXPECT: the server closing the connection instead
-                             also satisfies it (for "answer or close" rules) */
-  yaml_node_t *cond;      /* `if: {VAR: VALUE, ...}`: the step runs only when
-                             every variable is bound to that value (typically
-                             captured by an earlier expectation); or NULL */
+  uint32_t any_of;    /* EXPECT: `client: [a, b]`, bit per client index
+                         (0 = just `client`); the packet arrives at one of them */
+  bool ignore_others; /* EXPECT: packets that do not match are skipped */
+  bool or_close;      /* EXPECT: the server closing the connection instead
+                         also satisfies it (for "answer or close" rules) */
+  yaml_node_t *cond;  /* `if: {VAR: VALUE, ...}`: the step runs only when
+                         every variable is bound to that value (typically
+                         captured by an earlier expectation); or NULL */
 } mqs_step;
 
 typedef struct {
-  char *path;        /* as given to load */
-  char *name;        /* unique across a suite */
+  char *path; /* as given to load */
+  char *name; /* unique across a suite */
   char *description;
   unsigned versions; /* MQS_V311 | MQS_V5 */
   char **rules[2];   /* [0] 3.1.1 IDs, [1] 5.0 IDs; owned */
@@ -233,10 +233,10 @@ typedef struct {
   size_t n_clients;
   mqs_step *steps; /* owned */
   size_t n_steps;
-  unsigned line; /* of the top-level mapping */
+  unsigned line;         /* of the top-level mapping */
   mqs_server_cfg server; /* `server:` block (set == 0: none) */
   uint32_t fragment;     /* `fragment: N`: every send goes out in N-byte pieces */
-  yaml_document_t doc; /* owned; steps borrow nodes */
+  yaml_document_t doc;   /* owned; steps borrow nodes */
 } mqs_scenario;
 
 /* Where and why loading failed. */
@@ -349,14 +349,14 @@ uint32_t mqs_target_spec_default_caps(const mqs_target_spec *s);
 
 /* A target profile (YAML, docs/scenarios.md "Profiles"). Strings owned. */
 typedef struct {
-  char *target;  /* address, or NULL */
+  char *target; /* address, or NULL */
   char *username, *password;
   char *cafile, *cert, *key;
   bool insecure;
-  uint32_t caps_on, caps_off; /* capabilities: true / false */
+  uint32_t caps_on, caps_off;                                    /* capabilities: true / false */
   uint32_t step_timeout_ms, connect_timeout_ms, case_timeout_ms; /* 0 = default */
-  double timeout_scale; /* 0 = default */
-  unsigned versions;    /* 0 = both */
+  double timeout_scale;                                          /* 0 = default */
+  unsigned versions;                                             /* 0 = both */
   char *name;
 } mqs_profile;
 
@@ -393,14 +393,14 @@ typedef struct {
   uint32_t caps;                 /* capabilities the target has */
   const char *username;          /* applied to CONNECTs without their own */
   const char *password;
-  uint32_t step_timeout_ms;      /* expect default; 0 = 2000 */
-  uint32_t connect_timeout_ms;   /* transport handshake; 0 = 5000 */
-  uint32_t case_timeout_ms;      /* whole case (real time); 0 = 60000 */
-  uint64_t run_deadline_ms;      /* absolute mqn-clock deadline for the run; 0 = none */
-  double timeout_scale;          /* multiplies every timeout and wait; 0 = 1 */
-  unsigned jobs;                 /* worker threads; 0 = 1 */
-  const char *run_id;            /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
-  bool transcript_always;        /* keep the transcript of passing cases too */
+  uint32_t step_timeout_ms;    /* expect default; 0 = 2000 */
+  uint32_t connect_timeout_ms; /* transport handshake; 0 = 5000 */
+  uint32_t case_timeout_ms;    /* whole case (real time); 0 = 60000 */
+  uint64_t run_deadline_ms;    /* absolute mqn-clock deadline for the run; 0 = none */
+  double timeout_scale;        /* multiplies every timeout and wait; 0 = 1 */
+  unsigned jobs;               /* worker threads; 0 = 1 */
+  const char *run_id;          /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
+  bool transcript_always;      /* keep the transcript of passing cases too */
 } mqs_run_opts;
 
 /* Runs one case (on the calling thread). index makes the variables unique

@@ -118,7 +118,8 @@ static int hex_into_arena(ctx *c, yaml_node_t *n, mqc_bytes *out) {
     if (s[i] == ' ' || s[i] == ':') continue;
     int v = hex_value(s[i]);
     if (v < 0) return fail(c, n, "'%c' is not a hex digit", s[i]);
-    if (hi < 0) hi = v;
+    if (hi < 0)
+      hi = v;
     else {
       dst[k++] = (uint8_t)(hi << 4 | v);
       hi = -1;
@@ -161,7 +162,8 @@ static int check_keys(ctx *c, yaml_node_t *map, const char *const *allowed) {
     yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
     if (!is_scalar(k)) return fail(c, k, "keys must be plain strings");
     bool ok = false;
-    for (const char *const *a = allowed; *a && !ok; a++) ok = !strcmp(*a, scalar(k));
+    for (const char *const *a = allowed; *a && !ok; a++)
+      ok = !strcmp(*a, scalar(k));
     if (!ok) return fail(c, k, "unknown key '%s'", scalar(k));
   }
   return 0;
@@ -232,10 +234,13 @@ static int build_prop_value(ctx *c, yaml_node_t *item, mqc_writer *w) {
     if (get_bytes(c, v, info->name, &p.value)) return -1;
     break;
   case MQC_PT_UTF8_PAIR:
-    if (!v || v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top - v->data.sequence.items.start != 2)
+    if (!v || v->type != YAML_SEQUENCE_NODE ||
+        v->data.sequence.items.top - v->data.sequence.items.start != 2)
       return fail(c, v, "user_property takes [key, value]");
-    if (get_bytes(c, yaml_document_get_node(c->doc, v->data.sequence.items.start[0]), "key", &p.key) ||
-        get_bytes(c, yaml_document_get_node(c->doc, v->data.sequence.items.start[1]), "value", &p.value))
+    if (get_bytes(c, yaml_document_get_node(c->doc, v->data.sequence.items.start[0]), "key",
+                  &p.key) ||
+        get_bytes(c, yaml_document_get_node(c->doc, v->data.sequence.items.start[1]), "value",
+                  &p.value))
       return -1;
     break;
   case MQC_PT_NONE:
@@ -273,8 +278,8 @@ static int build_props(ctx *c, yaml_node_t *n, mqc_props *out) {
 }
 
 static int build_subscriptions(ctx *c, yaml_node_t *n, mqc_subscribe *s) {
-  static const char *const keys[] = {"topic_filter", "qos", "no_local", "retain_as_published",
-                                     "retain_handling", "options", NULL};
+  static const char *const keys[] = {
+      "topic_filter", "qos", "no_local", "retain_as_published", "retain_handling", "options", NULL};
   if (!n || n->type != YAML_SEQUENCE_NODE) return fail(c, n, "subscriptions must be a list");
   /* Filters borrow from the document or the arena; collect them first. */
   mqc_bytes filters[256];
@@ -312,7 +317,8 @@ static int build_subscriptions(ctx *c, yaml_node_t *n, mqc_subscribe *s) {
   }
   mqc_writer w;
   arena_writer(c, &w);
-  for (size_t i = 0; i < count; i++) mqc_put_sub_entry(&w, filters[i], opts[i]);
+  for (size_t i = 0; i < count; i++)
+    mqc_put_sub_entry(&w, filters[i], opts[i]);
   s->count = (uint32_t)count;
   return arena_commit(c, n, &w, &s->list);
 }
@@ -328,7 +334,8 @@ static int build_filters(ctx *c, yaml_node_t *n, mqc_subscribe *s) {
   }
   mqc_writer w;
   arena_writer(c, &w);
-  for (size_t i = 0; i < count; i++) mqc_put_str(&w, filters[i]);
+  for (size_t i = 0; i < count; i++)
+    mqc_put_str(&w, filters[i]);
   s->count = (uint32_t)count;
   return arena_commit(c, n, &w, &s->list);
 }
@@ -346,8 +353,9 @@ static int build_reason_list(ctx *c, yaml_node_t *n, mqc_bytes *out) {
 }
 
 static int build_faults(ctx *c, yaml_node_t *n, mqc_faults *f) {
-  static const char *const keys[] = {"flags", "type", "remaining_length", "length_bytes",
-                                     "connect_flags", "omit_reason", "trailing", NULL};
+  static const char *const keys[] = {
+      "flags",         "type",        "remaining_length", "length_bytes",
+      "connect_flags", "omit_reason", "trailing",         NULL};
   if (n->type != YAML_MAPPING_NODE) return fail(c, n, "faults must be a mapping");
   if (check_keys(c, n, keys)) return -1;
   unsigned long u;
@@ -443,12 +451,29 @@ int mqs_packet_from_yaml(yaml_document_t *doc, yaml_node_t *node, mqc_version v,
 int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_version v,
                               mqs_arena *arena, const mqs_vars *vars, mqc_type default_type,
                               mqc_packet *pkt, mqc_faults *faults, mqs_spec_error *err) {
-  static const char *const keys[] = {
-      "type",     "protocol_name",  "protocol_level", "clean_start",     "keep_alive",
-      "properties", "client_id",    "will",           "username",        "password",
-      "session_present", "reason_code", "dup",        "qos",             "retain",
-      "topic",    "packet_id",      "payload",        "subscriptions",   "topic_filters",
-      "reason_codes", "faults",     NULL};
+  static const char *const keys[] = {"type",
+                                     "protocol_name",
+                                     "protocol_level",
+                                     "clean_start",
+                                     "keep_alive",
+                                     "properties",
+                                     "client_id",
+                                     "will",
+                                     "username",
+                                     "password",
+                                     "session_present",
+                                     "reason_code",
+                                     "dup",
+                                     "qos",
+                                     "retain",
+                                     "topic",
+                                     "packet_id",
+                                     "payload",
+                                     "subscriptions",
+                                     "topic_filters",
+                                     "reason_codes",
+                                     "faults",
+                                     NULL};
   ctx c = {doc, arena, err, v, vars};
   memset(err, 0, sizeof *err);
   memset(faults, 0, sizeof *faults);
@@ -470,8 +495,8 @@ int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_versi
   switch (type) {
   case MQC_CONNECT:
     return build_connect(&c, node, &pkt->connect) ? -1
-           : (x = map_get(&c, node, "faults")) ? build_faults(&c, x, faults)
-                                               : 0;
+           : (x = map_get(&c, node, "faults"))    ? build_faults(&c, x, faults)
+                                                  : 0;
   case MQC_CONNACK:
     props = &pkt->connack.props;
     reason = &pkt->connack.reason;

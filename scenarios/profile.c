@@ -41,15 +41,18 @@ static int num(yaml_node_t *n, uint32_t *out, mqs_load_error *err, const char *w
 }
 
 static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
-  static const char *const keys[] = {"name", "target", "username", "password", "tls",
-                                     "capabilities", "timeouts", "versions", "comment", NULL};
+  static const char *const keys[] = {"name",         "target",   "username", "password", "tls",
+                                     "capabilities", "timeouts", "versions", "comment",  NULL};
   yaml_node_t *root = yaml_document_get_root_node(doc);
   if (!root || root->type != YAML_MAPPING_NODE) return pfail(err, root, "a profile is a mapping");
-  for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < root->data.mapping.pairs.top; q++) {
+  for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < root->data.mapping.pairs.top;
+       q++) {
     yaml_node_t *k = yaml_document_get_node(doc, q->key);
     bool ok = false;
-    for (const char *const *a = keys; *a; a++) ok |= mqs__is_scalar(k) && !strcmp(*a, mqs__scalar(k));
-    if (!ok) return pfail(err, k, "unknown profile key '%s'", mqs__is_scalar(k) ? mqs__scalar(k) : "?");
+    for (const char *const *a = keys; *a; a++)
+      ok |= mqs__is_scalar(k) && !strcmp(*a, mqs__scalar(k));
+    if (!ok)
+      return pfail(err, k, "unknown profile key '%s'", mqs__is_scalar(k) ? mqs__scalar(k) : "?");
   }
   if (str(mqs__map_get(doc, root, "name"), &p->name, err, "name") ||
       str(mqs__map_get(doc, root, "target"), &p->target, err, "target") ||
@@ -67,20 +70,22 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
   }
   x = mqs__map_get(doc, root, "capabilities");
   if (x) {
-    if (x->type != YAML_MAPPING_NODE)
-      return pfail(err, x, "capabilities: {NAME: true|false, ...}");
+    if (x->type != YAML_MAPPING_NODE) return pfail(err, x, "capabilities: {NAME: true|false, ...}");
     for (yaml_node_pair_t *q = x->data.mapping.pairs.start; q < x->data.mapping.pairs.top; q++) {
       yaml_node_t *k = yaml_document_get_node(doc, q->key);
       yaml_node_t *v = yaml_document_get_node(doc, q->value);
       int c = mqs__is_scalar(k) ? mqs_cap_lookup(mqs__scalar(k)) : -1;
       if (c < 0) return pfail(err, k, "unknown capability");
-      if (truthy(v)) p->caps_on |= 1u << c;
-      else p->caps_off |= 1u << c;
+      if (truthy(v))
+        p->caps_on |= 1u << c;
+      else
+        p->caps_off |= 1u << c;
     }
   }
   x = mqs__map_get(doc, root, "timeouts");
   if (x) {
-    if (x->type != YAML_MAPPING_NODE) return pfail(err, x, "timeouts: {step, connect, case, scale}");
+    if (x->type != YAML_MAPPING_NODE)
+      return pfail(err, x, "timeouts: {step, connect, case, scale}");
     if (num(mqs__map_get(doc, x, "step"), &p->step_timeout_ms, err, "step") ||
         num(mqs__map_get(doc, x, "connect"), &p->connect_timeout_ms, err, "connect") ||
         num(mqs__map_get(doc, x, "case"), &p->case_timeout_ms, err, "case"))
@@ -97,9 +102,12 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
     for (size_t i = 0; i < mqs__seq_size(x); i++) {
       yaml_node_t *e = mqs__seq_at(doc, x, i);
       const char *v = mqs__is_scalar(e) ? mqs__scalar(e) : "";
-      if (!strcmp(v, "3.1.1")) p->versions |= MQS_V311;
-      else if (!strcmp(v, "5.0") || !strcmp(v, "5")) p->versions |= MQS_V5;
-      else return pfail(err, e, "unknown version");
+      if (!strcmp(v, "3.1.1"))
+        p->versions |= MQS_V311;
+      else if (!strcmp(v, "5.0") || !strcmp(v, "5"))
+        p->versions |= MQS_V5;
+      else
+        return pfail(err, e, "unknown version");
     }
   }
   return 0;
@@ -122,7 +130,8 @@ int mqs_profile_load(const char *path, mqs_profile *p, mqs_load_error *err) {
   if (!yaml_parser_load(&parser, &doc)) {
     err->line = parser.problem_mark.line + 1;
     err->column = parser.problem_mark.column + 1;
-    snprintf(err->message, sizeof err->message, "YAML: %s", parser.problem ? parser.problem : "error");
+    snprintf(err->message, sizeof err->message, "YAML: %s",
+             parser.problem ? parser.problem : "error");
   } else {
     rc = body(&doc, p, err);
     yaml_document_delete(&doc);

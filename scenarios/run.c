@@ -11,7 +11,7 @@
 #include "runner.h"
 
 #define ARENA_CAP (1u << 20)
-#define RX_MAX (16u << 20) /* per client: a flooding broker is cut off here */
+#define RX_MAX    (16u << 20) /* per client: a flooding broker is cut off here */
 #define QUEUE_MAX 100000
 
 static double wall_ms(void) {
@@ -36,7 +36,8 @@ void mqs__packet_line(const mqc_packet *p, mqc_version v, char *out, size_t cap)
 }
 
 void mqs__client_reset(mqs__client *c) {
-  for (size_t i = 0; i < c->q_n; i++) free(c->q[i].bytes);
+  for (size_t i = 0; i < c->q_n; i++)
+    free(c->q[i].bytes);
   free(c->q);
   free(c->rx);
   uint32_t closes = c->closes;
@@ -76,11 +77,12 @@ static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
     e->bad = true;
     char hex[97];
     size_t k = 0;
-    for (size_t i = 0; i < n && k + 3 < sizeof hex; i++) k += (size_t)snprintf(hex + k, 3, "%02x", p[i]);
-    mqs__tr_add(&r->tr, now, idx, '<', "INVALID %s: %s%s%s [%s%s]", mqc_type_name((mqc_type)(p[0] >> 4)),
-                e->err.message ? e->err.message : mqc_strerror(e->err.status),
-                e->err.statement ? " " : "", e->err.statement ? e->err.statement : "", hex,
-                n * 2 + 1 > sizeof hex ? "..." : "");
+    for (size_t i = 0; i < n && k + 3 < sizeof hex; i++)
+      k += (size_t)snprintf(hex + k, 3, "%02x", p[i]);
+    mqs__tr_add(
+        &r->tr, now, idx, '<', "INVALID %s: %s%s%s [%s%s]", mqc_type_name((mqc_type)(p[0] >> 4)),
+        e->err.message ? e->err.message : mqc_strerror(e->err.status), e->err.statement ? " " : "",
+        e->err.statement ? e->err.statement : "", hex, n * 2 + 1 > sizeof hex ? "..." : "");
   } else {
     char line[900];
     mqs__packet_line(&e->pkt, r->v, line, sizeof line);
@@ -101,7 +103,8 @@ static void on_data(void *ctx, unsigned idx, const uint8_t *p, size_t n) {
   }
   if (c->rx_n + n > c->rx_cap) {
     size_t cap = c->rx_cap ? c->rx_cap : 4096;
-    while (cap < c->rx_n + n) cap *= 2;
+    while (cap < c->rx_n + n)
+      cap *= 2;
     uint8_t *b = realloc(c->rx, cap);
     if (!b) return;
     c->rx = b;
@@ -117,9 +120,11 @@ static void on_data(void *ctx, unsigned idx, const uint8_t *p, size_t n) {
     if (st == MQC_INCOMPLETE) break;
     if (st != MQC_OK) {
       c->poisoned = true;
-      snprintf(c->poison_msg, sizeof c->poison_msg, "the server sent bytes that are not an MQTT "
-               "packet (%s%s%s)", err.message ? err.message : mqc_strerror(st),
-               err.statement ? ", " : "", err.statement ? err.statement : "");
+      snprintf(c->poison_msg, sizeof c->poison_msg,
+               "the server sent bytes that are not an MQTT "
+               "packet (%s%s%s)",
+               err.message ? err.message : mqc_strerror(st), err.statement ? ", " : "",
+               err.statement ? err.statement : "");
       mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '<', "GARBAGE: %s", c->poison_msg);
       break;
     }
@@ -139,8 +144,8 @@ static void on_closed(void *ctx, unsigned idx, bool transport_error, const char 
   c->closes++;
   c->transport_error = transport_error;
   snprintf(c->close_msg, sizeof c->close_msg, "%s", msg);
-  mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '!', "%s%s", transport_error ? "TRANSPORT ERROR: " : "",
-              msg);
+  mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '!', "%s%s",
+              transport_error ? "TRANSPORT ERROR: " : "", msg);
 }
 
 static void on_note(void *ctx, unsigned idx, const char *msg) {
@@ -192,11 +197,15 @@ static void render_detail(mqs__run *r) {
   unsigned vi = r->c->version == MQS_V311 ? 0 : 1;
   char id[300];
   mqs_case_id(r->c, id, sizeof id);
-  mqs__buf_printf(&out, "%s %s (%s:%u)\n", r->res->verdict == MQS_PASS ? "PASS" : r->res->verdict == MQS_ERROR ? "ERROR" : "FAIL",
+  mqs__buf_printf(&out, "%s %s (%s:%u)\n",
+                  r->res->verdict == MQS_PASS    ? "PASS"
+                  : r->res->verdict == MQS_ERROR ? "ERROR"
+                                                 : "FAIL",
                   id, s->path, s->line);
   if (s->description[0]) mqs__buf_printf(&out, "  about:      %s\n", s->description);
   mqs__buf_printf(&out, "  statements:");
-  for (size_t i = 0; i < s->n_rules[vi]; i++) mqs__buf_printf(&out, " %s", s->rules[vi][i]);
+  for (size_t i = 0; i < s->n_rules[vi]; i++)
+    mqs__buf_printf(&out, " %s", s->rules[vi][i]);
   mqs__buf_printf(&out, "\n");
   if (r->res->message)
     mqs__buf_printf(&out, "  at:         %s:%u: %s\n", s->path, r->res->step_line, r->res->message);
@@ -212,12 +221,15 @@ static void render_detail(mqs__run *r) {
  * expansion of the value). */
 static bool cond_holds(mqs__run *r, yaml_node_t *cond) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
-  for (yaml_node_pair_t *p = cond->data.mapping.pairs.start; p < cond->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = yaml_document_get_node(doc, p->key), *v = yaml_document_get_node(doc, p->value);
+  for (yaml_node_pair_t *p = cond->data.mapping.pairs.start; p < cond->data.mapping.pairs.top;
+       p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key),
+                *v = yaml_document_get_node(doc, p->value);
     size_t have_n;
     const char *have = mqs_vars_get(&r->vars, mqs__scalar(k), &have_n);
     char want[MQS_VAR_VALUE_MAX], bad[64];
-    long n = mqs_vars_expand(&r->vars, mqs__scalar(v), v->data.scalar.length, want, sizeof want, bad);
+    long n =
+        mqs_vars_expand(&r->vars, mqs__scalar(v), v->data.scalar.length, want, sizeof want, bad);
     if (!have || n < 0 || (size_t)n != have_n || memcmp(have, want, have_n)) return false;
   }
   return true;
@@ -233,7 +245,8 @@ static void client_prefixes(const mqs_run_opts *o, size_t index, char *cp, size_
     v /= 36;
   } while (v && k < sizeof idx - 1);
   char rev[16];
-  for (size_t i = 0; i < k; i++) rev[i] = idx[k - 1 - i];
+  for (size_t i = 0; i < k; i++)
+    rev[i] = idx[k - 1 - i];
   rev[k] = '\0';
   const char *run = o->run_id ? o->run_id : "mqc";
   snprintf(cp, cpn, "%s-%s-", run, rev);
@@ -295,17 +308,21 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   r->t0 = r->ops->now(r->t);
   /* default deadline: 30 s plus every duration the scenario asks for */
   uint64_t budget = 30000;
-  for (size_t i = 0; i < s->n_steps; i++) budget += s->steps[i].ms + s->steps[i].timeout_ms;
+  for (size_t i = 0; i < s->n_steps; i++)
+    budget += s->steps[i].ms + s->steps[i].timeout_ms;
   if (budget > 0xFFFFFFFFu) budget = 0xFFFFFFFFu;
-  r->case_deadline = r->t0 + mqs__scaled(r, o->case_timeout_ms ? o->case_timeout_ms : (uint32_t)budget);
+  r->case_deadline =
+      r->t0 + mqs__scaled(r, o->case_timeout_ms ? o->case_timeout_ms : (uint32_t)budget);
   if (r->ops->virtual_clock) r->case_deadline = UINT64_MAX; /* deterministic: no wall time */
   res->verdict = MQS_PASS;
   for (size_t i = 0; i < s->n_steps; i++) {
     const mqs_step *st = &s->steps[i];
     if (!(st->versions & c->version)) continue;
     if (st->cond && !cond_holds(r, st->cond)) {
-      mqs__tr_add(&r->tr, r->ops->now(r->t), st->client, '!', "(step at line %u skipped: its if: "
-                  "does not hold)", st->line);
+      mqs__tr_add(&r->tr, r->ops->now(r->t), st->client, '!',
+                  "(step at line %u skipped: its if: "
+                  "does not hold)",
+                  st->line);
       continue;
     }
     r->step_no = i + 1;
@@ -319,7 +336,8 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   res->target_ms = r->ops->now(r->t) - r->t0;
   if (res->verdict != MQS_PASS || o->transcript_always) render_detail(r);
   r->ops->destroy(r->t);
-  for (size_t i = 0; i < MQS__MAX_CLIENTS; i++) mqs__client_reset(&r->cl[i]);
+  for (size_t i = 0; i < MQS__MAX_CLIENTS; i++)
+    mqs__client_reset(&r->cl[i]);
   mqs__tr_free(&r->tr);
   mqs__buf_free(&r->detail);
   free(arena);
@@ -366,6 +384,7 @@ int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *o, mqs_re
   for (; started < jobs; started++)
     if (pthread_create(&th[started], NULL, worker, &p)) break;
   if (!started) return -1;
-  for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
+  for (unsigned i = 0; i < started; i++)
+    pthread_join(th[i], NULL);
   return 0;
 }

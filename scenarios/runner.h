@@ -12,23 +12,23 @@ typedef struct {
   uint8_t *bytes;
   size_t len;
   mqc_packet pkt;
-  bool bad;      /* did not decode: err says why */
+  bool bad; /* did not decode: err says why */
   mqc_error err;
   uint64_t t;
 } mqs__rx;
 
 typedef struct {
-  bool open;            /* a transport exists (not yet closed) */
+  bool open; /* a transport exists (not yet closed) */
   bool ever_opened;
   bool transport_error; /* closed by a TLS/WS failure */
   char close_msg[320];
-  uint8_t *rx;          /* bytes not yet framed */
+  uint8_t *rx; /* bytes not yet framed */
   size_t rx_n, rx_cap;
-  bool poisoned;        /* the byte stream could not be framed */
+  bool poisoned; /* the byte stream could not be framed */
   char poison_msg[200];
-  mqs__rx *q;           /* received packets; [q_head, q_n) unconsumed */
+  mqs__rx *q; /* received packets; [q_head, q_n) unconsumed */
   size_t q_head, q_n, q_cap;
-  uint32_t closes;      /* count of observed closes */
+  uint32_t closes; /* count of observed closes */
 } mqs__client;
 
 typedef struct {
@@ -50,9 +50,9 @@ void mqs__tr_render(const mqs__transcript *tr, const mqs_scenario *s, uint64_t t
 void mqs__tr_free(mqs__transcript *tr);
 
 /* The target instance factory (run.c calls it per case). */
-int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts,
-                    const mqs_scenario *s, const mqs_vars *vars, const mqs_target_ops **ops,
-                    mqs_target **out, char *err, size_t cap);
+int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts, const mqs_scenario *s,
+                    const mqs_vars *vars, const mqs_target_ops **ops, mqs_target **out, char *err,
+                    size_t cap);
 /* server: the scenario's `server:` block (may be NULL or empty). */
 /* vars: the case's variables, for `server:` values that use them. */
 int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars,

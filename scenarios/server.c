@@ -78,7 +78,8 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
   switch (keys[i].k) {
   case K_U32:
     if (number(v, 0xFFFFFFFFul, &u, err)) return -1;
-    if (u && u < 16) return fail(v, err, "a maximum packet size below 16 leaves no room for CONNACK");
+    if (u && u < 16)
+      return fail(v, err, "a maximum packet size below 16 leaves no room for CONNACK");
     c->maximum_packet_size = (uint32_t)u;
     return 0;
   case K_U16:
@@ -99,9 +100,12 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
   case K_BOOL: {
     bool b;
     if (boolean(v, &b, err)) return -1;
-    if (keys[i].bit == MQS_SRV_RETAIN_AVAILABLE) c->retain_available = b;
-    else if (keys[i].bit == MQS_SRV_WILDCARD_AVAILABLE) c->wildcard_available = b;
-    else c->assign_client_ids = b;
+    if (keys[i].bit == MQS_SRV_RETAIN_AVAILABLE)
+      c->retain_available = b;
+    else if (keys[i].bit == MQS_SRV_WILDCARD_AVAILABLE)
+      c->wildcard_available = b;
+    else
+      c->assign_client_ids = b;
     return 0;
   }
   case K_I32:
@@ -148,14 +152,16 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
   return fail(v, err, "unknown key kind");
 }
 
-int mqs__server_parse(yaml_document_t *doc, yaml_node_t *n, mqs_server_cfg *c, mqs_spec_error *err) {
+int mqs__server_parse(yaml_document_t *doc, yaml_node_t *n, mqs_server_cfg *c,
+                      mqs_spec_error *err) {
   memset(c, 0, sizeof *c);
   if (!n || n->type != YAML_MAPPING_NODE || !mqs__map_size(n))
     return fail(n, err, "a mapping of engine settings such as {maximum_packet_size: 512}");
   for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(doc, p->key);
     size_t i = 0;
-    while (i < N_KEYS && !(mqs__is_scalar(k) && !strcmp(keys[i].key, mqs__scalar(k)))) i++;
+    while (i < N_KEYS && !(mqs__is_scalar(k) && !strcmp(keys[i].key, mqs__scalar(k))))
+      i++;
     if (i == N_KEYS) {
       char msg[200];
       snprintf(msg, sizeof msg, "unknown key '%s' (see docs/scenarios.md)",

@@ -12,7 +12,7 @@ static uint64_t now(mqs__run *r) {
 }
 
 static uint64_t step_deadline(mqs__run *r, const mqs_step *st) {
-  uint32_t ms = st->timeout_ms ? st->timeout_ms
+  uint32_t ms = st->timeout_ms          ? st->timeout_ms
                 : r->o->step_timeout_ms ? r->o->step_timeout_ms
                                         : DEFAULT_STEP_MS;
   return now(r) + mqs__scaled(r, ms);
@@ -34,10 +34,14 @@ static void describe_rx(mqs__run *r, const mqs__rx *rx, char *out, size_t cap) {
 /* Why nothing came for client idx. */
 static void why_nothing(mqs__run *r, unsigned idx, char *out, size_t cap) {
   mqs__client *c = &r->cl[idx];
-  if (c->poisoned) snprintf(out, cap, "%s", c->poison_msg);
-  else if (!c->open && c->closes) snprintf(out, cap, "the connection closed (%s)", c->close_msg);
-  else if (!c->open) snprintf(out, cap, "client '%s' is not connected", cname(r, idx));
-  else snprintf(out, cap, "nothing arrived in time");
+  if (c->poisoned)
+    snprintf(out, cap, "%s", c->poison_msg);
+  else if (!c->open && c->closes)
+    snprintf(out, cap, "the connection closed (%s)", c->close_msg);
+  else if (!c->open)
+    snprintf(out, cap, "client '%s' is not connected", cname(r, idx));
+  else
+    snprintf(out, cap, "nothing arrived in time");
 }
 
 /* Sends bytes on idx, logging `line`. Returns 0, or -1 when the case ended
@@ -62,7 +66,8 @@ static int send_bytes(mqs__run *r, const mqs_step *st, unsigned idx, const uint8
     rc = r->ops->send(r->t, idx, p + off, n - off < piece ? n - off : piece, &r->sink, &transport,
                       err, sizeof err);
   if (rc) {
-    if (transport) return mqs__end(r, st, MQS_ERROR, true, "transport error on '%s': %s", cname(r, idx), err);
+    if (transport)
+      return mqs__end(r, st, MQS_ERROR, true, "transport error on '%s': %s", cname(r, idx), err);
     if (c->open) {
       c->open = false;
       c->closes++;
@@ -135,15 +140,16 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
                     want.p ? want.p : "", cname(r, idx), why);
     mqs__buf_free(&want);
     if (r->cl[idx].transport_error)
-      return mqs__end(r, st, MQS_ERROR, true, "%s: transport error: %s", what, r->cl[idx].close_msg);
+      return mqs__end(r, st, MQS_ERROR, true, "%s: transport error: %s", what,
+                      r->cl[idx].close_msg);
     return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', %s", what,
                     mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), why);
   }
   char got[900];
   describe_rx(r, rx, got, sizeof got);
   if (rx->bad) {
-    mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   %s\n", want.p ? want.p : "",
-                    cname(r, idx), got);
+    mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   %s\n",
+                    want.p ? want.p : "", cname(r, idx), got);
     mqs__buf_free(&want);
     return mqs__end(r, st, MQS_FAIL, false, "%s: the server sent %s", what, got);
   }
@@ -154,8 +160,8 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
                     want.p ? want.p : "", cname(r, idx), got, diff.p ? diff.p : "");
     mqs__buf_free(&want);
     mqs__buf_free(&diff);
-    return mqs__end(r, st, MQS_FAIL, false, "%s: %d field(s) differ on '%s' (received %s)", what, bad,
-                    cname(r, idx), mqc_type_name(rx->pkt.type));
+    return mqs__end(r, st, MQS_FAIL, false, "%s: %d field(s) differ on '%s' (received %s)", what,
+                    bad, cname(r, idx), mqc_type_name(rx->pkt.type));
   }
   mqs__buf_free(&want);
   mqs__buf_free(&diff);
@@ -277,7 +283,8 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
     why_nothing(r, idx, why, sizeof why);
     if (c->transport_error)
       return mqs__end(r, st, MQS_ERROR, true, "connect: transport error: %s", c->close_msg);
-    return mqs__end(r, st, MQS_FAIL, false, "connect: expected CONNACK on '%s', %s", cname(r, idx), why);
+    return mqs__end(r, st, MQS_FAIL, false, "connect: expected CONNACK on '%s', %s", cname(r, idx),
+                    why);
   }
   describe_rx(r, rx, got, sizeof got);
   if (rx->bad || rx->pkt.type != MQC_CONNACK || rx->pkt.connack.reason != 0) {
@@ -327,10 +334,11 @@ static int do_expect_all(mqs__run *r, const mqs_step *st) {
           if (done[j] || st->items[j].client != idx) continue;
           mqs__buf want = {0};
           mqs__match_describe(doc, st->items[j].match, &r->vars, &want);
-          mqs__buf_printf(&r->detail, "  expected:   %s (line %u)\n  fields:\n", want.p ? want.p : "",
-                          st->items[j].line);
+          mqs__buf_printf(&r->detail, "  expected:   %s (line %u)\n  fields:\n",
+                          want.p ? want.p : "", st->items[j].line);
           mqs__buf_free(&want);
-          (void)mqs__match(doc, st->items[j].match, &c->q[c->q_head].pkt, r->v, &r->vars, &r->detail);
+          (void)mqs__match(doc, st->items[j].match, &c->q[c->q_head].pkt, r->v, &r->vars,
+                           &r->detail);
         }
         rc = mqs__end(r, st, MQS_FAIL, false, "expect_all: unexpected %s on '%s'",
                       mqc_type_name(c->q[c->q_head].pkt.type), cname(r, idx));
@@ -359,7 +367,10 @@ static int do_expect_all(mqs__run *r, const mqs_step *st) {
   }
   if (left) {
     mqs__buf_printf(&r->detail, "  still expected after %llu ms:\n",
-                    (unsigned long long)(deadline > now(r) ? 0 : mqs__scaled(r, st->timeout_ms ? st->timeout_ms : DEFAULT_STEP_MS)));
+                    (unsigned long long)(deadline > now(r)
+                                             ? 0
+                                             : mqs__scaled(r, st->timeout_ms ? st->timeout_ms
+                                                                             : DEFAULT_STEP_MS)));
     for (size_t j = 0; j < n; j++) {
       if (done[j]) continue;
       mqs__buf want = {0};
@@ -380,7 +391,8 @@ out:
 static int do_expect_none(mqs__run *r, const mqs_step *st) {
   uint64_t deadline = now(r) + mqs__scaled(r, st->ms);
   bool was_open[MQS__MAX_CLIENTS];
-  for (size_t i = 0; i < r->s->n_clients; i++) was_open[i] = r->cl[i].open;
+  for (size_t i = 0; i < r->s->n_clients; i++)
+    was_open[i] = r->cl[i].open;
   for (;;) {
     for (size_t i = 0; i < r->s->n_clients; i++) {
       if (!st->all_clients && i != st->client) continue;
@@ -413,8 +425,10 @@ static bool reason_ok(mqs__run *r, yaml_node_t *want, uint8_t got) {
   yaml_node_t *list[32];
   size_t n = 0;
   if (want->type == YAML_SEQUENCE_NODE)
-    for (size_t i = 0; i < mqs__seq_size(want) && n < 32; i++) list[n++] = mqs__seq_at(doc, want, i);
-  else list[n++] = want;
+    for (size_t i = 0; i < mqs__seq_size(want) && n < 32; i++)
+      list[n++] = mqs__seq_at(doc, want, i);
+  else
+    list[n++] = want;
   for (size_t i = 0; i < n; i++)
     if (mqs__is_scalar(list[i]) && strtoul(mqs__scalar(list[i]), NULL, 0) == got) return true;
   return false;
@@ -446,7 +460,8 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
     mqc_packet legacy;
     mqc_error lerr;
     if (rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0 &&
-        mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER, MQC_NO_LIMIT, &legacy, &lerr) == MQC_OK) {
+        mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER, MQC_NO_LIMIT, &legacy, &lerr) ==
+            MQC_OK) {
       rx->pkt = legacy;
       rx->bad = false;
       closing = true;
@@ -454,15 +469,20 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
                   legacy.connack.reason);
     }
     if (!closing) {
-      mqs__buf_printf(&r->detail, "  expected:   the server closes the connection%s\n  received:   %s\n",
-                      r->v == MQC_V5 ? " (optionally after DISCONNECT/CONNACK with a reason code)" : "", got);
+      mqs__buf_printf(
+          &r->detail, "  expected:   the server closes the connection%s\n  received:   %s\n",
+          r->v == MQC_V5 ? " (optionally after DISCONNECT/CONNACK with a reason code)" : "", got);
       return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: received %s instead", got);
     }
     if (no_disconnect && rx->pkt.type == MQC_DISCONNECT) {
-      mqs__buf_printf(&r->detail, "  expected:   the server closes without a DISCONNECT\n  received:   %s\n", got);
-      return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: received %s, which is not allowed here", got);
+      mqs__buf_printf(&r->detail,
+                      "  expected:   the server closes without a DISCONNECT\n  received:   %s\n",
+                      got);
+      return mqs__end(r, st, MQS_FAIL, false,
+                      "expect_disconnect: received %s, which is not allowed here", got);
     }
-    uint8_t rc = rx->pkt.type == MQC_DISCONNECT ? rx->pkt.disconnect.reason : rx->pkt.connack.reason;
+    uint8_t rc =
+        rx->pkt.type == MQC_DISCONNECT ? rx->pkt.disconnect.reason : rx->pkt.connack.reason;
     /* no_properties: [names] - a DISCONNECT/CONNACK that comes must lack them */
     yaml_node_t *np = st->node ? mqs__map_get(doc, st->node, "no_properties") : NULL;
     const mqc_props *props =
@@ -484,11 +504,12 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
     mqs__consume(r, idx);
   }
   if (c->open && !c->poisoned) {
-    mqs__buf_printf(&r->detail, "  expected:   the server closes the connection\n  received:   %s\n",
+    mqs__buf_printf(&r->detail,
+                    "  expected:   the server closes the connection\n  received:   %s\n",
                     got_packet ? "the DISCONNECT/CONNACK, but the connection stayed open"
                                : "nothing; the connection stayed open");
-    return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: the connection of '%s' is still open",
-                    cname(r, idx));
+    return mqs__end(r, st, MQS_FAIL, false,
+                    "expect_disconnect: the connection of '%s' is still open", cname(r, idx));
   }
   if (c->transport_error)
     return mqs__end(r, st, MQS_ERROR, true, "transport error: %s", c->close_msg);
@@ -510,11 +531,15 @@ static int do_send_hex(mqs__run *r, const mqs_step *st) {
   int hi = -1;
   for (long i = 0; i < k; i++) {
     char ch = txt[i];
-    int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                                              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+    int v = ch >= '0' && ch <= '9'   ? ch - '0'
+            : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+            : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                     : -1;
     if (v < 0) continue;
-    if (hi < 0) hi = v;
-    else out[n++] = (uint8_t)(hi << 4 | v), hi = -1;
+    if (hi < 0)
+      hi = v;
+    else
+      out[n++] = (uint8_t)(hi << 4 | v), hi = -1;
   }
   char line[900];
   mqc_packet pkt;
@@ -523,7 +548,8 @@ static int do_send_hex(mqs__run *r, const mqs_step *st) {
     mqs__packet_line(&pkt, r->v, line, sizeof line);
   } else {
     size_t l = (size_t)snprintf(line, sizeof line, "RAW[");
-    for (size_t i = 0; i < n && l + 8 < sizeof line; i++) l += (size_t)snprintf(line + l, sizeof line - l, "%02x", out[i]);
+    for (size_t i = 0; i < n && l + 8 < sizeof line; i++)
+      l += (size_t)snprintf(line + l, sizeof line - l, "%02x", out[i]);
     snprintf(line + l, sizeof line - l, "]");
   }
   return send_bytes(r, st, st->client, out, n, line);
@@ -543,7 +569,8 @@ int mqs__step(mqs__run *r, const mqs_step *st) {
   unsigned idx = st->client;
   switch (st->kind) {
   case MQS_STEP_OPEN:
-    if (r->cl[idx].open) return mqs__end(r, st, MQS_FAIL, false, "open: '%s' is already open", cname(r, idx));
+    if (r->cl[idx].open)
+      return mqs__end(r, st, MQS_FAIL, false, "open: '%s' is already open", cname(r, idx));
     return open_client(r, st, idx);
   case MQS_STEP_CONNECT:
     return do_connect(r, st, false);

@@ -15,7 +15,8 @@ int mqs_suite_load(char *const *paths, size_t n_paths, mqs_suite *out, FILE *err
   }
   out->s = calloc(n ? (size_t)n : 1, sizeof *out->s);
   if (!out->s) {
-    for (long i = 0; i < n; i++) free(files[i]);
+    for (long i = 0; i < n; i++)
+      free(files[i]);
     free(files);
     return -1;
   }
@@ -48,7 +49,8 @@ int mqs_suite_load(char *const *paths, size_t n_paths, mqs_suite *out, FILE *err
 }
 
 void mqs_suite_free(mqs_suite *s) {
-  for (size_t i = 0; i < s->n; i++) mqs_scenario_free(s->s[i]);
+  for (size_t i = 0; i < s->n; i++)
+    mqs_scenario_free(s->s[i]);
   free(s->s);
   memset(s, 0, sizeof *s);
 }

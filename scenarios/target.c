@@ -82,9 +82,9 @@ uint32_t mqs_target_spec_default_caps(const mqs_target_spec *s) {
   return caps;
 }
 
-int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts,
-                    const mqs_scenario *s, const mqs_vars *vars, const mqs_target_ops **ops,
-                    mqs_target **out, char *err, size_t cap) {
+int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts, const mqs_scenario *s,
+                    const mqs_vars *vars, const mqs_target_ops **ops, mqs_target **out, char *err,
+                    size_t cap) {
   if (spec->engine) {
     if (mqs__engine_target_new(&s->server, vars, ops, out)) {
       snprintf(err, cap, "cannot create an engine");

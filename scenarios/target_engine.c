@@ -9,7 +9,7 @@
 #include "runner.h"
 
 #define NOTES_MAX 64
-#define T0 1000u
+#define T0        1000u
 
 struct mqs_target {
   mqe_engine *e;
@@ -33,13 +33,26 @@ static void on_event(void *ctx, const mqe_event *ev) {
   if (t->n_notes == NOTES_MAX) return;
   const char *what = NULL;
   switch (ev->type) {
-  case MQE_EV_VIOLATION: what = "engine: client violation"; break;
-  case MQE_EV_CLOSED: what = "engine: closing"; break;
-  case MQE_EV_WILL: what = "engine: will published"; break;
-  case MQE_EV_SESSION_EXPIRED: what = "engine: session expired"; break;
-  case MQE_EV_TAKEOVER: what = "engine: session taken over"; break;
-  case MQE_EV_LIMIT: what = "engine: limit"; break;
-  default: return;
+  case MQE_EV_VIOLATION:
+    what = "engine: client violation";
+    break;
+  case MQE_EV_CLOSED:
+    what = "engine: closing";
+    break;
+  case MQE_EV_WILL:
+    what = "engine: will published";
+    break;
+  case MQE_EV_SESSION_EXPIRED:
+    what = "engine: session expired";
+    break;
+  case MQE_EV_TAKEOVER:
+    what = "engine: session taken over";
+    break;
+  case MQE_EV_LIMIT:
+    what = "engine: limit";
+    break;
+  default:
+    return;
   }
   uintptr_t u = (uintptr_t)ev->conn_user;
   t->notes[t->n_notes].client = u ? (unsigned)(u - 1) : MQS__MAX_CLIENTS;
@@ -52,7 +65,8 @@ static void on_event(void *ctx, const mqe_event *ev) {
  * with. Returns true when anything was delivered. */
 static bool drain(mqs_target *t, const mqs_sink *sink) {
   bool any = false;
-  for (size_t i = 0; i < t->n_notes; i++) sink->on_note(sink->ctx, t->notes[i].client, t->notes[i].text);
+  for (size_t i = 0; i < t->n_notes; i++)
+    sink->on_note(sink->ctx, t->notes[i].client, t->notes[i].text);
   t->n_notes = 0;
   mqe_conn *c;
   size_t guard = 0;
@@ -75,7 +89,8 @@ static bool drain(mqs_target *t, const mqs_sink *sink) {
       any = true;
     }
   }
-  for (size_t i = 0; i < t->n_notes; i++) sink->on_note(sink->ctx, t->notes[i].client, t->notes[i].text);
+  for (size_t i = 0; i < t->n_notes; i++)
+    sink->on_note(sink->ctx, t->notes[i].client, t->notes[i].text);
   t->n_notes = 0;
   return any;
 }
@@ -142,7 +157,8 @@ static const mqs_target_ops engine_ops = {
 };
 
 /* deny_publish: PUBLISH (and wills) to exactly these topics is refused. */
-static bool acl(void *ctx, mqe_acl_op op, mqc_bytes client_id, mqc_bytes username, mqc_bytes topic) {
+static bool acl(void *ctx, mqe_acl_op op, mqc_bytes client_id, mqc_bytes username,
+                mqc_bytes topic) {
   (void)client_id;
   (void)username;
   const mqs_target *t = ctx;

@@ -47,9 +47,12 @@ static int n_open(mqs_target *t, unsigned idx, const mqs_sink *sink, char *err, 
 
 static void gone(mqs_target *t, unsigned idx, const mqs_sink *sink, mqn_status s, const char *why) {
   char msg[300];
-  if (s == MQN_CLOSED) snprintf(msg, sizeof msg, "closed by the server");
-  else if (s == MQN_ERR_IO) snprintf(msg, sizeof msg, "connection reset by the server%s%s", why[0] ? ": " : "", why);
-  else snprintf(msg, sizeof msg, "%s%s%s", mqn_strerror(s), why[0] ? ": " : "", why);
+  if (s == MQN_CLOSED)
+    snprintf(msg, sizeof msg, "closed by the server");
+  else if (s == MQN_ERR_IO)
+    snprintf(msg, sizeof msg, "connection reset by the server%s%s", why[0] ? ": " : "", why);
+  else
+    snprintf(msg, sizeof msg, "%s%s%s", mqn_strerror(s), why[0] ? ": " : "", why);
   mqn_loop_close(t->loop, t->conn[idx]);
   t->conn[idx] = NULL;
   sink->on_closed(sink->ctx, idx, s != MQN_CLOSED && s != MQN_ERR_IO && is_transport(s), msg);
@@ -119,7 +122,8 @@ static void n_wait(mqs_target *t, uint64_t deadline, const mqs_sink *sink) {
     for (size_t i = 0; i < n; i++) {
       unsigned idx = (unsigned)((uintptr_t)ev[i].udata - 1);
       if (idx >= MQS__MAX_CLIENTS || t->conn[idx] != ev[i].conn) continue;
-      if (ev[i].kind == MQN_EV_READABLE) any |= drain_conn(t, idx, sink);
+      if (ev[i].kind == MQN_EV_READABLE)
+        any |= drain_conn(t, idx, sink);
       else if (ev[i].kind == MQN_EV_ERROR) {
         gone(t, idx, sink, ev[i].status, mqn_conn_errmsg(ev[i].conn));
         any = true;

@@ -37,7 +37,8 @@ void mqs__tr_render(const mqs__transcript *tr, const mqs_scenario *s, uint64_t t
 }
 
 void mqs__tr_free(mqs__transcript *tr) {
-  for (size_t i = 0; i < tr->n; i++) free(tr->e[i].text);
+  for (size_t i = 0; i < tr->n; i++)
+    free(tr->e[i].text);
   free(tr->e);
   memset(tr, 0, sizeof *tr);
 }

@@ -12,7 +12,8 @@ int mqs_vars_set(mqs_vars *vars, const char *name, const char *value, size_t len
   size_t nl = strlen(name);
   if (nl == 0 || nl >= MQS_VAR_NAME_MAX || len >= MQS_VAR_VALUE_MAX) return -1;
   size_t i = 0;
-  while (i < vars->count && strcmp(vars->v[i].name, name)) i++;
+  while (i < vars->count && strcmp(vars->v[i].name, name))
+    i++;
   if (i == vars->count) {
     if (vars->count == MQS_VARS_MAX) return -1;
     vars->count++;
@@ -43,7 +44,8 @@ static bool name_char(char ch) {
 static size_t ref_len(const char *s, size_t n, size_t i) {
   if (i + 2 >= n || s[i] != '$' || s[i + 1] != '{') return 0;
   size_t j = i + 2;
-  while (j < n && name_char(s[j])) j++;
+  while (j < n && name_char(s[j]))
+    j++;
   if (j >= n || s[j] != '}' || j == i + 2 || j - (i + 2) >= 64) return 0;
   return j - (i + 2);
 }
@@ -85,7 +87,8 @@ long mqs_vars_expand(const mqs_vars *vars, const char *in, size_t n, char *out, 
       memcpy(badname, name, k + 1);
       return -1;
     }
-    for (size_t j = 0; j < vl; j++) PUT(v[j]);
+    for (size_t j = 0; j < vl; j++)
+      PUT(v[j]);
     i += k + 2;
   }
   if (cap) out[o] = '\0';

@@ -27,7 +27,7 @@
 /* Allocator wrappers                                                       */
 /* ------------------------------------------------------------------------ */
 
-static volatile int g_window;       /* counting while non-zero */
+static volatile int g_window;          /* counting while non-zero */
 static volatile unsigned long g_calls; /* allocator calls seen in the window */
 
 void *__real_malloc(size_t n);
@@ -168,12 +168,21 @@ static void test_codec_never_allocates(void **state) {
     (void)mqc_print_json(&p, ev, text, tcap);
     const mqc_props *pr = NULL;
     switch (p.type) {
-    case MQC_CONNECT: pr = &p.connect.props; break;
-    case MQC_CONNACK: pr = &p.connack.props; break;
-    case MQC_PUBLISH: pr = &p.publish.props; break;
+    case MQC_CONNECT:
+      pr = &p.connect.props;
+      break;
+    case MQC_CONNACK:
+      pr = &p.connack.props;
+      break;
+    case MQC_PUBLISH:
+      pr = &p.publish.props;
+      break;
     case MQC_SUBSCRIBE:
-    case MQC_UNSUBSCRIBE: pr = &p.subscribe.props; break;
-    default: break;
+    case MQC_UNSUBSCRIBE:
+      pr = &p.subscribe.props;
+      break;
+    default:
+      break;
     }
     if (pr) {
       mqc_prop_iter it;
@@ -188,7 +197,8 @@ static void test_codec_never_allocates(void **state) {
       mqc_list_iter it;
       mqc_sub_entry e;
       mqc_sub_iter_init(&it, &p.subscribe);
-      while (mqc_sub_next(&it, &e)) (void)mqc_topic_filter_valid(e.filter);
+      while (mqc_sub_next(&it, &e))
+        (void)mqc_topic_filter_valid(e.filter);
     }
     if (p.type == MQC_PUBLISH) (void)mqc_topic_name_valid(p.publish.topic);
   }
@@ -199,7 +209,8 @@ static void test_codec_never_allocates(void **state) {
   unsigned long calls = g_calls;
   free(out);
   free(text);
-  fprintf(stderr, "  %lu packets decoded, re-encoded and printed; %lu allocator calls\n", decoded, calls);
+  fprintf(stderr, "  %lu packets decoded, re-encoded and printed; %lu allocator calls\n", decoded,
+          calls);
   assert_true(decoded >= 200);
   assert_int_equal(calls, 0);
 }

@@ -7,11 +7,11 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <sys/types.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 /* ------------------------------------------------------------------------ */
 /* Parsing                                                                  */
@@ -99,11 +99,16 @@ static long parse_hex(const char *s, uint8_t *out) {
 }
 
 static bool parse_version(const char *s, mqc_version *v) {
-  if (!strcmp(s, "3.1")) *v = MQC_V31;
-  else if (!strcmp(s, "3.1.1")) *v = MQC_V311;
-  else if (!strcmp(s, "5") || !strcmp(s, "5.0")) *v = MQC_V5;
-  else if (!strcmp(s, "auto")) *v = MQC_VERSION_AUTO;
-  else return false;
+  if (!strcmp(s, "3.1"))
+    *v = MQC_V31;
+  else if (!strcmp(s, "3.1.1"))
+    *v = MQC_V311;
+  else if (!strcmp(s, "5") || !strcmp(s, "5.0"))
+    *v = MQC_V5;
+  else if (!strcmp(s, "auto"))
+    *v = MQC_VERSION_AUTO;
+  else
+    return false;
   return true;
 }
 
@@ -135,8 +140,10 @@ static bool parse_line(vec_set *set, vec *v, char *line) {
     parse_error(set, v->file, v->line, "version must be 3.1, 3.1.1, 5 or auto");
     return false;
   }
-  if (!strcmp(tok[1], "client")) v->dir = MQC_FROM_CLIENT;
-  else if (!strcmp(tok[1], "server")) v->dir = MQC_FROM_SERVER;
+  if (!strcmp(tok[1], "client"))
+    v->dir = MQC_FROM_CLIENT;
+  else if (!strcmp(tok[1], "server"))
+    v->dir = MQC_FROM_SERVER;
   else {
     parse_error(set, v->file, v->line, "direction must be client or server");
     return false;
@@ -231,9 +238,11 @@ static void load_file(vec_set *set, const char *dir, const char *name) {
   unsigned lineno = 0;
   while ((got = getline(&line, &cap, f)) >= 0) {
     lineno++;
-    while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = '\0';
+    while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+      line[--got] = '\0';
     char *p = line;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+      p++;
     if (*p == '\0' || *p == '#') continue;
     if (set->n == set->cap) {
       set->cap = set->cap ? set->cap * 2 : 256;
@@ -244,7 +253,8 @@ static void load_file(vec_set *set, const char *dir, const char *name) {
     v->file = fname;
     v->line = lineno;
     v->pending = pending;
-    if (parse_line(set, v, p)) set->n++;
+    if (parse_line(set, v, p))
+      set->n++;
     else {
       free(v->bytes);
       for (size_t i = 0; i < v->nfields; i++) {
@@ -305,7 +315,8 @@ void vec_free(vec_set *set) {
     free(v->statement);
   }
   free(set->v);
-  for (size_t i = 0; i < set->nfiles; i++) free(set->files[i]);
+  for (size_t i = 0; i < set->nfiles; i++)
+    free(set->files[i]);
   free(set->files);
   memset(set, 0, sizeof *set);
 }
@@ -335,7 +346,8 @@ typedef struct {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void failf(msgbuf *m, const char *fmt, ...) {
+static void
+failf(msgbuf *m, const char *fmt, ...) {
   if (!m->ok) return; /* keep the first complaint */
   m->ok = false;
   va_list ap;
@@ -349,8 +361,10 @@ static const char *show(mqc_bytes b, char *out, size_t cap) {
   size_t o = 0;
   for (size_t i = 0; i < b.n && o + 4 < cap; i++) {
     uint8_t c = b.p[i];
-    if (c > 0x20 && c < 0x7f && c != '%') out[o++] = (char)c;
-    else o += (size_t)snprintf(out + o, cap - o, "%%%02X", c);
+    if (c > 0x20 && c < 0x7f && c != '%')
+      out[o++] = (char)c;
+    else
+      o += (size_t)snprintf(out + o, cap - o, "%%%02X", c);
   }
   if (o + 4 >= cap && cap > 4) {
     out[cap - 4] = '.';
@@ -364,20 +378,29 @@ static const char *show(mqc_bytes b, char *out, size_t cap) {
 
 static const mqc_props *packet_props(const mqc_packet *p) {
   switch (p->type) {
-  case MQC_CONNECT: return &p->connect.props;
-  case MQC_CONNACK: return &p->connack.props;
-  case MQC_PUBLISH: return &p->publish.props;
+  case MQC_CONNECT:
+    return &p->connect.props;
+  case MQC_CONNACK:
+    return &p->connack.props;
+  case MQC_PUBLISH:
+    return &p->publish.props;
   case MQC_PUBACK:
   case MQC_PUBREC:
   case MQC_PUBREL:
-  case MQC_PUBCOMP: return &p->ack.props;
+  case MQC_PUBCOMP:
+    return &p->ack.props;
   case MQC_SUBSCRIBE:
-  case MQC_UNSUBSCRIBE: return &p->subscribe.props;
+  case MQC_UNSUBSCRIBE:
+    return &p->subscribe.props;
   case MQC_SUBACK:
-  case MQC_UNSUBACK: return &p->suback.props;
-  case MQC_DISCONNECT: return &p->disconnect.props;
-  case MQC_AUTH: return &p->auth.props;
-  default: return NULL;
+  case MQC_UNSUBACK:
+    return &p->suback.props;
+  case MQC_DISCONNECT:
+    return &p->disconnect.props;
+  case MQC_AUTH:
+    return &p->auth.props;
+  default:
+    return NULL;
   }
 }
 
@@ -392,14 +415,17 @@ static void expect_int(msgbuf *m, const char *key, const char *val, unsigned lon
     failf(m, "%s: expected value '%s' is not an integer", key, val);
     return;
   }
-  if (want != actual) failf(m, "%s: expected %llu (0x%llx), got %llu (0x%llx)", key, want, want, actual, actual);
+  if (want != actual)
+    failf(m, "%s: expected %llu (0x%llx), got %llu (0x%llx)", key, want, want, actual, actual);
 }
 
-static void expect_bytes(msgbuf *m, const vec *v, const char *key, const char *val, mqc_bytes actual) {
+static void expect_bytes(msgbuf *m, const vec *v, const char *key, const char *val,
+                         mqc_bytes actual) {
   long n = vec_unescape(val, NULL, 0);
   uint8_t *want = malloc(n > 0 ? (size_t)n : 1);
   vec_unescape(val, want, (size_t)n);
-  if (!within(v, actual)) failf(m, "%s: view does not point into the input buffer", key);
+  if (!within(v, actual))
+    failf(m, "%s: view does not point into the input buffer", key);
   else if ((size_t)n != actual.n || (n && memcmp(want, actual.p, (size_t)n))) {
     char a[200];
     failf(m, "%s: expected '%s', got '%s'", key, val, show(actual, a, sizeof a));
@@ -408,7 +434,8 @@ static void expect_bytes(msgbuf *m, const vec *v, const char *key, const char *v
 }
 
 /* "key:value" with each half %-escaped. */
-static void expect_pair(msgbuf *m, const vec *v, const char *key, const char *val, mqc_bytes k, mqc_bytes value) {
+static void expect_pair(msgbuf *m, const vec *v, const char *key, const char *val, mqc_bytes k,
+                        mqc_bytes value) {
   const char *colon = strchr(val, ':');
   if (!colon) {
     failf(m, "%s: expected value must be key:value", key);
@@ -423,7 +450,8 @@ static void expect_pair(msgbuf *m, const vec *v, const char *key, const char *va
   free(kk);
 }
 
-static void expect_reasons(msgbuf *m, const vec *v, const char *key, const char *val, mqc_bytes actual) {
+static void expect_reasons(msgbuf *m, const vec *v, const char *key, const char *val,
+                           mqc_bytes actual) {
   uint8_t want[4096];
   size_t n = 0;
   const char *p = val;
@@ -438,7 +466,8 @@ static void expect_reasons(msgbuf *m, const vec *v, const char *key, const char 
     p = end;
     if (*p == ',') p++;
   }
-  if (!within(v, actual)) failf(m, "%s: view does not point into the input buffer", key);
+  if (!within(v, actual))
+    failf(m, "%s: view does not point into the input buffer", key);
   else if (n != actual.n || (n && memcmp(want, actual.p, n))) {
     char a[300];
     size_t o = 0;
@@ -501,11 +530,18 @@ static void expect_prop(msgbuf *m, const vec *v, const char *key, const char *sp
   case MQC_PT_BYTE:
   case MQC_PT_U16:
   case MQC_PT_U32:
-  case MQC_PT_VARINT: expect_int(m, key, val, pr.u); break;
+  case MQC_PT_VARINT:
+    expect_int(m, key, val, pr.u);
+    break;
   case MQC_PT_UTF8:
-  case MQC_PT_BINARY: expect_bytes(m, v, key, val, pr.value); break;
-  case MQC_PT_UTF8_PAIR: expect_pair(m, v, key, val, pr.key, pr.value); break;
-  default: failf(m, "%s: table type %d", key, (int)info->type);
+  case MQC_PT_BINARY:
+    expect_bytes(m, v, key, val, pr.value);
+    break;
+  case MQC_PT_UTF8_PAIR:
+    expect_pair(m, v, key, val, pr.key, pr.value);
+    break;
+  default:
+    failf(m, "%s: table type %d", key, (int)info->type);
   }
 }
 
@@ -544,7 +580,8 @@ static bool list_entry(const mqc_packet *p, unsigned long long idx, mqc_sub_entr
   return false;
 }
 
-static void check_one_field(msgbuf *m, const vec *v, const mqc_packet *p, const char *key, const char *val) {
+static void check_one_field(msgbuf *m, const vec *v, const mqc_packet *p, const char *key,
+                            const char *val) {
   const mqc_connect *c = &p->connect;
   const mqc_props *props = packet_props(p);
   bool is_connect = p->type == MQC_CONNECT, is_pub = p->type == MQC_PUBLISH;
@@ -559,10 +596,14 @@ static void check_one_field(msgbuf *m, const vec *v, const mqc_packet *p, const 
   } while (0)
 
   if (!strcmp(key, "type")) {
-    if (strcmp(val, mqc_type_name(p->type))) failf(m, "type: expected %s, got %s", val, mqc_type_name(p->type));
-  } else if (!strcmp(key, "flags")) expect_int(m, key, val, p->flags);
-  else if (!strcmp(key, "remaining_length")) expect_int(m, key, val, p->remaining_length);
-  else if (!strcmp(key, "header_len")) expect_int(m, key, val, p->header_len);
+    if (strcmp(val, mqc_type_name(p->type)))
+      failf(m, "type: expected %s, got %s", val, mqc_type_name(p->type));
+  } else if (!strcmp(key, "flags"))
+    expect_int(m, key, val, p->flags);
+  else if (!strcmp(key, "remaining_length"))
+    expect_int(m, key, val, p->remaining_length);
+  else if (!strcmp(key, "header_len"))
+    expect_int(m, key, val, p->header_len);
   else if (!strcmp(key, "props")) {
     if (!props) WRONG_TYPE();
     expect_int(m, key, val, props->count);
@@ -582,47 +623,83 @@ static void check_one_field(msgbuf *m, const vec *v, const mqc_packet *p, const 
     if (!is_connect) WRONG_TYPE();
     expect_int(m, key, val, count_id(&c->will_props, MQC_PROP_USER_PROPERTY));
   } else if (!strcmp(key, "packet_id")) {
-    if (is_pub) expect_int(m, key, val, p->publish.packet_id);
-    else if (is_ack) expect_int(m, key, val, p->ack.packet_id);
-    else if (is_sub) expect_int(m, key, val, p->subscribe.packet_id);
-    else if (is_suback) expect_int(m, key, val, p->suback.packet_id);
-    else WRONG_TYPE();
+    if (is_pub)
+      expect_int(m, key, val, p->publish.packet_id);
+    else if (is_ack)
+      expect_int(m, key, val, p->ack.packet_id);
+    else if (is_sub)
+      expect_int(m, key, val, p->subscribe.packet_id);
+    else if (is_suback)
+      expect_int(m, key, val, p->suback.packet_id);
+    else
+      WRONG_TYPE();
   } else if (!strcmp(key, "reason")) {
-    if (p->type == MQC_CONNACK) expect_int(m, key, val, p->connack.reason);
-    else if (is_ack) expect_int(m, key, val, p->ack.reason);
-    else if (p->type == MQC_DISCONNECT) expect_int(m, key, val, p->disconnect.reason);
-    else if (p->type == MQC_AUTH) expect_int(m, key, val, p->auth.reason);
-    else WRONG_TYPE();
+    if (p->type == MQC_CONNACK)
+      expect_int(m, key, val, p->connack.reason);
+    else if (is_ack)
+      expect_int(m, key, val, p->ack.reason);
+    else if (p->type == MQC_DISCONNECT)
+      expect_int(m, key, val, p->disconnect.reason);
+    else if (p->type == MQC_AUTH)
+      expect_int(m, key, val, p->auth.reason);
+    else
+      WRONG_TYPE();
   } else if (is_connect) {
-    if (!strcmp(key, "proto_name")) expect_bytes(m, v, key, val, c->protocol_name);
-    else if (!strcmp(key, "level")) expect_int(m, key, val, c->level);
-    else if (!strcmp(key, "connect_flags")) expect_int(m, key, val, c->flags);
-    else if (!strcmp(key, "clean_start")) expect_int(m, key, val, c->clean_start);
-    else if (!strcmp(key, "will")) expect_int(m, key, val, c->will);
-    else if (!strcmp(key, "will_qos")) expect_int(m, key, val, c->will_qos);
-    else if (!strcmp(key, "will_retain")) expect_int(m, key, val, c->will_retain);
-    else if (!strcmp(key, "has_username")) expect_int(m, key, val, c->has_username);
-    else if (!strcmp(key, "has_password")) expect_int(m, key, val, c->has_password);
-    else if (!strcmp(key, "keep_alive")) expect_int(m, key, val, c->keep_alive);
-    else if (!strcmp(key, "client_id")) expect_bytes(m, v, key, val, c->client_id);
-    else if (!strcmp(key, "will_topic")) expect_bytes(m, v, key, val, c->will_topic);
-    else if (!strcmp(key, "will_payload")) expect_bytes(m, v, key, val, c->will_payload);
-    else if (!strcmp(key, "username")) expect_bytes(m, v, key, val, c->username);
-    else if (!strcmp(key, "password")) expect_bytes(m, v, key, val, c->password);
-    else failf(m, "%s: unknown key for CONNECT", key);
+    if (!strcmp(key, "proto_name"))
+      expect_bytes(m, v, key, val, c->protocol_name);
+    else if (!strcmp(key, "level"))
+      expect_int(m, key, val, c->level);
+    else if (!strcmp(key, "connect_flags"))
+      expect_int(m, key, val, c->flags);
+    else if (!strcmp(key, "clean_start"))
+      expect_int(m, key, val, c->clean_start);
+    else if (!strcmp(key, "will"))
+      expect_int(m, key, val, c->will);
+    else if (!strcmp(key, "will_qos"))
+      expect_int(m, key, val, c->will_qos);
+    else if (!strcmp(key, "will_retain"))
+      expect_int(m, key, val, c->will_retain);
+    else if (!strcmp(key, "has_username"))
+      expect_int(m, key, val, c->has_username);
+    else if (!strcmp(key, "has_password"))
+      expect_int(m, key, val, c->has_password);
+    else if (!strcmp(key, "keep_alive"))
+      expect_int(m, key, val, c->keep_alive);
+    else if (!strcmp(key, "client_id"))
+      expect_bytes(m, v, key, val, c->client_id);
+    else if (!strcmp(key, "will_topic"))
+      expect_bytes(m, v, key, val, c->will_topic);
+    else if (!strcmp(key, "will_payload"))
+      expect_bytes(m, v, key, val, c->will_payload);
+    else if (!strcmp(key, "username"))
+      expect_bytes(m, v, key, val, c->username);
+    else if (!strcmp(key, "password"))
+      expect_bytes(m, v, key, val, c->password);
+    else
+      failf(m, "%s: unknown key for CONNECT", key);
   } else if (p->type == MQC_CONNACK) {
-    if (!strcmp(key, "session_present")) expect_int(m, key, val, p->connack.session_present);
-    else if (!strcmp(key, "ack_flags")) expect_int(m, key, val, p->connack.flags);
-    else failf(m, "%s: unknown key for CONNACK", key);
+    if (!strcmp(key, "session_present"))
+      expect_int(m, key, val, p->connack.session_present);
+    else if (!strcmp(key, "ack_flags"))
+      expect_int(m, key, val, p->connack.flags);
+    else
+      failf(m, "%s: unknown key for CONNACK", key);
   } else if (is_pub) {
     const mqc_publish *pb = &p->publish;
-    if (!strcmp(key, "dup")) expect_int(m, key, val, pb->dup);
-    else if (!strcmp(key, "qos")) expect_int(m, key, val, pb->qos);
-    else if (!strcmp(key, "retain")) expect_int(m, key, val, pb->retain);
-    else if (!strcmp(key, "topic")) expect_bytes(m, v, key, val, pb->topic);
-    else if (!strcmp(key, "payload")) expect_bytes(m, v, key, val, pb->payload);
-    else if (!strcmp(key, "payload_len")) expect_int(m, key, val, pb->payload.n);
-    else failf(m, "%s: unknown key for PUBLISH", key);
+    if (!strcmp(key, "dup"))
+      expect_int(m, key, val, pb->dup);
+    else if (!strcmp(key, "qos"))
+      expect_int(m, key, val, pb->qos);
+    else if (!strcmp(key, "retain"))
+      expect_int(m, key, val, pb->retain);
+    else if (!strcmp(key, "topic"))
+      expect_bytes(m, v, key, val, pb->topic);
+    else if (!strcmp(key, "payload"))
+      expect_bytes(m, v, key, val, pb->payload);
+    else if (!strcmp(key, "payload_len"))
+      expect_int(m, key, val, pb->payload.n);
+    else
+      failf(m, "%s: unknown key for PUBLISH", key);
   } else if (is_sub) {
     if (!strcmp(key, "count")) {
       expect_int(m, key, val, p->subscribe.count);
@@ -641,17 +718,27 @@ static void check_one_field(msgbuf *m, const vec *v, const mqc_packet *p, const 
     }
     size_t kl = (size_t)(dot - key);
     mqc_subopts o = mqc_subopts_unpack(e.options);
-    if (kl == 6 && !strncmp(key, "filter", 6)) expect_bytes(m, v, key, val, e.filter);
-    else if (p->type != MQC_SUBSCRIBE) failf(m, "%s: UNSUBSCRIBE has no options", key);
-    else if (kl == 4 && !strncmp(key, "opts", 4)) expect_int(m, key, val, e.options);
-    else if (kl == 3 && !strncmp(key, "qos", 3)) expect_int(m, key, val, o.max_qos);
-    else if (kl == 2 && !strncmp(key, "nl", 2)) expect_int(m, key, val, o.no_local);
-    else if (kl == 3 && !strncmp(key, "rap", 3)) expect_int(m, key, val, o.retain_as_published);
-    else if (kl == 2 && !strncmp(key, "rh", 2)) expect_int(m, key, val, o.retain_handling);
-    else failf(m, "%s: unknown key for SUBSCRIBE", key);
+    if (kl == 6 && !strncmp(key, "filter", 6))
+      expect_bytes(m, v, key, val, e.filter);
+    else if (p->type != MQC_SUBSCRIBE)
+      failf(m, "%s: UNSUBSCRIBE has no options", key);
+    else if (kl == 4 && !strncmp(key, "opts", 4))
+      expect_int(m, key, val, e.options);
+    else if (kl == 3 && !strncmp(key, "qos", 3))
+      expect_int(m, key, val, o.max_qos);
+    else if (kl == 2 && !strncmp(key, "nl", 2))
+      expect_int(m, key, val, o.no_local);
+    else if (kl == 3 && !strncmp(key, "rap", 3))
+      expect_int(m, key, val, o.retain_as_published);
+    else if (kl == 2 && !strncmp(key, "rh", 2))
+      expect_int(m, key, val, o.retain_handling);
+    else
+      failf(m, "%s: unknown key for SUBSCRIBE", key);
   } else if (is_suback) {
-    if (!strcmp(key, "reasons")) expect_reasons(m, v, key, val, p->suback.reasons);
-    else failf(m, "%s: unknown key for %s", key, mqc_type_name(p->type));
+    if (!strcmp(key, "reasons"))
+      expect_reasons(m, v, key, val, p->suback.reasons);
+    else
+      failf(m, "%s: unknown key for %s", key, mqc_type_name(p->type));
   } else {
     failf(m, "%s: unknown key for %s", key, mqc_type_name(p->type));
   }
@@ -659,7 +746,8 @@ static void check_one_field(msgbuf *m, const vec *v, const mqc_packet *p, const 
 }
 
 /* Structural invariants of a property block decoded from v. */
-static void check_props_block(msgbuf *m, const vec *v, const char *what, const mqc_props *b, uint32_t where) {
+static void check_props_block(msgbuf *m, const vec *v, const char *what, const mqc_props *b,
+                              uint32_t where) {
   if (!within(v, b->raw)) {
     failf(m, "%s: raw view outside the input", what);
     return;
@@ -677,13 +765,17 @@ static void check_props_block(msgbuf *m, const vec *v, const char *what, const m
       failf(m, "%s: iterator yielded unknown id 0x%02x", what, (unsigned)pr.id);
       return;
     }
-    if (info->type != pr.type) failf(m, "%s: id 0x%02x yielded with type %d", what, (unsigned)pr.id, (int)pr.type);
-    if (!(info->allowed & where)) failf(m, "%s: id 0x%02x accepted where the table forbids it", what, (unsigned)pr.id);
-    if (!within(v, pr.key) || !within(v, pr.value)) failf(m, "%s: property view outside the input", what);
+    if (info->type != pr.type)
+      failf(m, "%s: id 0x%02x yielded with type %d", what, (unsigned)pr.id, (int)pr.type);
+    if (!(info->allowed & where))
+      failf(m, "%s: id 0x%02x accepted where the table forbids it", what, (unsigned)pr.id);
+    if (!within(v, pr.key) || !within(v, pr.value))
+      failf(m, "%s: property view outside the input", what);
   }
   if (n != b->count) failf(m, "%s: count %u but iterator yields %u", what, (unsigned)b->count, n);
-  if (seen != b->present) failf(m, "%s: present bits 0x%llx but iterator saw 0x%llx", what,
-                                (unsigned long long)b->present, (unsigned long long)seen);
+  if (seen != b->present)
+    failf(m, "%s: present bits 0x%llx but iterator saw 0x%llx", what,
+          (unsigned long long)b->present, (unsigned long long)seen);
 }
 
 bool vec_check_fields(const vec *v, const mqc_packet *p, char *msg, size_t cap) {
@@ -691,40 +783,53 @@ bool vec_check_fields(const vec *v, const mqc_packet *p, char *msg, size_t cap) 
   if (cap) msg[0] = '\0';
   /* invariants */
   if ((size_t)p->header_len + p->remaining_length != v->len)
-    failf(&m, "header_len %u + remaining_length %u != vector length %zu", p->header_len, p->remaining_length, v->len);
+    failf(&m, "header_len %u + remaining_length %u != vector length %zu", p->header_len,
+          p->remaining_length, v->len);
   if (v->len && (p->type != (mqc_type)(v->bytes[0] >> 4) || p->flags != (v->bytes[0] & 0x0F)))
     failf(&m, "type/flags do not match the first byte");
   const mqc_props *props = packet_props(p);
   if (props) check_props_block(&m, v, "props", props, 1u << p->type);
-  if (p->type == MQC_CONNECT) check_props_block(&m, v, "will_props", &p->connect.will_props, MQC_PROP_IN_WILL);
+  if (p->type == MQC_CONNECT)
+    check_props_block(&m, v, "will_props", &p->connect.will_props, MQC_PROP_IN_WILL);
   if (p->type == MQC_SUBSCRIBE || p->type == MQC_UNSUBSCRIBE) {
     mqc_list_iter it;
     unsigned n = 0;
     if (p->type == MQC_SUBSCRIBE) {
       mqc_sub_entry e;
       mqc_sub_iter_init(&it, &p->subscribe);
-      while (mqc_sub_next(&it, &e) && n <= 70000) n++;
+      while (mqc_sub_next(&it, &e) && n <= 70000)
+        n++;
     } else {
       mqc_bytes f;
       mqc_unsub_iter_init(&it, &p->subscribe);
-      while (mqc_unsub_next(&it, &f) && n <= 70000) n++;
+      while (mqc_unsub_next(&it, &f) && n <= 70000)
+        n++;
     }
-    if (n != p->subscribe.count) failf(&m, "list count %u but iterator yields %u", (unsigned)p->subscribe.count, n);
+    if (n != p->subscribe.count)
+      failf(&m, "list count %u but iterator yields %u", (unsigned)p->subscribe.count, n);
     if (!within(v, p->subscribe.list)) failf(&m, "list view outside the input");
   }
-  for (size_t i = 0; i < v->nfields; i++) check_one_field(&m, v, p, v->fields[i].key, v->fields[i].val);
+  for (size_t i = 0; i < v->nfields; i++)
+    check_one_field(&m, v, p, v->fields[i].key, v->fields[i].val);
   return m.ok;
 }
 
 static const char *status_name(mqc_status s) {
   switch (s) {
-  case MQC_OK: return "OK";
-  case MQC_INCOMPLETE: return "INCOMPLETE";
-  case MQC_ERR_MALFORMED: return "MALFORMED";
-  case MQC_ERR_PROTOCOL: return "PROTOCOL";
-  case MQC_ERR_TOO_LARGE: return "TOO_LARGE";
-  case MQC_ERR_NOSPACE: return "NOSPACE";
-  case MQC_ERR_ARGUMENT: return "ARGUMENT";
+  case MQC_OK:
+    return "OK";
+  case MQC_INCOMPLETE:
+    return "INCOMPLETE";
+  case MQC_ERR_MALFORMED:
+    return "MALFORMED";
+  case MQC_ERR_PROTOCOL:
+    return "PROTOCOL";
+  case MQC_ERR_TOO_LARGE:
+    return "TOO_LARGE";
+  case MQC_ERR_NOSPACE:
+    return "NOSPACE";
+  case MQC_ERR_ARGUMENT:
+    return "ARGUMENT";
   }
   return "?";
 }
@@ -738,11 +843,13 @@ bool vec_check(const vec *v, char *msg, size_t cap) {
   mqc_status st = mqc_decode(v->bytes, v->len, v->version, v->dir, MQC_NO_LIMIT, &pkt, &err);
   msgbuf m = {msg, cap, true};
   if (cap) msg[0] = '\0';
-  if (st != err.status) failf(&m, "returned %s but err.status is %d", status_name(st), (int)err.status);
+  if (st != err.status)
+    failf(&m, "returned %s but err.status is %d", status_name(st), (int)err.status);
   if (v->ok) {
     if (st != MQC_OK) {
-      failf(&m, "expected ok, got %s %s 0x%02x @%zu (%s)", status_name(st), err.statement ? err.statement : "-",
-            err.reason, err.offset, err.message ? err.message : "");
+      failf(&m, "expected ok, got %s %s 0x%02x @%zu (%s)", status_name(st),
+            err.statement ? err.statement : "-", err.reason, err.offset,
+            err.message ? err.message : "");
       return false;
     }
     if (err.statement) failf(&m, "decode OK but err.statement is %s", err.statement);
@@ -750,7 +857,8 @@ bool vec_check(const vec *v, char *msg, size_t cap) {
     return vec_check_fields(v, &pkt, msg, cap);
   }
   if (st == MQC_OK || st == MQC_INCOMPLETE) {
-    failf(&m, "expected err %s 0x%02x, got %s", v->statement ? v->statement : "-", v->reason, status_name(st));
+    failf(&m, "expected err %s 0x%02x, got %s", v->statement ? v->statement : "-", v->reason,
+          status_name(st));
     return false;
   }
   bool stmt_ok = (v->statement == NULL) == (err.statement == NULL) &&
@@ -761,15 +869,16 @@ bool vec_check(const vec *v, char *msg, size_t cap) {
     char want_off[32] = "", got_off[32];
     if (v->has_offset) snprintf(want_off, sizeof want_off, " @%zu", v->offset);
     snprintf(got_off, sizeof got_off, " @%zu", err.offset);
-    failf(&m, "expected err %s 0x%02x%s, got %s %s 0x%02x%s (%s)", v->statement ? v->statement : "-", v->reason,
-          want_off, status_name(st), err.statement ? err.statement : "-", err.reason, got_off,
-          err.message ? err.message : "");
+    failf(&m, "expected err %s 0x%02x%s, got %s %s 0x%02x%s (%s)",
+          v->statement ? v->statement : "-", v->reason, want_off, status_name(st),
+          err.statement ? err.statement : "-", err.reason, got_off, err.message ? err.message : "");
     return false;
   }
   /* status and reason code must agree: 0x81 is MALFORMED and only MALFORMED */
   if ((err.reason == MQC_RC_MALFORMED_PACKET) != (st == MQC_ERR_MALFORMED))
     failf(&m, "reason 0x%02x with status %s", err.reason, status_name(st));
   if (!err.message || strchr(err.message, '\n')) failf(&m, "err.message missing or multi-line");
-  if (err.offset > v->len) failf(&m, "err.offset %zu beyond the input (%zu bytes)", err.offset, v->len);
+  if (err.offset > v->len)
+    failf(&m, "err.offset %zu beyond the input (%zu bytes)", err.offset, v->len);
   return m.ok;
 }

@@ -20,7 +20,7 @@ typedef struct {
 typedef struct {
   const char *file; /* base name, owned by the set */
   unsigned line;
-  bool pending;  /* from a pending-*.vec file: reported, never fatal */
+  bool pending; /* from a pending-*.vec file: reported, never fatal */
   mqc_version version;
   mqc_dir dir;
   uint8_t *bytes;

@@ -87,7 +87,9 @@ static void env_cfg(env *t) {
   t->now = 1000;
 }
 
-static void env_start(env *t) { assert_int_equal(mqe_engine_new(&t->cfg, &t->e), MQE_OK); }
+static void env_start(env *t) {
+  assert_int_equal(mqe_engine_new(&t->cfg, &t->e), MQE_OK);
+}
 
 static void env_init(env *t) {
   env_cfg(t);
@@ -163,8 +165,9 @@ static bool rx(env *t, client *c, mqc_packet *p) {
   assert_int_equal(st, MQC_OK);
   memcpy(c->pkt, c->buf + c->off, f.total_len);
   st = mqc_decode(c->pkt, f.total_len, c->v, MQC_FROM_SERVER, 0, p, &err);
-  if (st != MQC_OK) fail_msg("engine sent an undecodable packet: %s (%s)", err.message,
-                             err.statement ? err.statement : "-");
+  if (st != MQC_OK)
+    fail_msg("engine sent an undecodable packet: %s (%s)", err.message,
+             err.statement ? err.statement : "-");
   c->off += f.total_len;
   return true;
 }
@@ -333,8 +336,8 @@ static mqe_status disconnect(env *t, client *c, uint8_t reason, const pbuf *prop
   return tx(t, c, &p);
 }
 
-static void expect_publish(env *t, client *c, const char *topic, const char *payload,
-                           uint8_t qos, mqc_packet *out) {
+static void expect_publish(env *t, client *c, const char *topic, const char *payload, uint8_t qos,
+                           mqc_packet *out) {
   mqc_packet p;
   rx_type(t, c, &p, MQC_PUBLISH);
   if (topic) assert_true(mqc_bytes_eq(p.publish.topic, mqc_cstr(topic)));
@@ -653,8 +656,12 @@ static void t_keepalive_and_will(void **state) {
   client *s = connected(&t, MQC_V311, "sub", true);
   subscribe(&t, s, 1, "will/#", 1, NULL, 1);
   client *c = cl_new(&t, MQC_V311);
-  conn_opts o = {.id = "dying", .clean = true, .ka = 60, .will_topic = "will/dying",
-                 .will_payload = "gone", .will_qos = 1};
+  conn_opts o = {.id = "dying",
+                 .clean = true,
+                 .ka = 60,
+                 .will_topic = "will/dying",
+                 .will_payload = "gone",
+                 .will_qos = 1};
   connect_ok(&t, c, &o);
   advance(&t, 89000);
   assert_false(mqe_conn_should_close(c->c));
@@ -692,8 +699,12 @@ static void t_will_v5_delay(void **state) {
   pbuf cp = {0}, wp = {0};
   pb_int(&cp, MQC_PROP_SESSION_EXPIRY_INTERVAL, 100);
   pb_int(&wp, MQC_PROP_WILL_DELAY_INTERVAL, 10);
-  conn_opts o = {.id = "d", .clean = true, .props = &cp, .will_topic = "w",
-                 .will_payload = "bye", .will_props = &wp};
+  conn_opts o = {.id = "d",
+                 .clean = true,
+                 .props = &cp,
+                 .will_topic = "w",
+                 .will_payload = "bye",
+                 .will_props = &wp};
   client *c = cl_new(&t, MQC_V5);
   connect_ok(&t, c, &o);
   /* DISCONNECT 0x04: will, after the delay */
@@ -894,7 +905,8 @@ static void t_receive_maximum_out(void **state) {
   connect_ok(&t, s, &o);
   subscribe(&t, s, 1, "f", 1, NULL, 1);
   client *pu = connected(&t, MQC_V5, "pub", true);
-  for (uint16_t i = 1; i <= 3; i++) publish(&t, pu, "f", "m", 1, false, i, NULL);
+  for (uint16_t i = 1; i <= 3; i++)
+    publish(&t, pu, "f", "m", 1, false, i, NULL);
   mqc_packet p, p2;
   expect_publish(&t, s, "f", "m", 1, &p);
   expect_publish(&t, s, "f", "m", 1, &p2);
@@ -1317,7 +1329,8 @@ static void t_caps(void **state) {
   connect_ok(&t, s, &o);
   subscribe(&t, s, 1, "q", 1, NULL, 1);
   cl_close(&t, s, true);
-  for (uint16_t i = 1; i <= 3; i++) publish(&t, c, "q", "m", 1, false, (uint16_t)(10 + i), NULL);
+  for (uint16_t i = 1; i <= 3; i++)
+    publish(&t, c, "q", "m", 1, false, (uint16_t)(10 + i), NULL);
   rx_type(&t, c, &p, MQC_PUBACK);
   rx_type(&t, c, &p, MQC_PUBACK);
   rx_type(&t, c, &p, MQC_PUBACK);
@@ -1355,8 +1368,13 @@ static uint64_t scenario(env *t, bool tolerant) {
     if (!cs[i]->c) continue;
     pbuf cp = {0};
     if (vs[i] == MQC_V5) pb_int(&cp, MQC_PROP_SESSION_EXPIRY_INTERVAL, 30);
-    conn_opts o = {.id = ids[i], .clean = i != 1, .ka = 10, .props = &cp,
-                   .will_topic = "w/x", .will_payload = "will", .will_qos = 1};
+    conn_opts o = {.id = ids[i],
+                   .clean = i != 1,
+                   .ka = 10,
+                   .props = &cp,
+                   .will_topic = "w/x",
+                   .will_payload = "will",
+                   .will_qos = 1};
     send_connect(t, cs[i], &o);
   }
   uint8_t list[128];
@@ -1400,7 +1418,8 @@ static uint64_t scenario(env *t, bool tolerant) {
   advance(t, 31000);                      /* session expiry */
   for (int i = 0; i < 3; i++) {
     drain(t, cs[i]);
-    for (size_t k = 0; k < cs[i]->len; k++) h = (h ^ cs[i]->buf[k]) * 1099511628211ull;
+    for (size_t k = 0; k < cs[i]->len; k++)
+      h = (h ^ cs[i]->buf[k]) * 1099511628211ull;
     cl_close(t, cs[i], true);
     free(cs[i]);
   }
@@ -1471,7 +1490,6 @@ static void t_shutdown(void **state) {
   cl_free(&t, c);
   env_done(&t);
 }
-
 
 /* ---- Reason Strings (MQTT-3.1.2-29, 3.2.2-19/20, 3.4.2-2, 3.9.2-1, 3.14.2-3) */
 static bool has_rs(const mqc_props *ps, const char **text) {
@@ -1677,7 +1695,8 @@ static void t_back_pressure_limit(void **state) {
   mqe_conn_buffered(c->c, &in_buf, NULL);
   assert_true(in_buf <= 2 * (64 + 128));
   bool limit = false;
-  for (int i = 0; i < t.ev.n; i++) limit |= t.ev.type[i] == MQE_EV_LIMIT;
+  for (int i = 0; i < t.ev.n; i++)
+    limit |= t.ev.type[i] == MQE_EV_LIMIT;
   assert_true(limit);
   cl_free(&t, c);
   env_done(&t);

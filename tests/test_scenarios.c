@@ -40,10 +40,12 @@ static const char *good =
     "steps:\n"
     "  - {client: sub, connect: {}}\n"
     "  - client: sub\n"
-    "    send: {type: SUBSCRIBE, packet_id: 1, subscriptions: [{topic_filter: \"${topic_prefix}t\", qos: 1}]}\n"
+    "    send: {type: SUBSCRIBE, packet_id: 1, subscriptions: [{topic_filter: "
+    "\"${topic_prefix}t\", qos: 1}]}\n"
     "  - {client: sub, expect: {type: SUBACK, packet_id: 1, reason_codes: [1]}}\n"
     "  - {client: pub, connect: {}}\n"
-    "  - {client: pub, send: {type: PUBLISH, qos: 1, packet_id: 3, topic: \"${topic_prefix}t\", payload: hi}}\n"
+    "  - {client: pub, send: {type: PUBLISH, qos: 1, packet_id: 3, topic: \"${topic_prefix}t\", "
+    "payload: hi}}\n"
     "  - expect_all:\n"
     "      - pub: {type: PUBACK, packet_id: 3}\n"
     "      - sub: {type: PUBLISH, qos: 1, payload: hi, packet_id: \"${p}\"}\n"
@@ -109,19 +111,24 @@ static void test_load_errors(void **state) {
       {"format: 2\nname: x\n", 1, 9, "unsupported format"},
       {"format: 1\nname: x\nversions: [5.0]\nrules: [bogus]\nsteps: [{wait: 1}]\n", 4, 9,
        "not a statement ID"},
-      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nrequires: [teleport]\nsteps: [{wait: 1}]\n",
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nrequires: [teleport]\nsteps: "
+       "[{wait: 1}]\n",
        5, 12, "unknown capability"},
-      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - send: {type: PUBLISH, qos: 7}\n",
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - send: {type: "
+       "PUBLISH, qos: 7}\n",
        6, 32, "over the maximum"},
-      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - expect: {type: SUBACK, topic: a}\n",
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - expect: {type: "
+       "SUBACK, topic: a}\n",
        6, 28, "no field 'topic'"},
-      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - send: {type: PUBLISH, topic: \"${unset}\"}\n",
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - send: {type: "
+       "PUBLISH, topic: \"${unset}\"}\n",
        6, 34, "unbound variable"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     mqs_scenario *s = (mqs_scenario *)1;
     mqs_load_error e;
-    assert_int_equal(mqs_scenario_load_text("f.yaml", cases[i].text, strlen(cases[i].text), &s, &e), -1);
+    assert_int_equal(mqs_scenario_load_text("f.yaml", cases[i].text, strlen(cases[i].text), &s, &e),
+                     -1);
     assert_null(s);
     if (!strstr(e.message, cases[i].msg) || e.line != cases[i].line)
       fprintf(stderr, "case %zu: %zu:%zu %s\n", i, e.line, e.column, e.message);
@@ -189,11 +196,13 @@ static void test_expect_extensions(void **state) {
   const char *t =
       "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.3.4-4]\nclients: [a, b, p]\nsteps:\n"
       "  - {client: a, connect: {}}\n  - {client: b, connect: {}}\n  - {client: p, connect: {}}\n"
-      "  - {client: b, send: {type: SUBSCRIBE, packet_id: 1, properties: [{subscription_identifier: 9}],"
+      "  - {client: b, send: {type: SUBSCRIBE, packet_id: 1, properties: "
+      "[{subscription_identifier: 9}],"
       " subscriptions: [{topic_filter: t, qos: 0}]}}\n"
       "  - {client: [a, b], expect: {type: SUBACK, packet_id: 1}}\n"
       "  - {client: p, send: {type: PUBLISH, topic: t, payload: one}}\n"
-      "  - {client: p, send: {type: PUBLISH, topic: t, payload: two, properties: [{user_property: [k, '1']},"
+      "  - {client: p, send: {type: PUBLISH, topic: t, payload: two, properties: [{user_property: "
+      "[k, '1']},"
       " {user_property: [a, '2']}]}}\n"
       "  - {client: b, expect: {type: PUBLISH, payload: two, user_properties: [[k, '1'], [a, '2']],"
       " subscription_identifiers: '${ids}'}, ignore_others: true}\n"
@@ -248,8 +257,14 @@ static void test_baseline(void **state) {
 static void test_writers(void **state) {
   (void)state;
   const char *rules[] = {"MQTT-3.1.0-2"};
-  mqr_case cs[] = {{.id = "x@5.0", .name = "x", .version = "5.0", .file = "f<1>.yaml",
-                    .rules = rules, .n_rules = 1, .verdict = MQR_FAIL, .message = "a \"b\" & c",
+  mqr_case cs[] = {{.id = "x@5.0",
+                    .name = "x",
+                    .version = "5.0",
+                    .file = "f<1>.yaml",
+                    .rules = rules,
+                    .n_rules = 1,
+                    .verdict = MQR_FAIL,
+                    .message = "a \"b\" & c",
                     .detail = "line1\nline2"}};
   mqr_run run = {.tool = "t", .target = "engine", .cases = cs, .n = 1};
   char *buf = NULL;
@@ -267,10 +282,14 @@ static void test_writers(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_vars),         cmocka_unit_test(test_run_pass),
-      cmocka_unit_test(test_run_fail_detail), cmocka_unit_test(test_load_errors),
-      cmocka_unit_test(test_skip_missing_capability), cmocka_unit_test(test_baseline),
-      cmocka_unit_test(test_server_block), cmocka_unit_test(test_expect_extensions),
+      cmocka_unit_test(test_vars),
+      cmocka_unit_test(test_run_pass),
+      cmocka_unit_test(test_run_fail_detail),
+      cmocka_unit_test(test_load_errors),
+      cmocka_unit_test(test_skip_missing_capability),
+      cmocka_unit_test(test_baseline),
+      cmocka_unit_test(test_server_block),
+      cmocka_unit_test(test_expect_extensions),
       cmocka_unit_test(test_writers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,10 +52,14 @@ static void put_error_json(FILE *f, const mqc_error *err) {
 }
 
 static int parse_version(const char *s, mqc_version *v) {
-  if (!strcmp(s, "3")) *v = MQC_V31;
-  else if (!strcmp(s, "4")) *v = MQC_V311;
-  else if (!strcmp(s, "5")) *v = MQC_V5;
-  else return -1;
+  if (!strcmp(s, "3"))
+    *v = MQC_V31;
+  else if (!strcmp(s, "4"))
+    *v = MQC_V311;
+  else if (!strcmp(s, "5"))
+    *v = MQC_V5;
+  else
+    return -1;
   return 0;
 }
 
@@ -87,8 +91,10 @@ static int run_gen(uint64_t seed, unsigned long count, mqc_version v) {
       fprintf(stderr, "crosscheck-gen: seed %llu packet %lu (%s v%d from %s) does not round-trip: ",
               (unsigned long long)seed, i, mqc_type_name(t), (int)v,
               dir == MQC_FROM_CLIENT ? "client" : "server");
-      if (st != MQC_OK) put_error_json(stderr, &err);
-      else fputs("decoded packet differs", stderr);
+      if (st != MQC_OK)
+        put_error_json(stderr, &err);
+      else
+        fputs("decoded packet differs", stderr);
       fputs("\n  hex ", stderr);
       put_hex(stderr, wire, len);
       fputc('\n', stderr);
@@ -158,7 +164,8 @@ static int run_decode(void) {
   char *line = malloc(cap);
   if (!line) return 2;
   int rc = 0;
-  while (rc == 0 && fgets(line, (int)cap, stdin)) rc = decode_line(line);
+  while (rc == 0 && fgets(line, (int)cap, stdin))
+    rc = decode_line(line);
   free(line);
   return rc;
 }

@@ -34,8 +34,7 @@ typedef struct {
 
 /* Builds one random valid packet of type t for version v sent from dir.
  * Views in *out point into arena. Returns 0, or -1 if the arena ran out. */
-int gen_packet(gen_rng *r, gen_arena *a, mqc_type t, mqc_version v, mqc_dir dir,
-               mqc_packet *out);
+int gen_packet(gen_rng *r, gen_arena *a, mqc_type t, mqc_version v, mqc_dir dir, mqc_packet *out);
 
 /* Picks a type that version v allows, and a direction that may send it. */
 mqc_type gen_pick_type(gen_rng *r, mqc_version v);

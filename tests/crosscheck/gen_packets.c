@@ -49,9 +49,12 @@ static int commit(gen_arena *a, const mqc_writer *w, mqc_bytes *out) {
 static size_t pick_len(gen_rng *r, size_t max) {
   size_t n;
   uint32_t k = gen_below(r, 100);
-  if (k < 70) n = gen_below(r, 12);
-  else if (k < 95) n = gen_below(r, 200);
-  else n = gen_below(r, 1200);
+  if (k < 70)
+    n = gen_below(r, 12);
+  else if (k < 95)
+    n = gen_below(r, 200);
+  else
+    n = gen_below(r, 1200);
   return n < max ? n : max;
 }
 
@@ -87,11 +90,16 @@ static uint32_t pick_cp(gen_rng *r, const char *banned) {
   for (;;) {
     uint32_t cp;
     uint32_t k = gen_below(r, 100);
-    if (k < 75) cp = 0x20 + gen_below(r, 0x5F);
-    else if (k < 78) cp = 1 + gen_below(r, 0x1F);
-    else if (k < 86) cp = 0x80 + gen_below(r, 0x780);
-    else if (k < 94) cp = 0x800 + gen_below(r, 0xF800);
-    else cp = 0x10000 + gen_below(r, 0x100000);
+    if (k < 75)
+      cp = 0x20 + gen_below(r, 0x5F);
+    else if (k < 78)
+      cp = 1 + gen_below(r, 0x1F);
+    else if (k < 86)
+      cp = 0x80 + gen_below(r, 0x780);
+    else if (k < 94)
+      cp = 0x800 + gen_below(r, 0xF800);
+    else
+      cp = 0x10000 + gen_below(r, 0x100000);
     if (cp >= 0xD800 && cp <= 0xDFFF) continue; /* surrogates are ill-formed */
     if (cp < 0x80 && banned && strchr(banned, (int)cp)) continue;
     return cp;
@@ -102,7 +110,8 @@ static uint32_t pick_cp(gen_rng *r, const char *banned) {
  * character); returns the byte count. */
 static size_t text_into(gen_rng *r, uint8_t *dst, size_t chars, const char *banned) {
   size_t n = 0;
-  for (size_t i = 0; i < chars; i++) n += put_cp(dst + n, pick_cp(r, banned));
+  for (size_t i = 0; i < chars; i++)
+    n += put_cp(dst + n, pick_cp(r, banned));
   return n;
 }
 
@@ -134,15 +143,16 @@ static int rand_binary(gen_rng *r, gen_arena *a, size_t max, mqc_bytes *out) {
   size_t n = pick_len(r, max);
   uint8_t *p = take(a, n);
   if (!p && n) return -1;
-  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)gen_next(r);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (uint8_t)gen_next(r);
   out->p = p;
   out->n = n;
   return 0;
 }
 
 #define LEVEL_CHARS 10
-#define MAX_LEVELS 5
-#define TOPIC_ROOM (MAX_LEVELS * (LEVEL_CHARS * 4 + 1) + 64)
+#define MAX_LEVELS  5
+#define TOPIC_ROOM  (MAX_LEVELS * (LEVEL_CHARS * 4 + 1) + 64)
 
 /* Topic name: levels separated by '/', empty levels allowed, no wildcards
  * (MQTT-3.3.2-2), at least one character (MQTT-4.7.3-1). A leading '$' level
@@ -183,9 +193,12 @@ static int rand_filter(gen_rng *r, gen_arena *a, mqc_version v, int *shared, mqc
     for (uint32_t i = 0; i < levels; i++) {
       if (i) tmp[n++] = '/';
       uint32_t k = gen_below(r, 10);
-      if (k < 2) tmp[n++] = '+';
-      else if (k < 3 && i + 1 == levels) tmp[n++] = '#';
-      else n += text_into(r, tmp + n, gen_below(r, LEVEL_CHARS + 1), "+#/");
+      if (k < 2)
+        tmp[n++] = '+';
+      else if (k < 3 && i + 1 == levels)
+        tmp[n++] = '#';
+      else
+        n += text_into(r, tmp + n, gen_below(r, LEVEL_CHARS + 1), "+#/");
     }
   } while (n == body);
   return copy_out(a, tmp, n, out);
@@ -226,16 +239,27 @@ static int prop_value(gen_rng *r, gen_arena *a, const mqc_prop_info *info, mqc_p
     break;
   }
   switch (info->type) {
-  case MQC_PT_BYTE: p->u = gen_below(r, 2); return 0; /* all byte properties are 0 or 1 */
-  case MQC_PT_U16: p->u = gen_below(r, 0x10000); return 0;
-  case MQC_PT_U32: p->u = (uint32_t)gen_next(r); return 0;
-  case MQC_PT_VARINT: p->u = gen_below(r, MQC_MAX_REMAINING_LENGTH + 1); return 0;
-  case MQC_PT_UTF8: return rand_text(r, a, 40, NULL, &p->value);
-  case MQC_PT_BINARY: return rand_binary(r, a, 120, &p->value);
+  case MQC_PT_BYTE:
+    p->u = gen_below(r, 2);
+    return 0; /* all byte properties are 0 or 1 */
+  case MQC_PT_U16:
+    p->u = gen_below(r, 0x10000);
+    return 0;
+  case MQC_PT_U32:
+    p->u = (uint32_t)gen_next(r);
+    return 0;
+  case MQC_PT_VARINT:
+    p->u = gen_below(r, MQC_MAX_REMAINING_LENGTH + 1);
+    return 0;
+  case MQC_PT_UTF8:
+    return rand_text(r, a, 40, NULL, &p->value);
+  case MQC_PT_BINARY:
+    return rand_binary(r, a, 120, &p->value);
   case MQC_PT_UTF8_PAIR:
     if (rand_text(r, a, 12, NULL, &p->key)) return -1;
     return rand_text(r, a, 40, NULL, &p->value);
-  case MQC_PT_NONE: break;
+  case MQC_PT_NONE:
+    break;
   }
   return -1;
 }
@@ -294,7 +318,8 @@ static int rand_props(gen_rng *r, gen_arena *a, mqc_type t, uint32_t where, mqc_
   }
   mqc_writer w;
   writer_open(a, &w);
-  for (size_t i = 0; i < l.n; i++) mqc_put_prop(&w, &l.items[i]);
+  for (size_t i = 0; i < l.n; i++)
+    mqc_put_prop(&w, &l.items[i]);
   if (commit(a, &w, &out->raw)) return -1;
   out->count = (uint32_t)l.n;
   return 0;
@@ -327,7 +352,8 @@ static int gen_connect(gen_rng *r, gen_arena *a, mqc_version v, mqc_connect *c) 
     /* 3.1: 1 to 23 characters (3.1 spec, 3.1 CONNECT payload). */
     uint8_t tmp[23];
     size_t n = 1 + gen_below(r, 23);
-    for (size_t i = 0; i < n; i++) tmp[i] = (uint8_t)('0' + gen_below(r, 75));
+    for (size_t i = 0; i < n; i++)
+      tmp[i] = (uint8_t)('0' + gen_below(r, 75));
     if (copy_out(a, tmp, n, &c->client_id)) return -1;
   } else {
     if (rand_text(r, a, 30, NULL, &c->client_id)) return -1;
@@ -379,7 +405,8 @@ static int gen_publish(gen_rng *r, gen_arena *a, mqc_version v, mqc_dir dir, mqc
     size_t n = 16384 + gen_below(r, 8000);
     uint8_t *b = take(a, n);
     if (!b) return -1;
-    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)gen_next(r);
+    for (size_t i = 0; i < n; i++)
+      b[i] = (uint8_t)gen_next(r);
     p->payload = (mqc_bytes){b, n};
     return 0;
   }
@@ -414,8 +441,10 @@ static int gen_subscribe(gen_rng *r, gen_arena *a, mqc_type t, mqc_version v, mq
   mqc_writer w;
   writer_open(a, &w);
   for (uint32_t i = 0; i < count; i++) {
-    if (t == MQC_SUBSCRIBE) mqc_put_sub_entry(&w, filters[i], options[i]);
-    else mqc_put_str(&w, filters[i]);
+    if (t == MQC_SUBSCRIBE)
+      mqc_put_sub_entry(&w, filters[i], options[i]);
+    else
+      mqc_put_str(&w, filters[i]);
   }
   if (commit(a, &w, &s->list)) return -1;
   s->count = count;
@@ -430,9 +459,12 @@ static int gen_suback(gen_rng *r, gen_arena *a, mqc_type t, mqc_version v, mqc_s
   uint8_t *codes = take(a, n);
   if (!codes) return -1;
   for (size_t i = 0; i < n; i++) {
-    if (v == MQC_V5) codes[i] = rand_reason(r, t, MQC_FROM_SERVER);
-    else if (v == MQC_V311) codes[i] = gen_chance(r, 1, 4) ? 0x80 : (uint8_t)gen_below(r, 3);
-    else codes[i] = (uint8_t)gen_below(r, 3); /* 3.1 has no failure code */
+    if (v == MQC_V5)
+      codes[i] = rand_reason(r, t, MQC_FROM_SERVER);
+    else if (v == MQC_V311)
+      codes[i] = gen_chance(r, 1, 4) ? 0x80 : (uint8_t)gen_below(r, 3);
+    else
+      codes[i] = (uint8_t)gen_below(r, 3); /* 3.1 has no failure code */
   }
   s->reasons = (mqc_bytes){codes, n};
   return 0;
@@ -445,26 +477,34 @@ static int gen_reasoned(gen_rng *r, gen_arena *a, mqc_type t, mqc_version v, mqc
   return rand_props(r, a, t, 1u << t, dir, &d->props);
 }
 
-int gen_packet(gen_rng *r, gen_arena *a, mqc_type t, mqc_version v, mqc_dir dir,
-               mqc_packet *out) {
+int gen_packet(gen_rng *r, gen_arena *a, mqc_type t, mqc_version v, mqc_dir dir, mqc_packet *out) {
   mqc_packet_init(out, t, v);
   switch (t) {
-  case MQC_CONNECT: return gen_connect(r, a, v, &out->connect);
-  case MQC_CONNACK: return gen_connack(r, a, v, &out->connack);
-  case MQC_PUBLISH: return gen_publish(r, a, v, dir, &out->publish);
+  case MQC_CONNECT:
+    return gen_connect(r, a, v, &out->connect);
+  case MQC_CONNACK:
+    return gen_connack(r, a, v, &out->connack);
+  case MQC_PUBLISH:
+    return gen_publish(r, a, v, dir, &out->publish);
   case MQC_PUBACK:
   case MQC_PUBREC:
   case MQC_PUBREL:
-  case MQC_PUBCOMP: return gen_ack(r, a, t, v, dir, &out->ack);
+  case MQC_PUBCOMP:
+    return gen_ack(r, a, t, v, dir, &out->ack);
   case MQC_SUBSCRIBE:
-  case MQC_UNSUBSCRIBE: return gen_subscribe(r, a, t, v, &out->subscribe);
+  case MQC_UNSUBSCRIBE:
+    return gen_subscribe(r, a, t, v, &out->subscribe);
   case MQC_SUBACK:
-  case MQC_UNSUBACK: return gen_suback(r, a, t, v, &out->suback);
-  case MQC_DISCONNECT: return gen_reasoned(r, a, t, v, dir, &out->disconnect);
-  case MQC_AUTH: return gen_reasoned(r, a, t, v, dir, &out->auth);
+  case MQC_UNSUBACK:
+    return gen_suback(r, a, t, v, &out->suback);
+  case MQC_DISCONNECT:
+    return gen_reasoned(r, a, t, v, dir, &out->disconnect);
+  case MQC_AUTH:
+    return gen_reasoned(r, a, t, v, dir, &out->auth);
   case MQC_PINGREQ:
   case MQC_PINGRESP:
-  case MQC_RESERVED0: return 0;
+  case MQC_RESERVED0:
+    return 0;
   }
   return 0;
 }
@@ -479,13 +519,16 @@ mqc_dir gen_pick_dir(gen_rng *r, mqc_type t, mqc_version v) {
   case MQC_CONNECT:
   case MQC_SUBSCRIBE:
   case MQC_UNSUBSCRIBE:
-  case MQC_PINGREQ: return MQC_FROM_CLIENT;
+  case MQC_PINGREQ:
+    return MQC_FROM_CLIENT;
   case MQC_CONNACK:
   case MQC_SUBACK:
   case MQC_UNSUBACK:
-  case MQC_PINGRESP: return MQC_FROM_SERVER;
+  case MQC_PINGRESP:
+    return MQC_FROM_SERVER;
   case MQC_DISCONNECT: /* a 3.x server closes the connection instead */
     return v == MQC_V5 && gen_chance(r, 1, 2) ? MQC_FROM_SERVER : MQC_FROM_CLIENT;
-  default: return gen_chance(r, 1, 2) ? MQC_FROM_SERVER : MQC_FROM_CLIENT;
+  default:
+    return gen_chance(r, 1, 2) ? MQC_FROM_SERVER : MQC_FROM_CLIENT;
   }
 }
