@@ -22,6 +22,13 @@ static mqc_status frame_fail(mqc_error *err, mqc_status st, size_t offset, uint8
 /* The framer proper; frame and err must already be reset. */
 static inline mqc_status frame(const uint8_t *buf, size_t len, mqc_version version,
                                uint32_t max_packet_size, mqc_frame *frame, mqc_error *err) {
+  if (len >= 2 && buf[1] < 0x80 && (size_t)buf[1] + 2 <= len &&
+      (max_packet_size == MQC_NO_LIMIT || (size_t)buf[1] + 2 <= max_packet_size)) {
+    frame->header_len = 2; /* the common short packet: a one-byte length */
+    frame->remaining_length = buf[1];
+    frame->total_len = (size_t)buf[1] + 2;
+    return MQC_OK;
+  }
   if (len < 2) {
     frame->needed = 2 - len;
     err->status = MQC_INCOMPLETE;
@@ -136,20 +143,13 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
    * than clearing the largest one. */
   reset_error(err);
   mqc_frame fr = {0, 0, 0, 0};
-  if (len >= 2 && buf[1] < 0x80 && (size_t)buf[1] + 2 <= len &&
-      (max_packet_size == MQC_NO_LIMIT || (size_t)buf[1] + 2 <= max_packet_size)) {
-    fr.header_len = 2; /* the common short packet: a one-byte length */
-    fr.remaining_length = buf[1];
-    fr.total_len = (size_t)buf[1] + 2;
-  } else {
-    mqc_status st = frame(buf, len, version, max_packet_size, &fr, err);
-    if (st != MQC_OK) {
-      pkt->type = MQC_RESERVED0;
-      pkt->flags = 0;
-      pkt->remaining_length = 0;
-      pkt->header_len = 0;
-      return st;
-    }
+  mqc_status st = frame(buf, len, version, max_packet_size, &fr, err);
+  if (st != MQC_OK) {
+    pkt->type = MQC_RESERVED0;
+    pkt->flags = 0;
+    pkt->remaining_length = 0;
+    pkt->header_len = 0;
+    return st;
   }
 
   mqc__reader r = {

@@ -369,6 +369,10 @@ typedef struct {
  * CONNECT it also sets the protocol name and level for version v. */
 void mqc_packet_init(mqc_packet *p, mqc_type t, mqc_version v);
 
+/* The packet's 5.0 property block (empty for 3.x packets), or NULL for the
+ * types that have none (PINGREQ, PINGRESP, reserved). Borrowed from pkt. */
+const mqc_props *mqc_packet_props(const mqc_packet *pkt);
+
 /* Field-by-field semantic equality (views compared by content). */
 bool mqc_packet_equal(const mqc_packet *a, const mqc_packet *b);
 

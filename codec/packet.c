@@ -63,6 +63,34 @@ void mqc_packet_init(mqc_packet *p, mqc_type t, mqc_version v) {
   }
 }
 
+const mqc_props *mqc_packet_props(const mqc_packet *p) {
+  switch (p->type) {
+  case MQC_CONNECT:
+    return &p->connect.props;
+  case MQC_CONNACK:
+    return &p->connack.props;
+  case MQC_PUBLISH:
+    return &p->publish.props;
+  case MQC_PUBACK:
+  case MQC_PUBREC:
+  case MQC_PUBREL:
+  case MQC_PUBCOMP:
+    return &p->ack.props;
+  case MQC_SUBSCRIBE:
+  case MQC_UNSUBSCRIBE:
+    return &p->subscribe.props;
+  case MQC_SUBACK:
+  case MQC_UNSUBACK:
+    return &p->suback.props;
+  case MQC_DISCONNECT:
+    return &p->disconnect.props;
+  case MQC_AUTH:
+    return &p->auth.props;
+  default:
+    return NULL;
+  }
+}
+
 static bool props_eq(const mqc_props *a, const mqc_props *b) {
   return mqc_bytes_eq(a->raw, b->raw);
 }

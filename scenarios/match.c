@@ -149,29 +149,6 @@ static actual field_of(const mqc_packet *p, const char *key) {
   return a;
 }
 
-static const mqc_props *props_of(const mqc_packet *p) {
-  switch (p->type) {
-  case MQC_CONNACK:
-    return &p->connack.props;
-  case MQC_PUBLISH:
-    return &p->publish.props;
-  case MQC_PUBACK:
-  case MQC_PUBREC:
-  case MQC_PUBREL:
-  case MQC_PUBCOMP:
-    return &p->ack.props;
-  case MQC_SUBACK:
-  case MQC_UNSUBACK:
-    return &p->suback.props;
-  case MQC_DISCONNECT:
-    return &p->disconnect.props;
-  case MQC_AUTH:
-    return &p->auth.props;
-  default:
-    return NULL;
-  }
-}
-
 /* Pending captures of one match attempt. */
 typedef struct {
   size_t n;
@@ -531,7 +508,7 @@ int mqs__match(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mq
                       mqc_type_name(pkt->type));
     return m.mismatches;
   }
-  const mqc_props *props = props_of(pkt);
+  const mqc_props *props = mqc_packet_props(pkt);
   for (yaml_node_pair_t *p = exp->data.mapping.pairs.start; p < exp->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(doc, p->key);
     yaml_node_t *val = yaml_document_get_node(doc, p->value);

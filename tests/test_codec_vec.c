@@ -376,34 +376,6 @@ static const char *show(mqc_bytes b, char *out, size_t cap) {
   return out;
 }
 
-static const mqc_props *packet_props(const mqc_packet *p) {
-  switch (p->type) {
-  case MQC_CONNECT:
-    return &p->connect.props;
-  case MQC_CONNACK:
-    return &p->connack.props;
-  case MQC_PUBLISH:
-    return &p->publish.props;
-  case MQC_PUBACK:
-  case MQC_PUBREC:
-  case MQC_PUBREL:
-  case MQC_PUBCOMP:
-    return &p->ack.props;
-  case MQC_SUBSCRIBE:
-  case MQC_UNSUBSCRIBE:
-    return &p->subscribe.props;
-  case MQC_SUBACK:
-  case MQC_UNSUBACK:
-    return &p->suback.props;
-  case MQC_DISCONNECT:
-    return &p->disconnect.props;
-  case MQC_AUTH:
-    return &p->auth.props;
-  default:
-    return NULL;
-  }
-}
-
 static bool within(const vec *v, mqc_bytes b) {
   if (b.n == 0) return true;
   return b.p >= v->bytes && b.p + b.n <= v->bytes + v->len;
@@ -583,7 +555,7 @@ static bool list_entry(const mqc_packet *p, unsigned long long idx, mqc_sub_entr
 static void check_one_field(msgbuf *m, const vec *v, const mqc_packet *p, const char *key,
                             const char *val) {
   const mqc_connect *c = &p->connect;
-  const mqc_props *props = packet_props(p);
+  const mqc_props *props = mqc_packet_props(p);
   bool is_connect = p->type == MQC_CONNECT, is_pub = p->type == MQC_PUBLISH;
   bool is_ack = p->type >= MQC_PUBACK && p->type <= MQC_PUBCOMP;
   bool is_sub = p->type == MQC_SUBSCRIBE || p->type == MQC_UNSUBSCRIBE;
@@ -787,7 +759,7 @@ bool vec_check_fields(const vec *v, const mqc_packet *p, char *msg, size_t cap) 
           p->remaining_length, v->len);
   if (v->len && (p->type != (mqc_type)(v->bytes[0] >> 4) || p->flags != (v->bytes[0] & 0x0F)))
     failf(&m, "type/flags do not match the first byte");
-  const mqc_props *props = packet_props(p);
+  const mqc_props *props = mqc_packet_props(p);
   if (props) check_props_block(&m, v, "props", props, 1u << p->type);
   if (p->type == MQC_CONNECT)
     check_props_block(&m, v, "will_props", &p->connect.will_props, MQC_PROP_IN_WILL);
