@@ -1,6 +1,7 @@
 /* packet_spec.c - structured packet descriptions (YAML/JSON) to mqc_packet. */
 #include "packet_spec.h"
 
+#include "internal.h"
 #include "mqs.h"
 
 #include <errno.h>
@@ -29,19 +30,11 @@ __attribute__((format(printf, 3, 4))) static int fail(ctx *c, yaml_node_t *n, co
   return -1;
 }
 
-static bool is_scalar(yaml_node_t *n) {
-  return n && n->type == YAML_SCALAR_NODE;
-}
-
-static const char *scalar(yaml_node_t *n) {
-  return (const char *)n->data.scalar.value;
-}
-
 static const char *text(ctx *c, yaml_node_t *n, size_t *len);
 
 static int get_uint(ctx *c, yaml_node_t *n, unsigned long max, const char *what,
                     unsigned long *out) {
-  if (!is_scalar(n)) return fail(c, n, "%s must be a number", what);
+  if (!mqs__is_scalar(n)) return fail(c, n, "%s must be a number", what);
   size_t len;
   const char *s = text(c, n, &len);
   if (!s) return -1;
@@ -55,7 +48,7 @@ static int get_uint(ctx *c, yaml_node_t *n, unsigned long max, const char *what,
 }
 
 static int get_bool(ctx *c, yaml_node_t *n, const char *what, bool *out) {
-  if (is_scalar(n)) {
+  if (mqs__is_scalar(n)) {
     size_t len;
     const char *s = text(c, n, &len);
     if (!s) return -1;
@@ -82,7 +75,7 @@ static uint8_t *arena_take(ctx *c, size_t n) {
 /* The text of a scalar value with ${name} references expanded (into the
  * arena when it contains any). NULL after fail() on an unbound name. */
 static const char *text(ctx *c, yaml_node_t *n, size_t *len) {
-  const char *s = scalar(n);
+  const char *s = mqs__scalar(n);
   *len = n->data.scalar.length;
   if (!c->vars || !memchr(s, '$', *len)) return s;
   size_t cap = c->arena->cap - c->arena->used;
@@ -106,7 +99,7 @@ static int hex_value(char ch) {
 }
 
 static int hex_into_arena(ctx *c, yaml_node_t *n, mqc_bytes *out) {
-  if (!is_scalar(n)) return fail(c, n, "hex must be a string of hex digits");
+  if (!mqs__is_scalar(n)) return fail(c, n, "hex must be a string of hex digits");
   size_t len;
   const char *s = text(c, n, &len);
   if (!s) return -1;
@@ -132,17 +125,9 @@ static int hex_into_arena(ctx *c, yaml_node_t *n, mqc_bytes *out) {
   return 0;
 }
 
-static yaml_node_t *map_get(ctx *c, yaml_node_t *map, const char *key) {
-  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-    yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-    if (is_scalar(k) && !strcmp(scalar(k), key)) return yaml_document_get_node(c->doc, p->value);
-  }
-  return NULL;
-}
-
 /* Bytes: a string (used as is, borrowed from the document) or {hex: "..."}. */
 static int get_bytes(ctx *c, yaml_node_t *n, const char *what, mqc_bytes *out) {
-  if (is_scalar(n)) {
+  if (mqs__is_scalar(n)) {
     size_t len;
     const char *s = text(c, n, &len);
     if (!s) return -1;
@@ -151,7 +136,7 @@ static int get_bytes(ctx *c, yaml_node_t *n, const char *what, mqc_bytes *out) {
     return 0;
   }
   if (n && n->type == YAML_MAPPING_NODE) {
-    yaml_node_t *hex = map_get(c, n, "hex");
+    yaml_node_t *hex = mqs__map_get(c->doc, n, "hex");
     if (hex) return hex_into_arena(c, hex, out);
   }
   return fail(c, n, "%s must be a string or {hex: \"...\"}", what);
@@ -160,11 +145,11 @@ static int get_bytes(ctx *c, yaml_node_t *n, const char *what, mqc_bytes *out) {
 static int check_keys(ctx *c, yaml_node_t *map, const char *const *allowed) {
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-    if (!is_scalar(k)) return fail(c, k, "keys must be plain strings");
+    if (!mqs__is_scalar(k)) return fail(c, k, "keys must be plain strings");
     bool ok = false;
     for (const char *const *a = allowed; *a && !ok; a++)
-      ok = !strcmp(*a, scalar(k));
-    if (!ok) return fail(c, k, "unknown key '%s'", scalar(k));
+      ok = !strcmp(*a, mqs__scalar(k));
+    if (!ok) return fail(c, k, "unknown key '%s'", mqs__scalar(k));
   }
   return 0;
 }
@@ -200,16 +185,16 @@ static int build_prop_value(ctx *c, yaml_node_t *item, mqc_writer *w) {
   yaml_node_pair_t *pair = item->data.mapping.pairs.start;
   yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
   yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
-  if (!is_scalar(k)) return fail(c, k, "property name must be a string");
-  if (!strcmp(scalar(k), "raw_hex")) {
+  if (!mqs__is_scalar(k)) return fail(c, k, "property name must be a string");
+  if (!strcmp(mqs__scalar(k), "raw_hex")) {
     /* Raw bytes appended to the block: unknown ids, bad lengths, ... */
     mqc_bytes raw;
     if (hex_into_arena(c, v, &raw)) return -1;
     mqc_put_bytes(w, raw);
     return 0;
   }
-  const mqc_prop_info *info = mqc_prop_by_name(scalar(k));
-  if (!info) return fail(c, k, "unknown property '%s'", scalar(k));
+  const mqc_prop_info *info = mqc_prop_by_name(mqs__scalar(k));
+  if (!info) return fail(c, k, "unknown property '%s'", mqs__scalar(k));
   mqc_prop p = {.id = info->id, .type = info->type};
   unsigned long u;
   switch (info->type) {
@@ -244,7 +229,7 @@ static int build_prop_value(ctx *c, yaml_node_t *item, mqc_writer *w) {
       return -1;
     break;
   case MQC_PT_NONE:
-    return fail(c, k, "unknown property '%s'", scalar(k));
+    return fail(c, k, "unknown property '%s'", mqs__scalar(k));
   }
   mqc_put_prop(w, &p);
   return 0;
@@ -290,26 +275,27 @@ static int build_subscriptions(ctx *c, yaml_node_t *n, mqc_subscribe *s) {
     if (count == 256) return fail(c, e, "at most 256 subscriptions per description");
     if (!e || e->type != YAML_MAPPING_NODE) return fail(c, e, "a subscription is a mapping");
     if (check_keys(c, e, keys)) return -1;
-    yaml_node_t *f = map_get(c, e, "topic_filter");
+    yaml_node_t *f = mqs__map_get(c->doc, e, "topic_filter");
     if (!f) return fail(c, e, "subscription needs topic_filter");
     if (get_bytes(c, f, "topic_filter", &filters[count])) return -1;
     mqc_subopts o = {0};
     unsigned long u;
     yaml_node_t *x;
-    if ((x = map_get(c, e, "qos"))) {
+    if ((x = mqs__map_get(c->doc, e, "qos"))) {
       if (get_uint(c, x, 3, "qos", &u)) return -1;
       o.max_qos = (uint8_t)u;
     }
-    if ((x = map_get(c, e, "no_local")) && get_bool(c, x, "no_local", &o.no_local)) return -1;
-    if ((x = map_get(c, e, "retain_as_published")) &&
+    if ((x = mqs__map_get(c->doc, e, "no_local")) && get_bool(c, x, "no_local", &o.no_local))
+      return -1;
+    if ((x = mqs__map_get(c->doc, e, "retain_as_published")) &&
         get_bool(c, x, "retain_as_published", &o.retain_as_published))
       return -1;
-    if ((x = map_get(c, e, "retain_handling"))) {
+    if ((x = mqs__map_get(c->doc, e, "retain_handling"))) {
       if (get_uint(c, x, 3, "retain_handling", &u)) return -1;
       o.retain_handling = (uint8_t)u;
     }
     opts[count] = mqc_subopts_pack(o);
-    if ((x = map_get(c, e, "options"))) { /* the raw byte, reserved bits included */
+    if ((x = mqs__map_get(c->doc, e, "options"))) { /* the raw byte, reserved bits included */
       if (get_uint(c, x, 0xFF, "options", &u)) return -1;
       opts[count] = (uint8_t)u;
     }
@@ -360,33 +346,35 @@ static int build_faults(ctx *c, yaml_node_t *n, mqc_faults *f) {
   if (check_keys(c, n, keys)) return -1;
   unsigned long u;
   yaml_node_t *x;
-  if ((x = map_get(c, n, "flags"))) {
+  if ((x = mqs__map_get(c->doc, n, "flags"))) {
     if (get_uint(c, x, 15, "flags", &u)) return -1;
     f->set_flags = true;
     f->flags = (uint8_t)u;
   }
-  if ((x = map_get(c, n, "type"))) {
+  if ((x = mqs__map_get(c->doc, n, "type"))) {
     if (get_uint(c, x, 15, "type", &u)) return -1;
     f->set_type = true;
     f->type = (uint8_t)u;
   }
-  if ((x = map_get(c, n, "remaining_length"))) {
+  if ((x = mqs__map_get(c->doc, n, "remaining_length"))) {
     if (get_uint(c, x, MQC_MAX_REMAINING_LENGTH, "remaining_length", &u)) return -1;
     f->set_remaining_length = true;
     f->remaining_length = (uint32_t)u;
   }
-  if ((x = map_get(c, n, "length_bytes"))) {
+  if ((x = mqs__map_get(c->doc, n, "length_bytes"))) {
     if (get_uint(c, x, 5, "length_bytes", &u)) return -1;
     f->length_bytes = (uint8_t)u;
   }
-  if ((x = map_get(c, n, "connect_flags"))) {
+  if ((x = mqs__map_get(c->doc, n, "connect_flags"))) {
     if (get_uint(c, x, 0xFF, "connect_flags", &u)) return -1;
     f->set_connect_flags = true;
     f->connect_flags = (uint8_t)u;
   }
-  if ((x = map_get(c, n, "omit_reason")) && get_bool(c, x, "omit_reason", &f->omit_reason))
+  if ((x = mqs__map_get(c->doc, n, "omit_reason")) &&
+      get_bool(c, x, "omit_reason", &f->omit_reason))
     return -1;
-  if ((x = map_get(c, n, "trailing")) && get_bytes(c, x, "trailing", &f->trailing)) return -1;
+  if ((x = mqs__map_get(c->doc, n, "trailing")) && get_bytes(c, x, "trailing", &f->trailing))
+    return -1;
   return 0;
 }
 
@@ -403,40 +391,46 @@ static int build_connect(ctx *c, yaml_node_t *n, mqc_connect *p) {
   static const char *const will_keys[] = {"qos", "retain", "properties", "topic", "payload", NULL};
   unsigned long u;
   yaml_node_t *x;
-  if ((x = map_get(c, n, "protocol_name")) && get_bytes(c, x, "protocol_name", &p->protocol_name))
+  if ((x = mqs__map_get(c->doc, n, "protocol_name")) &&
+      get_bytes(c, x, "protocol_name", &p->protocol_name))
     return -1;
-  if ((x = map_get(c, n, "protocol_level"))) {
+  if ((x = mqs__map_get(c->doc, n, "protocol_level"))) {
     if (get_uint(c, x, 0xFF, "protocol_level", &u)) return -1;
     p->level = (uint8_t)u;
   }
-  if ((x = map_get(c, n, "clean_start")) && get_bool(c, x, "clean_start", &p->clean_start))
+  if ((x = mqs__map_get(c->doc, n, "clean_start")) &&
+      get_bool(c, x, "clean_start", &p->clean_start))
     return -1;
-  if ((x = map_get(c, n, "keep_alive"))) {
+  if ((x = mqs__map_get(c->doc, n, "keep_alive"))) {
     if (get_uint(c, x, 0xFFFF, "keep_alive", &u)) return -1;
     p->keep_alive = (uint16_t)u;
   }
-  if (build_props(c, map_get(c, n, "properties"), &p->props)) return -1;
-  if ((x = map_get(c, n, "client_id")) && get_bytes(c, x, "client_id", &p->client_id)) return -1;
-  if ((x = map_get(c, n, "will"))) {
+  if (build_props(c, mqs__map_get(c->doc, n, "properties"), &p->props)) return -1;
+  if ((x = mqs__map_get(c->doc, n, "client_id")) && get_bytes(c, x, "client_id", &p->client_id))
+    return -1;
+  if ((x = mqs__map_get(c->doc, n, "will"))) {
     if (x->type != YAML_MAPPING_NODE) return fail(c, x, "will must be a mapping");
     if (check_keys(c, x, will_keys)) return -1;
     p->will = true;
     yaml_node_t *y;
-    if ((y = map_get(c, x, "qos"))) {
+    if ((y = mqs__map_get(c->doc, x, "qos"))) {
       if (get_uint(c, y, 3, "will qos", &u)) return -1;
       p->will_qos = (uint8_t)u;
     }
-    if ((y = map_get(c, x, "retain")) && get_bool(c, y, "will retain", &p->will_retain)) return -1;
-    if (build_props(c, map_get(c, x, "properties"), &p->will_props)) return -1;
-    if ((y = map_get(c, x, "topic")) && get_bytes(c, y, "will topic", &p->will_topic)) return -1;
-    if ((y = map_get(c, x, "payload")) && get_bytes(c, y, "will payload", &p->will_payload))
+    if ((y = mqs__map_get(c->doc, x, "retain")) && get_bool(c, y, "will retain", &p->will_retain))
+      return -1;
+    if (build_props(c, mqs__map_get(c->doc, x, "properties"), &p->will_props)) return -1;
+    if ((y = mqs__map_get(c->doc, x, "topic")) && get_bytes(c, y, "will topic", &p->will_topic))
+      return -1;
+    if ((y = mqs__map_get(c->doc, x, "payload")) &&
+        get_bytes(c, y, "will payload", &p->will_payload))
       return -1;
   }
-  if ((x = map_get(c, n, "username"))) {
+  if ((x = mqs__map_get(c->doc, n, "username"))) {
     p->has_username = true;
     if (get_bytes(c, x, "username", &p->username)) return -1;
   }
-  if ((x = map_get(c, n, "password"))) {
+  if ((x = mqs__map_get(c->doc, n, "password"))) {
     p->has_password = true;
     if (get_bytes(c, x, "password", &p->password)) return -1;
   }
@@ -480,11 +474,11 @@ int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_versi
   if (!node || node->type != YAML_MAPPING_NODE)
     return fail(&c, node, "a packet is a mapping with at least a 'type' key");
   if (check_keys(&c, node, keys)) return -1;
-  yaml_node_t *tn = map_get(&c, node, "type");
+  yaml_node_t *tn = mqs__map_get(c.doc, node, "type");
   mqc_type type = default_type;
   if (!tn && default_type != MQC_RESERVED0) {
     /* the step names the type */
-  } else if (!is_scalar(tn) || type_from_name(scalar(tn), &type))
+  } else if (!mqs__is_scalar(tn) || type_from_name(mqs__scalar(tn), &type))
     return fail(&c, tn ? tn : node, "'type' must name a packet type such as PUBLISH");
   mqc_packet_init(pkt, type, v);
   unsigned long u;
@@ -494,13 +488,13 @@ int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_versi
   uint8_t *reason = NULL;
   switch (type) {
   case MQC_CONNECT:
-    return build_connect(&c, node, &pkt->connect) ? -1
-           : (x = map_get(&c, node, "faults"))    ? build_faults(&c, x, faults)
-                                                  : 0;
+    return build_connect(&c, node, &pkt->connect)      ? -1
+           : (x = mqs__map_get(c.doc, node, "faults")) ? build_faults(&c, x, faults)
+                                                       : 0;
   case MQC_CONNACK:
     props = &pkt->connack.props;
     reason = &pkt->connack.reason;
-    if ((x = map_get(&c, node, "session_present")) &&
+    if ((x = mqs__map_get(c.doc, node, "session_present")) &&
         get_bool(&c, x, "session_present", &pkt->connack.session_present))
       return -1;
     break;
@@ -508,14 +502,16 @@ int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_versi
     mqc_publish *p = &pkt->publish;
     props = &p->props;
     packet_id = &p->packet_id;
-    if ((x = map_get(&c, node, "dup")) && get_bool(&c, x, "dup", &p->dup)) return -1;
-    if ((x = map_get(&c, node, "retain")) && get_bool(&c, x, "retain", &p->retain)) return -1;
-    if ((x = map_get(&c, node, "qos"))) {
+    if ((x = mqs__map_get(c.doc, node, "dup")) && get_bool(&c, x, "dup", &p->dup)) return -1;
+    if ((x = mqs__map_get(c.doc, node, "retain")) && get_bool(&c, x, "retain", &p->retain))
+      return -1;
+    if ((x = mqs__map_get(c.doc, node, "qos"))) {
       if (get_uint(&c, x, 3, "qos", &u)) return -1;
       p->qos = (uint8_t)u;
     }
-    if ((x = map_get(&c, node, "topic")) && get_bytes(&c, x, "topic", &p->topic)) return -1;
-    if ((x = map_get(&c, node, "payload")) && get_bytes(&c, x, "payload", &p->payload)) return -1;
+    if ((x = mqs__map_get(c.doc, node, "topic")) && get_bytes(&c, x, "topic", &p->topic)) return -1;
+    if ((x = mqs__map_get(c.doc, node, "payload")) && get_bytes(&c, x, "payload", &p->payload))
+      return -1;
     break;
   }
   case MQC_PUBACK:
@@ -530,10 +526,10 @@ int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_versi
   case MQC_UNSUBSCRIBE:
     props = &pkt->subscribe.props;
     packet_id = &pkt->subscribe.packet_id;
-    if (type == MQC_SUBSCRIBE && (x = map_get(&c, node, "subscriptions")) &&
+    if (type == MQC_SUBSCRIBE && (x = mqs__map_get(c.doc, node, "subscriptions")) &&
         build_subscriptions(&c, x, &pkt->subscribe))
       return -1;
-    if (type == MQC_UNSUBSCRIBE && (x = map_get(&c, node, "topic_filters")) &&
+    if (type == MQC_UNSUBSCRIBE && (x = mqs__map_get(c.doc, node, "topic_filters")) &&
         build_filters(&c, x, &pkt->subscribe))
       return -1;
     break;
@@ -541,7 +537,8 @@ int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_versi
   case MQC_UNSUBACK:
     props = &pkt->suback.props;
     packet_id = &pkt->suback.packet_id;
-    if ((x = map_get(&c, node, "reason_codes")) && build_reason_list(&c, x, &pkt->suback.reasons))
+    if ((x = mqs__map_get(c.doc, node, "reason_codes")) &&
+        build_reason_list(&c, x, &pkt->suback.reasons))
       return -1;
     break;
   case MQC_DISCONNECT:
@@ -552,15 +549,15 @@ int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_versi
   default:
     break;
   }
-  if (packet_id && (x = map_get(&c, node, "packet_id"))) {
+  if (packet_id && (x = mqs__map_get(c.doc, node, "packet_id"))) {
     if (get_uint(&c, x, 0xFFFF, "packet_id", &u)) return -1;
     *packet_id = (uint16_t)u;
   }
-  if (reason && (x = map_get(&c, node, "reason_code"))) {
+  if (reason && (x = mqs__map_get(c.doc, node, "reason_code"))) {
     if (get_uint(&c, x, 0xFF, "reason_code", &u)) return -1;
     *reason = (uint8_t)u;
   }
-  if (props && build_props(&c, map_get(&c, node, "properties"), props)) return -1;
-  if ((x = map_get(&c, node, "faults")) && build_faults(&c, x, faults)) return -1;
+  if (props && build_props(&c, mqs__map_get(c.doc, node, "properties"), props)) return -1;
+  if ((x = mqs__map_get(c.doc, node, "faults")) && build_faults(&c, x, faults)) return -1;
   return 0;
 }
