@@ -57,25 +57,16 @@ static uint8_t connack_reason(uint8_t reason) {
 
 static void send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why) {
   if (c->connack_sent || c->ver == 0) return;
-  if (c->ver == MQC_V5) {
-    if (mqe__send_connack_refusal(e, c, connack_reason(reason), why)) c->connack_sent = true;
-    return;
-  }
+  if (c->ver != MQC_V5 && (reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR))
+    return; /* 3.x has no return code for these: close without CONNACK */
   /* 3.x return codes for the closest 5.0 reason */
-  uint8_t rc = reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION  ? 1
-               : reason == MQC_RC_CLIENT_IDENTIFIER_NOT_VALID ? 2
-               : reason == MQC_RC_BAD_USER_NAME_OR_PASSWORD   ? 4
-               : reason == MQC_RC_NOT_AUTHORIZED              ? 5
-                                                              : 3;
-  if (reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR) return;
-  uint8_t *p = mqe__out_reserve(e, c, 4);
-  if (!p) return;
-  p[0] = MQC_CONNACK << 4;
-  p[1] = 2;
-  p[2] = 0;
-  p[3] = rc;
-  mqe__out_commit(e, c, 4);
-  c->connack_sent = true;
+  uint8_t code = c->ver == MQC_V5                                ? connack_reason(reason)
+                 : reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION ? 1
+                 : reason == MQC_RC_CLIENT_IDENTIFIER_NOT_VALID  ? 2
+                 : reason == MQC_RC_BAD_USER_NAME_OR_PASSWORD    ? 4
+                 : reason == MQC_RC_NOT_AUTHORIZED               ? 5
+                                                                 : 3;
+  (void)mqe__send_connack_refusal(e, c, code, why); /* NOMEM: the close still happens */
 }
 
 /* "message (statement)": what the client reads as the Reason String. */

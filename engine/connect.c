@@ -42,7 +42,6 @@ static void refuse(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *state
 }
 
 typedef struct {
-  bool v5;
   bool session_present;
   bool expiry_capped;
   uint32_t expiry;
@@ -54,8 +53,9 @@ typedef struct {
   size_t auth_n;
 } connack_info;
 
-static void put_connack_props(const mqe_engine *e, const mqe_conn *c, const connack_info *ci,
+static void put_connack_props(const mqe_engine *e, const mqe_conn *c, const void *arg,
                               mqc_writer *w) {
+  const connack_info *ci = arg;
   const mqe_config *g = &e->cfg;
   if (ci->expiry_capped) mqe__put_prop_int(w, MQC_PROP_SESSION_EXPIRY_INTERVAL, ci->expiry);
   if (g->receive_maximum != 65535)
@@ -80,41 +80,12 @@ static void put_connack_props(const mqe_engine *e, const mqe_conn *c, const conn
   }
 }
 
-static bool send_connack(mqe_engine *e, mqe_conn *c, const connack_info *ci) {
-  uint32_t props = 0, rem = 2;
-  if (ci->v5) {
-    mqc_writer sz;
-    mqc_writer_init(&sz, NULL, 0);
-    put_connack_props(e, c, ci, &sz);
-    props = (uint32_t)sz.len;
-    rem += (uint32_t)mqe__varint_len(props) + props;
-  }
-  size_t total = 1 + mqe__varint_len(rem) + rem;
-  uint8_t *p = mqe__out_reserve(e, c, total);
-  if (!p) return false;
-  mqc_writer w;
-  mqc_writer_init(&w, p, total);
-  mqc_put_u8(&w, MQC_CONNACK << 4);
-  mqc_put_varint(&w, rem);
-  mqc_put_u8(&w, ci->session_present ? 1 : 0);
-  mqc_put_u8(&w, 0);
-  if (ci->v5) {
-    mqc_put_varint(&w, props);
-    put_connack_props(e, c, ci, &w);
-  }
-  assert(mqc_writer_ok(&w) && w.len == total);
-  mqe__out_commit(e, c, total);
-  c->connack_sent = true;
-  return true;
-}
-
 /* Accepts a validated (and authenticated) CONNECT. */
 static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
                            const uint8_t *auth_data, size_t auth_n) {
   bool v5 = c->ver == MQC_V5;
   connack_info ci;
   memset(&ci, 0, sizeof ci);
-  ci.v5 = v5;
   ci.auth_data = auth_data;
   ci.auth_n = auth_n;
   mqc_bytes id = cn->client_id;
@@ -225,7 +196,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   s->conn = c;
   c->sess = s;
   c->state = MQE__S_CONNECTED;
-  if (!send_connack(e, c, &ci)) {
+  if (!mqe__send_connack(e, c, ci.session_present, 0, put_connack_props, &ci)) {
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for CONNACK");
     return;
   }

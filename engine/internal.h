@@ -266,8 +266,15 @@ void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint
  * MQE__REASON_MAX bytes and dropped when it would not fit the client's
  * Maximum Packet Size. */
 void mqe__send_disconnect(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why);
-/* 5.0 CONNACK with a failure code. false on NOMEM. */
-bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why);
+/* Writes a property block (5.0) from arg; see mqe__send_connack. */
+typedef void mqe__props_fn(const mqe_engine *e, const mqe_conn *c, const void *arg, mqc_writer *w);
+/* CONNACK of c's version with acknowledge flags and code (5.0 reason or 3.x
+ * return code); sets c->connack_sent. false on NOMEM. */
+bool mqe__send_connack(mqe_engine *e, mqe_conn *c, bool session_present, uint8_t code,
+                       mqe__props_fn *props, const void *arg);
+/* CONNACK refusal with code (already valid for c's version); in 5.0 why
+ * becomes the Reason String under the same rules as mqe__send_disconnect. */
+bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t code, const char *why);
 /* Fixed explanation of a failure reason code (Reason String on acks). */
 const char *mqe__reason_text(uint8_t reason);
 void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n);

@@ -177,10 +177,20 @@ void mqe__send_disconnect(mqe_engine *e, mqe_conn *c, uint8_t reason, const char
   end(e, c, &w);
 }
 
-bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why) {
-  mqc_bytes rs = bounded_cstr(why);
-  uint32_t props = rs_props(c, rs, 2);
-  uint32_t rem = 2 + (uint32_t)mqe__varint_len(props) + props;
+/* The one CONNACK writer, for every version: props (5.0 only, may be NULL)
+ * runs twice, once on a counting writer to size the block and once to write
+ * it, so the packet is built in place without a scratch copy. */
+bool mqe__send_connack(mqe_engine *e, mqe_conn *c, bool session_present, uint8_t code,
+                       mqe__props_fn *props, const void *arg) {
+  bool v5 = c->ver == MQC_V5;
+  uint32_t plen = 0, rem = 2;
+  if (v5) {
+    mqc_writer sz;
+    mqc_writer_init(&sz, NULL, 0);
+    if (props) props(e, c, arg, &sz);
+    plen = (uint32_t)sz.len;
+    rem += (uint32_t)mqe__varint_len(plen) + plen;
+  }
   size_t total = 1 + mqe__varint_len(rem) + rem;
   uint8_t *p = mqe__out_reserve(e, c, total);
   if (!p) return false;
@@ -188,13 +198,29 @@ bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const
   mqc_writer_init(&w, p, total);
   mqc_put_u8(&w, MQC_CONNACK << 4);
   mqc_put_varint(&w, rem);
-  mqc_put_u8(&w, 0);
-  mqc_put_u8(&w, reason);
-  mqc_put_varint(&w, props);
-  if (props) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+  mqc_put_u8(&w, session_present ? 1 : 0);
+  mqc_put_u8(&w, code);
+  if (v5) {
+    mqc_put_varint(&w, plen);
+    if (props) props(e, c, arg, &w);
+  }
   assert(mqc_writer_ok(&w) && w.len == total);
   mqe__out_commit(e, c, total);
+  c->connack_sent = true;
   return true;
+}
+
+static void put_reason_string(const mqe_engine *e, const mqe_conn *c, const void *arg,
+                              mqc_writer *w) {
+  (void)e, (void)c;
+  const mqc_bytes *rs = arg;
+  if (rs->n) mqe__put_prop_str(w, MQC_PROP_REASON_STRING, *rs);
+}
+
+bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t code, const char *why) {
+  mqc_bytes rs = bounded_cstr(why);
+  if (!rs_props(c, rs, 2)) rs.n = 0;
+  return mqe__send_connack(e, c, false, code, put_reason_string, &rs);
 }
 
 void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n) {

@@ -166,6 +166,25 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
   return granted;
 }
 
+/* One reason code per filter for a SUBACK or UNSUBACK: on the stack for the
+ * usual short lists, allocated for long ones. */
+typedef struct {
+  uint8_t *codes;
+  size_t n;
+  uint8_t small[64];
+} reasons;
+
+static bool reasons_open(mqe_engine *e, mqe_conn *c, reasons *r, size_t n) {
+  r->n = n;
+  r->codes = n <= sizeof r->small ? r->small : mqe__alloc(e, n);
+  if (!r->codes) mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for the reason codes");
+  return r->codes != NULL;
+}
+
+static void reasons_close(mqe_engine *e, reasons *r) {
+  if (r->codes != r->small) mqe__free(e, r->codes, r->n);
+}
+
 void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   const mqc_subscribe *sp = &p->subscribe;
   bool v5 = c->ver == MQC_V5;
@@ -179,15 +198,9 @@ void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     }
     subid = pr.u;
   }
-  uint8_t small[64];
-  uint8_t *rc = small;
-  if (sp->count > sizeof small) {
-    rc = mqe__alloc(e, sp->count);
-    if (!rc) {
-      mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for SUBACK");
-      return;
-    }
-  }
+  reasons out;
+  if (!reasons_open(e, c, &out, sp->count)) return;
+  uint8_t *rc = out.codes;
   mqc_list_iter it;
   mqc_sub_entry ent;
   uint16_t i = 0;
@@ -210,20 +223,14 @@ void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     mqe__send_suback(e, c, MQC_SUBACK, sp->packet_id, rc, i);
     mqe__pump(e, c->sess); /* retained messages after the SUBACK */
   }
-  if (rc != small) mqe__free(e, rc, sp->count);
+  reasons_close(e, &out);
 }
 
 void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   const mqc_subscribe *sp = &p->subscribe;
-  uint8_t small[64];
-  uint8_t *rc = small;
-  if (sp->count > sizeof small) {
-    rc = mqe__alloc(e, sp->count);
-    if (!rc) {
-      mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for UNSUBACK");
-      return;
-    }
-  }
+  reasons out;
+  if (!reasons_open(e, c, &out, sp->count)) return;
+  uint8_t *rc = out.codes;
   mqc_list_iter it;
   mqc_bytes f;
   uint16_t i = 0;
@@ -234,5 +241,5 @@ void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     rc[i++] = sub ? MQC_RC_SUCCESS : MQC_RC_NO_SUBSCRIPTION_EXISTED;
   }
   mqe__send_suback(e, c, MQC_UNSUBACK, sp->packet_id, rc, i);
-  if (rc != small) mqe__free(e, rc, sp->count);
+  reasons_close(e, &out);
 }

@@ -11,8 +11,9 @@
  * IDs, consistent counts, no leaked objects), the stats against the
  * configured caps and against the allocator's own count; every byte the
  * engine sends must frame and decode as a server-to-client packet of the
- * connection's version; at the end, after mqe_engine_free, nothing may be
- * left allocated. */
+ * connection's version; recv's status agrees with should_close; every event
+ * is well formed (on_event); at the end, after mqe_engine_free, nothing may
+ * be left allocated. */
 #include <string.h>
 
 #include "engine_ops.h"
@@ -70,22 +71,48 @@ typedef struct {
 } slot;
 
 typedef struct {
+  const void *slots, *slots_end; /* conn_user must point into the harness */
+  bool trace;
+} event_sink;
+
+typedef struct {
   mqe_engine *e;
   mqe_config cfg;
   counter alloc;
   slot s[MQF_ENGINE_CONNS];
   uint64_t now;
   uint64_t base_bytes, base_count; /* allocator minus engine stats after creation */
+  event_sink events;
 } harness;
 
-/* MQF_ENGINE_TRACE=1 prints the engine's events, to see how deep an input
- * gets (replay_engine FILE). */
-static void trace_event(void *ctx, const mqe_event *ev) {
-  (void)ctx;
-  fprintf(stderr, "  t=%llu ev=%d conn=%p id=\"%s\" v=%d reason=0x%02x %s%s%s\n",
+/* Every event the engine raises is checked (and, with MQF_ENGINE_TRACE=1,
+ * printed to see how deep an input gets: replay_engine FILE). The checks
+ * read every string, so a dangling or unterminated one shows under ASan. */
+static void on_event(void *ctx, const mqe_event *ev) {
+  const event_sink *k = ctx;
+  MQF_CHECK(ev->message && ev->client_id, "event %d without message or client id", (int)ev->type);
+  MQF_CHECK(!ev->conn_user || ((const void *)ev->conn_user >= k->slots &&
+                               (const void *)ev->conn_user < k->slots_end),
+            "event %d for a connection the harness did not open", (int)ev->type);
+  MQF_CHECK(!ev->statement || !strncmp(ev->statement, "MQTT-", 5),
+            "event %d cites \"%s\", not a statement ID", (int)ev->type, ev->statement);
+  size_t n = strlen(ev->message) + strlen(ev->client_id);
+  if (!k->trace) return;
+  fprintf(stderr, "  t=%llu ev=%d conn=%p id=\"%s\" v=%d reason=0x%02x %s%s%s (%zu)\n",
           (unsigned long long)ev->now, (int)ev->type, ev->conn_user, ev->client_id,
           (int)ev->version, ev->reason, ev->message, ev->statement ? " " : "",
-          ev->statement ? ev->statement : "");
+          ev->statement ? ev->statement : "", n);
+}
+
+/* With the deny rules on, an ACL refuses the topic "x" to everyone and
+ * anything under "a/c" to the user bob, so every ACL branch (publish,
+ * subscribe, will) can be reached. */
+static bool acl_rule(void *ctx, mqe_acl_op op, mqc_bytes client_id, mqc_bytes username,
+                     mqc_bytes topic) {
+  (void)ctx, (void)op, (void)client_id;
+  if (topic.n == 1 && topic.p[0] == 'x') return false;
+  bool bob = username.n == 3 && !memcmp(username.p, "bob", 3);
+  return !(bob && topic.n >= 3 && !memcmp(topic.p, "a/c", 3));
 }
 
 static const char SECRET[] = "s3cret";
@@ -131,6 +158,7 @@ static void configure(harness *h, const uint8_t *pre) {
   if (pre[3] & 64) {
     c->deny_filters = DENY;
     c->deny_filter_count = 2;
+    c->acl = acl_rule;
   }
   if (pre[3] & 128) {
     c->max_retained = 2;
@@ -141,9 +169,11 @@ static void configure(harness *h, const uint8_t *pre) {
   c->alloc.malloc = count_malloc;
   c->alloc.free = count_free;
   c->alloc.ctx = &h->alloc;
-  static int trace = -1;
-  if (trace < 0) trace = getenv("MQF_ENGINE_TRACE") != NULL;
-  if (trace) c->on_event = trace_event;
+  h->events.slots = h->s;
+  h->events.slots_end = h->s + MQF_ENGINE_CONNS;
+  h->events.trace = getenv("MQF_ENGINE_TRACE") != NULL;
+  c->on_event = on_event;
+  c->event_ctx = &h->events;
 }
 
 /* Queries the back-pressure state of every open connection after each op,
@@ -214,7 +244,10 @@ static void feed(harness *h, slot *s, const uint8_t *p, size_t n, size_t chunk) 
   if (chunk == 0) chunk = n ? n : 1;
   for (size_t off = 0; off < n; off += chunk) {
     size_t k = n - off < chunk ? n - off : chunk;
-    (void)mqe_conn_recv(h->e, s->c, p + off, k, h->now); /* MQE_CLOSE: should_close says so */
+    mqe_status st = mqe_conn_recv(h->e, s->c, p + off, k, h->now);
+    /* The contract: MQE_CLOSE exactly when should_close; service() acts on it */
+    MQF_CHECK(st == (mqe_conn_should_close(s->c) ? MQE_CLOSE : MQE_OK), "recv returned \"%s\"",
+              mqe_strerror(st));
   }
 }
 
