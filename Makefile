@@ -17,11 +17,13 @@ test:
 	cmake --build --preset ci -j$(JOBS)
 	ctest --preset ci -j$(JOBS)
 	ci/fuzz-smoke
+	ci/fuzz-builds
 
 # Each libFuzzer target for a few seconds over its corpus and regressions.
 fuzz-smoke:
 	@ci/bootstrap test
 	ci/fuzz-smoke
+	ci/fuzz-builds
 
 build:
 	@ci/bootstrap build

@@ -7,8 +7,9 @@
 # with <target>.dict, <target>.options and <target>_seed_corpus.zip beside it.
 # With libFuzzer, <target>_structured variants use the custom mutator.
 # Outside OSS-Fuzz, defaults give a local libFuzzer+ASan build in
-# build/ossfuzz (for checking this script). Needs libyaml for the scenario
-# targets; they are skipped without it.
+# build/ossfuzz (for checking this script: ci/fuzz-smoke does). ws_http needs
+# OpenSSL and wslay, the scenario targets also libyaml; each is skipped
+# without its headers.
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${CC:=clang}" "${CXX:=clang++}"
 : "${CFLAGS:=-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fsanitize=fuzzer-no-link}"
@@ -20,47 +21,53 @@ mkdir -p "$OUT"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-inc="-I$root/codec -I$root/engine -I$root/scenarios -I$root/fuzz"
+inc="-I$root/codec -I$root/engine -I$root/net -I$root/scenarios -I$root/fuzz"
 cflags="$CFLAGS -std=c11 -D_POSIX_C_SOURCE=200809L $inc"
 
-# lib NAME SOURCES...: one static library per module.
+# lib NAME SOURCES...: one static library per module. net/ uses Linux
+# extensions (accept4), as its CMakeLists says.
 lib() {
-  local name=$1
+  local name=$1 defs=""
   shift
+  [ "$name" = mqn ] && defs="-D_GNU_SOURCE"
   mkdir -p "$work/$name"
   for src in "$@"; do
     # shellcheck disable=SC2086
-    $CC $cflags -c "$src" -o "$work/$name/$(basename "$src" .c).o"
+    $CC $cflags $defs -c "$src" -o "$work/$name/$(basename "$src" .c).o"
   done
   ar rcs "$work/lib$name.a" "$work/$name"/*.o
 }
 
 lib mqc "$root"/codec/*.c
 lib mqf "$root"/fuzz/mutator.c "$root"/fuzz/mutator_fields.c "$root"/fuzz/layouts.c
-targets="decode stream roundtrip encode mutate"
+lib mqe "$root"/engine/*.c
+targets="decode stream roundtrip encode mutate engine"
 libs_for() { echo "$work/libmqf.a $work/libmqc.a"; }
-if [ -f "$root/engine/mqe.h" ]; then
-  lib mqe "$root"/engine/*.c
-  targets="$targets engine"
+# net/ needs OpenSSL and wslay, scenarios/ also libyaml: those targets are
+# built when the headers are there (the project's Dockerfile installs
+# libssl-dev, libwslay-dev and libyaml-dev).
+has() { printf '#include <%s>\n' "$@" | $CC -E - >/dev/null 2>&1; }
+if has openssl/ssl.h wslay/wslay.h; then
+  lib mqn "$root"/net/*.c
+  targets="$targets ws_http"
+  if has yaml.h; then
+    lib mqs "$root"/scenarios/*.c
+    targets="$targets scenario scenario_file"
+  fi
 fi
-yaml=""
-if echo '#include <yaml.h>' | $CC -E - >/dev/null 2>&1; then
-  # packet descriptions (and the variables they expand, once vars.c exists)
-  lib mqs_spec "$root"/scenarios/packet_spec.c $(ls "$root"/scenarios/vars.c 2>/dev/null || true)
-  yaml=1
-  targets="$targets scenario"
-fi
+netlibs="$work/libmqn.a -lssl -lcrypto -lwslay"
 
 for t in $targets; do
   extra=""
   case $t in
     engine) extra="$work/libmqe.a" ;;
-    scenario) extra="$work/libmqs_spec.a -lyaml" ;;
+    ws_http) extra="$netlibs" ;;
+    scenario*) extra="$work/libmqs.a $work/libmqe.a $netlibs -lyaml -lpthread" ;;
   esac
   # shellcheck disable=SC2086
   $CC $cflags -c "$root/fuzz/$t.c" -o "$work/$t.o"
   # shellcheck disable=SC2086
-  $CXX $CXXFLAGS "$work/$t.o" $(libs_for) $extra $LIB_FUZZING_ENGINE -o "$OUT/$t"
+  $CXX $CXXFLAGS "$work/$t.o" $extra $(libs_for) $LIB_FUZZING_ENGINE -o "$OUT/$t"
   cp "$root/fuzz/$t.dict" "$root/fuzz/$t.options" "$OUT/" 2>/dev/null || true
   if [ -d "$root/corpus/$t" ]; then
     rm -f "$OUT/${t}_seed_corpus.zip"
@@ -80,7 +87,7 @@ with zipfile.ZipFile(out, "w") as z:
       # shellcheck disable=SC2086
       $CC $cflags -c "$root/fuzz/mutator_libfuzzer.c" -o "$work/mlf.o"
       # shellcheck disable=SC2086
-      $CXX $CXXFLAGS "$work/$t.o" "$work/mlf.o" $(libs_for) $extra $LIB_FUZZING_ENGINE \
+      $CXX $CXXFLAGS "$work/$t.o" "$work/mlf.o" $extra $(libs_for) $LIB_FUZZING_ENGINE \
         -o "$OUT/${t}_structured"
       for f in dict options; do cp "$OUT/$t.$f" "$OUT/${t}_structured.$f" 2>/dev/null || true; done
       cp "$OUT/${t}_seed_corpus.zip" "$OUT/${t}_structured_seed_corpus.zip" 2>/dev/null || true
