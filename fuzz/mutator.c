@@ -259,32 +259,32 @@ static size_t mutate_once(const mqf_mutator *m, const mqf_layout *lay, uint8_t *
   return len;
 }
 
-size_t mqf_mutate(const mqf_mutator *m, const mqf_layout *layout, uint8_t *data, size_t size,
-                  size_t max_size, const uint8_t *other, size_t other_size, uint64_t seed) {
+/* op < 0: any operation, stacked 1-3 times (single edits rarely cross a
+ * validation step); otherwise that one operation, once. */
+static size_t mutate_with(const mqf_mutator *m, const mqf_layout *layout, uint8_t *data,
+                          size_t size, size_t max_size, const uint8_t *other, size_t other_size,
+                          uint64_t seed, int op) {
   mqf__rng r = {seed};
   if (max_size == 0) return 0;
   if (size > max_size) size = max_size;
   /* Too little scratch for structure: bytes only (still deterministic). */
   if (!m->scratch || m->scratch_cap < MQF_SCRATCH_FOR(max_size))
     return fallback(m, data, size, max_size, &r);
-  /* Stack a few operations: single edits rarely cross a validation step. */
-  size_t rounds = 1 + mqf__below(&r, 3);
+  size_t rounds = op < 0 ? 1 + mqf__below(&r, 3) : 1;
   for (size_t i = 0; i < rounds; i++)
-    size = mutate_once(m, layout, data, size, max_size, other, other_size, &r, -1);
+    size = mutate_once(m, layout, data, size, max_size, other, other_size, &r, op);
   if (size == 0) size = mqf_byte_mutate(data, 0, max_size, mqf__rnd(&r));
   return size;
 }
 
+size_t mqf_mutate(const mqf_mutator *m, const mqf_layout *layout, uint8_t *data, size_t size,
+                  size_t max_size, const uint8_t *other, size_t other_size, uint64_t seed) {
+  return mutate_with(m, layout, data, size, max_size, other, other_size, seed, -1);
+}
+
 size_t mqf_crossover(const mqf_mutator *m, const mqf_layout *layout, uint8_t *data, size_t size,
                      size_t max_size, const uint8_t *other, size_t other_size, uint64_t seed) {
-  mqf__rng r = {seed};
-  if (max_size == 0) return 0;
-  if (size > max_size) size = max_size;
-  if (!m->scratch || m->scratch_cap < MQF_SCRATCH_FOR(max_size))
-    return fallback(m, data, size, max_size, &r);
-  size = mutate_once(m, layout, data, size, max_size, other, other_size, &r, 7);
-  if (size == 0) size = mqf_byte_mutate(data, 0, max_size, mqf__rnd(&r));
-  return size;
+  return mutate_with(m, layout, data, size, max_size, other, other_size, seed, 7); /* splice */
 }
 
 mqf_layout mqf_layout_packets(size_t prefix) {
