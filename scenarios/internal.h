@@ -21,6 +21,13 @@ static inline size_t mqs__seq_size(const yaml_node_t *n) {
   return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 }
 yaml_node_t *mqs__map_get(yaml_document_t *doc, yaml_node_t *map, const char *key);
+/* The one way this module reports a YAML error: where node n starts (1-based;
+ * 0 and 0 without a node) and the formatted reason. Both return -1, so a
+ * loader can `return mqs__spec_fail(...)`. */
+__attribute__((format(printf, 3, 4))) int mqs__spec_fail(mqs_spec_error *err, const yaml_node_t *n,
+                                                         const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int mqs__load_fail(mqs_load_error *err, const yaml_node_t *n,
+                                                         const char *fmt, ...);
 yaml_node_t *mqs__seq_at(yaml_document_t *doc, yaml_node_t *seq, size_t i);
 
 /* Placeholder built-in variables used when validating without a run. */

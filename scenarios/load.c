@@ -19,13 +19,25 @@ typedef struct {
   mqs_load_error *err;
 } loader;
 
-__attribute__((format(printf, 3, 4))) static int lfail(loader *L, const yaml_node_t *n,
-                                                       const char *fmt, ...) {
-  L->err->line = n ? n->start_mark.line + 1 : 0;
-  L->err->column = n ? n->start_mark.column + 1 : 0;
+static void where(const yaml_node_t *n, size_t *line, size_t *column) {
+  *line = n ? n->start_mark.line + 1 : 0;
+  *column = n ? n->start_mark.column + 1 : 0;
+}
+
+int mqs__spec_fail(mqs_spec_error *err, const yaml_node_t *n, const char *fmt, ...) {
+  where(n, &err->line, &err->column);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(L->err->message, sizeof L->err->message, fmt, ap);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+int mqs__load_fail(mqs_load_error *err, const yaml_node_t *n, const char *fmt, ...) {
+  where(n, &err->line, &err->column);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
   va_end(ap);
   return -1;
 }
@@ -72,15 +84,16 @@ static int parse_versions(loader *L, yaml_node_t *n, unsigned *out) {
   *out = 0;
   if (mqs__is_scalar(n)) {
     *out = version_bit(mqs__scalar(n));
-    if (!*out) return lfail(L, n, "unknown version '%s' (3.1.1, 5.0 or both)", mqs__scalar(n));
+    if (!*out)
+      return mqs__load_fail(L->err, n, "unknown version '%s' (3.1.1, 5.0 or both)", mqs__scalar(n));
     return 0;
   }
   if (!n || n->type != YAML_SEQUENCE_NODE || !mqs__seq_size(n))
-    return lfail(L, n, "versions must be a list such as [3.1.1, 5.0]");
+    return mqs__load_fail(L->err, n, "versions must be a list such as [3.1.1, 5.0]");
   for (size_t i = 0; i < mqs__seq_size(n); i++) {
     yaml_node_t *e = mqs__seq_at(&L->s->doc, n, i);
     unsigned b = mqs__is_scalar(e) ? version_bit(mqs__scalar(e)) : 0;
-    if (!b) return lfail(L, e, "unknown version (3.1.1, 5.0 or both)");
+    if (!b) return mqs__load_fail(L->err, e, "unknown version (3.1.1, 5.0 or both)");
     *out |= b;
   }
   return 0;
@@ -112,16 +125,17 @@ static int push_str(char ***arr, size_t *n, const char *s) {
 
 static int parse_rule_list(loader *L, yaml_node_t *n, unsigned which) {
   if (!n || n->type != YAML_SEQUENCE_NODE)
-    return lfail(L, n, "rules must be a list of statement IDs such as [MQTT-3.1.0-1]");
+    return mqs__load_fail(L->err, n,
+                          "rules must be a list of statement IDs such as [MQTT-3.1.0-1]");
   for (size_t i = 0; i < mqs__seq_size(n); i++) {
     yaml_node_t *e = mqs__seq_at(&L->s->doc, n, i);
     if (!mqs__is_scalar(e) || !statement_id_ok(mqs__scalar(e)))
-      return lfail(L, e, "'%s' is not a statement ID (MQTT-x.y.z-n)",
-                   mqs__is_scalar(e) ? mqs__scalar(e) : "?");
+      return mqs__load_fail(L->err, e, "'%s' is not a statement ID (MQTT-x.y.z-n)",
+                            mqs__is_scalar(e) ? mqs__scalar(e) : "?");
     for (unsigned b = 0; b < 2; b++)
       if (which & (1u << b))
         if (push_str(&L->s->rules[b], &L->s->n_rules[b], mqs__scalar(e)))
-          return lfail(L, e, "out of memory");
+          return mqs__load_fail(L->err, e, "out of memory");
   }
   return 0;
 }
@@ -132,7 +146,7 @@ static int parse_rules(loader *L, yaml_node_t *n) {
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
       yaml_node_t *k = yaml_document_get_node(&L->s->doc, p->key);
       unsigned b = mqs__is_scalar(k) ? version_bit(mqs__scalar(k)) : 0;
-      if (!b) return lfail(L, k, "rules keys are versions: 3.1.1, 5.0 or both");
+      if (!b) return mqs__load_fail(L->err, k, "rules keys are versions: 3.1.1, 5.0 or both");
       if (parse_rule_list(L, yaml_document_get_node(&L->s->doc, p->value), b)) return -1;
     }
     return 0;
@@ -142,13 +156,14 @@ static int parse_rules(loader *L, yaml_node_t *n) {
 
 static int parse_requires(loader *L, yaml_node_t *n) {
   if (!n) return 0;
-  if (n->type != YAML_SEQUENCE_NODE) return lfail(L, n, "requires must be a list of capabilities");
+  if (n->type != YAML_SEQUENCE_NODE)
+    return mqs__load_fail(L->err, n, "requires must be a list of capabilities");
   for (size_t i = 0; i < mqs__seq_size(n); i++) {
     yaml_node_t *e = mqs__seq_at(&L->s->doc, n, i);
     int c = mqs__is_scalar(e) ? mqs_cap_lookup(mqs__scalar(e)) : -1;
     if (c < 0)
-      return lfail(L, e, "unknown capability '%s' (see docs/scenarios.md)",
-                   mqs__is_scalar(e) ? mqs__scalar(e) : "?");
+      return mqs__load_fail(L->err, e, "unknown capability '%s' (see docs/scenarios.md)",
+                            mqs__is_scalar(e) ? mqs__scalar(e) : "?");
     L->s->requires |= 1u << c;
   }
   return 0;
@@ -156,37 +171,40 @@ static int parse_requires(loader *L, yaml_node_t *n) {
 
 static int client_index(loader *L, yaml_node_t *n, bool declare, unsigned *out) {
   if (!mqs__is_scalar(n) || !n->data.scalar.length || n->data.scalar.length > 16)
-    return lfail(L, n, "a client name is a short string (1..16 characters)");
+    return mqs__load_fail(L->err, n, "a client name is a short string (1..16 characters)");
   const char *name = mqs__scalar(n);
   for (const char *p = name; *p; p++)
     if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
           *p == '_' || *p == '-'))
-      return lfail(L, n, "client name '%s': use letters, digits, '-' and '_'", name);
+      return mqs__load_fail(L->err, n, "client name '%s': use letters, digits, '-' and '_'", name);
   for (size_t i = 0; i < L->s->n_clients; i++)
     if (!strcmp(L->s->clients[i], name)) {
       *out = (unsigned)i;
       return 0;
     }
-  if (!declare) return lfail(L, n, "client '%s' is not in the clients list", name);
-  if (L->s->n_clients == MAX_CLIENTS) return lfail(L, n, "at most %d clients", MAX_CLIENTS);
-  if (push_str(&L->s->clients, &L->s->n_clients, name)) return lfail(L, n, "out of memory");
+  if (!declare) return mqs__load_fail(L->err, n, "client '%s' is not in the clients list", name);
+  if (L->s->n_clients == MAX_CLIENTS)
+    return mqs__load_fail(L->err, n, "at most %d clients", MAX_CLIENTS);
+  if (push_str(&L->s->clients, &L->s->n_clients, name))
+    return mqs__load_fail(L->err, n, "out of memory");
   *out = (unsigned)(L->s->n_clients - 1);
   return 0;
 }
 
 static int get_ms(loader *L, yaml_node_t *n, const char *what, uint32_t *out) {
-  if (!mqs__is_scalar(n)) return lfail(L, n, "%s must be a number of milliseconds", what);
+  if (!mqs__is_scalar(n))
+    return mqs__load_fail(L->err, n, "%s must be a number of milliseconds", what);
   const char *s = mqs__scalar(n);
   char *end;
   errno = 0;
   unsigned long v = strtoul(s, &end, 10);
   /* "1500", "1500ms", "90s" */
   if (end == s || errno || v > 86400000ul)
-    return lfail(L, n, "%s: '%s' is not a duration", what, s);
+    return mqs__load_fail(L->err, n, "%s: '%s' is not a duration", what, s);
   if (!strcmp(end, "s"))
     v *= 1000;
   else if (*end && strcmp(end, "ms"))
-    return lfail(L, n, "%s: '%s' is not a duration (e.g. 500, 500ms, 3s)", what, s);
+    return mqs__load_fail(L->err, n, "%s: '%s' is not a duration (e.g. 500, 500ms, 3s)", what, s);
   *out = (uint32_t)v;
   return 0;
 }
@@ -239,7 +257,7 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
       }
   }
   if (L->s->n_clients == 0 && push_str(&L->s->clients, &L->s->n_clients, "c"))
-    return lfail(L, steps, "out of memory");
+    return mqs__load_fail(L->err, steps, "out of memory");
   return 0;
 }
 
@@ -250,7 +268,7 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
-    return lfail(L, st, "a step is a mapping such as {send: {type: PINGREQ}}");
+    return mqs__load_fail(L->err, st, "a step is a mapping such as {send: {type: PINGREQ}}");
   out->line = (unsigned)st->start_mark.line + 1;
   out->column = (unsigned)st->start_mark.column + 1;
   out->versions = MQS_VALL;
@@ -258,59 +276,62 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   yaml_node_t *value = NULL;
   for (yaml_node_pair_t *p = st->data.mapping.pairs.start; p < st->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(doc, p->key);
-    if (!mqs__is_scalar(k)) return lfail(L, k, "step keys must be plain strings");
+    if (!mqs__is_scalar(k)) return mqs__load_fail(L->err, k, "step keys must be plain strings");
     const char *key = mqs__scalar(k);
     bool known = false;
     for (const char *const *m = modifiers; *m; m++)
       known |= !strcmp(*m, key);
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
       if (!strcmp(actions[i].key, key)) {
-        if (action >= 0) return lfail(L, k, "a step has one action; '%s' is a second one", key);
+        if (action >= 0)
+          return mqs__load_fail(L->err, k, "a step has one action; '%s' is a second one", key);
         action = (int)i;
         value = yaml_document_get_node(doc, p->value);
         known = true;
       }
-    if (!known) return lfail(L, k, "unknown step key '%s'", key);
+    if (!known) return mqs__load_fail(L->err, k, "unknown step key '%s'", key);
   }
   if (action < 0)
-    return lfail(L, st,
-                 "step has no action (open, connect, reconnect, send, send_hex, expect, "
-                 "expect_all, expect_none, expect_disconnect, disconnect, drop, wait)");
+    return mqs__load_fail(L->err, st,
+                          "step has no action (open, connect, reconnect, send, send_hex, expect, "
+                          "expect_all, expect_none, expect_disconnect, disconnect, drop, wait)");
   out->kind = actions[action].kind;
   yaml_node_t *x;
   if ((x = mqs__map_get(doc, st, "version")) || (x = mqs__map_get(doc, st, "versions"))) {
     if (parse_versions(L, x, &out->versions)) return -1;
     if (!(out->versions & L->s->versions))
-      return lfail(L, x, "step version is not one the scenario runs for");
+      return mqs__load_fail(L->err, x, "step version is not one the scenario runs for");
   }
   if ((x = mqs__map_get(doc, st, "timeout")) && get_ms(L, x, "timeout", &out->timeout_ms))
     return -1;
   if ((x = mqs__map_get(doc, st, "if"))) {
     if (x->type != YAML_MAPPING_NODE || !mqs__map_size(x))
-      return lfail(L, x, "if takes a mapping {VARIABLE: VALUE, ...}");
+      return mqs__load_fail(L->err, x, "if takes a mapping {VARIABLE: VALUE, ...}");
     for (yaml_node_pair_t *p = x->data.mapping.pairs.start; p < x->data.mapping.pairs.top; p++)
       if (!mqs__is_scalar(yaml_document_get_node(doc, p->key)) ||
           !mqs__is_scalar(yaml_document_get_node(doc, p->value)))
-        return lfail(L, x, "if takes a mapping {VARIABLE: VALUE, ...}");
+        return mqs__load_fail(L->err, x, "if takes a mapping {VARIABLE: VALUE, ...}");
     out->cond = x;
   }
   if ((x = mqs__map_get(doc, st, "ignore_others"))) {
-    if (out->kind != MQS_STEP_EXPECT) return lfail(L, x, "ignore_others belongs to expect steps");
+    if (out->kind != MQS_STEP_EXPECT)
+      return mqs__load_fail(L->err, x, "ignore_others belongs to expect steps");
     if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "true") && strcmp(mqs__scalar(x), "false")))
-      return lfail(L, x, "ignore_others is true or false");
+      return mqs__load_fail(L->err, x, "ignore_others is true or false");
     out->ignore_others = !strcmp(mqs__scalar(x), "true");
   }
   if ((x = mqs__map_get(doc, st, "or_close"))) {
-    if (out->kind != MQS_STEP_EXPECT) return lfail(L, x, "or_close belongs to expect steps");
+    if (out->kind != MQS_STEP_EXPECT)
+      return mqs__load_fail(L->err, x, "or_close belongs to expect steps");
     if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "true") && strcmp(mqs__scalar(x), "false")))
-      return lfail(L, x, "or_close is true or false");
+      return mqs__load_fail(L->err, x, "or_close is true or false");
     out->or_close = !strcmp(mqs__scalar(x), "true");
   }
   yaml_node_t *cl = mqs__map_get(doc, st, "client");
   if (cl && cl->type == YAML_SEQUENCE_NODE) {
     /* expect: the packet arrives at one of several clients */
     if (out->kind != MQS_STEP_EXPECT || !mqs__seq_size(cl))
-      return lfail(L, cl, "a list of clients belongs to expect steps");
+      return mqs__load_fail(L->err, cl, "a list of clients belongs to expect steps");
     for (size_t i = 0; i < mqs__seq_size(cl); i++) {
       unsigned idx;
       if (client_index(L, mqs__seq_at(doc, cl, i), false, &idx)) return -1;
@@ -324,23 +345,23 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
                       out->kind != MQS_STEP_EXPECT_NONE;
   if (cl) {
     if (!needs_client && out->kind != MQS_STEP_EXPECT_NONE)
-      return lfail(L, cl, "'%s' takes no client", actions[action].key);
+      return mqs__load_fail(L->err, cl, "'%s' takes no client", actions[action].key);
     if (client_index(L, cl, false, &out->client)) return -1;
   } else if (needs_client && L->s->n_clients > 1) {
-    return lfail(L, st, "which client? this scenario has several; add client: NAME");
+    return mqs__load_fail(L->err, st, "which client? this scenario has several; add client: NAME");
   }
 client_done:
   out->all_clients = out->kind == MQS_STEP_EXPECT_NONE && !cl;
   yaml_node_t *ck = mqs__map_get(doc, st, "connack");
   if (ck && out->kind != MQS_STEP_CONNECT && out->kind != MQS_STEP_RECONNECT)
-    return lfail(L, ck, "connack belongs to connect/reconnect steps");
+    return mqs__load_fail(L->err, ck, "connack belongs to connect/reconnect steps");
   if (ck) {
     if (mqs__is_scalar(ck) && !strcmp(mqs__scalar(ck), "none"))
       out->no_connack = true;
     else if (ck->type == YAML_MAPPING_NODE)
       out->connack = ck;
     else
-      return lfail(L, ck, "connack is a mapping of CONNACK fields, or none");
+      return mqs__load_fail(L->err, ck, "connack is a mapping of CONNACK fields, or none");
   }
   switch (out->kind) {
   case MQS_STEP_OPEN:
@@ -354,26 +375,28 @@ client_done:
          !strcmp(mqs__scalar(value), "{}")))
       value = NULL;
     if (value && value->type != YAML_MAPPING_NODE)
-      return lfail(L, value, "'%s' takes a mapping of packet fields (or true)",
-                   actions[action].key);
+      return mqs__load_fail(L->err, value, "'%s' takes a mapping of packet fields (or true)",
+                            actions[action].key);
     out->node = value;
     break;
   case MQS_STEP_SEND:
   case MQS_STEP_EXPECT:
     if (!value || value->type != YAML_MAPPING_NODE || !mqs__map_get(doc, value, "type"))
-      return lfail(L, value ? value : st, "'%s' takes a packet mapping with a type",
-                   actions[action].key);
+      return mqs__load_fail(L->err, value ? value : st, "'%s' takes a packet mapping with a type",
+                            actions[action].key);
     out->node = value;
     break;
   case MQS_STEP_SEND_HEX:
-    if (!mqs__is_scalar(value)) return lfail(L, value ? value : st, "send_hex takes a hex string");
+    if (!mqs__is_scalar(value))
+      return mqs__load_fail(L->err, value ? value : st, "send_hex takes a hex string");
     out->node = value;
     break;
   case MQS_STEP_EXPECT_DISCONNECT:
     if (value && value->type == YAML_MAPPING_NODE)
       out->node = value;
     else if (!mqs__is_scalar(value))
-      return lfail(L, value ? value : st, "expect_disconnect takes true or {reason_code: N}");
+      return mqs__load_fail(L->err, value ? value : st,
+                            "expect_disconnect takes true or {reason_code: N}");
     break;
   case MQS_STEP_WAIT:
   case MQS_STEP_EXPECT_NONE:
@@ -381,14 +404,15 @@ client_done:
     break;
   case MQS_STEP_EXPECT_ALL:
     if (!value || value->type != YAML_SEQUENCE_NODE || !mqs__seq_size(value))
-      return lfail(L, value ? value : st, "expect_all takes a list of {CLIENT: {packet fields}}");
+      return mqs__load_fail(L->err, value ? value : st,
+                            "expect_all takes a list of {CLIENT: {packet fields}}");
     out->n_items = mqs__seq_size(value);
     out->items = calloc(out->n_items, sizeof *out->items);
-    if (!out->items) return lfail(L, value, "out of memory");
+    if (!out->items) return mqs__load_fail(L->err, value, "out of memory");
     for (size_t j = 0; j < out->n_items; j++) {
       yaml_node_t *it = mqs__seq_at(doc, value, j);
       if (!it || it->type != YAML_MAPPING_NODE || mqs__map_size(it) != 1)
-        return lfail(L, it, "an expect_all item is {CLIENT: {packet fields}}");
+        return mqs__load_fail(L->err, it, "an expect_all item is {CLIENT: {packet fields}}");
       yaml_node_pair_t *p = it->data.mapping.pairs.start;
       if (client_index(L, yaml_document_get_node(doc, p->key), false, &out->items[j].client))
         return -1;
@@ -396,7 +420,7 @@ client_done:
       out->items[j].line = (unsigned)it->start_mark.line + 1;
       if (!out->items[j].match || out->items[j].match->type != YAML_MAPPING_NODE ||
           !mqs__map_get(doc, out->items[j].match, "type"))
-        return lfail(L, it, "an expect_all item is {CLIENT: {packet fields}}");
+        return mqs__load_fail(L->err, it, "an expect_all item is {CLIENT: {packet fields}}");
     }
     break;
   }
@@ -409,7 +433,7 @@ client_done:
 static int check_packets(loader *L) {
   size_t cap = 256u << 10;
   uint8_t *buf = malloc(cap);
-  if (!buf) return lfail(L, NULL, "out of memory");
+  if (!buf) return mqs__load_fail(L->err, NULL, "out of memory");
   int rc = 0;
   for (unsigned vb = MQS_V311; vb <= MQS_V5 && !rc; vb <<= 1) {
     if (!(L->s->versions & vb)) continue;
@@ -514,9 +538,10 @@ static int parse_root(loader *L) {
                                      "server", "fragment", NULL};
   yaml_document_t *doc = &L->s->doc;
   yaml_node_t *root = yaml_document_get_root_node(doc);
-  if (!root) return lfail(L, NULL, "empty file");
+  if (!root) return mqs__load_fail(L->err, NULL, "empty file");
   if (root->type != YAML_MAPPING_NODE)
-    return lfail(L, root, "a scenario file is a mapping (format, name, versions, rules, steps)");
+    return mqs__load_fail(L->err, root,
+                          "a scenario file is a mapping (format, name, versions, rules, steps)");
   L->s->line = (unsigned)root->start_mark.line + 1;
   for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
        p++) {
@@ -524,31 +549,36 @@ static int parse_root(loader *L) {
     bool ok = false;
     for (const char *const *a = keys; *a; a++)
       ok |= mqs__is_scalar(k) && !strcmp(*a, mqs__scalar(k));
-    if (!ok) return lfail(L, k, "unknown key '%s'", mqs__is_scalar(k) ? mqs__scalar(k) : "?");
+    if (!ok)
+      return mqs__load_fail(L->err, k, "unknown key '%s'",
+                            mqs__is_scalar(k) ? mqs__scalar(k) : "?");
   }
   yaml_node_t *x = mqs__map_get(doc, root, "format");
-  if (!x) return lfail(L, root, "missing 'format: %d'", MQS_FORMAT_VERSION);
+  if (!x) return mqs__load_fail(L->err, root, "missing 'format: %d'", MQS_FORMAT_VERSION);
   if (!mqs__is_scalar(x) || strcmp(mqs__scalar(x), "1"))
-    return lfail(L, x, "unsupported format '%s' (this mqcheck reads format %d)",
-                 mqs__is_scalar(x) ? mqs__scalar(x) : "?", MQS_FORMAT_VERSION);
+    return mqs__load_fail(L->err, x, "unsupported format '%s' (this mqcheck reads format %d)",
+                          mqs__is_scalar(x) ? mqs__scalar(x) : "?", MQS_FORMAT_VERSION);
   x = mqs__map_get(doc, root, "name");
-  if (!mqs__is_scalar(x) || !x->data.scalar.length) return lfail(L, x ? x : root, "missing 'name'");
+  if (!mqs__is_scalar(x) || !x->data.scalar.length)
+    return mqs__load_fail(L->err, x ? x : root, "missing 'name'");
   for (const char *c = mqs__scalar(x); *c; c++)
     if (*c == ' ' || *c == '@' || (unsigned char)*c < 0x21)
-      return lfail(L, x, "a name has no spaces or '@' (use a-z, 0-9, '-', '.', '/')");
-  if (!(L->s->name = dupstr(mqs__scalar(x)))) return lfail(L, x, "out of memory");
+      return mqs__load_fail(L->err, x, "a name has no spaces or '@' (use a-z, 0-9, '-', '.', '/')");
+  if (!(L->s->name = dupstr(mqs__scalar(x)))) return mqs__load_fail(L->err, x, "out of memory");
   x = mqs__map_get(doc, root, "description");
-  if (x && !mqs__is_scalar(x)) return lfail(L, x, "description must be text");
-  if (!(L->s->description = dupstr(x ? mqs__scalar(x) : ""))) return lfail(L, x, "out of memory");
+  if (x && !mqs__is_scalar(x)) return mqs__load_fail(L->err, x, "description must be text");
+  if (!(L->s->description = dupstr(x ? mqs__scalar(x) : "")))
+    return mqs__load_fail(L->err, x, "out of memory");
   x = mqs__map_get(doc, root, "versions");
-  if (!x) return lfail(L, root, "missing 'versions' (e.g. [3.1.1, 5.0])");
+  if (!x) return mqs__load_fail(L->err, root, "missing 'versions' (e.g. [3.1.1, 5.0])");
   if (parse_versions(L, x, &L->s->versions)) return -1;
   x = mqs__map_get(doc, root, "rules");
-  if (!x) return lfail(L, root, "missing 'rules' (the statement IDs the scenario checks)");
+  if (!x)
+    return mqs__load_fail(L->err, root, "missing 'rules' (the statement IDs the scenario checks)");
   if (parse_rules(L, x)) return -1;
   for (unsigned b = 0; b < 2; b++)
     if ((L->s->versions & (1u << b)) && !L->s->n_rules[b])
-      return lfail(L, x, "no statement IDs for MQTT %s", mqs_version_label(1u << b));
+      return mqs__load_fail(L->err, x, "no statement IDs for MQTT %s", mqs_version_label(1u << b));
   if (parse_requires(L, mqs__map_get(doc, root, "requires"))) return -1;
   if ((x = mqs__map_get(doc, root, "server"))) {
     mqs_spec_error e;
@@ -565,29 +595,30 @@ static int parse_root(loader *L) {
   uint32_t cfg_req = L->s->requires & mqs__server_config_caps();
   for (int c = 0; c < MQS_CAP_COUNT; c++) {
     if ((need & ~L->s->requires) & (1u << c))
-      return lfail(L, x,
-                   "the server block needs 'requires: [%s]' (brokers must be configured "
-                   "the same way)",
-                   mqs_cap_name((mqs_cap)c));
+      return mqs__load_fail(L->err, x,
+                            "the server block needs 'requires: [%s]' (brokers must be configured "
+                            "the same way)",
+                            mqs_cap_name((mqs_cap)c));
     if ((cfg_req & ~need) & (1u << c))
-      return lfail(L, mqs__map_get(doc, root, "requires"),
-                   "requires %s but no server: key sets it for the engine",
-                   mqs_cap_name((mqs_cap)c));
+      return mqs__load_fail(L->err, mqs__map_get(doc, root, "requires"),
+                            "requires %s but no server: key sets it for the engine",
+                            mqs_cap_name((mqs_cap)c));
   }
   if ((x = mqs__map_get(doc, root, "fragment"))) {
     uint32_t n = 0;
     if (get_ms(L, x, "fragment", &n) || !n || n > 65536)
-      return lfail(L, x, "fragment is a number of bytes (1..65536)");
+      return mqs__load_fail(L->err, x, "fragment is a number of bytes (1..65536)");
     L->s->fragment = n;
   }
   yaml_node_t *steps = mqs__map_get(doc, root, "steps");
   if (!steps || steps->type != YAML_SEQUENCE_NODE || !mqs__seq_size(steps))
-    return lfail(L, steps ? steps : root, "missing 'steps' (a non-empty list)");
-  if (mqs__seq_size(steps) > MAX_STEPS) return lfail(L, steps, "at most %d steps", MAX_STEPS);
+    return mqs__load_fail(L->err, steps ? steps : root, "missing 'steps' (a non-empty list)");
+  if (mqs__seq_size(steps) > MAX_STEPS)
+    return mqs__load_fail(L->err, steps, "at most %d steps", MAX_STEPS);
   x = mqs__map_get(doc, root, "clients");
   if (x) {
     if (x->type != YAML_SEQUENCE_NODE || !mqs__seq_size(x))
-      return lfail(L, x, "clients is a list of names");
+      return mqs__load_fail(L->err, x, "clients is a list of names");
     unsigned idx;
     for (size_t i = 0; i < mqs__seq_size(x); i++)
       if (client_index(L, mqs__seq_at(doc, x, i), true, &idx)) return -1;
@@ -596,7 +627,7 @@ static int parse_root(loader *L) {
   }
   L->s->n_steps = mqs__seq_size(steps);
   L->s->steps = calloc(L->s->n_steps, sizeof *L->s->steps);
-  if (!L->s->steps) return lfail(L, steps, "out of memory");
+  if (!L->s->steps) return mqs__load_fail(L->err, steps, "out of memory");
   for (size_t i = 0; i < L->s->n_steps; i++)
     if (parse_step(L, mqs__seq_at(doc, steps, i), &L->s->steps[i])) return -1;
   return check_packets(L);

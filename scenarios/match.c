@@ -587,21 +587,10 @@ void mqs__match_describe(yaml_document_t *doc, yaml_node_t *exp, const mqs_vars 
 
 /* ---- load-time checks ---- */
 
-__attribute__((format(printf, 3, 4))) static int cfail(mqs_spec_error *err, yaml_node_t *n,
-                                                       const char *fmt, ...) {
-  err->line = n ? n->start_mark.line + 1 : 0;
-  err->column = n ? n->start_mark.column + 1 : 0;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static int check_scalar(yaml_document_t *doc, yaml_node_t *n, mqs_vars *vars, vkind kind,
                         mqs_spec_error *err, const char *key) {
   if (kind == V_STR && n && n->type == YAML_MAPPING_NODE && mqs__map_get(doc, n, "hex")) return 0;
-  if (!mqs__is_scalar(n)) return cfail(err, n, "%s: expected a single value", key);
+  if (!mqs__is_scalar(n)) return mqs__spec_fail(err, n, "%s: expected a single value", key);
   char name[64];
   const char *s = mqs__scalar(n);
   size_t sl = n->data.scalar.length;
@@ -613,41 +602,43 @@ static int check_scalar(yaml_document_t *doc, yaml_node_t *n, mqs_vars *vars, vk
   char buf[MQS_VAR_VALUE_MAX];
   char bad[64];
   long k = mqs_vars_expand(vars, s, sl, buf, sizeof buf, bad);
-  if (k < 0) return cfail(err, n, "%s: unbound variable '%s'", key, bad);
+  if (k < 0) return mqs__spec_fail(err, n, "%s: unbound variable '%s'", key, bad);
   uint32_t u;
   if (kind == V_NUM && !parse_num(buf, &u))
-    return cfail(err, n, "%s: '%s' is not a number", key, buf);
-  if (kind == V_BOOL && !parse_bool(buf, &u)) return cfail(err, n, "%s must be true or false", key);
+    return mqs__spec_fail(err, n, "%s: '%s' is not a number", key, buf);
+  if (kind == V_BOOL && !parse_bool(buf, &u))
+    return mqs__spec_fail(err, n, "%s must be true or false", key);
   return 0;
 }
 
 int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars, mqs_spec_error *err) {
   memset(err, 0, sizeof *err);
-  if (!exp || exp->type != YAML_MAPPING_NODE) return cfail(err, exp, "expected a packet mapping");
+  if (!exp || exp->type != YAML_MAPPING_NODE)
+    return mqs__spec_fail(err, exp, "expected a packet mapping");
   mqc_type t = mqs__match_type(doc, exp);
   yaml_node_t *tn = mqs__map_get(doc, exp, "type");
   if (!tn) {
     /* connack: {...} may omit the type */
     t = MQC_CONNACK;
   } else if (t == MQC_RESERVED0) {
-    return cfail(err, tn, "'type' must name a packet type such as PUBLISH");
+    return mqs__spec_fail(err, tn, "'type' must name a packet type such as PUBLISH");
   }
   const char *const *keys = keys_for(t);
   for (yaml_node_pair_t *p = exp->data.mapping.pairs.start; p < exp->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(doc, p->key);
     yaml_node_t *v = yaml_document_get_node(doc, p->value);
-    if (!mqs__is_scalar(k)) return cfail(err, k, "keys must be plain strings");
+    if (!mqs__is_scalar(k)) return mqs__spec_fail(err, k, "keys must be plain strings");
     const char *key = mqs__scalar(k);
     if (!in_list(keys, key) && !in_list(k_common, key))
-      return cfail(err, k, "%s has no field '%s' to match", mqc_type_name(t), key);
+      return mqs__spec_fail(err, k, "%s has no field '%s' to match", mqc_type_name(t), key);
     if (!strcmp(key, "type")) continue;
     if (!strcmp(key, "user_properties")) {
       if (!v || v->type != YAML_SEQUENCE_NODE)
-        return cfail(err, v, "user_properties: [[k, v], ...]");
+        return mqs__spec_fail(err, v, "user_properties: [[k, v], ...]");
       for (size_t i = 0; i < mqs__seq_size(v); i++) {
         yaml_node_t *pv = mqs__seq_at(doc, v, i);
         if (!pv || pv->type != YAML_SEQUENCE_NODE || mqs__seq_size(pv) != 2)
-          return cfail(err, pv ? pv : v, "user_properties: [[k, v], ...]");
+          return mqs__spec_fail(err, pv ? pv : v, "user_properties: [[k, v], ...]");
         for (size_t j = 0; j < 2; j++)
           if (check_scalar(doc, mqs__seq_at(doc, pv, j), vars, V_STR, err, key)) return -1;
       }
@@ -655,7 +646,8 @@ int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars, mqs
     }
     if (!strcmp(key, "subscription_identifiers")) {
       if (v && v->type == YAML_SEQUENCE_NODE) {
-        if (mqs__seq_size(v) > 16) return cfail(err, v, "at most 16 subscription identifiers");
+        if (mqs__seq_size(v) > 16)
+          return mqs__spec_fail(err, v, "at most 16 subscription identifiers");
         for (size_t j = 0; j < mqs__seq_size(v); j++)
           if (check_scalar(doc, mqs__seq_at(doc, v, j), vars, V_NUM, err, key)) return -1;
       } else if (check_scalar(doc, v, vars, V_STR, err, key)) {
@@ -664,23 +656,24 @@ int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars, mqs
       continue;
     }
     if (!strcmp(key, "properties") || !strcmp(key, "no_properties")) {
-      if (!v || v->type != YAML_SEQUENCE_NODE) return cfail(err, v, "%s must be a list", key);
+      if (!v || v->type != YAML_SEQUENCE_NODE)
+        return mqs__spec_fail(err, v, "%s must be a list", key);
       for (size_t i = 0; i < mqs__seq_size(v); i++) {
         yaml_node_t *it = mqs__seq_at(doc, v, i);
         if (!strcmp(key, "no_properties")) {
           if (!mqs__is_scalar(it) || !mqc_prop_by_name(mqs__scalar(it)))
-            return cfail(err, it, "no_properties lists property names");
+            return mqs__spec_fail(err, it, "no_properties lists property names");
           continue;
         }
         if (!it || it->type != YAML_MAPPING_NODE || mqs__map_size(it) != 1)
-          return cfail(err, it, "a property is {name: value}");
+          return mqs__spec_fail(err, it, "a property is {name: value}");
         yaml_node_t *pk = yaml_document_get_node(doc, it->data.mapping.pairs.start->key);
         yaml_node_t *pv = yaml_document_get_node(doc, it->data.mapping.pairs.start->value);
         const mqc_prop_info *info = mqs__is_scalar(pk) ? mqc_prop_by_name(mqs__scalar(pk)) : NULL;
-        if (!info) return cfail(err, pk, "unknown property");
+        if (!info) return mqs__spec_fail(err, pk, "unknown property");
         if (info->type == MQC_PT_UTF8_PAIR) {
           if (!pv || pv->type != YAML_SEQUENCE_NODE || mqs__seq_size(pv) != 2)
-            return cfail(err, pv, "user_property takes [key, value]");
+            return mqs__spec_fail(err, pv, "user_property takes [key, value]");
           for (size_t j = 0; j < 2; j++)
             if (check_scalar(doc, mqs__seq_at(doc, pv, j), vars, V_STR, err, "user_property"))
               return -1;
@@ -698,7 +691,8 @@ int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars, mqs
     probe.type = t;
     actual a = field_of(&probe, key);
     if (a.kind == V_LIST) {
-      if (!v || v->type != YAML_SEQUENCE_NODE) return cfail(err, v, "%s must be a list", key);
+      if (!v || v->type != YAML_SEQUENCE_NODE)
+        return mqs__spec_fail(err, v, "%s must be a list", key);
       for (size_t i = 0; i < mqs__seq_size(v); i++) {
         yaml_node_t *e = mqs__seq_at(doc, v, i);
         if (e && e->type == YAML_SEQUENCE_NODE) {

@@ -19,30 +19,20 @@ typedef struct {
   const mqs_vars *vars; /* NULL: scalars are used as written */
 } ctx;
 
-__attribute__((format(printf, 3, 4))) static int fail(ctx *c, yaml_node_t *n, const char *fmt,
-                                                      ...) {
-  c->err->line = n ? n->start_mark.line + 1 : 0;
-  c->err->column = n ? n->start_mark.column + 1 : 0;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(c->err->message, sizeof c->err->message, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static const char *text(ctx *c, yaml_node_t *n, size_t *len);
 
 static int get_uint(ctx *c, yaml_node_t *n, unsigned long max, const char *what,
                     unsigned long *out) {
-  if (!mqs__is_scalar(n)) return fail(c, n, "%s must be a number", what);
+  if (!mqs__is_scalar(n)) return mqs__spec_fail(c->err, n, "%s must be a number", what);
   size_t len;
   const char *s = text(c, n, &len);
   if (!s) return -1;
   char *end;
   errno = 0;
   unsigned long v = strtoul(s, &end, 0);
-  if (!*s || *end || s[0] == '-' || errno) return fail(c, n, "%s: '%s' is not a number", what, s);
-  if (v > max) return fail(c, n, "%s: %lu is over the maximum %lu", what, v, max);
+  if (!*s || *end || s[0] == '-' || errno)
+    return mqs__spec_fail(c->err, n, "%s: '%s' is not a number", what, s);
+  if (v > max) return mqs__spec_fail(c->err, n, "%s: %lu is over the maximum %lu", what, v, max);
   *out = v;
   return 0;
 }
@@ -61,7 +51,7 @@ static int get_bool(ctx *c, yaml_node_t *n, const char *what, bool *out) {
       return 0;
     }
   }
-  return fail(c, n, "%s must be true or false", what);
+  return mqs__spec_fail(c->err, n, "%s must be true or false", what);
 }
 
 static uint8_t *arena_take(ctx *c, size_t n) {
@@ -73,7 +63,7 @@ static uint8_t *arena_take(ctx *c, size_t n) {
 }
 
 /* The text of a scalar value with ${name} references expanded (into the
- * arena when it contains any). NULL after fail() on an unbound name. */
+ * arena when it contains any). NULL after mqs__spec_fail() on an unbound name. */
 static const char *text(ctx *c, yaml_node_t *n, size_t *len) {
   const char *s = mqs__scalar(n);
   *len = n->data.scalar.length;
@@ -82,7 +72,7 @@ static const char *text(ctx *c, yaml_node_t *n, size_t *len) {
   char bad[64];
   long k = mqs_vars_expand(c->vars, s, *len, (char *)c->arena->buf + c->arena->used, cap, bad);
   if (k < 0) {
-    fail(c, n, "unbound variable '%s'", bad);
+    mqs__spec_fail(c->err, n, "unbound variable '%s'", bad);
     return NULL;
   }
   s = (const char *)c->arena->buf + c->arena->used;
@@ -99,18 +89,18 @@ static int hex_value(char ch) {
 }
 
 static int hex_into_arena(ctx *c, yaml_node_t *n, mqc_bytes *out) {
-  if (!mqs__is_scalar(n)) return fail(c, n, "hex must be a string of hex digits");
+  if (!mqs__is_scalar(n)) return mqs__spec_fail(c->err, n, "hex must be a string of hex digits");
   size_t len;
   const char *s = text(c, n, &len);
   if (!s) return -1;
   uint8_t *dst = arena_take(c, len / 2 + 1);
-  if (!dst) return fail(c, n, "packet description is too large");
+  if (!dst) return mqs__spec_fail(c->err, n, "packet description is too large");
   size_t k = 0;
   int hi = -1;
   for (size_t i = 0; i < len; i++) {
     if (s[i] == ' ' || s[i] == ':') continue;
     int v = hex_value(s[i]);
-    if (v < 0) return fail(c, n, "'%c' is not a hex digit", s[i]);
+    if (v < 0) return mqs__spec_fail(c->err, n, "'%c' is not a hex digit", s[i]);
     if (hi < 0)
       hi = v;
     else {
@@ -118,7 +108,7 @@ static int hex_into_arena(ctx *c, yaml_node_t *n, mqc_bytes *out) {
       hi = -1;
     }
   }
-  if (hi >= 0) return fail(c, n, "odd number of hex digits");
+  if (hi >= 0) return mqs__spec_fail(c->err, n, "odd number of hex digits");
   c->arena->used -= len / 2 + 1 - k; /* give back what was not used */
   out->p = dst;
   out->n = k;
@@ -139,17 +129,17 @@ static int get_bytes(ctx *c, yaml_node_t *n, const char *what, mqc_bytes *out) {
     yaml_node_t *hex = mqs__map_get(c->doc, n, "hex");
     if (hex) return hex_into_arena(c, hex, out);
   }
-  return fail(c, n, "%s must be a string or {hex: \"...\"}", what);
+  return mqs__spec_fail(c->err, n, "%s must be a string or {hex: \"...\"}", what);
 }
 
 static int check_keys(ctx *c, yaml_node_t *map, const char *const *allowed) {
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-    if (!mqs__is_scalar(k)) return fail(c, k, "keys must be plain strings");
+    if (!mqs__is_scalar(k)) return mqs__spec_fail(c->err, k, "keys must be plain strings");
     bool ok = false;
     for (const char *const *a = allowed; *a && !ok; a++)
       ok = !strcmp(*a, mqs__scalar(k));
-    if (!ok) return fail(c, k, "unknown key '%s'", mqs__scalar(k));
+    if (!ok) return mqs__spec_fail(c->err, k, "unknown key '%s'", mqs__scalar(k));
   }
   return 0;
 }
@@ -160,7 +150,7 @@ static void arena_writer(ctx *c, mqc_writer *w) {
 }
 
 static int arena_commit(ctx *c, yaml_node_t *n, mqc_writer *w, mqc_bytes *out) {
-  if (!mqc_writer_ok(w)) return fail(c, n, "packet description is too large");
+  if (!mqc_writer_ok(w)) return mqs__spec_fail(c->err, n, "packet description is too large");
   out->p = c->arena->buf + c->arena->used;
   out->n = w->len;
   c->arena->used += w->len;
@@ -181,11 +171,12 @@ static int build_prop(ctx *c, yaml_node_t *item, mqc_writer *w) {
 static int build_prop_value(ctx *c, yaml_node_t *item, mqc_writer *w) {
   if (!item || item->type != YAML_MAPPING_NODE ||
       item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1)
-    return fail(c, item, "a property is a mapping with one key, e.g. {topic_alias: 1}");
+    return mqs__spec_fail(c->err, item,
+                          "a property is a mapping with one key, e.g. {topic_alias: 1}");
   yaml_node_pair_t *pair = item->data.mapping.pairs.start;
   yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
   yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
-  if (!mqs__is_scalar(k)) return fail(c, k, "property name must be a string");
+  if (!mqs__is_scalar(k)) return mqs__spec_fail(c->err, k, "property name must be a string");
   if (!strcmp(mqs__scalar(k), "raw_hex")) {
     /* Raw bytes appended to the block: unknown ids, bad lengths, ... */
     mqc_bytes raw;
@@ -194,7 +185,7 @@ static int build_prop_value(ctx *c, yaml_node_t *item, mqc_writer *w) {
     return 0;
   }
   const mqc_prop_info *info = mqc_prop_by_name(mqs__scalar(k));
-  if (!info) return fail(c, k, "unknown property '%s'", mqs__scalar(k));
+  if (!info) return mqs__spec_fail(c->err, k, "unknown property '%s'", mqs__scalar(k));
   mqc_prop p = {.id = info->id, .type = info->type};
   unsigned long u;
   switch (info->type) {
@@ -221,7 +212,7 @@ static int build_prop_value(ctx *c, yaml_node_t *item, mqc_writer *w) {
   case MQC_PT_UTF8_PAIR:
     if (!v || v->type != YAML_SEQUENCE_NODE ||
         v->data.sequence.items.top - v->data.sequence.items.start != 2)
-      return fail(c, v, "user_property takes [key, value]");
+      return mqs__spec_fail(c->err, v, "user_property takes [key, value]");
     if (get_bytes(c, yaml_document_get_node(c->doc, v->data.sequence.items.start[0]), "key",
                   &p.key) ||
         get_bytes(c, yaml_document_get_node(c->doc, v->data.sequence.items.start[1]), "value",
@@ -229,7 +220,7 @@ static int build_prop_value(ctx *c, yaml_node_t *item, mqc_writer *w) {
       return -1;
     break;
   case MQC_PT_NONE:
-    return fail(c, k, "unknown property '%s'", mqs__scalar(k));
+    return mqs__spec_fail(c->err, k, "unknown property '%s'", mqs__scalar(k));
   }
   mqc_put_prop(w, &p);
   return 0;
@@ -240,9 +231,9 @@ static int build_props(ctx *c, yaml_node_t *n, mqc_props *out) {
   memset(out, 0, sizeof *out);
   if (!n) return 0;
   if (n->type != YAML_SEQUENCE_NODE)
-    return fail(c, n, "properties must be a list like [{content_type: text}]");
+    return mqs__spec_fail(c->err, n, "properties must be a list like [{content_type: text}]");
   size_t items = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-  if (items > 4096) return fail(c, n, "too many properties");
+  if (items > 4096) return mqs__spec_fail(c->err, n, "too many properties");
   mqc_writer w;
   uint8_t *scratch = NULL;
   size_t scratch_cap = 0;
@@ -251,11 +242,12 @@ static int build_props(ctx *c, yaml_node_t *n, mqc_props *out) {
     if (build_prop(c, yaml_document_get_node(c->doc, *it), &w)) return -1;
   scratch_cap = w.len;
   scratch = arena_take(c, scratch_cap);
-  if (!scratch && scratch_cap) return fail(c, n, "packet description is too large");
+  if (!scratch && scratch_cap) return mqs__spec_fail(c->err, n, "packet description is too large");
   mqc_writer_init(&w, scratch, scratch_cap);
   for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
     if (build_prop(c, yaml_document_get_node(c->doc, *it), &w)) return -1;
-  if (!mqc_writer_ok(&w) || w.len != scratch_cap) return fail(c, n, "property sizing mismatch");
+  if (!mqc_writer_ok(&w) || w.len != scratch_cap)
+    return mqs__spec_fail(c->err, n, "property sizing mismatch");
   out->raw.p = scratch;
   out->raw.n = scratch_cap;
   out->count = (uint32_t)items;
@@ -265,18 +257,20 @@ static int build_props(ctx *c, yaml_node_t *n, mqc_props *out) {
 static int build_subscriptions(ctx *c, yaml_node_t *n, mqc_subscribe *s) {
   static const char *const keys[] = {
       "topic_filter", "qos", "no_local", "retain_as_published", "retain_handling", "options", NULL};
-  if (!n || n->type != YAML_SEQUENCE_NODE) return fail(c, n, "subscriptions must be a list");
+  if (!n || n->type != YAML_SEQUENCE_NODE)
+    return mqs__spec_fail(c->err, n, "subscriptions must be a list");
   /* Filters borrow from the document or the arena; collect them first. */
   mqc_bytes filters[256];
   uint8_t opts[256];
   size_t count = 0;
   for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
     yaml_node_t *e = yaml_document_get_node(c->doc, *it);
-    if (count == 256) return fail(c, e, "at most 256 subscriptions per description");
-    if (!e || e->type != YAML_MAPPING_NODE) return fail(c, e, "a subscription is a mapping");
+    if (count == 256) return mqs__spec_fail(c->err, e, "at most 256 subscriptions per description");
+    if (!e || e->type != YAML_MAPPING_NODE)
+      return mqs__spec_fail(c->err, e, "a subscription is a mapping");
     if (check_keys(c, e, keys)) return -1;
     yaml_node_t *f = mqs__map_get(c->doc, e, "topic_filter");
-    if (!f) return fail(c, e, "subscription needs topic_filter");
+    if (!f) return mqs__spec_fail(c->err, e, "subscription needs topic_filter");
     if (get_bytes(c, f, "topic_filter", &filters[count])) return -1;
     mqc_subopts o = {0};
     unsigned long u;
@@ -310,12 +304,13 @@ static int build_subscriptions(ctx *c, yaml_node_t *n, mqc_subscribe *s) {
 }
 
 static int build_filters(ctx *c, yaml_node_t *n, mqc_subscribe *s) {
-  if (!n || n->type != YAML_SEQUENCE_NODE) return fail(c, n, "topic_filters must be a list");
+  if (!n || n->type != YAML_SEQUENCE_NODE)
+    return mqs__spec_fail(c->err, n, "topic_filters must be a list");
   mqc_bytes filters[256];
   size_t count = 0;
   for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
     yaml_node_t *e = yaml_document_get_node(c->doc, *it);
-    if (count == 256) return fail(c, e, "at most 256 topic filters per description");
+    if (count == 256) return mqs__spec_fail(c->err, e, "at most 256 topic filters per description");
     if (get_bytes(c, e, "topic filter", &filters[count++])) return -1;
   }
   mqc_writer w;
@@ -327,7 +322,8 @@ static int build_filters(ctx *c, yaml_node_t *n, mqc_subscribe *s) {
 }
 
 static int build_reason_list(ctx *c, yaml_node_t *n, mqc_bytes *out) {
-  if (!n || n->type != YAML_SEQUENCE_NODE) return fail(c, n, "reason_codes must be a list");
+  if (!n || n->type != YAML_SEQUENCE_NODE)
+    return mqs__spec_fail(c->err, n, "reason_codes must be a list");
   mqc_writer w;
   arena_writer(c, &w);
   for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
@@ -342,7 +338,7 @@ static int build_faults(ctx *c, yaml_node_t *n, mqc_faults *f) {
   static const char *const keys[] = {
       "flags",         "type",        "remaining_length", "length_bytes",
       "connect_flags", "omit_reason", "trailing",         NULL};
-  if (n->type != YAML_MAPPING_NODE) return fail(c, n, "faults must be a mapping");
+  if (n->type != YAML_MAPPING_NODE) return mqs__spec_fail(c->err, n, "faults must be a mapping");
   if (check_keys(c, n, keys)) return -1;
   unsigned long u;
   yaml_node_t *x;
@@ -409,7 +405,7 @@ static int build_connect(ctx *c, yaml_node_t *n, mqc_connect *p) {
   if ((x = mqs__map_get(c->doc, n, "client_id")) && get_bytes(c, x, "client_id", &p->client_id))
     return -1;
   if ((x = mqs__map_get(c->doc, n, "will"))) {
-    if (x->type != YAML_MAPPING_NODE) return fail(c, x, "will must be a mapping");
+    if (x->type != YAML_MAPPING_NODE) return mqs__spec_fail(c->err, x, "will must be a mapping");
     if (check_keys(c, x, will_keys)) return -1;
     p->will = true;
     yaml_node_t *y;
@@ -472,14 +468,14 @@ int mqs_packet_from_yaml_vars(yaml_document_t *doc, yaml_node_t *node, mqc_versi
   memset(err, 0, sizeof *err);
   memset(faults, 0, sizeof *faults);
   if (!node || node->type != YAML_MAPPING_NODE)
-    return fail(&c, node, "a packet is a mapping with at least a 'type' key");
+    return mqs__spec_fail(c.err, node, "a packet is a mapping with at least a 'type' key");
   if (check_keys(&c, node, keys)) return -1;
   yaml_node_t *tn = mqs__map_get(c.doc, node, "type");
   mqc_type type = default_type;
   if (!tn && default_type != MQC_RESERVED0) {
     /* the step names the type */
   } else if (!mqs__is_scalar(tn) || type_from_name(mqs__scalar(tn), &type))
-    return fail(&c, tn ? tn : node, "'type' must name a packet type such as PUBLISH");
+    return mqs__spec_fail(c.err, tn ? tn : node, "'type' must name a packet type such as PUBLISH");
   mqc_packet_init(pkt, type, v);
   unsigned long u;
   yaml_node_t *x;

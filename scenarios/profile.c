@@ -5,23 +5,12 @@
 
 #include "internal.h"
 
-__attribute__((format(printf, 3, 4))) static int pfail(mqs_load_error *err, yaml_node_t *n,
-                                                       const char *fmt, ...) {
-  err->line = n ? n->start_mark.line + 1 : 0;
-  err->column = n ? n->start_mark.column + 1 : 0;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static int str(yaml_node_t *n, char **out, mqs_load_error *err, const char *what) {
   if (!n) return 0;
-  if (!mqs__is_scalar(n)) return pfail(err, n, "%s must be a string", what);
+  if (!mqs__is_scalar(n)) return mqs__load_fail(err, n, "%s must be a string", what);
   size_t len = n->data.scalar.length + 1;
   free(*out);
-  if (!(*out = malloc(len))) return pfail(err, n, "out of memory");
+  if (!(*out = malloc(len))) return mqs__load_fail(err, n, "out of memory");
   memcpy(*out, mqs__scalar(n), len);
   return 0;
 }
@@ -33,9 +22,9 @@ static bool truthy(yaml_node_t *n) {
 static int num(yaml_node_t *n, uint32_t *out, mqs_load_error *err, const char *what) {
   if (!n) return 0;
   char *end;
-  if (!mqs__is_scalar(n)) return pfail(err, n, "%s must be a number", what);
+  if (!mqs__is_scalar(n)) return mqs__load_fail(err, n, "%s must be a number", what);
   unsigned long v = strtoul(mqs__scalar(n), &end, 10);
-  if (*end || v > 86400000ul) return pfail(err, n, "%s must be milliseconds", what);
+  if (*end || v > 86400000ul) return mqs__load_fail(err, n, "%s must be milliseconds", what);
   *out = (uint32_t)v;
   return 0;
 }
@@ -44,7 +33,8 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
   static const char *const keys[] = {"name",         "target",   "username", "password", "tls",
                                      "capabilities", "timeouts", "versions", "comment",  NULL};
   yaml_node_t *root = yaml_document_get_root_node(doc);
-  if (!root || root->type != YAML_MAPPING_NODE) return pfail(err, root, "a profile is a mapping");
+  if (!root || root->type != YAML_MAPPING_NODE)
+    return mqs__load_fail(err, root, "a profile is a mapping");
   for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < root->data.mapping.pairs.top;
        q++) {
     yaml_node_t *k = yaml_document_get_node(doc, q->key);
@@ -52,7 +42,8 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
     for (const char *const *a = keys; *a; a++)
       ok |= mqs__is_scalar(k) && !strcmp(*a, mqs__scalar(k));
     if (!ok)
-      return pfail(err, k, "unknown profile key '%s'", mqs__is_scalar(k) ? mqs__scalar(k) : "?");
+      return mqs__load_fail(err, k, "unknown profile key '%s'",
+                            mqs__is_scalar(k) ? mqs__scalar(k) : "?");
   }
   if (str(mqs__map_get(doc, root, "name"), &p->name, err, "name") ||
       str(mqs__map_get(doc, root, "target"), &p->target, err, "target") ||
@@ -61,7 +52,8 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
     return -1;
   yaml_node_t *x = mqs__map_get(doc, root, "tls");
   if (x) {
-    if (x->type != YAML_MAPPING_NODE) return pfail(err, x, "tls: {cafile, cert, key, insecure}");
+    if (x->type != YAML_MAPPING_NODE)
+      return mqs__load_fail(err, x, "tls: {cafile, cert, key, insecure}");
     if (str(mqs__map_get(doc, x, "cafile"), &p->cafile, err, "cafile") ||
         str(mqs__map_get(doc, x, "cert"), &p->cert, err, "cert") ||
         str(mqs__map_get(doc, x, "key"), &p->key, err, "key"))
@@ -70,12 +62,13 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
   }
   x = mqs__map_get(doc, root, "capabilities");
   if (x) {
-    if (x->type != YAML_MAPPING_NODE) return pfail(err, x, "capabilities: {NAME: true|false, ...}");
+    if (x->type != YAML_MAPPING_NODE)
+      return mqs__load_fail(err, x, "capabilities: {NAME: true|false, ...}");
     for (yaml_node_pair_t *q = x->data.mapping.pairs.start; q < x->data.mapping.pairs.top; q++) {
       yaml_node_t *k = yaml_document_get_node(doc, q->key);
       yaml_node_t *v = yaml_document_get_node(doc, q->value);
       int c = mqs__is_scalar(k) ? mqs_cap_lookup(mqs__scalar(k)) : -1;
-      if (c < 0) return pfail(err, k, "unknown capability");
+      if (c < 0) return mqs__load_fail(err, k, "unknown capability");
       if (truthy(v))
         p->caps_on |= 1u << c;
       else
@@ -85,7 +78,7 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
   x = mqs__map_get(doc, root, "timeouts");
   if (x) {
     if (x->type != YAML_MAPPING_NODE)
-      return pfail(err, x, "timeouts: {step, connect, case, scale}");
+      return mqs__load_fail(err, x, "timeouts: {step, connect, case, scale}");
     if (num(mqs__map_get(doc, x, "step"), &p->step_timeout_ms, err, "step") ||
         num(mqs__map_get(doc, x, "connect"), &p->connect_timeout_ms, err, "connect") ||
         num(mqs__map_get(doc, x, "case"), &p->case_timeout_ms, err, "case"))
@@ -93,12 +86,12 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
     yaml_node_t *s = mqs__map_get(doc, x, "scale");
     if (s) {
       if (!mqs__is_scalar(s) || (p->timeout_scale = strtod(mqs__scalar(s), NULL)) <= 0)
-        return pfail(err, s, "scale must be a positive number");
+        return mqs__load_fail(err, s, "scale must be a positive number");
     }
   }
   x = mqs__map_get(doc, root, "versions");
   if (x) {
-    if (x->type != YAML_SEQUENCE_NODE) return pfail(err, x, "versions: [3.1.1, 5.0]");
+    if (x->type != YAML_SEQUENCE_NODE) return mqs__load_fail(err, x, "versions: [3.1.1, 5.0]");
     for (size_t i = 0; i < mqs__seq_size(x); i++) {
       yaml_node_t *e = mqs__seq_at(doc, x, i);
       const char *v = mqs__is_scalar(e) ? mqs__scalar(e) : "";
@@ -107,7 +100,7 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
       else if (!strcmp(v, "5.0") || !strcmp(v, "5"))
         p->versions |= MQS_V5;
       else
-        return pfail(err, e, "unknown version");
+        return mqs__load_fail(err, e, "unknown version");
     }
   }
   return 0;
@@ -118,12 +111,12 @@ int mqs_profile_load(const char *path, mqs_profile *p, mqs_load_error *err) {
   memset(err, 0, sizeof *err);
   snprintf(err->file, sizeof err->file, "%s", path);
   FILE *f = fopen(path, "rb");
-  if (!f) return pfail(err, NULL, "cannot open the profile");
+  if (!f) return mqs__load_fail(err, NULL, "cannot open the profile");
   yaml_parser_t parser;
   yaml_document_t doc;
   if (!yaml_parser_initialize(&parser)) {
     fclose(f);
-    return pfail(err, NULL, "out of memory");
+    return mqs__load_fail(err, NULL, "out of memory");
   }
   yaml_parser_set_input_file(&parser, f);
   int rc = -1;

@@ -47,21 +47,14 @@ uint32_t mqs__server_config_caps(void) {
   return caps;
 }
 
-static int fail(yaml_node_t *n, mqs_spec_error *err, const char *msg) {
-  err->line = n ? n->start_mark.line + 1 : 0;
-  err->column = n ? n->start_mark.column + 1 : 0;
-  /* Messages are short literals; %.180s keeps the compiler's bound honest. */
-  snprintf(err->message, sizeof err->message, "server: %.180s", msg);
-  return -1;
-}
-
 static int number(yaml_node_t *n, unsigned long max, unsigned long *out, mqs_spec_error *err) {
-  if (!mqs__is_scalar(n)) return fail(n, err, "expected a number");
+  if (!mqs__is_scalar(n)) return mqs__spec_fail(err, n, "server: %s", "expected a number");
   char *end;
   errno = 0;
   const char *s = mqs__scalar(n);
   unsigned long v = strtoul(s, &end, 0);
-  if (!*s || *end || errno || v > max || s[0] == '-') return fail(n, err, "number out of range");
+  if (!*s || *end || errno || v > max || s[0] == '-')
+    return mqs__spec_fail(err, n, "server: %s", "number out of range");
   *out = v;
   return 0;
 }
@@ -69,7 +62,7 @@ static int number(yaml_node_t *n, unsigned long max, unsigned long *out, mqs_spe
 static int boolean(yaml_node_t *n, bool *out, mqs_spec_error *err) {
   if (mqs__is_scalar(n) && !strcmp(mqs__scalar(n), "true")) return *out = true, 0;
   if (mqs__is_scalar(n) && !strcmp(mqs__scalar(n), "false")) return *out = false, 0;
-  return fail(n, err, "expected true or false");
+  return mqs__spec_fail(err, n, "server: %s", "expected true or false");
 }
 
 static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c,
@@ -79,13 +72,14 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
   case K_U32:
     if (number(v, 0xFFFFFFFFul, &u, err)) return -1;
     if (u && u < 16)
-      return fail(v, err, "a maximum packet size below 16 leaves no room for CONNACK");
+      return mqs__spec_fail(err, v, "server: %s",
+                            "a maximum packet size below 16 leaves no room for CONNACK");
     c->maximum_packet_size = (uint32_t)u;
     return 0;
   case K_U16:
     if (number(v, 65535, &u, err)) return -1;
     if (keys[i].bit == MQS_SRV_RECEIVE_MAXIMUM) {
-      if (!u) return fail(v, err, "receive_maximum is 1..65535");
+      if (!u) return mqs__spec_fail(err, v, "server: %s", "receive_maximum is 1..65535");
       c->receive_maximum = (uint16_t)u;
     } else if (keys[i].bit == MQS_SRV_TOPIC_ALIAS_MAXIMUM) {
       c->topic_alias_maximum = (uint16_t)u;
@@ -113,18 +107,18 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
     c->server_keep_alive = (int32_t)u;
     return 0;
   case K_STR:
-    if (!mqs__is_scalar(v)) return fail(v, err, "expected text");
+    if (!mqs__is_scalar(v)) return mqs__spec_fail(err, v, "server: %s", "expected text");
     c->response_information = mqs__scalar(v);
     return 0;
   case K_USERS:
     if (!v || v->type != YAML_SEQUENCE_NODE || !mqs__seq_size(v) ||
         mqs__seq_size(v) > MQS_SRV_MAX_USERS)
-      return fail(v, err, "users is a list of 1..4 {username, password}");
+      return mqs__spec_fail(err, v, "server: %s", "users is a list of 1..4 {username, password}");
     for (size_t j = 0; j < mqs__seq_size(v); j++) {
       yaml_node_t *e = mqs__seq_at(doc, v, j);
       yaml_node_t *un = mqs__map_get(doc, e, "username"), *pw = mqs__map_get(doc, e, "password");
       if (!mqs__is_scalar(un) || !mqs__is_scalar(pw))
-        return fail(e, err, "a user is {username: U, password: P}");
+        return mqs__spec_fail(err, e, "server: %s", "a user is {username: U, password: P}");
       c->users[j].username = mqs__scalar(un);
       c->users[j].password = mqs__scalar(pw);
     }
@@ -133,9 +127,10 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
   case K_TOPICS:
     if (!v || v->type != YAML_SEQUENCE_NODE || !mqs__seq_size(v) ||
         mqs__seq_size(v) > MQS_SRV_MAX_USERS)
-      return fail(v, err, "deny_publish is a list of 1..4 topic names");
+      return mqs__spec_fail(err, v, "server: %s", "deny_publish is a list of 1..4 topic names");
     for (size_t j = 0; j < mqs__seq_size(v); j++) {
-      if (!mqs__is_scalar(mqs__seq_at(doc, v, j))) return fail(v, err, "a topic name is text");
+      if (!mqs__is_scalar(mqs__seq_at(doc, v, j)))
+        return mqs__spec_fail(err, v, "server: %s", "a topic name is text");
       c->deny_publish[j] = mqs__seq_at(doc, v, j);
     }
     c->n_deny = mqs__seq_size(v);
@@ -143,20 +138,22 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
   case K_AUTH: {
     yaml_node_t *m = mqs__map_get(doc, v, "method"), *s = mqs__map_get(doc, v, "secret");
     if (!mqs__is_scalar(m) || strcmp(mqs__scalar(m), "mqcheck-challenge") || !mqs__is_scalar(s))
-      return fail(v, err, "auth_method is {method: mqcheck-challenge, secret: S}");
+      return mqs__spec_fail(err, v, "server: %s",
+                            "auth_method is {method: mqcheck-challenge, secret: S}");
     c->auth_method = mqs__scalar(m);
     c->auth_secret = mqs__scalar(s);
     return 0;
   }
   }
-  return fail(v, err, "unknown key kind");
+  return mqs__spec_fail(err, v, "server: %s", "unknown key kind");
 }
 
 int mqs__server_parse(yaml_document_t *doc, yaml_node_t *n, mqs_server_cfg *c,
                       mqs_spec_error *err) {
   memset(c, 0, sizeof *c);
   if (!n || n->type != YAML_MAPPING_NODE || !mqs__map_size(n))
-    return fail(n, err, "a mapping of engine settings such as {maximum_packet_size: 512}");
+    return mqs__spec_fail(err, n, "server: %s",
+                          "a mapping of engine settings such as {maximum_packet_size: 512}");
   for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(doc, p->key);
     size_t i = 0;
@@ -166,7 +163,7 @@ int mqs__server_parse(yaml_document_t *doc, yaml_node_t *n, mqs_server_cfg *c,
       char msg[200];
       snprintf(msg, sizeof msg, "unknown key '%s' (see docs/scenarios.md)",
                mqs__is_scalar(k) ? mqs__scalar(k) : "?");
-      return fail(k, err, msg);
+      return mqs__spec_fail(err, k, "server: %s", msg);
     }
     if (one(doc, i, yaml_document_get_node(doc, p->value), c, err)) return -1;
     c->set |= keys[i].bit;
