@@ -19,27 +19,28 @@ typedef struct {
   mqs_load_error *err;
 } loader;
 
-static void where(const yaml_node_t *n, size_t *line, size_t *column) {
+static int vfail(const yaml_node_t *n, size_t *line, size_t *column, char *msg, size_t cap,
+                 const char *fmt, va_list ap) {
   *line = n ? n->start_mark.line + 1 : 0;
   *column = n ? n->start_mark.column + 1 : 0;
+  vsnprintf(msg, cap, fmt, ap);
+  return -1;
 }
 
 int mqs__spec_fail(mqs_spec_error *err, const yaml_node_t *n, const char *fmt, ...) {
-  where(n, &err->line, &err->column);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  int r = vfail(n, &err->line, &err->column, err->message, sizeof err->message, fmt, ap);
   va_end(ap);
-  return -1;
+  return r;
 }
 
 int mqs__load_fail(mqs_load_error *err, const yaml_node_t *n, const char *fmt, ...) {
-  where(n, &err->line, &err->column);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  int r = vfail(n, &err->line, &err->column, err->message, sizeof err->message, fmt, ap);
   va_end(ap);
-  return -1;
+  return r;
 }
 
 yaml_node_t *mqs__map_get(yaml_document_t *doc, yaml_node_t *map, const char *key) {
