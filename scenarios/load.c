@@ -19,8 +19,9 @@ typedef struct {
   mqs_load_error *err;
 } loader;
 
-static int vfail(const yaml_node_t *n, size_t *line, size_t *column, char *msg, size_t cap,
-                 const char *fmt, va_list ap) {
+__attribute__((format(printf, 6, 0))) static int vfail(const yaml_node_t *n, size_t *line,
+                                                       size_t *column, char *msg, size_t cap,
+                                                       const char *fmt, va_list ap) {
   *line = n ? n->start_mark.line + 1 : 0;
   *column = n ? n->start_mark.column + 1 : 0;
   vsnprintf(msg, cap, fmt, ap);
