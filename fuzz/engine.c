@@ -104,15 +104,23 @@ static void on_event(void *ctx, const mqe_event *ev) {
           ev->statement ? ev->statement : "", n);
 }
 
-/* With the deny rules on, an ACL refuses the topic "x" to everyone and
- * anything under "a/c" to the user bob, so every ACL branch (publish,
- * subscribe, will) can be reached. */
+/* With the deny rules on, an ACL callback also runs. Each of its refusals
+ * is reachable from the canned packets: publishing to "x" or under "a/c",
+ * subscribing to "+/+/+", a will from client "c1"; the user bob is refused
+ * everything. */
 static bool acl_rule(void *ctx, mqe_acl_op op, mqc_bytes client_id, mqc_bytes username,
                      mqc_bytes topic) {
-  (void)ctx, (void)op, (void)client_id;
-  if (topic.n == 1 && topic.p[0] == 'x') return false;
-  bool bob = username.n == 3 && !memcmp(username.p, "bob", 3);
-  return !(bob && topic.n >= 3 && !memcmp(topic.p, "a/c", 3));
+  (void)ctx;
+  if (username.n == 3 && !memcmp(username.p, "bob", 3)) return false;
+  switch (op) {
+  case MQE_ACL_PUBLISH:
+    return !(topic.n == 1 && topic.p[0] == 'x') && !(topic.n >= 3 && !memcmp(topic.p, "a/c", 3));
+  case MQE_ACL_SUBSCRIBE:
+    return !(topic.n == 5 && !memcmp(topic.p, "+/+/+", 5));
+  case MQE_ACL_WILL:
+    return !(client_id.n == 2 && !memcmp(client_id.p, "c1", 2));
+  }
+  return true;
 }
 
 static const char SECRET[] = "s3cret";
@@ -485,7 +493,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   h.base_bytes = h.alloc.live_bytes - st0.bytes_allocated;
   h.base_count = h.alloc.live_count - st0.allocations;
   mqf_in in = {data + MQF_ENGINE_PREFIX, data + size};
-  bool down = false;
+  bool down = false, leave_open = false;
   for (unsigned steps = 0; mqf_left(&in) && steps < 4096 && !down; steps++) {
     uint8_t op = mqf_u8(&in);
     slot *s = &h.s[op & 3];
@@ -532,6 +540,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (op == 0xFF) {
         mqe_shutdown(h.e, h.now);
         down = true;
+      } else if (op == 0xFE) {
+        leave_open = true; /* mqe_engine_free must tear down live connections */
       }
       break;
     }
@@ -539,9 +549,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(&h, "an op");
     check_conns(&h);
   }
-  for (size_t i = 0; i < MQF_ENGINE_CONNS; i++)
-    close_slot(&h, &h.s[i], true);
-  check(&h, "closing every connection");
+  if (!leave_open) {
+    for (size_t i = 0; i < MQF_ENGINE_CONNS; i++)
+      close_slot(&h, &h.s[i], true);
+    check(&h, "closing every connection");
+  }
   mqe_engine_free(h.e);
   MQF_CHECK(h.alloc.live_bytes == 0 && h.alloc.live_count == 0,
             "engine_free left %llu bytes in %llu blocks", (unsigned long long)h.alloc.live_bytes,

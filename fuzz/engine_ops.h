@@ -12,7 +12,8 @@
  *           bit 4: through mqe_conn_send (copying) instead of pending/consumed
  *   CLOSE   (0xA0-0xBF) conn = op & 3, bit 2: abrupt, bit 3: kick (server side)
  *   OPEN    (0xC0-0xDF) conn = op & 3
- *   MISC    (0xE0-0xFF) 0xFF: shutdown; others: no-op (stats read) */
+ *   MISC    (0xE0-0xFF) 0xFF: shutdown; 0xFE: leave the connections open for
+ *           mqe_engine_free; others: no-op (stats read) */
 #ifndef MQF_ENGINE_OPS_H
 #define MQF_ENGINE_OPS_H
 
