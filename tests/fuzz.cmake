@@ -21,3 +21,13 @@ if(TARGET afl_mutator_check AND TARGET mqf_afl_mutator)
            COMMAND afl_mutator_check $<TARGET_FILE:mqf_afl_mutator> ${MQF_AFL_SEEDS})
   set_tests_properties(fuzz_afl_mutator PROPERTIES LABELS fuzz TIMEOUT 120)
 endif()
+
+# The seed corpora follow their sources (codec vectors, samples, the suite):
+# a vector or scenario added without regenerating the seeds fails here.
+find_program(MQF_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(MQF_PYTHON3)
+  add_test(NAME fuzz_corpus_fresh
+           COMMAND ${MQF_PYTHON3} ${PROJECT_SOURCE_DIR}/fuzz/gen-corpus.py
+                   --root ${PROJECT_SOURCE_DIR} --check)
+  set_tests_properties(fuzz_corpus_fresh PROPERTIES LABELS fuzz TIMEOUT 60)
+endif()
