@@ -213,8 +213,8 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
       st = MQC__PROTOCOL(r, at, NULL, NULL, "property appears more than once");
       break;
     }
-    /* Only the fields the value's type uses are set (check_range reads no
-     * other), which keeps the per-property cost down. */
+    /* key is left unset: only the UTF-8 pair case reads it, after setting
+     * it; skipping the full-struct clear keeps the per-property cost down. */
     mqc_prop value;
     value.id = info->id;
     value.type = info->type;

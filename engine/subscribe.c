@@ -174,10 +174,10 @@ typedef struct {
   uint8_t small[64];
 } reasons;
 
-static bool reasons_open(mqe_engine *e, mqe_conn *c, reasons *r, size_t n) {
+static bool reasons_open(mqe_engine *e, mqe_conn *c, reasons *r, size_t n, const char *nomem) {
   r->n = n;
   r->codes = n <= sizeof r->small ? r->small : mqe__alloc(e, n);
-  if (!r->codes) mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for the reason codes");
+  if (!r->codes) mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, nomem);
   return r->codes != NULL;
 }
 
@@ -199,7 +199,7 @@ void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     subid = pr.u;
   }
   reasons out;
-  if (!reasons_open(e, c, &out, sp->count)) return;
+  if (!reasons_open(e, c, &out, sp->count, "out of memory for SUBACK")) return;
   uint8_t *rc = out.codes;
   mqc_list_iter it;
   mqc_sub_entry ent;
@@ -229,7 +229,7 @@ void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
 void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   const mqc_subscribe *sp = &p->subscribe;
   reasons out;
-  if (!reasons_open(e, c, &out, sp->count)) return;
+  if (!reasons_open(e, c, &out, sp->count, "out of memory for UNSUBACK")) return;
   uint8_t *rc = out.codes;
   mqc_list_iter it;
   mqc_bytes f;

@@ -7,7 +7,7 @@
 # with <target>.dict, <target>.options and <target>_seed_corpus.zip beside it.
 # With libFuzzer, <target>_structured variants use the custom mutator.
 # Outside OSS-Fuzz, defaults give a local libFuzzer+ASan build in
-# build/ossfuzz (for checking this script: ci/fuzz-smoke does). ws_http needs
+# build/ossfuzz (for checking this script: ci/fuzz-builds does). ws_http needs
 # OpenSSL and wslay, the scenario targets also libyaml; each is skipped
 # without its headers.
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,16 +24,15 @@ trap 'rm -rf "$work"' EXIT
 inc="-I$root/codec -I$root/engine -I$root/net -I$root/scenarios -I$root/fuzz"
 cflags="$CFLAGS -std=c11 -D_POSIX_C_SOURCE=200809L $inc"
 
-# lib NAME SOURCES...: one static library per module. net/ uses Linux
-# extensions (accept4), as its CMakeLists says.
+# [defs=FLAGS] lib NAME SOURCES...: one static library per module, with
+# extra compile flags for it in $defs.
 lib() {
-  local name=$1 defs=""
+  local name=$1
   shift
-  [ "$name" = mqn ] && defs="-D_GNU_SOURCE"
   mkdir -p "$work/$name"
   for src in "$@"; do
     # shellcheck disable=SC2086
-    $CC $cflags $defs -c "$src" -o "$work/$name/$(basename "$src" .c).o"
+    $CC $cflags ${defs:-} -c "$src" -o "$work/$name/$(basename "$src" .c).o"
   done
   ar rcs "$work/lib$name.a" "$work/$name"/*.o
 }
@@ -48,7 +47,7 @@ libs_for() { echo "$work/libmqf.a $work/libmqc.a"; }
 # libssl-dev, libwslay-dev and libyaml-dev).
 has() { printf '#include <%s>\n' "$@" | $CC -E - >/dev/null 2>&1; }
 if has openssl/ssl.h wslay/wslay.h; then
-  lib mqn "$root"/net/*.c
+  defs=-D_GNU_SOURCE lib mqn "$root"/net/*.c # accept4, as net/CMakeLists.txt says
   targets="$targets ws_http"
   if has yaml.h; then
     lib mqs "$root"/scenarios/*.c

@@ -54,38 +54,9 @@ static void walk_lists(const mqc_packet *pkt) {
 }
 
 static void check_props_of(const mqc_packet *pkt) {
-  switch (pkt->type) {
-  case MQC_CONNECT:
-    walk_props(&pkt->connect.props);
-    walk_props(&pkt->connect.will_props);
-    break;
-  case MQC_CONNACK:
-    walk_props(&pkt->connack.props);
-    break;
-  case MQC_PUBLISH:
-    walk_props(&pkt->publish.props);
-    break;
-  case MQC_PUBACK:
-  case MQC_PUBREC:
-  case MQC_PUBREL:
-  case MQC_PUBCOMP:
-    walk_props(&pkt->ack.props);
-    break;
-  case MQC_SUBSCRIBE:
-  case MQC_UNSUBSCRIBE:
-    walk_props(&pkt->subscribe.props);
-    break;
-  case MQC_SUBACK:
-  case MQC_UNSUBACK:
-    walk_props(&pkt->suback.props);
-    break;
-  case MQC_DISCONNECT:
-  case MQC_AUTH:
-    walk_props(&pkt->disconnect.props);
-    break;
-  default:
-    break;
-  }
+  const mqc_props *pr = mqc_packet_props(pkt);
+  if (pr) walk_props(pr);
+  if (pkt->type == MQC_CONNECT) walk_props(&pkt->connect.will_props);
 }
 
 /* Printers have snprintf semantics; a small buffer exercises truncation. */

@@ -7,10 +7,9 @@
  * maximum head size the caller allows, in 64-byte steps), then the bytes.
  * Oracles:
  *   - mqn__http_head_len never claims more bytes than it was given or than
- *     the allowed maximum, and answers the same for any longer prefix once it
- *     has found the end of the head;
- *   - the parsed strings are NUL-terminated inside their fields;
- *   - parsing is deterministic (two runs give the same head). */
+ *     the allowed maximum, finds the first end of the head (one byte less is
+ *     incomplete) and gives the same answer on exactly the head;
+ *   - the parsed strings are NUL-terminated inside their fields. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -48,29 +47,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MQF_CHECK(head >= -1, "head length %ld", head);
   if (head <= 0) return 0;
   MQF_CHECK((size_t)head <= len, "head %ld longer than the %zu bytes given", head, len);
-  MQF_CHECK((size_t)head <= max || max >= len, "head %ld over the maximum %zu", head, max);
-  /* The end of the head, once found, does not move when more bytes arrive. */
+  MQF_CHECK((size_t)head <= max, "head %ld over the maximum %zu", head, max);
+  /* The end of the head, once found, does not move when more bytes arrive,
+   * and it is the first one. */
   MQF_CHECK(mqn__http_head_len(buf, (size_t)head, max) == head, "head end moved");
+  MQF_CHECK(mqn__http_head_len(buf, (size_t)head - 1, max) == 0, "head end is not the first");
 
-  mqn__http_head a, b;
-  memset(&a, 0xA5, sizeof a);
-  memset(&b, 0x5A, sizeof b);
-  bool ok_a = response ? mqn__http_parse_response(buf, (size_t)head, &a)
-                       : mqn__http_parse_request(buf, (size_t)head, &a);
-  bool ok_b = response ? mqn__http_parse_response(buf, (size_t)head, &b)
-                       : mqn__http_parse_request(buf, (size_t)head, &b);
-  MQF_CHECK(ok_a == ok_b, "parse result differs between runs");
-  if (!ok_a) return 0;
+  mqn__http_head a;
+  bool ok = response ? mqn__http_parse_response(buf, (size_t)head, &a)
+                     : mqn__http_parse_request(buf, (size_t)head, &a);
+  if (!ok) return 0;
   check_head(&a);
-  MQF_CHECK(a.status == b.status && a.version == b.version && a.is_get == b.is_get &&
-                a.upgrade_ws == b.upgrade_ws && !strcmp(a.path, b.path) && !strcmp(a.key, b.key) &&
-                !strcmp(a.accept, b.accept) && !strcmp(a.proto, b.proto) &&
-                a.proto_mqtt == b.proto_mqtt,
-            "parse is not deterministic");
-  if (!response && a.key[0]) {
+  if (!response && a.key[0]) { /* runs SHA-1 and base64 on fuzzed keys */
     char accept[29];
     mqn__ws_accept_for(a.key, accept);
-    MQF_CHECK(strlen(accept) == 28, "accept value has %zu characters", strlen(accept));
   }
   return 0;
 }

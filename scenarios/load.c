@@ -482,13 +482,9 @@ static int check_packets(loader *L) {
           else if (ch != ' ' && ch != ':' && ch != '\n' && ch != '\t')
             rc = -1;
         }
-        if (k < 0 || rc || digits % 2 || !digits) {
-          e.line = st->node->start_mark.line + 1;
-          e.column = st->node->start_mark.column + 1;
-          snprintf(e.message, sizeof e.message, "send_hex: %s",
-                   k < 0 ? "unbound variable" : "not an even number of hex digits");
-          rc = -1;
-        }
+        if (k < 0 || rc || digits % 2 || !digits)
+          rc = mqs__spec_fail(&e, st->node, "send_hex: %s",
+                              k < 0 ? "unbound variable" : "not an even number of hex digits");
         break;
       }
       case MQS_STEP_EXPECT:
@@ -504,14 +500,10 @@ static int check_packets(loader *L) {
             bool ok = false;
             for (const char *const *a = keys; *a; a++)
               ok |= mqs__is_scalar(k) && !strcmp(*a, mqs__scalar(k));
-            if (!ok) {
-              e.line = k->start_mark.line + 1;
-              e.column = k->start_mark.column + 1;
-              snprintf(e.message, sizeof e.message,
-                       "expect_disconnect keys: reason_code, required, no_properties, "
-                       "disconnect_packet");
-              rc = -1;
-            }
+            if (!ok)
+              rc = mqs__spec_fail(&e, k,
+                                  "expect_disconnect keys: reason_code, required, no_properties, "
+                                  "disconnect_packet");
           }
         }
         break;
@@ -587,7 +579,7 @@ static int parse_root(loader *L) {
     if (mqs__server_parse(doc, x, &L->s->server, &e)) {
       L->err->line = e.line;
       L->err->column = e.column;
-      snprintf(L->err->message, sizeof L->err->message, "%s", e.message);
+      snprintf(L->err->message, sizeof L->err->message, "server: %s", e.message);
       return -1;
     }
   }

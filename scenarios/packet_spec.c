@@ -2,11 +2,8 @@
 #include "packet_spec.h"
 
 #include "internal.h"
-#include "mqs.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -48,13 +48,13 @@ uint32_t mqs__server_config_caps(void) {
 }
 
 static int number(yaml_node_t *n, unsigned long max, unsigned long *out, mqs_spec_error *err) {
-  if (!mqs__is_scalar(n)) return mqs__spec_fail(err, n, "server: expected a number");
+  if (!mqs__is_scalar(n)) return mqs__spec_fail(err, n, "expected a number");
   char *end;
   errno = 0;
   const char *s = mqs__scalar(n);
   unsigned long v = strtoul(s, &end, 0);
   if (!*s || *end || errno || v > max || s[0] == '-')
-    return mqs__spec_fail(err, n, "server: number out of range");
+    return mqs__spec_fail(err, n, "number out of range");
   *out = v;
   return 0;
 }
@@ -62,7 +62,7 @@ static int number(yaml_node_t *n, unsigned long max, unsigned long *out, mqs_spe
 static int boolean(yaml_node_t *n, bool *out, mqs_spec_error *err) {
   if (mqs__is_scalar(n) && !strcmp(mqs__scalar(n), "true")) return *out = true, 0;
   if (mqs__is_scalar(n) && !strcmp(mqs__scalar(n), "false")) return *out = false, 0;
-  return mqs__spec_fail(err, n, "server: expected true or false");
+  return mqs__spec_fail(err, n, "expected true or false");
 }
 
 static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c,
@@ -72,14 +72,13 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
   case K_U32:
     if (number(v, 0xFFFFFFFFul, &u, err)) return -1;
     if (u && u < 16)
-      return mqs__spec_fail(err, v,
-                            "server: a maximum packet size below 16 leaves no room for CONNACK");
+      return mqs__spec_fail(err, v, "a maximum packet size below 16 leaves no room for CONNACK");
     c->maximum_packet_size = (uint32_t)u;
     return 0;
   case K_U16:
     if (number(v, 65535, &u, err)) return -1;
     if (keys[i].bit == MQS_SRV_RECEIVE_MAXIMUM) {
-      if (!u) return mqs__spec_fail(err, v, "server: receive_maximum is 1..65535");
+      if (!u) return mqs__spec_fail(err, v, "receive_maximum is 1..65535");
       c->receive_maximum = (uint16_t)u;
     } else if (keys[i].bit == MQS_SRV_TOPIC_ALIAS_MAXIMUM) {
       c->topic_alias_maximum = (uint16_t)u;
@@ -107,18 +106,18 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
     c->server_keep_alive = (int32_t)u;
     return 0;
   case K_STR:
-    if (!mqs__is_scalar(v)) return mqs__spec_fail(err, v, "server: expected text");
+    if (!mqs__is_scalar(v)) return mqs__spec_fail(err, v, "expected text");
     c->response_information = mqs__scalar(v);
     return 0;
   case K_USERS:
     if (!v || v->type != YAML_SEQUENCE_NODE || !mqs__seq_size(v) ||
         mqs__seq_size(v) > MQS_SRV_MAX_USERS)
-      return mqs__spec_fail(err, v, "server: users is a list of 1..4 {username, password}");
+      return mqs__spec_fail(err, v, "users is a list of 1..4 {username, password}");
     for (size_t j = 0; j < mqs__seq_size(v); j++) {
       yaml_node_t *e = mqs__seq_at(doc, v, j);
       yaml_node_t *un = mqs__map_get(doc, e, "username"), *pw = mqs__map_get(doc, e, "password");
       if (!mqs__is_scalar(un) || !mqs__is_scalar(pw))
-        return mqs__spec_fail(err, e, "server: a user is {username: U, password: P}");
+        return mqs__spec_fail(err, e, "a user is {username: U, password: P}");
       c->users[j].username = mqs__scalar(un);
       c->users[j].password = mqs__scalar(pw);
     }
@@ -127,10 +126,10 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
   case K_TOPICS:
     if (!v || v->type != YAML_SEQUENCE_NODE || !mqs__seq_size(v) ||
         mqs__seq_size(v) > MQS_SRV_MAX_USERS)
-      return mqs__spec_fail(err, v, "server: deny_publish is a list of 1..4 topic names");
+      return mqs__spec_fail(err, v, "deny_publish is a list of 1..4 topic names");
     for (size_t j = 0; j < mqs__seq_size(v); j++) {
       if (!mqs__is_scalar(mqs__seq_at(doc, v, j)))
-        return mqs__spec_fail(err, v, "server: a topic name is text");
+        return mqs__spec_fail(err, v, "a topic name is text");
       c->deny_publish[j] = mqs__seq_at(doc, v, j);
     }
     c->n_deny = mqs__seq_size(v);
@@ -138,32 +137,29 @@ static int one(yaml_document_t *doc, size_t i, yaml_node_t *v, mqs_server_cfg *c
   case K_AUTH: {
     yaml_node_t *m = mqs__map_get(doc, v, "method"), *s = mqs__map_get(doc, v, "secret");
     if (!mqs__is_scalar(m) || strcmp(mqs__scalar(m), "mqcheck-challenge") || !mqs__is_scalar(s))
-      return mqs__spec_fail(err, v,
-                            "server: auth_method is {method: mqcheck-challenge, secret: S}");
+      return mqs__spec_fail(err, v, "auth_method is {method: mqcheck-challenge, secret: S}");
     c->auth_method = mqs__scalar(m);
     c->auth_secret = mqs__scalar(s);
     return 0;
   }
   }
-  return mqs__spec_fail(err, v, "server: unknown key kind");
+  return mqs__spec_fail(err, v, "unknown key kind");
 }
 
 int mqs__server_parse(yaml_document_t *doc, yaml_node_t *n, mqs_server_cfg *c,
                       mqs_spec_error *err) {
   memset(c, 0, sizeof *c);
   if (!n || n->type != YAML_MAPPING_NODE || !mqs__map_size(n))
-    return mqs__spec_fail(
-        err, n, "server: a mapping of engine settings such as {maximum_packet_size: 512}");
+    return mqs__spec_fail(err, n,
+                          "a mapping of engine settings such as {maximum_packet_size: 512}");
   for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(doc, p->key);
     size_t i = 0;
     while (i < N_KEYS && !(mqs__is_scalar(k) && !strcmp(keys[i].key, mqs__scalar(k))))
       i++;
     if (i == N_KEYS) {
-      char msg[200];
-      snprintf(msg, sizeof msg, "unknown key '%s' (see docs/scenarios.md)",
-               mqs__is_scalar(k) ? mqs__scalar(k) : "?");
-      return mqs__spec_fail(err, k, "server: %s", msg);
+      return mqs__spec_fail(err, k, "unknown key '%s' (see docs/scenarios.md)",
+                            mqs__is_scalar(k) ? mqs__scalar(k) : "?");
     }
     if (one(doc, i, yaml_document_get_node(doc, p->value), c, err)) return -1;
     c->set |= keys[i].bit;

@@ -239,11 +239,7 @@ static void test_guard_page(void **state) {
       char out[256];
       mqc_print_line(&pkt, vec_encode_version(v, &pkt), out, sizeof out);
       mqc_print_json(&pkt, vec_encode_version(v, &pkt), out, sizeof out);
-      const mqc_props *pr = NULL;
-      if (pkt.type == MQC_PUBLISH)
-        pr = &pkt.publish.props;
-      else if (pkt.type == MQC_CONNECT)
-        pr = &pkt.connect.props;
+      const mqc_props *pr = mqc_packet_props(&pkt);
       if (pr) {
         mqc_prop_iter it;
         mqc_prop one;

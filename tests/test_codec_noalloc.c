@@ -166,24 +166,7 @@ static void test_codec_never_allocates(void **state) {
     (void)mqc_print_pretty(&p, ev, text, tcap);
     (void)mqc_print_json(&p, ev, text, 16); /* truncating */
     (void)mqc_print_json(&p, ev, text, tcap);
-    const mqc_props *pr = NULL;
-    switch (p.type) {
-    case MQC_CONNECT:
-      pr = &p.connect.props;
-      break;
-    case MQC_CONNACK:
-      pr = &p.connack.props;
-      break;
-    case MQC_PUBLISH:
-      pr = &p.publish.props;
-      break;
-    case MQC_SUBSCRIBE:
-    case MQC_UNSUBSCRIBE:
-      pr = &p.subscribe.props;
-      break;
-    default:
-      break;
-    }
+    const mqc_props *pr = mqc_packet_props(&p);
     if (pr) {
       mqc_prop_iter it;
       mqc_prop one;
