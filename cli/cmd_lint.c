@@ -1,32 +1,71 @@
 /* mqcheck lint - checks scenario files without running them: YAML shape,
  * steps, packet descriptions for each version, expectations, capability
- * names, statement IDs (against the statement lists when found), unique
- * names. --list prints the cases (scenario x version), --json for tools. */
+ * names, statement IDs (against the built-in catalog, or the statement
+ * lists in --spec-dir), unique names. --list prints the cases (scenario x version), --json for
+ * tools. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli_decls.h"
 #include "mqs.h"
+#include "mqspec.h"
 
 const char mqc_cmd_lint_help[] = "check scenario files without running them (--list: cases)";
 
 static void usage(FILE *f) {
   fprintf(f, "usage: mqcheck lint [--spec-dir DIR] [--list] [--json] [PATHS...]\n"
              "  PATHS        scenario files or directories (default: suite)\n"
-             "  --spec-dir   directory with mqtt-3.1.1-statements.tsv and\n"
-             "               mqtt-5.0-statements.tsv (default: $MQCHECK_SPEC_DIR, spec/,\n"
-             "               spec/upstream/, ../shared/spec); statement IDs are checked\n"
-             "               against them\n"
+             "  --spec-dir   check statement IDs against mqtt-3.1.1-statements.tsv and\n"
+             "               mqtt-5.0-statements.tsv in DIR (default: $MQCHECK_SPEC_DIR,\n"
+             "               else the catalog built into mqcheck)\n"
              "  --list       print the cases, one 'name@version' per line\n"
              "  --json       with --list: a JSON array of cases\n"
              "exit: 0 all valid, 1 errors found, 2 usage\n");
 }
 
-static bool exists(const char *p) {
-  struct stat st;
-  return !stat(p, &st);
+/* Where statement IDs are checked: the upstream statement lists of a
+ * directory, or the built-in catalog (test_spec keeps its IDs equal to those
+ * lists, so a binary run from anywhere checks them). */
+typedef struct {
+  bool from_dir;
+  mqs_catalog lists[2];
+  mqspec_catalog builtin[MQSPEC_NVERSIONS];
+} id_catalog;
+
+static int id_catalog_load(id_catalog *ic, const char *dir) {
+  memset(ic, 0, sizeof *ic);
+  ic->from_dir = dir != NULL;
+  for (unsigned b = 0; b < 2; b++) {
+    const char *ver = b ? "5.0" : "3.1.1";
+    if (dir) {
+      char path[1024];
+      snprintf(path, sizeof path, "%s/mqtt-%s-statements.tsv", dir, ver);
+      if (mqs_catalog_load(path, &ic->lists[b])) {
+        fprintf(stderr, "lint: cannot read the statement list %s\n", path);
+        return -1;
+      }
+    } else {
+      char err[256];
+      if (mqspec_load_embedded(&ic->builtin[b], b ? MQSPEC_V5 : MQSPEC_V311, err, sizeof err)) {
+        fprintf(stderr, "lint: built-in %s catalog: %s\n", ver, err);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+static bool id_known(const id_catalog *ic, unsigned b, const char *id) {
+  return ic->from_dir ? mqs_catalog_has(&ic->lists[b], id)
+                      : mqspec_find(&ic->builtin[b], id) != NULL;
+}
+
+static void id_catalog_free(id_catalog *ic) {
+  for (unsigned b = 0; b < 2; b++) {
+    mqs_catalog_free(&ic->lists[b]);
+    mqspec_free(&ic->builtin[b]);
+  }
 }
 
 static void json_str(const char *s) {
@@ -76,33 +115,24 @@ int mqc_cmd_lint(int argc, char **argv) {
     paths = pv;
     n_paths = np;
   }
-  /* spec/upstream/ carries the ID lists in the repository, so a clean clone
-   * checks IDs too; ../shared/spec is the steering copy next to a checkout. */
-  if (!spec_dir) {
-    if (exists("spec/mqtt-5.0-statements.tsv"))
-      spec_dir = "spec";
-    else if (exists("spec/upstream/mqtt-5.0-statements.tsv"))
-      spec_dir = "spec/upstream";
-    else
-      spec_dir = "../shared/spec";
+  id_catalog ids;
+  if (id_catalog_load(&ids, spec_dir)) {
+    id_catalog_free(&ids);
+    free(pv);
+    return 2;
   }
-  mqs_catalog cat[2] = {{0}, {0}};
-  char tsv[1024];
-  snprintf(tsv, sizeof tsv, "%s/mqtt-3.1.1-statements.tsv", spec_dir);
-  bool have_cat = !mqs_catalog_load(tsv, &cat[0]);
-  snprintf(tsv, sizeof tsv, "%s/mqtt-5.0-statements.tsv", spec_dir);
-  have_cat = !mqs_catalog_load(tsv, &cat[1]) && have_cat;
   mqs_suite suite;
   if (mqs_suite_load(paths, n_paths, &suite, stderr)) {
+    id_catalog_free(&ids);
     free(pv);
     return 2;
   }
   size_t errors = suite.errors, cases = 0;
   for (size_t i = 0; i < suite.n; i++) {
     mqs_scenario *s = suite.s[i];
-    for (unsigned b = 0; b < 2 && have_cat; b++)
+    for (unsigned b = 0; b < 2; b++)
       for (size_t r = 0; r < s->n_rules[b]; r++)
-        if (!mqs_catalog_has(&cat[b], s->rules[b][r])) {
+        if (!id_known(&ids, b, s->rules[b][r])) {
           fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path, s->line,
                   s->rules[b][r], b ? "5.0" : "3.1.1");
           errors++;
@@ -149,11 +179,9 @@ int mqc_cmd_lint(int argc, char **argv) {
     }
     if (json) printf("\n]\n");
   }
-  fprintf(stderr, "lint: %zu scenario(s), %zu case(s), %zu error(s)%s\n", suite.n, cases, errors,
-          have_cat ? "" : " (statement lists not found: IDs checked for syntax only)");
+  fprintf(stderr, "lint: %zu scenario(s), %zu case(s), %zu error(s)\n", suite.n, cases, errors);
   mqs_suite_free(&suite);
-  mqs_catalog_free(&cat[0]);
-  mqs_catalog_free(&cat[1]);
+  id_catalog_free(&ids);
   free(pv);
   return errors ? 1 : 0;
 }

@@ -29,3 +29,10 @@ add_test(NAME scenarios_pytest
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(scenarios_pytest PROPERTIES
   ENVIRONMENT "PYTHONPATH=${PROJECT_SOURCE_DIR}/python;PYTHONDONTWRITEBYTECODE=1" TIMEOUT 300)
+# lint checks statement IDs against the built-in catalog from any directory:
+# run outside the source tree, it must name the unknown ID.
+add_test(NAME scenarios_lint_unknown_id
+         COMMAND $<TARGET_FILE:mqcheck> lint ${CMAKE_CURRENT_SOURCE_DIR}/suite/lint/unknown-statement.yaml
+         WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
+set_tests_properties(scenarios_lint_unknown_id PROPERTIES
+  PASS_REGULAR_EXPRESSION "MQTT-9.9.9-9 is not a statement of MQTT 5.0")
