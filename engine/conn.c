@@ -46,29 +46,6 @@ bool mqe__problem_info(const mqe_conn *c) {
   return c->problem_info;
 }
 
-/* A 5.0 reason the engine closes with may be one CONNACK does not define
- * (0x8B shutting down, 0x8E taken over, 0x98 administrative action, 0xA0
- * connect time...: MQTT-3.2.2-8): map it to the closest one that is. */
-static uint8_t connack_reason(uint8_t reason) {
-  if (mqc_reason_valid(MQC_CONNACK, MQC_FROM_SERVER, reason) && reason >= 0x80) return reason;
-  return reason == MQC_RC_SERVER_SHUTTING_DOWN ? MQC_RC_SERVER_UNAVAILABLE
-                                               : MQC_RC_UNSPECIFIED_ERROR;
-}
-
-static void send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why) {
-  if (c->connack_sent || c->ver == 0) return;
-  if (c->ver != MQC_V5 && (reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR))
-    return; /* 3.x has no return code for these: close without CONNACK */
-  /* 3.x return codes for the closest 5.0 reason */
-  uint8_t code = c->ver == MQC_V5                                ? connack_reason(reason)
-                 : reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION ? 1
-                 : reason == MQC_RC_CLIENT_IDENTIFIER_NOT_VALID  ? 2
-                 : reason == MQC_RC_BAD_USER_NAME_OR_PASSWORD    ? 4
-                 : reason == MQC_RC_NOT_AUTHORIZED               ? 5
-                                                                 : 3;
-  (void)mqe__send_connack_refusal(e, c, code, why); /* NOMEM: the close still happens */
-}
-
 /* "message (statement)": what the client reads as the Reason String. */
 static const char *why_text(char *buf, size_t cap, const char *statement, const char *message) {
   if (!message) message = "";
@@ -86,7 +63,7 @@ void mqe__fail(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement
   if (c->connack_sent)
     mqe__send_disconnect(e, c, reason, why);
   else
-    send_connack_refusal(e, c, reason, why);
+    (void)mqe__send_connack_refusal(e, c, reason, why); /* NOMEM: the close still happens */
   c->state = MQE__S_CLOSING;
   c->failing = false;
   mqe__timer_clear(e, &c->timer);

@@ -191,6 +191,26 @@ struct mqe_conn {
 };
 
 /* ---- engine ------------------------------------------------------------- */
+/* Routing scratch: a matching subscription, and one target session. */
+struct mqe_hit {
+  mqe_session *sess;
+  mqe_sub *sub;
+};
+struct mqe_target {
+  mqe_session *sess;
+  uint8_t qos;
+  bool retain;
+  uint8_t nsub;
+  uint8_t fill;
+  mqe_qent *q;
+};
+/* One frame of the explicit stack that walks the topic tree. */
+struct mqe_walk {
+  mqe_node *n;
+  uint16_t d;
+  bool sib;
+};
+
 struct mqe_engine {
   mqe_config cfg;
   uint64_t rng;
@@ -213,25 +233,11 @@ struct mqe_engine {
   uint32_t heap_n, heap_cap, heap_reserved;
   /* routing scratch */
   uint64_t gen;
-  struct mqe_hit {
-    mqe_session *sess;
-    mqe_sub *sub;
-  } * hits;
+  struct mqe_hit *hits;
   uint32_t hits_cap;
-  struct mqe_target {
-    mqe_session *sess;
-    uint8_t qos;
-    bool retain;
-    uint8_t nsub;
-    uint8_t fill;
-    mqe_qent *q;
-  } * targets;
+  struct mqe_target *targets;
   uint32_t targets_cap;
-  struct {
-    mqe_node *n;
-    uint16_t d;
-    bool sib;
-  } * stack;
+  struct mqe_walk *stack; /* retained-message tree walk */
   uint32_t stack_cap;
   mqc_bytes *levels; /* max_topic_levels + 1 entries */
   mqe_stats st;
@@ -272,9 +278,12 @@ typedef void mqe__props_fn(const mqe_engine *e, const mqe_conn *c, const void *a
  * return code); sets c->connack_sent. false on NOMEM. */
 bool mqe__send_connack(mqe_engine *e, mqe_conn *c, bool session_present, uint8_t code,
                        mqe__props_fn *props, const void *arg);
-/* CONNACK refusal with code (already valid for c's version); in 5.0 why
- * becomes the Reason String under the same rules as mqe__send_disconnect. */
-bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t code, const char *why);
+/* Refuses c with the CONNACK closest to the 5.0 reason (a 3.x return code
+ * for 3.x clients, none for their malformed or protocol errors); in 5.0 why
+ * becomes the Reason String under the same rules as mqe__send_disconnect.
+ * Nothing when a CONNACK went out already or the version is unknown. false
+ * on NOMEM. */
+bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why);
 /* Fixed explanation of a failure reason code (Reason String on acks). */
 const char *mqe__reason_text(uint8_t reason);
 void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n);

@@ -217,10 +217,44 @@ static void put_reason_string(const mqe_engine *e, const mqe_conn *c, const void
   if (rs->n) mqe__put_prop_str(w, MQC_PROP_REASON_STRING, *rs);
 }
 
-bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t code, const char *why) {
+/* A 5.0 reason the engine closes with may be one CONNACK does not define
+ * (0x8B shutting down, 0x8E taken over, 0x98 administrative action, 0xA0
+ * connect time...: MQTT-3.2.2-8): map it to the closest one that is. */
+static uint8_t connack_reason(uint8_t reason) {
+  if (mqc_reason_valid(MQC_CONNACK, MQC_FROM_SERVER, reason) && reason >= 0x80) return reason;
+  return reason == MQC_RC_SERVER_SHUTTING_DOWN ? MQC_RC_SERVER_UNAVAILABLE
+                                               : MQC_RC_UNSPECIFIED_ERROR;
+}
+
+/* The 3.x return code closest to a 5.0 reason; 0 for none (malformed or
+ * protocol errors: the connection closes without a CONNACK). */
+static uint8_t connack_return_code(uint8_t reason) {
+  switch (reason) {
+  case MQC_RC_MALFORMED_PACKET:
+  case MQC_RC_PROTOCOL_ERROR:
+    return 0;
+  case MQC_RC_UNSUPPORTED_PROTOCOL_VERSION:
+    return 1;
+  case MQC_RC_CLIENT_IDENTIFIER_NOT_VALID:
+    return 2;
+  case MQC_RC_BAD_USER_NAME_OR_PASSWORD:
+    return 4;
+  case MQC_RC_NOT_AUTHORIZED:
+    return 5;
+  default:
+    return 3;
+  }
+}
+
+bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *why) {
+  if (c->connack_sent || c->ver == 0) return true;
+  if (c->ver != MQC_V5) {
+    uint8_t code = connack_return_code(reason);
+    return !code || mqe__send_connack(e, c, false, code, NULL, NULL);
+  }
   mqc_bytes rs = bounded_cstr(why);
   if (!rs_props(c, rs, 2)) rs.n = 0;
-  return mqe__send_connack(e, c, false, code, put_reason_string, &rs);
+  return mqe__send_connack(e, c, false, connack_reason(reason), put_reason_string, &rs);
 }
 
 void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n) {

@@ -16,7 +16,8 @@ void mqe__will_publish(mqe_engine *e, mqe_session *s) {
   mqe__timer_clear(e, &s->will_timer);
   mqe__event_sess(e, MQE_EV_WILL, s, "will published");
   uint32_t nlev = mqe__split(e, (mqc_bytes){mqe__msg_topic(m), m->topic_len});
-  if (nlev) {                               /* checked at CONNECT; the cap cannot shrink */
+  /* nlev was checked at CONNECT, and the cap cannot shrink */
+  if (nlev) {
     if (m->retain) mqe__retain(e, m, nlev); /* MQTT-3.1.2-15/17 */
     mqe__route(e, m, nlev);
   }
