@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "fuzz.h" /* the selector byte layout */
 #include "mqc.h"
 #include "mutator_int.h"
 #include "templates.h"
@@ -238,9 +239,8 @@ static size_t mutate_once(const mqf_mutator *m, const mqf_layout *lay, uint8_t *
       k.len = body;
       mqf__try_as hint = {MQC_VERSION_AUTO, MQC_FROM_CLIENT};
       if (lay->selector && size > 0) {
-        static const mqc_version sv[4] = {MQC_VERSION_AUTO, MQC_V31, MQC_V311, MQC_V5};
-        hint.v = sv[data[0] & 3];
-        hint.d = (data[0] & 4) ? MQC_FROM_SERVER : MQC_FROM_CLIENT;
+        hint.v = mqf_sel_version(data[0]);
+        hint.d = mqf_sel_dir(data[0]);
       }
       mqf__edit_packet(r, &k, hint);
       for (size_t i = 0; i < nu; i++) {
