@@ -156,18 +156,10 @@ static void teardown_all(void) {
   F.dir[0] = '\0';
 }
 
-static int group_setup(void **state) {
-  (void)state;
-  const char *src = getenv("MQC_SOURCE_DIR");
-  snprintf(F.src, sizeof F.src, "%s", src ? src : ".");
-  snprintf(F.dir, sizeof F.dir, "/tmp/mqn-test-XXXXXX");
-  if (!mkdtemp(F.dir)) return -1;
-  char cmd[1200];
-  snprintf(cmd, sizeof cmd, "sh '%s/tests/net/mkcerts.sh' '%s' >/dev/null", F.src, F.dir);
-  if (system(cmd) != 0) {
-    fprintf(stderr, "mkcerts.sh failed\n");
-    return -1;
-  }
+/* Starts mosquitto with every listener on a fresh free port. Returns 0, 1
+ * when mosquitto exited before listening (another process may have taken a
+ * port between free_port() and its bind: worth a retry), or -1. */
+static int start_broker(void) {
   F.p_tcp = free_port(), F.p_tls = free_port(), F.p_ws = free_port(), F.p_wss = free_port();
   F.p_expired = free_port(), F.p_wrongname = free_port(), F.p_self = free_port();
   F.p_mtls = free_port();
@@ -206,14 +198,38 @@ static int group_setup(void **state) {
   for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++) {
     int64_t deadline = mqn_now_ms() + 5000;
     while (!port_open(ports[i])) {
-      if (mqn_now_ms() > deadline || waitpid(F.mosq, NULL, WNOHANG) == F.mosq) {
-        fprintf(stderr, "mosquitto did not open port %u\n", ports[i]);
+      bool exited = waitpid(F.mosq, NULL, WNOHANG) == F.mosq;
+      if (exited || mqn_now_ms() > deadline) {
+        fprintf(stderr, "mosquitto did not open port %u%s\n", ports[i],
+                exited ? " (it exited: the port may have been taken meanwhile)" : "");
+        if (!exited) stop_child(F.mosq);
         F.mosq = 0;
-        teardown_all();
-        return -1;
+        return exited ? 1 : -1;
       }
       usleep(20000);
     }
+  }
+  return 0;
+}
+
+static int group_setup(void **state) {
+  (void)state;
+  const char *src = getenv("MQC_SOURCE_DIR");
+  snprintf(F.src, sizeof F.src, "%s", src ? src : ".");
+  snprintf(F.dir, sizeof F.dir, "/tmp/mqn-test-XXXXXX");
+  if (!mkdtemp(F.dir)) return -1;
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "sh '%s/tests/net/mkcerts.sh' '%s' >/dev/null", F.src, F.dir);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "mkcerts.sh failed\n");
+    return -1;
+  }
+  int rc = 1;
+  for (int attempt = 0; attempt < 3 && rc == 1; attempt++)
+    rc = start_broker();
+  if (rc) {
+    teardown_all();
+    return -1;
   }
   char ca[300];
   path_in(ca, sizeof ca, "ca.crt");
