@@ -388,6 +388,19 @@ typedef struct {
 
 void mqs_result_free(mqs_result *r);
 
+/* Observes what a case's clients do, on the thread running the case (the
+ * network fuzzer compiles scenarios into sessions with it). Any callback may
+ * be NULL. Pointers are valid only during the call. */
+typedef struct {
+  void (*open)(void *ctx, unsigned client);                              /* transport opened */
+  void (*send)(void *ctx, unsigned client, const uint8_t *p, size_t n); /* bytes written */
+  void (*close)(void *ctx, unsigned client, bool abrupt);               /* closed by the client */
+  void (*recv)(void *ctx, unsigned client, const uint8_t *p, size_t n); /* bytes arrived */
+  void (*closed)(void *ctx, unsigned client);                           /* closed by the server */
+  void (*time)(void *ctx, uint64_t ms); /* the target's clock moved on by ms */
+  void *ctx;
+} mqs_tap;
+
 typedef struct {
   const mqs_target_spec *target; /* borrowed */
   uint32_t caps;                 /* capabilities the target has */
@@ -401,6 +414,7 @@ typedef struct {
   unsigned jobs;               /* worker threads; 0 = 1 */
   const char *run_id;          /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
   bool transcript_always;      /* keep the transcript of passing cases too */
+  const mqs_tap *tap;          /* observes every case's client I/O; NULL = none */
 } mqs_run_opts;
 
 /* Runs one case (on the calling thread). index makes the variables unique

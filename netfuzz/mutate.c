@@ -1,0 +1,296 @@
+/* mutate.c - session mutations at three levels: the session (records and
+ * clients), the packet and its fields (fuzz/'s structure-aware mutator on the
+ * session layout) and timing (split writes, waits, half-close, RST, slow
+ * reads). Deterministic: the output depends only on the inputs and seed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_RECS 1024
+
+struct mqz_mutator {
+  mqf_mutator field;
+  uint8_t *scratch; /* field mutator's working memory */
+  uint8_t out[MQZ_SESSION_MAX];
+  mqz_rec recs[MAX_RECS];
+  size_t n_recs;
+};
+
+int mqz_mutator_new(mqz_mutator **out) {
+  *out = NULL;
+  mqz_mutator *m = calloc(1, sizeof *m);
+  if (!m) return -1;
+  m->scratch = malloc(MQF_SCRATCH_FOR(MQZ_SESSION_MAX));
+  if (!m->scratch) {
+    free(m);
+    return -1;
+  }
+  m->field.scratch = m->scratch;
+  m->field.scratch_cap = MQF_SCRATCH_FOR(MQZ_SESSION_MAX);
+  *out = m;
+  return 0;
+}
+
+void mqz_mutator_free(mqz_mutator *m) {
+  if (!m) return;
+  free(m->scratch);
+  free(m);
+}
+
+static uint64_t next(uint64_t *st) {
+  uint64_t z = (*st += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static size_t below(uint64_t *st, size_t n) {
+  return n ? (size_t)(next(st) % n) : 0;
+}
+
+static void parse(mqz_mutator *m, const uint8_t *s, size_t n) {
+  mqz_iter it;
+  mqz_iter_init(&it, s, n);
+  m->n_recs = 0;
+  while (m->n_recs < MAX_RECS && mqz_iter_next(&it, &m->recs[m->n_recs]))
+    m->n_recs++;
+}
+
+/* Output builder over m->out. */
+typedef struct {
+  uint8_t *p;
+  size_t n, cap;
+} outbuf;
+
+static void put(outbuf *o, const uint8_t *p, size_t n) {
+  if (o->n + n > o->cap) return; /* full: the rest is left out */
+  memcpy(o->p + o->n, p, n);
+  o->n += n;
+}
+
+static void put_rec(outbuf *o, const uint8_t *s, const mqz_rec *r) {
+  put(o, s + r->offset, r->len);
+}
+
+static void put_op(outbuf *o, mqz_op op, unsigned client, uint32_t arg, size_t arg_n) {
+  uint8_t h[4] = {(uint8_t)op, (uint8_t)client, (uint8_t)(arg_n == 2 ? arg >> 8 : arg),
+                  (uint8_t)arg};
+  put(o, h, 2 + arg_n);
+}
+
+/* A record of client c that sends a packet of type t, or -1. */
+static long find_send(const mqz_mutator *m, const uint8_t *s, unsigned c, uint8_t t) {
+  for (size_t i = 0; i < m->n_recs; i++) {
+    const mqz_rec *r = &m->recs[i];
+    if ((r->op == MQZ_OP_SEND) && (c == MQZ_MAX_CLIENTS || r->client == c) && r->pkt_len &&
+        (s[r->offset + 2] >> 4) == t)
+      return (long)i;
+  }
+  return -1;
+}
+
+/* Session-level and timing mutations. Returns the new length, or 0 when the
+ * chosen mutation does not apply (the caller then tries another). */
+static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const uint8_t *other,
+                             size_t other_n, uint64_t *st) {
+  parse(m, s, n);
+  outbuf o = {m->out, 0, sizeof m->out};
+  put(&o, s, n < 2 ? n : 2);
+  if (n < 2) {
+    uint8_t h[2] = {3, 0};
+    put(&o, h + n, 2 - n);
+  }
+  size_t nr = m->n_recs;
+  size_t pick = below(st, nr ? nr : 1);
+  unsigned choice = (unsigned)below(st, 14);
+  switch (choice) {
+  case 0: /* drop a record */
+    if (!nr) return 0;
+    for (size_t i = 0; i < nr; i++)
+      if (i != pick) put_rec(&o, s, &m->recs[i]);
+    break;
+  case 1: /* duplicate a record */
+    if (!nr) return 0;
+    for (size_t i = 0; i < nr; i++) {
+      put_rec(&o, s, &m->recs[i]);
+      if (i == pick) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  case 2: { /* move a record elsewhere */
+    if (nr < 2) return 0;
+    size_t to = below(st, nr);
+    for (size_t i = 0; i < nr; i++) {
+      if (i == to) put_rec(&o, s, &m->recs[pick]);
+      if (i != pick) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 3: { /* a record moves to another client */
+    if (!nr) return 0;
+    unsigned c = (unsigned)below(st, 3);
+    for (size_t i = 0; i < nr; i++) {
+      size_t at = o.n;
+      put_rec(&o, s, &m->recs[i]);
+      if (i == pick && at + 1 < o.n) o.p[at + 1] = (uint8_t)c;
+    }
+    break;
+  }
+  case 4: { /* another client with the same CONNECT: session takeover */
+    long ci = find_send(m, s, MQZ_MAX_CLIENTS, MQC_CONNECT);
+    if (ci < 0) return 0;
+    unsigned c = (m->recs[ci].client + 1 + (unsigned)below(st, 3)) % MQZ_MAX_CLIENTS;
+    size_t at = below(st, nr + 1);
+    for (size_t i = 0; i <= nr; i++) {
+      if (i == at) {
+        put_op(&o, MQZ_OP_OPEN, c, 0, 0);
+        put_op(&o, MQZ_OP_SEND, c, 0, 0);
+        put(&o, m->recs[ci].pkt, m->recs[ci].pkt_len);
+        put_op(&o, MQZ_OP_SYNC, c, 1, 2);
+      }
+      if (i < nr) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 5: { /* a client drops and comes back to its session (clean start 0) */
+    long ci = find_send(m, s, MQZ_MAX_CLIENTS, MQC_CONNECT);
+    if (ci < 0) return 0;
+    const mqz_rec *cr = &m->recs[ci];
+    size_t at = (size_t)ci + 1 + below(st, nr - (size_t)ci);
+    for (size_t i = 0; i <= nr; i++) {
+      if (i == at) {
+        put_op(&o, below(st, 2) ? MQZ_OP_DROP : MQZ_OP_CLOSE, cr->client, 0, 0);
+        put_op(&o, MQZ_OP_OPEN, cr->client, 0, 0);
+        put_op(&o, MQZ_OP_SEND, cr->client, 0, 0);
+        size_t at_pkt = o.n;
+        put(&o, cr->pkt, cr->pkt_len);
+        /* connect flags: after the variable header's name and level */
+        size_t hl = 2;
+        while (hl < cr->pkt_len && hl < 5 && (cr->pkt[hl - 1] & 0x80))
+          hl++;
+        size_t flags = at_pkt + hl + 2 + (cr->pkt_len > hl + 1 ? cr->pkt[hl + 1] : 4) + 1;
+        if (flags < o.n) o.p[flags] &= (uint8_t)~0x02;
+      }
+      if (i < nr) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 6: { /* withhold every answer of one client, or answer everything */
+    if (below(st, 2)) {
+      o.p[1] ^= MQZ_F_AUTO_ACK;
+      for (size_t i = 0; i < nr; i++)
+        put_rec(&o, s, &m->recs[i]);
+    } else {
+      unsigned c = nr ? m->recs[pick].client : 0;
+      for (size_t i = 0; i < nr; i++)
+        if (!(m->recs[i].op == MQZ_OP_ACK && m->recs[i].client == c)) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 7: { /* splice: a run of records from other */
+    if (!other || other_n < 3) return 0;
+    mqz_rec tmp[64];
+    size_t nt = 0;
+    mqz_iter it;
+    mqz_iter_init(&it, other, other_n);
+    while (nt < 64 && mqz_iter_next(&it, &tmp[nt]))
+      nt++;
+    if (!nt) return 0;
+    size_t from = below(st, nt), len = 1 + below(st, nt - from);
+    size_t at = below(st, nr + 1);
+    for (size_t i = 0; i <= nr; i++) {
+      if (i == at)
+        for (size_t k = from; k < from + len; k++)
+          put(&o, other + tmp[k].offset, tmp[k].len);
+      if (i < nr) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 8: { /* a burst: one QoS 1/2 PUBLISH many times, fresh identifiers */
+    long pi = find_send(m, s, MQZ_MAX_CLIENTS, MQC_PUBLISH);
+    if (pi < 0) return 0;
+    const mqz_rec *pr = &m->recs[pi];
+    size_t copies = 2 + below(st, 39);
+    if (below(st, 2)) o.p[1] |= MQZ_F_AUTO_ACK;
+    for (size_t i = 0; i < nr; i++) {
+      put_rec(&o, s, &m->recs[i]);
+      if (i != (size_t)pi || ((pr->pkt[0] >> 1) & 3) == 0) continue;
+      /* the packet identifier follows the topic */
+      size_t hl = 2;
+      while (hl < pr->pkt_len && hl < 5 && (pr->pkt[hl - 1] & 0x80))
+        hl++;
+      size_t tl = pr->pkt_len > hl + 1 ? (size_t)pr->pkt[hl] << 8 | pr->pkt[hl + 1] : 0;
+      size_t idpos = hl + 2 + tl;
+      for (size_t k = 1; k < copies; k++) {
+        put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
+        size_t at_pkt = o.n;
+        put(&o, pr->pkt, pr->pkt_len);
+        if (idpos + 1 < pr->pkt_len && at_pkt + idpos + 1 < o.n) {
+          uint16_t id = (uint16_t)(((size_t)pr->pkt[idpos] << 8 | pr->pkt[idpos + 1]) + k);
+          if (!id) id = 1;
+          o.p[at_pkt + idpos] = (uint8_t)(id >> 8);
+          o.p[at_pkt + idpos + 1] = (uint8_t)id;
+        }
+      }
+    }
+    break;
+  }
+  case 9: /* split the next send of a client into small writes */
+  case 10: /* a pause */
+  case 11: /* half-close, RST or a slow reader */
+    if (!nr) return 0;
+    for (size_t i = 0; i < nr; i++) {
+      if (i == pick) {
+        unsigned c = m->recs[i].client;
+        if (choice == 9) put_op(&o, MQZ_OP_SPLIT, c, (uint32_t)below(st, 4), 1);
+        else if (choice == 10) put_op(&o, MQZ_OP_WAIT, 0, (uint32_t)(1 + below(st, 20)), 1);
+        else {
+          static const mqz_op ops[3] = {MQZ_OP_HALFCLOSE, MQZ_OP_DROP, MQZ_OP_SLOWREAD};
+          mqz_op op = ops[below(st, 3)];
+          put_op(&o, op, c, (uint32_t)(1 + below(st, 10)), op == MQZ_OP_SLOWREAD ? 1 : 0);
+        }
+      }
+      put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  case 12: /* the version of the whole session */
+    o.p[0] = (uint8_t)((o.p[0] & ~3u) | (1 + below(st, 3)));
+    for (size_t i = 0; i < nr; i++)
+      put_rec(&o, s, &m->recs[i]);
+    break;
+  default: { /* two records swap */
+    if (nr < 2) return 0;
+    size_t b = below(st, nr);
+    for (size_t i = 0; i < nr; i++)
+      put_rec(&o, s, &m->recs[i == pick ? b : i == b ? pick : i]);
+    break;
+  }
+  }
+  return o.n;
+}
+
+size_t mqz_mutate(mqz_mutator *m, uint8_t *s, size_t n, const uint8_t *other, size_t other_n,
+                  uint64_t seed) {
+  uint64_t st = seed;
+  if (n > MQZ_SESSION_MAX) n = MQZ_SESSION_MAX;
+  size_t rounds = 1 + below(&st, 3);
+  for (size_t r = 0; r < rounds; r++) {
+    if (below(&st, 2)) {
+      size_t k = mutate_session(m, s, n, other, other_n, &st);
+      if (k >= 2) {
+        memcpy(s, m->out, k);
+        n = k;
+        continue;
+      }
+    }
+    /* packets and fields: fuzz/'s mutator on the session layout */
+    n = mqf_mutate(&m->field, mqz_session_layout(), s, n, MQZ_SESSION_MAX, other, other_n,
+                   next(&st));
+  }
+  if (n < 2) {
+    s[0] = 3;
+    s[1] = 0;
+    n = 2;
+  }
+  return n;
+}
