@@ -35,6 +35,7 @@ struct mqz_broker {
   uint16_t port;
   pid_t pid;     /* current or last broker; 0 before any start */
   bool running;  /* pid not yet reaped */
+  bool stopped;  /* by mqz_broker_stop, not by itself */
   int status;    /* waitpid status once reaped */
   off_t log_off; /* log size when the current run started */
   int shm_id;    /* -1 when none */
@@ -283,6 +284,7 @@ static int start_once(mqz_broker *b, uint16_t port, char *err, size_t cap) {
   setpgid(pid, pid); /* also in the child: whichever runs first wins the race */
   b->pid = pid;
   b->running = true;
+  b->stopped = false;
   b->status = 0;
 
   int64_t until = now_ms() + b->start_timeout_ms;
@@ -360,7 +362,7 @@ int mqz_broker_pid(const mqz_broker *b) {
 
 bool mqz_broker_dead(mqz_broker *b, char *why, size_t cap) {
   if (why && cap) why[0] = '\0';
-  if (!b || !b->pid) {
+  if (!b || !b->pid || b->stopped) {
     if (why && cap) snprintf(why, cap, "not running");
     return true;
   }
@@ -391,6 +393,7 @@ void mqz_broker_stop(mqz_broker *b) {
   if (!b) return;
   kill_group(b, SIGTERM, 2000);
   map_detach(b);
+  b->stopped = true;
 }
 
 void mqz_broker_free(mqz_broker *b) {
@@ -674,14 +677,20 @@ bool mqz_sanitizer_report(const char *log, size_t n, char *sig, size_t sig_cap, 
       stop++;
     size_t w = 0;
     append(ubsan_loc, sizeof ubsan_loc, &w, s, (size_t)(stop - s));
-  } else if (!type[0] && sum.p) {
+  } else if (!type[0] && sum.p) { /* "data race /src/x.c:12:5 in f": words until a place */
     span rest = {sum.p, sum.end};
     const char *t = find_in(rest, "Sanitizer: ");
     if (t) {
-      t += 11;
-      const char *e = t;
-      while (e < sum.end && *e != ' ')
-        e++;
+      const char *e = t += 11;
+      for (const char *w = t; w < sum.end; e = w) {
+        const char *we = w;
+        bool place = *w >= '0' && *w <= '9';
+        for (; we < sum.end && *we != ' '; we++)
+          place = place || *we == '/' || *we == '.' || *we == ':' || *we == '(';
+        if (place) break;
+        for (w = we; w < sum.end && *w == ' ';)
+          w++;
+      }
       norm_type(t, e, type, sizeof type);
     }
   }
