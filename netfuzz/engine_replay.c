@@ -48,7 +48,7 @@ static void drain(replay *r, unsigned k) {
     off += f.total_len;
     if (ack_n && c->conn) (void)mqe_conn_recv(r->e, c->conn, ack, ack_n, r->now);
   }
-  memmove(c->rx.p, c->rx.p + off, c->rx.n - off);
+  if (off) memmove(c->rx.p, c->rx.p + off, c->rx.n - off);
   c->rx.n -= off;
   if (mqe_conn_should_close(c->conn)) {
     mqe_conn_close(r->e, c->conn, false, r->now);

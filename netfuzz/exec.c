@@ -27,6 +27,7 @@ typedef struct {
   uint32_t split;   /* next send in pieces of this size (0 = whole) */
   bool split_set;
   int64_t slow_until; /* reading paused until then */
+  int64_t last_rx;    /* when a packet last arrived */
 } client;
 
 struct slot {
@@ -38,6 +39,7 @@ struct slot {
   mqz_rec cur; /* the record being executed */
   bool have_cur;
   int64_t wake;     /* deadline of the blocking record */
+  int64_t sync_start;
   int64_t deadline; /* whole session */
   bool draining;    /* records done: waiting for owed deliveries */
   int64_t drain_until;
@@ -62,6 +64,7 @@ void mqz_exec_opts_default(mqz_exec_opts *o) {
   memset(o, 0, sizeof *o);
   o->concurrency = 32;
   o->sync_ms = 250;
+  o->quiet_ms = 25;
   o->wait_cap_ms = 20;
   o->drain_ms = 500;
   o->session_ms = 5000;
@@ -78,6 +81,7 @@ int mqz_exec_new(const mqz_exec_opts *opts, mqz_done_fn done, void *ctx, mqz_exe
   mqz_exec_opts_default(&d);
   if (!x->o.concurrency) x->o.concurrency = d.concurrency;
   if (!x->o.sync_ms) x->o.sync_ms = d.sync_ms;
+  if (!x->o.quiet_ms) x->o.quiet_ms = d.quiet_ms;
   if (!x->o.wait_cap_ms) x->o.wait_cap_ms = d.wait_cap_ms;
   if (!x->o.drain_ms) x->o.drain_ms = d.drain_ms;
   if (!x->o.session_ms) x->o.session_ms = d.session_ms;
@@ -246,13 +250,14 @@ static void on_packets(mqz_exec *x, slot *s, client *c) {
     uint8_t ack[4];
     size_t ack_n = 0;
     c->got++;
+    c->last_rx = mqn_now_ms();
     s->out.packets_received++;
     if (!mqz__model_received(&s->model, c->idx, c->rx.p + off, f.total_len, ack, &ack_n))
       c->broken = true;
     off += f.total_len;
     if (ack_n && !cm->violated) write_bytes(x, c, ack, ack_n);
   }
-  memmove(c->rx.p, c->rx.p + off, c->rx.n - off);
+  if (off) memmove(c->rx.p, c->rx.p + off, c->rx.n - off);
   c->rx.n -= off;
 }
 
@@ -328,9 +333,17 @@ static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
       else (void)mqn_conn_shutdown(c->conn);
     }
     return true;
-  case MQZ_OP_SYNC:
-    if (!s->wake) s->wake = now + x->o.sync_ms;
-    return c->got >= r->arg || !c->conn || c->broken || now >= s->wake;
+  case MQZ_OP_SYNC: {
+    if (!s->wake) {
+      s->wake = now + x->o.sync_ms;
+      s->sync_start = now;
+    }
+    /* a mutated session may wait for packets that never come: a quiet
+     * connection ends the wait early (the oracles never depend on it) */
+    int64_t since = c->last_rx > s->sync_start ? c->last_rx : s->sync_start;
+    return c->got >= r->arg || !c->conn || c->broken || now >= s->wake ||
+           (!c->dialing && now - since >= (int64_t)x->o.quiet_ms);
+  }
   case MQZ_OP_WAIT:
     if (!s->wake) s->wake = now + (r->arg < x->o.wait_cap_ms ? r->arg : x->o.wait_cap_ms);
     return now >= s->wake;
@@ -404,6 +417,8 @@ static int64_t next_wake(const mqz_exec *x) {
     int64_t t = s->deadline;
     if (s->draining && s->drain_until < t) t = s->drain_until;
     if (s->have_cur && s->wake && s->wake < t) t = s->wake;
+    if (s->have_cur && s->cur.op == MQZ_OP_SYNC && s->sync_start + (int64_t)x->o.quiet_ms < t)
+      t = s->sync_start + (int64_t)x->o.quiet_ms;
     for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
       if (s->cl[k].slow_until && s->cl[k].slow_until < t) t = s->cl[k].slow_until;
     if (t < w) w = t;

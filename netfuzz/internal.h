@@ -43,6 +43,8 @@ typedef struct {
   char viol_rule[160]; /* what the packet broke */
   uint64_t viol_seq;   /* model sequence of the violation */
   bool probe_sent;     /* the PINGREQ sent after the violation */
+  uint32_t pings, pongs; /* PINGREQs sent, PINGRESPs received */
+  uint32_t pongs_owed;   /* at the violation: PINGRESPs due for earlier PINGREQs */
   uint64_t open_seq;   /* sequence when this connection's CONNACK arrived */
   struct {
     uint8_t type; /* the ack owed: PUBACK, PUBREC, PUBCOMP */
@@ -98,6 +100,12 @@ typedef struct {
   mqz__conn_model c[MQZ_MAX_CLIENTS];
   uint64_t conn_no[MQZ_MAX_CLIENTS]; /* connections opened per client */
   bool ever_tainted[MQZ_MAX_CLIENTS];
+  /* client IDs whose broker session predates this one (session present on
+   * their first CONNACK): what it holds is unknown, so no delivery oracle */
+  mqz__name inherited[MQZ_MAX_CLIENTS];
+  size_t n_inherited;
+  mqz__name accepted[MQZ_MAX_CLIENTS]; /* client IDs with a CONNACK 0x00 so far */
+  size_t n_accepted;
   mqz__pub pub[MQZ__MAX_PUBS];
   size_t n_pub;
   mqz__sub sub[MQZ__MAX_SUBS];
@@ -150,6 +158,11 @@ void mqz__model_finish(mqz__model *m);
 /* Records a finding in m->out unless one is there already. */
 void mqz__finding(mqz__model *m, mqz_kind k, unsigned client, const char *stmt, const char *fmt,
                   ...) __attribute__((format(printf, 5, 6)));
+
+/* Sessions other fuzzers share under sync (AFL++'s layout: every
+ * <sync>/<name>/queue/ but the folder self), named "<name>/<file>". Returns
+ * the count or -1 with err. */
+long mqz__sync_load(const char *sync, const char *self, mqz_corpus *out, char *err, size_t cap);
 
 /* Topic filter matching (MQTT 4.7): shared-subscription prefixes stripped,
  * '$' topics not matched by leading wildcards. */

@@ -121,6 +121,8 @@ static void violation(mqz__model *m, unsigned client, const char *stmt, const ch
   if (c->violated) return;
   c->violated = true;
   c->viol_seq = m->seq;
+  /* answers to PINGREQs sent before the violation may still be on the way */
+  c->pongs_owed = c->pings > c->pongs ? c->pings - c->pongs : 0;
   snprintf(c->viol_stmt, sizeof c->viol_stmt, "%s", stmt ? stmt : "");
   snprintf(c->viol_rule, sizeof c->viol_rule, "%s", rule);
 }
@@ -207,6 +209,7 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
   m->seq++;
   if (c->violated) return MQZ__SUPPRESS;
   uint8_t type = n ? p[0] >> 4 : 0;
+  if (type == MQC_PINGREQ) c->pings++;
   if (!c->connect_sent && type != MQC_CONNECT) {
     violation(m, client, "MQTT-3.1.0-1", "the first packet on a connection is not CONNECT");
     *probe = m->spec;
@@ -324,12 +327,22 @@ static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
         dollar_only = true;
     }
     bool tainted_id = false;
+    for (size_t i = 0; i < m->n_inherited; i++)
+      tainted_id |= name_eq(&m->inherited[i], &c->cid);
     for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
       if (m->ever_tainted[k] && name_eq(&m->c[k].cid, &c->cid)) tainted_id = true;
-    if (!any && !tainted_id)
+    if (!any && !tainted_id) {
+      char held[200] = "";
+      size_t k = 0;
+      for (size_t i = 0; i < m->n_sub && k + 1 < sizeof held; i++)
+        if (name_eq(&m->sub[i].cid, &c->cid))
+          k += (size_t)snprintf(held + k, sizeof held - k, " '%s'", m->sub[i].filter.s);
       mqz__finding(m, MQZ_SPEC, client, dollar_only ? "MQTT-4.7.2-1" : "MQTT-3.3.2-3",
-                   "PUBLISH on '%.*s' delivered to '%.*s', which holds no matching subscription",
-                   (int)topic.n, topic.s, (int)c->cid.n, c->cid.s);
+                   "PUBLISH on '%.*s' delivered to '%.*s', which holds no matching subscription "
+                   "(subscribed:%s; %zu tracked)",
+                   (int)topic.n, topic.s, (int)c->cid.n, c->cid.s, held[0] ? held : " none",
+                   m->n_sub);
+    }
   }
   if (m->n_deliv == MQZ__MAX_DELIV) {
     m->overflow = true;
@@ -395,6 +408,11 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
                  err.message ? err.message : mqc_strerror(st));
     return false;
   }
+  if (pkt.type == MQC_PINGRESP) c->pongs++;
+  if (c->violated && pkt.type == MQC_PINGRESP && c->pongs_owed) {
+    c->pongs_owed--;
+    return true;
+  }
   if (c->violated && m->spec) {
     /* the broker answers the probe, or accepts a bad CONNECT, or closes with
      * a success code: it went on after the violation */
@@ -416,6 +434,12 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
     if (pkt.connack.reason == 0) {
       c->connack_ok = true;
       c->open_seq = m->seq;
+      bool known = false;
+      for (size_t i = 0; i < m->n_accepted; i++)
+        known |= name_eq(&m->accepted[i], &c->cid);
+      if (!known && m->n_accepted < MQZ_MAX_CLIENTS) m->accepted[m->n_accepted++] = c->cid;
+      if (!known && pkt.connack.session_present && m->n_inherited < MQZ_MAX_CLIENTS)
+        m->inherited[m->n_inherited++] = c->cid;
     }
     break;
   case MQC_PUBLISH:
@@ -459,6 +483,8 @@ static bool owed(const mqz__model *m, const mqz__pub *e, const mqz__sub *s) {
   if (c->client_closed || c->server_closed || c->tainted || m->ever_tainted[s->client])
     return false;
   if (m->ever_tainted[e->client]) return false;
+  for (size_t i = 0; i < m->n_inherited; i++)
+    if (name_eq(&m->inherited[i], &s->cid)) return false;
   if (s->no_local && name_eq(&s->cid, &e->cid)) return false;
   if (!mqz__topic_matches(s->filter.s, s->filter.n, e->topic.s, e->topic.n)) return false;
   /* a later subscription of the same client ID could have replaced it with QoS 0 */

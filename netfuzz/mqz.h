@@ -215,6 +215,7 @@ typedef struct {
   const char *username; /* borrowed, applied by nobody: sessions carry their own */
   unsigned concurrency; /* sessions in flight; 0 = 32 */
   uint32_t sync_ms;     /* longest SYNC wait; 0 = 250 */
+  uint32_t quiet_ms;    /* a SYNC also ends after this long without a packet; 0 = 25 */
   uint32_t wait_cap_ms; /* longest WAIT; 0 = 20 */
   uint32_t drain_ms;    /* end of session: longest wait for owed deliveries; 0 = 500 */
   uint32_t session_ms;  /* whole session; 0 = 5000 */

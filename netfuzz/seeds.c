@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "mqs.h"
-#include "mqz.h"
+#include "internal.h"
 
 typedef struct {
   mqz_buf out;
@@ -69,7 +69,7 @@ static void emit_tx(recorder *r, unsigned client, bool flush) {
     mqz_session_add(&r->out, MQZ_OP_RAW, client, tx->p + off, n, (uint32_t)n);
     off += n;
   }
-  memmove(tx->p, tx->p + off, tx->n - off);
+  if (off) memmove(tx->p, tx->p + off, tx->n - off);
   tx->n -= off;
 }
 
@@ -117,7 +117,7 @@ static void tap_recv(void *ctx, unsigned client, const uint8_t *p, size_t n) {
     off += f.total_len;
     r->c[client].got++;
   }
-  memmove(rx->p, rx->p + off, rx->n - off);
+  if (off) memmove(rx->p, rx->p + off, rx->n - off);
   rx->n -= off;
 }
 
@@ -312,4 +312,34 @@ int mqz_corpus_save(const char *dir, const char *prefix, const uint8_t *s, size_
     return -1;
   }
   return 0;
+}
+
+long mqz__sync_load(const char *sync, const char *self, mqz_corpus *out, char *err, size_t cap) {
+  DIR *d = opendir(sync);
+  if (!d) {
+    snprintf(err, cap, "cannot read %s: %s", sync, strerror(errno));
+    return -1;
+  }
+  long total = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char q[4096];
+    snprintf(q, sizeof q, "%s/%s/queue", sync, e->d_name);
+    if (!strcmp(q, self)) continue;
+    mqz_corpus part = {0};
+    char perr[300];
+    if (mqz_corpus_load_dir(q, false, &part, perr, sizeof perr) <= 0) {
+      mqz_corpus_free(&part);
+      continue;
+    }
+    for (size_t i = 0; i < part.count; i++) {
+      char name[600];
+      snprintf(name, sizeof name, "%s/%s", e->d_name, part.name[i]);
+      if (!mqz_corpus_add(out, part.s[i], part.n[i], name)) total++;
+    }
+    mqz_corpus_free(&part);
+  }
+  closedir(d);
+  return total;
 }
