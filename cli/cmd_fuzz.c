@@ -41,7 +41,7 @@ static void usage(FILE *f) {
           "  --duration T          stop after T (e.g. 90s, 30m, 8h)\n"
           "  --sessions N          stop after N sessions\n"
           "  --max-findings N      stop after N unique findings\n"
-          "  --concurrency N       sessions in flight per instance (default 32)\n"
+          "  --concurrency N       sessions in flight per instance (default 64)\n"
           "  --coverage            exec'd broker built with AFL++ instrumentation: keep\n"
           "                        sessions that reach new edges\n"
           "  --sync-dir DIR        share the corpus with other fuzzers (AFL++ queue layout)\n"

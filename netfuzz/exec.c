@@ -62,10 +62,10 @@ struct mqz_exec {
 
 void mqz_exec_opts_default(mqz_exec_opts *o) {
   memset(o, 0, sizeof *o);
-  o->concurrency = 32;
+  o->concurrency = 64;
   o->sync_ms = 250;
-  o->quiet_ms = 25;
-  o->wait_cap_ms = 20;
+  o->quiet_ms = 10;
+  o->wait_cap_ms = 10;
   o->drain_ms = 500;
   o->session_ms = 5000;
   o->connect_ms = 2000;

@@ -63,6 +63,7 @@ struct run {
   mqz_cov cov;
   uint64_t next_number;
   uint64_t token_salt; /* from the clock: see token_for */
+  uint64_t submitted;  /* sessions handed to executors (not triage runs) */
   char sigs[MAX_SIGS][256];
   size_t n_sigs;
   char flaky[MAX_SIGS][256]; /* seen, but not reproduced alone: tried 3 times */
@@ -104,7 +105,7 @@ static bool seen_sig(run *r, const char *sig) {
 }
 
 static void add_sig(run *r, const char *sig) {
-  if (r->n_sigs < MAX_SIGS) snprintf(r->sigs[r->n_sigs++], sizeof r->sigs[0], "%s", sig);
+  if (r->n_sigs < MAX_SIGS) snprintf(r->sigs[r->n_sigs++], sizeof r->sigs[0], "%.255s", sig);
 }
 
 static void held_set(held *h, const uint8_t *s, size_t n, uint64_t number) {
@@ -801,7 +802,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
   }
   say(r, "fuzz: %zu seed sessions, %zu in the corpus, %u instance(s) x %u sessions in flight, seed "
          "%llu",
-      r->n_seeds, r->corpus.count, r->n_inst, o->concurrency ? o->concurrency : 32,
+      r->n_seeds, r->corpus.count, r->n_inst, o->concurrency ? o->concurrency : 64,
       (unsigned long long)oo.seed);
   r->t0 = mqn_now_ms();
   r->token_salt = (uint64_t)time(NULL) * 7919u + (uint64_t)getpid();
@@ -810,8 +811,10 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
       instance *in = &r->inst[i];
       if (in->dead) continue;
       while (mqz_exec_has_room(in->x) && !should_stop(r) &&
-             (!o->max_sessions || r->next_number < o->max_sessions + 64))
+             (!o->max_sessions || r->submitted < o->max_sessions)) {
         submit_one(r, in);
+        r->submitted++;
+      }
       mqz_exec_poll(in->x, r->n_inst > 1 ? 0 : 10);
       check_crash(r, in);
       check_hang(r, in, mqn_now_ms());
@@ -819,7 +822,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     }
     sync_in(r);
     status(r, false);
-    if (o->max_sessions && r->next_number >= o->max_sessions + 64) {
+    if (o->max_sessions && r->submitted >= o->max_sessions) {
       /* let what runs finish */
       bool busy = false;
       for (unsigned i = 0; i < r->n_inst; i++)

@@ -213,10 +213,10 @@ typedef struct {
   mqn_url url;
   mqn_tls *tls;         /* borrowed; mqtts/wss */
   const char *username; /* borrowed, applied by nobody: sessions carry their own */
-  unsigned concurrency; /* sessions in flight; 0 = 32 */
+  unsigned concurrency; /* sessions in flight; 0 = 64 */
   uint32_t sync_ms;     /* longest SYNC wait; 0 = 250 */
-  uint32_t quiet_ms;    /* a SYNC also ends after this long without a packet; 0 = 25 */
-  uint32_t wait_cap_ms; /* longest WAIT; 0 = 20 */
+  uint32_t quiet_ms;    /* a SYNC also ends after this long without a packet; 0 = 10 */
+  uint32_t wait_cap_ms; /* longest WAIT; 0 = 10 */
   uint32_t drain_ms;    /* end of session: longest wait for owed deliveries; 0 = 500 */
   uint32_t session_ms;  /* whole session; 0 = 5000 */
   uint32_t connect_ms;  /* transport handshake; 0 = 2000 */
@@ -298,7 +298,7 @@ typedef struct {
   const char *username, *password;
   unsigned versions;       /* MQS_V* mask; 0 = all the target accepts */
   unsigned jobs;           /* broker instances with exec (one executor each); 0 = 1 */
-  unsigned concurrency;    /* sessions in flight per instance; 0 = 32 */
+  unsigned concurrency;    /* sessions in flight per instance; 0 = 64 */
   uint64_t seed;
   uint64_t max_sessions;   /* 0 = no limit */
   uint64_t duration_ms;    /* 0 = no limit */
