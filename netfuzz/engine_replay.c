@@ -96,7 +96,7 @@ int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_
     case MQZ_OP_SEND:
     case MQZ_OP_ACK:
     case MQZ_OP_RAW: {
-      if (!c->conn) break;
+      if (!c->conn || (rec.op == MQZ_OP_ACK && r->model.auto_ack)) break;
       memcpy(buf, rec.pkt, rec.pkt_len);
       mqz_token_apply(buf, rec.pkt_len, token);
       if (rec.op == MQZ_OP_ACK && rec.pkt_len >= 4) {

@@ -42,6 +42,7 @@ struct slot {
   int64_t sync_start;
   int64_t deadline; /* whole session */
   bool draining;    /* records done: waiting for owed deliveries */
+  bool leave_wait;  /* the current record waits for deliveries owed to its client */
   int64_t drain_until;
   char token[MQZ_TOKEN_LEN + 1];
   client cl[MQZ_MAX_CLIENTS];
@@ -170,6 +171,7 @@ int mqz_exec_submit(mqz_exec *x, uint64_t id, uint32_t token, const uint8_t *s, 
   sl->id = id;
   sl->have_cur = false;
   sl->draining = false;
+  sl->leave_wait = false;
   sl->wake = 0;
   int64_t now = mqn_now_ms();
   sl->deadline = now + x->o.session_ms;
@@ -201,6 +203,7 @@ static void write_bytes(mqz_exec *x, client *c, const uint8_t *p, size_t n) {
 
 static void send_packet(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
   if (!c->conn || c->dialing) return;
+  if (r->op == MQZ_OP_ACK && s->model.auto_ack) return; /* answered already */
   size_t n = r->pkt_len;
   if (n > sizeof x->scratch) n = sizeof x->scratch;
   memcpy(x->scratch, r->pkt, n);
@@ -301,10 +304,38 @@ static void open_client(mqz_exec *x, slot *s, client *c) {
   c->dialing = true;
 }
 
+/* Does r take its client away (close, drop, DISCONNECT, a reconnect)? */
+static bool leaves(const mqz_rec *r, const client *c) {
+  switch (r->op) {
+  case MQZ_OP_CLOSE:
+  case MQZ_OP_DROP:
+  case MQZ_OP_HALFCLOSE:
+    return c->conn != NULL;
+  case MQZ_OP_OPEN:
+    return c->conn != NULL;
+  case MQZ_OP_SEND:
+    return c->conn && r->pkt_len && (r->pkt[0] >> 4) == MQC_DISCONNECT;
+  default:
+    return false;
+  }
+}
+
 /* Executes s->cur; returns true when it is finished, false while it blocks. */
 static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
   mqz_rec *r = &s->cur;
   client *c = &s->cl[r->client];
+  if (!s->leave_wait && !s->wake && leaves(r, c) && mqz__model_owed(&s->model, r->client)) {
+    /* a subscriber about to leave: what it is owed must arrive first */
+    s->leave_wait = true;
+    s->wake = now + x->o.drain_ms;
+  }
+  if (s->leave_wait) {
+    if (mqz__model_owed(&s->model, r->client) && now < s->wake && c->conn) return false;
+    s->leave_wait = false;
+    s->wake = 0;
+    mqz__model_judge(&s->model, r->client);
+    if (s->out.kind != MQZ_NONE) return true;
+  }
   switch (r->op) {
   case MQZ_OP_OPEN:
     if (!s->wake) {
@@ -363,7 +394,7 @@ static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
 }
 
 static void finish(mqz_exec *x, slot *s) {
-  mqz__model_finish(&s->model);
+  mqz__model_judge(&s->model, MQZ_MAX_CLIENTS);
   if (s->out.kind == MQZ_NONE && mqn_now_ms() >= s->deadline) s->out.timed_out = true;
   if (!x->in_one && x->done) x->done(x->ctx, s->id, s->s, s->n, &s->out);
   slot_release(x, s);
@@ -385,7 +416,7 @@ static bool advance(mqz_exec *x, slot *s) {
   }
   for (;;) {
     if (s->draining) {
-      if (mqz__model_owed(&s->model) == 0 || now >= s->drain_until) {
+      if (mqz__model_owed(&s->model, MQZ_MAX_CLIENTS) == 0 || now >= s->drain_until) {
         finish(x, s);
         return true;
       }

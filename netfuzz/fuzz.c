@@ -21,7 +21,7 @@
 #include "liveness.h"
 #include "mqs.h"
 
-#define RECENT 16 /* sessions remembered per instance for triage */
+#define HIST 2048 /* sessions remembered per instance for triage */
 #define MAX_JOBS 16
 #define MAX_SIGS 256
 
@@ -29,6 +29,7 @@ typedef struct {
   uint8_t *s;
   size_t n;
   uint64_t number;
+  int64_t t; /* when it was submitted */
 } held;
 
 typedef struct run run;
@@ -42,10 +43,10 @@ typedef struct {
   mqn_url url;
   char log_path[4096];
   int64_t next_probe;
-  held recent[RECENT]; /* ring of finished sessions */
-  size_t recent_at;
-  held *inflight; /* by slot: sessions submitted, not finished */
-  size_t n_inflight;
+  mqz_exec *bx; /* many at once, no oracle callback: triage batches */
+  held hist[HIST]; /* ring of submitted sessions, oldest overwritten */
+  size_t hist_at;
+  int64_t last_ok; /* last liveness probe that passed */
   uint64_t leak_base_sessions, leak_rss0;
   unsigned leak_fds0;
   bool leak_primed, leak_reported;
@@ -157,6 +158,7 @@ static void instance_url(instance *in) {
   mqn_url_parse(url, &in->url);
   mqz_exec_set_url(in->x, &in->url);
   mqz_exec_set_url(in->tx, &in->url);
+  mqz_exec_set_url(in->bx, &in->url);
 }
 
 static int alive(run *r, instance *in, mqc_version v, char *why, size_t cap) {
@@ -353,49 +355,81 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
 
 /* ---- the crash, hang and leak oracles ---- */
 
-/* The broker of in died or hung: find which recent session did it, alone. */
-static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,
-                   const char *msg) {
-  /* suspects: in flight first, then the most recent finished */
-  held sus[RECENT + 64];
-  size_t ns = 0;
-  for (size_t i = 0; i < in->n_inflight && ns < RECENT + 64; i++)
-    if (in->inflight[i].s) sus[ns++] = in->inflight[i];
-  for (size_t k = 0; k < RECENT && ns < RECENT + 64; k++) {
-    held *h = &in->recent[(in->recent_at + RECENT - 1 - k) % RECENT];
-    if (h->s) sus[ns++] = *h;
-  }
-  mqz_exec_abort_all(in->x);
+static void restart(run *r, instance *in) {
   char err[300];
-  if (in->broker) {
-    if (mqz_broker_restart(in->broker, err, sizeof err)) {
-      say(r, "fuzz: cannot restart the broker: %s", err);
-      in->dead = true;
-      return;
+  mqz_exec_abort_all(in->x);
+  if (in->broker && mqz_broker_restart(in->broker, err, sizeof err)) {
+    say(r, "fuzz: cannot restart the broker: %s", err);
+    in->dead = true;
+  }
+  instance_url(in);
+}
+
+/* Runs set[0..n) at once on a fresh broker: does the crash or hang of sig
+ * happen? */
+static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind kind,
+                             const char *sig) {
+  restart(r, in);
+  if (in->dead) return false;
+  size_t next = 0;
+  int64_t give_up = mqn_now_ms() + 30000;
+  while ((next < n || mqz_exec_running(in->bx)) && mqn_now_ms() < give_up) {
+    while (next < n && mqz_exec_has_room(in->bx)) {
+      (void)mqz_exec_submit(in->bx, set[next].number, token_for(r, r->next_number++), set[next].s,
+                            set[next].n);
+      next++;
     }
-    instance_url(in);
+    mqz_exec_poll(in->bx, 10);
+    if (mqz_broker_dead(in->broker, NULL, 0)) break;
   }
-  /* copies: the suspects' buffers belong to slots and the ring */
-  for (size_t i = 0; i < ns; i++) {
-    uint8_t *c = malloc(sus[i].n ? sus[i].n : 1);
-    if (c) memcpy(c, sus[i].s, sus[i].n);
-    sus[i].s = c;
+  mqz_exec_abort_all(in->bx);
+  /* the single-session check, with an empty session, does the judging */
+  static const uint8_t empty[2] = {3, 0};
+  return reproduces(r, in, empty, 2, kind, sig);
+}
+
+/* The broker of in died or hung: which session did it? Group testing over
+ * the sessions submitted since it was last known healthy (the most recent
+ * first), then the one left alone. */
+static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,
+                   const char *msg, int64_t since) {
+  held *c = calloc(HIST, sizeof *c);
+  size_t nc = 0;
+  for (size_t k = 0; c && k < HIST; k++) {
+    held *h = &in->hist[(in->hist_at + HIST - 1 - k) % HIST];
+    if (!h->s || h->t < since) break;
+    c[nc] = *h;
+    c[nc].s = malloc(h->n ? h->n : 1);
+    if (!c[nc].s) break;
+    memcpy(c[nc].s, h->s, h->n);
+    nc++;
   }
-  for (size_t i = 0; i < in->n_inflight; i++)
-    held_free(&in->inflight[i]);
-  bool found = false;
-  for (size_t i = 0; i < ns && !found; i++) {
-    if (!sus[i].s) continue;
-    if (reproduces(r, in, sus[i].s, sus[i].n, kind, sig)) {
-      record_finding(r, in, kind, sig, stmt, msg, sus[i].s, sus[i].n, sus[i].number, true);
-      found = true;
-    }
+  /* c[0] is the newest; the newest quarter first, it holds what was in
+   * flight */
+  size_t lo = 0, hi = nc;
+  bool hit = false;
+  if (nc > 64 && batch_reproduces(r, in, c, 64, kind, sig)) {
+    hi = 64;
+    hit = true;
+  } else if (nc) {
+    hit = batch_reproduces(r, in, c, nc, kind, sig);
   }
-  if (!found && ns && sus[0].s)
-    record_finding(r, in, kind, sig, stmt, msg, sus[0].s, sus[0].n, sus[0].number, false);
-  if (!found && !ns) add_sig(r, sig);
-  for (size_t i = 0; i < ns; i++)
-    free(sus[i].s);
+  while (hit && hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (batch_reproduces(r, in, c + lo, mid - lo, kind, sig)) hi = mid;
+    else if (batch_reproduces(r, in, c + mid, hi - mid, kind, sig)) lo = mid;
+    else break; /* only together: keep the newest of them */
+  }
+  restart(r, in);
+  if (nc) {
+    bool alone = hit && hi - lo == 1;
+    record_finding(r, in, kind, sig, stmt, msg, c[lo].s, c[lo].n, c[lo].number, alone);
+  } else {
+    add_sig(r, sig);
+  }
+  for (size_t i = 0; i < nc; i++)
+    free(c[i].s);
+  free(c);
 }
 
 static void check_crash(run *r, instance *in) {
@@ -414,55 +448,45 @@ static void check_crash(run *r, instance *in) {
     snprintf(msg, sizeof msg, "the broker %s", why);
   }
   free(log);
-  if (seen_sig(r, sig)) {
-    /* known: restart and go on */
-    mqz_exec_abort_all(in->x);
-    for (size_t i = 0; i < in->n_inflight; i++)
-      held_free(&in->inflight[i]);
-    char err[300];
-    if (mqz_broker_restart(in->broker, err, sizeof err)) {
-      say(r, "fuzz: cannot restart the broker: %s", err);
-      in->dead = true;
-    }
-    instance_url(in);
+  if (seen_sig(r, sig)) { /* known: restart and go on */
+    restart(r, in);
+    in->last_ok = mqn_now_ms();
     return;
   }
   say(r, "fuzz: crash: %s; finding the session that did it", msg);
-  triage(r, in, MQZ_CRASH, sig, "", msg);
+  triage(r, in, MQZ_CRASH, sig, "", msg, in->last_ok - 6000);
+  in->last_ok = mqn_now_ms();
 }
 
 static void check_hang(run *r, instance *in, int64_t now) {
   if (now < in->next_probe || in->dead) return;
   in->next_probe = now + 1000;
   char why[300];
-  if (!alive(r, in, probe_version(r), why, sizeof why)) return;
+  if (!alive(r, in, probe_version(r), why, sizeof why)) {
+    in->last_ok = now;
+    return;
+  }
   if (in->broker && mqz_broker_dead(in->broker, NULL, 0)) return; /* a crash, seen next */
   char sig[64] = "hang:", msg[400];
   snprintf(msg, sizeof msg, "the broker stopped serving: liveness probe: %s", why);
   if (seen_sig(r, sig)) {
-    if (in->broker) {
-      mqz_exec_abort_all(in->x);
-      char err[300];
-      if (mqz_broker_restart(in->broker, err, sizeof err)) in->dead = true;
-      instance_url(in);
-    }
+    if (in->broker) restart(r, in);
+    else in->dead = true;
+    in->last_ok = mqn_now_ms();
     return;
   }
   say(r, "fuzz: hang: %s; finding the session that did it", msg);
   if (!in->broker) {
-    /* not ours to restart: record what we have and stop using it */
-    record_finding(r, in, MQZ_HANG, sig, "", msg,
-                   in->recent[(in->recent_at + RECENT - 1) % RECENT].s
-                       ? in->recent[(in->recent_at + RECENT - 1) % RECENT].s
-                       : (const uint8_t *)"\x03\x00",
-                   in->recent[(in->recent_at + RECENT - 1) % RECENT].s
-                       ? in->recent[(in->recent_at + RECENT - 1) % RECENT].n
-                       : 2,
-                   0, false);
+    /* not ours to restart: keep the newest session and stop using it */
+    held *h = &in->hist[(in->hist_at + HIST - 1) % HIST];
+    if (h->s) record_finding(r, in, MQZ_HANG, sig, "", msg, h->s, h->n, h->number, false);
     in->dead = true;
     return;
   }
-  triage(r, in, MQZ_HANG, sig, "", msg);
+  /* sessions run for up to session_ms: any started that long before the
+   * last good probe may have done it */
+  triage(r, in, MQZ_HANG, sig, "", msg, in->last_ok - 6000);
+  in->last_ok = mqn_now_ms();
 }
 
 static void check_leak(run *r, instance *in) {
@@ -493,7 +517,7 @@ static void check_leak(run *r, instance *in) {
            fd_lim);
   in->leak_reported = true;
   const char *sig = grew_fds ? "leak:fds" : "leak:rss";
-  held *h = &in->recent[(in->recent_at + RECENT - 1) % RECENT];
+  held *h = &in->hist[(in->hist_at + HIST - 1) % HIST];
   if (h->s) record_finding(r, in, MQZ_LEAK, sig, "", msg, h->s, h->n, h->number, false);
 }
 
@@ -503,10 +527,6 @@ static void on_done(void *ctx, uint64_t id, const uint8_t *s, size_t n, const mq
   instance *in = ctx;
   run *r = in->owner;
   r->st->sessions++;
-  for (size_t i = 0; i < in->n_inflight; i++)
-    if (in->inflight[i].s && in->inflight[i].number == id) held_free(&in->inflight[i]);
-  held_set(&in->recent[in->recent_at], s, n, id);
-  in->recent_at = (in->recent_at + 1) % RECENT;
   if (out->kind == MQZ_BADWIRE || out->kind == MQZ_SPEC) {
     char sig[256];
     outcome_sig(out, sig, sizeof sig);
@@ -567,11 +587,10 @@ static void submit_one(run *r, instance *in) {
     r->work[0] = mqz_selector((r->versions & MQS_V5) ? MQC_V5 : MQC_V311);
   }
   if (mqz_exec_submit(in->x, k, token_for(r, k), r->work, n)) return;
-  for (size_t i = 0; i < in->n_inflight; i++)
-    if (!in->inflight[i].s) {
-      held_set(&in->inflight[i], r->work, n, k);
-      break;
-    }
+  held *slot = &in->hist[in->hist_at];
+  held_set(slot, r->work, n, k);
+  slot->t = mqn_now_ms();
+  in->hist_at = (in->hist_at + 1) % HIST;
 }
 
 static void write_stats(run *r) {
@@ -754,6 +773,8 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     snprintf(err, cap, "out of memory");
     goto out;
   }
+  for (size_t i = 0; i < r->corpus.count; i++)
+    mqz_mutator_learn(r->mut, r->corpus.s[i], r->corpus.n[i]);
   if (o->coverage && mqz_cov_init(&r->cov, 65536)) {
     snprintf(err, cap, "out of memory");
     goto out;
@@ -773,16 +794,12 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     xo.spec_oracle = !o->no_spec;
     mqz_exec_opts one = xo;
     one.concurrency = 1;
-    if (mqz_exec_new(&xo, on_done, in, &in->x) || mqz_exec_new(&one, NULL, NULL, &in->tx)) {
+    if (mqz_exec_new(&xo, on_done, in, &in->x) || mqz_exec_new(&one, NULL, NULL, &in->tx) ||
+        mqz_exec_new(&xo, NULL, NULL, &in->bx)) {
       snprintf(err, cap, "out of memory");
       goto out;
     }
-    in->n_inflight = xo.concurrency;
-    in->inflight = calloc(in->n_inflight, sizeof *in->inflight);
-    if (!in->inflight) {
-      snprintf(err, cap, "out of memory");
-      goto out;
-    }
+    in->last_ok = mqn_now_ms();
   }
   /* which versions the target speaks */
   r->versions = 0;
@@ -838,12 +855,10 @@ out:
     instance *in = &r->inst[i];
     mqz_exec_free(in->x);
     mqz_exec_free(in->tx);
+    mqz_exec_free(in->bx);
     mqz_broker_free(in->broker);
-    for (size_t k = 0; k < RECENT; k++)
-      held_free(&in->recent[k]);
-    for (size_t k = 0; k < in->n_inflight && in->inflight; k++)
-      held_free(&in->inflight[k]);
-    free(in->inflight);
+    for (size_t k = 0; k < HIST; k++)
+      held_free(&in->hist[k]);
   }
   mqz_cov_free(&r->cov);
   mqz_mutator_free(r->mut);

@@ -150,10 +150,12 @@ void mqz__model_unframeable(mqz__model *m, unsigned client, const mqc_error *err
  * none is owed). */
 uint16_t mqz__model_take_pend(mqz__model *m, unsigned client, uint8_t type);
 
-/* Deliveries still owed (0: the session may end). */
-size_t mqz__model_owed(const mqz__model *m);
-/* End of session: the delivery oracles. */
-void mqz__model_finish(mqz__model *m);
+/* Deliveries still owed to client (MQZ_MAX_CLIENTS: to anyone); 0 means
+ * the client may leave (or the session end) without losing anything. */
+size_t mqz__model_owed(const mqz__model *m, unsigned client);
+/* The delivery oracles for what client was owed (MQZ_MAX_CLIENTS: for
+ * everyone): called before a subscriber leaves and at the end. */
+void mqz__model_judge(mqz__model *m, unsigned client);
 
 /* Records a finding in m->out unless one is there already. */
 void mqz__finding(mqz__model *m, mqz_kind k, unsigned client, const char *stmt, const char *fmt,

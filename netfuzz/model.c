@@ -530,22 +530,24 @@ static size_t matching_subs(const mqz__model *m, const mqz__sub *s, const mqz__p
   return k;
 }
 
-size_t mqz__model_owed(const mqz__model *m) {
+size_t mqz__model_owed(const mqz__model *m, unsigned client) {
   if (!m->spec || m->overflow || !m->auto_ack) return 0;
   size_t owed_n = 0;
   for (size_t i = 0; i < m->n_pub; i++)
     for (size_t j = 0; j < m->n_sub; j++)
-      if (owed(m, &m->pub[i], &m->sub[j]) && copies(m, m->sub[j].client, &m->pub[i], false) == 0)
+      if ((client == MQZ_MAX_CLIENTS || m->sub[j].client == client) &&
+          owed(m, &m->pub[i], &m->sub[j]) && copies(m, m->sub[j].client, &m->pub[i], false) == 0)
         owed_n++;
   return owed_n;
 }
 
-void mqz__model_finish(mqz__model *m) {
+void mqz__model_judge(mqz__model *m, unsigned client) {
   if (!m->spec || m->overflow || !m->auto_ack) return;
   for (size_t i = 0; i < m->n_pub; i++) {
     const mqz__pub *e = &m->pub[i];
     for (size_t j = 0; j < m->n_sub; j++) {
       const mqz__sub *s = &m->sub[j];
+      if (client != MQZ_MAX_CLIENTS && s->client != client) continue;
       if (!owed(m, e, s)) continue;
       size_t got = copies(m, s->client, e, false);
       uint8_t q = e->qos < s->granted ? e->qos : s->granted;

@@ -172,6 +172,9 @@ typedef struct mqz_mutator mqz_mutator;
 
 int mqz_mutator_new(mqz_mutator **out);
 void mqz_mutator_free(mqz_mutator *m);
+/* Learns the properties a (seed) session's 5.0 packets carry, so that
+ * mutations can graft them into other packets of the same type. */
+void mqz_mutator_learn(mqz_mutator *m, const uint8_t *s, size_t n);
 /* Mutates s[0..n) (room for MQZ_SESSION_MAX bytes) with seed: at session
  * level (records and clients added, dropped, duplicated, reordered; the same
  * client ID from two clients; reconnects; acks answered or withheld; sessions

@@ -8,8 +8,20 @@
 #include "internal.h"
 
 #define MAX_RECS 1024
+#define DICT_MAX 512 /* properties learnt from the seeds */
+#define DICT_LEN 96  /* longest property kept */
+
+/* A property seen in a seed, with the packet type it came in. */
+typedef struct {
+  uint8_t type;
+  uint8_t len;
+  uint8_t b[DICT_LEN];
+} dict_prop;
 
 struct mqz_mutator {
+  dict_prop dict[DICT_MAX];
+  size_t n_dict;
+  uint8_t pkt[MQZ_SESSION_MAX]; /* a packet being re-encoded */
   mqf_mutator field;
   uint8_t *scratch; /* field mutator's working memory */
   uint8_t out[MQZ_SESSION_MAX];
@@ -36,6 +48,44 @@ void mqz_mutator_free(mqz_mutator *m) {
   if (!m) return;
   free(m->scratch);
   free(m);
+}
+
+/* Decodes a session's packet as 5.0 from a client: props is its property
+ * block (NULL when it has none or does not decode). */
+static const mqc_props *packet_props(const uint8_t *p, size_t n, mqc_packet *pkt) {
+  mqc_error e;
+  if (mqc_decode(p, n, MQC_V5, MQC_FROM_CLIENT, MQC_NO_LIMIT, pkt, &e) != MQC_OK) return NULL;
+  return mqc_packet_props(pkt);
+}
+
+void mqz_mutator_learn(mqz_mutator *m, const uint8_t *s, size_t n) {
+  if (mqz_session_version(s, n) != MQC_V5) return;
+  mqz_iter it;
+  mqz_rec r;
+  mqz_iter_init(&it, s, n);
+  while (mqz_iter_next(&it, &r)) {
+    if (r.op != MQZ_OP_SEND) continue;
+    mqc_packet pkt;
+    const mqc_props *pr = packet_props(r.pkt, r.pkt_len, &pkt);
+    if (!pr) continue;
+    mqc_prop_iter pi;
+    mqc_prop one;
+    mqc_prop_iter_init(&pi, pr);
+    const uint8_t *at = pi.p;
+    while (mqc_prop_next(&pi, &one)) {
+      size_t len = (size_t)(pi.p - at);
+      bool dup = false;
+      for (size_t i = 0; i < m->n_dict && !dup; i++)
+        dup = m->dict[i].type == pkt.type && m->dict[i].len == len && !memcmp(m->dict[i].b, at, len);
+      if (!dup && len <= DICT_LEN && m->n_dict < DICT_MAX) {
+        dict_prop *d = &m->dict[m->n_dict++];
+        d->type = (uint8_t)pkt.type;
+        d->len = (uint8_t)len;
+        memcpy(d->b, at, len);
+      }
+      at = pi.p;
+    }
+  }
 }
 
 static uint64_t next(uint64_t *st) {
@@ -103,7 +153,7 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
   }
   size_t nr = m->n_recs;
   size_t pick = below(st, nr ? nr : 1);
-  unsigned choice = (unsigned)below(st, 14);
+  unsigned choice = (unsigned)below(st, 15);
   switch (choice) {
   case 0: /* drop a record */
     if (!nr) return 0;
@@ -211,7 +261,7 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     if (pi < 0) return 0;
     const mqz_rec *pr = &m->recs[pi];
     size_t copies = 2 + below(st, 39);
-    if (below(st, 2)) o.p[1] |= MQZ_F_AUTO_ACK;
+    o.p[1] |= MQZ_F_AUTO_ACK; /* the delivery oracles judge only clients that answer */
     for (size_t i = 0; i < nr; i++) {
       put_rec(&o, s, &m->recs[i]);
       if (i != (size_t)pi || ((pr->pkt[0] >> 1) & 3) == 0) continue;
@@ -253,6 +303,41 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
       put_rec(&o, s, &m->recs[i]);
     }
     break;
+  case 13: { /* graft: a property a seed used, into a packet of the same type */
+    if (!m->n_dict || !nr) return 0;
+    const mqz_rec *pr = &m->recs[pick];
+    mqc_packet pkt;
+    const mqc_props *props = pr->op == MQZ_OP_SEND ? packet_props(pr->pkt, pr->pkt_len, &pkt) : NULL;
+    if (!props) return 0;
+    const dict_prop *d = NULL;
+    for (int tries = 0; tries < 16 && !d; tries++) {
+      const dict_prop *c = &m->dict[below(st, m->n_dict)];
+      if (c->type == pkt.type || below(st, 8) == 0) d = c;
+    }
+    if (!d || props->raw.n + d->len > 4096) return 0;
+    /* the new block: the old one with the property added at a random end */
+    uint8_t block[4096 + DICT_LEN];
+    bool front = below(st, 2);
+    size_t bn = 0;
+    if (front) memcpy(block, d->b, d->len), bn = d->len;
+    if (props->raw.n) memcpy(block + bn, props->raw.p, props->raw.n);
+    bn += props->raw.n;
+    if (!front) memcpy(block + bn, d->b, d->len), bn += d->len;
+    mqc_props *w = (mqc_props *)(uintptr_t)props; /* our own copy of the packet */
+    w->raw.p = block;
+    w->raw.n = bn;
+    size_t len;
+    if (mqc_encode(&pkt, MQC_V5, m->pkt, sizeof m->pkt, &len) != MQC_OK) return 0;
+    for (size_t i = 0; i < nr; i++) {
+      if (i == pick) {
+        put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
+        put(&o, m->pkt, len);
+      } else {
+        put_rec(&o, s, &m->recs[i]);
+      }
+    }
+    break;
+  }
   case 12: /* the version of the whole session */
     o.p[0] = (uint8_t)((o.p[0] & ~3u) | (1 + below(st, 3)));
     for (size_t i = 0; i < nr; i++)
