@@ -47,9 +47,10 @@ typedef struct {
   held hist[HIST]; /* ring of submitted sessions, oldest overwritten */
   size_t hist_at;
   int64_t last_ok; /* last liveness probe that passed */
-  uint64_t leak_base_sessions, leak_rss0;
+  uint64_t leak_base_sessions, leak_next, leak_rss0;
   unsigned leak_fds0;
   bool leak_primed, leak_reported;
+  bool quiescing; /* no new sessions: the leak sample waits for a quiet broker */
   bool dead; /* --target only: the broker stopped answering for good */
 } instance;
 
@@ -489,11 +490,20 @@ static void check_hang(run *r, instance *in, int64_t now) {
   in->last_ok = mqn_now_ms();
 }
 
+/* Leaks: RSS and descriptors sampled on a quiet broker (no session running,
+ * connections closed) every window of sessions, against the first sample. */
 static void check_leak(run *r, instance *in) {
-  if (!in->broker || in->leak_reported) return;
+  if (!in->broker || in->leak_reported || in->dead) return;
   uint64_t window = r->o->leak_window ? r->o->leak_window : 2000;
   uint64_t done = r->st->sessions;
-  if (done < in->leak_base_sessions + window) return;
+  if (!in->quiescing) {
+    if (done >= in->leak_next + window) in->quiescing = true;
+    return;
+  }
+  if (mqz_exec_running(in->x)) return;
+  sleep_ms(50); /* the broker closes what we closed */
+  in->quiescing = false;
+  in->leak_next = done;
   uint64_t rss;
   unsigned fds;
   if (mqz_broker_sample(in->broker, &rss, &fds)) return;
@@ -827,7 +837,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     for (unsigned i = 0; i < r->n_inst; i++) {
       instance *in = &r->inst[i];
       if (in->dead) continue;
-      while (mqz_exec_has_room(in->x) && !should_stop(r) &&
+      while (!in->quiescing && mqz_exec_has_room(in->x) && !should_stop(r) &&
              (!o->max_sessions || r->submitted < o->max_sessions)) {
         submit_one(r, in);
         r->submitted++;

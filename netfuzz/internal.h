@@ -62,7 +62,10 @@ typedef struct {
   uint8_t qos;
   bool retain, expiry; /* published retained / with a Message Expiry Interval */
   uint16_t id;
-  bool acked; /* PUBACK/PUBREC below 0x80 */
+  bool acked;  /* PUBACK/PUBREC below 0x80 */
+  bool done;   /* PUBACK or PUBCOMP: its identifier is free again */
+  bool reused; /* sent with an identifier still in use: a retransmission */
+  uint64_t conn_no;
   uint64_t seq;
   uint8_t payload[MQZ__PAYLOAD_MAX];
   size_t payload_n, payload_len;
@@ -74,6 +77,7 @@ typedef struct {
   mqz__name cid, filter;
   uint16_t id;
   uint8_t granted;  /* SUBACK code; 0xFF until it arrives */
+  bool gone;        /* an UNSUBSCRIBE for it was sent */
   bool no_local;
   bool shared;
   uint64_t seq;     /* when its SUBACK arrived */

@@ -173,6 +173,12 @@ static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) 
   e->expiry = c->v == MQC_V5 && mqc_props_has(&pb->props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
   e->id = pb->packet_id;
   e->seq = m->seq;
+  e->conn_no = m->conn_no[client];
+  for (size_t i = 0; i + 1 < m->n_pub; i++) {
+    const mqz__pub *o = &m->pub[i];
+    if (o->client == client && o->conn_no == e->conn_no && o->id == e->id && !o->done)
+      e->reused = true;
+  }
   e->payload_len = pb->payload.n;
   e->payload_n = pb->payload.n < MQZ__PAYLOAD_MAX ? pb->payload.n : MQZ__PAYLOAD_MAX;
   if (e->payload_n) memcpy(e->payload, pb->payload.p, e->payload_n);
@@ -200,6 +206,19 @@ static void subscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt
     s->shared = se.filter.n > 7 && !memcmp(se.filter.p, "$share/", 7);
     s->conn_no = m->conn_no[client];
   }
+}
+
+static void unsubscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
+  mqc_list_iter it;
+  mqc_bytes f;
+  mqc_unsub_iter_init(&it, &pkt->subscribe);
+  while (mqc_unsub_next(&it, &f))
+    for (size_t i = 0; i < m->n_sub; i++) {
+      mqz__sub *s = &m->sub[i];
+      if (name_eq(&s->cid, &m->c[client].cid) && s->filter.n == f.n &&
+          !memcmp(s->filter.s, f.p, f.n))
+        s->gone = true;
+    }
 }
 
 mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
@@ -255,6 +274,7 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
   }
   if (pkt.type == MQC_PUBLISH) publish_sent(m, client, &pkt);
   if (pkt.type == MQC_SUBSCRIBE) subscribe_sent(m, client, &pkt);
+  if (pkt.type == MQC_UNSUBSCRIBE) unsubscribe_sent(m, client, &pkt);
   return MQZ__SEND;
 }
 
@@ -361,14 +381,23 @@ static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   if (d->payload_n) memcpy(d->payload, pb->payload.p, d->payload_n);
 }
 
+/* PUBACK and PUBREC acknowledge a message; PUBACK and PUBCOMP free its
+ * identifier (as does a failing PUBREC). */
 static void acked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   uint8_t want = pkt->type == MQC_PUBACK ? 1 : 2;
-  for (size_t i = m->n_pub; i-- > 0;) {
+  for (size_t i = 0; i < m->n_pub; i++) {
     mqz__pub *e = &m->pub[i];
-    if (e->client == client && e->id == pkt->ack.packet_id && e->qos == want && !e->acked) {
-      e->acked = pkt->ack.reason < 0x80;
+    if (e->client != client || e->id != pkt->ack.packet_id || e->qos != want || e->done ||
+        e->conn_no != m->conn_no[client])
+      continue;
+    if (pkt->type == MQC_PUBCOMP) {
+      e->done = true;
       return;
     }
+    if (e->acked) continue;
+    e->acked = pkt->ack.reason < 0x80;
+    if (pkt->type == MQC_PUBACK || pkt->ack.reason >= 0x80) e->done = true;
+    return;
   }
 }
 
@@ -459,6 +488,7 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
     if (m->auto_ack && pkt.ack.reason < 0x80) ack_bytes(MQC_PUBREL, pkt.ack.packet_id, ack, ack_n);
     break;
   case MQC_PUBACK:
+  case MQC_PUBCOMP:
     acked(m, client, &pkt);
     break;
   case MQC_SUBACK:
@@ -476,7 +506,10 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
  * allows could explain its absence. */
 static bool owed(const mqz__model *m, const mqz__pub *e, const mqz__sub *s) {
   const mqz__conn_model *c = &m->c[s->client];
-  if (!e->acked || e->expiry || !e->topic.ok || !s->cid.ok || s->shared) return false;
+  if (!e->acked || e->expiry || e->reused || !e->topic.ok || !s->cid.ok || s->shared || s->gone)
+    return false;
+  if (e->topic.s[0] == '$') return false; /* brokers may keep '$' topics to themselves */
+  if (c->max_packet) return false;         /* what exceeds it is dropped, legally */
   if (s->granted > 2 || s->granted == 0) return false;
   if (s->seq == 0 || s->seq > e->seq) return false; /* subscribed after the publish */
   if (s->conn_no != m->conn_no[s->client]) return false;
