@@ -242,8 +242,8 @@ static void on_packets(mqz_exec *x, slot *s, client *c) {
   while (!c->broken && off < c->rx.n) {
     mqc_frame f;
     mqc_error e;
-    mqc_status st =
-        mqc_frame_packet(c->rx.p + off, c->rx.n - off, cm->v, cm->max_packet, &f, &e);
+    /* framed without a size limit: the model judges sizes (model.c) */
+    mqc_status st = mqc_frame_packet(c->rx.p + off, c->rx.n - off, cm->v, MQC_NO_LIMIT, &f, &e);
     if (st == MQC_INCOMPLETE) break;
     if (st != MQC_OK) {
       c->broken = true;

@@ -421,7 +421,14 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
   m->seq++;
   mqc_packet pkt;
   mqc_error err;
-  mqc_status st = mqc_decode(p, n, c->v, MQC_FROM_SERVER, c->max_packet, &pkt, &err);
+  mqc_status st = mqc_decode(p, n, c->v, MQC_FROM_SERVER, MQC_NO_LIMIT, &pkt, &err);
+  if (st == MQC_OK && pkt.type == MQC_PUBLISH && c->max_packet && n > c->max_packet && m->spec) {
+    /* only PUBLISH: a CONNACK or an ack cannot always fit a tiny limit */
+    mqz__finding(m, MQZ_SPEC, client, "MQTT-3.1.2-25",
+                 "a %zu-byte PUBLISH sent to a client whose Maximum Packet Size is %u", n,
+                 (unsigned)c->max_packet);
+    return false;
+  }
   if (st != MQC_OK) {
     if (legacy_refusal(p, n) || (c->connect_bad && n && p[0] >> 4 == MQC_CONNACK)) {
       /* a CONNACK to a CONNECT of unknown or unsupported version: read it in

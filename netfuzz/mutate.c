@@ -74,10 +74,17 @@ void mqz_mutator_learn(mqz_mutator *m, const uint8_t *s, size_t n) {
     const uint8_t *at = pi.p;
     while (mqc_prop_next(&pi, &one)) {
       size_t len = (size_t)(pi.p - at);
+      /* up to four values per property and packet type: picking by
+       * identifier then stays fair however many values seeds use */
+      size_t same = 0;
       bool dup = false;
-      for (size_t i = 0; i < m->n_dict && !dup; i++)
-        dup = m->dict[i].type == pkt.type && m->dict[i].len == len && !memcmp(m->dict[i].b, at, len);
-      if (!dup && len <= DICT_LEN && m->n_dict < DICT_MAX) {
+      for (size_t i = 0; i < m->n_dict && !dup; i++) {
+        const dict_prop *d = &m->dict[i];
+        if (d->type != pkt.type || d->b[0] != at[0]) continue;
+        same++;
+        dup = d->len == len && !memcmp(d->b, at, len);
+      }
+      if (!dup && same < 4 && len <= DICT_LEN && m->n_dict < DICT_MAX) {
         dict_prop *d = &m->dict[m->n_dict++];
         d->type = (uint8_t)pkt.type;
         d->len = (uint8_t)len;
@@ -97,6 +104,53 @@ static uint64_t next(uint64_t *st) {
 
 static size_t below(uint64_t *st, size_t n) {
   return n ? (size_t)(next(st) % n) : 0;
+}
+
+/* A dictionary property for packet type (0: any): an identifier first,
+ * uniformly among those seen, then one of its values. NULL when none. */
+static const dict_prop *pick_prop(const mqz_mutator *m, uint8_t type, uint64_t *st) {
+  uint8_t ids[DICT_MAX];
+  size_t n = 0;
+  for (size_t i = 0; i < m->n_dict; i++) {
+    if (type && m->dict[i].type != type) continue;
+    bool seen = false;
+    for (size_t k = 0; k < n && !seen; k++)
+      seen = ids[k] == m->dict[i].b[0];
+    if (!seen) ids[n++] = m->dict[i].b[0];
+  }
+  if (!n) return NULL;
+  uint8_t id = ids[below(st, n)];
+  size_t vals = 0;
+  for (size_t i = 0; i < m->n_dict; i++)
+    vals += (!type || m->dict[i].type == type) && m->dict[i].b[0] == id;
+  size_t k = below(st, vals);
+  for (size_t i = 0; i < m->n_dict; i++)
+    if ((!type || m->dict[i].type == type) && m->dict[i].b[0] == id && k-- == 0)
+      return &m->dict[i];
+  return NULL;
+}
+
+/* Writes dictionary property d into out (room for 256 bytes), its string or
+ * binary value stretched half of the time (a longer value than any seed's:
+ * where buffers are sized by another field). Returns the bytes written. */
+static size_t graft_one(const dict_prop *d, uint8_t *out, uint64_t *st) {
+  const mqc_prop_info *info = d->len ? mqc_prop_lookup(d->b[0]) : NULL;
+  bool stretchy = info && (info->type == MQC_PT_UTF8 || info->type == MQC_PT_BINARY) && d->len >= 3;
+  if (!stretchy || below(st, 2)) {
+    memcpy(out, d->b, d->len);
+    return d->len;
+  }
+  size_t vlen = (size_t)d->b[1] << 8 | d->b[2];
+  const uint8_t *v = d->b + 3;
+  if (3 + vlen > d->len) vlen = d->len - 3;
+  size_t want = vlen + 1 + below(st, 200);
+  if (want > 250) want = 250;
+  out[0] = d->b[0];
+  out[1] = (uint8_t)(want >> 8);
+  out[2] = (uint8_t)want;
+  for (size_t i = 0; i < want; i++)
+    out[3 + i] = vlen ? v[i % vlen] : 'a';
+  return 3 + want;
 }
 
 static void parse(mqz_mutator *m, const uint8_t *s, size_t n) {
@@ -153,7 +207,9 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
   }
   size_t nr = m->n_recs;
   size_t pick = below(st, nr ? nr : 1);
-  unsigned choice = (unsigned)below(st, 15);
+  /* grafting weighs four: property combinations are where parsers break */
+  unsigned choice = (unsigned)below(st, 18);
+  if (choice >= 15) choice = 13;
   switch (choice) {
   case 0: /* drop a record */
     if (!nr) return 0;
@@ -303,33 +359,34 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
       put_rec(&o, s, &m->recs[i]);
     }
     break;
-  case 13: { /* graft: a property a seed used, into a packet of the same type */
-    if (!m->n_dict || !nr) return 0;
-    const mqz_rec *pr = &m->recs[pick];
+  case 13: { /* graft: properties seeds used, into a packet of the same type */
+    if (!m->n_dict) return 0;
+    /* a 5.0 packet with a property block */
+    size_t cand[64], nc = 0;
     mqc_packet pkt;
-    const mqc_props *props = pr->op == MQZ_OP_SEND ? packet_props(pr->pkt, pr->pkt_len, &pkt) : NULL;
-    if (!props) return 0;
-    const dict_prop *d = NULL;
-    for (int tries = 0; tries < 16 && !d; tries++) {
-      const dict_prop *c = &m->dict[below(st, m->n_dict)];
-      if (c->type == pkt.type || below(st, 8) == 0) d = c;
-    }
-    if (!d || props->raw.n + d->len > 4096) return 0;
-    /* the new block: the old one with the property added at a random end */
-    uint8_t block[4096 + DICT_LEN];
-    bool front = below(st, 2);
+    for (size_t i = 0; i < nr && nc < 64; i++)
+      if (m->recs[i].op == MQZ_OP_SEND && packet_props(m->recs[i].pkt, m->recs[i].pkt_len, &pkt))
+        cand[nc++] = i;
+    if (!nc) return 0;
+    size_t at = cand[below(st, nc)];
+    const mqz_rec *pr = &m->recs[at];
+    const mqc_props *props = packet_props(pr->pkt, pr->pkt_len, &pkt);
+    if (!props || props->raw.n > 4096) return 0;
+    uint8_t block[4096 + 3 * 256];
     size_t bn = 0;
-    if (front) memcpy(block, d->b, d->len), bn = d->len;
-    if (props->raw.n) memcpy(block + bn, props->raw.p, props->raw.n);
-    bn += props->raw.n;
-    if (!front) memcpy(block + bn, d->b, d->len), bn += d->len;
-    mqc_props *w = (mqc_props *)(uintptr_t)props; /* our own copy of the packet */
+    if (props->raw.n) memcpy(block, props->raw.p, props->raw.n);
+    bn = props->raw.n;
+    for (size_t k = 1 + below(st, 3); k > 0; k--) {
+      const dict_prop *d = pick_prop(m, below(st, 8) ? (uint8_t)pkt.type : 0, st);
+      if (d) bn += graft_one(d, block + bn, st);
+    }
+    mqc_props *w = (mqc_props *)(uintptr_t)props; /* points into our own pkt */
     w->raw.p = block;
     w->raw.n = bn;
     size_t len;
     if (mqc_encode(&pkt, MQC_V5, m->pkt, sizeof m->pkt, &len) != MQC_OK) return 0;
     for (size_t i = 0; i < nr; i++) {
-      if (i == pick) {
+      if (i == at) {
         put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
         put(&o, m->pkt, len);
       } else {
