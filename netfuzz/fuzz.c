@@ -76,6 +76,8 @@ struct run {
   bool tty;
   char queue_dir[4096];
   unsigned versions; /* MQS_V* the target accepts */
+  char *event_log;   /* the broker's log when it crashed or hung (owned) */
+  size_t event_log_n;
   FILE *log;         /* stderr */
 };
 
@@ -162,6 +164,26 @@ static void instance_url(instance *in) {
   mqz_exec_set_url(in->bx, &in->url);
 }
 
+/* Did the broker die (or is it dying)? A sanitizer takes its time to write
+ * and symbolise a report before the process exits: once a report has
+ * begun, wait for the exit. */
+static bool broker_died(mqz_broker *b, char *why, size_t cap) {
+  for (int i = 0; i < 20; i++) {
+    if (mqz_broker_dead(b, why, cap)) return true;
+    sleep_ms(5);
+  }
+  char *log = NULL;
+  size_t n = 0;
+  bool report = !mqz_broker_log_since_start(b, &log, &n) && log &&
+                mqz_sanitizer_report(log, n, NULL, 0, NULL, 0);
+  free(log);
+  for (int i = 0; report && i < 2000; i++) {
+    if (mqz_broker_dead(b, why, cap)) return true;
+    sleep_ms(5);
+  }
+  return false;
+}
+
 static int alive(run *r, instance *in, mqc_version v, char *why, size_t cap) {
   char cid[40], topic[64];
   snprintf(cid, sizeof cid, "mqcheck-liveness-%u", in->no);
@@ -205,10 +227,8 @@ static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kin
   if (kind == MQZ_CRASH || kind == MQZ_HANG) {
     if (!in->broker) return false;
     /* give a crash a moment to happen and be reported */
-    bool dead = false;
     char why[200];
-    for (int i = 0; i < 20 && !(dead = mqz_broker_dead(in->broker, why, sizeof why)); i++)
-      sleep_ms(5);
+    bool dead = broker_died(in->broker, why, sizeof why);
     bool hit = false;
     if (kind == MQZ_CRASH && dead) {
       char *log = NULL;
@@ -327,9 +347,16 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
     say(r, "fuzz: minimised %s finding from %zu to %zu bytes (%zu packets)", mqz_kind_name(kind),
         n, m, nr);
   }
+  /* the log of the crash or hang itself, else what the broker printed now */
   char *log = NULL;
   size_t ln = 0;
-  if (in->broker) (void)mqz_broker_log_since_start(in->broker, &log, &ln);
+  if (r->event_log) {
+    log = r->event_log;
+    ln = r->event_log_n;
+    r->event_log = NULL;
+  } else if (in->broker) {
+    (void)mqz_broker_log_since_start(in->broker, &log, &ln);
+  }
   mqz_finding f;
   memset(&f, 0, sizeof f);
   f.kind = kind;
@@ -422,6 +449,8 @@ static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const c
     else break; /* only together: keep the newest of them */
   }
   restart(r, in);
+  say(r, "fuzz: triage: %zu candidate sessions, %s%s", nc, hit ? "reproduced" : "not reproduced",
+      hit ? (hi - lo == 1 ? " by one alone" : " only together") : "");
   if (nc) {
     bool alone = hit && hi - lo == 1;
     record_finding(r, in, kind, sig, stmt, msg, c[lo].s, c[lo].n, c[lo].number, alone);
@@ -448,13 +477,16 @@ static void check_crash(run *r, instance *in) {
     snprintf(sig, sizeof sig, "crash:%s", why);
     snprintf(msg, sizeof msg, "the broker %s", why);
   }
-  free(log);
   if (seen_sig(r, sig)) { /* known: restart and go on */
+    free(log);
     restart(r, in);
     in->last_ok = mqn_now_ms();
     return;
   }
   say(r, "fuzz: crash: %s; finding the session that did it", msg);
+  free(r->event_log);
+  r->event_log = log;
+  r->event_log_n = ln;
   triage(r, in, MQZ_CRASH, sig, "", msg, in->last_ok - 6000);
   in->last_ok = mqn_now_ms();
 }
@@ -467,7 +499,8 @@ static void check_hang(run *r, instance *in, int64_t now) {
     in->last_ok = now;
     return;
   }
-  if (in->broker && mqz_broker_dead(in->broker, NULL, 0)) return; /* a crash, seen next */
+  /* a crash (perhaps still writing its report) is for check_crash */
+  if (in->broker && broker_died(in->broker, NULL, 0)) return;
   char sig[64] = "hang:", msg[400];
   snprintf(msg, sizeof msg, "the broker stopped serving: liveness probe: %s", why);
   if (seen_sig(r, sig)) {
@@ -477,6 +510,9 @@ static void check_hang(run *r, instance *in, int64_t now) {
     return;
   }
   say(r, "fuzz: hang: %s; finding the session that did it", msg);
+  free(r->event_log);
+  r->event_log = NULL;
+  if (in->broker) (void)mqz_broker_log_since_start(in->broker, &r->event_log, &r->event_log_n);
   if (!in->broker) {
     /* not ours to restart: keep the newest session and stop using it */
     held *h = &in->hist[(in->hist_at + HIST - 1) % HIST];
@@ -871,6 +907,7 @@ out:
       held_free(&in->hist[k]);
   }
   mqz_cov_free(&r->cov);
+  free(r->event_log);
   mqz_mutator_free(r->mut);
   mqz_corpus_free(&r->corpus);
   free(r);
@@ -927,9 +964,8 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
                n, &out);
   int rc = out.kind != MQZ_NONE;
   if (b) {
-    sleep_ms(100);
     char why[200];
-    if (mqz_broker_dead(b, why, sizeof why)) {
+    if (broker_died(b, why, sizeof why)) {
       printf("crash: the broker %s (log: %s)\n", why, log_path);
       rc = 1;
     }
