@@ -218,7 +218,8 @@ static void map_detach(mqz_broker *b) {
  * after that). No-op when not running. */
 static void kill_group(mqz_broker *b, int sig, unsigned wait_ms) {
   if (!b->running) return;
-  kill(-b->pid, sig);
+  /* No group (setpgid lost to an early exec'd failure): the process alone. */
+  if (kill(-b->pid, sig) != 0 && errno == ESRCH) kill(b->pid, sig);
   int st = 0;
   int64_t until = now_ms() + wait_ms;
   for (;;) {
@@ -226,6 +227,7 @@ static void kill_group(mqz_broker *b, int sig, unsigned wait_ms) {
     if (r == b->pid || (r < 0 && errno != EINTR)) break;
     if (now_ms() >= until) {
       kill(-b->pid, SIGKILL);
+      kill(b->pid, SIGKILL);
       if (waitpid(b->pid, &st, 0) != b->pid) st = 0;
       break;
     }
