@@ -6,12 +6,29 @@
  *
  * Process model. The command runs as `/bin/sh -c "exec CMD"`: the shell
  * replaces itself with the broker, so mqz_broker_pid() is the broker's own pid
- * (a CMD that is itself a pipeline or a script keeps a shell as that pid; its
- * children are still stopped, because each start puts the broker in a new
- * process group and every kill goes to the whole group). The environment is
- * inherited, so ASAN_OPTIONS/UBSAN_OPTIONS/LSAN_OPTIONS pass through; the
- * broker gets stdin from /dev/null, our signal mask and dispositions reset,
- * no descriptor of ours but its log, and it dies with us (PR_SET_PDEATHSIG).
+ * and its death signal is seen directly. CMD is therefore one simple command:
+ * "exec" applies to its first word, so `a; b` or `VAR=x ./broker` do not work
+ * as written; use `env VAR=x ./broker -p {port}`, or `sh -c '...'` / a
+ * wrapper script ending in `exec ./broker` (then the pid is that shell's
+ * until it execs). Each start puts the broker in a new process group and
+ * every kill goes to the whole group, so its children die with it. The
+ * environment is inherited, so ASAN_OPTIONS/UBSAN_OPTIONS/LSAN_OPTIONS pass
+ * through; the broker gets stdin from /dev/null, an empty signal mask and
+ * default SIGINT/SIGTERM/SIGPIPE, no descriptor of ours but its log, and
+ * PR_SET_PDEATHSIG SIGKILL (which a broker that changes user, such as
+ * mosquitto started as root, loses: stop it before exiting).
+ *
+ * Reaping is ours: a caller must not reap other children with waitpid(-1)
+ * (or SIG_IGN SIGCHLD), or exit statuses are lost ("exited (status
+ * unknown)").
+ *
+ * AFL++ coverage. With afl_map the broker gets __AFL_SHM_ID and
+ * AFL_MAP_SIZE. The segment is marked for removal as soon as we attach it
+ * (Linux still lets the broker attach by id), so it never outlives us. With
+ * afl_map_size 0 the command is first run once with AFL_DUMP_MAP_SIZE=1, which
+ * makes an AFL++ runtime print the map size it needs and exit; the map is
+ * that (rounded up to 64 bytes) or 65536, whichever is larger. A command that
+ * prints no number is killed after 2 s and gets 65536.
  *
  * Nothing here is thread-safe per object; distinct objects are independent.
  * No globals.
@@ -30,7 +47,7 @@ typedef struct {
   const char *log_path;      /* the broker's stdout+stderr are appended here (created). Required. */
   uint32_t start_timeout_ms; /* until 127.0.0.1:port accepts a TCP connection; 0 = 10000 */
   bool afl_map;              /* give the broker a SysV shm coverage map: __AFL_SHM_ID=<id> */
-  size_t afl_map_size;       /* 0 = 65536; also exported as AFL_MAP_SIZE */
+  size_t afl_map_size;       /* exported as AFL_MAP_SIZE; 0 = ask the broker: see below */
 } mqz_broker_opts;
 
 /* Picks a free loopback port, starts the broker on it and waits until

@@ -286,6 +286,7 @@ static void test_cov_buckets(void **state) {
  *   half     answers CONNACK and SUBACK, then never the PUBLISH */
 static const char FAKE_PY[] =
     "import os, signal, socket, subprocess, sys, time\n"
+    "if os.environ.get('AFL_DUMP_MAP_SIZE'): print(100000); sys.exit(255)\n"
     "port, mode = int(sys.argv[1]), sys.argv[2]\n"
     "print('fds', sorted(int(f) for f in os.listdir('/proc/self/fd')), flush=True)\n"
     "print('env', os.environ.get('MQZ_TEST_ENV'), os.environ.get('__AFL_SHM_ID'),"
@@ -349,10 +350,15 @@ static void release(mqz_broker *b) {
   mqz_broker_free(b);
 }
 
-static mqz_broker *start_ok(const char *cmd, const char *log, bool afl) {
+/* afl: 0 no map, 1 a map of the size the broker asks for, else that size. */
+static mqz_broker *start_ok(const char *cmd, const char *log, size_t afl) {
   char path[256], err[1024];
   path_in(path, sizeof path, log);
-  mqz_broker_opts o = {.cmd = cmd, .log_path = path, .start_timeout_ms = 5000, .afl_map = afl};
+  mqz_broker_opts o = {.cmd = cmd,
+                       .log_path = path,
+                       .start_timeout_ms = 5000,
+                       .afl_map = afl != 0,
+                       .afl_map_size = afl > 1 ? afl : 0};
   mqz_broker *b = NULL;
   int r = mqz_broker_start(&o, &b, err, sizeof err);
   if (r != 0) fail_msg("start `%s`: %s", cmd, err);
@@ -422,7 +428,7 @@ static mqn_url url_for(uint16_t port) {
 
 static void test_mosquitto_lifecycle(void **state) {
   (void)state;
-  mqz_broker *b = start_ok("/usr/sbin/mosquitto -p {port}", "mosq.log", false);
+  mqz_broker *b = start_ok("/usr/sbin/mosquitto -p {port}", "mosq.log", 0);
   uint16_t port = mqz_broker_port(b);
   int pid = mqz_broker_pid(b);
   assert_true(port > 0);
@@ -517,7 +523,7 @@ static void test_crash_while_running(void **state) {
   (void)state;
   char cmd[512], why[128];
   fake_cmd(cmd, sizeof cmd, "segv");
-  mqz_broker *b = start_ok(cmd, "segv.log", false);
+  mqz_broker *b = start_ok(cmd, "segv.log", 0);
   assert_true(wait_dead(b, why, sizeof why, 3000));
   assert_string_equal(why, "killed by signal 11 (SIGSEGV)");
   assert_true(mqz_broker_dead(b, why, sizeof why)); /* stays dead, same text */
@@ -533,7 +539,7 @@ static void test_crash_while_running(void **state) {
 
   /* A sanitizer report: exit status 1 and the report in the log. */
   fake_cmd(cmd, sizeof cmd, "asan");
-  b = start_ok(cmd, "asan.log", false);
+  b = start_ok(cmd, "asan.log", 0);
   assert_true(wait_dead(b, why, sizeof why, 3000));
   assert_string_equal(why, "exited with status 1");
   t = log_text(b);
@@ -570,7 +576,7 @@ static void test_environment_and_fds(void **state) {
   setenv("MQZ_TEST_ENV", "passed-through", 1);
   char cmd[512], want[64];
   fake_cmd(cmd, sizeof cmd, "serve");
-  mqz_broker *b = start_ok(cmd, "env.log", false);
+  mqz_broker *b = start_ok(cmd, "env.log", 0);
   char *t = log_wait_for(b, "listening");
   assert_non_null(strstr(t, "env passed-through None None"));
   char *fds = strstr(t, "fds [");
@@ -584,14 +590,26 @@ static void test_environment_and_fds(void **state) {
   close(leak);
   unsetenv("MQZ_TEST_ENV");
   /* The AFL variables reach the broker when a map is asked for. */
-  b = start_ok(cmd, "env-afl.log", true);
+  b = start_ok(cmd, "env-afl.log", 70000);
   t = log_wait_for(b, "listening");
   int shm = -1;
   char *e = strstr(t, "env None ");
   assert_non_null(e);
-  assert_int_equal(sscanf(e, "env None %d 65536", &shm), 1);
+  assert_int_equal(sscanf(e, "env None %d 70000", &shm), 1);
   assert_true(shm >= 0);
   free(t);
+  size_t n = 0;
+  assert_non_null(mqz_broker_cov(b, &n));
+  assert_int_equal(n, 70000);
+  release(b);
+  /* Size 0: the broker's AFL runtime is asked (AFL_DUMP_MAP_SIZE=1; the fake
+   * answers 100000), rounded up to 64 bytes. */
+  b = start_ok(cmd, "env-afl-auto.log", 1);
+  t = log_wait_for(b, "listening");
+  assert_non_null(strstr(t, " 100032\n"));
+  free(t);
+  assert_non_null(mqz_broker_cov(b, &n));
+  assert_int_equal(n, 100032);
   release(b);
 }
 
@@ -600,7 +618,7 @@ static void test_group_and_term(void **state) {
   char cmd[512];
   /* The broker's own children die with it (process group). */
   fake_cmd(cmd, sizeof cmd, "child");
-  mqz_broker *b = start_ok(cmd, "child.log", false);
+  mqz_broker *b = start_ok(cmd, "child.log", 0);
   char *t = log_wait_for(b, "listening");
   int child = 0;
   char *c = strstr(t, "child ");
@@ -623,7 +641,7 @@ static void test_group_and_term(void **state) {
 
   /* A broker that ignores SIGTERM is killed after the grace period. */
   fake_cmd(cmd, sizeof cmd, "noterm");
-  b = start_ok(cmd, "noterm.log", false);
+  b = start_ok(cmd, "noterm.log", 0);
   free(log_wait_for(b, "listening"));
   int pid = mqz_broker_pid(b);
   int64_t t0 = mqn_now_ms();
@@ -669,7 +687,7 @@ static void test_liveness_not_alive(void **state) {
   /* A broker that connects and subscribes but never routes. */
   char cmd[512];
   fake_cmd(cmd, sizeof cmd, "half");
-  mqz_broker *b = start_ok(cmd, "half.log", false);
+  mqz_broker *b = start_ok(cmd, "half.log", 0);
   u = url_for(mqz_broker_port(b));
   t0 = mqn_now_ms();
   assert_int_equal(
@@ -758,7 +776,7 @@ static void test_afl_coverage(void **state) {
   if (system(cmd) != 0) fail_msg("afl-clang-fast failed (is Debian's afl++ installed?): %s", cmd);
 
   snprintf(cmd, sizeof cmd, "'%s' {port}", bin);
-  mqz_broker *b = start_ok(cmd, "cov.log", true);
+  mqz_broker *b = start_ok(cmd, "cov.log", 1);
   size_t n = 0;
   uint8_t *map = mqz_broker_cov(b, &n);
   assert_non_null(map);
