@@ -819,25 +819,28 @@ static uint8_t bucket(uint8_t hits) {
   return 128;
 }
 
+/* One map byte: 1 when its bucket is new. */
+static size_t merge_byte(mqz_cov *c, size_t i, uint8_t hits) {
+  uint8_t b = bucket(hits);
+  if (!(b & c->virgin[i])) return 0;
+  if (c->virgin[i] == 0xff) c->edges++;
+  c->virgin[i] &= (uint8_t)~b;
+  return 1;
+}
+
 size_t mqz_cov_merge(mqz_cov *c, uint8_t *map, size_t n) {
   if (!c || !c->virgin || !map) return 0;
-  size_t m = n < c->n ? n : c->n, fresh = 0;
-  for (size_t i = 0; i < m; i++) {
-    /* Maps are mostly zero: skip eight untouched bytes at a time. */
-    if (i + 8 <= m && (i & 7) == 0) {
-      uint64_t word;
-      memcpy(&word, map + i, 8);
-      if (!word) {
-        i += 7;
-        continue;
-      }
-    }
-    uint8_t b = bucket(map[i]);
-    if (!(b & c->virgin[i])) continue;
-    if (c->virgin[i] == 0xff) c->edges++;
-    c->virgin[i] &= (uint8_t)~b;
-    fresh++;
+  size_t m = n < c->n ? n : c->n, fresh = 0, i = 0;
+  /* Maps are mostly zero: look at eight bytes at a time. */
+  for (; i + 8 <= m; i += 8) {
+    uint64_t word;
+    memcpy(&word, map + i, 8);
+    if (!word) continue;
+    for (size_t k = i; k < i + 8; k++)
+      if (map[k]) fresh += merge_byte(c, k, map[k]);
   }
+  for (; i < m; i++)
+    if (map[i]) fresh += merge_byte(c, i, map[i]);
   memset(map, 0, n);
   return fresh;
 }
