@@ -709,11 +709,11 @@ static void test_liveness_not_alive(void **state) {
   assert_string_equal(why, "no CONNACK within 300 ms");
   close(s);
 
-  /* Nothing listening any more: refused at once. */
+  /* Nothing listening any more: refused at once, long before the deadline. */
   t0 = mqn_now_ms();
   assert_int_equal(
-      mqz_liveness(&u, NULL, MQC_V5, "mqz-l", NULL, NULL, "mqz/l", 300, why, sizeof why), -1);
-  assert_true(mqn_now_ms() - t0 < 250);
+      mqz_liveness(&u, NULL, MQC_V5, "mqz-l", NULL, NULL, "mqz/l", 5000, why, sizeof why), -1);
+  assert_true(mqn_now_ms() - t0 < 1500);
   assert_non_null(strstr(why, "connect: "));
 
   /* A broker that connects and subscribes but never routes. */
