@@ -13,6 +13,7 @@
 #include "cli_decls.h"
 #include "mqr.h"
 #include "mqs.h"
+#include "mqspec.h"
 
 const char mqc_cmd_run_help[] =
     "run scenarios against the engine or a broker (reports, baseline gate)";
@@ -28,7 +29,8 @@ static void usage(FILE *f) {
           "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
           "  --username U --password P   for every CONNECT that sets none itself\n"
           "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
-          "  --jobs N              cases in parallel (default: CPUs; 1 = serial)\n"
+          "  --jobs N              cases in parallel (default: CPUs, at least 8 against a\n"
+          "                        broker, where cases mostly wait; 1 = serial)\n"
           "  --filter GLOB         only cases whose name or name@version matches (repeatable)\n"
           "  --timeout-scale X     multiply every timeout and wait (slow brokers)\n"
           "  --step-timeout MS     default expect timeout (2000)\n"
@@ -95,6 +97,33 @@ static void redact_url(const char *in, char *out, size_t cap) {
     snprintf(out, cap, "%.*s***@%s", (int)(scheme + 3 - in), in, at + 1);
   else
     snprintf(out, cap, "%s", in);
+}
+
+/* A statement ID not in the built-in catalog is an error at its own line:
+ * a run must not pass a case whose statement does not exist. */
+static int unknown_ids(const mqs_suite *suite) {
+  mqspec_catalog cat[2];
+  char err[200];
+  memset(cat, 0, sizeof cat);
+  size_t bad = 0;
+  for (unsigned b = 0; b < 2; b++)
+    if (mqspec_load_embedded(&cat[b], b ? MQSPEC_V5 : MQSPEC_V311, err, sizeof err)) {
+      fprintf(stderr, "mqcheck run: built-in catalog: %s\n", err);
+      bad++;
+    }
+  for (size_t i = 0; i < suite->n && !bad; i++) {
+    const mqs_scenario *s = suite->s[i];
+    for (unsigned b = 0; b < 2; b++)
+      for (size_t r = 0; (s->versions & (1u << b)) && r < s->n_rules[b]; r++)
+        if (!mqspec_find(&cat[b], s->rules[b][r])) {
+          fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path,
+                  s->rule_lines[b][r], s->rules[b][r], b ? "5.0" : "3.1.1");
+          bad++;
+        }
+  }
+  mqspec_free(&cat[0]);
+  mqspec_free(&cat[1]);
+  return bad ? -1 : 0;
 }
 
 int mqc_cmd_run(int argc, char **argv) {
@@ -238,6 +267,10 @@ int mqc_cmd_run(int argc, char **argv) {
     mqs_suite_free(&suite);
     goto out_spec;
   }
+  if (unknown_ids(&suite)) {
+    mqs_suite_free(&suite);
+    goto out_spec;
+  }
   /* cases: scenario x version, in file order */
   mqs_case *cases = calloc(suite.n * 2 + 1, sizeof *cases);
   size_t n = 0;
@@ -269,8 +302,10 @@ int mqc_cmd_run(int argc, char **argv) {
   uint32_t caps =
       (mqs_target_spec_default_caps(spec) | prof.caps_on | with) & ~prof.caps_off & ~without;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  if (!jobs) jobs = ncpu > 0 ? (unsigned)ncpu : 1;
-  if (!mqs_target_spec_is_engine(spec) && jobs < 8 && n > 8) jobs = 8; /* network waits are idle */
+  if (!jobs) {
+    jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+    if (!mqs_target_spec_is_engine(spec) && jobs < 8) jobs = 8; /* network waits are idle */
+  }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   mqs_run_opts opts = {
@@ -300,6 +335,7 @@ int mqc_cmd_run(int argc, char **argv) {
 
   /* reports */
   mqr_case *rc_cases = calloc(n + 1, sizeof *rc_cases);
+  mqr_stmt(*stmts)[MQS_STMTS_MAX] = calloc(n + 1, sizeof *stmts);
   char(*ids)[300] = calloc(n + 1, sizeof *ids);
   char shown_target[600];
   redact_url(target ? target : "engine", shown_target, sizeof shown_target);
@@ -308,8 +344,12 @@ int mqc_cmd_run(int argc, char **argv) {
   struct tm tmv;
   gmtime_r(&now, &tmv);
   strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-  for (size_t i = 0; rc_cases && ids && i < n; i++) {
+  for (size_t i = 0; rc_cases && ids && stmts && i < n; i++) {
     const mqs_scenario *s = cases[i].scenario;
+    for (size_t k = 0; k < results[i].n_stmts; k++)
+      stmts[i][k] =
+          (mqr_stmt){results[i].stmts[k].id, mqs_stmt_verdict_name(results[i].stmts[k].verdict),
+                     results[i].stmts[k].line};
     unsigned b = cases[i].version == MQS_V311 ? 0 : 1;
     mqs_case_id(&cases[i], ids[i], sizeof ids[i]);
     rc_cases[i] = (mqr_case){
@@ -322,6 +362,8 @@ int mqc_cmd_run(int argc, char **argv) {
         .description = s->description,
         .rules = (const char *const *)s->rules[b],
         .n_rules = s->n_rules[b],
+        .stmts = stmts[i],
+        .n_stmts = results[i].n_stmts,
         .verdict = (mqr_verdict)results[i].verdict,
         .transport = results[i].transport,
         .message = results[i].message,
@@ -338,7 +380,7 @@ int mqc_cmd_run(int argc, char **argv) {
       .wall_ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
       .jobs = jobs,
       .cases = rc_cases,
-      .n = rc_cases && ids ? n : 0,
+      .n = rc_cases && ids && stmts ? n : 0,
   };
   rc = 0;
   for (size_t i = 0; i < run.n; i++) {
@@ -405,6 +447,7 @@ int mqc_cmd_run(int argc, char **argv) {
     rc = (k.fail || k.error) ? 1 : 0;
   }
   free(rc_cases);
+  free(stmts);
   free(ids);
   for (size_t i = 0; i < n; i++)
     mqs_result_free(&results[i]);
