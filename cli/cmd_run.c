@@ -41,9 +41,12 @@ static void usage(FILE *f) {
           "  --baseline F          gate: fail only on regressions against F\n"
           "  --write-baseline F    write this run's non-passing cases as a baseline\n"
           "  --run-id ID           prefix of client IDs and topics (default: random)\n"
+          "  --no-preflight        judge every case even if the broker accepts no CONNECT\n"
+          "                        (default: stop with one error; skip versions it refuses)\n"
           "  -v, --verbose         print every case's transcript\n"
           "  -q, --quiet           print only failures and the summary\n"
-          "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors\n");
+          "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors,\n"
+          "      or a broker that accepts no CONNECT\n");
 }
 
 typedef struct {
@@ -131,7 +134,7 @@ int mqc_cmd_run(int argc, char **argv) {
   const char *baseline = NULL, *write_baseline = NULL, *run_id = NULL;
   const char *username = NULL, *password = NULL;
   mqs_tls_opts tls = {0};
-  bool insecure_set = false, verbose = false, quiet = false;
+  bool insecure_set = false, verbose = false, quiet = false, preflight = true;
   unsigned versions = MQS_VALL, jobs = 0;
   double scale = 0;
   uint32_t step_ms = 0, case_ms = 0, run_ms = 0;
@@ -216,6 +219,8 @@ int mqc_cmd_run(int argc, char **argv) {
       write_baseline = argv[++i];
     else if (ARG("--run-id"))
       run_id = argv[++i];
+    else if (!strcmp(a, "--no-preflight"))
+      preflight = false;
     else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
       verbose = true;
     else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
@@ -322,6 +327,26 @@ int mqc_cmd_run(int argc, char **argv) {
   };
   if (run_ms)
     opts.run_deadline_ms = (uint64_t)t0.tv_sec * 1000u + (uint64_t)t0.tv_nsec / 1000000u + run_ms;
+  /* a broker must accept a CONNECT before hundreds of cases are judged */
+  char unspoken[600];
+  if (preflight && !mqs_target_spec_is_engine(spec) && n) {
+    unsigned want = 0;
+    for (size_t i = 0; i < n; i++)
+      want |= cases[i].version;
+    unsigned spoken = 0;
+    if (mqs_preflight(&opts, want, &spoken, unspoken, sizeof unspoken) || !spoken) {
+      char shown[600];
+      redact_url(target, shown, sizeof shown);
+      fprintf(stderr, "mqcheck run: %s accepts no CONNECT: %s\n", shown, unspoken);
+      free(cases);
+      free(results);
+      mqs_suite_free(&suite);
+      rc = 2;
+      goto out_spec;
+    }
+    opts.spoken = spoken;
+    if (spoken != want) opts.unspoken_why = unspoken;
+  }
   progress_ctx pc = {PTHREAD_MUTEX_INITIALIZER, quiet, 0, n};
   if (mqs_run_cases(cases, n, &opts, results, progress, &pc)) {
     fprintf(stderr, "mqcheck run: cannot start worker threads\n");

@@ -616,6 +616,27 @@ static int check_coverage(loader *L) {
   return 0;
 }
 
+static bool truthy(const yaml_node_t *n) {
+  return mqs__is_scalar(n) && (!strcmp(mqs__scalar(n), "true") || !strcmp(mqs__scalar(n), "1"));
+}
+
+bool mqs__sp_want(yaml_document_t *doc, const mqs_step *st) {
+  return truthy(mqs__map_get(doc, st->connack, "session_present"));
+}
+
+const char *mqs__sp_stmt(yaml_document_t *doc, const mqs_step *st, unsigned vbit) {
+  if (!st->connack || !mqs__map_get(doc, st->connack, "session_present")) return NULL;
+  yaml_node_t *rc = mqs__map_get(doc, st->connack, "reason_code");
+  bool refused = mqs__is_scalar(rc) && strtoul(mqs__scalar(rc), NULL, 0) != 0;
+  yaml_node_t *cs = st->node ? mqs__map_get(doc, st->node, "clean_start") : NULL;
+  bool clean = cs ? truthy(cs) : st->kind == MQS_STEP_CONNECT;
+  if (vbit == MQS_V5) return refused ? "MQTT-3.2.2-6" : clean ? "MQTT-3.2.2-2" : "MQTT-3.2.2-3";
+  return refused                 ? "MQTT-3.2.2-4"
+         : clean                 ? "MQTT-3.2.2-1"
+         : mqs__sp_want(doc, st) ? "MQTT-3.2.2-2"
+                                 : "MQTT-3.2.2-3";
+}
+
 bool mqs_step_is_check(const mqs_step *st) {
   switch (st->kind) {
   case MQS_STEP_CONNECT:

@@ -418,6 +418,7 @@ typedef struct {
   char *detail;       /* multi-line: step, expected vs received, transcript; owned */
   unsigned step_line; /* failing step's line, 0 if none */
   bool transport;     /* ERROR caused by TLS/WS/TCP setup, not by the protocol */
+  bool no_positive;   /* FAIL only because nothing had to arrive (no control) */
   double wall_ms;     /* real time the case took */
   uint64_t target_ms; /* time on the target's clock (virtual on the engine) */
   size_t packets;     /* packets sent + received */
@@ -438,7 +439,16 @@ typedef struct {
   unsigned jobs;               /* worker threads; 0 = 1 */
   const char *run_id;          /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
   bool transcript_always;      /* keep the transcript of passing cases too */
+  unsigned spoken;             /* versions the target accepts (mqs_preflight); 0 = all */
+  const char *unspoken_why;    /* why the others are skipped (borrowed), or NULL */
 } mqs_run_opts;
+
+/* Connects once per version in `versions` (one MQS_V* bit each) with a plain
+ * CONNECT. *spoken gets the versions accepted; why (cap bytes) says how the
+ * others were refused. Returns 0, or -1 when the check itself could not run.
+ * Put *spoken in opts->spoken so refused versions are skipped. */
+int mqs_preflight(const mqs_run_opts *opts, unsigned versions, unsigned *spoken, char *why,
+                  size_t cap);
 
 /* Runs one case (on the calling thread). index makes the variables unique
  * within the run. out is reset on entry; free it with mqs_result_free. */

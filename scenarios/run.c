@@ -310,7 +310,12 @@ static void judge(mqs__run *r) {
     return;
   }
   char msg[300];
-  if (unchecked) {
+  bool any_pass = false;
+  for (size_t k = 0; k < res->n_stmts; k++)
+    any_pass |= res->stmts[k].verdict == MQS_ST_PASS;
+  /* alternatives (`if:` branches) may leave some statements unchecked, but
+   * a case that checked none proves nothing */
+  if (unchecked && !any_pass) {
     for (size_t k = 0; k < res->n_stmts; k++)
       if (res->stmts[k].verdict == MQS_ST_NOT_CHECKED) {
         snprintf(msg, sizeof msg,
@@ -319,6 +324,7 @@ static void judge(mqs__run *r) {
         break;
       }
   } else if (!r->any_positive || r->negative_line) {
+    res->no_positive = true;
     if (r->negative_line)
       snprintf(msg, sizeof msg,
                "no positive control: nothing had to arrive after the check at line %u, so a "
@@ -421,6 +427,15 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
     mqs__buf_printf(&b, "target lacks");
     for (int i = 0; i < MQS_CAP_COUNT; i++)
       if (missing & (1u << i)) mqs__buf_printf(&b, " %s", mqs_cap_name((mqs_cap)i));
+    res->verdict = MQS_SKIP;
+    res->message = mqs__buf_take(&b);
+    unjudged_stmts(c, res, MQS_ST_SKIP);
+    return;
+  }
+  if (o->spoken && !(o->spoken & c->version)) {
+    mqs__buf b = {0};
+    mqs__buf_printf(&b, "the target does not speak MQTT %s (%s)", mqs_version_label(c->version),
+                    o->unspoken_why ? o->unspoken_why : "refused in the preflight");
     res->verdict = MQS_SKIP;
     res->message = mqs__buf_take(&b);
     unjudged_stmts(c, res, MQS_ST_SKIP);

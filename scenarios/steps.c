@@ -126,20 +126,13 @@ static int encode_send(mqs__run *r, const mqs_step *st, unsigned idx, mqs_arena 
   return send_bytes(r, st, idx, out, len, line);
 }
 
-/* The Session Present statement a CONNACK answering a CONNECT with this
- * Clean Start (Clean Session) breaks when the flag is not `want`. */
-static const char *session_present_stmt(mqc_version v, bool clean, bool want) {
-  if (v == MQC_V5) return clean ? "MQTT-3.2.2-2" : "MQTT-3.2.2-3";
-  return clean ? "MQTT-3.2.2-1" : want ? "MQTT-3.2.2-2" : "MQTT-3.2.2-3";
-}
-
 /* Compares the next packet of idx with exp; describes a mismatch. A packet
  * of the expected type with other fields wrong is a failed check the case
- * goes on from; anything else ends it. clean >= 0: exp is the CONNACK of a
- * CONNECT with that Clean Start, whose Session Present is judged as its own
- * statement. */
+ * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
+ * connect step whose Session Present is judged as that statement of its own
+ * (NULL: none). */
 static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t *exp,
-                      uint64_t deadline, const char *what, int clean) {
+                      uint64_t deadline, const char *what, const char *sp_id) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
   mqs__rx *rx = mqs__next(r, idx, deadline);
   mqs__buf want = {0};
@@ -166,10 +159,9 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
   }
   mqs__buf diff = {0};
   int bad = mqs__match(doc, exp, &rx->pkt, r->v, &r->vars, &diff);
-  yaml_node_t *sp = clean >= 0 ? mqs__map_get(doc, exp, "session_present") : NULL;
-  if (mqs__is_scalar(sp) && rx->pkt.type == MQC_CONNACK) {
-    bool want_sp = !strcmp(mqs__scalar(sp), "true") || !strcmp(mqs__scalar(sp), "1");
-    const char *id = session_present_stmt(r->v, clean > 0, want_sp);
+  if (sp_id && rx->pkt.type == MQC_CONNACK) {
+    bool want_sp = mqs__sp_want(doc, st);
+    const char *id = sp_id;
     bool sp_bad = rx->pkt.connack.session_present != want_sp;
     mqs__judged(r, st, id, sp_bad);
     if (sp_bad) {
@@ -314,7 +306,7 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
   /* default expectation: CONNACK reason_code 0 */
   if (st->connack)
     return expect_one(r, st, idx, st->connack, step_deadline(r, st), "connack",
-                      cn->clean_start ? 1 : 0);
+                      mqs__sp_stmt(doc, st, r->c->version));
   mqs__rx *rx = mqs__next(r, idx, step_deadline(r, st));
   char got[900];
   if (!rx) {
@@ -665,7 +657,7 @@ int mqs__step(mqs__run *r, const mqs_step *st) {
     return do_send_hex(r, st);
   case MQS_STEP_EXPECT:
     if (st->any_of || st->ignore_others || st->or_close) return expect_flex(r, st);
-    return expect_one(r, st, idx, st->node, step_deadline(r, st), "expect", -1);
+    return expect_one(r, st, idx, st->node, step_deadline(r, st), "expect", NULL);
   case MQS_STEP_EXPECT_ALL:
     return do_expect_all(r, st);
   case MQS_STEP_EXPECT_NONE:

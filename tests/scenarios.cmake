@@ -43,3 +43,9 @@ foreach(cmd lint run)
                    $<TARGET_FILE:mqcheck> ${CMAKE_CURRENT_SOURCE_DIR}/suite/lint/unknown-statement.yaml
            WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
 endforeach()
+# Issue 18: broken brokers earn no pass (close everything, silent after
+# CONNACK, no MQTT 5.0); a broker that accepts no CONNECT stops the run.
+add_test(NAME scenarios_stub_brokers
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suite/stubs.sh $<TARGET_FILE:mqcheck>
+                 ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/stubs)
+set_tests_properties(scenarios_stub_brokers PROPERTIES TIMEOUT 120)

@@ -380,12 +380,12 @@ static void test_statement_verdicts(void **state) {
   assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_NOT_REACHED);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
-  /* an if: that keeps every check of a statement off leaves it unchecked: no pass */
+  /* an if: that keeps every check off leaves the statements unchecked: no pass */
   snprintf(t, sizeof t,
-           "%s  - {client: pub, connect: {}}\n"
-           "  - {client: pub, control: true, rules: [MQTT-3.12.4-1]}\n"
-           "  - {client: sub, expect: {type: PUBLISH}, rules: [MQTT-4.3.2-1], if: {x: y}}\n",
-           head);
+           "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.3.2-1]\nclients: [sub]\n"
+           "steps:\n  - {client: sub, connect: {}}\n"
+           "  - {client: sub, expect: {type: PUBLISH}, rules: [MQTT-4.3.2-1], if: {x: y}}\n"
+           "  - {client: sub, control: true}\n");
   run_keep(t, MQS_V5, &r, &sc);
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-4.3.2-1"), MQS_ST_NOT_CHECKED);
