@@ -21,4 +21,16 @@ char *cli_read_all(const char *path, size_t max, size_t *out_len);
  * when unknown. */
 int cli_parse_version(const char *s, mqc_version *out);
 
+/* Usage error of command cmd ("run", or "" for mqcheck itself): prints one
+ * line, "mqcheck CMD: MESSAGE (see 'mqcheck CMD --help')", to stderr and
+ * returns 2, the usage exit code, so callers can `return cli_usage(...)`. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The scenario suite that ships with this mqcheck: the source tree's when the
+ * program runs from its own build tree, else the installed one
+ * (BINDIR/../share/mqcheck/suite, then the configured install prefix's).
+ * Writes the directory into out (cap bytes) and returns 0, or -1 when there is
+ * none; out then lists the places looked at. */
+int cli_suite_dir(char *out, size_t cap);
+
 #endif
