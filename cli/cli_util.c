@@ -125,6 +125,28 @@ int cli_usage(const char *cmd, const char *fmt, ...) {
   return 2;
 }
 
+static bool is_option_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
+  char *help = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&help, &n);
+  bool documented = false;
+  if (f) {
+    usage(f);
+    if (!fclose(f) && help) {
+      size_t len = strlen(arg);
+      for (const char *p = strstr(help, arg); p && !documented; p = strstr(p + 1, arg))
+        documented = (p == help || !is_option_char(p[-1])) && !is_option_char(p[len]);
+    }
+  }
+  free(help);
+  if (documented) return cli_usage(cmd, "option '%s' needs a value", arg);
+  return cli_usage(cmd, "unknown option '%s'", arg);
+}
+
 static bool has_suite(const char *root, char *out, size_t cap) {
   struct stat st;
   int n = snprintf(out, cap, "%s/suite", root);

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mqc.h"
 
@@ -25,6 +26,12 @@ int cli_parse_version(const char *s, mqc_version *out);
  * line, "mqcheck CMD: MESSAGE (see 'mqcheck CMD --help')", to stderr and
  * returns 2, the usage exit code, so callers can `return cli_usage(...)`. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The usage error for an option the command did not accept: "option '--x'
+ * needs a value" when arg is one its help text (printed by usage into a
+ * buffer) documents, since a known option only falls through when its value is
+ * missing; else "unknown option '--x'". Returns 2. */
+int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
 
 /* The scenario suite that ships with this mqcheck: the source tree's when the
  * program runs from its own build tree, else the installed one

@@ -231,8 +231,7 @@ int mqc_cmd_run(int argc, char **argv) {
     else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
       quiet = true;
     else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "mqcheck run: unknown or incomplete option '%s'\n", a);
-      usage(stderr);
+      rc = cli_bad_option("run", a, usage);
       goto out_free;
     } else
       paths[n_paths++] = argv[i];
