@@ -9,8 +9,8 @@ static void reset_error(mqc_error *err) {
   err->message = NULL;
 }
 
-static mqc_status frame_fail(mqc_error *err, mqc_status st, size_t offset, uint8_t reason,
-                             const char *statement, const char *msg) {
+MQC__COLD static mqc_status frame_fail(mqc_error *err, mqc_status st, size_t offset, uint8_t reason,
+                                       const char *statement, const char *msg) {
   err->status = st;
   err->offset = offset;
   err->reason = reason;
@@ -78,17 +78,47 @@ mqc_status mqc_frame_packet(const uint8_t *buf, size_t len, mqc_version version,
 
 /* Per type: which side may send it (bit 0 client, bit 1 server; a 3.x server
  * closes without DISCONNECT, handled separately) and the fixed-header flags
- * the spec requires (0xFF: PUBLISH, whose flags carry DUP, QoS and RETAIN). */
+ * the spec requires (0xFF: PUBLISH, whose flags carry DUP, QoS and RETAIN).
+ * accept is the fast path's view of the same rules: one bit per (version
+ * class, direction) that reaches the body decoder (ACCEPT_BIT), and one bit
+ * per flags value that passes check_flags. */
+#define ANY_FLAGS_BUT_BAD_PUBLISH                                                                  \
+  (0xFFFFu & ~(1u << 6 | 1u << 7 | 1u << 14 | 1u << 15 | 1u << 8 | 1u << 9))
+#define C3 0x01u /* 3.x from a client */
+#define S3 0x02u
+#define C5 0x04u
+#define S5 0x08u
+#define CA 0x10u /* version AUTO from a client: CONNECT only */
 static const struct {
   uint8_t senders;
   uint8_t flags;
+  uint8_t accept;
+  uint16_t accept_flags;
 } TYPES[16] = {
-    [MQC_CONNECT] = {1, 0},     [MQC_CONNACK] = {2, 0},    [MQC_PUBLISH] = {3, 0xFF},
-    [MQC_PUBACK] = {3, 0},      [MQC_PUBREC] = {3, 0},     [MQC_PUBREL] = {3, 2},
-    [MQC_PUBCOMP] = {3, 0},     [MQC_SUBSCRIBE] = {1, 2},  [MQC_SUBACK] = {2, 0},
-    [MQC_UNSUBSCRIBE] = {1, 2}, [MQC_UNSUBACK] = {2, 0},   [MQC_PINGREQ] = {1, 0},
-    [MQC_PINGRESP] = {2, 0},    [MQC_DISCONNECT] = {3, 0}, [MQC_AUTH] = {3, 0},
+    [MQC_CONNECT] = {1, 0, C3 | C5 | CA, 1u << 0},
+    [MQC_CONNACK] = {2, 0, S3 | S5, 1u << 0},
+    [MQC_PUBLISH] = {3, 0xFF, C3 | S3 | C5 | S5, ANY_FLAGS_BUT_BAD_PUBLISH},
+    [MQC_PUBACK] = {3, 0, C3 | S3 | C5 | S5, 1u << 0},
+    [MQC_PUBREC] = {3, 0, C3 | S3 | C5 | S5, 1u << 0},
+    [MQC_PUBREL] = {3, 2, C3 | S3 | C5 | S5, 1u << 2},
+    [MQC_PUBCOMP] = {3, 0, C3 | S3 | C5 | S5, 1u << 0},
+    [MQC_SUBSCRIBE] = {1, 2, C3 | C5, 1u << 2},
+    [MQC_SUBACK] = {2, 0, S3 | S5, 1u << 0},
+    [MQC_UNSUBSCRIBE] = {1, 2, C3 | C5, 1u << 2},
+    [MQC_UNSUBACK] = {2, 0, S3 | S5, 1u << 0},
+    [MQC_PINGREQ] = {1, 0, C3 | C5, 1u << 0},
+    [MQC_PINGRESP] = {2, 0, S3 | S5, 1u << 0},
+    [MQC_DISCONNECT] = {3, 0, C3 | C5 | S5, 1u << 0},
+    [MQC_AUTH] = {3, 0, C5 | S5, 1u << 0},
 };
+
+/* The accept bit of a version and direction: 3.x (and any unknown level,
+ * which the checks below treat as 3.x), 5.0, or AUTO, shifted by 1 for the
+ * server side. */
+static inline unsigned accept_bit(mqc_version v, mqc_dir from) {
+  unsigned cls = v == MQC_V5 ? 2u : v == MQC_VERSION_AUTO ? 4u : 0u;
+  return 1u << (cls + (from != MQC_FROM_CLIENT));
+}
 
 static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
   if (t == MQC_DISCONNECT && v != MQC_V5 && from == MQC_FROM_SERVER) return false;
@@ -97,7 +127,7 @@ static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
 
 /* Names the fault of fixed-header flags already known to be wrong (or a
  * PUBLISH, whose flags are checked here in full). */
-static mqc_status flags_fault(mqc__reader *r, uint8_t flags) {
+MQC__COLD static mqc_status flags_fault(mqc__reader *r, uint8_t flags) {
   const uint8_t *at = r->base;
   if (r->type == MQC_PUBLISH) {
     unsigned qos = (flags >> 1) & 3u;
@@ -136,6 +166,25 @@ static inline mqc_status check_flags(mqc__reader *r, uint8_t flags) {
   return flags_fault(r, flags);
 }
 
+/* The header checks in the order that decides which fault is reported:
+ * CONNECT first, then AUTO, type, direction and flags. MQC_OK sends the
+ * packet on to its body decoder. */
+MQC__COLD static mqc_status header_fault(mqc__reader *r, uint8_t flags) {
+  if (r->type == MQC_CONNECT && r->from == MQC_FROM_CLIENT) return check_flags(r, flags);
+  if (r->v == MQC_VERSION_AUTO) {
+    r->v = MQC_V5; /* cite the newest statement */
+    return MQC__PROTOCOL(r, r->base, "MQTT-3.1.0-1", "MQTT-3.1.0-1",
+                         "the first packet must be CONNECT");
+  }
+  if (r->type == MQC_RESERVED0 || (r->type == MQC_AUTH && r->v != MQC_V5))
+    return MQC__MALFORMED(r, r->base, NULL, NULL, "reserved packet type");
+  if (!direction_ok(r->type, r->v, r->from))
+    return MQC__PROTOCOL(r, r->base, NULL, NULL,
+                         r->from == MQC_FROM_CLIENT ? "packet type is not sent by a client"
+                                                    : "packet type is not sent by a server");
+  return check_flags(r, flags);
+}
+
 mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_dir from,
                       uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err) {
   /* The header fields are set once framing is done (or zeroed when it
@@ -167,25 +216,16 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
   pkt->header_len = fr.header_len;
   pkt->remaining_length = fr.remaining_length;
 
-  if (r.type == MQC_CONNECT && from == MQC_FROM_CLIENT) {
-    memset(&pkt->connect, 0, sizeof pkt->connect);
-    MQC__TRY(check_flags(&r, flags));
-    return mqc__decode_connect(&r, version, &pkt->connect);
-  }
-  if (version == MQC_VERSION_AUTO) {
-    r.v = MQC_V5; /* cite the newest statement */
-    return MQC__PROTOCOL(&r, buf, "MQTT-3.1.0-1", "MQTT-3.1.0-1",
-                         "the first packet must be CONNECT");
-  }
-  if (r.type == MQC_RESERVED0 || (r.type == MQC_AUTH && version != MQC_V5))
-    return MQC__MALFORMED(&r, buf, NULL, NULL, "reserved packet type");
-  if (!direction_ok(r.type, version, from))
-    return MQC__PROTOCOL(&r, buf, NULL, NULL,
-                         from == MQC_FROM_CLIENT ? "packet type is not sent by a client"
-                                                 : "packet type is not sent by a server");
-  MQC__TRY(check_flags(&r, flags));
+  /* One table test admits every well-formed header; anything else goes
+   * through the precise checks, which name the fault. */
+  const unsigned t = r.type;
+  if (!((TYPES[t].accept & accept_bit(version, from)) && (TYPES[t].accept_flags >> flags & 1u)))
+    MQC__TRY(header_fault(&r, flags));
 
   switch (r.type) {
+  case MQC_CONNECT:
+    memset(&pkt->connect, 0, sizeof pkt->connect);
+    return mqc__decode_connect(&r, version, &pkt->connect);
   case MQC_CONNACK:
     memset(&pkt->connack, 0, sizeof pkt->connack);
     return mqc__decode_connack(&r, &pkt->connack);
