@@ -78,46 +78,59 @@ mqc_status mqc_frame_packet(const uint8_t *buf, size_t len, mqc_version version,
 
 /* Per type: which side may send it (bit 0 client, bit 1 server; a 3.x server
  * closes without DISCONNECT, handled separately) and the fixed-header flags
- * the spec requires (0xFF: PUBLISH, whose flags carry DUP, QoS and RETAIN).
- * accept is the fast path's view of the same rules: one bit per (version
- * class, direction) that reaches the body decoder (ACCEPT_BIT), and one bit
- * per flags value that passes check_flags. */
-#define ANY_FLAGS_BUT_BAD_PUBLISH                                                                  \
-  (0xFFFFu & ~(1u << 6 | 1u << 7 | 1u << 14 | 1u << 15 | 1u << 8 | 1u << 9))
-#define C3 0x01u /* 3.x from a client */
-#define S3 0x02u
-#define C5 0x04u
-#define S5 0x08u
-#define CA 0x10u /* version AUTO from a client: CONNECT only */
+ * the spec requires (0xFF: PUBLISH, whose flags carry DUP, QoS and RETAIN). */
 static const struct {
   uint8_t senders;
   uint8_t flags;
-  uint8_t accept;
-  uint16_t accept_flags;
 } TYPES[16] = {
-    [MQC_CONNECT] = {1, 0, C3 | C5 | CA, 1u << 0},
-    [MQC_CONNACK] = {2, 0, S3 | S5, 1u << 0},
-    [MQC_PUBLISH] = {3, 0xFF, C3 | S3 | C5 | S5, ANY_FLAGS_BUT_BAD_PUBLISH},
-    [MQC_PUBACK] = {3, 0, C3 | S3 | C5 | S5, 1u << 0},
-    [MQC_PUBREC] = {3, 0, C3 | S3 | C5 | S5, 1u << 0},
-    [MQC_PUBREL] = {3, 2, C3 | S3 | C5 | S5, 1u << 2},
-    [MQC_PUBCOMP] = {3, 0, C3 | S3 | C5 | S5, 1u << 0},
-    [MQC_SUBSCRIBE] = {1, 2, C3 | C5, 1u << 2},
-    [MQC_SUBACK] = {2, 0, S3 | S5, 1u << 0},
-    [MQC_UNSUBSCRIBE] = {1, 2, C3 | C5, 1u << 2},
-    [MQC_UNSUBACK] = {2, 0, S3 | S5, 1u << 0},
-    [MQC_PINGREQ] = {1, 0, C3 | C5, 1u << 0},
-    [MQC_PINGRESP] = {2, 0, S3 | S5, 1u << 0},
-    [MQC_DISCONNECT] = {3, 0, C3 | C5 | S5, 1u << 0},
-    [MQC_AUTH] = {3, 0, C5 | S5, 1u << 0},
+    [MQC_CONNECT] = {1, 0},     [MQC_CONNACK] = {2, 0},    [MQC_PUBLISH] = {3, 0xFF},
+    [MQC_PUBACK] = {3, 0},      [MQC_PUBREC] = {3, 0},     [MQC_PUBREL] = {3, 2},
+    [MQC_PUBCOMP] = {3, 0},     [MQC_SUBSCRIBE] = {1, 2},  [MQC_SUBACK] = {2, 0},
+    [MQC_UNSUBSCRIBE] = {1, 2}, [MQC_UNSUBACK] = {2, 0},   [MQC_PINGREQ] = {1, 0},
+    [MQC_PINGRESP] = {2, 0},    [MQC_DISCONNECT] = {3, 0}, [MQC_AUTH] = {3, 0},
 };
 
-/* The accept bit of a version and direction: 3.x (and any unknown level,
- * which the checks below treat as 3.x), 5.0, or AUTO, shifted by 1 for the
- * server side. */
-static inline unsigned accept_bit(mqc_version v, mqc_dir from) {
-  unsigned cls = v == MQC_V5 ? 2u : v == MQC_VERSION_AUTO ? 4u : 0u;
-  return 1u << (cls + (from != MQC_FROM_CLIENT));
+/* The fast path's view of the same rules, and of the AUTO rule (only a
+ * CONNECT from a client): ACCEPT[row][type] has one bit per flags value
+ * that reaches the body decoder, for a row per version class and
+ * direction. A header it does not admit goes through the precise checks. */
+#define C3        0x01u /* 3.x (or an unknown level, treated as 3.x) from a client */
+#define S3        0x02u
+#define C5        0x04u
+#define S5        0x08u
+#define CA        0x10u /* AUTO from a client */
+#define SA        0x20u
+#define ANY_FLAGS 0xFFFFu
+#define NOT_QOS3_OR_DUP_QOS0                                                                       \
+  (ANY_FLAGS & ~(1u << 6 | 1u << 7 | 1u << 14 | 1u << 15 | 1u << 8 | 1u << 9))
+#define BY_CONNECT                      (C3 | C5 | CA)
+#define BY_BOTH                         (C3 | S3 | C5 | S5)
+#define BY_CLIENT                       (C3 | C5)
+#define BY_SERVER                       (S3 | S5)
+#define ACCEPTS(row, senders, flags_ok) (uint16_t)(((senders) & (row)) ? (flags_ok) : 0u)
+#define ACCEPT_ROW(row)                                                                            \
+  {                                                                                                \
+    [MQC_CONNECT] = ACCEPTS(row, BY_CONNECT, 1u << 0),                                             \
+    [MQC_CONNACK] = ACCEPTS(row, BY_SERVER, 1u << 0),                                              \
+    [MQC_PUBLISH] = ACCEPTS(row, BY_BOTH, NOT_QOS3_OR_DUP_QOS0),                                   \
+    [MQC_PUBACK] = ACCEPTS(row, BY_BOTH, 1u << 0), [MQC_PUBREC] = ACCEPTS(row, BY_BOTH, 1u << 0),  \
+    [MQC_PUBREL] = ACCEPTS(row, BY_BOTH, 1u << 2), [MQC_PUBCOMP] = ACCEPTS(row, BY_BOTH, 1u << 0), \
+    [MQC_SUBSCRIBE] = ACCEPTS(row, BY_CLIENT, 1u << 2),                                            \
+    [MQC_SUBACK] = ACCEPTS(row, BY_SERVER, 1u << 0),                                               \
+    [MQC_UNSUBSCRIBE] = ACCEPTS(row, BY_CLIENT, 1u << 2),                                          \
+    [MQC_UNSUBACK] = ACCEPTS(row, BY_SERVER, 1u << 0),                                             \
+    [MQC_PINGREQ] = ACCEPTS(row, BY_CLIENT, 1u << 0),                                              \
+    [MQC_PINGRESP] = ACCEPTS(row, BY_SERVER, 1u << 0),                                             \
+    [MQC_DISCONNECT] = ACCEPTS(row, C3 | C5 | S5, 1u << 0),                                        \
+    [MQC_AUTH] = ACCEPTS(row, C5 | S5, 1u << 0),                                                   \
+  }
+static const uint16_t ACCEPT[6][16] = {ACCEPT_ROW(C3), ACCEPT_ROW(S3), ACCEPT_ROW(C5),
+                                       ACCEPT_ROW(S5), ACCEPT_ROW(CA), ACCEPT_ROW(SA)};
+
+/* The ACCEPT row of a version and direction. */
+static inline unsigned accept_row(mqc_version v, mqc_dir from) {
+  static const uint8_t BY_VERSION[MQC_V5 + 1] = {[MQC_VERSION_AUTO] = 4, [MQC_V5] = 2};
+  return ((unsigned)v <= MQC_V5 ? BY_VERSION[v] : 0u) + (from != MQC_FROM_CLIENT);
 }
 
 static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
@@ -218,9 +231,7 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
 
   /* One table test admits every well-formed header; anything else goes
    * through the precise checks, which name the fault. */
-  const unsigned t = r.type;
-  if (!((TYPES[t].accept & accept_bit(version, from)) && (TYPES[t].accept_flags >> flags & 1u)))
-    MQC__TRY(header_fault(&r, flags));
+  if (!(ACCEPT[accept_row(version, from)][r.type] >> flags & 1u)) MQC__TRY(header_fault(&r, flags));
 
   switch (r.type) {
   case MQC_CONNECT:
@@ -237,6 +248,10 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
   case MQC_PUBREL:
   case MQC_PUBCOMP:
     memset(&pkt->ack, 0, sizeof pkt->ack);
+    if (fr.remaining_length == 2 && (r.p[0] | r.p[1])) { /* an identifier, nothing else */
+      pkt->ack.packet_id = (uint16_t)(r.p[0] << 8 | r.p[1]);
+      return MQC_OK;
+    }
     return mqc__decode_ack(&r, &pkt->ack);
   case MQC_SUBSCRIBE:
     memset(&pkt->subscribe, 0, sizeof pkt->subscribe);
