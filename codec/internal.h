@@ -157,8 +157,46 @@ bool mqc__is_shared(mqc_bytes f);
  * 0x01..0x7F and there is no wildcard (a name), or every wildcard is well
  * placed and, in 5.0, the filter is not shared. false decides nothing: the
  * precise checks of mqc__topic_fault then run and name any fault. */
-bool mqc__plain_topic(const uint8_t *p, size_t n);
-bool mqc__plain_filter(const uint8_t *p, size_t n, mqc_version v);
+/* High bit set in each byte of x that is 0x00, 0x80..0xFF, '+' or '#' (and
+ * possibly in bytes above such a byte: borrows spread, so the mask is exact
+ * only about whether one exists). '+' (0x2B) and '#' (0x23) differ only in
+ * bit 3, so one zero-byte test finds both. */
+static inline uint64_t mqc__special_bytes(uint64_t x) {
+  const uint64_t lo = 0x0101010101010101ull, hi = lo << 7;
+  uint64_t w = (x & ~(lo << 3)) ^ (lo * '#');
+  return (x | ((x - lo) & ~x) | ((w - lo) & ~w)) & hi;
+}
+
+static inline bool mqc__plain_topic(const uint8_t *p, size_t n) {
+  if (n < 8) {
+    for (size_t i = 0; i < n; i++) {
+      uint8_t c = p[i];
+      if ((uint8_t)(c - 1) >= 0x7F || (c & 0xF7) == '#') return false;
+    }
+    return true;
+  }
+  size_t i = 0;
+  for (;;) {
+    uint64_t x;
+    memcpy(&x, p + i, 8);
+    if (mqc__special_bytes(x)) return false;
+    if (i + 8 == n) return true;
+    i = i + 16 <= n ? i + 8 : n - 8; /* the last word may overlap */
+  }
+}
+
+static inline bool mqc__plain_filter(const uint8_t *p, size_t n, mqc_version v) {
+  if (n == 0 || (v == MQC_V5 && p[0] == '$' && n >= 7 && !memcmp(p, "$share/", 7))) return false;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = p[i];
+    if ((uint8_t)(c - 1) >= 0x7F) return false;
+    if ((c & 0xF7) != '#') continue; /* neither '+' nor '#' */
+    if (i > 0 && p[i - 1] != '/') return false;
+    if (c == '#' ? i + 1 != n : (i + 1 < n && p[i + 1] != '/')) return false;
+  }
+  return true;
+}
+
 mqc_status mqc__topic_fault(mqc__reader *r, mqc_bytes t, bool filter);
 
 /* Reads a length-prefixed topic name or filter and validates it (UTF-8 and
