@@ -13,7 +13,7 @@ typedef struct {
 } row;
 
 static int cmp_row(const void *a, const void *b) {
-  return strcmp(((const row *)a)->id, ((const row *)b)->id);
+  return mqr_statement_cmp(((const row *)a)->id, ((const row *)b)->id);
 }
 
 /* fail/error beat pass, pass beats skip. */
