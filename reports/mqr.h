@@ -44,11 +44,11 @@ typedef struct {
 } mqr_case;
 
 typedef struct {
-  const char *tool;    /* "mqcheck 0.1.0" */
-  const char *target;  /* "engine" or URL (never credentials) */
-  const char *profile; /* profile name or NULL */
+  const char *tool;         /* "mqcheck 0.1.0" */
+  const char *target;       /* "engine" or URL (never credentials) */
+  const char *profile;      /* profile name or NULL */
   const char *profile_text; /* the profile as YAML (given or probed), or NULL */
-  const char *started; /* ISO 8601 UTC */
+  const char *started;      /* ISO 8601 UTC */
   double wall_ms;
   unsigned jobs;
   const mqr_case *cases;
