@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
 #include "mqp.h"
 
 const char mqc_cmd_probe_help[] = "find out what a broker supports and write its profile";
@@ -41,10 +42,7 @@ int mqc_cmd_probe(int argc, char **argv) {
     else if (ARG("--profile-out"))
       out_path = argv[++i];
     else if (ARG("--also")) {
-      if (o.n_also == MQP_ALSO_MAX) {
-        fprintf(stderr, "mqcheck probe: at most %d --also endpoints\n", MQP_ALSO_MAX);
-        return 2;
-      }
+      if (o.n_also == MQP_ALSO_MAX) return cli_usage("probe", "at most %d '--also'", MQP_ALSO_MAX);
       o.also[o.n_also++] = argv[++i];
     } else if (ARG("--username"))
       o.username = argv[++i];
@@ -61,28 +59,20 @@ int mqc_cmd_probe(int argc, char **argv) {
     else if (ARG("--timeout")) {
       char *end;
       unsigned long v = strtoul(argv[++i], &end, 10);
-      if (*end || v == 0 || v > 600000) {
-        fprintf(stderr, "mqcheck probe: --timeout takes milliseconds (1..600000)\n");
-        return 2;
-      }
+      if (*end || v == 0 || v > 600000)
+        return cli_usage("probe", "'--timeout' takes milliseconds (1..600000), not '%s'", argv[i]);
       o.timeout_ms = (uint32_t)v;
+    } else if (a[0] == '-') {
+      return cli_bad_option("probe", a, usage);
     } else {
-      fprintf(stderr, "mqcheck probe: unknown or incomplete option '%s'\n", a);
-      usage(stderr);
-      return 2;
+      return cli_usage("probe", "unexpected argument '%s'", a);
     }
 #undef ARG
   }
-  if (!o.target) {
-    fprintf(stderr, "mqcheck probe: --target URL is required\n");
-    usage(stderr);
-    return 2;
-  }
-  if (!strcmp(o.target, "engine")) {
-    fprintf(stderr, "mqcheck probe: the built-in engine needs no probe (it has every "
-                    "capability); give a broker URL\n");
-    return 2;
-  }
+  if (!o.target) return cli_usage("probe", "missing '--target URL'");
+  if (!strcmp(o.target, "engine"))
+    return cli_usage("probe", "the built-in engine needs no probe (it has every capability); "
+                              "give '--target' a broker URL");
   mqp_result *r = malloc(sizeof *r);
   if (!r) return 2;
   char err[600];

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
 #include "mqr.h"
 
 const char mqc_cmd_report_help[] = "compare JSON reports side by side (--compare, text and HTML)";
@@ -67,8 +68,7 @@ int mqc_cmd_report(int argc, char **argv) {
     } else if (!strcmp(a, "--label") && i + 1 < argc) {
       next_label = argv[++i];
     } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "mqcheck report: unknown or incomplete option '%s'\n", a);
-      usage(stderr);
+      rc = cli_bad_option("report", a, usage);
       goto out;
     } else {
       char path[1100];
@@ -93,12 +93,11 @@ int mqc_cmd_report(int argc, char **argv) {
     }
   }
   if (!compare) {
-    fprintf(stderr, "mqcheck report: nothing to do (give --compare REPORTS...)\n");
-    usage(stderr);
+    rc = cli_usage("report", "nothing to do (give --compare REPORTS...)");
     goto out;
   }
   if (n < 1) {
-    fprintf(stderr, "mqcheck report: --compare needs at least one JSON report\n");
+    rc = cli_usage("report", "'--compare' needs at least one JSON report");
     goto out;
   }
   rc = 0;

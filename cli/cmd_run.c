@@ -2,6 +2,7 @@
  * virtual clock) or a broker, writes JUnit/JSON/Markdown reports and gates
  * on a baseline. */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,36 +21,40 @@ const char mqc_cmd_run_help[] =
     "run scenarios against the engine or a broker (reports, baseline gate)";
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: mqcheck run [PATHS...] [options]\n"
-             "  PATHS                 scenario files or directories (default: suite)\n"
-             "  --target T            engine (default) | tcp://HOST:PORT | mqtts://HOST:PORT |\n"
-             "                        ws://HOST:PORT/PATH | wss://HOST:PORT/PATH\n"
-             "  --profile F           target profile (YAML): address, credentials, TLS,\n"
-             "                        capabilities, timeouts; options given here win.\n"
-             "                        Without one, a broker target is probed first\n"
-             "                        (mqcheck probe) and the run uses what it found\n"
-             "  --no-probe            no profile and no probe: assume every capability\n"
-             "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
-             "  --username U --password P   for every CONNECT that sets none itself\n"
-             "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
-             "  --jobs N              cases in parallel (default: CPUs; 1 = serial)\n"
-             "  --filter GLOB         only cases whose name or name@version matches (repeatable)\n"
-             "  --timeout-scale X     multiply every timeout and wait (slow brokers)\n"
-             "  --step-timeout MS     default expect timeout (2000)\n"
-             "  --case-timeout MS     deadline of one case (60000)\n"
-             "  --run-timeout MS      deadline of the whole run (none)\n"
-             "  --with CAP / --without CAP   add/remove a target capability\n"
-             "  --junit F --json F    reports; --report DIR writes junit.xml, report.json,\n"
-             "                        matrix.md and report.html\n"
-             "  --html F              self-contained HTML report (summary, statement matrix,\n"
-             "                        filters, failures with transcripts, the profile)\n"
-             "  --baseline F          gate: fail only on regressions against F\n"
-             "  --write-baseline F    write this run's non-passing cases as a baseline\n"
-             "  --run-id ID           prefix of client IDs and topics (default: random)\n"
-             "  -v, --verbose         print every case's transcript\n"
-             "  -q, --quiet           print only failures and the summary\n"
-             "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors,\n"
-             "      no case selected, or a broker target that cannot be reached\n");
+  fprintf(f,
+          "usage: mqcheck run [PATHS...] [options]\n"
+          "  PATHS                 scenario files or directories (default: the suite\n"
+          "                        installed with mqcheck, or the source tree's in a build)\n"
+          "  --target T            engine (default) | tcp://HOST:PORT | mqtts://HOST:PORT |\n"
+          "                        ws://HOST:PORT/PATH | wss://HOST:PORT/PATH\n"
+          "  --profile F           target profile (YAML): address, credentials, TLS,\n"
+          "                        capabilities, timeouts; options given here win.\n"
+          "                        Without one, a broker target is probed first\n"
+          "                        (mqcheck probe) and the run uses what it found\n"
+          "  --no-probe            no profile and no probe: assume every capability\n"
+          "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
+          "  --username U --password P   for every CONNECT that sets none itself\n"
+          "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
+          "  --jobs N              cases in parallel (default: CPUs; 1 = serial)\n"
+          "  --filter PAT          only matching cases (repeatable): a plain word matches\n"
+          "                        anywhere in name@version, a glob (* ? [..]) the whole\n"
+          "                        name or name@version\n"
+          "  --timeout-scale X     multiply every timeout and wait (slow brokers)\n"
+          "  --step-timeout MS     default expect timeout (2000)\n"
+          "  --case-timeout MS     deadline of one case (60000)\n"
+          "  --run-timeout MS      deadline of the whole run (none)\n"
+          "  --with CAP / --without CAP   add/remove a target capability\n"
+          "  --junit F --json F    reports; --report DIR writes junit.xml, report.json,\n"
+          "                        matrix.md and report.html\n"
+          "  --html F              self-contained HTML report (summary, statement matrix,\n"
+          "                        filters, failures with transcripts, the profile)\n"
+          "  --baseline F          gate: fail only on regressions against F\n"
+          "  --write-baseline F    write this run's non-passing cases as a baseline\n"
+          "  --run-id ID           prefix of client IDs and topics (default: random)\n"
+          "  -v, --verbose         print every case's transcript\n"
+          "  -q, --quiet           print only failures and the summary\n"
+          "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors,\n"
+          "      no case selected, or a broker target that cannot be reached\n");
 }
 
 typedef struct {
@@ -82,7 +87,6 @@ static int write_file(const char *path, int (*fn)(const mqr_run *, FILE *), cons
   return 0;
 }
 
-/* The profile as text, for the reports; NULL when it cannot be captured. */
 static char *probe_text(const mqp_result *r) {
   char *buf = NULL;
   size_t len = 0;
@@ -248,14 +252,21 @@ int mqc_cmd_run(int argc, char **argv) {
     else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
       quiet = true;
     else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "mqcheck run: unknown or incomplete option '%s'\n", a);
-      usage(stderr);
+      rc = cli_bad_option("run", a, usage);
       goto out_free;
     } else
       paths[n_paths++] = argv[i];
 #undef ARG
   }
-  if (!n_paths) paths[n_paths++] = (char *)"suite";
+  char suite_dir[2 * PATH_MAX];
+  if (!n_paths) {
+    if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
+      fprintf(stderr, "mqcheck run: no scenario suite installed (looked in %s); give PATHS\n",
+              suite_dir);
+      goto out_free;
+    }
+    paths[n_paths++] = suite_dir;
+  }
 
   /* The profile fills what the command line left open. */
   mqs_profile prof;

@@ -58,7 +58,7 @@ case "$case_" in
     run_case 2 "^mqcheck probe: cannot reach tcp://127\.0\.0\.1:$dead \(127\.0\.0\.1 port $dead\): .*Connection refused" 5 \
       "$mq" probe --target "tcp://127.0.0.1:$dead" ;;
   probe-usage)
-    run_case 2 "^mqcheck probe: --target URL is required" 2 "$mq" probe ;;
+    run_case 2 "^mqcheck probe: missing '--target URL' \(see 'mqcheck probe --help'\)$" 2 "$mq" probe ;;
   report-bad-json)
     echo '{"schema_version": 1, "cases": [' > "$out/broken.json"
     run_case 2 "^mqcheck report: $out/broken.json:[0-9]+:[0-9]+: not valid JSON" 2 \
