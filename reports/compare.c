@@ -144,7 +144,7 @@ int mqr_write_compare_text(const mqr_run *const *runs, const char *const *labels
     fprintf(f, "%-22s %-7s", g.srow[j].id, vlabel(g.srow[j].vi));
     for (size_t r = 0; r < n; r++) {
       long at = g.sidx[j * n + r];
-      fprintf(f, "  %-12s", at < 0 ? "-" : mqr_verdict_name(g.st[r][at].v));
+      fprintf(f, "  %-12s", at < 0 ? "-" : g.st[r][at].verdict);
     }
     fputc('\n', f);
   }
@@ -181,17 +181,17 @@ int mqr_write_compare_text(const mqr_run *const *runs, const char *const *labels
 
 /* data-verdict: every column's verdict, so a verdict filter keeps a row
  * when any broker has it. */
-static void html_verdicts(FILE *f, const mqr_verdict *v, size_t n) {
+static void html_verdicts(FILE *f, const char *const *v, size_t n) {
   fputs(" data-verdict=\"", f);
   for (size_t r = 0; r < n; r++)
-    fprintf(f, "%s%s", r ? " " : "", mqr_verdict_name(v[r]));
+    fprintf(f, "%s%s", r ? " " : "", v[r]);
   fputc('"', f);
 }
 
 int mqr_write_compare_html(const mqr_run *const *runs, const char *const *labels, size_t n,
                            FILE *f) {
   grid g;
-  mqr_verdict *vs = calloc(n + 1, sizeof *vs);
+  const char **vs = calloc(n + 1, sizeof *vs);
   const char **ids = NULL;
   char(*sections)[16] = NULL;
   size_t n_sections = 0;
@@ -246,7 +246,7 @@ int mqr_write_compare_html(const mqr_run *const *runs, const char *const *labels
     mqr__section(g.srow[j].id, sec, sizeof sec);
     for (size_t r = 0; r < n; r++) {
       long at = g.sidx[j * n + r];
-      vs[r] = at < 0 ? MQR_SKIP : g.st[r][at].v;
+      vs[r] = at < 0 ? "skip" : g.st[r][at].verdict;
     }
     fputs("<tr class=\"st\" data-section=\"", f);
     mqr__xml(f, sec);
@@ -260,8 +260,7 @@ int mqr_write_compare_html(const mqr_run *const *runs, const char *const *labels
       if (at < 0)
         fputs("<td>&ndash;</td>", f);
       else
-        fprintf(f, "<td class=\"v-%s\">%s (%zu)</td>", mqr_verdict_name(vs[r]),
-                mqr_verdict_name(vs[r]), g.st[r][at].cases);
+        fprintf(f, "<td class=\"v-%s\">%s (%zu)</td>", vs[r], vs[r], g.st[r][at].cases);
     }
     fputs("</tr>\n", f);
   }
@@ -276,7 +275,7 @@ int mqr_write_compare_html(const mqr_run *const *runs, const char *const *labels
     const mqr_case *any = NULL;
     for (size_t r = 0; r < n; r++) {
       long at = g.cidx[j * n + r];
-      vs[r] = at < 0 ? MQR_SKIP : runs[r]->cases[at].verdict;
+      vs[r] = at < 0 ? "skip" : mqr_verdict_name(runs[r]->cases[at].verdict);
       if (at >= 0 && !any) any = &runs[r]->cases[at];
     }
     fputs("<tr class=\"case\"", f);

@@ -21,6 +21,7 @@ static const char css[] =
     "font-weight:600}"
     ".v-pass{background:#dff3df}.v-fail{background:#f9d6d5}.v-skip{background:#eeeeee}"
     ".v-error{background:#fbe7c6}.v-cases{background:#dde8f6}"
+    ".v-not-reached,.v-not-checked{background:#f3ecd2}"
     "#filters{position:sticky;top:0;background:#fff;padding:.4em 0;border-bottom:1px solid #ccc}"
     "#filters label{margin-right:.7em}.failure{border-left:4px solid #d33;padding-left:.6em;"
     "margin:1em 0}.cols{display:flex;gap:2em;flex-wrap:wrap}[hidden]{display:none!important}";
@@ -81,12 +82,14 @@ void mqr__html_filters(FILE *f, char (*sections)[16], size_t n_sections) {
     fputs("</option>", f);
   }
   fputs("</select></label> Verdict:", f);
-  for (int v = MQR_PASS; v <= MQR_ERROR; v++)
+  /* case verdicts and statement verdicts (not-reached, not-checked) */
+  static const char *const verdicts[] = {"pass", "fail",        "error",
+                                         "skip", "not-reached", "not-checked"};
+  for (size_t v = 0; v < sizeof verdicts / sizeof verdicts[0]; v++)
     fprintf(f,
             " <label><input type=\"checkbox\" class=\"f-verdict\" id=\"f-%s\" value=\"%s\" "
             "checked> %s</label>",
-            mqr_verdict_name((mqr_verdict)v), mqr_verdict_name((mqr_verdict)v),
-            mqr_verdict_name((mqr_verdict)v));
+            verdicts[v], verdicts[v], verdicts[v]);
   fputs(" <span id=\"shown\" class=\"meta\"></span></div>\n", f);
 }
 
@@ -170,7 +173,7 @@ static void matrix(FILE *f, const mqr_run *run, const mqr__stmt *rows, size_t n)
       if (r->vi != vi) continue;
       char sec[16];
       mqr__section(r->id, sec, sizeof sec);
-      const char *v = mqr_verdict_name(r->v);
+      const char *v = r->verdict;
       fprintf(f, "<tr class=\"st v-%s\" data-section=\"", v);
       mqr__xml(f, sec);
       fprintf(f, "\" data-verdict=\"%s\"><td>", v);
@@ -181,9 +184,10 @@ static void matrix(FILE *f, const mqr_run *run, const mqr__stmt *rows, size_t n)
         for (size_t c = 0; c < run->n; c++) {
           const mqr_case *x = &run->cases[c];
           if (mqr__version_index(x->version) != vi) continue;
-          for (size_t k = 0; k < x->n_rules; k++) {
-            mqr_verdict xv = mqr__rule_verdict(x, k);
-            if (strcmp(x->rules[k], r->id) || (xv != MQR_FAIL && xv != MQR_ERROR)) continue;
+          mqr_stmt st[64];
+          size_t m = mqr__case_stmts(x, st, sizeof st / sizeof st[0]);
+          for (size_t k = 0; k < m; k++) {
+            if (strcmp(st[k].id, r->id) || strcmp(st[k].verdict, "fail")) continue;
             fprintf(f, " <a href=\"#case-%zu\">", c);
             mqr__xml(f, x->id);
             fputs("</a>", f);
@@ -213,9 +217,14 @@ static void cases(FILE *f, const mqr_run *run) {
     fprintf(f, "</td><td>%s</td><td>", v);
     mqr__xml(f, c->file);
     fprintf(f, ":%u</td><td>", c->step_line ? c->step_line : c->line);
-    for (size_t k = 0; k < c->n_rules; k++) {
-      if (k) fputc(' ', f);
-      mqr__xml(f, c->rules[k]);
+    /* each statement with its own verdict where it differs from the case's */
+    mqr_stmt st[64];
+    size_t m = mqr__case_stmts(c, st, sizeof st / sizeof st[0]);
+    for (size_t k = 0; k < m; k++) {
+      if (k) fputs(", ", f);
+      mqr__xml(f, st[k].id);
+      if (strcmp(st[k].verdict, v))
+        fprintf(f, " <span class=\"v-%s\">%s</span>", st[k].verdict, st[k].verdict);
     }
     fputs("</td><td>", f);
     mqr__xml(f, c->message ? c->message : "");

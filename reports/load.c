@@ -137,6 +137,22 @@ static int body(ctx *c, const char *path, mqr_run *run, char *err, size_t cap) {
       }
       k->rules = rs;
     }
+    /* per-statement verdicts, when the report has them */
+    yaml_node_t *sts = get(c, e, "statements");
+    if (sts && sts->type == YAML_SEQUENCE_NODE) {
+      size_t m = (size_t)(sts->data.sequence.items.top - sts->data.sequence.items.start);
+      mqr_stmt *ss = keep(c->st, calloc(m + 1, sizeof *ss));
+      if (!ss) return fail(err, cap, "%s: out of memory", path);
+      for (size_t r = 0; r < m; r++) {
+        yaml_node_t *x = yaml_document_get_node(c->doc, sts->data.sequence.items.start[r]);
+        mqr_stmt *one = &ss[k->n_stmts];
+        one->id = str(c, x, "id");
+        one->verdict = str(c, x, "verdict");
+        one->line = (unsigned)num(c, x, "line");
+        if (one->id && one->verdict) k->n_stmts++;
+      }
+      k->stmts = ss;
+    }
   }
   if (c->oom) return fail(err, cap, "%s: out of memory", path);
   run->cases = cs;

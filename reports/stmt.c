@@ -33,9 +33,21 @@ int mqr_statement_cmp(const char *a, const char *b) {
   return *a ? 1 : *b ? -1 : 0;
 }
 
-mqr_verdict mqr__rule_verdict(const mqr_case *c, size_t k) {
-  (void)k;
-  return c->verdict;
+size_t mqr__case_stmts(const mqr_case *c, mqr_stmt *out, size_t cap) {
+  if (c->n_stmts) {
+    size_t n = c->n_stmts < cap ? c->n_stmts : cap;
+    memcpy(out, c->stmts, n * sizeof *out);
+    return n;
+  }
+  /* as matrix.c reads a run without per-statement verdicts */
+  const char *whole = c->verdict == MQR_PASS   ? "pass"
+                      : c->verdict == MQR_FAIL ? "fail"
+                      : c->verdict == MQR_SKIP ? "skip"
+                                               : "not-reached";
+  size_t n = c->n_rules < cap ? c->n_rules : cap;
+  for (size_t k = 0; k < n; k++)
+    out[k] = (mqr_stmt){c->rules[k], whole, 0};
+  return n;
 }
 
 int mqr__version_index(const char *version) {
@@ -51,12 +63,14 @@ void mqr__section(const char *id, char *out, size_t cap) {
   snprintf(out, cap, "%.*s", (int)n, p);
 }
 
-/* fail/error beat pass, pass beats skip. */
-static mqr_verdict merge(mqr_verdict old, mqr_verdict v) {
-  if (old == MQR_FAIL || v == MQR_FAIL) return MQR_FAIL;
-  if (old == MQR_ERROR || v == MQR_ERROR) return MQR_ERROR;
-  if (old == MQR_PASS || v == MQR_PASS) return MQR_PASS;
-  return MQR_SKIP;
+/* One failing check fails the statement (the order matrix.c uses). */
+static const char *const ranks[] = {"skip", "not-checked", "not-reached", "pass", "fail"};
+#define NRANKS (sizeof ranks / sizeof ranks[0])
+
+static size_t rank(const char *v) {
+  for (size_t i = 0; i < NRANKS; i++)
+    if (!strcmp(ranks[i], v)) return i;
+  return 0;
 }
 
 static int cmp_stmt(const void *x, const void *y) {
@@ -71,11 +85,12 @@ int mqr__stmts(const mqr_run *run, mqr__stmt **out, size_t *n_out) {
   for (size_t i = 0; i < run->n; i++) {
     const mqr_case *c = &run->cases[i];
     int vi = mqr__version_index(c->version);
-    for (size_t k = 0; k < c->n_rules; k++) {
+    mqr_stmt st[64];
+    size_t m = mqr__case_stmts(c, st, sizeof st / sizeof st[0]);
+    for (size_t k = 0; k < m; k++) {
       size_t j = 0;
-      while (j < n && (rows[j].vi != vi || strcmp(rows[j].id, c->rules[k])))
+      while (j < n && (rows[j].vi != vi || strcmp(rows[j].id, st[k].id)))
         j++;
-      mqr_verdict v = mqr__rule_verdict(c, k);
       if (j == n) {
         if (n == cap) {
           cap = cap ? cap * 2 : 256;
@@ -86,12 +101,12 @@ int mqr__stmts(const mqr_run *run, mqr__stmt **out, size_t *n_out) {
           }
           rows = nr;
         }
-        rows[n++] = (mqr__stmt){.id = c->rules[k], .vi = vi, .v = v};
-      } else {
-        rows[j].v = merge(rows[j].v, v);
+        rows[n++] = (mqr__stmt){.id = st[k].id, .vi = vi, .verdict = ranks[rank(st[k].verdict)]};
+      } else if (rank(st[k].verdict) > rank(rows[j].verdict)) {
+        rows[j].verdict = ranks[rank(st[k].verdict)];
       }
       rows[j].cases++;
-      rows[j].failing += v == MQR_FAIL || v == MQR_ERROR;
+      rows[j].failing += !strcmp(st[k].verdict, "fail");
     }
   }
   if (n) qsort(rows, n, sizeof *rows, cmp_stmt);
