@@ -302,6 +302,13 @@ int mqc_cmd_run(int argc, char **argv) {
     paths[n_paths++] = suite_dir;
   }
 
+  if (tls.cert && !tls.key) {
+    rc = cli_usage("run", "--cert '%s' needs --key", tls.cert);
+    goto out_free;
+  }
+  if (cli_check_file("run", "--cafile", tls.cafile) || cli_check_file("run", "--cert", tls.cert) ||
+      cli_check_file("run", "--key", tls.key) || cli_check_file("run", "--profile", profile_path))
+    goto out_free;
   /* The profile fills what the command line left open. */
   mqs_profile prof;
   memset(&prof, 0, sizeof prof);
