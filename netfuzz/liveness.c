@@ -29,7 +29,7 @@ typedef struct {
   size_t cap;
 } probe;
 
-static int failf(probe *p, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static int failf(probe *p, const char *fmt, ...) {
   if (p->why && p->cap) {
     va_list ap;
     va_start(ap, fmt);
