@@ -3,7 +3,7 @@
  * /proc sampling and the AFL shared-memory map; the sanitizer-report parser;
  * the coverage accumulator. See broker.h for the contracts.
  */
-#define _GNU_SOURCE /* close_range, pipe2-era Linux calls */
+#define _GNU_SOURCE /* close_range */
 #include "broker.h"
 
 #include <dirent.h>
@@ -490,6 +490,15 @@ int mqz_broker_log_since_start(const mqz_broker *b, char **text, size_t *n) {
   *text = buf;
   *n = got;
   return 0;
+}
+
+int mqz_broker_log_trim(mqz_broker *b, uint64_t max_bytes) {
+  struct stat sb;
+  if (!b || stat(b->log_path, &sb) != 0) return -1;
+  if ((uint64_t)sb.st_size <= max_bytes) return 0;
+  if (truncate(b->log_path, 0) != 0) return -1;
+  b->log_off = 0;
+  return 1;
 }
 
 int mqz_broker_sample(const mqz_broker *b, uint64_t *rss_kib, unsigned *fds) {

@@ -92,6 +92,15 @@ void mqz_broker_free(mqz_broker *b);
  * NULL). */
 int mqz_broker_log_since_start(const mqz_broker *b, char **text, size_t *n);
 
+/* Bounds the log on disk: a broker that logs every connection writes
+ * gigabytes overnight at thousands of sessions per second. When the log file
+ * is larger than max_bytes it is truncated to empty (the broker appends with
+ * O_APPEND, so its next line lands at the new start) and the since-start
+ * offset moves to 0. Call it between sessions, after mqz_broker_dead() said
+ * the broker is alive, so no crash report is cut.
+ * returns 1 (trimmed), 0 (under max_bytes), -1 (cannot stat or truncate). */
+int mqz_broker_log_trim(mqz_broker *b, uint64_t max_bytes);
+
 /* The running broker's resident set (VmRSS, KiB) from /proc/<pid>/status and
  * its open descriptors (entries of /proc/<pid>/fd). Both out-params may be
  * NULL. returns 0, or -1 (not running, or /proc unreadable). */

@@ -476,6 +476,24 @@ static void test_mosquitto_lifecycle(void **state) {
   for (int i = 0; i < 40; i++)
     close(socks[i]);
 
+  /* Trimming the log: nothing to do under the bound; over it the file is
+   * emptied and the broker goes on appending from the start. */
+  char path[256];
+  struct stat sb;
+  path_in(path, sizeof path, "mosq.log");
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(mqz_broker_log_trim(b, (uint64_t)sb.st_size + 4096), 0);
+  assert_int_equal(mqz_broker_log_trim(b, 10), 1);
+  t = log_text(b);
+  assert_null(strstr(t, "mosquitto version"));
+  free(t);
+  assert_int_equal(mqz_liveness(&u, NULL, MQC_V311, "mqz-live-t", NULL, NULL, "mqz/live/t", 2000,
+                                why, sizeof why),
+                   0);
+  free(log_wait_for(b, "mqz-live-t"));
+  assert_int_equal(stat(path, &sb), 0);
+  assert_true(sb.st_size < 4096); /* appended at the new start, no hole */
+
   /* Restart: a new process, the log starts afresh, alive again. */
   assert_int_equal(mqz_broker_restart(b, why, sizeof why), 0);
   assert_true(mqz_broker_pid(b) != pid);
