@@ -19,7 +19,9 @@
  * waits for a SUBACK granting it (any code below 0x80), then PUBLISHes QoS 1
  * to topic a payload unique to this probe and requires both the PUBACK (code
  * below 0x80) and the PUBLISH itself back with the same payload (which it
- * acknowledges). Other messages on topic (say, left retained by a fuzz
+ * acknowledges). When a 5.0 CONNACK says Maximum QoS 0, the probe subscribes
+ * and publishes at QoS 0 and needs only the message back. Other messages on
+ * topic (say, left retained by a fuzz
  * session) are acknowledged and skipped. Everything must happen before
  * deadline_ms from the call; the probe then sends DISCONNECT and closes
  * without waiting for the broker.

@@ -283,7 +283,8 @@ static void test_cov_buckets(void **state) {
  *   asan     prints a canned ASan report and exits 1 after 200 ms
  *   noterm   ignores SIGTERM
  *   child    starts `sleep 30` in its group and prints "child PID"
- *   half     answers CONNACK and SUBACK, then never the PUBLISH */
+ *   half     answers CONNACK and SUBACK, then never the PUBLISH
+ *   qos0     5.0 with Maximum QoS 0: echoes a QoS 0 PUBLISH, drops QoS 1 */
 static const char FAKE_PY[] =
     "import os, signal, socket, subprocess, sys, time\n"
     "if os.environ.get('AFL_DUMP_MAP_SIZE'): print(100000); sys.exit(255)\n"
@@ -308,22 +309,30 @@ static const char FAKE_PY[] =
     "    sys.exit(1)\n"
     "def packet(c):\n"
     "    h = c.recv(1)\n"
-    "    if not h: return None\n"
+    "    if not h: return None, None\n"
     "    n, m = 0, 1\n"
     "    while True:\n"
     "        b = c.recv(1)[0]; n += (b & 127) * m; m *= 128\n"
     "        if b < 128: break\n"
     "    body = b''\n"
     "    while len(body) < n: body += c.recv(n - len(body))\n"
-    "    return h[0] >> 4\n"
+    "    return h[0] >> 4, h + bytes([n]) + body if n < 128 else None\n"
     "held = []\n"
     "while True:\n"
     "    c, _ = s.accept(); held.append(c)\n"
+    "    if mode == 'qos0':\n"
+    "        c.settimeout(2)\n"
+    "        try:\n"
+    "            if packet(c)[0] == 1: c.sendall(bytes([0x20, 5, 0, 0, 2, 0x24, 0]))\n"
+    "            if packet(c)[0] == 8: c.sendall(bytes([0x90, 4, 0, 1, 0, 0]))\n"
+    "            t, raw = packet(c)\n"
+    "            if t == 3 and raw[0] == 0x30: c.sendall(raw)\n"
+    "        except Exception: pass\n"
     "    if mode != 'half': continue\n"
     "    c.settimeout(2)\n"
     "    try:\n"
-    "        if packet(c) == 1: c.sendall(bytes([0x20, 2, 0, 0]))\n"
-    "        if packet(c) == 8: c.sendall(bytes([0x90, 3, 0, 1, 1]))\n"
+    "        if packet(c)[0] == 1: c.sendall(bytes([0x20, 2, 0, 0]))\n"
+    "        if packet(c)[0] == 8: c.sendall(bytes([0x90, 3, 0, 1, 1]))\n"
     "    except Exception: pass\n";
 
 static void fake_cmd(char *out, size_t cap, const char *mode) {
@@ -738,12 +747,21 @@ static void test_liveness_not_alive(void **state) {
   char cmd[512];
   fake_cmd(cmd, sizeof cmd, "half");
   mqz_broker *b = start_ok(cmd, "half.log", 0);
+  int r;
   u = url_for(mqz_broker_port(b));
   t0 = mqn_now_ms();
   assert_int_equal(
       mqz_liveness(&u, NULL, MQC_V311, "mqz-h", NULL, NULL, "mqz/h", 400, why, sizeof why), -1);
   assert_true(mqn_now_ms() - t0 < 1500);
   assert_string_equal(why, "no PUBACK and the PUBLISH echo within 400 ms");
+  release(b);
+
+  /* A QoS-0-only 5.0 server is alive when the QoS 0 message comes back. */
+  fake_cmd(cmd, sizeof cmd, "qos0");
+  b = start_ok(cmd, "qos0.log", 0);
+  u = url_for(mqz_broker_port(b));
+  r = mqz_liveness(&u, NULL, MQC_V5, "mqz-q", NULL, NULL, "mqz/q", 2000, why, sizeof why);
+  if (r != 0) fail_msg("QoS 0 probe: %s", why);
   release(b);
 
   /* Bad arguments are an error, not a crash. */
