@@ -81,7 +81,10 @@ bool mqz_broker_dead(mqz_broker *b, char *why, size_t cap);
 int mqz_broker_restart(mqz_broker *b, char *err, size_t cap);
 
 /* SIGTERM to the group, up to 2 s for the broker to exit, then SIGKILL; reaps
- * it and detaches the coverage map. Idempotent. */
+ * it and detaches the coverage map. Idempotent. A broker that exits cleanly
+ * on SIGTERM runs LeakSanitizer then: its report is in the log, which
+ * mqz_broker_log_since_start() still reads after the stop. Afterwards
+ * mqz_broker_dead() says "not running". */
 void mqz_broker_stop(mqz_broker *b);
 /* Stops the broker if running and frees b. NULL is fine. */
 void mqz_broker_free(mqz_broker *b);
