@@ -772,11 +772,30 @@ static void test_liveness_not_alive(void **state) {
 
 /* ---- live: AFL coverage map ------------------------------------------------------- */
 
-/* Built with afl-clang-fast: reads a few bytes per connection, branches on
- * them, answers "ok". */
-static const char COV_C[] =
+/* A tiny broker, built with afl-clang-fast for the coverage test and with
+ * -fsanitize=address for the real-report test: reads a few bytes per
+ * connection, branches on them, answers "ok"; a first byte 'B' makes it
+ * write past a 4-byte heap block (the planted bug). */
+static const char TINY_C[] =
     "#include <arpa/inet.h>\n#include <netinet/in.h>\n#include <stdlib.h>\n"
     "#include <sys/socket.h>\n#include <unistd.h>\n"
+    "static void store_byte(unsigned char *h, long at, unsigned char v) { h[at] = v; }\n"
+    "static int handle(const unsigned char *b, long n) {\n"
+    "  int score = 0;\n"
+    "  if (n > 0 && b[0] == 'B') {\n"
+    "    unsigned char *h = malloc(4);\n"
+    "    store_byte(h, n, b[0]);\n"
+    "    free(h);\n"
+    "  }\n"
+    "  if (n > 0 && b[0] == 'M') {\n"
+    "    score++;\n"
+    "    if (n > 1 && b[1] == 'Q') {\n"
+    "      score++;\n"
+    "      if (n > 2 && b[2] == 'T') score++;\n"
+    "    }\n"
+    "  }\n"
+    "  return score;\n"
+    "}\n"
     "int main(int argc, char **argv) {\n"
     "  int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;\n"
     "  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);\n"
@@ -786,19 +805,25 @@ static const char COV_C[] =
     "  for (;;) {\n"
     "    int c = accept(s, 0, 0);\n"
     "    unsigned char b[16];\n"
-    "    ssize_t n = read(c, b, sizeof b);\n"
-    "    int score = 0;\n"
-    "    if (n > 0 && b[0] == 'M') {\n"
-    "      score++;\n"
-    "      if (n > 1 && b[1] == 'Q') {\n"
-    "        score++;\n"
-    "        if (n > 2 && b[2] == 'T') score++;\n"
-    "      }\n"
-    "    }\n"
+    "    long n = read(c, b, sizeof b);\n"
+    "    int score = handle(b, n);\n"
     "    if (n > 0) write(c, score > 2 ? \"deep\" : \"ok\", score > 2 ? 4 : 2);\n"
     "    close(c);\n"
     "  }\n"
     "}\n";
+
+/* Writes TINY_C and compiles it with cc_and_flags into tmpdir/name. */
+static void build_tiny(const char *cc_and_flags, const char *name, char *bin, size_t cap) {
+  char src[256], cmd[1024];
+  path_in(src, sizeof src, "tiny.c");
+  path_in(bin, cap, name);
+  FILE *f = fopen(src, "w");
+  assert_non_null(f);
+  fputs(TINY_C, f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s -w -o '%s' '%s' >'%s.out' 2>&1", cc_and_flags, bin, src, bin);
+  if (system(cmd) != 0) fail_msg("cannot build the tiny broker: %s", cmd);
+}
 
 /* Waits until the broker sleeps (blocked in accept: it has nothing else to
  * wait for), so every edge of the last connection is in the map. */
@@ -831,18 +856,9 @@ static void cov_poke(mqz_broker *b, const char *msg) {
 
 static void test_afl_coverage(void **state) {
   (void)state;
-  char src[256], bin[256], cmd[1024];
-  path_in(src, sizeof src, "covbrk.c");
-  path_in(bin, sizeof bin, "covbrk");
-  FILE *f = fopen(src, "w");
-  assert_non_null(f);
-  fputs(COV_C, f);
-  fclose(f);
-  /* No sanitizers of ours in the child build; AFL_QUIET keeps it short. */
-  snprintf(cmd, sizeof cmd, "AFL_QUIET=1 afl-clang-fast -O1 -w -o '%s' '%s' >'%s.out' 2>&1", bin,
-           src, bin);
-  if (system(cmd) != 0) fail_msg("afl-clang-fast failed (is Debian's afl++ installed?): %s", cmd);
-
+  char bin[256], cmd[512];
+  /* Debian's afl++ package; AFL_QUIET keeps its banner out. */
+  build_tiny("AFL_QUIET=1 afl-clang-fast -O1", "tiny-afl", bin, sizeof bin);
   snprintf(cmd, sizeof cmd, "'%s' {port}", bin);
   mqz_broker *b = start_ok(cmd, "cov.log", 1);
   size_t n = 0;
@@ -878,6 +894,37 @@ static void test_afl_coverage(void **state) {
   assert_int_equal(n, 0);
   release(b);
   mqz_cov_free(&c);
+}
+
+/* A real AddressSanitizer report from a real crash: the process exits 1,
+ * the report is in the log, and the same bug gives the same signature after
+ * a restart (new pid, new addresses). */
+static void test_asan_broker(void **state) {
+  (void)state;
+  char bin[256], cmd[512], why[128], sig[2][256], sum[256];
+  build_tiny("cc -g -O0 -fsanitize=address -fno-omit-frame-pointer", "tiny-asan", bin, sizeof bin);
+  snprintf(cmd, sizeof cmd, "env ASAN_OPTIONS=detect_leaks=0 '%s' {port}", bin);
+  mqz_broker *b = start_ok(cmd, "asan-real.log", 0);
+  for (int run = 0; run < 2; run++) {
+    if (run) assert_int_equal(mqz_broker_restart(b, why, sizeof why), 0);
+    int fd = dial_raw(mqz_broker_port(b));
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "BAD-overflow", 12), 12);
+    char buf[8];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+    close(fd);
+    assert_true(wait_dead(b, why, sizeof why, 5000));
+    assert_string_equal(why, "exited with status 1");
+    char *t = log_text(b);
+    if (!mqz_sanitizer_report(t, strlen(t), sig[run], sizeof sig[0], sum, sizeof sum))
+      fail_msg("no report found in:\n%s", t);
+    free(t);
+  }
+  assert_string_equal(sig[0], "AddressSanitizer:heap-buffer-overflow:store_byte:handle:main");
+  assert_string_equal(sig[1], sig[0]);
+  assert_non_null(strstr(sum, "SUMMARY: AddressSanitizer: heap-buffer-overflow"));
+  release(b);
 }
 
 /* ---- main ------------------------------------------------------------------------ */
@@ -924,7 +971,7 @@ int main(void) {
       cmocka_unit_test(test_crash_before_listening), cmocka_unit_test(test_crash_while_running),
       cmocka_unit_test(test_start_timeout),          cmocka_unit_test(test_environment_and_fds),
       cmocka_unit_test(test_group_and_term),         cmocka_unit_test(test_liveness_not_alive),
-      cmocka_unit_test(test_afl_coverage),
+      cmocka_unit_test(test_afl_coverage),           cmocka_unit_test(test_asan_broker),
   };
   int fails = cmocka_run_group_tests_name("netfuzz_broker_pure", pure, NULL, NULL);
   fails += cmocka_run_group_tests_name("netfuzz_broker_live", live, live_setup, live_teardown);
