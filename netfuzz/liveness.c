@@ -122,10 +122,10 @@ static int run(probe *p, const char *client_id, const char *username, const char
   pkt.subscribe.list = (mqc_bytes){list, w.len};
   pkt.subscribe.count = 1;
   if (send_pkt(p, &pkt) != 0) return -1;
-  /* Nothing can match before the SUBACK: any other packet is the broker's
-   * mistake, but not a hang, so it is skipped. */
+  /* A retained message may come before the SUBACK: acknowledged, skipped. */
   for (;;) {
     if (recv_pkt(p, &pkt, "SUBACK") != 0) return -1;
+    if (pkt.type == MQC_PUBLISH && ack_publish(p, &pkt) != 0) return -1;
     if (pkt.type != MQC_SUBACK || pkt.suback.packet_id != SUB_ID) continue;
     if (pkt.suback.reasons.n != 1 || pkt.suback.reasons.p[0] >= 0x80)
       return failf(p, "SUBACK refused the subscription (%zu codes, first 0x%02x)",

@@ -33,7 +33,8 @@
  *      "connection closed while waiting for PUBACK", "connect: <mqn's text>",
  *      "undecodable SUBACK: <codec's message>", ...
  * returns 0 when the broker is alive, -1 otherwise. Never waits past the
- *      deadline (plus the time one nonblocking send takes). */
+ *      deadline, except up to 50 ms to hand the final DISCONNECT to the
+ *      kernel (instant on loopback). */
 int mqz_liveness(const mqn_url *url, mqn_tls *tls, mqc_version v, const char *client_id,
                  const char *username, const char *password, const char *topic,
                  uint32_t deadline_ms, char *why, size_t cap);
