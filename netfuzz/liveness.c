@@ -148,9 +148,9 @@ static int run(probe *p, const char *client_id, const char *username, const char
   if (send_pkt(p, &pkt) != 0) return -1;
   bool acked = qos == 0, echoed = false;
   while (!acked || !echoed) {
-    const char *waiting = !acked && !echoed ? "PUBACK and the PUBLISH echo"
+    const char *waiting = !acked && !echoed ? "PUBACK or PUBLISH echo"
                           : !acked          ? "PUBACK"
-                                            : "the PUBLISH echo";
+                                            : "PUBLISH echo";
     if (recv_pkt(p, &pkt, waiting) != 0) return -1;
     if (pkt.type == MQC_PUBACK && pkt.ack.packet_id == PUB_ID) {
       if (pkt.ack.reason >= 0x80) return failf(p, "PUBACK refused: code 0x%02x", pkt.ack.reason);

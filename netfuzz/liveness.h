@@ -30,11 +30,10 @@
  *      that only the probe uses.
  * out: why (cap bytes, may be NULL): "" when alive, else which step failed
  *      and how: "no CONNACK within 500 ms", "CONNACK refused: code 0x87",
- *      "connection closed while waiting for PUBACK", "connect: <mqn's text>",
- *      "undecodable SUBACK: <codec's message>", ...
- * returns 0 when the broker is alive, -1 otherwise. Never waits past the
- *      deadline, except up to 50 ms to hand the final DISCONNECT to the
- *      kernel (instant on loopback). */
+ *      "no PUBLISH echo within 500 ms", "connection closed while waiting for PUBACK", "connect:
+ * <mqn's text>", "undecodable SUBACK: <codec's message>", ... returns 0 when the broker is alive,
+ * -1 otherwise. Never waits past the deadline, except up to 50 ms to hand the final DISCONNECT to
+ * the kernel (instant on loopback). */
 int mqz_liveness(const mqn_url *url, mqn_tls *tls, mqc_version v, const char *client_id,
                  const char *username, const char *password, const char *topic,
                  uint32_t deadline_ms, char *why, size_t cap);

@@ -284,7 +284,8 @@ static void test_cov_buckets(void **state) {
  *   noterm   ignores SIGTERM
  *   child    starts `sleep 30` in its group and prints "child PID"
  *   half     answers CONNACK and SUBACK, then never the PUBLISH
- *   qos0     5.0 with Maximum QoS 0: echoes a QoS 0 PUBLISH, drops QoS 1 */
+ *   qos0     5.0 with Maximum QoS 0: echoes a QoS 0 PUBLISH, drops QoS 1
+ *   stale    acknowledges the PUBLISH but delivers another payload instead */
 static const char FAKE_PY[] =
     "import os, signal, socket, subprocess, sys, time\n"
     "if os.environ.get('AFL_DUMP_MAP_SIZE'): print(100000); sys.exit(255)\n"
@@ -327,6 +328,17 @@ static const char FAKE_PY[] =
     "            if packet(c)[0] == 8: c.sendall(bytes([0x90, 4, 0, 1, 0, 0]))\n"
     "            t, raw = packet(c)\n"
     "            if t == 3 and raw[0] == 0x30: c.sendall(raw)\n"
+    "        except Exception: pass\n"
+    "    if mode == 'stale':\n"
+    "        c.settimeout(2)\n"
+    "        try:\n"
+    "            if packet(c)[0] == 1: c.sendall(bytes([0x20, 2, 0, 0]))\n"
+    "            if packet(c)[0] == 8: c.sendall(bytes([0x90, 3, 0, 1, 1]))\n"
+    "            t, raw = packet(c)\n"
+    "            tl = raw[2] * 256 + raw[3]\n"
+    "            topic, pid = raw[4:4 + tl], raw[4 + tl:6 + tl]\n"
+    "            body = bytes([0, tl]) + topic + b'stale'\n"
+    "            c.sendall(bytes([0x30, len(body)]) + body + bytes([0x40, 2]) + pid)\n"
     "        except Exception: pass\n"
     "    if mode != 'half': continue\n"
     "    c.settimeout(2)\n"
@@ -753,7 +765,16 @@ static void test_liveness_not_alive(void **state) {
   assert_int_equal(
       mqz_liveness(&u, NULL, MQC_V311, "mqz-h", NULL, NULL, "mqz/h", 400, why, sizeof why), -1);
   assert_true(mqn_now_ms() - t0 < 1500);
-  assert_string_equal(why, "no PUBACK and the PUBLISH echo within 400 ms");
+  assert_string_equal(why, "no PUBACK or PUBLISH echo within 400 ms");
+  release(b);
+
+  /* A broker that acknowledges but delivers something else is not alive. */
+  fake_cmd(cmd, sizeof cmd, "stale");
+  b = start_ok(cmd, "stale.log", 0);
+  u = url_for(mqz_broker_port(b));
+  assert_int_equal(
+      mqz_liveness(&u, NULL, MQC_V311, "mqz-s", NULL, NULL, "mqz/s", 400, why, sizeof why), -1);
+  assert_string_equal(why, "no PUBLISH echo within 400 ms");
   release(b);
 
   /* A QoS-0-only 5.0 server is alive when the QoS 0 message comes back. */
