@@ -3,13 +3,14 @@
  * /proc sampling and the AFL shared-memory map; the sanitizer-report parser;
  * the coverage accumulator. See broker.h for the contracts.
  */
-#define _GNU_SOURCE /* close_range, pipe2-era Linux calls */
+#define _GNU_SOURCE /* close_range */
 #include "broker.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +34,14 @@ struct mqz_broker {
   bool afl_map;
   size_t map_size;
   uint16_t port;
-  pid_t pid;     /* current or last broker; 0 before any start */
-  bool running;  /* pid not yet reaped */
-  bool stopped;  /* by mqz_broker_stop, not by itself */
-  int status;    /* waitpid status once reaped */
-  off_t log_off; /* log size when the current run started */
-  int shm_id;    /* -1 when none */
-  uint8_t *map;  /* attached map, or NULL */
+  pid_t pid;         /* current or last broker; 0 before any start */
+  bool running;      /* pid not yet reaped */
+  bool stopped;      /* by mqz_broker_stop, not by itself */
+  int status;        /* waitpid status once reaped */
+  bool status_known; /* false when someone else reaped it */
+  off_t log_off;     /* log size when the current run started */
+  int shm_id;        /* -1 when none */
+  uint8_t *map;      /* attached map, or NULL */
 };
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -125,33 +127,25 @@ static char *expand_cmd(const char *cmd, uint16_t port) {
   return out;
 }
 
-/* environ plus the AFL variables (replacing inherited ones). Caller frees the
- * array and the two strings it owns (afl[0], afl[1]). */
-static char **build_env(const mqz_broker *b, char *afl[2]) {
+/* environ with the extra "NAME=value" strings (borrowed) in place of
+ * inherited ones of the same names. Caller frees the array only. */
+static char **build_env(char *const extra[], size_t nextra) {
   size_t n = 0;
   while (environ && environ[n])
     n++;
-  char **env = calloc(n + 3, sizeof *env);
+  char **env = calloc(n + nextra + 1, sizeof *env);
   if (!env) return NULL;
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
-    if (b->map &&
-        (!strncmp(environ[i], "__AFL_SHM_ID=", 13) || !strncmp(environ[i], "AFL_MAP_SIZE=", 13)))
-      continue;
-    env[k++] = environ[i];
-  }
-  afl[0] = afl[1] = NULL;
-  if (b->map) {
-    afl[0] = malloc(32), afl[1] = malloc(48);
-    if (!afl[0] || !afl[1]) {
-      free(afl[0]), free(afl[1]), free(env);
-      return NULL;
+    bool replaced = false;
+    for (size_t x = 0; x < nextra && !replaced; x++) {
+      size_t name = (size_t)(strchr(extra[x], '=') - extra[x]) + 1;
+      replaced = !strncmp(environ[i], extra[x], name);
     }
-    snprintf(afl[0], 32, "__AFL_SHM_ID=%d", b->shm_id);
-    snprintf(afl[1], 48, "AFL_MAP_SIZE=%zu", b->map_size);
-    env[k++] = afl[0];
-    env[k++] = afl[1];
+    if (!replaced) env[k++] = environ[i];
   }
+  for (size_t x = 0; x < nextra; x++)
+    env[k++] = extra[x];
   env[k] = NULL;
   return env;
 }
@@ -218,7 +212,8 @@ static void map_detach(mqz_broker *b) {
  * after that). No-op when not running. */
 static void kill_group(mqz_broker *b, int sig, unsigned wait_ms) {
   if (!b->running) return;
-  kill(-b->pid, sig);
+  /* No group (setpgid lost to an early exec'd failure): the process alone. */
+  if (kill(-b->pid, sig) != 0 && errno == ESRCH) kill(b->pid, sig);
   int st = 0;
   int64_t until = now_ms() + wait_ms;
   for (;;) {
@@ -226,6 +221,7 @@ static void kill_group(mqz_broker *b, int sig, unsigned wait_ms) {
     if (r == b->pid || (r < 0 && errno != EINTR)) break;
     if (now_ms() >= until) {
       kill(-b->pid, SIGKILL);
+      kill(b->pid, SIGKILL);
       if (waitpid(b->pid, &st, 0) != b->pid) st = 0;
       break;
     }
@@ -234,6 +230,7 @@ static void kill_group(mqz_broker *b, int sig, unsigned wait_ms) {
   kill(-b->pid, SIGKILL); /* stragglers the leader left in its group */
   b->running = false;
   b->status = st;
+  b->status_known = true;
 }
 
 /* In the child: never returns. Only async-signal-safe calls. */
@@ -253,6 +250,62 @@ static void child_exec(int log_fd, char *const argv[], char *const envp[]) {
   _exit(127);
 }
 
+/* Forks `/bin/sh -c "exec CMD"` ({port} replaced) in its own process group
+ * with stdout and stderr on out_fd and the extra environment strings.
+ * returns the pid, or -1 with errno set. */
+static pid_t spawn(const mqz_broker *b, uint16_t port, int out_fd, char *const extra[],
+                   size_t nextra) {
+  char *script = expand_cmd(b->cmd, port);
+  char **env = script ? build_env(extra, nextra) : NULL;
+  pid_t pid = env ? fork() : -1;
+  if (pid == 0) {
+    char *argv[] = {"/bin/sh", "-c", script, NULL};
+    child_exec(out_fd, argv, env);
+  }
+  int saved = env ? errno : ENOMEM;
+  free(script);
+  free(env);
+  if (pid > 0) setpgid(pid, pid); /* also in the child: whichever runs first wins */
+  errno = saved;
+  return pid;
+}
+
+/* Asks an AFL++-instrumented broker how big its map must be:
+ * AFL_DUMP_MAP_SIZE=1 makes its runtime print the size and exit before
+ * main. 0 when the command prints no number within 2 s (not instrumented,
+ * or a wrapper that hides it). */
+static size_t dump_map_size(const mqz_broker *b) {
+  int pfd[2];
+  if (pipe(pfd) != 0) return 0;
+  fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+  char dump[] = "AFL_DUMP_MAP_SIZE=1";
+  char *const extra[] = {dump};
+  pid_t pid = spawn(b, 0, pfd[1], extra, 1);
+  close(pfd[1]);
+  char out[64];
+  size_t n = 0;
+  int64_t until = now_ms() + 2000;
+  while (pid > 0 && n + 1 < sizeof out && !memchr(out, '\n', n)) {
+    struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+    int64_t left = until - now_ms();
+    if (left <= 0 || poll(&p, 1, (int)left) <= 0) break;
+    ssize_t r = read(pfd[0], out + n, sizeof out - 1 - n);
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(pfd[0]);
+  if (pid > 0) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  }
+  out[n] = '\0';
+  char *end = NULL;
+  unsigned long v = strtoul(out, &end, 10);
+  return end != out && (*end == '\n' || *end == '\0') && v <= (1ul << 28) ? (size_t)v : 0;
+}
+
 /* One start on port. returns 0 (accepting), 1 (exited before accepting),
  * -1 (timeout or local failure). err filled on failure. */
 static int start_once(mqz_broker *b, uint16_t port, char *err, size_t cap) {
@@ -266,22 +319,17 @@ static int start_once(mqz_broker *b, uint16_t port, char *err, size_t cap) {
   }
   struct stat sb;
   b->log_off = fstat(log_fd, &sb) == 0 ? sb.st_size : 0;
-  char *script = expand_cmd(b->cmd, port);
-  char *afl[2] = {NULL, NULL};
-  char **env = script ? build_env(b, afl) : NULL;
-  pid_t pid = env ? fork() : -1;
-  if (pid == 0) {
-    char *argv[] = {"/bin/sh", "-c", script, NULL};
-    child_exec(log_fd, argv, env);
-  }
-  int fork_errno = errno;
+  char shm[32], size[48];
+  snprintf(shm, sizeof shm, "__AFL_SHM_ID=%d", b->shm_id);
+  snprintf(size, sizeof size, "AFL_MAP_SIZE=%zu", b->map_size);
+  char *const afl[] = {shm, size};
+  pid_t pid = spawn(b, port, log_fd, afl, b->map ? 2 : 0);
+  int spawn_errno = errno;
   close(log_fd);
-  free(script), free(env), free(afl[0]), free(afl[1]);
   if (pid < 0) {
-    snprintf(err, cap, "cannot start broker: %s", env ? strerror(fork_errno) : "out of memory");
+    snprintf(err, cap, "cannot start broker: %s", strerror(spawn_errno));
     return -1;
   }
-  setpgid(pid, pid); /* also in the child: whichever runs first wins the race */
   b->pid = pid;
   b->running = true;
   b->stopped = false;
@@ -342,8 +390,12 @@ int mqz_broker_start(const mqz_broker_opts *o, mqz_broker **out, char *err, size
   }
   b->start_timeout_ms = o->start_timeout_ms ? o->start_timeout_ms : 10000;
   b->afl_map = o->afl_map;
-  b->map_size = o->afl_map_size ? o->afl_map_size : 65536;
+  b->map_size = o->afl_map_size;
   b->shm_id = -1;
+  if (b->afl_map && !b->map_size) {
+    size_t need = dump_map_size(b);
+    b->map_size = need > 65536 ? (need + 63) / 64 * 64 : 65536;
+  }
   if (start_tries(b, 0, err, cap) != 0) {
     mqz_broker_free(b);
     return -1;
@@ -372,11 +424,14 @@ bool mqz_broker_dead(mqz_broker *b, char *why, size_t cap) {
     if (r == 0 || (r < 0 && errno == EINTR)) return false;
     /* r < 0 otherwise: someone else reaped it (ECHILD); no status to tell. */
     b->running = false;
-    b->status = r == b->pid ? st : 0;
+    b->status = st;
+    b->status_known = r == b->pid;
     kill(-b->pid, SIGKILL); /* what it left behind in its group */
-    if (why && cap && r != b->pid) snprintf(why, cap, "exited (status unknown)");
   }
-  if (why && cap && !why[0]) describe_status(b->status, why, cap);
+  if (why && cap && !b->status_known)
+    snprintf(why, cap, "exited (status unknown)");
+  else if (why && cap)
+    describe_status(b->status, why, cap);
   return true;
 }
 
@@ -435,6 +490,15 @@ int mqz_broker_log_since_start(const mqz_broker *b, char **text, size_t *n) {
   *text = buf;
   *n = got;
   return 0;
+}
+
+int mqz_broker_log_trim(mqz_broker *b, uint64_t max_bytes) {
+  struct stat sb;
+  if (!b || stat(b->log_path, &sb) != 0) return -1;
+  if ((uint64_t)sb.st_size <= max_bytes) return 0;
+  if (truncate(b->log_path, 0) != 0) return -1;
+  b->log_off = 0;
+  return 1;
 }
 
 int mqz_broker_sample(const mqz_broker *b, uint64_t *rss_kib, unsigned *fds) {
@@ -764,25 +828,28 @@ static uint8_t bucket(uint8_t hits) {
   return 128;
 }
 
+/* One map byte: 1 when its bucket is new. */
+static size_t merge_byte(mqz_cov *c, size_t i, uint8_t hits) {
+  uint8_t b = bucket(hits);
+  if (!(b & c->virgin[i])) return 0;
+  if (c->virgin[i] == 0xff) c->edges++;
+  c->virgin[i] &= (uint8_t)~b;
+  return 1;
+}
+
 size_t mqz_cov_merge(mqz_cov *c, uint8_t *map, size_t n) {
   if (!c || !c->virgin || !map) return 0;
-  size_t m = n < c->n ? n : c->n, fresh = 0;
-  for (size_t i = 0; i < m; i++) {
-    /* Maps are mostly zero: skip eight untouched bytes at a time. */
-    if (i + 8 <= m && (i & 7) == 0) {
-      uint64_t word;
-      memcpy(&word, map + i, 8);
-      if (!word) {
-        i += 7;
-        continue;
-      }
-    }
-    uint8_t b = bucket(map[i]);
-    if (!(b & c->virgin[i])) continue;
-    if (c->virgin[i] == 0xff) c->edges++;
-    c->virgin[i] &= (uint8_t)~b;
-    fresh++;
+  size_t m = n < c->n ? n : c->n, fresh = 0, i = 0;
+  /* Maps are mostly zero: look at eight bytes at a time. */
+  for (; i + 8 <= m; i += 8) {
+    uint64_t word;
+    memcpy(&word, map + i, 8);
+    if (!word) continue;
+    for (size_t k = i; k < i + 8; k++)
+      if (map[k]) fresh += merge_byte(c, k, map[k]);
   }
+  for (; i < m; i++)
+    if (map[i]) fresh += merge_byte(c, i, map[i]);
   memset(map, 0, n);
   return fresh;
 }

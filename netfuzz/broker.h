@@ -6,12 +6,29 @@
  *
  * Process model. The command runs as `/bin/sh -c "exec CMD"`: the shell
  * replaces itself with the broker, so mqz_broker_pid() is the broker's own pid
- * (a CMD that is itself a pipeline or a script keeps a shell as that pid; its
- * children are still stopped, because each start puts the broker in a new
- * process group and every kill goes to the whole group). The environment is
- * inherited, so ASAN_OPTIONS/UBSAN_OPTIONS/LSAN_OPTIONS pass through; the
- * broker gets stdin from /dev/null, our signal mask and dispositions reset,
- * no descriptor of ours but its log, and it dies with us (PR_SET_PDEATHSIG).
+ * and its death signal is seen directly. CMD is therefore one simple command:
+ * "exec" applies to its first word, so `a; b` or `VAR=x ./broker` do not work
+ * as written; use `env VAR=x ./broker -p {port}`, or `sh -c '...'` / a
+ * wrapper script ending in `exec ./broker` (then the pid is that shell's
+ * until it execs). Each start puts the broker in a new process group and
+ * every kill goes to the whole group, so its children die with it. The
+ * environment is inherited, so ASAN_OPTIONS/UBSAN_OPTIONS/LSAN_OPTIONS pass
+ * through; the broker gets stdin from /dev/null, an empty signal mask and
+ * default SIGINT/SIGTERM/SIGPIPE, no descriptor of ours but its log, and
+ * PR_SET_PDEATHSIG SIGKILL (which a broker that changes user, such as
+ * mosquitto started as root, loses: stop it before exiting).
+ *
+ * Reaping is ours: a caller must not reap other children with waitpid(-1)
+ * (or SIG_IGN SIGCHLD), or exit statuses are lost ("exited (status
+ * unknown)").
+ *
+ * AFL++ coverage. With afl_map the broker gets __AFL_SHM_ID and
+ * AFL_MAP_SIZE. The segment is marked for removal as soon as we attach it
+ * (Linux still lets the broker attach by id), so it never outlives us. With
+ * afl_map_size 0 the command is first run once with AFL_DUMP_MAP_SIZE=1, which
+ * makes an AFL++ runtime print the map size it needs and exit; the map is
+ * that (rounded up to 64 bytes) or 65536, whichever is larger. A command that
+ * prints no number is killed after 2 s and gets 65536.
  *
  * Nothing here is thread-safe per object; distinct objects are independent.
  * No globals.
@@ -30,7 +47,7 @@ typedef struct {
   const char *log_path;      /* the broker's stdout+stderr are appended here (created). Required. */
   uint32_t start_timeout_ms; /* until 127.0.0.1:port accepts a TCP connection; 0 = 10000 */
   bool afl_map;              /* give the broker a SysV shm coverage map: __AFL_SHM_ID=<id> */
-  size_t afl_map_size;       /* 0 = 65536; also exported as AFL_MAP_SIZE */
+  size_t afl_map_size;       /* exported as AFL_MAP_SIZE; 0 = ask the broker: see below */
 } mqz_broker_opts;
 
 /* Picks a free loopback port, starts the broker on it and waits until
@@ -64,7 +81,10 @@ bool mqz_broker_dead(mqz_broker *b, char *why, size_t cap);
 int mqz_broker_restart(mqz_broker *b, char *err, size_t cap);
 
 /* SIGTERM to the group, up to 2 s for the broker to exit, then SIGKILL; reaps
- * it and detaches the coverage map. Idempotent. */
+ * it and detaches the coverage map. Idempotent. A broker that exits cleanly
+ * on SIGTERM runs LeakSanitizer then: its report is in the log, which
+ * mqz_broker_log_since_start() still reads after the stop. Afterwards
+ * mqz_broker_dead() says "not running". */
 void mqz_broker_stop(mqz_broker *b);
 /* Stops the broker if running and frees b. NULL is fine. */
 void mqz_broker_free(mqz_broker *b);
@@ -74,6 +94,15 @@ void mqz_broker_free(mqz_broker *b);
  * inside, so use *n) and *n. returns 0, or -1 (cannot read the log; *text is
  * NULL). */
 int mqz_broker_log_since_start(const mqz_broker *b, char **text, size_t *n);
+
+/* Bounds the log on disk: a broker that logs every connection writes
+ * gigabytes overnight at thousands of sessions per second. When the log file
+ * is larger than max_bytes it is truncated to empty (the broker appends with
+ * O_APPEND, so its next line lands at the new start) and the since-start
+ * offset moves to 0. Call it between sessions, after mqz_broker_dead() said
+ * the broker is alive, so no crash report is cut.
+ * returns 1 (trimmed), 0 (under max_bytes), -1 (cannot stat or truncate). */
+int mqz_broker_log_trim(mqz_broker *b, uint64_t max_bytes);
 
 /* The running broker's resident set (VmRSS, KiB) from /proc/<pid>/status and
  * its open descriptors (entries of /proc/<pid>/fd). Both out-params may be

@@ -84,9 +84,10 @@ static const char ASAN_SEGV_UNSYMBOLISED[] =
     "0x2 T0)\n"
     "==77==The signal is caused by a READ memory access.\n"
     "==77==Hint: address points to the zero page.\n"
-    "    #0 0x4f00 (/opt/brokerd/bin/brokerd+0x4f00)\n"
-    "    #1 0x5a10 in route_message+0x1f (/opt/brokerd/bin/brokerd+0x5a10)\n"
-    "    #2 0x7f00 (/lib/x86_64-linux-gnu/libc.so.6+0x29d90)\n"
+    "    #0 0x4a in __asan_memcpy (/opt/brokerd/bin/brokerd+0x4a)\n"
+    "    #1 0x4f00 (/opt/brokerd/bin/brokerd+0x4f00)\n"
+    "    #2 0x5a10 in route_message+0x1f (/opt/brokerd/bin/brokerd+0x5a10)\n"
+    "    #3 0x7f00 (/lib/x86_64-linux-gnu/libc.so.6+0x29d90)\n"
     "\n"
     "AddressSanitizer can not provide additional info.\n"
     "SUMMARY: AddressSanitizer: SEGV (/opt/brokerd/bin/brokerd+0x4f00)\n"
@@ -282,9 +283,12 @@ static void test_cov_buckets(void **state) {
  *   asan     prints a canned ASan report and exits 1 after 200 ms
  *   noterm   ignores SIGTERM
  *   child    starts `sleep 30` in its group and prints "child PID"
- *   half     answers CONNACK and SUBACK, then never the PUBLISH */
+ *   half     answers CONNACK and SUBACK, then never the PUBLISH
+ *   qos0     5.0 with Maximum QoS 0: echoes a QoS 0 PUBLISH, drops QoS 1
+ *   stale    acknowledges the PUBLISH but delivers another payload instead */
 static const char FAKE_PY[] =
     "import os, signal, socket, subprocess, sys, time\n"
+    "if os.environ.get('AFL_DUMP_MAP_SIZE'): print(100000); sys.exit(255)\n"
     "port, mode = int(sys.argv[1]), sys.argv[2]\n"
     "print('fds', sorted(int(f) for f in os.listdir('/proc/self/fd')), flush=True)\n"
     "print('env', os.environ.get('MQZ_TEST_ENV'), os.environ.get('__AFL_SHM_ID'),"
@@ -306,36 +310,81 @@ static const char FAKE_PY[] =
     "    sys.exit(1)\n"
     "def packet(c):\n"
     "    h = c.recv(1)\n"
-    "    if not h: return None\n"
+    "    if not h: return None, None\n"
     "    n, m = 0, 1\n"
     "    while True:\n"
     "        b = c.recv(1)[0]; n += (b & 127) * m; m *= 128\n"
     "        if b < 128: break\n"
     "    body = b''\n"
     "    while len(body) < n: body += c.recv(n - len(body))\n"
-    "    return h[0] >> 4\n"
+    "    return h[0] >> 4, h + bytes([n]) + body if n < 128 else None\n"
     "held = []\n"
     "while True:\n"
     "    c, _ = s.accept(); held.append(c)\n"
+    "    if mode == 'qos0':\n"
+    "        c.settimeout(2)\n"
+    "        try:\n"
+    "            if packet(c)[0] == 1: c.sendall(bytes([0x20, 5, 0, 0, 2, 0x24, 0]))\n"
+    "            if packet(c)[0] == 8: c.sendall(bytes([0x90, 4, 0, 1, 0, 0]))\n"
+    "            t, raw = packet(c)\n"
+    "            if t == 3 and raw[0] == 0x30: c.sendall(raw)\n"
+    "        except Exception: pass\n"
+    "    if mode == 'stale':\n"
+    "        c.settimeout(2)\n"
+    "        try:\n"
+    "            if packet(c)[0] == 1: c.sendall(bytes([0x20, 2, 0, 0]))\n"
+    "            if packet(c)[0] == 8: c.sendall(bytes([0x90, 3, 0, 1, 1]))\n"
+    "            t, raw = packet(c)\n"
+    "            tl = raw[2] * 256 + raw[3]\n"
+    "            topic, pid = raw[4:4 + tl], raw[4 + tl:6 + tl]\n"
+    "            body = bytes([0, tl]) + topic + b'stale'\n"
+    "            c.sendall(bytes([0x30, len(body)]) + body + bytes([0x40, 2]) + pid)\n"
+    "        except Exception: pass\n"
     "    if mode != 'half': continue\n"
     "    c.settimeout(2)\n"
     "    try:\n"
-    "        if packet(c) == 1: c.sendall(bytes([0x20, 2, 0, 0]))\n"
-    "        if packet(c) == 8: c.sendall(bytes([0x90, 3, 0, 1, 1]))\n"
+    "        if packet(c)[0] == 1: c.sendall(bytes([0x20, 2, 0, 0]))\n"
+    "        if packet(c)[0] == 8: c.sendall(bytes([0x90, 3, 0, 1, 1]))\n"
     "    except Exception: pass\n";
 
 static void fake_cmd(char *out, size_t cap, const char *mode) {
   snprintf(out, cap, "/usr/bin/python3 %s/fake.py {port} %s", tmpdir, mode);
 }
 
-static mqz_broker *start_ok(const char *cmd, const char *log, bool afl) {
+/* Every broker a test starts, so the group teardown stops what a failing
+ * test (cmocka jumps out of it) left running: mosquitto drops root to its own
+ * user, which clears PR_SET_PDEATHSIG, so it would outlive us. */
+static mqz_broker *started[16];
+
+static void track(mqz_broker *b) {
+  for (size_t i = 0; i < sizeof started / sizeof started[0]; i++)
+    if (!started[i]) {
+      started[i] = b;
+      return;
+    }
+  fail_msg("more than 16 brokers at once");
+}
+
+static void release(mqz_broker *b) {
+  for (size_t i = 0; i < sizeof started / sizeof started[0]; i++)
+    if (started[i] == b) started[i] = NULL;
+  mqz_broker_free(b);
+}
+
+/* afl: 0 no map, 1 a map of the size the broker asks for, else that size. */
+static mqz_broker *start_ok(const char *cmd, const char *log, size_t afl) {
   char path[256], err[1024];
   path_in(path, sizeof path, log);
-  mqz_broker_opts o = {.cmd = cmd, .log_path = path, .start_timeout_ms = 5000, .afl_map = afl};
+  mqz_broker_opts o = {.cmd = cmd,
+                       .log_path = path,
+                       .start_timeout_ms = 5000,
+                       .afl_map = afl != 0,
+                       .afl_map_size = afl > 1 ? afl : 0};
   mqz_broker *b = NULL;
   int r = mqz_broker_start(&o, &b, err, sizeof err);
   if (r != 0) fail_msg("start `%s`: %s", cmd, err);
   assert_non_null(b);
+  track(b);
   return b;
 }
 
@@ -388,6 +437,16 @@ static int dial_raw(uint16_t port) {
   return fd;
 }
 
+static uint16_t free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t l = sizeof a;
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
 static mqn_url url_for(uint16_t port) {
   char s[64];
   mqn_url u;
@@ -400,7 +459,7 @@ static mqn_url url_for(uint16_t port) {
 
 static void test_mosquitto_lifecycle(void **state) {
   (void)state;
-  mqz_broker *b = start_ok("/usr/sbin/mosquitto -p {port}", "mosq.log", false);
+  mqz_broker *b = start_ok("/usr/sbin/mosquitto -p {port}", "mosq.log", 0);
   uint16_t port = mqz_broker_port(b);
   int pid = mqz_broker_pid(b);
   assert_true(port > 0);
@@ -429,13 +488,32 @@ static void test_mosquitto_lifecycle(void **state) {
   int socks[40];
   for (int i = 0; i < 40; i++)
     assert_true((socks[i] = dial_raw(port)) >= 0);
-  for (int i = 0; i < 200 && fds1 < fds0 + 40; i++) {
+  /* The probes' connections may still be closing in fds0: some slack. */
+  for (int i = 0; i < 200 && fds1 < fds0 + 36; i++) {
     sleep_ms(10);
     assert_int_equal(mqz_broker_sample(b, &rss1, &fds1), 0);
   }
-  assert_true(fds1 >= fds0 + 40);
+  assert_true(fds1 >= fds0 + 36);
   for (int i = 0; i < 40; i++)
     close(socks[i]);
+
+  /* Trimming the log: nothing to do under the bound; over it the file is
+   * emptied and the broker goes on appending from the start. */
+  char path[256];
+  struct stat sb;
+  path_in(path, sizeof path, "mosq.log");
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(mqz_broker_log_trim(b, (uint64_t)sb.st_size + 4096), 0);
+  assert_int_equal(mqz_broker_log_trim(b, 10), 1);
+  t = log_text(b);
+  assert_null(strstr(t, "mosquitto version"));
+  free(t);
+  assert_int_equal(mqz_liveness(&u, NULL, MQC_V311, "mqz-live-t", NULL, NULL, "mqz/live/t", 2000,
+                                why, sizeof why),
+                   0);
+  free(log_wait_for(b, "mqz-live-t"));
+  assert_int_equal(stat(path, &sb), 0);
+  assert_true(sb.st_size < 4096); /* appended at the new start, no hole */
 
   /* Restart: a new process, the log starts afresh, alive again. */
   assert_int_equal(mqz_broker_restart(b, why, sizeof why), 0);
@@ -459,8 +537,30 @@ static void test_mosquitto_lifecycle(void **state) {
   assert_int_equal(dial_raw(port), -1);
   assert_int_equal(mqz_broker_sample(b, NULL, NULL), -1);
   mqz_broker_stop(b);
-  mqz_broker_free(b);
+  release(b);
   mqz_broker_free(NULL);
+}
+
+/* The probe over WebSocket, against mosquitto started the way a broker that
+ * needs a config file is: a wrapper that writes it, then execs the broker.
+ * (mosquitto 2.0 will not run with only WebSocket listeners: a plain one
+ * keeps it up.) */
+static void test_mosquitto_ws(void **state) {
+  (void)state;
+  char cmd[1024], why[256];
+  snprintf(cmd, sizeof cmd,
+           "sh -c 'printf \"listener {port} 127.0.0.1\\nprotocol websockets\\n"
+           "allow_anonymous true\\nlistener %u 127.0.0.1\\n\" >%s/ws.conf && "
+           "exec /usr/sbin/mosquitto -c %s/ws.conf'",
+           free_port(), tmpdir, tmpdir);
+  mqz_broker *b = start_ok(cmd, "mosq-ws.log", 0);
+  char url[64];
+  mqn_url u;
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/mqtt", mqz_broker_port(b));
+  assert_int_equal(mqn_url_parse(url, &u), MQN_OK);
+  int r = mqz_liveness(&u, NULL, MQC_V5, "mqz-ws", NULL, NULL, "mqz/ws", 2000, why, sizeof why);
+  if (r != 0) fail_msg("ws probe: %s", why);
+  release(b);
 }
 
 /* ---- live: crashes and process handling ---------------------------------------- */
@@ -494,7 +594,7 @@ static void test_crash_while_running(void **state) {
   (void)state;
   char cmd[512], why[128];
   fake_cmd(cmd, sizeof cmd, "segv");
-  mqz_broker *b = start_ok(cmd, "segv.log", false);
+  mqz_broker *b = start_ok(cmd, "segv.log", 0);
   assert_true(wait_dead(b, why, sizeof why, 3000));
   assert_string_equal(why, "killed by signal 11 (SIGSEGV)");
   assert_true(mqz_broker_dead(b, why, sizeof why)); /* stays dead, same text */
@@ -506,11 +606,11 @@ static void test_crash_while_running(void **state) {
   /* Restart after a crash brings it back. */
   assert_int_equal(mqz_broker_restart(b, why, sizeof why), 0);
   assert_false(mqz_broker_dead(b, NULL, 0));
-  mqz_broker_free(b);
+  release(b);
 
   /* A sanitizer report: exit status 1 and the report in the log. */
   fake_cmd(cmd, sizeof cmd, "asan");
-  b = start_ok(cmd, "asan.log", false);
+  b = start_ok(cmd, "asan.log", 0);
   assert_true(wait_dead(b, why, sizeof why, 3000));
   assert_string_equal(why, "exited with status 1");
   t = log_text(b);
@@ -518,7 +618,7 @@ static void test_crash_while_running(void **state) {
   assert_true(mqz_sanitizer_report(t, strlen(t), sig, sizeof sig, NULL, 0));
   assert_string_equal(sig, "AddressSanitizer:heap-use-after-free:will_send:session_end");
   free(t);
-  mqz_broker_free(b);
+  release(b);
 }
 
 static void test_start_timeout(void **state) {
@@ -547,7 +647,7 @@ static void test_environment_and_fds(void **state) {
   setenv("MQZ_TEST_ENV", "passed-through", 1);
   char cmd[512], want[64];
   fake_cmd(cmd, sizeof cmd, "serve");
-  mqz_broker *b = start_ok(cmd, "env.log", false);
+  mqz_broker *b = start_ok(cmd, "env.log", 0);
   char *t = log_wait_for(b, "listening");
   assert_non_null(strstr(t, "env passed-through None None"));
   char *fds = strstr(t, "fds [");
@@ -557,19 +657,31 @@ static void test_environment_and_fds(void **state) {
   snprintf(want, sizeof want, " %d]", leak);
   assert_null(strstr(fds, want));
   free(t);
-  mqz_broker_free(b);
+  release(b);
   close(leak);
   unsetenv("MQZ_TEST_ENV");
   /* The AFL variables reach the broker when a map is asked for. */
-  b = start_ok(cmd, "env-afl.log", true);
+  b = start_ok(cmd, "env-afl.log", 70000);
   t = log_wait_for(b, "listening");
   int shm = -1;
   char *e = strstr(t, "env None ");
   assert_non_null(e);
-  assert_int_equal(sscanf(e, "env None %d 65536", &shm), 1);
+  assert_int_equal(sscanf(e, "env None %d 70000", &shm), 1);
   assert_true(shm >= 0);
   free(t);
-  mqz_broker_free(b);
+  size_t n = 0;
+  assert_non_null(mqz_broker_cov(b, &n));
+  assert_int_equal(n, 70000);
+  release(b);
+  /* Size 0: the broker's AFL runtime is asked (AFL_DUMP_MAP_SIZE=1; the fake
+   * answers 100000), rounded up to 64 bytes. */
+  b = start_ok(cmd, "env-afl-auto.log", 1);
+  t = log_wait_for(b, "listening");
+  assert_non_null(strstr(t, " 100032\n"));
+  free(t);
+  assert_non_null(mqz_broker_cov(b, &n));
+  assert_int_equal(n, 100032);
+  release(b);
 }
 
 static void test_group_and_term(void **state) {
@@ -577,7 +689,7 @@ static void test_group_and_term(void **state) {
   char cmd[512];
   /* The broker's own children die with it (process group). */
   fake_cmd(cmd, sizeof cmd, "child");
-  mqz_broker *b = start_ok(cmd, "child.log", false);
+  mqz_broker *b = start_ok(cmd, "child.log", 0);
   char *t = log_wait_for(b, "listening");
   int child = 0;
   char *c = strstr(t, "child ");
@@ -585,7 +697,7 @@ static void test_group_and_term(void **state) {
   assert_int_equal(sscanf(c, "child %d", &child), 1);
   free(t);
   assert_int_equal(kill(child, 0), 0);
-  mqz_broker_free(b);
+  release(b);
   bool gone = false;
   for (int i = 0; i < 100 && !gone; i++) {
     char path[64], st[256] = "";
@@ -600,7 +712,7 @@ static void test_group_and_term(void **state) {
 
   /* A broker that ignores SIGTERM is killed after the grace period. */
   fake_cmd(cmd, sizeof cmd, "noterm");
-  b = start_ok(cmd, "noterm.log", false);
+  b = start_ok(cmd, "noterm.log", 0);
   free(log_wait_for(b, "listening"));
   int pid = mqz_broker_pid(b);
   int64_t t0 = mqn_now_ms();
@@ -610,7 +722,7 @@ static void test_group_and_term(void **state) {
   assert_int_equal(kill(pid, 0), -1);
   char why[64];
   assert_true(mqz_broker_dead(b, why, sizeof why));
-  mqz_broker_free(b);
+  release(b);
 }
 
 /* ---- live: liveness failures ---------------------------------------------------- */
@@ -636,24 +748,42 @@ static void test_liveness_not_alive(void **state) {
   assert_string_equal(why, "no CONNACK within 300 ms");
   close(s);
 
-  /* Nothing listening any more: refused at once. */
+  /* Nothing listening any more: refused at once, long before the deadline. */
   t0 = mqn_now_ms();
   assert_int_equal(
-      mqz_liveness(&u, NULL, MQC_V5, "mqz-l", NULL, NULL, "mqz/l", 300, why, sizeof why), -1);
-  assert_true(mqn_now_ms() - t0 < 250);
+      mqz_liveness(&u, NULL, MQC_V5, "mqz-l", NULL, NULL, "mqz/l", 5000, why, sizeof why), -1);
+  assert_true(mqn_now_ms() - t0 < 1500);
   assert_non_null(strstr(why, "connect: "));
 
   /* A broker that connects and subscribes but never routes. */
   char cmd[512];
   fake_cmd(cmd, sizeof cmd, "half");
-  mqz_broker *b = start_ok(cmd, "half.log", false);
+  mqz_broker *b = start_ok(cmd, "half.log", 0);
+  int r;
   u = url_for(mqz_broker_port(b));
   t0 = mqn_now_ms();
   assert_int_equal(
       mqz_liveness(&u, NULL, MQC_V311, "mqz-h", NULL, NULL, "mqz/h", 400, why, sizeof why), -1);
   assert_true(mqn_now_ms() - t0 < 1500);
-  assert_string_equal(why, "no PUBACK and the PUBLISH echo within 400 ms");
-  mqz_broker_free(b);
+  assert_string_equal(why, "no PUBACK or PUBLISH echo within 400 ms");
+  release(b);
+
+  /* A broker that acknowledges but delivers something else is not alive. */
+  fake_cmd(cmd, sizeof cmd, "stale");
+  b = start_ok(cmd, "stale.log", 0);
+  u = url_for(mqz_broker_port(b));
+  assert_int_equal(
+      mqz_liveness(&u, NULL, MQC_V311, "mqz-s", NULL, NULL, "mqz/s", 400, why, sizeof why), -1);
+  assert_string_equal(why, "no PUBLISH echo within 400 ms");
+  release(b);
+
+  /* A QoS-0-only 5.0 server is alive when the QoS 0 message comes back. */
+  fake_cmd(cmd, sizeof cmd, "qos0");
+  b = start_ok(cmd, "qos0.log", 0);
+  u = url_for(mqz_broker_port(b));
+  r = mqz_liveness(&u, NULL, MQC_V5, "mqz-q", NULL, NULL, "mqz/q", 2000, why, sizeof why);
+  if (r != 0) fail_msg("QoS 0 probe: %s", why);
+  release(b);
 
   /* Bad arguments are an error, not a crash. */
   assert_int_equal(mqz_liveness(NULL, NULL, MQC_V311, "x", NULL, NULL, "t", 100, why, sizeof why),
@@ -663,11 +793,30 @@ static void test_liveness_not_alive(void **state) {
 
 /* ---- live: AFL coverage map ------------------------------------------------------- */
 
-/* Built with afl-clang-fast: reads a few bytes per connection, branches on
- * them, answers "ok". */
-static const char COV_C[] =
+/* A tiny broker, built with afl-clang-fast for the coverage test and with
+ * -fsanitize=address for the real-report test: reads a few bytes per
+ * connection, branches on them, answers "ok"; a first byte 'B' makes it
+ * write past a 4-byte heap block (the planted bug). */
+static const char TINY_C[] =
     "#include <arpa/inet.h>\n#include <netinet/in.h>\n#include <stdlib.h>\n"
     "#include <sys/socket.h>\n#include <unistd.h>\n"
+    "static void store_byte(unsigned char *h, long at, unsigned char v) { h[at] = v; }\n"
+    "static int handle(const unsigned char *b, long n) {\n"
+    "  int score = 0;\n"
+    "  if (n > 0 && b[0] == 'B') {\n"
+    "    unsigned char *h = malloc(4);\n"
+    "    store_byte(h, n, b[0]);\n"
+    "    free(h);\n"
+    "  }\n"
+    "  if (n > 0 && b[0] == 'M') {\n"
+    "    score++;\n"
+    "    if (n > 1 && b[1] == 'Q') {\n"
+    "      score++;\n"
+    "      if (n > 2 && b[2] == 'T') score++;\n"
+    "    }\n"
+    "  }\n"
+    "  return score;\n"
+    "}\n"
     "int main(int argc, char **argv) {\n"
     "  int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;\n"
     "  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);\n"
@@ -677,19 +826,25 @@ static const char COV_C[] =
     "  for (;;) {\n"
     "    int c = accept(s, 0, 0);\n"
     "    unsigned char b[16];\n"
-    "    ssize_t n = read(c, b, sizeof b);\n"
-    "    int score = 0;\n"
-    "    if (n > 0 && b[0] == 'M') {\n"
-    "      score++;\n"
-    "      if (n > 1 && b[1] == 'Q') {\n"
-    "        score++;\n"
-    "        if (n > 2 && b[2] == 'T') score++;\n"
-    "      }\n"
-    "    }\n"
+    "    long n = read(c, b, sizeof b);\n"
+    "    int score = handle(b, n);\n"
     "    if (n > 0) write(c, score > 2 ? \"deep\" : \"ok\", score > 2 ? 4 : 2);\n"
     "    close(c);\n"
     "  }\n"
     "}\n";
+
+/* Writes TINY_C and compiles it with cc_and_flags into tmpdir/name. */
+static void build_tiny(const char *cc_and_flags, const char *name, char *bin, size_t cap) {
+  char src[256], cmd[1024];
+  path_in(src, sizeof src, "tiny.c");
+  path_in(bin, cap, name);
+  FILE *f = fopen(src, "w");
+  assert_non_null(f);
+  fputs(TINY_C, f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s -w -o '%s' '%s' >'%s.out' 2>&1", cc_and_flags, bin, src, bin);
+  if (system(cmd) != 0) fail_msg("cannot build the tiny broker: %s", cmd);
+}
 
 /* Waits until the broker sleeps (blocked in accept: it has nothing else to
  * wait for), so every edge of the last connection is in the map. */
@@ -722,20 +877,11 @@ static void cov_poke(mqz_broker *b, const char *msg) {
 
 static void test_afl_coverage(void **state) {
   (void)state;
-  char src[256], bin[256], cmd[1024];
-  path_in(src, sizeof src, "covbrk.c");
-  path_in(bin, sizeof bin, "covbrk");
-  FILE *f = fopen(src, "w");
-  assert_non_null(f);
-  fputs(COV_C, f);
-  fclose(f);
-  /* No sanitizers of ours in the child build; AFL_QUIET keeps it short. */
-  snprintf(cmd, sizeof cmd, "AFL_QUIET=1 afl-clang-fast -O1 -w -o '%s' '%s' >'%s.out' 2>&1", bin,
-           src, bin);
-  if (system(cmd) != 0) fail_msg("afl-clang-fast failed (is Debian's afl++ installed?): %s", cmd);
-
+  char bin[256], cmd[512];
+  /* Debian's afl++ package; AFL_QUIET keeps its banner out. */
+  build_tiny("AFL_QUIET=1 afl-clang-fast -O1", "tiny-afl", bin, sizeof bin);
   snprintf(cmd, sizeof cmd, "'%s' {port}", bin);
-  mqz_broker *b = start_ok(cmd, "cov.log", true);
+  mqz_broker *b = start_ok(cmd, "cov.log", 1);
   size_t n = 0;
   uint8_t *map = mqz_broker_cov(b, &n);
   assert_non_null(map);
@@ -767,8 +913,39 @@ static void test_afl_coverage(void **state) {
   mqz_broker_stop(b);
   assert_null(mqz_broker_cov(b, &n));
   assert_int_equal(n, 0);
-  mqz_broker_free(b);
+  release(b);
   mqz_cov_free(&c);
+}
+
+/* A real AddressSanitizer report from a real crash: the process exits 1,
+ * the report is in the log, and the same bug gives the same signature after
+ * a restart (new pid, new addresses). */
+static void test_asan_broker(void **state) {
+  (void)state;
+  char bin[256], cmd[512], why[128], sig[2][256], sum[256];
+  build_tiny("cc -g -O0 -fsanitize=address -fno-omit-frame-pointer", "tiny-asan", bin, sizeof bin);
+  snprintf(cmd, sizeof cmd, "env ASAN_OPTIONS=detect_leaks=0 '%s' {port}", bin);
+  mqz_broker *b = start_ok(cmd, "asan-real.log", 0);
+  for (int run = 0; run < 2; run++) {
+    if (run) assert_int_equal(mqz_broker_restart(b, why, sizeof why), 0);
+    int fd = dial_raw(mqz_broker_port(b));
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "BAD-overflow", 12), 12);
+    char buf[8];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+    close(fd);
+    assert_true(wait_dead(b, why, sizeof why, 5000));
+    assert_string_equal(why, "exited with status 1");
+    char *t = log_text(b);
+    if (!mqz_sanitizer_report(t, strlen(t), sig[run], sizeof sig[0], sum, sizeof sum))
+      fail_msg("no report found in:\n%s", t);
+    free(t);
+  }
+  assert_string_equal(sig[0], "AddressSanitizer:heap-buffer-overflow:store_byte:handle:main");
+  assert_string_equal(sig[1], sig[0]);
+  assert_non_null(strstr(sum, "SUMMARY: AddressSanitizer: heap-buffer-overflow"));
+  release(b);
 }
 
 /* ---- main ------------------------------------------------------------------------ */
@@ -792,6 +969,8 @@ static int live_setup(void **state) {
 
 static int live_teardown(void **state) {
   (void)state;
+  for (size_t i = 0; i < sizeof started / sizeof started[0]; i++)
+    release(started[i]);
   if (tmpdir[0] && !getenv("MQZ_TEST_KEEP")) {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
@@ -809,10 +988,11 @@ int main(void) {
       cmocka_unit_test(test_cov_buckets),
   };
   const struct CMUnitTest live[] = {
-      cmocka_unit_test(test_mosquitto_lifecycle), cmocka_unit_test(test_crash_before_listening),
-      cmocka_unit_test(test_crash_while_running), cmocka_unit_test(test_start_timeout),
-      cmocka_unit_test(test_environment_and_fds), cmocka_unit_test(test_group_and_term),
-      cmocka_unit_test(test_liveness_not_alive),  cmocka_unit_test(test_afl_coverage),
+      cmocka_unit_test(test_mosquitto_lifecycle),    cmocka_unit_test(test_mosquitto_ws),
+      cmocka_unit_test(test_crash_before_listening), cmocka_unit_test(test_crash_while_running),
+      cmocka_unit_test(test_start_timeout),          cmocka_unit_test(test_environment_and_fds),
+      cmocka_unit_test(test_group_and_term),         cmocka_unit_test(test_liveness_not_alive),
+      cmocka_unit_test(test_afl_coverage),           cmocka_unit_test(test_asan_broker),
   };
   int fails = cmocka_run_group_tests_name("netfuzz_broker_pure", pure, NULL, NULL);
   fails += cmocka_run_group_tests_name("netfuzz_broker_live", live, live_setup, live_teardown);
