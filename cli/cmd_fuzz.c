@@ -50,6 +50,8 @@ static void usage(FILE *f) {
           "  --no-spec             only crash, hang, bad-wire and leak\n"
           "  --no-minimise         keep findings as found\n"
           "  --hang-ms MS          liveness deadline (default 2000)\n"
+          "  --drain-ms MS         how long deliveries owed to a leaving subscriber may take\n"
+          "                        (default 500)\n"
           "  --leak-rss KIB --leak-fds N --leak-window SESSIONS\n"
           "                        leak thresholds (default 32768 KiB, 64, 2000)\n"
           "  --replay FILE         run one session file (a finding's session.bin) and exit\n"
@@ -186,6 +188,10 @@ int mqc_cmd_fuzz(int argc, char **argv) {
       NEED_ARG;
       if (parse_u64(v, &u) || !u) BAD_VALUE;
       o.hang_ms = (uint32_t)u;
+    } else if (!strcmp(a, "--drain-ms")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u) BAD_VALUE;
+      o.drain_ms = (uint32_t)u;
     } else if (!strcmp(a, "--leak-rss")) {
       NEED_ARG;
       if (parse_u64(v, &o.leak_rss_kib) || !o.leak_rss_kib) BAD_VALUE;

@@ -184,12 +184,17 @@ static bool broker_died(mqz_broker *b, char *why, size_t cap) {
   return false;
 }
 
+static int alive_within(run *r, instance *in, mqc_version v, uint32_t ms, char *why, size_t cap);
 static int alive(run *r, instance *in, mqc_version v, char *why, size_t cap) {
+  return alive_within(r, in, v, r->o->hang_ms ? r->o->hang_ms : 2000, why, cap);
+}
+
+static int alive_within(run *r, instance *in, mqc_version v, uint32_t ms, char *why, size_t cap) {
   char cid[40], topic[64];
   snprintf(cid, sizeof cid, "mqcheck-liveness-%u", in->no);
   snprintf(topic, sizeof topic, "mqcheck/liveness/%u", in->no);
-  return mqz_liveness(&in->url, r->o->tls, v, cid, r->o->username, r->o->password, topic,
-                      r->o->hang_ms ? r->o->hang_ms : 2000, why, cap);
+  return mqz_liveness(&in->url, r->o->tls, v, cid, r->o->username, r->o->password, topic, ms, why,
+                      cap);
 }
 
 static mqc_version probe_version(const run *r) {
@@ -246,7 +251,11 @@ static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kin
       }
       free(log);
     }
-    if (kind == MQZ_HANG && !dead) hit = alive(r, in, probe_version(r), why, sizeof why) != 0;
+    /* triage and minimisation know the broker was fast before: a shorter
+     * deadline than the run's keeps them quick */
+    uint32_t quick = r->o->hang_ms && r->o->hang_ms < 500 ? r->o->hang_ms : 500;
+    if (kind == MQZ_HANG && !dead)
+      hit = alive_within(r, in, probe_version(r), quick, why, sizeof why) != 0;
     if (dead || kind == MQZ_HANG) {
       char err[300];
       if (hit || dead) {
@@ -838,6 +847,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     xo.tls = o->tls;
     if (o->concurrency) xo.concurrency = o->concurrency;
     xo.spec_oracle = !o->no_spec;
+    if (o->drain_ms) xo.drain_ms = o->drain_ms;
     mqz_exec_opts one = xo;
     one.concurrency = 1;
     if (mqz_exec_new(&xo, on_done, in, &in->x) || mqz_exec_new(&one, NULL, NULL, &in->tx) ||
@@ -933,6 +943,7 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
   xo.tls = o->tls;
   xo.concurrency = 1;
   xo.spec_oracle = !o->no_spec;
+  if (o->drain_ms) xo.drain_ms = o->drain_ms;
   mqz_broker *b = NULL;
   char log_path[4200] = "";
   if (o->exec) {

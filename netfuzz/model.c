@@ -570,40 +570,63 @@ static size_t matching_subs(const mqz__model *m, const mqz__sub *s, const mqz__p
   return k;
 }
 
+/* The subscription of client that makes message e owed to it, or NULL. */
+static const mqz__sub *owed_by(const mqz__model *m, const mqz__pub *e, unsigned client) {
+  for (size_t j = 0; j < m->n_sub; j++)
+    if (m->sub[j].client == client && owed(m, e, &m->sub[j])) return &m->sub[j];
+  return NULL;
+}
+
+/* Equal messages (topic and payload) owed to client: each must arrive, so
+ * the deliveries of one must number at least the messages owed. */
+static size_t owed_twins(const mqz__model *m, const mqz__pub *e, unsigned client) {
+  size_t k = 0;
+  for (size_t i = 0; i < m->n_pub; i++) {
+    const mqz__pub *o = &m->pub[i];
+    if (name_eq(&o->topic, &e->topic) && o->payload_len == e->payload_len &&
+        o->payload_n == e->payload_n && !memcmp(o->payload, e->payload, e->payload_n) &&
+        owed_by(m, o, client))
+      k++;
+  }
+  return k;
+}
+
 size_t mqz__model_owed(const mqz__model *m, unsigned client) {
   if (!m->spec || m->overflow || !m->auto_ack) return 0;
   size_t owed_n = 0;
-  for (size_t i = 0; i < m->n_pub; i++)
-    for (size_t j = 0; j < m->n_sub; j++)
-      if ((client == MQZ_MAX_CLIENTS || m->sub[j].client == client) &&
-          owed(m, &m->pub[i], &m->sub[j]) && copies(m, m->sub[j].client, &m->pub[i], false) == 0)
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
+    if (client != MQZ_MAX_CLIENTS && k != client) continue;
+    for (size_t i = 0; i < m->n_pub; i++)
+      if (owed_by(m, &m->pub[i], k) &&
+          copies(m, k, &m->pub[i], false) < owed_twins(m, &m->pub[i], k))
         owed_n++;
+  }
   return owed_n;
 }
 
 void mqz__model_judge(mqz__model *m, unsigned client) {
   if (!m->spec || m->overflow || !m->auto_ack) return;
-  for (size_t i = 0; i < m->n_pub; i++) {
-    const mqz__pub *e = &m->pub[i];
-    for (size_t j = 0; j < m->n_sub; j++) {
-      const mqz__sub *s = &m->sub[j];
-      if (client != MQZ_MAX_CLIENTS && s->client != client) continue;
-      if (!owed(m, e, s)) continue;
-      size_t got = copies(m, s->client, e, false);
-      uint8_t q = e->qos < s->granted ? e->qos : s->granted;
-      if (got == 0) {
-        mqz__finding(m, MQZ_SPEC, s->client, "MQTT-4.5.0-1",
-                     "QoS %u message on '%.*s' (acknowledged) never reached subscriber '%.*s' "
-                     "(filter '%.*s', granted QoS %u)",
-                     e->qos, (int)e->topic.n, e->topic.s, (int)s->cid.n, s->cid.s,
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
+    if (client != MQZ_MAX_CLIENTS && k != client) continue;
+    for (size_t i = 0; i < m->n_pub; i++) {
+      const mqz__pub *e = &m->pub[i];
+      const mqz__sub *s = owed_by(m, e, k);
+      if (!s) continue;
+      size_t got = copies(m, k, e, false), want = owed_twins(m, e, k);
+      if (got < want) {
+        mqz__finding(m, MQZ_SPEC, k, "MQTT-4.5.0-1",
+                     "QoS %u message on '%.*s' (acknowledged) reached subscriber '%.*s' %zu "
+                     "time(s) of %zu (filter '%.*s', granted QoS %u)",
+                     e->qos, (int)e->topic.n, e->topic.s, (int)s->cid.n, s->cid.s, got, want,
                      (int)s->filter.n, s->filter.s, s->granted);
         return;
       }
+      uint8_t q = e->qos < s->granted ? e->qos : s->granted;
       if (q == 2 && !e->retain && matching_subs(m, s, e) == 1 &&
-          copies(m, s->client, e, true) > twins(m, e)) {
-        mqz__finding(m, MQZ_SPEC, s->client, m->session_v == MQC_V5 ? "MQTT-4.3.3-10" : "MQTT-4.3.3-2",
+          copies(m, k, e, true) > twins(m, e)) {
+        mqz__finding(m, MQZ_SPEC, k, m->session_v == MQC_V5 ? "MQTT-4.3.3-10" : "MQTT-4.3.3-2",
                      "QoS 2 message on '%.*s' delivered %zu times to '%.*s'", (int)e->topic.n,
-                     e->topic.s, copies(m, s->client, e, true), (int)s->cid.n, s->cid.s);
+                     e->topic.s, copies(m, k, e, true), (int)s->cid.n, s->cid.s);
         return;
       }
     }

@@ -317,6 +317,7 @@ typedef struct {
   bool no_spec;             /* judge only crash, hang, bad-wire, leak */
   bool no_minimise;
   uint32_t hang_ms;      /* liveness deadline; 0 = 2000 */
+  uint32_t drain_ms;     /* longest wait for deliveries owed to a leaving client; 0 = 500 */
   uint64_t leak_rss_kib; /* RSS growth over the leak window that counts; 0 = 32768 */
   unsigned leak_fds;     /* descriptor growth that counts; 0 = 64 */
   uint64_t leak_window;  /* sessions per leak window; 0 = 2000 */

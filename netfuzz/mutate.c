@@ -136,6 +136,21 @@ static const dict_prop *pick_prop(const mqz_mutator *m, uint8_t type, uint64_t *
 static size_t graft_one(const dict_prop *d, uint8_t *out, uint64_t *st) {
   const mqc_prop_info *info = d->len ? mqc_prop_lookup(d->b[0]) : NULL;
   bool stretchy = info && (info->type == MQC_PT_UTF8 || info->type == MQC_PT_BINARY) && d->len >= 3;
+  bool numeric = info && (info->type == MQC_PT_BYTE || info->type == MQC_PT_U16 ||
+                          info->type == MQC_PT_U32 || info->type == MQC_PT_VARINT);
+  if (numeric && below(st, 2)) { /* a boundary value instead of the seed's */
+    static const uint32_t edges[] = {0, 1, 2, 127, 128, 255, 16383, 16384, 65535, 65536,
+                                     2097151, 268435455u, 0xFFFFFFFFu};
+    uint32_t v = edges[below(st, sizeof edges / sizeof edges[0])];
+    mqc_writer w;
+    mqc_writer_init(&w, out, 256);
+    mqc_put_varint(&w, d->b[0]);
+    if (info->type == MQC_PT_BYTE) mqc_put_u8(&w, (uint8_t)v);
+    else if (info->type == MQC_PT_U16) mqc_put_u16(&w, (uint16_t)v);
+    else if (info->type == MQC_PT_U32) mqc_put_u32(&w, v);
+    else mqc_put_varint(&w, v > 268435455u ? 268435455u : v);
+    return w.len;
+  }
   if (!stretchy || below(st, 2)) {
     memcpy(out, d->b, d->len);
     return d->len;
@@ -313,12 +328,23 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     break;
   }
   case 8: { /* a burst: one QoS 1/2 PUBLISH many times, fresh identifiers */
-    long pi = find_send(m, s, MQZ_MAX_CLIENTS, MQC_PUBLISH);
-    if (pi < 0) return 0;
+    size_t cand[64], nc = 0;
+    for (size_t i = 0; i < nr && nc < 64; i++)
+      if (m->recs[i].op == MQZ_OP_SEND && m->recs[i].pkt_len &&
+          (m->recs[i].pkt[0] >> 4) == MQC_PUBLISH && ((m->recs[i].pkt[0] >> 1) & 3))
+        cand[nc++] = i;
+    if (!nc) return 0;
+    long pi = (long)cand[below(st, nc)];
     const mqz_rec *pr = &m->recs[pi];
     size_t copies = 2 + below(st, 39);
     o.p[1] |= MQZ_F_AUTO_ACK; /* the delivery oracles judge only clients that answer */
+    /* half the time the other clients stop reading meanwhile, so the burst
+     * piles up unacknowledged in the broker (in-flight windows, queues) */
+    bool stall = below(st, 2);
     for (size_t i = 0; i < nr; i++) {
+      if (i == (size_t)pi && stall)
+        for (unsigned c = 0; c < MQZ_MAX_CLIENTS; c++)
+          if (c != pr->client) put_op(&o, MQZ_OP_SLOWREAD, c, (uint32_t)(5 + below(st, 16)), 1);
       put_rec(&o, s, &m->recs[i]);
       if (i != (size_t)pi || ((pr->pkt[0] >> 1) & 3) == 0) continue;
       /* the packet identifier follows the topic */
