@@ -1,0 +1,86 @@
+/* planted.h - the faults planted in tests/netfuzz/planted_broker, the broker
+ * the network fuzzer (netfuzz/) must find bugs in. One fault per oracle kind;
+ * the exact triggers and the statements they break are at the top of
+ * planted_bugs.c and in docs/netfuzz-planted.md.
+ *
+ * The faults sit beside the engine, not in it: pb_inbound() sees every byte a
+ * client sends before the engine does, pb_outbound() sees every whole packet
+ * the engine sends before the transport does. With no fault enabled both are
+ * pass-through, so the broker is byte for byte the engine behind net/.
+ *
+ * Prefix pb_. Ownership: a pb_conn owns its buffers (pb_conn_free); a
+ * pb_leaks owns nothing it can give back, by design. */
+#ifndef PB_PLANTED_H
+#define PB_PLANTED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mqc.h"
+
+typedef enum {
+  PB_OVERFLOW = 1u << 0, /* crash: heap overflow on a 5.0 PUBLISH property pair */
+  PB_HANG = 1u << 1,     /* hang: SUBSCRIBE f, UNSUBSCRIBE f, PINGREQ */
+  PB_BADWIRE = 1u << 2,  /* bad wire: SUBACK with reason code 0x03 */
+  PB_QOS2LOSS = 1u << 3, /* spec: QoS 2 deliveries beyond 20 in flight dropped */
+  PB_LEAK = 1u << 4,     /* leak: 64 KiB and one descriptor per connection */
+  PB_ALL = 0x1f
+} pb_bug;
+
+/* QoS 2 deliveries in flight to one connection before the rest are dropped. */
+#define PB_Q2_LIMIT 20
+/* Bytes leaked (and touched) per connection. */
+#define PB_LEAK_BYTES (64u << 10)
+
+/* Parses a comma list of overflow, hang, badwire, qos2loss, leak, or "all",
+ * or "none". out: *bugs (PB_* bits). returns false on an unknown name. */
+bool pb_parse_bugs(const char *list, unsigned *bugs);
+
+/* Per-connection fault state. */
+typedef struct {
+  unsigned bugs;
+  mqc_version version; /* from the client's CONNECT; 0 before */
+  bool tap_off;        /* inbound stream unframeable: faults stay quiet */
+  uint8_t *in;         /* inbound bytes not yet a whole packet (owned) */
+  size_t in_n, in_cap;
+  /* hang: 1 after a SUBSCRIBE, 2 after an UNSUBSCRIBE of its first filter */
+  uint8_t hang_step;
+  uint64_t hang_filter; /* FNV-1a of that filter */
+  /* badwire: the SUBACK to corrupt */
+  bool bad_suback;
+  uint16_t bad_suback_id;
+  /* qos2loss: bitmap of the packet IDs of QoS 2 PUBLISHes sent, not yet
+   * completed by PUBCOMP (owned, 8 KiB; NULL without the fault) */
+  uint8_t *q2_sent;
+  unsigned q2_inflight;
+  unsigned long q2_dropped;
+  /* overflow: the last routing key built (owned) */
+  uint8_t *route_key;
+} pb_conn;
+
+/* returns false when out of memory (c is then zeroed and needs no free). */
+bool pb_conn_init(pb_conn *c, unsigned bugs);
+void pb_conn_free(pb_conn *c);
+
+/* Sees len bytes (borrowed) a client sent, before the engine does. May crash
+ * the process (PB_OVERFLOW, by design). returns true when PB_HANG fired: the
+ * caller must then stop serving. */
+bool pb_inbound(pb_conn *c, const uint8_t *buf, size_t len);
+
+/* Filters one whole server packet pkt[0, len) (writable, rewritten in place)
+ * on its way to the client. returns the bytes to send: len, or 0 to drop it. */
+size_t pb_outbound(pb_conn *c, uint8_t *pkt, size_t len);
+
+/* The leak fault's bookkeeping. Blocks stay reachable from head (a list
+ * threaded through the blocks), so LeakSanitizer does not report them. */
+typedef struct {
+  void *head;
+  size_t count, cap; /* cap: connections that leak; later ones do not */
+} pb_leaks;
+
+/* One connection's worth of leak: PB_LEAK_BYTES touched, one /dev/null
+ * descriptor never closed. Does nothing once l->count reaches l->cap. */
+void pb_leak(pb_leaks *l);
+
+#endif

@@ -1,0 +1,424 @@
+/* planted_broker - the reference engine (engine/mqe.h) behind net/'s loop
+ * (net/mqn.h) on one loopback TCP listener, with faults planted for the
+ * network fuzzer (`mqcheck fuzz`) to find. A test fixture, not a product.
+ *
+ *   planted_broker --port P [--bugs LIST] [--leak-cap N]
+ *
+ * LIST is a comma list of overflow, hang, badwire, qos2loss, leak, or "all"
+ * (the default), or "none": then no fault is armed and the broker sends
+ * exactly what the engine sends. It listens on 127.0.0.1:P (MQTT 3.1, 3.1.1
+ * and 5.0 over plain TCP; P = 0 picks a free port), prints
+ * "listening on 127.0.0.1:P" on stdout once ready, and exits 0 on SIGTERM or
+ * SIGINT. Each fault prints one "planted_broker: <fault> triggered" line on
+ * stderr when it first fires on a connection.
+ *
+ * The faults, one per oracle kind. Each fires only on its condition; no
+ * scenario of suite/ meets one by itself, except qos2loss (a session with
+ * more than 20 QoS 2 deliveries unacknowledged) and leak (any connection).
+ *
+ * overflow (crash): a 5.0 PUBLISH from a client carrying both Content Type
+ *   (0x03) and Correlation Data (0x09), with the Correlation Data longer than
+ *   the Content Type plus one byte. The broker copies the Correlation Data
+ *   into a heap buffer sized Content Type + 1: a real heap-buffer-overflow
+ *   (ASan reports it and stops the process; without ASan the heap is
+ *   corrupted). Seeds near it: 5-features/payload-format.yaml (Content Type
+ *   only), 5-features/request-response.yaml (Correlation Data only); adding
+ *   the missing property reaches it. A valid packet must never bring a server
+ *   down; the message it carried is lost against MQTT-3.3.2-16 and
+ *   MQTT-3.3.2-20 (5.0: Correlation Data and Content Type forwarded).
+ *
+ * hang: one connection sends, as three consecutive packets, SUBSCRIBE whose
+ *   first filter is F, UNSUBSCRIBE listing F, PINGREQ (any version). The
+ *   broker then stops serving every connection (its loop sleeps until
+ *   SIGTERM); the process stays alive and the listening socket open, so new
+ *   connections complete the TCP handshake and get no CONNACK. Breaks
+ *   MQTT-3.12.4-1 (PINGRESP), and every answer after it (3.1.1 and 5.0).
+ *   Seed near it: 3.10-unsubscribe/inflight-completes.yaml sends SUBSCRIBE t,
+ *   UNSUBSCRIBE t, PUBACK, PINGREQ; dropping (or moving) its PUBACK reaches it.
+ *
+ * badwire: a 5.0 SUBSCRIBE carrying a Subscription Identifier of 128 or more
+ *   (a varint of two bytes or more). The SUBACK for it goes out with its
+ *   first reason code set to 0x03, which is no Subscribe Reason Code: our
+ *   codec rejects it (`mqcheck decode --version 5 --from server`), breaking
+ *   MQTT-3.9.3-2 (5.0). Seeds near it: 5-features/subscription-identifier.yaml
+ *   (identifier 77) and subscription-identifier-overlap.yaml (1 and 2).
+ *
+ * qos2loss (spec): while 20 QoS 2 PUBLISHes sent to a connection are not yet
+ *   completed by its PUBCOMP, every further new QoS 2 delivery to that
+ *   connection is silently discarded (the engine believes it was sent; the
+ *   publisher got its PUBREC and completed). A subscriber that receives 25
+ *   QoS 2 messages without answering gets 20. Breaks MQTT-4.5.0-1 (the
+ *   message joins every matching subscriber's session and is delivered) and
+ *   QoS 2 exactly-once delivery (section 4.3.3: MQTT-4.3.3-1 in 3.1.1), in
+ *   3.1.1 and 5.0.
+ *
+ * leak: every accepted connection leaks PB_LEAK_BYTES (64 KiB) of heap that
+ *   it touches (RSS grows) and one descriptor on /dev/null, for the first
+ *   --leak-cap connections (default 4096, i.e. 256 MiB at most, so that a
+ *   long fuzz run cannot exhaust a shared machine). The blocks stay
+ *   reachable from a list in the server state, so LeakSanitizer does not
+ *   report them at exit: the leak is visible only to the fuzzer's leak
+ *   oracle (/proc/PID/status VmRSS, /proc/PID/fd). No statement covers it.
+ *
+ * Greybox: tests/netfuzz/build-afl.sh builds the same program with AFL++'s
+ * instrumentation as planted_broker_afl (see docs/netfuzz-planted.md).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mqe.h"
+#include "mqn.h"
+#include "planted.h"
+
+#define READ_BUF 65536
+#define PULL_MAX 65536 /* engine bytes taken per step */
+
+/* A byte buffer the connection owns. */
+typedef struct {
+  uint8_t *p;
+  size_t n, cap;
+} buf;
+
+static bool buf_append(buf *b, const uint8_t *p, size_t n) {
+  if (n > b->cap - b->n) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->n < n) { /* bounded: doubles until it fits */
+      if (cap > SIZE_MAX / 2) return false;
+      cap *= 2;
+    }
+    uint8_t *q = realloc(b->p, cap);
+    if (!q) return false;
+    b->p = q;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, p, n);
+  b->n += n;
+  return true;
+}
+
+static void buf_consume(buf *b, size_t n) {
+  memmove(b->p, b->p + n, b->n - n);
+  b->n -= n;
+}
+
+typedef struct pconn {
+  struct pconn *next, *prev; /* every live connection */
+  struct pconn *dnext;       /* dead list, freed by reap() */
+  mqn_conn *nc;
+  mqe_conn *ec;
+  bool shutting, dead, paused;
+  /* Engine output passes through the faults one whole packet at a time:
+   * raw holds engine bytes not yet a whole packet, wire the filtered bytes
+   * the transport has not taken yet. The engine is drained only while wire
+   * is empty, so its back-pressure (max_output_bytes) still holds. */
+  buf raw, wire;
+  pb_conn bug;
+  unsigned fired; /* PB_* faults already reported for this connection */
+} pconn;
+
+typedef struct {
+  mqe_engine *e;
+  mqn_loop *loop;
+  unsigned bugs;
+  bool hung;
+  pconn *all, *dead;
+  pb_leaks leaks;
+  uint8_t rbuf[READ_BUF];
+} server;
+
+static volatile sig_atomic_t g_stop; /* the only global: a signal flag */
+
+static void on_signal(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+static uint64_t now_ms(void) {
+  return (uint64_t)mqn_now_ms();
+}
+
+static void fired(pconn *pc, unsigned bug, const char *name) {
+  if (pc->fired & bug) return;
+  pc->fired |= bug;
+  fprintf(stderr, "planted_broker: %s triggered\n", name);
+}
+
+static void drop(server *S, pconn *pc, bool abrupt) {
+  if (pc->ec) mqe_conn_close(S->e, pc->ec, abrupt, now_ms());
+  pc->ec = NULL;
+  if (pc->dead) return;
+  pc->dead = true;
+  pc->dnext = S->dead;
+  S->dead = pc;
+}
+
+static void reap(server *S) {
+  pconn *pc;
+  while ((pc = S->dead)) { /* bounded by the dead list */
+    S->dead = pc->dnext;
+    if (pc->prev)
+      pc->prev->next = pc->next;
+    else
+      S->all = pc->next;
+    if (pc->next) pc->next->prev = pc->prev;
+    mqn_loop_close(S->loop, pc->nc);
+    pb_conn_free(&pc->bug);
+    free(pc->raw.p);
+    free(pc->wire.p);
+    free(pc);
+  }
+}
+
+static void pace(server *S, pconn *pc) {
+  if (!pc->ec || pc->dead) return;
+  bool pause = !mqe_conn_wants_input(S->e, pc->ec);
+  if (pause == pc->paused) return;
+  pc->paused = pause;
+  mqn_loop_pause_read(S->loop, pc->nc, pause);
+}
+
+/* Moves whole packets from raw through the faults into wire. */
+static bool filter_packets(pconn *pc) {
+  size_t off = 0;
+  while (off < pc->raw.n) { /* bounded: each turn consumes a packet */
+    mqc_frame fr;
+    mqc_error err;
+    mqc_status st = mqc_frame_packet(pc->raw.p + off, pc->raw.n - off, MQC_VERSION_AUTO,
+                                     MQC_NO_LIMIT, &fr, &err);
+    if (st == MQC_INCOMPLETE) break;
+    if (st != MQC_OK) return false; /* the engine never frames badly */
+    uint8_t *pkt = pc->raw.p + off;
+    bool armed = pc->bug.bad_suback;
+    size_t keep = pb_outbound(&pc->bug, pkt, fr.total_len);
+    if (!keep) fired(pc, PB_QOS2LOSS, "qos2loss");
+    if (armed && !pc->bug.bad_suback) fired(pc, PB_BADWIRE, "badwire");
+    if (keep && !buf_append(&pc->wire, pkt, keep)) return false;
+    off += fr.total_len;
+  }
+  buf_consume(&pc->raw, off);
+  return true;
+}
+
+/* Hands the engine's output, filtered, to the transport; starts the graceful
+ * close once the engine is done with the connection. */
+static void flush(server *S, pconn *pc) {
+  if (!pc->ec || pc->dead) return;
+  for (int i = 0; i < 64; i++) { /* bounded; DRAINED resumes */
+    if (pc->wire.n) {
+      size_t w = 0;
+      mqn_status st = mqn_conn_write(pc->nc, pc->wire.p, pc->wire.n, &w);
+      if (st != MQN_OK && st != MQN_AGAIN) {
+        drop(S, pc, true);
+        return;
+      }
+      buf_consume(&pc->wire, w);
+      if (pc->wire.n) break; /* the transport is full */
+    }
+    const uint8_t *p;
+    size_t n;
+    mqe_conn_pending(pc->ec, &p, &n);
+    if (!n) break;
+    if (n > PULL_MAX) n = PULL_MAX;
+    if (!buf_append(&pc->raw, p, n)) {
+      drop(S, pc, true);
+      return;
+    }
+    mqe_conn_consumed(S->e, pc->ec, n, now_ms());
+    if (!filter_packets(pc)) {
+      drop(S, pc, true);
+      return;
+    }
+  }
+  mqn_status st = mqn_conn_flush(pc->nc);
+  if (st != MQN_OK && st != MQN_AGAIN) {
+    drop(S, pc, true);
+    return;
+  }
+  const uint8_t *p;
+  size_t n;
+  mqe_conn_pending(pc->ec, &p, &n);
+  if (mqe_conn_should_close(pc->ec) && !n && !pc->raw.n && !pc->wire.n) {
+    mqe_conn_close(S->e, pc->ec, false, now_ms());
+    pc->ec = NULL;
+    pc->shutting = true;
+    if (pc->paused) { /* read on, to see the peer's EOF */
+      pc->paused = false;
+      mqn_loop_pause_read(S->loop, pc->nc, false);
+    }
+    mqn_status sst = mqn_conn_shutdown(pc->nc);
+    if (sst != MQN_OK && sst != MQN_AGAIN) {
+      drop(S, pc, false);
+      return;
+    }
+    mqn_conn_set_deadline(pc->nc, mqn_now_ms() + 2000);
+  }
+  pace(S, pc);
+  mqn_loop_update(S->loop, pc->nc);
+}
+
+static void flush_dirty(server *S) {
+  mqe_conn *ec;
+  while ((ec = mqe_next_output(S->e))) /* bounded by the connections with output */
+    flush(S, mqe_conn_user(ec));
+}
+
+static void on_readable(server *S, pconn *pc) {
+  for (int i = 0; i < 64; i++) { /* bounded: the loop reports again */
+    size_t n = 0;
+    mqn_status st = mqn_conn_read(pc->nc, S->rbuf, sizeof S->rbuf, &n);
+    if (st == MQN_AGAIN) return;
+    if (st != MQN_OK) {
+      drop(S, pc, true);
+      return;
+    }
+    if (!pc->ec) continue; /* closing: discard */
+    if (pb_inbound(&pc->bug, S->rbuf, n)) {
+      fired(pc, PB_HANG, "hang");
+      S->hung = true;
+      return;
+    }
+    if (mqe_conn_recv(S->e, pc->ec, S->rbuf, n, now_ms()) == MQE_CLOSE) {
+      flush(S, pc);
+      return;
+    }
+    if (!mqe_conn_wants_input(S->e, pc->ec)) {
+      flush(S, pc);
+      if (pc->dead || !pc->ec || !mqe_conn_wants_input(S->e, pc->ec)) return;
+    }
+  }
+}
+
+static void on_open(server *S, mqn_conn *nc) {
+  pconn *pc = calloc(1, sizeof *pc);
+  if (!pc || !pb_conn_init(&pc->bug, S->bugs)) {
+    free(pc);
+    mqn_loop_close(S->loop, nc);
+    return;
+  }
+  pc->nc = nc;
+  if (mqe_conn_open(S->e, pc, now_ms(), &pc->ec) != MQE_OK) {
+    pb_conn_free(&pc->bug);
+    free(pc);
+    mqn_loop_close(S->loop, nc);
+    return;
+  }
+  if (S->bugs & PB_LEAK) pb_leak(&S->leaks);
+  pc->next = S->all;
+  if (S->all) S->all->prev = pc;
+  S->all = pc;
+  mqn_loop_set_udata(S->loop, nc, pc);
+}
+
+/* The planted hang: nothing is served any more, but the process and its
+ * listening socket live on until SIGTERM. */
+static void hang(void) {
+  struct timespec ts = {0, 50 * 1000 * 1000};
+  while (!g_stop) /* ends on a signal only: the fault */
+    nanosleep(&ts, NULL);
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: planted_broker --port P [--bugs LIST] [--leak-cap N]\n"
+                  "  LIST: comma list of overflow,hang,badwire,qos2loss,leak; all (default); "
+                  "none\n");
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  long port = -1;
+  const char *bugs = "all";
+  long leak_cap = 4096;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--port") && i + 1 < argc)
+      port = strtol(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--bugs") && i + 1 < argc)
+      bugs = argv[++i];
+    else if (!strcmp(argv[i], "--leak-cap") && i + 1 < argc)
+      leak_cap = strtol(argv[++i], NULL, 10);
+    else
+      return usage();
+  }
+  static server S; /* large read buffer; one per process */
+  if (port < 0 || port > 65535 || leak_cap < 0 || !pb_parse_bugs(bugs, &S.bugs)) return usage();
+  S.leaks.cap = (size_t)leak_cap;
+
+  mqe_config cfg;
+  mqe_config_default(&cfg);
+  int rc = 1;
+  if (mqe_engine_new(&cfg, &S.e) != MQE_OK) goto out;
+  if (mqn_loop_new(4096, &S.loop) != MQN_OK) goto out;
+  char u[64];
+  snprintf(u, sizeof u, "tcp://127.0.0.1:%ld", port);
+  mqn_url url;
+  mqn_listener *lis;
+  mqn_status st = MQN_ERR_URL;
+  if (mqn_url_parse(u, &url) != MQN_OK ||
+      (st = mqn_listener_open(&url, NULL, NULL, &lis)) != MQN_OK) {
+    fprintf(stderr, "planted_broker: cannot listen on %s: %s\n", u, mqn_strerror(st));
+    goto out;
+  }
+  mqn_loop_add_listener(S.loop, lis, NULL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  printf("listening on 127.0.0.1:%u\n", (unsigned)mqn_listener_port(lis));
+  fflush(stdout);
+
+  mqn_event evs[256];
+  while (!g_stop) {
+    if (S.hung) {
+      hang();
+      break;
+    }
+    uint64_t dl = mqe_next_deadline(S.e), t = now_ms();
+    int timeout = dl == UINT64_MAX ? 1000 : dl <= t ? 0 : dl - t > 1000 ? 1000 : (int)(dl - t);
+    size_t n = 0;
+    if (mqn_loop_wait(S.loop, timeout, evs, 256, &n) != MQN_OK) break;
+    for (size_t i = 0; i < n && !S.hung; i++) {
+      mqn_event *ev = &evs[i];
+      pconn *pc = ev->udata;
+      if (pc && pc->dead) continue;
+      switch (ev->kind) {
+      case MQN_EV_OPEN:
+        on_open(&S, ev->conn);
+        break;
+      case MQN_EV_READABLE:
+        if (pc) on_readable(&S, pc);
+        break;
+      case MQN_EV_DRAINED:
+        if (pc && !pc->shutting) flush(&S, pc);
+        break;
+      case MQN_EV_ERROR:
+      case MQN_EV_TIMEOUT:
+        if (pc)
+          drop(&S, pc, true);
+        else
+          mqn_loop_close(S.loop, ev->conn);
+        break;
+      }
+    }
+    if (S.hung) continue;
+    flush_dirty(&S);
+    reap(&S);
+    mqe_tick(S.e, now_ms());
+    flush_dirty(&S);
+    reap(&S);
+  }
+  mqe_shutdown(S.e, now_ms());
+  flush_dirty(&S);
+  for (pconn *pc = S.all; pc; pc = pc->next)
+    drop(&S, pc, false);
+  reap(&S);
+  rc = 0;
+out:
+  if (S.loop) mqn_loop_free(S.loop);
+  mqe_engine_free(S.e);
+  return rc;
+}

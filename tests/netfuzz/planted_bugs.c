@@ -1,0 +1,219 @@
+/* planted_bugs.c - the planted faults (planted.h). Triggers, precisely, and
+ * the statements each one breaks: the comment at the top of
+ * planted_broker.c and docs/netfuzz-planted.md. Everything here is wrong on
+ * purpose in exactly one place per fault, marked "PLANTED"; the rest is the
+ * careful code the faults hide in. */
+#include "planted.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The inbound tap frames packets itself; beyond this size it stops (the
+ * engine refuses such packets anyway: its default cap is 1 MiB). */
+#define PB_IN_MAX (2u << 20)
+
+bool pb_parse_bugs(const char *list, unsigned *bugs) {
+  static const struct {
+    const char *name;
+    unsigned bit;
+  } names[] = {{"overflow", PB_OVERFLOW},
+               {"hang", PB_HANG},
+               {"badwire", PB_BADWIRE},
+               {"qos2loss", PB_QOS2LOSS},
+               {"leak", PB_LEAK},
+               {"all", PB_ALL},
+               {"none", 0}};
+  *bugs = 0;
+  const char *p = list;
+  while (*p) { /* bounded by the string */
+    size_t n = strcspn(p, ",");
+    bool known = false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+      if (strlen(names[i].name) == n && !strncmp(p, names[i].name, n)) {
+        *bugs |= names[i].bit;
+        known = true;
+      }
+    }
+    if (!known) return false;
+    p += n;
+    if (*p == ',') p++;
+  }
+  return true;
+}
+
+bool pb_conn_init(pb_conn *c, unsigned bugs) {
+  memset(c, 0, sizeof *c);
+  c->bugs = bugs;
+  if (bugs & PB_QOS2LOSS) {
+    c->q2_sent = calloc(1, 65536 / 8);
+    if (!c->q2_sent) return false;
+  }
+  return true;
+}
+
+void pb_conn_free(pb_conn *c) {
+  free(c->in);
+  free(c->q2_sent);
+  free(c->route_key);
+  memset(c, 0, sizeof *c);
+}
+
+static uint64_t fnv1a(mqc_bytes b) {
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < b.n; i++)
+    h = (h ^ b.p[i]) * 1099511628211ull;
+  return h;
+}
+
+static bool q2_test(const pb_conn *c, uint16_t id) {
+  return (c->q2_sent[id >> 3] >> (id & 7)) & 1u;
+}
+
+static void q2_set(pb_conn *c, uint16_t id, bool on) {
+  if (on)
+    c->q2_sent[id >> 3] |= (uint8_t)(1u << (id & 7));
+  else
+    c->q2_sent[id >> 3] &= (uint8_t) ~(1u << (id & 7));
+}
+
+/* A routing key for request/response traffic, kept per connection. */
+static void overflow_fault(pb_conn *c, const mqc_publish *p) {
+  mqc_prop ct, cd;
+  if (!mqc_props_get(&p->props, MQC_PROP_CONTENT_TYPE, &ct) ||
+      !mqc_props_get(&p->props, MQC_PROP_CORRELATION_DATA, &cd))
+    return;
+  uint8_t *key = malloc(ct.value.n + 1); /* sized by the Content Type ... */
+  if (!key) return;
+  /* PLANTED: ... filled with the Correlation Data: a heap-buffer-overflow
+   * whenever the Correlation Data is longer than the Content Type + 1. */
+  memcpy(key, cd.value.p, cd.value.n);
+  free(c->route_key);
+  c->route_key = key; /* kept, so the copy cannot be optimised away */
+}
+
+/* Returns true when the hang fires. */
+static bool hang_fault(pb_conn *c, const mqc_packet *p) {
+  uint8_t step = c->hang_step;
+  c->hang_step = 0;
+  if (p->type == MQC_SUBSCRIBE) {
+    mqc_list_iter it;
+    mqc_sub_entry e;
+    mqc_sub_iter_init(&it, &p->subscribe);
+    if (mqc_sub_next(&it, &e)) {
+      c->hang_filter = fnv1a(e.filter);
+      c->hang_step = 1;
+    }
+  } else if (p->type == MQC_UNSUBSCRIBE && step == 1) {
+    mqc_list_iter it;
+    mqc_bytes f;
+    mqc_unsub_iter_init(&it, &p->subscribe);
+    while (mqc_unsub_next(&it, &f)) /* bounded by the decoded list */
+      if (fnv1a(f) == c->hang_filter) c->hang_step = 2;
+  } else if (p->type == MQC_PINGREQ && step == 2) {
+    return true; /* PLANTED: the caller stops serving */
+  }
+  return false;
+}
+
+static bool on_client_packet(pb_conn *c, const mqc_packet *p) {
+  if (p->type == MQC_CONNECT) c->version = (mqc_version)p->connect.level;
+  if ((c->bugs & PB_OVERFLOW) && p->type == MQC_PUBLISH && c->version == MQC_V5)
+    overflow_fault(c, &p->publish);
+  if ((c->bugs & PB_BADWIRE) && p->type == MQC_SUBSCRIBE && c->version == MQC_V5) {
+    mqc_prop id;
+    if (mqc_props_get(&p->subscribe.props, MQC_PROP_SUBSCRIPTION_IDENTIFIER, &id) &&
+        id.u >= 128) { /* a Subscription Identifier that needs a 2+ byte varint */
+      c->bad_suback = true;
+      c->bad_suback_id = p->subscribe.packet_id;
+    }
+  }
+  if ((c->bugs & PB_QOS2LOSS) && p->type == MQC_PUBCOMP && q2_test(c, p->ack.packet_id)) {
+    q2_set(c, p->ack.packet_id, false);
+    c->q2_inflight--;
+  }
+  return (c->bugs & PB_HANG) && hang_fault(c, p);
+}
+
+bool pb_inbound(pb_conn *c, const uint8_t *buf, size_t len) {
+  if (!c->bugs || c->tap_off || !len) return false;
+  if (len > PB_IN_MAX - c->in_n) {
+    c->tap_off = true;
+    return false;
+  }
+  if (c->in_n + len > c->in_cap) {
+    size_t cap = c->in_cap ? c->in_cap : 4096;
+    while (cap < c->in_n + len) /* bounded: cap doubles up to PB_IN_MAX */
+      cap *= 2;
+    uint8_t *in = realloc(c->in, cap);
+    if (!in) {
+      c->tap_off = true;
+      return false;
+    }
+    c->in = in;
+    c->in_cap = cap;
+  }
+  memcpy(c->in + c->in_n, buf, len);
+  c->in_n += len;
+  size_t off = 0;
+  bool hang = false;
+  while (off < c->in_n && !hang) { /* bounded: each turn consumes a packet */
+    mqc_frame fr;
+    mqc_error err;
+    mqc_status st =
+        mqc_frame_packet(c->in + off, c->in_n - off, MQC_VERSION_AUTO, PB_IN_MAX, &fr, &err);
+    if (st == MQC_INCOMPLETE) break;
+    if (st != MQC_OK) { /* the engine closes this connection: stay quiet */
+      c->tap_off = true;
+      return false;
+    }
+    mqc_packet p;
+    /* A packet that does not decode is the engine's business (it closes or
+     * answers); the faults only look at valid ones. */
+    if (mqc_decode(c->in + off, fr.total_len, c->version, MQC_FROM_CLIENT, MQC_NO_LIMIT, &p,
+                   &err) == MQC_OK)
+      hang = on_client_packet(c, &p);
+    off += fr.total_len;
+  }
+  memmove(c->in, c->in + off, c->in_n - off);
+  c->in_n -= off;
+  return hang;
+}
+
+size_t pb_outbound(pb_conn *c, uint8_t *pkt, size_t len) {
+  if (!c->bugs || !c->version) return len;
+  mqc_packet p;
+  mqc_error err;
+  if (mqc_decode(pkt, len, c->version, MQC_FROM_SERVER, MQC_NO_LIMIT, &p, &err) != MQC_OK)
+    return len;
+  if ((c->bugs & PB_BADWIRE) && c->bad_suback && p.type == MQC_SUBACK &&
+      p.suback.packet_id == c->bad_suback_id && p.suback.reasons.n > 0) {
+    c->bad_suback = false;
+    /* PLANTED: 0x03 is no Subscribe Reason Code (MQTT-3.9.3-2). */
+    pkt[p.suback.reasons.p - pkt] = 0x03;
+  }
+  if ((c->bugs & PB_QOS2LOSS) && p.type == MQC_PUBLISH && p.publish.qos == 2) {
+    uint16_t id = p.publish.packet_id;
+    if (q2_test(c, id)) return len; /* a re-send of one in flight */
+    if (c->q2_inflight >= PB_Q2_LIMIT) {
+      c->q2_dropped++;
+      return 0; /* PLANTED: the delivery is lost; the engine thinks it was sent */
+    }
+    q2_set(c, id, true);
+    c->q2_inflight++;
+  }
+  return len;
+}
+
+void pb_leak(pb_leaks *l) {
+  if (l->count >= l->cap) return;
+  void **block = malloc(PB_LEAK_BYTES);
+  if (!block) return;
+  memset(block, 0xa5, PB_LEAK_BYTES); /* touched, so RSS grows */
+  *block = l->head;                   /* threaded, so it stays reachable */
+  l->head = block;
+  l->count++;
+  /* PLANTED: a descriptor per connection, never closed. */
+  (void)open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
