@@ -238,7 +238,8 @@ static size_t parse(load *L, lclient *c) {
     if (total > avail) break;
     const uint8_t *b = p + 1 + hl;
     uint8_t type = p[0] >> 4;
-    uint16_t pid = rem >= 2 ? (uint16_t)(b[0] << 8 | b[1]) : 0;
+    uint16_t pid = 0;
+    if (rem >= 2) pid = (uint16_t)(b[0] << 8 | b[1]);
     switch (type) {
     case MQC_PUBLISH: {
       uint8_t qos = (p[0] >> 1) & 3;
@@ -411,13 +412,13 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
     bool publishing = now < stop;
     if (!publishing && !pub_end) pub_end = now;
     if (!publishing) {
-      /* drain: stop once everything arrived, or nothing for 1 s */
+      /* drain: stop once everything arrived, or nothing for 0.5 s */
       uint64_t published = 0;
       for (int i = 0; i < L->npub; i++)
         published += L->cl[i].published;
       uint64_t quiet_since = L->last_delivery > pub_end ? L->last_delivery : pub_end;
       if (L->delivered >= published * (uint64_t)L->nsub || now >= hard_end ||
-          now - quiet_since > 1000000000ull)
+          now - quiet_since > 500000000ull)
         break;
     }
     for (int p = 0; publishing && !L->flood && L->nsub && p < L->npub; p++) { /* O(pubs x subs) */

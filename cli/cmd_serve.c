@@ -90,6 +90,8 @@ static const char *ev_name(mqe_event_type t) {
     return "TAKEOVER";
   case MQE_EV_DROPPED:
     return "DROPPED";
+  case MQE_EV_DROP_TOTAL:
+    return "DROPTOTAL";
   }
   return "EVENT";
 }
@@ -113,6 +115,11 @@ static void on_event(void *ctx, const mqe_event *ev) {
             "session, %lu in all%s)\n",
             peer, ev->client_id, ev->reason, ev->message, (unsigned long long)ev->dropped,
             S->drops, S->drops > 20 ? ", logged 1 in 10000" : "");
+    return;
+  }
+  if (ev->type == MQE_EV_DROP_TOTAL) { /* once per session: always, even --quiet */
+    fprintf(stderr, "serve: DROPTOTAL  client=\"%s\" n=%llu (session ended)\n", ev->client_id,
+            (unsigned long long)ev->dropped);
     return;
   }
   if (ev->type == MQE_EV_LIMIT) { /* can be one per message: rate-limit */

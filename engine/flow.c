@@ -78,6 +78,19 @@ void mqe__drop(mqe_engine *e, mqe_session *s, uint8_t reason, const char *why) {
   e->cfg.on_event(e->cfg.event_ctx, &ev);
 }
 
+void mqe__drop_total(mqe_engine *e, const mqe_session *s) {
+  if (!s->dropped || !e->cfg.on_event) return;
+  mqe_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.type = MQE_EV_DROP_TOTAL;
+  ev.client_id = s->client_id;
+  ev.version = s->version;
+  ev.message = "session ended after drops";
+  ev.now = e->now;
+  ev.dropped = s->dropped;
+  e->cfg.on_event(e->cfg.event_ctx, &ev);
+}
+
 void mqe__slow_timer(mqe_engine *e, mqe_session *s) {
   if (!s->waiters || !s->conn) return;
   uint64_t due = s->progress_at + e->cfg.slow_subscriber_ms;

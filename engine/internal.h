@@ -368,6 +368,8 @@ void mqe__wake_all(mqe_engine *e, mqe_session *s);
 void mqe__queue_progress(mqe_engine *e, mqe_session *s);
 /* Counts one message dropped for s and reports it (MQE_EV_DROPPED). */
 void mqe__drop(mqe_engine *e, mqe_session *s, uint8_t reason, const char *why);
+/* Reports s's drop total as it ends (MQE_EV_DROP_TOTAL), if it had any. */
+void mqe__drop_total(mqe_engine *e, const mqe_session *s);
 /* MQE__T_SLOW fired: disconnect a subscriber that made no progress. */
 void mqe__slow_timer(mqe_engine *e, mqe_session *s);
 /* Runs released connections' held input and pending detaches until both are

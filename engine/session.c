@@ -89,6 +89,7 @@ void mqe__session_clear(mqe_engine *e, mqe_session *s) {
 
 void mqe__session_free(mqe_engine *e, mqe_session *s) {
   assert(!s->conn);
+  mqe__drop_total(e, s);
   mqe__session_clear(e, s);
   mqe_session **pp = &e->buckets[s->hash & (e->nbuckets - 1)];
   while (*pp != s)
