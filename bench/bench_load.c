@@ -52,7 +52,7 @@ const char mqc_bench_load_help[] =
     "load generator: N pubs, M subs, QoS, rate/flood, sweep and table vs serve/mosquitto/aedes";
 
 #define RXCAP     (1 << 20)
-#define BATCH     (64 << 10) /* bytes per write */
+#define BATCH     (64 << 10)  /* bytes per write */
 #define TX_ROOM   (160 << 10) /* write only while net/'s buffer holds less */
 #define ACKCAP    (64 << 10)
 #define MAX_TOPIC 32
@@ -507,8 +507,8 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
          "cpu=%.2f broker_cpu=%.2f rss_kb=%ld\n",
          label ? label : "url", (unsigned long long)published, (unsigned long long)L->delivered,
          (unsigned long long)expect, (unsigned long long)R->loss, (unsigned long long)dups,
-         R->pub_rate, R->del_rate, R->p50, R->p99, R->first_ms, secs * 1000, R->cpu,
-         R->broker_cpu, R->rss_kb);
+         R->pub_rate, R->del_rate, R->p50, R->p99, R->first_ms, secs * 1000, R->cpu, R->broker_cpu,
+         R->rss_kb);
   fflush(stdout);
   rc = 0;
 out:
@@ -708,8 +708,8 @@ static int sweep(load *L, const brokers *B, const char **names, int nb, double s
     for (int b = 0; b < nb && b < 8; b++)
       s[b] = (lu_series){names[b], np[b], off[b], del[b], p99[b]};
     char title[128];
-    snprintf(title, sizeof title, "bench load --sweep: %d -> %d, QoS %d, %d-byte payloads",
-             L->npub, L->nsub, L->qos, L->size);
+    snprintf(title, sizeof title, "bench load --sweep: %d -> %d, QoS %d, %d-byte payloads", L->npub,
+             L->nsub, L->qos, L->size);
     if (lu_svg_write(svg, title, s, (size_t)nb) != 0) {
       fprintf(stderr, "bench load: cannot write %s\n", svg);
       return 1;
@@ -756,7 +756,8 @@ int mqc_bench_load(int argc, char **argv) {
   /* build/<preset>/mqcheck -> <source>/tests/suite/aedes-broker.js */
   snprintf(aedes, sizeof aedes, "%s", self);
   char *slash = strrchr(aedes, '/');
-  if (slash) snprintf(slash, sizeof aedes - (size_t)(slash - aedes), "/../../tests/suite/aedes-broker.js");
+  if (slash)
+    snprintf(slash, sizeof aedes - (size_t)(slash - aedes), "/../../tests/suite/aedes-broker.js");
   B.aedes = aedes;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -832,7 +833,9 @@ int mqc_bench_load(int argc, char **argv) {
   int nb = 0;
   if (list || cmp || do_table || do_sweep) {
     snprintf(names_buf, sizeof names_buf, "%s",
-             list ? list : cmp ? "serve,mosquitto" : "serve,mosquitto,aedes");
+             list  ? list
+             : cmp ? "serve,mosquitto"
+                   : "serve,mosquitto,aedes");
     nb = split_brokers(names_buf, names, 8);
     if (!nb) return usage();
   }

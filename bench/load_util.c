@@ -56,7 +56,7 @@ pid_t lu_spawn(char *const argv[], uint16_t port, const char *log_path) {
     execv(argv[0], argv);
     _exit(127);
   }
-  for (int i = 0; pid > 0 && i < 100; i++) { /* 10 s at most */
+  for (int i = 0; pid > 0 && i < 100; i++) {           /* 10 s at most */
     if (waitpid(pid, NULL, WNOHANG) == pid) return -1; /* exited: port taken? */
     if (port_up(port)) return pid;
     sleep_ms(100);
@@ -91,7 +91,8 @@ double lu_proc_cpu(pid_t pid) {
   if (!p) return -1;
   unsigned long ut = 0, st = 0;
   /* fields after ')': state(3) ... utime(14) stime(15) */
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    return -1;
   long hz = sysconf(_SC_CLK_TCK);
   return hz > 0 ? (double)(ut + st) / (double)hz : -1;
 }
@@ -120,9 +121,9 @@ double lu_self_cpu(void) {
 static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
 
 typedef struct {
-  double x0, y0, w, h;       /* panel area in pixels */
-  double xmin, xmax;         /* log10 of offered */
-  double ymin, ymax;         /* log10 of the value */
+  double x0, y0, w, h; /* panel area in pixels */
+  double xmin, xmax;   /* log10 of offered */
+  double ymin, ymax;   /* log10 of the value */
 } panel;
 
 static double px(const panel *p, double v) {
@@ -211,8 +212,9 @@ int lu_svg_write(const char *path, const char *title, const lu_series *s, size_t
   if (dh < xh) dh = xh;
   panel a = {70, 50, 380, 300, xl, xh, dl, dh};
   panel b = {560, 50, 380, 300, xl, xh, ll, lh};
-  fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='980' height='%zu' "
-             "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
+  fprintf(f,
+          "<svg xmlns='http://www.w3.org/2000/svg' width='980' height='%zu' "
+          "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
           (size_t)420 + 16 * ns);
   fprintf(f, "<text x='490' y='20' font-size='14' text-anchor='middle'>%s</text>\n", title);
   axes(f, &a, "offered msg/s (log)", "delivered msg/s (log)");

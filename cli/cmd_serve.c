@@ -111,10 +111,11 @@ static void on_event(void *ctx, const mqe_event *ev) {
   if (ev->type == MQE_EV_DROPPED) { /* one per message: the first, then 1 in 10000 */
     S->drops++;
     if (S->drops > 20 && S->drops % 10000) return;
-    fprintf(stderr, "serve: DROPPED    peer=%s client=\"%s\" reason=0x%02x %s (%llu for this "
+    fprintf(stderr,
+            "serve: DROPPED    peer=%s client=\"%s\" reason=0x%02x %s (%llu for this "
             "session, %lu in all%s)\n",
-            peer, ev->client_id, ev->reason, ev->message, (unsigned long long)ev->dropped,
-            S->drops, S->drops > 20 ? ", logged 1 in 10000" : "");
+            peer, ev->client_id, ev->reason, ev->message, (unsigned long long)ev->dropped, S->drops,
+            S->drops > 20 ? ", logged 1 in 10000" : "");
     return;
   }
   if (ev->type == MQE_EV_DROP_TOTAL) { /* once per session: always, even --quiet */
@@ -236,12 +237,11 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
       else if (!strcmp(val, "drop"))
         c->overload = MQE_OVERLOAD_DROP;
       else {
-        fprintf(stderr, "serve: %s:%d: overload backpressure | drop-qos0 | drop, not '%s'\n",
-                path, lineno, val);
+        fprintf(stderr, "serve: %s:%d: overload backpressure | drop-qos0 | drop, not '%s'\n", path,
+                lineno, val);
         return -1;
       }
-    }
-    else if (!strcmp(key, "seed"))
+    } else if (!strcmp(key, "seed"))
       c->seed = strtoull(val, NULL, 0);
     else if (!strcmp(key, "tls_cert"))
       fc->tls_cert = val;

@@ -134,10 +134,10 @@ struct mqe_session {
   /* flow control (flow.c): connections whose input waits for this queue */
   mqe_conn *waiters;
   uint32_t nwaiters;
-  mqe_timer slow_timer;  /* slow_subscriber_ms after the last progress */
-  uint64_t progress_at;  /* last time a queued message left the queue */
-  uint64_t dropped;      /* messages dropped for this session, ever */
-  char *client_id; /* NUL-terminated, id_len bytes */
+  mqe_timer slow_timer; /* slow_subscriber_ms after the last progress */
+  uint64_t progress_at; /* last time a queued message left the queue */
+  uint64_t dropped;     /* messages dropped for this session, ever */
+  char *client_id;      /* NUL-terminated, id_len bytes */
 };
 
 /* ---- connections -------------------------------------------------------- */

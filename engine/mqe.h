@@ -76,9 +76,9 @@ typedef enum {
   MQE_EV_LIMIT,        /* a configured cap refused something */
   MQE_EV_WILL,         /* a will message was published */
   MQE_EV_SESSION_EXPIRED,
-  MQE_EV_TAKEOVER, /* an existing connection was taken over */
-  MQE_EV_DROPPED,  /* a message was dropped for a session (client_id); reason
-                      0x97 (0x80 out of memory), dropped = the session's total */
+  MQE_EV_TAKEOVER,  /* an existing connection was taken over */
+  MQE_EV_DROPPED,   /* a message was dropped for a session (client_id); reason
+                       0x97 (0x80 out of memory), dropped = the session's total */
   MQE_EV_DROP_TOTAL /* a session that had drops ended; dropped = its total */
 } mqe_event_type;
 

@@ -1755,7 +1755,6 @@ static void t_wide_level(void **state) {
   env_done(&t);
 }
 
-
 /* ---- overload: back-pressure and drop policies ----------------------------- */
 
 /* n PUBLISH packets to topic with 4-byte big-endian sequence payloads
@@ -1919,7 +1918,7 @@ static void t_overload_self(void **state) {
   tally y;
   memset(&y, 0, sizeof y);
   for (int k = 0; k < 10000 && y.got < 200; k++) /* bounded */
-    if (!take(&t, c, &y)) break;               /* its acks go in behind held PUBLISH */
+    if (!take(&t, c, &y)) break;                 /* its acks go in behind held PUBLISH */
   assert_int_equal(y.got, 200);
   assert_int_equal(y.dups, 0);
   assert_int_equal(y.disorder, 0);
