@@ -74,28 +74,22 @@ int mqc_cmd_encode(int argc, char **argv) {
       return 0;
     } else if (!strcmp(argv[i], "--version") && i + 1 < argc) {
       if (cli_parse_version(argv[++i], &v) || v == MQC_VERSION_AUTO) {
-        fprintf(stderr, "mqcheck encode: unknown version '%s'\n", argv[i]);
-        return 2;
+        return cli_usage("encode", "unknown --version '%s' (3.1, 3.1.1 or 5)", argv[i]);
       }
     } else if (!strcmp(argv[i], "--raw")) {
       raw = true;
     } else if (!strcmp(argv[i], "--text") && i + 1 < argc) {
       text = argv[++i];
     } else if (argv[i][0] == '-' && argv[i][1]) {
-      fprintf(stderr, "mqcheck encode: unknown or incomplete option '%s'\n", argv[i]);
-      usage(stderr);
-      return 2;
+      return cli_bad_option("encode", argv[i], usage);
     } else if (!path) {
       path = argv[i];
     } else {
-      fprintf(stderr, "mqcheck encode: more than one input given\n");
-      return 2;
+      return cli_usage("encode", "unexpected argument '%s': one input (FILE, - or --text)",
+                       argv[i]);
     }
   }
-  if (path && text) {
-    fprintf(stderr, "mqcheck encode: give a FILE or --text, not both\n");
-    return 2;
-  }
+  if (path && text) return cli_usage("encode", "give FILE '%s' or --text, not both", path);
   size_t len;
   char *input;
   const char *name = text ? "<text>" : path ? path : "<stdin>";

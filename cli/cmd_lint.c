@@ -3,11 +3,13 @@
  * names, statement IDs (against the built-in catalog, or the statement
  * lists in --spec-dir), unique names. --list prints the cases (scenario x version), --json for
  * tools. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
 #include "mqs.h"
 #include "mqspec.h"
 
@@ -15,7 +17,8 @@ const char mqc_cmd_lint_help[] = "check scenario files without running them (--l
 
 static void usage(FILE *f) {
   fprintf(f, "usage: mqcheck lint [--spec-dir DIR] [--list] [--json] [PATHS...]\n"
-             "  PATHS        scenario files or directories (default: suite)\n"
+             "  PATHS        scenario files or directories (default: the installed suite,\n"
+             "               or the source tree's for a build-tree mqcheck)\n"
              "  --spec-dir   check statement IDs against mqtt-3.1.1-statements.tsv and\n"
              "               mqtt-5.0-statements.tsv in DIR (default: $MQCHECK_SPEC_DIR,\n"
              "               else the catalog built into mqcheck)\n"
@@ -103,17 +106,24 @@ int mqc_cmd_lint(int argc, char **argv) {
       list = true;
     } else if (!strcmp(argv[i], "--json")) {
       json = true;
-    } else if (argv[i][0] == '-') {
-      usage(stderr);
+    } else if (argv[i][0] == '-' && argv[i][1]) {
       free(pv);
-      return 2;
+      return cli_bad_option("lint", argv[i], usage);
     } else {
       pv[np++] = argv[i];
     }
   }
+  char suite_dir[2 * PATH_MAX];
   if (np) {
     paths = pv;
     n_paths = np;
+  } else if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
+    fprintf(stderr, "mqcheck lint: no scenario suite installed (looked in %s); give PATHS\n",
+            suite_dir);
+    free(pv);
+    return 2;
+  } else {
+    def[0] = suite_dir;
   }
   id_catalog ids;
   if (id_catalog_load(&ids, spec_dir)) {

@@ -2,6 +2,7 @@
  * virtual clock) or a broker, writes JUnit/JSON/Markdown reports and gates
  * on a baseline. */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
 #include "mqr.h"
 #include "mqs.h"
 
@@ -20,7 +22,8 @@ const char mqc_cmd_run_help[] =
 static void usage(FILE *f) {
   fprintf(f,
           "usage: mqcheck run [PATHS...] [options]\n"
-          "  PATHS                 scenario files or directories (default: suite)\n"
+          "  PATHS                 scenario files or directories (default: the suite\n"
+          "                        installed with mqcheck, or the source tree's in a build)\n"
           "  --target T            engine (default) | tcp://HOST:PORT | mqtts://HOST:PORT |\n"
           "                        ws://HOST:PORT/PATH | wss://HOST:PORT/PATH\n"
           "  --profile F           target profile (YAML): address, credentials, TLS,\n"
@@ -29,7 +32,9 @@ static void usage(FILE *f) {
           "  --username U --password P   for every CONNECT that sets none itself\n"
           "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
           "  --jobs N              cases in parallel (default: CPUs; 1 = serial)\n"
-          "  --filter GLOB         only cases whose name or name@version matches (repeatable)\n"
+          "  --filter PAT          only matching cases (repeatable): a plain word matches\n"
+          "                        anywhere in name@version, a glob (* ? [..]) the whole\n"
+          "                        name or name@version\n"
           "  --timeout-scale X     multiply every timeout and wait (slow brokers)\n"
           "  --step-timeout MS     default expect timeout (2000)\n"
           "  --case-timeout MS     deadline of one case (60000)\n"
@@ -192,14 +197,21 @@ int mqc_cmd_run(int argc, char **argv) {
     else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
       quiet = true;
     else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "mqcheck run: unknown or incomplete option '%s'\n", a);
-      usage(stderr);
+      rc = cli_bad_option("run", a, usage);
       goto out_free;
     } else
       paths[n_paths++] = argv[i];
 #undef ARG
   }
-  if (!n_paths) paths[n_paths++] = (char *)"suite";
+  char suite_dir[2 * PATH_MAX];
+  if (!n_paths) {
+    if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
+      fprintf(stderr, "mqcheck run: no scenario suite installed (looked in %s); give PATHS\n",
+              suite_dir);
+      goto out_free;
+    }
+    paths[n_paths++] = suite_dir;
+  }
 
   /* The profile fills what the command line left open. */
   mqs_profile prof;

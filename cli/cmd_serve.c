@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "cli_util.h"
 #include "mqe.h"
 #include "mqn.h"
 
@@ -443,18 +444,18 @@ static void print_stats(server *S) {
   if (st.msgs_dropped) mqe_each_dropped(S->e, 50, print_drop, NULL);
 }
 
-static int usage(void) {
-  fprintf(stderr,
-          "usage: mqcheck serve --listen [tcp://]HOST:PORT [--listen ...] [--config FILE]\n"
-          "                     [--strict] [--quiet] [--max-conns N] [--stats MS]\n"
-          "                     [--cert FILE --key FILE [--cafile FILE]]\n"
-          "  --listen   tcp://, mqtts://, ws://, wss:// (repeatable; TLS needs --cert/--key\n"
-          "             or tls_cert/tls_key in --config)\n"
-          "  --cafile   require client certificates signed by this CA on TLS listeners\n"
-          "  --stats    print a STATS line every MS milliseconds\n"
-          "  --strict   print every normative statement a client breaks\n"
-          "  --config   'key value' lines; see docs/engine.md\n");
-  return 2;
+static void usage(FILE *f) {
+  fprintf(f, "usage: mqcheck serve [--listen [tcp://]HOST:PORT ...] [--config FILE]\n"
+             "                     [--strict] [--quiet] [--max-conns N] [--stats MS]\n"
+             "                     [--cert FILE --key FILE [--cafile FILE]]\n"
+             "  --listen   tcp://, mqtts://, ws://, wss:// (repeatable; TLS needs --cert/--key\n"
+             "             or tls_cert/tls_key in --config)\n"
+             "  --cafile   require client certificates signed by this CA on TLS listeners\n"
+             "  --stats    print a STATS line every MS milliseconds\n"
+             "  --strict   print every normative statement a client breaks\n"
+             "  --config   'key value' lines; see docs/engine.md\n"
+             "  without --listen: tcp://127.0.0.1:1883 (said on stderr)\n"
+             "exit: 0 clean shutdown (SIGINT/SIGTERM), 1 cannot start, 2 usage\n");
 }
 
 int mqc_cmd_serve(int argc, char **argv) {
@@ -467,9 +468,11 @@ int mqc_cmd_serve(int argc, char **argv) {
   static server S; /* large read buffer; zeroed, one per process */
   memset(&S, 0, sizeof S);
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--listen") && i + 1 < argc && nlisten < MAX_LISTEN)
+    if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
+      if (nlisten == MAX_LISTEN)
+        return cli_usage("serve", "more than %d --listen addresses", MAX_LISTEN);
       listen[nlisten++] = argv[++i];
-    else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+    } else if (!strcmp(argv[i], "--config") && i + 1 < argc)
       cfg_path = argv[++i];
     else if (!strcmp(argv[i], "--strict"))
       S.strict = true;
@@ -485,13 +488,33 @@ int mqc_cmd_serve(int argc, char **argv) {
       stats_ms = strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc)
       max_conns = strtoul(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--help")) {
-      usage();
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
       return 0;
-    } else
-      return usage();
+    } else if (argv[i][0] == '-' && argv[i][1])
+      return cli_bad_option("serve", argv[i], usage);
+    else
+      return cli_usage("serve", "unexpected argument '%s' (addresses go after --listen)", argv[i]);
   }
-  if (!nlisten) listen[nlisten++] = "127.0.0.1:1883";
+  if (!nlisten) {
+    listen[nlisten++] = "127.0.0.1:1883";
+    fprintf(stderr, "serve: no --listen given, using the default tcp://127.0.0.1:1883\n");
+  }
+  /* Every address is checked before anything starts, so a typo is a usage
+   * error (exit 2) and not a half-started server. */
+  for (int i = 0; i < nlisten; i++) {
+    char buf[300];
+    mqn_url url;
+    const char *u = listen[i];
+    if (!strstr(u, "://")) {
+      snprintf(buf, sizeof buf, "tcp://%s", u);
+      u = buf;
+    }
+    if (mqn_url_parse(u, &url) != MQN_OK)
+      return cli_usage("serve", "bad --listen address '%s'", listen[i]);
+    if (mqn_scheme_is_tls(url.scheme) && !cfg_path && (!cert || !key))
+      return cli_usage("serve", "--listen '%s' needs --cert FILE and --key FILE", listen[i]);
+  }
   mqe_config cfg;
   mqe_config_default(&cfg);
   cfg.max_connections = (uint32_t)max_conns;
@@ -526,10 +549,17 @@ int mqc_cmd_serve(int argc, char **argv) {
     }
     mqn_url url;
     if (mqn_url_parse(u, &url) != MQN_OK) {
-      fprintf(stderr, "serve: bad listen address %s\n", listen[i]);
+      fprintf(stderr, "serve: bad --listen address '%s'\n", listen[i]);
       goto out;
     }
     if (mqn_scheme_is_tls(url.scheme) && !tls) {
+      if (!fc.tls_cert || !fc.tls_key) {
+        fprintf(stderr,
+                "serve: --listen %s needs --cert FILE and --key FILE (or tls_cert and "
+                "tls_key in --config)\n",
+                listen[i]);
+        goto out;
+      }
       mqn_tls_opts to = {.cert_file = fc.tls_cert,
                          .key_file = fc.tls_key,
                          .ca_file = fc.tls_ca,
@@ -542,9 +572,12 @@ int mqc_cmd_serve(int argc, char **argv) {
       }
     }
     mqn_listener *l;
+    errno = 0;
     mqn_status st = mqn_listener_open(&url, tls, NULL, &l);
     if (st != MQN_OK) {
-      fprintf(stderr, "serve: cannot listen on %s: %s\n", u, mqn_strerror(st));
+      int e = errno; /* MQN_ERR_LISTEN: the system's reason, e.g. address in use */
+      fprintf(stderr, "serve: cannot listen on %s: %s\n", u,
+              st == MQN_ERR_LISTEN && e ? strerror(e) : mqn_strerror(st));
       goto out;
     }
     fprintf(stderr, "serve: listening on %s://%s:%u%s\n", mqn_scheme_name(url.scheme), url.host,

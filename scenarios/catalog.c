@@ -228,10 +228,13 @@ size_t mqs_case_id(const mqs_case *c, char *buf, size_t cap) {
   return n < 0 ? 0 : (size_t)n;
 }
 
-bool mqs_case_matches(const mqs_case *c, const char *glob) {
+bool mqs_case_matches(const mqs_case *c, const char *pattern) {
   char id[512];
   mqs_case_id(c, id, sizeof id);
-  return !fnmatch(glob, id, 0) || !fnmatch(glob, c->scenario->name, 0);
+  /* A plain word is what people type to narrow a run ("pubrel"); only a
+   * pattern with glob characters has to match the whole name. */
+  if (!strpbrk(pattern, "*?[")) return strstr(id, pattern) != NULL;
+  return !fnmatch(pattern, id, 0) || !fnmatch(pattern, c->scenario->name, 0);
 }
 
 const char *mqs_verdict_name(mqs_verdict v) {

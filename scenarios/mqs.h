@@ -413,8 +413,10 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *opts, mqs
 int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *opts, mqs_result *results,
                   void (*progress)(void *ctx, size_t i, const mqs_result *r), void *ctx);
 
-/* Glob match (*, ?, [..]) on a case ID "name@version" or the name alone. */
-bool mqs_case_matches(const mqs_case *c, const char *glob);
+/* A pattern without glob characters matches as a substring of the case ID
+ * "name@version"; one with *, ? or [..] must match the whole ID or the name
+ * alone. */
+bool mqs_case_matches(const mqs_case *c, const char *pattern);
 /* "name@3.1.1" into buf (snprintf semantics). */
 size_t mqs_case_id(const mqs_case *c, char *buf, size_t cap);
 

@@ -52,7 +52,7 @@ expect_out incomplete 'needed'
 check wrong-direction 1 "$mq" decode --version 3.1.1 --from server e000
 expect_out wrong-direction 'not sent by a server'
 
-check bad-hex 2 "$mq" decode --version 5 3g00
+check bad-hex 1 "$mq" decode --version 5 3g00
 check bad-version 2 "$mq" decode --version 7 c000
 check no-input 2 "$mq" decode --version 5
 
