@@ -29,7 +29,8 @@
  *
  * Brokers (--brokers/--compare/--table/--sweep) are started fresh for every
  * run on a free loopback port, so peak RSS is per load: `serve` is this
- * binary (or --serve PATH, with --serve-config FILE), mosquitto is
+ * binary (or --serve PATH, with --serve-config FILE; `serve@PATH` in the list
+ * runs another mqcheck binary's serve, for before/after), mosquitto is
  * --mosquitto PATH (default /usr/sbin/mosquitto, max_queued_messages 1000,
  * its default), aedes is node with tests/suite/aedes-broker.js (--aedes FILE).
  */
@@ -537,8 +538,9 @@ static pid_t start_broker(const brokers *B, const char *name, char *url, size_t 
     snprintf(pstr, sizeof pstr, "%u", port);
     snprintf(url, cap, "tcp://127.0.0.1:%u", port);
     pid_t pid = -1;
-    if (!strcmp(name, "serve")) {
-      const char *bin = B->serve ? B->serve : B->self;
+    if (!strcmp(name, "serve") || !strncmp(name, "serve@", 6)) {
+      /* serve@PATH: serve from another mqcheck binary (before/after) */
+      const char *bin = name[5] == '@' ? name + 6 : B->serve ? B->serve : B->self;
       char *argv[] = {(char *)bin, "serve", "--quiet", "--listen", listen, NULL, NULL, NULL};
       if (B->serve_config) {
         argv[5] = "--config";

@@ -385,12 +385,12 @@ static void flush_dirty(server *S) {
     flush(S, mqe_conn_user(ec));
 }
 
-/* One read (READ_BUF bytes) per connection per loop turn: READABLE is level
- * triggered, so the rest waits for the next turn while what this read
- * produced is written out (flush_dirty after each event). Reading a flooding
- * publisher without bound before writing starves its subscribers: the
- * receive livelock of docs/engine.md, "Overload". */
-#define READS_PER_TURN 1
+/* At most READS_PER_TURN reads of READ_BUF bytes per connection per loop turn.
+ * READABLE is level triggered, so the rest waits for the next turn while what
+ * was read is written out (flush_dirty after each event). Reading a flooding
+ * publisher without bound before writing starves its subscribers: the receive
+ * livelock of docs/engine.md, "Overload". */
+#define READS_PER_TURN 4
 
 static void on_readable(server *S, sconn *sc) {
   for (int i = 0; i < READS_PER_TURN; i++) { /* bounded: the loop reports again */
