@@ -141,10 +141,10 @@ int mqc_cmd_lint(int argc, char **argv) {
   for (size_t i = 0; i < suite.n; i++) {
     mqs_scenario *s = suite.s[i];
     for (unsigned b = 0; b < 2; b++)
-      for (size_t r = 0; r < s->n_rules[b]; r++)
+      for (size_t r = 0; (s->versions & (1u << b)) && r < s->n_rules[b]; r++)
         if (!id_known(&ids, b, s->rules[b][r])) {
-          fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path, s->line,
-                  s->rules[b][r], b ? "5.0" : "3.1.1");
+          fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path,
+                  s->rule_lines[b][r], s->rules[b][r], b ? "5.0" : "3.1.1");
           errors++;
         }
     cases += (s->versions & MQS_V311 ? 1u : 0u) + (s->versions & MQS_V5 ? 1u : 0u);

@@ -15,6 +15,7 @@
 #include "cli_util.h"
 #include "mqr.h"
 #include "mqs.h"
+#include "mqspec.h"
 
 const char mqc_cmd_run_help[] =
     "run scenarios against the engine or a broker (reports, baseline gate)";
@@ -31,7 +32,8 @@ static void usage(FILE *f) {
           "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
           "  --username U --password P   for every CONNECT that sets none itself\n"
           "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
-          "  --jobs N              cases in parallel (default: CPUs; 1 = serial)\n"
+          "  --jobs N              cases in parallel (default: CPUs, at least 8 against a\n"
+          "                        broker, where cases mostly wait; 1 = serial)\n"
           "  --filter PAT          only matching cases (repeatable): a plain word matches\n"
           "                        anywhere in name@version, a glob (* ? [..]) the whole\n"
           "                        name or name@version\n"
@@ -44,9 +46,12 @@ static void usage(FILE *f) {
           "  --baseline F          gate: fail only on regressions against F\n"
           "  --write-baseline F    write this run's non-passing cases as a baseline\n"
           "  --run-id ID           prefix of client IDs and topics (default: random)\n"
+          "  --no-preflight        judge every case even if the broker accepts no CONNECT\n"
+          "                        (default: stop with one error; skip versions it refuses)\n"
           "  -v, --verbose         print every case's transcript\n"
           "  -q, --quiet           print only failures and the summary\n"
-          "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors\n");
+          "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors,\n"
+          "      or a broker that accepts no CONNECT\n");
 }
 
 typedef struct {
@@ -102,12 +107,39 @@ static void redact_url(const char *in, char *out, size_t cap) {
     snprintf(out, cap, "%s", in);
 }
 
+/* A statement ID not in the built-in catalog is an error at its own line:
+ * a run must not pass a case whose statement does not exist. */
+static int unknown_ids(const mqs_suite *suite) {
+  mqspec_catalog cat[2];
+  char err[200];
+  memset(cat, 0, sizeof cat);
+  size_t bad = 0;
+  for (unsigned b = 0; b < 2; b++)
+    if (mqspec_load_embedded(&cat[b], b ? MQSPEC_V5 : MQSPEC_V311, err, sizeof err)) {
+      fprintf(stderr, "mqcheck run: built-in catalog: %s\n", err);
+      bad++;
+    }
+  for (size_t i = 0; i < suite->n && !bad; i++) {
+    const mqs_scenario *s = suite->s[i];
+    for (unsigned b = 0; b < 2; b++)
+      for (size_t r = 0; (s->versions & (1u << b)) && r < s->n_rules[b]; r++)
+        if (!mqspec_find(&cat[b], s->rules[b][r])) {
+          fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path,
+                  s->rule_lines[b][r], s->rules[b][r], b ? "5.0" : "3.1.1");
+          bad++;
+        }
+  }
+  mqspec_free(&cat[0]);
+  mqspec_free(&cat[1]);
+  return bad ? -1 : 0;
+}
+
 int mqc_cmd_run(int argc, char **argv) {
   const char *target = NULL, *profile_path = NULL, *junit = NULL, *json = NULL, *report = NULL;
   const char *baseline = NULL, *write_baseline = NULL, *run_id = NULL;
   const char *username = NULL, *password = NULL;
   mqs_tls_opts tls = {0};
-  bool insecure_set = false, verbose = false, quiet = false;
+  bool insecure_set = false, verbose = false, quiet = false, preflight = true;
   unsigned versions = MQS_VALL, jobs = 0;
   double scale = 0;
   uint32_t step_ms = 0, case_ms = 0, run_ms = 0;
@@ -192,6 +224,8 @@ int mqc_cmd_run(int argc, char **argv) {
       write_baseline = argv[++i];
     else if (ARG("--run-id"))
       run_id = argv[++i];
+    else if (!strcmp(a, "--no-preflight"))
+      preflight = false;
     else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
       verbose = true;
     else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
@@ -250,6 +284,10 @@ int mqc_cmd_run(int argc, char **argv) {
     mqs_suite_free(&suite);
     goto out_spec;
   }
+  if (unknown_ids(&suite)) {
+    mqs_suite_free(&suite);
+    goto out_spec;
+  }
   /* cases: scenario x version, in file order */
   mqs_case *cases = calloc(suite.n * 2 + 1, sizeof *cases);
   size_t n = 0;
@@ -281,8 +319,10 @@ int mqc_cmd_run(int argc, char **argv) {
   uint32_t caps =
       (mqs_target_spec_default_caps(spec) | prof.caps_on | with) & ~prof.caps_off & ~without;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  if (!jobs) jobs = ncpu > 0 ? (unsigned)ncpu : 1;
-  if (!mqs_target_spec_is_engine(spec) && jobs < 8 && n > 8) jobs = 8; /* network waits are idle */
+  if (!jobs) {
+    jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+    if (!mqs_target_spec_is_engine(spec) && jobs < 8) jobs = 8; /* network waits are idle */
+  }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   mqs_run_opts opts = {
@@ -299,6 +339,26 @@ int mqc_cmd_run(int argc, char **argv) {
   };
   if (run_ms)
     opts.run_deadline_ms = (uint64_t)t0.tv_sec * 1000u + (uint64_t)t0.tv_nsec / 1000000u + run_ms;
+  /* a broker must accept a CONNECT before hundreds of cases are judged */
+  char unspoken[600];
+  if (preflight && !mqs_target_spec_is_engine(spec) && n) {
+    unsigned want = 0;
+    for (size_t i = 0; i < n; i++)
+      want |= cases[i].version;
+    unsigned spoken = 0;
+    if (mqs_preflight(&opts, want, &spoken, unspoken, sizeof unspoken) || !spoken) {
+      char shown[600];
+      redact_url(target, shown, sizeof shown);
+      fprintf(stderr, "mqcheck run: %s accepts no CONNECT: %s\n", shown, unspoken);
+      free(cases);
+      free(results);
+      mqs_suite_free(&suite);
+      rc = 2;
+      goto out_spec;
+    }
+    opts.spoken = spoken;
+    if (spoken != want) opts.unspoken_why = unspoken;
+  }
   progress_ctx pc = {PTHREAD_MUTEX_INITIALIZER, quiet, 0, n};
   if (mqs_run_cases(cases, n, &opts, results, progress, &pc)) {
     fprintf(stderr, "mqcheck run: cannot start worker threads\n");
@@ -312,6 +372,7 @@ int mqc_cmd_run(int argc, char **argv) {
 
   /* reports */
   mqr_case *rc_cases = calloc(n + 1, sizeof *rc_cases);
+  mqr_stmt(*stmts)[MQS_STMTS_MAX] = calloc(n + 1, sizeof *stmts);
   char(*ids)[300] = calloc(n + 1, sizeof *ids);
   char shown_target[600];
   redact_url(target ? target : "engine", shown_target, sizeof shown_target);
@@ -320,8 +381,12 @@ int mqc_cmd_run(int argc, char **argv) {
   struct tm tmv;
   gmtime_r(&now, &tmv);
   strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-  for (size_t i = 0; rc_cases && ids && i < n; i++) {
+  for (size_t i = 0; rc_cases && ids && stmts && i < n; i++) {
     const mqs_scenario *s = cases[i].scenario;
+    for (size_t k = 0; k < results[i].n_stmts; k++)
+      stmts[i][k] =
+          (mqr_stmt){results[i].stmts[k].id, mqs_stmt_verdict_name(results[i].stmts[k].verdict),
+                     results[i].stmts[k].line};
     unsigned b = cases[i].version == MQS_V311 ? 0 : 1;
     mqs_case_id(&cases[i], ids[i], sizeof ids[i]);
     rc_cases[i] = (mqr_case){
@@ -334,6 +399,8 @@ int mqc_cmd_run(int argc, char **argv) {
         .description = s->description,
         .rules = (const char *const *)s->rules[b],
         .n_rules = s->n_rules[b],
+        .stmts = stmts[i],
+        .n_stmts = results[i].n_stmts,
         .verdict = (mqr_verdict)results[i].verdict,
         .transport = results[i].transport,
         .message = results[i].message,
@@ -350,7 +417,7 @@ int mqc_cmd_run(int argc, char **argv) {
       .wall_ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
       .jobs = jobs,
       .cases = rc_cases,
-      .n = rc_cases && ids ? n : 0,
+      .n = rc_cases && ids && stmts ? n : 0,
   };
   rc = 0;
   for (size_t i = 0; i < run.n; i++) {
@@ -417,6 +484,7 @@ int mqc_cmd_run(int argc, char **argv) {
     rc = (k.fail || k.error) ? 1 : 0;
   }
   free(rc_cases);
+  free(stmts);
   free(ids);
   for (size_t i = 0; i < n; i++)
     mqs_result_free(&results[i]);

@@ -34,6 +34,17 @@ int mqr_write_json(const mqr_run *run, FILE *f) {
       if (r) fputs(", ", f);
       mqr__json(f, c->rules[r]);
     }
+    fprintf(f, "],\n     \"statements\": [");
+    for (size_t r = 0; r < c->n_stmts; r++) {
+      fprintf(f, "%s{\"id\": ", r ? ", " : "");
+      mqr__json(f, c->stmts[r].id);
+      fprintf(f, ", \"verdict\": ");
+      mqr__json(f, c->stmts[r].verdict);
+      if (c->stmts[r].line)
+        fprintf(f, ", \"line\": %u}", c->stmts[r].line);
+      else
+        fprintf(f, ", \"line\": null}");
+    }
     fprintf(f, "], \"step_line\": ");
     if (c->step_line)
       fprintf(f, "%u", c->step_line);

@@ -24,6 +24,15 @@ typedef enum { MQR_PASS, MQR_FAIL, MQR_SKIP, MQR_ERROR } mqr_verdict;
 const char *mqr_verdict_name(mqr_verdict v);            /* "pass" "fail" "skip" "error" */
 int mqr_verdict_parse(const char *s, mqr_verdict *out); /* 0 or -1 */
 
+/* The verdict on one statement in one case: "pass", "fail", "not-reached"
+ * (the case ended before a check of it ran), "not-checked" (no check of it
+ * ran) or "skip". Strings borrowed. */
+typedef struct {
+  const char *id;
+  const char *verdict;
+  unsigned line; /* first failing check, or 0 */
+} mqr_stmt;
+
 /* One scenario x version. All strings borrowed. */
 typedef struct {
   const char *id;      /* "name@5.0", unique in the run */
@@ -35,6 +44,8 @@ typedef struct {
   const char *description;
   const char *const *rules; /* statement IDs at stake */
   size_t n_rules;
+  const mqr_stmt *stmts; /* per-statement verdicts (cited ones first) */
+  size_t n_stmts;
   mqr_verdict verdict;
   bool transport;      /* ERROR from the transport (TLS/WS/TCP) */
   const char *message; /* one line or NULL */
@@ -64,8 +75,10 @@ void mqr_summary(const mqr_run *run, char *out, size_t cap);
 /* Writers. Return 0, or -1 on a write error. */
 int mqr_write_junit(const mqr_run *run, FILE *f);
 int mqr_write_json(const mqr_run *run, FILE *f);
-/* Statements x versions matrix (verdict per statement: fail if any case
- * citing it failed, else pass if any passed, else skip), then a case list. */
+/* Statements x versions matrix from the per-statement verdicts: fail if a
+ * check of it failed in any case, else pass if every case that reached its
+ * checks passed them, else not reached / not checked / skip; then a case
+ * list. */
 int mqr_write_matrix_md(const mqr_run *run, FILE *f);
 
 /* ---- baselines ---- */

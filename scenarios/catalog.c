@@ -251,6 +251,22 @@ const char *mqs_verdict_name(mqs_verdict v) {
   return "?";
 }
 
+const char *mqs_stmt_verdict_name(mqs_stmt_verdict v) {
+  switch (v) {
+  case MQS_ST_PASS:
+    return "pass";
+  case MQS_ST_FAIL:
+    return "fail";
+  case MQS_ST_NOT_REACHED:
+    return "not-reached";
+  case MQS_ST_NOT_CHECKED:
+    return "not-checked";
+  case MQS_ST_SKIP:
+    return "skip";
+  }
+  return "?";
+}
+
 void mqs_result_free(mqs_result *r) {
   free(r->message);
   free(r->detail);
