@@ -147,6 +147,12 @@ int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
   return cli_usage(cmd, "unknown option '%s'", arg);
 }
 
+int cli_check_file(const char *cmd, const char *flag, const char *path) {
+  if (!path || !access(path, R_OK)) return 0;
+  fprintf(stderr, "mqcheck %s: %s '%s': %s\n", cmd, flag, path, strerror(errno));
+  return -1;
+}
+
 static bool has_suite(const char *root, char *out, size_t cap) {
   struct stat st;
   int n = snprintf(out, cap, "%s/suite", root);

@@ -33,6 +33,12 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
  * missing; else "unknown option '--x'". Returns 2. */
 int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
 
+/* Checks that the file a flag names can be read, so a typo is reported with
+ * the flag the user typed ("mqcheck run: --cert 'x.pem': No such file or
+ * directory") before a library reports it in its own terms. A NULL path is
+ * fine. Returns 0, or -1 after printing the message. */
+int cli_check_file(const char *cmd, const char *flag, const char *path);
+
 /* The scenario suite that ships with this mqcheck: the source tree's when the
  * program runs from its own build tree, else the installed one
  * (BINDIR/../share/mqcheck/suite, then the configured install prefix's).

@@ -496,6 +496,7 @@ int mqc_cmd_serve(int argc, char **argv) {
     else
       return cli_usage("serve", "unexpected argument '%s' (addresses go after --listen)", argv[i]);
   }
+  if (cert && !key) return cli_usage("serve", "--cert '%s' needs --key", cert);
   if (!nlisten) {
     listen[nlisten++] = "127.0.0.1:1883";
     fprintf(stderr, "serve: no --listen given, using the default tcp://127.0.0.1:1883\n");
@@ -515,6 +516,9 @@ int mqc_cmd_serve(int argc, char **argv) {
     if (mqn_scheme_is_tls(url.scheme) && !cfg_path && (!cert || !key))
       return cli_usage("serve", "--listen '%s' needs --cert FILE and --key FILE", listen[i]);
   }
+  if (cli_check_file("serve", "--cert", cert) || cli_check_file("serve", "--key", key) ||
+      cli_check_file("serve", "--cafile", cafile) || cli_check_file("serve", "--config", cfg_path))
+    return 1;
   mqe_config cfg;
   mqe_config_default(&cfg);
   cfg.max_connections = (uint32_t)max_conns;

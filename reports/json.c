@@ -11,6 +11,8 @@ int mqr_write_json(const mqr_run *run, FILE *f) {
   mqr__json(f, run->target);
   fprintf(f, ",\n  \"profile\": ");
   mqr__json(f, run->profile);
+  fprintf(f, ",\n  \"profile_text\": ");
+  mqr__json(f, run->profile_text);
   fprintf(f, ",\n  \"started\": ");
   mqr__json(f, run->started);
   fprintf(f, ",\n  \"wall_ms\": %.3f,\n  \"jobs\": %u,\n", run->wall_ms, run->jobs);

@@ -22,7 +22,7 @@ static size_t rank(const char *v) {
 }
 
 static int cmp_row(const void *a, const void *b) {
-  return strcmp(((const row *)a)->id, ((const row *)b)->id);
+  return mqr_statement_cmp(((const row *)a)->id, ((const row *)b)->id);
 }
 
 static void cell(FILE *f, const row *r, int i) {

@@ -206,7 +206,7 @@ long mqs_collect_files(char *const *paths, size_t n_paths, char ***files, char *
     if (S_ISDIR(st.st_mode)) {
       size_t before = out.n;
       if (walk(paths[i], &out, err, cap)) goto fail;
-      qsort(out.v + before, out.n - before, sizeof *out.v, cmpstr);
+      if (out.n > before) qsort(out.v + before, out.n - before, sizeof *out.v, cmpstr);
     } else if (vec_push(&out, paths[i])) {
       snprintf(err, cap, "out of memory");
       goto fail;
