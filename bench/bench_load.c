@@ -81,6 +81,7 @@ typedef struct {
 typedef struct {
   /* the load */
   int npub, nsub, qos, size, duration, window, idle;
+  long drain_ms; /* after publishing: stop once nothing arrived for this long */
   double rate; /* per publisher, msg/s; 0 = unlimited */
   bool flood;
   /* run state */
@@ -406,20 +407,20 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
   double cpu0 = lu_self_cpu();
   double bcpu0 = broker_pid > 0 ? lu_proc_cpu(broker_pid) : -1;
   uint64_t start = ns_now(), stop = start + (uint64_t)L->duration * 1000000000ull;
-  uint64_t pub_end = 0, hard_end = stop + 10000000000ull;
+  uint64_t pub_end = 0, hard_end = stop + 10000000000ull + (uint64_t)L->drain_ms * 1000000ull;
   mqn_event evs[256];
   for (;;) {
     uint64_t now = ns_now();
     bool publishing = now < stop;
     if (!publishing && !pub_end) pub_end = now;
     if (!publishing) {
-      /* drain: stop once everything arrived, or nothing for 0.5 s */
+      /* drain: stop once everything arrived, or nothing for drain_ms */
       uint64_t published = 0;
       for (int i = 0; i < L->npub; i++)
         published += L->cl[i].published;
       uint64_t quiet_since = L->last_delivery > pub_end ? L->last_delivery : pub_end;
       if (L->delivered >= published * (uint64_t)L->nsub || now >= hard_end ||
-          now - quiet_since > 500000000ull)
+          now - quiet_since > (uint64_t)L->drain_ms * 1000000ull)
         break;
     }
     for (int p = 0; publishing && !L->flood && L->nsub && p < L->npub; p++) { /* O(pubs x subs) */
@@ -727,7 +728,7 @@ static int usage(void) {
   fprintf(stderr,
           "usage: mqcheck bench load [--url tcp://H:P] [--pubs N] [--subs M] [--qos Q]\n"
           "       [--size B] [--duration S] [--window W] [--rate msgs/s/publisher] [--flood]\n"
-          "       [--idle N] [--broker-pid PID]\n"
+          "       [--idle N] [--broker-pid PID] [--drain MS (quiet time that ends a run)]\n"
           "       [--compare | --brokers serve,mosquitto,aedes | --table | --sweep [--svg F]\n"
           "        [--sweep-start MSGS_PER_S]] [--serve PATH] [--serve-config F]\n"
           "       [--mosquitto PATH] [--aedes SCRIPT]\n"
@@ -744,6 +745,7 @@ int mqc_bench_load(int argc, char **argv) {
   L.size = 64;
   L.duration = 5;
   L.window = 64;
+  L.drain_ms = 500;
   bool cmp = false, do_table = false, do_sweep = false;
   const char *urls = "tcp://127.0.0.1:1883", *list = NULL, *svg = NULL;
   double sweep_start = 5000;
@@ -811,12 +813,14 @@ int mqc_bench_load(int argc, char **argv) {
       L.window = atoi(v);
     else if (!strcmp(a, "--rate"))
       L.rate = atof(v);
+    else if (!strcmp(a, "--drain"))
+      L.drain_ms = atol(v);
     else
       return usage();
   }
   if (L.npub < 1 || L.npub > 10000 || L.nsub < 0 || L.nsub > 10000 || L.qos < 0 || L.qos > 2 ||
       L.size < 16 || L.size > 60000 || L.duration < 1 || L.window < 1 || L.window > 65535 ||
-      L.idle < 0 || L.rate < 0 || sweep_start <= 0 || broker_pid < 0) {
+      L.idle < 0 || L.rate < 0 || L.drain_ms < 1 || L.drain_ms > 600000 || sweep_start <= 0 || broker_pid < 0) {
     fprintf(stderr, "bench load: bad arguments\n");
     return 2;
   }
