@@ -390,7 +390,7 @@ static void flush_dirty(server *S) {
  * was read is written out (flush_dirty after each event). Reading a flooding
  * publisher without bound before writing starves its subscribers: the receive
  * livelock of docs/engine.md, "Overload". */
-#define READS_PER_TURN 16
+#define READS_PER_TURN 4
 
 static void on_readable(server *S, sconn *sc) {
   for (int i = 0; i < READS_PER_TURN; i++) { /* bounded: the loop reports again */
