@@ -174,7 +174,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
     mqe__on_unsubscribe(e, c, &pkt);
     break;
   case MQC_PINGREQ:
-    mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
+    if (!MQE__FAULT(e, MQE_FAULT_NO_PINGRESP)) mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
     break;
   case MQC_DISCONNECT:
     mqe__on_disconnect(e, c, &pkt);

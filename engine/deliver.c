@@ -128,7 +128,7 @@ void mqe__resend_inflight(mqe_engine *e, mqe_session *s) {
       continue;
     }
     bool nomem;
-    bool sent = mqe__send_publish(e, c, q, true, &nomem);
+    bool sent = mqe__send_publish(e, c, q, !MQE__FAULT(e, MQE_FAULT_NO_DUP_ON_REDELIVERY), &nomem);
     if (nomem) {
       mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for output");
       return;
@@ -215,8 +215,10 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *
       nt++;
     }
     struct mqe_target *t = &e->targets[s->tidx];
-    uint8_t q = m->qos < sub->opts.max_qos ? m->qos : sub->opts.max_qos; /* MQTT-3.8.4-8 */
-    if (q > t->qos) t->qos = q; /* MQTT-3.3.5-1: highest QoS of overlaps */
+    uint8_t q = m->qos < sub->opts.max_qos || MQE__FAULT(e, MQE_FAULT_NO_QOS_DOWNGRADE)
+                    ? m->qos
+                    : sub->opts.max_qos; /* MQTT-3.8.4-8 */
+    if (q > t->qos) t->qos = q;          /* MQTT-3.3.5-1: highest QoS of overlaps */
     if (sub->opts.retain_as_published && m->retain) t->retain = true;
     if (sub->subid && t->nsub < 255) t->nsub++;
   }

@@ -448,6 +448,9 @@ static inline void mqe__put_prop_str(mqc_writer *w, mqc_prop_id id, mqc_bytes v)
   mqc_put_str(w, v);
 }
 
+/* Is planted deviation f (MQE_FAULT_*) on? (engine/faults.c) */
+#define MQE__FAULT(e, f) (((e)->cfg.faults & (f)) != 0)
+
 #define MQE__CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

@@ -209,6 +209,9 @@ typedef struct {
                                   publishers back and takes nothing for this
                                   long is disconnected (0x97); default 10000 */
 
+  uint32_t faults; /* MQE_FAULT_* bits: planted deviations for mutation
+                     testing (engine/faults.c); 0 = a conformant engine */
+
   uint64_t seed;                                    /* PRNG seed: assigned IDs and nonces */
   mqe_allocator alloc;                              /* default: malloc/free */
   void (*on_event)(void *ctx, const mqe_event *ev); /* NULL = no events */
@@ -217,6 +220,27 @@ typedef struct {
 
 /* Fills c with the defaults above. */
 void mqe_config_default(mqe_config *c);
+
+/* Planted deviations (mqcheck mutants): each breaks one statement. */
+#define MQE_FAULT_SESSION_PRESENT_ZERO     (1u << 0)
+#define MQE_FAULT_NO_DUP_ON_REDELIVERY     (1u << 1)
+#define MQE_FAULT_QOS2_DUPLICATE_DELIVERED (1u << 2)
+#define MQE_FAULT_RETAIN_EMPTY_NOT_CLEARED (1u << 3)
+#define MQE_FAULT_WILL_AFTER_DISCONNECT    (1u << 4)
+#define MQE_FAULT_NO_PINGRESP              (1u << 5)
+#define MQE_FAULT_PUBACK_WRONG_ID          (1u << 6)
+#define MQE_FAULT_PUBCOMP_WRONG_ID         (1u << 7)
+#define MQE_FAULT_NO_QOS_DOWNGRADE         (1u << 8)
+#define MQE_FAULT_UNSUBSCRIBE_KEPT         (1u << 9)
+typedef struct {
+  const char *name;              /* "session-present-zero" */
+  uint32_t bit;                  /* MQE_FAULT_* */
+  const char *stmt_311, *stmt_5; /* the statement it breaks, per version */
+  const char *what;              /* one line */
+} mqe_fault_info;
+size_t mqe_fault_count(void);
+const mqe_fault_info *mqe_fault_at(size_t i); /* static; NULL past the end */
+const mqe_fault_info *mqe_fault_lookup(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Engine                                                                   */
