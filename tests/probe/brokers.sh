@@ -9,6 +9,8 @@
 #   mosquitto-restricted  max_qos 1, retain_available false: QoS 2 and
 #                         retain cases skipped, declared values checked
 #   mosquitto-auth        allow_anonymous false with a password file
+#   mosquitto-limits      max_packet_size, max_keepalive, max_inflight_messages,
+#                         max_topic_alias: the limits a 5.0 CONNACK announces
 #   aedes                 3.1.1 only, no shared subscriptions
 #   liar                  tests/probe/liar-broker.py: declarations its behaviour
 #                         contradicts, each a finding with its statement
@@ -87,6 +89,18 @@ case "$case_" in
     expect_line "$out/auth.yaml" '^#   authentication required +yes +a CONNECT without credentials was refused' "anonymous refused"
     expect_line "$out/auth.yaml" '^  qos2: true$' "probed with credentials"
     if grep -q s3cret "$out/auth.yaml"; then fail "password in the profile"; else ok "no password in the profile"; fi
+    ;;
+  mosquitto-limits)
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_packet_size 2000\nmax_keepalive 30\nmax_inflight_messages 5\nmax_topic_alias 3\n' \
+      "$port" > "$out/mosquitto.conf"
+    start_mosquitto "$out/mosquitto.conf" "$out/broker.log" "$port"
+    "$mq" probe --target "$target" --profile-out "$out/profile.yaml" > /dev/null 2> "$out/probe.err"
+    p="$out/profile.yaml"
+    expect_line "$p" '^#   maximum packet size +2000 bytes$' "maximum packet size 2000"
+    expect_line "$p" '^#   server keep alive +30 s \(asked 60 s\)$' "server keep alive 30"
+    expect_line "$p" '^#   receive maximum +5$' "receive maximum 5"
+    expect_line "$p" '^#   topic alias maximum +3$' "topic alias maximum 3"
+    expect_line "$p" '^#   topic-alias +yes +Topic Alias 1 set and reused \(maximum 3\)' "topic alias used"
     ;;
   aedes)
     start_aedes "$src" "$port" "$out/broker.log"
