@@ -440,6 +440,7 @@ typedef struct {
   const char *run_id;          /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
   bool transcript_always;      /* keep the transcript of passing cases too */
   unsigned spoken;             /* versions the target accepts (mqs_preflight); 0 = all */
+  uint32_t engine_faults;      /* engine target: MQE_FAULT_* deviations to plant (mutants) */
   const char *unspoken_why;    /* why the others are skipped (borrowed), or NULL */
 } mqs_run_opts;
 

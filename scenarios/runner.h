@@ -55,7 +55,8 @@ int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts, const
                     size_t cap);
 /* server: the scenario's `server:` block (may be NULL or empty). */
 /* vars: the case's variables, for `server:` values that use them. */
-int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars,
+/* faults: MQE_FAULT_* planted deviations (mqcheck mutants), 0 = none. */
+int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, uint32_t faults,
                            const mqs_target_ops **ops, mqs_target **out);
 int mqs__net_target_new(const mqs_target_spec *spec, uint32_t connect_timeout_ms,
                         uint32_t io_timeout_ms, const mqs_target_ops **ops, mqs_target **out);

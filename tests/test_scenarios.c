@@ -153,7 +153,7 @@ static void test_load_errors(void **state) {
 static void test_skip_missing_capability(void **state) {
   (void)state;
   const char *t = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\n"
-                  "requires: [websocket]\nsteps: [{control: true}]\n";
+                  "requires: [websocket]\nsteps: [{connect: {}}, {control: true}]\n";
   mqs_result r;
   run_text(t, MQS_V5, &r);
   assert_int_equal(r.verdict, MQS_SKIP);
@@ -176,14 +176,17 @@ static void test_server_block(void **state) {
   char msg[300];
   const char *head = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.2.2-15]\n";
   char t[1024];
-  snprintf(t, sizeof t, "%sserver: {maximum_packet_size: 64}\nsteps: [{control: true}]\n", head);
+  snprintf(t, sizeof t,
+           "%sserver: {maximum_packet_size: 64}\nsteps: [{connect: {}}, {control: true}]\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
   assert_non_null(strstr(msg, "max-packet-size"));
-  snprintf(t, sizeof t, "%srequires: [receive-maximum]\nsteps: [{control: true}]\n", head);
+  snprintf(t, sizeof t, "%srequires: [receive-maximum]\nsteps: [{connect: {}}, {control: true}]\n",
+           head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
-  snprintf(t, sizeof t, "%sserver: {bogus: 1}\nsteps: [{control: true}]\n", head);
+  snprintf(t, sizeof t, "%sserver: {bogus: 1}\nsteps: [{connect: {}}, {control: true}]\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
-  snprintf(t, sizeof t, "%sserver: {outbound_aliases: 3}\nsteps: [{control: true}]\n", head);
+  snprintf(t, sizeof t,
+           "%sserver: {outbound_aliases: 3}\nsteps: [{connect: {}}, {control: true}]\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), 0); /* engine-only switch */
   /* applied on the engine: the announced limit, and a bigger packet is refused */
   snprintf(t, sizeof t,
@@ -430,7 +433,9 @@ static void test_step_rules_load(void **state) {
   char msg[300];
   const char *head = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.0-1, MQTT-3.1.0-2]\n";
   char t[1024];
-  snprintf(t, sizeof t, "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n  - control: true\n",
+  snprintf(t, sizeof t,
+           "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n  - send: {type: PINGREQ}\n"
+           "  - expect: {type: PINGRESP}\n",
            head);
   assert_int_equal(load_only(t, msg, sizeof msg), 0);
   snprintf(t, sizeof t,
