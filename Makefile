@@ -3,7 +3,7 @@
 JOBS ?= 2
 SAMPLES := samples
 
-.PHONY: run test build release fuzz-smoke bench clean format tidy
+.PHONY: run test build release install package fuzz-smoke bench clean format tidy
 
 run:
 	@ci/bootstrap build
@@ -18,6 +18,7 @@ test:
 	ctest --preset ci -j$(JOBS)
 	ci/fuzz-smoke
 	ci/fuzz-builds
+	ci/deb-test
 
 # Each libFuzzer target for a few seconds over its corpus and regressions.
 fuzz-smoke:
@@ -34,6 +35,23 @@ release:
 	@ci/bootstrap build
 	cmake --preset release
 	cmake --build --preset release -j$(JOBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: an optimised build configured
+# for PREFIX, then cmake --install (the binary, share/mqcheck/, man pages, bash
+# completion and the pytest plugin where /usr/bin/python3 finds it).
+PREFIX ?= /usr/local
+install:
+	@ci/bootstrap build
+	cmake -S . -B build/install -DCMAKE_BUILD_TYPE=Release -DMQC_TESTS=OFF \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build build/install -j$(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install build/install
+
+# make package: build/package/mqcheck_VERSION_ARCH.deb (install it with
+# apt install ./build/package/mqcheck_*.deb).
+package:
+	@ci/bootstrap build
+	ci/deb build/package
 
 bench: release
 	build/release/mqcheck bench codec

@@ -2,9 +2,14 @@
 #include "cli_util.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int hex_val(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -108,4 +113,71 @@ int cli_parse_version(const char *s, mqc_version *out) {
   else
     return -1;
   return 0;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "mqcheck%s%s: ", *cmd ? " " : "", cmd);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, " (see 'mqcheck%s%s --help')\n", *cmd ? " " : "", cmd);
+  va_end(ap);
+  return 2;
+}
+
+static bool is_option_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
+  char *help = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&help, &n);
+  bool documented = false;
+  if (f) {
+    usage(f);
+    if (!fclose(f) && help) {
+      size_t len = strlen(arg);
+      for (const char *p = strstr(help, arg); p && !documented; p = strstr(p + 1, arg))
+        documented = (p == help || !is_option_char(p[-1])) && !is_option_char(p[len]);
+    }
+  }
+  free(help);
+  if (documented) return cli_usage(cmd, "option '%s' needs a value", arg);
+  return cli_usage(cmd, "unknown option '%s'", arg);
+}
+
+int cli_check_file(const char *cmd, const char *flag, const char *path) {
+  if (!path || !access(path, R_OK)) return 0;
+  fprintf(stderr, "mqcheck %s: %s '%s': %s\n", cmd, flag, path, strerror(errno));
+  return -1;
+}
+
+static bool has_suite(const char *root, char *out, size_t cap) {
+  struct stat st;
+  int n = snprintf(out, cap, "%s/suite", root);
+  return n > 0 && (size_t)n < cap && !stat(out, &st) && S_ISDIR(st.st_mode);
+}
+
+static bool same_dir(const char *a, const char *b) {
+  struct stat sa, sb;
+  return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int cli_suite_dir(char *out, size_t cap) {
+  /* The program's own location decides, not the working directory: a user's
+   * repository may have a folder called suite of its own. */
+  char exe[PATH_MAX], dir[PATH_MAX + 64] = "(unknown)";
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    if (same_dir(MQC_BUILD_DIR, exe) && has_suite(MQC_SOURCE_DIR, out, cap)) return 0;
+    snprintf(dir, sizeof dir, "%s/%s", exe, MQC_DATADIR_FROM_BINDIR);
+    if (has_suite(dir, out, cap)) return 0;
+  }
+  if (has_suite(MQC_DATADIR, out, cap)) return 0;
+  snprintf(out, cap, "%s/suite, %s/suite", dir, MQC_DATADIR);
+  return -1;
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mqc.h"
 
@@ -20,5 +21,29 @@ char *cli_read_all(const char *path, size_t max, size_t *out_len);
 /* "3.1" "3.1.1" "5" "5.0" -> version; MQC_VERSION_AUTO on "auto". Returns -1
  * when unknown. */
 int cli_parse_version(const char *s, mqc_version *out);
+
+/* Usage error of command cmd ("run", or "" for mqcheck itself): prints one
+ * line, "mqcheck CMD: MESSAGE (see 'mqcheck CMD --help')", to stderr and
+ * returns 2, the usage exit code, so callers can `return cli_usage(...)`. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The usage error for an option the command did not accept: "option '--x'
+ * needs a value" when arg is one its help text (printed by usage into a
+ * buffer) documents, since a known option only falls through when its value is
+ * missing; else "unknown option '--x'". Returns 2. */
+int cli_bad_option(const char *cmd, const char *arg, void (*usage)(FILE *));
+
+/* Checks that the file a flag names can be read, so a typo is reported with
+ * the flag the user typed ("mqcheck run: --cert 'x.pem': No such file or
+ * directory") before a library reports it in its own terms. A NULL path is
+ * fine. Returns 0, or -1 after printing the message. */
+int cli_check_file(const char *cmd, const char *flag, const char *path);
+
+/* The scenario suite that ships with this mqcheck: the source tree's when the
+ * program runs from its own build tree, else the installed one
+ * (BINDIR/../share/mqcheck/suite, then the configured install prefix's).
+ * Writes the directory into out (cap bytes) and returns 0, or -1 when there is
+ * none; out then lists the places looked at. */
+int cli_suite_dir(char *out, size_t cap);
 
 #endif

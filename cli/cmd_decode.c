@@ -19,7 +19,7 @@ static void usage(FILE *f) {
              "  HEX     the stream as hex digits (spaces allowed); '-' reads stdin\n"
              "  --raw   the input (stdin with '-') is binary, not hex\n"
              "  --version defaults to auto: the stream must start with CONNECT\n"
-             "exit: 0 all packets valid, 1 malformed/invalid/incomplete, 2 usage\n");
+             "exit: 0 all packets valid, 1 malformed/invalid/incomplete or not hex, 2 usage\n");
 }
 
 typedef struct {
@@ -73,7 +73,7 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (!strcmp(a, "--raw")) {
       o->raw = true;
     } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "mqcheck decode: unknown or incomplete option '%s'\n", a);
+      cli_bad_option("decode", a, usage);
       return -1;
     } else if (!o->input) {
       o->input = a;
@@ -86,7 +86,7 @@ static int parse_args(int argc, char **argv, options *o) {
     }
   }
   if (!o->input) {
-    fprintf(stderr, "mqcheck decode: no input (give HEX or -)\n");
+    cli_usage("decode", "missing input: give HEX or - (stdin)");
     return -1;
   }
   if (o->json && o->pretty) {
@@ -145,8 +145,7 @@ static uint8_t *load_input(const options *o, size_t *len, int *usage_error) {
               bad);
     free(bytes);
     free(text);
-    *usage_error = 1;
-    return NULL;
+    return NULL; /* invalid input, not a usage error */
   }
   free(text);
   *len = (size_t)n;
@@ -166,10 +165,7 @@ static void print_error_text(const mqc_error *err, size_t base, mqc_type type) {
 
 int mqc_cmd_decode(int argc, char **argv) {
   options o;
-  if (parse_args(argc, argv, &o)) {
-    usage(stderr);
-    return 2;
-  }
+  if (parse_args(argc, argv, &o)) return 2;
   size_t len = 0;
   int usage_error;
   uint8_t *buf = load_input(&o, &len, &usage_error);

@@ -3,11 +3,13 @@
  * names, statement IDs (against the built-in catalog, or the statement
  * lists in --spec-dir), unique names. --list prints the cases (scenario x version), --json for
  * tools. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
 #include "mqs.h"
 #include "mqspec.h"
 
@@ -15,7 +17,8 @@ const char mqc_cmd_lint_help[] = "check scenario files without running them (--l
 
 static void usage(FILE *f) {
   fprintf(f, "usage: mqcheck lint [--spec-dir DIR] [--list] [--json] [PATHS...]\n"
-             "  PATHS        scenario files or directories (default: suite)\n"
+             "  PATHS        scenario files or directories (default: the installed suite,\n"
+             "               or the source tree's for a build-tree mqcheck)\n"
              "  --spec-dir   check statement IDs against mqtt-3.1.1-statements.tsv and\n"
              "               mqtt-5.0-statements.tsv in DIR (default: $MQCHECK_SPEC_DIR,\n"
              "               else the catalog built into mqcheck)\n"
@@ -103,17 +106,24 @@ int mqc_cmd_lint(int argc, char **argv) {
       list = true;
     } else if (!strcmp(argv[i], "--json")) {
       json = true;
-    } else if (argv[i][0] == '-') {
-      usage(stderr);
+    } else if (argv[i][0] == '-' && argv[i][1]) {
       free(pv);
-      return 2;
+      return cli_bad_option("lint", argv[i], usage);
     } else {
       pv[np++] = argv[i];
     }
   }
+  char suite_dir[2 * PATH_MAX];
   if (np) {
     paths = pv;
     n_paths = np;
+  } else if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
+    fprintf(stderr, "mqcheck lint: no scenario suite installed (looked in %s); give PATHS\n",
+            suite_dir);
+    free(pv);
+    return 2;
+  } else {
+    def[0] = suite_dir;
   }
   id_catalog ids;
   if (id_catalog_load(&ids, spec_dir)) {
@@ -131,10 +141,10 @@ int mqc_cmd_lint(int argc, char **argv) {
   for (size_t i = 0; i < suite.n; i++) {
     mqs_scenario *s = suite.s[i];
     for (unsigned b = 0; b < 2; b++)
-      for (size_t r = 0; r < s->n_rules[b]; r++)
+      for (size_t r = 0; (s->versions & (1u << b)) && r < s->n_rules[b]; r++)
         if (!id_known(&ids, b, s->rules[b][r])) {
-          fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path, s->line,
-                  s->rules[b][r], b ? "5.0" : "3.1.1");
+          fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path,
+                  s->rule_lines[b][r], s->rules[b][r], b ? "5.0" : "3.1.1");
           errors++;
         }
     cases += (s->versions & MQS_V311 ? 1u : 0u) + (s->versions & MQS_V5 ? 1u : 0u);

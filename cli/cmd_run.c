@@ -2,6 +2,7 @@
  * virtual clock) or a broker, writes JUnit/JSON/Markdown reports and gates
  * on a baseline. */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,11 @@
 #include <unistd.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
+#include "mqp.h"
 #include "mqr.h"
 #include "mqs.h"
+#include "mqspec.h"
 
 const char mqc_cmd_run_help[] =
     "run scenarios against the engine or a broker (reports, baseline gate)";
@@ -20,28 +24,42 @@ const char mqc_cmd_run_help[] =
 static void usage(FILE *f) {
   fprintf(f,
           "usage: mqcheck run [PATHS...] [options]\n"
-          "  PATHS                 scenario files or directories (default: suite)\n"
+          "  PATHS                 scenario files or directories (default: the suite\n"
+          "                        installed with mqcheck, or the source tree's in a build)\n"
           "  --target T            engine (default) | tcp://HOST:PORT | mqtts://HOST:PORT |\n"
           "                        ws://HOST:PORT/PATH | wss://HOST:PORT/PATH\n"
           "  --profile F           target profile (YAML): address, credentials, TLS,\n"
-          "                        capabilities, timeouts; options given here win\n"
+          "                        capabilities, timeouts; options given here win.\n"
+          "                        Without one, a broker target is probed first\n"
+          "                        (mqcheck probe) and the run uses what it found\n"
+          "  --no-probe            no profile and no probe: assume every capability\n"
           "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
           "  --username U --password P   for every CONNECT that sets none itself\n"
           "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
-          "  --jobs N              cases in parallel (default: CPUs; 1 = serial)\n"
-          "  --filter GLOB         only cases whose name or name@version matches (repeatable)\n"
+          "  --jobs N              cases in parallel (default: CPUs, at least 8 against a\n"
+          "                        broker, where cases mostly wait; 1 = serial)\n"
+          "  --filter PAT          only matching cases (repeatable): a plain word matches\n"
+          "                        anywhere in name@version, a glob (* ? [..]) the whole\n"
+          "                        name or name@version\n"
           "  --timeout-scale X     multiply every timeout and wait (slow brokers)\n"
           "  --step-timeout MS     default expect timeout (2000)\n"
           "  --case-timeout MS     deadline of one case (60000)\n"
           "  --run-timeout MS      deadline of the whole run (none)\n"
           "  --with CAP / --without CAP   add/remove a target capability\n"
-          "  --junit F --json F    reports; --report DIR writes junit.xml, report.json, matrix.md\n"
+          "  --junit F --json F    reports; --report DIR writes junit.xml, report.json,\n"
+          "                        matrix.md and report.html\n"
+          "  --html F              self-contained HTML report (summary, statement matrix,\n"
+          "                        filters, failures with transcripts, the profile)\n"
           "  --baseline F          gate: fail only on regressions against F\n"
           "  --write-baseline F    write this run's non-passing cases as a baseline\n"
           "  --run-id ID           prefix of client IDs and topics (default: random)\n"
+          "  --no-preflight        judge every case even if the broker accepts no CONNECT\n"
+          "                        (default: stop with one error; skip versions it refuses)\n"
           "  -v, --verbose         print every case's transcript\n"
           "  -q, --quiet           print only failures and the summary\n"
-          "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors\n");
+          "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors,\n"
+          "      no case selected, a broker target that cannot be reached or that\n"
+          "      accepts no CONNECT\n");
 }
 
 typedef struct {
@@ -74,6 +92,47 @@ static int write_file(const char *path, int (*fn)(const mqr_run *, FILE *), cons
   return 0;
 }
 
+static char *probe_text(const mqp_result *r) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  int rc = mqp_write_profile(r, f);
+  if (fclose(f) || rc) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+/* Why nothing was selected, for the one-line error. */
+static void explain_empty(const mqs_suite *suite, char *const *paths, size_t n_paths,
+                          const char **filters, size_t n_filters, unsigned versions, char *out,
+                          size_t cap) {
+  char where[600] = "";
+  size_t w = 0;
+  for (size_t i = 0; i < n_paths && w < sizeof where; i++)
+    w += (size_t)snprintf(where + w, sizeof where - w, "%s%s", i ? ", " : "", paths[i]);
+  if (!suite->n) {
+    snprintf(out, cap, "no scenario files (*.yaml, *.yml) under %s", where);
+    return;
+  }
+  size_t in_version = 0;
+  for (size_t i = 0; i < suite->n; i++)
+    in_version += (suite->s[i]->versions & versions) != 0;
+  if (!in_version) {
+    snprintf(out, cap, "none of the %zu scenarios under %s runs for MQTT %s (--version)", suite->n,
+             where, versions == MQS_V311 ? "3.1.1" : "5.0");
+    return;
+  }
+  char fl[400] = "";
+  size_t k = 0;
+  for (size_t i = 0; i < n_filters && k < sizeof fl; i++)
+    k += (size_t)snprintf(fl + k, sizeof fl - k, "%s'%s'", i ? ", " : "", filters[i]);
+  snprintf(out, cap, "--filter %s matches none of the %zu scenarios under %s%s", fl, suite->n,
+           where, versions != MQS_VALL ? " for that --version" : "");
+}
+
 static void mkdirs(const char *dir) {
   char tmp[1024];
   snprintf(tmp, sizeof tmp, "%s", dir);
@@ -97,12 +156,41 @@ static void redact_url(const char *in, char *out, size_t cap) {
     snprintf(out, cap, "%s", in);
 }
 
+/* A statement ID not in the built-in catalog is an error at its own line:
+ * a run must not pass a case whose statement does not exist. */
+static int unknown_ids(const mqs_suite *suite) {
+  mqspec_catalog cat[2];
+  char err[200];
+  memset(cat, 0, sizeof cat);
+  size_t bad = 0;
+  for (unsigned b = 0; b < 2; b++)
+    if (mqspec_load_embedded(&cat[b], b ? MQSPEC_V5 : MQSPEC_V311, err, sizeof err)) {
+      fprintf(stderr, "mqcheck run: built-in catalog: %s\n", err);
+      bad++;
+    }
+  for (size_t i = 0; i < suite->n && !bad; i++) {
+    const mqs_scenario *s = suite->s[i];
+    for (unsigned b = 0; b < 2; b++)
+      for (size_t r = 0; (s->versions & (1u << b)) && r < s->n_rules[b]; r++)
+        if (!mqspec_find(&cat[b], s->rules[b][r])) {
+          fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path,
+                  s->rule_lines[b][r], s->rules[b][r], b ? "5.0" : "3.1.1");
+          bad++;
+        }
+  }
+  mqspec_free(&cat[0]);
+  mqspec_free(&cat[1]);
+  return bad ? -1 : 0;
+}
+
 int mqc_cmd_run(int argc, char **argv) {
   const char *target = NULL, *profile_path = NULL, *junit = NULL, *json = NULL, *report = NULL;
-  const char *baseline = NULL, *write_baseline = NULL, *run_id = NULL;
+  const char *baseline = NULL, *write_baseline = NULL, *run_id = NULL, *html = NULL;
   const char *username = NULL, *password = NULL;
   mqs_tls_opts tls = {0};
-  bool insecure_set = false, verbose = false, quiet = false;
+  bool insecure_set = false, verbose = false, quiet = false, preflight = true, no_probe = false;
+  char *profile_text = NULL;
+  mqp_result *probed = NULL;
   unsigned versions = MQS_VALL, jobs = 0;
   double scale = 0;
   uint32_t step_ms = 0, case_ms = 0, run_ms = 0;
@@ -179,6 +267,10 @@ int mqc_cmd_run(int argc, char **argv) {
       junit = argv[++i];
     else if (ARG("--json"))
       json = argv[++i];
+    else if (ARG("--html"))
+      html = argv[++i];
+    else if (!strcmp(a, "--no-probe"))
+      no_probe = true;
     else if (ARG("--report"))
       report = argv[++i];
     else if (ARG("--baseline"))
@@ -187,20 +279,36 @@ int mqc_cmd_run(int argc, char **argv) {
       write_baseline = argv[++i];
     else if (ARG("--run-id"))
       run_id = argv[++i];
+    else if (!strcmp(a, "--no-preflight"))
+      preflight = false;
     else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
       verbose = true;
     else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
       quiet = true;
     else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "mqcheck run: unknown or incomplete option '%s'\n", a);
-      usage(stderr);
+      rc = cli_bad_option("run", a, usage);
       goto out_free;
     } else
       paths[n_paths++] = argv[i];
 #undef ARG
   }
-  if (!n_paths) paths[n_paths++] = (char *)"suite";
+  char suite_dir[2 * PATH_MAX];
+  if (!n_paths) {
+    if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
+      fprintf(stderr, "mqcheck run: no scenario suite installed (looked in %s); give PATHS\n",
+              suite_dir);
+      goto out_free;
+    }
+    paths[n_paths++] = suite_dir;
+  }
 
+  if (tls.cert && !tls.key) {
+    rc = cli_usage("run", "--cert '%s' needs --key", tls.cert);
+    goto out_free;
+  }
+  if (cli_check_file("run", "--cafile", tls.cafile) || cli_check_file("run", "--cert", tls.cert) ||
+      cli_check_file("run", "--key", tls.key) || cli_check_file("run", "--profile", profile_path))
+    goto out_free;
   /* The profile fills what the command line left open. */
   mqs_profile prof;
   memset(&prof, 0, sizeof prof);
@@ -220,7 +328,8 @@ int mqc_cmd_run(int argc, char **argv) {
     if (!step_ms) step_ms = prof.step_timeout_ms;
     if (!case_ms) case_ms = prof.case_timeout_ms;
     if (!scale) scale = prof.timeout_scale;
-    if (prof.versions && versions == MQS_VALL) versions = prof.versions;
+    size_t tl = 0;
+    profile_text = cli_read_all(profile_path, 1u << 20, &tl);
   }
 
   mqs_target_spec *spec = NULL;
@@ -231,10 +340,18 @@ int mqc_cmd_run(int argc, char **argv) {
     goto out_free;
   }
   mqs_suite suite;
-  if (mqs_suite_load(paths, n_paths, &suite, stderr) || suite.errors) {
+  if (mqs_suite_load(paths, n_paths, &suite, stderr)) {
+    fprintf(stderr, "mqcheck run: cannot read the scenario paths\n");
+    goto out_spec;
+  }
+  if (suite.errors) {
     fprintf(stderr, "mqcheck run: %zu scenario file(s) did not load (see mqcheck lint)\n",
             suite.errors);
     if (!suite.errors) goto out_spec;
+    mqs_suite_free(&suite);
+    goto out_spec;
+  }
+  if (unknown_ids(&suite)) {
     mqs_suite_free(&suite);
     goto out_spec;
   }
@@ -250,12 +367,81 @@ int mqc_cmd_run(int argc, char **argv) {
         keep = mqs_case_matches(&c, filters[f]);
       if (keep) cases[n++] = c;
     }
+  if (cases && !n) {
+    /* A CI gate with a typo must not pass on nothing. */
+    char why[1200];
+    explain_empty(&suite, paths, n_paths, filters, n_filters, versions, why, sizeof why);
+    fprintf(stderr, "mqcheck run: no case selected: %s\n", why);
+    free(cases);
+    mqs_suite_free(&suite);
+    goto out_spec;
+  }
+  /* A broker target is reached once, up front: one clear error instead of
+   * one per case. Without a profile, the probe finds its capabilities. */
+  if (!mqs_target_spec_is_engine(spec)) {
+    double sc = scale > 0 ? scale : 1.0;
+    uint32_t cto = (uint32_t)((prof.connect_timeout_ms ? prof.connect_timeout_ms : 5000) * sc);
+    if (!profile_path && !no_probe) {
+      mqp_opts po = {.target = target,
+                     .cafile = tls.cafile,
+                     .cert = tls.cert,
+                     .key = tls.key,
+                     .insecure = tls.insecure,
+                     .username = username,
+                     .password = password,
+                     .timeout_ms = (uint32_t)((step_ms ? step_ms : 2000) * sc)};
+      probed = malloc(sizeof *probed);
+      if (!probed || mqp_probe(&po, probed, err, sizeof err)) {
+        fprintf(stderr, "mqcheck run: %s\n", probed ? err : "out of memory");
+        free(cases);
+        mqs_suite_free(&suite);
+        goto out_spec;
+      }
+      char ps[1024];
+      mqp_summary(probed, ps, sizeof ps);
+      printf("no --profile: probed %s in %.1f s: %s\n", probed->target, probed->wall_ms / 1000.0,
+             ps);
+      mqs_profile_free(&prof);
+      if (mqp_to_profile(probed, &prof)) {
+        free(cases);
+        mqs_suite_free(&suite);
+        goto out_spec;
+      }
+      profile_text = probe_text(probed);
+    } else if (mqp_reach(target, tls.cafile, tls.cert, tls.key, tls.insecure, cto, err,
+                         sizeof err)) {
+      fprintf(stderr, "mqcheck run: %s\n", err);
+      free(cases);
+      mqs_suite_free(&suite);
+      goto out_spec;
+    }
+  }
+  /* Versions the broker does not speak (profile or probe) are a legal
+   * choice: their cases are skipped with the reason, never failed. The
+   * runnable cases go first; the version skips follow. */
+  unsigned declared = prof.versions ? prof.versions : MQS_VALL;
+  size_t n_run = 0;
+  for (size_t i = 0; i < n; i++)
+    if (cases[i].version & declared) {
+      mqs_case t = cases[i];
+      memmove(&cases[n_run + 1], &cases[n_run], (i - n_run) * sizeof *cases);
+      cases[n_run++] = t;
+    }
   mqs_result *results = calloc(n + 1, sizeof *results);
   if (!cases || !results) {
     free(cases);
     free(results);
     mqs_suite_free(&suite);
     goto out_spec;
+  }
+  for (size_t i = n_run; i < n; i++) {
+    const char *why = probed ? mqp_version_skip_reason(probed, cases[i].version) : NULL;
+    char m[400];
+    snprintf(m, sizeof m, "the broker does not speak MQTT %s (%s%s)",
+             mqs_version_label(cases[i].version), probed ? "probe: " : "profile versions",
+             probed ? (why ? why : "unknown") : "");
+    results[i].verdict = MQS_SKIP;
+    results[i].message = strdup(m);
   }
   char rid[32];
   if (!run_id) {
@@ -269,8 +455,10 @@ int mqc_cmd_run(int argc, char **argv) {
   uint32_t caps =
       (mqs_target_spec_default_caps(spec) | prof.caps_on | with) & ~prof.caps_off & ~without;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  if (!jobs) jobs = ncpu > 0 ? (unsigned)ncpu : 1;
-  if (!mqs_target_spec_is_engine(spec) && jobs < 8 && n > 8) jobs = 8; /* network waits are idle */
+  if (!jobs) {
+    jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+    if (!mqs_target_spec_is_engine(spec) && jobs < 8) jobs = 8; /* network waits are idle */
+  }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   mqs_run_opts opts = {
@@ -287,8 +475,28 @@ int mqc_cmd_run(int argc, char **argv) {
   };
   if (run_ms)
     opts.run_deadline_ms = (uint64_t)t0.tv_sec * 1000u + (uint64_t)t0.tv_nsec / 1000000u + run_ms;
-  progress_ctx pc = {PTHREAD_MUTEX_INITIALIZER, quiet, 0, n};
-  if (mqs_run_cases(cases, n, &opts, results, progress, &pc)) {
+  /* a broker must accept a CONNECT before hundreds of cases are judged */
+  char unspoken[600];
+  if (preflight && !mqs_target_spec_is_engine(spec) && n_run) {
+    unsigned want = 0;
+    for (size_t i = 0; i < n_run; i++)
+      want |= cases[i].version;
+    unsigned spoken = 0;
+    if (mqs_preflight(&opts, want, &spoken, unspoken, sizeof unspoken) || !spoken) {
+      char shown[600];
+      redact_url(target, shown, sizeof shown);
+      fprintf(stderr, "mqcheck run: %s accepts no CONNECT: %s\n", shown, unspoken);
+      free(cases);
+      free(results);
+      mqs_suite_free(&suite);
+      rc = 2;
+      goto out_spec;
+    }
+    opts.spoken = spoken;
+    if (spoken != want) opts.unspoken_why = unspoken;
+  }
+  progress_ctx pc = {PTHREAD_MUTEX_INITIALIZER, quiet, 0, n_run};
+  if (mqs_run_cases(cases, n_run, &opts, results, progress, &pc)) {
     fprintf(stderr, "mqcheck run: cannot start worker threads\n");
     free(cases);
     free(results);
@@ -300,6 +508,7 @@ int mqc_cmd_run(int argc, char **argv) {
 
   /* reports */
   mqr_case *rc_cases = calloc(n + 1, sizeof *rc_cases);
+  mqr_stmt(*stmts)[MQS_STMTS_MAX] = calloc(n + 1, sizeof *stmts);
   char(*ids)[300] = calloc(n + 1, sizeof *ids);
   char shown_target[600];
   redact_url(target ? target : "engine", shown_target, sizeof shown_target);
@@ -308,8 +517,12 @@ int mqc_cmd_run(int argc, char **argv) {
   struct tm tmv;
   gmtime_r(&now, &tmv);
   strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-  for (size_t i = 0; rc_cases && ids && i < n; i++) {
+  for (size_t i = 0; rc_cases && ids && stmts && i < n; i++) {
     const mqs_scenario *s = cases[i].scenario;
+    for (size_t k = 0; k < results[i].n_stmts; k++)
+      stmts[i][k] =
+          (mqr_stmt){results[i].stmts[k].id, mqs_stmt_verdict_name(results[i].stmts[k].verdict),
+                     results[i].stmts[k].line};
     unsigned b = cases[i].version == MQS_V311 ? 0 : 1;
     mqs_case_id(&cases[i], ids[i], sizeof ids[i]);
     rc_cases[i] = (mqr_case){
@@ -322,6 +535,8 @@ int mqc_cmd_run(int argc, char **argv) {
         .description = s->description,
         .rules = (const char *const *)s->rules[b],
         .n_rules = s->n_rules[b],
+        .stmts = stmts[i],
+        .n_stmts = results[i].n_stmts,
         .verdict = (mqr_verdict)results[i].verdict,
         .transport = results[i].transport,
         .message = results[i].message,
@@ -331,14 +546,15 @@ int mqc_cmd_run(int argc, char **argv) {
     };
   }
   mqr_run run = {
-      .tool = "mqcheck 0.1.0",
+      .tool = "mqcheck " MQC_VERSION,
       .target = shown_target,
       .profile = prof.name,
+      .profile_text = profile_text,
       .started = started,
       .wall_ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
       .jobs = jobs,
       .cases = rc_cases,
-      .n = rc_cases && ids ? n : 0,
+      .n = rc_cases && ids && stmts ? n : 0,
   };
   rc = 0;
   for (size_t i = 0; i < run.n; i++) {
@@ -365,7 +581,10 @@ int mqc_cmd_run(int argc, char **argv) {
     if (write_file(p, mqr_write_json, &run)) rc = 2;
     snprintf(p, sizeof p, "%s/matrix.md", report);
     if (write_file(p, mqr_write_matrix_md, &run)) rc = 2;
+    snprintf(p, sizeof p, "%s/report.html", report);
+    if (write_file(p, mqr_write_html, &run)) rc = 2;
   }
+  if (html && write_file(html, mqr_write_html, &run)) rc = 2;
   if (junit && write_file(junit, mqr_write_junit, &run)) rc = 2;
   if (json && write_file(json, mqr_write_json, &run)) rc = 2;
   mqr_counts k;
@@ -405,6 +624,7 @@ int mqc_cmd_run(int argc, char **argv) {
     rc = (k.fail || k.error) ? 1 : 0;
   }
   free(rc_cases);
+  free(stmts);
   free(ids);
   for (size_t i = 0; i < n; i++)
     mqs_result_free(&results[i]);
@@ -415,6 +635,8 @@ out_spec:
   mqs_target_spec_free(spec);
   mqs_profile_free(&prof);
 out_free:
+  free(profile_text);
+  free(probed);
   free(paths);
   free(filters);
   return rc;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "cli_util.h"
 #include "mqe.h"
 #include "mqn.h"
 
@@ -40,6 +41,7 @@ typedef struct sconn {
   bool shutting;       /* engine finished; graceful transport close under way */
   bool dead;           /* freed after the current event batch */
   bool paused;         /* reading paused for back-pressure */
+  bool close_deadline; /* engine done, output still pending: deadline set */
   char peer[64];
 } sconn;
 
@@ -47,7 +49,7 @@ typedef struct {
   mqe_engine *e;
   mqn_loop *loop;
   bool strict, quiet;
-  unsigned long violations, limits;
+  unsigned long violations, limits, drops;
   sconn *all;
   sconn *dead;                  /* freed by reap(): O(dead), not O(connections) */
   unsigned long paused, pauses; /* now, and ever */
@@ -87,6 +89,10 @@ static const char *ev_name(mqe_event_type t) {
     return "EXPIRED";
   case MQE_EV_TAKEOVER:
     return "TAKEOVER";
+  case MQE_EV_DROPPED:
+    return "DROPPED";
+  case MQE_EV_DROP_TOTAL:
+    return "DROPTOTAL";
   }
   return "EVENT";
 }
@@ -101,6 +107,21 @@ static void on_event(void *ctx, const mqe_event *ev) {
     fprintf(stderr, "serve: VIOLATION %s peer=%s client=\"%s\" reason=0x%02x: %s\n",
             ev->statement ? ev->statement : "(unnumbered)", peer, ev->client_id, ev->reason,
             ev->message);
+    return;
+  }
+  if (ev->type == MQE_EV_DROPPED) { /* one per message: the first, then 1 in 10000 */
+    S->drops++;
+    if (S->drops > 20 && S->drops % 10000) return;
+    fprintf(stderr,
+            "serve: DROPPED    peer=%s client=\"%s\" reason=0x%02x %s (%llu for this "
+            "session, %lu in all%s)\n",
+            peer, ev->client_id, ev->reason, ev->message, (unsigned long long)ev->dropped, S->drops,
+            S->drops > 20 ? ", logged 1 in 10000" : "");
+    return;
+  }
+  if (ev->type == MQE_EV_DROP_TOTAL) { /* once per session: always, even --quiet */
+    fprintf(stderr, "serve: DROPTOTAL  client=\"%s\" n=%llu (session ended)\n", ev->client_id,
+            (unsigned long long)ev->dropped);
     return;
   }
   if (ev->type == MQE_EV_LIMIT) { /* can be one per message: rate-limit */
@@ -207,7 +228,21 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
       c->max_output_bytes = u;
     else if (!strcmp(key, "connect_timeout_ms"))
       c->connect_timeout_ms = (uint32_t)u;
-    else if (!strcmp(key, "seed"))
+    else if (!strcmp(key, "slow_subscriber_ms"))
+      c->slow_subscriber_ms = (uint32_t)u;
+    else if (!strcmp(key, "overload")) {
+      if (!strcmp(val, "backpressure"))
+        c->overload = MQE_OVERLOAD_BACKPRESSURE;
+      else if (!strcmp(val, "drop-qos0"))
+        c->overload = MQE_OVERLOAD_DROP_QOS0;
+      else if (!strcmp(val, "drop"))
+        c->overload = MQE_OVERLOAD_DROP;
+      else {
+        fprintf(stderr, "serve: %s:%d: overload backpressure | drop-qos0 | drop, not '%s'\n", path,
+                lineno, val);
+        return -1;
+      }
+    } else if (!strcmp(key, "seed"))
       c->seed = strtoull(val, NULL, 0);
     else if (!strcmp(key, "tls_cert"))
       fc->tls_cert = val;
@@ -316,6 +351,12 @@ static void flush(server *S, sconn *sc) {
   const uint8_t *p;
   size_t n;
   mqe_conn_pending(sc->ec, &p, &n);
+  if (mqe_conn_should_close(sc->ec) && n && !sc->close_deadline) {
+    /* e.g. a slow subscriber disconnected for not reading: its DISCONNECT
+     * may never leave; 2 s, then the transport goes (MQN_EV_TIMEOUT) */
+    sc->close_deadline = true;
+    mqn_conn_set_deadline(sc->nc, mqn_now_ms() + 2000);
+  }
   if (mqe_conn_should_close(sc->ec) && n == 0) {
     mqe_conn_close(S->e, sc->ec, false, now_ms());
     sc->ec = NULL;
@@ -344,8 +385,15 @@ static void flush_dirty(server *S) {
     flush(S, mqe_conn_user(ec));
 }
 
+/* At most READS_PER_TURN reads of READ_BUF bytes per connection per loop turn.
+ * READABLE is level triggered, so the rest waits for the next turn while what
+ * was read is written out (flush_dirty after each event). Reading a flooding
+ * publisher without bound before writing starves its subscribers: the receive
+ * livelock of docs/engine.md, "Overload". */
+#define READS_PER_TURN 4
+
 static void on_readable(server *S, sconn *sc) {
-  for (int i = 0; i < 64; i++) { /* bounded: the loop reports again */
+  for (int i = 0; i < READS_PER_TURN; i++) { /* bounded: the loop reports again */
     size_t n = 0;
     mqn_status st = mqn_conn_read(sc->nc, S->rbuf, sizeof S->rbuf, &n);
     if (st == MQN_AGAIN) return;
@@ -365,39 +413,49 @@ static void on_readable(server *S, sconn *sc) {
   }
 }
 
+static void print_drop(void *ctx, const char *client_id, uint64_t dropped) {
+  (void)ctx;
+  fprintf(stderr, "serve: STATS dropped client=\"%s\" n=%llu\n", client_id,
+          (unsigned long long)dropped);
+}
+
 /* One line of figures for tests and operators: memory stays bounded when
  * clients do not read (max_conn_buf), the engine's live allocation. */
 static void print_stats(server *S) {
   mqe_stats st;
   mqe_get_stats(S->e, &st);
-  size_t max_buf = 0, in = 0, out = 0;
+  size_t max_buf = 0, in = 0, out = 0, stalled = 0;
   for (sconn *sc = S->all; sc; sc = sc->next) { /* once per interval */
     if (!sc->ec) continue;
+    if (mqe_conn_stalled(sc->ec)) stalled++;
     mqe_conn_buffered(sc->ec, &in, &out);
     size_t b = in + out + mqn_conn_pending_out(sc->nc);
     if (b > max_buf) max_buf = b;
   }
   fprintf(stderr,
           "serve: STATS conns=%llu sessions=%llu subs=%llu bytes_allocated=%llu "
-          "max_conn_buf=%zu paused=%lu pauses=%lu msgs_in=%llu msgs_out=%llu dropped=%llu\n",
+          "bytes_peak=%llu max_conn_buf=%zu paused=%lu pauses=%lu stalled=%zu msgs_in=%llu "
+          "msgs_out=%llu dropped=%llu queued=%llu\n",
           (unsigned long long)st.connections, (unsigned long long)st.sessions,
-          (unsigned long long)st.subscriptions, (unsigned long long)st.bytes_allocated, max_buf,
-          S->paused, S->pauses, (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
-          (unsigned long long)st.msgs_dropped);
+          (unsigned long long)st.subscriptions, (unsigned long long)st.bytes_allocated,
+          (unsigned long long)st.bytes_peak, max_buf, S->paused, S->pauses, stalled,
+          (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
+          (unsigned long long)st.msgs_dropped, (unsigned long long)st.queued);
+  if (st.msgs_dropped) mqe_each_dropped(S->e, 50, print_drop, NULL);
 }
 
-static int usage(void) {
-  fprintf(stderr,
-          "usage: mqcheck serve --listen [tcp://]HOST:PORT [--listen ...] [--config FILE]\n"
-          "                     [--strict] [--quiet] [--max-conns N] [--stats MS]\n"
-          "                     [--cert FILE --key FILE [--cafile FILE]]\n"
-          "  --listen   tcp://, mqtts://, ws://, wss:// (repeatable; TLS needs --cert/--key\n"
-          "             or tls_cert/tls_key in --config)\n"
-          "  --cafile   require client certificates signed by this CA on TLS listeners\n"
-          "  --stats    print a STATS line every MS milliseconds\n"
-          "  --strict   print every normative statement a client breaks\n"
-          "  --config   'key value' lines; see docs/engine.md\n");
-  return 2;
+static void usage(FILE *f) {
+  fprintf(f, "usage: mqcheck serve [--listen [tcp://]HOST:PORT ...] [--config FILE]\n"
+             "                     [--strict] [--quiet] [--max-conns N] [--stats MS]\n"
+             "                     [--cert FILE --key FILE [--cafile FILE]]\n"
+             "  --listen   tcp://, mqtts://, ws://, wss:// (repeatable; TLS needs --cert/--key\n"
+             "             or tls_cert/tls_key in --config)\n"
+             "  --cafile   require client certificates signed by this CA on TLS listeners\n"
+             "  --stats    print a STATS line every MS milliseconds\n"
+             "  --strict   print every normative statement a client breaks\n"
+             "  --config   'key value' lines; see docs/engine.md\n"
+             "  without --listen: tcp://127.0.0.1:1883 (said on stderr)\n"
+             "exit: 0 clean shutdown (SIGINT/SIGTERM), 1 cannot start, 2 usage\n");
 }
 
 int mqc_cmd_serve(int argc, char **argv) {
@@ -410,9 +468,11 @@ int mqc_cmd_serve(int argc, char **argv) {
   static server S; /* large read buffer; zeroed, one per process */
   memset(&S, 0, sizeof S);
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--listen") && i + 1 < argc && nlisten < MAX_LISTEN)
+    if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
+      if (nlisten == MAX_LISTEN)
+        return cli_usage("serve", "more than %d --listen addresses", MAX_LISTEN);
       listen[nlisten++] = argv[++i];
-    else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+    } else if (!strcmp(argv[i], "--config") && i + 1 < argc)
       cfg_path = argv[++i];
     else if (!strcmp(argv[i], "--strict"))
       S.strict = true;
@@ -428,13 +488,37 @@ int mqc_cmd_serve(int argc, char **argv) {
       stats_ms = strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc)
       max_conns = strtoul(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--help")) {
-      usage();
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
       return 0;
-    } else
-      return usage();
+    } else if (argv[i][0] == '-' && argv[i][1])
+      return cli_bad_option("serve", argv[i], usage);
+    else
+      return cli_usage("serve", "unexpected argument '%s' (addresses go after --listen)", argv[i]);
   }
-  if (!nlisten) listen[nlisten++] = "127.0.0.1:1883";
+  if (cert && !key) return cli_usage("serve", "--cert '%s' needs --key", cert);
+  if (!nlisten) {
+    listen[nlisten++] = "127.0.0.1:1883";
+    fprintf(stderr, "serve: no --listen given, using the default tcp://127.0.0.1:1883\n");
+  }
+  /* Every address is checked before anything starts, so a typo is a usage
+   * error (exit 2) and not a half-started server. */
+  for (int i = 0; i < nlisten; i++) {
+    char buf[300];
+    mqn_url url;
+    const char *u = listen[i];
+    if (!strstr(u, "://")) {
+      snprintf(buf, sizeof buf, "tcp://%s", u);
+      u = buf;
+    }
+    if (mqn_url_parse(u, &url) != MQN_OK)
+      return cli_usage("serve", "bad --listen address '%s'", listen[i]);
+    if (mqn_scheme_is_tls(url.scheme) && !cfg_path && (!cert || !key))
+      return cli_usage("serve", "--listen '%s' needs --cert FILE and --key FILE", listen[i]);
+  }
+  if (cli_check_file("serve", "--cert", cert) || cli_check_file("serve", "--key", key) ||
+      cli_check_file("serve", "--cafile", cafile) || cli_check_file("serve", "--config", cfg_path))
+    return 1;
   mqe_config cfg;
   mqe_config_default(&cfg);
   cfg.max_connections = (uint32_t)max_conns;
@@ -469,10 +553,17 @@ int mqc_cmd_serve(int argc, char **argv) {
     }
     mqn_url url;
     if (mqn_url_parse(u, &url) != MQN_OK) {
-      fprintf(stderr, "serve: bad listen address %s\n", listen[i]);
+      fprintf(stderr, "serve: bad --listen address '%s'\n", listen[i]);
       goto out;
     }
     if (mqn_scheme_is_tls(url.scheme) && !tls) {
+      if (!fc.tls_cert || !fc.tls_key) {
+        fprintf(stderr,
+                "serve: --listen %s needs --cert FILE and --key FILE (or tls_cert and "
+                "tls_key in --config)\n",
+                listen[i]);
+        goto out;
+      }
       mqn_tls_opts to = {.cert_file = fc.tls_cert,
                          .key_file = fc.tls_key,
                          .ca_file = fc.tls_ca,
@@ -485,9 +576,12 @@ int mqc_cmd_serve(int argc, char **argv) {
       }
     }
     mqn_listener *l;
+    errno = 0;
     mqn_status st = mqn_listener_open(&url, tls, NULL, &l);
     if (st != MQN_OK) {
-      fprintf(stderr, "serve: cannot listen on %s: %s\n", u, mqn_strerror(st));
+      int e = errno; /* MQN_ERR_LISTEN: the system's reason, e.g. address in use */
+      fprintf(stderr, "serve: cannot listen on %s: %s\n", u,
+              st == MQN_ERR_LISTEN && e ? strerror(e) : mqn_strerror(st));
       goto out;
     }
     fprintf(stderr, "serve: listening on %s://%s:%u%s\n", mqn_scheme_name(url.scheme), url.host,
@@ -538,6 +632,7 @@ int mqc_cmd_serve(int argc, char **argv) {
       }
       case MQN_EV_READABLE:
         if (sc) on_readable(&S, sc);
+        flush_dirty(&S); /* interleave: what this read produced goes out now */
         break;
       case MQN_EV_DRAINED:
         /* shutting: our close is out; wait (2 s at most, the deadline) for
@@ -560,6 +655,7 @@ int mqc_cmd_serve(int argc, char **argv) {
     flush_dirty(&S);
     reap(&S);
   }
+  if (stats_ms > 0) print_stats(&S); /* final figures */
   fprintf(stderr, "serve: shutting down (%lu client violations seen)\n", S.violations);
   mqe_shutdown(S.e, now_ms());
   flush_dirty(&S);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
 #include "mqspec.h"
 
 const char mqc_cmd_spec_help[] =
@@ -80,8 +81,11 @@ static int parse_args(int argc, char **argv, options *o) {
       o->root = argv[++i];
     } else if (!strcmp(a, "--catalog") && has_arg) {
       o->catalog = argv[++i];
+    } else if (a[0] == '-' && a[1]) {
+      cli_bad_option("spec", a, usage);
+      return -1;
     } else {
-      fprintf(stderr, "mqcheck spec: unexpected argument '%s'\n", a);
+      cli_usage("spec", "unexpected argument '%s'", a);
       return -1;
     }
   }
@@ -495,10 +499,7 @@ out:
 
 int mqc_cmd_spec(int argc, char **argv) {
   options o;
-  if (parse_args(argc, argv, &o)) {
-    usage(stderr);
-    return 2;
-  }
+  if (parse_args(argc, argv, &o)) return 2;
   mqspec_catalog cats[MQSPEC_NVERSIONS];
   memset(cats, 0, sizeof cats);
   char err[512];

@@ -9,8 +9,8 @@ static void reset_error(mqc_error *err) {
   err->message = NULL;
 }
 
-static mqc_status frame_fail(mqc_error *err, mqc_status st, size_t offset, uint8_t reason,
-                             const char *statement, const char *msg) {
+MQC__COLD static mqc_status frame_fail(mqc_error *err, mqc_status st, size_t offset, uint8_t reason,
+                                       const char *statement, const char *msg) {
   err->status = st;
   err->offset = offset;
   err->reason = reason;
@@ -90,6 +90,49 @@ static const struct {
     [MQC_PINGRESP] = {2, 0},    [MQC_DISCONNECT] = {3, 0}, [MQC_AUTH] = {3, 0},
 };
 
+/* The fast path's view of the same rules, and of the AUTO rule (only a
+ * CONNECT from a client): ACCEPT[row][type] has one bit per flags value
+ * that reaches the body decoder, for a row per version class and
+ * direction. A header it does not admit goes through the precise checks. */
+#define C3        0x01u /* 3.x (or an unknown level, treated as 3.x) from a client */
+#define S3        0x02u
+#define C5        0x04u
+#define S5        0x08u
+#define CA        0x10u /* AUTO from a client */
+#define SA        0x20u
+#define ANY_FLAGS 0xFFFFu
+#define NOT_QOS3_OR_DUP_QOS0                                                                       \
+  (ANY_FLAGS & ~(1u << 6 | 1u << 7 | 1u << 14 | 1u << 15 | 1u << 8 | 1u << 9))
+#define BY_CONNECT                      (C3 | C5 | CA)
+#define BY_BOTH                         (C3 | S3 | C5 | S5)
+#define BY_CLIENT                       (C3 | C5)
+#define BY_SERVER                       (S3 | S5)
+#define ACCEPTS(row, senders, flags_ok) (uint16_t)(((senders) & (row)) ? (flags_ok) : 0u)
+#define ACCEPT_ROW(row)                                                                            \
+  {                                                                                                \
+    [MQC_CONNECT] = ACCEPTS(row, BY_CONNECT, 1u << 0),                                             \
+    [MQC_CONNACK] = ACCEPTS(row, BY_SERVER, 1u << 0),                                              \
+    [MQC_PUBLISH] = ACCEPTS(row, BY_BOTH, NOT_QOS3_OR_DUP_QOS0),                                   \
+    [MQC_PUBACK] = ACCEPTS(row, BY_BOTH, 1u << 0), [MQC_PUBREC] = ACCEPTS(row, BY_BOTH, 1u << 0),  \
+    [MQC_PUBREL] = ACCEPTS(row, BY_BOTH, 1u << 2), [MQC_PUBCOMP] = ACCEPTS(row, BY_BOTH, 1u << 0), \
+    [MQC_SUBSCRIBE] = ACCEPTS(row, BY_CLIENT, 1u << 2),                                            \
+    [MQC_SUBACK] = ACCEPTS(row, BY_SERVER, 1u << 0),                                               \
+    [MQC_UNSUBSCRIBE] = ACCEPTS(row, BY_CLIENT, 1u << 2),                                          \
+    [MQC_UNSUBACK] = ACCEPTS(row, BY_SERVER, 1u << 0),                                             \
+    [MQC_PINGREQ] = ACCEPTS(row, BY_CLIENT, 1u << 0),                                              \
+    [MQC_PINGRESP] = ACCEPTS(row, BY_SERVER, 1u << 0),                                             \
+    [MQC_DISCONNECT] = ACCEPTS(row, C3 | C5 | S5, 1u << 0),                                        \
+    [MQC_AUTH] = ACCEPTS(row, C5 | S5, 1u << 0),                                                   \
+  }
+static const uint16_t ACCEPT[6][16] = {ACCEPT_ROW(C3), ACCEPT_ROW(S3), ACCEPT_ROW(C5),
+                                       ACCEPT_ROW(S5), ACCEPT_ROW(CA), ACCEPT_ROW(SA)};
+
+/* The ACCEPT row of a version and direction. */
+static inline unsigned accept_row(mqc_version v, mqc_dir from) {
+  static const uint8_t BY_VERSION[MQC_V5 + 1] = {[MQC_VERSION_AUTO] = 4, [MQC_V5] = 2};
+  return ((unsigned)v <= MQC_V5 ? BY_VERSION[v] : 0u) + (from != MQC_FROM_CLIENT);
+}
+
 static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
   if (t == MQC_DISCONNECT && v != MQC_V5 && from == MQC_FROM_SERVER) return false;
   return TYPES[t].senders & (from == MQC_FROM_CLIENT ? 1 : 2);
@@ -97,7 +140,7 @@ static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
 
 /* Names the fault of fixed-header flags already known to be wrong (or a
  * PUBLISH, whose flags are checked here in full). */
-static mqc_status flags_fault(mqc__reader *r, uint8_t flags) {
+MQC__COLD static mqc_status flags_fault(mqc__reader *r, uint8_t flags) {
   const uint8_t *at = r->base;
   if (r->type == MQC_PUBLISH) {
     unsigned qos = (flags >> 1) & 3u;
@@ -136,6 +179,25 @@ static inline mqc_status check_flags(mqc__reader *r, uint8_t flags) {
   return flags_fault(r, flags);
 }
 
+/* The header checks in the order that decides which fault is reported:
+ * CONNECT first, then AUTO, type, direction and flags. MQC_OK sends the
+ * packet on to its body decoder. */
+MQC__COLD static mqc_status header_fault(mqc__reader *r, uint8_t flags) {
+  if (r->type == MQC_CONNECT && r->from == MQC_FROM_CLIENT) return check_flags(r, flags);
+  if (r->v == MQC_VERSION_AUTO) {
+    r->v = MQC_V5; /* cite the newest statement */
+    return MQC__PROTOCOL(r, r->base, "MQTT-3.1.0-1", "MQTT-3.1.0-1",
+                         "the first packet must be CONNECT");
+  }
+  if (r->type == MQC_RESERVED0 || (r->type == MQC_AUTH && r->v != MQC_V5))
+    return MQC__MALFORMED(r, r->base, NULL, NULL, "reserved packet type");
+  if (!direction_ok(r->type, r->v, r->from))
+    return MQC__PROTOCOL(r, r->base, NULL, NULL,
+                         r->from == MQC_FROM_CLIENT ? "packet type is not sent by a client"
+                                                    : "packet type is not sent by a server");
+  return check_flags(r, flags);
+}
+
 mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_dir from,
                       uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err) {
   /* The header fields are set once framing is done (or zeroed when it
@@ -167,25 +229,14 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
   pkt->header_len = fr.header_len;
   pkt->remaining_length = fr.remaining_length;
 
-  if (r.type == MQC_CONNECT && from == MQC_FROM_CLIENT) {
-    memset(&pkt->connect, 0, sizeof pkt->connect);
-    MQC__TRY(check_flags(&r, flags));
-    return mqc__decode_connect(&r, version, &pkt->connect);
-  }
-  if (version == MQC_VERSION_AUTO) {
-    r.v = MQC_V5; /* cite the newest statement */
-    return MQC__PROTOCOL(&r, buf, "MQTT-3.1.0-1", "MQTT-3.1.0-1",
-                         "the first packet must be CONNECT");
-  }
-  if (r.type == MQC_RESERVED0 || (r.type == MQC_AUTH && version != MQC_V5))
-    return MQC__MALFORMED(&r, buf, NULL, NULL, "reserved packet type");
-  if (!direction_ok(r.type, version, from))
-    return MQC__PROTOCOL(&r, buf, NULL, NULL,
-                         from == MQC_FROM_CLIENT ? "packet type is not sent by a client"
-                                                 : "packet type is not sent by a server");
-  MQC__TRY(check_flags(&r, flags));
+  /* One table test admits every well-formed header; anything else goes
+   * through the precise checks, which name the fault. */
+  if (!(ACCEPT[accept_row(version, from)][r.type] >> flags & 1u)) MQC__TRY(header_fault(&r, flags));
 
   switch (r.type) {
+  case MQC_CONNECT:
+    memset(&pkt->connect, 0, sizeof pkt->connect);
+    return mqc__decode_connect(&r, version, &pkt->connect);
   case MQC_CONNACK:
     memset(&pkt->connack, 0, sizeof pkt->connack);
     return mqc__decode_connack(&r, &pkt->connack);
@@ -197,6 +248,10 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
   case MQC_PUBREL:
   case MQC_PUBCOMP:
     memset(&pkt->ack, 0, sizeof pkt->ack);
+    if (fr.remaining_length == 2 && (r.p[0] | r.p[1])) { /* an identifier, nothing else */
+      pkt->ack.packet_id = (uint16_t)(r.p[0] << 8 | r.p[1]);
+      return MQC_OK;
+    }
     return mqc__decode_ack(&r, &pkt->ack);
   case MQC_SUBSCRIBE:
     memset(&pkt->subscribe, 0, sizeof pkt->subscribe);

@@ -19,11 +19,19 @@ typedef struct {
   mqc_error *err;
 } mqc__reader;
 
+/* Marks the functions that build a rejection: compilers then keep them and
+ * the branches that reach them out of the way of the accepting path. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MQC__COLD __attribute__((cold, noinline))
+#else
+#define MQC__COLD
+#endif
+
 /* Records a rejection and returns its status. The statement is chosen by
  * version: s5 for 5.0, s3 for 3.1 and 3.1.1 (3.1 has no numbered statements;
  * the 3.1.1 ones apply). */
-mqc_status mqc__fail_at(mqc__reader *r, const uint8_t *at, mqc_status st, uint8_t reason,
-                        const char *s3, const char *s5, const char *msg);
+MQC__COLD mqc_status mqc__fail_at(mqc__reader *r, const uint8_t *at, mqc_status st, uint8_t reason,
+                                  const char *s3, const char *s5, const char *msg);
 
 #define MQC__MALFORMED(r, at, s3, s5, msg)                                                         \
   mqc__fail_at((r), (at), MQC_ERR_MALFORMED, MQC_RC_MALFORMED_PACKET, (s3), (s5), (msg))
@@ -45,9 +53,9 @@ static inline size_t mqc__left(const mqc__reader *r) {
  * s3/s5 is the statement to cite when the field is missing. The common cases
  * are inline because every packet runs them several times; the slow paths
  * (errors, multi-byte integers) live in read.c. */
-mqc_status mqc__truncated(mqc__reader *r, const char *s3, const char *s5);
+MQC__COLD mqc_status mqc__truncated(mqc__reader *r, const char *s3, const char *s5);
 mqc_status mqc__read_varint_slow(mqc__reader *r, uint32_t *out);
-mqc_status mqc__bin_overrun(mqc__reader *r, const char *s3, const char *s5);
+MQC__COLD mqc_status mqc__bin_overrun(mqc__reader *r, const char *s3, const char *s5);
 
 static inline mqc_status mqc__read_u8(mqc__reader *r, uint8_t *out, const char *what) {
   (void)what;
@@ -88,7 +96,7 @@ static inline mqc_status mqc__read_bin(mqc__reader *r, mqc_bytes *out, const cha
 
 /* UTF-8 scan: 0 ok, 1 ill-formed or surrogate, 2 U+0000. *bad = index. */
 int mqc__utf8_scan(const uint8_t *s, size_t n, size_t *bad);
-mqc_status mqc__utf8_fail(mqc__reader *r, mqc_bytes s, int rc, size_t bad);
+MQC__COLD mqc_status mqc__utf8_fail(mqc__reader *r, mqc_bytes s, int rc, size_t bad);
 
 /* Validates UTF-8 in s (a view into the packet). */
 static inline mqc_status mqc__check_utf8(mqc__reader *r, mqc_bytes s, const char *what) {
@@ -116,30 +124,90 @@ static inline mqc_status mqc__read_utf8(mqc__reader *r, mqc_bytes *out, const ch
   MQC__TRY(mqc__read_bin(r, out, what, s3, s5));
   return mqc__check_utf8(r, *out, what);
 }
-mqc_status mqc__packet_id_zero(mqc__reader *r, const uint8_t *at);
+MQC__COLD mqc_status mqc__packet_id_zero(mqc__reader *r, const uint8_t *at);
 
 static inline mqc_status mqc__read_packet_id(mqc__reader *r, uint16_t *out) {
   const uint8_t *at = r->p;
   MQC__TRY(mqc__read_u16(r, out, "packet identifier"));
   return *out != 0 ? MQC_OK : mqc__packet_id_zero(r, at);
 }
-mqc_status mqc__trailing(mqc__reader *r);
+MQC__COLD mqc_status mqc__trailing(mqc__reader *r);
 
 static inline mqc_status mqc__expect_end(mqc__reader *r) {
   return r->p == r->end ? MQC_OK : mqc__trailing(r);
 }
 
-/* Properties (props.c). allowed is the packet bit or MQC_PROP_IN_WILL. */
-mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out);
+/* Properties (props.c). allowed is the packet bit or MQC_PROP_IN_WILL. out
+ * must be zeroed. An empty block, the common case, is taken inline. */
+mqc_status mqc__read_props_block(mqc__reader *r, uint32_t allowed, mqc_props *out);
+
+static inline mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
+  if (r->p < r->end && *r->p == 0) {
+    out->raw.p = ++r->p;
+    return MQC_OK;
+  }
+  return mqc__read_props_block(r, allowed, out);
+}
 
 /* Topic checks (topic.c) citing the version's statements. */
 mqc_status mqc__check_topic_name(mqc__reader *r, mqc_bytes t, const char *what);
 mqc_status mqc__check_topic_filter(mqc__reader *r, mqc_bytes f);
 bool mqc__is_shared(mqc_bytes f);
+/* Fast tests for the common topic name and filter: true when every byte is
+ * 0x01..0x7F and there is no wildcard (a name), or every wildcard is well
+ * placed and, in 5.0, the filter is not shared. false decides nothing: the
+ * precise checks of mqc__topic_fault then run and name any fault. */
+/* High bit set in each byte of x that is 0x00, 0x80..0xFF, '+' or '#' (and
+ * possibly in bytes above such a byte: borrows spread, so the mask is exact
+ * only about whether one exists). '+' (0x2B) and '#' (0x23) differ only in
+ * bit 3, so one zero-byte test finds both. */
+static inline uint64_t mqc__special_bytes(uint64_t x) {
+  const uint64_t lo = 0x0101010101010101ull, hi = lo << 7;
+  uint64_t w = (x & ~(lo << 3)) ^ (lo * '#');
+  return (x | ((x - lo) & ~x) | ((w - lo) & ~w)) & hi;
+}
+
+static inline bool mqc__plain_topic(const uint8_t *p, size_t n) {
+  if (n < 8) {
+    for (size_t i = 0; i < n; i++) {
+      uint8_t c = p[i];
+      if ((uint8_t)(c - 1) >= 0x7F || (c & 0xF7) == '#') return false;
+    }
+    return true;
+  }
+  size_t i = 0;
+  for (;;) {
+    uint64_t x;
+    memcpy(&x, p + i, 8);
+    if (mqc__special_bytes(x)) return false;
+    if (i + 8 == n) return true;
+    i = i + 16 <= n ? i + 8 : n - 8; /* the last word may overlap */
+  }
+}
+
+static inline bool mqc__plain_filter(const uint8_t *p, size_t n, mqc_version v) {
+  if (n == 0 || (v == MQC_V5 && p[0] == '$' && n >= 7 && !memcmp(p, "$share/", 7))) return false;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = p[i];
+    if ((uint8_t)(c - 1) >= 0x7F) return false;
+    if ((c & 0xF7) != '#') continue; /* neither '+' nor '#' */
+    if (i > 0 && p[i - 1] != '/') return false;
+    if (c == '#' ? i + 1 != n : (i + 1 < n && p[i + 1] != '/')) return false;
+  }
+  return true;
+}
+
+mqc_status mqc__topic_fault(mqc__reader *r, mqc_bytes t, bool filter);
+
 /* Reads a length-prefixed topic name or filter and validates it (UTF-8 and
- * wildcard rules) in one pass for the common all-plain-ASCII case. */
-mqc_status mqc__read_topic(mqc__reader *r, mqc_bytes *out, bool filter, const char *s3,
-                           const char *s5);
+ * wildcard rules). */
+static inline mqc_status mqc__read_topic(mqc__reader *r, mqc_bytes *out, bool filter,
+                                         const char *s3, const char *s5) {
+  MQC__TRY(mqc__read_bin(r, out, "topic", s3, s5));
+  if (filter ? mqc__plain_filter(out->p, out->n, r->v) : mqc__plain_topic(out->p, out->n))
+    return MQC_OK;
+  return mqc__topic_fault(r, *out, filter);
+}
 
 /* Reason-code check against the packet's table, citing stmt. */
 mqc_status mqc__check_reason(mqc__reader *r, const uint8_t *at, uint8_t code, const char *s3,

@@ -8,73 +8,82 @@
   (P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_PUBLISH) | ACKS | P(MQC_SUBSCRIBE) | P(MQC_SUBACK) |    \
    P(MQC_UNSUBSCRIBE) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT) | P(MQC_AUTH) | MQC_PROP_IN_WILL)
 
-static const mqc_prop_info PROPS[] = {
-    {MQC_PROP_PAYLOAD_FORMAT_INDICATOR, "payload_format_indicator", MQC_PT_BYTE,
-     P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    {MQC_PROP_MESSAGE_EXPIRY_INTERVAL, "message_expiry_interval", MQC_PT_U32,
-     P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    {MQC_PROP_CONTENT_TYPE, "content_type", MQC_PT_UTF8, P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    {MQC_PROP_RESPONSE_TOPIC, "response_topic", MQC_PT_UTF8, P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    {MQC_PROP_CORRELATION_DATA, "correlation_data", MQC_PT_BINARY,
-     P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    {MQC_PROP_SUBSCRIPTION_IDENTIFIER, "subscription_identifier", MQC_PT_VARINT,
-     P(MQC_PUBLISH) | P(MQC_SUBSCRIBE)},
-    {MQC_PROP_SESSION_EXPIRY_INTERVAL, "session_expiry_interval", MQC_PT_U32,
-     P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_DISCONNECT)},
-    {MQC_PROP_ASSIGNED_CLIENT_IDENTIFIER, "assigned_client_identifier", MQC_PT_UTF8,
-     P(MQC_CONNACK)},
-    {MQC_PROP_SERVER_KEEP_ALIVE, "server_keep_alive", MQC_PT_U16, P(MQC_CONNACK)},
-    {MQC_PROP_AUTHENTICATION_METHOD, "authentication_method", MQC_PT_UTF8,
-     P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_AUTH)},
-    {MQC_PROP_AUTHENTICATION_DATA, "authentication_data", MQC_PT_BINARY,
-     P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_AUTH)},
-    {MQC_PROP_REQUEST_PROBLEM_INFORMATION, "request_problem_information", MQC_PT_BYTE,
-     P(MQC_CONNECT)},
-    {MQC_PROP_WILL_DELAY_INTERVAL, "will_delay_interval", MQC_PT_U32, MQC_PROP_IN_WILL},
-    {MQC_PROP_REQUEST_RESPONSE_INFORMATION, "request_response_information", MQC_PT_BYTE,
-     P(MQC_CONNECT)},
-    {MQC_PROP_RESPONSE_INFORMATION, "response_information", MQC_PT_UTF8, P(MQC_CONNACK)},
-    {MQC_PROP_SERVER_REFERENCE, "server_reference", MQC_PT_UTF8,
-     P(MQC_CONNACK) | P(MQC_DISCONNECT)},
-    {MQC_PROP_REASON_STRING, "reason_string", MQC_PT_UTF8,
-     P(MQC_CONNACK) | ACKS | P(MQC_SUBACK) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT) | P(MQC_AUTH)},
-    {MQC_PROP_RECEIVE_MAXIMUM, "receive_maximum", MQC_PT_U16, P(MQC_CONNECT) | P(MQC_CONNACK)},
-    {MQC_PROP_TOPIC_ALIAS_MAXIMUM, "topic_alias_maximum", MQC_PT_U16,
-     P(MQC_CONNECT) | P(MQC_CONNACK)},
-    {MQC_PROP_TOPIC_ALIAS, "topic_alias", MQC_PT_U16, P(MQC_PUBLISH)},
-    {MQC_PROP_MAXIMUM_QOS, "maximum_qos", MQC_PT_BYTE, P(MQC_CONNACK)},
-    {MQC_PROP_RETAIN_AVAILABLE, "retain_available", MQC_PT_BYTE, P(MQC_CONNACK)},
-    {MQC_PROP_USER_PROPERTY, "user_property", MQC_PT_UTF8_PAIR, ALL_WITH_PROPS},
-    {MQC_PROP_MAXIMUM_PACKET_SIZE, "maximum_packet_size", MQC_PT_U32,
-     P(MQC_CONNECT) | P(MQC_CONNACK)},
-    {MQC_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE, "wildcard_subscription_available", MQC_PT_BYTE,
-     P(MQC_CONNACK)},
-    {MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE, "subscription_identifier_available", MQC_PT_BYTE,
-     P(MQC_CONNACK)},
-    {MQC_PROP_SHARED_SUBSCRIPTION_AVAILABLE, "shared_subscription_available", MQC_PT_BYTE,
-     P(MQC_CONNACK)},
-};
-
-/* Direct index by identifier; filled from PROPS on first principles at
- * compile time would need designated initialisers per id, so look up by scan
- * through a small static index instead. */
-static const signed char INDEX[MQC_PROP_ID_MAX + 1] = {
-    [0x01] = 1,  [0x02] = 2,  [0x03] = 3,  [0x08] = 4,  [0x09] = 5,  [0x0B] = 6,  [0x11] = 7,
-    [0x12] = 8,  [0x13] = 9,  [0x15] = 10, [0x16] = 11, [0x17] = 12, [0x18] = 13, [0x19] = 14,
-    [0x1A] = 15, [0x1C] = 16, [0x1F] = 17, [0x21] = 18, [0x22] = 19, [0x23] = 20, [0x24] = 21,
-    [0x25] = 22, [0x26] = 23, [0x27] = 24, [0x28] = 25, [0x29] = 26, [0x2A] = 27,
+/* Indexed by identifier; the gaps are unassigned identifiers (type NONE,
+ * allowed nowhere). */
+static const mqc_prop_info PROPS[MQC_PROP_ID_MAX + 1] = {
+    [MQC_PROP_PAYLOAD_FORMAT_INDICATOR] = {MQC_PROP_PAYLOAD_FORMAT_INDICATOR,
+                                           "payload_format_indicator", MQC_PT_BYTE,
+                                           P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
+    [MQC_PROP_MESSAGE_EXPIRY_INTERVAL] = {MQC_PROP_MESSAGE_EXPIRY_INTERVAL,
+                                          "message_expiry_interval", MQC_PT_U32,
+                                          P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
+    [MQC_PROP_CONTENT_TYPE] = {MQC_PROP_CONTENT_TYPE, "content_type", MQC_PT_UTF8,
+                               P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
+    [MQC_PROP_RESPONSE_TOPIC] = {MQC_PROP_RESPONSE_TOPIC, "response_topic", MQC_PT_UTF8,
+                                 P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
+    [MQC_PROP_CORRELATION_DATA] = {MQC_PROP_CORRELATION_DATA, "correlation_data", MQC_PT_BINARY,
+                                   P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
+    [MQC_PROP_SUBSCRIPTION_IDENTIFIER] = {MQC_PROP_SUBSCRIPTION_IDENTIFIER,
+                                          "subscription_identifier", MQC_PT_VARINT,
+                                          P(MQC_PUBLISH) | P(MQC_SUBSCRIBE)},
+    [MQC_PROP_SESSION_EXPIRY_INTERVAL] = {MQC_PROP_SESSION_EXPIRY_INTERVAL,
+                                          "session_expiry_interval", MQC_PT_U32,
+                                          P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_DISCONNECT)},
+    [MQC_PROP_ASSIGNED_CLIENT_IDENTIFIER] = {MQC_PROP_ASSIGNED_CLIENT_IDENTIFIER,
+                                             "assigned_client_identifier", MQC_PT_UTF8,
+                                             P(MQC_CONNACK)},
+    [MQC_PROP_SERVER_KEEP_ALIVE] = {MQC_PROP_SERVER_KEEP_ALIVE, "server_keep_alive", MQC_PT_U16,
+                                    P(MQC_CONNACK)},
+    [MQC_PROP_AUTHENTICATION_METHOD] = {MQC_PROP_AUTHENTICATION_METHOD, "authentication_method",
+                                        MQC_PT_UTF8, P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_AUTH)},
+    [MQC_PROP_AUTHENTICATION_DATA] = {MQC_PROP_AUTHENTICATION_DATA, "authentication_data",
+                                      MQC_PT_BINARY, P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_AUTH)},
+    [MQC_PROP_REQUEST_PROBLEM_INFORMATION] = {MQC_PROP_REQUEST_PROBLEM_INFORMATION,
+                                              "request_problem_information", MQC_PT_BYTE,
+                                              P(MQC_CONNECT)},
+    [MQC_PROP_WILL_DELAY_INTERVAL] = {MQC_PROP_WILL_DELAY_INTERVAL, "will_delay_interval",
+                                      MQC_PT_U32, MQC_PROP_IN_WILL},
+    [MQC_PROP_REQUEST_RESPONSE_INFORMATION] = {MQC_PROP_REQUEST_RESPONSE_INFORMATION,
+                                               "request_response_information", MQC_PT_BYTE,
+                                               P(MQC_CONNECT)},
+    [MQC_PROP_RESPONSE_INFORMATION] = {MQC_PROP_RESPONSE_INFORMATION, "response_information",
+                                       MQC_PT_UTF8, P(MQC_CONNACK)},
+    [MQC_PROP_SERVER_REFERENCE] = {MQC_PROP_SERVER_REFERENCE, "server_reference", MQC_PT_UTF8,
+                                   P(MQC_CONNACK) | P(MQC_DISCONNECT)},
+    [MQC_PROP_REASON_STRING] = {MQC_PROP_REASON_STRING, "reason_string", MQC_PT_UTF8,
+                                P(MQC_CONNACK) | ACKS | P(MQC_SUBACK) | P(MQC_UNSUBACK) |
+                                    P(MQC_DISCONNECT) | P(MQC_AUTH)},
+    [MQC_PROP_RECEIVE_MAXIMUM] = {MQC_PROP_RECEIVE_MAXIMUM, "receive_maximum", MQC_PT_U16,
+                                  P(MQC_CONNECT) | P(MQC_CONNACK)},
+    [MQC_PROP_TOPIC_ALIAS_MAXIMUM] = {MQC_PROP_TOPIC_ALIAS_MAXIMUM, "topic_alias_maximum",
+                                      MQC_PT_U16, P(MQC_CONNECT) | P(MQC_CONNACK)},
+    [MQC_PROP_TOPIC_ALIAS] = {MQC_PROP_TOPIC_ALIAS, "topic_alias", MQC_PT_U16, P(MQC_PUBLISH)},
+    [MQC_PROP_MAXIMUM_QOS] = {MQC_PROP_MAXIMUM_QOS, "maximum_qos", MQC_PT_BYTE, P(MQC_CONNACK)},
+    [MQC_PROP_RETAIN_AVAILABLE] = {MQC_PROP_RETAIN_AVAILABLE, "retain_available", MQC_PT_BYTE,
+                                   P(MQC_CONNACK)},
+    [MQC_PROP_USER_PROPERTY] = {MQC_PROP_USER_PROPERTY, "user_property", MQC_PT_UTF8_PAIR,
+                                ALL_WITH_PROPS},
+    [MQC_PROP_MAXIMUM_PACKET_SIZE] = {MQC_PROP_MAXIMUM_PACKET_SIZE, "maximum_packet_size",
+                                      MQC_PT_U32, P(MQC_CONNECT) | P(MQC_CONNACK)},
+    [MQC_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE] = {MQC_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE,
+                                                  "wildcard_subscription_available", MQC_PT_BYTE,
+                                                  P(MQC_CONNACK)},
+    [MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE] = {MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE,
+                                                    "subscription_identifier_available",
+                                                    MQC_PT_BYTE, P(MQC_CONNACK)},
+    [MQC_PROP_SHARED_SUBSCRIPTION_AVAILABLE] = {MQC_PROP_SHARED_SUBSCRIPTION_AVAILABLE,
+                                                "shared_subscription_available", MQC_PT_BYTE,
+                                                P(MQC_CONNACK)},
 };
 
 const mqc_prop_info *mqc_prop_lookup(uint32_t id) {
-  if (id > MQC_PROP_ID_MAX || INDEX[id] == 0) return NULL;
-  const mqc_prop_info *info = &PROPS[INDEX[id] - 1];
-  assert(info->id == (mqc_prop_id)id);
-  return info;
+  if (id > MQC_PROP_ID_MAX || PROPS[id].type == MQC_PT_NONE) return NULL;
+  return &PROPS[id];
 }
 
 const mqc_prop_info *mqc_prop_by_name(const char *name) {
   for (size_t i = 0; i < sizeof PROPS / sizeof PROPS[0]; i++)
-    if (!strcmp(PROPS[i].name, name)) return &PROPS[i];
+    if (PROPS[i].name && !strcmp(PROPS[i].name, name)) return &PROPS[i];
   return NULL;
 }
 
@@ -169,11 +178,30 @@ static bool may_repeat(mqc_prop_id id, mqc_type t, uint32_t allowed) {
    1ull << MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE |                                            \
    1ull << MQC_PROP_SHARED_SUBSCRIPTION_AVAILABLE)
 
+/* Names the fault of the identifier at 'at', which is unknown or not allowed
+ * in this packet. */
+MQC__COLD static mqc_status bad_id(mqc__reader *r, const uint8_t *at, uint32_t allowed) {
+  uint8_t id = *at;
+  if (id & 0x80) { /* a multi-byte identifier: non-minimal, or unknown */
+    uint32_t wide = 0;
+    r->p = at;
+    MQC__TRY(mqc__read_varint_slow(r, &wide));
+    return MQC__MALFORMED(r, at, NULL, NULL, "unknown property identifier");
+  }
+  if (id > MQC_PROP_ID_MAX || PROPS[id].type == MQC_PT_NONE)
+    return MQC__MALFORMED(r, at, NULL, NULL, "unknown property identifier");
+  (void)allowed;
+  assert(!(PROPS[id].allowed & allowed));
+  return MQC__MALFORMED(r, at, NULL, NULL, "property is not allowed in this packet");
+}
+
 /* Every property of every 5.0 packet passes through here, so the value
- * readers are inline and only ranged identifiers pay for a range check. All
- * identifiers are below 0x80, so one byte is read: a byte with the
- * continuation bit can only start an unknown (or non-minimal) identifier. */
-mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
+ * readers are inline and only ranged identifiers build an mqc_prop for the
+ * range check. All identifiers are below 0x80, so one byte is read: a byte
+ * with the continuation bit can only start an unknown (or non-minimal)
+ * identifier. Unassigned identifiers are allowed nowhere, so one table test
+ * admits a known, allowed identifier. */
+mqc_status mqc__read_props_block(mqc__reader *r, uint32_t allowed, mqc_props *out) {
   /* out was zeroed with its packet; every field is set below on success. */
   if (r->p >= r->end)
     return MQC__MALFORMED(r, r->p, NULL, "MQTT-2.2.2-1", "property length is missing");
@@ -192,47 +220,30 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
   while (r->p < r->end) {
     const uint8_t *at = r->p;
     uint8_t id = *r->p++;
-    if (id & 0x80) { /* a multi-byte identifier: non-minimal, or unknown */
-      uint32_t wide = 0;
-      r->p = at;
-      st = mqc__read_varint_slow(r, &wide);
-      if (st == MQC_OK) st = MQC__MALFORMED(r, at, NULL, NULL, "unknown property identifier");
+    if (id > MQC_PROP_ID_MAX || !(PROPS[id].allowed & allowed)) {
+      st = bad_id(r, at, allowed);
       break;
     }
-    if (id > MQC_PROP_ID_MAX || INDEX[id] == 0) {
-      st = MQC__MALFORMED(r, at, NULL, NULL, "unknown property identifier");
-      break;
-    }
-    const mqc_prop_info *info = &PROPS[INDEX[id] - 1];
-    if (!(info->allowed & allowed)) {
-      st = MQC__MALFORMED(r, at, NULL, NULL, "property is not allowed in this packet");
-      break;
-    }
+    const mqc_prop_info *info = &PROPS[id];
     uint64_t bit = 1ull << id;
     if ((present & bit) && !may_repeat(info->id, r->type, allowed)) {
       st = MQC__PROTOCOL(r, at, NULL, NULL, "property appears more than once");
       break;
     }
-    /* key is left unset: only the UTF-8 pair case reads it, after setting
-     * it; skipping the full-struct clear keeps the per-property cost down. */
-    mqc_prop value;
-    value.id = info->id;
-    value.type = info->type;
-    value.u = 0;
-    value.value.p = NULL;
-    value.value.n = 0;
+    uint32_t u = 0;
+    mqc_bytes key = {NULL, 0}, value = {NULL, 0};
     switch (info->type) {
     case MQC_PT_BYTE:
       if (r->p >= r->end)
         st = mqc__truncated(r, NULL, NULL);
       else
-        value.u = *r->p++;
+        u = *r->p++;
       break;
     case MQC_PT_U16:
       if (mqc__left(r) < 2) {
         st = mqc__truncated(r, NULL, NULL);
       } else {
-        value.u = (uint32_t)(r->p[0] << 8 | r->p[1]);
+        u = (uint32_t)(r->p[0] << 8 | r->p[1]);
         r->p += 2;
       }
       break;
@@ -240,29 +251,31 @@ mqc_status mqc__read_props(mqc__reader *r, uint32_t allowed, mqc_props *out) {
       if (mqc__left(r) < 4) {
         st = mqc__truncated(r, NULL, NULL);
       } else {
-        value.u =
-            (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
+        u = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
         r->p += 4;
       }
       break;
     case MQC_PT_VARINT:
-      st = mqc__read_varint(r, &value.u, "property");
+      st = mqc__read_varint(r, &u, "property");
       break;
     case MQC_PT_UTF8:
-      st = mqc__read_utf8(r, &value.value, "property", NULL, NULL);
+      st = mqc__read_utf8(r, &value, "property", NULL, NULL);
       break;
     case MQC_PT_BINARY:
-      st = mqc__read_bin(r, &value.value, "property", NULL, NULL);
+      st = mqc__read_bin(r, &value, "property", NULL, NULL);
       break;
     case MQC_PT_UTF8_PAIR:
-      st = mqc__read_utf8(r, &value.key, "property", NULL, NULL);
-      if (st == MQC_OK) st = mqc__read_utf8(r, &value.value, "property", NULL, NULL);
+      st = mqc__read_utf8(r, &key, "property", NULL, NULL);
+      if (st == MQC_OK) st = mqc__read_utf8(r, &value, "property", NULL, NULL);
       break;
     case MQC_PT_NONE:
-      assert(0 && "table entries have types");
+      assert(0 && "allowed identifiers have types");
       break;
     }
-    if (st == MQC_OK && (RANGED & bit)) st = check_range(r, at, &value);
+    if (st == MQC_OK && (RANGED & bit)) {
+      mqc_prop p = {.id = info->id, .type = info->type, .u = u, .value = value};
+      st = check_range(r, at, &p);
+    }
     if (st != MQC_OK) break;
     present |= bit;
     count++;

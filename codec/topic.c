@@ -106,48 +106,7 @@ mqc_status mqc__check_topic_filter(mqc__reader *r, mqc_bytes f) {
                        "'+' does not occupy a whole level of a topic filter");
 }
 
-/* True when every byte is 0x01..0x7F and none is '+' or '#': the common
- * topic, which then needs no further UTF-8 or wildcard work. */
-static bool plain_topic(mqc_bytes t) {
-  const uint64_t lo = 0x0101010101010101ull, hi = 0x8080808080808080ull;
-  if (t.n < 8) {
-    for (size_t i = 0; i < t.n; i++) {
-      uint8_t c = t.p[i];
-      if ((uint8_t)(c - 1) >= 0x7F || c == '+' || c == '#') return false;
-    }
-    return true;
-  }
-  size_t i = 0;
-  for (;;) {
-    uint64_t x;
-    memcpy(&x, t.p + i, 8);
-    uint64_t plus = x ^ (lo * '+'), hash = x ^ (lo * '#');
-    uint64_t bad = (x | ((x - lo) & ~x) | ((plus - lo) & ~plus) | ((hash - lo) & ~hash)) & hi;
-    if (bad) return false;
-    if (i + 8 == t.n) return true;
-    i = i + 16 <= t.n ? i + 8 : t.n - 8; /* the last word may overlap */
-  }
-}
-
-/* One pass over an ASCII filter checking wildcard placement too; false sends
- * the caller to the precise (slower) checks, which name the fault. */
-static bool plain_filter(mqc_bytes f) {
-  if (f.n == 0) return false;
-  for (size_t i = 0; i < f.n; i++) {
-    uint8_t c = f.p[i];
-    if ((uint8_t)(c - 1) >= 0x7F) return false;
-    if (c != '+' && c != '#') continue;
-    if (i > 0 && f.p[i - 1] != '/') return false;
-    if (c == '#' ? i + 1 != f.n : (i + 1 < f.n && f.p[i + 1] != '/')) return false;
-  }
-  return true;
-}
-
-mqc_status mqc__read_topic(mqc__reader *r, mqc_bytes *out, bool filter, const char *s3,
-                           const char *s5) {
-  MQC__TRY(mqc__read_bin(r, out, "topic", s3, s5));
-  if (!filter && plain_topic(*out)) return MQC_OK;
-  if (filter && plain_filter(*out) && !(r->v == MQC_V5 && mqc__is_shared(*out))) return MQC_OK;
-  MQC__TRY(mqc__check_utf8(r, *out, "topic"));
-  return filter ? mqc__check_topic_filter(r, *out) : mqc__check_topic_name(r, *out, "topic");
+mqc_status mqc__topic_fault(mqc__reader *r, mqc_bytes t, bool filter) {
+  MQC__TRY(mqc__check_utf8(r, t, "topic"));
+  return filter ? mqc__check_topic_filter(r, t) : mqc__check_topic_name(r, t, "topic");
 }

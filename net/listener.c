@@ -36,8 +36,10 @@ mqn_status mqn_listener_open(const mqn_url *url, mqn_tls *tls, const mqn_conn_op
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+    int e = errno; /* the caller's message names the system error */
     freeaddrinfo(res);
     close(fd);
+    errno = e;
     return MQN_ERR_LISTEN;
   }
   freeaddrinfo(res);

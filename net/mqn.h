@@ -231,7 +231,7 @@ typedef struct mqn_listener mqn_listener;
  * every connection accepted from it are freed) must be a server context for
  * mqtts/wss. opts (copied; may be NULL) applies to accepted connections.
  * Caller owns *out. returns MQN_OK, MQN_ERR_ARGUMENT, MQN_ERR_RESOLVE,
- * MQN_ERR_LISTEN, MQN_ERR_NOMEM. */
+ * MQN_ERR_LISTEN (errno then holds the socket/bind/listen error), MQN_ERR_NOMEM. */
 mqn_status mqn_listener_open(const mqn_url *url, mqn_tls *tls, const mqn_conn_opts *opts,
                              mqn_listener **out);
 /* Accepts one pending connection (nonblocking). *out, owned by the caller,

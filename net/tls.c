@@ -29,6 +29,13 @@ static void errtext(char *buf, size_t cap, const char *what) {
   ERR_clear_error();
 }
 
+/* errtext naming the file at fault, as the user gave it. */
+static void errfile(char *buf, size_t cap, const char *what, const char *path) {
+  char w[512];
+  snprintf(w, sizeof w, "%s %s", what, path);
+  errtext(buf, cap, w);
+}
+
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg) {
   (void)ssl, (void)arg;
@@ -81,7 +88,7 @@ static mqn_status tls_new(const mqn_tls_opts *o, bool server, mqn_tls **out, cha
   mqn_status st = MQN_ERR_TLS_CONFIG;
   if (o->ca_file) {
     if (SSL_CTX_load_verify_locations(t->ctx, o->ca_file, NULL) != 1) {
-      errtext(eb, ec, "cannot load CA file");
+      errfile(eb, ec, "cannot load CA file", o->ca_file);
       goto fail;
     }
   } else if (!server && !o->insecure) {
@@ -92,11 +99,11 @@ static mqn_status tls_new(const mqn_tls_opts *o, bool server, mqn_tls **out, cha
   }
   if (o->cert_file) {
     if (SSL_CTX_use_certificate_chain_file(t->ctx, o->cert_file) != 1) {
-      errtext(eb, ec, "cannot load certificate");
+      errfile(eb, ec, "cannot load certificate", o->cert_file);
       goto fail;
     }
     if (!o->key_file || SSL_CTX_use_PrivateKey_file(t->ctx, o->key_file, SSL_FILETYPE_PEM) != 1) {
-      errtext(eb, ec, "cannot load private key");
+      errfile(eb, ec, "cannot load private key", o->key_file ? o->key_file : "(none given)");
       goto fail;
     }
     if (SSL_CTX_check_private_key(t->ctx) != 1) {

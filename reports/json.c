@@ -11,6 +11,8 @@ int mqr_write_json(const mqr_run *run, FILE *f) {
   mqr__json(f, run->target);
   fprintf(f, ",\n  \"profile\": ");
   mqr__json(f, run->profile);
+  fprintf(f, ",\n  \"profile_text\": ");
+  mqr__json(f, run->profile_text);
   fprintf(f, ",\n  \"started\": ");
   mqr__json(f, run->started);
   fprintf(f, ",\n  \"wall_ms\": %.3f,\n  \"jobs\": %u,\n", run->wall_ms, run->jobs);
@@ -33,6 +35,17 @@ int mqr_write_json(const mqr_run *run, FILE *f) {
     for (size_t r = 0; r < c->n_rules; r++) {
       if (r) fputs(", ", f);
       mqr__json(f, c->rules[r]);
+    }
+    fprintf(f, "],\n     \"statements\": [");
+    for (size_t r = 0; r < c->n_stmts; r++) {
+      fprintf(f, "%s{\"id\": ", r ? ", " : "");
+      mqr__json(f, c->stmts[r].id);
+      fprintf(f, ", \"verdict\": ");
+      mqr__json(f, c->stmts[r].verdict);
+      if (c->stmts[r].line)
+        fprintf(f, ", \"line\": %u}", c->stmts[r].line);
+      else
+        fprintf(f, ", \"line\": null}");
     }
     fprintf(f, "], \"step_line\": ");
     if (c->step_line)

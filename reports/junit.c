@@ -41,6 +41,11 @@ static void suite(const mqr_run *run, FILE *f, const char *version) {
                                                 : NULL;
     if (tag) {
       fprintf(f, "      <%s message=\"", tag);
+      for (size_t r = 0; r < c->n_stmts; r++)
+        if (!strcmp(c->stmts[r].verdict, "fail")) {
+          mqr__xml(f, c->stmts[r].id);
+          fprintf(f, " fails; ");
+        }
       mqr__xml(f, c->message ? c->message : "");
       if (c->verdict == MQR_SKIP || !c->detail) {
         fprintf(f, "\"/>\n");
@@ -54,6 +59,14 @@ static void suite(const mqr_run *run, FILE *f, const char *version) {
     for (size_t r = 0; r < c->n_rules; r++) {
       fprintf(f, "<property name=\"statement\" value=\"");
       mqr__xml(f, c->rules[r]);
+      fprintf(f, "\"/>");
+    }
+    /* the per-statement verdicts, as the matrix and JSON report show them */
+    for (size_t r = 0; r < c->n_stmts; r++) {
+      fprintf(f, "<property name=\"verdict:");
+      mqr__xml(f, c->stmts[r].id);
+      fprintf(f, "\" value=\"");
+      mqr__xml(f, c->stmts[r].verdict);
       fprintf(f, "\"/>");
     }
     fprintf(f, "</properties>\n    </testcase>\n");

@@ -5,39 +5,37 @@
 #include "escape.h"
 #include "mqr.h"
 
+/* Statement verdicts by strength: one failing check fails the statement. */
+static const char *const ranks[] = {"skip", "not-checked", "not-reached", "pass", "fail"};
+#define NRANKS (sizeof ranks / sizeof ranks[0])
+
 typedef struct {
   const char *id;
-  mqr_verdict v[2]; /* [0] 3.1.1, [1] 5.0 */
+  size_t n[2][NRANKS]; /* [0] 3.1.1, [1] 5.0: cases per verdict */
   bool seen[2];
-  size_t cases[2];
 } row;
 
+static size_t rank(const char *v) {
+  for (size_t i = 0; i < NRANKS; i++)
+    if (!strcmp(ranks[i], v)) return i;
+  return 0;
+}
+
 static int cmp_row(const void *a, const void *b) {
-  return strcmp(((const row *)a)->id, ((const row *)b)->id);
+  return mqr_statement_cmp(((const row *)a)->id, ((const row *)b)->id);
 }
 
-/* fail/error beat pass, pass beats skip. */
-static mqr_verdict merge(bool seen, mqr_verdict old, mqr_verdict v) {
-  if (!seen) return v;
-  if (old == MQR_FAIL || v == MQR_FAIL) return MQR_FAIL;
-  if (old == MQR_ERROR || v == MQR_ERROR) return MQR_ERROR;
-  if (old == MQR_PASS || v == MQR_PASS) return MQR_PASS;
-  return MQR_SKIP;
-}
-
-static const char *cell(const row *r, int i) {
-  if (!r->seen[i]) return "";
-  switch (r->v[i]) {
-  case MQR_PASS:
-    return "pass";
-  case MQR_FAIL:
-    return "**FAIL**";
-  case MQR_ERROR:
-    return "error";
-  case MQR_SKIP:
-    return "skip";
+static void cell(FILE *f, const row *r, int i) {
+  if (!r->seen[i]) return;
+  size_t top = 0, total = 0;
+  for (size_t k = 0; k < NRANKS; k++) {
+    total += r->n[i][k];
+    if (r->n[i][k]) top = k;
   }
-  return "?";
+  if (top == NRANKS - 1)
+    fprintf(f, "**FAIL** (%zu of %zu)", r->n[i][top], total);
+  else
+    fprintf(f, "%s (%zu)", ranks[top], total);
 }
 
 int mqr_write_matrix_md(const mqr_run *run, FILE *f) {
@@ -46,9 +44,17 @@ int mqr_write_matrix_md(const mqr_run *run, FILE *f) {
   for (size_t i = 0; i < run->n; i++) {
     const mqr_case *c = &run->cases[i];
     int vi = !strcmp(c->version, "3.1.1") ? 0 : 1;
-    for (size_t k = 0; k < c->n_rules; k++) {
+    /* a run without per-statement verdicts: the case's verdict for each */
+    const char *whole = c->verdict == MQR_PASS   ? "pass"
+                        : c->verdict == MQR_FAIL ? "fail"
+                        : c->verdict == MQR_SKIP ? "skip"
+                                                 : "not-reached";
+    size_t n_st = c->n_stmts ? c->n_stmts : c->n_rules;
+    for (size_t k = 0; k < n_st; k++) {
+      mqr_stmt one = {c->n_rules > k ? c->rules[k] : "", whole, 0};
+      const mqr_stmt *st = c->n_stmts ? &c->stmts[k] : &one;
       size_t j = 0;
-      while (j < n && strcmp(rows[j].id, c->rules[k]))
+      while (j < n && strcmp(rows[j].id, st->id))
         j++;
       if (j == n) {
         if (n == cap) {
@@ -61,11 +67,10 @@ int mqr_write_matrix_md(const mqr_run *run, FILE *f) {
           rows = nr;
         }
         memset(&rows[n], 0, sizeof rows[n]);
-        rows[n++].id = c->rules[k];
+        rows[n++].id = st->id;
       }
-      rows[j].v[vi] = merge(rows[j].seen[vi], rows[j].v[vi], c->verdict);
+      rows[j].n[vi][rank(st->verdict)]++;
       rows[j].seen[vi] = true;
-      rows[j].cases[vi]++;
     }
   }
   qsort(rows, n, sizeof *rows, cmp_row);
@@ -75,22 +80,30 @@ int mqr_write_matrix_md(const mqr_run *run, FILE *f) {
   mqr__md(f, run->target);
   fprintf(f, "`%s%s%s  \n%s\n\n", run->profile ? " (profile " : "",
           run->profile ? run->profile : "", run->profile ? ")" : "", sum);
-  fprintf(f, "## Statements\n\nA statement fails when any scenario citing it fails. "
+  fprintf(f, "## Statements\n\nA statement fails when a check of it failed in some case "
+             "(with the number of such cases); not-reached: a case ended before its checks ran. "
              "IDs are those of the version's own specification.\n\n"
              "| Statement | MQTT 3.1.1 | MQTT 5.0 |\n|---|---|---|\n");
   for (size_t i = 0; i < n; i++) {
-    fprintf(f, "| %s | %s", rows[i].id, cell(&rows[i], 0));
-    if (rows[i].seen[0]) fprintf(f, " (%zu)", rows[i].cases[0]);
-    fprintf(f, " | %s", cell(&rows[i], 1));
-    if (rows[i].seen[1]) fprintf(f, " (%zu)", rows[i].cases[1]);
+    fprintf(f, "| %s | ", rows[i].id);
+    cell(f, &rows[i], 0);
+    fprintf(f, " | ");
+    cell(f, &rows[i], 1);
     fprintf(f, " |\n");
   }
-  fprintf(f, "\n## Cases not passing\n\n| Case | Verdict | Where | Why |\n|---|---|---|---|\n");
+  fprintf(f, "\n## Cases not passing\n\n| Case | Verdict | Statements failed | Where | Why "
+             "|\n|---|---|---|---|---|\n");
   for (size_t i = 0; i < run->n; i++) {
     const mqr_case *c = &run->cases[i];
     if (c->verdict == MQR_PASS) continue;
-    fprintf(f, "| `%s` | %s | %s:%u | ", c->id, mqr_verdict_name(c->verdict), c->file,
-            c->step_line ? c->step_line : c->line);
+    fprintf(f, "| `%s` | %s | ", c->id, mqr_verdict_name(c->verdict));
+    bool any = false;
+    for (size_t k = 0; k < c->n_stmts; k++)
+      if (!strcmp(c->stmts[k].verdict, "fail")) {
+        fprintf(f, "%s%s", any ? ", " : "", c->stmts[k].id);
+        any = true;
+      }
+    fprintf(f, "%s | %s:%u | ", any ? "" : "none", c->file, c->step_line ? c->step_line : c->line);
     mqr__md(f, c->message ? c->message : "");
     fprintf(f, " |\n");
   }

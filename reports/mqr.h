@@ -24,6 +24,15 @@ typedef enum { MQR_PASS, MQR_FAIL, MQR_SKIP, MQR_ERROR } mqr_verdict;
 const char *mqr_verdict_name(mqr_verdict v);            /* "pass" "fail" "skip" "error" */
 int mqr_verdict_parse(const char *s, mqr_verdict *out); /* 0 or -1 */
 
+/* The verdict on one statement in one case: "pass", "fail", "not-reached"
+ * (the case ended before a check of it ran), "not-checked" (no check of it
+ * ran) or "skip". Strings borrowed. */
+typedef struct {
+  const char *id;
+  const char *verdict;
+  unsigned line; /* first failing check, or 0 */
+} mqr_stmt;
+
 /* One scenario x version. All strings borrowed. */
 typedef struct {
   const char *id;      /* "name@5.0", unique in the run */
@@ -35,6 +44,8 @@ typedef struct {
   const char *description;
   const char *const *rules; /* statement IDs at stake */
   size_t n_rules;
+  const mqr_stmt *stmts; /* per-statement verdicts (cited ones first) */
+  size_t n_stmts;
   mqr_verdict verdict;
   bool transport;      /* ERROR from the transport (TLS/WS/TCP) */
   const char *message; /* one line or NULL */
@@ -44,10 +55,11 @@ typedef struct {
 } mqr_case;
 
 typedef struct {
-  const char *tool;    /* "mqcheck 0.1.0" */
-  const char *target;  /* "engine" or URL (never credentials) */
-  const char *profile; /* profile name or NULL */
-  const char *started; /* ISO 8601 UTC */
+  const char *tool;         /* "mqcheck 0.1.0" */
+  const char *target;       /* "engine" or URL (never credentials) */
+  const char *profile;      /* profile name or NULL */
+  const char *profile_text; /* the profile as YAML (given or probed), or NULL */
+  const char *started;      /* ISO 8601 UTC */
   double wall_ms;
   unsigned jobs;
   const mqr_case *cases;
@@ -64,9 +76,41 @@ void mqr_summary(const mqr_run *run, char *out, size_t cap);
 /* Writers. Return 0, or -1 on a write error. */
 int mqr_write_junit(const mqr_run *run, FILE *f);
 int mqr_write_json(const mqr_run *run, FILE *f);
-/* Statements x versions matrix (verdict per statement: fail if any case
- * citing it failed, else pass if any passed, else skip), then a case list. */
+/* Statements x versions matrix from the per-statement verdicts: fail if a
+ * check of it failed in any case, else pass if every case that reached its
+ * checks passed them, else not reached / not checked / skip; then a case
+ * list. */
 int mqr_write_matrix_md(const mqr_run *run, FILE *f);
+/* One self-contained HTML page (no external assets, opens offline): the
+ * summary, a statement matrix per version with filters by section and
+ * verdict, every case with its failure report and transcript, the profile. */
+int mqr_write_html(const mqr_run *run, FILE *f);
+
+/* Statement IDs in numeric order: MQTT-3.1.2-2 before MQTT-3.1.2-10.
+ * strcmp-like; every report sorts with it. */
+int mqr_statement_cmp(const char *a, const char *b);
+
+/* ---- comparison of several runs (one column per broker) ---- */
+
+/* A run read back from a JSON report; owns every string of run. */
+typedef struct {
+  mqr_run run;
+  char *path;
+  void *store_; /* owned strings and arrays */
+} mqr_loaded;
+
+/* Reads a JSON report (docs/report.schema.json). Returns 0, or -1 with
+ * "path: message" in err. Free with mqr_loaded_free. */
+int mqr_load_json(const char *path, mqr_loaded *out, char *err, size_t cap);
+void mqr_loaded_free(mqr_loaded *l);
+
+/* Side by side: per statement (and version) and per case, each run's
+ * verdict with the reason for skips and failures; then each run's totals
+ * and profile. runs and labels (column titles) are borrowed. */
+int mqr_write_compare_text(const mqr_run *const *runs, const char *const *labels, size_t n,
+                           FILE *f);
+int mqr_write_compare_html(const mqr_run *const *runs, const char *const *labels, size_t n,
+                           FILE *f);
 
 /* ---- baselines ---- */
 

@@ -206,7 +206,7 @@ long mqs_collect_files(char *const *paths, size_t n_paths, char ***files, char *
     if (S_ISDIR(st.st_mode)) {
       size_t before = out.n;
       if (walk(paths[i], &out, err, cap)) goto fail;
-      qsort(out.v + before, out.n - before, sizeof *out.v, cmpstr);
+      if (out.n > before) qsort(out.v + before, out.n - before, sizeof *out.v, cmpstr);
     } else if (vec_push(&out, paths[i])) {
       snprintf(err, cap, "out of memory");
       goto fail;
@@ -228,10 +228,13 @@ size_t mqs_case_id(const mqs_case *c, char *buf, size_t cap) {
   return n < 0 ? 0 : (size_t)n;
 }
 
-bool mqs_case_matches(const mqs_case *c, const char *glob) {
+bool mqs_case_matches(const mqs_case *c, const char *pattern) {
   char id[512];
   mqs_case_id(c, id, sizeof id);
-  return !fnmatch(glob, id, 0) || !fnmatch(glob, c->scenario->name, 0);
+  /* A plain word is what people type to narrow a run ("pubrel"); only a
+   * pattern with glob characters has to match the whole name. */
+  if (!strpbrk(pattern, "*?[")) return strstr(id, pattern) != NULL;
+  return !fnmatch(pattern, id, 0) || !fnmatch(pattern, c->scenario->name, 0);
 }
 
 const char *mqs_verdict_name(mqs_verdict v) {
@@ -244,6 +247,22 @@ const char *mqs_verdict_name(mqs_verdict v) {
     return "skip";
   case MQS_ERROR:
     return "error";
+  }
+  return "?";
+}
+
+const char *mqs_stmt_verdict_name(mqs_stmt_verdict v) {
+  switch (v) {
+  case MQS_ST_PASS:
+    return "pass";
+  case MQS_ST_FAIL:
+    return "fail";
+  case MQS_ST_NOT_REACHED:
+    return "not-reached";
+  case MQS_ST_NOT_CHECKED:
+    return "not-checked";
+  case MQS_ST_SKIP:
+    return "skip";
   }
   return "?";
 }

@@ -30,6 +30,13 @@ __attribute__((format(printf, 3, 4))) int mqs__load_fail(mqs_load_error *err, co
                                                          const char *fmt, ...);
 yaml_node_t *mqs__seq_at(yaml_document_t *doc, yaml_node_t *seq, size_t i);
 
+/* The statement a connect step's expected Session Present verifies in
+ * version vbit (MQTT-3.2.2-x, from Clean Start and the expected reason
+ * code), or NULL when its connack expectation has no session_present. */
+const char *mqs__sp_stmt(yaml_document_t *doc, const mqs_step *st, unsigned vbit);
+/* The expected value of that flag. */
+bool mqs__sp_want(yaml_document_t *doc, const mqs_step *st);
+
 /* Placeholder built-in variables used when validating without a run. */
 void mqs__vars_placeholders(mqs_vars *vars, unsigned vbit);
 /* The built-in variables of one run of a case. */

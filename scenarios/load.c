@@ -10,9 +10,10 @@
 
 #include "internal.h"
 
-#define MAX_CLIENTS 16
-#define MAX_STEPS   1024
-#define MAX_FILE    (4u << 20)
+#define MAX_CLIENTS    16
+#define MAX_STEPS      1024
+#define MAX_FILE       (4u << 20)
+#define CONTROL_CLIENT 0xFFFFu /* placeholder of a control step's own client */
 
 typedef struct {
   mqs_scenario *s;
@@ -125,7 +126,17 @@ static int push_str(char ***arr, size_t *n, const char *s) {
   return 0;
 }
 
-static int parse_rule_list(loader *L, yaml_node_t *n, unsigned which) {
+static int push_line(unsigned **arr, size_t n, unsigned line) {
+  unsigned *a = realloc(*arr, (n + 1) * sizeof *a);
+  if (!a) return -1;
+  *arr = a;
+  a[n] = line;
+  return 0;
+}
+
+/* One version's list of IDs into ids/n (and their lines when lines). */
+static int parse_rule_list(loader *L, yaml_node_t *n, unsigned which, char **ids[2], size_t nids[2],
+                           unsigned *lines[2]) {
   if (!n || n->type != YAML_SEQUENCE_NODE)
     return mqs__load_fail(L->err, n,
                           "rules must be a list of statement IDs such as [MQTT-3.1.0-1]");
@@ -135,25 +146,35 @@ static int parse_rule_list(loader *L, yaml_node_t *n, unsigned which) {
       return mqs__load_fail(L->err, e, "'%s' is not a statement ID (MQTT-x.y.z-n)",
                             mqs__is_scalar(e) ? mqs__scalar(e) : "?");
     for (unsigned b = 0; b < 2; b++)
-      if (which & (1u << b))
-        if (push_str(&L->s->rules[b], &L->s->n_rules[b], mqs__scalar(e)))
+      if (which & (1u << b)) {
+        if (nids[b] == MQS_RULES_MAX)
+          return mqs__load_fail(L->err, e, "at most %d statements per version", MQS_RULES_MAX);
+        if ((lines && push_line(&lines[b], nids[b], (unsigned)e->start_mark.line + 1)) ||
+            push_str(&ids[b], &nids[b], mqs__scalar(e)))
           return mqs__load_fail(L->err, e, "out of memory");
+      }
   }
   return 0;
 }
 
-/* rules: [IDs]  (every version)  or  {3.1.1: [IDs], 5.0: [IDs]} */
-static int parse_rules(loader *L, yaml_node_t *n) {
+/* rules: [IDs]  (every version)  or  {3.1.1: [IDs], 5.0: [IDs]}. *which
+ * gets the versions given. */
+static int parse_rules(loader *L, yaml_node_t *n, char **ids[2], size_t nids[2], unsigned *lines[2],
+                       unsigned *which) {
   if (n && n->type == YAML_MAPPING_NODE) {
+    *which = 0;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
       yaml_node_t *k = yaml_document_get_node(&L->s->doc, p->key);
       unsigned b = mqs__is_scalar(k) ? version_bit(mqs__scalar(k)) : 0;
       if (!b) return mqs__load_fail(L->err, k, "rules keys are versions: 3.1.1, 5.0 or both");
-      if (parse_rule_list(L, yaml_document_get_node(&L->s->doc, p->value), b)) return -1;
+      if (parse_rule_list(L, yaml_document_get_node(&L->s->doc, p->value), b, ids, nids, lines))
+        return -1;
+      *which |= b;
     }
     return 0;
   }
-  return parse_rule_list(L, n, MQS_VALL);
+  *which = MQS_VALL;
+  return parse_rule_list(L, n, MQS_VALL, ids, nids, lines);
 }
 
 static int parse_requires(loader *L, yaml_node_t *n) {
@@ -227,6 +248,7 @@ static const struct {
     {"disconnect", MQS_STEP_DISCONNECT},
     {"drop", MQS_STEP_DROP},
     {"wait", MQS_STEP_WAIT},
+    {"control", MQS_STEP_CONTROL},
 };
 
 const char *mqs_step_kind_name(mqs_step_kind k) {
@@ -266,7 +288,7 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   static const char *const modifiers[] = {"client",   "version", "versions", "timeout",
                                           "connack",  "comment", "if",       "ignore_others",
-                                          "or_close", NULL};
+                                          "or_close", "rules",   NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -296,7 +318,8 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   if (action < 0)
     return mqs__load_fail(L->err, st,
                           "step has no action (open, connect, reconnect, send, send_hex, expect, "
-                          "expect_all, expect_none, expect_disconnect, disconnect, drop, wait)");
+                          "expect_all, expect_none, expect_disconnect, disconnect, drop, wait, "
+                          "control)");
   out->kind = actions[action].kind;
   yaml_node_t *x;
   if ((x = mqs__map_get(doc, st, "version")) || (x = mqs__map_get(doc, st, "versions"))) {
@@ -329,6 +352,24 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
       return mqs__load_fail(L->err, x, "or_close is true or false");
     out->or_close = !strcmp(mqs__scalar(x), "true");
   }
+  if ((x = mqs__map_get(doc, st, "rules"))) {
+    if (!mqs_step_is_check(out) && out->kind != MQS_STEP_CONNECT && out->kind != MQS_STEP_RECONNECT)
+      return mqs__load_fail(L->err, x, "rules belong to check steps (expect..., connect, control)");
+    unsigned given;
+    if (parse_rules(L, x, out->rules, out->n_rules, NULL, &given)) return -1;
+    out->has_rules = given & out->versions & L->s->versions;
+    /* a check names statements the scenario cites, so reports and the
+     * matrix agree with the scenario's own list */
+    for (unsigned b = 0; b < 2; b++)
+      for (size_t i = 0; (out->has_rules & (1u << b)) && i < out->n_rules[b]; i++) {
+        bool cited = false;
+        for (size_t j = 0; j < L->s->n_rules[b] && !cited; j++)
+          cited = !strcmp(L->s->rules[b][j], out->rules[b][i]);
+        if (!cited)
+          return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
+                                out->rules[b][i], mqs_version_label(1u << b));
+      }
+  }
   yaml_node_t *cl = mqs__map_get(doc, st, "client");
   if (cl && cl->type == YAML_SEQUENCE_NODE) {
     /* expect: the packet arrives at one of several clients */
@@ -344,13 +385,15 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
     goto client_done;
   }
   bool needs_client = out->kind != MQS_STEP_WAIT && out->kind != MQS_STEP_EXPECT_ALL &&
-                      out->kind != MQS_STEP_EXPECT_NONE;
+                      out->kind != MQS_STEP_EXPECT_NONE && out->kind != MQS_STEP_CONTROL;
   if (cl) {
-    if (!needs_client && out->kind != MQS_STEP_EXPECT_NONE)
+    if (!needs_client && out->kind != MQS_STEP_EXPECT_NONE && out->kind != MQS_STEP_CONTROL)
       return mqs__load_fail(L->err, cl, "'%s' takes no client", actions[action].key);
     if (client_index(L, cl, false, &out->client)) return -1;
   } else if (needs_client && L->s->n_clients > 1) {
     return mqs__load_fail(L->err, st, "which client? this scenario has several; add client: NAME");
+  } else if (out->kind == MQS_STEP_CONTROL) {
+    out->client = CONTROL_CLIENT; /* its own connection, declared after the steps */
   }
 client_done:
   out->all_clients = out->kind == MQS_STEP_EXPECT_NONE && !cl;
@@ -368,6 +411,7 @@ client_done:
   switch (out->kind) {
   case MQS_STEP_OPEN:
   case MQS_STEP_DROP:
+  case MQS_STEP_CONTROL:
     break; /* value ignored: `drop: true` reads well */
   case MQS_STEP_CONNECT:
   case MQS_STEP_RECONNECT:
@@ -526,6 +570,112 @@ static int check_packets(loader *L) {
   return rc;
 }
 
+/* Control steps without a client get their own connection, "control". */
+static int declare_control(loader *L) {
+  bool any = false;
+  for (size_t i = 0; i < L->s->n_steps; i++)
+    any |= L->s->steps[i].client == CONTROL_CLIENT;
+  if (!any) return 0;
+  for (size_t i = 0; i < L->s->n_clients; i++)
+    if (!strcmp(L->s->clients[i], "control"))
+      return mqs__load_fail(L->err, NULL,
+                            "a client named 'control' needs client: on control steps");
+  if (L->s->n_clients == MAX_CLIENTS)
+    return mqs__load_fail(L->err, NULL, "at most %d clients (with the control connection)",
+                          MAX_CLIENTS);
+  if (push_str(&L->s->clients, &L->s->n_clients, "control"))
+    return mqs__load_fail(L->err, NULL, "out of memory");
+  for (size_t i = 0; i < L->s->n_steps; i++)
+    if (L->s->steps[i].client == CONTROL_CLIENT)
+      L->s->steps[i].client = (unsigned)L->s->n_clients - 1;
+  return 0;
+}
+
+/* Every statement the scenario cites is verified by one of its steps in
+ * that version: named by a check's rules, or left to a check without rules. */
+static int check_coverage(loader *L) {
+  const mqs_scenario *s = L->s;
+  for (unsigned b = 0; b < 2; b++) {
+    unsigned vb = 1u << b;
+    if (!(s->versions & vb)) continue;
+    for (size_t k = 0; k < s->n_rules[b]; k++) {
+      bool checked = false;
+      for (size_t i = 0; i < s->n_steps && !checked; i++) {
+        const mqs_step *st = &s->steps[i];
+        const char *sp = (st->versions & vb) ? mqs__sp_stmt(&L->s->doc, st, vb) : NULL;
+        checked = (st->versions & vb) && (mqs_step_claims(s, st, vb, s->rules[b][k]) ||
+                                          (sp && !strcmp(sp, s->rules[b][k])));
+      }
+      if (!checked) {
+        L->err->line = s->rule_lines[b][k];
+        L->err->column = 1;
+        snprintf(L->err->message, sizeof L->err->message,
+                 "%s (MQTT %s) is checked by no step: name it in the rules: of a check",
+                 s->rules[b][k], mqs_version_label(vb));
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+static bool truthy(const yaml_node_t *n) {
+  return mqs__is_scalar(n) && (!strcmp(mqs__scalar(n), "true") || !strcmp(mqs__scalar(n), "1"));
+}
+
+bool mqs__sp_want(yaml_document_t *doc, const mqs_step *st) {
+  return truthy(mqs__map_get(doc, st->connack, "session_present"));
+}
+
+const char *mqs__sp_stmt(yaml_document_t *doc, const mqs_step *st, unsigned vbit) {
+  if (!st->connack || !mqs__map_get(doc, st->connack, "session_present")) return NULL;
+  yaml_node_t *rc = mqs__map_get(doc, st->connack, "reason_code");
+  bool refused = mqs__is_scalar(rc) && strtoul(mqs__scalar(rc), NULL, 0) != 0;
+  yaml_node_t *cs = st->node ? mqs__map_get(doc, st->node, "clean_start") : NULL;
+  bool clean = cs ? truthy(cs) : st->kind == MQS_STEP_CONNECT;
+  if (vbit == MQS_V5) return refused ? "MQTT-3.2.2-6" : clean ? "MQTT-3.2.2-2" : "MQTT-3.2.2-3";
+  return refused                 ? "MQTT-3.2.2-4"
+         : clean                 ? "MQTT-3.2.2-1"
+         : mqs__sp_want(doc, st) ? "MQTT-3.2.2-2"
+                                 : "MQTT-3.2.2-3";
+}
+
+bool mqs_step_is_check(const mqs_step *st) {
+  switch (st->kind) {
+  case MQS_STEP_CONNECT:
+  case MQS_STEP_RECONNECT:
+    return !st->no_connack;
+  case MQS_STEP_EXPECT:
+  case MQS_STEP_EXPECT_ALL:
+  case MQS_STEP_EXPECT_NONE:
+  case MQS_STEP_EXPECT_DISCONNECT:
+  case MQS_STEP_CONTROL:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool named(const mqs_step *st, unsigned b, const char *id) {
+  for (size_t i = 0; i < st->n_rules[b]; i++)
+    if (!strcmp(st->rules[b][i], id)) return true;
+  return false;
+}
+
+bool mqs_step_claims(const mqs_scenario *s, const mqs_step *st, unsigned vbit, const char *id) {
+  unsigned b = vbit == MQS_V311 ? 0 : 1;
+  if (!(st->versions & vbit) || !mqs_step_is_check(st)) return false;
+  if (st->has_rules & vbit) return named(st, b, id);
+  /* a control proves the server works; its PINGRESP is judged on its own */
+  if (st->kind == MQS_STEP_CONTROL) return false;
+  /* unannotated: the statements no applicable step names */
+  for (size_t i = 0; i < s->n_steps; i++)
+    if ((s->steps[i].versions & vbit) && (s->steps[i].has_rules & vbit) &&
+        named(&s->steps[i], b, id))
+      return false;
+  return true;
+}
+
 static int parse_root(loader *L) {
   static const char *const keys[] = {"format", "name",     "description", "versions",
                                      "rules",  "requires", "clients",     "steps",
@@ -569,7 +719,8 @@ static int parse_root(loader *L) {
   x = mqs__map_get(doc, root, "rules");
   if (!x)
     return mqs__load_fail(L->err, root, "missing 'rules' (the statement IDs the scenario checks)");
-  if (parse_rules(L, x)) return -1;
+  unsigned given;
+  if (parse_rules(L, x, L->s->rules, L->s->n_rules, L->s->rule_lines, &given)) return -1;
   for (unsigned b = 0; b < 2; b++)
     if ((L->s->versions & (1u << b)) && !L->s->n_rules[b])
       return mqs__load_fail(L->err, x, "no statement IDs for MQTT %s", mqs_version_label(1u << b));
@@ -624,7 +775,8 @@ static int parse_root(loader *L) {
   if (!L->s->steps) return mqs__load_fail(L->err, steps, "out of memory");
   for (size_t i = 0; i < L->s->n_steps; i++)
     if (parse_step(L, mqs__seq_at(doc, steps, i), &L->s->steps[i])) return -1;
-  return check_packets(L);
+  if (declare_control(L) || check_packets(L)) return -1;
+  return check_coverage(L);
 }
 
 int mqs_scenario_load_text(const char *name, const char *text, size_t len, mqs_scenario **out,
@@ -691,13 +843,20 @@ int mqs_scenario_load(const char *path, mqs_scenario **out, mqs_load_error *err)
 
 void mqs_scenario_free(mqs_scenario *s) {
   if (!s) return;
-  for (size_t i = 0; i < s->n_steps; i++)
+  for (size_t i = 0; i < s->n_steps; i++) {
     free(s->steps[i].items);
+    for (unsigned b = 0; b < 2; b++) {
+      for (size_t k = 0; k < s->steps[i].n_rules[b]; k++)
+        free(s->steps[i].rules[b][k]);
+      free(s->steps[i].rules[b]);
+    }
+  }
   free(s->steps);
   for (unsigned b = 0; b < 2; b++) {
     for (size_t i = 0; i < s->n_rules[b]; i++)
       free(s->rules[b][i]);
     free(s->rules[b]);
+    free(s->rule_lines[b]);
   }
   for (size_t i = 0; i < s->n_clients; i++)
     free(s->clients[i]);

@@ -31,6 +31,7 @@ extern "C" {
 #endif
 
 #define MQS_FORMAT_VERSION 1
+#define MQS_RULES_MAX      16 /* statements a scenario cites per version */
 
 /* Versions a scenario runs for (bit mask). */
 #define MQS_V311 1u
@@ -148,7 +149,8 @@ typedef enum {
   MQS_STEP_EXPECT_DISCONNECT, /* the server closes (optional DISCONNECT/CONNACK) */
   MQS_STEP_DISCONNECT,        /* send DISCONNECT, close the transport */
   MQS_STEP_DROP,              /* close the transport abruptly (Last Will) */
-  MQS_STEP_WAIT               /* let time pass */
+  MQS_STEP_WAIT,              /* let time pass */
+  MQS_STEP_CONTROL            /* positive control: CONNECT if needed, PINGREQ, PINGRESP */
 } mqs_step_kind;
 
 const char *mqs_step_kind_name(mqs_step_kind k);
@@ -219,6 +221,12 @@ typedef struct {
   yaml_node_t *cond;  /* `if: {VAR: VALUE, ...}`: the step runs only when
                          every variable is bound to that value (typically
                          captured by an earlier expectation); or NULL */
+  /* `rules:` of a check step: the statements it verifies, per version (a
+   * subset of the scenario's). A check without them verifies the scenario's
+   * statements that no step names (docs/scenarios.md, "Verdicts"). */
+  char **rules[2]; /* owned */
+  size_t n_rules[2];
+  unsigned has_rules; /* MQS_V311|MQS_V5: versions whose rules the step names */
 } mqs_step;
 
 typedef struct {
@@ -228,8 +236,9 @@ typedef struct {
   unsigned versions; /* MQS_V311 | MQS_V5 */
   char **rules[2];   /* [0] 3.1.1 IDs, [1] 5.0 IDs; owned */
   size_t n_rules[2];
-  uint32_t requires; /* bit (1u << mqs_cap) */
-  char **clients;    /* names, owned */
+  unsigned *rule_lines[2]; /* line of each ID in the file; owned */
+  uint32_t requires;       /* bit (1u << mqs_cap) */
+  char **clients;          /* names, owned */
   size_t n_clients;
   mqs_step *steps; /* owned */
   size_t n_steps;
@@ -238,6 +247,12 @@ typedef struct {
   uint32_t fragment;     /* `fragment: N`: every send goes out in N-byte pieces */
   yaml_document_t doc;   /* owned; steps borrow nodes */
 } mqs_scenario;
+
+/* Does a step of this kind judge the target (and so verify statements)? */
+bool mqs_step_is_check(const mqs_step *st);
+/* Does st verify statement `id` of scenario s in version vbit: named in its
+ * `rules:`, or, for a check without rules, named by no step at all? */
+bool mqs_step_claims(const mqs_scenario *s, const mqs_step *st, unsigned vbit, const char *id);
 
 /* Where and why loading failed. */
 typedef struct {
@@ -375,12 +390,35 @@ typedef struct {
 typedef enum { MQS_PASS, MQS_FAIL, MQS_SKIP, MQS_ERROR } mqs_verdict;
 const char *mqs_verdict_name(mqs_verdict v); /* "pass" "fail" "skip" "error" */
 
+/* The verdict on one statement in one case. */
+typedef enum {
+  MQS_ST_PASS,        /* every check of it ran and held */
+  MQS_ST_FAIL,        /* a check of it failed */
+  MQS_ST_NOT_REACHED, /* the case ended before a check of it ran */
+  MQS_ST_NOT_CHECKED, /* no check of it ran (e.g. every `if:` branch was off) */
+  MQS_ST_SKIP         /* the case was skipped */
+} mqs_stmt_verdict;
+/* "pass" "fail" "not-reached" "not-checked" "skip" */
+const char *mqs_stmt_verdict_name(mqs_stmt_verdict v);
+
+#define MQS_STMTS_MAX (MQS_RULES_MAX + 8)
+typedef struct {
+  const char *id; /* borrowed from the scenario, or a static string */
+  mqs_stmt_verdict verdict;
+  unsigned line; /* the first failing check's line, else 0 */
+} mqs_stmt_result;
+
 typedef struct {
   mqs_verdict verdict;
+  /* Per statement: those the case cites (in order), then any other statement
+   * a check judged (e.g. Session Present, MQTT-3.2.2-x, in a CONNACK). */
+  mqs_stmt_result stmts[MQS_STMTS_MAX];
+  size_t n_stmts;
   char *message;      /* one line (fail/skip/error reason); owned, may be NULL */
   char *detail;       /* multi-line: step, expected vs received, transcript; owned */
   unsigned step_line; /* failing step's line, 0 if none */
   bool transport;     /* ERROR caused by TLS/WS/TCP setup, not by the protocol */
+  bool no_positive;   /* FAIL only because nothing had to arrive (no control) */
   double wall_ms;     /* real time the case took */
   uint64_t target_ms; /* time on the target's clock (virtual on the engine) */
   size_t packets;     /* packets sent + received */
@@ -401,7 +439,17 @@ typedef struct {
   unsigned jobs;               /* worker threads; 0 = 1 */
   const char *run_id;          /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
   bool transcript_always;      /* keep the transcript of passing cases too */
+  unsigned spoken;             /* versions the target accepts (mqs_preflight); 0 = all */
+  uint32_t engine_faults;      /* engine target: MQE_FAULT_* deviations to plant (mutants) */
+  const char *unspoken_why;    /* why the others are skipped (borrowed), or NULL */
 } mqs_run_opts;
+
+/* Connects once per version in `versions` (one MQS_V* bit each) with a plain
+ * CONNECT. *spoken gets the versions accepted; why (cap bytes) says how the
+ * others were refused. Returns 0, or -1 when the check itself could not run.
+ * Put *spoken in opts->spoken so refused versions are skipped. */
+int mqs_preflight(const mqs_run_opts *opts, unsigned versions, unsigned *spoken, char *why,
+                  size_t cap);
 
 /* Runs one case (on the calling thread). index makes the variables unique
  * within the run. out is reset on entry; free it with mqs_result_free. */
@@ -413,8 +461,10 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *opts, mqs
 int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *opts, mqs_result *results,
                   void (*progress)(void *ctx, size_t i, const mqs_result *r), void *ctx);
 
-/* Glob match (*, ?, [..]) on a case ID "name@version" or the name alone. */
-bool mqs_case_matches(const mqs_case *c, const char *glob);
+/* A pattern without glob characters matches as a substring of the case ID
+ * "name@version"; one with *, ? or [..] must match the whole ID or the name
+ * alone. */
+bool mqs_case_matches(const mqs_case *c, const char *pattern);
 /* "name@3.1.1" into buf (snprintf semantics). */
 size_t mqs_case_id(const mqs_case *c, char *buf, size_t cap);
 

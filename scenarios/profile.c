@@ -68,7 +68,9 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
       yaml_node_t *k = yaml_document_get_node(doc, q->key);
       yaml_node_t *v = yaml_document_get_node(doc, q->value);
       int c = mqs__is_scalar(k) ? mqs_cap_lookup(mqs__scalar(k)) : -1;
-      if (c < 0) return mqs__load_fail(err, k, "unknown capability");
+      if (c < 0)
+        return mqs__load_fail(err, k, "unknown capability '%s' (see docs/scenarios.md)",
+                              mqs__is_scalar(k) ? mqs__scalar(k) : "(not a name)");
       if (truthy(v))
         p->caps_on |= 1u << c;
       else

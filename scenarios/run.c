@@ -172,21 +172,176 @@ void mqs__consume(mqs__run *r, unsigned idx) {
   c->q_head++;
 }
 
+static void set_message(mqs__run *r, const mqs_step *st, const char *msg) {
+  mqs_result *res = r->res;
+  if (res->message) return; /* the first failure is the headline */
+  res->step_line = st ? st->line : 0;
+  size_t n = strlen(msg) + 1;
+  res->message = malloc(n);
+  if (res->message) memcpy(res->message, msg, n);
+}
+
 int mqs__end(mqs__run *r, const mqs_step *st, mqs_verdict v, bool transport, const char *fmt, ...) {
   char msg[600];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  mqs_result *res = r->res;
-  res->verdict = v;
-  res->transport = transport;
-  res->step_line = st ? st->line : 0;
-  size_t n = strlen(msg) + 1;
-  free(res->message);
-  res->message = malloc(n);
-  if (res->message) memcpy(res->message, msg, n);
+  assert(v == MQS_FAIL || v == MQS_ERROR);
+  r->stopped = true;
+  if (v == MQS_ERROR) {
+    r->errored = true;
+    r->transport |= transport;
+    free(r->res->message); /* an error explains the whole case */
+    r->res->message = NULL;
+  } else if (st) {
+    r->step_state[r->cur] = MQS__STEP_FAILED;
+  }
+  set_message(r, st, msg);
   return -1;
+}
+
+int mqs__fail_soft(mqs__run *r, const mqs_step *st, const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  r->step_state[r->cur] = MQS__STEP_FAILED;
+  mqs__buf_printf(&r->detail, "  check at line %u failed, the case went on: %s\n", st->line, msg);
+  set_message(r, st, msg);
+  return 0;
+}
+
+void mqs__positive(mqs__run *r) {
+  r->any_positive = true;
+  r->negative_line = 0;
+}
+
+void mqs__negative(mqs__run *r, const mqs_step *st) {
+  r->negative_line = st->line;
+}
+
+void mqs__judged(mqs__run *r, const mqs_step *st, const char *id, bool fail) {
+  for (size_t i = 0; i < r->n_extra; i++)
+    if (!strcmp(r->extra[i].id, id)) {
+      if (fail && !r->extra[i].fail) {
+        r->extra[i].fail = true;
+        r->extra[i].line = st->line;
+      }
+      return;
+    }
+  if (r->n_extra == sizeof r->extra / sizeof r->extra[0]) return;
+  r->extra[r->n_extra].id = id;
+  r->extra[r->n_extra].fail = fail;
+  r->extra[r->n_extra].line = fail ? st->line : 0;
+  r->n_extra++;
+}
+
+/* Per-statement verdicts from the step states, then the case verdict: FAIL
+ * when a statement failed or a check that verifies none (a precondition)
+ * failed, or when nothing that had to arrive arrived after the last absence
+ * check; ERROR when the case could not be judged. */
+static void judge(mqs__run *r) {
+  const mqs_scenario *s = r->s;
+  unsigned vb = r->c->version, b = vb == MQS_V311 ? 0 : 1;
+  mqs_result *res = r->res;
+  bool any_fail = false, unchecked = false;
+  for (size_t k = 0; k < s->n_rules[b] && res->n_stmts < MQS_STMTS_MAX; k++) {
+    const char *id = s->rules[b][k];
+    bool fail = false, pending = false, passed = false;
+    unsigned line = 0;
+    for (size_t i = 0; i < s->n_steps; i++) {
+      if (!mqs_step_claims(s, &s->steps[i], vb, id)) continue;
+      switch (r->step_state[i]) {
+      case MQS__STEP_FAILED:
+        if (!fail) line = s->steps[i].line;
+        fail = true;
+        break;
+      case MQS__STEP_PASSED:
+        passed = true;
+        break;
+      case MQS__STEP_NOT_RUN:
+        pending = true;
+        break;
+      default:
+        break;
+      }
+    }
+    for (size_t e = 0; e < r->n_extra; e++)
+      if (!strcmp(r->extra[e].id, id)) {
+        passed = true;
+        if (r->extra[e].fail && !fail) fail = true, line = r->extra[e].line;
+        r->extra[e].id = ""; /* merged */
+      }
+    mqs_stmt_verdict v = fail                                   ? MQS_ST_FAIL
+                         : (pending || (r->stopped && !passed)) ? MQS_ST_NOT_REACHED
+                         : passed                               ? MQS_ST_PASS
+                                                                : MQS_ST_NOT_CHECKED;
+    any_fail |= fail;
+    unchecked |= v == MQS_ST_NOT_CHECKED;
+    res->stmts[res->n_stmts++] = (mqs_stmt_result){id, v, line};
+  }
+  for (size_t e = 0; e < r->n_extra && res->n_stmts < MQS_STMTS_MAX; e++) {
+    if (!r->extra[e].id[0]) continue;
+    any_fail |= r->extra[e].fail;
+    res->stmts[res->n_stmts++] = (mqs_stmt_result){
+        r->extra[e].id, r->extra[e].fail ? MQS_ST_FAIL : MQS_ST_PASS, r->extra[e].line};
+  }
+  /* a failed check that verifies no statement: a precondition */
+  bool precondition = false;
+  for (size_t i = 0; i < s->n_steps && !precondition; i++) {
+    if (r->step_state[i] != MQS__STEP_FAILED) continue;
+    bool claims = false;
+    for (size_t k = 0; k < s->n_rules[b] && !claims; k++)
+      claims = mqs_step_claims(s, &s->steps[i], vb, s->rules[b][k]);
+    precondition = !claims;
+  }
+  if (r->errored) {
+    res->verdict = MQS_ERROR;
+    res->transport = r->transport;
+    for (size_t k = 0; k < res->n_stmts; k++)
+      if (res->stmts[k].verdict != MQS_ST_FAIL) res->stmts[k].verdict = MQS_ST_NOT_REACHED;
+    return;
+  }
+  if (any_fail || precondition || r->stopped) {
+    res->verdict = MQS_FAIL;
+    if (!res->message) set_message(r, NULL, "a check failed");
+    return;
+  }
+  char msg[300];
+  bool any_pass = false; /* among the cited statements */
+  for (size_t k = 0; k < res->n_stmts && k < s->n_rules[b]; k++)
+    any_pass |= res->stmts[k].verdict == MQS_ST_PASS;
+  /* alternatives (`if:` branches) may leave some statements unchecked, but
+   * a case that checked none proves nothing */
+  if (unchecked && !any_pass) {
+    for (size_t k = 0; k < res->n_stmts; k++)
+      if (res->stmts[k].verdict == MQS_ST_NOT_CHECKED) {
+        snprintf(msg, sizeof msg,
+                 "%s was not checked: no step verifying it ran (its if: conditions did not hold)",
+                 res->stmts[k].id);
+        break;
+      }
+  } else if (!r->any_positive || r->negative_line) {
+    res->no_positive = true;
+    if (r->negative_line)
+      snprintf(msg, sizeof msg,
+               "no positive control: nothing had to arrive after the check at line %u, so a "
+               "silent or closing server would pass",
+               r->negative_line);
+    else
+      snprintf(msg, sizeof msg,
+               "no positive control: nothing besides CONNACK had to arrive, so a server that "
+               "goes silent would pass");
+    for (size_t k = 0; k < res->n_stmts; k++)
+      if (res->stmts[k].verdict == MQS_ST_PASS) res->stmts[k].verdict = MQS_ST_NOT_CHECKED;
+  } else {
+    res->verdict = MQS_PASS;
+    return;
+  }
+  res->verdict = MQS_FAIL;
+  set_message(r, NULL, msg);
 }
 
 /* ---- one case ---- */
@@ -194,7 +349,6 @@ int mqs__end(mqs__run *r, const mqs_step *st, mqs_verdict v, bool transport, con
 static void render_detail(mqs__run *r) {
   mqs__buf out = {0};
   const mqs_scenario *s = r->s;
-  unsigned vi = r->c->version == MQS_V311 ? 0 : 1;
   char id[300];
   mqs_case_id(r->c, id, sizeof id);
   mqs__buf_printf(&out, "%s %s (%s:%u)\n",
@@ -204,8 +358,12 @@ static void render_detail(mqs__run *r) {
                   id, s->path, s->line);
   if (s->description[0]) mqs__buf_printf(&out, "  about:      %s\n", s->description);
   mqs__buf_printf(&out, "  statements:");
-  for (size_t i = 0; i < s->n_rules[vi]; i++)
-    mqs__buf_printf(&out, " %s", s->rules[vi][i]);
+  for (size_t i = 0; i < r->res->n_stmts; i++) {
+    const mqs_stmt_result *st = &r->res->stmts[i];
+    mqs__buf_printf(&out, " %s %s", st->id, mqs_stmt_verdict_name(st->verdict));
+    if (st->line) mqs__buf_printf(&out, " (line %u)", st->line);
+    mqs__buf_printf(&out, "%s", i + 1 < r->res->n_stmts ? "," : "");
+  }
   mqs__buf_printf(&out, "\n");
   if (r->res->message)
     mqs__buf_printf(&out, "  at:         %s:%u: %s\n", s->path, r->res->step_line, r->res->message);
@@ -253,6 +411,12 @@ static void client_prefixes(const mqs_run_opts *o, size_t index, char *cp, size_
   snprintf(tp, tpn, "mqc/%s/%s/", run, rev);
 }
 
+static void unjudged_stmts(const mqs_case *c, mqs_result *res, mqs_stmt_verdict v) {
+  unsigned b = c->version == MQS_V311 ? 0 : 1;
+  for (size_t k = 0; k < c->scenario->n_rules[b] && k < MQS_STMTS_MAX; k++)
+    res->stmts[res->n_stmts++] = (mqs_stmt_result){c->scenario->rules[b][k], v, 0};
+}
+
 void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_result *res) {
   memset(res, 0, sizeof *res);
   double w0 = wall_ms();
@@ -265,6 +429,16 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
       if (missing & (1u << i)) mqs__buf_printf(&b, " %s", mqs_cap_name((mqs_cap)i));
     res->verdict = MQS_SKIP;
     res->message = mqs__buf_take(&b);
+    unjudged_stmts(c, res, MQS_ST_SKIP);
+    return;
+  }
+  if (o->spoken && !(o->spoken & c->version)) {
+    mqs__buf b = {0};
+    mqs__buf_printf(&b, "the target does not speak MQTT %s (%s)", mqs_version_label(c->version),
+                    o->unspoken_why ? o->unspoken_why : "refused in the preflight");
+    res->verdict = MQS_SKIP;
+    res->message = mqs__buf_take(&b);
+    unjudged_stmts(c, res, MQS_ST_SKIP);
     return;
   }
   if (o->run_deadline_ms && (uint64_t)wall_ms() > o->run_deadline_ms) {
@@ -272,17 +446,21 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
     const char *m = "not run: the run's global deadline passed";
     res->message = malloc(strlen(m) + 1);
     if (res->message) strcpy(res->message, m);
+    unjudged_stmts(c, res, MQS_ST_NOT_REACHED);
     return;
   }
   mqs__run *r = calloc(1, sizeof *r);
   uint8_t *arena = malloc(ARENA_CAP);
+  uint8_t *state = calloc(s->n_steps + 1, 1);
   char err[300];
-  if (!r || !arena) {
+  if (!r || !arena || !state) {
     free(r);
     free(arena);
+    free(state);
     res->verdict = MQS_ERROR;
     return;
   }
+  r->step_state = state;
   r->c = c;
   r->s = s;
   r->o = o;
@@ -301,7 +479,9 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
     size_t n = strlen(err) + 1;
     res->message = malloc(n);
     if (res->message) memcpy(res->message, err, n);
+    unjudged_stmts(c, res, MQS_ST_NOT_REACHED);
     free(arena);
+    free(state);
     free(r);
     return;
   }
@@ -314,11 +494,15 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   r->case_deadline =
       r->t0 + mqs__scaled(r, o->case_timeout_ms ? o->case_timeout_ms : (uint32_t)budget);
   if (r->ops->virtual_clock) r->case_deadline = UINT64_MAX; /* deterministic: no wall time */
-  res->verdict = MQS_PASS;
   for (size_t i = 0; i < s->n_steps; i++) {
     const mqs_step *st = &s->steps[i];
-    if (!(st->versions & c->version)) continue;
+    r->cur = i;
+    if (!(st->versions & c->version)) {
+      state[i] = MQS__STEP_SKIPPED;
+      continue;
+    }
     if (st->cond && !cond_holds(r, st->cond)) {
+      state[i] = MQS__STEP_SKIPPED;
       mqs__tr_add(&r->tr, r->ops->now(r->t), st->client, '!',
                   "(step at line %u skipped: its if: "
                   "does not hold)",
@@ -332,7 +516,9 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
       break;
     }
     if (mqs__step(r, st)) break;
+    if (state[i] == MQS__STEP_NOT_RUN) state[i] = MQS__STEP_PASSED;
   }
+  judge(r);
   res->target_ms = r->ops->now(r->t) - r->t0;
   if (res->verdict != MQS_PASS || o->transcript_always) render_detail(r);
   r->ops->destroy(r->t);
@@ -341,6 +527,7 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   mqs__tr_free(&r->tr);
   mqs__buf_free(&r->detail);
   free(arena);
+  free(state);
   free(r);
   res->wall_ms = wall_ms() - w0;
 }

@@ -55,7 +55,8 @@ int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts, const
                     size_t cap);
 /* server: the scenario's `server:` block (may be NULL or empty). */
 /* vars: the case's variables, for `server:` values that use them. */
-int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars,
+/* faults: MQE_FAULT_* planted deviations (mqcheck mutants), 0 = none. */
+int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, uint32_t faults,
                            const mqs_target_ops **ops, mqs_target **out);
 int mqs__net_target_new(const mqs_target_spec *spec, uint32_t connect_timeout_ms,
                         uint32_t io_timeout_ms, const mqs_target_ops **ops, mqs_target **out);
@@ -79,7 +80,24 @@ typedef struct {
   mqs_result *res;
   mqs__buf detail; /* failure explanation, before the transcript */
   size_t step_no;
+  /* verdict bookkeeping (docs/scenarios.md, "Verdicts") */
+  size_t cur;          /* index of the running step */
+  uint8_t *step_state; /* MQS__STEP_* per step */
+  bool stopped;        /* a check could not go on: later steps not reached */
+  bool errored;        /* the stop was an ERROR (transport, setup) */
+  bool transport;
+  struct {
+    const char *id; /* static */
+    bool fail;
+    unsigned line;
+  } extra[8]; /* statements judged by a field, outside the step's rules */
+  size_t n_extra;
+  bool any_positive;      /* something that had to arrive did */
+  unsigned negative_line; /* last absence/close check not yet followed by a
+                             positive one (0 = none) */
 } mqs__run;
+
+enum { MQS__STEP_NOT_RUN, MQS__STEP_PASSED, MQS__STEP_FAILED, MQS__STEP_SKIPPED };
 
 /* Executes one step. Returns 0 to go on, -1 when the case ended (res set). */
 int mqs__step(mqs__run *r, const mqs_step *st);
@@ -91,7 +109,19 @@ uint64_t mqs__scaled(const mqs__run *r, uint32_t ms);
 mqs__rx *mqs__next(mqs__run *r, unsigned client, uint64_t deadline);
 void mqs__consume(mqs__run *r, unsigned client);
 void mqs__client_reset(mqs__client *c);
-/* Ends the case with a verdict: message is one line. */
+/* A check of the running step failed but the case can go on (the connection
+ * is in the state the next steps expect): its statements fail, later ones
+ * are still judged. message is one line. Returns 0. */
+int mqs__fail_soft(mqs__run *r, const mqs_step *st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Something that had to arrive did (a positive control), or a check only
+ * saw nothing arrive or a close (negative: a later positive must follow). */
+void mqs__positive(mqs__run *r);
+void mqs__negative(mqs__run *r, const mqs_step *st);
+/* A statement judged by one field rather than by the step's rules. */
+void mqs__judged(mqs__run *r, const mqs_step *st, const char *id, bool fail);
+/* Ends the case: MQS_FAIL = the running check failed and the case cannot go
+ * on; MQS_ERROR = no verdict (transport, setup). message is one line. */
 int mqs__end(mqs__run *r, const mqs_step *st, mqs_verdict v, bool transport, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 /* Text of a packet for transcripts (password redacted). */

@@ -29,10 +29,30 @@ add_test(NAME scenarios_pytest
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(scenarios_pytest PROPERTIES
   ENVIRONMENT "PYTHONPATH=${PROJECT_SOURCE_DIR}/python;PYTHONDONTWRITEBYTECODE=1" TIMEOUT 300)
-# lint checks statement IDs against the built-in catalog from any directory:
-# run outside the source tree, it must name the unknown ID.
-add_test(NAME scenarios_lint_unknown_id
-         COMMAND $<TARGET_FILE:mqcheck> lint ${CMAKE_CURRENT_SOURCE_DIR}/suite/lint/unknown-statement.yaml
-         WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
-set_tests_properties(scenarios_lint_unknown_id PROPERTIES
-  PASS_REGULAR_EXPRESSION "MQTT-9.9.9-9 is not a statement of MQTT 5.0")
+# lint and run check statement IDs against the built-in catalog from any
+# directory: run outside the source tree, each must exit with its error code
+# (lint 1, run 2) and name the unknown ID at its own line.
+foreach(cmd lint run)
+  if(cmd STREQUAL lint)
+    set(want_rc 1)
+  else()
+    set(want_rc 2)
+  endif()
+  add_test(NAME scenarios_${cmd}_unknown_id
+           COMMAND sh -c "out=$($0 ${cmd} $1 2>&1); rc=$?; echo \"$out\"; [ $rc = ${want_rc} ] || { echo \"exit $rc, expected ${want_rc}\"; exit 1; }; echo \"$out\" | grep -q 'unknown-statement.yaml:5:1: error: MQTT-9.9.9-9 is not a statement of MQTT 5.0'"
+                   $<TARGET_FILE:mqcheck> ${CMAKE_CURRENT_SOURCE_DIR}/suite/lint/unknown-statement.yaml
+           WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
+endforeach()
+# Issue 18: broken brokers earn no pass (close everything, silent after
+# CONNACK, no MQTT 5.0); a broker that accepts no CONNECT stops the run.
+add_test(NAME scenarios_stub_brokers
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suite/stubs.sh $<TARGET_FILE:mqcheck>
+                 ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/stubs)
+set_tests_properties(scenarios_stub_brokers PROPERTIES TIMEOUT 120)
+# Issue 18: mutation testing of the suite. Each planted engine deviation
+# (engine/faults.c) must fail its statement in some case; the count of
+# caught statements may not drop (docs/mutants.md has the table).
+add_test(NAME scenarios_mutants
+         COMMAND $<TARGET_FILE:mqcheck> mutants suite --min-caught 20
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(scenarios_mutants PROPERTIES TIMEOUT 120)

@@ -50,9 +50,12 @@ static const char *good =
     "      - pub: {type: PUBACK, packet_id: 3}\n"
     "      - sub: {type: PUBLISH, qos: 1, payload: hi, packet_id: \"${p}\"}\n"
     "  - {client: sub, send: {type: PUBACK, packet_id: \"${p}\"}}\n"
-    "  - {client: sub, expect_none: 80s}\n";
+    "  - {client: sub, expect_none: 80s}\n"
+    "  - {client: sub, control: true}\n";
 
-static void run_text(const char *text, unsigned version, mqs_result *res) {
+/* Runs text; the result's statement IDs borrow from the scenario, kept in
+ * *keep when keep is not NULL (free it after the result). */
+static void run_keep(const char *text, unsigned version, mqs_result *res, mqs_scenario **keep) {
   mqs_scenario *s;
   mqs_load_error e;
   int rc = mqs_scenario_load_text("mem.yaml", text, strlen(text), &s, &e);
@@ -65,7 +68,14 @@ static void run_text(const char *text, unsigned version, mqs_result *res) {
   mqs_case c = {s, version};
   mqs_run_case(&c, 0, &o, res);
   mqs_target_spec_free(spec);
-  mqs_scenario_free(s);
+  if (keep)
+    *keep = s;
+  else
+    mqs_scenario_free(s);
+}
+
+static void run_text(const char *text, unsigned version, mqs_result *res) {
+  run_keep(text, version, res, NULL);
 }
 
 static void test_run_pass(void **state) {
@@ -143,7 +153,7 @@ static void test_load_errors(void **state) {
 static void test_skip_missing_capability(void **state) {
   (void)state;
   const char *t = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\n"
-                  "requires: [websocket]\nsteps: [{wait: 1}]\n";
+                  "requires: [websocket]\nsteps: [{connect: {}}, {control: true}]\n";
   mqs_result r;
   run_text(t, MQS_V5, &r);
   assert_int_equal(r.verdict, MQS_SKIP);
@@ -166,14 +176,17 @@ static void test_server_block(void **state) {
   char msg[300];
   const char *head = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.2.2-15]\n";
   char t[1024];
-  snprintf(t, sizeof t, "%sserver: {maximum_packet_size: 64}\nsteps: [{wait: 1}]\n", head);
+  snprintf(t, sizeof t,
+           "%sserver: {maximum_packet_size: 64}\nsteps: [{connect: {}}, {control: true}]\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
   assert_non_null(strstr(msg, "max-packet-size"));
-  snprintf(t, sizeof t, "%srequires: [receive-maximum]\nsteps: [{wait: 1}]\n", head);
+  snprintf(t, sizeof t, "%srequires: [receive-maximum]\nsteps: [{connect: {}}, {control: true}]\n",
+           head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
-  snprintf(t, sizeof t, "%sserver: {bogus: 1}\nsteps: [{wait: 1}]\n", head);
+  snprintf(t, sizeof t, "%sserver: {bogus: 1}\nsteps: [{connect: {}}, {control: true}]\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
-  snprintf(t, sizeof t, "%sserver: {outbound_aliases: 3}\nsteps: [{wait: 1}]\n", head);
+  snprintf(t, sizeof t,
+           "%sserver: {outbound_aliases: 3}\nsteps: [{connect: {}}, {control: true}]\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), 0); /* engine-only switch */
   /* applied on the engine: the announced limit, and a bigger packet is refused */
   snprintf(t, sizeof t,
@@ -181,7 +194,8 @@ static void test_server_block(void **state) {
            "  - connect: {}\n    connack: {properties: [{maximum_packet_size: 64}]}\n"
            "  - send: {type: PUBLISH, topic: t, payload: "
            "\"0123456789012345678901234567890123456789012345678901234567890123456789\"}\n"
-           "  - expect_disconnect: {reason_code: 0x95}\n",
+           "  - expect_disconnect: {reason_code: 0x95}\n"
+           "  - control: true\n",
            head);
   mqs_result r;
   run_text(t, MQS_V5, &r);
@@ -206,8 +220,10 @@ static void test_expect_extensions(void **state) {
       " {user_property: [a, '2']}]}}\n"
       "  - {client: b, expect: {type: PUBLISH, payload: two, user_properties: [[k, '1'], [a, '2']],"
       " subscription_identifiers: '${ids}'}, ignore_others: true}\n"
-      "  - {client: b, expect_none: 100, if: {ids: '9'}}\n"
-      "  - {client: b, send: {type: PINGREQ}, if: {ids: '1,2'}}\n";
+      /* if: each branch fails the case when the condition is not honoured */
+      "  - {client: b, send: {type: PINGREQ}, if: {ids: '9'}}\n"
+      "  - {client: b, expect: {type: PUBLISH, payload: never}, if: {ids: '1,2'}}\n"
+      "  - {client: b, expect: {type: PINGRESP}}\n";
   mqs_result r;
   run_text(t, MQS_V5, &r);
   if (r.verdict != MQS_PASS) fprintf(stderr, "%s\n", r.detail ? r.detail : "");
@@ -276,8 +292,164 @@ static void test_writers(void **state) {
   fclose(f);
   assert_non_null(strstr(buf, "f&lt;1&gt;.yaml"));
   assert_non_null(strstr(buf, "\"a \\\"b\\\" & c\""));
-  assert_non_null(strstr(buf, "| MQTT-3.1.0-2 |  | **FAIL** (1) |"));
+  assert_non_null(strstr(buf, "| MQTT-3.1.0-2 |  | **FAIL** (1 of 1) |"));
   free(buf);
+  /* per-statement verdicts: the same truth in every report */
+  const char *rules2[] = {"MQTT-3.1.0-2", "MQTT-4.4.0-1"};
+  mqr_stmt st[] = {
+      {"MQTT-3.1.0-2", "pass", 0}, {"MQTT-4.4.0-1", "not-reached", 0}, {"MQTT-3.2.2-3", "fail", 9}};
+  cs[0].rules = rules2;
+  cs[0].n_rules = 2;
+  cs[0].stmts = st;
+  cs[0].n_stmts = 3;
+  f = open_memstream(&buf, &len);
+  assert_int_equal(mqr_write_junit(&run, f), 0);
+  assert_int_equal(mqr_write_json(&run, f), 0);
+  assert_int_equal(mqr_write_matrix_md(&run, f), 0);
+  fclose(f);
+  assert_non_null(strstr(buf, "<property name=\"verdict:MQTT-3.2.2-3\" value=\"fail\"/>"));
+  assert_non_null(strstr(buf, "message=\"MQTT-3.2.2-3 fails; "));
+  assert_non_null(strstr(buf, "{\"id\": \"MQTT-3.2.2-3\", \"verdict\": \"fail\", \"line\": 9}"));
+  assert_non_null(strstr(buf, "| MQTT-3.1.0-2 |  | pass (1) |"));
+  assert_non_null(strstr(buf, "| MQTT-4.4.0-1 |  | not-reached (1) |"));
+  assert_non_null(strstr(buf, "| MQTT-3.2.2-3 |  | **FAIL** (1 of 1) |"));
+  assert_non_null(strstr(buf, "| `x@5.0` | fail | MQTT-3.2.2-3 |"));
+  free(buf);
+}
+
+static mqs_stmt_verdict stmt_of(const mqs_result *r, const char *id) {
+  for (size_t i = 0; i < r->n_stmts; i++)
+    if (!strcmp(r->stmts[i].id, id)) return r->stmts[i].verdict;
+  fail_msg("no verdict for %s", id);
+  return MQS_ST_SKIP;
+}
+
+/* A failing check fails only its statement; the case goes on after a field
+ * mismatch and marks the checks it could not reach "not reached". */
+static void test_statement_verdicts(void **state) {
+  (void)state;
+  const char *head = "format: 1\nname: x\nversions: [3.1.1, 5.0]\n"
+                     "rules: [MQTT-4.3.2-1, MQTT-3.12.4-1]\nclients: [sub, pub]\nsteps:\n"
+                     "  - {client: sub, connect: {}}\n"
+                     "  - {client: sub, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                     "[{topic_filter: t, qos: 1}]}}\n"
+                     "  - {client: sub, expect: {type: SUBACK, packet_id: 1}}\n";
+  char t[2048];
+  /* a wrong Session Present (a fresh session has 0) blames MQTT-3.2.2-x only */
+  snprintf(t, sizeof t,
+           "%s  - {client: pub, connect: {}, connack: {session_present: true}}\n"
+           "  - {client: pub, send: {type: PUBLISH, qos: 1, packet_id: 3, topic: t, payload: a}}\n"
+           "  - {client: sub, expect: {type: PUBLISH, payload: a}, rules: [MQTT-4.3.2-1]}\n"
+           "  - {client: pub, expect: {type: PUBACK, packet_id: 3}, rules: [MQTT-4.3.2-1]}\n"
+           "  - {client: pub, control: true, rules: [MQTT-3.12.4-1]}\n",
+           head);
+  for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+    mqs_result r;
+    mqs_scenario *sc;
+    run_keep(t, vb, &r, &sc);
+    assert_int_equal(r.verdict, MQS_FAIL);
+    assert_int_equal(stmt_of(&r, "MQTT-4.3.2-1"), MQS_ST_PASS);
+    assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_PASS);
+    /* 3.1.1: clean session 1 -> MQTT-3.2.2-1; 5.0: clean start 1 -> MQTT-3.2.2-2 */
+    assert_int_equal(stmt_of(&r, vb == MQS_V311 ? "MQTT-3.2.2-1" : "MQTT-3.2.2-2"), MQS_ST_FAIL);
+    assert_non_null(strstr(r.message, "Session Present"));
+    mqs_result_free(&r);
+    mqs_scenario_free(sc);
+  }
+  /* a field mismatch fails its statement, the case goes on */
+  snprintf(t, sizeof t,
+           "%s  - {client: pub, connect: {}}\n"
+           "  - {client: pub, send: {type: PUBLISH, topic: t, payload: a}}\n"
+           "  - {client: sub, expect: {type: PUBLISH, payload: b}, rules: [MQTT-4.3.2-1]}\n"
+           "  - {client: pub, control: true, rules: [MQTT-3.12.4-1]}\n",
+           head);
+  mqs_result r;
+  mqs_scenario *sc;
+  run_keep(t, MQS_V5, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.3.2-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* nothing arrives: the case cannot go on, later statements are not reached */
+  snprintf(t, sizeof t,
+           "%s  - {client: pub, connect: {}}\n"
+           "  - {client: sub, expect: {type: PUBLISH, payload: b}, rules: [MQTT-4.3.2-1]}\n"
+           "  - {client: pub, control: true, rules: [MQTT-3.12.4-1]}\n",
+           head);
+  run_keep(t, MQS_V5, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.3.2-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* an if: that keeps every check off leaves the statements unchecked: no pass */
+  snprintf(t, sizeof t,
+           "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.3.2-1]\nclients: [sub]\n"
+           "steps:\n  - {client: sub, connect: {}}\n"
+           "  - {client: sub, expect: {type: PUBLISH}, rules: [MQTT-4.3.2-1], if: {x: y}}\n"
+           "  - {client: sub, control: true}\n");
+  run_keep(t, MQS_V5, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.3.2-1"), MQS_ST_NOT_CHECKED);
+  assert_non_null(strstr(r.message, "not checked"));
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+}
+
+/* No pass without something that had to arrive after the last absence or
+ * close check. */
+static void test_positive_control(void **state) {
+  (void)state;
+  const char *base = "format: 1\nname: x\nversions: [3.1.1, 5.0]\nrules: [MQTT-3.1.0-2]\n"
+                     "steps:\n  - connect: {}\n  - send: {type: CONNECT, client_id: again}\n"
+                     "  - expect_disconnect: true\n";
+  mqs_result r;
+  mqs_scenario *sc;
+  run_keep(base, MQS_V5, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_non_null(strstr(r.message, "no positive control"));
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.0-2"), MQS_ST_NOT_CHECKED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  char t[1024];
+  snprintf(t, sizeof t, "%s  - control: true\n", base);
+  run_keep(t, MQS_V5, &r, &sc);
+  if (r.verdict != MQS_PASS) fprintf(stderr, "%s\n", r.detail ? r.detail : "");
+  assert_int_equal(r.verdict, MQS_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.0-2"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a CONNACK alone is no control: a server that goes silent sends one */
+  run_text("format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.0-1]\nsteps: [{connect: {}}]\n",
+           MQS_V5, &r);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  mqs_result_free(&r);
+}
+
+/* Step rules: a subset of the scenario's, and every cited statement has a check. */
+static void test_step_rules_load(void **state) {
+  (void)state;
+  char msg[300];
+  const char *head = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.0-1, MQTT-3.1.0-2]\n";
+  char t[1024];
+  snprintf(t, sizeof t,
+           "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n  - send: {type: PINGREQ}\n"
+           "  - expect: {type: PINGRESP}\n",
+           head);
+  assert_int_equal(load_only(t, msg, sizeof msg), 0);
+  snprintf(t, sizeof t,
+           "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n"
+           "  - {control: true, rules: [MQTT-3.1.0-1]}\n",
+           head);
+  assert_int_equal(load_only(t, msg, sizeof msg), -1);
+  assert_non_null(strstr(msg, "MQTT-3.1.0-2 (MQTT 5.0) is checked by no step"));
+  snprintf(t, sizeof t, "%ssteps:\n  - {control: true, rules: [MQTT-3.1.0-3]}\n", head);
+  assert_int_equal(load_only(t, msg, sizeof msg), -1);
+  assert_non_null(strstr(msg, "not among the scenario's rules"));
+  snprintf(t, sizeof t, "%ssteps:\n  - {send: {type: PINGREQ}, rules: [MQTT-3.1.0-1]}\n", head);
+  assert_int_equal(load_only(t, msg, sizeof msg), -1);
+  assert_non_null(strstr(msg, "check steps"));
 }
 
 int main(void) {
@@ -291,6 +463,9 @@ int main(void) {
       cmocka_unit_test(test_server_block),
       cmocka_unit_test(test_expect_extensions),
       cmocka_unit_test(test_writers),
+      cmocka_unit_test(test_statement_verdicts),
+      cmocka_unit_test(test_positive_control),
+      cmocka_unit_test(test_step_rules_load),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

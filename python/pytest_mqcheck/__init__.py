@@ -2,23 +2,32 @@
 
 Each scenario file becomes one item per MQTT version it lists
 (``name@3.1.1``, ``name@5.0``). Items run through the C runner: the first item
-of a session that needs results runs ``mqcheck run FILES --json`` once for all
-collected files; every item then reports its own verdict (failures carry the
-runner's full report: step, fields, transcript; skips carry the reason).
+of a session that needs results runs ``mqcheck run FILES --json`` once for the
+selected items only (after ``-k``, ``-m`` and node IDs such as
+``suite/4.3-qos/x.yaml::qos/x@5.0`` have narrowed the collection, their files
+and exact case IDs are passed on, so deselected cases never run); every item
+then reports its own verdict (failures carry the runner's full report: step,
+fields, transcript; skips carry the reason).
 
-Load it with ``-p pytest_mqcheck`` (PYTHONPATH=python) and point pytest at
-scenario files or directories::
+Installed with mqcheck, the plugin is registered through a ``pytest11`` entry
+point and finds ``mqcheck`` on PATH::
 
-    /usr/bin/python3 -m pytest -p pytest_mqcheck suite --mq-target engine
+    pytest /usr/share/mqcheck/suite --mq-target tcp://127.0.0.1:1883 -k pubrel
+
+From a source tree, load it with ``-p pytest_mqcheck`` (PYTHONPATH=python)::
+
+    /usr/bin/python3 -m pytest -p pytest_mqcheck suite --mq-target engine \\
+        --mq-binary build/release/mqcheck
     /usr/bin/python3 -m pytest -p pytest_mqcheck suite/3.1-connect \\
         --mq-target tcp://127.0.0.1:1883 --mq-option=--jobs=16
 
-Options: --mq-target, --mq-binary (default: $MQCHECK or mqcheck on PATH),
+Options: --mq-target, --mq-binary (default: $MQCHECK, else mqcheck on PATH),
 --mq-profile, --mq-option (extra mqcheck run option, repeatable).
 Works with Debian's python3-pytest and python3-yaml; no other dependency.
 """
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import tempfile
@@ -39,7 +48,8 @@ def pytest_addoption(parser):
 def _binary(config):
     b = config.getoption("--mq-binary") or os.environ.get("MQCHECK") or shutil.which("mqcheck")
     if not b:
-        raise pytest.UsageError("mqcheck not found: use --mq-binary or $MQCHECK")
+        raise pytest.UsageError("mqcheck not found on PATH: install it, or give --mq-binary "
+                                "or $MQCHECK")
     return b
 
 
@@ -66,15 +76,33 @@ class _Session:
     def __init__(self, config):
         self.config = config
         self.files = []
+        self.selected = None  # the ScenarioItems left after -k/-m/node IDs
         self.results = None
         self.error = None
+
+    def _selection(self):
+        """Files and --filter options for exactly the selected items."""
+        if self.selected is None:
+            return list(self.files), []
+        files, ids, wanted = [], [], set()
+        for item in self.selected:
+            path = str(item.path)
+            if path not in wanted:
+                wanted.add(path)
+                files.append(path)
+            ids.append(item.case["id"])
+        everything = sum(len(f.case_ids) for f in self.file_nodes if str(f.path) in wanted)
+        if len(ids) == everything:
+            return files, []
+        return files, [opt for i in ids for opt in ("--filter", _exact_glob(i))]
 
     def run(self):
         if self.results is not None or self.error is not None:
             return
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "report.json")
-            cmd = [_binary(self.config), "run", *self.files, "--json", out, "--quiet",
+            files, filters = self._selection()
+            cmd = [_binary(self.config), "run", *files, *filters, "--json", out, "--quiet",
                    "--target", self.config.getoption("--mq-target")]
             if self.config.getoption("--mq-profile"):
                 cmd += ["--profile", self.config.getoption("--mq-profile")]
@@ -94,19 +122,73 @@ def _state(config):
     st = getattr(config, "_mqcheck_state", None)
     if st is None:
         st = _Session(config)
+        st.file_nodes = []
+        st.dir_cases = {}
         config._mqcheck_state = st
     return st
 
 
+def _exact_glob(case_id):
+    """A --filter glob matching case_id alone: mqcheck treats a plain word as a
+    substring, so the first character goes in brackets to make it a glob, and
+    glob characters in the ID are bracketed so they match themselves."""
+    out = "".join("[%s]" % c if c in "*?[" else c for c in case_id)
+    if case_id and case_id[0] not in "*?[":
+        out = "[%s]%s" % (case_id[0], out[1:])
+    return out
+
+
+def pytest_collection_finish(session):
+    # Runs after -k, -m and node-ID selection: remember what is left so the
+    # runner plays only that.
+    if hasattr(session.config, "_mqcheck_state"):
+        session.config._mqcheck_state.selected = [
+            i for i in session.items if isinstance(i, ScenarioItem)]
+
+
+def _lint_list(config, paths):
+    cmd = [_binary(config), "lint", "--list", "--json", *paths]
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+
+
+def _cases_in_folder(config, path):
+    """The cases of every scenario file next to path, from one `mqcheck lint`
+    (one process per folder, not per file: collecting the suite is 20
+    processes, not 200). None when a file there does not load; the caller
+    then lints path alone for its own error."""
+    st = _state(config)
+    folder = os.path.dirname(os.path.realpath(str(path)))
+    if folder not in st.dir_cases:
+        st.dir_cases[folder] = None
+        files = sorted(os.path.join(folder, n) for n in os.listdir(folder))
+        files = [f for f in files if _is_scenario(pathlib.Path(f))]
+        proc = _lint_list(config, files)
+        if proc.returncode == 0:
+            by_file = {}
+            for case in json.loads(proc.stdout or "[]"):
+                by_file.setdefault(os.path.realpath(case["file"]), []).append(case)
+            st.dir_cases[folder] = by_file
+    by_file = st.dir_cases[folder]
+    if by_file is None:
+        return None
+    return by_file.get(os.path.realpath(str(path)), [])
+
+
 class ScenarioFile(pytest.File):
     def collect(self):
-        cmd = [_binary(self.config), "lint", "--list", "--json", str(self.path)]
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True)
-        if proc.returncode != 0:
-            raise ScenarioLoadError(proc.stderr.strip())
-        _state(self.config).files.append(str(self.path))
-        for case in json.loads(proc.stdout or "[]"):
+        cases = _cases_in_folder(self.config, self.path)
+        if cases is None:
+            proc = _lint_list(self.config, [str(self.path)])
+            if proc.returncode != 0:
+                raise ScenarioLoadError(proc.stderr.strip())
+            cases = json.loads(proc.stdout or "[]")
+        st = _state(self.config)
+        st.files.append(str(self.path))
+        st.file_nodes.append(self)
+        self.case_ids = []
+        for case in cases:
+            self.case_ids.append(case["id"])
             yield ScenarioItem.from_parent(self, name=case["id"], case=case)
 
 

@@ -52,7 +52,7 @@ expect_out incomplete 'needed'
 check wrong-direction 1 "$mq" decode --version 3.1.1 --from server e000
 expect_out wrong-direction 'not sent by a server'
 
-check bad-hex 2 "$mq" decode --version 5 3g00
+check bad-hex 1 "$mq" decode --version 5 3g00
 check bad-version 2 "$mq" decode --version 7 c000
 check no-input 2 "$mq" decode --version 5
 
@@ -84,6 +84,28 @@ expect_out encode-syntax 'broken.yaml:2:1: '
 
 check encode-missing-file 1 "$mq" encode "$tmp/nope.yaml"
 expect_out encode-missing-file 'cannot open'
+
+# encode refuses invalid packets unless asked, and never drops a field.
+check encode-pid0 1 "$mq" encode --text '{type: PUBLISH, topic: a/b, qos: 1}'
+expect_out encode-pid0 'refusing an invalid PUBLISH for MQTT 5.0: packet identifier is 0 .*\[MQTT-2\.2\.1-3\]'
+check encode-pid0-allowed 0 "$mq" encode --allow-invalid --text '{type: PUBLISH, topic: a/b, qos: 1}'
+expect_out encode-pid0-allowed '^32080003612f62000000$'
+check encode-pid0-faults 0 "$mq" encode --text '{type: PUBLISH, topic: a/b, qos: 1, faults: {}}'
+expect_out encode-pid0-faults '^32080003612f62000000$'
+check encode-list-one-bad 1 "$mq" encode --text '[{type: PINGREQ}, {type: SUBSCRIBE, packet_id: 1}]'
+expect_out encode-list-one-bad '<text>:1:19: refusing an invalid SUBSCRIBE'
+check encode-311-props 1 "$mq" encode --version 3.1.1 --text '{type: PUBLISH, topic: a, properties: [{raw_hex: "2300"}]}'
+expect_out encode-311-props '<text>:1:27: properties: MQTT 3.1.1 has no properties, so they would be dropped'
+check encode-311-reason 1 "$mq" encode --version 3.1.1 --text '{type: PUBACK, packet_id: 1, reason_code: 16}'
+expect_out encode-311-reason 'reason_code: an MQTT 3.1.1 PUBACK has no reason code'
+check encode-311-auth 1 "$mq" encode --version 3.1.1 --text '{type: AUTH}'
+expect_out encode-311-auth 'refusing an invalid AUTH for MQTT 3.1.1: reserved packet type'
+check encode-311-auth-allowed 0 "$mq" encode --version 3.1.1 --allow-invalid --text '{type: AUTH}'
+expect_out encode-311-auth-allowed '^f000$'
+check encode-field-of-other-type 1 "$mq" encode --text '{type: PINGREQ, topic: x}'
+expect_out encode-field-of-other-type "topic: PINGREQ has no such field"
+check encode-help 0 "$mq" encode --help
+expect_out encode-help 'default: 5'
 
 if [ $fails -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all CLI codec checks passed"

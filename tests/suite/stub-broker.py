@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""Broken MQTT brokers for tests/suite/stubs.sh: a suite run against them must
+earn no pass.
+
+  stub-broker.py PORT close      accept TCP, close every connection at once
+  stub-broker.py PORT stall      answer each CONNECT with CONNACK 0, then say nothing
+  stub-broker.py PORT stall311   the same for 3.1.1; refuse 5.0 (CONNACK 0x01, close)
+"""
+import socket
+import sys
+import threading
+
+
+def read_packet(conn):
+    """One MQTT packet (first byte, body) or None at end of stream."""
+    head = conn.recv(1)
+    if not head:
+        return None
+    length, shift = 0, 0
+    for _ in range(4):
+        b = conn.recv(1)
+        if not b:
+            return None
+        length |= (b[0] & 0x7F) << shift
+        shift += 7
+        if not b[0] & 0x80:
+            break
+    body = b""
+    while len(body) < length:
+        chunk = conn.recv(length - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return head[0], body
+
+
+def serve(conn, mode):
+    try:
+        if mode == "close":
+            return
+        pkt = read_packet(conn)
+        if not pkt or pkt[0] >> 4 != 1:
+            return
+        body = pkt[1]
+        name_len = int.from_bytes(body[0:2], "big")
+        level = body[2 + name_len]
+        if level == 5 and mode == "stall311":
+            conn.sendall(bytes([0x20, 2, 0, 1]))
+            return
+        conn.sendall(bytes([0x20, 3, 0, 0, 0]) if level == 5 else bytes([0x20, 2, 0, 0]))
+        while read_packet(conn):  # silent from now on
+            pass
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def main():
+    port, mode = int(sys.argv[1]), sys.argv[2]
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(256)
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn, mode), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()

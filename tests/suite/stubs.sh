@@ -1,0 +1,64 @@
+#!/bin/sh
+# tests/suite/stubs.sh MQCHECK SOURCE_DIR WORK_DIR
+# The suite against broken brokers (tests/suite/stub-broker.py) must earn no
+# pass: one that closes every connection (the run stops up front with one
+# error; judged case by case with --no-preflight), one that goes silent
+# after CONNACK, and one that refuses MQTT 5.0 (its 5.0 cases are skipped
+# with that reason, never passed).
+set -u
+mq=$1; src=$2; work=$3
+mkdir -p "$work"
+cd "$src" || exit 1
+fail=0
+freeport() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+start() {
+  port=$(freeport)
+  /usr/bin/python3 tests/suite/stub-broker.py "$port" "$1" &
+  pid=$!
+  i=0
+  until /usr/bin/python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 50 ] && { echo "stub $1 did not start"; exit 1; }
+    sleep 0.1
+  done
+}
+stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+trap 'stop' EXIT INT TERM
+run() { # MODE EXTRA... -> report in $work/MODE.json, exit code in $rc
+  mode=$1; shift
+  "$mq" run suite --target "tcp://127.0.0.1:$port" --profile ci/baselines/mosquitto.profile.yaml \
+    --step-timeout 200 --jobs 64 --quiet --json "$work/$mode.json" "$@" > "$work/$mode.out" 2> "$work/$mode.err"
+  rc=$?
+}
+count() { # FILE VERDICT
+  /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['summary'][sys.argv[2]])" "$1" "$2"
+}
+check() { # what ok
+  if [ "$2" = 1 ]; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi
+}
+start close
+run close
+check "close: exit 2 ($rc)" "$([ $rc = 2 ] && echo 1)"
+check "close: one error line" "$([ "$(wc -l < "$work/close.err")" = 1 ] && grep -q 'accepts no CONNECT' "$work/close.err" && echo 1)"
+cat "$work/close.err"
+run close-judged --no-preflight
+check "close, judged: 0 passes ($(count "$work/close-judged.json" pass)), some cases ran" \
+  "$([ "$(count "$work/close-judged.json" pass)" = 0 ] && [ "$(count "$work/close-judged.json" fail)" -gt 100 ] && echo 1)"
+stop
+start stall
+run stall
+check "stall: 0 passes ($(count "$work/stall.json" pass)), cases ran" \
+  "$([ "$(count "$work/stall.json" pass)" = 0 ] && [ "$(count "$work/stall.json" fail)" -gt 200 ] && echo 1)"
+stop
+start stall311
+run stall311
+skipped5=$(/usr/bin/python3 -c "
+import json,sys
+r=json.load(open(sys.argv[1]))
+print(sum(1 for c in r['cases'] if c['version']=='5.0' and c['verdict']=='skip' and 'does not speak MQTT 5.0' in (c['message'] or '')))
+print(sum(1 for c in r['cases'] if c['version']=='5.0' and c['verdict']!='skip'))" "$work/stall311.json")
+check "stall311: 0 passes, every 5.0 case skipped as not spoken ($(echo $skipped5))" \
+  "$([ "$(count "$work/stall311.json" pass)" = 0 ] && [ "$(echo "$skipped5" | sed -n 1p)" -gt 100 ] && [ "$(echo "$skipped5" | sed -n 2p)" = 0 ] && echo 1)"
+stop
+exit $fail
