@@ -244,6 +244,24 @@ def near_misses(port):
     c.close()
 
 
+# The seeds each fault sits next to (docs/netfuzz-planted.md).
+NEAR_SEEDS = ["3.10-unsubscribe/inflight-completes.yaml", "5-features/payload-format.yaml",
+              "5-features/request-response.yaml", "5-features/subscription-identifier.yaml",
+              "5-features/subscription-identifier-overlap.yaml", "4.3-qos/qos2-outbound.yaml"]
+
+
+def seeds_pass(port):
+    """The scenarios next to the faults pass, run by `mqcheck run` itself."""
+    suite = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "suite")
+    r = subprocess.run([MQCHECK, "run", "--no-probe", "--target", "tcp://127.0.0.1:%d" % port]
+                       + [os.path.join(suite, f) for f in NEAR_SEEDS],
+                       capture_output=True, text=True, timeout=30)
+    last = (r.stdout.strip().splitlines() or [""])[-1]
+    if r.returncode != 0 or " 0 failed" not in last:
+        fail("seed scenarios against --bugs all: exit %d: %s" % (r.returncode, r.stdout[-1500:]))
+    return last
+
+
 def badwire(port, planted):
     c = Client(port, 5, "bw")
     c.send(subscribe(5, 7, "bw/t", 1, SUB_ID(300)))
@@ -307,6 +325,7 @@ def main():
     b = Broker("all")
     near_misses(b.port)
     results.append("near misses fire nothing")
+    results.append("seeds: " + seeds_pass(b.port))
     out = badwire(b.port, True)
     results.append("badwire: " + out.splitlines()[-1][:100])
     for v in (4, 5):
