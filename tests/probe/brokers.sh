@@ -132,6 +132,10 @@ case "$case_" in
     expect_line "$p" '^  qos2: false$' "QoS 2 not offered (declared maximum 1)"
     expect_line "$p" '^  retain: false$' "retain false"
     expect_line "$out/probe.err" 'finding\(s\)' "the summary counts the findings"
+    # the findings reach the first screen of the HTML report of a run
+    "$mq" run "$src/suite/3.1-connect/basic.yaml" --profile "$p" --html "$out/report.html" > "$out/run.out" 2>&1
+    expect_line "$out/report.html" '<div id="findings"><h2>Probe findings</h2>' "HTML report: findings section"
+    expect_line "$out/report.html" '<li class="v-fail">MQTT-3\.2\.2-9: CONNACK announces Maximum QoS 1' "HTML report: a finding with its statement"
     ;;
   *) echo "unknown case $case_"; exit 2 ;;
 esac
