@@ -546,7 +546,7 @@ int mqc_cmd_run(int argc, char **argv) {
     };
   }
   mqr_run run = {
-      .tool = "mqcheck 0.1.0",
+      .tool = "mqcheck " MQC_VERSION,
       .target = shown_target,
       .profile = prof.name,
       .profile_text = profile_text,
