@@ -117,6 +117,10 @@ case "$case_" in
     rc=$?
     [ $rc -eq 0 ] && ok "suite with the probe: no regression" || fail "suite exit $rc: $(grep -E '^(FAIL|ERROR|REGRESSION|baseline)' "$out/run.out")"
     expect_line "$out/report/report.json" '"message": "the broker does not speak MQTT 5.0 \(probe: refused: CONNACK 0x01' "5.0 cases skipped with the reason"
+    # only 5.0 asked of a broker without it: nothing can run, which is an error
+    "$mq" run suite --target "$target" --version 5 > "$out/v5.out" 2> "$out/v5.err"
+    rc=$?; [ $rc -eq 2 ] && ok "--version 5: exit 2" || fail "--version 5: exit $rc"
+    expect_line "$out/v5.err" '^mqcheck run: no case selected: the broker does not speak MQTT 5\.0 \(probe: refused: CONNACK 0x01' "--version 5: the reason"
     ;;
   liar)
     /usr/bin/python3 "$src/tests/probe/liar-broker.py" "$port" > "$out/broker.log" 2>&1 &
