@@ -254,8 +254,6 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
   if (bad) {
     mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   %s\n  fields:\n%s",
                     want.p ? want.p : "", cname(r, idx), got, diff.p ? diff.p : "");
-    mqs__buf_free(&want);
-    mqs__buf_free(&diff);
     /* a CONNACK with another reason code leaves the connection accepted where
      * a refusal was expected (or the reverse): the next steps cannot go on */
     bool rc_differs = false;
@@ -264,6 +262,8 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
         l++;
       rc_differs |= !strncmp(l, "reason_code ", 12);
     }
+    mqs__buf_free(&want);
+    mqs__buf_free(&diff);
     if (rx->pkt.type != mqs__match_type(doc, exp) || (rx->pkt.type == MQC_CONNACK && rc_differs))
       return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', received %s", what,
                       mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), got);
