@@ -583,7 +583,7 @@ int mqc_cmd_run(int argc, char **argv) {
     report_case(&cases[i], &results[i], ids[i], stmts[i], &rc_cases[i]);
   }
   mqr_run run = {
-      .tool = "mqcheck 0.1.0",
+      .tool = "mqcheck " MQC_VERSION,
       .target = shown_target,
       .profile = prof.name,
       .profile_text = profile_text,

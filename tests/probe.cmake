@@ -1,10 +1,10 @@
 # probe (issue 12): `mqcheck probe` against real brokers started by the tests
 # (mosquitto default, restricted with max_qos 1 and retain off, with a password
-# file; aedes), the suite run with the probe instead of a profile (gated on the
+# file; aedes; a stub whose declarations its behaviour contradicts), the suite run with the probe instead of a profile (gated on the
 # committed baselines: a failure caused by a legal choice is a regression),
 # every bad input's exit code and message, and the HTML report and comparison
 # checked in headless chromium (screenshots in build/<preset>/reports/html/).
-foreach(case mosquitto mosquitto-restricted mosquitto-auth aedes)
+foreach(case mosquitto mosquitto-restricted mosquitto-auth mosquitto-limits aedes liar)
   add_test(NAME probe_${case}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/probe/brokers.sh ${case} $<TARGET_FILE:mqcheck>
                    ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/probe-${case})
