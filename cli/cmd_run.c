@@ -443,6 +443,17 @@ int mqc_cmd_run(int argc, char **argv) {
     results[i].verdict = MQS_SKIP;
     results[i].message = strdup(m);
   }
+  if (!n_run) {
+    /* every selected case needs a version the broker does not speak */
+    fprintf(stderr, "mqcheck run: no case selected: %s\n",
+            results[0].message ? results[0].message : "the broker speaks no selected version");
+    for (size_t i = 0; i < n; i++)
+      mqs_result_free(&results[i]);
+    free(results);
+    free(cases);
+    mqs_suite_free(&suite);
+    goto out_spec;
+  }
   char rid[32];
   if (!run_id) {
     struct timespec ts;

@@ -278,6 +278,9 @@ def qos2loss(port, v):
 
 
 def leak(b):
+    """RSS and descriptor growth over LEAK_CONNS connections. Closes of earlier
+    clients may still be under way on either side: +-3 descriptors of slack."""
+    ping_ok(b.port)
     before_rss, before_fd = b.rss_kib(), b.fds()
     for i in range(LEAK_CONNS):
         Client(b.port, 5, "leak%d" % i).close()
@@ -312,7 +315,7 @@ def main():
             fail("qos2loss (v%d): subscriber got %d of 25, expected 20" % (v, got))
     results.append("qos2loss: 20 of 25 QoS 2 delivered (3.1.1 and 5.0)")
     rss, fds = leak(b)
-    if fds < LEAK_CONNS or rss < LEAK_CONNS * 64 * 9 // 10:
+    if fds < LEAK_CONNS - 3 or rss < LEAK_CONNS * 64 * 9 // 10:
         fail("leak: %d connections grew fds by %d, RSS by %d KiB" % (LEAK_CONNS, fds, rss))
     results.append("leak: %d connections: +%d fds, +%d KiB RSS" % (LEAK_CONNS, fds, rss))
     if hang_sequence(b.port, 4):
@@ -362,7 +365,7 @@ def main():
     c.expect(0x40)
     c.close()
     rss, fds = leak(b)
-    if fds > 2 or rss > LEAK_CONNS * 64 // 2:
+    if fds > 3 or rss > LEAK_CONNS * 64 // 2:
         fail("--bugs none leaks: +%d fds, +%d KiB RSS over %d connections" % (fds, rss, LEAK_CONNS))
     if not hang_sequence(b.port, 5) or not ping_ok(b.port):
         fail("--bugs none: hang sequence stopped the broker")

@@ -117,6 +117,10 @@ case "$case_" in
     rc=$?
     [ $rc -eq 0 ] && ok "suite with the probe: no regression" || fail "suite exit $rc: $(grep -E '^(FAIL|ERROR|REGRESSION|baseline)' "$out/run.out")"
     expect_line "$out/report/report.json" '"message": "the broker does not speak MQTT 5.0 \(probe: refused: CONNACK 0x01' "5.0 cases skipped with the reason"
+    # only 5.0 asked of a broker without it: nothing can run, which is an error
+    "$mq" run suite --target "$target" --version 5 > "$out/v5.out" 2> "$out/v5.err"
+    rc=$?; [ $rc -eq 2 ] && ok "--version 5: exit 2" || fail "--version 5: exit $rc"
+    expect_line "$out/v5.err" '^mqcheck run: no case selected: the broker does not speak MQTT 5\.0 \(probe: refused: CONNACK 0x01' "--version 5: the reason"
     ;;
   liar)
     /usr/bin/python3 "$src/tests/probe/liar-broker.py" "$port" > "$out/broker.log" 2>&1 &
@@ -129,9 +133,16 @@ case "$case_" in
     expect_line "$p" '^#   finding MQTT-3\.3\.4-3: .*delivery lacks it' "subscription identifiers declared, not sent"
     expect_line "$p" '^#   finding MQTT-3\.2\.2-16: an empty client ID was accepted' "no Assigned Client Identifier"
     expect_line "$p" '^#   finding MQTT 5\.0 3\.2\.2\.3\.14: CONNACK declares wildcards available' "wildcards declared, not served"
+    expect_line "$p" '^#   shared-subscriptions +no +SUBSCRIBE \$share/.*: the broker closed the connection' "a \$share SUBSCRIBE that closes the connection: no"
+    expect_line "$p" '^#   finding MQTT 5\.0 3\.2\.2\.3\.16: CONNACK declares shared-subscriptions available, but SUBSCRIBE' "shared declared, connection closed"
+    expect_line "$p" '^#   subscription-identifiers +no +delivery without' "the probe goes on after the close"
     expect_line "$p" '^  qos2: false$' "QoS 2 not offered (declared maximum 1)"
     expect_line "$p" '^  retain: false$' "retain false"
     expect_line "$out/probe.err" 'finding\(s\)' "the summary counts the findings"
+    # the findings reach the first screen of the HTML report of a run
+    "$mq" run "$src/suite/3.1-connect/basic.yaml" --profile "$p" --html "$out/report.html" > "$out/run.out" 2>&1
+    expect_line "$out/report.html" '<div id="findings"><h2>Probe findings</h2>' "HTML report: findings section"
+    expect_line "$out/report.html" '<li class="v-fail">MQTT-3\.2\.2-9: CONNACK announces Maximum QoS 1' "HTML report: a finding with its statement"
     ;;
   *) echo "unknown case $case_"; exit 2 ;;
 esac
