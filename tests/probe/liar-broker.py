@@ -3,7 +3,8 @@
 tests: its MQTT 5.0 CONNACK declares Maximum QoS 1 yet SUBACK grants QoS 2;
 it declares (by omission) retained messages, subscription identifiers,
 wildcards and shared subscriptions, yet keeps no retained message, echoes no
-identifier and routes exact topic names only. It accepts empty client IDs
+identifier, routes exact topic names only and closes the connection on a
+$share/ subscription. It accepts empty client IDs
 without assigning one. `mqcheck probe` must report each contradiction as a
 finding with its statement. Loopback only; one thread per connection.
 """
@@ -82,6 +83,8 @@ def serve(c):
                 while i < len(body):
                     n = int.from_bytes(body[i:i + 2], "big")
                     topic = body[i + 2:i + 2 + n]
+                    if topic.startswith(b"$share/"):
+                        return  # as ejabberd does: shared subscriptions end the connection
                     codes += bytes([body[i + 2 + n] & 3])
                     i += 3 + n
                     with lock:
