@@ -213,7 +213,7 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
         if (reason) mqe__event(e, MQE_EV_LIMIT, c, reason, NULL, "retained store full");
       }
       if (!reason || !v5 || !qos) {
-        mqe_route_result rr = mqe__route(e, m, nlev);
+        mqe_route_result rr = mqe__route(e, m, nlev, c);
         if (!reason && rr.matched == 0)
           reason = MQC_RC_NO_MATCHING_SUBSCRIBERS;
         else if (!reason && rr.queued == 0)

@@ -239,9 +239,15 @@ static void probe_qos(session *s) {
    * that QoS and deliver it. */
   for (uint8_t q = 1; q <= 2; q++) {
     mqp_item it = q == 1 ? MQP_QOS1 : MQP_QOS2;
-    if (g < q || declared < q) {
-      set(r, it, MQP_NO, "SUBACK grants QoS %u for a QoS 2 request%s", g,
-          declared < q ? " (and CONNACK Maximum QoS says so)" : " (a legal downgrade)");
+    if (declared < q) {
+      /* not tried: a client told a Maximum QoS never publishes above it */
+      set(r, it, MQP_NO, "CONNACK Maximum QoS %u (a QoS %u PUBLISH is not allowed, MQTT-3.2.2-11)",
+          declared, q);
+      r->max_qos = q - 1;
+      break;
+    }
+    if (g < q) {
+      set(r, it, MQP_NO, "SUBACK grants QoS %u for a QoS 2 request (a legal downgrade)", g);
       r->max_qos = q - 1;
       break;
     }

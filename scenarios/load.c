@@ -536,8 +536,8 @@ static int check_packets(loader *L) {
         break;
       case MQS_STEP_EXPECT_DISCONNECT:
         if (st->node) {
-          static const char *const keys[] = {"reason_code", "required", "no_properties",
-                                             "disconnect_packet", NULL};
+          static const char *const keys[] = {"reason_code",       "required",   "no_properties",
+                                             "disconnect_packet", "keep_alive", NULL};
           for (yaml_node_pair_t *p = st->node->data.mapping.pairs.start;
                p < st->node->data.mapping.pairs.top && !rc; p++) {
             yaml_node_t *k = yaml_document_get_node(&L->s->doc, p->key);
@@ -547,7 +547,7 @@ static int check_packets(loader *L) {
             if (!ok)
               rc = mqs__spec_fail(&e, k,
                                   "expect_disconnect keys: reason_code, required, no_properties, "
-                                  "disconnect_packet");
+                                  "disconnect_packet, keep_alive");
           }
         }
         break;

@@ -41,9 +41,11 @@ void mqs__client_reset(mqs__client *c) {
   free(c->q);
   free(c->rx);
   uint32_t closes = c->closes;
+  uint64_t closed_at = c->closed_at;
   bool ever = c->ever_opened;
   memset(c, 0, sizeof *c);
   c->closes = closes;
+  c->closed_at = closed_at;
   c->ever_opened = ever;
 }
 
@@ -142,6 +144,7 @@ static void on_closed(void *ctx, unsigned idx, bool transport_error, const char 
   if (!c->open) return;
   c->open = false;
   c->closes++;
+  c->closed_at = r->ops->now(r->t);
   c->transport_error = transport_error;
   snprintf(c->close_msg, sizeof c->close_msg, "%s", msg);
   mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '!', "%s%s",

@@ -28,7 +28,8 @@ typedef struct {
   char poison_msg[200];
   mqs__rx *q; /* received packets; [q_head, q_n) unconsumed */
   size_t q_head, q_n, q_cap;
-  uint32_t closes; /* count of observed closes */
+  uint32_t closes;               /* count of observed closes */
+  uint64_t closed_at, last_sent; /* target clock: the last close, the last send */
 } mqs__client;
 
 typedef struct {
@@ -95,6 +96,7 @@ typedef struct {
     unsigned line;
   } extra[8]; /* statements judged by a field, outside the step's rules */
   size_t n_extra;
+  uint64_t rtt_ms;        /* slowest CONNECT -> CONNACK seen in the case */
   bool any_positive;      /* something that had to arrive did */
   unsigned negative_line; /* last absence/close check not yet followed by a
                              positive one (0 = none) */
