@@ -229,7 +229,6 @@ static void send_packet(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
   write_bytes(x, c, x->scratch, n);
   if (probe) {
     static const uint8_t pingreq[2] = {0xC0, 0x00};
-    s->model.c[c->idx].probe_sent = true;
     write_bytes(x, c, pingreq, 2);
   }
 }

@@ -549,6 +549,8 @@ static void check_leak(run *r, instance *in) {
   sleep_ms(50); /* the broker closes what we closed */
   in->quiescing = false;
   in->leak_next = done;
+  char why[300];
+  if (alive(r, in, probe_version(r), why, sizeof why)) return; /* a hang: check_hang's */
   uint64_t rss;
   unsigned fds;
   if (mqz_broker_sample(in->broker, &rss, &fds)) return;
