@@ -443,13 +443,12 @@ static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const c
   }
   /* c[0] is the newest; the newest quarter first, it holds what was in
    * flight */
-  size_t lo = 0, hi = nc;
+  size_t lo = 0, hi = 0;
   bool hit = false;
-  if (nc > 64 && batch_reproduces(r, in, c, 64, kind, sig)) {
-    hi = 64;
-    hit = true;
-  } else if (nc) {
-    hit = batch_reproduces(r, in, c, nc, kind, sig);
+  /* newest first, in growing groups: the culprit is usually recent */
+  for (size_t g = 64; !hit && hi < nc; g *= 4) {
+    hi = g < nc ? g : nc;
+    hit = batch_reproduces(r, in, c, hi, kind, sig);
   }
   while (hit && hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;
@@ -502,7 +501,7 @@ static void check_crash(run *r, instance *in) {
 
 static void check_hang(run *r, instance *in, int64_t now) {
   if (now < in->next_probe || in->dead) return;
-  in->next_probe = now + 1000;
+  in->next_probe = now + 250; /* often: fewer suspects when it fails */
   char why[300];
   if (!alive(r, in, probe_version(r), why, sizeof why)) {
     in->last_ok = now;
