@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
 #include "mqs.h"
 #include "mqz.h"
 
@@ -21,7 +22,7 @@ static void usage(FILE *f) {
           "usage: mqcheck fuzz (--target URL | --exec \"CMD ... {port}\") [options] [SEED...]\n"
           "\n"
           "Fuzzes an MQTT broker with sessions compiled from the scenario suite (SEED files\n"
-          "or folders; default: suite/) and mutated at session, packet and timing level.\n"
+          "or folders; default: the suite mqcheck run uses) and mutated at session, packet and timing level.\n"
           "Oracles: crash (exec'd broker exits or prints a sanitizer report), hang (liveness\n"
           "probe), bad-wire (server bytes that do not decode), spec (statements the\n"
           "specification fixes), leak (exec'd broker's RSS/descriptors grow).\n"
@@ -220,7 +221,16 @@ int mqc_cmd_fuzz(int argc, char **argv) {
     free(seeds);
     return 2;
   }
-  if (!n_seeds) seeds[n_seeds++] = "suite";
+  char suite_dir[4200];
+  if (!n_seeds) { /* the suite mqcheck runs: installed, or the source tree's */
+    if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
+      fprintf(stderr, "mqcheck fuzz: no scenario suite to seed from (looked in %s); name one\n",
+              suite_dir);
+      free(seeds);
+      return 2;
+    }
+    seeds[n_seeds++] = suite_dir;
+  }
   o.seed_paths = seeds;
   o.n_seed_paths = n_seeds;
   char err[600];

@@ -7,3 +7,22 @@ if(TARGET mqz)
   target_include_directories(test_netfuzz PRIVATE ${PROJECT_SOURCE_DIR}/netfuzz)
   set_tests_properties(test_netfuzz PROPERTIES LABELS "netfuzz")
 endif()
+
+# The fuzzer finds every planted bug within a bounded number of sessions,
+# minimises it and writes a scenario that fails on the broken broker and
+# passes on the engine.
+if(TARGET mqz AND TARGET planted_broker)
+  add_test(NAME netfuzz_planted_found
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/fuzz_planted.py
+                   $<TARGET_FILE:mqcheck> $<TARGET_FILE:planted_broker>)
+  set_tests_properties(netfuzz_planted_found PROPERTIES TIMEOUT 900 LABELS "netfuzz;live")
+endif()
+
+# Against the Debian mosquitto: every finding is one docs/netfuzz.md explains,
+# and bad input (no target, an unreachable one, a bad --exec) fails cleanly.
+if(TARGET mqz)
+  add_test(NAME netfuzz_mosquitto
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/fuzz_mosquitto.py
+                   $<TARGET_FILE:mqcheck> ${PROJECT_SOURCE_DIR}/docs/netfuzz.md)
+  set_tests_properties(netfuzz_mosquitto PROPERTIES TIMEOUT 300 LABELS "netfuzz;live")
+endif()
