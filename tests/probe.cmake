@@ -4,7 +4,8 @@
 # committed baselines: a failure caused by a legal choice is a regression),
 # every bad input's exit code and message, and the HTML report and comparison
 # checked in headless chromium (screenshots in build/<preset>/reports/html/).
-foreach(case mosquitto mosquitto-restricted mosquitto-auth mosquitto-limits aedes liar)
+foreach(case mosquitto mosquitto-restricted mosquitto-auth mosquitto-limits aedes compare-targets
+             liar)
   add_test(NAME probe_${case}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/probe/brokers.sh ${case} $<TARGET_FILE:mqcheck>
                    ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/probe-${case})

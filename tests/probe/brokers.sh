@@ -12,6 +12,8 @@
 #   mosquitto-limits      max_packet_size, max_keepalive, max_inflight_messages,
 #                         max_topic_alias: the limits a 5.0 CONNACK announces
 #   aedes                 3.1.1 only, no shared subscriptions
+#   compare-targets       mosquitto and aedes compared by `report --compare
+#                         --target A --target B` (each run probed first)
 #   liar                  tests/probe/liar-broker.py: declarations its behaviour
 #                         contradicts, each a finding with its statement
 set -u
@@ -121,6 +123,22 @@ case "$case_" in
     "$mq" run suite --target "$target" --version 5 > "$out/v5.out" 2> "$out/v5.err"
     rc=$?; [ $rc -eq 2 ] && ok "--version 5: exit 2" || fail "--version 5: exit $rc"
     expect_line "$out/v5.err" '^mqcheck run: no case selected: the broker does not speak MQTT 5\.0 \(probe: refused: CONNACK 0x01' "--version 5: the reason"
+    ;;
+  compare-targets)
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" > "$out/mosquitto.conf"
+    start_mosquitto "$out/mosquitto.conf" "$out/mosquitto.log" "$port"
+    aport=$(freeport)
+    start_aedes "$src" "$aport" "$out/aedes.log"
+    "$mq" report --compare --target "$target" --target "tcp://127.0.0.1:$aport" --out "$out/cmp" \
+      --html "$out/compare.html" -- "$src/suite/3.1-connect" > "$out/compare.txt" 2> "$out/compare.err"
+    rc=$?; [ $rc -eq 0 ] && ok "report --compare --target x2: exit 0" || fail "exit $rc: $(cat "$out/compare.err")"
+    c="$out/compare.txt"
+    expect_line "$c" "^\\[1\\] tcp-127\\.0\\.0\\.1-$port: [0-9]+ cases .*; profile probe of tcp://127\\.0\\.0\\.1:$port\$" "column 1: mosquitto, probed"
+    expect_line "$c" "^\\[2\\] tcp-127\\.0\\.0\\.1-$aport: [0-9]+ cases .*; profile probe of tcp://127\\.0\\.0\\.1:$aport\$" "column 2: aedes, probed"
+    expect_line "$c" '^connect/basic@5\.0 +pass +skip: the broker does not speak MQTT \.\.\.' "5.0: pass beside a skip with its reason"
+    expect_line "$c" '^    versions: \[3\.1\.1\]$' "aedes' probed profile listed"
+    [ -s "$out/compare.html" ] && ok "compare.html written" || fail "no compare.html"
+    [ -s "$out/cmp/tcp-127.0.0.1-$port/report.html" ] && ok "per-target reports kept" || fail "no per-target report"
     ;;
   liar)
     /usr/bin/python3 "$src/tests/probe/liar-broker.py" "$port" > "$out/broker.log" 2>&1 &
