@@ -476,7 +476,13 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   char cp[64], tp[64];
   client_prefixes(o, index, cp, sizeof cp, tp, sizeof tp);
   mqs__vars_builtins(&r->vars, c->version, cp, tp);
-  if (mqs__target_new(o->target, o, s, &r->vars, &r->ops, &r->t, err, sizeof err)) {
+  int made = mqs__target_new(o->target, o, s, &r->vars, &r->ops, &r->t, err, sizeof err);
+  if (!made && o->tap && mqs__tap_wrap(o->tap, &r->ops, &r->t)) {
+    r->ops->destroy(r->t);
+    snprintf(err, sizeof err, "out of memory");
+    made = -1;
+  }
+  if (made) {
     res->verdict = MQS_ERROR;
     res->transport = true;
     size_t n = strlen(err) + 1;

@@ -59,6 +59,9 @@ int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts, const
 /* faults: MQE_FAULT_* planted deviations (mqcheck mutants), 0 = none. */
 int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, uint32_t faults,
                            const mqs_target_ops **ops, mqs_target **out);
+/* Wraps the target so every client's I/O is reported to tap (borrowed for the
+ * target's life); on failure (-1, out of memory) ops and t are untouched. */
+int mqs__tap_wrap(const mqs_tap *tap, const mqs_target_ops **ops, mqs_target **t);
 int mqs__net_target_new(const mqs_target_spec *spec, uint32_t connect_timeout_ms,
                         uint32_t io_timeout_ms, const mqs_target_ops **ops, mqs_target **out);
 

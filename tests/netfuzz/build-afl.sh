@@ -26,7 +26,8 @@ export AFL_QUIET=1
 
 # One object per source, named after its folder, so codec/connect.c and
 # engine/connect.c do not collide. net/ alone needs _GNU_SOURCE (accept4).
-for f in "$root"/codec/*.c "$root"/engine/*.c "$root"/net/*.c "$root"/tests/netfuzz/*.c; do
+for f in "$root"/codec/*.c "$root"/engine/*.c "$root"/net/*.c \
+  "$root"/tests/netfuzz/planted_broker.c "$root"/tests/netfuzz/planted_bugs.c; do
   echo "$f"
 done | xargs -P "${JOBS:-2}" -I{} sh -c '
   f={}; dir=$(basename "$(dirname "$f")"); o='"$work"'/$dir-$(basename "$f" .c).o

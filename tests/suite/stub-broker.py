@@ -5,6 +5,8 @@ earn no pass.
   stub-broker.py PORT close      accept TCP, close every connection at once
   stub-broker.py PORT stall      answer each CONNECT with CONNACK 0, then say nothing
   stub-broker.py PORT stall311   the same for 3.1.1; refuse 5.0 (CONNACK 0x01, close)
+  stub-broker.py PORT ka:F       a keep-alive that closes F x Keep Alive after the last
+                                 packet (answers CONNECT and PINGREQ), for the tolerance
 """
 import socket
 import sys
@@ -34,9 +36,34 @@ def read_packet(conn):
     return head[0], body
 
 
+def keepalive(conn, factor):
+    """Answers CONNECT and PINGREQ; closes factor x Keep Alive after the last packet."""
+    pkt = read_packet(conn)
+    if not pkt or pkt[0] >> 4 != 1:
+        return
+    body = pkt[1]
+    name_len = int.from_bytes(body[0:2], "big")
+    level = body[2 + name_len]
+    ka = int.from_bytes(body[4 + name_len:6 + name_len], "big")
+    conn.sendall(bytes([0x20, 3, 0, 0, 0]) if level == 5 else bytes([0x20, 2, 0, 0]))
+    while True:
+        conn.settimeout(ka * factor if ka else None)
+        try:
+            pkt = read_packet(conn)
+        except socket.timeout:
+            return
+        if not pkt:
+            return
+        if pkt[0] >> 4 == 12:
+            conn.sendall(bytes([0xD0, 0]))
+
+
 def serve(conn, mode):
     try:
         if mode == "close":
+            return
+        if mode.startswith("ka:"):
+            keepalive(conn, float(mode[3:]))
             return
         pkt = read_packet(conn)
         if not pkt or pkt[0] >> 4 != 1:

@@ -61,4 +61,17 @@ print(sum(1 for c in r['cases'] if c['version']=='5.0' and c['verdict']!='skip')
 check "stall311: 0 passes, every 5.0 case skipped as not spoken ($(echo $skipped5))" \
   "$([ "$(count "$work/stall311.json" pass)" = 0 ] && [ "$(echo "$skipped5" | sed -n 1p)" -gt 100 ] && [ "$(echo "$skipped5" | sed -n 2p)" = 0 ] && echo 1)"
 stop
+# The keep-alive tolerance (docs/scenarios.md, "Timing tolerances"): a close
+# between Keep Alive and 1.5 x Keep Alive passes, one long after due + margin
+# fails, and one before Keep Alive ran out fails. --timeout-scale 0.25 keeps
+# the load-scaled margin (1 s x load per CPU) well under the late close even
+# on a busy machine.
+for f in 1.3:pass 6:fail 0.5:fail; do
+  start "ka:${f%%:*}"
+  "$mq" run tests/suite/keepalive --target "tcp://127.0.0.1:$port" --quiet --timeout-scale 0.25 \
+    --json "$work/ka.json" > "$work/ka.out" 2>&1
+  v=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['cases'][0]['verdict'])" "$work/ka.json")
+  check "keep-alive closed at ${f%%:*} x K: $v (want ${f#*:})" "$([ "$v" = "${f#*:}" ] && echo 1)"
+  stop
+done
 exit $fail
