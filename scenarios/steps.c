@@ -546,7 +546,72 @@ out:
   return rc;
 }
 
+/* expect_none with a fence: an ordering guarantee of the protocol instead of
+ * a timer proves nothing more will come. ping: the server answers packets of
+ * one connection in order, so what it sends before PINGRESP was sent before
+ * it handled the PINGREQ. sentinel: messages from one publisher on a topic
+ * reach a subscriber in order (MQTT-4.6.0-6 in 3.1.1, -5 in 5.0), so anything
+ * routed before the sentinel arrives before it. What comes first fails the
+ * check; the fence itself must arrive (a positive control). */
+static int do_fence(mqs__run *r, const mqs_step *st) {
+  unsigned idx = st->client;
+  char sentinel[96], topic[MQS_VAR_VALUE_MAX], bad[64];
+  uint8_t buf[MQS_VAR_VALUE_MAX + 128];
+  size_t len = 0;
+  mqc_packet p;
+  if (st->fence == MQS_FENCE_PING) {
+    mqc_packet_init(&p, MQC_PINGREQ, r->v);
+  } else {
+    long n = mqs_vars_expand(&r->vars, mqs__scalar(st->fence_topic),
+                             st->fence_topic->data.scalar.length, topic, sizeof topic, bad);
+    if (n < 0) return mqs__end(r, st, MQS_FAIL, false, "fence: unbound variable '%s'", bad);
+    snprintf(sentinel, sizeof sentinel, "mqcheck-fence-%u", st->line);
+    mqc_packet_init(&p, MQC_PUBLISH, r->v);
+    p.publish.topic = (mqc_bytes){(const uint8_t *)topic, (size_t)n};
+    p.publish.payload = mqc_cstr(sentinel);
+  }
+  if (mqc_encode(&p, r->v, buf, sizeof buf, &len) != MQC_OK)
+    return mqs__end(r, st, MQS_ERROR, false, "fence: cannot encode");
+  char line[900];
+  mqs__packet_line(&p, r->v, line, sizeof line);
+  unsigned from = st->fence == MQS_FENCE_PING ? idx : st->fence_from;
+  if (send_bytes(r, st, from, buf, len, line)) return -1;
+  uint64_t deadline = step_deadline(r, st);
+  bool failed = false;
+  for (;;) {
+    mqs__rx *rx = mqs__next(r, idx, deadline);
+    if (!rx) {
+      char why[300];
+      why_nothing(r, idx, why, sizeof why);
+      if (st->fence == MQS_FENCE_PING && r->cl[idx].open) mqs__judged(r, st, "MQTT-3.12.4-1", true);
+      return mqs__end(r, st, MQS_FAIL, false,
+                      "expect_none: the fence (%s) did not arrive on '%s': %s",
+                      st->fence == MQS_FENCE_PING ? "PINGRESP" : sentinel, cname(r, idx), why);
+    }
+    bool is_fence =
+        !rx->bad && (st->fence == MQS_FENCE_PING
+                         ? rx->pkt.type == MQC_PINGRESP
+                         : rx->pkt.type == MQC_PUBLISH &&
+                               mqc_bytes_eq(rx->pkt.publish.payload, mqc_cstr(sentinel)));
+    if (is_fence) {
+      mqs__consume(r, idx);
+      mqs__positive(r);
+      return 0;
+    }
+    char got[900];
+    describe_rx(r, rx, got, sizeof got);
+    mqs__buf_printf(&r->detail,
+                    "  expected:   nothing before the fence (%s)\n  received:   %s on '%s'\n",
+                    st->fence == MQS_FENCE_PING ? "PINGRESP" : sentinel, got, cname(r, idx));
+    mqs__consume(r, idx);
+    if (!failed)
+      mqs__fail_soft(r, st, "expect_none: '%s' received %s before the fence", cname(r, idx), got);
+    failed = true;
+  }
+}
+
 static int do_expect_none(mqs__run *r, const mqs_step *st) {
+  if (st->fence) return do_fence(r, st);
   uint64_t deadline = now(r) + mqs__scaled(r, st->ms);
   bool was_open[MQS__MAX_CLIENTS];
   for (size_t i = 0; i < r->s->n_clients; i++)
