@@ -196,7 +196,7 @@ static int roundtrip(session *s, const char *t, uint8_t qos, bool retain, uint16
   }
   int r = mqp__publish(s->pub, wire_topic, "probe", qos, retain, ++s->pid, alias, s->p->tmo);
   if (r != MQP__GOT) {
-    char b[220];
+    char b[260];
     snprintf(why, cap, "PUBLISH QoS %u%s: %s", qos, retain ? " retained" : "",
              outcome(r, s->pub, b, sizeof b));
     mqp__conn_drop(s->pub);
@@ -205,7 +205,7 @@ static int roundtrip(session *s, const char *t, uint8_t qos, bool retain, uint16
   }
   r = mqp__await(s->sub, MQC_PUBLISH, t, s->p->tmo);
   if (r != MQP__GOT) {
-    char b[220];
+    char b[260];
     if (r == MQP__TIMEOUT)
       snprintf(why, cap, "no delivery within %u ms", s->p->tmo);
     else
@@ -279,7 +279,7 @@ static void probe_retain(session *s) {
   }
   int rr = mqp__publish(s->pub, t, "retained", 1, true, ++s->pid, 0, s->p->tmo);
   if (rr != MQP__GOT) {
-    char b[220];
+    char b[260];
     set(r, MQP_RETAIN, MQP_NO, "a retained QoS 1 PUBLISH: %s", outcome(rr, s->pub, b, sizeof b));
     if (s->v != MQC_V5) finding(r, decl, "MQTT 3.1.1 has no way to decline retained messages");
     mqp__conn_drop(s->pub);

@@ -227,6 +227,13 @@ typedef struct {
   char **rules[2]; /* owned */
   size_t n_rules[2];
   unsigned has_rules; /* MQS_V311|MQS_V5: versions whose rules the step names */
+  /* EXPECT_NONE with a fence instead of a timer (docs/scenarios.md, "Fences"):
+   * MQS_FENCE_PING, a PINGREQ round trip on `client`; MQS_FENCE_SENTINEL,
+   * client fence_from publishes a QoS 0 sentinel on fence_topic (borrowed
+   * node, ${vars} expanded) that `client` must receive next. */
+  enum { MQS_FENCE_NONE, MQS_FENCE_PING, MQS_FENCE_SENTINEL } fence;
+  unsigned fence_from;
+  yaml_node_t *fence_topic;
 } mqs_step;
 
 typedef struct {
@@ -430,7 +437,7 @@ void mqs_result_free(mqs_result *r);
  * network fuzzer compiles scenarios into sessions with it). Any callback may
  * be NULL. Pointers are valid only during the call. */
 typedef struct {
-  void (*open)(void *ctx, unsigned client);                              /* transport opened */
+  void (*open)(void *ctx, unsigned client);                             /* transport opened */
   void (*send)(void *ctx, unsigned client, const uint8_t *p, size_t n); /* bytes written */
   void (*close)(void *ctx, unsigned client, bool abrupt);               /* closed by the client */
   void (*recv)(void *ctx, unsigned client, const uint8_t *p, size_t n); /* bytes arrived */
