@@ -45,6 +45,7 @@ static void usage(FILE *f) {
           "  --concurrency N       sessions in flight per instance (default 64)\n"
           "  --coverage            exec'd broker built with AFL++ instrumentation: keep\n"
           "                        sessions that reach new edges\n"
+          "  --no-feedback         --coverage that only counts edges (for comparisons)\n"
           "  --sync-dir DIR        share the corpus with other fuzzers (AFL++ queue layout)\n"
           "  --resume              continue the run recorded in --findings DIR\n"
           "  --json-stats F        write the statistics as JSON every second\n"
@@ -173,6 +174,9 @@ int mqc_cmd_fuzz(int argc, char **argv) {
       o.concurrency = (unsigned)u;
     } else if (!strcmp(a, "--coverage")) {
       o.coverage = true;
+    } else if (!strcmp(a, "--no-feedback")) {
+      o.coverage = true;
+      o.no_feedback = true;
     } else if (!strcmp(a, "--sync-dir")) {
       NEED_ARG;
       o.sync_dir = v;

@@ -614,7 +614,7 @@ static void on_done(void *ctx, uint64_t id, const uint8_t *s, size_t n, const mq
     uint8_t *map = mqz_broker_cov(in->broker, &mn);
     if (map && mqz_cov_merge(&r->cov, map, mn)) {
       r->st->edges = r->cov.edges;
-      if (!mqz_corpus_add(&r->corpus, s, n, "cov")) {
+      if (!r->o->no_feedback && !mqz_corpus_add(&r->corpus, s, n, "cov")) {
         char err[300];
         if (mqz_corpus_save(r->queue_dir, "id-", s, n, err, sizeof err)) say(r, "fuzz: %s", err);
       }
@@ -831,7 +831,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
   }
   for (size_t i = 0; i < r->corpus.count; i++)
     mqz_mutator_learn(r->mut, r->corpus.s[i], r->corpus.n[i]);
-  if (o->coverage && mqz_cov_init(&r->cov, 65536)) {
+  if (o->coverage && mqz_cov_init(&r->cov, 1u << 20)) { /* maps up to 1 MiB */
     snprintf(err, cap, "out of memory");
     goto out;
   }
@@ -896,6 +896,11 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     }
     sync_in(r);
     status(r, false);
+    /* a chatty broker (mosquitto logs every connection) must not fill the
+     * disk overnight: keep the last 16 MiB of each log */
+    if (mqn_now_ms() - r->last_status < 20)
+      for (unsigned i = 0; i < r->n_inst; i++)
+        if (r->inst[i].broker) (void)mqz_broker_log_trim(r->inst[i].broker, 16u << 20);
     if (o->max_sessions && r->submitted >= o->max_sessions) {
       /* let what runs finish */
       bool busy = false;

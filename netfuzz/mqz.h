@@ -326,6 +326,7 @@ typedef struct {
   const char *stats_json;   /* --json-stats, or NULL */
   bool resume;              /* continue the run recorded in findings_dir */
   bool coverage;            /* give exec'd brokers an AFL++ shared-memory map */
+  bool no_feedback;         /* count the map's edges but keep the corpus as it is */
   bool no_spec;             /* judge only crash, hang, bad-wire, leak */
   bool no_minimise;
   uint32_t hang_ms;      /* liveness deadline; 0 = 2000 */

@@ -26,3 +26,12 @@ if(TARGET mqz)
                    $<TARGET_FILE:mqcheck> ${PROJECT_SOURCE_DIR}/docs/netfuzz.md)
   set_tests_properties(netfuzz_mosquitto PROPERTIES TIMEOUT 300 LABELS "netfuzz;live")
 endif()
+
+# Greybox: an AFL++-instrumented planted broker, its edges counted and new
+# edges kept in the corpus.
+if(TARGET mqz)
+  add_test(NAME netfuzz_coverage
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/fuzz_coverage.py
+                   $<TARGET_FILE:mqcheck> ${PROJECT_SOURCE_DIR})
+  set_tests_properties(netfuzz_coverage PROPERTIES TIMEOUT 900 LABELS "netfuzz;live")
+endif()

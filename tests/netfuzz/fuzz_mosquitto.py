@@ -66,6 +66,42 @@ def bad_inputs(work):
                  f"{r.stderr}")
 
 
+def state(path):
+    out = {}
+    for line in open(path):
+        k, _, v = line.strip().partition(" ")
+        if k in ("seed", "next", "sessions"):
+            out[k] = int(v)
+    return out
+
+
+def interrupt_and_resume(port, work):
+    """Ctrl-C stops cleanly and writes the state; --resume goes on from it."""
+    out = os.path.join(work, "resume")
+    p = subprocess.Popen([MQCHECK, "fuzz", "--target", f"tcp://127.0.0.1:{port}", "--seed", "7",
+                          "--no-spec", "--findings", out, "-q"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    p.send_signal(2)  # SIGINT
+    try:
+        p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("mqcheck fuzz did not stop within 30 s of SIGINT")
+    if p.returncode not in (0, 1):
+        fail(f"SIGINT: exit {p.returncode}")
+    st = state(os.path.join(out, "fuzz.state"))
+    if st.get("seed") != 7 or st.get("sessions", 0) < 10:
+        fail(f"SIGINT: the state file says {st}")
+    r = subprocess.run([MQCHECK, "fuzz", "--target", f"tcp://127.0.0.1:{port}", "--resume",
+                        "--no-spec", "--sessions", str(st["sessions"] + 200), "--findings", out,
+                        "-q"], capture_output=True, text=True, timeout=120)
+    st2 = state(os.path.join(out, "fuzz.state"))
+    if r.returncode not in (0, 1) or st2["seed"] != 7 or st2["next"] <= st["next"] or \
+            st2["sessions"] < st["sessions"] + 200:
+        fail(f"--resume: exit {r.returncode}, state {st} then {st2}\n{r.stderr}")
+
+
 def main():
     if not shutil.which("mosquitto"):
         fail("mosquitto is not installed (ci/bootstrap test installs it)")
@@ -104,6 +140,7 @@ def main():
         print(f"{SESSIONS} sessions against mosquitto: {len(lines)} finding(s), all documented")
         if r.returncode != (1 if lines else 0):
             fail(f"exit {r.returncode} with {len(lines)} findings")
+        interrupt_and_resume(port, work)
     finally:
         if broker:
             broker.terminate()
