@@ -109,6 +109,20 @@ long lu_proc_hwm_kb(pid_t pid) {
   return kb;
 }
 
+double lu_proc_runwait(pid_t pid) {
+  char path[64];
+  if (pid > 0)
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+  else
+    snprintf(path, sizeof path, "/proc/self/schedstat");
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  unsigned long long run = 0, wait = 0;
+  int k = fscanf(f, "%llu %llu", &run, &wait);
+  fclose(f);
+  return k == 2 ? (double)wait / 1e9 : -1;
+}
+
 double lu_self_cpu(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
