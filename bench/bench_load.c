@@ -30,7 +30,8 @@
  * Brokers (--brokers/--compare/--table/--sweep) are started fresh for every
  * run on a free loopback port, so peak RSS is per load: `serve` is this
  * binary (or --serve PATH, with --serve-config FILE; `serve@PATH` in the list
- * runs another mqcheck binary's serve, for before/after), mosquitto is
+ * runs another mqcheck binary's serve, for before/after; LABEL=SPEC names a
+ * broker in the output), mosquitto is
  * --mosquitto PATH (default /usr/sbin/mosquitto, max_queued_messages 1000,
  * its default), aedes is node with tests/suite/aedes-broker.js (--aedes FILE).
  */
@@ -587,32 +588,49 @@ static pid_t start_broker(const brokers *B, const char *name, char *url, size_t 
   return -1;
 }
 
+/* LABEL=SPEC names a broker SPEC (serve, serve@PATH, mosquitto, aedes) LABEL
+ * in the output; without '=' the spec is its own label. */
+static const char *spec_of(const char *name) {
+  const char *eq = strchr(name, '=');
+  return eq ? eq + 1 : name;
+}
+static const char *label_of(const char *name, char *buf, size_t cap) {
+  const char *eq = strchr(name, '=');
+  if (!eq) return name;
+  snprintf(buf, cap, "%.*s", (int)(eq - name), name);
+  return buf;
+}
+
 /* One run of the load against a fresh broker. */
 static int run_on(load *L, const brokers *B, const char *name, result *R) {
-  char url[64], conf[64] = "";
-  pid_t pid = start_broker(B, name, url, sizeof url, conf, sizeof conf);
+  char url[64], conf[64] = "", lb[64];
+  pid_t pid = start_broker(B, spec_of(name), url, sizeof url, conf, sizeof conf);
   if (pid < 0) return 1;
-  int rc = run_load(L, url, name, pid, R);
+  int rc = run_load(L, url, label_of(name, lb, sizeof lb), pid, R);
   lu_stop(pid);
   if (conf[0]) unlink(conf);
   return rc;
 }
 
-static int split_brokers(char *list, const char **names, int cap) {
+/* Splits LIST at commas into names[] and their labels[] (in place). */
+static int split_brokers(char *list, const char **names, const char **labels, int cap) {
   int n = 0;
   for (char *s = strtok(list, ","); s && n < cap; s = strtok(NULL, ","))
     names[n++] = s;
+  static char lbuf[8][64];
+  for (int i = 0; i < n; i++)
+    labels[i] = label_of(names[i], lbuf[i], sizeof lbuf[i]);
   return n;
 }
 
-static int compare(load *L, const brokers *B, const char **names, int nb) {
+static int compare(load *L, const brokers *B, const char **names, const char **labels, int nb) {
   result R[8];
   for (int i = 0; i < nb; i++)
     if (run_on(L, B, names[i], &R[i]) != 0) return 1;
   printf("compare qos=%d %d->%d %s:", L->qos, L->npub, L->nsub,
          L->flood ? "open-loop" : "closed-loop");
   for (int i = 0; i < nb; i++)
-    printf(" %s %.0f msg/s p99 %.2f ms loss %llu;", names[i], R[i].del_rate, R[i].p99,
+    printf(" %s %.0f msg/s p99 %.2f ms loss %llu;", labels[i], R[i].del_rate, R[i].p99,
            (unsigned long long)R[i].loss);
   printf("\n");
   return 0;
@@ -631,7 +649,7 @@ static void fmt_rss(char *b, size_t n, long kb) {
     snprintf(b, n, "%.1f MiB", (double)kb / 1024.0);
 }
 
-static int table(load *L, const brokers *B, const char **names, int nb) {
+static int table(load *L, const brokers *B, const char **names, const char **labels, int nb) {
   printf("| load | loop | broker | published msg/s | delivered msg/s | loss | p50 ms | p99 ms | "
          "peak RSS | generator CPU (+wait) |\n|---|---|---|---|---|---|---|---|---|---|\n");
   fflush(stdout);
@@ -655,12 +673,12 @@ static int table(load *L, const brokers *B, const char **names, int nb) {
         fmt_rss(rss, sizeof rss, R.rss_kb);
         if (rc != 0) {
           printf("| %d → %d QoS %d | %s | %s | failed | | | | | | |\n", L->npub, L->nsub, L->qos,
-                 L->flood ? "open" : "closed", names[b]);
+                 L->flood ? "open" : "closed", labels[b]);
           continue;
         }
         printf("| %d → %d QoS %d | %s | %s | %.0f | %.0f | %llu | %.2f | %.2f | %s | %.0f%% "
                "(+%.0f%%) |\n",
-               L->npub, L->nsub, L->qos, L->flood ? "open" : "closed", names[b], R.pub_rate,
+               L->npub, L->nsub, L->qos, L->flood ? "open" : "closed", labels[b], R.pub_rate,
                R.del_rate, (unsigned long long)R.loss, R.p50, R.p99, rss, R.cpu * 100,
                R.wait * 100);
         fflush(stdout);
@@ -672,8 +690,8 @@ static int table(load *L, const brokers *B, const char **names, int nb) {
 
 #define SWEEP_MAX 16
 
-static int sweep(load *L, const brokers *B, const char **names, int nb, double start_rate,
-                 const char *svg) {
+static int sweep(load *L, const brokers *B, const char **names, const char **labels, int nb,
+                 double start_rate, const char *svg) {
   static double off[8][SWEEP_MAX], del[8][SWEEP_MAX], p99[8][SWEEP_MAX];
   static uint64_t loss[8][SWEEP_MAX], dups[8][SWEEP_MAX];
   size_t np[8] = {0};
@@ -682,9 +700,9 @@ static int sweep(load *L, const brokers *B, const char **names, int nb, double s
     double rate = start_rate;
     int past = 0;
     for (int step = 0; step <= SWEEP_MAX; step++, rate *= 2) {
-      /* rated steps until two are saturated, then one open-loop point */
+      /* rated steps until two are saturated, then one unlimited point */
       bool last = past >= 2 || step >= SWEEP_MAX - 1;
-      L->flood = last;
+      L->flood = true; /* open loop: the offer does not wait for deliveries */
       L->rate = last ? 0 : rate / L->npub;
       result R;
       if (run_on(L, B, names[b], &R) != 0) return 1;
@@ -701,11 +719,12 @@ static int sweep(load *L, const brokers *B, const char **names, int nb, double s
     }
     L->rate = 0;
   }
-  printf("\nsweep qos=%d %d->%d size=%d: per step, offered msg/s -> delivered msg/s (per "
-         "subscriber), p99 ms, loss, duplicates/reordered; the last step is open loop\n",
+  printf("\nsweep qos=%d %d->%d size=%d, open loop: per step, offered msg/s -> delivered msg/s "
+         "(per subscriber), p99 ms, loss, duplicates/reordered; the last step (flood) is "
+         "unlimited\n",
          L->qos, L->npub, L->nsub, L->size);
   for (int b = 0; b < nb && b < 8; b++) {
-    printf("%s\n", names[b]);
+    printf("%s\n", labels[b]);
     for (size_t i = 0; i < np[b]; i++)
       printf("  %-5s %10.0f -> %10.0f  p99 %9.2f ms  loss %llu  dup %llu\n",
              i + 1 == np[b] ? "flood" : "", off[b][i], del[b][i], p99[b][i],
@@ -714,7 +733,7 @@ static int sweep(load *L, const brokers *B, const char **names, int nb, double s
   if (svg) {
     lu_series s[8];
     for (int b = 0; b < nb && b < 8; b++)
-      s[b] = (lu_series){names[b], np[b], off[b], del[b], p99[b]};
+      s[b] = (lu_series){labels[b], np[b] - 1, off[b], del[b], p99[b]}; /* rated steps */
     char title[128];
     snprintf(title, sizeof title, "bench load --sweep: %d -> %d, QoS %d, %d-byte payloads", L->npub,
              L->nsub, L->qos, L->size);
@@ -845,24 +864,24 @@ int mqc_bench_load(int argc, char **argv) {
   L.batch = malloc(BATCH + 70100);
   if (!L.lat || !L.batch) return 1;
   char names_buf[256];
-  const char *names[8];
+  const char *names[8], *labels[8];
   int nb = 0;
   if (list || cmp || do_table || do_sweep) {
     snprintf(names_buf, sizeof names_buf, "%s",
              list  ? list
              : cmp ? "serve,mosquitto"
                    : "serve,mosquitto,aedes");
-    nb = split_brokers(names_buf, names, 8);
+    nb = split_brokers(names_buf, names, labels, 8);
     if (!nb) return usage();
   }
   int rc;
   result R;
   if (do_table)
-    rc = table(&L, &B, names, nb);
+    rc = table(&L, &B, names, labels, nb);
   else if (do_sweep)
-    rc = sweep(&L, &B, names, nb, sweep_start, svg);
+    rc = sweep(&L, &B, names, labels, nb, sweep_start, svg);
   else if (nb)
-    rc = compare(&L, &B, names, nb);
+    rc = compare(&L, &B, names, labels, nb);
   else
     rc = run_load(&L, urls, NULL, (pid_t)broker_pid, &R);
   free(L.lat);

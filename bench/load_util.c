@@ -176,7 +176,8 @@ static void axes(FILE *f, const panel *p, const char *xlabel, const char *ylabel
   for (int e = (int)floor(p->ymin); e <= (int)ceil(p->ymax); e++) {
     double v = pow(10, e);
     double y = py(p, v);
-    if (y < p->y0 - 0.5 || y > p->y0 + p->h + 0.5) continue;
+    /* the bottom edge is clamped: a tick there would sit on the next one */
+    if (y < p->y0 - 0.5 || y > p->y0 + p->h - 6) continue;
     fmt_si(b, sizeof b, v);
     fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#ddd'/>\n", p->x0, y,
             p->x0 + p->w, y);
