@@ -135,6 +135,15 @@ typedef struct {
 
 static volatile sig_atomic_t g_stop; /* the only global: a signal flag */
 
+/* ASan's quarantine keeps freed memory from reuse, so under connection churn
+ * RSS climbs by some 65 MiB with nothing leaked; this broker's RSS must show
+ * the planted leak and nothing else. Read by ASan at startup (ignored in
+ * builds without it); ASAN_OPTIONS from the environment still wins. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+  return "quarantine_size_mb=0";
+}
+
 static void on_signal(int sig) {
   (void)sig;
   g_stop = 1;
