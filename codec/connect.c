@@ -72,6 +72,10 @@ static mqc_status read_flags(mqc__reader *r, mqc_connect *c) {
 }
 
 mqc_status mqc__decode_connect(mqc__reader *r, mqc_version want, mqc_connect *c) {
+  /* Every field is set on success: these few here, as not every CONNECT
+   * carries them, the rest below (cheaper than clearing the whole struct). */
+  c->props = c->will_props = (mqc_props){{NULL, 0}, 0, 0};
+  c->will_topic = c->will_payload = c->username = c->password = (mqc_bytes){NULL, 0};
   MQC__TRY(read_protocol(r, want, c));
   MQC__TRY(read_flags(r, c));
   MQC__TRY(mqc__read_u16(r, &c->keep_alive, "keep alive"));

@@ -235,7 +235,6 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
 
   switch (r.type) {
   case MQC_CONNECT:
-    memset(&pkt->connect, 0, sizeof pkt->connect);
     return mqc__decode_connect(&r, version, &pkt->connect);
   case MQC_CONNACK:
     memset(&pkt->connack, 0, sizeof pkt->connack);

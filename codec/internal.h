@@ -213,7 +213,8 @@ static inline mqc_status mqc__read_topic(mqc__reader *r, mqc_bytes *out, bool fi
 mqc_status mqc__check_reason(mqc__reader *r, const uint8_t *at, uint8_t code, const char *s3,
                              const char *s5);
 
-/* Per-family body decoders: r spans the variable header and payload. */
+/* Per-family body decoders: r spans the variable header and payload. Each
+ * but mqc__decode_connect needs its member of the packet zeroed first. */
 mqc_status mqc__decode_connect(mqc__reader *r, mqc_version want, mqc_connect *c);
 mqc_status mqc__decode_connack(mqc__reader *r, mqc_connack *c);
 mqc_status mqc__decode_publish(mqc__reader *r, uint8_t flags, mqc_publish *p);
