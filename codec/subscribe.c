@@ -32,7 +32,7 @@ static mqc_status check_options(mqc__reader *r, const uint8_t *at, uint8_t o, mq
   return MQC_OK;
 }
 
-mqc_status mqc__decode_subscribe(mqc__reader *r, mqc_subscribe *s) {
+static mqc_status subscribe_body(mqc__reader *r, mqc_subscribe *s) {
   MQC__TRY(mqc__read_packet_id(r, &s->packet_id));
   if (r->v == MQC_V5) MQC__TRY(mqc__read_props(r, 1u << MQC_SUBSCRIBE, &s->props));
   s->list.p = r->p;
@@ -51,7 +51,14 @@ mqc_status mqc__decode_subscribe(mqc__reader *r, mqc_subscribe *s) {
   return MQC_OK;
 }
 
-mqc_status mqc__decode_unsubscribe(mqc__reader *r, mqc_subscribe *s) {
+mqc_status mqc__decode_subscribe(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                                 mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->subscribe, 0, sizeof pkt->subscribe);
+  return subscribe_body(&r, &pkt->subscribe);
+}
+
+static mqc_status unsubscribe_body(mqc__reader *r, mqc_subscribe *s) {
   MQC__TRY(mqc__read_packet_id(r, &s->packet_id));
   if (r->v == MQC_V5) MQC__TRY(mqc__read_props(r, 1u << MQC_UNSUBSCRIBE, &s->props));
   s->list.p = r->p;
@@ -67,12 +74,19 @@ mqc_status mqc__decode_unsubscribe(mqc__reader *r, mqc_subscribe *s) {
   return MQC_OK;
 }
 
+mqc_status mqc__decode_unsubscribe(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                                   mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->subscribe, 0, sizeof pkt->subscribe);
+  return unsubscribe_body(&r, &pkt->subscribe);
+}
+
 static bool suback_code_ok(mqc_version v, uint8_t code) {
   if (v == MQC_V31) return code <= 2;
   return code <= 2 || code == 0x80;
 }
 
-mqc_status mqc__decode_suback(mqc__reader *r, mqc_suback *s) {
+static mqc_status suback_body(mqc__reader *r, mqc_suback *s) {
   MQC__TRY(mqc__read_packet_id(r, &s->packet_id));
   bool unsub = r->type == MQC_UNSUBACK;
   if (r->v == MQC_V5)
@@ -97,6 +111,13 @@ mqc_status mqc__decode_suback(mqc__reader *r, mqc_suback *s) {
   }
   r->p = r->end;
   return MQC_OK;
+}
+
+mqc_status mqc__decode_suback(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                              mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->suback, 0, sizeof pkt->suback);
+  return suback_body(&r, &pkt->suback);
 }
 
 void mqc_sub_iter_init(mqc_list_iter *it, const mqc_subscribe *s) {
