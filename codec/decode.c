@@ -124,13 +124,18 @@ static const struct {
     [MQC_DISCONNECT] = ACCEPTS(row, C3 | C5 | S5, 1u << 0),                                        \
     [MQC_AUTH] = ACCEPTS(row, C5 | S5, 1u << 0),                                                   \
   }
-static const uint16_t ACCEPT[6][16] = {ACCEPT_ROW(C3), ACCEPT_ROW(S3), ACCEPT_ROW(C5),
-                                       ACCEPT_ROW(S5), ACCEPT_ROW(CA), ACCEPT_ROW(SA)};
+/* Rows by version (0..7) for a client, then for a server: the version value
+ * itself indexes the table, so the short path needs one bounds test. */
+static const uint16_t ACCEPT[16][16] = {
+    ACCEPT_ROW(CA), ACCEPT_ROW(C3), ACCEPT_ROW(C3), ACCEPT_ROW(C3), /* AUTO, -, -, 3.1 */
+    ACCEPT_ROW(C3), ACCEPT_ROW(C5), ACCEPT_ROW(C3), ACCEPT_ROW(C3), /* 3.1.1, 5.0, -, - */
+    ACCEPT_ROW(SA), ACCEPT_ROW(S3), ACCEPT_ROW(S3), ACCEPT_ROW(S3),
+    ACCEPT_ROW(S3), ACCEPT_ROW(S5), ACCEPT_ROW(S3), ACCEPT_ROW(S3)};
 
-/* The ACCEPT row of a version and direction. */
+/* The ACCEPT row of any version and direction (an unknown level is 3.x, any
+ * direction but the client's is the server's). */
 static inline unsigned accept_row(mqc_version v, mqc_dir from) {
-  static const uint8_t BY_VERSION[MQC_V5 + 1] = {[MQC_VERSION_AUTO] = 4, [MQC_V5] = 2};
-  return ((unsigned)v <= MQC_V5 ? BY_VERSION[v] : 0u) + (from != MQC_FROM_CLIENT);
+  return ((unsigned)v < 8 ? (unsigned)v : MQC_V311) | (from != MQC_FROM_CLIENT) << 3;
 }
 
 static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
@@ -283,7 +288,8 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
   const unsigned b0 = buf[0], b1 = buf[1], type = b0 >> 4, flags = b0 & 0x0F;
   if (b1 >= 0x80 || b1 + 2u > len ||
       (max_packet_size != MQC_NO_LIMIT && b1 + 2u > max_packet_size) ||
-      !(ACCEPT[accept_row(version, from)][type] >> flags & 1u))
+      ((unsigned)version | (unsigned)from << 3) >= 16 ||
+      !(ACCEPT[(unsigned)version | (unsigned)from << 3][type] >> flags & 1u))
     return decode_general(buf, len, version, from, max_packet_size, pkt, err);
   reset_error(err);
   pkt->type = (mqc_type)type;
