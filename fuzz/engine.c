@@ -7,9 +7,10 @@
  * closes, kicks, and shutdown. Allocation goes through a counting allocator
  * that can fail the Nth allocation.
  *
- * Oracles, after every op: mqe_check_invariants() (caps, unique in-flight
- * IDs, consistent counts, no leaked objects), the stats against the
- * configured caps and against the allocator's own count; every byte the
+ * Oracles, after every op that calls the engine: mqe_check_invariants()
+ * (caps, unique in-flight IDs, consistent counts, no leaked objects), the
+ * stats against the configured caps and against the allocator's own count;
+ * every byte the
  * engine sends must frame and decode as a server-to-client packet of the
  * connection's version; recv's status agrees with should_close; every event
  * is well formed (on_event); at the end, after mqe_engine_free, nothing may
