@@ -10,11 +10,10 @@
  * Oracles, after every op that calls the engine: mqe_check_invariants()
  * (caps, unique in-flight IDs, consistent counts, no leaked objects), the
  * stats against the configured caps and against the allocator's own count;
- * every byte the
- * engine sends must frame and decode as a server-to-client packet of the
- * connection's version; recv's status agrees with should_close; every event
- * is well formed (on_event); at the end, after mqe_engine_free, nothing may
- * be left allocated. */
+ * every byte the engine sends must frame and decode as a server-to-client
+ * packet of the connection's version; recv's status agrees with
+ * should_close; every event is well formed (on_event); at the end, after
+ * mqe_engine_free, nothing may be left allocated. */
 #include <string.h>
 
 #include "engine_ops.h"
