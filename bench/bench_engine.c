@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_util.h"
 #include "mqe.h"
 
 int mqc_bench_engine(int argc, char **argv);
@@ -222,9 +223,24 @@ static void memory(void) {
   mqe_engine_free(e);
 }
 
+static void usage(FILE *f) {
+  fprintf(f, "usage: mqcheck bench engine [MSGS]\n"
+             "  MSGS  publishes per case (default 200000, at least 1000)\n");
+}
+
 int mqc_bench_engine(int argc, char **argv) {
   long msgs = 200000;
-  if (argc > 1 && argv[1][0] != '-') msgs = strtol(argv[1], NULL, 10);
+  for (int i = 1; i < argc; i++) {
+    char *end;
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    } else if (argv[i][0] == '-') {
+      return cli_bad_option("bench engine", argv[i], usage);
+    } else if (i > 1 || (msgs = strtol(argv[i], &end, 10), *end || msgs < 1)) {
+      return cli_usage("bench engine", "unexpected argument '%s' (MSGS is a count)", argv[i]);
+    }
+  }
   if (msgs < 1000) msgs = 1000;
   printf("engine throughput (in-process, 64-byte payload, %ld publishes per case;\n"
          "msgs/s counts deliveries, acks included in the work):\n",

@@ -1,67 +1,105 @@
-/* mqcheck bench load - the project's own MQTT load generator.
+/* mqcheck bench load - the project's MQTT load generator; it can overload
+ * any broker and says when it cannot.
+ *
  *   mqcheck bench load [--url tcp://127.0.0.1:1883] [--pubs N] [--subs M]
  *        [--qos Q] [--size BYTES] [--duration S] [--window W] [--rate R]
- * N publishers publish to bench/<i>, M subscribers subscribe to bench/# (so
- * every message fans out to M). All clients share one net/ epoll loop (MQTT
- * 3.1.1). Payload: send time (ns), publisher, sequence; subscribers check
- * loss and duplicates per publisher and measure latency. Prints published and
- * delivered per second, p50/p99 latency, loss and duplicates.
+ *        [--flood] [--idle N] [--broker-pid PID]
+ *   mqcheck bench load --compare | --brokers serve,mosquitto,aedes  [load options]
+ *   mqcheck bench load --table [--brokers LIST] [--duration S]
+ *   mqcheck bench load --sweep [--brokers LIST] [--svg FILE] [load options]
  *
- * Accounting (checked after a 4.2M msg/s figure looked too good): "delivered"
- * counts PUBLISH packets whose bench payload arrived at a subscriber (not
- * bytes), so fan-out multiplies it: 2 pubs x 20 subs at 210k published/s is
- * 4.2M deliveries/s. Rates are over the time actually measured (delivered:
- * until the last delivery, drain included), latency is a uniform sample of
- * every delivery (reservoir), not the first ones.
- *   --idle N      N more connections, connected and subscribed elsewhere,
- *                 held open for the whole run (connection scaling)
- *   --compare     start `mqcheck serve` and mosquitto on free loopback ports
- *                 and run the same load against each, printing the ratio */
-#include <netinet/in.h>
+ * N publishers publish to bench/<i>, M subscribers subscribe to bench/# (each
+ * message fans out to M). One thread, one net/ epoll loop, MQTT 3.1.1. The
+ * payload carries the send time (ns), the publisher and a sequence number:
+ * subscribers count loss (gaps), duplicates and reordering per publisher and
+ * sample latency uniformly (reservoir) over every delivery.
+ *
+ * Speed: a publisher's PUBLISH is encoded once (a template); each message is
+ * a copy with its packet id, time and sequence patched in, batched up to
+ * 64 KiB per write. Subscribers parse PUBLISH in place and batch their acks.
+ * The generator measures its own CPU time: at 90 % of a core or more it, not
+ * the broker, may be the bottleneck, and the output says so. With a broker
+ * it started (or --broker-pid) it also reports the broker's CPU and peak RSS.
+ *
+ * Loops: closed (default) keeps each publisher at most W messages ahead of
+ * the slowest subscriber (on sequence numbers, so a loss does not shrink the
+ * window for good); --flood is open loop: publishers write as fast as TCP
+ * takes it (and, at QoS > 0, W PUBLISH in flight); --rate R caps each
+ * publisher at R msg/s.
+ *
+ * Brokers (--brokers/--compare/--table/--sweep) are started fresh for every
+ * run on a free loopback port, so peak RSS is per load: `serve` is this
+ * binary (or --serve PATH, with --serve-config FILE; `serve@PATH` in the list
+ * runs another mqcheck binary's serve, for before/after), mosquitto is
+ * --mosquitto PATH (default /usr/sbin/mosquitto, max_queued_messages 1000,
+ * its default), aedes is node with tests/suite/aedes-broker.js (--aedes FILE).
+ */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "load_util.h"
 #include "mqc.h"
 #include "mqn.h"
 
 int mqc_bench_load(int argc, char **argv);
 extern const char mqc_bench_load_help[];
 const char mqc_bench_load_help[] =
-    "load generator: N pubs, M subs, QoS, size, duration vs any broker";
+    "load generator: N pubs, M subs, QoS, rate/flood, sweep and table vs serve/mosquitto/aedes";
 
-#define RXCAP (1 << 20)
+#define RXCAP     (1 << 20)
+#define BATCH     (64 << 10)  /* bytes per write */
+#define TX_ROOM   (160 << 10) /* write only while net/'s buffer holds less */
+#define ACKCAP    (64 << 10)
+#define MAX_TOPIC 32
 
 typedef struct {
   mqn_conn *nc;
   bool pub;
   int idx;
-  uint8_t *rx;
-  size_t rxn;
-  uint32_t inflight;
-  uint32_t next_seq;
+  /* publisher */
+  uint8_t tmpl[MAX_TOPIC + 70016]; /* one encoded PUBLISH */
+  size_t tlen, pid_off, pl_off;
+  uint32_t inflight, next_seq;
   uint16_t next_pid;
   uint64_t published;
-  uint32_t *last_seq; /* subs: per publisher */
-  uint64_t got, dups, reorder;
+  /* subscriber */
+  uint8_t *rx;
+  size_t rxn;
+  uint8_t *ack;
+  size_t ackn;
+  uint32_t *last_seq; /* per publisher */
+  uint64_t got, dups;
   bool in_loop;
 } lclient;
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
+typedef struct {
+  /* the load */
+  int npub, nsub, qos, size, duration, window, idle;
+  long drain_ms; /* after publishing: stop once nothing arrived for this long */
+  double rate; /* per publisher, msg/s; 0 = unlimited */
+  bool flood;
+  /* run state */
+  lclient *cl;
+  uint32_t *lat; /* microseconds (reservoir) */
+  size_t nlat, lat_cap;
+  uint64_t rng, delivered, first_delivery, last_delivery;
+  uint32_t *floor; /* per publisher: lowest sequence every subscriber has */
+  uint8_t *batch;
+  bool failed;
+} load;
 
-static int open_devnull(void) {
-  FILE *f = fopen("/dev/null", "w");
-  return f ? fileno(f) : -1; /* the child execs at once: nothing leaks */
-}
+typedef struct {
+  double offered, pub_rate, del_rate, p50, p99, first_ms, pub_secs;
+  uint64_t published, delivered, expect, loss, dups;
+  double cpu, broker_cpu; /* share of one core; broker -1 = unknown */
+  long rss_kb;            /* broker VmHWM, -1 unknown */
+} result;
 
 static uint64_t ns_now(void) {
   struct timespec ts;
@@ -74,39 +112,11 @@ static int cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-typedef struct {
-  int npub, nsub, qos, size, duration, window;
-  long rate;
-  lclient *cl;
-  uint32_t *lat; /* microseconds */
-  size_t nlat, lat_cap;
-  uint64_t delivered;
-  uint64_t *pub_total, pub_count;
-  uint64_t outstanding_cap; /* 0 = open loop (flood) */
-  uint64_t last_delivery;   /* ns */
-  uint32_t *floor;          /* per publisher: lowest sequence all subs have */
-  uint64_t rng;             /* reservoir sampling */
-  int idle;
-} load;
+/* ---- setup (blocking) ------------------------------------------------------ */
 
-typedef struct {
-  double pub_rate, del_rate, p50, p99;
-  uint64_t published, delivered, expect, loss, dups;
-} result;
-
-static int send_pkt(lclient *c, const mqc_packet *p) {
-  uint8_t b[70000];
-  size_t n;
-  if (mqc_encode(p, MQC_V311, b, sizeof b, &n) != MQC_OK) return -1;
-  size_t w = 0;
-  mqn_status st = mqn_conn_write(c->nc, b, n, &w);
-  if (st != MQN_OK || w != n) return -1; /* callers keep the buffer far from full */
-  return 0;
-}
-
-static int blocking_connect(const mqn_url *url, lclient *c, const char *id) {
+static int blocking_connect(const mqn_url *url, mqn_conn **nc, const char *id) {
   char err[256];
-  if (mqn_dial_blocking(url, NULL, NULL, 5000, &c->nc, err, sizeof err) != MQN_OK) {
+  if (mqn_dial_blocking(url, NULL, NULL, 5000, nc, err, sizeof err) != MQN_OK) {
     fprintf(stderr, "bench load: cannot connect: %s\n", err);
     return -1;
   }
@@ -118,15 +128,15 @@ static int blocking_connect(const mqn_url *url, lclient *c, const char *id) {
   uint8_t b[512];
   size_t n;
   mqc_encode(&p, MQC_V311, b, sizeof b, &n);
-  if (mqn_send_all(c->nc, b, n, 5000) != MQN_OK) return -1;
-  if (mqn_recv_packet(c->nc, b, sizeof b, &n, 5000) != MQN_OK || b[0] != 0x20 || b[3] != 0) {
+  if (mqn_send_all(*nc, b, n, 5000) != MQN_OK) return -1;
+  if (mqn_recv_packet(*nc, b, sizeof b, &n, 5000) != MQN_OK || b[0] != 0x20 || b[3] != 0) {
     fprintf(stderr, "bench load: CONNECT refused\n");
     return -1;
   }
   return 0;
 }
 
-static int blocking_subscribe(lclient *c, int qos) {
+static int blocking_subscribe(mqn_conn *nc, int qos) {
   uint8_t list[64], b[512];
   mqc_writer w;
   mqc_writer_init(&w, list, sizeof list);
@@ -138,40 +148,64 @@ static int blocking_subscribe(lclient *c, int qos) {
   p.subscribe.count = 1;
   size_t n;
   mqc_encode(&p, MQC_V311, b, sizeof b, &n);
-  if (mqn_send_all(c->nc, b, n, 5000) != MQN_OK) return -1;
-  if (mqn_recv_packet(c->nc, b, sizeof b, &n, 5000) != MQN_OK || b[0] != 0x90) return -1;
+  if (mqn_send_all(nc, b, n, 5000) != MQN_OK) return -1;
+  if (mqn_recv_packet(nc, b, sizeof b, &n, 5000) != MQN_OK || b[0] != 0x90) return -1;
   return 0;
 }
 
-static void ack(lclient *c, mqc_type t, uint16_t pid) {
-  mqc_packet a;
-  mqc_packet_init(&a, t, MQC_V311);
-  a.ack.packet_id = pid;
-  send_pkt(c, &a);
+/* Encodes the publisher's PUBLISH once; messages patch pid and payload. */
+static void make_template(load *L, lclient *c) {
+  char topic[MAX_TOPIC];
+  snprintf(topic, sizeof topic, "bench/%d", c->idx);
+  static uint8_t payload[70000];
+  memset(payload, 'p', (size_t)L->size);
+  mqc_packet p;
+  mqc_packet_init(&p, MQC_PUBLISH, MQC_V311);
+  p.flags = (uint8_t)(L->qos << 1);
+  p.publish.qos = (uint8_t)L->qos;
+  p.publish.packet_id = L->qos ? 1 : 0;
+  p.publish.topic = mqc_cstr(topic);
+  p.publish.payload = (mqc_bytes){payload, (size_t)L->size};
+  if (mqc_encode(&p, MQC_V311, c->tmpl, sizeof c->tmpl, &c->tlen) != MQC_OK) c->tlen = 0;
+  c->pl_off = c->tlen - (size_t)L->size;
+  c->pid_off = c->pl_off - 2; /* only meaningful at QoS > 0 */
 }
 
-static void on_publish(load *L, lclient *c, const mqc_publish *p) {
-  if (p->qos == 1) ack(c, MQC_PUBACK, p->packet_id);
-  if (p->qos == 2) ack(c, MQC_PUBREC, p->packet_id);
-  if (p->payload.n < 16) return;
+/* ---- subscriber side --------------------------------------------------------- */
+
+static void ack_out(lclient *c, uint8_t type_byte, uint16_t pid) {
+  if (c->ackn + 4 > ACKCAP) {
+    size_t w = 0;
+    mqn_conn_write(c->nc, c->ack, c->ackn, &w);
+    c->ackn = 0;
+  }
+  uint8_t *a = c->ack + c->ackn;
+  a[0] = type_byte;
+  a[1] = 2;
+  a[2] = (uint8_t)(pid >> 8);
+  a[3] = (uint8_t)pid;
+  c->ackn += 4;
+}
+
+static void on_delivery(load *L, lclient *c, const uint8_t *pl, size_t n) {
+  if (n < 16) return;
   uint64_t sent = 0;
   uint32_t pub = 0, seq = 0;
-  memcpy(&sent, p->payload.p, 8);
-  memcpy(&pub, p->payload.p + 8, 4);
-  memcpy(&seq, p->payload.p + 12, 4);
+  memcpy(&sent, pl, 8);
+  memcpy(&pub, pl + 8, 4);
+  memcpy(&seq, pl + 12, 4);
   if (pub >= (uint32_t)L->npub) return;
   c->got++;
   L->delivered++;
   uint32_t *last = &c->last_seq[pub];
   if (seq <= *last)
-    c->dups++; /* sequences start at 1 and only grow */
-  else {
-    if (seq != *last + 1) c->reorder += 0; /* gaps are loss, counted at the end */
-    *last = seq;
-  }
+    c->dups++; /* duplicate or out of order: sequences only grow */
+  else
+    *last = seq; /* a gap is loss, counted at the end */
   uint64_t now = ns_now();
+  if (!L->first_delivery) L->first_delivery = now;
   L->last_delivery = now;
-  uint64_t d = (now - sent) / 1000u;
+  uint64_t d = now > sent ? (now - sent) / 1000u : 0;
   uint32_t us = (uint32_t)(d > UINT32_MAX ? UINT32_MAX : d);
   if (L->nlat < L->lat_cap) {
     L->lat[L->nlat++] = us;
@@ -182,89 +216,159 @@ static void on_publish(load *L, lclient *c, const mqc_publish *p) {
   }
 }
 
-static void on_readable(load *L, lclient *c) {
-  for (int k = 0; k < 64; k++) {
-    size_t n = 0;
-    mqn_status st = mqn_conn_read(c->nc, c->rx + c->rxn, RXCAP - c->rxn, &n);
-    if (st != MQN_OK) return;
-    c->rxn += n;
-    size_t off = 0;
-    while (off < c->rxn) {
-      mqc_frame f;
-      mqc_error err;
-      if (mqc_frame_packet(c->rx + off, c->rxn - off, MQC_V311, 0, &f, &err) != MQC_OK) break;
-      if (f.total_len > c->rxn - off) break;
-      mqc_packet p;
-      if (mqc_decode(c->rx + off, f.total_len, MQC_V311, MQC_FROM_SERVER, 0, &p, &err) == MQC_OK) {
-        switch (p.type) {
-        case MQC_PUBLISH:
-          on_publish(L, c, &p.publish);
-          break;
-        case MQC_PUBACK:
-        case MQC_PUBCOMP:
-          if (c->inflight) c->inflight--;
-          break;
-        case MQC_PUBREC:
-          ack(c, MQC_PUBREL, p.ack.packet_id);
-          break;
-        case MQC_PUBREL:
-          ack(c, MQC_PUBCOMP, p.ack.packet_id);
-          break;
-        default:
-          break;
-        }
+/* Parses whole packets in c->rx in place. Returns bytes consumed. */
+static size_t parse(load *L, lclient *c) {
+  size_t off = 0;
+  while (off + 2 <= c->rxn) { /* bounded: each pass consumes a packet or stops */
+    const uint8_t *p = c->rx + off;
+    size_t avail = c->rxn - off, rem = 0, hl = 1;
+    unsigned mult = 1;
+    bool done = false;
+    for (; hl <= 4 && hl < avail; hl++) {
+      rem += (size_t)(p[hl] & 0x7f) * mult;
+      mult *= 128;
+      if (!(p[hl] & 0x80)) {
+        done = true;
+        break;
       }
-      off += f.total_len;
     }
+    if (!done) {
+      if (hl > 4) L->failed = true; /* malformed length */
+      break;
+    }
+    size_t total = 1 + hl + rem;
+    if (total > avail) break;
+    const uint8_t *b = p + 1 + hl;
+    uint8_t type = p[0] >> 4;
+    uint16_t pid = 0;
+    if (rem >= 2) pid = (uint16_t)(b[0] << 8 | b[1]);
+    switch (type) {
+    case MQC_PUBLISH: {
+      uint8_t qos = (p[0] >> 1) & 3;
+      size_t tl = rem >= 2 ? (size_t)(b[0] << 8 | b[1]) : 0;
+      size_t hdr = 2 + tl + (qos ? 2 : 0);
+      if (hdr > rem) {
+        L->failed = true;
+        break;
+      }
+      if (qos) {
+        uint16_t id = (uint16_t)(b[2 + tl] << 8 | b[3 + tl]);
+        ack_out(c, qos == 1 ? 0x40 : 0x50, id); /* PUBACK / PUBREC */
+      }
+      on_delivery(L, c, b + hdr, rem - hdr);
+      break;
+    }
+    case MQC_PUBACK:
+    case MQC_PUBCOMP:
+      if (c->inflight) c->inflight--;
+      break;
+    case MQC_PUBREC:
+      ack_out(c, 0x62, pid); /* PUBREL */
+      break;
+    case MQC_PUBREL:
+      ack_out(c, 0x70, pid); /* PUBCOMP */
+      break;
+    default:
+      break;
+    }
+    off += total;
+  }
+  return off;
+}
+
+static void on_readable(load *L, lclient *c) {
+  for (int k = 0; k < 16; k++) { /* bounded; the loop reports again */
+    size_t n = 0;
+    if (mqn_conn_read(c->nc, c->rx + c->rxn, RXCAP - c->rxn, &n) != MQN_OK) break;
+    c->rxn += n;
+    size_t off = parse(L, c);
     memmove(c->rx, c->rx + off, c->rxn - off);
     c->rxn -= off;
   }
-}
-
-static void publish_some(load *L, lclient *c, uint8_t *payload, uint64_t start, uint64_t now) {
-  char topic[32];
-  snprintf(topic, sizeof topic, "bench/%d", c->idx);
-  for (int k = 0; k < 256; k++) { /* bounded burst per turn */
-    if (L->qos && c->inflight >= (uint32_t)L->window) return;
-    if (mqn_conn_pending_out(c->nc) > 128 * 1024) return;
-    /* closed loop: at most W messages ahead of the slowest subscriber.
-     * Measured on sequence numbers, so a lost message (a gap) does not
-     * count as outstanding forever: with a global "published x subs -
-     * delivered" cap, every loss shrank the window for good and a lossy
-     * broker got throttled into low latency. */
-    if (L->outstanding_cap && L->nsub && c->next_seq - L->floor[c->idx] >= (uint32_t)L->window)
-      return;
-    if (L->rate && c->published >= (uint64_t)((double)L->rate * (double)(now - start) / 1e9) + 1)
-      return;
-    uint64_t t = ns_now();
-    uint32_t idx = (uint32_t)c->idx, seq = ++c->next_seq;
-    memcpy(payload, &t, 8);
-    memcpy(payload + 8, &idx, 4);
-    memcpy(payload + 12, &seq, 4);
-    mqc_packet p;
-    mqc_packet_init(&p, MQC_PUBLISH, MQC_V311);
-    p.flags = (uint8_t)(L->qos << 1);
-    p.publish.qos = (uint8_t)L->qos;
-    if (L->qos) {
-      c->next_pid = (uint16_t)(c->next_pid == 65535 ? 1 : c->next_pid + 1);
-      p.publish.packet_id = c->next_pid;
-    }
-    p.publish.topic = mqc_cstr(topic);
-    p.publish.payload = (mqc_bytes){payload, (size_t)L->size};
-    if (send_pkt(c, &p) != 0) return;
-    c->published++;
-    (*L->pub_total)++;
-    if (L->qos) c->inflight++;
+  if (c->ackn) {
+    size_t w = 0;
+    mqn_conn_write(c->nc, c->ack, c->ackn, &w);
+    c->ackn = 0;
   }
 }
 
-static int run_load(load *L, const char *urls, const char *label, result *R) {
+/* ---- publisher side ------------------------------------------------------------ */
+
+/* Writes as many messages as the window, the rate and net/'s buffer allow.
+ * Returns how many. */
+static uint32_t publish_some(load *L, lclient *c, uint64_t start, uint64_t now) {
+  if (mqn_conn_pending_out(c->nc) > TX_ROOM) return 0;
+  uint64_t can = BATCH / c->tlen;
+  if (!can) can = 1;
+  if (L->qos) {
+    if (c->inflight >= (uint32_t)L->window) return 0;
+    if (can > (uint64_t)L->window - c->inflight) can = (uint64_t)L->window - c->inflight;
+  }
+  if (!L->flood && L->nsub) { /* closed loop, on sequence numbers */
+    uint32_t ahead = c->next_seq - L->floor[c->idx];
+    if (ahead >= (uint32_t)L->window) return 0;
+    if (can > (uint64_t)L->window - ahead) can = (uint64_t)L->window - ahead;
+  }
+  if (L->rate > 0) {
+    double allowed = L->rate * (double)(now - start) / 1e9 + 1;
+    if ((double)c->published >= allowed) return 0;
+    double room = allowed - (double)c->published;
+    if ((double)can > room) can = (uint64_t)room;
+    if (!can) return 0;
+  }
+  uint64_t t = ns_now();
+  uint32_t idx = (uint32_t)c->idx;
+  size_t len = 0;
+  for (uint64_t i = 0; i < can; i++) {
+    uint8_t *m = L->batch + len;
+    memcpy(m, c->tmpl, c->tlen);
+    uint32_t seq = ++c->next_seq;
+    if (L->qos) {
+      c->next_pid = (uint16_t)(c->next_pid == 65535 ? 1 : c->next_pid + 1);
+      m[c->pid_off] = (uint8_t)(c->next_pid >> 8);
+      m[c->pid_off + 1] = (uint8_t)c->next_pid;
+    }
+    memcpy(m + c->pl_off, &t, 8);
+    memcpy(m + c->pl_off + 8, &idx, 4);
+    memcpy(m + c->pl_off + 12, &seq, 4);
+    len += c->tlen;
+  }
+  size_t w = 0;
+  mqn_status st = mqn_conn_write(c->nc, L->batch, len, &w);
+  if ((st != MQN_OK && st != MQN_AGAIN) || w != len) {
+    /* net/ took less than its free room: cannot happen below TX_ROOM */
+    L->failed = true;
+    return 0;
+  }
+  c->published += can;
+  if (L->qos) c->inflight += (uint32_t)can;
+  return (uint32_t)can;
+}
+
+/* ---- one run ---------------------------------------------------------------- */
+
+static void free_clients(load *L, int n) {
+  if (!L->cl) return;
+  for (int i = 0; i < n; i++) {
+    if (L->cl[i].nc && !L->cl[i].in_loop) mqn_conn_free(L->cl[i].nc);
+    free(L->cl[i].rx);
+    free(L->cl[i].ack);
+    free(L->cl[i].last_seq);
+  }
+  free(L->cl);
+  L->cl = NULL;
+}
+
+/* Runs the load against url. broker_pid > 0: its CPU and peak RSS too. */
+static int run_load(load *L, const char *urls, const char *label, pid_t broker_pid, result *R) {
   memset(R, 0, sizeof *R);
+  R->broker_cpu = -1;
+  R->rss_kb = -1;
   L->nlat = 0;
   L->delivered = 0;
-  L->pub_count = 0;
-  L->last_delivery = 0;
+  L->first_delivery = L->last_delivery = 0;
   L->rng = 0x6d71636865636bull;
+  L->failed = false;
   mqn_url url;
   if (mqn_url_parse(urls, &url) != MQN_OK) {
     fprintf(stderr, "bench load: bad url %s\n", urls);
@@ -274,7 +378,7 @@ static int run_load(load *L, const char *urls, const char *label, result *R) {
   L->cl = calloc((size_t)n, sizeof *L->cl);
   free(L->floor);
   L->floor = calloc((size_t)L->npub, sizeof *L->floor);
-  lclient *idle = L->idle ? calloc((size_t)L->idle, sizeof *idle) : NULL;
+  mqn_conn **idle = L->idle ? calloc((size_t)L->idle, sizeof *idle) : NULL;
   mqn_loop *loop = NULL;
   int rc = 1;
   if (!L->cl || !L->floor || (L->idle && !idle) || mqn_loop_new((size_t)n + 16, &loop) != MQN_OK)
@@ -289,36 +393,54 @@ static int run_load(load *L, const char *urls, const char *label, result *R) {
     c->pub = i < L->npub;
     c->idx = c->pub ? i : i - L->npub;
     c->rx = malloc(RXCAP);
+    c->ack = malloc(ACKCAP);
     if (!c->pub) c->last_seq = calloc((size_t)L->npub, sizeof *c->last_seq);
     snprintf(id, sizeof id, "bench-%s-%d-%ld", c->pub ? "pub" : "sub", c->idx,
              (long)(ns_now() % 100000));
-    if (!c->rx || (!c->pub && !c->last_seq) || blocking_connect(&url, c, id) != 0) goto out;
-    if (!c->pub && blocking_subscribe(c, L->qos) != 0) goto out;
+    if (!c->rx || !c->ack || (!c->pub && !c->last_seq) || blocking_connect(&url, &c->nc, id) != 0)
+      goto out;
+    if (!c->pub && blocking_subscribe(c->nc, L->qos) != 0) goto out;
+    if (c->pub) make_template(L, c);
     mqn_loop_add(loop, c->nc, c);
     c->in_loop = true;
   }
-  static uint8_t payload[60000];
-  memset(payload, 'p', sizeof payload);
+  double cpu0 = lu_self_cpu();
+  double bcpu0 = broker_pid > 0 ? lu_proc_cpu(broker_pid) : -1;
   uint64_t start = ns_now(), stop = start + (uint64_t)L->duration * 1000000000ull;
-  uint64_t end_drain = stop + 3000000000ull, published = 0;
+  uint64_t pub_end = 0, hard_end = stop + 10000000000ull + (uint64_t)L->drain_ms * 1000000ull;
   mqn_event evs[256];
   for (;;) {
     uint64_t now = ns_now();
     bool publishing = now < stop;
-    if (!publishing && now >= end_drain) break;
-    for (int p = 0; publishing && L->nsub && p < L->npub; p++) { /* O(pubs x subs) */
+    if (!publishing && !pub_end) pub_end = now;
+    if (!publishing) {
+      /* drain: stop once everything arrived, or nothing for drain_ms */
+      uint64_t published = 0;
+      for (int i = 0; i < L->npub; i++)
+        published += L->cl[i].published;
+      uint64_t quiet_since = L->last_delivery > pub_end ? L->last_delivery : pub_end;
+      if (L->delivered >= published * (uint64_t)L->nsub || now >= hard_end ||
+          now - quiet_since > (uint64_t)L->drain_ms * 1000000ull)
+        break;
+    }
+    for (int p = 0; publishing && !L->flood && L->nsub && p < L->npub; p++) { /* O(pubs x subs) */
       uint32_t lo = UINT32_MAX;
       for (int s2 = L->npub; s2 < n; s2++)
         if (L->cl[s2].last_seq[p] < lo) lo = L->cl[s2].last_seq[p];
       L->floor[p] = lo;
     }
+    uint32_t sent = 0;
     if (publishing)
-      for (int i = 0; i < L->npub; i++) {
-        publish_some(L, &L->cl[i], payload, start, now);
-        mqn_loop_update(loop, L->cl[i].nc);
-      }
+      for (int i = 0; i < L->npub; i++)
+        sent += publish_some(L, &L->cl[i], start, now);
+    if (L->failed) {
+      fprintf(stderr, "bench load: protocol or buffer error\n");
+      goto out;
+    }
     size_t k = 0;
-    if (mqn_loop_wait(loop, publishing ? 0 : 10, evs, 256, &k) != MQN_OK) break;
+    /* busy only while productive, so the CPU figure means something */
+    int wait = sent ? 0 : publishing && L->rate > 0 ? 1 : 10;
+    if (mqn_loop_wait(loop, wait, evs, 256, &k) != MQN_OK) break;
     for (size_t e = 0; e < k; e++) {
       lclient *c = evs[e].udata;
       if (evs[e].kind == MQN_EV_READABLE)
@@ -328,16 +450,16 @@ static int run_load(load *L, const char *urls, const char *label, result *R) {
         goto out;
       }
     }
-    for (int i = 0; i < n; i++)
-      mqn_loop_update(loop, L->cl[i].nc);
-    if (!publishing) { /* stop early once everything arrived */
-      published = 0;
-      for (int i = 0; i < L->npub; i++)
-        published += L->cl[i].published;
-      if (L->delivered >= published * (uint64_t)L->nsub) break;
-    }
   }
-  published = 0;
+  uint64_t end = ns_now();
+  double wall = (double)(end - start) / 1e9;
+  R->cpu = (lu_self_cpu() - cpu0) / wall;
+  if (broker_pid > 0) {
+    double b1 = lu_proc_cpu(broker_pid);
+    R->broker_cpu = bcpu0 >= 0 && b1 >= 0 ? (b1 - bcpu0) / wall : -1;
+    R->rss_kb = lu_proc_hwm_kb(broker_pid);
+  }
+  uint64_t published = 0;
   for (int i = 0; i < L->npub; i++)
     published += L->cl[i].published;
   uint64_t dups = 0, expect = published * (uint64_t)L->nsub, uniq = 0;
@@ -346,142 +468,273 @@ static int run_load(load *L, const char *urls, const char *label, result *R) {
     uniq += L->cl[i].got - L->cl[i].dups;
   }
   qsort(L->lat, L->nlat, sizeof *L->lat, cmp_u32);
-  double secs = (double)L->duration;
+  double secs = (double)(pub_end - start) / 1e9;
   double del_secs = L->last_delivery > start ? (double)(L->last_delivery - start) / 1e9 : secs;
   if (del_secs < secs) del_secs = secs;
   R->published = published;
   R->delivered = L->delivered;
   R->expect = expect;
+  R->pub_secs = secs;
+  R->offered = L->rate > 0 ? L->rate * L->npub : (double)published / secs;
   R->pub_rate = (double)published / secs;
   R->del_rate = (double)L->delivered / del_secs;
   R->p50 = L->nlat ? L->lat[L->nlat / 2] / 1000.0 : 0.0;
   R->p99 = L->nlat ? L->lat[(size_t)((double)L->nlat * 0.99)] / 1000.0 : 0.0;
   R->loss = expect > uniq ? expect - uniq : 0;
   R->dups = dups;
-  printf("load: %s%s%s pubs=%d subs=%d idle=%d qos=%d size=%d duration=%ds window=%d %s\n",
+  R->first_ms = L->first_delivery ? (double)(L->first_delivery - start) / 1e6 : -1;
+  printf("load: %s%s%s pubs=%d subs=%d idle=%d qos=%d size=%d duration=%ds window=%d %s",
          label ? label : "", label ? " " : "", urls, L->npub, L->nsub, L->idle, L->qos, L->size,
-         L->duration, L->window, L->outstanding_cap ? "closed-loop" : "open-loop");
-  printf("  published   %12.0f msg/s  (%llu)\n", R->pub_rate, (unsigned long long)published);
+         L->duration, L->window, L->flood ? "open-loop" : "closed-loop");
+  if (L->rate > 0) printf(" rate=%.0f/pub", L->rate);
+  printf("\n  published   %12.0f msg/s  (%llu)\n", R->pub_rate, (unsigned long long)published);
   printf("  delivered   %12.0f msg/s  (%llu of %llu expected, over %.2f s)\n", R->del_rate,
          (unsigned long long)L->delivered, (unsigned long long)expect, del_secs);
   printf("  latency     p50 %.3f ms  p99 %.3f ms  (%zu samples of %llu)\n", R->p50, R->p99, L->nlat,
          (unsigned long long)L->delivered);
-  printf("  loss        %llu  duplicates %llu\n", (unsigned long long)R->loss,
+  printf("  loss        %llu  duplicates/reordered %llu\n", (unsigned long long)R->loss,
          (unsigned long long)dups);
+  printf("  first       delivery after %.1f ms; publishers ran %.0f ms\n", R->first_ms,
+         secs * 1000);
+  printf("  cpu         generator %.0f%% of a core", R->cpu * 100);
+  if (R->broker_cpu >= 0) printf(", broker %.0f%%", R->broker_cpu * 100);
+  if (R->rss_kb >= 0) printf(", broker peak RSS %ld KiB", R->rss_kb);
+  printf("\n");
+  if (R->cpu >= 0.9)
+    printf("  NOTE        the generator used %.0f%% of a core: it may be the bottleneck, not "
+           "the broker\n",
+           R->cpu * 100);
+  printf("result: broker=%s published=%llu delivered=%llu expected=%llu loss=%llu dups=%llu "
+         "pub_rate=%.0f del_rate=%.0f p50_ms=%.3f p99_ms=%.3f first_ms=%.1f pub_ms=%.0f "
+         "cpu=%.2f broker_cpu=%.2f rss_kb=%ld\n",
+         label ? label : "url", (unsigned long long)published, (unsigned long long)L->delivered,
+         (unsigned long long)expect, (unsigned long long)R->loss, (unsigned long long)dups,
+         R->pub_rate, R->del_rate, R->p50, R->p99, R->first_ms, secs * 1000, R->cpu, R->broker_cpu,
+         R->rss_kb);
   fflush(stdout);
   rc = 0;
 out:
   if (loop) mqn_loop_free(loop); /* frees the connections it holds */
-  if (L->cl)
-    for (int i = 0; i < n; i++) {
-      if (L->cl[i].nc && !L->cl[i].in_loop) mqn_conn_free(L->cl[i].nc); /* not in the loop */
-      free(L->cl[i].rx);
-      free(L->cl[i].last_seq);
-    }
+  free_clients(L, n);
   for (int i = 0; idle && i < L->idle; i++)
-    mqn_conn_free(idle[i].nc);
+    mqn_conn_free(idle[i]);
   free(idle);
-  free(L->cl);
-  L->cl = NULL;
   return rc;
 }
 
-/* ---- --compare: serve and mosquitto, same load, same run ------------------ */
-static uint16_t free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  uint16_t port = 0;
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
-}
+/* ---- brokers started per run ---------------------------------------------------- */
 
-static bool port_up(uint16_t port) {
-  char u[64];
-  snprintf(u, sizeof u, "tcp://127.0.0.1:%u", port);
-  mqn_url url;
-  mqn_conn *c = NULL;
-  if (mqn_url_parse(u, &url) != MQN_OK) return false;
-  if (mqn_dial_blocking(&url, NULL, NULL, 200, &c, NULL, 0) != MQN_OK) return false;
-  mqn_conn_free(c);
-  return true;
-}
+typedef struct {
+  const char *self, *serve, *serve_config, *mosquitto, *aedes;
+} brokers;
 
-/* Starts a broker child (argv[0] is the program) and waits for its port. */
-static pid_t spawn(char *const argv[], uint16_t port) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open_devnull();
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
+/* Starts broker `name` on a free port; *url gets its address. */
+static pid_t start_broker(const brokers *B, const char *name, char *url, size_t cap, char *conf,
+                          size_t conf_cap) {
+  for (int attempt = 0; attempt < 3; attempt++) { /* a parallel test may take the port */
+    uint16_t port = lu_free_port();
+    if (!port) return -1;
+    char listen[64], pstr[16];
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
+    snprintf(pstr, sizeof pstr, "%u", port);
+    snprintf(url, cap, "tcp://127.0.0.1:%u", port);
+    pid_t pid = -1;
+    if (!strcmp(name, "serve") || !strncmp(name, "serve@", 6)) {
+      /* serve@PATH: serve from another mqcheck binary (before/after) */
+      const char *bin = name[5] == '@' ? name + 6 : B->serve ? B->serve : B->self;
+      char *argv[] = {(char *)bin, "serve", "--quiet", "--listen", listen, NULL, NULL, NULL};
+      if (B->serve_config) {
+        argv[5] = "--config";
+        argv[6] = (char *)B->serve_config;
+      }
+      pid = lu_spawn(argv, port, NULL);
+    } else if (!strcmp(name, "mosquitto")) {
+      snprintf(conf, conf_cap, "/tmp/mqc-load-XXXXXX");
+      int fd = mkstemp(conf);
+      if (fd < 0) return -1;
+      dprintf(fd,
+              "listener %u 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
+              "max_queued_messages 1000\n",
+              port);
+      close(fd);
+      char *argv[] = {(char *)B->mosquitto, "-c", conf, NULL};
+      pid = lu_spawn(argv, port, NULL);
+    } else if (!strcmp(name, "aedes")) {
+      char *argv[] = {"/usr/bin/node", (char *)B->aedes, pstr, NULL};
+      pid = lu_spawn(argv, port, NULL);
+    } else {
+      fprintf(stderr, "bench load: unknown broker '%s' (serve, mosquitto, aedes)\n", name);
+      return -1;
     }
-    execv(argv[0], argv);
-    _exit(127);
+    if (pid > 0) return pid;
+    if (conf[0]) unlink(conf), conf[0] = 0;
   }
-  for (int i = 0; pid > 0 && i < 100; i++) { /* 10 s at most */
-    if (port_up(port)) return pid;
-    sleep_ms(100);
-  }
-  if (pid > 0) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+  fprintf(stderr, "bench load: could not start %s\n", name);
   return -1;
 }
 
-static void stop_child(pid_t pid) {
-  kill(pid, SIGTERM);
-  for (int i = 0; i < 50; i++) { /* 5 s, then SIGKILL */
-    if (waitpid(pid, NULL, WNOHANG) == pid) return;
-    sleep_ms(100);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
+/* One run of the load against a fresh broker. */
+static int run_on(load *L, const brokers *B, const char *name, result *R) {
+  char url[64], conf[64] = "";
+  pid_t pid = start_broker(B, name, url, sizeof url, conf, sizeof conf);
+  if (pid < 0) return 1;
+  int rc = run_load(L, url, name, pid, R);
+  lu_stop(pid);
+  if (conf[0]) unlink(conf);
+  return rc;
 }
 
-static int compare(load *L, const char *mosq) {
-  uint16_t sp = free_port(), mp = free_port();
-  char self[4096], listen[64], mport[16], conf[] = "/tmp/mqc-load-XXXXXX";
-  ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (k <= 0 || !sp || !mp) return 1;
-  self[k] = 0;
-  int cfd = mkstemp(conf);
-  if (cfd < 0) return 1;
-  /* both unbounded enough for the load: mosquitto's defaults queue 1000
-   * messages per client, like the engine's max_queued */
-  dprintf(cfd,
-          "listener %u 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
-          "max_queued_messages 1000\n",
-          mp);
-  close(cfd);
-  snprintf(listen, sizeof listen, "127.0.0.1:%u", sp);
-  snprintf(mport, sizeof mport, "%u", mp);
-  char *sargv[] = {self, "serve", "--quiet", "--listen", listen, NULL};
-  char *margv[] = {(char *)mosq, "-c", conf, NULL};
-  pid_t spid = spawn(sargv, sp), mpid = spawn(margv, mp);
-  int rc = 1;
-  result rs, rm;
-  char u1[64], u2[64];
-  snprintf(u1, sizeof u1, "tcp://127.0.0.1:%u", sp);
-  snprintf(u2, sizeof u2, "tcp://127.0.0.1:%u", mp);
-  if (spid < 0 || mpid < 0) {
-    fprintf(stderr, "bench load: could not start %s\n", spid < 0 ? "mqcheck serve" : mosq);
-    goto out;
+static int split_brokers(char *list, const char **names, int cap) {
+  int n = 0;
+  for (char *s = strtok(list, ","); s && n < cap; s = strtok(NULL, ","))
+    names[n++] = s;
+  return n;
+}
+
+static int compare(load *L, const brokers *B, const char **names, int nb) {
+  result R[8];
+  for (int i = 0; i < nb; i++)
+    if (run_on(L, B, names[i], &R[i]) != 0) return 1;
+  printf("compare qos=%d %d->%d %s:", L->qos, L->npub, L->nsub,
+         L->flood ? "open-loop" : "closed-loop");
+  for (int i = 0; i < nb; i++)
+    printf(" %s %.0f msg/s p99 %.2f ms loss %llu;", names[i], R[i].del_rate, R[i].p99,
+           (unsigned long long)R[i].loss);
+  printf("\n");
+  return 0;
+}
+
+/* ---- --table: the loads of docs/engine.md, open and closed loop ------------------- */
+
+static const struct {
+  int pubs, subs, qos;
+} table_loads[] = {{1, 50, 1}, {50, 1, 1}, {1, 1, 0}, {1, 50, 0}, {10, 10, 0}, {1, 1, 2}};
+
+static void fmt_rss(char *b, size_t n, long kb) {
+  if (kb < 0)
+    snprintf(b, n, "-");
+  else
+    snprintf(b, n, "%.1f MiB", (double)kb / 1024.0);
+}
+
+static int table(load *L, const brokers *B, const char **names, int nb) {
+  printf("| load | loop | broker | published msg/s | delivered msg/s | loss | p50 ms | p99 ms | "
+         "peak RSS | generator CPU |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  fflush(stdout);
+  for (size_t k = 0; k < sizeof table_loads / sizeof *table_loads; k++)
+    for (int loop = 0; loop < 2; loop++)
+      for (int b = 0; b < nb; b++) {
+        L->npub = table_loads[k].pubs;
+        L->nsub = table_loads[k].subs;
+        L->qos = table_loads[k].qos;
+        L->flood = loop == 1;
+        result R;
+        /* the run's own report goes to stderr; the table row to stdout */
+        fflush(stdout);
+        int saved = dup(1);
+        dup2(2, 1);
+        int rc = run_on(L, B, names[b], &R);
+        fflush(stdout);
+        dup2(saved, 1);
+        close(saved);
+        char rss[32];
+        fmt_rss(rss, sizeof rss, R.rss_kb);
+        if (rc != 0) {
+          printf("| %d → %d QoS %d | %s | %s | failed | | | | | | |\n", L->npub, L->nsub, L->qos,
+                 L->flood ? "open" : "closed", names[b]);
+          continue;
+        }
+        printf("| %d → %d QoS %d | %s | %s | %.0f | %.0f | %llu | %.2f | %.2f | %s | %.0f%% |\n",
+               L->npub, L->nsub, L->qos, L->flood ? "open" : "closed", names[b], R.pub_rate,
+               R.del_rate, (unsigned long long)R.loss, R.p50, R.p99, rss, R.cpu * 100);
+        fflush(stdout);
+      }
+  return 0;
+}
+
+/* ---- --sweep: offered rate stepped up past saturation ------------------------------ */
+
+#define SWEEP_MAX 14
+
+static int sweep(load *L, const brokers *B, const char **names, int nb, double start_rate,
+                 const char *svg) {
+  static double off[8][SWEEP_MAX], del[8][SWEEP_MAX], p99[8][SWEEP_MAX];
+  size_t np[8] = {0};
+  for (int b = 0; b < nb && b < 8; b++) {
+    double rate = start_rate;
+    int past = 0;
+    for (int step = 0; step < SWEEP_MAX - 1 && past < 2; step++, rate *= 2) {
+      L->flood = false;
+      L->rate = rate / L->npub;
+      result R;
+      if (run_on(L, B, names[b], &R) != 0) return 1;
+      off[b][np[b]] = rate;
+      del[b][np[b]] = R.del_rate / (L->nsub ? L->nsub : 1);
+      p99[b][np[b]] = R.p99 > 0.001 ? R.p99 : 0.001;
+      np[b]++;
+      /* saturated: what the publishers got out falls well short of the offer */
+      if (R.pub_rate < 0.8 * rate || R.del_rate < 0.8 * rate * L->nsub) past++;
+    }
+    L->rate = 0;
+    L->flood = true; /* the last point: as fast as TCP takes it */
+    result R;
+    if (run_on(L, B, names[b], &R) != 0) return 1;
+    off[b][np[b]] = R.pub_rate > off[b][np[b] - 1] ? R.pub_rate : off[b][np[b] - 1] * 1.05;
+    del[b][np[b]] = R.del_rate / (L->nsub ? L->nsub : 1);
+    p99[b][np[b]] = R.p99 > 0.001 ? R.p99 : 0.001;
+    np[b]++;
   }
-  if (run_load(L, u1, "mqcheck-serve", &rs) != 0 || run_load(L, u2, "mosquitto", &rm) != 0)
-    goto out;
-  printf("compare qos=%d %d->%d: serve/mosquitto delivered %.2fx (%.0f vs %.0f msg/s), "
-         "p50 %.3f vs %.3f ms, p99 %.3f vs %.3f ms, loss %llu vs %llu\n",
-         L->qos, L->npub, L->nsub, rm.del_rate > 0 ? rs.del_rate / rm.del_rate : 0.0, rs.del_rate,
-         rm.del_rate, rs.p50, rm.p50, rs.p99, rm.p99, (unsigned long long)rs.loss,
-         (unsigned long long)rm.loss);
-  rc = 0;
-out:
-  if (spid > 0) stop_child(spid);
-  if (mpid > 0) stop_child(mpid);
-  unlink(conf);
-  return rc;
+  printf("\nsweep qos=%d %d->%d size=%d (delivered = messages published and delivered per "
+         "second, per subscriber; p99 ms)\n",
+         L->qos, L->npub, L->nsub, L->size);
+  printf("%12s", "offered");
+  for (int b = 0; b < nb; b++)
+    printf(" | %-26s", names[b]);
+  printf("\n");
+  size_t rows = 0;
+  for (int b = 0; b < nb; b++)
+    if (np[b] > rows) rows = np[b];
+  for (size_t i = 0; i < rows; i++) {
+    printf("%12s", i + 1 == rows ? "" : "");
+    for (int b = 0; b < nb; b++) {
+      if (i < np[b])
+        printf(" | %9.0f %9.0f %6.2f", off[b][i], del[b][i], p99[b][i]);
+      else
+        printf(" | %26s", "");
+    }
+    printf("\n");
+  }
+  printf("(each cell: offered msg/s, delivered msg/s, p99 ms; the last row of each broker is "
+         "open loop)\n");
+  if (svg) {
+    lu_series s[8];
+    for (int b = 0; b < nb && b < 8; b++)
+      s[b] = (lu_series){names[b], np[b], off[b], del[b], p99[b]};
+    char title[128];
+    snprintf(title, sizeof title, "bench load --sweep: %d -> %d, QoS %d, %d-byte payloads", L->npub,
+             L->nsub, L->qos, L->size);
+    if (lu_svg_write(svg, title, s, (size_t)nb) != 0) {
+      fprintf(stderr, "bench load: cannot write %s\n", svg);
+      return 1;
+    }
+    printf("plot written to %s\n", svg);
+  }
+  return 0;
+}
+
+/* ---- command line ---------------------------------------------------------------------- */
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: mqcheck bench load [--url tcp://H:P] [--pubs N] [--subs M] [--qos Q]\n"
+          "       [--size B] [--duration S] [--window W] [--rate msgs/s/publisher] [--flood]\n"
+          "       [--idle N] [--broker-pid PID] [--drain MS (quiet time that ends a run)]\n"
+          "       [--compare | --brokers serve,mosquitto,aedes | --table | --sweep [--svg F]\n"
+          "        [--sweep-start MSGS_PER_S]] [--serve PATH] [--serve-config F]\n"
+          "       [--mosquitto PATH] [--aedes SCRIPT]\n"
+          "  default: closed loop (each publisher at most W messages ahead of the slowest\n"
+          "  subscriber); --flood: open loop (as fast as TCP takes it, W in flight at QoS>0)\n");
+  return 2;
 }
 
 int mqc_bench_load(int argc, char **argv) {
@@ -489,59 +742,89 @@ int mqc_bench_load(int argc, char **argv) {
   memset(&L, 0, sizeof L);
   L.npub = 10;
   L.nsub = 10;
-  L.qos = 0;
   L.size = 64;
   L.duration = 5;
   L.window = 64;
-  L.pub_total = &L.pub_count;
-  bool flood = false, cmp = false;
-  const char *mosq = "/usr/sbin/mosquitto";
-  const char *urls = "tcp://127.0.0.1:1883";
-  for (int i = 1; i < argc; i += 2) {
-    const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-    if (!strcmp(k, "--flood")) {
-      flood = true;
-      i--;
-    } else if (!strcmp(k, "--compare")) {
+  L.drain_ms = 500;
+  bool cmp = false, do_table = false, do_sweep = false;
+  const char *urls = "tcp://127.0.0.1:1883", *list = NULL, *svg = NULL;
+  double sweep_start = 5000;
+  long broker_pid = 0;
+  brokers B = {0};
+  B.mosquitto = "/usr/sbin/mosquitto";
+  char self[4096], aedes[4200];
+  ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (k <= 0) return 1;
+  self[k] = 0;
+  B.self = self;
+  /* build/<preset>/mqcheck -> <source>/tests/suite/aedes-broker.js */
+  snprintf(aedes, sizeof aedes, "%s", self);
+  char *slash = strrchr(aedes, '/');
+  if (slash)
+    snprintf(slash, sizeof aedes - (size_t)(slash - aedes), "/../../tests/suite/aedes-broker.js");
+  B.aedes = aedes;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    bool flag = true;
+    if (!strcmp(a, "--flood"))
+      L.flood = true;
+    else if (!strcmp(a, "--compare"))
       cmp = true;
-      i--;
-    } else if (!strcmp(k, "--mosquitto"))
-      mosq = v;
-    else if (!strcmp(k, "--idle"))
+    else if (!strcmp(a, "--table"))
+      do_table = true;
+    else if (!strcmp(a, "--sweep"))
+      do_sweep = true;
+    else
+      flag = false;
+    if (flag) continue;
+    if (!v) return usage();
+    i++;
+    if (!strcmp(a, "--mosquitto"))
+      B.mosquitto = v;
+    else if (!strcmp(a, "--aedes"))
+      B.aedes = v;
+    else if (!strcmp(a, "--serve"))
+      B.serve = v;
+    else if (!strcmp(a, "--serve-config"))
+      B.serve_config = v;
+    else if (!strcmp(a, "--brokers"))
+      list = v;
+    else if (!strcmp(a, "--svg"))
+      svg = v;
+    else if (!strcmp(a, "--sweep-start"))
+      sweep_start = atof(v);
+    else if (!strcmp(a, "--broker-pid"))
+      broker_pid = atol(v);
+    else if (!strcmp(a, "--idle"))
       L.idle = atoi(v);
-    else if (!strcmp(k, "--url"))
+    else if (!strcmp(a, "--url"))
       urls = v;
-    else if (!strcmp(k, "--pubs"))
+    else if (!strcmp(a, "--pubs"))
       L.npub = atoi(v);
-    else if (!strcmp(k, "--subs"))
+    else if (!strcmp(a, "--subs"))
       L.nsub = atoi(v);
-    else if (!strcmp(k, "--qos"))
+    else if (!strcmp(a, "--qos"))
       L.qos = atoi(v);
-    else if (!strcmp(k, "--size"))
+    else if (!strcmp(a, "--size"))
       L.size = atoi(v);
-    else if (!strcmp(k, "--duration"))
+    else if (!strcmp(a, "--duration"))
       L.duration = atoi(v);
-    else if (!strcmp(k, "--window"))
+    else if (!strcmp(a, "--window"))
       L.window = atoi(v);
-    else if (!strcmp(k, "--rate"))
-      L.rate = atol(v);
-    else {
-      fprintf(stderr,
-              "usage: mqcheck bench load [--url tcp://H:P] [--pubs N] [--subs M] [--qos Q]\n"
-              "       [--size B] [--duration S] [--window W] [--rate msgs/s/publisher]\n"
-              "       [--idle N] [--compare [--mosquitto PATH]]\n"
-              "       [--flood]  (default: closed loop, each publisher at most W messages\n"
-              "                   ahead of the slowest subscriber; --flood: open loop)\n");
-      return 2;
-    }
+    else if (!strcmp(a, "--rate"))
+      L.rate = atof(v);
+    else if (!strcmp(a, "--drain"))
+      L.drain_ms = atol(v);
+    else
+      return usage();
   }
-  if (L.npub < 1 || L.nsub < 0 || L.qos < 0 || L.qos > 2 || L.size < 16 || L.size > 60000 ||
-      L.duration < 1 || L.window < 1 || L.idle < 0) {
+  if (L.npub < 1 || L.npub > 10000 || L.nsub < 0 || L.nsub > 10000 || L.qos < 0 || L.qos > 2 ||
+      L.size < 16 || L.size > 60000 || L.duration < 1 || L.window < 1 || L.window > 65535 ||
+      L.idle < 0 || L.rate < 0 || L.drain_ms < 1 || L.drain_ms > 600000 || sweep_start <= 0 || broker_pid < 0) {
     fprintf(stderr, "bench load: bad arguments\n");
     return 2;
   }
-  if (!flood)
-    L.outstanding_cap = (uint64_t)L.window * (uint64_t)L.npub * (uint64_t)(L.nsub ? L.nsub : 1);
+  signal(SIGPIPE, SIG_IGN);
   struct rlimit rl; /* --idle: thousands of descriptors */
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
@@ -549,10 +832,31 @@ int mqc_bench_load(int argc, char **argv) {
   }
   L.lat_cap = 2000000;
   L.lat = malloc(L.lat_cap * sizeof *L.lat);
-  if (!L.lat) return 1;
+  L.batch = malloc(BATCH + 70100);
+  if (!L.lat || !L.batch) return 1;
+  char names_buf[256];
+  const char *names[8];
+  int nb = 0;
+  if (list || cmp || do_table || do_sweep) {
+    snprintf(names_buf, sizeof names_buf, "%s",
+             list  ? list
+             : cmp ? "serve,mosquitto"
+                   : "serve,mosquitto,aedes");
+    nb = split_brokers(names_buf, names, 8);
+    if (!nb) return usage();
+  }
+  int rc;
   result R;
-  int rc = cmp ? compare(&L, mosq) : run_load(&L, urls, NULL, &R);
+  if (do_table)
+    rc = table(&L, &B, names, nb);
+  else if (do_sweep)
+    rc = sweep(&L, &B, names, nb, sweep_start, svg);
+  else if (nb)
+    rc = compare(&L, &B, names, nb);
+  else
+    rc = run_load(&L, urls, NULL, (pid_t)broker_pid, &R);
   free(L.lat);
+  free(L.batch);
   free(L.floor);
   return rc;
 }

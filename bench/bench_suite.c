@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
 #include "mqs.h"
 
 const char mqc_bench_suite_help[] = "time the scenario suite against the engine or a broker";
@@ -16,6 +17,11 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: mqcheck bench suite [PATHS] [--target T] [--rounds N] [--jobs N]\n"
+             "  PATHS  scenario files or directories (default: the suite mqcheck runs)\n");
 }
 
 int mqc_bench_suite(int argc, char **argv) {
@@ -30,13 +36,23 @@ int mqc_bench_suite(int argc, char **argv) {
       rounds = (unsigned)atoi(argv[++i]);
     else if (!strcmp(argv[i], "--jobs") && i + 1 < argc)
       jobs = (unsigned)atoi(argv[++i]);
-    else if (argv[i][0] == '-') {
-      fprintf(stderr, "usage: mqcheck bench suite [PATHS] [--target T] [--rounds N] [--jobs N]\n");
-      return 2;
-    } else if (np < 64)
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    } else if (argv[i][0] == '-')
+      return cli_bad_option("bench suite", argv[i], usage);
+    else if (np < 64)
       paths[np++] = argv[i];
   }
-  if (!np) paths[np++] = (char *)"suite";
+  char suite_dir[4200];
+  if (!np) {
+    if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
+      fprintf(stderr, "mqcheck bench suite: no scenario suite installed (looked in %s)\n",
+              suite_dir);
+      return 2;
+    }
+    paths[np++] = suite_dir;
+  }
   if (!rounds) rounds = 1;
   double t0 = now_ms();
   mqs_suite suite;

@@ -22,44 +22,43 @@ const char mqc_cmd_run_help[] =
     "run scenarios against the engine or a broker (reports, baseline gate)";
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: mqcheck run [PATHS...] [options]\n"
-          "  PATHS                 scenario files or directories (default: the suite\n"
-          "                        installed with mqcheck, or the source tree's in a build)\n"
-          "  --target T            engine (default) | tcp://HOST:PORT | mqtts://HOST:PORT |\n"
-          "                        ws://HOST:PORT/PATH | wss://HOST:PORT/PATH\n"
-          "  --profile F           target profile (YAML): address, credentials, TLS,\n"
-          "                        capabilities, timeouts; options given here win.\n"
-          "                        Without one, a broker target is probed first\n"
-          "                        (mqcheck probe) and the run uses what it found\n"
-          "  --no-probe            no profile and no probe: assume every capability\n"
-          "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
-          "  --username U --password P   for every CONNECT that sets none itself\n"
-          "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
-          "  --jobs N              cases in parallel (default: CPUs, at least 8 against a\n"
-          "                        broker, where cases mostly wait; 1 = serial)\n"
-          "  --filter PAT          only matching cases (repeatable): a plain word matches\n"
-          "                        anywhere in name@version, a glob (* ? [..]) the whole\n"
-          "                        name or name@version\n"
-          "  --timeout-scale X     multiply every timeout and wait (slow brokers)\n"
-          "  --step-timeout MS     default expect timeout (2000)\n"
-          "  --case-timeout MS     deadline of one case (60000)\n"
-          "  --run-timeout MS      deadline of the whole run (none)\n"
-          "  --with CAP / --without CAP   add/remove a target capability\n"
-          "  --junit F --json F    reports; --report DIR writes junit.xml, report.json,\n"
-          "                        matrix.md and report.html\n"
-          "  --html F              self-contained HTML report (summary, statement matrix,\n"
-          "                        filters, failures with transcripts, the profile)\n"
-          "  --baseline F          gate: fail only on regressions against F\n"
-          "  --write-baseline F    write this run's non-passing cases as a baseline\n"
-          "  --run-id ID           prefix of client IDs and topics (default: random)\n"
-          "  --no-preflight        judge every case even if the broker accepts no CONNECT\n"
-          "                        (default: stop with one error; skip versions it refuses)\n"
-          "  -v, --verbose         print every case's transcript\n"
-          "  -q, --quiet           print only failures and the summary\n"
-          "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors,\n"
-          "      no case selected, a broker target that cannot be reached or that\n"
-          "      accepts no CONNECT\n");
+  fprintf(f, "usage: mqcheck run [PATHS...] [options]\n"
+             "  PATHS                 scenario files or directories (default: the suite\n"
+             "                        installed with mqcheck, or the source tree's in a build)\n"
+             "  --target T            engine (default) | tcp://HOST:PORT | mqtts://HOST:PORT |\n"
+             "                        ws://HOST:PORT/PATH | wss://HOST:PORT/PATH\n"
+             "  --profile F           target profile (YAML): address, credentials, TLS,\n"
+             "                        capabilities, timeouts; options given here win.\n"
+             "                        Without one, a broker target is probed first\n"
+             "                        (mqcheck probe) and the run uses what it found\n"
+             "  --no-probe            no profile and no probe: assume every capability\n"
+             "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
+             "  --username U --password P   for every CONNECT that sets none itself\n"
+             "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
+             "  --jobs N              cases in parallel (default: CPUs, at least 8 against a\n"
+             "                        broker, where cases mostly wait; 1 = serial)\n"
+             "  --filter PAT          only matching cases (repeatable): a plain word matches\n"
+             "                        anywhere in name@version, a glob (* ? [..]) the whole\n"
+             "                        name or name@version\n"
+             "  --timeout-scale X     multiply every timeout and wait (slow brokers)\n"
+             "  --step-timeout MS     default expect timeout (2000)\n"
+             "  --case-timeout MS     deadline of one case (60000)\n"
+             "  --run-timeout MS      deadline of the whole run (none)\n"
+             "  --with CAP / --without CAP   add/remove a target capability\n"
+             "  --junit F --json F    reports; --report DIR writes junit.xml, report.json,\n"
+             "                        matrix.md and report.html\n"
+             "  --html F              self-contained HTML report (summary, statement matrix,\n"
+             "                        filters, failures with transcripts, the profile)\n"
+             "  --baseline F          gate: fail only on regressions against F\n"
+             "  --write-baseline F    write this run's non-passing cases as a baseline\n"
+             "  --run-id ID           prefix of client IDs and topics (default: random)\n"
+             "  --no-preflight        judge every case even if the broker accepts no CONNECT\n"
+             "                        (default: stop with one error; skip versions it refuses)\n"
+             "  -v, --verbose         print every case's transcript\n"
+             "  -q, --quiet           print only failures and the summary\n"
+             "exit: 0 passed (or no regression), 1 failures/regressions, 2 usage or load errors,\n"
+             "      no case selected, a broker target that cannot be reached or that\n"
+             "      accepts no CONNECT\n");
 }
 
 typedef struct {
@@ -154,6 +153,68 @@ static void redact_url(const char *in, char *out, size_t cap) {
     snprintf(out, cap, "%.*s***@%s", (int)(scheme + 3 - in), in, at + 1);
   else
     snprintf(out, cap, "%s", in);
+}
+
+/* One case's result as the reports see it; everything borrowed. */
+static void report_case(const mqs_case *c, const mqs_result *r, const char *id, mqr_stmt *stmts,
+                        mqr_case *out) {
+  const mqs_scenario *s = c->scenario;
+  for (size_t k = 0; k < r->n_stmts; k++)
+    stmts[k] =
+        (mqr_stmt){r->stmts[k].id, mqs_stmt_verdict_name(r->stmts[k].verdict), r->stmts[k].line};
+  unsigned b = c->version == MQS_V311 ? 0 : 1;
+  *out = (mqr_case){
+      .id = id,
+      .name = s->name,
+      .version = mqs_version_label(c->version),
+      .file = s->path,
+      .line = s->line,
+      .step_line = r->step_line,
+      .description = s->description,
+      .rules = (const char *const *)s->rules[b],
+      .n_rules = s->n_rules[b],
+      .stmts = stmts,
+      .n_stmts = r->n_stmts,
+      .verdict = (mqr_verdict)r->verdict,
+      .transport = r->transport,
+      .message = r->message,
+      .detail = r->detail,
+      .wall_ms = r->wall_ms,
+      .target_ms = (unsigned long long)r->target_ms,
+  };
+}
+
+#define RERUNS 2
+
+/* A case that regressed or changed against the baseline is run again (up to
+ * RERUNS times, each with fresh client IDs and topics). If a rerun agrees
+ * with the baseline, the verdict flips on an unchanged target: the case is
+ * flaky, reported with both outcomes, never as a regression. flaky[i] gets
+ * the note (owned) or stays NULL. */
+static void rerun_flips(const mqs_case *cases, const mqr_case *first, size_t n,
+                        const mqs_run_opts *opts, const mqr_baseline *base, char **flaky) {
+  for (size_t i = 0; i < n; i++) {
+    char why[400];
+    mqr_gate_status st = mqr_baseline_judge(base, &first[i], why, sizeof why);
+    if (st != MQR_GATE_REGRESSION && st != MQR_GATE_CHANGED) continue;
+    for (unsigned a = 1; a <= RERUNS && !flaky[i]; a++) {
+      mqs_result r;
+      mqr_stmt st2[MQS_STMTS_MAX];
+      mqr_case c2;
+      mqs_run_case(&cases[i], n * a + i, opts, &r);
+      report_case(&cases[i], &r, first[i].id, st2, &c2);
+      mqr_gate_status again = mqr_baseline_judge(base, &c2, why, sizeof why);
+      if (again != MQR_GATE_REGRESSION && again != MQR_GATE_CHANGED) {
+        char note[1400];
+        snprintf(note, sizeof note, "%s at line %u (%s), then %s on rerun %u%s%s",
+                 mqr_verdict_name(first[i].verdict), first[i].step_line,
+                 first[i].message ? first[i].message : "", mqr_verdict_name(c2.verdict), a,
+                 c2.message ? ": " : "", c2.message ? c2.message : "");
+        flaky[i] = strdup(note);
+      }
+      mqs_result_free(&r);
+    }
+  }
 }
 
 /* A statement ID not in the built-in catalog is an error at its own line:
@@ -443,6 +504,17 @@ int mqc_cmd_run(int argc, char **argv) {
     results[i].verdict = MQS_SKIP;
     results[i].message = strdup(m);
   }
+  if (!n_run) {
+    /* every selected case needs a version the broker does not speak */
+    fprintf(stderr, "mqcheck run: no case selected: %s\n",
+            results[0].message ? results[0].message : "the broker speaks no selected version");
+    for (size_t i = 0; i < n; i++)
+      mqs_result_free(&results[i]);
+    free(results);
+    free(cases);
+    mqs_suite_free(&suite);
+    goto out_spec;
+  }
   char rid[32];
   if (!run_id) {
     struct timespec ts;
@@ -518,35 +590,11 @@ int mqc_cmd_run(int argc, char **argv) {
   gmtime_r(&now, &tmv);
   strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tmv);
   for (size_t i = 0; rc_cases && ids && stmts && i < n; i++) {
-    const mqs_scenario *s = cases[i].scenario;
-    for (size_t k = 0; k < results[i].n_stmts; k++)
-      stmts[i][k] =
-          (mqr_stmt){results[i].stmts[k].id, mqs_stmt_verdict_name(results[i].stmts[k].verdict),
-                     results[i].stmts[k].line};
-    unsigned b = cases[i].version == MQS_V311 ? 0 : 1;
     mqs_case_id(&cases[i], ids[i], sizeof ids[i]);
-    rc_cases[i] = (mqr_case){
-        .id = ids[i],
-        .name = s->name,
-        .version = mqs_version_label(cases[i].version),
-        .file = s->path,
-        .line = s->line,
-        .step_line = results[i].step_line,
-        .description = s->description,
-        .rules = (const char *const *)s->rules[b],
-        .n_rules = s->n_rules[b],
-        .stmts = stmts[i],
-        .n_stmts = results[i].n_stmts,
-        .verdict = (mqr_verdict)results[i].verdict,
-        .transport = results[i].transport,
-        .message = results[i].message,
-        .detail = results[i].detail,
-        .wall_ms = results[i].wall_ms,
-        .target_ms = (unsigned long long)results[i].target_ms,
-    };
+    report_case(&cases[i], &results[i], ids[i], stmts[i], &rc_cases[i]);
   }
   mqr_run run = {
-      .tool = "mqcheck 0.1.0",
+      .tool = "mqcheck " MQC_VERSION,
       .target = shown_target,
       .profile = prof.name,
       .profile_text = profile_text,
@@ -603,22 +651,31 @@ int mqc_cmd_run(int argc, char **argv) {
   }
   if (write_baseline) {
     FILE *f = fopen(write_baseline, "w");
-    char header[900];
-    snprintf(header, sizeof header,
-             "# mqcheck baseline for %s (format: VERDICT CASE-ID  # statement: reason)\n"
-             "# Cases not listed are expected to pass. Regenerate with --write-baseline and\n"
-             "# keep an explanation per entry.\n",
+    char comment[900];
+    snprintf(comment, sizeof comment,
+             "mqcheck baseline for %s: each case that does not pass, the step and statements it "
+             "fails, and why. Cases not listed must pass. Regenerate with --write-baseline and "
+             "keep an explanation per entry.",
              shown_target);
-    if (!f || mqr_baseline_write(&run, have_base ? &base : NULL, header, f)) rc = 2;
+    if (!f || mqr_baseline_write(&run, have_base ? &base : NULL, comment, f)) rc = 2;
     if (f) fclose(f);
   }
   printf("%s\n", sum);
   if (have_base) {
+    char **flaky = calloc(run.n + 1, sizeof *flaky);
+    if (flaky) rerun_flips(cases, rc_cases, run.n, &opts, &base, flaky);
     mqr_gate g;
-    mqr_baseline_compare(&base, &run, stdout, &g);
-    printf("baseline %s: %zu regression(s), %zu known deviation(s), %zu fixed, %zu not run\n",
-           baseline, g.regressions, g.known, g.fixed, g.missing);
-    if (rc == 0) rc = g.regressions ? 1 : 0;
+    mqr_baseline_compare(&base, &run, (const char *const *)flaky, stdout, &g);
+    /* a filtered run leaves baseline entries out on purpose */
+    bool complete = !n_filters && versions == MQS_VALL;
+    printf("baseline %s: %zu regression(s), %zu changed, %zu flaky, %zu known deviation(s), %zu "
+           "fixed, %zu not run%s\n",
+           baseline, g.regressions, g.changed, g.flaky, g.known, g.fixed, g.missing,
+           complete || !g.missing ? "" : " (filtered run)");
+    if (rc == 0) rc = g.regressions || g.changed || (complete && g.missing) ? 1 : 0;
+    for (size_t i = 0; flaky && i < run.n; i++)
+      free(flaky[i]);
+    free(flaky);
     mqr_baseline_free(&base);
   } else if (rc == 0) {
     rc = (k.fail || k.error) ? 1 : 0;

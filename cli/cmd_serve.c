@@ -41,6 +41,7 @@ typedef struct sconn {
   bool shutting;       /* engine finished; graceful transport close under way */
   bool dead;           /* freed after the current event batch */
   bool paused;         /* reading paused for back-pressure */
+  bool close_deadline; /* engine done, output still pending: deadline set */
   char peer[64];
 } sconn;
 
@@ -48,7 +49,7 @@ typedef struct {
   mqe_engine *e;
   mqn_loop *loop;
   bool strict, quiet;
-  unsigned long violations, limits;
+  unsigned long violations, limits, drops;
   sconn *all;
   sconn *dead;                  /* freed by reap(): O(dead), not O(connections) */
   unsigned long paused, pauses; /* now, and ever */
@@ -88,6 +89,10 @@ static const char *ev_name(mqe_event_type t) {
     return "EXPIRED";
   case MQE_EV_TAKEOVER:
     return "TAKEOVER";
+  case MQE_EV_DROPPED:
+    return "DROPPED";
+  case MQE_EV_DROP_TOTAL:
+    return "DROPTOTAL";
   }
   return "EVENT";
 }
@@ -102,6 +107,21 @@ static void on_event(void *ctx, const mqe_event *ev) {
     fprintf(stderr, "serve: VIOLATION %s peer=%s client=\"%s\" reason=0x%02x: %s\n",
             ev->statement ? ev->statement : "(unnumbered)", peer, ev->client_id, ev->reason,
             ev->message);
+    return;
+  }
+  if (ev->type == MQE_EV_DROPPED) { /* one per message: the first, then 1 in 10000 */
+    S->drops++;
+    if (S->drops > 20 && S->drops % 10000) return;
+    fprintf(stderr,
+            "serve: DROPPED    peer=%s client=\"%s\" reason=0x%02x %s (%llu for this "
+            "session, %lu in all%s)\n",
+            peer, ev->client_id, ev->reason, ev->message, (unsigned long long)ev->dropped, S->drops,
+            S->drops > 20 ? ", logged 1 in 10000" : "");
+    return;
+  }
+  if (ev->type == MQE_EV_DROP_TOTAL) { /* once per session: always, even --quiet */
+    fprintf(stderr, "serve: DROPTOTAL  client=\"%s\" n=%llu (session ended)\n", ev->client_id,
+            (unsigned long long)ev->dropped);
     return;
   }
   if (ev->type == MQE_EV_LIMIT) { /* can be one per message: rate-limit */
@@ -208,7 +228,21 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
       c->max_output_bytes = u;
     else if (!strcmp(key, "connect_timeout_ms"))
       c->connect_timeout_ms = (uint32_t)u;
-    else if (!strcmp(key, "seed"))
+    else if (!strcmp(key, "slow_subscriber_ms"))
+      c->slow_subscriber_ms = (uint32_t)u;
+    else if (!strcmp(key, "overload")) {
+      if (!strcmp(val, "backpressure"))
+        c->overload = MQE_OVERLOAD_BACKPRESSURE;
+      else if (!strcmp(val, "drop-qos0"))
+        c->overload = MQE_OVERLOAD_DROP_QOS0;
+      else if (!strcmp(val, "drop"))
+        c->overload = MQE_OVERLOAD_DROP;
+      else {
+        fprintf(stderr, "serve: %s:%d: overload backpressure | drop-qos0 | drop, not '%s'\n", path,
+                lineno, val);
+        return -1;
+      }
+    } else if (!strcmp(key, "seed"))
       c->seed = strtoull(val, NULL, 0);
     else if (!strcmp(key, "tls_cert"))
       fc->tls_cert = val;
@@ -317,6 +351,12 @@ static void flush(server *S, sconn *sc) {
   const uint8_t *p;
   size_t n;
   mqe_conn_pending(sc->ec, &p, &n);
+  if (mqe_conn_should_close(sc->ec) && n && !sc->close_deadline) {
+    /* e.g. a slow subscriber disconnected for not reading: its DISCONNECT
+     * may never leave; 2 s, then the transport goes (MQN_EV_TIMEOUT) */
+    sc->close_deadline = true;
+    mqn_conn_set_deadline(sc->nc, mqn_now_ms() + 2000);
+  }
   if (mqe_conn_should_close(sc->ec) && n == 0) {
     mqe_conn_close(S->e, sc->ec, false, now_ms());
     sc->ec = NULL;
@@ -345,8 +385,15 @@ static void flush_dirty(server *S) {
     flush(S, mqe_conn_user(ec));
 }
 
+/* At most READS_PER_TURN reads of READ_BUF bytes per connection per loop turn.
+ * READABLE is level triggered, so the rest waits for the next turn while what
+ * was read is written out (flush_dirty after each event). Reading a flooding
+ * publisher without bound before writing starves its subscribers: the receive
+ * livelock of docs/engine.md, "Overload". */
+#define READS_PER_TURN 4
+
 static void on_readable(server *S, sconn *sc) {
-  for (int i = 0; i < 64; i++) { /* bounded: the loop reports again */
+  for (int i = 0; i < READS_PER_TURN; i++) { /* bounded: the loop reports again */
     size_t n = 0;
     mqn_status st = mqn_conn_read(sc->nc, S->rbuf, sizeof S->rbuf, &n);
     if (st == MQN_AGAIN) return;
@@ -366,25 +413,35 @@ static void on_readable(server *S, sconn *sc) {
   }
 }
 
+static void print_drop(void *ctx, const char *client_id, uint64_t dropped) {
+  (void)ctx;
+  fprintf(stderr, "serve: STATS dropped client=\"%s\" n=%llu\n", client_id,
+          (unsigned long long)dropped);
+}
+
 /* One line of figures for tests and operators: memory stays bounded when
  * clients do not read (max_conn_buf), the engine's live allocation. */
 static void print_stats(server *S) {
   mqe_stats st;
   mqe_get_stats(S->e, &st);
-  size_t max_buf = 0, in = 0, out = 0;
+  size_t max_buf = 0, in = 0, out = 0, stalled = 0;
   for (sconn *sc = S->all; sc; sc = sc->next) { /* once per interval */
     if (!sc->ec) continue;
+    if (mqe_conn_stalled(sc->ec)) stalled++;
     mqe_conn_buffered(sc->ec, &in, &out);
     size_t b = in + out + mqn_conn_pending_out(sc->nc);
     if (b > max_buf) max_buf = b;
   }
   fprintf(stderr,
           "serve: STATS conns=%llu sessions=%llu subs=%llu bytes_allocated=%llu "
-          "max_conn_buf=%zu paused=%lu pauses=%lu msgs_in=%llu msgs_out=%llu dropped=%llu\n",
+          "bytes_peak=%llu max_conn_buf=%zu paused=%lu pauses=%lu stalled=%zu msgs_in=%llu "
+          "msgs_out=%llu dropped=%llu queued=%llu\n",
           (unsigned long long)st.connections, (unsigned long long)st.sessions,
-          (unsigned long long)st.subscriptions, (unsigned long long)st.bytes_allocated, max_buf,
-          S->paused, S->pauses, (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
-          (unsigned long long)st.msgs_dropped);
+          (unsigned long long)st.subscriptions, (unsigned long long)st.bytes_allocated,
+          (unsigned long long)st.bytes_peak, max_buf, S->paused, S->pauses, stalled,
+          (unsigned long long)st.msgs_in, (unsigned long long)st.msgs_out,
+          (unsigned long long)st.msgs_dropped, (unsigned long long)st.queued);
+  if (st.msgs_dropped) mqe_each_dropped(S->e, 50, print_drop, NULL);
 }
 
 static void usage(FILE *f) {
@@ -575,6 +632,7 @@ int mqc_cmd_serve(int argc, char **argv) {
       }
       case MQN_EV_READABLE:
         if (sc) on_readable(&S, sc);
+        flush_dirty(&S); /* interleave: what this read produced goes out now */
         break;
       case MQN_EV_DRAINED:
         /* shutting: our close is out; wait (2 s at most, the deadline) for
@@ -597,6 +655,7 @@ int mqc_cmd_serve(int argc, char **argv) {
     flush_dirty(&S);
     reap(&S);
   }
+  if (stats_ms > 0) print_stats(&S); /* final figures */
   fprintf(stderr, "serve: shutting down (%lu client violations seen)\n", S.violations);
   mqe_shutdown(S.e, now_ms());
   flush_dirty(&S);

@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(argv[1], "--version")) {
-    printf("mqcheck 0.1.0\n");
+    printf("mqcheck %s\n", MQC_VERSION);
     return 0;
   }
   for (const mqc_cli_entry *e = mqc_cli_commands; e->name; e++)

@@ -11,6 +11,7 @@ void *mqe__alloc(mqe_engine *e, size_t n) {
     return NULL;
   }
   e->st.bytes_allocated += n;
+  if (e->st.bytes_allocated > e->st.bytes_peak) e->st.bytes_peak = e->st.bytes_allocated;
   e->st.allocations++;
   return p;
 }

@@ -90,6 +90,7 @@ static void detach(mqe_engine *e, mqe_conn *c, bool will) {
   assert(s->conn == c);
   s->conn = NULL;
   c->sess = NULL;
+  mqe__wake_all(e, s); /* offline sessions drop at the cap, they hold no one back */
   mqe__will_on_close(e, s, will);
   mqe__session_offline(e, s, e->now);
 }
@@ -173,7 +174,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
     mqe__on_unsubscribe(e, c, &pkt);
     break;
   case MQC_PINGREQ:
-    mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
+    if (!MQE__FAULT(e, MQE_FAULT_NO_PINGRESP)) mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
     break;
   case MQC_DISCONNECT:
     mqe__on_disconnect(e, c, &pkt);
@@ -265,15 +266,63 @@ static bool hold(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len) {
   memcpy(c->in + c->in_len, buf, len);
   c->in_len += len;
   c->in_held = true;
+  c->last_rx = e->now; /* the client is talking: keep-alive holds */
   return true;
 }
 
-/* Dispatches held packets while the output has room. Each iteration
- * consumes one whole packet or stops. */
-static void run_held(mqe_engine *e, mqe_conn *c) {
+/* Dispatched even while stalled: they only concern deliveries to the client
+ * (or its QoS 2 handshakes), so a client that publishes and subscribes keeps
+ * draining the queue it waits for. No held PUBLISH can share their packet
+ * identifiers (the client cannot reuse one before the flow completes). */
+static bool dispatch_early(uint8_t first) {
+  mqc_type t = (mqc_type)(first >> 4);
+  return t == MQC_PUBACK || t == MQC_PUBREC || t == MQC_PUBREL || t == MQC_PUBCOMP ||
+         t == MQC_PINGREQ;
+}
+
+/* Stalled: dispatches the acknowledgements among the held bytes not yet
+ * scanned and closes the gaps they leave (one pass, O(new bytes)). */
+static void held_acks(mqe_engine *e, mqe_conn *c) {
+  size_t r = c->in_scan, w = c->in_scan;
+  while (r < c->in_len && c->stall_on && c->state != MQE__S_CLOSING && !out_full(e, c)) {
+    size_t needed = 0;
+    long total = frame(e, c, c->in + r, c->in_len - r, &needed);
+    if (total <= 0) break;
+    if (dispatch_early(c->in[r])) {
+      dispatch(e, c, c->in + r, (size_t)total);
+    } else {
+      if (w != r) memmove(c->in + w, c->in + r, (size_t)total);
+      w += (size_t)total;
+    }
+    r += (size_t)total;
+  }
+  if (c->state == MQE__S_CLOSING) {
+    c->in_len = c->in_scan = 0;
+    c->in_held = false;
+    return;
+  }
+  if (r != w) {
+    memmove(c->in + w, c->in + r, c->in_len - r);
+    c->in_len -= r - w;
+  }
+  c->in_scan = w;
+  if (c->in_len == 0) {
+    c->in_held = false;
+    in_release(e, c);
+  }
+}
+
+static bool blocked(const mqe_engine *e, const mqe_conn *c) {
+  return c->stall_on || out_full(e, c);
+}
+
+/* Dispatches held packets while the output has room and no subscriber queue
+ * holds the connection back. Each iteration consumes one whole packet or
+ * stops. */
+void mqe__run_held(mqe_engine *e, mqe_conn *c) {
   size_t off = 0;
   bool partial = false;
-  while (off < c->in_len && c->state != MQE__S_CLOSING && !out_full(e, c)) {
+  while (off < c->in_len && c->state != MQE__S_CLOSING && !blocked(e, c)) {
     size_t needed = 0;
     long total = frame(e, c, c->in + off, c->in_len - off, &needed);
     if (total < 0) break;
@@ -285,20 +334,31 @@ static void run_held(mqe_engine *e, mqe_conn *c) {
     off += (size_t)total;
   }
   if (c->state == MQE__S_CLOSING) {
-    c->in_len = 0;
+    c->in_len = c->in_scan = 0;
     c->in_held = false;
     return;
   }
-  if (off) memmove(c->in, c->in + off, c->in_len - off);
+  if (off) {
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_scan = 0; /* the rest is scanned afresh if stalled */
+  }
   c->in_len -= off;
   /* only an incomplete packet left: back to the ordinary path, which
    * completes it from the next call's bytes */
-  if (partial || c->in_len == 0) c->in_held = false;
-  if (c->in_len == 0 && c->in) in_release(e, c);
+  if (!c->stall_on && (partial || c->in_len == 0)) c->in_held = false;
+  if (c->in_len == 0) {
+    c->in_held = false;
+    if (c->in) in_release(e, c);
+    return;
+  }
+  if (c->stall_on && !out_full(e, c)) held_acks(e, c);
 }
 
 bool mqe_conn_wants_input(const mqe_engine *e, const mqe_conn *c) {
-  return !c->in_held && !out_full(e, c);
+  if (out_full(e, c)) return false;
+  if (!c->in_held) return true;
+  /* stalled: read on (for the acks among the input) up to a bound */
+  return c->stall_on && c->in_len < e->cfg.max_output_bytes;
 }
 
 void mqe_conn_buffered(const mqe_conn *c, size_t *in, size_t *out) {
@@ -309,10 +369,10 @@ void mqe_conn_buffered(const mqe_conn *c, size_t *in, size_t *out) {
 mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len, uint64_t now) {
   e->now = now;
   size_t off = 0;
-  if (c->in_held) {
+  if (c->in_held || (blocked(e, c) && c->state != MQE__S_CLOSING)) {
     /* back-pressured: keep order, queue behind what is held */
-    if (c->state != MQE__S_CLOSING && hold(e, c, buf, len)) run_held(e, c);
-    mqe__flush_detach(e);
+    if (c->state != MQE__S_CLOSING && hold(e, c, buf, len)) mqe__run_held(e, c);
+    mqe__settle(e);
     return c->state == MQE__S_CLOSING ? MQE_CLOSE : MQE_OK;
   }
   /* 1. complete a packet left over from an earlier call. Each iteration
@@ -342,8 +402,8 @@ mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t 
   /* 2. packets straight from the caller's buffer; each iteration consumes a
    *    whole packet or stores the tail. */
   while (off < len && c->state != MQE__S_CLOSING && c->in_len == 0) {
-    if (out_full(e, c)) { /* back-pressure: the rest waits, undecoded */
-      hold(e, c, buf + off, len - off);
+    if (blocked(e, c)) { /* back-pressure: the rest waits, undecoded */
+      if (hold(e, c, buf + off, len - off)) mqe__run_held(e, c);
       break;
     }
     size_t needed = 0;
@@ -363,7 +423,7 @@ mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t 
     dispatch(e, c, buf + off, (size_t)total);
     off += (size_t)total;
   }
-  mqe__flush_detach(e);
+  mqe__settle(e);
   return c->state == MQE__S_CLOSING ? MQE_CLOSE : MQE_OK;
 }
 
@@ -386,9 +446,9 @@ void mqe_conn_consumed(mqe_engine *e, mqe_conn *c, size_t n, uint64_t now) {
     }
   }
   /* held input first: its acks free the in-flight window the pump needs */
-  if (c->in_held && c->state != MQE__S_CLOSING) run_held(e, c);
+  if (c->in_held && c->state != MQE__S_CLOSING) mqe__run_held(e, c);
   if (c->sess && c->state == MQE__S_CONNECTED) mqe__pump(e, c->sess);
-  mqe__flush_detach(e);
+  mqe__settle(e);
 }
 
 size_t mqe_conn_send(mqe_engine *e, mqe_conn *c, uint8_t *buf, size_t cap, uint64_t now) {
@@ -413,7 +473,7 @@ void mqe_conn_kick(mqe_engine *e, mqe_conn *c, uint8_t reason, uint64_t now) {
   /* input checked: a code DISCONNECT does not define becomes 0x80 */
   if (!mqc_reason_valid(MQC_DISCONNECT, MQC_FROM_SERVER, reason)) reason = MQC_RC_UNSPECIFIED_ERROR;
   mqe__fail(e, c, reason, NULL, "closed by the server");
-  mqe__flush_detach(e);
+  mqe__settle(e);
 }
 
 void mqe_conn_close(mqe_engine *e, mqe_conn *c, bool abrupt, uint64_t now) {
@@ -428,8 +488,16 @@ void mqe_conn_close(mqe_engine *e, mqe_conn *c, bool abrupt, uint64_t now) {
       e->dhead = c;
     }
   }
-  mqe__flush_detach(e);
-  assert(!c->sess && !c->detach_pending);
+  mqe__unstall(e, c);
+  if (c->wake_pending) { /* bounded by the wake list */
+    mqe_conn **pp = &e->wkhead;
+    while (*pp != c)
+      pp = &(*pp)->wknext;
+    *pp = c->wknext;
+    c->wake_pending = false;
+  }
+  mqe__settle(e);
+  assert(!c->sess && !c->detach_pending && !c->stall_on);
   mqe__timer_clear(e, &c->timer);
   mqe__heap_release(e, 1);
   if (c->in_olist) {

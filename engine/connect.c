@@ -196,7 +196,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   s->conn = c;
   c->sess = s;
   c->state = MQE__S_CONNECTED;
-  if (!mqe__send_connack(e, c, ci.session_present, 0, put_connack_props, &ci)) {
+  bool sp = ci.session_present && !MQE__FAULT(e, MQE_FAULT_SESSION_PRESENT_ZERO);
+  if (!mqe__send_connack(e, c, sp, 0, put_connack_props, &ci)) {
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for CONNACK");
     return;
   }
@@ -358,7 +359,7 @@ static void close_quiet(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *
 
 void mqe__on_disconnect(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   if (c->ver != MQC_V5) {
-    c->will_cancelled = true; /* MQTT-3.1.2-10 (3.1.1) */
+    c->will_cancelled = !MQE__FAULT(e, MQE_FAULT_WILL_AFTER_DISCONNECT); /* MQTT-3.1.2-10 (3.1.1) */
     close_quiet(e, c, 0, "DISCONNECT");
     return;
   }
@@ -372,7 +373,8 @@ void mqe__on_disconnect(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     }
     c->sess->expiry = exp > e->cfg.max_session_expiry ? e->cfg.max_session_expiry : exp;
   }
-  if (reason == MQC_RC_SUCCESS) c->will_cancelled = true; /* MQTT-3.14.4-3 */
+  if (reason == MQC_RC_SUCCESS) /* MQTT-3.14.4-3 */
+    c->will_cancelled = !MQE__FAULT(e, MQE_FAULT_WILL_AFTER_DISCONNECT);
   close_quiet(e, c, reason,
               reason == MQC_RC_SUCCESS                ? "DISCONNECT: normal"
               : reason == MQC_RC_DISCONNECT_WITH_WILL ? "DISCONNECT: with will"

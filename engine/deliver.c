@@ -79,6 +79,7 @@ static uint16_t alloc_pid(mqe_session *s) {
 void mqe__pump(mqe_engine *e, mqe_session *s) {
   mqe_conn *c = s->conn;
   if (!c || c->state != MQE__S_CONNECTED) return;
+  uint32_t before = s->queue.n;
   /* bounded: every iteration removes the queue head or stops */
   while (s->queue.head && mqe__out_room(e, c)) {
     mqe_qent *q = s->queue.head;
@@ -102,7 +103,7 @@ void mqe__pump(mqe_engine *e, mqe_session *s) {
       q->state = MQE__Q_QUEUED;
       qlist_push_front(&s->queue, q);
       mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for output");
-      return;
+      break;
     }
     if (!sent || q->qos == 0) {
       if (!sent) e->st.msgs_dropped++; /* MQTT-3.1.2-25: as if delivered */
@@ -112,6 +113,7 @@ void mqe__pump(mqe_engine *e, mqe_session *s) {
     q->sent = true;
     mqe__qlist_push(&s->inflight, q);
   }
+  if (s->queue.n < before) mqe__queue_progress(e, s);
 }
 
 void mqe__resend_inflight(mqe_engine *e, mqe_session *s) {
@@ -126,7 +128,7 @@ void mqe__resend_inflight(mqe_engine *e, mqe_session *s) {
       continue;
     }
     bool nomem;
-    bool sent = mqe__send_publish(e, c, q, true, &nomem);
+    bool sent = mqe__send_publish(e, c, q, !MQE__FAULT(e, MQE_FAULT_NO_DUP_ON_REDELIVERY), &nomem);
     if (nomem) {
       mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for output");
       return;
@@ -171,7 +173,26 @@ static bool skip_no_local(const mqe_msg *m, const mqe_sub *sub) {
          !memcmp(mqe__msg_origin(m), sub->sess->client_id, m->origin_len);
 }
 
-mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev) {
+/* Whether a full online queue holds the publisher back for this QoS rather
+ * than dropping (the overload policy). */
+static bool holds_back(const mqe_engine *e, uint8_t qos) {
+  return e->cfg.overload == MQE_OVERLOAD_BACKPRESSURE ||
+         (e->cfg.overload == MQE_OVERLOAD_DROP_QOS0 && qos > 0);
+}
+
+/* Whether s takes one more message at qos; a refusal is a counted drop. */
+static bool admit(mqe_engine *e, mqe_session *s, uint8_t qos) {
+  if (!queue_full(e, s)) return true;
+  if (!s->conn) {
+    mqe__drop(e, s, MQC_RC_QUOTA_EXCEEDED, "offline session queue full (max_queued): dropped");
+    return false;
+  }
+  if (holds_back(e, qos)) return true; /* over the cap; the publisher stalls */
+  mqe__drop(e, s, MQC_RC_QUOTA_EXCEEDED, "queue full (max_queued, overload policy): dropped");
+  return false;
+}
+
+mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *from) {
   mqe_route_result rr = {0, 0, false};
   bool dollar = m->topic_len && mqe__msg_topic(m)[0] == '$';
   uint32_t n = mqe__match(e, nlev, dollar);
@@ -194,8 +215,10 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev) {
       nt++;
     }
     struct mqe_target *t = &e->targets[s->tidx];
-    uint8_t q = m->qos < sub->opts.max_qos ? m->qos : sub->opts.max_qos; /* MQTT-3.8.4-8 */
-    if (q > t->qos) t->qos = q; /* MQTT-3.3.5-1: highest QoS of overlaps */
+    uint8_t q = m->qos < sub->opts.max_qos || MQE__FAULT(e, MQE_FAULT_NO_QOS_DOWNGRADE)
+                    ? m->qos
+                    : sub->opts.max_qos; /* MQTT-3.8.4-8 */
+    if (q > t->qos) t->qos = q;          /* MQTT-3.3.5-1: highest QoS of overlaps */
     if (sub->opts.retain_as_published && m->retain) t->retain = true;
     if (sub->subid && t->nsub < 255) t->nsub++;
   }
@@ -207,15 +230,11 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev) {
       rr.queued++;
       continue;
     }
-    if (queue_full(e, s)) {
-      e->st.msgs_dropped++;
-      mqe__event_sess(e, MQE_EV_LIMIT, s, "max_queued reached: message dropped");
-      continue;
-    }
+    if (!admit(e, s, t->qos)) continue;
     t->q = qent_new(e, m, t->qos, t->retain, t->nsub);
     if (!t->q) {
       rr.nomem = true;
-      e->st.msgs_dropped++;
+      mqe__drop(e, s, MQC_RC_UNSPECIFIED_ERROR, "out of memory: message dropped");
     }
   }
   for (uint32_t i = 0; i < n; i++) {
@@ -225,21 +244,28 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev) {
     struct mqe_target *t = &e->targets[s->tidx];
     if (t->q && t->fill < t->nsub) t->q->subids[t->fill++] = sub->subid;
   }
+  mqe_session *worst = NULL;
   for (uint32_t i = 0; i < nt; i++) {
     struct mqe_target *t = &e->targets[i];
     if (!t->q) continue;
     mqe__qlist_push(&t->sess->queue, t->q);
     rr.queued++;
     mqe__pump(e, t->sess);
+    mqe_session *s = t->sess;
+    /* stall on the fullest queue: one it fed while full waits its turn */
+    if (s->conn && s->queue.n >= e->cfg.max_queued && holds_back(e, t->qos) &&
+        (!worst || s->queue.n > worst->queue.n))
+      worst = s;
   }
+  if (worst && from && !from->stall_on && from->state == MQE__S_CONNECTED)
+    mqe__stall(e, from, worst);
   return rr;
 }
 
 bool mqe__deliver_one(mqe_engine *e, mqe_session *s, mqe_msg *m, uint8_t qos, bool retain,
                       uint32_t subid) {
   if (queue_full(e, s)) {
-    e->st.msgs_dropped++;
-    mqe__event_sess(e, MQE_EV_LIMIT, s, "max_queued reached: retained message dropped");
+    mqe__drop(e, s, MQC_RC_QUOTA_EXCEEDED, "queue full (max_queued): retained message dropped");
     return false;
   }
   mqe_qent *q = qent_new(e, m, qos, retain, subid ? 1 : 0);

@@ -53,6 +53,8 @@ void mqe_config_default(mqe_config *c) {
   c->max_topic_levels = 32;
   c->max_subscriptions = 1000;
   c->max_output_bytes = 256u << 10;
+  c->overload = MQE_OVERLOAD_BACKPRESSURE;
+  c->slow_subscriber_ms = 10000;
   c->connect_timeout_ms = 10000;
   c->seed = 0x6d71636865636bull;
   c->alloc.malloc = std_malloc;
@@ -63,7 +65,7 @@ mqe_status mqe_engine_new(const mqe_config *cfg, mqe_engine **out) {
   *out = NULL;
   if (!cfg || !cfg->alloc.malloc || !cfg->alloc.free || cfg->maximum_qos > 2 ||
       cfg->max_topic_levels == 0 || cfg->receive_maximum == 0 || cfg->max_inflight == 0 ||
-      cfg->max_output_bytes == 0)
+      cfg->max_output_bytes == 0 || (unsigned)cfg->overload > MQE_OVERLOAD_DROP)
     return MQE_ERR_ARGUMENT;
   void *mem = cfg->alloc.malloc(cfg->alloc.ctx, sizeof(mqe_engine));
   if (!mem) return MQE_ERR_NOMEM;
@@ -188,7 +190,7 @@ void mqe_shutdown(mqe_engine *e, uint64_t now) {
     if (c->state == MQE__S_CLOSING) continue;
     mqe_conn_kick(e, c, MQC_RC_SERVER_SHUTTING_DOWN, now);
   }
-  mqe__flush_detach(e);
+  mqe__settle(e);
 }
 
 static const char *check_qlist(const mqe_qlist *l, bool inflight) {
@@ -229,6 +231,7 @@ const char *mqe_check_invariants(const mqe_engine *e) {
       return "held input over max_output_bytes + maximum_packet_size";
   }
   if (nconn != e->nconns) return "connection count wrong";
+  if ((r = mqe__flow_check(e))) return r;
   if (e->nconns > e->cfg.max_connections) return "connections over cap";
   uint32_t nsess = 0;
   uint64_t nsubs = 0;
@@ -239,7 +242,6 @@ const char *mqe_check_invariants(const mqe_engine *e) {
       if (s->conn && s->conn->sess != s) return "session/connection link broken";
       if ((r = check_qlist(&s->inflight, true))) return r;
       if ((r = check_qlist(&s->queue, false))) return r;
-      if (s->queue.n > e->cfg.max_queued) return "session queue over cap";
       if (s->inflight.n > 65535u) return "in-flight over packet id space";
       if (s->nsubs > e->cfg.max_subscriptions) return "subscriptions over cap";
       uint32_t k = 0;

@@ -17,7 +17,7 @@ typedef struct mqe_node mqe_node;
 typedef struct mqe_group mqe_group;
 
 /* ---- timers: a binary min-heap of pointers to embedded timers ---------- */
-enum { MQE__T_CONN = 1, MQE__T_EXPIRY, MQE__T_WILL };
+enum { MQE__T_CONN = 1, MQE__T_EXPIRY, MQE__T_WILL, MQE__T_SLOW };
 typedef struct {
   uint64_t at;
   uint32_t idx; /* position in the heap, UINT32_MAX when not scheduled */
@@ -131,7 +131,13 @@ struct mqe_session {
   uint32_t qos2_in_n, qos2_in_cap;
   uint64_t mark; /* routing scratch */
   uint32_t tidx;
-  char *client_id; /* NUL-terminated, id_len bytes */
+  /* flow control (flow.c): connections whose input waits for this queue */
+  mqe_conn *waiters;
+  uint32_t nwaiters;
+  mqe_timer slow_timer; /* slow_subscriber_ms after the last progress */
+  uint64_t progress_at; /* last time a queued message left the queue */
+  uint64_t dropped;     /* messages dropped for this session, ever */
+  char *client_id;      /* NUL-terminated, id_len bytes */
 };
 
 /* ---- connections -------------------------------------------------------- */
@@ -156,7 +162,14 @@ struct mqe_conn {
   bool problem_info;   /* Request Problem Information */
   bool in_held;        /* c->in holds undispatched input (back-pressure) */
   bool reauth;         /* re-authentication in progress */
+  bool wake_pending;   /* on the engine's wake list (flow.c) */
   void *user;
+  /* back-pressure from subscribers (flow.c): while stall_on is set, only
+   * acknowledgements of this connection's input are dispatched */
+  mqe_session *stall_on;
+  mqe_conn *wnext, *wprev; /* stall_on's waiter list */
+  mqe_conn *wknext;        /* wake list */
+  size_t in_scan;          /* held bytes already framed while stalled */
   mqe_session *sess;
   mqc_version ver;
   uint16_t keep_alive; /* effective, s */
@@ -218,6 +231,7 @@ struct mqe_engine {
   uint32_t nconns;
   mqe_conn *ohead, *otail;
   mqe_conn *dhead;
+  mqe_conn *wkhead; /* stalled connections released, to run (flow.c) */
   mqe_session **buckets;
   uint32_t nbuckets;
   uint32_t nsessions;
@@ -329,8 +343,10 @@ typedef struct {
   bool nomem;
 } mqe_route_result;
 /* Routes m (levels already split into e->levels, nlev) to every matching
- * subscription. m is borrowed (queues take their own references). */
-mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev);
+ * subscription. m is borrowed (queues take their own references). from is
+ * the publishing connection (NULL for wills): under back-pressure it is
+ * stalled when a queue it fed is full. */
+mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *from);
 /* Queues one delivery for sess (retained-on-subscribe). false on NOMEM/cap. */
 bool mqe__deliver_one(mqe_engine *e, mqe_session *s, mqe_msg *m, uint8_t qos, bool retain,
                       uint32_t subid);
@@ -339,6 +355,29 @@ void mqe__resend_inflight(mqe_engine *e, mqe_session *s);
 void mqe__qent_free(mqe_engine *e, mqe_qent *q);
 void mqe__qlist_remove(mqe_qlist *l, mqe_qent *q);
 void mqe__qlist_push(mqe_qlist *l, mqe_qent *q);
+
+/* flow.c: back-pressure between publishers and subscriber queues */
+/* Stops dispatching c's input (acks excepted) until s's queue drains. */
+void mqe__stall(mqe_engine *e, mqe_conn *c, mqe_session *s);
+/* Releases c from its stall (it joins the wake list when input is held). */
+void mqe__unstall(mqe_engine *e, mqe_conn *c);
+/* Releases every connection waiting for s (queue drained, s offline/gone). */
+void mqe__wake_all(mqe_engine *e, mqe_session *s);
+/* Called when a message left s's queue: progress, and wake-up at the low
+ * watermark. */
+void mqe__queue_progress(mqe_engine *e, mqe_session *s);
+/* Counts one message dropped for s and reports it (MQE_EV_DROPPED). */
+void mqe__drop(mqe_engine *e, mqe_session *s, uint8_t reason, const char *why);
+/* Reports s's drop total as it ends (MQE_EV_DROP_TOTAL), if it had any. */
+void mqe__drop_total(mqe_engine *e, const mqe_session *s);
+/* MQE__T_SLOW fired: disconnect a subscriber that made no progress. */
+void mqe__slow_timer(mqe_engine *e, mqe_session *s);
+/* Runs released connections' held input and pending detaches until both are
+ * settled. Run at the end of every public call. */
+void mqe__settle(mqe_engine *e);
+const char *mqe__flow_check(const mqe_engine *e);
+/* conn.c: dispatches c's held input as far as it may go. */
+void mqe__run_held(mqe_engine *e, mqe_conn *c);
 
 /* topic.c */
 /* Splits a topic name or filter into e->levels. Returns the level count, or
@@ -408,6 +447,9 @@ static inline void mqe__put_prop_str(mqc_writer *w, mqc_prop_id id, mqc_bytes v)
   mqc_put_u8(w, (uint8_t)id);
   mqc_put_str(w, v);
 }
+
+/* Is planted deviation f (MQE_FAULT_*) on? (engine/faults.c) */
+#define MQE__FAULT(e, f) (((e)->cfg.faults & (f)) != 0)
 
 #define MQE__CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 

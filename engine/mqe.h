@@ -76,7 +76,10 @@ typedef enum {
   MQE_EV_LIMIT,        /* a configured cap refused something */
   MQE_EV_WILL,         /* a will message was published */
   MQE_EV_SESSION_EXPIRED,
-  MQE_EV_TAKEOVER /* an existing connection was taken over */
+  MQE_EV_TAKEOVER,  /* an existing connection was taken over */
+  MQE_EV_DROPPED,   /* a message was dropped for a session (client_id); reason
+                       0x97 (0x80 out of memory), dropped = the session's total */
+  MQE_EV_DROP_TOTAL /* a session that had drops ended; dropped = its total */
 } mqe_event_type;
 
 /* Passed to mqe_config.on_event. Every pointer is valid only during the
@@ -91,6 +94,7 @@ typedef struct {
   const char *statement; /* VIOLATION: normative statement ID, or NULL */
   const char *message;   /* one line of text, never NULL */
   uint64_t now;
+  uint64_t dropped; /* DROPPED: messages dropped for this session, ever */
 } mqe_event;
 
 /* ------------------------------------------------------------------------ */
@@ -143,6 +147,18 @@ void mqe_challenge_response(mqc_bytes secret, mqc_bytes nonce, uint8_t out[8]);
 /* Configuration                                                            */
 /* ------------------------------------------------------------------------ */
 
+/* What happens when a message would overflow an online subscriber's queue
+ * (max_queued). See docs/engine.md, "Overload". Offline sessions always drop
+ * at the cap (counted); nothing the engine acknowledged to a publisher is
+ * dropped under MQE_OVERLOAD_BACKPRESSURE or, for QoS 1 and 2, under
+ * MQE_OVERLOAD_DROP_QOS0. */
+typedef enum {
+  MQE_OVERLOAD_BACKPRESSURE = 0, /* queue it; stop dispatching the publisher's
+                                    input until the queue drains (default) */
+  MQE_OVERLOAD_DROP_QOS0,        /* drop QoS 0, back-pressure for QoS 1/2 */
+  MQE_OVERLOAD_DROP              /* drop any QoS (mosquitto's behaviour) */
+} mqe_overload;
+
 typedef struct {
   /* Features (announced in CONNACK for 5.0 and enforced for every version). */
   uint8_t maximum_qos;              /* 0..2, default 2 */
@@ -187,6 +203,14 @@ typedef struct {
                                   held (back-pressure, see
                                   mqe_conn_wants_input) */
   uint32_t connect_timeout_ms; /* CONNECT (and AUTH exchange) deadline */
+  mqe_overload overload;       /* full online queue policy, default
+                                  MQE_OVERLOAD_BACKPRESSURE */
+  uint32_t slow_subscriber_ms; /* a subscriber whose full queue holds
+                                  publishers back and takes nothing for this
+                                  long is disconnected (0x97); default 10000 */
+
+  uint32_t faults; /* MQE_FAULT_* bits: planted deviations for mutation
+                     testing (engine/faults.c); 0 = a conformant engine */
 
   uint64_t seed;                                    /* PRNG seed: assigned IDs and nonces */
   mqe_allocator alloc;                              /* default: malloc/free */
@@ -196,6 +220,27 @@ typedef struct {
 
 /* Fills c with the defaults above. */
 void mqe_config_default(mqe_config *c);
+
+/* Planted deviations (mqcheck mutants): each breaks one statement. */
+#define MQE_FAULT_SESSION_PRESENT_ZERO     (1u << 0)
+#define MQE_FAULT_NO_DUP_ON_REDELIVERY     (1u << 1)
+#define MQE_FAULT_QOS2_DUPLICATE_DELIVERED (1u << 2)
+#define MQE_FAULT_RETAIN_EMPTY_NOT_CLEARED (1u << 3)
+#define MQE_FAULT_WILL_AFTER_DISCONNECT    (1u << 4)
+#define MQE_FAULT_NO_PINGRESP              (1u << 5)
+#define MQE_FAULT_PUBACK_WRONG_ID          (1u << 6)
+#define MQE_FAULT_PUBCOMP_WRONG_ID         (1u << 7)
+#define MQE_FAULT_NO_QOS_DOWNGRADE         (1u << 8)
+#define MQE_FAULT_UNSUBSCRIBE_KEPT         (1u << 9)
+typedef struct {
+  const char *name;              /* "session-present-zero" */
+  uint32_t bit;                  /* MQE_FAULT_* */
+  const char *stmt_311, *stmt_5; /* the statement it breaks, per version */
+  const char *what;              /* one line */
+} mqe_fault_info;
+size_t mqe_fault_count(void);
+const mqe_fault_info *mqe_fault_at(size_t i); /* static; NULL past the end */
+const mqe_fault_info *mqe_fault_lookup(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Engine                                                                   */
@@ -234,9 +279,17 @@ typedef struct {
   uint64_t connections, sessions, subscriptions, retained, retained_bytes;
   uint64_t queued, inflight;             /* outbound, all sessions */
   uint64_t bytes_allocated, allocations; /* live, through the allocator */
+  uint64_t bytes_peak;                   /* highest bytes_allocated so far */
   uint64_t msgs_in, msgs_out, msgs_dropped, violations, alloc_failures;
 } mqe_stats;
 void mqe_get_stats(const mqe_engine *e, mqe_stats *out);
+
+/* Sessions that had messages dropped: calls fn for each (client_id valid
+ * during the call) with its total; at most limit calls, largest totals not
+ * guaranteed first. Cost is linear in the sessions. Returns the number of
+ * sessions with drops. */
+size_t mqe_each_dropped(const mqe_engine *e, size_t limit,
+                        void (*fn)(void *ctx, const char *client_id, uint64_t dropped), void *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Connections                                                              */
@@ -268,6 +321,9 @@ size_t mqe_conn_send(mqe_engine *e, mqe_conn *c, uint8_t *buf, size_t cap, uint6
  * to max_output_bytes + maximum_packet_size; beyond that the connection is
  * closed with 0x97 and MQE_EV_LIMIT). */
 bool mqe_conn_wants_input(const mqe_engine *e, const mqe_conn *c);
+/* True while c's publications wait for a full subscriber queue to drain
+ * (back-pressure; only its acknowledgements are dispatched meanwhile). */
+bool mqe_conn_stalled(const mqe_conn *c);
 /* Bytes allocated for the connection's input and output buffers now. */
 void mqe_conn_buffered(const mqe_conn *c, size_t *in, size_t *out);
 

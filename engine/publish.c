@@ -177,7 +177,7 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   }
   uint16_t pid = pb->packet_id;
   uint32_t at;
-  if (qos == 2 && qos2_find(s, pid, &at)) {
+  if (qos == 2 && qos2_find(s, pid, &at) && !MQE__FAULT(e, MQE_FAULT_QOS2_DUPLICATE_DELIVERED)) {
     /* MQTT-4.3.3-10: a duplicate before PUBREL is acknowledged, not re-sent */
     mqe__send_simple(e, c, MQC_PUBREC, pid, 0);
     return;
@@ -213,7 +213,7 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
         if (reason) mqe__event(e, MQE_EV_LIMIT, c, reason, NULL, "retained store full");
       }
       if (!reason || !v5 || !qos) {
-        mqe_route_result rr = mqe__route(e, m, nlev);
+        mqe_route_result rr = mqe__route(e, m, nlev, c);
         if (!reason && rr.matched == 0)
           reason = MQC_RC_NO_MATCHING_SUBSCRIBERS;
         else if (!reason && rr.queued == 0)
@@ -225,7 +225,8 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   if (qos == 0) return;
   if (!v5) reason = 0;
   if (qos == 1) {
-    mqe__send_simple(e, c, MQC_PUBACK, pid, reason);
+    mqe__send_simple(e, c, MQC_PUBACK, (uint16_t)(pid + MQE__FAULT(e, MQE_FAULT_PUBACK_WRONG_ID)),
+                     reason);
     return;
   }
   if (reason < 0x80 && !qos2_add(e, s, pid)) reason = MQC_RC_QUOTA_EXCEEDED;
@@ -294,7 +295,8 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   case MQC_PUBREL:
     if (qos2_find(s, pid, &at)) {
       qos2_remove(e, s, at);
-      mqe__send_simple(e, c, MQC_PUBCOMP, pid, 0);
+      mqe__send_simple(e, c, MQC_PUBCOMP,
+                       (uint16_t)(pid + MQE__FAULT(e, MQE_FAULT_PUBCOMP_WRONG_ID)), 0);
     } else {
       mqe__send_simple(e, c, MQC_PUBCOMP, pid, v5 ? MQC_RC_PACKET_IDENTIFIER_NOT_FOUND : 0);
     }

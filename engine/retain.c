@@ -15,7 +15,7 @@ uint8_t mqe__retain(mqe_engine *e, mqe_msg *m, uint32_t nlev) {
   mqe_node *n = mqe__node_find(e, nlev);
   mqe_msg *old = n ? n->retained : NULL;
   if (m->payload_len == 0) { /* clear: never stored */
-    if (old) {
+    if (old && !MQE__FAULT(e, MQE_FAULT_RETAIN_EMPTY_NOT_CLEARED)) {
       mqe__retain_drop(e, n);
       mqe__node_prune(e, n);
     }

@@ -41,7 +41,7 @@ mqe_session *mqe__session_new(mqe_engine *e, mqc_bytes id) {
   size_t size = sizeof(mqe_session) + id.n + 1;
   mqe_session *s = mqe__zalloc(e, size);
   if (!s) return NULL;
-  if (!mqe__heap_reserve(e, 2)) {
+  if (!mqe__heap_reserve(e, 3)) {
     mqe__free(e, s, size);
     return NULL;
   }
@@ -55,6 +55,8 @@ mqe_session *mqe__session_new(mqe_engine *e, mqc_bytes id) {
   s->expiry_timer.kind = MQE__T_EXPIRY;
   s->will_timer.idx = MQE__NOT_SCHEDULED;
   s->will_timer.kind = MQE__T_WILL;
+  s->slow_timer.idx = MQE__NOT_SCHEDULED;
+  s->slow_timer.kind = MQE__T_SLOW;
   if (e->nsessions + 1 > e->nbuckets * 2) grow(e);
   uint32_t k = s->hash & (e->nbuckets - 1);
   s->hnext = e->buckets[k];
@@ -72,6 +74,8 @@ static void qlist_free(mqe_engine *e, mqe_qlist *l) {
 }
 
 void mqe__session_clear(mqe_engine *e, mqe_session *s) {
+  mqe__wake_all(e, s);
+  mqe__timer_clear(e, &s->slow_timer);
   while (s->subs)
     mqe__sub_remove(e, s->subs);
   qlist_free(e, &s->inflight);
@@ -85,13 +89,14 @@ void mqe__session_clear(mqe_engine *e, mqe_session *s) {
 
 void mqe__session_free(mqe_engine *e, mqe_session *s) {
   assert(!s->conn);
+  mqe__drop_total(e, s);
   mqe__session_clear(e, s);
   mqe_session **pp = &e->buckets[s->hash & (e->nbuckets - 1)];
   while (*pp != s)
     pp = &(*pp)->hnext; /* bounded by the chain */
   *pp = s->hnext;
   e->nsessions--;
-  mqe__heap_release(e, 2);
+  mqe__heap_release(e, 3);
   mqe__free(e, s, sizeof(mqe_session) + s->id_len + 1);
 }
 

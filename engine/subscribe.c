@@ -237,7 +237,7 @@ void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   mqc_unsub_iter_init(&it, sp);
   while (i < sp->count && mqc_unsub_next(&it, &f)) {
     mqe_sub *sub = sess_find(c->sess, f);
-    if (sub) mqe__sub_remove(e, sub);
+    if (sub && !MQE__FAULT(e, MQE_FAULT_UNSUBSCRIBE_KEPT)) mqe__sub_remove(e, sub);
     rc[i++] = sub ? MQC_RC_SUCCESS : MQC_RC_NO_SUBSCRIPTION_EXISTED;
   }
   mqe__send_suback(e, c, MQC_UNSUBACK, sp->packet_id, rc, i);

@@ -110,11 +110,14 @@ void mqe_tick(mqe_engine *e, uint64_t now) {
     case MQE__T_EXPIRY:
       mqe__session_expire(e, MQE__CONTAINER(t, mqe_session, expiry_timer));
       break;
+    case MQE__T_SLOW:
+      mqe__slow_timer(e, MQE__CONTAINER(t, mqe_session, slow_timer));
+      break;
     default:
       assert(!"unknown timer kind");
     }
   }
-  mqe__flush_detach(e);
+  mqe__settle(e);
 }
 
 const char *mqe__heap_check(const mqe_engine *e) {

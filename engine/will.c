@@ -19,7 +19,7 @@ void mqe__will_publish(mqe_engine *e, mqe_session *s) {
   /* nlev was checked at CONNECT, and the cap cannot shrink */
   if (nlev) {
     if (m->retain) mqe__retain(e, m, nlev); /* MQTT-3.1.2-15/17 */
-    mqe__route(e, m, nlev);
+    mqe__route(e, m, nlev, NULL);
   }
   mqe__msg_unref(e, m);
 }

@@ -10,7 +10,9 @@ each under 4 KiB) by a deterministic round-robin over the sources, so every
 vector file contributes. corpus/regress/ is never touched.
 
 usage: fuzz/gen-corpus.py [--root DIR] [--check] [--prune]
-  --check  exit 1 if a seed that would be generated is missing
+  --check  exit 1 if a seed that would be generated is missing, or if any source
+           changed since the corpora were generated (corpus/<target>/.sources.sha1
+           hashes every candidate seed, also those past the cap)
   --prune  also delete files that are not generated seeds (merged finds)
 """
 import argparse
@@ -227,20 +229,47 @@ def mutate_seeds(traffic):
     return [out]
 
 
-def write(root, target, items, check, prune):
+MANIFEST = ".sources.sha1"
+
+
+def sources_digest(groups):
+    """One hash over every candidate seed of every source, before the cap:
+    a vector that does not make it into the capped corpus still changes it."""
+    h = hashlib.sha1()
+    for g in groups:
+        for item in g:
+            h.update(hashlib.sha1(item).digest())
+        h.update(b"/")
+    return h.hexdigest()
+
+
+def write(root, target, items, check, prune, digest):
     d = os.path.join(root, "corpus", target)
     want = {hashlib.sha1(b).hexdigest(): b for b in items}
     have = set(os.listdir(d)) if os.path.isdir(d) else set()
+    manifest = os.path.join(d, MANIFEST)
     if check:
-        return set(want) <= have
+        try:
+            with open(manifest, "r", encoding="ascii") as f:
+                recorded = f.read().strip()
+        except OSError:
+            recorded = None
+        fresh = set(want) <= have and recorded == digest
+        if not fresh:
+            print("gen-corpus: corpus/%s is stale (%s)" % (target, "a seed is missing"
+                  if not set(want) <= have else "its sources changed"), file=sys.stderr)
+        return fresh
     os.makedirs(d, exist_ok=True)
     # Files merged in from fuzzing runs (docs/fuzzing.md) are kept unless
     # --prune: only generated seeds are regenerated.
-    for name in (have - set(want)) if prune else ():
+    for name in (have - set(want) - {MANIFEST}) if prune else ():
         os.unlink(os.path.join(d, name))
     for name, b in want.items():
         with open(os.path.join(d, name), "wb") as f:
             f.write(b)
+    # dot file: replay, AFL++ and libFuzzer merges skip it as an input
+    with open(manifest, "w", encoding="ascii") as f:
+        f.write(digest + "\n")
     print("corpus/%s: %d files" % (target, len(want)))
     return True
 
@@ -267,7 +296,8 @@ def main():
         plan["scenario_file"] = suite
     ok = True
     for target, groups in plan.items():
-        ok &= write(root, target, round_robin(groups, MAX_FILES), a.check, a.prune)
+        digest = sources_digest(groups)
+        ok &= write(root, target, round_robin(groups, MAX_FILES), a.check, a.prune, digest)
     if a.check and not ok:
         print("gen-corpus: corpora are stale; run fuzz/gen-corpus.py", file=sys.stderr)
         return 1

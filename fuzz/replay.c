@@ -102,11 +102,29 @@ int main(int argc, char **argv) {
   LLVMFuzzerInitialize(&argc, &argv);
   size_t count = 0;
   int rc = 0;
+  bool optional = false;
   for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--optional")) { /* the next path may not exist yet */
+      optional = true;
+      continue;
+    }
     struct stat st;
-    if (stat(argv[i], &st) != 0) continue; /* a regress/ dir may not exist yet */
+    if (stat(argv[i], &st) != 0) {
+      if (!optional) {
+        fprintf(stderr, "replay: %s: no such file or directory\n", argv[i]);
+        rc = 1;
+      }
+      optional = false;
+      continue;
+    }
+    optional = false;
     rc |= S_ISDIR(st.st_mode) ? run_dir(argv[i], &count) : run_file(argv[i], &count);
   }
-  printf("replay: %zu inputs, %s\n", count, rc ? "some unreadable" : "all passed");
+  /* zero inputs is a misspelled path or an emptied corpus, never a pass */
+  if (!count) {
+    fprintf(stderr, "replay: no inputs\n");
+    rc = 1;
+  }
+  printf("replay: %zu inputs, %s\n", count, rc ? "FAILED" : "all passed");
   return rc;
 }

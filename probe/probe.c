@@ -196,7 +196,7 @@ static int roundtrip(session *s, const char *t, uint8_t qos, bool retain, uint16
   }
   int r = mqp__publish(s->pub, wire_topic, "probe", qos, retain, ++s->pid, alias, s->p->tmo);
   if (r != MQP__GOT) {
-    char b[220];
+    char b[260];
     snprintf(why, cap, "PUBLISH QoS %u%s: %s", qos, retain ? " retained" : "",
              outcome(r, s->pub, b, sizeof b));
     mqp__conn_drop(s->pub);
@@ -205,7 +205,7 @@ static int roundtrip(session *s, const char *t, uint8_t qos, bool retain, uint16
   }
   r = mqp__await(s->sub, MQC_PUBLISH, t, s->p->tmo);
   if (r != MQP__GOT) {
-    char b[220];
+    char b[260];
     if (r == MQP__TIMEOUT)
       snprintf(why, cap, "no delivery within %u ms", s->p->tmo);
     else
@@ -239,9 +239,15 @@ static void probe_qos(session *s) {
    * that QoS and deliver it. */
   for (uint8_t q = 1; q <= 2; q++) {
     mqp_item it = q == 1 ? MQP_QOS1 : MQP_QOS2;
-    if (g < q || declared < q) {
-      set(r, it, MQP_NO, "SUBACK grants QoS %u for a QoS 2 request%s", g,
-          declared < q ? " (and CONNACK Maximum QoS says so)" : " (a legal downgrade)");
+    if (declared < q) {
+      /* not tried: a client told a Maximum QoS never publishes above it */
+      set(r, it, MQP_NO, "CONNACK Maximum QoS %u (a QoS %u PUBLISH is not allowed, MQTT-3.2.2-11)",
+          declared, q);
+      r->max_qos = q - 1;
+      break;
+    }
+    if (g < q) {
+      set(r, it, MQP_NO, "SUBACK grants QoS %u for a QoS 2 request (a legal downgrade)", g);
       r->max_qos = q - 1;
       break;
     }
@@ -273,7 +279,7 @@ static void probe_retain(session *s) {
   }
   int rr = mqp__publish(s->pub, t, "retained", 1, true, ++s->pid, 0, s->p->tmo);
   if (rr != MQP__GOT) {
-    char b[220];
+    char b[260];
     set(r, MQP_RETAIN, MQP_NO, "a retained QoS 1 PUBLISH: %s", outcome(rr, s->pub, b, sizeof b));
     if (s->v != MQC_V5) finding(r, decl, "MQTT 3.1.1 has no way to decline retained messages");
     mqp__conn_drop(s->pub);

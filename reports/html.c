@@ -153,6 +153,30 @@ static void summary(FILE *f, const mqr_run *run) {
   fputs("</p>\n", f);
 }
 
+/* The probe writes each declared-against-done contradiction into the
+ * profile as "#   finding STATEMENT: text"; they belong on the first screen. */
+static void findings(FILE *f, const char *profile) {
+  static const char tag[] = "#   finding ";
+  size_t shown = 0;
+  for (const char *p = profile; p && *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    if (len > sizeof tag - 1 && !strncmp(p, tag, sizeof tag - 1)) {
+      if (!shown++)
+        fputs("<div id=\"findings\"><h2>Probe findings</h2>\n<p class=\"meta\">What the broker "
+              "declares (CONNACK properties) against what it does.</p>\n<ul>\n",
+              f);
+      char line[600];
+      snprintf(line, sizeof line, "%.*s", (int)(len - (sizeof tag - 1)), p + sizeof tag - 1);
+      fputs("<li class=\"v-fail\">", f);
+      mqr__xml(f, line);
+      fputs("</li>\n", f);
+    }
+    p += len + (nl ? 1 : 0);
+  }
+  if (shown) fputs("</ul></div>\n", f);
+}
+
 static void matrix(FILE *f, const mqr_run *run, const mqr__stmt *rows, size_t n) {
   static const char *const vname[2] = {"MQTT 3.1.1", "MQTT 5.0"};
   fputs("<h2 id=\"matrix\">Statements</h2>\n<p class=\"meta\">One row per normative statement "
@@ -295,6 +319,7 @@ int mqr_write_html(const mqr_run *run, FILE *f) {
           "<a href=\"#profile\">profile</a></p>\n",
           run->jobs);
   summary(f, run);
+  findings(f, run->profile_text);
   mqr__html_filters(f, sections, n_sections);
   matrix(f, run, rows, n);
   failures(f, run);

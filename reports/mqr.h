@@ -114,36 +114,62 @@ int mqr_write_compare_html(const mqr_run *const *runs, const char *const *labels
 
 /* ---- baselines ---- */
 
-/* A baseline: the known verdict of each case that is not a pass, with the
- * reason. Line format (docs/reports.md):
- *   fail   connect/second-connect@3.1.1   # MQTT-3.1.0-2: mosquitto ...
- * Cases not listed are expected to pass (or to be skipped). */
+/* A baseline: the known verdict of each case that is not a pass, the step
+ * and statements it fails, and why (JSON, docs/reports.md):
+ *   {"format": "mqcheck-baseline", "version": 1, "target": "...", "comment": "...",
+ *    "entries": [{"case": "v5/topic-alias-zero@5.0", "verdict": "fail",
+ *                 "step_line": 11, "statements": ["MQTT-4.13.1-1"], "reason": "..."}]}
+ * The older text format (`fail  CASE-ID  # reason`, one per line) is read
+ * too. Cases not listed are expected to pass (or to be skipped). */
+typedef struct {
+  char *id;
+  mqr_verdict verdict;
+  bool flaky; /* "verdict": "flaky": passes or fails from run to run on this
+                 target (the reason says why); either outcome is known */
+  char *reason;
+  unsigned step_line; /* 0 = not recorded */
+  bool has_stmts;     /* statements recorded (JSON) */
+  char **stmts;       /* the statements the case fails */
+  size_t n_stmts;
+} mqr_baseline_entry;
+
 typedef struct {
   size_t n;
-  struct {
-    char *id;
-    mqr_verdict verdict;
-    char *reason;
-  } * e;
+  mqr_baseline_entry *e;
 } mqr_baseline;
 
 /* Returns 0, or -1 with "file:line: message" in err. */
 int mqr_baseline_load(const char *path, mqr_baseline *out, char *err, size_t cap);
 void mqr_baseline_free(mqr_baseline *b);
 
+typedef enum {
+  MQR_GATE_OK,         /* passes (or skipped), not listed */
+  MQR_GATE_KNOWN,      /* fails as the baseline says: same verdict, step, statements */
+  MQR_GATE_FIXED,      /* listed, passes now */
+  MQR_GATE_REGRESSION, /* fails now, not listed */
+  MQR_GATE_CHANGED     /* listed, but fails differently now (why says how) */
+} mqr_gate_status;
+mqr_gate_status mqr_baseline_judge(const mqr_baseline *b, const mqr_case *c, char *why, size_t cap);
+
 typedef struct {
   size_t regressions; /* fail/error now, pass (not listed) in the baseline */
+  size_t changed;     /* listed, failing another way now */
+  size_t flaky;       /* regressed or changed, then matched the baseline on a rerun */
   size_t fixed;       /* listed as fail/error, passes now */
-  size_t known;       /* fail/error now, listed */
+  size_t known;       /* fail/error now, listed, the same way */
   size_t missing;     /* listed, but not in this run */
 } mqr_gate;
 
-/* Compares and prints one line per regression / fix to f (may be NULL). */
-void mqr_baseline_compare(const mqr_baseline *b, const mqr_run *run, FILE *f, mqr_gate *out);
-/* Writes a baseline of the run's non-passing cases; reasons are kept from
- * prev (may be NULL) when the case was already listed, else the statements
- * at stake and the one-line message. */
-int mqr_baseline_write(const mqr_run *run, const mqr_baseline *prev, const char *header, FILE *f);
+/* Compares and prints one line per regression, change, flaky case, fix and
+ * entry not run to f (may be NULL). flaky (may be NULL): per case, NULL or
+ * what its reruns gave; such a case is counted as flaky, never as a
+ * regression. */
+void mqr_baseline_compare(const mqr_baseline *b, const mqr_run *run, const char *const *flaky,
+                          FILE *f, mqr_gate *out);
+/* Writes a baseline (JSON) of the run's non-passing cases; reasons are kept
+ * from prev (may be NULL) when the case was already listed, else the
+ * one-line failure message (edit it into an explanation). */
+int mqr_baseline_write(const mqr_run *run, const mqr_baseline *prev, const char *comment, FILE *f);
 
 #ifdef __cplusplus
 }

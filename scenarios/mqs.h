@@ -227,6 +227,13 @@ typedef struct {
   char **rules[2]; /* owned */
   size_t n_rules[2];
   unsigned has_rules; /* MQS_V311|MQS_V5: versions whose rules the step names */
+  /* EXPECT_NONE with a fence instead of a timer (docs/scenarios.md, "Fences"):
+   * MQS_FENCE_PING, a PINGREQ round trip on `client`; MQS_FENCE_SENTINEL,
+   * client fence_from publishes a QoS 0 sentinel on fence_topic (borrowed
+   * node, ${vars} expanded) that `client` must receive next. */
+  enum { MQS_FENCE_NONE, MQS_FENCE_PING, MQS_FENCE_SENTINEL } fence;
+  unsigned fence_from;
+  yaml_node_t *fence_topic;
 } mqs_step;
 
 typedef struct {
@@ -426,6 +433,19 @@ typedef struct {
 
 void mqs_result_free(mqs_result *r);
 
+/* Observes what a case's clients do, on the thread running the case (the
+ * network fuzzer compiles scenarios into sessions with it). Any callback may
+ * be NULL. Pointers are valid only during the call. */
+typedef struct {
+  void (*open)(void *ctx, unsigned client);                             /* transport opened */
+  void (*send)(void *ctx, unsigned client, const uint8_t *p, size_t n); /* bytes written */
+  void (*close)(void *ctx, unsigned client, bool abrupt);               /* closed by the client */
+  void (*recv)(void *ctx, unsigned client, const uint8_t *p, size_t n); /* bytes arrived */
+  void (*closed)(void *ctx, unsigned client);                           /* closed by the server */
+  void (*time)(void *ctx, uint64_t ms); /* the target's clock moved on by ms */
+  void *ctx;
+} mqs_tap;
+
 typedef struct {
   const mqs_target_spec *target; /* borrowed */
   uint32_t caps;                 /* capabilities the target has */
@@ -440,7 +460,9 @@ typedef struct {
   const char *run_id;          /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
   bool transcript_always;      /* keep the transcript of passing cases too */
   unsigned spoken;             /* versions the target accepts (mqs_preflight); 0 = all */
+  uint32_t engine_faults;      /* engine target: MQE_FAULT_* deviations to plant (mutants) */
   const char *unspoken_why;    /* why the others are skipped (borrowed), or NULL */
+  const mqs_tap *tap;          /* observes every case's client I/O; NULL = none */
 } mqs_run_opts;
 
 /* Connects once per version in `versions` (one MQS_V* bit each) with a plain

@@ -41,9 +41,11 @@ void mqs__client_reset(mqs__client *c) {
   free(c->q);
   free(c->rx);
   uint32_t closes = c->closes;
+  uint64_t closed_at = c->closed_at;
   bool ever = c->ever_opened;
   memset(c, 0, sizeof *c);
   c->closes = closes;
+  c->closed_at = closed_at;
   c->ever_opened = ever;
 }
 
@@ -142,6 +144,7 @@ static void on_closed(void *ctx, unsigned idx, bool transport_error, const char 
   if (!c->open) return;
   c->open = false;
   c->closes++;
+  c->closed_at = r->ops->now(r->t);
   c->transport_error = transport_error;
   snprintf(c->close_msg, sizeof c->close_msg, "%s", msg);
   mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '!', "%s%s",
@@ -310,8 +313,8 @@ static void judge(mqs__run *r) {
     return;
   }
   char msg[300];
-  bool any_pass = false;
-  for (size_t k = 0; k < res->n_stmts; k++)
+  bool any_pass = false; /* among the cited statements */
+  for (size_t k = 0; k < res->n_stmts && k < s->n_rules[b]; k++)
     any_pass |= res->stmts[k].verdict == MQS_ST_PASS;
   /* alternatives (`if:` branches) may leave some statements unchecked, but
    * a case that checked none proves nothing */
@@ -473,7 +476,13 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   char cp[64], tp[64];
   client_prefixes(o, index, cp, sizeof cp, tp, sizeof tp);
   mqs__vars_builtins(&r->vars, c->version, cp, tp);
-  if (mqs__target_new(o->target, o, s, &r->vars, &r->ops, &r->t, err, sizeof err)) {
+  int made = mqs__target_new(o->target, o, s, &r->vars, &r->ops, &r->t, err, sizeof err);
+  if (!made && o->tap && mqs__tap_wrap(o->tap, &r->ops, &r->t)) {
+    r->ops->destroy(r->t);
+    snprintf(err, sizeof err, "out of memory");
+    made = -1;
+  }
+  if (made) {
     res->verdict = MQS_ERROR;
     res->transport = true;
     size_t n = strlen(err) + 1;

@@ -28,7 +28,8 @@ typedef struct {
   char poison_msg[200];
   mqs__rx *q; /* received packets; [q_head, q_n) unconsumed */
   size_t q_head, q_n, q_cap;
-  uint32_t closes; /* count of observed closes */
+  uint32_t closes;               /* count of observed closes */
+  uint64_t closed_at, last_sent; /* target clock: the last close, the last send */
 } mqs__client;
 
 typedef struct {
@@ -55,8 +56,12 @@ int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts, const
                     size_t cap);
 /* server: the scenario's `server:` block (may be NULL or empty). */
 /* vars: the case's variables, for `server:` values that use them. */
-int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars,
+/* faults: MQE_FAULT_* planted deviations (mqcheck mutants), 0 = none. */
+int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, uint32_t faults,
                            const mqs_target_ops **ops, mqs_target **out);
+/* Wraps the target so every client's I/O is reported to tap (borrowed for the
+ * target's life); on failure (-1, out of memory) ops and t are untouched. */
+int mqs__tap_wrap(const mqs_tap *tap, const mqs_target_ops **ops, mqs_target **t);
 int mqs__net_target_new(const mqs_target_spec *spec, uint32_t connect_timeout_ms,
                         uint32_t io_timeout_ms, const mqs_target_ops **ops, mqs_target **out);
 
@@ -91,6 +96,7 @@ typedef struct {
     unsigned line;
   } extra[8]; /* statements judged by a field, outside the step's rules */
   size_t n_extra;
+  uint64_t rtt_ms;        /* slowest CONNECT -> CONNACK seen in the case */
   bool any_positive;      /* something that had to arrive did */
   unsigned negative_line; /* last absence/close check not yet followed by a
                              positive one (0 = none) */

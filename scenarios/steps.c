@@ -1,7 +1,10 @@
 /* steps.c - what each step kind does against a target. */
+/* getloadavg */
+#define _DEFAULT_SOURCE
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runner.h"
 
@@ -52,6 +55,7 @@ static int send_bytes(mqs__run *r, const mqs_step *st, unsigned idx, const uint8
   mqs__client *c = &r->cl[idx];
   mqs__tr_add(&r->tr, now(r), idx, '>', "%s", line);
   r->res->packets++;
+  c->last_sent = now(r);
   if (!c->open) {
     mqs__tr_add(&r->tr, now(r), idx, '!', "(not sent: the connection is closed)");
     return 0;
@@ -126,6 +130,54 @@ static int encode_send(mqs__run *r, const mqs_step *st, unsigned idx, mqs_arena 
   return send_bytes(r, st, idx, out, len, line);
 }
 
+/* Fields whose mismatch breaks a statement of their own, whatever else the
+ * step checks: a wrong acknowledgement identifier or a missing DUP on a
+ * re-sent PUBLISH is blamed on that statement, and the case goes on.
+ * (Session Present: mqs__sp_stmt.) */
+static const struct {
+  mqc_type type;
+  const char *field, *want; /* want: the expected text it applies to, or NULL */
+  const char *s311, *s5;
+  bool unannotated; /* only for a step without rules: where a step names its
+                       statements, the field may be what those are about */
+} field_stmts[] = {
+    {MQC_PUBACK, "packet_id", NULL, "MQTT-2.3.1-6", "MQTT-2.2.1-5", false},
+    {MQC_PUBREC, "packet_id", NULL, "MQTT-2.3.1-6", "MQTT-2.2.1-5", false},
+    {MQC_PUBREL, "packet_id", NULL, "MQTT-2.3.1-6", "MQTT-2.2.1-5", false},
+    {MQC_PUBCOMP, "packet_id", NULL, "MQTT-4.3.3-2", "MQTT-4.3.3-11", false},
+    {MQC_SUBACK, "packet_id", NULL, "MQTT-2.3.1-7", "MQTT-2.2.1-6", false},
+    {MQC_UNSUBACK, "packet_id", NULL, "MQTT-2.3.1-7", "MQTT-2.2.1-6", false},
+    {MQC_PUBLISH, "dup", "true", "MQTT-3.3.1-1", "MQTT-3.3.1-1", false},
+    /* the QoS of a delivery: the lower of published and granted */
+    {MQC_PUBLISH, "qos", NULL, "MQTT-3.8.4-6", "MQTT-3.8.4-8", true},
+};
+
+/* Judges the mapped fields of exp against a packet of its type; diff holds
+ * the mismatching fields (one "      NAME  expected ..." line each). Returns
+ * how many mismatches were judged this way. */
+static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const mqc_packet *p,
+                        const char *diff) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  int judged = 0;
+  for (size_t i = 0; i < sizeof field_stmts / sizeof field_stmts[0]; i++) {
+    if (field_stmts[i].type != p->type) continue;
+    if (field_stmts[i].unannotated && (st->has_rules & r->c->version)) continue;
+    yaml_node_t *v = mqs__map_get(doc, exp, field_stmts[i].field);
+    if (!mqs__is_scalar(v) || (field_stmts[i].want && strcmp(mqs__scalar(v), field_stmts[i].want)))
+      continue;
+    bool bad = false;
+    size_t fl = strlen(field_stmts[i].field);
+    for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+      while (*l == ' ')
+        l++;
+      bad |= !strncmp(l, field_stmts[i].field, fl) && l[fl] == ' ';
+    }
+    mqs__judged(r, st, r->v == MQC_V5 ? field_stmts[i].s5 : field_stmts[i].s311, bad);
+    judged += bad;
+  }
+  return judged;
+}
+
 /* Compares the next packet of idx with exp; describes a mismatch. A packet
  * of the expected type with other fields wrong is a failed check the case
  * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
@@ -137,6 +189,21 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
   mqs__rx *rx = mqs__next(r, idx, deadline);
   mqs__buf want = {0};
   mqs__match_describe(doc, exp, &r->vars, &want);
+  if (mqs__match_type(doc, exp) == MQC_PINGRESP && r->cl[idx].open && !r->cl[idx].poisoned &&
+      (!rx || rx->bad || rx->pkt.type != MQC_PINGRESP)) {
+    /* PINGRESP is owed whatever the step is about: blame MQTT-3.12.4-1,
+     * and the step's own statements are not reached */
+    char got[900];
+    if (rx) describe_rx(r, rx, got, sizeof got);
+    mqs__judged(r, st, "MQTT-3.12.4-1", true);
+    mqs__buf_printf(&r->detail, "  expected:   PINGRESP on '%s'\n  received:   %s\n", cname(r, idx),
+                    rx ? got : "nothing");
+    mqs__buf_free(&want);
+    mqs__end(r, st, MQS_FAIL, false, "%s: expected PINGRESP on '%s', %s (MQTT-3.12.4-1)", what,
+             cname(r, idx), rx ? got : "nothing arrived in time");
+    r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+    return -1;
+  }
   if (!rx) {
     char why[300];
     why_nothing(r, idx, why, sizeof why);
@@ -177,12 +244,32 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
       }
     }
   }
+  if (bad && rx->pkt.type == mqs__match_type(doc, exp)) {
+    int judged = judge_fields(r, st, exp, &rx->pkt, diff.p);
+    if (judged && judged == bad && !r->res->message) {
+      mqs__buf_printf(&r->detail, "  check at line %u: %s\n", st->line, diff.p ? diff.p : "");
+      char m[1200];
+      snprintf(m, sizeof m, "%s: a field judged as its own statement differs on '%s' (received %s)",
+               what, cname(r, idx), got);
+      r->res->message = strdup(m);
+      r->res->step_line = st->line;
+    }
+    bad -= judged;
+  }
   if (bad) {
     mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   %s\n  fields:\n%s",
                     want.p ? want.p : "", cname(r, idx), got, diff.p ? diff.p : "");
+    /* a CONNACK with another reason code leaves the connection accepted where
+     * a refusal was expected (or the reverse): the next steps cannot go on */
+    bool rc_differs = false;
+    for (const char *l = diff.p; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+      while (*l == ' ')
+        l++;
+      rc_differs |= !strncmp(l, "reason_code ", 12);
+    }
     mqs__buf_free(&want);
     mqs__buf_free(&diff);
-    if (rx->pkt.type != mqs__match_type(doc, exp))
+    if (rx->pkt.type != mqs__match_type(doc, exp) || (rx->pkt.type == MQC_CONNACK && rc_differs))
       return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', received %s", what,
                       mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), got);
     mqs__consume(r, idx);
@@ -190,6 +277,7 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
                           cname(r, idx), mqc_type_name(rx->pkt.type));
   }
   if (rx->pkt.type != MQC_CONNACK || rx->pkt.connack.reason != 0) mqs__positive(r);
+  if (rx->pkt.type == MQC_PINGRESP) mqs__judged(r, st, "MQTT-3.12.4-1", false);
   mqs__buf_free(&want);
   mqs__buf_free(&diff);
   mqs__consume(r, idx);
@@ -217,6 +305,20 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
           mqs__consume(r, idx);
           mqs__positive(r);
           return 0;
+        }
+        if (!rx->bad && !st->ignore_others && rx->pkt.type == mqs__match_type(doc, st->node)) {
+          /* only fields judged as statements of their own differ: those
+           * fail, the step is satisfied (see judge_fields) */
+          mqs__buf d = {0};
+          int bad = mqs__match(doc, st->node, &rx->pkt, r->v, &r->vars, &d);
+          bool judged = bad && judge_fields(r, st, st->node, &rx->pkt, d.p) == bad;
+          if (judged) mqs__buf_printf(&r->detail, "  check at line %u: %s", st->line, d.p);
+          mqs__buf_free(&d);
+          if (judged) {
+            mqs__consume(r, idx);
+            mqs__positive(r);
+            return 0;
+          }
         }
         if (!st->ignore_others) {
           if (rx->bad) {
@@ -303,6 +405,10 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
   }
   if (encode_send(r, st, idx, &arena, &pkt, &faults)) return -1;
   if (st->no_connack) return 0;
+  /* the round trip of this CONNECT, for timing margins (keep_alive checks) */
+  uint64_t sent_at = now(r);
+  mqs__rx *first = mqs__next(r, idx, step_deadline(r, st));
+  if (first && first->t - sent_at > r->rtt_ms) r->rtt_ms = first->t - sent_at;
   /* default expectation: CONNACK reason_code 0 */
   if (st->connack)
     return expect_one(r, st, idx, st->connack, step_deadline(r, st), "connack",
@@ -355,6 +461,26 @@ static int do_expect_all(mqs__run *r, const mqs_step *st) {
           progressed = true;
           break;
         }
+      }
+      for (size_t j = 0; j < n && !progressed; j++) {
+        /* an item of the same type whose only differences are fields judged
+         * as statements of their own (an acknowledgement's identifier, a
+         * delivery's QoS): those fail, the group goes on */
+        const mqc_packet *hp = &c->q[c->q_head].pkt;
+        if (done[j] || st->items[j].client != idx ||
+            mqs__match_type(doc, st->items[j].match) != hp->type)
+          continue;
+        mqs__buf d = {0};
+        int bad = mqs__match(doc, st->items[j].match, hp, r->v, &r->vars, &d);
+        if (bad && judge_fields(r, st, st->items[j].match, hp, d.p) == bad) {
+          mqs__buf_printf(&r->detail, "  check at line %u: %s", st->items[j].line, d.p ? d.p : "");
+          done[j] = true;
+          left--;
+          mqs__consume(r, idx);
+          mqs__positive(r);
+          progressed = true;
+        }
+        mqs__buf_free(&d);
       }
       if (!progressed) {
         /* the head packet of this client matches none of its open items */
@@ -420,7 +546,72 @@ out:
   return rc;
 }
 
+/* expect_none with a fence: an ordering guarantee of the protocol instead of
+ * a timer proves nothing more will come. ping: the server answers packets of
+ * one connection in order, so what it sends before PINGRESP was sent before
+ * it handled the PINGREQ. sentinel: messages from one publisher on a topic
+ * reach a subscriber in order (MQTT-4.6.0-6 in 3.1.1, -5 in 5.0), so anything
+ * routed before the sentinel arrives before it. What comes first fails the
+ * check; the fence itself must arrive (a positive control). */
+static int do_fence(mqs__run *r, const mqs_step *st) {
+  unsigned idx = st->client;
+  char sentinel[96], topic[MQS_VAR_VALUE_MAX], bad[64];
+  uint8_t buf[MQS_VAR_VALUE_MAX + 128];
+  size_t len = 0;
+  mqc_packet p;
+  if (st->fence == MQS_FENCE_PING) {
+    mqc_packet_init(&p, MQC_PINGREQ, r->v);
+  } else {
+    long n = mqs_vars_expand(&r->vars, mqs__scalar(st->fence_topic),
+                             st->fence_topic->data.scalar.length, topic, sizeof topic, bad);
+    if (n < 0) return mqs__end(r, st, MQS_FAIL, false, "fence: unbound variable '%s'", bad);
+    snprintf(sentinel, sizeof sentinel, "mqcheck-fence-%u", st->line);
+    mqc_packet_init(&p, MQC_PUBLISH, r->v);
+    p.publish.topic = (mqc_bytes){(const uint8_t *)topic, (size_t)n};
+    p.publish.payload = mqc_cstr(sentinel);
+  }
+  if (mqc_encode(&p, r->v, buf, sizeof buf, &len) != MQC_OK)
+    return mqs__end(r, st, MQS_ERROR, false, "fence: cannot encode");
+  char line[900];
+  mqs__packet_line(&p, r->v, line, sizeof line);
+  unsigned from = st->fence == MQS_FENCE_PING ? idx : st->fence_from;
+  if (send_bytes(r, st, from, buf, len, line)) return -1;
+  uint64_t deadline = step_deadline(r, st);
+  bool failed = false;
+  for (;;) {
+    mqs__rx *rx = mqs__next(r, idx, deadline);
+    if (!rx) {
+      char why[300];
+      why_nothing(r, idx, why, sizeof why);
+      if (st->fence == MQS_FENCE_PING && r->cl[idx].open) mqs__judged(r, st, "MQTT-3.12.4-1", true);
+      return mqs__end(r, st, MQS_FAIL, false,
+                      "expect_none: the fence (%s) did not arrive on '%s': %s",
+                      st->fence == MQS_FENCE_PING ? "PINGRESP" : sentinel, cname(r, idx), why);
+    }
+    bool is_fence =
+        !rx->bad && (st->fence == MQS_FENCE_PING
+                         ? rx->pkt.type == MQC_PINGRESP
+                         : rx->pkt.type == MQC_PUBLISH &&
+                               mqc_bytes_eq(rx->pkt.publish.payload, mqc_cstr(sentinel)));
+    if (is_fence) {
+      mqs__consume(r, idx);
+      mqs__positive(r);
+      return 0;
+    }
+    char got[900];
+    describe_rx(r, rx, got, sizeof got);
+    mqs__buf_printf(&r->detail,
+                    "  expected:   nothing before the fence (%s)\n  received:   %s on '%s'\n",
+                    st->fence == MQS_FENCE_PING ? "PINGRESP" : sentinel, got, cname(r, idx));
+    mqs__consume(r, idx);
+    if (!failed)
+      mqs__fail_soft(r, st, "expect_none: '%s' received %s before the fence", cname(r, idx), got);
+    failed = true;
+  }
+}
+
 static int do_expect_none(mqs__run *r, const mqs_step *st) {
+  if (st->fence) return do_fence(r, st);
   uint64_t deadline = now(r) + mqs__scaled(r, st->ms);
   bool was_open[MQS__MAX_CLIENTS];
   for (size_t i = 0; i < r->s->n_clients; i++)
@@ -469,11 +660,43 @@ static bool reason_ok(mqs__run *r, yaml_node_t *want, uint8_t got) {
   return false;
 }
 
+/* The tolerance of a keep-alive close (MQTT-3.1.2-24 in 3.1.1, -22 in 5.0):
+ * the close is due 1.5 x Keep Alive after the client's last packet, and not
+ * before Keep Alive. A broker may count Keep Alive in whole seconds (its
+ * unit), so it may notice up to 1 s late; on top, four measured round trips
+ * for the close to travel, all scaled by the load of this machine and by
+ * --timeout-scale. The engine's virtual clock needs no margin. */
+static uint64_t keepalive_margin(mqs__run *r, char *why, size_t cap) {
+  if (r->ops->virtual_clock) {
+    snprintf(why, cap, "none (virtual clock)");
+    return 0;
+  }
+  double load = 1.0, la[1];
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (getloadavg(la, 1) == 1 && ncpu > 0 && la[0] / (double)ncpu > 1.0) load = la[0] / (double)ncpu;
+  double ms = (1000.0 + 4.0 * (double)r->rtt_ms) * load * r->scale;
+  snprintf(why, cap,
+           "%.0f ms (1 s: Keep Alive counts whole seconds; 4 x round trip %llu ms; x%.2f for the "
+           "load per CPU; x%.2f --timeout-scale)",
+           ms, (unsigned long long)r->rtt_ms, load, r->scale);
+  return (uint64_t)ms;
+}
+
 static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
   unsigned idx = st->client;
   mqs__client *c = &r->cl[idx];
   uint64_t deadline = step_deadline(r, st);
+  yaml_node_t *ka = st->node ? mqs__map_get(doc, st->node, "keep_alive") : NULL;
+  uint64_t ka_ms = mqs__is_scalar(ka) ? strtoull(mqs__scalar(ka), NULL, 10) * 1000u : 0;
+  char margin_why[300] = "";
+  if (ka_ms) {
+    uint64_t margin = keepalive_margin(r, margin_why, sizeof margin_why);
+    deadline = c->last_sent + ka_ms * 3 / 2 + margin;
+    mqs__tr_add(&r->tr, now(r), idx, '!',
+                "(keep-alive close due %.3f s after the last packet, margin %s)",
+                (double)(ka_ms * 3 / 2) / 1000.0, margin_why);
+  }
   yaml_node_t *want_rc = st->node ? mqs__map_get(doc, st->node, "reason_code") : NULL;
   yaml_node_t *req = st->node ? mqs__map_get(doc, st->node, "required") : NULL;
   bool required = mqs__is_scalar(req) && !strcmp(mqs__scalar(req), "true");
@@ -544,12 +767,30 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
                     "  expected:   the server closes the connection\n  received:   %s\n",
                     got_packet ? "the DISCONNECT/CONNACK, but the connection stayed open"
                                : "nothing; the connection stayed open");
+    if (ka_ms)
+      mqs__buf_printf(&r->detail,
+                      "  tolerance:  due %.3f s after the last packet (1.5 x Keep Alive), "
+                      "margin %s\n",
+                      (double)(ka_ms * 3 / 2) / 1000.0, margin_why);
     return mqs__end(r, st, MQS_FAIL, false,
-                    "expect_disconnect: the connection of '%s' is still open", cname(r, idx));
+                    "expect_disconnect: the connection of '%s' is still open%s", cname(r, idx),
+                    ka_ms ? " after 1.5 x Keep Alive and the margin" : "");
   }
   if (c->transport_error)
     return mqs__end(r, st, MQS_ERROR, true, "transport error: %s", c->close_msg);
   if (c->poisoned) return mqs__end(r, st, MQS_FAIL, false, "%s", c->poison_msg);
+  if (ka_ms && c->closed_at < c->last_sent + ka_ms) {
+    mqs__buf_printf(&r->detail,
+                    "  expected:   no close before the Keep Alive of %llu s ran out\n"
+                    "  received:   a close %.3f s after the last packet\n",
+                    (unsigned long long)(ka_ms / 1000),
+                    (double)(c->closed_at - c->last_sent) / 1000.0);
+    mqs__fail_soft(r, st,
+                   "expect_disconnect: closed %.3f s after the last packet, before the Keep Alive "
+                   "of %llu s ran out",
+                   (double)(c->closed_at - c->last_sent) / 1000.0,
+                   (unsigned long long)(ka_ms / 1000));
+  }
   mqs__negative(r, st);
   if (required && !got_packet)
     return mqs__fail_soft(r, st, "expect_disconnect: closed without the required %s",
@@ -580,9 +821,11 @@ static int do_control(mqs__run *r, const mqs_step *st) {
   if (!rx) {
     char why[300];
     why_nothing(r, idx, why, sizeof why);
+    if (r->cl[idx].open) mqs__judged(r, st, "MQTT-3.12.4-1", true);
     return mqs__end(r, st, MQS_FAIL, false, "control: expected PINGRESP on '%s', %s", cname(r, idx),
                     why);
   }
+  mqs__judged(r, st, "MQTT-3.12.4-1", rx->bad || rx->pkt.type != MQC_PINGRESP);
   if (rx->bad || rx->pkt.type != MQC_PINGRESP) {
     char got[900];
     describe_rx(r, rx, got, sizeof got);

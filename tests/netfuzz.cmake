@@ -14,3 +14,40 @@ if(TARGET mqe AND TARGET mqn)
                    $<TARGET_FILE:planted_broker> $<TARGET_FILE:mqcheck>)
   set_tests_properties(netfuzz_planted PROPERTIES TIMEOUT 60 LABELS "netfuzz;live")
 endif()
+
+# The greybox build: the same broker with AFL++ edge instrumentation, built by
+# tests/netfuzz/build-afl.sh (a few seconds) into the build directory's root.
+# netfuzz_planted_afl checks that it fills an __AFL_SHM_ID map while serving
+# and runs without a forkserver; without afl-clang-fast the test is skipped.
+find_program(MQC_AFL_CC afl-clang-fast)
+if(TARGET mqe AND TARGET mqn AND MQC_AFL_CC)
+  file(GLOB PB_AFL_SOURCES CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/codec/*.[ch] ${PROJECT_SOURCE_DIR}/engine/*.[ch]
+       ${PROJECT_SOURCE_DIR}/net/*.[ch] ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/planted*.[ch])
+  add_custom_command(
+    OUTPUT ${PROJECT_BINARY_DIR}/planted_broker_afl
+    COMMAND ${CMAKE_COMMAND} -E env PB_AFL_CC=${MQC_AFL_CC}
+            sh ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/build-afl.sh ${PROJECT_BINARY_DIR}
+    DEPENDS ${PB_AFL_SOURCES} ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/build-afl.sh
+    COMMENT "Building planted_broker_afl (AFL++ instrumentation)")
+  add_custom_target(planted_broker_afl_build ALL DEPENDS ${PROJECT_BINARY_DIR}/planted_broker_afl)
+  add_test(NAME netfuzz_planted_afl
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/afl_cov_check.py
+                   ${PROJECT_BINARY_DIR}/planted_broker_afl)
+else()
+  add_test(NAME netfuzz_planted_afl
+           COMMAND sh -c "echo 'afl-clang-fast not found (ci/bootstrap test)'; exit 77")
+endif()
+set_tests_properties(netfuzz_planted_afl PROPERTIES TIMEOUT 60 LABELS "netfuzz;live"
+                     SKIP_RETURN_CODE 77)
+
+# Reachability: fuzz/mutator, started from the seeds next to each fault, meets
+# every inbound trigger within 20000 mutated streams (and no seed meets one).
+if(TARGET mqf_mutator AND TARGET planted_broker)
+  add_executable(planted_reach ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/planted_reach.c
+                               ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/planted_bugs.c)
+  target_include_directories(planted_reach PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz)
+  target_link_libraries(planted_reach PRIVATE mqf_mutator mqc)
+  add_test(NAME netfuzz_planted_reach COMMAND planted_reach 20000)
+  set_tests_properties(netfuzz_planted_reach PROPERTIES TIMEOUT 60 LABELS "netfuzz")
+endif()

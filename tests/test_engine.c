@@ -38,6 +38,7 @@ static void t_free(void *ctx, void *p, size_t n) {
 #define MAXEV 64
 typedef struct {
   int n;
+  long dropped; /* MQE_EV_DROPPED events, all of them */
   mqe_event_type type[MAXEV];
   char stmt[MAXEV][32];
   uint8_t reason[MAXEV];
@@ -45,6 +46,7 @@ typedef struct {
 
 static void on_event(void *ctx, const mqe_event *ev) {
   tevents *t = ctx;
+  if (ev->type == MQE_EV_DROPPED) t->dropped++;
   if (t->n >= MAXEV) return;
   t->type[t->n] = ev->type;
   t->reason[t->n] = ev->reason;
@@ -74,6 +76,7 @@ typedef struct {
   size_t len, off;
   uint8_t pkt[1 << 16]; /* copy of the last packet (views point here) */
   bool closed;
+  bool hold; /* not reading: drain() leaves its output in the engine */
 } client;
 
 static void env_cfg(env *t) {
@@ -117,7 +120,7 @@ static client *cl_new(env *t, mqc_version v) {
 
 /* Moves everything the engine has for c into c->buf. */
 static void drain(env *t, client *c) {
-  if (!c->c) return;
+  if (!c->c || c->hold) return;
   if (c->off == c->len) c->off = c->len = 0;
   c->len += mqe_conn_send(t->e, c->c, c->buf + c->len, sizeof c->buf - c->len, t->now);
 }
@@ -1752,6 +1755,258 @@ static void t_wide_level(void **state) {
   env_done(&t);
 }
 
+/* ---- overload: back-pressure and drop policies ----------------------------- */
+
+/* n PUBLISH packets to topic with 4-byte big-endian sequence payloads
+ * first..first+n-1 (packet id = sequence) into b; returns the length. */
+static size_t pubs(mqc_version v, const char *topic, uint8_t qos, uint32_t first, uint32_t n,
+                   uint8_t *b, size_t cap) {
+  size_t len = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t seq = first + i;
+    uint8_t pl[4] = {(uint8_t)(seq >> 24), (uint8_t)(seq >> 16), (uint8_t)(seq >> 8), (uint8_t)seq};
+    mqc_packet p;
+    mqc_packet_init(&p, MQC_PUBLISH, v);
+    p.publish.topic = mqc_cstr(topic);
+    p.publish.payload = (mqc_bytes){pl, 4};
+    p.publish.qos = qos;
+    p.publish.packet_id = qos ? (uint16_t)(seq % 65535 + 1) : 0;
+    p.flags = (uint8_t)(qos << 1);
+    size_t k;
+    assert_int_equal(mqc_encode(&p, v, b + len, cap - len, &k), MQC_OK);
+    len += k;
+  }
+  return len;
+}
+
+typedef struct {
+  uint32_t got, dups, disorder, last;
+  uint8_t seen[4096];
+} tally;
+
+/* Reads everything c has; acknowledges QoS 1/2 deliveries at once. Returns
+ * how many PUBLISH arrived. */
+static uint32_t take(env *t, client *c, tally *y) {
+  mqc_packet p;
+  uint32_t n = 0;
+  for (int k = 0; k < 100000 && rx(t, c, &p); k++) { /* bounded */
+    if (p.type != MQC_PUBLISH || p.publish.payload.n != 4) continue;
+    const uint8_t *q = p.publish.payload.p;
+    uint32_t seq = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
+    uint16_t pid = p.publish.packet_id;
+    uint8_t qos = p.publish.qos;
+    assert_true(seq < sizeof y->seen);
+    if (y->seen[seq]) y->dups++;
+    if (seq <= y->last) y->disorder++;
+    y->seen[seq] = 1;
+    y->last = seq;
+    y->got++;
+    n++;
+    if (qos == 1) ack(t, c, MQC_PUBACK, pid, 0);
+    if (qos == 2) ack(t, c, MQC_PUBREC, pid, 0);
+  }
+  return n;
+}
+
+static uint32_t count_acks(env *t, client *c, mqc_type type) {
+  mqc_packet p;
+  uint32_t n = 0;
+  for (int k = 0; k < 100000 && rx(t, c, &p); k++) /* bounded */
+    if (p.type == type) n++;
+  return n;
+}
+
+static void sum_drop(void *ctx, const char *id, uint64_t n) {
+  (void)id;
+  *(uint64_t *)ctx += n;
+}
+
+/* One publisher floods N messages at qos to a subscriber that does not read
+ * until the publisher is done; then the subscriber reads everything.
+ * Returns the messages the subscriber missed, after checking that every
+ * count of drops (stats, per session, events) equals it. */
+static uint32_t flood(mqe_overload pol, uint8_t qos, uint32_t N, bool *stalled) {
+  env t;
+  env_cfg(&t);
+  t.cfg.max_queued = 8;
+  t.cfg.max_output_bytes = 64;
+  t.cfg.overload = pol;
+  t.cfg.slow_subscriber_ms = 0; /* never kick: this is about the policy */
+  env_start(&t);
+  client *s = connected(&t, MQC_V5, "s", true);
+  subscribe(&t, s, 1, "t", qos, NULL, qos);
+  client *p = connected(&t, MQC_V5, "p", true);
+  s->hold = true;
+  static uint8_t b[1 << 16];
+  *stalled = false;
+  uint32_t acks = 0;
+  for (uint32_t first = 1; first <= N; first += 10) {
+    size_t n = pubs(MQC_V5, "t", qos, first, 10, b, sizeof b);
+    assert_int_equal(tx_raw(&t, p, b, n), MQE_OK);
+    *stalled |= mqe_conn_stalled(p->c);
+    if (qos == 1) acks += count_acks(&t, p, MQC_PUBACK);
+    mqe_stats st;
+    mqe_get_stats(t.e, &st);
+    /* bounded: the cap, one over it, the in-flight window */
+    assert_true(st.queued <= t.cfg.max_queued + 1);
+  }
+  s->hold = false;
+  tally y;
+  memset(&y, 0, sizeof y);
+  for (int k = 0; k < 10000; k++) { /* bounded: each turn delivers or stops */
+    drain_all(&t);
+    uint32_t got = take(&t, s, &y);
+    if (qos == 1) acks += count_acks(&t, p, MQC_PUBACK);
+    if (!got) break;
+  }
+  if (qos == 1) assert_int_equal(acks, N); /* every PUBLISH acknowledged */
+  assert_int_equal(y.dups, 0);
+  assert_int_equal(y.disorder, 0);
+  uint32_t missed = N - y.got;
+  mqe_stats st;
+  mqe_get_stats(t.e, &st);
+  uint64_t per_session = 0;
+  mqe_each_dropped(t.e, 10, sum_drop, &per_session);
+  assert_int_equal(st.msgs_dropped, missed);
+  assert_int_equal(per_session, missed);
+  assert_int_equal(t.ev.dropped, missed);
+  assert_false(mqe_conn_stalled(p->c));
+  cl_free(&t, s);
+  cl_free(&t, p);
+  env_done(&t);
+  return missed;
+}
+
+/* Each policy: what the subscriber misses is exactly what is counted. */
+static void t_overload_policies(void **state) {
+  (void)state;
+  bool stalled;
+  /* back-pressure: nothing lost at any QoS; the publisher was held */
+  assert_int_equal(flood(MQE_OVERLOAD_BACKPRESSURE, 0, 300, &stalled), 0);
+  assert_true(stalled);
+  assert_int_equal(flood(MQE_OVERLOAD_BACKPRESSURE, 1, 300, &stalled), 0);
+  assert_true(stalled);
+  /* drop-qos0: QoS 0 dropped and counted; QoS 1 held back, not lost */
+  assert_true(flood(MQE_OVERLOAD_DROP_QOS0, 0, 300, &stalled) > 0);
+  assert_false(stalled);
+  assert_int_equal(flood(MQE_OVERLOAD_DROP_QOS0, 1, 300, &stalled), 0);
+  assert_true(stalled);
+  /* drop: mosquitto's behaviour, every loss counted */
+  assert_true(flood(MQE_OVERLOAD_DROP, 0, 300, &stalled) > 0);
+  assert_false(stalled);
+  assert_true(flood(MQE_OVERLOAD_DROP, 1, 300, &stalled) > 0);
+  assert_false(stalled);
+}
+
+/* A client that publishes to its own subscription: while stalled on its own
+ * queue, its PUBACKs are still dispatched, so it drains it and never
+ * deadlocks. */
+static void t_overload_self(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  t.cfg.max_queued = 4;
+  t.cfg.max_inflight = 2;
+  t.cfg.slow_subscriber_ms = 0;
+  env_start(&t);
+  client *c = connected(&t, MQC_V311, "self", true);
+  subscribe(&t, c, 1, "me", 1, NULL, 1);
+  static uint8_t b[1 << 16];
+  size_t n = pubs(MQC_V311, "me", 1, 1, 200, b, sizeof b);
+  assert_int_equal(tx_raw(&t, c, b, n), MQE_OK); /* floods its own queue */
+  assert_true(mqe_conn_stalled(c->c));
+  tally y;
+  memset(&y, 0, sizeof y);
+  for (int k = 0; k < 10000 && y.got < 200; k++) /* bounded */
+    if (!take(&t, c, &y)) break;                 /* its acks go in behind held PUBLISH */
+  assert_int_equal(y.got, 200);
+  assert_int_equal(y.dups, 0);
+  assert_int_equal(y.disorder, 0);
+  assert_false(mqe_conn_stalled(c->c));
+  mqe_stats st;
+  mqe_get_stats(t.e, &st);
+  assert_int_equal(st.msgs_dropped, 0);
+  cl_free(&t, c);
+  env_done(&t);
+}
+
+/* A subscriber that stops reading is disconnected after slow_subscriber_ms
+ * (0x97), its session kept; the publisher goes on; the offline queue keeps
+ * max_queued and counts the rest; a publisher on another topic was never
+ * held back. */
+static void t_overload_slow_subscriber(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  t.cfg.max_queued = 8;
+  t.cfg.max_output_bytes = 64;
+  t.cfg.slow_subscriber_ms = 5000;
+  env_start(&t);
+  pbuf cp = {0};
+  pb_int(&cp, MQC_PROP_SESSION_EXPIRY_INTERVAL, 100);
+  client *s = cl_new(&t, MQC_V5);
+  conn_opts o = {.id = "s", .clean = true, .props = &cp};
+  connect_ok(&t, s, &o);
+  subscribe(&t, s, 1, "t", 1, NULL, 1);
+  client *other = connected(&t, MQC_V5, "o", true);
+  subscribe(&t, other, 1, "u", 1, NULL, 1);
+  client *p = connected(&t, MQC_V5, "p", true);
+  client *q = connected(&t, MQC_V5, "q", true);
+  s->hold = true;
+  static uint8_t b[1 << 16];
+  size_t n = pubs(MQC_V5, "t", 1, 1, 200, b, sizeof b);
+  assert_int_equal(tx_raw(&t, p, b, n), MQE_OK);
+  assert_true(mqe_conn_stalled(p->c));
+  uint32_t acked = count_acks(&t, p, MQC_PUBACK);
+  assert_true(acked < 200);
+  /* unrelated topic: served at once while p waits */
+  n = pubs(MQC_V5, "u", 1, 1, 50, b, sizeof b);
+  assert_int_equal(tx_raw(&t, q, b, n), MQE_OK);
+  assert_false(mqe_conn_stalled(q->c));
+  assert_int_equal(count_acks(&t, q, MQC_PUBACK), 50);
+  tally yo;
+  memset(&yo, 0, sizeof yo);
+  assert_int_equal(take(&t, other, &yo), 50);
+  advance(&t, 4000);
+  assert_true(mqe_conn_stalled(p->c)); /* not yet */
+  advance(&t, 1001);
+  assert_false(mqe_conn_stalled(p->c));
+  assert_true(mqe_conn_should_close(s->c));
+  s->hold = false;
+  mqc_packet pk;
+  bool disc = false;
+  while (rx(&t, s, &pk)) /* bounded by its output */
+    if (pk.type == MQC_DISCONNECT) {
+      disc = true;
+      assert_int_equal(pk.disconnect.reason, MQC_RC_QUOTA_EXCEEDED);
+    }
+  assert_true(disc);
+  cl_close(&t, s, false);
+  acked += count_acks(&t, p, MQC_PUBACK);
+  assert_int_equal(acked, 200); /* all acknowledged: the offline queue took or counted each */
+  mqe_stats st;
+  mqe_get_stats(t.e, &st);
+  assert_true(st.msgs_dropped > 0);
+  assert_int_equal(t.ev.dropped, st.msgs_dropped);
+  /* resume: what is missing is what was counted */
+  s->c = NULL;
+  assert_int_equal(mqe_conn_open(t.e, s, t.now, &s->c), MQE_OK);
+  s->off = s->len = 0;
+  conn_opts o2 = {.id = "s", .clean = false, .props = &cp};
+  assert_true(connect_ok(&t, s, &o2));
+  tally y;
+  memset(&y, 0, sizeof y);
+  for (int k = 0; k < 1000; k++) /* bounded */
+    if (!take(&t, s, &y)) break;
+  assert_int_equal(y.dups, 0);
+  assert_int_equal((uint64_t)(200 - y.got), st.msgs_dropped);
+  cl_free(&t, s);
+  cl_free(&t, other);
+  cl_free(&t, p);
+  cl_free(&t, q);
+  env_done(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_connect_ping_311),
@@ -1791,6 +2046,9 @@ int main(void) {
       cmocka_unit_test(t_connack_codes),
       cmocka_unit_test(t_back_pressure),
       cmocka_unit_test(t_back_pressure_limit),
+      cmocka_unit_test(t_overload_policies),
+      cmocka_unit_test(t_overload_self),
+      cmocka_unit_test(t_overload_slow_subscriber),
       cmocka_unit_test(t_wide_level),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

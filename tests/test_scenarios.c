@@ -153,7 +153,7 @@ static void test_load_errors(void **state) {
 static void test_skip_missing_capability(void **state) {
   (void)state;
   const char *t = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\n"
-                  "requires: [websocket]\nsteps: [{control: true}]\n";
+                  "requires: [websocket]\nsteps: [{connect: {}}, {control: true}]\n";
   mqs_result r;
   run_text(t, MQS_V5, &r);
   assert_int_equal(r.verdict, MQS_SKIP);
@@ -176,14 +176,17 @@ static void test_server_block(void **state) {
   char msg[300];
   const char *head = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.2.2-15]\n";
   char t[1024];
-  snprintf(t, sizeof t, "%sserver: {maximum_packet_size: 64}\nsteps: [{control: true}]\n", head);
+  snprintf(t, sizeof t,
+           "%sserver: {maximum_packet_size: 64}\nsteps: [{connect: {}}, {control: true}]\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
   assert_non_null(strstr(msg, "max-packet-size"));
-  snprintf(t, sizeof t, "%srequires: [receive-maximum]\nsteps: [{control: true}]\n", head);
+  snprintf(t, sizeof t, "%srequires: [receive-maximum]\nsteps: [{connect: {}}, {control: true}]\n",
+           head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
-  snprintf(t, sizeof t, "%sserver: {bogus: 1}\nsteps: [{control: true}]\n", head);
+  snprintf(t, sizeof t, "%sserver: {bogus: 1}\nsteps: [{connect: {}}, {control: true}]\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
-  snprintf(t, sizeof t, "%sserver: {outbound_aliases: 3}\nsteps: [{control: true}]\n", head);
+  snprintf(t, sizeof t,
+           "%sserver: {outbound_aliases: 3}\nsteps: [{connect: {}}, {control: true}]\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), 0); /* engine-only switch */
   /* applied on the engine: the announced limit, and a bigger packet is refused */
   snprintf(t, sizeof t,
@@ -259,10 +262,77 @@ static void test_baseline(void **state) {
   };
   mqr_run run = {.target = "engine", .cases = cs, .n = 3};
   mqr_gate g;
-  mqr_baseline_compare(&b, &run, NULL, &g);
+  mqr_baseline_compare(&b, &run, NULL, NULL, &g);
   assert_int_equal(g.regressions, 1);
   assert_int_equal(g.known, 1);
   assert_int_equal(g.fixed, 1);
+  mqr_baseline_free(&b);
+  remove(path);
+}
+
+/* JSON baselines record step and statements: a known failure that fails
+ * another way is CHANGED, an entry that no longer runs is NOT RUN, and a
+ * regression that passes on a rerun is FLAKY, never a regression. */
+static void test_baseline_json(void **state) {
+  (void)state;
+  mqr_stmt fail_a[] = {{"MQTT-3.3.2-8", "fail", 11}, {"MQTT-4.13.1-1", "pass", 0}};
+  mqr_stmt fail_b[] = {{"MQTT-3.3.2-8", "pass", 0}, {"MQTT-4.13.1-1", "fail", 11}};
+  mqr_case cs[] = {
+      {.id = "a@5.0",
+       .version = "5.0",
+       .verdict = MQR_FAIL,
+       .step_line = 11,
+       .stmts = fail_a,
+       .n_stmts = 2,
+       .message = "wrong reason code"},
+      {.id = "gone@5.0", .version = "5.0", .verdict = MQR_FAIL, .step_line = 3},
+  };
+  mqr_run run = {.target = "tcp://x", .cases = cs, .n = 2};
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(mqr_baseline_write(&run, NULL, "test", f), 0);
+  fclose(f);
+  assert_non_null(strstr(buf, "\"case\": \"a@5.0\", \"verdict\": \"fail\", \"step_line\": 11"));
+  assert_non_null(strstr(buf, "\"statements\": [\"MQTT-3.3.2-8\"]"));
+  char path[] = "/tmp/mqcheck-baseline-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  f = fdopen(fd, "w");
+  fputs(buf, f);
+  fclose(f);
+  free(buf);
+  mqr_baseline b;
+  char err[200];
+  assert_int_equal(mqr_baseline_load(path, &b, err, sizeof err), 0);
+  assert_int_equal(b.n, 2);
+  assert_int_equal(b.e[0].step_line, 11);
+  assert_int_equal(b.e[0].n_stmts, 1);
+  char why[300];
+  assert_int_equal(mqr_baseline_judge(&b, &cs[0], why, sizeof why), MQR_GATE_KNOWN);
+  /* the same case failing another statement, or at another step, changed */
+  mqr_case other = cs[0];
+  other.stmts = fail_b;
+  assert_int_equal(mqr_baseline_judge(&b, &other, why, sizeof why), MQR_GATE_CHANGED);
+  assert_non_null(strstr(why, "MQTT-4.13.1-1"));
+  other = cs[0];
+  other.step_line = 14;
+  assert_int_equal(mqr_baseline_judge(&b, &other, why, sizeof why), MQR_GATE_CHANGED);
+  other = cs[0];
+  other.verdict = MQR_ERROR;
+  assert_int_equal(mqr_baseline_judge(&b, &other, why, sizeof why), MQR_GATE_CHANGED);
+  /* a run without "gone", a changed a, and a new failure c that was flaky */
+  mqr_case now[] = {other, {.id = "c@5.0", .version = "5.0", .verdict = MQR_FAIL}};
+  mqr_run run2 = {.target = "tcp://x", .cases = now, .n = 2};
+  const char *flaky[] = {NULL, "fail at line 3, then pass on rerun 1"};
+  mqr_gate g;
+  mqr_baseline_compare(&b, &run2, flaky, NULL, &g);
+  assert_int_equal(g.changed, 1);
+  assert_int_equal(g.missing, 1);
+  assert_int_equal(g.flaky, 1);
+  assert_int_equal(g.regressions, 0);
+  mqr_baseline_compare(&b, &run2, NULL, NULL, &g);
+  assert_int_equal(g.regressions, 1);
   mqr_baseline_free(&b);
   remove(path);
 }
@@ -430,7 +500,9 @@ static void test_step_rules_load(void **state) {
   char msg[300];
   const char *head = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.0-1, MQTT-3.1.0-2]\n";
   char t[1024];
-  snprintf(t, sizeof t, "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n  - control: true\n",
+  snprintf(t, sizeof t,
+           "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n  - send: {type: PINGREQ}\n"
+           "  - expect: {type: PINGRESP}\n",
            head);
   assert_int_equal(load_only(t, msg, sizeof msg), 0);
   snprintf(t, sizeof t,
@@ -455,6 +527,7 @@ int main(void) {
       cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_skip_missing_capability),
       cmocka_unit_test(test_baseline),
+      cmocka_unit_test(test_baseline_json),
       cmocka_unit_test(test_server_block),
       cmocka_unit_test(test_expect_extensions),
       cmocka_unit_test(test_writers),

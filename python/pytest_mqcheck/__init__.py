@@ -203,23 +203,39 @@ class ScenarioItem(pytest.Item):
         for rule in case.get("rules", []):
             self.user_properties.append(("statement", rule))
 
-    def runtest(self):
+    def setup(self):
+        # The runner's own failures and "error" verdicts (transport, setup) are
+        # errors in pytest's result, not failures and never passes or skips.
         st = _state(self.config)
         st.run()
         if st.error:
-            raise ScenarioFailure(st.error)
+            raise ScenarioError(st.error)
         res = st.results.get(self.case["id"])
         if res is None:
-            pytest.skip("not run by mqcheck (version or filter excluded it)")
+            if _options_exclude(self.config):
+                pytest.skip("not run by mqcheck: --mq-option excluded it")
+            raise ScenarioError("mqcheck ran but reported no verdict for %s" % self.case["id"])
+        if res["verdict"] == "error":
+            raise ScenarioError(res.get("detail") or res.get("message") or "error")
+
+    def runtest(self):
+        res = _state(self.config).results[self.case["id"]]
         if res["verdict"] == "skip":
             pytest.skip(res.get("message") or "skipped")
         if res["verdict"] != "pass":
             raise ScenarioFailure(res.get("detail") or res.get("message") or res["verdict"])
 
     def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, ScenarioFailure):
+        if isinstance(excinfo.value, (ScenarioFailure, ScenarioError)):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
+
+    def _repr_failure_py(self, excinfo, style=None):
+        # setup errors are rendered here (pytest calls repr_failure only for
+        # the call phase): the runner's message, not a plugin traceback
+        if isinstance(excinfo.value, ScenarioError):
+            return str(excinfo.value)
+        return super()._repr_failure_py(excinfo, style)
 
     def reportinfo(self):
         return self.path, self.case.get("line", 1) - 1, "scenario %s" % self.case["id"]
@@ -227,3 +243,13 @@ class ScenarioItem(pytest.Item):
 
 class ScenarioFailure(Exception):
     pass
+
+
+class ScenarioError(Exception):
+    pass
+
+
+def _options_exclude(config):
+    """Does an --mq-option narrow the run (so a case may rightly be absent)?"""
+    narrowing = ("--version", "--filter", "--without")
+    return any(o.split("=")[0] in narrowing for o in config.getoption("--mq-option"))

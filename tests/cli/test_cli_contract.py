@@ -51,7 +51,10 @@ def expect_usage_error(name, cmd, args, must_name):
     check(name, len(lines) == 1 and err.endswith("\n"), rc, out, err,
           "a usage error is one line on stderr")
     check(name, err.startswith(prefix(cmd)), rc, out, err, "message starts with %r" % prefix(cmd))
-    check(name, must_name in err, rc, out, err, "message must name %r" % must_name)
+    named = must_name in err
+    if must_name.startswith("'--"):  # an option may be named with or without quotes
+        named = re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(must_name.strip("'")), err)
+    check(name, named, rc, out, err, "message must name %r" % must_name)
 
 
 def expect_exit(name, cmd, args, code, stderr_has=None, stdout_has=None, timeout=20):

@@ -35,6 +35,7 @@ rc=$?
 [ $rc = 0 ] || { fail "mqcheck run from elsewhere: exit $rc"; tail -5 run.out; }
 grep -Eq '^[0-9]+ cases \([0-9]+ scenarios\) against engine: [1-9][0-9]* passed, 0 failed' run.out \
   || { fail "mqcheck run: no passing summary"; tail -3 run.out; }
+bare mqcheck lint > lint.out 2>&1 || { fail "mqcheck lint (installed suite) from elsewhere"; tail -3 lint.out; }
 # with the suite gone, a clear error and exit 2 (not "0 scenario files")
 mv "$prefix/share/mqcheck/suite" "$prefix/share/mqcheck/suite.away"
 bare mqcheck run --quiet > nosuite.out 2>&1

@@ -57,6 +57,10 @@ typedef struct {
   unsigned long q2_dropped;
   /* overflow: the last routing key built (owned) */
   uint8_t *route_key;
+  /* PB_* faults whose trigger condition was met on this connection, armed
+   * or not (the inbound ones: overflow, hang, badwire); planted_reach counts
+   * them. The tap runs only when some fault is armed. */
+  unsigned met;
 } pb_conn;
 
 /* returns false when out of memory (c is then zeroed and needs no free). */

@@ -16,16 +16,18 @@
  * scenario of suite/ meets one by itself, except qos2loss (a session with
  * more than 20 QoS 2 deliveries unacknowledged) and leak (any connection).
  *
- * overflow (crash): a 5.0 PUBLISH from a client carrying both Content Type
- *   (0x03) and Correlation Data (0x09), with the Correlation Data longer than
- *   the Content Type plus one byte. The broker copies the Correlation Data
- *   into a heap buffer sized Content Type + 1: a real heap-buffer-overflow
- *   (ASan reports it and stops the process; without ASan the heap is
- *   corrupted). Seeds near it: 5-features/payload-format.yaml (Content Type
- *   only), 5-features/request-response.yaml (Correlation Data only); adding
- *   the missing property reaches it. A valid packet must never bring a server
- *   down; the message it carried is lost against MQTT-3.3.2-16 and
- *   MQTT-3.3.2-20 (5.0: Correlation Data and Content Type forwarded).
+ * overflow (crash): a 5.0 PUBLISH from a client carrying Correlation Data
+ *   (0x09) longer than its Response Topic (0x08) plus one byte, an absent
+ *   Response Topic counting as empty: so Correlation Data of 2 bytes or more
+ *   without a Response Topic, or with a short one. The broker copies the
+ *   Correlation Data into a heap buffer sized Response Topic + 1: a real
+ *   heap-buffer-overflow (ASan reports it and stops the process; without ASan
+ *   the heap is corrupted). Seed near it: 5-features/request-response.yaml
+ *   (Response Topic "${topic_prefix}reply", 3 bytes of Correlation Data):
+ *   dropping its Response Topic reaches it, and so does adding Correlation
+ *   Data to any other 5.0 PUBLISH. A valid packet must never bring a server
+ *   down; the message it carried is lost against MQTT-3.3.2-16 (5.0:
+ *   Correlation Data reaches every subscriber unchanged).
  *
  * hang: one connection sends, as three consecutive packets, SUBSCRIBE whose
  *   first filter is F, UNSUBSCRIBE listing F, PINGREQ (any version). The
@@ -36,12 +38,13 @@
  *   Seed near it: 3.10-unsubscribe/inflight-completes.yaml sends SUBSCRIBE t,
  *   UNSUBSCRIBE t, PUBACK, PINGREQ; dropping (or moving) its PUBACK reaches it.
  *
- * badwire: a 5.0 SUBSCRIBE carrying a Subscription Identifier of 128 or more
- *   (a varint of two bytes or more). The SUBACK for it goes out with its
- *   first reason code set to 0x03, which is no Subscribe Reason Code: our
- *   codec rejects it (`mqcheck decode --version 5 --from server`), breaking
- *   MQTT-3.9.3-2 (5.0). Seeds near it: 5-features/subscription-identifier.yaml
- *   (identifier 77) and subscription-identifier-overlap.yaml (1 and 2).
+ * badwire: a SUBSCRIBE whose Packet Identifier has its top bit set (0x8000 or
+ *   more; any version). The SUBACK for it goes out with its first reason
+ *   code set to 0x03, which is neither a Subscribe Reason Code (5.0) nor a
+ *   SUBACK return code (3.1.1): our codec rejects it (`mqcheck decode
+ *   --from server`), breaking MQTT-3.9.3-2 (both versions). Seed near it:
+ *   2-packet-ids/acks-echo-packet-id.yaml subscribes with identifier 0x7f01;
+ *   one bit flip (0xff01) or any identifier mutation to 0x8000+ reaches it.
  *
  * qos2loss (spec): while 20 QoS 2 PUBLISHes sent to a connection are not yet
  *   completed by its PUBCOMP, every further new QoS 2 delivery to that

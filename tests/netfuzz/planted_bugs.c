@@ -78,16 +78,18 @@ static void q2_set(pb_conn *c, uint16_t id, bool on) {
     c->q2_sent[id >> 3] &= (uint8_t) ~(1u << (id & 7));
 }
 
-/* A routing key for request/response traffic, kept per connection. */
+/* A reply-routing key for request/response traffic, kept per connection. */
 static void overflow_fault(pb_conn *c, const mqc_publish *p) {
-  mqc_prop ct, cd;
-  if (!mqc_props_get(&p->props, MQC_PROP_CONTENT_TYPE, &ct) ||
-      !mqc_props_get(&p->props, MQC_PROP_CORRELATION_DATA, &cd))
-    return;
-  uint8_t *key = malloc(ct.value.n + 1); /* sized by the Content Type ... */
+  mqc_prop rt = {0}, cd;
+  if (!mqc_props_get(&p->props, MQC_PROP_CORRELATION_DATA, &cd)) return;
+  (void)mqc_props_get(&p->props, MQC_PROP_RESPONSE_TOPIC, &rt); /* absent: length 0 */
+  if (cd.value.n > rt.value.n + 1) c->met |= PB_OVERFLOW;
+  if (!(c->bugs & PB_OVERFLOW)) return;
+  uint8_t *key = malloc(rt.value.n + 1); /* sized by the Response Topic ... */
   if (!key) return;
   /* PLANTED: ... filled with the Correlation Data: a heap-buffer-overflow
-   * whenever the Correlation Data is longer than the Content Type + 1. */
+   * whenever the Correlation Data is longer than the Response Topic + 1,
+   * e.g. Correlation Data of 2+ bytes without a Response Topic. */
   memcpy(key, cd.value.p, cd.value.n);
   free(c->route_key);
   c->route_key = key; /* kept, so the copy cannot be optimised away */
@@ -112,19 +114,18 @@ static bool hang_fault(pb_conn *c, const mqc_packet *p) {
     while (mqc_unsub_next(&it, &f)) /* bounded by the decoded list */
       if (fnv1a(f) == c->hang_filter) c->hang_step = 2;
   } else if (p->type == MQC_PINGREQ && step == 2) {
-    return true; /* PLANTED: the caller stops serving */
+    c->met |= PB_HANG;
+    return (c->bugs & PB_HANG) != 0; /* PLANTED: the caller stops serving */
   }
   return false;
 }
 
 static bool on_client_packet(pb_conn *c, const mqc_packet *p) {
   if (p->type == MQC_CONNECT) c->version = (mqc_version)p->connect.level;
-  if ((c->bugs & PB_OVERFLOW) && p->type == MQC_PUBLISH && c->version == MQC_V5)
-    overflow_fault(c, &p->publish);
-  if ((c->bugs & PB_BADWIRE) && p->type == MQC_SUBSCRIBE && c->version == MQC_V5) {
-    mqc_prop id;
-    if (mqc_props_get(&p->subscribe.props, MQC_PROP_SUBSCRIPTION_IDENTIFIER, &id) &&
-        id.u >= 128) { /* a Subscription Identifier that needs a 2+ byte varint */
+  if (p->type == MQC_PUBLISH && c->version == MQC_V5) overflow_fault(c, &p->publish);
+  if (p->type == MQC_SUBSCRIBE && p->subscribe.packet_id >= 0x8000) { /* top bit set */
+    c->met |= PB_BADWIRE;
+    if (c->bugs & PB_BADWIRE) {
       c->bad_suback = true;
       c->bad_suback_id = p->subscribe.packet_id;
     }
@@ -133,7 +134,7 @@ static bool on_client_packet(pb_conn *c, const mqc_packet *p) {
     q2_set(c, p->ack.packet_id, false);
     c->q2_inflight--;
   }
-  return (c->bugs & PB_HANG) && hang_fault(c, p);
+  return hang_fault(c, p);
 }
 
 bool pb_inbound(pb_conn *c, const uint8_t *buf, size_t len) {

@@ -54,6 +54,28 @@ case "$case_" in
       "$mq" run "$src/suite" --profile "$out/p.yaml"
     run_case 2 "^mqcheck run: cannot reach tcp://no-such-broker\.invalid:1883: cannot resolve host 'no-such-broker\.invalid': " 7 \
       "$mq" run "$src/suite" --target tcp://no-such-broker.invalid:1883 ;;
+  slow-dns)
+    # A resolver that never answers (the 55 s case): run in private mount and
+    # network namespaces with /etc/resolv.conf pointing at a silent UDP port
+    # on the namespace's own loopback. Exit 77 (a counted skip) when
+    # namespaces are not available here.
+    if ! unshare -m -n true 2>/dev/null; then echo "skip: unshare -m -n not permitted"; exit 77; fi
+    exec unshare -m -n sh "$0" slow-dns-inside "$mq" "$src" "$out" ;;
+  slow-dns-inside)
+    ip link set lo up || exit 1
+    echo "nameserver 127.0.0.1" > "$out/resolv.conf"
+    mount --bind "$out/resolv.conf" /etc/resolv.conf || exit 1
+    /usr/bin/python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 53)); time.sleep(120)' &
+    dns=$!; pids="$pids $dns"
+    sleep 0.3
+    printf 'name: t\ntarget: tcp://slow.example:1883\ntimeouts: {connect: 1000}\n' > "$out/p.yaml"
+    run_case 2 "^mqcheck run: cannot reach tcp://slow\.example:1883: cannot resolve host 'slow\.example': no answer within 1000 ms$" 4 \
+      "$mq" run "$src/suite" --profile "$out/p.yaml"
+    run_case 2 "^mqcheck run: cannot reach tcp://slow\.example:1883: cannot resolve host 'slow\.example': no answer within 2000 ms$" 5 \
+      "$mq" run "$src/suite" --target tcp://slow.example:1883
+    run_case 2 "^mqcheck probe: cannot reach tcp://slow\.example:1883: cannot resolve host 'slow\.example': no answer within 1000 ms$" 3 \
+      "$mq" probe --target tcp://slow.example:1883 --timeout 1000 ;;
   probe-refused)
     run_case 2 "^mqcheck probe: cannot reach tcp://127\.0\.0\.1:$dead \(127\.0\.0\.1 port $dead\): .*Connection refused" 5 \
       "$mq" probe --target "tcp://127.0.0.1:$dead" ;;

@@ -1,0 +1,260 @@
+/* cmd_fuzz.c - mqcheck fuzz: the network broker fuzzer (docs/netfuzz.md). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_decls.h"
+#include "mqs.h"
+#include "mqz.h"
+
+const char mqc_cmd_fuzz_help[] = "fuzz a broker over the network, oracle-judged; findings as scenarios";
+
+static volatile int stop_flag;
+static void on_signal(int sig) {
+  (void)sig;
+  stop_flag = 1;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: mqcheck fuzz (--target URL | --exec \"CMD ... {port}\") [options] [SEED...]\n"
+          "\n"
+          "Fuzzes an MQTT broker with sessions compiled from the scenario suite (SEED files\n"
+          "or folders; default: suite/) and mutated at session, packet and timing level.\n"
+          "Oracles: crash (exec'd broker exits or prints a sanitizer report), hang (liveness\n"
+          "probe), bad-wire (server bytes that do not decode), spec (statements the\n"
+          "specification fixes), leak (exec'd broker's RSS/descriptors grow).\n"
+          "\n"
+          "target:\n"
+          "  --target URL          tcp://, mqtts://, ws://, wss:// (as for run)\n"
+          "  --exec \"CMD {port}\"   start the broker on a free loopback port, restart it\n"
+          "                        after each crash; its output goes to DIR/broker-N.log\n"
+          "  --jobs N              exec: N broker instances, one port each (default 1)\n"
+          "  --cafile/--cert/--key F, --insecure   TLS, as for run\n"
+          "  --username U --password P              for the liveness probe\n"
+          "  --version V           3.1.1 or 5 (default: every version the target accepts)\n"
+          "run:\n"
+          "  --findings DIR        where findings go (default: findings)\n"
+          "  --corpus DIR          extra sessions to start from\n"
+          "  --seed N              (default 1): session k is regenerated from N and k\n"
+          "  --duration T          stop after T (e.g. 90s, 30m, 8h)\n"
+          "  --sessions N          stop after N sessions\n"
+          "  --max-findings N      stop after N unique findings\n"
+          "  --concurrency N       sessions in flight per instance (default 64)\n"
+          "  --coverage            exec'd broker built with AFL++ instrumentation: keep\n"
+          "                        sessions that reach new edges\n"
+          "  --sync-dir DIR        share the corpus with other fuzzers (AFL++ queue layout)\n"
+          "  --resume              continue the run recorded in --findings DIR\n"
+          "  --json-stats F        write the statistics as JSON every second\n"
+          "  --no-spec             only crash, hang, bad-wire and leak\n"
+          "  --no-minimise         keep findings as found\n"
+          "  --hang-ms MS          liveness deadline (default 2000)\n"
+          "  --drain-ms MS         how long deliveries owed to a leaving subscriber may take\n"
+          "                        (default 500)\n"
+          "  --leak-rss KIB --leak-fds N --leak-window SESSIONS\n"
+          "                        leak thresholds (default 32768 KiB, 64, 2000)\n"
+          "  --replay FILE         run one session file (a finding's session.bin) and exit\n"
+          "  -q                    no status line\n"
+          "\n"
+          "Exit: 0 no finding, 1 a finding was made, 2 usage or setup error.\n");
+}
+
+static int parse_duration(const char *s, uint64_t *ms) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || v < 0) return -1;
+  double mult = 1000;
+  if (!strcmp(end, "ms")) mult = 1;
+  else if (!strcmp(end, "s") || !*end) mult = 1000;
+  else if (!strcmp(end, "m")) mult = 60000;
+  else if (!strcmp(end, "h")) mult = 3600000;
+  else return -1;
+  *ms = (uint64_t)(v * mult);
+  return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (end == s || *end || s[0] == '-') return -1;
+  *out = v;
+  return 0;
+}
+
+int mqc_cmd_fuzz(int argc, char **argv) {
+  mqz_opts o;
+  memset(&o, 0, sizeof o);
+  o.seed = 1;
+  o.findings_dir = "findings";
+  mqs_tls_opts tls = {0};
+  const char *replay = NULL;
+  char **seeds = calloc((size_t)argc + 1, sizeof *seeds);
+  size_t n_seeds = 0;
+  if (!seeds) return 2;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    uint64_t u;
+#define NEED_ARG                                                                                   \
+  do {                                                                                             \
+    if (!v) {                                                                                      \
+      fprintf(stderr, "mqcheck fuzz: %s needs a value\n", a);                                      \
+      free(seeds);                                                                                 \
+      return 2;                                                                                    \
+    }                                                                                              \
+    i++;                                                                                           \
+  } while (0)
+#define BAD_VALUE                                                                                  \
+  do {                                                                                             \
+    fprintf(stderr, "mqcheck fuzz: bad value '%s' for %s\n", v, a);                                \
+    free(seeds);                                                                                   \
+    return 2;                                                                                      \
+  } while (0)
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      free(seeds);
+      return 0;
+    } else if (!strcmp(a, "--target")) {
+      NEED_ARG;
+      o.target = v;
+    } else if (!strcmp(a, "--exec")) {
+      NEED_ARG;
+      o.exec = v;
+    } else if (!strcmp(a, "--jobs")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u || u > 16) BAD_VALUE;
+      o.jobs = (unsigned)u;
+    } else if (!strcmp(a, "--cafile")) {
+      NEED_ARG;
+      tls.cafile = v;
+    } else if (!strcmp(a, "--cert")) {
+      NEED_ARG;
+      tls.cert = v;
+    } else if (!strcmp(a, "--key")) {
+      NEED_ARG;
+      tls.key = v;
+    } else if (!strcmp(a, "--insecure")) {
+      tls.insecure = true;
+    } else if (!strcmp(a, "--username")) {
+      NEED_ARG;
+      o.username = v;
+    } else if (!strcmp(a, "--password")) {
+      NEED_ARG;
+      o.password = v;
+    } else if (!strcmp(a, "--version")) {
+      NEED_ARG;
+      if (!strcmp(v, "3.1.1")) o.versions = MQS_V311;
+      else if (!strcmp(v, "5") || !strcmp(v, "5.0")) o.versions = MQS_V5;
+      else BAD_VALUE;
+    } else if (!strcmp(a, "--findings")) {
+      NEED_ARG;
+      o.findings_dir = v;
+    } else if (!strcmp(a, "--corpus")) {
+      NEED_ARG;
+      o.corpus_dir = v;
+    } else if (!strcmp(a, "--seed")) {
+      NEED_ARG;
+      if (parse_u64(v, &o.seed)) BAD_VALUE;
+    } else if (!strcmp(a, "--duration")) {
+      NEED_ARG;
+      if (parse_duration(v, &o.duration_ms)) BAD_VALUE;
+    } else if (!strcmp(a, "--sessions")) {
+      NEED_ARG;
+      if (parse_u64(v, &o.max_sessions) || !o.max_sessions) BAD_VALUE;
+    } else if (!strcmp(a, "--max-findings")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u) BAD_VALUE;
+      o.max_findings = (unsigned)u;
+    } else if (!strcmp(a, "--concurrency")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u || u > 1024) BAD_VALUE;
+      o.concurrency = (unsigned)u;
+    } else if (!strcmp(a, "--coverage")) {
+      o.coverage = true;
+    } else if (!strcmp(a, "--sync-dir")) {
+      NEED_ARG;
+      o.sync_dir = v;
+    } else if (!strcmp(a, "--resume")) {
+      o.resume = true;
+    } else if (!strcmp(a, "--json-stats")) {
+      NEED_ARG;
+      o.stats_json = v;
+    } else if (!strcmp(a, "--no-spec")) {
+      o.no_spec = true;
+    } else if (!strcmp(a, "--no-minimise")) {
+      o.no_minimise = true;
+    } else if (!strcmp(a, "--hang-ms")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u) BAD_VALUE;
+      o.hang_ms = (uint32_t)u;
+    } else if (!strcmp(a, "--drain-ms")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u) BAD_VALUE;
+      o.drain_ms = (uint32_t)u;
+    } else if (!strcmp(a, "--leak-rss")) {
+      NEED_ARG;
+      if (parse_u64(v, &o.leak_rss_kib) || !o.leak_rss_kib) BAD_VALUE;
+    } else if (!strcmp(a, "--leak-fds")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u) BAD_VALUE;
+      o.leak_fds = (unsigned)u;
+    } else if (!strcmp(a, "--leak-window")) {
+      NEED_ARG;
+      if (parse_u64(v, &o.leak_window) || !o.leak_window) BAD_VALUE;
+    } else if (!strcmp(a, "--replay")) {
+      NEED_ARG;
+      replay = v;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      o.quiet = true;
+    } else if (a[0] == '-') {
+      fprintf(stderr, "mqcheck fuzz: unknown option '%s' (see mqcheck fuzz --help)\n", a);
+      free(seeds);
+      return 2;
+    } else {
+      seeds[n_seeds++] = argv[i];
+    }
+  }
+  if (!o.target == !o.exec) {
+    fprintf(stderr, "mqcheck fuzz: give --target URL or --exec \"CMD ... {port}\" (one of them)\n");
+    free(seeds);
+    return 2;
+  }
+  if (!n_seeds) seeds[n_seeds++] = "suite";
+  o.seed_paths = seeds;
+  o.n_seed_paths = n_seeds;
+  char err[600];
+  mqn_tls *ctx = NULL;
+  bool tls_url = o.target && (!strncmp(o.target, "mqtts", 5) || !strncmp(o.target, "ssl", 3) ||
+                              !strncmp(o.target, "tls", 3) || !strncmp(o.target, "wss", 3));
+  if (tls_url) {
+    mqn_tls_opts to = {.ca_file = tls.cafile, .cert_file = tls.cert, .key_file = tls.key,
+                       .insecure = tls.insecure};
+    if (mqn_tls_new_client(&to, &ctx, err, sizeof err) != MQN_OK) {
+      fprintf(stderr, "mqcheck fuzz: TLS (--cafile/--cert/--key): %s\n", err);
+      free(seeds);
+      return 2;
+    }
+    o.tls = ctx;
+  }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  signal(SIGPIPE, SIG_IGN);
+  o.stop = &stop_flag;
+  int rc;
+  if (replay) {
+    rc = mqz_replay(&o, replay, err, sizeof err);
+  } else {
+    mqz_stats st;
+    rc = mqz_fuzz(&o, &st, err, sizeof err);
+    if (rc != 2 && !o.quiet)
+      fprintf(stderr, "fuzz: %llu sessions in %.1f s (%.0f/s), %llu finding(s) in %s\n",
+              (unsigned long long)st.sessions, st.elapsed_s,
+              st.elapsed_s > 0 ? (double)st.sessions / st.elapsed_s : 0.0,
+              (unsigned long long)st.findings, o.findings_dir);
+  }
+  if (rc == 2) fprintf(stderr, "mqcheck fuzz: %s\n", err);
+  mqn_tls_free(ctx);
+  free(seeds);
+  return rc;
+}

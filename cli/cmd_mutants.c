@@ -1,0 +1,226 @@
+/* mqcheck mutants - mutation testing of the conformance suite: the suite
+ * runs against the engine once per planted deviation (engine/faults.c), and
+ * for each the statement it breaks must fail in some case (caught) while no
+ * other statement is blamed (collateral). docs/mutants.md has the table. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_decls.h"
+#include "cli_util.h"
+#include "mqe.h"
+#include "mqs.h"
+
+const char mqc_cmd_mutants_help[] =
+    "mutation testing: the suite against the engine with each planted deviation";
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: mqcheck mutants [PATHS...] [--fault NAME]... [--min-caught N] [--markdown]\n"
+             "  PATHS           scenario files or directories (default: the suite)\n"
+             "  --fault NAME    only this planted deviation (repeatable; --list names them)\n"
+             "  --list          list the deviations and the statement each breaks\n"
+             "  --min-caught N  exit 1 when fewer than N statements are caught\n"
+             "  --markdown      print the table as Markdown (docs/mutants.md)\n"
+             "  -v              list each failing case with its failed statements\n"
+             "  --case-level    blame every statement a failing case cites (verdicts as\n"
+             "                  they were before per-statement verdicts, to compare)\n"
+             "A statement is caught when some case fails it with the deviation planted;\n"
+             "collateral lists the other statements (and cases failing without one) blamed.\n"
+             "exit: 0 done, 1 under --min-caught or the suite fails without a deviation,\n"
+             "      2 usage or load errors\n");
+}
+
+/* Statements failed by the run, per version: "ID" or "case@v (no statement)". */
+typedef struct {
+  char **s;
+  size_t n;
+} strset;
+
+static void set_add(strset *set, const char *s) {
+  for (size_t i = 0; i < set->n; i++)
+    if (!strcmp(set->s[i], s)) return;
+  char **a = realloc(set->s, (set->n + 1) * sizeof *a);
+  if (!a) return;
+  set->s = a;
+  if ((a[set->n] = strdup(s))) set->n++;
+}
+
+static void set_free(strset *set) {
+  for (size_t i = 0; i < set->n; i++)
+    free(set->s[i]);
+  free(set->s);
+  memset(set, 0, sizeof *set);
+}
+
+/* case_level: blame every statement a failing case cites, as reports did
+ * before per-statement verdicts (for comparison). */
+static void failed_stmts(const mqs_case *cases, const mqs_result *res, size_t n, unsigned vb,
+                         bool case_level, strset *out) {
+  for (size_t i = 0; i < n; i++) {
+    if (cases[i].version != vb || res[i].verdict == MQS_PASS || res[i].verdict == MQS_SKIP)
+      continue;
+    if (case_level) {
+      unsigned b = vb == MQS_V311 ? 0 : 1;
+      for (size_t k = 0; k < cases[i].scenario->n_rules[b]; k++)
+        set_add(out, cases[i].scenario->rules[b][k]);
+      continue;
+    }
+    bool any = false;
+    for (size_t k = 0; k < res[i].n_stmts; k++)
+      if (res[i].stmts[k].verdict == MQS_ST_FAIL) {
+        set_add(out, res[i].stmts[k].id);
+        any = true;
+      }
+    if (!any) {
+      char id[400], line[460];
+      mqs_case_id(&cases[i], id, sizeof id);
+      snprintf(line, sizeof line, "%s (%s, no statement)", id, mqs_verdict_name(res[i].verdict));
+      set_add(out, line);
+    }
+  }
+}
+
+int mqc_cmd_mutants(int argc, char **argv) {
+  char **paths = calloc((size_t)argc + 1, sizeof *paths);
+  const char **only = calloc((size_t)argc + 1, sizeof *only);
+  size_t n_paths = 0, n_only = 0;
+  long min_caught = -1;
+  bool markdown = false, case_level = false, verbose = false;
+  int rc = 2;
+  char suite_dir[1024];
+  if (!paths || !only) goto out;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      rc = 0;
+      goto out;
+    } else if (!strcmp(a, "--list")) {
+      for (size_t k = 0; k < mqe_fault_count(); k++) {
+        const mqe_fault_info *f = mqe_fault_at(k);
+        printf("%-26s 3.1.1 %-14s 5.0 %-14s %s\n", f->name, f->stmt_311, f->stmt_5, f->what);
+      }
+      rc = 0;
+      goto out;
+    } else if (!strcmp(a, "--fault") && i + 1 < argc) {
+      if (!mqe_fault_lookup(argv[i + 1])) {
+        rc = cli_usage("mutants", "unknown fault '%s' (see --list)", argv[i + 1]);
+        goto out;
+      }
+      only[n_only++] = argv[++i];
+    } else if (!strcmp(a, "--min-caught") && i + 1 < argc) {
+      min_caught = strtol(argv[++i], NULL, 10);
+    } else if (!strcmp(a, "--markdown")) {
+      markdown = true;
+    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      verbose = true;
+    } else if (!strcmp(a, "--case-level")) {
+      case_level = true;
+    } else if (a[0] == '-') {
+      rc = cli_bad_option("mutants", a, usage);
+      goto out;
+    } else {
+      paths[n_paths++] = argv[i];
+    }
+  }
+  if (!n_paths) {
+    if (cli_suite_dir(suite_dir, sizeof suite_dir)) goto out;
+    paths[n_paths++] = suite_dir;
+  }
+  mqs_suite suite;
+  if (mqs_suite_load(paths, n_paths, &suite, stderr) || suite.errors) {
+    if (!suite.errors) goto out;
+    fprintf(stderr, "mqcheck mutants: %zu scenario file(s) did not load\n", suite.errors);
+    mqs_suite_free(&suite);
+    goto out;
+  }
+  mqs_case *cases = calloc(suite.n * 2 + 1, sizeof *cases);
+  mqs_result *res = calloc(suite.n * 2 + 1, sizeof *res);
+  mqs_target_spec *spec = NULL;
+  char err[300];
+  if (!cases || !res || mqs_target_spec_new("engine", NULL, &spec, err, sizeof err)) goto out_suite;
+  size_t n = 0;
+  for (size_t i = 0; i < suite.n; i++)
+    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+      if (suite.s[i]->versions & vb) cases[n++] = (mqs_case){suite.s[i], vb};
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  mqs_run_opts o = {.target = spec,
+                    .caps = mqs_target_spec_default_caps(spec),
+                    .jobs = ncpu > 0 ? (unsigned)ncpu : 1};
+  /* the control run: a deviation is only measured against a clean suite */
+  mqs_run_cases(cases, n, &o, res, NULL, NULL);
+  strset clean = {0};
+  for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+    failed_stmts(cases, res, n, vb, false, &clean);
+  for (size_t i = 0; i < n; i++)
+    mqs_result_free(&res[i]);
+  if (clean.n) {
+    fprintf(stderr, "mqcheck mutants: the suite fails on the conformant engine (%s ...)\n",
+            clean.s[0]);
+    set_free(&clean);
+    rc = 1;
+    goto out_suite;
+  }
+  if (markdown)
+    printf("| Deviation | Version | Statement | Caught | Collateral |\n|---|---|---|---|---|\n");
+  size_t with_fault = 0, caught = 0, collateral = 0, blames = 0;
+  for (size_t k = 0; k < mqe_fault_count(); k++) {
+    const mqe_fault_info *f = mqe_fault_at(k);
+    bool want = !n_only;
+    for (size_t j = 0; j < n_only; j++)
+      want |= !strcmp(only[j], f->name);
+    if (!want) continue;
+    o.engine_faults = f->bit;
+    mqs_run_cases(cases, n, &o, res, NULL, NULL);
+    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+      const char *stmt = vb == MQS_V311 ? f->stmt_311 : f->stmt_5;
+      if (!stmt) continue;
+      strset failed = {0};
+      failed_stmts(cases, res, n, vb, case_level, &failed);
+      bool hit = false;
+      for (size_t i = 0; i < failed.n; i++)
+        hit |= !strcmp(failed.s[i], stmt);
+      with_fault++;
+      caught += hit;
+      collateral += failed.n > (hit ? 1u : 0u);
+      blames += failed.n - (hit ? 1u : 0u);
+      printf(markdown ? "| `%s` | %s | %s | %s | " : "%-26s %-5s %-14s %-6s ", f->name,
+             mqs_version_label(vb), stmt, hit ? "caught" : "MISSED");
+      bool first = true;
+      for (size_t i = 0; i < failed.n; i++) {
+        if (!strcmp(failed.s[i], stmt)) continue;
+        printf("%s%s", first ? "" : ", ", failed.s[i]);
+        first = false;
+      }
+      printf(markdown ? "%s |\n" : "%s\n", first ? (markdown ? "none" : "-") : "");
+      set_free(&failed);
+      for (size_t i = 0; verbose && i < n; i++) {
+        if (cases[i].version != vb || res[i].verdict == MQS_PASS || res[i].verdict == MQS_SKIP)
+          continue;
+        char id[400];
+        mqs_case_id(&cases[i], id, sizeof id);
+        printf("    %s %s:%u:", id, cases[i].scenario->path, res[i].step_line);
+        for (size_t j = 0; j < res[i].n_stmts; j++)
+          if (res[i].stmts[j].verdict == MQS_ST_FAIL) printf(" %s", res[i].stmts[j].id);
+        printf("  (%s)\n", res[i].message ? res[i].message : "");
+      }
+    }
+    for (size_t i = 0; i < n; i++)
+      mqs_result_free(&res[i]);
+  }
+  printf("%s%zu statements with a fault: %zu caught, %zu with collateral (%zu other statements "
+         "blamed in all; %zu cases each run)\n",
+         markdown ? "\n" : "", with_fault, caught, collateral, blames, n);
+  rc = min_caught >= 0 && (long)caught < min_caught ? 1 : 0;
+  if (rc) fprintf(stderr, "mqcheck mutants: %zu caught, fewer than %ld\n", caught, min_caught);
+out_suite:
+  mqs_target_spec_free(spec);
+  free(cases);
+  free(res);
+  mqs_suite_free(&suite);
+out:
+  free(paths);
+  free(only);
+  return rc;
+}

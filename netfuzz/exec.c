@@ -1,0 +1,519 @@
+/* exec.c - runs sessions against a broker, many at once, on one epoll loop.
+ *
+ * Each slot holds one running session: its records, a cursor, its clients'
+ * connections and the oracle model (model.c). A slot advances through its
+ * records until one blocks (a transport opening, a SYNC waiting for packets,
+ * a WAIT), then the loop serves every slot's sockets. Nothing waits without a
+ * deadline: SYNC and WAIT are capped, and so is the whole session. */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+typedef struct slot slot;
+
+typedef struct {
+  slot *owner;
+  unsigned idx;
+  mqn_conn *conn; /* owned by the loop while set */
+  bool dialing;   /* handshake under way */
+  bool refused;   /* could not open */
+  mqz_buf rx;
+  uint32_t got;     /* packets received, all connections of the session */
+  bool broken;      /* the byte stream can no longer be framed */
+  uint32_t split;   /* next send in pieces of this size (0 = whole) */
+  bool split_set;
+  int64_t slow_until; /* reading paused until then */
+  int64_t last_rx;    /* when a packet last arrived */
+} client;
+
+struct slot {
+  bool busy;
+  uint64_t id;
+  uint8_t *s; /* the session (owned) */
+  size_t n;
+  mqz_iter it;
+  mqz_rec cur; /* the record being executed */
+  bool have_cur;
+  int64_t wake;     /* deadline of the blocking record */
+  int64_t sync_start;
+  int64_t deadline; /* whole session */
+  bool draining;    /* records done: waiting for owed deliveries */
+  bool leave_wait;  /* the current record waits for deliveries owed to its client */
+  int64_t drain_until;
+  char token[MQZ_TOKEN_LEN + 1];
+  client cl[MQZ_MAX_CLIENTS];
+  mqz__model model;
+  mqz_outcome out;
+};
+
+struct mqz_exec {
+  mqz_exec_opts o;
+  mqz_done_fn done;
+  void *ctx;
+  mqn_loop *loop;
+  slot *slots;
+  size_t n_slots, running;
+  uint8_t scratch[MQZ_SESSION_MAX];
+  bool in_one; /* mqz_exec_one is running: done is not called */
+};
+
+void mqz_exec_opts_default(mqz_exec_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->concurrency = 64;
+  o->sync_ms = 250;
+  o->quiet_ms = 10;
+  o->wait_cap_ms = 10;
+  o->drain_ms = 500;
+  o->session_ms = 5000;
+  o->connect_ms = 2000;
+  o->spec_oracle = true;
+}
+
+int mqz_exec_new(const mqz_exec_opts *opts, mqz_done_fn done, void *ctx, mqz_exec **out) {
+  *out = NULL;
+  mqz_exec *x = calloc(1, sizeof *x);
+  if (!x) return -1;
+  x->o = *opts;
+  mqz_exec_opts d;
+  mqz_exec_opts_default(&d);
+  if (!x->o.concurrency) x->o.concurrency = d.concurrency;
+  if (!x->o.sync_ms) x->o.sync_ms = d.sync_ms;
+  if (!x->o.quiet_ms) x->o.quiet_ms = d.quiet_ms;
+  if (!x->o.wait_cap_ms) x->o.wait_cap_ms = d.wait_cap_ms;
+  if (!x->o.drain_ms) x->o.drain_ms = d.drain_ms;
+  if (!x->o.session_ms) x->o.session_ms = d.session_ms;
+  if (!x->o.connect_ms) x->o.connect_ms = d.connect_ms;
+  x->done = done;
+  x->ctx = ctx;
+  x->n_slots = x->o.concurrency;
+  x->slots = calloc(x->n_slots, sizeof *x->slots);
+  if (!x->slots || mqn_loop_new(x->n_slots * MQZ_MAX_CLIENTS + 16, &x->loop) != MQN_OK) {
+    free(x->slots);
+    free(x);
+    return -1;
+  }
+  for (size_t i = 0; i < x->n_slots; i++)
+    for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
+      x->slots[i].cl[k].owner = &x->slots[i];
+      x->slots[i].cl[k].idx = k;
+    }
+  *out = x;
+  return 0;
+}
+
+static void client_close(mqz_exec *x, client *c, bool abrupt) {
+  if (!c->conn) return;
+  if (abrupt) {
+    /* SO_LINGER 0: close() sends RST, as a lost network would look */
+    struct linger lg = {1, 0};
+    (void)setsockopt(mqn_conn_fd(c->conn), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  mqn_loop_close(x->loop, c->conn);
+  c->conn = NULL;
+  c->dialing = false;
+}
+
+static void slot_release(mqz_exec *x, slot *s) {
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
+    client *c = &s->cl[k];
+    client_close(x, c, false);
+    mqz_buf_free(&c->rx);
+    slot *owner = c->owner;
+    memset(c, 0, sizeof *c);
+    c->owner = owner;
+    c->idx = k;
+  }
+  free(s->s);
+  s->s = NULL;
+  s->busy = false;
+  x->running--;
+}
+
+void mqz_exec_abort_all(mqz_exec *x) {
+  for (size_t i = 0; i < x->n_slots; i++)
+    if (x->slots[i].busy) slot_release(x, &x->slots[i]);
+}
+
+void mqz_exec_free(mqz_exec *x) {
+  if (!x) return;
+  mqz_exec_abort_all(x);
+  mqn_loop_free(x->loop);
+  free(x->slots);
+  free(x);
+}
+
+void mqz_exec_set_url(mqz_exec *x, const mqn_url *url) {
+  x->o.url = *url;
+}
+
+bool mqz_exec_has_room(const mqz_exec *x) {
+  return x->running < x->n_slots;
+}
+
+size_t mqz_exec_running(const mqz_exec *x) {
+  return x->running;
+}
+
+int mqz_exec_submit(mqz_exec *x, uint64_t id, uint32_t token, const uint8_t *s, size_t n) {
+  slot *sl = NULL;
+  for (size_t i = 0; i < x->n_slots && !sl; i++)
+    if (!x->slots[i].busy) sl = &x->slots[i];
+  if (!sl) return -1;
+  sl->s = malloc(n ? n : 1);
+  if (!sl->s) return -1;
+  if (n) memcpy(sl->s, s, n);
+  sl->n = n;
+  sl->busy = true;
+  sl->id = id;
+  sl->have_cur = false;
+  sl->draining = false;
+  sl->leave_wait = false;
+  sl->wake = 0;
+  int64_t now = mqn_now_ms();
+  sl->deadline = now + x->o.session_ms;
+  mqz_token_make(token, sl->token);
+  memset(&sl->out, 0, sizeof sl->out);
+  mqz__model_init(&sl->model, mqz_session_version(s, n), sl->token, x->o.spec_oracle,
+                  (mqz_session_flags(s, n) & MQZ_F_AUTO_ACK) != 0, &sl->out);
+  mqz_iter_init(&sl->it, sl->s, sl->n);
+  x->running++;
+  return 0;
+}
+
+/* ---- sending ---- */
+
+static void write_bytes(mqz_exec *x, client *c, const uint8_t *p, size_t n) {
+  if (!c->conn || !n) return;
+  size_t piece = c->split_set ? (c->split ? c->split : 1) : n;
+  c->split_set = false;
+  for (size_t off = 0; off < n; off += piece) {
+    size_t len = n - off < piece ? n - off : piece, took;
+    if (mqn_conn_write(c->conn, p + off, len, &took) != MQN_OK && took == 0) break;
+    /* separate writes leave as separate segments (TCP_NODELAY), so the
+     * broker's reader meets a packet cut at each boundary */
+    if (piece < n) (void)mqn_conn_flush(c->conn);
+  }
+  (void)mqn_conn_flush(c->conn);
+  mqn_loop_update(x->loop, c->conn);
+}
+
+static void send_packet(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
+  if (!c->conn || c->dialing) return;
+  if (r->op == MQZ_OP_ACK && s->model.auto_ack) return; /* answered already */
+  size_t n = r->pkt_len;
+  if (n > sizeof x->scratch) n = sizeof x->scratch;
+  memcpy(x->scratch, r->pkt, n);
+  mqz_token_apply(x->scratch, n, s->token);
+  if (r->op == MQZ_OP_ACK && n >= 4) {
+    /* answer what the broker sent: its packet identifier, not the seed's */
+    uint16_t id = mqz__model_take_pend(&s->model, c->idx, (uint8_t)(x->scratch[0] >> 4));
+    mqc_frame f;
+    mqc_error e;
+    if (id && mqc_frame_packet(x->scratch, n, MQC_V311, MQC_NO_LIMIT, &f, &e) == MQC_OK &&
+        f.header_len + 2u <= n) {
+      x->scratch[f.header_len] = (uint8_t)(id >> 8);
+      x->scratch[f.header_len + 1] = (uint8_t)id;
+    }
+  }
+  bool probe = false;
+  if (r->op == MQZ_OP_RAW) {
+    mqz__model_sent_raw(&s->model, c->idx);
+  } else if (mqz__model_sent(&s->model, c->idx, x->scratch, n, &probe) == MQZ__SUPPRESS) {
+    return;
+  }
+  s->out.packets_sent++;
+  write_bytes(x, c, x->scratch, n);
+  if (probe) {
+    static const uint8_t pingreq[2] = {0xC0, 0x00};
+    s->model.c[c->idx].probe_sent = true;
+    write_bytes(x, c, pingreq, 2);
+  }
+}
+
+/* ---- receiving ---- */
+
+static void on_packets(mqz_exec *x, slot *s, client *c) {
+  mqz__conn_model *cm = &s->model.c[c->idx];
+  size_t off = 0;
+  while (!c->broken && off < c->rx.n) {
+    mqc_frame f;
+    mqc_error e;
+    /* framed without a size limit: the model judges sizes (model.c) */
+    mqc_status st = mqc_frame_packet(c->rx.p + off, c->rx.n - off, cm->v, MQC_NO_LIMIT, &f, &e);
+    if (st == MQC_INCOMPLETE) break;
+    if (st != MQC_OK) {
+      c->broken = true;
+      mqz__model_unframeable(&s->model, c->idx, &e);
+      break;
+    }
+    uint8_t ack[4];
+    size_t ack_n = 0;
+    c->got++;
+    c->last_rx = mqn_now_ms();
+    s->out.packets_received++;
+    if (!mqz__model_received(&s->model, c->idx, c->rx.p + off, f.total_len, ack, &ack_n))
+      c->broken = true;
+    off += f.total_len;
+    if (ack_n && !cm->violated) write_bytes(x, c, ack, ack_n);
+  }
+  if (off) memmove(c->rx.p, c->rx.p + off, c->rx.n - off);
+  c->rx.n -= off;
+}
+
+static void on_readable(mqz_exec *x, slot *s, client *c) {
+  uint8_t buf[16384];
+  for (int rounds = 0; rounds < 64 && c->conn; rounds++) {
+    size_t got = 0;
+    mqn_status st = mqn_conn_read(c->conn, buf, sizeof buf, &got);
+    if (st == MQN_AGAIN) return;
+    if (st != MQN_OK) {
+      mqz__model_server_closed(&s->model, c->idx);
+      client_close(x, c, false);
+      return;
+    }
+    if (!c->broken) {
+      mqz_buf_append(&c->rx, buf, got);
+      on_packets(x, s, c);
+    }
+  }
+}
+
+/* ---- the record machine ---- */
+
+static void open_client(mqz_exec *x, slot *s, client *c) {
+  if (c->conn) {
+    mqz__model_client_closed(&s->model, c->idx);
+    client_close(x, c, true);
+  }
+  mqz__model_open(&s->model, c->idx);
+  c->broken = false;
+  c->rx.n = 0;
+  mqn_conn_opts co = {.handshake_timeout_ms = x->o.connect_ms};
+  mqn_conn *conn;
+  if (mqn_conn_dial(&x->o.url, x->o.tls, &co, &conn) != MQN_OK ||
+      mqn_loop_add(x->loop, conn, c) != MQN_OK) {
+    c->refused = true;
+    s->out.refused = true;
+    return;
+  }
+  c->conn = conn;
+  c->dialing = true;
+}
+
+/* Does r take its client away (close, drop, DISCONNECT, a reconnect)? */
+static bool leaves(const mqz_rec *r, const client *c) {
+  switch (r->op) {
+  case MQZ_OP_CLOSE:
+  case MQZ_OP_DROP:
+  case MQZ_OP_HALFCLOSE:
+    return c->conn != NULL;
+  case MQZ_OP_OPEN:
+    return c->conn != NULL;
+  case MQZ_OP_SEND:
+    return c->conn && r->pkt_len && (r->pkt[0] >> 4) == MQC_DISCONNECT;
+  default:
+    return false;
+  }
+}
+
+/* Executes s->cur; returns true when it is finished, false while it blocks. */
+static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
+  mqz_rec *r = &s->cur;
+  client *c = &s->cl[r->client];
+  if (!s->leave_wait && !s->wake && leaves(r, c) && mqz__model_owed(&s->model, r->client)) {
+    /* a subscriber about to leave: what it is owed must arrive first */
+    s->leave_wait = true;
+    s->wake = now + x->o.drain_ms;
+  }
+  if (s->leave_wait) {
+    if (mqz__model_owed(&s->model, r->client) && now < s->wake && c->conn) return false;
+    s->leave_wait = false;
+    s->wake = 0;
+    mqz__model_judge(&s->model, r->client);
+    if (s->out.kind != MQZ_NONE) return true;
+  }
+  switch (r->op) {
+  case MQZ_OP_OPEN:
+    if (!s->wake) {
+      open_client(x, s, c);
+      s->wake = now + x->o.connect_ms;
+    }
+    return !c->dialing || now >= s->wake;
+  case MQZ_OP_SEND:
+  case MQZ_OP_ACK:
+  case MQZ_OP_RAW:
+    send_packet(x, s, c, r);
+    return true;
+  case MQZ_OP_CLOSE:
+  case MQZ_OP_DROP:
+    if (c->conn) {
+      mqz__model_client_closed(&s->model, c->idx);
+      if (r->op == MQZ_OP_CLOSE) (void)mqn_conn_flush(c->conn);
+      client_close(x, c, r->op == MQZ_OP_DROP);
+    }
+    return true;
+  case MQZ_OP_HALFCLOSE:
+    if (c->conn && !c->dialing) {
+      mqz__model_client_closed(&s->model, c->idx);
+      (void)mqn_conn_flush(c->conn);
+      if (mqn_conn_scheme(c->conn) == MQN_TCP) (void)shutdown(mqn_conn_fd(c->conn), SHUT_WR);
+      else (void)mqn_conn_shutdown(c->conn);
+    }
+    return true;
+  case MQZ_OP_SYNC: {
+    if (!s->wake) {
+      s->wake = now + x->o.sync_ms;
+      s->sync_start = now;
+    }
+    /* a mutated session may wait for packets that never come: a quiet
+     * connection ends the wait early (the oracles never depend on it) */
+    int64_t since = c->last_rx > s->sync_start ? c->last_rx : s->sync_start;
+    return c->got >= r->arg || !c->conn || c->broken || now >= s->wake ||
+           (!c->dialing && now - since >= (int64_t)x->o.quiet_ms);
+  }
+  case MQZ_OP_WAIT:
+    if (!s->wake) s->wake = now + (r->arg < x->o.wait_cap_ms ? r->arg : x->o.wait_cap_ms);
+    return now >= s->wake;
+  case MQZ_OP_SPLIT:
+    c->split = r->arg;
+    c->split_set = true;
+    return true;
+  case MQZ_OP_SLOWREAD:
+    if (c->conn && !c->dialing) {
+      c->slow_until = now + 10 * (int64_t)r->arg;
+      mqn_loop_pause_read(x->loop, c->conn, true);
+    }
+    return true;
+  default:
+    return true;
+  }
+}
+
+static void finish(mqz_exec *x, slot *s) {
+  mqz__model_judge(&s->model, MQZ_MAX_CLIENTS);
+  if (s->out.kind == MQZ_NONE && mqn_now_ms() >= s->deadline) s->out.timed_out = true;
+  if (!x->in_one && x->done) x->done(x->ctx, s->id, s->s, s->n, &s->out);
+  slot_release(x, s);
+}
+
+/* Runs s until it blocks or ends. Returns true when it ended. */
+static bool advance(mqz_exec *x, slot *s) {
+  int64_t now = mqn_now_ms();
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
+    client *c = &s->cl[k];
+    if (c->conn && c->slow_until && now >= c->slow_until) {
+      c->slow_until = 0;
+      mqn_loop_pause_read(x->loop, c->conn, false);
+    }
+  }
+  if (now >= s->deadline) {
+    finish(x, s);
+    return true;
+  }
+  for (;;) {
+    if (s->draining) {
+      if (mqz__model_owed(&s->model, MQZ_MAX_CLIENTS) == 0 || now >= s->drain_until) {
+        finish(x, s);
+        return true;
+      }
+      return false;
+    }
+    if (!s->have_cur) {
+      if (!mqz_iter_next(&s->it, &s->cur)) {
+        s->draining = true;
+        s->drain_until = now + x->o.drain_ms;
+        continue;
+      }
+      s->have_cur = true;
+      s->wake = 0;
+    }
+    if (!exec_record(x, s, now)) return false;
+    s->have_cur = false;
+    if (s->out.kind != MQZ_NONE) { /* judged: no need to go on */
+      finish(x, s);
+      return true;
+    }
+  }
+}
+
+static int64_t next_wake(const mqz_exec *x) {
+  int64_t w = INT64_MAX;
+  for (size_t i = 0; i < x->n_slots; i++) {
+    const slot *s = &x->slots[i];
+    if (!s->busy) continue;
+    int64_t t = s->deadline;
+    if (s->draining && s->drain_until < t) t = s->drain_until;
+    if (s->have_cur && s->wake && s->wake < t) t = s->wake;
+    if (s->have_cur && s->cur.op == MQZ_OP_SYNC && s->sync_start + (int64_t)x->o.quiet_ms < t)
+      t = s->sync_start + (int64_t)x->o.quiet_ms;
+    for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+      if (s->cl[k].slow_until && s->cl[k].slow_until < t) t = s->cl[k].slow_until;
+    if (t < w) w = t;
+  }
+  return w;
+}
+
+void mqz_exec_poll(mqz_exec *x, int timeout_ms) {
+  for (size_t i = 0; i < x->n_slots; i++)
+    if (x->slots[i].busy) advance(x, &x->slots[i]);
+  int64_t now = mqn_now_ms(), w = next_wake(x);
+  int t = timeout_ms;
+  if (w != INT64_MAX && w - now < t) t = w - now < 0 ? 0 : (int)(w - now);
+  mqn_event ev[64];
+  size_t n = 0;
+  if (mqn_loop_wait(x->loop, t, ev, 64, &n) != MQN_OK) return;
+  for (size_t i = 0; i < n; i++) {
+    client *c = ev[i].udata;
+    if (!c || !c->conn || ev[i].conn != c->conn) continue;
+    slot *s = c->owner;
+    switch (ev[i].kind) {
+    case MQN_EV_OPEN:
+      c->dialing = false;
+      break;
+    case MQN_EV_READABLE:
+      on_readable(x, s, c);
+      break;
+    case MQN_EV_DRAINED:
+      break;
+    case MQN_EV_ERROR:
+    case MQN_EV_TIMEOUT:
+      if (c->dialing) {
+        c->refused = true;
+        s->out.refused = true;
+      } else {
+        mqz__model_server_closed(&s->model, c->idx);
+      }
+      client_close(x, c, false);
+      break;
+    }
+  }
+  for (size_t i = 0; i < x->n_slots; i++)
+    if (x->slots[i].busy) advance(x, &x->slots[i]);
+}
+
+void mqz_exec_one(mqz_exec *x, uint32_t token, const uint8_t *s, size_t n, mqz_outcome *out) {
+  memset(out, 0, sizeof *out);
+  assert(x->running == 0);
+  x->in_one = true;
+  if (mqz_exec_submit(x, 0, token, s, n)) {
+    x->in_one = false;
+    snprintf(out->message, sizeof out->message, "out of memory");
+    out->refused = true;
+    return;
+  }
+  slot *sl = NULL;
+  for (size_t i = 0; i < x->n_slots; i++)
+    if (x->slots[i].busy) sl = &x->slots[i];
+  assert(sl);
+  /* finish() copies nothing for us: watch the slot's outcome until it ends */
+  while (sl->busy) {
+    *out = sl->out;
+    mqz_exec_poll(x, 50);
+  }
+  *out = sl->out;
+  x->in_one = false;
+}

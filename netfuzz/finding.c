@@ -1,0 +1,344 @@
+/* finding.c - a finding written as files, and as a scenario in the suite's
+ * format that asserts what a correct broker does.
+ *
+ * The scenario replays the session's bytes (send_hex, with the session token
+ * fixed), and after each record expects what the reference engine sends for
+ * the same bytes (engine_replay.c): the packet types, the topics and
+ * payloads of deliveries, CONNACK 0x00, and closes as expect_disconnect.
+ * Those expectations skip other packets, except for bad-wire findings (any
+ * packet that does not decode must fail the step) and for unwanted deliveries
+ * (a PINGREQ fence at the end, that nothing else may precede). Crashes, hangs
+ * and leaks end with a fresh client that must connect and get a PINGRESP. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine_replay.h"
+#include "internal.h"
+
+const char *mqz_kind_name(mqz_kind k) {
+  static const char *const names[MQZ_KIND_COUNT] = {"none",     "crash", "hang",
+                                                    "bad-wire", "spec",  "leak"};
+  return k < MQZ_KIND_COUNT ? names[k] : "?";
+}
+
+typedef struct {
+  char *p;
+  size_t n, cap;
+  bool oom;
+} text;
+
+static void tprintf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tprintf(text *t, const char *fmt, ...) {
+  if (t->oom) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
+    va_end(ap);
+    if (k < 0) return;
+    if (t->p && t->n + (size_t)k < t->cap) {
+      t->n += (size_t)k;
+      return;
+    }
+    size_t cap = t->cap ? t->cap * 2 : 4096;
+    while (cap < t->n + (size_t)k + 1)
+      cap *= 2;
+    char *q = realloc(t->p, cap);
+    if (!q) {
+      t->oom = true;
+      return;
+    }
+    t->p = q;
+    t->cap = cap;
+  }
+}
+
+static void thex(text *t, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    tprintf(t, "%s%02x", i ? " " : "", p[i]);
+}
+
+/* YAML double-quoted text: printable ASCII kept, the rest escaped. */
+static void tquote(text *t, const char *s) {
+  tprintf(t, "\"");
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') tprintf(t, "\\%c", ch);
+    else if (ch >= 0x20 && ch < 0x7F) tprintf(t, "%c", ch);
+    else tprintf(t, "\\x%02x", ch);
+  }
+  tprintf(t, "\"");
+}
+
+/* What the engine sent, per record, collected before writing. */
+typedef struct {
+  size_t rec;
+  unsigned client;
+  uint8_t *p; /* owned; NULL = the engine closed the connection */
+  size_t n;
+} eng_ev;
+
+typedef struct {
+  eng_ev *e;
+  size_t n, cap;
+} eng_log;
+
+static void on_engine(void *ctx, size_t rec, unsigned client, const uint8_t *p, size_t n) {
+  eng_log *l = ctx;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 64;
+    eng_ev *q = realloc(l->e, cap * sizeof *q);
+    if (!q) return;
+    l->e = q;
+    l->cap = cap;
+  }
+  eng_ev *ev = &l->e[l->n];
+  ev->rec = rec;
+  ev->client = client;
+  ev->n = n;
+  ev->p = NULL;
+  if (p) {
+    ev->p = malloc(n);
+    if (!ev->p) return;
+    memcpy(ev->p, p, n);
+  }
+  l->n++;
+}
+
+static void eng_log_free(eng_log *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->e[i].p);
+  free(l->e);
+}
+
+/* The token a finding's scenario uses: fixed, derived from its signature. */
+static void finding_token(const mqz_finding *f, char out[MQZ_TOKEN_LEN + 1]) {
+  uint32_t h = 2166136261u;
+  for (const char *s = f->signature; *s; s++)
+    h = (h ^ (uint8_t)*s) * 16777619u;
+  mqz_token_make(h % (36u * 36 * 36 * 36), out);
+}
+
+/* One expectation for a packet the engine sent. */
+static void expect_step(text *t, unsigned client, const uint8_t *p, size_t n, mqc_version v,
+                        bool strict) {
+  mqc_packet pkt;
+  mqc_error err;
+  if (mqc_decode(p, n, v, MQC_FROM_SERVER, MQC_NO_LIMIT, &pkt, &err) != MQC_OK) return;
+  /* refusals and server DISCONNECTs vary legally between brokers: the close
+   * that follows them is expected instead */
+  if (pkt.type == MQC_DISCONNECT || (pkt.type == MQC_CONNACK && pkt.connack.reason)) return;
+  tprintf(t, "  - {client: c%u, expect: {type: %s", client, mqc_type_name(pkt.type));
+  if (pkt.type == MQC_CONNACK) tprintf(t, ", reason_code: 0");
+  if (pkt.type == MQC_PUBLISH) {
+    tprintf(t, ", topic: {hex: \"");
+    thex(t, pkt.publish.topic.p, pkt.publish.topic.n);
+    tprintf(t, "\"}, payload: {hex: \"");
+    thex(t, pkt.publish.payload.p, pkt.publish.payload.n);
+    tprintf(t, "\"}");
+  }
+  tprintf(t, "}%s}\n", strict ? "" : ", ignore_others: true");
+}
+
+char *mqz_scenario_yaml(const mqz_finding *f) {
+  char token[MQZ_TOKEN_LEN + 1];
+  finding_token(f, token);
+  mqc_version v = mqz_session_version(f->session, f->session_n);
+  const char *vlabel = v == MQC_V5 ? "5.0" : "3.1.1";
+  eng_log log = {0};
+  if (mqz_engine_replay(f->session, f->session_n, token, on_engine, &log)) return NULL;
+  /* which clients the session uses */
+  bool used[MQZ_MAX_CLIENTS] = {0};
+  mqz_iter it;
+  mqz_rec r;
+  mqz_iter_init(&it, f->session, f->session_n);
+  while (mqz_iter_next(&it, &r))
+    used[r.client] = true;
+  bool strict = f->kind == MQZ_BADWIRE;
+  bool fence = f->kind == MQZ_SPEC && (!strcmp(f->statement, "MQTT-3.3.2-3") ||
+                                       !strcmp(f->statement, "MQTT-4.7.2-1") ||
+                                       !strcmp(f->statement, "MQTT-4.3.3-10") ||
+                                       !strcmp(f->statement, "MQTT-4.3.3-2"));
+  const char *stmt = f->statement[0] ? f->statement : "MQTT-3.12.4-1";
+  text t = {0};
+  tprintf(&t, "# Written by mqcheck fuzz: a %s finding (seed %llu, session %llu).\n",
+          mqz_kind_name(f->kind), (unsigned long long)f->seed, (unsigned long long)f->number);
+  tprintf(&t, "# It replays the session's bytes and expects what the reference engine answers.\n");
+  tprintf(&t, "format: 1\nname: fuzz/%s-%.12s\ndescription: ", mqz_kind_name(f->kind), token);
+  char desc[400];
+  snprintf(desc, sizeof desc, "%s: %s", mqz_kind_name(f->kind), f->message);
+  tquote(&t, desc);
+  tprintf(&t, "\nversions: [%s]\nrules:\n  %s: [%s%s]\nclients: [", vlabel, vlabel, stmt,
+          strcmp(stmt, "MQTT-3.12.4-1") && f->kind != MQZ_SPEC ? ", MQTT-3.12.4-1" : "");
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+    if (used[k]) tprintf(&t, "c%u, ", k);
+  tprintf(&t, "check]\nsteps:\n");
+  bool open[MQZ_MAX_CLIENTS] = {0};
+  size_t ev = 0, idx = 0;
+  uint8_t buf[MQZ_SESSION_MAX];
+  mqz_iter_init(&it, f->session, f->session_n);
+  for (; mqz_iter_next(&it, &r); idx++) {
+    switch (r.op) {
+    case MQZ_OP_OPEN:
+      tprintf(&t, "  - {client: c%u, open: true}\n", r.client);
+      open[r.client] = true;
+      break;
+    case MQZ_OP_SEND:
+    case MQZ_OP_ACK:
+    case MQZ_OP_RAW:
+      memcpy(buf, r.pkt, r.pkt_len);
+      mqz_token_apply(buf, r.pkt_len, token);
+      tprintf(&t, "  - {client: c%u, send_hex: \"", r.client);
+      thex(&t, buf, r.pkt_len);
+      tprintf(&t, "\"}\n");
+      break;
+    case MQZ_OP_CLOSE:
+    case MQZ_OP_HALFCLOSE:
+    case MQZ_OP_DROP:
+      if (open[r.client]) tprintf(&t, "  - {client: c%u, drop: true}\n", r.client);
+      open[r.client] = false;
+      break;
+    case MQZ_OP_WAIT:
+      tprintf(&t, "  - {wait: %u}\n", r.arg);
+      break;
+    default:
+      break;
+    }
+    for (; ev < log.n && log.e[ev].rec == idx; ev++) {
+      const eng_ev *e = &log.e[ev];
+      if (!e->p) {
+        if (open[e->client]) tprintf(&t, "  - {client: c%u, expect_disconnect: true}\n", e->client);
+        open[e->client] = false;
+        continue;
+      }
+      mqc_version cv = v;
+      if (e->n > 0 && (e->p[0] >> 4) == MQC_CONNACK && v == MQC_V31) cv = MQC_V311;
+      expect_step(&t, e->client, e->p, e->n, cv == MQC_V31 ? MQC_V311 : cv, strict);
+    }
+  }
+  for (; ev < log.n; ev++) { /* after the last record */
+    const eng_ev *e = &log.e[ev];
+    if (!e->p) {
+      if (open[e->client]) tprintf(&t, "  - {client: c%u, expect_disconnect: true}\n", e->client);
+      open[e->client] = false;
+    } else {
+      expect_step(&t, e->client, e->p, e->n, v == MQC_V31 ? MQC_V311 : v, strict);
+    }
+  }
+  if (fence)
+    for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+      if (open[k])
+        tprintf(&t,
+                "  - {client: c%u, send: {type: PINGREQ}, comment: \"fence: nothing else may "
+                "come before its PINGRESP\"}\n  - {client: c%u, expect: {type: PINGRESP}}\n",
+                k, k);
+  tprintf(&t, "  - {client: check, connect: {}, comment: \"the broker is still alive\"}\n"
+              "  - {client: check, send: {type: PINGREQ}}\n"
+              "  - {client: check, expect: {type: PINGRESP}}\n");
+  eng_log_free(&log);
+  if (t.oom) {
+    free(t.p);
+    return NULL;
+  }
+  return t.p;
+}
+
+/* Writes n bytes to path via a temporary file, so a full disk never leaves a
+ * half-written file under the final name. */
+static int write_file(const char *path, const void *p, size_t n, char *err, size_t cap) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    snprintf(err, cap, "cannot write %s: %s", tmp, strerror(errno));
+    return -1;
+  }
+  bool ok = fwrite(p, 1, n, f) == n;
+  ok = fflush(f) == 0 && ok;
+  int e = errno;
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, path)) {
+    snprintf(err, cap, "cannot write %s: %s", path, strerror(e ? e : EIO));
+    remove(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+static uint64_t fnv64(const void *p, size_t n, uint64_t h) {
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
+int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, size_t cap, char *err,
+                      size_t err_cap) {
+  if (mkdir(dir, 0777) && errno != EEXIST) {
+    snprintf(err, err_cap, "cannot create %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  uint64_t h = fnv64(f->signature, strlen(f->signature), 1469598103934665603ull);
+  char fdir[4096];
+  snprintf(fdir, sizeof fdir, "%s/%s-%012llx", dir, mqz_kind_name(f->kind),
+           (unsigned long long)(h & 0xFFFFFFFFFFFFull));
+  if (mkdir(fdir, 0777) && errno != EEXIST) {
+    snprintf(err, err_cap, "cannot create %s: %s", fdir, strerror(errno));
+    return -1;
+  }
+  snprintf(path_out, cap, "%s", fdir);
+  char path[4200];
+  char *yaml = mqz_scenario_yaml(f);
+  if (!yaml) {
+    snprintf(err, err_cap, "out of memory writing the scenario");
+    return -1;
+  }
+  snprintf(path, sizeof path, "%s/scenario.yaml", fdir);
+  int rc = write_file(path, yaml, strlen(yaml), err, err_cap);
+  free(yaml);
+  if (rc) return -1;
+  snprintf(path, sizeof path, "%s/session.bin", fdir);
+  if (write_file(path, f->session, f->session_n, err, err_cap)) return -1;
+  /* the raw bytes each client sent (the session token fixed as in the
+   * scenario) */
+  char token[MQZ_TOKEN_LEN + 1];
+  finding_token(f, token);
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
+    mqz_buf b = {0};
+    mqz_iter it;
+    mqz_rec r;
+    mqz_iter_init(&it, f->session, f->session_n);
+    while (mqz_iter_next(&it, &r))
+      if (r.client == k && r.pkt_len) mqz_buf_append(&b, r.pkt, r.pkt_len);
+    if (b.n) {
+      mqz_token_apply(b.p, b.n, token);
+      snprintf(path, sizeof path, "%s/client-%u.bin", fdir, k);
+      rc = b.oom ? -1 : write_file(path, b.p, b.n, err, err_cap);
+    }
+    mqz_buf_free(&b);
+    if (rc) return -1;
+  }
+  if (f->broker_log && f->broker_log_n) {
+    snprintf(path, sizeof path, "%s/broker.log", fdir);
+    if (write_file(path, f->broker_log, f->broker_log_n, err, err_cap)) return -1;
+  }
+  char line[900];
+  int ln = snprintf(line, sizeof line, "%s%s%s: %s (seed %llu, session %llu)\n",
+                    mqz_kind_name(f->kind), f->statement[0] ? " " : "", f->statement, f->message,
+                    (unsigned long long)f->seed, (unsigned long long)f->number);
+  snprintf(path, sizeof path, "%s/README", fdir);
+  if (write_file(path, line, (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1, err,
+                 err_cap))
+    return -1;
+  /* the run's index: one line per finding */
+  snprintf(path, sizeof path, "%s/README", dir);
+  FILE *idx = fopen(path, "a");
+  if (!idx || fprintf(idx, "%s  %s", fdir + strlen(dir) + 1, line) < 0 || fclose(idx)) {
+    snprintf(err, err_cap, "cannot append to %s: %s", path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}

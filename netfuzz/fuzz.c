@@ -1,0 +1,993 @@
+/* fuzz.c - the fuzzing run: instances (an exec'd broker, or the target URL,
+ * each with its executor), scheduling, the crash, hang and leak oracles,
+ * triage of who did it, deduplication, minimisation, the corpus, stats.
+ *
+ * Determinism: session k of a run is the seed corpus entry
+ * pick(seed, k) mutated with seed mix(seed, k), so without coverage feedback
+ * any session can be regenerated from --seed and its number. With feedback
+ * the corpus grows in the order sessions finish, so a finding's session is
+ * kept in its folder (session.bin) rather than regenerated. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "internal.h"
+#include "liveness.h"
+#include "mqs.h"
+
+#define HIST 2048 /* sessions remembered per instance for triage */
+#define MAX_JOBS 16
+#define MAX_SIGS 256
+
+typedef struct {
+  uint8_t *s;
+  size_t n;
+  uint64_t number;
+  int64_t t; /* when it was submitted */
+} held;
+
+typedef struct run run;
+
+typedef struct {
+  run *owner;
+  unsigned no;
+  mqz_broker *broker; /* exec only */
+  mqz_exec *x;
+  mqz_exec *tx; /* one session at a time: triage and minimisation */
+  mqn_url url;
+  char log_path[4096];
+  int64_t next_probe;
+  mqz_exec *bx; /* many at once, no oracle callback: triage batches */
+  held hist[HIST]; /* ring of submitted sessions, oldest overwritten */
+  size_t hist_at;
+  int64_t last_ok; /* last liveness probe that passed */
+  uint64_t leak_base_sessions, leak_next, leak_rss0;
+  unsigned leak_fds0;
+  bool leak_primed, leak_reported;
+  bool quiescing; /* no new sessions: the leak sample waits for a quiet broker */
+  bool dead; /* --target only: the broker stopped answering for good */
+} instance;
+
+struct run {
+  const mqz_opts *o;
+  mqz_stats *st;
+  mqz_corpus corpus;
+  size_t n_seeds; /* corpus entries that came from seeds (not grown) */
+  mqz_mutator *mut;
+  instance inst[MAX_JOBS];
+  unsigned n_inst;
+  mqz_cov cov;
+  uint64_t next_number;
+  uint64_t token_salt; /* from the clock: see token_for */
+  uint64_t submitted;  /* sessions handed to executors (not triage runs) */
+  char sigs[MAX_SIGS][256];
+  size_t n_sigs;
+  char flaky[MAX_SIGS][256]; /* seen, but not reproduced alone: tried 3 times */
+  unsigned flaky_tries[MAX_SIGS];
+  size_t n_flaky;
+  uint8_t work[MQZ_SESSION_MAX];
+  int64_t t0, last_status, last_sync;
+  bool tty;
+  char queue_dir[4096];
+  unsigned versions; /* MQS_V* the target accepts */
+  char *event_log;   /* the broker's log when it crashed or hung (owned) */
+  size_t event_log_n;
+  FILE *log;         /* stderr */
+};
+
+/* ---- helpers ---- */
+
+static uint64_t mix(uint64_t a, uint64_t b) {
+  uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void say(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(run *r, const char *fmt, ...) {
+  if (r->o->quiet) return;
+  if (r->tty) fputs("\r\033[K", r->log);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(r->log, fmt, ap);
+  va_end(ap);
+  fputc('\n', r->log);
+  fflush(r->log);
+}
+
+static bool seen_sig(run *r, const char *sig) {
+  for (size_t i = 0; i < r->n_sigs; i++)
+    if (!strcmp(r->sigs[i], sig)) return true;
+  return false;
+}
+
+static void add_sig(run *r, const char *sig) {
+  if (r->n_sigs < MAX_SIGS) snprintf(r->sigs[r->n_sigs++], sizeof r->sigs[0], "%.255s", sig);
+}
+
+static void held_set(held *h, const uint8_t *s, size_t n, uint64_t number) {
+  uint8_t *c = realloc(h->s, n ? n : 1);
+  if (!c) return;
+  h->s = c;
+  memcpy(h->s, s, n);
+  h->n = n;
+  h->number = number;
+}
+
+static void held_free(held *h) {
+  free(h->s);
+  memset(h, 0, sizeof *h);
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Tokens differ between runs too: a broker keeps persistent sessions of
+ * earlier runs, and a new session must not inherit them. */
+static uint32_t token_for(const run *r, uint64_t number) {
+  return (uint32_t)((number + r->token_salt) % (36u * 36 * 36 * 36 - 1)) + 1;
+}
+
+/* ---- instances ---- */
+
+static int instance_start(run *r, instance *in, char *err, size_t cap) {
+  if (r->o->exec) {
+    snprintf(in->log_path, sizeof in->log_path, "%s/broker-%u.log", r->o->findings_dir, in->no);
+    mqz_broker_opts bo = {r->o->exec, in->log_path, 0, r->o->coverage, 0};
+    if (mqz_broker_start(&bo, &in->broker, err, cap)) return -1;
+    char url[64];
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%u", mqz_broker_port(in->broker));
+    mqn_url_parse(url, &in->url);
+  } else if (mqn_url_parse(r->o->target, &in->url) != MQN_OK) {
+    snprintf(err, cap, "'%s' is not a target URL (tcp://, mqtts://, ws://, wss://)", r->o->target);
+    return -1;
+  }
+  return 0;
+}
+
+static void instance_url(instance *in) {
+  if (!in->broker) return;
+  char url[64];
+  snprintf(url, sizeof url, "tcp://127.0.0.1:%u", mqz_broker_port(in->broker));
+  mqn_url_parse(url, &in->url);
+  mqz_exec_set_url(in->x, &in->url);
+  mqz_exec_set_url(in->tx, &in->url);
+  mqz_exec_set_url(in->bx, &in->url);
+}
+
+/* Did the broker die (or is it dying)? A sanitizer takes its time to write
+ * and symbolise a report before the process exits: once a report has
+ * begun, wait for the exit. */
+static bool broker_died(mqz_broker *b, char *why, size_t cap) {
+  for (int i = 0; i < 20; i++) {
+    if (mqz_broker_dead(b, why, cap)) return true;
+    sleep_ms(5);
+  }
+  char *log = NULL;
+  size_t n = 0;
+  bool report = !mqz_broker_log_since_start(b, &log, &n) && log &&
+                mqz_sanitizer_report(log, n, NULL, 0, NULL, 0);
+  free(log);
+  for (int i = 0; report && i < 2000; i++) {
+    if (mqz_broker_dead(b, why, cap)) return true;
+    sleep_ms(5);
+  }
+  return false;
+}
+
+static int alive_within(run *r, instance *in, mqc_version v, uint32_t ms, char *why, size_t cap);
+static int alive(run *r, instance *in, mqc_version v, char *why, size_t cap) {
+  return alive_within(r, in, v, r->o->hang_ms ? r->o->hang_ms : 2000, why, cap);
+}
+
+static int alive_within(run *r, instance *in, mqc_version v, uint32_t ms, char *why, size_t cap) {
+  char cid[40], topic[64];
+  snprintf(cid, sizeof cid, "mqcheck-liveness-%u", in->no);
+  snprintf(topic, sizeof topic, "mqcheck/liveness/%u", in->no);
+  return mqz_liveness(&in->url, r->o->tls, v, cid, r->o->username, r->o->password, topic, ms, why,
+                      cap);
+}
+
+static mqc_version probe_version(const run *r) {
+  return (r->versions & MQS_V311) ? MQC_V311 : MQC_V5;
+}
+
+/* ---- findings ---- */
+
+static void outcome_sig(const mqz_outcome *o, char *sig, size_t cap) {
+  snprintf(sig, cap, "%s:%s", mqz_kind_name(o->kind), o->statement);
+  /* a protocol violation the broker let pass: which rule it let pass */
+  const char *m = strstr(o->message, "MQTT-");
+  if (o->kind == MQZ_SPEC && m && strcmp(o->statement, "MQTT-4.5.0-1") &&
+      strcmp(o->statement, "MQTT-3.3.2-3")) {
+    size_t k = strspn(m, "MQTT-0123456789.");
+    size_t used = strlen(sig);
+    snprintf(sig + used, cap - used, ":%.*s", (int)k, m);
+  }
+  if (o->kind == MQZ_BADWIRE) {
+    /* the packet type named in the message */
+    const char *t = strstr(o->message, "sent a ");
+    if (t) {
+      size_t used = strlen(sig);
+      snprintf(sig + used, cap - used, ":%.*s", (int)strcspn(t + 7, " "), t + 7);
+    }
+  }
+}
+
+/* Does s reproduce sig on this instance, alone? For crashes and hangs the
+ * broker is checked (and restarted) afterwards. */
+static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kind kind,
+                       const char *sig) {
+  mqz_outcome out;
+  mqz_exec_one(in->tx, token_for(r, r->next_number++), s, n, &out);
+  if (kind == MQZ_CRASH || kind == MQZ_HANG) {
+    if (!in->broker) return false;
+    /* give a crash a moment to happen and be reported */
+    char why[200];
+    bool dead = broker_died(in->broker, why, sizeof why);
+    bool hit = false;
+    if (kind == MQZ_CRASH && dead) {
+      char *log = NULL;
+      size_t ln = 0;
+      char s2[256] = "", summary[256];
+      if (!mqz_broker_log_since_start(in->broker, &log, &ln) && log &&
+          mqz_sanitizer_report(log, ln, s2, sizeof s2, summary, sizeof summary)) {
+        char full[300];
+        snprintf(full, sizeof full, "crash:%s", s2);
+        hit = !strcmp(full, sig);
+      } else {
+        char full[300];
+        snprintf(full, sizeof full, "crash:%s", why);
+        hit = !strcmp(full, sig);
+      }
+      free(log);
+    }
+    /* triage and minimisation know the broker was fast before: a shorter
+     * deadline than the run's keeps them quick */
+    uint32_t quick = r->o->hang_ms && r->o->hang_ms < 500 ? r->o->hang_ms : 500;
+    if (kind == MQZ_HANG && !dead)
+      hit = alive_within(r, in, probe_version(r), quick, why, sizeof why) != 0;
+    if (dead || kind == MQZ_HANG) {
+      char err[300];
+      if (hit || dead) {
+        if (mqz_broker_restart(in->broker, err, sizeof err)) say(r, "fuzz: %s", err);
+        instance_url(in);
+      }
+    }
+    return hit;
+  }
+  if (out.kind != kind) return false;
+  char got[256];
+  outcome_sig(&out, got, sizeof got);
+  return !strcmp(got, sig);
+}
+
+/* Delta debugging: clients, then runs of records, then single records,
+ * each kept out when the finding still reproduces. */
+static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, mqz_kind kind, const char *sig) {
+  if (r->o->no_minimise) return n;
+  mqz_rec recs[512];
+  uint8_t *cand = malloc(MQZ_SESSION_MAX);
+  if (!cand) return n;
+  unsigned budget = 400;
+  /* clients */
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS && budget; k++) {
+    size_t m = 2;
+    memcpy(cand, s, 2);
+    mqz_iter it;
+    mqz_rec rec;
+    bool had = false;
+    mqz_iter_init(&it, s, n);
+    while (mqz_iter_next(&it, &rec)) {
+      if (rec.client == k && rec.op != MQZ_OP_WAIT) {
+        had = true;
+        continue;
+      }
+      memcpy(cand + m, s + rec.offset, rec.len);
+      m += rec.len;
+    }
+    if (!had) continue;
+    budget--;
+    if (reproduces(r, in, cand, m, kind, sig)) {
+      memcpy(s, cand, m);
+      n = m;
+    }
+  }
+  /* records: chunks of halving size */
+  for (size_t chunk = 16; chunk >= 1 && budget; chunk /= 2) {
+    bool progress = true;
+    while (progress && budget) {
+      progress = false;
+      size_t nr = 0;
+      mqz_iter it;
+      mqz_iter_init(&it, s, n);
+      while (nr < 512 && mqz_iter_next(&it, &recs[nr]))
+        nr++;
+      for (size_t from = 0; from < nr && budget; from += chunk) {
+        size_t m = 2;
+        memcpy(cand, s, 2);
+        for (size_t i = 0; i < nr; i++)
+          if (i < from || i >= from + chunk) {
+            memcpy(cand + m, s + recs[i].offset, recs[i].len);
+            m += recs[i].len;
+          }
+        budget--;
+        if (reproduces(r, in, cand, m, kind, sig)) {
+          memcpy(s, cand, m);
+          n = m;
+          progress = true;
+          break;
+        }
+      }
+    }
+    if (chunk == 1) break;
+  }
+  free(cand);
+  return n;
+}
+
+static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,
+                           const char *msg, const uint8_t *s, size_t n, uint64_t number,
+                           bool reproduced) {
+  add_sig(r, sig);
+  uint8_t *copy = malloc(MQZ_SESSION_MAX);
+  if (!copy) return;
+  memcpy(copy, s, n);
+  size_t m = n;
+  if (reproduced && kind != MQZ_LEAK) {
+    m = minimise(r, in, copy, n, kind, sig);
+    int rc = 0;
+    size_t nr = 0;
+    mqz_iter it;
+    mqz_rec rec;
+    mqz_iter_init(&it, copy, m);
+    while (mqz_iter_next(&it, &rec))
+      if (rec.op == MQZ_OP_SEND || rec.op == MQZ_OP_ACK || rec.op == MQZ_OP_RAW) nr++;
+    (void)rc;
+    say(r, "fuzz: minimised %s finding from %zu to %zu bytes (%zu packets)", mqz_kind_name(kind),
+        n, m, nr);
+  }
+  /* the log of the crash or hang itself, else what the broker printed now */
+  char *log = NULL;
+  size_t ln = 0;
+  if (r->event_log) {
+    log = r->event_log;
+    ln = r->event_log_n;
+    r->event_log = NULL;
+  } else if (in->broker) {
+    (void)mqz_broker_log_since_start(in->broker, &log, &ln);
+  }
+  mqz_finding f;
+  memset(&f, 0, sizeof f);
+  f.kind = kind;
+  snprintf(f.signature, sizeof f.signature, "%s", sig);
+  snprintf(f.statement, sizeof f.statement, "%s", stmt ? stmt : "");
+  snprintf(f.message, sizeof f.message, "%s%s", msg, reproduced ? "" : " (not reproduced alone)");
+  f.session = copy;
+  f.session_n = m;
+  f.broker_log = log;
+  f.broker_log_n = ln;
+  f.seed = r->o->seed;
+  f.number = number;
+  char path[4096], err[512];
+  if (mqz_finding_write(r->o->findings_dir, &f, path, sizeof path, err, sizeof err))
+    say(r, "fuzz: cannot write a finding: %s", err);
+  else
+    say(r, "fuzz: FINDING %s%s%s: %s -> %s", mqz_kind_name(kind), stmt && *stmt ? " " : "",
+        stmt ? stmt : "", msg, path);
+  r->st->findings++;
+  r->st->unique[kind]++;
+  free(log);
+  free(copy);
+}
+
+/* ---- the crash, hang and leak oracles ---- */
+
+static void restart(run *r, instance *in) {
+  char err[300];
+  mqz_exec_abort_all(in->x);
+  if (in->broker && mqz_broker_restart(in->broker, err, sizeof err)) {
+    say(r, "fuzz: cannot restart the broker: %s", err);
+    in->dead = true;
+  }
+  instance_url(in);
+}
+
+/* Runs set[0..n) at once on a fresh broker: does the crash or hang of sig
+ * happen? */
+static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind kind,
+                             const char *sig) {
+  restart(r, in);
+  if (in->dead) return false;
+  size_t next = 0;
+  int64_t give_up = mqn_now_ms() + 30000;
+  while ((next < n || mqz_exec_running(in->bx)) && mqn_now_ms() < give_up) {
+    while (next < n && mqz_exec_has_room(in->bx)) {
+      (void)mqz_exec_submit(in->bx, set[next].number, token_for(r, r->next_number++), set[next].s,
+                            set[next].n);
+      next++;
+    }
+    mqz_exec_poll(in->bx, 10);
+    if (mqz_broker_dead(in->broker, NULL, 0)) break;
+  }
+  mqz_exec_abort_all(in->bx);
+  /* the single-session check, with an empty session, does the judging */
+  static const uint8_t empty[2] = {3, 0};
+  return reproduces(r, in, empty, 2, kind, sig);
+}
+
+/* The broker of in died or hung: which session did it? Group testing over
+ * the sessions submitted since it was last known healthy (the most recent
+ * first), then the one left alone. */
+static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,
+                   const char *msg, int64_t since) {
+  held *c = calloc(HIST, sizeof *c);
+  size_t nc = 0;
+  for (size_t k = 0; c && k < HIST; k++) {
+    held *h = &in->hist[(in->hist_at + HIST - 1 - k) % HIST];
+    if (!h->s || h->t < since) break;
+    c[nc] = *h;
+    c[nc].s = malloc(h->n ? h->n : 1);
+    if (!c[nc].s) break;
+    memcpy(c[nc].s, h->s, h->n);
+    nc++;
+  }
+  /* c[0] is the newest; the newest quarter first, it holds what was in
+   * flight */
+  size_t lo = 0, hi = nc;
+  bool hit = false;
+  if (nc > 64 && batch_reproduces(r, in, c, 64, kind, sig)) {
+    hi = 64;
+    hit = true;
+  } else if (nc) {
+    hit = batch_reproduces(r, in, c, nc, kind, sig);
+  }
+  while (hit && hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (batch_reproduces(r, in, c + lo, mid - lo, kind, sig)) hi = mid;
+    else if (batch_reproduces(r, in, c + mid, hi - mid, kind, sig)) lo = mid;
+    else break; /* only together: keep the newest of them */
+  }
+  restart(r, in);
+  say(r, "fuzz: triage: %zu candidate sessions, %s%s", nc, hit ? "reproduced" : "not reproduced",
+      hit ? (hi - lo == 1 ? " by one alone" : " only together") : "");
+  if (nc) {
+    bool alone = hit && hi - lo == 1;
+    record_finding(r, in, kind, sig, stmt, msg, c[lo].s, c[lo].n, c[lo].number, alone);
+  } else {
+    add_sig(r, sig);
+  }
+  for (size_t i = 0; i < nc; i++)
+    free(c[i].s);
+  free(c);
+}
+
+static void check_crash(run *r, instance *in) {
+  if (!in->broker) return;
+  char why[200];
+  if (!mqz_broker_dead(in->broker, why, sizeof why)) return;
+  char *log = NULL;
+  size_t ln = 0;
+  char s2[256], summary[256], sig[300], msg[700];
+  (void)mqz_broker_log_since_start(in->broker, &log, &ln);
+  if (log && mqz_sanitizer_report(log, ln, s2, sizeof s2, summary, sizeof summary)) {
+    snprintf(sig, sizeof sig, "crash:%s", s2);
+    snprintf(msg, sizeof msg, "the broker %s: %s", why, summary);
+  } else {
+    snprintf(sig, sizeof sig, "crash:%s", why);
+    snprintf(msg, sizeof msg, "the broker %s", why);
+  }
+  if (seen_sig(r, sig)) { /* known: restart and go on */
+    free(log);
+    restart(r, in);
+    in->last_ok = mqn_now_ms();
+    return;
+  }
+  say(r, "fuzz: crash: %s; finding the session that did it", msg);
+  free(r->event_log);
+  r->event_log = log;
+  r->event_log_n = ln;
+  triage(r, in, MQZ_CRASH, sig, "", msg, in->last_ok - 6000);
+  in->last_ok = mqn_now_ms();
+}
+
+static void check_hang(run *r, instance *in, int64_t now) {
+  if (now < in->next_probe || in->dead) return;
+  in->next_probe = now + 1000;
+  char why[300];
+  if (!alive(r, in, probe_version(r), why, sizeof why)) {
+    in->last_ok = now;
+    return;
+  }
+  /* a crash (perhaps still writing its report) is for check_crash */
+  if (in->broker && broker_died(in->broker, NULL, 0)) return;
+  char sig[64] = "hang:", msg[400];
+  snprintf(msg, sizeof msg, "the broker stopped serving: liveness probe: %s", why);
+  if (seen_sig(r, sig)) {
+    if (in->broker) restart(r, in);
+    else in->dead = true;
+    in->last_ok = mqn_now_ms();
+    return;
+  }
+  say(r, "fuzz: hang: %s; finding the session that did it", msg);
+  free(r->event_log);
+  r->event_log = NULL;
+  if (in->broker) (void)mqz_broker_log_since_start(in->broker, &r->event_log, &r->event_log_n);
+  if (!in->broker) {
+    /* not ours to restart: keep the newest session and stop using it */
+    held *h = &in->hist[(in->hist_at + HIST - 1) % HIST];
+    if (h->s) record_finding(r, in, MQZ_HANG, sig, "", msg, h->s, h->n, h->number, false);
+    in->dead = true;
+    return;
+  }
+  /* sessions run for up to session_ms: any started that long before the
+   * last good probe may have done it */
+  triage(r, in, MQZ_HANG, sig, "", msg, in->last_ok - 6000);
+  in->last_ok = mqn_now_ms();
+}
+
+/* Leaks: RSS and descriptors sampled on a quiet broker (no session running,
+ * connections closed) every window of sessions, against the first sample. */
+static void check_leak(run *r, instance *in) {
+  if (!in->broker || in->leak_reported || in->dead) return;
+  uint64_t window = r->o->leak_window ? r->o->leak_window : 2000;
+  uint64_t done = r->st->sessions;
+  if (!in->quiescing) {
+    if (done >= in->leak_next + window) in->quiescing = true;
+    return;
+  }
+  if (mqz_exec_running(in->x)) return;
+  sleep_ms(50); /* the broker closes what we closed */
+  in->quiescing = false;
+  in->leak_next = done;
+  uint64_t rss;
+  unsigned fds;
+  if (mqz_broker_sample(in->broker, &rss, &fds)) return;
+  if (!in->leak_primed) { /* the first window warms caches and pools up */
+    in->leak_primed = true;
+    in->leak_rss0 = rss;
+    in->leak_fds0 = fds;
+    in->leak_base_sessions = done;
+    return;
+  }
+  uint64_t rss_lim = r->o->leak_rss_kib ? r->o->leak_rss_kib : 32768;
+  unsigned fd_lim = r->o->leak_fds ? r->o->leak_fds : 64;
+  bool grew_rss = rss > in->leak_rss0 + rss_lim, grew_fds = fds > in->leak_fds0 + fd_lim;
+  if (!grew_rss && !grew_fds) return;
+  char msg[300];
+  snprintf(msg, sizeof msg,
+           "the broker grows by %lld KiB RSS and %d descriptors over %llu sessions (limits %llu "
+           "KiB, %u)",
+           (long long)rss - (long long)in->leak_rss0, (int)fds - (int)in->leak_fds0,
+           (unsigned long long)(done - in->leak_base_sessions), (unsigned long long)rss_lim,
+           fd_lim);
+  in->leak_reported = true;
+  const char *sig = grew_fds ? "leak:fds" : "leak:rss";
+  held *h = &in->hist[(in->hist_at + HIST - 1) % HIST];
+  if (h->s) record_finding(r, in, MQZ_LEAK, sig, "", msg, h->s, h->n, h->number, false);
+}
+
+/* ---- the executor's callback ---- */
+
+static void on_done(void *ctx, uint64_t id, const uint8_t *s, size_t n, const mqz_outcome *out) {
+  instance *in = ctx;
+  run *r = in->owner;
+  r->st->sessions++;
+  if (out->kind == MQZ_BADWIRE || out->kind == MQZ_SPEC) {
+    char sig[256];
+    outcome_sig(out, sig, sizeof sig);
+    if (!seen_sig(r, sig)) {
+      say(r, "fuzz: %s %s: %s", mqz_kind_name(out->kind), out->statement, out->message);
+      /* reproduce alone before keeping it: our oracles are deterministic,
+       * so what does not reproduce came from concurrency or timing */
+      uint8_t *copy = malloc(n ? n : 1);
+      if (copy) {
+        memcpy(copy, s, n);
+        if (reproduces(r, in, copy, n, out->kind, sig)) {
+          record_finding(r, in, out->kind, sig, out->statement, out->message, copy, n, id, true);
+        } else {
+          say(r, "fuzz: not reproduced alone, not kept: %s", out->message);
+          size_t f = 0;
+          while (f < r->n_flaky && strcmp(r->flaky[f], sig))
+            f++;
+          if (f == r->n_flaky && f < MAX_SIGS)
+            snprintf(r->flaky[r->n_flaky++], sizeof r->flaky[0], "%s", sig);
+          if (f < MAX_SIGS && ++r->flaky_tries[f] >= 3) add_sig(r, sig);
+        }
+        free(copy);
+      }
+    }
+  }
+  /* greybox: keep sessions that reached new edges */
+  if (r->o->coverage && in->broker && r->cov.virgin) {
+    size_t mn;
+    uint8_t *map = mqz_broker_cov(in->broker, &mn);
+    if (map && mqz_cov_merge(&r->cov, map, mn)) {
+      r->st->edges = r->cov.edges;
+      if (!mqz_corpus_add(&r->corpus, s, n, "cov")) {
+        char err[300];
+        if (mqz_corpus_save(r->queue_dir, "id-", s, n, err, sizeof err)) say(r, "fuzz: %s", err);
+      }
+    }
+  }
+}
+
+/* ---- scheduling ---- */
+
+static void submit_one(run *r, instance *in) {
+  uint64_t k = r->next_number++;
+  uint64_t h = mix(r->o->seed, k);
+  size_t pick = (size_t)(h % r->corpus.count);
+  /* the grown part of the corpus is favoured: it holds what is new */
+  if (r->corpus.count > r->n_seeds && (h >> 32) % 2) {
+    size_t grown = r->corpus.count - r->n_seeds;
+    pick = r->n_seeds + (size_t)((h >> 33) % grown);
+  }
+  size_t n = r->corpus.n[pick];
+  memcpy(r->work, r->corpus.s[pick], n);
+  size_t other = (size_t)(mix(h, 1) % r->corpus.count);
+  if ((h & 0xF) != 0) /* one session in 16 runs a seed unchanged */
+    n = mqz_mutate(r->mut, r->work, n, r->corpus.s[other], r->corpus.n[other], mix(h, 2));
+  if (!(r->versions & (mqz_session_version(r->work, n) == MQC_V5 ? MQS_V5 : MQS_V311))) {
+    /* a version the target does not speak: retarget the session */
+    r->work[0] = mqz_selector((r->versions & MQS_V5) ? MQC_V5 : MQC_V311);
+  }
+  if (mqz_exec_submit(in->x, k, token_for(r, k), r->work, n)) return;
+  held *slot = &in->hist[in->hist_at];
+  held_set(slot, r->work, n, k);
+  slot->t = mqn_now_ms();
+  in->hist_at = (in->hist_at + 1) % HIST;
+}
+
+static void write_stats(run *r) {
+  if (!r->o->stats_json) return;
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", r->o->stats_json);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return;
+  fprintf(f,
+          "{\"elapsed_s\": %.1f, \"sessions\": %llu, \"sessions_per_s\": %.1f, \"findings\": "
+          "%llu, \"unique\": {",
+          r->st->elapsed_s, (unsigned long long)r->st->sessions,
+          r->st->elapsed_s > 0 ? (double)r->st->sessions / r->st->elapsed_s : 0.0,
+          (unsigned long long)r->st->findings);
+  for (int k = 1; k < MQZ_KIND_COUNT; k++)
+    fprintf(f, "%s\"%s\": %llu", k > 1 ? ", " : "", mqz_kind_name((mqz_kind)k),
+            (unsigned long long)r->st->unique[k]);
+  fprintf(f, "}, \"corpus\": %llu, \"edges\": %llu, \"seed\": %llu, \"next_session\": %llu}\n",
+          (unsigned long long)r->corpus.count, (unsigned long long)r->st->edges,
+          (unsigned long long)r->o->seed, (unsigned long long)r->next_number);
+  if (fclose(f) == 0) rename(tmp, r->o->stats_json);
+}
+
+static void status(run *r, bool final) {
+  int64_t now = mqn_now_ms();
+  r->st->elapsed_s = (double)(now - r->t0) / 1000.0;
+  r->st->corpus = r->corpus.count;
+  if (!final && now - r->last_status < (r->tty ? 1000 : 10000)) return;
+  r->last_status = now;
+  write_stats(r);
+  if (r->o->quiet) return;
+  double rate = r->st->elapsed_s > 0 ? (double)r->st->sessions / r->st->elapsed_s : 0;
+  char edges[48] = "";
+  if (r->o->coverage) snprintf(edges, sizeof edges, "  edges %llu", (unsigned long long)r->st->edges);
+  fprintf(r->log,
+          "%s[%6.0fs] sessions %llu (%.0f/s)  findings %llu (crash %llu hang %llu bad-wire %llu "
+          "spec %llu leak %llu)  corpus %llu%s%s",
+          r->tty ? "\r\033[K" : "", r->st->elapsed_s, (unsigned long long)r->st->sessions, rate,
+          (unsigned long long)r->st->findings, (unsigned long long)r->st->unique[MQZ_CRASH],
+          (unsigned long long)r->st->unique[MQZ_HANG],
+          (unsigned long long)r->st->unique[MQZ_BADWIRE],
+          (unsigned long long)r->st->unique[MQZ_SPEC], (unsigned long long)r->st->unique[MQZ_LEAK],
+          (unsigned long long)r->corpus.count, edges, r->tty && !final ? "" : "\n");
+  fflush(r->log);
+}
+
+/* AFL++'s layout: <sync>/<fuzzer>/queue/id:...; ours is <sync>/mqcheck-<pid>. */
+static void sync_in(run *r) {
+  if (!r->o->sync_dir) return;
+  int64_t now = mqn_now_ms();
+  if (now - r->last_sync < 5000) return;
+  r->last_sync = now;
+  mqz_corpus other = {0};
+  char err[300];
+  if (mqz__sync_load(r->o->sync_dir, r->queue_dir, &other, err, sizeof err) < 0) {
+    say(r, "fuzz: --sync-dir: %s", err);
+    return;
+  }
+  for (size_t i = 0; i < other.count; i++) {
+    bool known = false;
+    for (size_t j = r->n_seeds; j < r->corpus.count && !known; j++)
+      known = !strcmp(r->corpus.name[j], other.name[i]);
+    if (!known) (void)mqz_corpus_add(&r->corpus, other.s[i], other.n[i], other.name[i]);
+  }
+  mqz_corpus_free(&other);
+}
+
+/* ---- state for --resume ---- */
+
+static void save_state(run *r) {
+  char path[4200], tmp[4300];
+  snprintf(path, sizeof path, "%s/fuzz.state", r->o->findings_dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return;
+  fprintf(f, "seed %llu\nnext %llu\nsessions %llu\n", (unsigned long long)r->o->seed,
+          (unsigned long long)r->next_number, (unsigned long long)r->st->sessions);
+  for (size_t i = 0; i < r->n_sigs; i++)
+    fprintf(f, "sig %s\n", r->sigs[i]);
+  if (fclose(f) == 0) rename(tmp, path);
+}
+
+static int load_state(run *r, uint64_t *seed, char *err, size_t cap) {
+  char path[4200], line[400];
+  snprintf(path, sizeof path, "%s/fuzz.state", r->o->findings_dir);
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, cap, "--resume: cannot read %s: %s", path, strerror(errno));
+    return -1;
+  }
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = 0;
+    unsigned long long v;
+    if (sscanf(line, "seed %llu", &v) == 1) *seed = v;
+    else if (sscanf(line, "next %llu", &v) == 1) r->next_number = v;
+    else if (sscanf(line, "sessions %llu", &v) == 1) r->st->sessions = v;
+    else if (!strncmp(line, "sig ", 4)) add_sig(r, line + 4);
+  }
+  fclose(f);
+  return 0;
+}
+
+/* ---- the run ---- */
+
+static bool should_stop(run *r) {
+  const mqz_opts *o = r->o;
+  if (o->stop && *o->stop) return true;
+  if (o->max_sessions && r->st->sessions >= o->max_sessions) return true;
+  if (o->duration_ms && (uint64_t)(mqn_now_ms() - r->t0) >= o->duration_ms) return true;
+  if (o->max_findings && r->st->findings >= o->max_findings) return true;
+  bool any = false;
+  for (unsigned i = 0; i < r->n_inst; i++)
+    if (!r->inst[i].dead) any = true;
+  return !any;
+}
+
+int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
+  memset(stats, 0, sizeof *stats);
+  if (!o->findings_dir) {
+    snprintf(err, cap, "no findings folder (--findings DIR)");
+    return 2;
+  }
+  if (!o->target == !o->exec) {
+    snprintf(err, cap, "give exactly one of --target URL and --exec \"CMD ... {port}\"");
+    return 2;
+  }
+  if (o->exec && !strstr(o->exec, "{port}")) {
+    snprintf(err, cap, "--exec: the command must contain {port}, where the broker's port goes");
+    return 2;
+  }
+  if (mkdir(o->findings_dir, 0777) && errno != EEXIST) {
+    snprintf(err, cap, "cannot create %s: %s", o->findings_dir, strerror(errno));
+    return 2;
+  }
+  run *r = calloc(1, sizeof *r);
+  if (!r) {
+    snprintf(err, cap, "out of memory");
+    return 2;
+  }
+  r->o = o;
+  r->st = stats;
+  r->log = stderr;
+  r->tty = isatty(2);
+  int rc = 2;
+  uint64_t seed = o->seed;
+  mqz_opts oo = *o;
+  r->o = &oo;
+  if (o->resume && load_state(r, &seed, err, cap)) goto out;
+  oo.seed = seed;
+  snprintf(r->queue_dir, sizeof r->queue_dir, "%s/queue", o->findings_dir);
+  if (o->sync_dir) {
+    if (mkdir(o->sync_dir, 0777) && errno != EEXIST) {
+      snprintf(err, cap, "cannot create %s: %s", o->sync_dir, strerror(errno));
+      goto out;
+    }
+    snprintf(r->queue_dir, sizeof r->queue_dir, "%s/mqcheck-%ld", o->sync_dir, (long)getpid());
+    (void)mkdir(r->queue_dir, 0777);
+    strncat(r->queue_dir, "/queue", sizeof r->queue_dir - strlen(r->queue_dir) - 1);
+  }
+  if (mkdir(r->queue_dir, 0777) && errno != EEXIST) {
+    snprintf(err, cap, "cannot create %s: %s", r->queue_dir, strerror(errno));
+    goto out;
+  }
+  /* seeds */
+  long got = mqz_seeds_from_scenarios(o->seed_paths, o->n_seed_paths, o->versions, &r->corpus,
+                                      stderr);
+  if (got < 0) {
+    snprintf(err, cap, "cannot read the seed scenarios");
+    goto out;
+  }
+  if (o->corpus_dir && mqz_corpus_load_dir(o->corpus_dir, false, &r->corpus, err, cap) < 0)
+    goto out;
+  r->n_seeds = r->corpus.count;
+  if (o->resume && mqz_corpus_load_dir(r->queue_dir, true, &r->corpus, err, cap) < 0) goto out;
+  if (!r->corpus.count) {
+    snprintf(err, cap, "no seed sessions: the scenarios and --corpus gave nothing to start from");
+    goto out;
+  }
+  if (mqz_mutator_new(&r->mut)) {
+    snprintf(err, cap, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < r->corpus.count; i++)
+    mqz_mutator_learn(r->mut, r->corpus.s[i], r->corpus.n[i]);
+  if (o->coverage && mqz_cov_init(&r->cov, 65536)) {
+    snprintf(err, cap, "out of memory");
+    goto out;
+  }
+  r->n_inst = o->exec ? (o->jobs ? o->jobs : 1) : 1;
+  if (r->n_inst > MAX_JOBS) r->n_inst = MAX_JOBS;
+  for (unsigned i = 0; i < r->n_inst; i++) {
+    instance *in = &r->inst[i];
+    in->owner = r;
+    in->no = i;
+    if (instance_start(r, in, err, cap)) goto out;
+    mqz_exec_opts xo;
+    mqz_exec_opts_default(&xo);
+    xo.url = in->url;
+    xo.tls = o->tls;
+    if (o->concurrency) xo.concurrency = o->concurrency;
+    xo.spec_oracle = !o->no_spec;
+    if (o->drain_ms) xo.drain_ms = o->drain_ms;
+    mqz_exec_opts one = xo;
+    one.concurrency = 1;
+    if (mqz_exec_new(&xo, on_done, in, &in->x) || mqz_exec_new(&one, NULL, NULL, &in->tx) ||
+        mqz_exec_new(&xo, NULL, NULL, &in->bx)) {
+      snprintf(err, cap, "out of memory");
+      goto out;
+    }
+    in->last_ok = mqn_now_ms();
+  }
+  /* which versions the target speaks */
+  r->versions = 0;
+  for (unsigned b = MQS_V311; b <= MQS_V5; b <<= 1) {
+    if (o->versions && !(o->versions & b)) continue;
+    char why[300];
+    r->versions |= b; /* for probe_version */
+    if (alive(r, &r->inst[0], mqs_version_codec(b), why, sizeof why)) {
+      r->versions &= ~b;
+      say(r, "fuzz: the target does not serve MQTT %s: %s", mqs_version_label(b), why);
+    }
+  }
+  if (!r->versions) {
+    snprintf(err, cap, "the target accepts no MQTT version it was asked to fuzz (%s)",
+             o->target ? o->target : o->exec);
+    goto out;
+  }
+  say(r, "fuzz: %zu seed sessions, %zu in the corpus, %u instance(s) x %u sessions in flight, seed "
+         "%llu",
+      r->n_seeds, r->corpus.count, r->n_inst, o->concurrency ? o->concurrency : 64,
+      (unsigned long long)oo.seed);
+  r->t0 = mqn_now_ms();
+  r->token_salt = (uint64_t)time(NULL) * 7919u + (uint64_t)getpid();
+  while (!should_stop(r)) {
+    for (unsigned i = 0; i < r->n_inst; i++) {
+      instance *in = &r->inst[i];
+      if (in->dead) continue;
+      while (!in->quiescing && mqz_exec_has_room(in->x) && !should_stop(r) &&
+             (!o->max_sessions || r->submitted < o->max_sessions)) {
+        submit_one(r, in);
+        r->submitted++;
+      }
+      mqz_exec_poll(in->x, r->n_inst > 1 ? 0 : 10);
+      check_crash(r, in);
+      check_hang(r, in, mqn_now_ms());
+      check_leak(r, in);
+    }
+    sync_in(r);
+    status(r, false);
+    if (o->max_sessions && r->submitted >= o->max_sessions) {
+      /* let what runs finish */
+      bool busy = false;
+      for (unsigned i = 0; i < r->n_inst; i++)
+        if (mqz_exec_running(r->inst[i].x)) busy = true;
+      if (!busy) break;
+    }
+  }
+  status(r, true);
+  save_state(r);
+  rc = stats->findings ? 1 : 0;
+out:
+  for (unsigned i = 0; i < r->n_inst; i++) {
+    instance *in = &r->inst[i];
+    mqz_exec_free(in->x);
+    mqz_exec_free(in->tx);
+    mqz_exec_free(in->bx);
+    mqz_broker_free(in->broker);
+    for (size_t k = 0; k < HIST; k++)
+      held_free(&in->hist[k]);
+  }
+  mqz_cov_free(&r->cov);
+  free(r->event_log);
+  mqz_mutator_free(r->mut);
+  mqz_corpus_free(&r->corpus);
+  free(r);
+  return rc;
+}
+
+int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t cap) {
+  FILE *f = fopen(session_file, "rb");
+  if (!f) {
+    snprintf(err, cap, "cannot read %s: %s", session_file, strerror(errno));
+    return 2;
+  }
+  uint8_t *s = malloc(MQZ_SESSION_MAX);
+  size_t n = s ? fread(s, 1, MQZ_SESSION_MAX, f) : 0;
+  fclose(f);
+  if (!s || n < 2) {
+    free(s);
+    snprintf(err, cap, "%s is not a session", session_file);
+    return 2;
+  }
+  mqz_exec_opts xo;
+  mqz_exec_opts_default(&xo);
+  xo.tls = o->tls;
+  xo.concurrency = 1;
+  xo.spec_oracle = !o->no_spec;
+  if (o->drain_ms) xo.drain_ms = o->drain_ms;
+  mqz_broker *b = NULL;
+  char log_path[4200] = "";
+  if (o->exec) {
+    snprintf(log_path, sizeof log_path, "%s.broker.log", session_file);
+    mqz_broker_opts bo = {o->exec, log_path, 0, false, 0};
+    if (mqz_broker_start(&bo, &b, err, cap)) {
+      free(s);
+      return 2;
+    }
+    char url[64];
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%u", mqz_broker_port(b));
+    mqn_url_parse(url, &xo.url);
+  } else if (!o->target || mqn_url_parse(o->target, &xo.url) != MQN_OK) {
+    snprintf(err, cap, "--replay needs --target URL or --exec CMD");
+    free(s);
+    return 2;
+  }
+  mqz_exec *x;
+  if (mqz_exec_new(&xo, NULL, NULL, &x)) {
+    snprintf(err, cap, "out of memory");
+    mqz_broker_free(b);
+    free(s);
+    return 2;
+  }
+  mqz_outcome out;
+  /* a fresh token per replay: sessions a broker keeps from an earlier
+   * replay must not meet this one */
+  mqz_exec_one(x, (uint32_t)(((uint64_t)time(NULL) * 1000 + (uint64_t)getpid()) % 1679615) + 1, s,
+               n, &out);
+  int rc = out.kind != MQZ_NONE;
+  if (b) {
+    char why[200];
+    if (broker_died(b, why, sizeof why)) {
+      printf("crash: the broker %s (log: %s)\n", why, log_path);
+      rc = 1;
+    }
+  }
+  if (out.kind != MQZ_NONE)
+    printf("%s %s: %s\n", mqz_kind_name(out.kind), out.statement, out.message);
+  else if (!rc)
+    printf("nothing found: %u packets sent, %u received%s\n", out.packets_sent,
+           out.packets_received, out.timed_out ? " (the session ran into its deadline)" : "");
+  mqz_exec_free(x);
+  mqz_broker_free(b);
+  free(s);
+  return rc;
+}

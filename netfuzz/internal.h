@@ -1,0 +1,177 @@
+/* internal.h - shared by the netfuzz sources (not part of the API).
+ *
+ * The protocol model a session's clients keep (what they sent, what the
+ * broker answered) and the oracle checks on it live in model.c; the executor
+ * (exec.c) drives sockets and feeds the model. */
+#ifndef MQZ_INTERNAL_H
+#define MQZ_INTERNAL_H
+
+#include "mqz.h"
+
+#define MQZ__MAX_PEND   64  /* server packets awaiting a client's answer */
+#define MQZ__MAX_PUBS   128 /* QoS 1/2 messages a session tracks */
+#define MQZ__MAX_SUBS   64  /* filters a session tracks */
+#define MQZ__MAX_DELIV  256 /* deliveries a session tracks */
+#define MQZ__MAX_ALIAS  32  /* topic aliases per connection and direction */
+#define MQZ__ID_MAX     96  /* client IDs and topics longer than this are not tracked */
+#define MQZ__PAYLOAD_MAX 64 /* payload bytes compared (longer: prefix + length) */
+
+typedef struct {
+  char s[MQZ__ID_MAX];
+  uint8_t n;
+  bool ok; /* fits and carries this session's token */
+} mqz__name;
+
+typedef struct {
+  uint16_t alias;
+  mqz__name topic;
+} mqz__alias;
+
+/* One client's connection as the oracles see it. */
+typedef struct {
+  mqc_version v;      /* from the CONNECT sent on this connection */
+  bool connect_sent;  /* a CONNECT went out on this connection */
+  bool connect_bad;   /* ... and it did not decode */
+  bool connack_ok;    /* CONNACK 0x00 arrived */
+  bool server_closed; /* the broker closed it */
+  bool client_closed; /* we closed it (or dropped, half-closed, reconnected) */
+  uint32_t max_packet; /* our CONNECT's Maximum Packet Size (5.0), 0 = none */
+  mqz__name cid;
+  bool tainted;  /* a packet we sent did not decode: no delivery oracles */
+  bool violated; /* ... and the broker must close: nothing is sent after it */
+  char viol_stmt[32];
+  char viol_rule[160]; /* what the packet broke */
+  uint64_t viol_seq;   /* model sequence of the violation */
+  bool probe_sent;     /* the PINGREQ sent after the violation */
+  uint32_t pings, pongs; /* PINGREQs sent, PINGRESPs received */
+  uint32_t pongs_owed;   /* at the violation: PINGRESPs due for earlier PINGREQs */
+  uint64_t open_seq;   /* sequence when this connection's CONNACK arrived */
+  struct {
+    uint8_t type; /* the ack owed: PUBACK, PUBREC, PUBCOMP */
+    uint16_t id;
+  } pend[MQZ__MAX_PEND];
+  size_t n_pend;
+  mqz__alias in_alias[MQZ__MAX_ALIAS], out_alias[MQZ__MAX_ALIAS];
+  size_t n_in_alias, n_out_alias;
+} mqz__conn_model;
+
+/* A QoS 1/2 message a client published. */
+typedef struct {
+  unsigned client;
+  mqz__name cid, topic;
+  uint8_t qos;
+  bool retain, expiry; /* published retained / with a Message Expiry Interval */
+  uint16_t id;
+  bool acked;  /* PUBACK/PUBREC below 0x80 */
+  bool done;   /* PUBACK or PUBCOMP: its identifier is free again */
+  bool reused; /* sent with an identifier still in use: a retransmission */
+  uint64_t conn_no;
+  uint64_t seq;
+  uint8_t payload[MQZ__PAYLOAD_MAX];
+  size_t payload_n, payload_len;
+} mqz__pub;
+
+/* A filter a client subscribed to. */
+typedef struct {
+  unsigned client;
+  mqz__name cid, filter;
+  uint16_t id;
+  uint8_t granted;  /* SUBACK code; 0xFF until it arrives */
+  bool gone;        /* an UNSUBSCRIBE for it was sent */
+  bool no_local;
+  bool shared;
+  uint64_t seq;     /* when its SUBACK arrived */
+  uint64_t conn_no; /* the client's connection number it belongs to */
+} mqz__sub;
+
+typedef struct {
+  unsigned client;
+  mqz__name topic;
+  uint8_t qos;
+  bool retain, dup;
+  uint16_t id;
+  uint8_t payload[MQZ__PAYLOAD_MAX];
+  size_t payload_n, payload_len;
+} mqz__deliv;
+
+/* A session's model: its clients' connections and the messages they saw. */
+typedef struct {
+  mqc_version session_v;
+  char token[MQZ_TOKEN_LEN + 1];
+  bool spec;       /* judge the spec statements */
+  bool auto_ack;   /* clients answer everything themselves */
+  uint64_t seq;    /* advances with every packet sent or received */
+  mqz__conn_model c[MQZ_MAX_CLIENTS];
+  uint64_t conn_no[MQZ_MAX_CLIENTS]; /* connections opened per client */
+  bool ever_tainted[MQZ_MAX_CLIENTS];
+  /* client IDs whose broker session predates this one (session present on
+   * their first CONNACK): what it holds is unknown, so no delivery oracle */
+  mqz__name inherited[MQZ_MAX_CLIENTS];
+  size_t n_inherited;
+  mqz__name accepted[MQZ_MAX_CLIENTS]; /* client IDs with a CONNACK 0x00 so far */
+  size_t n_accepted;
+  mqz__pub pub[MQZ__MAX_PUBS];
+  size_t n_pub;
+  mqz__sub sub[MQZ__MAX_SUBS];
+  size_t n_sub;
+  mqz__deliv deliv[MQZ__MAX_DELIV];
+  size_t n_deliv;
+  bool overflow; /* a table filled up: the delivery oracles stand down */
+  mqz_outcome *out; /* the first finding is kept here */
+} mqz__model;
+
+void mqz__model_init(mqz__model *m, mqc_version v, const char *token, bool spec, bool auto_ack,
+                     mqz_outcome *out);
+/* A connection of client opens (before anything is sent on it). */
+void mqz__model_open(mqz__model *m, unsigned client);
+/* The client closes its connection (any way). */
+void mqz__model_client_closed(mqz__model *m, unsigned client);
+/* The broker closed the client's connection. */
+void mqz__model_server_closed(mqz__model *m, unsigned client);
+
+/* What the executor should do with a packet the client is about to send. */
+typedef enum {
+  MQZ__SEND,     /* send it */
+  MQZ__SUPPRESS, /* do not: the connection already broke the protocol */
+} mqz__send_verdict;
+
+/* Packet p[0..n) (token applied, ack id patched) is about to be sent. If it
+ * breaks the protocol, *probe is set: the executor sends a PINGREQ after it
+ * so the oracle can tell whether the broker went on. */
+mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
+                                  bool *probe);
+/* Bytes that do not form a packet were sent (RAW): the stream is broken. */
+void mqz__model_sent_raw(mqz__model *m, unsigned client);
+
+/* A whole packet arrived at client (bad-wire and spec checks). Returns false
+ * when the stream cannot go on (it did not decode). Writes the answer the
+ * client owes under auto-ack into ack[4] (*ack_n = 0 when none). */
+bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
+                         uint8_t ack[4], size_t *ack_n);
+/* Bytes that cannot be framed arrived (bad-wire). */
+void mqz__model_unframeable(mqz__model *m, unsigned client, const mqc_error *err);
+/* Pops the oldest owed answer of the given type for an ACK record (0 when
+ * none is owed). */
+uint16_t mqz__model_take_pend(mqz__model *m, unsigned client, uint8_t type);
+
+/* Deliveries still owed to client (MQZ_MAX_CLIENTS: to anyone); 0 means
+ * the client may leave (or the session end) without losing anything. */
+size_t mqz__model_owed(const mqz__model *m, unsigned client);
+/* The delivery oracles for what client was owed (MQZ_MAX_CLIENTS: for
+ * everyone): called before a subscriber leaves and at the end. */
+void mqz__model_judge(mqz__model *m, unsigned client);
+
+/* Records a finding in m->out unless one is there already. */
+void mqz__finding(mqz__model *m, mqz_kind k, unsigned client, const char *stmt, const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
+
+/* Sessions other fuzzers share under sync (AFL++'s layout: every
+ * <sync>/<name>/queue/ but the folder self), named "<name>/<file>". Returns
+ * the count or -1 with err. */
+long mqz__sync_load(const char *sync, const char *self, mqz_corpus *out, char *err, size_t cap);
+
+/* Topic filter matching (MQTT 4.7): shared-subscription prefixes stripped,
+ * '$' topics not matched by leading wildcards. */
+bool mqz__topic_matches(const char *filter, size_t fn, const char *topic, size_t tn);
+
+#endif

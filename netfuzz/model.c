@@ -1,0 +1,634 @@
+/* model.c - what a session's clients sent and received, and the oracles
+ * judged on it.
+ *
+ * Only what the specification fixes is judged, and only on this session's
+ * own traffic (client IDs carrying its token), so concurrent sessions and
+ * legal choices (QoS downgrades, refused subscriptions, closed connections)
+ * never count:
+ *   bad-wire  every server packet decodes for the negotiated version;
+ *   spec      after a packet that breaks the protocol the broker closes and
+ *             answers nothing more (MQTT-4.8.0-1 / MQTT-4.13.1-1, a bad
+ *             CONNECT is never accepted: MQTT-3.1.4-1), with a DISCONNECT or
+ *             CONNACK of the error class in 5.0;
+ *             a delivered topic matches a filter the client subscribed to
+ *             (MQTT-3.3.2-3, '$' topics MQTT-4.7.2-1);
+ *             an acknowledged QoS 1/2 message reaches every subscriber that
+ *             holds a QoS >= 1 subscription, stays connected and answers
+ *             everything (MQTT-4.5.0-1), QoS 2 exactly once (MQTT-4.3.3-2 in
+ *             3.1.1, MQTT-4.3.3-10 in 5.0). */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+void mqz__finding(mqz__model *m, mqz_kind k, unsigned client, const char *stmt, const char *fmt,
+                  ...) {
+  if (!m->out || m->out->kind != MQZ_NONE) return;
+  m->out->kind = k;
+  m->out->client = client;
+  snprintf(m->out->statement, sizeof m->out->statement, "%s", stmt ? stmt : "");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m->out->message, sizeof m->out->message, fmt, ap);
+  va_end(ap);
+}
+
+void mqz__model_init(mqz__model *m, mqc_version v, const char *token, bool spec, bool auto_ack,
+                     mqz_outcome *out) {
+  memset(m, 0, sizeof *m);
+  m->session_v = v;
+  snprintf(m->token, sizeof m->token, "%s", token);
+  m->spec = spec;
+  m->auto_ack = auto_ack;
+  m->out = out;
+  for (unsigned i = 0; i < MQZ_MAX_CLIENTS; i++)
+    m->c[i].v = v;
+}
+
+static void name_set(mqz__name *nm, const mqz__model *m, mqc_bytes b) {
+  memset(nm, 0, sizeof *nm);
+  if (b.n >= sizeof nm->s) return;
+  memcpy(nm->s, b.p, b.n);
+  nm->n = (uint8_t)b.n;
+  nm->ok = memchr(nm->s, 0, b.n) == NULL && strstr(nm->s, m->token) != NULL;
+}
+
+static bool name_eq(const mqz__name *a, const mqz__name *b) {
+  return a->n == b->n && !memcmp(a->s, b->s, a->n);
+}
+
+void mqz__model_open(mqz__model *m, unsigned client) {
+  mqz__conn_model *c = &m->c[client];
+  mqz__name cid = c->cid; /* the client keeps its identity until its next CONNECT */
+  memset(c, 0, sizeof *c);
+  c->cid = cid;
+  c->v = m->session_v;
+  m->conn_no[client]++;
+}
+
+void mqz__model_client_closed(mqz__model *m, unsigned client) {
+  m->c[client].client_closed = true;
+}
+
+void mqz__model_server_closed(mqz__model *m, unsigned client) {
+  m->c[client].server_closed = true;
+}
+
+/* ---- topic matching ---- */
+
+bool mqz__topic_matches(const char *f, size_t fn, const char *t, size_t tn) {
+  if (fn > 7 && !memcmp(f, "$share/", 7)) { /* $share/{group}/{filter} */
+    const char *slash = memchr(f + 7, '/', fn - 7);
+    if (!slash) return false;
+    fn -= (size_t)(slash + 1 - f);
+    f = slash + 1;
+  }
+  if (tn && t[0] == '$' && fn && (f[0] == '#' || f[0] == '+')) return false;
+  size_t i = 0, j = 0;
+  while (i < fn) {
+    if (f[i] == '#') return true; /* also matches the parent level */
+    if (f[i] == '+') {
+      while (j < tn && t[j] != '/')
+        j++;
+      i++;
+    } else {
+      /* compare one level */
+      while (i < fn && f[i] != '/') {
+        if (j >= tn || t[j] != f[i]) return false;
+        i++;
+        j++;
+      }
+      if (j < tn && t[j] != '/') return false;
+    }
+    if (i == fn) return j == tn;
+    /* f[i] == '/' */
+    if (j == tn) /* topic ended: only "/#" may follow */
+      return fn - i == 2 && f[i + 1] == '#';
+    i++;
+    j++;
+  }
+  return j == tn;
+}
+
+/* ---- client -> server ---- */
+
+static void violation(mqz__model *m, unsigned client, const char *stmt, const char *rule) {
+  mqz__conn_model *c = &m->c[client];
+  c->tainted = true;
+  m->ever_tainted[client] = true;
+  if (c->violated) return;
+  c->violated = true;
+  c->viol_seq = m->seq;
+  /* answers to PINGREQs sent before the violation may still be on the way */
+  c->pongs_owed = c->pings > c->pongs ? c->pings - c->pongs : 0;
+  snprintf(c->viol_stmt, sizeof c->viol_stmt, "%s", stmt ? stmt : "");
+  snprintf(c->viol_rule, sizeof c->viol_rule, "%s", rule);
+}
+
+static const char *close_rule(mqc_version v) {
+  return v == MQC_V5 ? "MQTT-4.13.1-1" : "MQTT-4.8.0-1";
+}
+
+/* A PUBLISH with a topic and an alias sets the alias; one with an alias and
+ * no topic uses it. */
+static void resolve_alias(mqz__name *topic, uint16_t alias, mqz__alias *table, size_t *n) {
+  if (!alias) return;
+  for (size_t i = 0; i < *n; i++)
+    if (table[i].alias == alias) {
+      if (topic->n) table[i].topic = *topic;
+      else if (!topic->n) *topic = table[i].topic;
+      return;
+    }
+  if (topic->n && *n < MQZ__MAX_ALIAS) {
+    table[*n].alias = alias;
+    table[*n].topic = *topic;
+    (*n)++;
+  }
+}
+
+static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
+  mqz__conn_model *c = &m->c[client];
+  const mqc_publish *pb = &pkt->publish;
+  mqz__name topic;
+  name_set(&topic, m, pb->topic);
+  mqc_prop pr;
+  uint16_t alias = 0;
+  if (c->v == MQC_V5 && mqc_props_get(&pb->props, MQC_PROP_TOPIC_ALIAS, &pr))
+    alias = (uint16_t)pr.u;
+  resolve_alias(&topic, alias, c->out_alias, &c->n_out_alias);
+  if (pb->qos == 0) return;
+  if (m->n_pub == MQZ__MAX_PUBS) {
+    m->overflow = true;
+    return;
+  }
+  mqz__pub *e = &m->pub[m->n_pub++];
+  memset(e, 0, sizeof *e);
+  e->client = client;
+  e->cid = c->cid;
+  e->topic = topic;
+  e->qos = pb->qos;
+  e->retain = pb->retain;
+  e->expiry = c->v == MQC_V5 && mqc_props_has(&pb->props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
+  e->id = pb->packet_id;
+  e->seq = m->seq;
+  e->conn_no = m->conn_no[client];
+  for (size_t i = 0; i + 1 < m->n_pub; i++) {
+    const mqz__pub *o = &m->pub[i];
+    if (o->client == client && o->conn_no == e->conn_no && o->id == e->id && !o->done)
+      e->reused = true;
+  }
+  e->payload_len = pb->payload.n;
+  e->payload_n = pb->payload.n < MQZ__PAYLOAD_MAX ? pb->payload.n : MQZ__PAYLOAD_MAX;
+  if (e->payload_n) memcpy(e->payload, pb->payload.p, e->payload_n);
+}
+
+static void subscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
+  mqz__conn_model *c = &m->c[client];
+  mqc_list_iter it;
+  mqc_sub_entry se;
+  mqc_sub_iter_init(&it, &pkt->subscribe);
+  while (mqc_sub_next(&it, &se)) {
+    if (m->n_sub == MQZ__MAX_SUBS) {
+      m->overflow = true;
+      return;
+    }
+    mqz__sub *s = &m->sub[m->n_sub++];
+    memset(s, 0, sizeof *s);
+    s->client = client;
+    s->cid = c->cid;
+    name_set(&s->filter, m, se.filter);
+    if (se.filter.n >= sizeof s->filter.s) m->overflow = true;
+    s->id = pkt->subscribe.packet_id;
+    s->granted = 0xFF;
+    s->no_local = c->v == MQC_V5 && (se.options & 0x04);
+    s->shared = se.filter.n > 7 && !memcmp(se.filter.p, "$share/", 7);
+    s->conn_no = m->conn_no[client];
+  }
+}
+
+static void unsubscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
+  mqc_list_iter it;
+  mqc_bytes f;
+  mqc_unsub_iter_init(&it, &pkt->subscribe);
+  while (mqc_unsub_next(&it, &f))
+    for (size_t i = 0; i < m->n_sub; i++) {
+      mqz__sub *s = &m->sub[i];
+      if (name_eq(&s->cid, &m->c[client].cid) && s->filter.n == f.n &&
+          !memcmp(s->filter.s, f.p, f.n))
+        s->gone = true;
+    }
+}
+
+mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
+                                  bool *probe) {
+  mqz__conn_model *c = &m->c[client];
+  *probe = false;
+  m->seq++;
+  if (c->violated) return MQZ__SUPPRESS;
+  uint8_t type = n ? p[0] >> 4 : 0;
+  if (type == MQC_PINGREQ) c->pings++;
+  if (!c->connect_sent && type != MQC_CONNECT) {
+    violation(m, client, "MQTT-3.1.0-1", "the first packet on a connection is not CONNECT");
+    *probe = m->spec;
+    return MQZ__SEND;
+  }
+  if (c->connect_sent && type == MQC_CONNECT) {
+    violation(m, client, "MQTT-3.1.0-2", "a second CONNECT on one connection");
+    *probe = m->spec;
+    return MQZ__SEND;
+  }
+  mqc_packet pkt;
+  mqc_error err;
+  mqc_version v = type == MQC_CONNECT ? MQC_VERSION_AUTO : c->v;
+  mqc_status st = mqc_decode(p, n, v, MQC_FROM_CLIENT, MQC_NO_LIMIT, &pkt, &err);
+  if (st == MQC_OK && pkt.header_len + pkt.remaining_length != n) st = MQC_ERR_MALFORMED;
+  if (type == MQC_CONNECT) {
+    c->connect_sent = true;
+    if (st != MQC_OK) {
+      c->connect_bad = true;
+      /* the level byte, where present, decides how the answer is read */
+      if (n > 8 && (p[8] == 3 || p[8] == 4 || p[8] == 5)) c->v = (mqc_version)p[8];
+      char rule[160];
+      snprintf(rule, sizeof rule, "CONNECT: %s%s%s", err.message ? err.message : "malformed",
+               err.statement ? " " : "", err.statement ? err.statement : "");
+      violation(m, client, "MQTT-3.1.4-1", rule);
+      return MQZ__SEND; /* judged by its CONNACK or close */
+    }
+    c->v = (mqc_version)pkt.connect.level;
+    name_set(&c->cid, m, pkt.connect.client_id);
+    mqc_prop pr;
+    if (c->v == MQC_V5 && mqc_props_get(&pkt.connect.props, MQC_PROP_MAXIMUM_PACKET_SIZE, &pr))
+      c->max_packet = pr.u;
+    return MQZ__SEND;
+  }
+  if (st != MQC_OK) {
+    char rule[160];
+    snprintf(rule, sizeof rule, "%s %s%s%s", mqc_type_name((mqc_type)type),
+             err.message ? err.message : "malformed", err.statement ? " " : "",
+             err.statement ? err.statement : "");
+    violation(m, client, close_rule(c->v), rule);
+    *probe = m->spec;
+    return MQZ__SEND;
+  }
+  if (pkt.type == MQC_PUBLISH) publish_sent(m, client, &pkt);
+  if (pkt.type == MQC_SUBSCRIBE) subscribe_sent(m, client, &pkt);
+  if (pkt.type == MQC_UNSUBSCRIBE) unsubscribe_sent(m, client, &pkt);
+  return MQZ__SEND;
+}
+
+void mqz__model_sent_raw(mqz__model *m, unsigned client) {
+  m->seq++;
+  m->c[client].tainted = true;
+  m->ever_tainted[client] = true;
+}
+
+/* ---- server -> client ---- */
+
+void mqz__model_unframeable(mqz__model *m, unsigned client, const mqc_error *err) {
+  mqz__finding(m, MQZ_BADWIRE, client, err->statement ? err->statement : "",
+               "the broker sent bytes that do not frame as a packet at byte %zu: %s",
+               err->offset, err->message ? err->message : mqc_strerror(err->status));
+}
+
+static void pend_push(mqz__conn_model *c, uint8_t type, uint16_t id) {
+  if (c->n_pend == MQZ__MAX_PEND) return;
+  c->pend[c->n_pend].type = type;
+  c->pend[c->n_pend].id = id;
+  c->n_pend++;
+}
+
+uint16_t mqz__model_take_pend(mqz__model *m, unsigned client, uint8_t type) {
+  mqz__conn_model *c = &m->c[client];
+  for (size_t i = 0; i < c->n_pend; i++)
+    if (c->pend[i].type == type) {
+      uint16_t id = c->pend[i].id;
+      memmove(&c->pend[i], &c->pend[i + 1], (c->n_pend - i - 1) * sizeof c->pend[0]);
+      c->n_pend--;
+      return id;
+    }
+  return 0;
+}
+
+static void ack_bytes(uint8_t type, uint16_t id, uint8_t ack[4], size_t *n) {
+  ack[0] = (uint8_t)(type << 4 | (type == MQC_PUBREL ? 2 : 0));
+  ack[1] = 2;
+  ack[2] = (uint8_t)(id >> 8);
+  ack[3] = (uint8_t)id;
+  *n = 4;
+}
+
+/* The 3.x answer to a CONNECT of a version the broker does not speak is a
+ * 3.1.1 CONNACK with return code 1, legal for a 5.0 CONNECT (3.1.2.2). */
+static bool legacy_refusal(const uint8_t *p, size_t n) {
+  return n == 4 && p[0] == 0x20 && p[1] == 2 && p[3] == 1;
+}
+
+static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
+  mqz__conn_model *c = &m->c[client];
+  const mqc_publish *pb = &pkt->publish;
+  mqz__name topic;
+  name_set(&topic, m, pb->topic);
+  mqc_prop pr;
+  uint16_t alias = 0;
+  if (c->v == MQC_V5 && mqc_props_get(&pb->props, MQC_PROP_TOPIC_ALIAS, &pr))
+    alias = (uint16_t)pr.u;
+  resolve_alias(&topic, alias, c->in_alias, &c->n_in_alias);
+  if (m->spec && !m->overflow && c->cid.ok && !m->ever_tainted[client] && topic.n &&
+      pb->topic.n < MQZ__ID_MAX) {
+    /* the topic matches a filter this client ID subscribed to in the session */
+    bool any = false, dollar_only = false;
+    for (size_t i = 0; i < m->n_sub && !any; i++) {
+      const mqz__sub *s = &m->sub[i];
+      if (!name_eq(&s->cid, &c->cid)) continue;
+      if (mqz__topic_matches(s->filter.s, s->filter.n, topic.s, topic.n)) any = true;
+      else if (topic.s[0] == '$' && s->filter.n && (s->filter.s[0] == '#' || s->filter.s[0] == '+'))
+        dollar_only = true;
+    }
+    bool tainted_id = false;
+    for (size_t i = 0; i < m->n_inherited; i++)
+      tainted_id |= name_eq(&m->inherited[i], &c->cid);
+    for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+      if (m->ever_tainted[k] && name_eq(&m->c[k].cid, &c->cid)) tainted_id = true;
+    if (!any && !tainted_id) {
+      char held[200] = "";
+      size_t k = 0;
+      for (size_t i = 0; i < m->n_sub && k + 1 < sizeof held; i++)
+        if (name_eq(&m->sub[i].cid, &c->cid))
+          k += (size_t)snprintf(held + k, sizeof held - k, " '%s'", m->sub[i].filter.s);
+      mqz__finding(m, MQZ_SPEC, client, dollar_only ? "MQTT-4.7.2-1" : "MQTT-3.3.2-3",
+                   "PUBLISH on '%.*s' delivered to '%.*s', which holds no matching subscription "
+                   "(subscribed:%s; %zu tracked)",
+                   (int)topic.n, topic.s, (int)c->cid.n, c->cid.s, held[0] ? held : " none",
+                   m->n_sub);
+    }
+  }
+  if (m->n_deliv == MQZ__MAX_DELIV) {
+    m->overflow = true;
+    return;
+  }
+  mqz__deliv *d = &m->deliv[m->n_deliv++];
+  memset(d, 0, sizeof *d);
+  d->client = client;
+  d->topic = topic;
+  d->qos = pb->qos;
+  d->retain = pb->retain;
+  d->dup = pb->dup;
+  d->id = pb->packet_id;
+  d->payload_len = pb->payload.n;
+  d->payload_n = pb->payload.n < MQZ__PAYLOAD_MAX ? pb->payload.n : MQZ__PAYLOAD_MAX;
+  if (d->payload_n) memcpy(d->payload, pb->payload.p, d->payload_n);
+}
+
+/* PUBACK and PUBREC acknowledge a message; PUBACK and PUBCOMP free its
+ * identifier (as does a failing PUBREC). */
+static void acked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
+  uint8_t want = pkt->type == MQC_PUBACK ? 1 : 2;
+  for (size_t i = 0; i < m->n_pub; i++) {
+    mqz__pub *e = &m->pub[i];
+    if (e->client != client || e->id != pkt->ack.packet_id || e->qos != want || e->done ||
+        e->conn_no != m->conn_no[client])
+      continue;
+    if (pkt->type == MQC_PUBCOMP) {
+      e->done = true;
+      return;
+    }
+    if (e->acked) continue;
+    e->acked = pkt->ack.reason < 0x80;
+    if (pkt->type == MQC_PUBACK || pkt->ack.reason >= 0x80) e->done = true;
+    return;
+  }
+}
+
+static void subacked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
+  size_t k = 0;
+  for (size_t i = 0; i < m->n_sub; i++) {
+    mqz__sub *s = &m->sub[i];
+    if (s->client != client || s->id != pkt->suback.packet_id || s->granted != 0xFF ||
+        s->conn_no != m->conn_no[client])
+      continue;
+    s->granted = k < pkt->suback.reasons.n ? pkt->suback.reasons.p[k] : 0x80;
+    s->seq = m->seq;
+    k++;
+  }
+}
+
+bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
+                         uint8_t ack[4], size_t *ack_n) {
+  mqz__conn_model *c = &m->c[client];
+  *ack_n = 0;
+  m->seq++;
+  mqc_packet pkt;
+  mqc_error err;
+  mqc_status st = mqc_decode(p, n, c->v, MQC_FROM_SERVER, MQC_NO_LIMIT, &pkt, &err);
+  if (st == MQC_OK && pkt.type == MQC_PUBLISH && c->max_packet && n > c->max_packet && m->spec) {
+    /* only PUBLISH: a CONNACK or an ack cannot always fit a tiny limit */
+    mqz__finding(m, MQZ_SPEC, client, "MQTT-3.1.2-25",
+                 "a %zu-byte PUBLISH sent to a client whose Maximum Packet Size is %u", n,
+                 (unsigned)c->max_packet);
+    return false;
+  }
+  if (st != MQC_OK) {
+    if (legacy_refusal(p, n) || (c->connect_bad && n && p[0] >> 4 == MQC_CONNACK)) {
+      /* a CONNACK to a CONNECT of unknown or unsupported version: read it in
+       * any version */
+      if (n == 4 && p[3] == 0 && m->spec && c->connect_bad)
+        mqz__finding(m, MQZ_SPEC, client, "MQTT-3.1.4-1", "accepted an invalid CONNECT (%s)",
+                     c->viol_rule);
+      return false;
+    }
+    mqz__finding(m, MQZ_BADWIRE, client, err.statement ? err.statement : "",
+                 "the broker sent a %s that does not decode as %s (byte %zu): %s",
+                 mqc_type_name((mqc_type)(n ? p[0] >> 4 : 0)), mqc_version_name(c->v), err.offset,
+                 err.message ? err.message : mqc_strerror(st));
+    return false;
+  }
+  if (pkt.type == MQC_PINGRESP) c->pongs++;
+  if (c->violated && pkt.type == MQC_PINGRESP && c->pongs_owed) {
+    c->pongs_owed--;
+    return true;
+  }
+  if (c->violated && m->spec) {
+    /* the broker answers the probe, or accepts a bad CONNECT, or closes with
+     * a success code: it went on after the violation */
+    if (pkt.type == MQC_PINGRESP && c->probe_sent)
+      mqz__finding(m, MQZ_SPEC, client, c->viol_stmt,
+                   "the broker went on after a protocol violation (it answered a PINGREQ): %s",
+                   c->viol_rule);
+    else if (pkt.type == MQC_CONNACK && pkt.connack.reason == 0 && c->connect_bad)
+      mqz__finding(m, MQZ_SPEC, client, "MQTT-3.1.4-1", "accepted an invalid CONNECT (%s)",
+                   c->viol_rule);
+    else if (c->v == MQC_V5 && pkt.type == MQC_DISCONNECT && pkt.disconnect.reason < 0x80)
+      mqz__finding(m, MQZ_SPEC, client, "MQTT-4.13.1-1",
+                   "DISCONNECT with success-class reason 0x%02x after a protocol violation (%s)",
+                   pkt.disconnect.reason, c->viol_rule);
+    return true;
+  }
+  switch (pkt.type) {
+  case MQC_CONNACK:
+    if (pkt.connack.reason == 0) {
+      c->connack_ok = true;
+      c->open_seq = m->seq;
+      bool known = false;
+      for (size_t i = 0; i < m->n_accepted; i++)
+        known |= name_eq(&m->accepted[i], &c->cid);
+      if (!known && m->n_accepted < MQZ_MAX_CLIENTS) m->accepted[m->n_accepted++] = c->cid;
+      if (!known && pkt.connack.session_present && m->n_inherited < MQZ_MAX_CLIENTS)
+        m->inherited[m->n_inherited++] = c->cid;
+    }
+    break;
+  case MQC_PUBLISH:
+    delivered(m, client, &pkt);
+    if (pkt.publish.qos) {
+      uint8_t t = pkt.publish.qos == 1 ? MQC_PUBACK : MQC_PUBREC;
+      if (m->auto_ack) ack_bytes(t, pkt.publish.packet_id, ack, ack_n);
+      else pend_push(c, t, pkt.publish.packet_id);
+    }
+    break;
+  case MQC_PUBREL:
+    if (m->auto_ack) ack_bytes(MQC_PUBCOMP, pkt.ack.packet_id, ack, ack_n);
+    else pend_push(c, MQC_PUBCOMP, pkt.ack.packet_id);
+    break;
+  case MQC_PUBREC:
+    acked(m, client, &pkt);
+    if (m->auto_ack && pkt.ack.reason < 0x80) ack_bytes(MQC_PUBREL, pkt.ack.packet_id, ack, ack_n);
+    break;
+  case MQC_PUBACK:
+  case MQC_PUBCOMP:
+    acked(m, client, &pkt);
+    break;
+  case MQC_SUBACK:
+    subacked(m, client, &pkt);
+    break;
+  default:
+    break;
+  }
+  return true;
+}
+
+/* ---- end of session: deliveries ---- */
+
+/* Is subscriber s owed message e? Only where nothing the specification
+ * allows could explain its absence. */
+static bool owed(const mqz__model *m, const mqz__pub *e, const mqz__sub *s) {
+  const mqz__conn_model *c = &m->c[s->client];
+  if (!e->acked || e->expiry || e->reused || !e->topic.ok || !s->cid.ok || s->shared || s->gone)
+    return false;
+  if (e->topic.s[0] == '$') return false; /* brokers may keep '$' topics to themselves */
+  if (c->max_packet) return false;         /* what exceeds it is dropped, legally */
+  if (s->granted > 2 || s->granted == 0) return false;
+  if (s->seq == 0 || s->seq > e->seq) return false; /* subscribed after the publish */
+  if (s->conn_no != m->conn_no[s->client]) return false;
+  if (c->client_closed || c->server_closed || c->tainted || m->ever_tainted[s->client])
+    return false;
+  if (m->ever_tainted[e->client]) return false;
+  for (size_t i = 0; i < m->n_inherited; i++)
+    if (name_eq(&m->inherited[i], &s->cid)) return false;
+  if (s->no_local && name_eq(&s->cid, &e->cid)) return false;
+  if (!mqz__topic_matches(s->filter.s, s->filter.n, e->topic.s, e->topic.n)) return false;
+  /* a later subscription of the same client ID could have replaced it with QoS 0 */
+  for (size_t i = 0; i < m->n_sub; i++)
+    if (&m->sub[i] != s && name_eq(&m->sub[i].cid, &s->cid) &&
+        m->sub[i].filter.n == s->filter.n && !memcmp(m->sub[i].filter.s, s->filter.s, s->filter.n))
+      return false;
+  return true;
+}
+
+static bool same_message(const mqz__deliv *d, const mqz__pub *e) {
+  return name_eq(&d->topic, &e->topic) && d->payload_len == e->payload_len &&
+         d->payload_n == e->payload_n && !memcmp(d->payload, e->payload, d->payload_n);
+}
+
+static size_t copies(const mqz__model *m, unsigned client, const mqz__pub *e, bool fresh_only) {
+  size_t k = 0;
+  for (size_t i = 0; i < m->n_deliv; i++) {
+    const mqz__deliv *d = &m->deliv[i];
+    if (d->client != client || !same_message(d, e)) continue;
+    if (fresh_only && (d->retain || d->dup)) continue;
+    k++;
+  }
+  return k;
+}
+
+/* How many tracked messages equal e (the same payload published twice). */
+static size_t twins(const mqz__model *m, const mqz__pub *e) {
+  size_t k = 0;
+  for (size_t i = 0; i < m->n_pub; i++)
+    if (name_eq(&m->pub[i].topic, &e->topic) && m->pub[i].payload_len == e->payload_len &&
+        !memcmp(m->pub[i].payload, e->payload, e->payload_n))
+      k++;
+  return k;
+}
+
+static size_t matching_subs(const mqz__model *m, const mqz__sub *s, const mqz__pub *e) {
+  size_t k = 0;
+  for (size_t i = 0; i < m->n_sub; i++)
+    if (m->sub[i].client == s->client &&
+        mqz__topic_matches(m->sub[i].filter.s, m->sub[i].filter.n, e->topic.s, e->topic.n))
+      k++;
+  return k;
+}
+
+/* The subscription of client that makes message e owed to it, or NULL. */
+static const mqz__sub *owed_by(const mqz__model *m, const mqz__pub *e, unsigned client) {
+  for (size_t j = 0; j < m->n_sub; j++)
+    if (m->sub[j].client == client && owed(m, e, &m->sub[j])) return &m->sub[j];
+  return NULL;
+}
+
+/* Equal messages (topic and payload) owed to client: each must arrive, so
+ * the deliveries of one must number at least the messages owed. */
+static size_t owed_twins(const mqz__model *m, const mqz__pub *e, unsigned client) {
+  size_t k = 0;
+  for (size_t i = 0; i < m->n_pub; i++) {
+    const mqz__pub *o = &m->pub[i];
+    if (name_eq(&o->topic, &e->topic) && o->payload_len == e->payload_len &&
+        o->payload_n == e->payload_n && !memcmp(o->payload, e->payload, e->payload_n) &&
+        owed_by(m, o, client))
+      k++;
+  }
+  return k;
+}
+
+size_t mqz__model_owed(const mqz__model *m, unsigned client) {
+  if (!m->spec || m->overflow || !m->auto_ack) return 0;
+  size_t owed_n = 0;
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
+    if (client != MQZ_MAX_CLIENTS && k != client) continue;
+    for (size_t i = 0; i < m->n_pub; i++)
+      if (owed_by(m, &m->pub[i], k) &&
+          copies(m, k, &m->pub[i], false) < owed_twins(m, &m->pub[i], k))
+        owed_n++;
+  }
+  return owed_n;
+}
+
+void mqz__model_judge(mqz__model *m, unsigned client) {
+  if (!m->spec || m->overflow || !m->auto_ack) return;
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
+    if (client != MQZ_MAX_CLIENTS && k != client) continue;
+    for (size_t i = 0; i < m->n_pub; i++) {
+      const mqz__pub *e = &m->pub[i];
+      const mqz__sub *s = owed_by(m, e, k);
+      if (!s) continue;
+      size_t got = copies(m, k, e, false), want = owed_twins(m, e, k);
+      if (got < want) {
+        mqz__finding(m, MQZ_SPEC, k, "MQTT-4.5.0-1",
+                     "QoS %u message on '%.*s' (acknowledged) reached subscriber '%.*s' %zu "
+                     "time(s) of %zu (filter '%.*s', granted QoS %u)",
+                     e->qos, (int)e->topic.n, e->topic.s, (int)s->cid.n, s->cid.s, got, want,
+                     (int)s->filter.n, s->filter.s, s->granted);
+        return;
+      }
+      uint8_t q = e->qos < s->granted ? e->qos : s->granted;
+      if (q == 2 && !e->retain && matching_subs(m, s, e) == 1 &&
+          copies(m, k, e, true) > twins(m, e)) {
+        mqz__finding(m, MQZ_SPEC, k, m->session_v == MQC_V5 ? "MQTT-4.3.3-10" : "MQTT-4.3.3-2",
+                     "QoS 2 message on '%.*s' delivered %zu times to '%.*s'", (int)e->topic.n,
+                     e->topic.s, copies(m, k, e, true), (int)s->cid.n, s->cid.s);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,464 @@
+/* mutate.c - session mutations at three levels: the session (records and
+ * clients), the packet and its fields (fuzz/'s structure-aware mutator on the
+ * session layout) and timing (split writes, waits, half-close, RST, slow
+ * reads). Deterministic: the output depends only on the inputs and seed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_RECS 1024
+#define DICT_MAX 512 /* properties learnt from the seeds */
+#define DICT_LEN 96  /* longest property kept */
+
+/* A property seen in a seed, with the packet type it came in. */
+typedef struct {
+  uint8_t type;
+  uint8_t len;
+  uint8_t b[DICT_LEN];
+} dict_prop;
+
+struct mqz_mutator {
+  dict_prop dict[DICT_MAX];
+  size_t n_dict;
+  uint8_t pkt[MQZ_SESSION_MAX]; /* a packet being re-encoded */
+  mqf_mutator field;
+  uint8_t *scratch; /* field mutator's working memory */
+  uint8_t out[MQZ_SESSION_MAX];
+  mqz_rec recs[MAX_RECS];
+  size_t n_recs;
+};
+
+int mqz_mutator_new(mqz_mutator **out) {
+  *out = NULL;
+  mqz_mutator *m = calloc(1, sizeof *m);
+  if (!m) return -1;
+  m->scratch = malloc(MQF_SCRATCH_FOR(MQZ_SESSION_MAX));
+  if (!m->scratch) {
+    free(m);
+    return -1;
+  }
+  m->field.scratch = m->scratch;
+  m->field.scratch_cap = MQF_SCRATCH_FOR(MQZ_SESSION_MAX);
+  *out = m;
+  return 0;
+}
+
+void mqz_mutator_free(mqz_mutator *m) {
+  if (!m) return;
+  free(m->scratch);
+  free(m);
+}
+
+/* Decodes a session's packet as 5.0 from a client: props is its property
+ * block (NULL when it has none or does not decode). */
+static const mqc_props *packet_props(const uint8_t *p, size_t n, mqc_packet *pkt) {
+  mqc_error e;
+  if (mqc_decode(p, n, MQC_V5, MQC_FROM_CLIENT, MQC_NO_LIMIT, pkt, &e) != MQC_OK) return NULL;
+  return mqc_packet_props(pkt);
+}
+
+void mqz_mutator_learn(mqz_mutator *m, const uint8_t *s, size_t n) {
+  if (mqz_session_version(s, n) != MQC_V5) return;
+  mqz_iter it;
+  mqz_rec r;
+  mqz_iter_init(&it, s, n);
+  while (mqz_iter_next(&it, &r)) {
+    if (r.op != MQZ_OP_SEND) continue;
+    mqc_packet pkt;
+    const mqc_props *pr = packet_props(r.pkt, r.pkt_len, &pkt);
+    if (!pr) continue;
+    mqc_prop_iter pi;
+    mqc_prop one;
+    mqc_prop_iter_init(&pi, pr);
+    const uint8_t *at = pi.p;
+    while (mqc_prop_next(&pi, &one)) {
+      size_t len = (size_t)(pi.p - at);
+      /* up to four values per property and packet type: picking by
+       * identifier then stays fair however many values seeds use */
+      size_t same = 0;
+      bool dup = false;
+      for (size_t i = 0; i < m->n_dict && !dup; i++) {
+        const dict_prop *d = &m->dict[i];
+        if (d->type != pkt.type || d->b[0] != at[0]) continue;
+        same++;
+        dup = d->len == len && !memcmp(d->b, at, len);
+      }
+      if (!dup && same < 4 && len <= DICT_LEN && m->n_dict < DICT_MAX) {
+        dict_prop *d = &m->dict[m->n_dict++];
+        d->type = (uint8_t)pkt.type;
+        d->len = (uint8_t)len;
+        memcpy(d->b, at, len);
+      }
+      at = pi.p;
+    }
+  }
+}
+
+static uint64_t next(uint64_t *st) {
+  uint64_t z = (*st += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static size_t below(uint64_t *st, size_t n) {
+  return n ? (size_t)(next(st) % n) : 0;
+}
+
+/* A dictionary property for packet type (0: any): an identifier first,
+ * uniformly among those seen, then one of its values. NULL when none. */
+static const dict_prop *pick_prop(const mqz_mutator *m, uint8_t type, uint64_t *st) {
+  uint8_t ids[DICT_MAX];
+  size_t n = 0;
+  for (size_t i = 0; i < m->n_dict; i++) {
+    if (type && m->dict[i].type != type) continue;
+    bool seen = false;
+    for (size_t k = 0; k < n && !seen; k++)
+      seen = ids[k] == m->dict[i].b[0];
+    if (!seen) ids[n++] = m->dict[i].b[0];
+  }
+  if (!n) return NULL;
+  uint8_t id = ids[below(st, n)];
+  size_t vals = 0;
+  for (size_t i = 0; i < m->n_dict; i++)
+    vals += (!type || m->dict[i].type == type) && m->dict[i].b[0] == id;
+  size_t k = below(st, vals);
+  for (size_t i = 0; i < m->n_dict; i++)
+    if ((!type || m->dict[i].type == type) && m->dict[i].b[0] == id && k-- == 0)
+      return &m->dict[i];
+  return NULL;
+}
+
+/* Writes dictionary property d into out (room for 256 bytes), its string or
+ * binary value stretched half of the time (a longer value than any seed's:
+ * where buffers are sized by another field). Returns the bytes written. */
+static size_t graft_one(const dict_prop *d, uint8_t *out, uint64_t *st) {
+  const mqc_prop_info *info = d->len ? mqc_prop_lookup(d->b[0]) : NULL;
+  bool stretchy = info && (info->type == MQC_PT_UTF8 || info->type == MQC_PT_BINARY) && d->len >= 3;
+  bool numeric = info && (info->type == MQC_PT_BYTE || info->type == MQC_PT_U16 ||
+                          info->type == MQC_PT_U32 || info->type == MQC_PT_VARINT);
+  if (numeric && below(st, 2)) { /* a boundary value instead of the seed's */
+    static const uint32_t edges[] = {0, 1, 2, 127, 128, 255, 16383, 16384, 65535, 65536,
+                                     2097151, 268435455u, 0xFFFFFFFFu};
+    uint32_t v = edges[below(st, sizeof edges / sizeof edges[0])];
+    mqc_writer w;
+    mqc_writer_init(&w, out, 256);
+    mqc_put_varint(&w, d->b[0]);
+    if (info->type == MQC_PT_BYTE) mqc_put_u8(&w, (uint8_t)v);
+    else if (info->type == MQC_PT_U16) mqc_put_u16(&w, (uint16_t)v);
+    else if (info->type == MQC_PT_U32) mqc_put_u32(&w, v);
+    else mqc_put_varint(&w, v > 268435455u ? 268435455u : v);
+    return w.len;
+  }
+  if (!stretchy || below(st, 2)) {
+    memcpy(out, d->b, d->len);
+    return d->len;
+  }
+  size_t vlen = (size_t)d->b[1] << 8 | d->b[2];
+  const uint8_t *v = d->b + 3;
+  if (3 + vlen > d->len) vlen = d->len - 3;
+  size_t want = vlen + 1 + below(st, 200);
+  if (want > 250) want = 250;
+  out[0] = d->b[0];
+  out[1] = (uint8_t)(want >> 8);
+  out[2] = (uint8_t)want;
+  for (size_t i = 0; i < want; i++)
+    out[3 + i] = vlen ? v[i % vlen] : 'a';
+  return 3 + want;
+}
+
+static void parse(mqz_mutator *m, const uint8_t *s, size_t n) {
+  mqz_iter it;
+  mqz_iter_init(&it, s, n);
+  m->n_recs = 0;
+  while (m->n_recs < MAX_RECS && mqz_iter_next(&it, &m->recs[m->n_recs]))
+    m->n_recs++;
+}
+
+/* Output builder over m->out. */
+typedef struct {
+  uint8_t *p;
+  size_t n, cap;
+} outbuf;
+
+static void put(outbuf *o, const uint8_t *p, size_t n) {
+  if (o->n + n > o->cap) return; /* full: the rest is left out */
+  memcpy(o->p + o->n, p, n);
+  o->n += n;
+}
+
+static void put_rec(outbuf *o, const uint8_t *s, const mqz_rec *r) {
+  put(o, s + r->offset, r->len);
+}
+
+static void put_op(outbuf *o, mqz_op op, unsigned client, uint32_t arg, size_t arg_n) {
+  uint8_t h[4] = {(uint8_t)op, (uint8_t)client, (uint8_t)(arg_n == 2 ? arg >> 8 : arg),
+                  (uint8_t)arg};
+  put(o, h, 2 + arg_n);
+}
+
+/* A record of client c that sends a packet of type t, or -1. */
+static long find_send(const mqz_mutator *m, const uint8_t *s, unsigned c, uint8_t t) {
+  for (size_t i = 0; i < m->n_recs; i++) {
+    const mqz_rec *r = &m->recs[i];
+    if ((r->op == MQZ_OP_SEND) && (c == MQZ_MAX_CLIENTS || r->client == c) && r->pkt_len &&
+        (s[r->offset + 2] >> 4) == t)
+      return (long)i;
+  }
+  return -1;
+}
+
+/* Session-level and timing mutations. Returns the new length, or 0 when the
+ * chosen mutation does not apply (the caller then tries another). */
+static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const uint8_t *other,
+                             size_t other_n, uint64_t *st) {
+  parse(m, s, n);
+  outbuf o = {m->out, 0, sizeof m->out};
+  put(&o, s, n < 2 ? n : 2);
+  if (n < 2) {
+    uint8_t h[2] = {3, 0};
+    put(&o, h + n, 2 - n);
+  }
+  size_t nr = m->n_recs;
+  size_t pick = below(st, nr ? nr : 1);
+  /* grafting weighs four: property combinations are where parsers break */
+  unsigned choice = (unsigned)below(st, 18);
+  if (choice >= 15) choice = 13;
+  switch (choice) {
+  case 0: /* drop a record */
+    if (!nr) return 0;
+    for (size_t i = 0; i < nr; i++)
+      if (i != pick) put_rec(&o, s, &m->recs[i]);
+    break;
+  case 1: /* duplicate a record */
+    if (!nr) return 0;
+    for (size_t i = 0; i < nr; i++) {
+      put_rec(&o, s, &m->recs[i]);
+      if (i == pick) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  case 2: { /* move a record elsewhere */
+    if (nr < 2) return 0;
+    size_t to = below(st, nr);
+    for (size_t i = 0; i < nr; i++) {
+      if (i == to) put_rec(&o, s, &m->recs[pick]);
+      if (i != pick) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 3: { /* a record moves to another client */
+    if (!nr) return 0;
+    unsigned c = (unsigned)below(st, 3);
+    for (size_t i = 0; i < nr; i++) {
+      size_t at = o.n;
+      put_rec(&o, s, &m->recs[i]);
+      if (i == pick && at + 1 < o.n) o.p[at + 1] = (uint8_t)c;
+    }
+    break;
+  }
+  case 4: { /* another client with the same CONNECT: session takeover */
+    long ci = find_send(m, s, MQZ_MAX_CLIENTS, MQC_CONNECT);
+    if (ci < 0) return 0;
+    unsigned c = (m->recs[ci].client + 1 + (unsigned)below(st, 3)) % MQZ_MAX_CLIENTS;
+    size_t at = below(st, nr + 1);
+    for (size_t i = 0; i <= nr; i++) {
+      if (i == at) {
+        put_op(&o, MQZ_OP_OPEN, c, 0, 0);
+        put_op(&o, MQZ_OP_SEND, c, 0, 0);
+        put(&o, m->recs[ci].pkt, m->recs[ci].pkt_len);
+        put_op(&o, MQZ_OP_SYNC, c, 1, 2);
+      }
+      if (i < nr) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 5: { /* a client drops and comes back to its session (clean start 0) */
+    long ci = find_send(m, s, MQZ_MAX_CLIENTS, MQC_CONNECT);
+    if (ci < 0) return 0;
+    const mqz_rec *cr = &m->recs[ci];
+    size_t at = (size_t)ci + 1 + below(st, nr - (size_t)ci);
+    for (size_t i = 0; i <= nr; i++) {
+      if (i == at) {
+        put_op(&o, below(st, 2) ? MQZ_OP_DROP : MQZ_OP_CLOSE, cr->client, 0, 0);
+        put_op(&o, MQZ_OP_OPEN, cr->client, 0, 0);
+        put_op(&o, MQZ_OP_SEND, cr->client, 0, 0);
+        size_t at_pkt = o.n;
+        put(&o, cr->pkt, cr->pkt_len);
+        /* connect flags: after the variable header's name and level */
+        size_t hl = 2;
+        while (hl < cr->pkt_len && hl < 5 && (cr->pkt[hl - 1] & 0x80))
+          hl++;
+        size_t flags = at_pkt + hl + 2 + (cr->pkt_len > hl + 1 ? cr->pkt[hl + 1] : 4) + 1;
+        if (flags < o.n) o.p[flags] &= (uint8_t)~0x02;
+      }
+      if (i < nr) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 6: { /* withhold every answer of one client, or answer everything */
+    if (below(st, 2)) {
+      o.p[1] ^= MQZ_F_AUTO_ACK;
+      for (size_t i = 0; i < nr; i++)
+        put_rec(&o, s, &m->recs[i]);
+    } else {
+      unsigned c = nr ? m->recs[pick].client : 0;
+      for (size_t i = 0; i < nr; i++)
+        if (!(m->recs[i].op == MQZ_OP_ACK && m->recs[i].client == c)) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 7: { /* splice: a run of records from other */
+    if (!other || other_n < 3) return 0;
+    mqz_rec tmp[64];
+    size_t nt = 0;
+    mqz_iter it;
+    mqz_iter_init(&it, other, other_n);
+    while (nt < 64 && mqz_iter_next(&it, &tmp[nt]))
+      nt++;
+    if (!nt) return 0;
+    size_t from = below(st, nt), len = 1 + below(st, nt - from);
+    size_t at = below(st, nr + 1);
+    for (size_t i = 0; i <= nr; i++) {
+      if (i == at)
+        for (size_t k = from; k < from + len; k++)
+          put(&o, other + tmp[k].offset, tmp[k].len);
+      if (i < nr) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 8: { /* a burst: one QoS 1/2 PUBLISH many times, fresh identifiers */
+    size_t cand[64], nc = 0;
+    for (size_t i = 0; i < nr && nc < 64; i++)
+      if (m->recs[i].op == MQZ_OP_SEND && m->recs[i].pkt_len &&
+          (m->recs[i].pkt[0] >> 4) == MQC_PUBLISH && ((m->recs[i].pkt[0] >> 1) & 3))
+        cand[nc++] = i;
+    if (!nc) return 0;
+    long pi = (long)cand[below(st, nc)];
+    const mqz_rec *pr = &m->recs[pi];
+    size_t copies = 2 + below(st, 39);
+    o.p[1] |= MQZ_F_AUTO_ACK; /* the delivery oracles judge only clients that answer */
+    /* half the time the other clients stop reading meanwhile, so the burst
+     * piles up unacknowledged in the broker (in-flight windows, queues) */
+    bool stall = below(st, 2);
+    for (size_t i = 0; i < nr; i++) {
+      if (i == (size_t)pi && stall)
+        for (unsigned c = 0; c < MQZ_MAX_CLIENTS; c++)
+          if (c != pr->client) put_op(&o, MQZ_OP_SLOWREAD, c, (uint32_t)(5 + below(st, 16)), 1);
+      put_rec(&o, s, &m->recs[i]);
+      if (i != (size_t)pi || ((pr->pkt[0] >> 1) & 3) == 0) continue;
+      /* the packet identifier follows the topic */
+      size_t hl = 2;
+      while (hl < pr->pkt_len && hl < 5 && (pr->pkt[hl - 1] & 0x80))
+        hl++;
+      size_t tl = pr->pkt_len > hl + 1 ? (size_t)pr->pkt[hl] << 8 | pr->pkt[hl + 1] : 0;
+      size_t idpos = hl + 2 + tl;
+      for (size_t k = 1; k < copies; k++) {
+        put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
+        size_t at_pkt = o.n;
+        put(&o, pr->pkt, pr->pkt_len);
+        if (idpos + 1 < pr->pkt_len && at_pkt + idpos + 1 < o.n) {
+          uint16_t id = (uint16_t)(((size_t)pr->pkt[idpos] << 8 | pr->pkt[idpos + 1]) + k);
+          if (!id) id = 1;
+          o.p[at_pkt + idpos] = (uint8_t)(id >> 8);
+          o.p[at_pkt + idpos + 1] = (uint8_t)id;
+        }
+      }
+    }
+    break;
+  }
+  case 9: /* split the next send of a client into small writes */
+  case 10: /* a pause */
+  case 11: /* half-close, RST or a slow reader */
+    if (!nr) return 0;
+    for (size_t i = 0; i < nr; i++) {
+      if (i == pick) {
+        unsigned c = m->recs[i].client;
+        if (choice == 9) put_op(&o, MQZ_OP_SPLIT, c, (uint32_t)below(st, 4), 1);
+        else if (choice == 10) put_op(&o, MQZ_OP_WAIT, 0, (uint32_t)(1 + below(st, 20)), 1);
+        else {
+          static const mqz_op ops[3] = {MQZ_OP_HALFCLOSE, MQZ_OP_DROP, MQZ_OP_SLOWREAD};
+          mqz_op op = ops[below(st, 3)];
+          put_op(&o, op, c, (uint32_t)(1 + below(st, 10)), op == MQZ_OP_SLOWREAD ? 1 : 0);
+        }
+      }
+      put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  case 13: { /* graft: properties seeds used, into a packet of the same type */
+    if (!m->n_dict) return 0;
+    /* a 5.0 packet with a property block */
+    size_t cand[64], nc = 0;
+    mqc_packet pkt;
+    for (size_t i = 0; i < nr && nc < 64; i++)
+      if (m->recs[i].op == MQZ_OP_SEND && packet_props(m->recs[i].pkt, m->recs[i].pkt_len, &pkt))
+        cand[nc++] = i;
+    if (!nc) return 0;
+    size_t at = cand[below(st, nc)];
+    const mqz_rec *pr = &m->recs[at];
+    const mqc_props *props = packet_props(pr->pkt, pr->pkt_len, &pkt);
+    if (!props || props->raw.n > 4096) return 0;
+    uint8_t block[4096 + 3 * 256];
+    size_t bn = 0;
+    if (props->raw.n) memcpy(block, props->raw.p, props->raw.n);
+    bn = props->raw.n;
+    for (size_t k = 1 + below(st, 3); k > 0; k--) {
+      const dict_prop *d = pick_prop(m, below(st, 8) ? (uint8_t)pkt.type : 0, st);
+      if (d) bn += graft_one(d, block + bn, st);
+    }
+    mqc_props *w = (mqc_props *)(uintptr_t)props; /* points into our own pkt */
+    w->raw.p = block;
+    w->raw.n = bn;
+    size_t len;
+    if (mqc_encode(&pkt, MQC_V5, m->pkt, sizeof m->pkt, &len) != MQC_OK) return 0;
+    for (size_t i = 0; i < nr; i++) {
+      if (i == at) {
+        put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
+        put(&o, m->pkt, len);
+      } else {
+        put_rec(&o, s, &m->recs[i]);
+      }
+    }
+    break;
+  }
+  case 12: /* the version of the whole session */
+    o.p[0] = (uint8_t)((o.p[0] & ~3u) | (1 + below(st, 3)));
+    for (size_t i = 0; i < nr; i++)
+      put_rec(&o, s, &m->recs[i]);
+    break;
+  default: { /* two records swap */
+    if (nr < 2) return 0;
+    size_t b = below(st, nr);
+    for (size_t i = 0; i < nr; i++)
+      put_rec(&o, s, &m->recs[i == pick ? b : i == b ? pick : i]);
+    break;
+  }
+  }
+  return o.n;
+}
+
+size_t mqz_mutate(mqz_mutator *m, uint8_t *s, size_t n, const uint8_t *other, size_t other_n,
+                  uint64_t seed) {
+  uint64_t st = seed;
+  if (n > MQZ_SESSION_MAX) n = MQZ_SESSION_MAX;
+  size_t rounds = 1 + below(&st, 3);
+  for (size_t r = 0; r < rounds; r++) {
+    if (below(&st, 2)) {
+      size_t k = mutate_session(m, s, n, other, other_n, &st);
+      if (k >= 2) {
+        memcpy(s, m->out, k);
+        n = k;
+        continue;
+      }
+    }
+    /* packets and fields: fuzz/'s mutator on the session layout */
+    n = mqf_mutate(&m->field, mqz_session_layout(), s, n, MQZ_SESSION_MAX, other, other_n,
+                   next(&st));
+  }
+  if (n < 2) {
+    s[0] = 3;
+    s[1] = 0;
+    n = 2;
+  }
+  return n;
+}
