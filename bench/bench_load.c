@@ -30,7 +30,8 @@
  * Brokers (--brokers/--compare/--table/--sweep) are started fresh for every
  * run on a free loopback port, so peak RSS is per load: `serve` is this
  * binary (or --serve PATH, with --serve-config FILE; `serve@PATH` in the list
- * runs another mqcheck binary's serve, for before/after), mosquitto is
+ * runs another mqcheck binary's serve, for before/after; LABEL=SPEC names a
+ * broker in the output), mosquitto is
  * --mosquitto PATH (default /usr/sbin/mosquitto, max_queued_messages 1000,
  * its default), aedes is node with tests/suite/aedes-broker.js (--aedes FILE).
  */
@@ -40,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,7 +84,8 @@ typedef struct {
   /* the load */
   int npub, nsub, qos, size, duration, window, idle;
   long drain_ms; /* after publishing: stop once nothing arrived for this long */
-  double rate; /* per publisher, msg/s; 0 = unlimited */
+  int sndbuf;    /* publishers' SO_SNDBUF; 0 = the kernel's (autotuned) */
+  double rate;   /* per publisher, msg/s; 0 = unlimited */
   bool flood;
   /* run state */
   lclient *cl;
@@ -97,8 +100,9 @@ typedef struct {
 typedef struct {
   double offered, pub_rate, del_rate, p50, p99, first_ms, pub_secs;
   uint64_t published, delivered, expect, loss, dups;
-  double cpu, broker_cpu; /* share of one core; broker -1 = unknown */
-  long rss_kb;            /* broker VmHWM, -1 unknown */
+  double cpu, broker_cpu;   /* share of one core; broker -1 = unknown */
+  double wait, broker_wait; /* share of the time runnable but without a CPU */
+  long rss_kb;              /* broker VmHWM, -1 unknown */
 } result;
 
 static uint64_t ns_now(void) {
@@ -401,11 +405,14 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
       goto out;
     if (!c->pub && blocking_subscribe(c->nc, L->qos) != 0) goto out;
     if (c->pub) make_template(L, c);
+    if (c->pub && L->sndbuf > 0) /* what waits in our own kernel buffer is not the broker's */
+      setsockopt(mqn_conn_fd(c->nc), SOL_SOCKET, SO_SNDBUF, &L->sndbuf, sizeof L->sndbuf);
     mqn_loop_add(loop, c->nc, c);
     c->in_loop = true;
   }
-  double cpu0 = lu_self_cpu();
+  double cpu0 = lu_self_cpu(), wait0 = lu_proc_runwait(0);
   double bcpu0 = broker_pid > 0 ? lu_proc_cpu(broker_pid) : -1;
+  double bwait0 = broker_pid > 0 ? lu_proc_runwait(broker_pid) : -1;
   uint64_t start = ns_now(), stop = start + (uint64_t)L->duration * 1000000000ull;
   uint64_t pub_end = 0, hard_end = stop + 10000000000ull + (uint64_t)L->drain_ms * 1000000ull;
   mqn_event evs[256];
@@ -454,9 +461,13 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
   uint64_t end = ns_now();
   double wall = (double)(end - start) / 1e9;
   R->cpu = (lu_self_cpu() - cpu0) / wall;
+  double w1 = lu_proc_runwait(0);
+  R->wait = wait0 >= 0 && w1 >= 0 ? (w1 - wait0) / wall : 0;
+  R->broker_wait = -1;
   if (broker_pid > 0) {
-    double b1 = lu_proc_cpu(broker_pid);
+    double b1 = lu_proc_cpu(broker_pid), bw1 = lu_proc_runwait(broker_pid);
     R->broker_cpu = bcpu0 >= 0 && b1 >= 0 ? (b1 - bcpu0) / wall : -1;
+    R->broker_wait = bwait0 >= 0 && bw1 >= 0 ? (bw1 - bwait0) / wall : -1;
     R->rss_kb = lu_proc_hwm_kb(broker_pid);
   }
   uint64_t published = 0;
@@ -496,21 +507,25 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
          (unsigned long long)dups);
   printf("  first       delivery after %.1f ms; publishers ran %.0f ms\n", R->first_ms,
          secs * 1000);
-  printf("  cpu         generator %.0f%% of a core", R->cpu * 100);
-  if (R->broker_cpu >= 0) printf(", broker %.0f%%", R->broker_cpu * 100);
+  printf("  cpu         generator %.0f%% of a core (+%.0f%% waiting for one)", R->cpu * 100,
+         R->wait * 100);
+  if (R->broker_cpu >= 0)
+    printf(", broker %.0f%% (+%.0f%% waiting)", R->broker_cpu * 100, R->broker_wait * 100);
   if (R->rss_kb >= 0) printf(", broker peak RSS %ld KiB", R->rss_kb);
   printf("\n");
-  if (R->cpu >= 0.9)
-    printf("  NOTE        the generator used %.0f%% of a core: it may be the bottleneck, not "
-           "the broker\n",
-           R->cpu * 100);
+  /* one thread: busy or runnable (the machine's other work took the CPU)
+   * most of the time means the generator, not the broker, set the pace */
+  if (R->cpu + R->wait >= 0.9)
+    printf("  NOTE        the generator was busy %.0f%% and waiting for a CPU %.0f%% of the "
+           "time: it may be the bottleneck, not the broker\n",
+           R->cpu * 100, R->wait * 100);
   printf("result: broker=%s published=%llu delivered=%llu expected=%llu loss=%llu dups=%llu "
          "pub_rate=%.0f del_rate=%.0f p50_ms=%.3f p99_ms=%.3f first_ms=%.1f pub_ms=%.0f "
-         "cpu=%.2f broker_cpu=%.2f rss_kb=%ld\n",
+         "cpu=%.2f wait=%.2f broker_cpu=%.2f broker_wait=%.2f rss_kb=%ld\n",
          label ? label : "url", (unsigned long long)published, (unsigned long long)L->delivered,
          (unsigned long long)expect, (unsigned long long)R->loss, (unsigned long long)dups,
-         R->pub_rate, R->del_rate, R->p50, R->p99, R->first_ms, secs * 1000, R->cpu, R->broker_cpu,
-         R->rss_kb);
+         R->pub_rate, R->del_rate, R->p50, R->p99, R->first_ms, secs * 1000, R->cpu, R->wait,
+         R->broker_cpu, R->broker_wait, R->rss_kb);
   fflush(stdout);
   rc = 0;
 out:
@@ -573,32 +588,49 @@ static pid_t start_broker(const brokers *B, const char *name, char *url, size_t 
   return -1;
 }
 
+/* LABEL=SPEC names a broker SPEC (serve, serve@PATH, mosquitto, aedes) LABEL
+ * in the output; without '=' the spec is its own label. */
+static const char *spec_of(const char *name) {
+  const char *eq = strchr(name, '=');
+  return eq ? eq + 1 : name;
+}
+static const char *label_of(const char *name, char *buf, size_t cap) {
+  const char *eq = strchr(name, '=');
+  if (!eq) return name;
+  snprintf(buf, cap, "%.*s", (int)(eq - name), name);
+  return buf;
+}
+
 /* One run of the load against a fresh broker. */
 static int run_on(load *L, const brokers *B, const char *name, result *R) {
-  char url[64], conf[64] = "";
-  pid_t pid = start_broker(B, name, url, sizeof url, conf, sizeof conf);
+  char url[64], conf[64] = "", lb[64];
+  pid_t pid = start_broker(B, spec_of(name), url, sizeof url, conf, sizeof conf);
   if (pid < 0) return 1;
-  int rc = run_load(L, url, name, pid, R);
+  int rc = run_load(L, url, label_of(name, lb, sizeof lb), pid, R);
   lu_stop(pid);
   if (conf[0]) unlink(conf);
   return rc;
 }
 
-static int split_brokers(char *list, const char **names, int cap) {
+/* Splits LIST at commas into names[] and their labels[] (in place). */
+static int split_brokers(char *list, const char **names, const char **labels, int cap) {
   int n = 0;
   for (char *s = strtok(list, ","); s && n < cap; s = strtok(NULL, ","))
     names[n++] = s;
+  static char lbuf[8][64];
+  for (int i = 0; i < n; i++)
+    labels[i] = label_of(names[i], lbuf[i], sizeof lbuf[i]);
   return n;
 }
 
-static int compare(load *L, const brokers *B, const char **names, int nb) {
+static int compare(load *L, const brokers *B, const char **names, const char **labels, int nb) {
   result R[8];
   for (int i = 0; i < nb; i++)
     if (run_on(L, B, names[i], &R[i]) != 0) return 1;
   printf("compare qos=%d %d->%d %s:", L->qos, L->npub, L->nsub,
          L->flood ? "open-loop" : "closed-loop");
   for (int i = 0; i < nb; i++)
-    printf(" %s %.0f msg/s p99 %.2f ms loss %llu;", names[i], R[i].del_rate, R[i].p99,
+    printf(" %s %.0f msg/s p99 %.2f ms loss %llu;", labels[i], R[i].del_rate, R[i].p99,
            (unsigned long long)R[i].loss);
   printf("\n");
   return 0;
@@ -617,9 +649,9 @@ static void fmt_rss(char *b, size_t n, long kb) {
     snprintf(b, n, "%.1f MiB", (double)kb / 1024.0);
 }
 
-static int table(load *L, const brokers *B, const char **names, int nb) {
+static int table(load *L, const brokers *B, const char **names, const char **labels, int nb) {
   printf("| load | loop | broker | published msg/s | delivered msg/s | loss | p50 ms | p99 ms | "
-         "peak RSS | generator CPU |\n|---|---|---|---|---|---|---|---|---|---|\n");
+         "peak RSS | generator CPU (+wait) |\n|---|---|---|---|---|---|---|---|---|---|\n");
   fflush(stdout);
   for (size_t k = 0; k < sizeof table_loads / sizeof *table_loads; k++)
     for (int loop = 0; loop < 2; loop++)
@@ -641,12 +673,14 @@ static int table(load *L, const brokers *B, const char **names, int nb) {
         fmt_rss(rss, sizeof rss, R.rss_kb);
         if (rc != 0) {
           printf("| %d → %d QoS %d | %s | %s | failed | | | | | | |\n", L->npub, L->nsub, L->qos,
-                 L->flood ? "open" : "closed", names[b]);
+                 L->flood ? "open" : "closed", labels[b]);
           continue;
         }
-        printf("| %d → %d QoS %d | %s | %s | %.0f | %.0f | %llu | %.2f | %.2f | %s | %.0f%% |\n",
-               L->npub, L->nsub, L->qos, L->flood ? "open" : "closed", names[b], R.pub_rate,
-               R.del_rate, (unsigned long long)R.loss, R.p50, R.p99, rss, R.cpu * 100);
+        printf("| %d → %d QoS %d | %s | %s | %.0f | %.0f | %llu | %.2f | %.2f | %s | %.0f%% "
+               "(+%.0f%%) |\n",
+               L->npub, L->nsub, L->qos, L->flood ? "open" : "closed", labels[b], R.pub_rate,
+               R.del_rate, (unsigned long long)R.loss, R.p50, R.p99, rss, R.cpu * 100,
+               R.wait * 100);
         fflush(stdout);
       }
   return 0;
@@ -654,66 +688,56 @@ static int table(load *L, const brokers *B, const char **names, int nb) {
 
 /* ---- --sweep: offered rate stepped up past saturation ------------------------------ */
 
-#define SWEEP_MAX 14
+#define SWEEP_MAX 16
 
-static int sweep(load *L, const brokers *B, const char **names, int nb, double start_rate,
-                 const char *svg) {
+static int sweep(load *L, const brokers *B, const char **names, const char **labels, int nb,
+                 double start_rate, const char *svg) {
   static double off[8][SWEEP_MAX], del[8][SWEEP_MAX], p99[8][SWEEP_MAX];
+  static uint64_t loss[8][SWEEP_MAX], dups[8][SWEEP_MAX];
   size_t np[8] = {0};
+  double per_sub = L->nsub ? L->nsub : 1;
   for (int b = 0; b < nb && b < 8; b++) {
     double rate = start_rate;
     int past = 0;
-    for (int step = 0; step < SWEEP_MAX - 1 && past < 2; step++, rate *= 2) {
-      L->flood = false;
-      L->rate = rate / L->npub;
+    for (int step = 0; step <= SWEEP_MAX; step++, rate *= 2) {
+      /* rated steps until two are saturated, then one unlimited point */
+      bool last = past >= 2 || step >= SWEEP_MAX - 1;
+      L->flood = true; /* open loop: the offer does not wait for deliveries */
+      L->rate = last ? 0 : rate / L->npub;
       result R;
       if (run_on(L, B, names[b], &R) != 0) return 1;
-      off[b][np[b]] = rate;
-      del[b][np[b]] = R.del_rate / (L->nsub ? L->nsub : 1);
-      p99[b][np[b]] = R.p99 > 0.001 ? R.p99 : 0.001;
-      np[b]++;
-      /* saturated: what the publishers got out falls well short of the offer */
-      if (R.pub_rate < 0.8 * rate || R.del_rate < 0.8 * rate * L->nsub) past++;
+      size_t i = np[b]++;
+      off[b][i] = last ? R.pub_rate : rate;
+      del[b][i] = R.del_rate / per_sub;
+      p99[b][i] = R.p99 > 0.001 ? R.p99 : 0.001;
+      loss[b][i] = R.loss;
+      dups[b][i] = R.dups;
+      if (last) break;
+      /* saturated: the publishers got out, or the subscribers received, well
+       * short of the offer */
+      if (R.pub_rate < 0.8 * rate || R.del_rate < 0.8 * rate * per_sub) past++;
     }
     L->rate = 0;
-    L->flood = true; /* the last point: as fast as TCP takes it */
-    result R;
-    if (run_on(L, B, names[b], &R) != 0) return 1;
-    off[b][np[b]] = R.pub_rate > off[b][np[b] - 1] ? R.pub_rate : off[b][np[b] - 1] * 1.05;
-    del[b][np[b]] = R.del_rate / (L->nsub ? L->nsub : 1);
-    p99[b][np[b]] = R.p99 > 0.001 ? R.p99 : 0.001;
-    np[b]++;
   }
-  printf("\nsweep qos=%d %d->%d size=%d (delivered = messages published and delivered per "
-         "second, per subscriber; p99 ms)\n",
+  printf("\nsweep qos=%d %d->%d size=%d, open loop: per step, offered msg/s -> delivered msg/s "
+         "(per subscriber), p99 ms, loss, duplicates/reordered; the last step (flood) is "
+         "unlimited\n",
          L->qos, L->npub, L->nsub, L->size);
-  printf("%12s", "offered");
-  for (int b = 0; b < nb; b++)
-    printf(" | %-26s", names[b]);
-  printf("\n");
-  size_t rows = 0;
-  for (int b = 0; b < nb; b++)
-    if (np[b] > rows) rows = np[b];
-  for (size_t i = 0; i < rows; i++) {
-    printf("%12s", i + 1 == rows ? "" : "");
-    for (int b = 0; b < nb; b++) {
-      if (i < np[b])
-        printf(" | %9.0f %9.0f %6.2f", off[b][i], del[b][i], p99[b][i]);
-      else
-        printf(" | %26s", "");
-    }
-    printf("\n");
+  for (int b = 0; b < nb && b < 8; b++) {
+    printf("%s\n", labels[b]);
+    for (size_t i = 0; i < np[b]; i++)
+      printf("  %-5s %10.0f -> %10.0f  p99 %9.2f ms  loss %llu  dup %llu\n",
+             i + 1 == np[b] ? "flood" : "", off[b][i], del[b][i], p99[b][i],
+             (unsigned long long)loss[b][i], (unsigned long long)dups[b][i]);
   }
-  printf("(each cell: offered msg/s, delivered msg/s, p99 ms; the last row of each broker is "
-         "open loop)\n");
   if (svg) {
     lu_series s[8];
     for (int b = 0; b < nb && b < 8; b++)
-      s[b] = (lu_series){names[b], np[b], off[b], del[b], p99[b]};
+      s[b] = (lu_series){labels[b], np[b] - 1, off[b], del[b], p99[b]}; /* rated steps */
     char title[128];
     snprintf(title, sizeof title, "bench load --sweep: %d -> %d, QoS %d, %d-byte payloads", L->npub,
              L->nsub, L->qos, L->size);
-    if (lu_svg_write(svg, title, s, (size_t)nb) != 0) {
+    if (lu_svg_write(svg, title, s, (size_t)(nb < 8 ? nb : 8)) != 0) {
       fprintf(stderr, "bench load: cannot write %s\n", svg);
       return 1;
     }
@@ -729,6 +753,7 @@ static int usage(void) {
           "usage: mqcheck bench load [--url tcp://H:P] [--pubs N] [--subs M] [--qos Q]\n"
           "       [--size B] [--duration S] [--window W] [--rate msgs/s/publisher] [--flood]\n"
           "       [--idle N] [--broker-pid PID] [--drain MS (quiet time that ends a run)]\n"
+          "       [--sndbuf BYTES (publishers' SO_SNDBUF, default 131072; 0 = kernel)]\n"
           "       [--compare | --brokers serve,mosquitto,aedes | --table | --sweep [--svg F]\n"
           "        [--sweep-start MSGS_PER_S]] [--serve PATH] [--serve-config F]\n"
           "       [--mosquitto PATH] [--aedes SCRIPT]\n"
@@ -746,6 +771,7 @@ int mqc_bench_load(int argc, char **argv) {
   L.duration = 5;
   L.window = 64;
   L.drain_ms = 500;
+  L.sndbuf = 128 << 10;
   bool cmp = false, do_table = false, do_sweep = false;
   const char *urls = "tcp://127.0.0.1:1883", *list = NULL, *svg = NULL;
   double sweep_start = 5000;
@@ -813,6 +839,8 @@ int mqc_bench_load(int argc, char **argv) {
       L.window = atoi(v);
     else if (!strcmp(a, "--rate"))
       L.rate = atof(v);
+    else if (!strcmp(a, "--sndbuf"))
+      L.sndbuf = atoi(v);
     else if (!strcmp(a, "--drain"))
       L.drain_ms = atol(v);
     else
@@ -820,7 +848,8 @@ int mqc_bench_load(int argc, char **argv) {
   }
   if (L.npub < 1 || L.npub > 10000 || L.nsub < 0 || L.nsub > 10000 || L.qos < 0 || L.qos > 2 ||
       L.size < 16 || L.size > 60000 || L.duration < 1 || L.window < 1 || L.window > 65535 ||
-      L.idle < 0 || L.rate < 0 || L.drain_ms < 1 || L.drain_ms > 600000 || sweep_start <= 0 || broker_pid < 0) {
+      L.idle < 0 || L.rate < 0 || L.sndbuf < 0 || L.drain_ms < 1 || L.drain_ms > 600000 ||
+      sweep_start <= 0 || broker_pid < 0) {
     fprintf(stderr, "bench load: bad arguments\n");
     return 2;
   }
@@ -835,24 +864,24 @@ int mqc_bench_load(int argc, char **argv) {
   L.batch = malloc(BATCH + 70100);
   if (!L.lat || !L.batch) return 1;
   char names_buf[256];
-  const char *names[8];
+  const char *names[8], *labels[8];
   int nb = 0;
   if (list || cmp || do_table || do_sweep) {
     snprintf(names_buf, sizeof names_buf, "%s",
              list  ? list
              : cmp ? "serve,mosquitto"
                    : "serve,mosquitto,aedes");
-    nb = split_brokers(names_buf, names, 8);
+    nb = split_brokers(names_buf, names, labels, 8);
     if (!nb) return usage();
   }
   int rc;
   result R;
   if (do_table)
-    rc = table(&L, &B, names, nb);
+    rc = table(&L, &B, names, labels, nb);
   else if (do_sweep)
-    rc = sweep(&L, &B, names, nb, sweep_start, svg);
+    rc = sweep(&L, &B, names, labels, nb, sweep_start, svg);
   else if (nb)
-    rc = compare(&L, &B, names, nb);
+    rc = compare(&L, &B, names, labels, nb);
   else
     rc = run_load(&L, urls, NULL, (pid_t)broker_pid, &R);
   free(L.lat);

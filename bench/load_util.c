@@ -109,6 +109,20 @@ long lu_proc_hwm_kb(pid_t pid) {
   return kb;
 }
 
+double lu_proc_runwait(pid_t pid) {
+  char path[64];
+  if (pid > 0)
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+  else
+    snprintf(path, sizeof path, "/proc/self/schedstat");
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  unsigned long long run = 0, wait = 0;
+  int k = fscanf(f, "%llu %llu", &run, &wait);
+  fclose(f);
+  return k == 2 ? (double)wait / 1e9 : -1;
+}
+
 double lu_self_cpu(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -162,7 +176,8 @@ static void axes(FILE *f, const panel *p, const char *xlabel, const char *ylabel
   for (int e = (int)floor(p->ymin); e <= (int)ceil(p->ymax); e++) {
     double v = pow(10, e);
     double y = py(p, v);
-    if (y < p->y0 - 0.5 || y > p->y0 + p->h + 0.5) continue;
+    /* the bottom edge is clamped: a tick there would sit on the next one */
+    if (y < p->y0 - 0.5 || y > p->y0 + p->h - 6) continue;
     fmt_si(b, sizeof b, v);
     fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#ddd'/>\n", p->x0, y,
             p->x0 + p->w, y);

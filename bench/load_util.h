@@ -21,6 +21,9 @@ void lu_stop(pid_t pid);
 double lu_proc_cpu(pid_t pid);
 /* Peak resident set size (VmHWM) of pid in KiB; -1 when unknown. */
 long lu_proc_hwm_kb(pid_t pid);
+/* Seconds pid's main thread has spent runnable but waiting for a CPU
+ * (/proc/PID/schedstat); pid 0 = this process. -1 when unknown. */
+double lu_proc_runwait(pid_t pid);
 /* CPU seconds used so far by this process. */
 double lu_self_cpu(void);
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "cli_util.h"
 #include "mqe.h"
@@ -144,6 +145,8 @@ typedef struct {
   mqe_auth_method auth;
   char *text; /* owns every string above */
   const char *tls_cert, *tls_key, *tls_ca;
+  long tcp_buffer; /* SO_RCVBUF/SO_SNDBUF of accepted sockets; 0 = kernel's;
+                     default 128 KiB (see set_tcp_buffer) */
 } file_cfg;
 
 static bool parse_bool(const char *v) {
@@ -228,6 +231,8 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
       c->max_output_bytes = u;
     else if (!strcmp(key, "connect_timeout_ms"))
       c->connect_timeout_ms = (uint32_t)u;
+    else if (!strcmp(key, "tcp_buffer"))
+      fc->tcp_buffer = (long)u;
     else if (!strcmp(key, "slow_subscriber_ms"))
       c->slow_subscriber_ms = (uint32_t)u;
     else if (!strcmp(key, "overload")) {
@@ -280,6 +285,16 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
     c->deny_filter_count = fc->ndeny;
   }
   return 0;
+}
+
+/* Kernel socket buffers bound what waits between a client and the engine:
+ * a stalled publisher's bytes sit in serve's receive buffer, a subscriber's
+ * deliveries in its send buffer. Autotuned, each grows to megabytes (seconds
+ * of latency past saturation); a fixed size bounds it. */
+static void set_tcp_buffer(int fd, int bytes) {
+  if (fd < 0) return;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
 }
 
 /* ---- moving bytes ---------------------------------------------------------- */
@@ -524,6 +539,7 @@ int mqc_cmd_serve(int argc, char **argv) {
   cfg.max_connections = (uint32_t)max_conns;
   file_cfg fc;
   memset(&fc, 0, sizeof fc);
+  fc.tcp_buffer = 128 << 10;
   int rc = 1;
   mqn_tls *tls = NULL;
   if (cfg_path && load_config(cfg_path, &cfg, &fc) != 0) goto out;
@@ -618,6 +634,7 @@ int mqc_cmd_serve(int argc, char **argv) {
         }
         sc->nc = ev->conn;
         mqn_conn_peer(ev->conn, sc->peer, sizeof sc->peer);
+        if (fc.tcp_buffer > 0) set_tcp_buffer(mqn_conn_fd(ev->conn), (int)fc.tcp_buffer);
         if (mqe_conn_open(S.e, sc, now_ms(), &sc->ec) != MQE_OK) {
           fprintf(stderr, "serve: refusing %s: connection limit or memory\n", sc->peer);
           mqn_loop_close(S.loop, ev->conn);

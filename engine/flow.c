@@ -17,7 +17,6 @@
 #include "internal.h"
 
 void mqe__stall(mqe_engine *e, mqe_conn *c, mqe_session *s) {
-  (void)e;
   assert(!c->stall_on && s->conn);
   c->stall_on = s;
   c->wprev = NULL;

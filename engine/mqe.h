@@ -314,10 +314,12 @@ void mqe_conn_consumed(mqe_engine *e, mqe_conn *c, size_t n, uint64_t now);
 /* Copying output: moves up to cap pending bytes into buf; returns the count. */
 size_t mqe_conn_send(mqe_engine *e, mqe_conn *c, uint8_t *buf, size_t cap, uint64_t now);
 
-/* Back-pressure (see docs/engine.md, "Slow readers"). False while the
- * connection's pending output is at max_output_bytes or input is held
- * undispatched because of it: stop reading from the transport until
- * mqe_conn_consumed() makes it true again. Bytes fed meanwhile are held (up
+/* Back-pressure (see docs/engine.md, "Slow readers" and "Overload"). False
+ * while the connection's pending output is at max_output_bytes or input is
+ * held undispatched because of it, or while it is stalled by a full
+ * subscriber queue with max_output_bytes of input held: stop reading from
+ * the transport until it is true again (the connection then appears in
+ * mqe_next_output()). Bytes fed meanwhile are held (up
  * to max_output_bytes + maximum_packet_size; beyond that the connection is
  * closed with 0x97 and MQE_EV_LIMIT). */
 bool mqe_conn_wants_input(const mqe_engine *e, const mqe_conn *c);

@@ -43,11 +43,19 @@ set_tests_properties(netfuzz_planted_afl PROPERTIES TIMEOUT 60 LABELS "netfuzz;l
 
 # Reachability: fuzz/mutator, started from the seeds next to each fault, meets
 # every inbound trigger within 20000 mutated streams (and no seed meets one).
-if(TARGET mqf_mutator AND TARGET planted_broker)
+if(TARGET mqf_mutator AND TARGET planted_broker AND TARGET mqcheck)
   add_executable(planted_reach ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/planted_reach.c
                                ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/planted_bugs.c)
   target_include_directories(planted_reach PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz)
   target_link_libraries(planted_reach PRIVATE mqf_mutator mqc)
   add_test(NAME netfuzz_planted_reach COMMAND planted_reach 20000)
-  set_tests_properties(netfuzz_planted_reach PROPERTIES TIMEOUT 60 LABELS "netfuzz")
+  # No client stream of any suite case meets a trigger unmutated (and the
+  # rates over the whole suite are printed).
+  add_test(NAME netfuzz_planted_suite_seeds
+           COMMAND sh -c "/usr/bin/python3 \"$1\" \"$2\" \"$3\" > \"$4\" && \"$5\" --seeds \"$4\" 50000"
+                   sh ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/suite_streams.py $<TARGET_FILE:mqcheck>
+                   ${PROJECT_SOURCE_DIR}/suite ${CMAKE_CURRENT_BINARY_DIR}/netfuzz_suite_streams.txt
+                   $<TARGET_FILE:planted_reach>)
+  set_tests_properties(netfuzz_planted_reach netfuzz_planted_suite_seeds PROPERTIES
+                       TIMEOUT 60 LABELS "netfuzz")
 endif()

@@ -1,14 +1,17 @@
-/* planted_reach [TRIALS] - are the planted faults reachable by mutation from
- * the suite's seeds? Takes the client streams of the scenarios next to each
- * fault (docs/netfuzz-planted.md), mutates them with fuzz/mutator (1 to 4
- * stacked mutations, splicing from the other seeds), feeds each result to a
- * planted connection's inbound tap and counts the streams that meet each
- * inbound trigger (overflow, hang, badwire; qos2loss and leak need no
- * mutation). Deterministic: trial t uses mutator seed t.
+/* planted_reach [--seeds FILE] [TRIALS] - are the planted faults reachable by
+ * mutation from the suite's seeds? Takes client streams (built in: those of
+ * the scenarios next to each fault, docs/netfuzz-planted.md; with --seeds,
+ * the "name hex" lines of FILE, e.g. from suite_streams.py: the whole suite),
+ * mutates them with fuzz/mutator (1 to 4 stacked mutations, splicing from
+ * another seed), feeds each result to a planted connection's inbound tap and
+ * counts the streams that meet each inbound trigger (overflow, hang, badwire;
+ * qos2loss and leak need no mutation). Trial t starts from seed t mod the
+ * seed count and uses mutator seed t, so runs are deterministic.
  *
- * Exit 0 when no unmutated seed meets a trigger and every trigger is met
- * within TRIALS (default 20000) mutated streams; 1 otherwise. Prints, per
- * fault, the streams that met it and the first trial that did. */
+ * Exit 0 when no unmutated seed meets a trigger and (built-in seeds only)
+ * every trigger is met within TRIALS (default 20000) mutated streams; 1
+ * otherwise. Prints, per fault, the streams that met it and the first trial
+ * that did. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +38,9 @@ static const char *const SEEDS[] = {
     "101000044d5154540502003c00000373756282090001000003702f7401a2080004000003702f7440020001"
     "c000",
 };
-#define NSEEDS (sizeof SEEDS / sizeof SEEDS[0])
-#define MAX    4096
+#define NBUILTIN  (sizeof SEEDS / sizeof SEEDS[0])
+#define MAX       4096
+#define MAX_SEEDS 4096
 
 static size_t unhex(const char *h, uint8_t *out) {
   size_t n = 0;
@@ -66,19 +70,62 @@ static unsigned meets(const uint8_t *p, size_t n) {
   return met;
 }
 
-int main(int argc, char **argv) {
-  long trials = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
-  if (trials <= 0) {
-    fprintf(stderr, "usage: planted_reach [TRIALS]\n");
-    return 2;
+/* Reads "name hex" lines; returns the count, or -1 when FILE cannot be read. */
+static long load_seeds(const char *path, char **names, uint8_t **seed, size_t *len) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  static char line[2 * MAX + 1024];
+  long n = 0;
+  while (n < MAX_SEEDS && fgets(line, sizeof line, f)) { /* bounded by MAX_SEEDS */
+    char *sp = strchr(line, ' ');
+    if (!sp || strlen(sp + 1) > 2 * MAX + 1) continue; /* too long: left out */
+    *sp = 0;
+    seed[n] = malloc(MAX);
+    names[n] = strdup(line);
+    if (!seed[n] || !names[n]) break;
+    len[n] = unhex(sp + 1, seed[n]);
+    n++;
   }
-  static uint8_t seed[NSEEDS][MAX], data[MAX], scratch[MQF_SCRATCH_FOR(MAX)];
-  size_t len[NSEEDS];
+  fclose(f);
+  return n;
+}
+
+int main(int argc, char **argv) {
+  const char *file = NULL;
+  long trials = 20000;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--seeds") && i + 1 < argc)
+      file = argv[++i];
+    else if ((trials = strtol(argv[i], NULL, 10)) <= 0) {
+      fprintf(stderr, "usage: planted_reach [--seeds FILE] [TRIALS]\n");
+      return 2;
+    }
+  }
+  static uint8_t data[MAX], scratch[MQF_SCRATCH_FOR(MAX)];
+  static char *names[MAX_SEEDS];
+  static uint8_t *seed[MAX_SEEDS];
+  static size_t len[MAX_SEEDS];
+  long nseeds = 0;
+  if (file) {
+    nseeds = load_seeds(file, names, seed, len);
+    if (nseeds <= 0) {
+      fprintf(stderr, "planted_reach: no seeds in %s\n", file);
+      return 2;
+    }
+  } else {
+    static uint8_t builtin[NBUILTIN][MAX];
+    for (size_t i = 0; i < NBUILTIN; i++) {
+      seed[i] = builtin[i];
+      len[i] = unhex(SEEDS[i], builtin[i]);
+      names[i] = "built-in";
+    }
+    nseeds = (long)NBUILTIN;
+  }
   int rc = 0;
-  for (size_t i = 0; i < NSEEDS; i++) {
-    len[i] = unhex(SEEDS[i], seed[i]);
-    if (meets(seed[i], len[i])) {
-      printf("FAIL: seed %zu meets a trigger unmutated\n", i);
+  for (long i = 0; i < nseeds; i++) {
+    unsigned met = meets(seed[i], len[i]);
+    if (met) {
+      printf("FAIL: seed %ld (%s) meets trigger 0x%x unmutated\n", i, names[i], met);
       rc = 1;
     }
   }
@@ -91,7 +138,7 @@ int main(int argc, char **argv) {
   long hits[3] = {0}, first[3] = {-1, -1, -1};
   for (long t = 0; t < trials; t++) {
     uint64_t x = (uint64_t)t;
-    size_t s = (size_t)t % NSEEDS, o = (size_t)(splitmix(&x) % NSEEDS);
+    size_t s = (size_t)(t % nseeds), o = (size_t)(splitmix(&x) % (uint64_t)nseeds);
     memcpy(data, seed[s], len[s]);
     size_t n = len[s];
     int stack = 1 + (int)(splitmix(&x) % 4);
@@ -105,9 +152,10 @@ int main(int argc, char **argv) {
     }
   }
   for (int f = 0; f < 3; f++) {
-    printf("%-9s %6ld of %ld mutated streams (%.2f%%), first at trial %ld\n", faults[f].name,
-           hits[f], trials, 100.0 * (double)hits[f] / (double)trials, first[f]);
-    if (!hits[f]) rc = 1;
+    printf("%-9s %6ld of %ld mutated streams from %ld seeds (%.3f%%), first at trial %ld\n",
+           faults[f].name, hits[f], trials, nseeds, 100.0 * (double)hits[f] / (double)trials,
+           first[f]);
+    if (!hits[f] && !file) rc = 1; /* the whole suite: rates are reported only */
   }
   return rc;
 }
