@@ -74,6 +74,7 @@ int mqc_bench_suite(int argc, char **argv) {
     for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
       if (suite.s[i]->versions & vb) cases[n++] = (mqs_case){suite.s[i], vb};
   mqs_result *res = calloc(n + 1, sizeof *res);
+  double *last = calloc(n + 1, sizeof *last); /* each case's wall time, last round */
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   bool engine = mqs_target_spec_is_engine(spec);
   if (!jobs) jobs = engine ? (ncpu > 0 ? (unsigned)ncpu : 1) : 16;
@@ -98,6 +99,7 @@ int mqc_bench_suite(int argc, char **argv) {
       fail += res[i].verdict == MQS_FAIL;
       skip += res[i].verdict == MQS_SKIP;
       error += res[i].verdict == MQS_ERROR;
+      if (last) last[i] = res[i].wall_ms;
       mqs_result_free(&res[i]);
     }
     printf("round %u: %.1f ms (%zu pass, %zu fail, %zu skip, %zu error)\n", r + 1, d, pass, fail,
@@ -105,6 +107,18 @@ int mqc_bench_suite(int argc, char **argv) {
   }
   printf("whole suite against %s: best %.1f ms, mean %.1f ms over %u rounds; %.0f cases/s\n",
          target, best, total / rounds, rounds, best > 0 ? (double)n * 1000.0 / best : 0.0);
+  /* the slowest cases bound the wall time however many jobs run */
+  for (size_t k = 0; last && cases && k < 10 && k < n; k++) {
+    size_t top = 0;
+    for (size_t i = 1; i < n; i++)
+      if (last[i] > last[top]) top = i;
+    if (last[top] < 0) break;
+    char id[400];
+    mqs_case_id(&cases[top], id, sizeof id);
+    printf("%s %8.1f ms  %s\n", k ? "         " : "slowest: ", last[top], id);
+    last[top] = -1;
+  }
+  free(last);
   free(res);
   free(cases);
   mqs_target_spec_free(spec);

@@ -80,11 +80,13 @@ size_t pb_outbound(pb_conn *c, uint8_t *pkt, size_t len);
  * threaded through the blocks), so LeakSanitizer does not report them. */
 typedef struct {
   void *head;
-  size_t count, cap; /* cap: connections that leak; later ones do not */
+  size_t count;  /* connections that leaked */
+  size_t cap;    /* connections that leak memory; later ones do not */
+  size_t fd_cap; /* connections that leak a descriptor (room left for serving) */
 } pb_leaks;
 
-/* One connection's worth of leak: PB_LEAK_BYTES touched, one /dev/null
- * descriptor never closed. Does nothing once l->count reaches l->cap. */
+/* One connection's worth of leak: PB_LEAK_BYTES touched (while count < cap),
+ * one /dev/null descriptor never closed (while count < fd_cap). */
 void pb_leak(pb_leaks *l);
 
 #endif

@@ -208,13 +208,15 @@ size_t pb_outbound(pb_conn *c, uint8_t *pkt, size_t len) {
 }
 
 void pb_leak(pb_leaks *l) {
-  if (l->count >= l->cap) return;
-  void **block = malloc(PB_LEAK_BYTES);
-  if (!block) return;
-  memset(block, 0xa5, PB_LEAK_BYTES); /* touched, so RSS grows */
-  *block = l->head;                   /* threaded, so it stays reachable */
-  l->head = block;
-  l->count++;
+  if (l->count >= l->cap && l->count >= l->fd_cap) return;
+  if (l->count < l->cap) {
+    void **block = malloc(PB_LEAK_BYTES);
+    if (!block) return;
+    memset(block, 0xa5, PB_LEAK_BYTES); /* touched, so RSS grows */
+    *block = l->head;                   /* threaded, so it stays reachable */
+    l->head = block;
+  }
   /* PLANTED: a descriptor per connection, never closed. */
-  (void)open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (l->count < l->fd_cap) (void)open("/dev/null", O_RDONLY | O_CLOEXEC);
+  l->count++;
 }
