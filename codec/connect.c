@@ -71,7 +71,11 @@ static mqc_status read_flags(mqc__reader *r, mqc_connect *c) {
   return MQC_OK;
 }
 
-mqc_status mqc__decode_connect(mqc__reader *r, mqc_version want, mqc_connect *c) {
+static mqc_status connect_body(mqc__reader *r, mqc_version want, mqc_connect *c) {
+  /* Every field is set on success: these few here, as not every CONNECT
+   * carries them, the rest below (cheaper than clearing the whole struct). */
+  c->props = c->will_props = (mqc_props){{NULL, 0}, 0, 0};
+  c->will_topic = c->will_payload = c->username = c->password = (mqc_bytes){NULL, 0};
   MQC__TRY(read_protocol(r, want, c));
   MQC__TRY(read_flags(r, c));
   MQC__TRY(mqc__read_u16(r, &c->keep_alive, "keep alive"));
@@ -101,7 +105,13 @@ mqc_status mqc__decode_connect(mqc__reader *r, mqc_version want, mqc_connect *c)
   return mqc__expect_end(r);
 }
 
-mqc_status mqc__decode_connack(mqc__reader *r, mqc_connack *c) {
+mqc_status mqc__decode_connect(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                               mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  return connect_body(&r, v, &pkt->connect);
+}
+
+static mqc_status connack_body(mqc__reader *r, mqc_connack *c) {
   const uint8_t *at = r->p;
   MQC__TRY(mqc__read_u8(r, &c->flags, "acknowledge flags"));
   /* 3.1 has no Session Present: there the byte is unused. */
@@ -122,6 +132,13 @@ mqc_status mqc__decode_connack(mqc__reader *r, mqc_connack *c) {
     return MQC__PROTOCOL(r, at, "MQTT-3.2.2-4", "MQTT-3.2.2-6",
                          "Session Present set with a non-zero reason code");
   return mqc__expect_end(r);
+}
+
+mqc_status mqc__decode_connack(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                               mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->connack, 0, sizeof pkt->connack);
+  return connack_body(&r, &pkt->connack);
 }
 
 void mqc__encode_connect(mqc_writer *w, const mqc_connect *c, mqc_version v, const mqc_faults *f) {

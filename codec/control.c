@@ -2,7 +2,7 @@
  * optional on the wire in 5.0 (PINGREQ and PINGRESP have no body at all). */
 #include "internal.h"
 
-mqc_status mqc__decode_reasoned(mqc__reader *r, mqc_reasoned *d) {
+static mqc_status reasoned_body(mqc__reader *r, mqc_reasoned *d) {
   /* An AUTH without a body means Success, which only a server sends. */
   if (r->v == MQC_V5 && r->p == r->end && r->type == MQC_AUTH && r->from == MQC_FROM_CLIENT)
     return MQC__PROTOCOL(r, r->base, NULL, "MQTT-3.15.2-1",
@@ -19,6 +19,13 @@ mqc_status mqc__decode_reasoned(mqc__reader *r, mqc_reasoned *d) {
     return MQC__PROTOCOL(r, d->props.raw.p, NULL, "MQTT-3.14.2-2",
                          "DISCONNECT from the server carries a Session Expiry Interval");
   return mqc__expect_end(r);
+}
+
+mqc_status mqc__decode_reasoned(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                                mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->disconnect, 0, sizeof pkt->disconnect);
+  return reasoned_body(&r, &pkt->disconnect);
 }
 
 void mqc__encode_reasoned(mqc_writer *w, const mqc_reasoned *d, mqc_version v,

@@ -124,13 +124,18 @@ static const struct {
     [MQC_DISCONNECT] = ACCEPTS(row, C3 | C5 | S5, 1u << 0),                                        \
     [MQC_AUTH] = ACCEPTS(row, C5 | S5, 1u << 0),                                                   \
   }
-static const uint16_t ACCEPT[6][16] = {ACCEPT_ROW(C3), ACCEPT_ROW(S3), ACCEPT_ROW(C5),
-                                       ACCEPT_ROW(S5), ACCEPT_ROW(CA), ACCEPT_ROW(SA)};
+/* Rows by version (0..7) for a client, then for a server: the version value
+ * itself indexes the table, so the short path needs one bounds test. */
+static const uint16_t ACCEPT[16][16] = {
+    ACCEPT_ROW(CA), ACCEPT_ROW(C3), ACCEPT_ROW(C3), ACCEPT_ROW(C3), /* AUTO, -, -, 3.1 */
+    ACCEPT_ROW(C3), ACCEPT_ROW(C5), ACCEPT_ROW(C3), ACCEPT_ROW(C3), /* 3.1.1, 5.0, -, - */
+    ACCEPT_ROW(SA), ACCEPT_ROW(S3), ACCEPT_ROW(S3), ACCEPT_ROW(S3),
+    ACCEPT_ROW(S3), ACCEPT_ROW(S5), ACCEPT_ROW(S3), ACCEPT_ROW(S3)};
 
-/* The ACCEPT row of a version and direction. */
+/* The ACCEPT row of any version and direction (an unknown level is 3.x, any
+ * direction but the client's is the server's). */
 static inline unsigned accept_row(mqc_version v, mqc_dir from) {
-  static const uint8_t BY_VERSION[MQC_V5 + 1] = {[MQC_VERSION_AUTO] = 4, [MQC_V5] = 2};
-  return ((unsigned)v <= MQC_V5 ? BY_VERSION[v] : 0u) + (from != MQC_FROM_CLIENT);
+  return ((unsigned)v < 8 ? (unsigned)v : MQC_V311) | (from != MQC_FROM_CLIENT) << 3;
 }
 
 static bool direction_ok(mqc_type t, mqc_version v, mqc_dir from) {
@@ -179,6 +184,13 @@ static inline mqc_status check_flags(mqc__reader *r, uint8_t flags) {
   return flags_fault(r, flags);
 }
 
+/* A PINGREQ or PINGRESP with a body. */
+MQC__COLD static mqc_status ping_trailing(const uint8_t *buf, size_t extent, mqc_version version,
+                                          mqc_dir from, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, version, from, err);
+  return mqc__trailing(&r);
+}
+
 /* The header checks in the order that decides which fault is reported:
  * CONNECT first, then AUTO, type, direction and flags. MQC_OK sends the
  * packet on to its body decoder. */
@@ -198,10 +210,49 @@ MQC__COLD static mqc_status header_fault(mqc__reader *r, uint8_t flags) {
   return check_flags(r, flags);
 }
 
-mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_dir from,
-                      uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err) {
+/* Hands a packet whose fixed header is checked to its body decoder. */
+static inline mqc_status dispatch(const uint8_t *buf, size_t extent, mqc_version version,
+                                  mqc_dir from, mqc_packet *pkt, mqc_error *err) {
+  switch ((mqc_type)(buf[0] >> 4)) {
+  case MQC_CONNECT:
+    return mqc__decode_connect(buf, extent, version, from, pkt, err);
+  case MQC_CONNACK:
+    return mqc__decode_connack(buf, extent, version, from, pkt, err);
+  case MQC_PUBLISH:
+    return mqc__decode_publish(buf, extent, version, from, pkt, err);
+  case MQC_PUBACK:
+  case MQC_PUBREC:
+  case MQC_PUBREL:
+  case MQC_PUBCOMP:
+    return mqc__decode_ack(buf, extent, version, from, pkt, err);
+  case MQC_SUBSCRIBE:
+    return mqc__decode_subscribe(buf, extent, version, from, pkt, err);
+  case MQC_UNSUBSCRIBE:
+    return mqc__decode_unsubscribe(buf, extent, version, from, pkt, err);
+  case MQC_SUBACK:
+  case MQC_UNSUBACK:
+    return mqc__decode_suback(buf, extent, version, from, pkt, err);
+  case MQC_PINGREQ:
+  case MQC_PINGRESP:
+    if ((extent >> 3) == (extent & 7)) return MQC_OK;
+    return ping_trailing(buf, extent, version, from, err);
+  case MQC_DISCONNECT:
+  case MQC_AUTH:
+    return mqc__decode_reasoned(buf, extent, version, from, pkt, err);
+  default:
+    assert(0 && "every type is dispatched above");
+    return MQC_ERR_MALFORMED;
+  }
+}
+
+/* What the short path of mqc_decode leaves: a remaining length over one
+ * byte, an incomplete or oversize packet, a header ACCEPT does not admit.
+ * Out of line, so the short path needs no stack frame. */
+MQC__NOINLINE static mqc_status decode_general(const uint8_t *buf, size_t len, mqc_version version,
+                                               mqc_dir from, uint32_t max_packet_size,
+                                               mqc_packet *pkt, mqc_error *err) {
   /* The header fields are set once framing is done (or zeroed when it
-   * fails); each family decoder zeroes its own union member, which is cheaper
+   * fails); each body decoder clears its own union member, which is cheaper
    * than clearing the largest one. */
   reset_error(err);
   mqc_frame fr = {0, 0, 0, 0};
@@ -213,67 +264,42 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
     pkt->header_len = 0;
     return st;
   }
-
-  mqc__reader r = {
-      .base = buf,
-      .p = buf + fr.header_len,
-      .end = buf + fr.total_len,
-      .v = version,
-      .from = from,
-      .type = (mqc_type)(buf[0] >> 4),
-      .err = err,
-  };
-  uint8_t flags = buf[0] & 0x0F;
-  pkt->type = r.type;
+  const uint8_t flags = buf[0] & 0x0F;
+  const size_t extent = MQC__EXTENT(fr.header_len, fr.total_len);
+  pkt->type = (mqc_type)(buf[0] >> 4);
   pkt->flags = flags;
   pkt->header_len = fr.header_len;
   pkt->remaining_length = fr.remaining_length;
-
   /* One table test admits every well-formed header; anything else goes
    * through the precise checks, which name the fault. */
-  if (!(ACCEPT[accept_row(version, from)][r.type] >> flags & 1u)) MQC__TRY(header_fault(&r, flags));
-
-  switch (r.type) {
-  case MQC_CONNECT:
-    memset(&pkt->connect, 0, sizeof pkt->connect);
-    return mqc__decode_connect(&r, version, &pkt->connect);
-  case MQC_CONNACK:
-    memset(&pkt->connack, 0, sizeof pkt->connack);
-    return mqc__decode_connack(&r, &pkt->connack);
-  case MQC_PUBLISH:
-    memset(&pkt->publish, 0, sizeof pkt->publish);
-    return mqc__decode_publish(&r, flags, &pkt->publish);
-  case MQC_PUBACK:
-  case MQC_PUBREC:
-  case MQC_PUBREL:
-  case MQC_PUBCOMP:
-    memset(&pkt->ack, 0, sizeof pkt->ack);
-    if (fr.remaining_length == 2 && (r.p[0] | r.p[1])) { /* an identifier, nothing else */
-      pkt->ack.packet_id = (uint16_t)(r.p[0] << 8 | r.p[1]);
-      return MQC_OK;
-    }
-    return mqc__decode_ack(&r, &pkt->ack);
-  case MQC_SUBSCRIBE:
-    memset(&pkt->subscribe, 0, sizeof pkt->subscribe);
-    return mqc__decode_subscribe(&r, &pkt->subscribe);
-  case MQC_UNSUBSCRIBE:
-    memset(&pkt->subscribe, 0, sizeof pkt->subscribe);
-    return mqc__decode_unsubscribe(&r, &pkt->subscribe);
-  case MQC_SUBACK:
-  case MQC_UNSUBACK:
-    memset(&pkt->suback, 0, sizeof pkt->suback);
-    return mqc__decode_suback(&r, &pkt->suback);
-  case MQC_PINGREQ:
-  case MQC_PINGRESP:
-    return mqc__expect_end(&r);
-  case MQC_DISCONNECT:
-    memset(&pkt->disconnect, 0, sizeof pkt->disconnect);
-    return mqc__decode_reasoned(&r, &pkt->disconnect);
-  case MQC_AUTH:
-    memset(&pkt->auth, 0, sizeof pkt->auth);
-    return mqc__decode_reasoned(&r, &pkt->auth);
-  default:
-    assert(0 && "every type is dispatched above");
-    return MQC_ERR_MALFORMED;
+  if (!(ACCEPT[accept_row(version, from)][pkt->type] >> flags & 1u)) {
+    mqc__reader r = mqc__body_reader(buf, extent, version, from, err);
+    MQC__TRY(header_fault(&r, flags));
   }
+  return dispatch(buf, extent, version, from, pkt, err);
+}
+
+mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_dir from,
+                      uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err) {
+  /* The common packet takes a short path: a one-byte remaining length, the
+   * whole packet in buf and under the maximum, a header ACCEPT admits. An
+   * acknowledgement carrying only its identifier is decoded here. */
+  if (len < 2) return decode_general(buf, len, version, from, max_packet_size, pkt, err);
+  const unsigned b0 = buf[0], b1 = buf[1], type = b0 >> 4, flags = b0 & 0x0F;
+  if (b1 >= 0x80 || b1 + 2u > len ||
+      (max_packet_size != MQC_NO_LIMIT && b1 + 2u > max_packet_size) ||
+      ((unsigned)version | (unsigned)from << 3) >= 16 ||
+      !(ACCEPT[(unsigned)version | (unsigned)from << 3][type] >> flags & 1u))
+    return decode_general(buf, len, version, from, max_packet_size, pkt, err);
+  reset_error(err);
+  pkt->type = (mqc_type)type;
+  pkt->flags = (uint8_t)flags;
+  pkt->header_len = 2;
+  pkt->remaining_length = b1;
+  if (type >= MQC_PUBACK && type <= MQC_PUBCOMP && b1 == 2 && (buf[2] | buf[3])) {
+    memset(&pkt->ack, 0, sizeof pkt->ack);
+    pkt->ack.packet_id = (uint16_t)(buf[2] << 8 | buf[3]);
+    return MQC_OK;
+  }
+  return dispatch(buf, MQC__EXTENT(2, b1 + 2u), version, from, pkt, err);
 }

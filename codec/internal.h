@@ -22,9 +22,11 @@ typedef struct {
 /* Marks the functions that build a rejection: compilers then keep them and
  * the branches that reach them out of the way of the accepting path. */
 #if defined(__GNUC__) || defined(__clang__)
-#define MQC__COLD __attribute__((cold, noinline))
+#define MQC__COLD     __attribute__((cold, noinline))
+#define MQC__NOINLINE __attribute__((noinline))
 #else
 #define MQC__COLD
+#define MQC__NOINLINE
 #endif
 
 /* Records a rejection and returns its status. The statement is chosen by
@@ -213,15 +215,30 @@ static inline mqc_status mqc__read_topic(mqc__reader *r, mqc_bytes *out, bool fi
 mqc_status mqc__check_reason(mqc__reader *r, const uint8_t *at, uint8_t code, const char *s3,
                              const char *s5);
 
-/* Per-family body decoders: r spans the variable header and payload. */
-mqc_status mqc__decode_connect(mqc__reader *r, mqc_version want, mqc_connect *c);
-mqc_status mqc__decode_connack(mqc__reader *r, mqc_connack *c);
-mqc_status mqc__decode_publish(mqc__reader *r, uint8_t flags, mqc_publish *p);
-mqc_status mqc__decode_ack(mqc__reader *r, mqc_ack *a);
-mqc_status mqc__decode_subscribe(mqc__reader *r, mqc_subscribe *s);
-mqc_status mqc__decode_unsubscribe(mqc__reader *r, mqc_subscribe *s);
-mqc_status mqc__decode_suback(mqc__reader *r, mqc_suback *s);
-mqc_status mqc__decode_reasoned(mqc__reader *r, mqc_reasoned *d);
+/* Per-family body decoders. mqc_decode hands each the packet (buf, its first
+ * byte, and its extent: MQC__EXTENT of the fixed-header and total lengths),
+ * the session's version, the direction and the outputs: six arguments, all
+ * in registers, so mqc_decode jumps to the body decoder instead of calling
+ * it. Each clears its member of pkt and reads the body through
+ * mqc__body_reader. The fixed header is already checked. */
+#define MQC__EXTENT(header_len, total_len) ((size_t)(total_len) << 3 | (size_t)(header_len))
+
+static inline mqc__reader mqc__body_reader(const uint8_t *buf, size_t extent, mqc_version v,
+                                           mqc_dir from, mqc_error *err) {
+  mqc__reader r = {.base = buf,
+                   .p = buf + (extent & 7),
+                   .end = buf + (extent >> 3),
+                   .v = v,
+                   .from = from,
+                   .type = (mqc_type)(buf[0] >> 4),
+                   .err = err};
+  return r;
+}
+
+typedef mqc_status mqc__body_decoder(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                                     mqc_packet *pkt, mqc_error *err);
+mqc__body_decoder mqc__decode_connect, mqc__decode_connack, mqc__decode_publish, mqc__decode_ack,
+    mqc__decode_subscribe, mqc__decode_unsubscribe, mqc__decode_suback, mqc__decode_reasoned;
 
 /* Inline writer primitives for the codec's own encoders; the public
  * mqc_put_* functions wrap them. Writes past cap are counted, not stored. */

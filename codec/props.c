@@ -205,8 +205,14 @@ mqc_status mqc__read_props_block(mqc__reader *r, uint32_t allowed, mqc_props *ou
   /* out was zeroed with its packet; every field is set below on success. */
   if (r->p >= r->end)
     return MQC__MALFORMED(r, r->p, NULL, "MQTT-2.2.2-1", "property length is missing");
-  uint32_t len = 0;
-  MQC__TRY(mqc__read_varint(r, &len, "property length"));
+  uint32_t len = *r->p; /* a one-byte length, or the slow path's value */
+  if (len < 0x80) {
+    r->p++;
+  } else {
+    uint32_t wide = 0;
+    MQC__TRY(mqc__read_varint_slow(r, &wide));
+    len = wide;
+  }
   if (len > mqc__left(r))
     return MQC__MALFORMED(r, r->p, NULL, NULL, "property length runs past the end of the packet");
   out->raw.p = r->p;
@@ -256,7 +262,13 @@ mqc_status mqc__read_props_block(mqc__reader *r, uint32_t allowed, mqc_props *ou
       }
       break;
     case MQC_PT_VARINT:
-      st = mqc__read_varint(r, &u, "property");
+      if (r->p < r->end && !(*r->p & 0x80)) {
+        u = *r->p++;
+      } else {
+        uint32_t wide = 0; /* kept apart so that u stays out of memory */
+        st = mqc__read_varint_slow(r, &wide);
+        u = wide;
+      }
       break;
     case MQC_PT_UTF8:
       st = mqc__read_utf8(r, &value, "property", NULL, NULL);

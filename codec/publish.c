@@ -4,7 +4,7 @@
 
 #define P(t) (1u << (t))
 
-mqc_status mqc__decode_publish(mqc__reader *r, uint8_t flags, mqc_publish *p) {
+static mqc_status publish_body(mqc__reader *r, uint8_t flags, mqc_publish *p) {
   p->dup = flags & 8;
   p->qos = (flags >> 1) & 3;
   p->retain = flags & 1;
@@ -25,6 +25,13 @@ mqc_status mqc__decode_publish(mqc__reader *r, uint8_t flags, mqc_publish *p) {
   return MQC_OK;
 }
 
+mqc_status mqc__decode_publish(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                               mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->publish, 0, sizeof pkt->publish);
+  return publish_body(&r, buf[0] & 0x0F, &pkt->publish);
+}
+
 static const char *reason_statement(mqc_type t) {
   switch (t) {
   case MQC_PUBACK:
@@ -38,7 +45,7 @@ static const char *reason_statement(mqc_type t) {
   }
 }
 
-mqc_status mqc__decode_ack(mqc__reader *r, mqc_ack *a) {
+static mqc_status ack_body(mqc__reader *r, mqc_ack *a) {
   MQC__TRY(mqc__read_packet_id(r, &a->packet_id));
   if (r->v != MQC_V5 || r->p == r->end) return mqc__expect_end(r);
   const uint8_t *at = r->p;
@@ -47,6 +54,13 @@ mqc_status mqc__decode_ack(mqc__reader *r, mqc_ack *a) {
   if (r->p == r->end) return MQC_OK;
   MQC__TRY(mqc__read_props(r, 1u << r->type, &a->props));
   return mqc__expect_end(r);
+}
+
+mqc_status mqc__decode_ack(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                           mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->ack, 0, sizeof pkt->ack);
+  return ack_body(&r, &pkt->ack);
 }
 
 void mqc__encode_publish(mqc_writer *w, const mqc_publish *p, mqc_version v) {

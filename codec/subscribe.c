@@ -16,7 +16,10 @@ mqc_subopts mqc_subopts_unpack(uint8_t b) {
   return o;
 }
 
-static mqc_status check_options(mqc__reader *r, const uint8_t *at, uint8_t o, mqc_bytes filter) {
+/* The option checks, in the order that decides which fault is reported.
+ * Out of line: subscribe_body first admits the common options itself. */
+MQC__COLD static mqc_status check_options(mqc__reader *r, const uint8_t *at, uint8_t o,
+                                          mqc_bytes filter) {
   if (r->v != MQC_V5) {
     if (o & 0xFC)
       return MQC__MALFORMED(r, at, "MQTT-3.8.3-4", NULL, "reserved subscription option bits set");
@@ -32,26 +35,47 @@ static mqc_status check_options(mqc__reader *r, const uint8_t *at, uint8_t o, mq
   return MQC_OK;
 }
 
-mqc_status mqc__decode_subscribe(mqc__reader *r, mqc_subscribe *s) {
+static mqc_status subscribe_body(mqc__reader *r, mqc_subscribe *s) {
   MQC__TRY(mqc__read_packet_id(r, &s->packet_id));
   if (r->v == MQC_V5) MQC__TRY(mqc__read_props(r, 1u << MQC_SUBSCRIBE, &s->props));
   s->list.p = r->p;
   s->list.n = mqc__left(r);
   if (s->list.n == 0)
     return MQC__PROTOCOL(r, r->p, "MQTT-3.8.3-3", "MQTT-3.8.3-2", "SUBSCRIBE has no topic filter");
-  while (r->p < r->end) {
-    mqc_bytes filter;
-    MQC__TRY(mqc__read_topic(r, &filter, true, "MQTT-3.8.3-1", "MQTT-3.8.3-1"));
-    const uint8_t *at = r->p;
-    uint8_t options = 0;
-    MQC__TRY(mqc__read_u8(r, &options, "subscription options"));
-    MQC__TRY(check_options(r, at, options, filter));
-    s->count++;
+  /* The list is walked through locals; the reader is brought up to date
+   * only for the functions that report a fault. */
+  const mqc_version v = r->v;
+  const uint8_t *p = r->p, *const end = r->end;
+  uint32_t count = 0;
+  while (p < end) {
+    if (end - p < 2) return mqc__truncated((r->p = p, r), "MQTT-3.8.3-1", "MQTT-3.8.3-1");
+    mqc_bytes filter = {p + 2, (size_t)(p[0] << 8 | p[1])};
+    if ((size_t)(end - p) - 2 < filter.n)
+      return mqc__bin_overrun((r->p = p, r), "MQTT-3.8.3-1", "MQTT-3.8.3-1");
+    p += 2 + filter.n;
+    if (!mqc__plain_filter(filter.p, filter.n, v))
+      MQC__TRY(mqc__topic_fault((r->p = p, r), filter, true));
+    if (p >= end) return mqc__truncated((r->p = p, r), NULL, NULL);
+    uint8_t o = *p++;
+    /* 3.x: QoS 0..2, nothing else; 5.0: no reserved bit, QoS and Retain
+     * Handling below 3, No Local clear (set, the filter must not be shared). */
+    if (v != MQC_V5 ? o > 2 : (o & 0xC4) || (o & 3) == 3 || (o & 0x30) == 0x30)
+      MQC__TRY(check_options((r->p = p, r), p - 1, o, filter));
+    count++;
   }
+  r->p = p;
+  s->count = count;
   return MQC_OK;
 }
 
-mqc_status mqc__decode_unsubscribe(mqc__reader *r, mqc_subscribe *s) {
+mqc_status mqc__decode_subscribe(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                                 mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->subscribe, 0, sizeof pkt->subscribe);
+  return subscribe_body(&r, &pkt->subscribe);
+}
+
+static mqc_status unsubscribe_body(mqc__reader *r, mqc_subscribe *s) {
   MQC__TRY(mqc__read_packet_id(r, &s->packet_id));
   if (r->v == MQC_V5) MQC__TRY(mqc__read_props(r, 1u << MQC_UNSUBSCRIBE, &s->props));
   s->list.p = r->p;
@@ -67,12 +91,19 @@ mqc_status mqc__decode_unsubscribe(mqc__reader *r, mqc_subscribe *s) {
   return MQC_OK;
 }
 
+mqc_status mqc__decode_unsubscribe(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                                   mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->subscribe, 0, sizeof pkt->subscribe);
+  return unsubscribe_body(&r, &pkt->subscribe);
+}
+
 static bool suback_code_ok(mqc_version v, uint8_t code) {
   if (v == MQC_V31) return code <= 2;
   return code <= 2 || code == 0x80;
 }
 
-mqc_status mqc__decode_suback(mqc__reader *r, mqc_suback *s) {
+static mqc_status suback_body(mqc__reader *r, mqc_suback *s) {
   MQC__TRY(mqc__read_packet_id(r, &s->packet_id));
   bool unsub = r->type == MQC_UNSUBACK;
   if (r->v == MQC_V5)
@@ -97,6 +128,13 @@ mqc_status mqc__decode_suback(mqc__reader *r, mqc_suback *s) {
   }
   r->p = r->end;
   return MQC_OK;
+}
+
+mqc_status mqc__decode_suback(const uint8_t *buf, size_t extent, mqc_version v, mqc_dir from,
+                              mqc_packet *pkt, mqc_error *err) {
+  mqc__reader r = mqc__body_reader(buf, extent, v, from, err);
+  memset(&pkt->suback, 0, sizeof pkt->suback);
+  return suback_body(&r, &pkt->suback);
 }
 
 void mqc_sub_iter_init(mqc_list_iter *it, const mqc_subscribe *s) {
