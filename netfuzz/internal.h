@@ -77,12 +77,34 @@ typedef struct {
   mqz__name cid, filter;
   uint16_t id;
   uint8_t granted;  /* SUBACK code; 0xFF until it arrives */
+  uint8_t retain_handling; /* 5.0 option; 0 in 3.1.1 */
+  uint64_t sent_seq;       /* when the SUBSCRIBE went out */
   bool gone;        /* an UNSUBSCRIBE for it was sent */
   bool no_local;
   bool shared;
   uint64_t seq;     /* when its SUBACK arrived */
   uint64_t conn_no; /* the client's connection number it belongs to */
 } mqz__sub;
+
+/* A retained PUBLISH a client sent (any QoS): what new subscriptions get. */
+typedef struct {
+  mqz__name topic;
+  uint8_t qos;
+  bool acked;  /* QoS 1/2 acknowledged: the broker holds it */
+  uint64_t acked_seq;
+  bool expiry; /* with a Message Expiry Interval */
+  uint64_t seq;
+  uint8_t payload[MQZ__PAYLOAD_MAX];
+  size_t payload_n, payload_len;
+} mqz__retained;
+
+/* A retained message a new subscription of client is owed. */
+typedef struct {
+  unsigned client;
+  uint64_t conn_no;
+  const mqz__retained *r;
+  char filter[MQZ__ID_MAX];
+} mqz__retowed;
 
 typedef struct {
   unsigned client;
@@ -116,6 +138,11 @@ typedef struct {
   size_t n_sub;
   mqz__deliv deliv[MQZ__MAX_DELIV];
   size_t n_deliv;
+  mqz__retained ret[MQZ__MAX_PUBS];
+  size_t n_ret;
+  mqz__retowed retowed[MQZ__MAX_SUBS];
+  size_t n_retowed;
+  bool no_retain; /* a CONNACK said Retain Available 0: retained messages are not judged */
   bool overflow; /* a table filled up: the delivery oracles stand down */
   mqz_outcome *out; /* the first finding is kept here */
 } mqz__model;

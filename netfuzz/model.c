@@ -160,6 +160,21 @@ static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) 
   if (c->v == MQC_V5 && mqc_props_get(&pb->props, MQC_PROP_TOPIC_ALIAS, &pr))
     alias = (uint16_t)pr.u;
   resolve_alias(&topic, alias, c->out_alias, &c->n_out_alias);
+  if (pb->retain) {
+    if (m->n_ret == MQZ__MAX_PUBS) {
+      m->overflow = true;
+    } else {
+      mqz__retained *r = &m->ret[m->n_ret++];
+      memset(r, 0, sizeof *r);
+      r->topic = topic;
+      r->qos = pb->qos;
+      r->expiry = c->v == MQC_V5 && mqc_props_has(&pb->props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
+      r->seq = m->seq;
+      r->payload_len = pb->payload.n;
+      r->payload_n = pb->payload.n < MQZ__PAYLOAD_MAX ? pb->payload.n : MQZ__PAYLOAD_MAX;
+      if (r->payload_n) memcpy(r->payload, pb->payload.p, r->payload_n);
+    }
+  }
   if (pb->qos == 0) return;
   if (m->n_pub == MQZ__MAX_PUBS) {
     m->overflow = true;
@@ -205,6 +220,8 @@ static void subscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt
     s->id = pkt->subscribe.packet_id;
     s->granted = 0xFF;
     s->no_local = c->v == MQC_V5 && (se.options & 0x04);
+    s->retain_handling = c->v == MQC_V5 ? (uint8_t)((se.options >> 4) & 3) : 0;
+    s->sent_seq = m->seq;
     s->shared = se.filter.n > 7 && !memcmp(se.filter.p, "$share/", 7);
     s->conn_no = m->conn_no[client];
   }
@@ -402,8 +419,44 @@ static void acked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
     }
     if (e->acked) continue;
     e->acked = pkt->ack.reason < 0x80;
+    for (size_t k = 0; e->retain && k < m->n_ret; k++)
+      if (m->ret[k].seq == e->seq) {
+        m->ret[k].acked = e->acked;
+        m->ret[k].acked_seq = m->seq;
+      }
     if (pkt->type == MQC_PUBACK || pkt->ack.reason >= 0x80) e->done = true;
     return;
+  }
+}
+
+/* A subscription just made (Retain Handling 0) is owed the retained message
+ * of every topic its filter matches, where this session's own retained
+ * PUBLISHes leave no doubt what that is: the topic's last one before the
+ * SUBSCRIBE, acknowledged, with a payload, and no unacknowledged one. */
+static void retained_owed(mqz__model *m, const mqz__sub *s) {
+  if (s->granted > 2 || s->shared || s->retain_handling || s->no_local || !s->cid.ok ||
+      !s->filter.ok)
+    return;
+  for (size_t i = 0; i < m->n_ret; i++) {
+    const mqz__retained *r = &m->ret[i];
+    if (r->seq > s->sent_seq || !r->topic.ok ||
+        !mqz__topic_matches(s->filter.s, s->filter.n, r->topic.s, r->topic.n))
+      continue;
+    const mqz__retained *last = r;
+    bool doubt = false;
+    for (size_t j = 0; j < m->n_ret; j++) {
+      const mqz__retained *o = &m->ret[j];
+      if (o->seq > s->sent_seq || !name_eq(&o->topic, &r->topic)) continue;
+      if (!o->acked || o->acked_seq > s->sent_seq) doubt = true; /* maybe not stored yet */
+      if (o->seq > last->seq) last = o;
+    }
+    if (last != r || doubt || !r->payload_len || r->expiry || m->n_retowed == MQZ__MAX_SUBS)
+      continue;
+    mqz__retowed *w = &m->retowed[m->n_retowed++];
+    w->client = s->client;
+    w->conn_no = s->conn_no;
+    w->r = r;
+    snprintf(w->filter, sizeof w->filter, "%s", s->filter.s);
   }
 }
 
@@ -417,6 +470,7 @@ static void subacked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
     s->granted = k < pkt->suback.reasons.n ? pkt->suback.reasons.p[k] : 0x80;
     s->seq = m->seq;
     k++;
+    retained_owed(m, s);
   }
 }
 
@@ -473,6 +527,11 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
   }
   switch (pkt.type) {
   case MQC_CONNACK:
+    if (c->v == MQC_V5) {
+      mqc_prop ra;
+      if (mqc_props_get(&pkt.connack.props, MQC_PROP_RETAIN_AVAILABLE, &ra) && ra.u == 0)
+        m->no_retain = true;
+    }
     if (pkt.connack.reason == 0) {
       c->connack_ok = true;
       c->open_seq = m->seq;
@@ -597,9 +656,38 @@ static size_t owed_twins(const mqz__model *m, const mqz__pub *e, unsigned client
   return k;
 }
 
+/* Is the retained message w owed still judged (its subscriber unchanged)? */
+static bool retained_judged(const mqz__model *m, const mqz__retowed *w) {
+  const mqz__conn_model *c = &m->c[w->client];
+  if (m->no_retain || w->conn_no != m->conn_no[w->client] || c->client_closed ||
+      c->server_closed || c->tainted || m->ever_tainted[w->client] || c->max_packet)
+    return false;
+  for (size_t i = 0; i < m->n_inherited; i++)
+    if (name_eq(&m->inherited[i], &c->cid)) return false;
+  return true;
+}
+
+static bool retained_arrived(const mqz__model *m, const mqz__retowed *w) {
+  for (size_t i = 0; i < m->n_deliv; i++) {
+    const mqz__deliv *d = &m->deliv[i];
+    if (d->client == w->client && name_eq(&d->topic, &w->r->topic) &&
+        d->payload_len == w->r->payload_len && d->payload_n == w->r->payload_n &&
+        !memcmp(d->payload, w->r->payload, d->payload_n))
+      return true;
+  }
+  return false;
+}
+
 size_t mqz__model_owed(const mqz__model *m, unsigned client) {
-  if (!m->spec || m->overflow || !m->auto_ack) return 0;
+  if (!m->spec || m->overflow) return 0;
   size_t owed_n = 0;
+  for (size_t i = 0; i < m->n_retowed; i++) {
+    const mqz__retowed *w = &m->retowed[i];
+    if ((client == MQZ_MAX_CLIENTS || w->client == client) && retained_judged(m, w) &&
+        !retained_arrived(m, w))
+      owed_n++;
+  }
+  if (!m->auto_ack) return owed_n;
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
     if (client != MQZ_MAX_CLIENTS && k != client) continue;
     for (size_t i = 0; i < m->n_pub; i++)
@@ -611,7 +699,20 @@ size_t mqz__model_owed(const mqz__model *m, unsigned client) {
 }
 
 void mqz__model_judge(mqz__model *m, unsigned client) {
-  if (!m->spec || m->overflow || !m->auto_ack) return;
+  if (!m->spec || m->overflow) return;
+  for (size_t i = 0; i < m->n_retowed; i++) {
+    const mqz__retowed *w = &m->retowed[i];
+    if ((client != MQZ_MAX_CLIENTS && w->client != client) || !retained_judged(m, w) ||
+        retained_arrived(m, w))
+      continue;
+    mqz__finding(m, MQZ_SPEC, w->client, m->session_v == MQC_V5 ? "MQTT-3.3.1-9" : "MQTT-3.3.1-6",
+                 "the retained message on '%.*s' (acknowledged) never reached the new "
+                 "subscription '%s' of '%.*s'",
+                 (int)w->r->topic.n, w->r->topic.s, w->filter, (int)m->c[w->client].cid.n,
+                 m->c[w->client].cid.s);
+    return;
+  }
+  if (!m->auto_ack) return;
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
     if (client != MQZ_MAX_CLIENTS && k != client) continue;
     for (size_t i = 0; i < m->n_pub; i++) {

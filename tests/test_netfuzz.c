@@ -313,6 +313,44 @@ static void unmatched_delivery_is_a_finding(void **state) {
   assert_string_equal(out.statement, "MQTT-4.7.2-1");
 }
 
+/* A new subscription is owed the retained message the session set before
+ * it, and only when nothing leaves a doubt about what that is. */
+static void retained_message_is_owed_to_a_new_subscription(void **state) {
+  (void)state;
+  for (int variant = 0; variant < 3; variant++) {
+    mqz_outcome out;
+    mqz__model m;
+    memset(&out, 0, sizeof out);
+    mqz__model_init(&m, MQC_V311, "Zq0001", true, false, &out);
+    connected(&m, 0); /* publisher, then subscriber: the same client ID here */
+    bool probe;
+    uint8_t ack[4];
+    size_t an;
+    static const uint8_t retained[] = {0x33, 0x0C, 0, 6, 'Z', 'q', '0', '0', '0', '1', 0, 9,
+                                       'o',  'n'};
+    static const uint8_t puback[] = {0x40, 2, 0, 9};
+    static const uint8_t sub[] = {0x82, 0x0B, 0, 1, 0, 6, 'Z', 'q', '0', '0', '0', '1', 1};
+    static const uint8_t suback[] = {0x90, 3, 0, 1, 1};
+    mqz__model_sent(&m, 0, retained, sizeof retained, &probe);
+    if (variant != 2) mqz__model_received(&m, 0, puback, 4, ack, &an); /* 2: never acked */
+    mqz__model_sent(&m, 0, sub, sizeof sub, &probe);
+    mqz__model_received(&m, 0, suback, sizeof suback, ack, &an);
+    if (variant == 1) {
+      static const uint8_t deliv[] = {0x33, 0x0C, 0, 6, 'Z', 'q', '0', '0', '0', '1', 0, 1,
+                                      'o',  'n'};
+      mqz__model_received(&m, 0, deliv, sizeof deliv, ack, &an);
+    }
+    assert_int_equal(mqz__model_owed(&m, MQZ_MAX_CLIENTS), variant == 0 ? 1 : 0);
+    mqz__model_judge(&m, MQZ_MAX_CLIENTS);
+    if (variant == 0) {
+      assert_int_equal(out.kind, MQZ_SPEC);
+      assert_string_equal(out.statement, "MQTT-3.3.1-6");
+    } else {
+      assert_int_equal(out.kind, MQZ_NONE);
+    }
+  }
+}
+
 /* A finding's scenario loads, and passes on the reference engine. */
 static void finding_scenario_passes_on_engine(void **state) {
   (void)state;
@@ -363,6 +401,7 @@ int main(void) {
       cmocka_unit_test(undecodable_server_packet_is_bad_wire),
       cmocka_unit_test(lost_delivery_is_a_finding_unless_excused),
       cmocka_unit_test(unmatched_delivery_is_a_finding),
+      cmocka_unit_test(retained_message_is_owed_to_a_new_subscription),
       cmocka_unit_test(finding_scenario_passes_on_engine),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
