@@ -139,8 +139,10 @@ static void resolve_alias(mqz__name *topic, uint16_t alias, mqz__alias *table, s
   if (!alias) return;
   for (size_t i = 0; i < *n; i++)
     if (table[i].alias == alias) {
-      if (topic->n) table[i].topic = *topic;
-      else if (!topic->n) *topic = table[i].topic;
+      if (topic->n)
+        table[i].topic = *topic;
+      else if (!topic->n)
+        *topic = table[i].topic;
       return;
     }
   if (topic->n && *n < MQZ__MAX_ALIAS) {
@@ -311,8 +313,8 @@ void mqz__model_sent_raw(mqz__model *m, unsigned client) {
 
 void mqz__model_unframeable(mqz__model *m, unsigned client, const mqc_error *err) {
   mqz__finding(m, MQZ_BADWIRE, client, err->statement ? err->statement : "",
-               "the broker sent bytes that do not frame as a packet at byte %zu: %s",
-               err->offset, err->message ? err->message : mqc_strerror(err->status));
+               "the broker sent bytes that do not frame as a packet at byte %zu: %s", err->offset,
+               err->message ? err->message : mqc_strerror(err->status));
 }
 
 static void pend_push(mqz__conn_model *c, uint8_t type, uint16_t id) {
@@ -365,7 +367,8 @@ static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
     for (size_t i = 0; i < m->n_sub && !any; i++) {
       const mqz__sub *s = &m->sub[i];
       if (!name_eq(&s->cid, &c->cid)) continue;
-      if (mqz__topic_matches(s->filter.s, s->filter.n, topic.s, topic.n)) any = true;
+      if (mqz__topic_matches(s->filter.s, s->filter.n, topic.s, topic.n))
+        any = true;
       else if (topic.s[0] == '$' && s->filter.n && (s->filter.s[0] == '#' || s->filter.s[0] == '+'))
         dollar_only = true;
     }
@@ -474,8 +477,8 @@ static void subacked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   }
 }
 
-bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
-                         uint8_t ack[4], size_t *ack_n) {
+bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_t n, uint8_t ack[4],
+                         size_t *ack_n) {
   mqz__conn_model *c = &m->c[client];
   *ack_n = 0;
   m->seq++;
@@ -547,13 +550,17 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
     delivered(m, client, &pkt);
     if (pkt.publish.qos) {
       uint8_t t = pkt.publish.qos == 1 ? MQC_PUBACK : MQC_PUBREC;
-      if (m->auto_ack) ack_bytes(t, pkt.publish.packet_id, ack, ack_n);
-      else pend_push(c, t, pkt.publish.packet_id);
+      if (m->auto_ack)
+        ack_bytes(t, pkt.publish.packet_id, ack, ack_n);
+      else
+        pend_push(c, t, pkt.publish.packet_id);
     }
     break;
   case MQC_PUBREL:
-    if (m->auto_ack) ack_bytes(MQC_PUBCOMP, pkt.ack.packet_id, ack, ack_n);
-    else pend_push(c, MQC_PUBCOMP, pkt.ack.packet_id);
+    if (m->auto_ack)
+      ack_bytes(MQC_PUBCOMP, pkt.ack.packet_id, ack, ack_n);
+    else
+      pend_push(c, MQC_PUBCOMP, pkt.ack.packet_id);
     break;
   case MQC_PUBREC:
     acked(m, client, &pkt);
@@ -581,7 +588,7 @@ static bool owed(const mqz__model *m, const mqz__pub *e, const mqz__sub *s) {
   if (!e->acked || e->expiry || e->reused || !e->topic.ok || !s->cid.ok || s->shared || s->gone)
     return false;
   if (e->topic.s[0] == '$') return false; /* brokers may keep '$' topics to themselves */
-  if (c->max_packet) return false;         /* what exceeds it is dropped, legally */
+  if (c->max_packet) return false;        /* what exceeds it is dropped, legally */
   if (s->granted > 2 || s->granted == 0) return false;
   if (s->seq == 0 || s->seq > e->seq) return false; /* subscribed after the publish */
   if (s->conn_no != m->conn_no[s->client]) return false;
@@ -594,8 +601,8 @@ static bool owed(const mqz__model *m, const mqz__pub *e, const mqz__sub *s) {
   if (!mqz__topic_matches(s->filter.s, s->filter.n, e->topic.s, e->topic.n)) return false;
   /* a later subscription of the same client ID could have replaced it with QoS 0 */
   for (size_t i = 0; i < m->n_sub; i++)
-    if (&m->sub[i] != s && name_eq(&m->sub[i].cid, &s->cid) &&
-        m->sub[i].filter.n == s->filter.n && !memcmp(m->sub[i].filter.s, s->filter.s, s->filter.n))
+    if (&m->sub[i] != s && name_eq(&m->sub[i].cid, &s->cid) && m->sub[i].filter.n == s->filter.n &&
+        !memcmp(m->sub[i].filter.s, s->filter.s, s->filter.n))
       return false;
   return true;
 }
@@ -659,8 +666,8 @@ static size_t owed_twins(const mqz__model *m, const mqz__pub *e, unsigned client
 /* Is the retained message w owed still judged (its subscriber unchanged)? */
 static bool retained_judged(const mqz__model *m, const mqz__retowed *w) {
   const mqz__conn_model *c = &m->c[w->client];
-  if (m->no_retain || w->conn_no != m->conn_no[w->client] || c->client_closed ||
-      c->server_closed || c->tainted || m->ever_tainted[w->client] || c->max_packet)
+  if (m->no_retain || w->conn_no != m->conn_no[w->client] || c->client_closed || c->server_closed ||
+      c->tainted || m->ever_tainted[w->client] || c->max_packet)
     return false;
   for (size_t i = 0; i < m->n_inherited; i++)
     if (name_eq(&m->inherited[i], &c->cid)) return false;
