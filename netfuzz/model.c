@@ -152,16 +152,31 @@ static void resolve_alias(mqz__name *topic, uint16_t alias, mqz__alias *table, s
   }
 }
 
-static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
-  mqz__conn_model *c = &m->c[client];
-  const mqc_publish *pb = &pkt->publish;
+/* The topic a PUBLISH is on: its Topic Name, or its Topic Alias looked up
+ * (and learnt) in table (one per direction and connection). */
+static mqz__name publish_topic(const mqz__model *m, const mqz__conn_model *c, const mqc_publish *pb,
+                               mqz__alias *table, size_t *n) {
   mqz__name topic;
   name_set(&topic, m, pb->topic);
   mqc_prop pr;
   uint16_t alias = 0;
   if (c->v == MQC_V5 && mqc_props_get(&pb->props, MQC_PROP_TOPIC_ALIAS, &pr))
     alias = (uint16_t)pr.u;
-  resolve_alias(&topic, alias, c->out_alias, &c->n_out_alias);
+  resolve_alias(&topic, alias, table, n);
+  return topic;
+}
+
+/* Keeps the first MQZ__PAYLOAD_MAX bytes of a payload and its length. */
+static void keep_payload(mqc_bytes from, uint8_t to[MQZ__PAYLOAD_MAX], size_t *n, size_t *len) {
+  *len = from.n;
+  *n = from.n < MQZ__PAYLOAD_MAX ? from.n : MQZ__PAYLOAD_MAX;
+  if (*n) memcpy(to, from.p, *n);
+}
+
+static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
+  mqz__conn_model *c = &m->c[client];
+  const mqc_publish *pb = &pkt->publish;
+  mqz__name topic = publish_topic(m, c, pb, c->out_alias, &c->n_out_alias);
   if (pb->retain) {
     if (m->n_ret == MQZ__MAX_PUBS) {
       m->overflow = true;
@@ -172,9 +187,7 @@ static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) 
       r->qos = pb->qos;
       r->expiry = c->v == MQC_V5 && mqc_props_has(&pb->props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
       r->seq = m->seq;
-      r->payload_len = pb->payload.n;
-      r->payload_n = pb->payload.n < MQZ__PAYLOAD_MAX ? pb->payload.n : MQZ__PAYLOAD_MAX;
-      if (r->payload_n) memcpy(r->payload, pb->payload.p, r->payload_n);
+      keep_payload(pb->payload, r->payload, &r->payload_n, &r->payload_len);
     }
   }
   if (pb->qos == 0) return;
@@ -198,9 +211,7 @@ static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) 
     if (o->client == client && o->conn_no == e->conn_no && o->id == e->id && !o->done)
       e->reused = true;
   }
-  e->payload_len = pb->payload.n;
-  e->payload_n = pb->payload.n < MQZ__PAYLOAD_MAX ? pb->payload.n : MQZ__PAYLOAD_MAX;
-  if (e->payload_n) memcpy(e->payload, pb->payload.p, e->payload_n);
+  keep_payload(pb->payload, e->payload, &e->payload_n, &e->payload_len);
 }
 
 static void subscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
@@ -353,13 +364,7 @@ static bool legacy_refusal(const uint8_t *p, size_t n) {
 static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   mqz__conn_model *c = &m->c[client];
   const mqc_publish *pb = &pkt->publish;
-  mqz__name topic;
-  name_set(&topic, m, pb->topic);
-  mqc_prop pr;
-  uint16_t alias = 0;
-  if (c->v == MQC_V5 && mqc_props_get(&pb->props, MQC_PROP_TOPIC_ALIAS, &pr))
-    alias = (uint16_t)pr.u;
-  resolve_alias(&topic, alias, c->in_alias, &c->n_in_alias);
+  mqz__name topic = publish_topic(m, c, pb, c->in_alias, &c->n_in_alias);
   if (m->spec && !m->overflow && c->cid.ok && !m->ever_tainted[client] && topic.n &&
       pb->topic.n < MQZ__ID_MAX) {
     /* the topic matches a filter this client ID subscribed to in the session */
@@ -402,9 +407,7 @@ static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   d->retain = pb->retain;
   d->dup = pb->dup;
   d->id = pb->packet_id;
-  d->payload_len = pb->payload.n;
-  d->payload_n = pb->payload.n < MQZ__PAYLOAD_MAX ? pb->payload.n : MQZ__PAYLOAD_MAX;
-  if (d->payload_n) memcpy(d->payload, pb->payload.p, d->payload_n);
+  keep_payload(pb->payload, d->payload, &d->payload_n, &d->payload_len);
 }
 
 /* PUBACK and PUBREC acknowledge a message; PUBACK and PUBCOMP free its
