@@ -85,6 +85,7 @@ typedef struct {
   int npub, nsub, qos, size, duration, window, idle;
   long drain_ms; /* after publishing: stop once nothing arrived for this long */
   int sndbuf;    /* publishers' SO_SNDBUF; 0 = the kernel's (autotuned) */
+  mqn_tls *tls;  /* client context for mqtts:// and wss:// URLs */
   double rate;   /* per publisher, msg/s; 0 = unlimited */
   bool flood;
   /* run state */
@@ -118,9 +119,9 @@ static int cmp_u32(const void *a, const void *b) {
 
 /* ---- setup (blocking) ------------------------------------------------------ */
 
-static int blocking_connect(const mqn_url *url, mqn_conn **nc, const char *id) {
+static int blocking_connect(const mqn_url *url, mqn_tls *tls, mqn_conn **nc, const char *id) {
   char err[256];
-  if (mqn_dial_blocking(url, NULL, NULL, 5000, nc, err, sizeof err) != MQN_OK) {
+  if (mqn_dial_blocking(url, tls, NULL, 5000, nc, err, sizeof err) != MQN_OK) {
     fprintf(stderr, "bench load: cannot connect: %s\n", err);
     return -1;
   }
@@ -378,6 +379,10 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
     fprintf(stderr, "bench load: bad url %s\n", urls);
     return 2;
   }
+  if (mqn_scheme_is_tls(url.scheme) && !L->tls) {
+    fprintf(stderr, "bench load: %s needs --cafile FILE or --insecure\n", urls);
+    return 2;
+  }
   int n = L->npub + L->nsub;
   L->cl = calloc((size_t)n, sizeof *L->cl);
   free(L->floor);
@@ -390,7 +395,7 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
   char id[64];
   for (int i = 0; i < L->idle; i++) { /* held open, never in the loop */
     snprintf(id, sizeof id, "bench-idle-%d-%ld", i, (long)(ns_now() % 100000));
-    if (blocking_connect(&url, &idle[i], id) != 0) goto out;
+    if (blocking_connect(&url, L->tls, &idle[i], id) != 0) goto out;
   }
   for (int i = 0; i < n; i++) {
     lclient *c = &L->cl[i];
@@ -401,7 +406,8 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
     if (!c->pub) c->last_seq = calloc((size_t)L->npub, sizeof *c->last_seq);
     snprintf(id, sizeof id, "bench-%s-%d-%ld", c->pub ? "pub" : "sub", c->idx,
              (long)(ns_now() % 100000));
-    if (!c->rx || !c->ack || (!c->pub && !c->last_seq) || blocking_connect(&url, &c->nc, id) != 0)
+    if (!c->rx || !c->ack || (!c->pub && !c->last_seq) ||
+        blocking_connect(&url, L->tls, &c->nc, id) != 0)
       goto out;
     if (!c->pub && blocking_subscribe(c->nc, L->qos) != 0) goto out;
     if (c->pub) make_template(L, c);
@@ -754,6 +760,7 @@ static int usage(void) {
           "       [--size B] [--duration S] [--window W] [--rate msgs/s/publisher] [--flood]\n"
           "       [--idle N] [--broker-pid PID] [--drain MS (quiet time that ends a run)]\n"
           "       [--sndbuf BYTES (publishers' SO_SNDBUF, default 131072; 0 = kernel)]\n"
+          "       [--cafile FILE | --insecure]  (mqtts:// and wss:// URLs)\n"
           "       [--compare | --brokers serve,mosquitto,aedes | --table | --sweep [--svg F]\n"
           "        [--sweep-start MSGS_PER_S]] [--serve PATH] [--serve-config F]\n"
           "       [--mosquitto PATH] [--aedes SCRIPT]\n"
@@ -772,7 +779,8 @@ int mqc_bench_load(int argc, char **argv) {
   L.window = 64;
   L.drain_ms = 500;
   L.sndbuf = 128 << 10;
-  bool cmp = false, do_table = false, do_sweep = false;
+  bool cmp = false, do_table = false, do_sweep = false, insecure = false;
+  const char *cafile = NULL;
   const char *urls = "tcp://127.0.0.1:1883", *list = NULL, *svg = NULL;
   double sweep_start = 5000;
   long broker_pid = 0;
@@ -800,6 +808,8 @@ int mqc_bench_load(int argc, char **argv) {
       do_table = true;
     else if (!strcmp(a, "--sweep"))
       do_sweep = true;
+    else if (!strcmp(a, "--insecure"))
+      insecure = true;
     else
       flag = false;
     if (flag) continue;
@@ -839,6 +849,8 @@ int mqc_bench_load(int argc, char **argv) {
       L.window = atoi(v);
     else if (!strcmp(a, "--rate"))
       L.rate = atof(v);
+    else if (!strcmp(a, "--cafile"))
+      cafile = v;
     else if (!strcmp(a, "--sndbuf"))
       L.sndbuf = atoi(v);
     else if (!strcmp(a, "--drain"))
@@ -858,6 +870,14 @@ int mqc_bench_load(int argc, char **argv) {
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (cafile || insecure) { /* mqtts:// and wss:// */
+    mqn_tls_opts to = {.ca_file = cafile, .insecure = insecure && !cafile, .alpn_mqtt = true};
+    char err[256] = "";
+    if (mqn_tls_new_client(&to, &L.tls, err, sizeof err) != MQN_OK) {
+      fprintf(stderr, "bench load: TLS: %s\n", err);
+      return 2;
+    }
   }
   L.lat_cap = 2000000;
   L.lat = malloc(L.lat_cap * sizeof *L.lat);
@@ -887,5 +907,6 @@ int mqc_bench_load(int argc, char **argv) {
   free(L.lat);
   free(L.batch);
   free(L.floor);
+  mqn_tls_free(L.tls);
   return rc;
 }

@@ -65,15 +65,33 @@ static bool pid_in_use(const mqe_session *s, uint16_t pid) {
 }
 
 /* MQTT-2.2.1-4: a non-zero identifier not in use. The in-flight list is
- * bounded below 65535 entries, so a free one exists. */
+ * bounded below 65535 entries, so a free one exists. Scanning the list per
+ * identifier cost a third of serve's time in a 1 -> 50 QoS 1 fan-out, so one
+ * scan measures the run of free identifiers from next_pid on (cyclic distance
+ * to the nearest one in flight); acknowledgements only free identifiers, so
+ * the run stays free until it is used up. */
 static uint16_t alloc_pid(mqe_session *s) {
-  for (uint32_t i = 0; i < 65536u; i++) {
-    uint16_t pid = s->next_pid;
-    s->next_pid = (uint16_t)(pid == 65535 ? 1 : pid + 1);
-    if (pid != 0 && !pid_in_use(s, pid)) return pid;
+  if (s->pid_free_run == 0) {
+    uint32_t run = 65535;
+    for (const mqe_qent *q = s->inflight.head; q; q = q->next) {
+      uint32_t d = ((uint32_t)q->pid + 65535u - s->next_pid) % 65535u;
+      if (d < run) run = d;
+    }
+    s->pid_free_run = (uint16_t)(run > 65535u ? 65535u : run);
   }
-  assert(!"packet identifier space exhausted");
-  return 0;
+  if (s->pid_free_run == 0) { /* next_pid itself in flight: step past it */
+    for (uint32_t i = 0; i < 65536u; i++) {
+      uint16_t pid = s->next_pid;
+      s->next_pid = (uint16_t)(pid == 65535 ? 1 : pid + 1);
+      if (pid != 0 && !pid_in_use(s, pid)) return pid;
+    }
+    assert(!"packet identifier space exhausted");
+    return 0;
+  }
+  uint16_t pid = s->next_pid;
+  s->next_pid = (uint16_t)(pid == 65535 ? 1 : pid + 1);
+  s->pid_free_run--;
+  return pid;
 }
 
 void mqe__pump(mqe_engine *e, mqe_session *s) {

@@ -127,7 +127,9 @@ struct mqe_session {
   mqe_qlist inflight; /* sent, unacknowledged, send order */
   mqe_qlist queue;    /* not yet sent */
   uint16_t next_pid;
-  uint16_t *qos2_in; /* inbound QoS 2 ids awaiting PUBREL */
+  uint16_t pid_free_run; /* next_pid and the pid_free_run - 1 after it are not
+                            in flight (deliver.c, alloc_pid) */
+  uint16_t *qos2_in;     /* inbound QoS 2 ids awaiting PUBREL */
   uint32_t qos2_in_n, qos2_in_cap;
   uint64_t mark; /* routing scratch */
   uint32_t tidx;

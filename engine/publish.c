@@ -238,6 +238,8 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
 }
 
 static mqe_qent *inflight_find(mqe_session *s, uint16_t pid) {
+  /* acknowledgements mostly come in send order: the head first */
+  if (s->inflight.head && s->inflight.head->pid == pid) return s->inflight.head;
   for (mqe_qent *q = s->inflight.head; q; q = q->next)
     if (q->pid == pid) return q;
   return NULL;

@@ -2007,6 +2007,48 @@ static void t_overload_slow_subscriber(void **state) {
   env_done(&t);
 }
 
+
+/* Packet identifiers wrap past 65535 while the oldest delivery stays
+ * unacknowledged: its identifier is skipped, never reused (MQTT-2.2.1-4). */
+static void t_pid_wrap(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  t.cfg.max_inflight = 3;
+  env_start(&t);
+  client *s = connected(&t, MQC_V311, "s", true);
+  subscribe(&t, s, 1, "w", 1, NULL, 1);
+  client *p = connected(&t, MQC_V311, "p", true);
+  static uint8_t b[1 << 12];
+  mqc_packet pk;
+  uint16_t stuck = 0;
+  uint32_t got = 0;
+  bool reused = false;
+  for (uint32_t first = 1; first <= 70000; first += 100) {
+    size_t n = pubs(MQC_V311, "w", 1, first, 100, b, sizeof b);
+    assert_int_equal(mqe_conn_recv(t.e, p->c, b, n, t.now), MQE_OK);
+    drain_all(&t);
+    while (rx(&t, s, &pk)) { /* bounded by the output */
+      if (pk.type != MQC_PUBLISH) continue;
+      got++;
+      if (!stuck) { /* never acknowledge the first one */
+        stuck = pk.publish.packet_id;
+        continue;
+      }
+      assert_int_equal(pk.publish.qos, 1);
+      reused |= pk.publish.packet_id == stuck;
+      ack(&t, s, MQC_PUBACK, pk.publish.packet_id, 0);
+    }
+    count_acks(&t, p, MQC_PUBACK);
+  }
+  assert_int_equal(got, 70000);
+  assert_false(reused);
+  check(&t);
+  cl_free(&t, s);
+  cl_free(&t, p);
+  env_done(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_connect_ping_311),
@@ -2049,6 +2091,7 @@ int main(void) {
       cmocka_unit_test(t_overload_policies),
       cmocka_unit_test(t_overload_self),
       cmocka_unit_test(t_overload_slow_subscriber),
+      cmocka_unit_test(t_pid_wrap),
       cmocka_unit_test(t_wide_level),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
