@@ -47,6 +47,7 @@ typedef struct {
   held hist[HIST]; /* ring of submitted sessions, oldest overwritten */
   size_t hist_at;
   int64_t last_ok; /* last liveness probe that passed */
+  unsigned silent; /* sessions in a row that received nothing */
   uint64_t leak_base_sessions, leak_next, leak_rss0;
   unsigned leak_fds0;
   bool leak_primed, leak_reported;
@@ -467,7 +468,16 @@ static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const c
     else if (batch_reproduces(r, in, c + mid, hi - mid, kind, sig))
       lo = mid;
     else
-      break; /* only together: keep the newest of them */
+      break;
+  }
+  if (hit && hi - lo > 1 && hi - lo <= 64) {
+    /* neither half alone: try each one alone, newest first */
+    for (size_t i = lo; i < hi; i++)
+      if (reproduces(r, in, c[i].s, c[i].n, kind, sig)) {
+        lo = i;
+        hi = i + 1;
+        break;
+      }
   }
   restart(r, in);
   say(r, "fuzz: triage: %zu candidate sessions, %s%s", nc, hit ? "reproduced" : "not reproduced",
@@ -598,6 +608,12 @@ static void on_done(void *ctx, uint64_t id, const uint8_t *s, size_t n, const mq
   instance *in = ctx;
   run *r = in->owner;
   r->st->sessions++;
+  /* sessions that hear nothing: probe now rather than pile up suspects */
+  in->silent = out->packets_sent && !out->packets_received ? in->silent + 1 : 0;
+  if (in->silent >= 8) {
+    in->next_probe = 0;
+    in->silent = 0;
+  }
   if (out->kind == MQZ_BADWIRE || out->kind == MQZ_SPEC) {
     char sig[256];
     outcome_sig(out, sig, sizeof sig);

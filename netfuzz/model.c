@@ -284,7 +284,7 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
                err.statement ? " " : "", err.statement ? err.statement : "");
       violation(m, client, "MQTT-3.1.4-1", rule);
       if (c->v == MQC_V31) c->violated = false; /* 3.1: see probed() */
-      return MQZ__SEND; /* judged by its CONNACK or close */
+      return MQZ__SEND;                         /* judged by its CONNACK or close */
     }
     c->v = (mqc_version)pkt.connect.level;
     name_set(&c->cid, m, pkt.connect.client_id);

@@ -229,7 +229,7 @@ typedef struct {
   uint32_t wait_cap_ms; /* longest WAIT; 0 = 10 */
   uint32_t drain_ms;    /* end of session: longest wait for owed deliveries; 0 = 500 */
   uint32_t session_ms;  /* whole session; 0 = 5000 */
-  uint32_t connect_ms;  /* transport handshake; 0 = 2000 */
+  uint32_t connect_ms;  /* transport handshake; 0 = 1000 */
   bool spec_oracle;     /* judge the spec statements (default on in mqz_exec_opts_default) */
 } mqz_exec_opts;
 
