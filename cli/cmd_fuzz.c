@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_decls.h"
+#include "cli_util.h"
 #include "mqs.h"
 #include "mqz.h"
 
@@ -21,7 +22,7 @@ static void usage(FILE *f) {
           "usage: mqcheck fuzz (--target URL | --exec \"CMD ... {port}\") [options] [SEED...]\n"
           "\n"
           "Fuzzes an MQTT broker with sessions compiled from the scenario suite (SEED files\n"
-          "or folders; default: suite/) and mutated at session, packet and timing level.\n"
+          "or folders; default: the suite mqcheck run uses) and mutated at session, packet and timing level.\n"
           "Oracles: crash (exec'd broker exits or prints a sanitizer report), hang (liveness\n"
           "probe), bad-wire (server bytes that do not decode), spec (statements the\n"
           "specification fixes), leak (exec'd broker's RSS/descriptors grow).\n"
@@ -44,6 +45,7 @@ static void usage(FILE *f) {
           "  --concurrency N       sessions in flight per instance (default 64)\n"
           "  --coverage            exec'd broker built with AFL++ instrumentation: keep\n"
           "                        sessions that reach new edges\n"
+          "  --no-feedback         --coverage that only counts edges (for comparisons)\n"
           "  --sync-dir DIR        share the corpus with other fuzzers (AFL++ queue layout)\n"
           "  --resume              continue the run recorded in --findings DIR\n"
           "  --json-stats F        write the statistics as JSON every second\n"
@@ -172,6 +174,9 @@ int mqc_cmd_fuzz(int argc, char **argv) {
       o.concurrency = (unsigned)u;
     } else if (!strcmp(a, "--coverage")) {
       o.coverage = true;
+    } else if (!strcmp(a, "--no-feedback")) {
+      o.coverage = true;
+      o.no_feedback = true;
     } else if (!strcmp(a, "--sync-dir")) {
       NEED_ARG;
       o.sync_dir = v;
@@ -220,7 +225,16 @@ int mqc_cmd_fuzz(int argc, char **argv) {
     free(seeds);
     return 2;
   }
-  if (!n_seeds) seeds[n_seeds++] = "suite";
+  char suite_dir[4200];
+  if (!n_seeds) { /* the suite mqcheck runs: installed, or the source tree's */
+    if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
+      fprintf(stderr, "mqcheck fuzz: no scenario suite to seed from (looked in %s); name one\n",
+              suite_dir);
+      free(seeds);
+      return 2;
+    }
+    seeds[n_seeds++] = suite_dir;
+  }
   o.seed_paths = seeds;
   o.n_seed_paths = n_seeds;
   char err[600];

@@ -25,9 +25,11 @@ typedef struct {
   size_t rec; /* index of the record being played */
 } replay;
 
-static void drain(replay *r, unsigned k) {
+/* Reads what the engine sent client k; returns how many packets came. */
+static size_t drain(replay *r, unsigned k) {
   eclient *c = &r->c[k];
-  if (!c->conn) return;
+  size_t got = 0;
+  if (!c->conn) return 0;
   const uint8_t *p;
   size_t n;
   for (int guard = 0; guard < 1024; guard++) {
@@ -46,6 +48,7 @@ static void drain(replay *r, unsigned k) {
     (void)mqz__model_received(&r->model, k, c->rx.p + off, f.total_len, ack, &ack_n);
     if (r->fn) r->fn(r->ctx, r->rec, k, c->rx.p + off, f.total_len);
     off += f.total_len;
+    got++;
     if (ack_n && c->conn) (void)mqe_conn_recv(r->e, c->conn, ack, ack_n, r->now);
   }
   if (off) memmove(c->rx.p, c->rx.p + off, c->rx.n - off);
@@ -55,13 +58,18 @@ static void drain(replay *r, unsigned k) {
     c->conn = NULL;
     if (r->fn) r->fn(r->ctx, r->rec, k, NULL, 0);
   }
+  return got;
 }
 
+/* Reads everything until the engine is quiet: answers (auto-ack) free
+ * windows and release more. */
 static void drain_all(replay *r) {
-  /* deliveries to one client may trigger answers that reach another */
-  for (int round = 0; round < 4; round++)
+  for (int round = 0; round < 256; round++) {
+    size_t got = 0;
     for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
-      drain(r, k);
+      got += drain(r, k);
+    if (!got) return;
+  }
 }
 
 int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_rx_fn fn,
@@ -130,7 +138,9 @@ int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_
     default:
       break;
     }
-    drain_all(r);
+    /* the executor sends a stretch of records without waiting for answers:
+     * the engine's answers are read where the session waits */
+    if (rec.op == MQZ_OP_SYNC || rec.op == MQZ_OP_WAIT) drain_all(r);
   }
   drain_all(r); /* r->rec is now the record count */
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {

@@ -59,7 +59,23 @@ struct mqz_exec {
   size_t n_slots, running;
   uint8_t scratch[MQZ_SESSION_MAX];
   bool in_one; /* mqz_exec_one is running: done is not called */
+  bool trace;  /* MQZ_TRACE set: every packet on stderr (debugging the oracles) */
 };
+
+static void trace(const mqz_exec *x, const slot *s, unsigned who, char dir, const uint8_t *p,
+                  size_t n) {
+  if (!x->trace) return;
+  mqc_packet pkt;
+  mqc_error e;
+  char line[400];
+  mqc_version v = s->model.c[who].v;
+  if (mqc_decode(p, n, n && (p[0] >> 4) == MQC_CONNECT ? MQC_VERSION_AUTO : v,
+                 dir == '>' ? MQC_FROM_CLIENT : MQC_FROM_SERVER, MQC_NO_LIMIT, &pkt, &e) == MQC_OK)
+    mqc_print_line(&pkt, v, line, sizeof line);
+  else
+    snprintf(line, sizeof line, "(%zu bytes that do not decode: %s)", n, e.message);
+  fprintf(stderr, "mqz %llu c%u %c %s\n", (unsigned long long)s->id, who, dir, line);
+}
 
 void mqz_exec_opts_default(mqz_exec_opts *o) {
   memset(o, 0, sizeof *o);
@@ -89,6 +105,7 @@ int mqz_exec_new(const mqz_exec_opts *opts, mqz_done_fn done, void *ctx, mqz_exe
   if (!x->o.connect_ms) x->o.connect_ms = d.connect_ms;
   x->done = done;
   x->ctx = ctx;
+  x->trace = getenv("MQZ_TRACE") != NULL;
   x->n_slots = x->o.concurrency;
   x->slots = calloc(x->n_slots, sizeof *x->slots);
   if (!x->slots || mqn_loop_new(x->n_slots * MQZ_MAX_CLIENTS + 16, &x->loop) != MQN_OK) {
@@ -226,10 +243,10 @@ static void send_packet(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
     return;
   }
   s->out.packets_sent++;
+  trace(x, s, c->idx, '>', x->scratch, n);
   write_bytes(x, c, x->scratch, n);
   if (probe) {
     static const uint8_t pingreq[2] = {0xC0, 0x00};
-    s->model.c[c->idx].probe_sent = true;
     write_bytes(x, c, pingreq, 2);
   }
 }
@@ -253,6 +270,7 @@ static void on_packets(mqz_exec *x, slot *s, client *c) {
     uint8_t ack[4];
     size_t ack_n = 0;
     c->got++;
+    trace(x, s, c->idx, '<', c->rx.p + off, f.total_len);
     c->last_rx = mqn_now_ms();
     s->out.packets_received++;
     if (!mqz__model_received(&s->model, c->idx, c->rx.p + off, f.total_len, ack, &ack_n))
@@ -304,6 +322,13 @@ static void open_client(mqz_exec *x, slot *s, client *c) {
   c->dialing = true;
 }
 
+/* A slow reader stops being slow: what it is owed must be observable
+ * before it is judged. */
+static void resume_reading(mqz_exec *x, client *c) {
+  if (c->conn && c->slow_until) mqn_loop_pause_read(x->loop, c->conn, false);
+  c->slow_until = 0;
+}
+
 /* Does r take its client away (close, drop, DISCONNECT, a reconnect)? */
 static bool leaves(const mqz_rec *r, const client *c) {
   switch (r->op) {
@@ -328,6 +353,7 @@ static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
     /* a subscriber about to leave: what it is owed must arrive first */
     s->leave_wait = true;
     s->wake = now + x->o.drain_ms;
+    resume_reading(x, c);
   }
   if (s->leave_wait) {
     if (mqz__model_owed(&s->model, r->client) && now < s->wake && c->conn) return false;
@@ -426,6 +452,8 @@ static bool advance(mqz_exec *x, slot *s) {
       if (!mqz_iter_next(&s->it, &s->cur)) {
         s->draining = true;
         s->drain_until = now + x->o.drain_ms;
+        for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+          resume_reading(x, &s->cl[k]);
         continue;
       }
       s->have_cur = true;

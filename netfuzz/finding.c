@@ -122,12 +122,23 @@ static void finding_token(const mqz_finding *f, char out[MQZ_TOKEN_LEN + 1]) {
   mqz_token_make(h % (36u * 36 * 36 * 36), out);
 }
 
-/* One expectation for a packet the engine sent. */
+/* One expectation for a packet the engine sent; with auto_ack, the answer
+ * the client owes it follows (with the engine's packet identifier: brokers
+ * that number differently ignore it, which the expectations still judge). */
 static void expect_step(text *t, unsigned client, const uint8_t *p, size_t n, mqc_version v,
-                        bool strict) {
+                        bool strict, bool auto_ack) {
   mqc_packet pkt;
   mqc_error err;
   if (mqc_decode(p, n, v, MQC_FROM_SERVER, MQC_NO_LIMIT, &pkt, &err) != MQC_OK) return;
+  const char *answer = NULL;
+  uint16_t id = 0;
+  if (auto_ack && pkt.type == MQC_PUBLISH && pkt.publish.qos) {
+    answer = pkt.publish.qos == 1 ? "PUBACK" : "PUBREC";
+    id = pkt.publish.packet_id;
+  } else if (auto_ack && (pkt.type == MQC_PUBREL || pkt.type == MQC_PUBREC)) {
+    answer = pkt.type == MQC_PUBREL ? "PUBCOMP" : "PUBREL";
+    id = pkt.ack.packet_id;
+  }
   /* refusals and server DISCONNECTs vary legally between brokers: the close
    * that follows them is expected instead */
   if (pkt.type == MQC_DISCONNECT || (pkt.type == MQC_CONNACK && pkt.connack.reason)) return;
@@ -141,6 +152,8 @@ static void expect_step(text *t, unsigned client, const uint8_t *p, size_t n, mq
     tprintf(t, "\"}");
   }
   tprintf(t, "}%s}\n", strict ? "" : ", ignore_others: true");
+  if (answer)
+    tprintf(t, "  - {client: c%u, send: {type: %s, packet_id: %u}}\n", client, answer, id);
 }
 
 char *mqz_scenario_yaml(const mqz_finding *f) {
@@ -158,6 +171,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   while (mqz_iter_next(&it, &r))
     used[r.client] = true;
   bool strict = f->kind == MQZ_BADWIRE;
+  bool auto_ack = (mqz_session_flags(f->session, f->session_n) & MQZ_F_AUTO_ACK) != 0;
   bool fence = f->kind == MQZ_SPEC && (!strcmp(f->statement, "MQTT-3.3.2-3") ||
                                        !strcmp(f->statement, "MQTT-4.7.2-1") ||
                                        !strcmp(f->statement, "MQTT-4.3.3-10") ||
@@ -180,7 +194,13 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   size_t ev = 0, idx = 0;
   uint8_t buf[MQZ_SESSION_MAX];
   mqz_iter_init(&it, f->session, f->session_n);
-  for (; mqz_iter_next(&it, &r); idx++) {
+  /* The fuzzer sends every record up to the next SYNC or WAIT without
+   * waiting for answers; the engine replay reads answers there too, so the
+   * expectations of a stretch (in the order the engine answered) follow its
+   * sends. */
+  for (;; idx++) {
+    bool more = mqz_iter_next(&it, &r);
+    if (!more) break;
     switch (r.op) {
     case MQZ_OP_OPEN:
       tprintf(&t, "  - {client: c%u, open: true}\n", r.client);
@@ -189,6 +209,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
     case MQZ_OP_SEND:
     case MQZ_OP_ACK:
     case MQZ_OP_RAW:
+      if (r.op == MQZ_OP_ACK && auto_ack) break; /* answered by the steps below */
       memcpy(buf, r.pkt, r.pkt_len);
       mqz_token_apply(buf, r.pkt_len, token);
       tprintf(&t, "  - {client: c%u, send_hex: \"", r.client);
@@ -209,14 +230,13 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
     }
     for (; ev < log.n && log.e[ev].rec == idx; ev++) {
       const eng_ev *e = &log.e[ev];
+      text *out = &t;
       if (!e->p) {
-        if (open[e->client]) tprintf(&t, "  - {client: c%u, expect_disconnect: true}\n", e->client);
+        if (open[e->client]) tprintf(out, "  - {client: c%u, expect_disconnect: true}\n", e->client);
         open[e->client] = false;
         continue;
       }
-      mqc_version cv = v;
-      if (e->n > 0 && (e->p[0] >> 4) == MQC_CONNACK && v == MQC_V31) cv = MQC_V311;
-      expect_step(&t, e->client, e->p, e->n, cv == MQC_V31 ? MQC_V311 : cv, strict);
+      expect_step(out, e->client, e->p, e->n, v == MQC_V31 ? MQC_V311 : v, strict, auto_ack);
     }
   }
   for (; ev < log.n; ev++) { /* after the last record */
@@ -225,7 +245,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
       if (open[e->client]) tprintf(&t, "  - {client: c%u, expect_disconnect: true}\n", e->client);
       open[e->client] = false;
     } else {
-      expect_step(&t, e->client, e->p, e->n, v == MQC_V31 ? MQC_V311 : v, strict);
+      expect_step(&t, e->client, e->p, e->n, v == MQC_V31 ? MQC_V311 : v, strict, auto_ack);
     }
   }
   if (fence)

@@ -443,13 +443,12 @@ static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const c
   }
   /* c[0] is the newest; the newest quarter first, it holds what was in
    * flight */
-  size_t lo = 0, hi = nc;
+  size_t lo = 0, hi = 0;
   bool hit = false;
-  if (nc > 64 && batch_reproduces(r, in, c, 64, kind, sig)) {
-    hi = 64;
-    hit = true;
-  } else if (nc) {
-    hit = batch_reproduces(r, in, c, nc, kind, sig);
+  /* newest first, in growing groups: the culprit is usually recent */
+  for (size_t g = 64; !hit && hi < nc; g *= 4) {
+    hi = g < nc ? g : nc;
+    hit = batch_reproduces(r, in, c, hi, kind, sig);
   }
   while (hit && hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;
@@ -502,7 +501,7 @@ static void check_crash(run *r, instance *in) {
 
 static void check_hang(run *r, instance *in, int64_t now) {
   if (now < in->next_probe || in->dead) return;
-  in->next_probe = now + 1000;
+  in->next_probe = now + 250; /* often: fewer suspects when it fails */
   char why[300];
   if (!alive(r, in, probe_version(r), why, sizeof why)) {
     in->last_ok = now;
@@ -549,6 +548,8 @@ static void check_leak(run *r, instance *in) {
   sleep_ms(50); /* the broker closes what we closed */
   in->quiescing = false;
   in->leak_next = done;
+  char why[300];
+  if (alive(r, in, probe_version(r), why, sizeof why)) return; /* a hang: check_hang's */
   uint64_t rss;
   unsigned fds;
   if (mqz_broker_sample(in->broker, &rss, &fds)) return;
@@ -613,7 +614,7 @@ static void on_done(void *ctx, uint64_t id, const uint8_t *s, size_t n, const mq
     uint8_t *map = mqz_broker_cov(in->broker, &mn);
     if (map && mqz_cov_merge(&r->cov, map, mn)) {
       r->st->edges = r->cov.edges;
-      if (!mqz_corpus_add(&r->corpus, s, n, "cov")) {
+      if (!r->o->no_feedback && !mqz_corpus_add(&r->corpus, s, n, "cov")) {
         char err[300];
         if (mqz_corpus_save(r->queue_dir, "id-", s, n, err, sizeof err)) say(r, "fuzz: %s", err);
       }
@@ -830,7 +831,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
   }
   for (size_t i = 0; i < r->corpus.count; i++)
     mqz_mutator_learn(r->mut, r->corpus.s[i], r->corpus.n[i]);
-  if (o->coverage && mqz_cov_init(&r->cov, 65536)) {
+  if (o->coverage && mqz_cov_init(&r->cov, 1u << 20)) { /* maps up to 1 MiB */
     snprintf(err, cap, "out of memory");
     goto out;
   }
@@ -895,6 +896,11 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     }
     sync_in(r);
     status(r, false);
+    /* a chatty broker (mosquitto logs every connection) must not fill the
+     * disk overnight: keep the last 16 MiB of each log */
+    if (mqn_now_ms() - r->last_status < 20)
+      for (unsigned i = 0; i < r->n_inst; i++)
+        if (r->inst[i].broker) (void)mqz_broker_log_trim(r->inst[i].broker, 16u << 20);
     if (o->max_sessions && r->submitted >= o->max_sessions) {
       /* let what runs finish */
       bool busy = false;

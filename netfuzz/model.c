@@ -127,6 +127,8 @@ static void violation(mqz__model *m, unsigned client, const char *stmt, const ch
   snprintf(c->viol_rule, sizeof c->viol_rule, "%s", rule);
 }
 
+static mqz__send_verdict probed(mqz__model *m, unsigned client, bool *probe);
+
 static const char *close_rule(mqc_version v) {
   return v == MQC_V5 ? "MQTT-4.13.1-1" : "MQTT-4.8.0-1";
 }
@@ -228,16 +230,13 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
   m->seq++;
   if (c->violated) return MQZ__SUPPRESS;
   uint8_t type = n ? p[0] >> 4 : 0;
-  if (type == MQC_PINGREQ) c->pings++;
   if (!c->connect_sent && type != MQC_CONNECT) {
     violation(m, client, "MQTT-3.1.0-1", "the first packet on a connection is not CONNECT");
-    *probe = m->spec;
-    return MQZ__SEND;
+    return probed(m, client, probe);
   }
   if (c->connect_sent && type == MQC_CONNECT) {
     violation(m, client, "MQTT-3.1.0-2", "a second CONNECT on one connection");
-    *probe = m->spec;
-    return MQZ__SEND;
+    return probed(m, client, probe);
   }
   mqc_packet pkt;
   mqc_error err;
@@ -269,12 +268,19 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
              err.message ? err.message : "malformed", err.statement ? " " : "",
              err.statement ? err.statement : "");
     violation(m, client, close_rule(c->v), rule);
-    *probe = m->spec;
-    return MQZ__SEND;
+    return probed(m, client, probe);
   }
+  if (pkt.type == MQC_PINGREQ) c->pings++; /* its answer will be owed */
   if (pkt.type == MQC_PUBLISH) publish_sent(m, client, &pkt);
   if (pkt.type == MQC_SUBSCRIBE) subscribe_sent(m, client, &pkt);
   if (pkt.type == MQC_UNSUBSCRIBE) unsubscribe_sent(m, client, &pkt);
+  return MQZ__SEND;
+}
+
+/* The executor sends a PINGREQ after every violation it is told to probe. */
+static mqz__send_verdict probed(mqz__model *m, unsigned client, bool *probe) {
+  *probe = m->spec;
+  m->c[client].probe_sent = m->spec;
   return MQZ__SEND;
 }
 

@@ -255,6 +255,18 @@ void mqz_exec_abort_all(mqz_exec *x);
 /* Runs one session to its end, alone (for triage and minimisation). */
 void mqz_exec_one(mqz_exec *x, uint32_t token, const uint8_t *s, size_t n, mqz_outcome *out);
 
+/* Throughput of the executor and its oracles (mqcheck bench fuzz). */
+typedef struct {
+  uint64_t sessions, findings, packets, refused;
+  double wall_s, cpu_s; /* our own CPU: near wall_s means we are the bottleneck */
+} mqz_rate;
+
+/* Runs sessions against url for seconds with concurrency in flight, all
+ * judged by the oracles: corpus entries taken in turn, mutated (seeded by
+ * seed) when mutate is set. Returns 0, or -1 when out of memory. */
+int mqz_measure(const mqn_url *url, mqn_tls *tls, const mqz_corpus *corpus, bool mutate,
+                uint64_t seed, unsigned concurrency, double seconds, mqz_rate *out);
+
 /* ------------------------------------------------------------------------ */
 /* Findings                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -314,6 +326,7 @@ typedef struct {
   const char *stats_json;   /* --json-stats, or NULL */
   bool resume;              /* continue the run recorded in findings_dir */
   bool coverage;            /* give exec'd brokers an AFL++ shared-memory map */
+  bool no_feedback;         /* count the map's edges but keep the corpus as it is */
   bool no_spec;             /* judge only crash, hang, bad-wire, leak */
   bool no_minimise;
   uint32_t hang_ms;      /* liveness deadline; 0 = 2000 */

@@ -1,0 +1,369 @@
+/* test_netfuzz.c - the network fuzzer's pure parts: the session format,
+ * tokens, topic matching, the mutator, the oracle model and findings written
+ * as scenarios (which must load, and pass on the engine). The parts that
+ * need a broker are in tests/netfuzz/fuzz_planted.py and
+ * tests/test_netfuzz_broker.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "mqs.h"
+
+static const char *src_dir(void) {
+  const char *d = getenv("MQC_SOURCE_DIR");
+  return d ? d : ".";
+}
+
+/* A small 3.1.1 session: sub subscribes, pub publishes QoS 1. */
+static void build_session(mqz_buf *b) {
+  static const uint8_t connect_sub[] = {0x10, 0x12, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
+                                        0,    6,    'Z', 'q', '0', '0', '0', '0'};
+  static const uint8_t subscribe[] = {0x82, 0x0B, 0, 1, 0, 6, 'Z', 'q', '0', '0', '0', '0', 1};
+  static const uint8_t connect_pub[] = {0x10, 0x13, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
+                                        0,    7,    'Z', 'q', '0', '0', '0', '0', 'p'};
+  static const uint8_t publish[] = {0x32, 0x0C, 0, 6, 'Z', 'q', '0', '0', '0', '0', 0, 7, 'h', 'i'};
+  mqz_session_begin(b, MQC_V311, MQZ_F_AUTO_ACK);
+  mqz_session_add(b, MQZ_OP_OPEN, 0, NULL, 0, 0);
+  mqz_session_add(b, MQZ_OP_SEND, 0, connect_sub, sizeof connect_sub, 0);
+  mqz_session_add(b, MQZ_OP_SYNC, 0, NULL, 0, 1);
+  mqz_session_add(b, MQZ_OP_SEND, 0, subscribe, sizeof subscribe, 0);
+  mqz_session_add(b, MQZ_OP_SYNC, 0, NULL, 0, 2);
+  mqz_session_add(b, MQZ_OP_OPEN, 1, NULL, 0, 0);
+  mqz_session_add(b, MQZ_OP_SEND, 1, connect_pub, sizeof connect_pub, 0);
+  mqz_session_add(b, MQZ_OP_SYNC, 1, NULL, 0, 1);
+  mqz_session_add(b, MQZ_OP_SEND, 1, publish, sizeof publish, 0);
+  mqz_session_add(b, MQZ_OP_WAIT, 0, NULL, 0, 5);
+  static const uint8_t raw[3] = {0xff, 0xee, 0xdd};
+  mqz_session_add(b, MQZ_OP_RAW, 1, raw, 3, 3);
+  mqz_session_add(b, MQZ_OP_DROP, 1, NULL, 0, 0);
+}
+
+static void session_records_round_trip(void **state) {
+  (void)state;
+  mqz_buf b = {0};
+  build_session(&b);
+  assert_false(b.oom);
+  assert_int_equal(mqz_session_version(b.p, b.n), MQC_V311);
+  assert_int_equal(mqz_session_flags(b.p, b.n), MQZ_F_AUTO_ACK);
+  static const mqz_op want[] = {MQZ_OP_OPEN, MQZ_OP_SEND, MQZ_OP_SYNC, MQZ_OP_SEND,
+                                MQZ_OP_SYNC, MQZ_OP_OPEN, MQZ_OP_SEND, MQZ_OP_SYNC,
+                                MQZ_OP_SEND, MQZ_OP_WAIT, MQZ_OP_RAW,  MQZ_OP_DROP};
+  mqz_iter it;
+  mqz_rec r;
+  size_t k = 0;
+  mqz_iter_init(&it, b.p, b.n);
+  while (mqz_iter_next(&it, &r)) {
+    assert_true(k < sizeof want / sizeof want[0]);
+    assert_int_equal(r.op, want[k]);
+    if (r.op == MQZ_OP_SYNC && k == 4) assert_int_equal(r.arg, 2);
+    if (r.op == MQZ_OP_SEND && k == 3) assert_int_equal(r.pkt_len, 13);
+    if (r.op == MQZ_OP_RAW) assert_int_equal(r.pkt_len, 3);
+    k++;
+  }
+  assert_int_equal(k, sizeof want / sizeof want[0]);
+  /* every prefix and junk in between: the walk never fails or overruns */
+  for (size_t n = 0; n <= b.n; n++) {
+    uint8_t *copy = malloc(n ? n : 1);
+    memcpy(copy, b.p, n);
+    mqz_iter_init(&it, copy, n);
+    size_t recs = 0;
+    while (mqz_iter_next(&it, &r)) {
+      assert_true(r.offset + r.len <= n);
+      recs++;
+    }
+    assert_true(recs <= k);
+    free(copy);
+  }
+  uint8_t junk[] = {3, 0, 0xEE, 0x00, MQZ_OP_OPEN, 2, 0x99, MQZ_OP_CLOSE, 2};
+  mqz_iter_init(&it, junk, sizeof junk);
+  assert_true(mqz_iter_next(&it, &r));
+  assert_int_equal(r.op, MQZ_OP_OPEN);
+  assert_int_equal(r.client, 2);
+  assert_true(mqz_iter_next(&it, &r));
+  assert_int_equal(r.op, MQZ_OP_CLOSE);
+  assert_false(mqz_iter_next(&it, &r));
+  mqz_buf_free(&b);
+}
+
+static void tokens_are_replaced_in_place(void **state) {
+  (void)state;
+  char tok[MQZ_TOKEN_LEN + 1];
+  mqz_token_make(36 * 36 + 35, tok);
+  assert_string_equal(tok, "Zq010z");
+  uint8_t s[] = "a/Zq0000/b Zq0000-c Zq000";
+  mqz_token_apply(s, sizeof s - 1, tok);
+  assert_string_equal((char *)s, "a/Zq010z/b Zq010z-c Zq000");
+}
+
+static void topics_match_as_the_spec_says(void **state) {
+  (void)state;
+  static const struct {
+    const char *f, *t;
+    bool m;
+  } cases[] = {
+      {"a/b", "a/b", true},       {"a/b", "a/c", false},     {"a/+", "a/b", true},
+      {"a/+", "a/b/c", false},    {"a/#", "a", true},        {"a/#", "a/b/c", true},
+      {"#", "a/b", true},         {"#", "$SYS/x", false},    {"+/x", "$SYS/x", false},
+      {"$SYS/#", "$SYS/x", true}, {"+/+", "/x", true},       {"a/+/c", "a//c", true},
+      {"a", "a/b", false},        {"a/b", "a", false},       {"$share/g/a/+", "a/b", true},
+      {"$share/g", "g", false},   {"+", "", true},           {"a/b/#", "a/b", true},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_int_equal(mqz__topic_matches(cases[i].f, strlen(cases[i].f), cases[i].t,
+                                        strlen(cases[i].t)),
+                     cases[i].m);
+}
+
+/* The suite compiles into sessions that all walk, and the mutator is
+ * deterministic and never leaves a session that does not walk. */
+static void seeds_compile_and_mutation_is_deterministic(void **state) {
+  (void)state;
+  char suite[4096];
+  snprintf(suite, sizeof suite, "%s/suite", src_dir());
+  char *paths[] = {suite};
+  mqz_corpus c = {0};
+  long n = mqz_seeds_from_scenarios(paths, 1, 0, &c, stderr);
+  assert_true(n > 250);
+  mqz_mutator *m;
+  assert_int_equal(mqz_mutator_new(&m), 0);
+  size_t with_connect = 0, with_token = 0;
+  for (size_t i = 0; i < c.count; i++) {
+    mqz_mutator_learn(m, c.s[i], c.n[i]);
+    mqz_iter it;
+    mqz_rec r;
+    mqz_iter_init(&it, c.s[i], c.n[i]);
+    bool connect = false;
+    while (mqz_iter_next(&it, &r))
+      connect |= r.op == MQZ_OP_SEND && r.pkt_len && (r.pkt[0] >> 4) == MQC_CONNECT;
+    with_connect += connect;
+    /* the case prefixes carry the placeholder the executor replaces */
+    for (size_t k = 0; k + MQZ_TOKEN_LEN <= c.n[i]; k++)
+      if (!memcmp(c.s[i] + k, MQZ_TOKEN, MQZ_TOKEN_LEN)) {
+        with_token++;
+        break;
+      }
+  }
+  assert_true(with_connect > c.count * 9 / 10);
+  assert_true(with_token > c.count * 9 / 10);
+  uint8_t *a = malloc(MQZ_SESSION_MAX), *b = malloc(MQZ_SESSION_MAX);
+  size_t changed = 0;
+  for (uint64_t seed = 1; seed <= 3000; seed++) {
+    size_t pick = seed % c.count, other = (seed * 7) % c.count;
+    memcpy(a, c.s[pick], c.n[pick]);
+    memcpy(b, c.s[pick], c.n[pick]);
+    size_t na = mqz_mutate(m, a, c.n[pick], c.s[other], c.n[other], seed);
+    size_t nb = mqz_mutate(m, b, c.n[pick], c.s[other], c.n[other], seed);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    assert_true(na >= 2 && na <= MQZ_SESSION_MAX);
+    changed += na != c.n[pick] || memcmp(a, c.s[pick], na);
+    mqz_iter it;
+    mqz_rec r;
+    mqz_iter_init(&it, a, na);
+    while (mqz_iter_next(&it, &r))
+      assert_true(r.offset + r.len <= na);
+  }
+  assert_true(changed > 2900);
+  free(a);
+  free(b);
+  mqz_mutator_free(m);
+  mqz_corpus_free(&c);
+}
+
+/* ---- the oracle model, fed by hand ---- */
+
+static const uint8_t CONNECT311[] = {0x10, 0x12, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
+                                     0,    6,    'Z', 'q', '0', '0', '0', '1'};
+static const uint8_t CONNACK_OK[] = {0x20, 2, 0, 0};
+
+static void connected(mqz__model *m, unsigned client) {
+  bool probe;
+  uint8_t ack[4];
+  size_t an;
+  mqz__model_open(m, client);
+  assert_int_equal(mqz__model_sent(m, client, CONNECT311, sizeof CONNECT311, &probe), MQZ__SEND);
+  assert_false(probe);
+  assert_true(mqz__model_received(m, client, CONNACK_OK, sizeof CONNACK_OK, ack, &an));
+}
+
+static void violation_then_answer_is_a_finding(void **state) {
+  (void)state;
+  mqz_outcome out;
+  mqz__model m;
+  memset(&out, 0, sizeof out);
+  mqz__model_init(&m, MQC_V311, "Zq0001", true, true, &out);
+  connected(&m, 0);
+  bool probe;
+  uint8_t ack[4];
+  size_t an;
+  static const uint8_t pingreq[] = {0xC0, 0}, pingresp[] = {0xD0, 0};
+  /* a PINGREQ before the violation: its answer is owed and no finding */
+  mqz__model_sent(&m, 0, pingreq, 2, &probe);
+  static const uint8_t bad_flags[] = {0xC2, 0}; /* PINGREQ, reserved flags set */
+  assert_int_equal(mqz__model_sent(&m, 0, bad_flags, 2, &probe), MQZ__SEND);
+  assert_true(probe);
+  assert_true(mqz__model_received(&m, 0, pingresp, 2, ack, &an));
+  assert_int_equal(out.kind, MQZ_NONE);
+  /* a second answer can only be the probe's: the broker went on */
+  assert_true(mqz__model_received(&m, 0, pingresp, 2, ack, &an));
+  assert_int_equal(out.kind, MQZ_SPEC);
+  assert_string_equal(out.statement, "MQTT-4.8.0-1");
+  assert_non_null(strstr(out.message, "MQTT-2.2.2-2")); /* 3.1.1 numbering */
+  /* nothing more is sent on that connection */
+  assert_int_equal(mqz__model_sent(&m, 0, pingreq, 2, &probe), MQZ__SUPPRESS);
+}
+
+static void undecodable_server_packet_is_bad_wire(void **state) {
+  (void)state;
+  mqz_outcome out;
+  mqz__model m;
+  memset(&out, 0, sizeof out);
+  mqz__model_init(&m, MQC_V311, "Zq0001", true, true, &out);
+  connected(&m, 0);
+  uint8_t ack[4];
+  size_t an;
+  static const uint8_t suback_bad[] = {0x90, 3, 0, 1, 0x05}; /* 3.1.1 return code 5 */
+  assert_false(mqz__model_received(&m, 0, suback_bad, sizeof suback_bad, ack, &an));
+  assert_int_equal(out.kind, MQZ_BADWIRE);
+  /* a legacy CONNACK refusal to an unknown level is not bad wire */
+  memset(&out, 0, sizeof out);
+  mqz__model_init(&m, MQC_V5, "Zq0001", true, true, &out);
+  bool probe;
+  mqz__model_open(&m, 0);
+  static const uint8_t connect5[] = {0x10, 0x13, 0, 4, 'M', 'Q', 'T', 'T', 5, 2, 0, 60, 0,
+                                     0,    6,    'Z', 'q', '0', '0', '0', '1'};
+  mqz__model_sent(&m, 0, connect5, sizeof connect5, &probe);
+  static const uint8_t legacy[] = {0x20, 2, 0, 1};
+  (void)mqz__model_received(&m, 0, legacy, sizeof legacy, ack, &an);
+  assert_int_equal(out.kind, MQZ_NONE);
+}
+
+static void lost_delivery_is_a_finding_unless_excused(void **state) {
+  (void)state;
+  for (int variant = 0; variant < 3; variant++) {
+    mqz_outcome out;
+    mqz__model m;
+    memset(&out, 0, sizeof out);
+    mqz__model_init(&m, MQC_V311, "Zq0001", true, true, &out);
+    connected(&m, 0); /* subscriber */
+    static const uint8_t connect_pub[] = {0x10, 0x13, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
+                                          0,    7,    'Z', 'q', '0', '0', '0', '1', 'p'};
+    bool probe;
+    uint8_t ack[4];
+    size_t an;
+    mqz__model_open(&m, 1);
+    mqz__model_sent(&m, 1, connect_pub, sizeof connect_pub, &probe);
+    mqz__model_received(&m, 1, CONNACK_OK, 4, ack, &an);
+    static const uint8_t sub[] = {0x82, 0x0B, 0, 1, 0, 6, 'Z', 'q', '0', '0', '0', '1', 1};
+    static const uint8_t suback[] = {0x90, 3, 0, 1, 1};
+    mqz__model_sent(&m, 0, sub, sizeof sub, &probe);
+    mqz__model_received(&m, 0, suback, sizeof suback, ack, &an);
+    if (variant == 2) { /* unsubscribed: nothing is owed */
+      static const uint8_t unsub[] = {0xA2, 0x0A, 0, 2, 0, 6, 'Z', 'q', '0', '0', '0', '1'};
+      mqz__model_sent(&m, 0, unsub, sizeof unsub, &probe);
+    }
+    /* two QoS 1 messages with the same payload, both acknowledged */
+    for (uint8_t id = 7; id <= 8; id++) {
+      uint8_t pub[] = {0x32, 0x0C, 0, 6, 'Z', 'q', '0', '0', '0', '1', 0, id, 'h', 'i'};
+      uint8_t puback[] = {0x40, 2, 0, id};
+      mqz__model_sent(&m, 1, pub, sizeof pub, &probe);
+      mqz__model_received(&m, 1, puback, 4, ack, &an);
+    }
+    assert_int_equal(mqz__model_owed(&m, MQZ_MAX_CLIENTS), variant == 2 ? 0 : 2);
+    /* one copy arrives (two in variant 1) */
+    for (int k = 0; k < (variant == 1 ? 2 : 1); k++) {
+      uint8_t deliv[] = {0x32, 0x0C, 0, 6, 'Z', 'q', '0', '0', '0', '1', 0, (uint8_t)(1 + k),
+                         'h',  'i'};
+      assert_true(mqz__model_received(&m, 0, deliv, sizeof deliv, ack, &an));
+      assert_int_equal(an, 4); /* auto-ack: a PUBACK is owed */
+      assert_int_equal(ack[0], 0x40);
+    }
+    mqz__model_judge(&m, MQZ_MAX_CLIENTS);
+    if (variant == 0) {
+      assert_int_equal(out.kind, MQZ_SPEC);
+      assert_string_equal(out.statement, "MQTT-4.5.0-1");
+      assert_non_null(strstr(out.message, "1 time(s) of 2"));
+    } else {
+      assert_int_equal(out.kind, MQZ_NONE);
+    }
+  }
+}
+
+static void unmatched_delivery_is_a_finding(void **state) {
+  (void)state;
+  mqz_outcome out;
+  mqz__model m;
+  memset(&out, 0, sizeof out);
+  mqz__model_init(&m, MQC_V311, "Zq0001", true, true, &out);
+  connected(&m, 0);
+  bool probe;
+  uint8_t ack[4];
+  size_t an;
+  static const uint8_t sub[] = {0x82, 0x06, 0, 1, 0, 1, '#', 0};
+  mqz__model_sent(&m, 0, sub, sizeof sub, &probe);
+  static const uint8_t sys[] = {0x30, 0x08, 0, 6, '$', 'S', 'Y', 'S', '/', 'x'};
+  mqz__model_received(&m, 0, sys, sizeof sys, ack, &an);
+  assert_int_equal(out.kind, MQZ_SPEC);
+  assert_string_equal(out.statement, "MQTT-4.7.2-1");
+}
+
+/* A finding's scenario loads, and passes on the reference engine. */
+static void finding_scenario_passes_on_engine(void **state) {
+  (void)state;
+  mqz_buf b = {0};
+  build_session(&b);
+  mqz_finding f;
+  memset(&f, 0, sizeof f);
+  f.kind = MQZ_SPEC;
+  snprintf(f.signature, sizeof f.signature, "spec:MQTT-4.5.0-1");
+  snprintf(f.statement, sizeof f.statement, "MQTT-4.5.0-1");
+  snprintf(f.message, sizeof f.message, "a \"quoted\" message\nwith a newline");
+  f.session = b.p;
+  f.session_n = b.n;
+  char *yaml = mqz_scenario_yaml(&f);
+  assert_non_null(yaml);
+  assert_non_null(strstr(yaml, "expect: {type: PUBLISH"));
+  mqs_scenario *s = NULL;
+  mqs_load_error err;
+  int rc = mqs_scenario_load_text("finding.yaml", yaml, strlen(yaml), &s, &err);
+  if (rc) fprintf(stderr, "%s:%zu:%zu: %s\n%s", err.file, err.line, err.column, err.message, yaml);
+  assert_int_equal(rc, 0);
+  mqs_target_spec *spec;
+  char e[256];
+  assert_int_equal(mqs_target_spec_new("engine", NULL, &spec, e, sizeof e), 0);
+  mqs_run_opts o;
+  memset(&o, 0, sizeof o);
+  o.target = spec;
+  o.caps = mqs_target_spec_default_caps(spec);
+  mqs_case c = {s, MQS_V311};
+  mqs_result res;
+  mqs_run_case(&c, 0, &o, &res);
+  if (res.verdict != MQS_PASS) fprintf(stderr, "%s\n%s\n", res.message, res.detail);
+  assert_int_equal(res.verdict, MQS_PASS);
+  mqs_result_free(&res);
+  mqs_target_spec_free(spec);
+  mqs_scenario_free(s);
+  free(yaml);
+  mqz_buf_free(&b);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(session_records_round_trip),
+      cmocka_unit_test(tokens_are_replaced_in_place),
+      cmocka_unit_test(topics_match_as_the_spec_says),
+      cmocka_unit_test(seeds_compile_and_mutation_is_deterministic),
+      cmocka_unit_test(violation_then_answer_is_a_finding),
+      cmocka_unit_test(undecodable_server_packet_is_bad_wire),
+      cmocka_unit_test(lost_delivery_is_a_finding_unless_excused),
+      cmocka_unit_test(unmatched_delivery_is_a_finding),
+      cmocka_unit_test(finding_scenario_passes_on_engine),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
