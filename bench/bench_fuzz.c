@@ -23,17 +23,18 @@ const char mqc_bench_fuzz_help[] =
     "network fuzzing sessions/s (oracle-checked) against serve and mosquitto";
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: mqcheck bench fuzz [--seconds S] [--concurrency N] [--brokers serve,mosquitto]\n"
-             "                          [--mosquitto PATH] [SEEDS...]\n"
-             "  --seconds S      per broker and mix (default 5)\n"
-             "  --concurrency N  sessions in flight (default 64)\n");
+  fprintf(f,
+          "usage: mqcheck bench fuzz [--seconds S] [--concurrency N] [--brokers serve,mosquitto]\n"
+          "                          [--mosquitto PATH] [SEEDS...]\n"
+          "  --seconds S      per broker and mix (default 5)\n"
+          "  --concurrency N  sessions in flight (default 64)\n");
 }
 
 /* CONNECT (3.1.1, client ID with the session token), PUBLISH QoS 0,
  * DISCONNECT, close. */
 static void minimal_session(mqz_corpus *c) {
-  static const uint8_t connect[] = {0x10, 0x12, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
-                                    0,    6,    'Z', 'q', '0', '0', '0', '0'};
+  static const uint8_t connect[] = {0x10, 0x12, 0, 4, 'M', 'Q', 'T', 'T', 4,   2,
+                                    0,    60,   0, 6, 'Z', 'q', '0', '0', '0', '0'};
   static const uint8_t publish[] = {0x30, 0x0A, 0, 6, 'Z', 'q', '0', '0', '0', '0', 'h', 'i'};
   static const uint8_t disconnect[] = {0xE0, 0};
   mqz_buf b = {0};
@@ -133,8 +134,7 @@ int mqc_bench_fuzz(int argc, char **argv) {
     for (int mix = 0; mix < 3; mix++) {
       mqz_rate r;
       double b0 = lu_proc_cpu(pid);
-      if (mqz_measure(&url, NULL, mix ? &suite : &minimal, mix == 2, 1, concurrency, seconds,
-                      &r)) {
+      if (mqz_measure(&url, NULL, mix ? &suite : &minimal, mix == 2, 1, concurrency, seconds, &r)) {
         rc = 1;
         continue;
       }

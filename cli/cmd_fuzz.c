@@ -9,7 +9,8 @@
 #include "mqs.h"
 #include "mqz.h"
 
-const char mqc_cmd_fuzz_help[] = "fuzz a broker over the network, oracle-judged; findings as scenarios";
+const char mqc_cmd_fuzz_help[] =
+    "fuzz a broker over the network, oracle-judged; findings as scenarios";
 
 static volatile int stop_flag;
 static void on_signal(int sig) {
@@ -18,48 +19,48 @@ static void on_signal(int sig) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: mqcheck fuzz (--target URL | --exec \"CMD ... {port}\") [options] [SEED...]\n"
-          "\n"
-          "Fuzzes an MQTT broker with sessions compiled from the scenario suite (SEED files\n"
-          "or folders; default: the suite mqcheck run uses) and mutated at session, packet and timing level.\n"
-          "Oracles: crash (exec'd broker exits or prints a sanitizer report), hang (liveness\n"
-          "probe), bad-wire (server bytes that do not decode), spec (statements the\n"
-          "specification fixes), leak (exec'd broker's RSS/descriptors grow).\n"
-          "\n"
-          "target:\n"
-          "  --target URL          tcp://, mqtts://, ws://, wss:// (as for run)\n"
-          "  --exec \"CMD {port}\"   start the broker on a free loopback port, restart it\n"
-          "                        after each crash; its output goes to DIR/broker-N.log\n"
-          "  --jobs N              exec: N broker instances, one port each (default 1)\n"
-          "  --cafile/--cert/--key F, --insecure   TLS, as for run\n"
-          "  --username U --password P              for the liveness probe\n"
-          "  --version V           3.1.1 or 5 (default: every version the target accepts)\n"
-          "run:\n"
-          "  --findings DIR        where findings go (default: findings)\n"
-          "  --corpus DIR          extra sessions to start from\n"
-          "  --seed N              (default 1): session k is regenerated from N and k\n"
-          "  --duration T          stop after T (e.g. 90s, 30m, 8h)\n"
-          "  --sessions N          stop after N sessions\n"
-          "  --max-findings N      stop after N unique findings\n"
-          "  --concurrency N       sessions in flight per instance (default 64)\n"
-          "  --coverage            exec'd broker built with AFL++ instrumentation: keep\n"
-          "                        sessions that reach new edges\n"
-          "  --no-feedback         --coverage that only counts edges (for comparisons)\n"
-          "  --sync-dir DIR        share the corpus with other fuzzers (AFL++ queue layout)\n"
-          "  --resume              continue the run recorded in --findings DIR\n"
-          "  --json-stats F        write the statistics as JSON every second\n"
-          "  --no-spec             only crash, hang, bad-wire and leak\n"
-          "  --no-minimise         keep findings as found\n"
-          "  --hang-ms MS          liveness deadline (default 2000)\n"
-          "  --drain-ms MS         how long deliveries owed to a leaving subscriber may take\n"
-          "                        (default 500)\n"
-          "  --leak-rss KIB --leak-fds N --leak-window SESSIONS\n"
-          "                        leak thresholds (default 32768 KiB, 64, 2000)\n"
-          "  --replay FILE         run one session file (a finding's session.bin) and exit\n"
-          "  -q                    no status line\n"
-          "\n"
-          "Exit: 0 no finding, 1 a finding was made, 2 usage or setup error.\n");
+  fprintf(f, "usage: mqcheck fuzz (--target URL | --exec \"CMD ... {port}\") [options] [SEED...]\n"
+             "\n"
+             "Fuzzes an MQTT broker with sessions compiled from the scenario suite (SEED files\n"
+             "or folders; default: the suite mqcheck run uses) and mutated at session, packet and "
+             "timing level.\n"
+             "Oracles: crash (exec'd broker exits or prints a sanitizer report), hang (liveness\n"
+             "probe), bad-wire (server bytes that do not decode), spec (statements the\n"
+             "specification fixes), leak (exec'd broker's RSS/descriptors grow).\n"
+             "\n"
+             "target:\n"
+             "  --target URL          tcp://, mqtts://, ws://, wss:// (as for run)\n"
+             "  --exec \"CMD {port}\"   start the broker on a free loopback port, restart it\n"
+             "                        after each crash; its output goes to DIR/broker-N.log\n"
+             "  --jobs N              exec: N broker instances, one port each (default 1)\n"
+             "  --cafile/--cert/--key F, --insecure   TLS, as for run\n"
+             "  --username U --password P              for the liveness probe\n"
+             "  --version V           3.1.1 or 5 (default: every version the target accepts)\n"
+             "run:\n"
+             "  --findings DIR        where findings go (default: findings)\n"
+             "  --corpus DIR          extra sessions to start from\n"
+             "  --seed N              (default 1): session k is regenerated from N and k\n"
+             "  --duration T          stop after T (e.g. 90s, 30m, 8h)\n"
+             "  --sessions N          stop after N sessions\n"
+             "  --max-findings N      stop after N unique findings\n"
+             "  --concurrency N       sessions in flight per instance (default 64)\n"
+             "  --coverage            exec'd broker built with AFL++ instrumentation: keep\n"
+             "                        sessions that reach new edges\n"
+             "  --no-feedback         --coverage that only counts edges (for comparisons)\n"
+             "  --sync-dir DIR        share the corpus with other fuzzers (AFL++ queue layout)\n"
+             "  --resume              continue the run recorded in --findings DIR\n"
+             "  --json-stats F        write the statistics as JSON every second\n"
+             "  --no-spec             only crash, hang, bad-wire and leak\n"
+             "  --no-minimise         keep findings as found\n"
+             "  --hang-ms MS          liveness deadline (default 2000)\n"
+             "  --drain-ms MS         how long deliveries owed to a leaving subscriber may take\n"
+             "                        (default 500)\n"
+             "  --leak-rss KIB --leak-fds N --leak-window SESSIONS\n"
+             "                        leak thresholds (default 32768 KiB, 64, 2000)\n"
+             "  --replay FILE         run one session file (a finding's session.bin) and exit\n"
+             "  -q                    no status line\n"
+             "\n"
+             "Exit: 0 no finding, 1 a finding was made, 2 usage or setup error.\n");
 }
 
 static int parse_duration(const char *s, uint64_t *ms) {
@@ -67,11 +68,16 @@ static int parse_duration(const char *s, uint64_t *ms) {
   double v = strtod(s, &end);
   if (end == s || v < 0) return -1;
   double mult = 1000;
-  if (!strcmp(end, "ms")) mult = 1;
-  else if (!strcmp(end, "s") || !*end) mult = 1000;
-  else if (!strcmp(end, "m")) mult = 60000;
-  else if (!strcmp(end, "h")) mult = 3600000;
-  else return -1;
+  if (!strcmp(end, "ms"))
+    mult = 1;
+  else if (!strcmp(end, "s") || !*end)
+    mult = 1000;
+  else if (!strcmp(end, "m"))
+    mult = 60000;
+  else if (!strcmp(end, "h"))
+    mult = 3600000;
+  else
+    return -1;
   *ms = (uint64_t)(v * mult);
   return 0;
 }
@@ -146,9 +152,12 @@ int mqc_cmd_fuzz(int argc, char **argv) {
       o.password = v;
     } else if (!strcmp(a, "--version")) {
       NEED_ARG;
-      if (!strcmp(v, "3.1.1")) o.versions = MQS_V311;
-      else if (!strcmp(v, "5") || !strcmp(v, "5.0")) o.versions = MQS_V5;
-      else BAD_VALUE;
+      if (!strcmp(v, "3.1.1"))
+        o.versions = MQS_V311;
+      else if (!strcmp(v, "5") || !strcmp(v, "5.0"))
+        o.versions = MQS_V5;
+      else
+        BAD_VALUE;
     } else if (!strcmp(a, "--findings")) {
       NEED_ARG;
       o.findings_dir = v;
@@ -242,7 +251,9 @@ int mqc_cmd_fuzz(int argc, char **argv) {
   bool tls_url = o.target && (!strncmp(o.target, "mqtts", 5) || !strncmp(o.target, "ssl", 3) ||
                               !strncmp(o.target, "tls", 3) || !strncmp(o.target, "wss", 3));
   if (tls_url) {
-    mqn_tls_opts to = {.ca_file = tls.cafile, .cert_file = tls.cert, .key_file = tls.key,
+    mqn_tls_opts to = {.ca_file = tls.cafile,
+                       .cert_file = tls.cert,
+                       .key_file = tls.key,
                        .insecure = tls.insecure};
     if (mqn_tls_new_client(&to, &ctx, err, sizeof err) != MQN_OK) {
       fprintf(stderr, "mqcheck fuzz: TLS (--cafile/--cert/--key): %s\n", err);

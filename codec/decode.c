@@ -2,11 +2,8 @@
 #include "internal.h"
 
 static void reset_error(mqc_error *err) {
-  err->status = MQC_OK;
-  err->offset = 0;
-  err->reason = MQC_RC_SUCCESS;
-  err->statement = NULL;
-  err->message = NULL;
+  /* MQC_OK, offset 0, MQC_RC_SUCCESS, no statement, no message */
+  memset(err, 0, sizeof *err);
 }
 
 MQC__COLD static mqc_status frame_fail(mqc_error *err, mqc_status st, size_t offset, uint8_t reason,
@@ -223,8 +220,16 @@ static inline mqc_status dispatch(const uint8_t *buf, size_t extent, mqc_version
   case MQC_PUBACK:
   case MQC_PUBREC:
   case MQC_PUBREL:
-  case MQC_PUBCOMP:
+  case MQC_PUBCOMP: {
+    const uint8_t *body = buf + (extent & 7);
+    if ((extent >> 3) - (extent & 7) == 2 && (body[0] | body[1])) {
+      /* an identifier, nothing else */
+      memset(&pkt->ack, 0, sizeof pkt->ack);
+      pkt->ack.packet_id = (uint16_t)(body[0] << 8 | body[1]);
+      return MQC_OK;
+    }
     return mqc__decode_ack(buf, extent, version, from, pkt, err);
+  }
   case MQC_SUBSCRIBE:
     return mqc__decode_subscribe(buf, extent, version, from, pkt, err);
   case MQC_UNSUBSCRIBE:
@@ -283,7 +288,7 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
                       uint32_t max_packet_size, mqc_packet *pkt, mqc_error *err) {
   /* The common packet takes a short path: a one-byte remaining length, the
    * whole packet in buf and under the maximum, a header ACCEPT admits. An
-   * acknowledgement carrying only its identifier is decoded here. */
+   * acknowledgement carrying only its identifier is decoded by dispatch. */
   if (len < 2) return decode_general(buf, len, version, from, max_packet_size, pkt, err);
   const unsigned b0 = buf[0], b1 = buf[1], type = b0 >> 4, flags = b0 & 0x0F;
   if (b1 >= 0x80 || b1 + 2u > len ||
@@ -296,10 +301,5 @@ mqc_status mqc_decode(const uint8_t *buf, size_t len, mqc_version version, mqc_d
   pkt->flags = (uint8_t)flags;
   pkt->header_len = 2;
   pkt->remaining_length = b1;
-  if (type >= MQC_PUBACK && type <= MQC_PUBCOMP && b1 == 2 && (buf[2] | buf[3])) {
-    memset(&pkt->ack, 0, sizeof pkt->ack);
-    pkt->ack.packet_id = (uint16_t)(buf[2] << 8 | buf[3]);
-    return MQC_OK;
-  }
   return dispatch(buf, MQC__EXTENT(2, b1 + 2u), version, from, pkt, err);
 }

@@ -177,13 +177,18 @@ static inline bool mqc__plain_topic(const uint8_t *p, size_t n) {
     }
     return true;
   }
-  size_t i = 0;
-  for (;;) {
-    uint64_t x;
-    memcpy(&x, p + i, 8);
-    if (mqc__special_bytes(x)) return false;
+  /* Whole words, the last one overlapping the one before; up to three
+   * words (24 bytes, most topics) without a loop. */
+  uint64_t a, b, c;
+  memcpy(&a, p, 8);
+  memcpy(&c, p + n - 8, 8);
+  if (n <= 16) return !(mqc__special_bytes(a) | mqc__special_bytes(c));
+  memcpy(&b, p + 8, 8);
+  if (n <= 24) return !(mqc__special_bytes(a) | mqc__special_bytes(b) | mqc__special_bytes(c));
+  for (size_t i = 0;; i = i + 16 <= n ? i + 8 : n - 8) {
+    memcpy(&a, p + i, 8);
+    if (mqc__special_bytes(a)) return false;
     if (i + 8 == n) return true;
-    i = i + 16 <= n ? i + 8 : n - 8; /* the last word may overlap */
   }
 }
 

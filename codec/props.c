@@ -8,73 +8,51 @@
   (P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_PUBLISH) | ACKS | P(MQC_SUBSCRIBE) | P(MQC_SUBACK) |    \
    P(MQC_UNSUBSCRIBE) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT) | P(MQC_AUTH) | MQC_PROP_IN_WILL)
 
+/* Every 5.0 property: identifier, name, value type and where it may appear.
+ * The two tables below are built from this one list. */
+#define PROPERTIES(X)                                                                              \
+  X(PAYLOAD_FORMAT_INDICATOR, payload_format_indicator, BYTE, P(MQC_PUBLISH) | MQC_PROP_IN_WILL)   \
+  X(MESSAGE_EXPIRY_INTERVAL, message_expiry_interval, U32, P(MQC_PUBLISH) | MQC_PROP_IN_WILL)      \
+  X(CONTENT_TYPE, content_type, UTF8, P(MQC_PUBLISH) | MQC_PROP_IN_WILL)                           \
+  X(RESPONSE_TOPIC, response_topic, UTF8, P(MQC_PUBLISH) | MQC_PROP_IN_WILL)                       \
+  X(CORRELATION_DATA, correlation_data, BINARY, P(MQC_PUBLISH) | MQC_PROP_IN_WILL)                 \
+  X(SUBSCRIPTION_IDENTIFIER, subscription_identifier, VARINT, P(MQC_PUBLISH) | P(MQC_SUBSCRIBE))   \
+  X(SESSION_EXPIRY_INTERVAL, session_expiry_interval, U32,                                         \
+    P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_DISCONNECT))                                           \
+  X(ASSIGNED_CLIENT_IDENTIFIER, assigned_client_identifier, UTF8, P(MQC_CONNACK))                  \
+  X(SERVER_KEEP_ALIVE, server_keep_alive, U16, P(MQC_CONNACK))                                     \
+  X(AUTHENTICATION_METHOD, authentication_method, UTF8,                                            \
+    P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_AUTH))                                                 \
+  X(AUTHENTICATION_DATA, authentication_data, BINARY,                                              \
+    P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_AUTH))                                                 \
+  X(REQUEST_PROBLEM_INFORMATION, request_problem_information, BYTE, P(MQC_CONNECT))                \
+  X(WILL_DELAY_INTERVAL, will_delay_interval, U32, MQC_PROP_IN_WILL)                               \
+  X(REQUEST_RESPONSE_INFORMATION, request_response_information, BYTE, P(MQC_CONNECT))              \
+  X(RESPONSE_INFORMATION, response_information, UTF8, P(MQC_CONNACK))                              \
+  X(SERVER_REFERENCE, server_reference, UTF8, P(MQC_CONNACK) | P(MQC_DISCONNECT))                  \
+  X(REASON_STRING, reason_string, UTF8,                                                            \
+    P(MQC_CONNACK) | ACKS | P(MQC_SUBACK) | P(MQC_UNSUBACK) | P(MQC_DISCONNECT) | P(MQC_AUTH))     \
+  X(RECEIVE_MAXIMUM, receive_maximum, U16, P(MQC_CONNECT) | P(MQC_CONNACK))                        \
+  X(TOPIC_ALIAS_MAXIMUM, topic_alias_maximum, U16, P(MQC_CONNECT) | P(MQC_CONNACK))                \
+  X(TOPIC_ALIAS, topic_alias, U16, P(MQC_PUBLISH))                                                 \
+  X(MAXIMUM_QOS, maximum_qos, BYTE, P(MQC_CONNACK))                                                \
+  X(RETAIN_AVAILABLE, retain_available, BYTE, P(MQC_CONNACK))                                      \
+  X(USER_PROPERTY, user_property, UTF8_PAIR, ALL_WITH_PROPS)                                       \
+  X(MAXIMUM_PACKET_SIZE, maximum_packet_size, U32, P(MQC_CONNECT) | P(MQC_CONNACK))                \
+  X(WILDCARD_SUBSCRIPTION_AVAILABLE, wildcard_subscription_available, BYTE, P(MQC_CONNACK))        \
+  X(SUBSCRIPTION_IDENTIFIER_AVAILABLE, subscription_identifier_available, BYTE, P(MQC_CONNACK))    \
+  X(SHARED_SUBSCRIPTION_AVAILABLE, shared_subscription_available, BYTE, P(MQC_CONNACK))
+
 /* Indexed by identifier; the gaps are unassigned identifiers (type NONE,
  * allowed nowhere). */
-static const mqc_prop_info PROPS[MQC_PROP_ID_MAX + 1] = {
-    [MQC_PROP_PAYLOAD_FORMAT_INDICATOR] = {MQC_PROP_PAYLOAD_FORMAT_INDICATOR,
-                                           "payload_format_indicator", MQC_PT_BYTE,
-                                           P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    [MQC_PROP_MESSAGE_EXPIRY_INTERVAL] = {MQC_PROP_MESSAGE_EXPIRY_INTERVAL,
-                                          "message_expiry_interval", MQC_PT_U32,
-                                          P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    [MQC_PROP_CONTENT_TYPE] = {MQC_PROP_CONTENT_TYPE, "content_type", MQC_PT_UTF8,
-                               P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    [MQC_PROP_RESPONSE_TOPIC] = {MQC_PROP_RESPONSE_TOPIC, "response_topic", MQC_PT_UTF8,
-                                 P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    [MQC_PROP_CORRELATION_DATA] = {MQC_PROP_CORRELATION_DATA, "correlation_data", MQC_PT_BINARY,
-                                   P(MQC_PUBLISH) | MQC_PROP_IN_WILL},
-    [MQC_PROP_SUBSCRIPTION_IDENTIFIER] = {MQC_PROP_SUBSCRIPTION_IDENTIFIER,
-                                          "subscription_identifier", MQC_PT_VARINT,
-                                          P(MQC_PUBLISH) | P(MQC_SUBSCRIBE)},
-    [MQC_PROP_SESSION_EXPIRY_INTERVAL] = {MQC_PROP_SESSION_EXPIRY_INTERVAL,
-                                          "session_expiry_interval", MQC_PT_U32,
-                                          P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_DISCONNECT)},
-    [MQC_PROP_ASSIGNED_CLIENT_IDENTIFIER] = {MQC_PROP_ASSIGNED_CLIENT_IDENTIFIER,
-                                             "assigned_client_identifier", MQC_PT_UTF8,
-                                             P(MQC_CONNACK)},
-    [MQC_PROP_SERVER_KEEP_ALIVE] = {MQC_PROP_SERVER_KEEP_ALIVE, "server_keep_alive", MQC_PT_U16,
-                                    P(MQC_CONNACK)},
-    [MQC_PROP_AUTHENTICATION_METHOD] = {MQC_PROP_AUTHENTICATION_METHOD, "authentication_method",
-                                        MQC_PT_UTF8, P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_AUTH)},
-    [MQC_PROP_AUTHENTICATION_DATA] = {MQC_PROP_AUTHENTICATION_DATA, "authentication_data",
-                                      MQC_PT_BINARY, P(MQC_CONNECT) | P(MQC_CONNACK) | P(MQC_AUTH)},
-    [MQC_PROP_REQUEST_PROBLEM_INFORMATION] = {MQC_PROP_REQUEST_PROBLEM_INFORMATION,
-                                              "request_problem_information", MQC_PT_BYTE,
-                                              P(MQC_CONNECT)},
-    [MQC_PROP_WILL_DELAY_INTERVAL] = {MQC_PROP_WILL_DELAY_INTERVAL, "will_delay_interval",
-                                      MQC_PT_U32, MQC_PROP_IN_WILL},
-    [MQC_PROP_REQUEST_RESPONSE_INFORMATION] = {MQC_PROP_REQUEST_RESPONSE_INFORMATION,
-                                               "request_response_information", MQC_PT_BYTE,
-                                               P(MQC_CONNECT)},
-    [MQC_PROP_RESPONSE_INFORMATION] = {MQC_PROP_RESPONSE_INFORMATION, "response_information",
-                                       MQC_PT_UTF8, P(MQC_CONNACK)},
-    [MQC_PROP_SERVER_REFERENCE] = {MQC_PROP_SERVER_REFERENCE, "server_reference", MQC_PT_UTF8,
-                                   P(MQC_CONNACK) | P(MQC_DISCONNECT)},
-    [MQC_PROP_REASON_STRING] = {MQC_PROP_REASON_STRING, "reason_string", MQC_PT_UTF8,
-                                P(MQC_CONNACK) | ACKS | P(MQC_SUBACK) | P(MQC_UNSUBACK) |
-                                    P(MQC_DISCONNECT) | P(MQC_AUTH)},
-    [MQC_PROP_RECEIVE_MAXIMUM] = {MQC_PROP_RECEIVE_MAXIMUM, "receive_maximum", MQC_PT_U16,
-                                  P(MQC_CONNECT) | P(MQC_CONNACK)},
-    [MQC_PROP_TOPIC_ALIAS_MAXIMUM] = {MQC_PROP_TOPIC_ALIAS_MAXIMUM, "topic_alias_maximum",
-                                      MQC_PT_U16, P(MQC_CONNECT) | P(MQC_CONNACK)},
-    [MQC_PROP_TOPIC_ALIAS] = {MQC_PROP_TOPIC_ALIAS, "topic_alias", MQC_PT_U16, P(MQC_PUBLISH)},
-    [MQC_PROP_MAXIMUM_QOS] = {MQC_PROP_MAXIMUM_QOS, "maximum_qos", MQC_PT_BYTE, P(MQC_CONNACK)},
-    [MQC_PROP_RETAIN_AVAILABLE] = {MQC_PROP_RETAIN_AVAILABLE, "retain_available", MQC_PT_BYTE,
-                                   P(MQC_CONNACK)},
-    [MQC_PROP_USER_PROPERTY] = {MQC_PROP_USER_PROPERTY, "user_property", MQC_PT_UTF8_PAIR,
-                                ALL_WITH_PROPS},
-    [MQC_PROP_MAXIMUM_PACKET_SIZE] = {MQC_PROP_MAXIMUM_PACKET_SIZE, "maximum_packet_size",
-                                      MQC_PT_U32, P(MQC_CONNECT) | P(MQC_CONNACK)},
-    [MQC_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE] = {MQC_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE,
-                                                  "wildcard_subscription_available", MQC_PT_BYTE,
-                                                  P(MQC_CONNACK)},
-    [MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE] = {MQC_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE,
-                                                    "subscription_identifier_available",
-                                                    MQC_PT_BYTE, P(MQC_CONNACK)},
-    [MQC_PROP_SHARED_SUBSCRIPTION_AVAILABLE] = {MQC_PROP_SHARED_SUBSCRIPTION_AVAILABLE,
-                                                "shared_subscription_available", MQC_PT_BYTE,
-                                                P(MQC_CONNACK)},
-};
+#define PROP_INFO(ID, NAME, TYPE, WHERE)                                                           \
+  [MQC_PROP_##ID] = {MQC_PROP_##ID, #NAME, MQC_PT_##TYPE, WHERE},
+static const mqc_prop_info PROPS[MQC_PROP_ID_MAX + 1] = {PROPERTIES(PROP_INFO)};
+
+/* The same, packed for the decoder's loop: where the property may appear
+ * (bits 0-16) and its value type (bits 24-31), in one word. */
+#define PROP_KIND(ID, NAME, TYPE, WHERE) [MQC_PROP_##ID] = (WHERE) | (uint32_t)MQC_PT_##TYPE << 24,
+static const uint32_t KINDS[MQC_PROP_ID_MAX + 1] = {PROPERTIES(PROP_KIND)};
 
 const mqc_prop_info *mqc_prop_lookup(uint32_t id) {
   if (id > MQC_PROP_ID_MAX || PROPS[id].type == MQC_PT_NONE) return NULL;
@@ -226,19 +204,20 @@ mqc_status mqc__read_props_block(mqc__reader *r, uint32_t allowed, mqc_props *ou
   while (r->p < r->end) {
     const uint8_t *at = r->p;
     uint8_t id = *r->p++;
-    if (id > MQC_PROP_ID_MAX || !(PROPS[id].allowed & allowed)) {
+    const uint32_t kind = id <= MQC_PROP_ID_MAX ? KINDS[id] : 0;
+    if (!(kind & allowed)) {
       st = bad_id(r, at, allowed);
       break;
     }
-    const mqc_prop_info *info = &PROPS[id];
+    const mqc_prop_type type = (mqc_prop_type)(kind >> 24);
     uint64_t bit = 1ull << id;
-    if ((present & bit) && !may_repeat(info->id, r->type, allowed)) {
+    if ((present & bit) && !may_repeat((mqc_prop_id)id, r->type, allowed)) {
       st = MQC__PROTOCOL(r, at, NULL, NULL, "property appears more than once");
       break;
     }
     uint32_t u = 0;
     mqc_bytes key = {NULL, 0}, value = {NULL, 0};
-    switch (info->type) {
+    switch (type) {
     case MQC_PT_BYTE:
       if (r->p >= r->end)
         st = mqc__truncated(r, NULL, NULL);
@@ -285,7 +264,7 @@ mqc_status mqc__read_props_block(mqc__reader *r, uint32_t allowed, mqc_props *ou
       break;
     }
     if (st == MQC_OK && (RANGED & bit)) {
-      mqc_prop p = {.id = info->id, .type = info->type, .u = u, .value = value};
+      mqc_prop p = {.id = (mqc_prop_id)id, .type = type, .u = u, .value = value};
       st = check_range(r, at, &p);
     }
     if (st != MQC_OK) break;

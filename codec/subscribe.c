@@ -35,6 +35,14 @@ MQC__COLD static mqc_status check_options(mqc__reader *r, const uint8_t *at, uin
   return MQC_OK;
 }
 
+/* The 5.0 options admitted inline, one bit per options byte below 0x40
+ * (bits 6-7 are reserved): in each group of 16 (Retain Handling 0, 1, 2),
+ * the low nibbles 0-2 and 8-10, i.e. QoS 0..2, No Local clear (set, the
+ * filter must not be shared: check_options decides), either Retain As
+ * Published. 3.x admits QoS 0..2 and nothing else. */
+#define OPTIONS_5_RH ((uint64_t)0x0707)
+#define OPTIONS_5    (OPTIONS_5_RH | OPTIONS_5_RH << 16 | OPTIONS_5_RH << 32)
+
 static mqc_status subscribe_body(mqc__reader *r, mqc_subscribe *s) {
   MQC__TRY(mqc__read_packet_id(r, &s->packet_id));
   if (r->v == MQC_V5) MQC__TRY(mqc__read_props(r, 1u << MQC_SUBSCRIBE, &s->props));
@@ -57,9 +65,7 @@ static mqc_status subscribe_body(mqc__reader *r, mqc_subscribe *s) {
       MQC__TRY(mqc__topic_fault((r->p = p, r), filter, true));
     if (p >= end) return mqc__truncated((r->p = p, r), NULL, NULL);
     uint8_t o = *p++;
-    /* 3.x: QoS 0..2, nothing else; 5.0: no reserved bit, QoS and Retain
-     * Handling below 3, No Local clear (set, the filter must not be shared). */
-    if (v != MQC_V5 ? o > 2 : (o & 0xC4) || (o & 3) == 3 || (o & 0x30) == 0x30)
+    if (v != MQC_V5 ? o > 2 : o >= 0x40 || !(OPTIONS_5 >> o & 1))
       MQC__TRY(check_options((r->p = p, r), p - 1, o, filter));
     count++;
   }

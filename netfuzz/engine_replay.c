@@ -41,8 +41,8 @@ static size_t drain(replay *r, unsigned k) {
   size_t off = 0;
   mqc_frame f;
   mqc_error err;
-  while (off < c->rx.n && mqc_frame_packet(c->rx.p + off, c->rx.n - off, MQC_V311, MQC_NO_LIMIT,
-                                           &f, &err) == MQC_OK) {
+  while (off < c->rx.n && mqc_frame_packet(c->rx.p + off, c->rx.n - off, MQC_V311, MQC_NO_LIMIT, &f,
+                                           &err) == MQC_OK) {
     uint8_t ack[4];
     size_t ack_n;
     (void)mqz__model_received(&r->model, k, c->rx.p + off, f.total_len, ack, &ack_n);
@@ -118,7 +118,8 @@ int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_
         }
       }
       bool probe;
-      if (rec.op != MQZ_OP_RAW) (void)mqz__model_sent(&r->model, rec.client, buf, rec.pkt_len, &probe);
+      if (rec.op != MQZ_OP_RAW)
+        (void)mqz__model_sent(&r->model, rec.client, buf, rec.pkt_len, &probe);
       (void)mqe_conn_recv(r->e, c->conn, buf, rec.pkt_len, r->now);
       break;
     }

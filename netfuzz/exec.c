@@ -22,9 +22,9 @@ typedef struct {
   bool dialing;   /* handshake under way */
   bool refused;   /* could not open */
   mqz_buf rx;
-  uint32_t got;     /* packets received, all connections of the session */
-  bool broken;      /* the byte stream can no longer be framed */
-  uint32_t split;   /* next send in pieces of this size (0 = whole) */
+  uint32_t got;   /* packets received, all connections of the session */
+  bool broken;    /* the byte stream can no longer be framed */
+  uint32_t split; /* next send in pieces of this size (0 = whole) */
   bool split_set;
   int64_t slow_until; /* reading paused until then */
   int64_t last_rx;    /* when a packet last arrived */
@@ -38,7 +38,7 @@ struct slot {
   mqz_iter it;
   mqz_rec cur; /* the record being executed */
   bool have_cur;
-  int64_t wake;     /* deadline of the blocking record */
+  int64_t wake; /* deadline of the blocking record */
   int64_t sync_start;
   int64_t deadline; /* whole session */
   bool draining;    /* records done: waiting for owed deliveries */
@@ -386,8 +386,10 @@ static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
     if (c->conn && !c->dialing) {
       mqz__model_client_closed(&s->model, c->idx);
       (void)mqn_conn_flush(c->conn);
-      if (mqn_conn_scheme(c->conn) == MQN_TCP) (void)shutdown(mqn_conn_fd(c->conn), SHUT_WR);
-      else (void)mqn_conn_shutdown(c->conn);
+      if (mqn_conn_scheme(c->conn) == MQN_TCP)
+        (void)shutdown(mqn_conn_fd(c->conn), SHUT_WR);
+      else
+        (void)mqn_conn_shutdown(c->conn);
     }
     return true;
   case MQZ_OP_SYNC: {

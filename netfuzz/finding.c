@@ -66,9 +66,12 @@ static void tquote(text *t, const char *s) {
   tprintf(t, "\"");
   for (; *s; s++) {
     unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') tprintf(t, "\\%c", ch);
-    else if (ch >= 0x20 && ch < 0x7F) tprintf(t, "%c", ch);
-    else tprintf(t, "\\x%02x", ch);
+    if (ch == '"' || ch == '\\')
+      tprintf(t, "\\%c", ch);
+    else if (ch >= 0x20 && ch < 0x7F)
+      tprintf(t, "%c", ch);
+    else
+      tprintf(t, "\\x%02x", ch);
   }
   tprintf(t, "\"");
 }
@@ -172,10 +175,9 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
     used[r.client] = true;
   bool strict = f->kind == MQZ_BADWIRE;
   bool auto_ack = (mqz_session_flags(f->session, f->session_n) & MQZ_F_AUTO_ACK) != 0;
-  bool fence = f->kind == MQZ_SPEC && (!strcmp(f->statement, "MQTT-3.3.2-3") ||
-                                       !strcmp(f->statement, "MQTT-4.7.2-1") ||
-                                       !strcmp(f->statement, "MQTT-4.3.3-10") ||
-                                       !strcmp(f->statement, "MQTT-4.3.3-2"));
+  bool fence = f->kind == MQZ_SPEC &&
+               (!strcmp(f->statement, "MQTT-3.3.2-3") || !strcmp(f->statement, "MQTT-4.7.2-1") ||
+                !strcmp(f->statement, "MQTT-4.3.3-10") || !strcmp(f->statement, "MQTT-4.3.3-2"));
   const char *stmt = f->statement[0] ? f->statement : "MQTT-3.12.4-1";
   text t = {0};
   tprintf(&t, "# Written by mqcheck fuzz: a %s finding (seed %llu, session %llu).\n",
@@ -232,7 +234,8 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
       const eng_ev *e = &log.e[ev];
       text *out = &t;
       if (!e->p) {
-        if (open[e->client]) tprintf(out, "  - {client: c%u, expect_disconnect: true}\n", e->client);
+        if (open[e->client])
+          tprintf(out, "  - {client: c%u, expect_disconnect: true}\n", e->client);
         open[e->client] = false;
         continue;
       }
@@ -350,8 +353,7 @@ int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, siz
                     mqz_kind_name(f->kind), f->statement[0] ? " " : "", f->statement, f->message,
                     (unsigned long long)f->seed, (unsigned long long)f->number);
   snprintf(path, sizeof path, "%s/README", fdir);
-  if (write_file(path, line, (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1, err,
-                 err_cap))
+  if (write_file(path, line, (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1, err, err_cap))
     return -1;
   /* the run's index: one line per finding */
   snprintf(path, sizeof path, "%s/README", dir);

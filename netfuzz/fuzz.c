@@ -21,7 +21,7 @@
 #include "liveness.h"
 #include "mqs.h"
 
-#define HIST 2048 /* sessions remembered per instance for triage */
+#define HIST     2048 /* sessions remembered per instance for triage */
 #define MAX_JOBS 16
 #define MAX_SIGS 256
 
@@ -43,7 +43,7 @@ typedef struct {
   mqn_url url;
   char log_path[4096];
   int64_t next_probe;
-  mqz_exec *bx; /* many at once, no oracle callback: triage batches */
+  mqz_exec *bx;    /* many at once, no oracle callback: triage batches */
   held hist[HIST]; /* ring of submitted sessions, oldest overwritten */
   size_t hist_at;
   int64_t last_ok; /* last liveness probe that passed */
@@ -51,7 +51,7 @@ typedef struct {
   unsigned leak_fds0;
   bool leak_primed, leak_reported;
   bool quiescing; /* no new sessions: the leak sample waits for a quiet broker */
-  bool dead; /* --target only: the broker stopped answering for good */
+  bool dead;      /* --target only: the broker stopped answering for good */
 } instance;
 
 struct run {
@@ -78,7 +78,7 @@ struct run {
   unsigned versions; /* MQS_V* the target accepts */
   char *event_log;   /* the broker's log when it crashed or hung (owned) */
   size_t event_log_n;
-  FILE *log;         /* stderr */
+  FILE *log; /* stderr */
 };
 
 /* ---- helpers ---- */
@@ -353,8 +353,8 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
     while (mqz_iter_next(&it, &rec))
       if (rec.op == MQZ_OP_SEND || rec.op == MQZ_OP_ACK || rec.op == MQZ_OP_RAW) nr++;
     (void)rc;
-    say(r, "fuzz: minimised %s finding from %zu to %zu bytes (%zu packets)", mqz_kind_name(kind),
-        n, m, nr);
+    say(r, "fuzz: minimised %s finding from %zu to %zu bytes (%zu packets)", mqz_kind_name(kind), n,
+        m, nr);
   }
   /* the log of the crash or hang itself, else what the broker printed now */
   char *log = NULL;
@@ -452,9 +452,12 @@ static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const c
   }
   while (hit && hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;
-    if (batch_reproduces(r, in, c + lo, mid - lo, kind, sig)) hi = mid;
-    else if (batch_reproduces(r, in, c + mid, hi - mid, kind, sig)) lo = mid;
-    else break; /* only together: keep the newest of them */
+    if (batch_reproduces(r, in, c + lo, mid - lo, kind, sig))
+      hi = mid;
+    else if (batch_reproduces(r, in, c + mid, hi - mid, kind, sig))
+      lo = mid;
+    else
+      break; /* only together: keep the newest of them */
   }
   restart(r, in);
   say(r, "fuzz: triage: %zu candidate sessions, %s%s", nc, hit ? "reproduced" : "not reproduced",
@@ -512,8 +515,10 @@ static void check_hang(run *r, instance *in, int64_t now) {
   char sig[64] = "hang:", msg[400];
   snprintf(msg, sizeof msg, "the broker stopped serving: liveness probe: %s", why);
   if (seen_sig(r, sig)) {
-    if (in->broker) restart(r, in);
-    else in->dead = true;
+    if (in->broker)
+      restart(r, in);
+    else
+      in->dead = true;
     in->last_ok = mqn_now_ms();
     return;
   }
@@ -680,7 +685,8 @@ static void status(run *r, bool final) {
   if (r->o->quiet) return;
   double rate = r->st->elapsed_s > 0 ? (double)r->st->sessions / r->st->elapsed_s : 0;
   char edges[48] = "";
-  if (r->o->coverage) snprintf(edges, sizeof edges, "  edges %llu", (unsigned long long)r->st->edges);
+  if (r->o->coverage)
+    snprintf(edges, sizeof edges, "  edges %llu", (unsigned long long)r->st->edges);
   fprintf(r->log,
           "%s[%6.0fs] sessions %llu (%.0f/s)  findings %llu (crash %llu hang %llu bad-wire %llu "
           "spec %llu leak %llu)  corpus %llu%s%s",
@@ -740,10 +746,14 @@ static int load_state(run *r, uint64_t *seed, char *err, size_t cap) {
   while (fgets(line, sizeof line, f)) {
     line[strcspn(line, "\n")] = 0;
     unsigned long long v;
-    if (sscanf(line, "seed %llu", &v) == 1) *seed = v;
-    else if (sscanf(line, "next %llu", &v) == 1) r->next_number = v;
-    else if (sscanf(line, "sessions %llu", &v) == 1) r->st->sessions = v;
-    else if (!strncmp(line, "sig ", 4)) add_sig(r, line + 4);
+    if (sscanf(line, "seed %llu", &v) == 1)
+      *seed = v;
+    else if (sscanf(line, "next %llu", &v) == 1)
+      r->next_number = v;
+    else if (sscanf(line, "sessions %llu", &v) == 1)
+      r->st->sessions = v;
+    else if (!strncmp(line, "sig ", 4))
+      add_sig(r, line + 4);
   }
   fclose(f);
   return 0;
@@ -811,8 +821,8 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     goto out;
   }
   /* seeds */
-  long got = mqz_seeds_from_scenarios(o->seed_paths, o->n_seed_paths, o->versions, &r->corpus,
-                                      stderr);
+  long got =
+      mqz_seeds_from_scenarios(o->seed_paths, o->n_seed_paths, o->versions, &r->corpus, stderr);
   if (got < 0) {
     snprintf(err, cap, "cannot read the seed scenarios");
     goto out;
@@ -874,8 +884,9 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
              o->target ? o->target : o->exec);
     goto out;
   }
-  say(r, "fuzz: %zu seed sessions, %zu in the corpus, %u instance(s) x %u sessions in flight, seed "
-         "%llu",
+  say(r,
+      "fuzz: %zu seed sessions, %zu in the corpus, %u instance(s) x %u sessions in flight, seed "
+      "%llu",
       r->n_seeds, r->corpus.count, r->n_inst, o->concurrency ? o->concurrency : 64,
       (unsigned long long)oo.seed);
   r->t0 = mqn_now_ms();

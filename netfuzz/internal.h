@@ -8,13 +8,13 @@
 
 #include "mqz.h"
 
-#define MQZ__MAX_PEND   64  /* server packets awaiting a client's answer */
-#define MQZ__MAX_PUBS   128 /* QoS 1/2 messages a session tracks */
-#define MQZ__MAX_SUBS   64  /* filters a session tracks */
-#define MQZ__MAX_DELIV  256 /* deliveries a session tracks */
-#define MQZ__MAX_ALIAS  32  /* topic aliases per connection and direction */
-#define MQZ__ID_MAX     96  /* client IDs and topics longer than this are not tracked */
-#define MQZ__PAYLOAD_MAX 64 /* payload bytes compared (longer: prefix + length) */
+#define MQZ__MAX_PEND    64  /* server packets awaiting a client's answer */
+#define MQZ__MAX_PUBS    128 /* QoS 1/2 messages a session tracks */
+#define MQZ__MAX_SUBS    64  /* filters a session tracks */
+#define MQZ__MAX_DELIV   256 /* deliveries a session tracks */
+#define MQZ__MAX_ALIAS   32  /* topic aliases per connection and direction */
+#define MQZ__ID_MAX      96  /* client IDs and topics longer than this are not tracked */
+#define MQZ__PAYLOAD_MAX 64  /* payload bytes compared (longer: prefix + length) */
 
 typedef struct {
   char s[MQZ__ID_MAX];
@@ -29,23 +29,23 @@ typedef struct {
 
 /* One client's connection as the oracles see it. */
 typedef struct {
-  mqc_version v;      /* from the CONNECT sent on this connection */
-  bool connect_sent;  /* a CONNECT went out on this connection */
-  bool connect_bad;   /* ... and it did not decode */
-  bool connack_ok;    /* CONNACK 0x00 arrived */
-  bool server_closed; /* the broker closed it */
-  bool client_closed; /* we closed it (or dropped, half-closed, reconnected) */
+  mqc_version v;       /* from the CONNECT sent on this connection */
+  bool connect_sent;   /* a CONNECT went out on this connection */
+  bool connect_bad;    /* ... and it did not decode */
+  bool connack_ok;     /* CONNACK 0x00 arrived */
+  bool server_closed;  /* the broker closed it */
+  bool client_closed;  /* we closed it (or dropped, half-closed, reconnected) */
   uint32_t max_packet; /* our CONNECT's Maximum Packet Size (5.0), 0 = none */
   mqz__name cid;
   bool tainted;  /* a packet we sent did not decode: no delivery oracles */
   bool violated; /* ... and the broker must close: nothing is sent after it */
   char viol_stmt[32];
-  char viol_rule[160]; /* what the packet broke */
-  uint64_t viol_seq;   /* model sequence of the violation */
-  bool probe_sent;     /* the PINGREQ sent after the violation */
+  char viol_rule[160];   /* what the packet broke */
+  uint64_t viol_seq;     /* model sequence of the violation */
+  bool probe_sent;       /* the PINGREQ sent after the violation */
   uint32_t pings, pongs; /* PINGREQs sent, PINGRESPs received */
   uint32_t pongs_owed;   /* at the violation: PINGRESPs due for earlier PINGREQs */
-  uint64_t open_seq;   /* sequence when this connection's CONNACK arrived */
+  uint64_t open_seq;     /* sequence when this connection's CONNACK arrived */
   struct {
     uint8_t type; /* the ack owed: PUBACK, PUBREC, PUBCOMP */
     uint16_t id;
@@ -76,13 +76,35 @@ typedef struct {
   unsigned client;
   mqz__name cid, filter;
   uint16_t id;
-  uint8_t granted;  /* SUBACK code; 0xFF until it arrives */
-  bool gone;        /* an UNSUBSCRIBE for it was sent */
+  uint8_t granted;         /* SUBACK code; 0xFF until it arrives */
+  uint8_t retain_handling; /* 5.0 option; 0 in 3.1.1 */
+  uint64_t sent_seq;       /* when the SUBSCRIBE went out */
+  bool gone;               /* an UNSUBSCRIBE for it was sent */
   bool no_local;
   bool shared;
   uint64_t seq;     /* when its SUBACK arrived */
   uint64_t conn_no; /* the client's connection number it belongs to */
 } mqz__sub;
+
+/* A retained PUBLISH a client sent (any QoS): what new subscriptions get. */
+typedef struct {
+  mqz__name topic;
+  uint8_t qos;
+  bool acked; /* QoS 1/2 acknowledged: the broker holds it */
+  uint64_t acked_seq;
+  bool expiry; /* with a Message Expiry Interval */
+  uint64_t seq;
+  uint8_t payload[MQZ__PAYLOAD_MAX];
+  size_t payload_n, payload_len;
+} mqz__retained;
+
+/* A retained message a new subscription of client is owed. */
+typedef struct {
+  unsigned client;
+  uint64_t conn_no;
+  const mqz__retained *r;
+  char filter[MQZ__ID_MAX];
+} mqz__retowed;
 
 typedef struct {
   unsigned client;
@@ -98,9 +120,9 @@ typedef struct {
 typedef struct {
   mqc_version session_v;
   char token[MQZ_TOKEN_LEN + 1];
-  bool spec;       /* judge the spec statements */
-  bool auto_ack;   /* clients answer everything themselves */
-  uint64_t seq;    /* advances with every packet sent or received */
+  bool spec;     /* judge the spec statements */
+  bool auto_ack; /* clients answer everything themselves */
+  uint64_t seq;  /* advances with every packet sent or received */
   mqz__conn_model c[MQZ_MAX_CLIENTS];
   uint64_t conn_no[MQZ_MAX_CLIENTS]; /* connections opened per client */
   bool ever_tainted[MQZ_MAX_CLIENTS];
@@ -116,7 +138,12 @@ typedef struct {
   size_t n_sub;
   mqz__deliv deliv[MQZ__MAX_DELIV];
   size_t n_deliv;
-  bool overflow; /* a table filled up: the delivery oracles stand down */
+  mqz__retained ret[MQZ__MAX_PUBS];
+  size_t n_ret;
+  mqz__retowed retowed[MQZ__MAX_SUBS];
+  size_t n_retowed;
+  bool no_retain;   /* a CONNACK said Retain Available 0: retained messages are not judged */
+  bool overflow;    /* a table filled up: the delivery oracles stand down */
   mqz_outcome *out; /* the first finding is kept here */
 } mqz__model;
 
@@ -146,8 +173,8 @@ void mqz__model_sent_raw(mqz__model *m, unsigned client);
 /* A whole packet arrived at client (bad-wire and spec checks). Returns false
  * when the stream cannot go on (it did not decode). Writes the answer the
  * client owes under auto-ack into ack[4] (*ack_n = 0 when none). */
-bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
-                         uint8_t ack[4], size_t *ack_n);
+bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_t n, uint8_t ack[4],
+                         size_t *ack_n);
 /* Bytes that cannot be framed arrived (bad-wire). */
 void mqz__model_unframeable(mqz__model *m, unsigned client, const mqc_error *err);
 /* Pops the oldest owed answer of the given type for an ACK record (0 when

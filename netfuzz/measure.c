@@ -24,8 +24,8 @@ static void on_done(void *ctx, uint64_t id, const uint8_t *s, size_t n, const mq
 static double cpu_s(void) {
   struct rusage u;
   getrusage(RUSAGE_SELF, &u);
-  return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 +
-         (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec / 1e6;
+  return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 + (double)u.ru_stime.tv_sec +
+         (double)u.ru_stime.tv_usec / 1e6;
 }
 
 int mqz_measure(const mqn_url *url, mqn_tls *tls, const mqz_corpus *corpus, bool mutate,

@@ -139,8 +139,10 @@ static void resolve_alias(mqz__name *topic, uint16_t alias, mqz__alias *table, s
   if (!alias) return;
   for (size_t i = 0; i < *n; i++)
     if (table[i].alias == alias) {
-      if (topic->n) table[i].topic = *topic;
-      else if (!topic->n) *topic = table[i].topic;
+      if (topic->n)
+        table[i].topic = *topic;
+      else if (!topic->n)
+        *topic = table[i].topic;
       return;
     }
   if (topic->n && *n < MQZ__MAX_ALIAS) {
@@ -150,16 +152,44 @@ static void resolve_alias(mqz__name *topic, uint16_t alias, mqz__alias *table, s
   }
 }
 
-static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
-  mqz__conn_model *c = &m->c[client];
-  const mqc_publish *pb = &pkt->publish;
+/* The topic a PUBLISH is on: its Topic Name, or its Topic Alias looked up
+ * (and learnt) in table (one per direction and connection). */
+static mqz__name publish_topic(const mqz__model *m, const mqz__conn_model *c, const mqc_publish *pb,
+                               mqz__alias *table, size_t *n) {
   mqz__name topic;
   name_set(&topic, m, pb->topic);
   mqc_prop pr;
   uint16_t alias = 0;
   if (c->v == MQC_V5 && mqc_props_get(&pb->props, MQC_PROP_TOPIC_ALIAS, &pr))
     alias = (uint16_t)pr.u;
-  resolve_alias(&topic, alias, c->out_alias, &c->n_out_alias);
+  resolve_alias(&topic, alias, table, n);
+  return topic;
+}
+
+/* Keeps the first MQZ__PAYLOAD_MAX bytes of a payload and its length. */
+static void keep_payload(mqc_bytes from, uint8_t to[MQZ__PAYLOAD_MAX], size_t *n, size_t *len) {
+  *len = from.n;
+  *n = from.n < MQZ__PAYLOAD_MAX ? from.n : MQZ__PAYLOAD_MAX;
+  if (*n) memcpy(to, from.p, *n);
+}
+
+static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
+  mqz__conn_model *c = &m->c[client];
+  const mqc_publish *pb = &pkt->publish;
+  mqz__name topic = publish_topic(m, c, pb, c->out_alias, &c->n_out_alias);
+  if (pb->retain) {
+    if (m->n_ret == MQZ__MAX_PUBS) {
+      m->overflow = true;
+    } else {
+      mqz__retained *r = &m->ret[m->n_ret++];
+      memset(r, 0, sizeof *r);
+      r->topic = topic;
+      r->qos = pb->qos;
+      r->expiry = c->v == MQC_V5 && mqc_props_has(&pb->props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
+      r->seq = m->seq;
+      keep_payload(pb->payload, r->payload, &r->payload_n, &r->payload_len);
+    }
+  }
   if (pb->qos == 0) return;
   if (m->n_pub == MQZ__MAX_PUBS) {
     m->overflow = true;
@@ -181,9 +211,7 @@ static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) 
     if (o->client == client && o->conn_no == e->conn_no && o->id == e->id && !o->done)
       e->reused = true;
   }
-  e->payload_len = pb->payload.n;
-  e->payload_n = pb->payload.n < MQZ__PAYLOAD_MAX ? pb->payload.n : MQZ__PAYLOAD_MAX;
-  if (e->payload_n) memcpy(e->payload, pb->payload.p, e->payload_n);
+  keep_payload(pb->payload, e->payload, &e->payload_n, &e->payload_len);
 }
 
 static void subscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
@@ -205,6 +233,8 @@ static void subscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt
     s->id = pkt->subscribe.packet_id;
     s->granted = 0xFF;
     s->no_local = c->v == MQC_V5 && (se.options & 0x04);
+    s->retain_handling = c->v == MQC_V5 ? (uint8_t)((se.options >> 4) & 3) : 0;
+    s->sent_seq = m->seq;
     s->shared = se.filter.n > 7 && !memcmp(se.filter.p, "$share/", 7);
     s->conn_no = m->conn_no[client];
   }
@@ -294,8 +324,8 @@ void mqz__model_sent_raw(mqz__model *m, unsigned client) {
 
 void mqz__model_unframeable(mqz__model *m, unsigned client, const mqc_error *err) {
   mqz__finding(m, MQZ_BADWIRE, client, err->statement ? err->statement : "",
-               "the broker sent bytes that do not frame as a packet at byte %zu: %s",
-               err->offset, err->message ? err->message : mqc_strerror(err->status));
+               "the broker sent bytes that do not frame as a packet at byte %zu: %s", err->offset,
+               err->message ? err->message : mqc_strerror(err->status));
 }
 
 static void pend_push(mqz__conn_model *c, uint8_t type, uint16_t id) {
@@ -334,13 +364,7 @@ static bool legacy_refusal(const uint8_t *p, size_t n) {
 static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   mqz__conn_model *c = &m->c[client];
   const mqc_publish *pb = &pkt->publish;
-  mqz__name topic;
-  name_set(&topic, m, pb->topic);
-  mqc_prop pr;
-  uint16_t alias = 0;
-  if (c->v == MQC_V5 && mqc_props_get(&pb->props, MQC_PROP_TOPIC_ALIAS, &pr))
-    alias = (uint16_t)pr.u;
-  resolve_alias(&topic, alias, c->in_alias, &c->n_in_alias);
+  mqz__name topic = publish_topic(m, c, pb, c->in_alias, &c->n_in_alias);
   if (m->spec && !m->overflow && c->cid.ok && !m->ever_tainted[client] && topic.n &&
       pb->topic.n < MQZ__ID_MAX) {
     /* the topic matches a filter this client ID subscribed to in the session */
@@ -348,7 +372,8 @@ static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
     for (size_t i = 0; i < m->n_sub && !any; i++) {
       const mqz__sub *s = &m->sub[i];
       if (!name_eq(&s->cid, &c->cid)) continue;
-      if (mqz__topic_matches(s->filter.s, s->filter.n, topic.s, topic.n)) any = true;
+      if (mqz__topic_matches(s->filter.s, s->filter.n, topic.s, topic.n))
+        any = true;
       else if (topic.s[0] == '$' && s->filter.n && (s->filter.s[0] == '#' || s->filter.s[0] == '+'))
         dollar_only = true;
     }
@@ -382,9 +407,7 @@ static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   d->retain = pb->retain;
   d->dup = pb->dup;
   d->id = pb->packet_id;
-  d->payload_len = pb->payload.n;
-  d->payload_n = pb->payload.n < MQZ__PAYLOAD_MAX ? pb->payload.n : MQZ__PAYLOAD_MAX;
-  if (d->payload_n) memcpy(d->payload, pb->payload.p, d->payload_n);
+  keep_payload(pb->payload, d->payload, &d->payload_n, &d->payload_len);
 }
 
 /* PUBACK and PUBREC acknowledge a message; PUBACK and PUBCOMP free its
@@ -402,8 +425,44 @@ static void acked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
     }
     if (e->acked) continue;
     e->acked = pkt->ack.reason < 0x80;
+    for (size_t k = 0; e->retain && k < m->n_ret; k++)
+      if (m->ret[k].seq == e->seq) {
+        m->ret[k].acked = e->acked;
+        m->ret[k].acked_seq = m->seq;
+      }
     if (pkt->type == MQC_PUBACK || pkt->ack.reason >= 0x80) e->done = true;
     return;
+  }
+}
+
+/* A subscription just made (Retain Handling 0) is owed the retained message
+ * of every topic its filter matches, where this session's own retained
+ * PUBLISHes leave no doubt what that is: the topic's last one before the
+ * SUBSCRIBE, acknowledged, with a payload, and no unacknowledged one. */
+static void retained_owed(mqz__model *m, const mqz__sub *s) {
+  if (s->granted > 2 || s->shared || s->retain_handling || s->no_local || !s->cid.ok ||
+      !s->filter.ok)
+    return;
+  for (size_t i = 0; i < m->n_ret; i++) {
+    const mqz__retained *r = &m->ret[i];
+    if (r->seq > s->sent_seq || !r->topic.ok ||
+        !mqz__topic_matches(s->filter.s, s->filter.n, r->topic.s, r->topic.n))
+      continue;
+    const mqz__retained *last = r;
+    bool doubt = false;
+    for (size_t j = 0; j < m->n_ret; j++) {
+      const mqz__retained *o = &m->ret[j];
+      if (o->seq > s->sent_seq || !name_eq(&o->topic, &r->topic)) continue;
+      if (!o->acked || o->acked_seq > s->sent_seq) doubt = true; /* maybe not stored yet */
+      if (o->seq > last->seq) last = o;
+    }
+    if (last != r || doubt || !r->payload_len || r->expiry || m->n_retowed == MQZ__MAX_SUBS)
+      continue;
+    mqz__retowed *w = &m->retowed[m->n_retowed++];
+    w->client = s->client;
+    w->conn_no = s->conn_no;
+    w->r = r;
+    snprintf(w->filter, sizeof w->filter, "%s", s->filter.s);
   }
 }
 
@@ -417,11 +476,12 @@ static void subacked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
     s->granted = k < pkt->suback.reasons.n ? pkt->suback.reasons.p[k] : 0x80;
     s->seq = m->seq;
     k++;
+    retained_owed(m, s);
   }
 }
 
-bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
-                         uint8_t ack[4], size_t *ack_n) {
+bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_t n, uint8_t ack[4],
+                         size_t *ack_n) {
   mqz__conn_model *c = &m->c[client];
   *ack_n = 0;
   m->seq++;
@@ -473,6 +533,11 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
   }
   switch (pkt.type) {
   case MQC_CONNACK:
+    if (c->v == MQC_V5) {
+      mqc_prop ra;
+      if (mqc_props_get(&pkt.connack.props, MQC_PROP_RETAIN_AVAILABLE, &ra) && ra.u == 0)
+        m->no_retain = true;
+    }
     if (pkt.connack.reason == 0) {
       c->connack_ok = true;
       c->open_seq = m->seq;
@@ -488,13 +553,17 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
     delivered(m, client, &pkt);
     if (pkt.publish.qos) {
       uint8_t t = pkt.publish.qos == 1 ? MQC_PUBACK : MQC_PUBREC;
-      if (m->auto_ack) ack_bytes(t, pkt.publish.packet_id, ack, ack_n);
-      else pend_push(c, t, pkt.publish.packet_id);
+      if (m->auto_ack)
+        ack_bytes(t, pkt.publish.packet_id, ack, ack_n);
+      else
+        pend_push(c, t, pkt.publish.packet_id);
     }
     break;
   case MQC_PUBREL:
-    if (m->auto_ack) ack_bytes(MQC_PUBCOMP, pkt.ack.packet_id, ack, ack_n);
-    else pend_push(c, MQC_PUBCOMP, pkt.ack.packet_id);
+    if (m->auto_ack)
+      ack_bytes(MQC_PUBCOMP, pkt.ack.packet_id, ack, ack_n);
+    else
+      pend_push(c, MQC_PUBCOMP, pkt.ack.packet_id);
     break;
   case MQC_PUBREC:
     acked(m, client, &pkt);
@@ -522,7 +591,7 @@ static bool owed(const mqz__model *m, const mqz__pub *e, const mqz__sub *s) {
   if (!e->acked || e->expiry || e->reused || !e->topic.ok || !s->cid.ok || s->shared || s->gone)
     return false;
   if (e->topic.s[0] == '$') return false; /* brokers may keep '$' topics to themselves */
-  if (c->max_packet) return false;         /* what exceeds it is dropped, legally */
+  if (c->max_packet) return false;        /* what exceeds it is dropped, legally */
   if (s->granted > 2 || s->granted == 0) return false;
   if (s->seq == 0 || s->seq > e->seq) return false; /* subscribed after the publish */
   if (s->conn_no != m->conn_no[s->client]) return false;
@@ -535,8 +604,8 @@ static bool owed(const mqz__model *m, const mqz__pub *e, const mqz__sub *s) {
   if (!mqz__topic_matches(s->filter.s, s->filter.n, e->topic.s, e->topic.n)) return false;
   /* a later subscription of the same client ID could have replaced it with QoS 0 */
   for (size_t i = 0; i < m->n_sub; i++)
-    if (&m->sub[i] != s && name_eq(&m->sub[i].cid, &s->cid) &&
-        m->sub[i].filter.n == s->filter.n && !memcmp(m->sub[i].filter.s, s->filter.s, s->filter.n))
+    if (&m->sub[i] != s && name_eq(&m->sub[i].cid, &s->cid) && m->sub[i].filter.n == s->filter.n &&
+        !memcmp(m->sub[i].filter.s, s->filter.s, s->filter.n))
       return false;
   return true;
 }
@@ -597,9 +666,38 @@ static size_t owed_twins(const mqz__model *m, const mqz__pub *e, unsigned client
   return k;
 }
 
+/* Is the retained message w owed still judged (its subscriber unchanged)? */
+static bool retained_judged(const mqz__model *m, const mqz__retowed *w) {
+  const mqz__conn_model *c = &m->c[w->client];
+  if (m->no_retain || w->conn_no != m->conn_no[w->client] || c->client_closed || c->server_closed ||
+      c->tainted || m->ever_tainted[w->client] || c->max_packet)
+    return false;
+  for (size_t i = 0; i < m->n_inherited; i++)
+    if (name_eq(&m->inherited[i], &c->cid)) return false;
+  return true;
+}
+
+static bool retained_arrived(const mqz__model *m, const mqz__retowed *w) {
+  for (size_t i = 0; i < m->n_deliv; i++) {
+    const mqz__deliv *d = &m->deliv[i];
+    if (d->client == w->client && name_eq(&d->topic, &w->r->topic) &&
+        d->payload_len == w->r->payload_len && d->payload_n == w->r->payload_n &&
+        !memcmp(d->payload, w->r->payload, d->payload_n))
+      return true;
+  }
+  return false;
+}
+
 size_t mqz__model_owed(const mqz__model *m, unsigned client) {
-  if (!m->spec || m->overflow || !m->auto_ack) return 0;
+  if (!m->spec || m->overflow) return 0;
   size_t owed_n = 0;
+  for (size_t i = 0; i < m->n_retowed; i++) {
+    const mqz__retowed *w = &m->retowed[i];
+    if ((client == MQZ_MAX_CLIENTS || w->client == client) && retained_judged(m, w) &&
+        !retained_arrived(m, w))
+      owed_n++;
+  }
+  if (!m->auto_ack) return owed_n;
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
     if (client != MQZ_MAX_CLIENTS && k != client) continue;
     for (size_t i = 0; i < m->n_pub; i++)
@@ -611,7 +709,20 @@ size_t mqz__model_owed(const mqz__model *m, unsigned client) {
 }
 
 void mqz__model_judge(mqz__model *m, unsigned client) {
-  if (!m->spec || m->overflow || !m->auto_ack) return;
+  if (!m->spec || m->overflow) return;
+  for (size_t i = 0; i < m->n_retowed; i++) {
+    const mqz__retowed *w = &m->retowed[i];
+    if ((client != MQZ_MAX_CLIENTS && w->client != client) || !retained_judged(m, w) ||
+        retained_arrived(m, w))
+      continue;
+    mqz__finding(m, MQZ_SPEC, w->client, m->session_v == MQC_V5 ? "MQTT-3.3.1-9" : "MQTT-3.3.1-6",
+                 "the retained message on '%.*s' (acknowledged) never reached the new "
+                 "subscription '%s' of '%.*s'",
+                 (int)w->r->topic.n, w->r->topic.s, w->filter, (int)m->c[w->client].cid.n,
+                 m->c[w->client].cid.s);
+    return;
+  }
+  if (!m->auto_ack) return;
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
     if (client != MQZ_MAX_CLIENTS && k != client) continue;
     for (size_t i = 0; i < m->n_pub; i++) {

@@ -307,13 +307,13 @@ char *mqz_scenario_yaml(const mqz_finding *f);
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-  const char *target;      /* URL; NULL with exec */
-  const char *exec;        /* "CMD ... {port}" or NULL */
-  mqn_tls *tls;            /* borrowed */
+  const char *target; /* URL; NULL with exec */
+  const char *exec;   /* "CMD ... {port}" or NULL */
+  mqn_tls *tls;       /* borrowed */
   const char *username, *password;
-  unsigned versions;       /* MQS_V* mask; 0 = all the target accepts */
-  unsigned jobs;           /* broker instances with exec (one executor each); 0 = 1 */
-  unsigned concurrency;    /* sessions in flight per instance; 0 = 64 */
+  unsigned versions;    /* MQS_V* mask; 0 = all the target accepts */
+  unsigned jobs;        /* broker instances with exec (one executor each); 0 = 1 */
+  unsigned concurrency; /* sessions in flight per instance; 0 = 64 */
   uint64_t seed;
   uint64_t max_sessions;   /* 0 = no limit */
   uint64_t duration_ms;    /* 0 = no limit */

@@ -125,8 +125,7 @@ static const dict_prop *pick_prop(const mqz_mutator *m, uint8_t type, uint64_t *
     vals += (!type || m->dict[i].type == type) && m->dict[i].b[0] == id;
   size_t k = below(st, vals);
   for (size_t i = 0; i < m->n_dict; i++)
-    if ((!type || m->dict[i].type == type) && m->dict[i].b[0] == id && k-- == 0)
-      return &m->dict[i];
+    if ((!type || m->dict[i].type == type) && m->dict[i].b[0] == id && k-- == 0) return &m->dict[i];
   return NULL;
 }
 
@@ -139,16 +138,20 @@ static size_t graft_one(const dict_prop *d, uint8_t *out, uint64_t *st) {
   bool numeric = info && (info->type == MQC_PT_BYTE || info->type == MQC_PT_U16 ||
                           info->type == MQC_PT_U32 || info->type == MQC_PT_VARINT);
   if (numeric && below(st, 2)) { /* a boundary value instead of the seed's */
-    static const uint32_t edges[] = {0, 1, 2, 127, 128, 255, 16383, 16384, 65535, 65536,
-                                     2097151, 268435455u, 0xFFFFFFFFu};
+    static const uint32_t edges[] = {0,     1,     2,     127,     128,        255,        16383,
+                                     16384, 65535, 65536, 2097151, 268435455u, 0xFFFFFFFFu};
     uint32_t v = edges[below(st, sizeof edges / sizeof edges[0])];
     mqc_writer w;
     mqc_writer_init(&w, out, 256);
     mqc_put_varint(&w, d->b[0]);
-    if (info->type == MQC_PT_BYTE) mqc_put_u8(&w, (uint8_t)v);
-    else if (info->type == MQC_PT_U16) mqc_put_u16(&w, (uint16_t)v);
-    else if (info->type == MQC_PT_U32) mqc_put_u32(&w, v);
-    else mqc_put_varint(&w, v > 268435455u ? 268435455u : v);
+    if (info->type == MQC_PT_BYTE)
+      mqc_put_u8(&w, (uint8_t)v);
+    else if (info->type == MQC_PT_U16)
+      mqc_put_u16(&w, (uint16_t)v);
+    else if (info->type == MQC_PT_U32)
+      mqc_put_u32(&w, v);
+    else
+      mqc_put_varint(&w, v > 268435455u ? 268435455u : v);
     return w.len;
   }
   if (!stretchy || below(st, 2)) {
@@ -367,15 +370,17 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     }
     break;
   }
-  case 9: /* split the next send of a client into small writes */
+  case 9:  /* split the next send of a client into small writes */
   case 10: /* a pause */
   case 11: /* half-close, RST or a slow reader */
     if (!nr) return 0;
     for (size_t i = 0; i < nr; i++) {
       if (i == pick) {
         unsigned c = m->recs[i].client;
-        if (choice == 9) put_op(&o, MQZ_OP_SPLIT, c, (uint32_t)below(st, 4), 1);
-        else if (choice == 10) put_op(&o, MQZ_OP_WAIT, 0, (uint32_t)(1 + below(st, 20)), 1);
+        if (choice == 9)
+          put_op(&o, MQZ_OP_SPLIT, c, (uint32_t)below(st, 4), 1);
+        else if (choice == 10)
+          put_op(&o, MQZ_OP_WAIT, 0, (uint32_t)(1 + below(st, 20)), 1);
         else {
           static const mqz_op ops[3] = {MQZ_OP_HALFCLOSE, MQZ_OP_DROP, MQZ_OP_SLOWREAD};
           mqz_op op = ops[below(st, 3)];

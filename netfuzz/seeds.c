@@ -10,19 +10,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mqs.h"
 #include "internal.h"
+#include "mqs.h"
 
 typedef struct {
   mqz_buf out;
-  bool bad;        /* more clients than a session holds */
-  uint32_t split;  /* the scenario's `fragment:` */
-  uint64_t wait;   /* ms passed since the last record */
+  bool bad;       /* more clients than a session holds */
+  uint32_t split; /* the scenario's `fragment:` */
+  uint64_t wait;  /* ms passed since the last record */
   struct {
-    mqz_buf tx, rx;   /* bytes not yet framed */
-    uint32_t got;     /* packets received so far */
-    uint32_t synced;  /* count in the last SYNC emitted */
-    bool closed;      /* by the server, since the last open */
+    mqz_buf tx, rx;  /* bytes not yet framed */
+    uint32_t got;    /* packets received so far */
+    uint32_t synced; /* count in the last SYNC emitted */
+    bool closed;     /* by the server, since the last open */
   } c[MQZ_MAX_CLIENTS];
 } recorder;
 
@@ -58,8 +58,7 @@ static void emit_tx(recorder *r, unsigned client, bool flush) {
       /* acks to what the server sent: their identifiers are the server's */
       bool ack = type == MQC_PUBACK || type == MQC_PUBREC || type == MQC_PUBCOMP;
       if (r->split) mqz_session_add(&r->out, MQZ_OP_SPLIT, client, NULL, 0, r->split);
-      mqz_session_add(&r->out, ack ? MQZ_OP_ACK : MQZ_OP_SEND, client, tx->p + off, f.total_len,
-                      0);
+      mqz_session_add(&r->out, ack ? MQZ_OP_ACK : MQZ_OP_SEND, client, tx->p + off, f.total_len, 0);
       off += f.total_len;
       continue;
     }

@@ -10,7 +10,7 @@ struct mqs_target {
   const mqs_target_ops *inner_ops;
   mqs_target *inner;
   const mqs_tap *tap;
-  uint64_t last; /* target clock at the last report */
+  uint64_t last;         /* target clock at the last report */
   const mqs_sink *outer; /* the runner's sink during the current call */
 };
 
@@ -86,10 +86,10 @@ static void t_destroy(mqs_target *t) {
 int mqs__tap_wrap(const mqs_tap *tap, const mqs_target_ops **ops, mqs_target **t) {
   mqs_target *w = calloc(1, sizeof *w);
   if (!w) return -1;
-  static const mqs_target_ops TAP_OPS_VIRTUAL = {"tap",   t_open,  t_send,    t_close,
-                                                 t_wait,  t_now,   t_destroy, true};
-  static const mqs_target_ops TAP_OPS_REAL = {"tap", t_open, t_send, t_close,
-                                              t_wait, t_now, t_destroy, false};
+  static const mqs_target_ops TAP_OPS_VIRTUAL = {"tap",  t_open, t_send,    t_close,
+                                                 t_wait, t_now,  t_destroy, true};
+  static const mqs_target_ops TAP_OPS_REAL = {"tap",  t_open, t_send,    t_close,
+                                              t_wait, t_now,  t_destroy, false};
   w->inner_ops = *ops;
   w->inner = *t;
   w->tap = tap;

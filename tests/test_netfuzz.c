@@ -22,11 +22,11 @@ static const char *src_dir(void) {
 
 /* A small 3.1.1 session: sub subscribes, pub publishes QoS 1. */
 static void build_session(mqz_buf *b) {
-  static const uint8_t connect_sub[] = {0x10, 0x12, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
-                                        0,    6,    'Z', 'q', '0', '0', '0', '0'};
+  static const uint8_t connect_sub[] = {0x10, 0x12, 0, 4, 'M', 'Q', 'T', 'T', 4,   2,
+                                        0,    60,   0, 6, 'Z', 'q', '0', '0', '0', '0'};
   static const uint8_t subscribe[] = {0x82, 0x0B, 0, 1, 0, 6, 'Z', 'q', '0', '0', '0', '0', 1};
-  static const uint8_t connect_pub[] = {0x10, 0x13, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
-                                        0,    7,    'Z', 'q', '0', '0', '0', '0', 'p'};
+  static const uint8_t connect_pub[] = {0x10, 0x13, 0, 4,   'M', 'Q', 'T', 'T', 4,   2,  0,
+                                        60,   0,    7, 'Z', 'q', '0', '0', '0', '0', 'p'};
   static const uint8_t publish[] = {0x32, 0x0C, 0, 6, 'Z', 'q', '0', '0', '0', '0', 0, 7, 'h', 'i'};
   mqz_session_begin(b, MQC_V311, MQZ_F_AUTO_ACK);
   mqz_session_add(b, MQZ_OP_OPEN, 0, NULL, 0, 0);
@@ -107,17 +107,17 @@ static void topics_match_as_the_spec_says(void **state) {
     const char *f, *t;
     bool m;
   } cases[] = {
-      {"a/b", "a/b", true},       {"a/b", "a/c", false},     {"a/+", "a/b", true},
-      {"a/+", "a/b/c", false},    {"a/#", "a", true},        {"a/#", "a/b/c", true},
-      {"#", "a/b", true},         {"#", "$SYS/x", false},    {"+/x", "$SYS/x", false},
-      {"$SYS/#", "$SYS/x", true}, {"+/+", "/x", true},       {"a/+/c", "a//c", true},
-      {"a", "a/b", false},        {"a/b", "a", false},       {"$share/g/a/+", "a/b", true},
-      {"$share/g", "g", false},   {"+", "", true},           {"a/b/#", "a/b", true},
+      {"a/b", "a/b", true},       {"a/b", "a/c", false},  {"a/+", "a/b", true},
+      {"a/+", "a/b/c", false},    {"a/#", "a", true},     {"a/#", "a/b/c", true},
+      {"#", "a/b", true},         {"#", "$SYS/x", false}, {"+/x", "$SYS/x", false},
+      {"$SYS/#", "$SYS/x", true}, {"+/+", "/x", true},    {"a/+/c", "a//c", true},
+      {"a", "a/b", false},        {"a/b", "a", false},    {"$share/g/a/+", "a/b", true},
+      {"$share/g", "g", false},   {"+", "", true},        {"a/b/#", "a/b", true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    assert_int_equal(mqz__topic_matches(cases[i].f, strlen(cases[i].f), cases[i].t,
-                                        strlen(cases[i].t)),
-                     cases[i].m);
+    assert_int_equal(
+        mqz__topic_matches(cases[i].f, strlen(cases[i].f), cases[i].t, strlen(cases[i].t)),
+        cases[i].m);
 }
 
 /* The suite compiles into sessions that all walk, and the mutator is
@@ -178,8 +178,8 @@ static void seeds_compile_and_mutation_is_deterministic(void **state) {
 
 /* ---- the oracle model, fed by hand ---- */
 
-static const uint8_t CONNECT311[] = {0x10, 0x12, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
-                                     0,    6,    'Z', 'q', '0', '0', '0', '1'};
+static const uint8_t CONNECT311[] = {0x10, 0x12, 0, 4, 'M', 'Q', 'T', 'T', 4,   2,
+                                     0,    60,   0, 6, 'Z', 'q', '0', '0', '0', '1'};
 static const uint8_t CONNACK_OK[] = {0x20, 2, 0, 0};
 
 static void connected(mqz__model *m, unsigned client) {
@@ -236,8 +236,8 @@ static void undecodable_server_packet_is_bad_wire(void **state) {
   mqz__model_init(&m, MQC_V5, "Zq0001", true, true, &out);
   bool probe;
   mqz__model_open(&m, 0);
-  static const uint8_t connect5[] = {0x10, 0x13, 0, 4, 'M', 'Q', 'T', 'T', 5, 2, 0, 60, 0,
-                                     0,    6,    'Z', 'q', '0', '0', '0', '1'};
+  static const uint8_t connect5[] = {0x10, 0x13, 0, 4, 'M', 'Q', 'T', 'T', 5,   2,  0,
+                                     60,   0,    0, 6, 'Z', 'q', '0', '0', '0', '1'};
   mqz__model_sent(&m, 0, connect5, sizeof connect5, &probe);
   static const uint8_t legacy[] = {0x20, 2, 0, 1};
   (void)mqz__model_received(&m, 0, legacy, sizeof legacy, ack, &an);
@@ -252,8 +252,8 @@ static void lost_delivery_is_a_finding_unless_excused(void **state) {
     memset(&out, 0, sizeof out);
     mqz__model_init(&m, MQC_V311, "Zq0001", true, true, &out);
     connected(&m, 0); /* subscriber */
-    static const uint8_t connect_pub[] = {0x10, 0x13, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60,
-                                          0,    7,    'Z', 'q', '0', '0', '0', '1', 'p'};
+    static const uint8_t connect_pub[] = {0x10, 0x13, 0, 4,   'M', 'Q', 'T', 'T', 4,   2,  0,
+                                          60,   0,    7, 'Z', 'q', '0', '0', '0', '1', 'p'};
     bool probe;
     uint8_t ack[4];
     size_t an;
@@ -313,6 +313,44 @@ static void unmatched_delivery_is_a_finding(void **state) {
   assert_string_equal(out.statement, "MQTT-4.7.2-1");
 }
 
+/* A new subscription is owed the retained message the session set before
+ * it, and only when nothing leaves a doubt about what that is. */
+static void retained_message_is_owed_to_a_new_subscription(void **state) {
+  (void)state;
+  for (int variant = 0; variant < 3; variant++) {
+    mqz_outcome out;
+    mqz__model m;
+    memset(&out, 0, sizeof out);
+    mqz__model_init(&m, MQC_V311, "Zq0001", true, false, &out);
+    connected(&m, 0); /* publisher, then subscriber: the same client ID here */
+    bool probe;
+    uint8_t ack[4];
+    size_t an;
+    static const uint8_t retained[] = {0x33, 0x0C, 0,   6, 'Z', 'q', '0',
+                                       '0',  '0',  '1', 0, 9,   'o', 'n'};
+    static const uint8_t puback[] = {0x40, 2, 0, 9};
+    static const uint8_t sub[] = {0x82, 0x0B, 0, 1, 0, 6, 'Z', 'q', '0', '0', '0', '1', 1};
+    static const uint8_t suback[] = {0x90, 3, 0, 1, 1};
+    mqz__model_sent(&m, 0, retained, sizeof retained, &probe);
+    if (variant != 2) mqz__model_received(&m, 0, puback, 4, ack, &an); /* 2: never acked */
+    mqz__model_sent(&m, 0, sub, sizeof sub, &probe);
+    mqz__model_received(&m, 0, suback, sizeof suback, ack, &an);
+    if (variant == 1) {
+      static const uint8_t deliv[] = {0x33, 0x0C, 0,   6, 'Z', 'q', '0',
+                                      '0',  '0',  '1', 0, 1,   'o', 'n'};
+      mqz__model_received(&m, 0, deliv, sizeof deliv, ack, &an);
+    }
+    assert_int_equal(mqz__model_owed(&m, MQZ_MAX_CLIENTS), variant == 0 ? 1 : 0);
+    mqz__model_judge(&m, MQZ_MAX_CLIENTS);
+    if (variant == 0) {
+      assert_int_equal(out.kind, MQZ_SPEC);
+      assert_string_equal(out.statement, "MQTT-3.3.1-6");
+    } else {
+      assert_int_equal(out.kind, MQZ_NONE);
+    }
+  }
+}
+
 /* A finding's scenario loads, and passes on the reference engine. */
 static void finding_scenario_passes_on_engine(void **state) {
   (void)state;
@@ -363,6 +401,7 @@ int main(void) {
       cmocka_unit_test(undecodable_server_packet_is_bad_wire),
       cmocka_unit_test(lost_delivery_is_a_finding_unless_excused),
       cmocka_unit_test(unmatched_delivery_is_a_finding),
+      cmocka_unit_test(retained_message_is_owed_to_a_new_subscription),
       cmocka_unit_test(finding_scenario_passes_on_engine),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,12 +12,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nfutil import fail  # noqa: E402
+
 MQCHECK, SRC = sys.argv[1], sys.argv[2]
 
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
 
 
 def main():

@@ -14,6 +14,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nfutil import fail, free_port  # noqa: E402
 import time
 
 MQCHECK, DOC = sys.argv[1], sys.argv[2]
@@ -21,17 +24,6 @@ SESSIONS = 4000
 KINDS = ("crash", "hang", "bad-wire", "leak")
 
 
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def documented():
