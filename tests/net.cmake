@@ -26,6 +26,13 @@ if(TARGET mqcheck)
     set_tests_properties(serve_overload_${case} PROPERTIES TIMEOUT 90 RUN_SERIAL TRUE
                          LABELS "net;serve;live")
   endforeach()
+  # a subscriber that stops reading is disconnected after slow_subscriber_ms,
+  # its session kept; its publisher is not frozen for good
+  add_test(NAME serve_overload_slow-subscriber
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/net/serve_overload.py
+                   $<TARGET_FILE:mqcheck> slow-subscriber)
+  set_tests_properties(serve_overload_slow-subscriber PROPERTIES TIMEOUT 60
+                       LABELS "net;serve;live")
   # serve_slow_reader bounds another client's round trips while a flooder is
   # paced: on a machine loaded by parallel fuzzing tests it starved (worst
   # round trip > 1 s, or the flood too slow to fill the kernel buffers), so it

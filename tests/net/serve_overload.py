@@ -19,13 +19,22 @@ Not timed: the checks are on counts, order and memory, never on rates.
                of the per-session STATS and DROPTOTAL lines; QoS 1 is never lost unless the policy
                is `drop`.
 
+  slow-subscriber
+               a QoS 1 subscriber (clean session 0) that never reads holds a
+               flooding publisher back; after slow_subscriber_ms (500) serve
+               disconnects it (LIMIT "slow subscriber"), the publisher gets
+               every PUBACK, and the subscriber's session is kept: it comes
+               back with session present and receives its queue.
+
 Each case starts its own serve on a free port and always stops it.
 MQC_SERVE_BIN=PATH runs serve from another mqcheck binary (to check that
 these cases fail on a serve without back-pressure).
 """
 import os
 import re
+import select
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -210,10 +219,143 @@ def case_policies(mq):
     return 1 if bad else 0
 
 
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n % 128
+        n //= 128
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def mqtt_str(b):
+    return struct.pack(">H", len(b)) + b
+
+
+def connect_pkt(cid, clean):
+    body = mqtt_str(b"MQTT") + bytes([4, 0x02 if clean else 0]) + struct.pack(">H", 60) + \
+        mqtt_str(cid.encode())
+    return bytes([0x10]) + varint(len(body)) + body
+
+
+def recv_exact(sock, n, deadline):
+    buf = b""
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("nothing from serve in time")
+        sock.settimeout(left)
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("closed by serve")
+        buf += chunk
+    return buf
+
+
+def recv_packet(sock, deadline):
+    first = recv_exact(sock, 1, deadline)[0]
+    mult, rem = 1, 0
+    for _ in range(4):
+        b = recv_exact(sock, 1, deadline)[0]
+        rem += (b & 0x7F) * mult
+        mult *= 128
+        if not b & 0x80:
+            break
+    return first, recv_exact(sock, rem, deadline) if rem else b""
+
+
+def case_slow_subscriber(mq):
+    serve = Serve(mq, "max_queued 100\nmax_output_bytes 16384\nslow_subscriber_ms 500\n")
+    try:
+        sub = socket.socket()
+        sub.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sub.connect(("127.0.0.1", serve.port))
+        sub.sendall(connect_pkt("slowsub", False))
+        first, body = recv_packet(sub, time.monotonic() + 5)
+        if first != 0x20:
+            return fail("no CONNACK for the subscriber")
+        topic = mqtt_str(b"s/#")
+        sub.sendall(bytes([0x82]) + varint(2 + len(topic) + 1) + b"\x00\x01" + topic + b"\x01")
+        if recv_packet(sub, time.monotonic() + 5)[0] != 0x90:
+            return fail("no SUBACK")
+        # from now on the subscriber reads nothing
+        pub = socket.create_connection(("127.0.0.1", serve.port), 5)
+        pub.sendall(connect_pkt("flooder", True))
+        recv_packet(pub, time.monotonic() + 5)
+        n = 3000
+        payload = b"x" * 200
+        out = b"".join(bytes([0x32]) + varint(2 + 3 + 2 + len(payload)) + mqtt_str(b"s/x") +
+                       struct.pack(">H", i % 65535 + 1) + payload for i in range(n))
+        pub.setblocking(False)
+        acks, sent, t0 = 0, 0, time.monotonic()
+        rx = b""
+        while acks < n and time.monotonic() - t0 < 20:
+            w = [pub] if sent < len(out) else []
+            r, w, _ = select.select([pub], w, [], 0.2)
+            if w:
+                try:
+                    sent += pub.send(out[sent:sent + 65536])
+                except BlockingIOError:
+                    pass
+            if r:
+                chunk = pub.recv(65536)
+                if not chunk:
+                    return fail("serve closed the publisher", serve.text())
+                rx += chunk
+                k = len(rx) // 4 * 4  # PUBACKs only: 4 bytes each
+                acks += rx[:k].count(b"\x40\x02")
+                rx = rx[k:]
+        took = time.monotonic() - t0
+        print("publisher: %d of %d PUBACKs in %.1f s" % (acks, n, took))
+        if acks < n:
+            return fail("publisher frozen behind a subscriber that does not read", serve.text())
+        # the subscriber was disconnected: its socket ends (after what was sent)
+        sub.setblocking(True)
+        sub.settimeout(5)
+        closed = False
+        t1 = time.monotonic()
+        while time.monotonic() - t1 < 8:
+            try:
+                if not sub.recv(65536):
+                    closed = True
+                    break
+            except (ConnectionResetError, socket.timeout):
+                closed = True
+                break
+        if not closed:
+            return fail("slow subscriber not disconnected", serve.text())
+        if "slow subscriber" not in serve.text():
+            return fail("no LIMIT event for the slow subscriber", serve.text())
+        # its session was kept, with its queue
+        sub2 = socket.create_connection(("127.0.0.1", serve.port), 5)
+        sub2.sendall(connect_pkt("slowsub", False))
+        first, body = recv_packet(sub2, time.monotonic() + 5)
+        if first != 0x20 or body[0] != 1:
+            return fail("session not kept (CONNACK %r)" % body)
+        got = 0
+        try:
+            while True:
+                f, b = recv_packet(sub2, time.monotonic() + 2)
+                if f >> 4 == 3:
+                    got += 1
+                    sub2.sendall(b"\x40\x02" + b[5:7])
+        except TimeoutError:
+            pass
+        print("resumed subscriber received %d queued messages" % got)
+        if got == 0:
+            return fail("nothing queued for the kept session")
+        pub.close()
+        sub2.close()
+    finally:
+        serve.stop()
+    return 0
+
+
 def main():
     mq, case = sys.argv[1], sys.argv[2]
     cases = {"qos1-flood": case_qos1_flood, "qos0-flood": case_qos0_flood,
-             "policies": case_policies}
+             "policies": case_policies, "slow-subscriber": case_slow_subscriber}
     return cases[case](mq)
 
 
