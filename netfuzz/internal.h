@@ -29,13 +29,14 @@ typedef struct {
 
 /* One client's connection as the oracles see it. */
 typedef struct {
-  mqc_version v;       /* from the CONNECT sent on this connection */
-  bool connect_sent;   /* a CONNECT went out on this connection */
-  bool connect_bad;    /* ... and it did not decode */
-  bool connack_ok;     /* CONNACK 0x00 arrived */
-  bool server_closed;  /* the broker closed it */
-  bool client_closed;  /* we closed it (or dropped, half-closed, reconnected) */
-  uint32_t max_packet; /* our CONNECT's Maximum Packet Size (5.0), 0 = none */
+  mqc_version v;           /* from the CONNECT sent on this connection */
+  bool connect_sent;       /* a CONNECT went out on this connection */
+  bool connect_bad;        /* ... and it did not decode */
+  bool connack_ok;         /* CONNACK 0x00 arrived */
+  const char *must_refuse; /* the statement that makes the broker refuse this CONNECT */
+  bool server_closed;      /* the broker closed it */
+  bool client_closed;      /* we closed it (or dropped, half-closed, reconnected) */
+  uint32_t max_packet;     /* our CONNECT's Maximum Packet Size (5.0), 0 = none */
   mqz__name cid;
   bool tainted;  /* a packet we sent did not decode: no delivery oracles */
   bool violated; /* ... and the broker must close: nothing is sent after it */

@@ -288,6 +288,10 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
     }
     c->v = (mqc_version)pkt.connect.level;
     name_set(&c->cid, m, pkt.connect.client_id);
+    /* 3.1.1: an empty client identifier needs Clean Session 1, else CONNACK
+     * 0x02 and close (the engine refuses it the same way) */
+    if (c->v == MQC_V311 && !pkt.connect.client_id.n && !pkt.connect.clean_start)
+      c->must_refuse = "MQTT-3.1.3-8";
     mqc_prop pr;
     if (c->v == MQC_V5 && mqc_props_get(&pkt.connect.props, MQC_PROP_MAXIMUM_PACKET_SIZE, &pr))
       c->max_packet = pr.u;
@@ -541,6 +545,10 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
   }
   switch (pkt.type) {
   case MQC_CONNACK:
+    if (pkt.connack.reason == 0 && c->must_refuse && m->spec)
+      mqz__finding(m, MQZ_SPEC, client, c->must_refuse,
+                   "accepted a CONNECT it must refuse (3.1.1, an empty client identifier with "
+                   "Clean Session 0)");
     if (c->v == MQC_V5) {
       mqc_prop ra;
       if (mqc_props_get(&pkt.connack.props, MQC_PROP_RETAIN_AVAILABLE, &ra) && ra.u == 0)

@@ -351,6 +351,27 @@ static void retained_message_is_owed_to_a_new_subscription(void **state) {
   }
 }
 
+/* 3.1.1: an empty client identifier with Clean Session 0 must be refused. */
+static void empty_client_id_without_clean_session_is_refused(void **state) {
+  (void)state;
+  for (int accept = 0; accept < 2; accept++) {
+    mqz_outcome out;
+    mqz__model m;
+    memset(&out, 0, sizeof out);
+    mqz__model_init(&m, MQC_V311, "Zq0001", true, false, &out);
+    static const uint8_t connect[] = {0x10, 0x0C, 0, 4, 'M', 'Q', 'T', 'T', 4, 0, 0, 60, 0, 0};
+    static const uint8_t refused[] = {0x20, 2, 0, 2}, accepted[] = {0x20, 2, 0, 0};
+    bool probe;
+    uint8_t ack[4];
+    size_t an;
+    mqz__model_open(&m, 0);
+    assert_int_equal(mqz__model_sent(&m, 0, connect, sizeof connect, &probe), MQZ__SEND);
+    mqz__model_received(&m, 0, accept ? accepted : refused, 4, ack, &an);
+    assert_int_equal(out.kind, accept ? MQZ_SPEC : MQZ_NONE);
+    if (accept) assert_string_equal(out.statement, "MQTT-3.1.3-8");
+  }
+}
+
 /* A finding's scenario loads, and passes on the reference engine. */
 static void finding_scenario_passes_on_engine(void **state) {
   (void)state;
@@ -402,6 +423,7 @@ int main(void) {
       cmocka_unit_test(lost_delivery_is_a_finding_unless_excused),
       cmocka_unit_test(unmatched_delivery_is_a_finding),
       cmocka_unit_test(retained_message_is_owed_to_a_new_subscription),
+      cmocka_unit_test(empty_client_id_without_clean_session_is_refused),
       cmocka_unit_test(finding_scenario_passes_on_engine),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
