@@ -244,11 +244,13 @@ static void send_packet(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
   }
   s->out.packets_sent++;
   trace(x, s, c->idx, '>', x->scratch, n);
-  write_bytes(x, c, x->scratch, n);
-  if (probe) {
-    static const uint8_t pingreq[2] = {0xC0, 0x00};
-    write_bytes(x, c, pingreq, 2);
+  if (probe && n + 2 <= sizeof x->scratch) {
+    /* the PINGREQ goes in the same write: one segment, so whether the
+     * broker reads it does not depend on how the bytes were cut */
+    x->scratch[n++] = 0xC0;
+    x->scratch[n++] = 0x00;
   }
+  write_bytes(x, c, x->scratch, n);
 }
 
 /* ---- receiving ---- */

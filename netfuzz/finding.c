@@ -223,12 +223,11 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
       mqz_token_apply(buf, r.pkt_len, token);
       tprintf(&t, "  - {client: c%u, send_hex: \"", r.client);
       thex(&t, buf, r.pkt_len);
-      tprintf(&t, "\"}\n");
-      if (how[idx] == MQZ_REPLAY_PROBED)
-        tprintf(&t,
-                "  - {client: c%u, send_hex: \"c0 00\", comment: \"the fuzzer's PINGREQ after "
-                "a protocol violation\"}\n",
-                r.client);
+      if (how[idx] == MQZ_REPLAY_PROBED) /* in the same write, as the fuzzer sent it */
+        tprintf(&t, " c0 00\", comment: \"then the fuzzer's PINGREQ after a protocol "
+                    "violation\"}\n");
+      else
+        tprintf(&t, "\"}\n");
       break;
     case MQZ_OP_CLOSE:
     case MQZ_OP_HALFCLOSE:
