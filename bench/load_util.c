@@ -237,7 +237,7 @@ int lu_svg_write(const char *path, const char *title, const lu_series *s, size_t
           "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
           (size_t)420 + 16 * ns);
   fprintf(f, "<text x='490' y='20' font-size='14' text-anchor='middle'>%s</text>\n", title);
-  fprintf(f, "<text x='560' y='410' font-size='12'>dots: offered rate steps (open loop); "
+  fprintf(f, "<text x='300' y='410' font-size='12'>dots: offered rate steps (open loop); "
              "rings: unlimited flood, at the rate TCP took</text>\n");
   axes(f, &a, "offered msg/s (log)", "delivered msg/s (log)");
   axes(f, &b, "offered msg/s (log)", "p99 latency, ms (log)");
