@@ -35,7 +35,8 @@ static void usage(FILE *f) {
              "  --jobs N              exec: N broker instances, one port each (default 1)\n"
              "  --cafile/--cert/--key F, --insecure   TLS, as for run\n"
              "  --username U --password P              for the liveness probe\n"
-             "  --version V           3.1.1 or 5 (default: every version the target accepts)\n"
+             "  --version V           3.1, 3.1.1 or 5, repeatable (default: every version the\n"
+             "                        target accepts)\n"
              "run:\n"
              "  --findings DIR        where findings go (default: findings)\n"
              "  --corpus DIR          extra sessions to start from\n"
@@ -153,9 +154,11 @@ int mqc_cmd_fuzz(int argc, char **argv) {
     } else if (!strcmp(a, "--version")) {
       NEED_ARG;
       if (!strcmp(v, "3.1.1"))
-        o.versions = MQS_V311;
+        o.versions |= MQS_V311;
+      else if (!strcmp(v, "3.1"))
+        o.versions |= MQZ_V31;
       else if (!strcmp(v, "5") || !strcmp(v, "5.0"))
-        o.versions = MQS_V5;
+        o.versions |= MQS_V5;
       else
         BAD_VALUE;
     } else if (!strcmp(a, "--findings")) {

@@ -72,8 +72,8 @@ static void drain_all(replay *r) {
   }
 }
 
-int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_rx_fn fn,
-                      void *ctx) {
+int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_rx_fn fn, void *ctx,
+                      uint8_t *how, size_t how_cap) {
   replay *r = calloc(1, sizeof *r);
   if (!r) return -1;
   mqe_config cfg;
@@ -85,7 +85,7 @@ int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_
   r->fn = fn;
   r->ctx = ctx;
   r->now = 1000;
-  mqz__model_init(&r->model, mqz_session_version(s, n), token, false,
+  mqz__model_init(&r->model, mqz_session_version(s, n), token, true,
                   (mqz_session_flags(s, n) & MQZ_F_AUTO_ACK) != 0, &r->out);
   uint8_t *buf = malloc(MQZ_SESSION_MAX);
   mqz_iter it;
@@ -117,10 +117,18 @@ int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_
           buf[f.header_len + 1] = (uint8_t)id;
         }
       }
-      bool probe;
-      if (rec.op != MQZ_OP_RAW)
-        (void)mqz__model_sent(&r->model, rec.client, buf, rec.pkt_len, &probe);
+      bool probe = false;
+      if (rec.op != MQZ_OP_RAW &&
+          mqz__model_sent(&r->model, rec.client, buf, rec.pkt_len, &probe) == MQZ__SUPPRESS) {
+        if (how && r->rec < how_cap) how[r->rec] = MQZ_REPLAY_SUPPRESSED;
+        break;
+      }
       (void)mqe_conn_recv(r->e, c->conn, buf, rec.pkt_len, r->now);
+      if (probe && c->conn) {
+        static const uint8_t pingreq[2] = {0xC0, 0};
+        (void)mqe_conn_recv(r->e, c->conn, pingreq, 2, r->now);
+      }
+      if (how && r->rec < how_cap) how[r->rec] = probe ? MQZ_REPLAY_PROBED : MQZ_REPLAY_SENT;
       break;
     }
     case MQZ_OP_CLOSE:

@@ -85,7 +85,7 @@ void mqz_exec_opts_default(mqz_exec_opts *o) {
   o->wait_cap_ms = 10;
   o->drain_ms = 500;
   o->session_ms = 5000;
-  o->connect_ms = 2000;
+  o->connect_ms = 1000;
   o->spec_oracle = true;
 }
 

@@ -165,7 +165,13 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   mqc_version v = mqz_session_version(f->session, f->session_n);
   const char *vlabel = v == MQC_V5 ? "5.0" : "3.1.1";
   eng_log log = {0};
-  if (mqz_engine_replay(f->session, f->session_n, token, on_engine, &log)) return NULL;
+  uint8_t *how = calloc(f->session_n + 1, 1); /* more than the records */
+  if (!how ||
+      mqz_engine_replay(f->session, f->session_n, token, on_engine, &log, how, f->session_n + 1)) {
+    free(how);
+    eng_log_free(&log);
+    return NULL;
+  }
   /* which clients the session uses */
   bool used[MQZ_MAX_CLIENTS] = {0};
   mqz_iter it;
@@ -211,12 +217,18 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
     case MQZ_OP_SEND:
     case MQZ_OP_ACK:
     case MQZ_OP_RAW:
-      if (r.op == MQZ_OP_ACK && auto_ack) break; /* answered by the steps below */
+      if (r.op == MQZ_OP_ACK && auto_ack) break;    /* answered by the steps below */
+      if (how[idx] == MQZ_REPLAY_SUPPRESSED) break; /* the fuzzer did not send it either */
       memcpy(buf, r.pkt, r.pkt_len);
       mqz_token_apply(buf, r.pkt_len, token);
       tprintf(&t, "  - {client: c%u, send_hex: \"", r.client);
       thex(&t, buf, r.pkt_len);
       tprintf(&t, "\"}\n");
+      if (how[idx] == MQZ_REPLAY_PROBED)
+        tprintf(&t,
+                "  - {client: c%u, send_hex: \"c0 00\", comment: \"the fuzzer's PINGREQ after "
+                "a protocol violation\"}\n",
+                r.client);
       break;
     case MQZ_OP_CLOSE:
     case MQZ_OP_HALFCLOSE:
@@ -262,6 +274,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
               "  - {client: check, send: {type: PINGREQ}}\n"
               "  - {client: check, expect: {type: PINGRESP}}\n");
   eng_log_free(&log);
+  free(how);
   if (t.oom) {
     free(t.p);
     return NULL;

@@ -47,6 +47,7 @@ typedef struct {
   held hist[HIST]; /* ring of submitted sessions, oldest overwritten */
   size_t hist_at;
   int64_t last_ok; /* last liveness probe that passed */
+  unsigned silent; /* sessions in a row that received nothing */
   uint64_t leak_base_sessions, leak_next, leak_rss0;
   unsigned leak_fds0;
   bool leak_primed, leak_reported;
@@ -198,7 +199,17 @@ static int alive_within(run *r, instance *in, mqc_version v, uint32_t ms, char *
 }
 
 static mqc_version probe_version(const run *r) {
-  return (r->versions & MQS_V311) ? MQC_V311 : MQC_V5;
+  return (r->versions & MQS_V311) ? MQC_V311 : (r->versions & MQS_V5) ? MQC_V5 : MQC_V31;
+}
+
+/* The scenario versions to compile: 3.1 sessions are made from 3.1.1 ones. */
+static unsigned seed_versions(unsigned want) {
+  if (!want) return 0;
+  return (want & (MQS_V311 | MQS_V5)) | ((want & MQZ_V31) ? MQS_V311 : 0);
+}
+
+static unsigned version_bit(mqc_version v) {
+  return v == MQC_V5 ? MQS_V5 : v == MQC_V31 ? MQZ_V31 : MQS_V311;
 }
 
 /* ---- findings ---- */
@@ -457,7 +468,16 @@ static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const c
     else if (batch_reproduces(r, in, c + mid, hi - mid, kind, sig))
       lo = mid;
     else
-      break; /* only together: keep the newest of them */
+      break;
+  }
+  if (hit && hi - lo > 1 && hi - lo <= 64) {
+    /* neither half alone: try each one alone, newest first */
+    for (size_t i = lo; i < hi; i++)
+      if (reproduces(r, in, c[i].s, c[i].n, kind, sig)) {
+        lo = i;
+        hi = i + 1;
+        break;
+      }
   }
   restart(r, in);
   say(r, "fuzz: triage: %zu candidate sessions, %s%s", nc, hit ? "reproduced" : "not reproduced",
@@ -588,6 +608,12 @@ static void on_done(void *ctx, uint64_t id, const uint8_t *s, size_t n, const mq
   instance *in = ctx;
   run *r = in->owner;
   r->st->sessions++;
+  /* sessions that hear nothing: probe now rather than pile up suspects */
+  in->silent = out->packets_sent && !out->packets_received ? in->silent + 1 : 0;
+  if (in->silent >= 8) {
+    in->next_probe = 0;
+    in->silent = 0;
+  }
   if (out->kind == MQZ_BADWIRE || out->kind == MQZ_SPEC) {
     char sig[256];
     outcome_sig(out, sig, sizeof sig);
@@ -643,9 +669,12 @@ static void submit_one(run *r, instance *in) {
   size_t other = (size_t)(mix(h, 1) % r->corpus.count);
   if ((h & 0xF) != 0) /* one session in 16 runs a seed unchanged */
     n = mqz_mutate(r->mut, r->work, n, r->corpus.s[other], r->corpus.n[other], mix(h, 2));
-  if (!(r->versions & (mqz_session_version(r->work, n) == MQC_V5 ? MQS_V5 : MQS_V311))) {
-    /* a version the target does not speak: retarget the session */
-    r->work[0] = mqz_selector((r->versions & MQS_V5) ? MQC_V5 : MQC_V311);
+  if (!(r->versions & version_bit(mqz_session_version(r->work, n)))) {
+    /* a version the target does not speak: retarget the session (the
+     * CONNECT says otherwise: then it is a test of version refusal) */
+    r->work[0] = mqz_selector((r->versions & MQS_V5)     ? MQC_V5
+                              : (r->versions & MQS_V311) ? MQC_V311
+                                                         : MQC_V31);
   }
   if (mqz_exec_submit(in->x, k, token_for(r, k), r->work, n)) return;
   held *slot = &in->hist[in->hist_at];
@@ -821,8 +850,8 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     goto out;
   }
   /* seeds */
-  long got =
-      mqz_seeds_from_scenarios(o->seed_paths, o->n_seed_paths, o->versions, &r->corpus, stderr);
+  long got = mqz_seeds_from_scenarios(o->seed_paths, o->n_seed_paths, seed_versions(o->versions),
+                                      &r->corpus, stderr);
   if (got < 0) {
     snprintf(err, cap, "cannot read the seed scenarios");
     goto out;
@@ -870,15 +899,30 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
   }
   /* which versions the target speaks */
   r->versions = 0;
-  for (unsigned b = MQS_V311; b <= MQS_V5; b <<= 1) {
-    if (o->versions && !(o->versions & b)) continue;
+  static const struct {
+    unsigned bit;
+    mqc_version v;
+    const char *name;
+  } vs[3] = {{MQS_V311, MQC_V311, "3.1.1"}, {MQS_V5, MQC_V5, "5.0"}, {MQZ_V31, MQC_V31, "3.1"}};
+  for (int k = 0; k < 3; k++) {
+    if (o->versions && !(o->versions & vs[k].bit)) continue;
     char why[300];
-    r->versions |= b; /* for probe_version */
-    if (alive(r, &r->inst[0], mqs_version_codec(b), why, sizeof why)) {
-      r->versions &= ~b;
-      say(r, "fuzz: the target does not serve MQTT %s: %s", mqs_version_label(b), why);
-    }
+    if (alive(r, &r->inst[0], vs[k].v, why, sizeof why))
+      say(r, "fuzz: the target does not serve MQTT %s: %s", vs[k].name, why);
+    else
+      r->versions |= vs[k].bit;
   }
+  /* 3.1: the 3.1.1 seeds with their CONNECTs re-encoded */
+  for (size_t i = 0, seeds = r->corpus.count; (r->versions & MQZ_V31) && i < seeds; i++) {
+    mqz_buf b;
+    if (mqz_session_to_v31(r->corpus.s[i], r->corpus.n[i], &b)) continue;
+    char name[320];
+    snprintf(name, sizeof name, "%s@3.1", r->corpus.name[i]);
+    (void)mqz_corpus_add(&r->corpus, b.p, b.n, name);
+    mqz_buf_free(&b);
+  }
+  r->n_seeds = o->resume ? r->n_seeds : r->corpus.count;
+
   if (!r->versions) {
     snprintf(err, cap, "the target accepts no MQTT version it was asked to fuzz (%s)",
              o->target ? o->target : o->exec);

@@ -283,7 +283,8 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
       snprintf(rule, sizeof rule, "CONNECT: %s%s%s", err.message ? err.message : "malformed",
                err.statement ? " " : "", err.statement ? err.statement : "");
       violation(m, client, "MQTT-3.1.4-1", rule);
-      return MQZ__SEND; /* judged by its CONNACK or close */
+      if (c->v == MQC_V31) c->violated = false; /* 3.1: see probed() */
+      return MQZ__SEND;                         /* judged by its CONNACK or close */
     }
     c->v = (mqc_version)pkt.connect.level;
     name_set(&c->cid, m, pkt.connect.client_id);
@@ -309,8 +310,12 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
 
 /* The executor sends a PINGREQ after every violation it is told to probe. */
 static mqz__send_verdict probed(mqz__model *m, unsigned client, bool *probe) {
-  *probe = m->spec;
-  m->c[client].probe_sent = m->spec;
+  /* MQTT 3.1 numbers no statement that makes a server close on a violation:
+   * the packet only takes the client out of the delivery oracles */
+  bool judge = m->spec && m->c[client].v != MQC_V31;
+  *probe = judge;
+  m->c[client].probe_sent = judge;
+  if (!judge) m->c[client].violated = false;
   return MQZ__SEND;
 }
 
@@ -504,6 +509,9 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
                      c->viol_rule);
       return false;
     }
+    /* 3.1 says little about answers to a broken request (an empty SUBSCRIBE
+     * gets an empty SUBACK): not judged once the client broke the protocol */
+    if (c->v == MQC_V31 && c->tainted) return false;
     mqz__finding(m, MQZ_BADWIRE, client, err.statement ? err.statement : "",
                  "the broker sent a %s that does not decode as %s (byte %zu): %s",
                  mqc_type_name((mqc_type)(n ? p[0] >> 4 : 0)), mqc_version_name(c->v), err.offset,

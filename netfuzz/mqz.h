@@ -119,6 +119,13 @@ void mqz_session_begin(mqz_buf *b, mqc_version v, uint8_t flags);
 void mqz_session_add(mqz_buf *b, mqz_op op, unsigned client, const uint8_t *pkt, size_t pkt_len,
                      uint32_t arg);
 
+/* The same session for MQTT 3.1: every CONNECT that decodes as 3.1.1 is
+ * re-encoded with protocol name "MQIsdp" and level 3 (the other packets are
+ * the same on the wire). out gets the copy (caller frees with
+ * mqz_buf_free). Returns 0, or -1 when s is not a 3.1.1 session or out of
+ * memory. */
+int mqz_session_to_v31(const uint8_t *s, size_t n, mqz_buf *out);
+
 /* Name of an op ("send"), "?" when unknown. */
 const char *mqz_op_name(mqz_op op);
 
@@ -222,7 +229,7 @@ typedef struct {
   uint32_t wait_cap_ms; /* longest WAIT; 0 = 10 */
   uint32_t drain_ms;    /* end of session: longest wait for owed deliveries; 0 = 500 */
   uint32_t session_ms;  /* whole session; 0 = 5000 */
-  uint32_t connect_ms;  /* transport handshake; 0 = 2000 */
+  uint32_t connect_ms;  /* transport handshake; 0 = 1000 */
   bool spec_oracle;     /* judge the spec statements (default on in mqz_exec_opts_default) */
 } mqz_exec_opts;
 
@@ -305,6 +312,8 @@ char *mqz_scenario_yaml(const mqz_finding *f);
 /* ------------------------------------------------------------------------ */
 /* The fuzzing run                                                          */
 /* ------------------------------------------------------------------------ */
+
+#define MQZ_V31 4u /* with mqs.h's MQS_V311 (1) and MQS_V5 (2): MQTT 3.1 */
 
 typedef struct {
   const char *target; /* URL; NULL with exec */

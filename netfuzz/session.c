@@ -194,3 +194,33 @@ void mqz_token_make(uint32_t k, char out[MQZ_TOKEN_LEN + 1]) {
   }
   out[MQZ_TOKEN_LEN] = '\0';
 }
+
+int mqz_session_to_v31(const uint8_t *s, size_t n, mqz_buf *out) {
+  memset(out, 0, sizeof *out);
+  if (mqz_session_version(s, n) != MQC_V311) return -1;
+  mqz_session_begin(out, MQC_V31, mqz_session_flags(s, n));
+  uint8_t pkt[1024];
+  mqz_iter it;
+  mqz_rec r;
+  mqz_iter_init(&it, s, n);
+  while (mqz_iter_next(&it, &r)) {
+    mqc_packet p;
+    mqc_error e;
+    size_t len;
+    if (r.op == MQZ_OP_SEND && r.pkt_len && (r.pkt[0] >> 4) == MQC_CONNECT &&
+        mqc_decode(r.pkt, r.pkt_len, MQC_V311, MQC_FROM_CLIENT, MQC_NO_LIMIT, &p, &e) == MQC_OK) {
+      p.connect.protocol_name = mqc_cstr("MQIsdp");
+      p.connect.level = 3;
+      if (mqc_encode(&p, MQC_V31, pkt, sizeof pkt, &len) == MQC_OK) {
+        mqz_session_add(out, MQZ_OP_SEND, r.client, pkt, len, 0);
+        continue;
+      }
+    }
+    mqz_buf_append(out, s + r.offset, r.len);
+  }
+  if (out->oom) {
+    mqz_buf_free(out);
+    return -1;
+  }
+  return 0;
+}
