@@ -737,9 +737,10 @@ static int sweep(load *L, const brokers *B, const char **names, const char **lab
              (unsigned long long)loss[b][i], (unsigned long long)dups[b][i]);
   }
   if (svg) {
-    lu_series s[8];
+    lu_series s[8]; /* the rated steps as a curve, the last (flood) step apart */
     for (int b = 0; b < nb && b < 8; b++)
-      s[b] = (lu_series){labels[b], np[b] - 1, off[b], del[b], p99[b]}; /* rated steps */
+      s[b] = (lu_series){labels[b],         np[b] - 1,         off[b],           del[b], p99[b],
+                         off[b][np[b] - 1], del[b][np[b] - 1], p99[b][np[b] - 1]};
     char title[128];
     snprintf(title, sizeof title, "bench load --sweep: %d -> %d, QoS %d, %d-byte payloads", L->npub,
              L->nsub, L->qos, L->size);

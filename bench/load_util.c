@@ -204,8 +204,13 @@ static void range(const lu_series *s, size_t ns, int which, double *lo, double *
   *lo = 1e300;
   *hi = -1e300;
   for (size_t k = 0; k < ns; k++)
-    for (size_t i = 0; i < s[k].n; i++) {
-      double v = which == 0 ? s[k].offered[i] : which == 1 ? s[k].delivered[i] : s[k].p99_ms[i];
+    for (size_t i = 0; i <= s[k].n; i++) { /* i == n: the flood point */
+      double v = i < s[k].n ? (which == 0   ? s[k].offered[i]
+                               : which == 1 ? s[k].delivered[i]
+                                            : s[k].p99_ms[i])
+                            : (which == 0   ? s[k].flood_offered
+                               : which == 1 ? s[k].flood_delivered
+                                            : s[k].flood_p99_ms);
       if (v <= 0) continue;
       double l = log10(v);
       if (l < *lo) *lo = l;
@@ -232,6 +237,8 @@ int lu_svg_write(const char *path, const char *title, const lu_series *s, size_t
           "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
           (size_t)420 + 16 * ns);
   fprintf(f, "<text x='490' y='20' font-size='14' text-anchor='middle'>%s</text>\n", title);
+  fprintf(f, "<text x='300' y='410' font-size='12'>dots: offered rate steps (open loop); "
+             "rings: unlimited flood, at the rate TCP took</text>\n");
   axes(f, &a, "offered msg/s (log)", "delivered msg/s (log)");
   axes(f, &b, "offered msg/s (log)", "p99 latency, ms (log)");
   /* delivered == offered: the diagonal a broker keeping up follows */
@@ -242,6 +249,12 @@ int lu_svg_write(const char *path, const char *title, const lu_series *s, size_t
     const char *c = colors[k % (sizeof colors / sizeof *colors)];
     curve(f, &a, s[k].offered, s[k].delivered, s[k].n, c);
     curve(f, &b, s[k].offered, s[k].p99_ms, s[k].n, c);
+    if (s[k].flood_offered > 0) { /* not on the curve: its offer is what TCP took */
+      fprintf(f, "<circle cx='%.1f' cy='%.1f' r='5' fill='none' stroke='%s' stroke-width='2'/>\n",
+              px(&a, s[k].flood_offered), py(&a, s[k].flood_delivered), c);
+      fprintf(f, "<circle cx='%.1f' cy='%.1f' r='5' fill='none' stroke='%s' stroke-width='2'/>\n",
+              px(&b, s[k].flood_offered), py(&b, s[k].flood_p99_ms), c);
+    }
     fprintf(f, "<rect x='70' y='%zu' width='12' height='12' fill='%s'/>", (size_t)400 + 16 * k, c);
     fprintf(f, "<text x='88' y='%zu' font-size='12'>%s</text>\n", (size_t)410 + 16 * k, s[k].name);
   }

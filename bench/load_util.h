@@ -32,6 +32,8 @@ typedef struct {
   const char *name;
   size_t n;
   const double *offered, *delivered, *p99_ms;
+  /* the unlimited (flood) step, drawn as a hollow marker; offered 0 = none */
+  double flood_offered, flood_delivered, flood_p99_ms;
 } lu_series;
 
 /* Writes two side-by-side panels (delivered vs offered msg/s, and p99
