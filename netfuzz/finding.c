@@ -211,6 +211,8 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
     if (!more) break;
     switch (r.op) {
     case MQZ_OP_OPEN:
+      if (open[r.client]) /* the fuzzer drops an open transport first */
+        tprintf(&t, "  - {client: c%u, drop: true}\n", r.client);
       tprintf(&t, "  - {client: c%u, open: true}\n", r.client);
       open[r.client] = true;
       break;

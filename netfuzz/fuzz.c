@@ -391,7 +391,10 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   f.kind = kind;
   snprintf(f.signature, sizeof f.signature, "%s", sig);
   snprintf(f.statement, sizeof f.statement, "%s", stmt ? stmt : "");
-  snprintf(f.message, sizeof f.message, "%s%s", msg, reproduced ? "" : " (not reproduced alone)");
+  snprintf(f.message, sizeof f.message, "%s%s", msg,
+           reproduced         ? ""
+           : kind == MQZ_LEAK ? " (one session of the window; a leak needs many)"
+                              : " (not reproduced alone)");
   f.session = copy;
   f.session_n = m;
   f.broker_log = log;
