@@ -63,8 +63,9 @@ typedef struct {
   uint8_t qos;
   bool retain, expiry; /* published retained / with a Message Expiry Interval */
   uint16_t id;
-  bool acked;  /* PUBACK/PUBREC below 0x80 */
-  bool done;   /* PUBACK or PUBCOMP: its identifier is free again */
+  bool acked;  /* the broker took it: PUBACK (QoS 1) or PUBCOMP (QoS 2) below 0x80 */
+  bool recd;   /* QoS 2: PUBREC below 0x80 arrived, PUBCOMP not yet */
+  bool done;   /* the flow ended: its identifier is free again */
   bool reused; /* sent with an identifier still in use: a retransmission */
   uint64_t conn_no;
   uint64_t seq;

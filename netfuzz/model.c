@@ -253,6 +253,18 @@ static void unsubscribe_sent(mqz__model *m, unsigned client, const mqc_packet *p
     }
 }
 
+/* The protocol level byte of a CONNECT that may not decode: after the fixed
+ * header and the protocol name ("MQTT" or "MQIsdp"); 0 when cut short. */
+static uint8_t connect_level(const uint8_t *p, size_t n) {
+  size_t hl = 1;
+  while (hl < n && hl < 5 && (p[hl] & 0x80))
+    hl++;
+  hl++; /* the last length byte */
+  if (hl + 2 > n) return 0;
+  size_t at = hl + 2 + ((size_t)p[hl] << 8 | p[hl + 1]);
+  return at < n ? p[at] : 0;
+}
+
 mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
                                   bool *probe) {
   mqz__conn_model *c = &m->c[client];
@@ -278,7 +290,8 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
     if (st != MQC_OK) {
       c->connect_bad = true;
       /* the level byte, where present, decides how the answer is read */
-      if (n > 8 && (p[8] == 3 || p[8] == 4 || p[8] == 5)) c->v = (mqc_version)p[8];
+      uint8_t level = connect_level(p, n);
+      if (level == 3 || level == 4 || level == 5) c->v = (mqc_version)level;
       char rule[160];
       snprintf(rule, sizeof rule, "CONNECT: %s%s%s", err.message ? err.message : "malformed",
                err.statement ? " " : "", err.statement ? err.statement : "");
@@ -421,6 +434,20 @@ static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
 
 /* PUBACK and PUBREC acknowledge a message; PUBACK and PUBCOMP free its
  * identifier (as does a failing PUBREC). */
+/* A QoS 1 message is the broker's at its PUBACK, a QoS 2 one only at its
+ * PUBCOMP: a broker may hold a QoS 2 message back until PUBREL (3.1.1
+ * Method B), so nothing is owed for it before. A failing PUBACK or PUBREC
+ * ends the flow without a message. */
+static void settle(mqz__model *m, mqz__pub *e, bool accepted) {
+  e->acked = accepted;
+  e->done = true;
+  for (size_t k = 0; e->retain && k < m->n_ret; k++)
+    if (m->ret[k].seq == e->seq) {
+      m->ret[k].acked = accepted;
+      m->ret[k].acked_seq = m->seq;
+    }
+}
+
 static void acked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   uint8_t want = pkt->type == MQC_PUBACK ? 1 : 2;
   for (size_t i = 0; i < m->n_pub; i++) {
@@ -429,17 +456,14 @@ static void acked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
         e->conn_no != m->conn_no[client])
       continue;
     if (pkt->type == MQC_PUBCOMP) {
-      e->done = true;
+      if (e->recd) settle(m, e, true);
       return;
     }
-    if (e->acked) continue;
-    e->acked = pkt->ack.reason < 0x80;
-    for (size_t k = 0; e->retain && k < m->n_ret; k++)
-      if (m->ret[k].seq == e->seq) {
-        m->ret[k].acked = e->acked;
-        m->ret[k].acked_seq = m->seq;
-      }
-    if (pkt->type == MQC_PUBACK || pkt->ack.reason >= 0x80) e->done = true;
+    if (pkt->type == MQC_PUBREC && e->recd) continue; /* a repeat: the next one */
+    if (pkt->type == MQC_PUBACK || pkt->ack.reason >= 0x80)
+      settle(m, e, pkt->ack.reason < 0x80);
+    else
+      e->recd = true; /* PUBREC 0x00: PUBREL, then PUBCOMP settle it */
     return;
   }
 }
