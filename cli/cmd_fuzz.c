@@ -91,6 +91,129 @@ static int parse_u64(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* Options into o, tls, replay and seeds (room for argc). Returns -1 to go
+ * on, 0 after --help, 2 on a usage error (reported). */
+static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, const char **replay,
+                      char **seeds, size_t *n_seeds) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    uint64_t u;
+#define NEED_ARG                                                                                   \
+  do {                                                                                             \
+    if (!v) return cli_usage("fuzz", "option '%s' needs a value", a);                              \
+    i++;                                                                                           \
+  } while (0)
+#define BAD_VALUE return cli_usage("fuzz", "bad value '%s' for %s", v, a)
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(a, "--target")) {
+      NEED_ARG;
+      o->target = v;
+    } else if (!strcmp(a, "--exec")) {
+      NEED_ARG;
+      o->exec = v;
+    } else if (!strcmp(a, "--jobs")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u || u > 16) BAD_VALUE;
+      o->jobs = (unsigned)u;
+    } else if (!strcmp(a, "--cafile")) {
+      NEED_ARG;
+      tls->cafile = v;
+    } else if (!strcmp(a, "--cert")) {
+      NEED_ARG;
+      tls->cert = v;
+    } else if (!strcmp(a, "--key")) {
+      NEED_ARG;
+      tls->key = v;
+    } else if (!strcmp(a, "--insecure")) {
+      tls->insecure = true;
+    } else if (!strcmp(a, "--username")) {
+      NEED_ARG;
+      o->username = v;
+    } else if (!strcmp(a, "--password")) {
+      NEED_ARG;
+      o->password = v;
+    } else if (!strcmp(a, "--version")) {
+      NEED_ARG;
+      mqc_version ver;
+      if (cli_parse_version(v, &ver) || ver == MQC_VERSION_AUTO) BAD_VALUE;
+      o->versions |= ver == MQC_V5 ? MQS_V5 : ver == MQC_V31 ? MQZ_V31 : MQS_V311;
+    } else if (!strcmp(a, "--findings")) {
+      NEED_ARG;
+      o->findings_dir = v;
+    } else if (!strcmp(a, "--corpus")) {
+      NEED_ARG;
+      o->corpus_dir = v;
+    } else if (!strcmp(a, "--seed")) {
+      NEED_ARG;
+      if (parse_u64(v, &o->seed)) BAD_VALUE;
+    } else if (!strcmp(a, "--duration")) {
+      NEED_ARG;
+      if (parse_duration(v, &o->duration_ms)) BAD_VALUE;
+    } else if (!strcmp(a, "--sessions")) {
+      NEED_ARG;
+      if (parse_u64(v, &o->max_sessions) || !o->max_sessions) BAD_VALUE;
+    } else if (!strcmp(a, "--max-findings")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u) BAD_VALUE;
+      o->max_findings = (unsigned)u;
+    } else if (!strcmp(a, "--concurrency")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u || u > 1024) BAD_VALUE;
+      o->concurrency = (unsigned)u;
+    } else if (!strcmp(a, "--coverage")) {
+      o->coverage = true;
+    } else if (!strcmp(a, "--no-feedback")) {
+      o->coverage = true;
+      o->no_feedback = true;
+    } else if (!strcmp(a, "--sync-dir")) {
+      NEED_ARG;
+      o->sync_dir = v;
+    } else if (!strcmp(a, "--resume")) {
+      o->resume = true;
+    } else if (!strcmp(a, "--json-stats")) {
+      NEED_ARG;
+      o->stats_json = v;
+    } else if (!strcmp(a, "--no-spec")) {
+      o->no_spec = true;
+    } else if (!strcmp(a, "--no-minimise")) {
+      o->no_minimise = true;
+    } else if (!strcmp(a, "--hang-ms")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u) BAD_VALUE;
+      o->hang_ms = (uint32_t)u;
+    } else if (!strcmp(a, "--drain-ms")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u) BAD_VALUE;
+      o->drain_ms = (uint32_t)u;
+    } else if (!strcmp(a, "--leak-rss")) {
+      NEED_ARG;
+      if (parse_u64(v, &o->leak_rss_kib) || !o->leak_rss_kib) BAD_VALUE;
+    } else if (!strcmp(a, "--leak-fds")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u) BAD_VALUE;
+      o->leak_fds = (unsigned)u;
+    } else if (!strcmp(a, "--leak-window")) {
+      NEED_ARG;
+      if (parse_u64(v, &o->leak_window) || !o->leak_window) BAD_VALUE;
+    } else if (!strcmp(a, "--replay")) {
+      NEED_ARG;
+      *replay = v;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      o->quiet = true;
+    } else if (a[0] == '-') {
+      return cli_bad_option("fuzz", a, usage);
+    } else {
+      seeds[(*n_seeds)++] = argv[i];
+    }
+  }
+  return -1;
+}
+#undef NEED_ARG
+#undef BAD_VALUE
+
 int mqc_cmd_fuzz(int argc, char **argv) {
   mqz_opts o;
   memset(&o, 0, sizeof o);
@@ -101,136 +224,10 @@ int mqc_cmd_fuzz(int argc, char **argv) {
   char **seeds = calloc((size_t)argc + 1, sizeof *seeds);
   size_t n_seeds = 0;
   if (!seeds) return 2;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    uint64_t u;
-#define NEED_ARG                                                                                   \
-  do {                                                                                             \
-    if (!v) {                                                                                      \
-      fprintf(stderr, "mqcheck fuzz: %s needs a value\n", a);                                      \
-      free(seeds);                                                                                 \
-      return 2;                                                                                    \
-    }                                                                                              \
-    i++;                                                                                           \
-  } while (0)
-#define BAD_VALUE                                                                                  \
-  do {                                                                                             \
-    fprintf(stderr, "mqcheck fuzz: bad value '%s' for %s\n", v, a);                                \
-    free(seeds);                                                                                   \
-    return 2;                                                                                      \
-  } while (0)
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      usage(stdout);
-      free(seeds);
-      return 0;
-    } else if (!strcmp(a, "--target")) {
-      NEED_ARG;
-      o.target = v;
-    } else if (!strcmp(a, "--exec")) {
-      NEED_ARG;
-      o.exec = v;
-    } else if (!strcmp(a, "--jobs")) {
-      NEED_ARG;
-      if (parse_u64(v, &u) || !u || u > 16) BAD_VALUE;
-      o.jobs = (unsigned)u;
-    } else if (!strcmp(a, "--cafile")) {
-      NEED_ARG;
-      tls.cafile = v;
-    } else if (!strcmp(a, "--cert")) {
-      NEED_ARG;
-      tls.cert = v;
-    } else if (!strcmp(a, "--key")) {
-      NEED_ARG;
-      tls.key = v;
-    } else if (!strcmp(a, "--insecure")) {
-      tls.insecure = true;
-    } else if (!strcmp(a, "--username")) {
-      NEED_ARG;
-      o.username = v;
-    } else if (!strcmp(a, "--password")) {
-      NEED_ARG;
-      o.password = v;
-    } else if (!strcmp(a, "--version")) {
-      NEED_ARG;
-      if (!strcmp(v, "3.1.1"))
-        o.versions |= MQS_V311;
-      else if (!strcmp(v, "3.1"))
-        o.versions |= MQZ_V31;
-      else if (!strcmp(v, "5") || !strcmp(v, "5.0"))
-        o.versions |= MQS_V5;
-      else
-        BAD_VALUE;
-    } else if (!strcmp(a, "--findings")) {
-      NEED_ARG;
-      o.findings_dir = v;
-    } else if (!strcmp(a, "--corpus")) {
-      NEED_ARG;
-      o.corpus_dir = v;
-    } else if (!strcmp(a, "--seed")) {
-      NEED_ARG;
-      if (parse_u64(v, &o.seed)) BAD_VALUE;
-    } else if (!strcmp(a, "--duration")) {
-      NEED_ARG;
-      if (parse_duration(v, &o.duration_ms)) BAD_VALUE;
-    } else if (!strcmp(a, "--sessions")) {
-      NEED_ARG;
-      if (parse_u64(v, &o.max_sessions) || !o.max_sessions) BAD_VALUE;
-    } else if (!strcmp(a, "--max-findings")) {
-      NEED_ARG;
-      if (parse_u64(v, &u) || !u) BAD_VALUE;
-      o.max_findings = (unsigned)u;
-    } else if (!strcmp(a, "--concurrency")) {
-      NEED_ARG;
-      if (parse_u64(v, &u) || !u || u > 1024) BAD_VALUE;
-      o.concurrency = (unsigned)u;
-    } else if (!strcmp(a, "--coverage")) {
-      o.coverage = true;
-    } else if (!strcmp(a, "--no-feedback")) {
-      o.coverage = true;
-      o.no_feedback = true;
-    } else if (!strcmp(a, "--sync-dir")) {
-      NEED_ARG;
-      o.sync_dir = v;
-    } else if (!strcmp(a, "--resume")) {
-      o.resume = true;
-    } else if (!strcmp(a, "--json-stats")) {
-      NEED_ARG;
-      o.stats_json = v;
-    } else if (!strcmp(a, "--no-spec")) {
-      o.no_spec = true;
-    } else if (!strcmp(a, "--no-minimise")) {
-      o.no_minimise = true;
-    } else if (!strcmp(a, "--hang-ms")) {
-      NEED_ARG;
-      if (parse_u64(v, &u) || !u) BAD_VALUE;
-      o.hang_ms = (uint32_t)u;
-    } else if (!strcmp(a, "--drain-ms")) {
-      NEED_ARG;
-      if (parse_u64(v, &u) || !u) BAD_VALUE;
-      o.drain_ms = (uint32_t)u;
-    } else if (!strcmp(a, "--leak-rss")) {
-      NEED_ARG;
-      if (parse_u64(v, &o.leak_rss_kib) || !o.leak_rss_kib) BAD_VALUE;
-    } else if (!strcmp(a, "--leak-fds")) {
-      NEED_ARG;
-      if (parse_u64(v, &u) || !u) BAD_VALUE;
-      o.leak_fds = (unsigned)u;
-    } else if (!strcmp(a, "--leak-window")) {
-      NEED_ARG;
-      if (parse_u64(v, &o.leak_window) || !o.leak_window) BAD_VALUE;
-    } else if (!strcmp(a, "--replay")) {
-      NEED_ARG;
-      replay = v;
-    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-      o.quiet = true;
-    } else if (a[0] == '-') {
-      fprintf(stderr, "mqcheck fuzz: unknown option '%s' (see mqcheck fuzz --help)\n", a);
-      free(seeds);
-      return 2;
-    } else {
-      seeds[n_seeds++] = argv[i];
-    }
+  int parsed = parse_args(argc, argv, &o, &tls, &replay, seeds, &n_seeds);
+  if (parsed >= 0) {
+    free(seeds);
+    return parsed;
   }
   if (!o.target == !o.exec) {
     fprintf(stderr, "mqcheck fuzz: give --target URL or --exec \"CMD ... {port}\" (one of them)\n");

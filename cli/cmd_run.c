@@ -13,6 +13,7 @@
 
 #include "cli_decls.h"
 #include "cli_util.h"
+#include "mqn.h"
 #include "mqp.h"
 #include "mqr.h"
 #include "mqs.h"
@@ -142,17 +143,6 @@ static void mkdirs(const char *dir) {
       *p = '/';
     }
   mkdir(tmp, 0777);
-}
-
-/* Strips "user:pass@" from a URL for reports. */
-static void redact_url(const char *in, char *out, size_t cap) {
-  const char *scheme = strstr(in, "://");
-  const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-  const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-  if (at && (!slash || at < slash))
-    snprintf(out, cap, "%.*s***@%s", (int)(scheme + 3 - in), in, at + 1);
-  else
-    snprintf(out, cap, "%s", in);
 }
 
 /* One case's result as the reports see it; everything borrowed. */
@@ -556,7 +546,7 @@ int mqc_cmd_run(int argc, char **argv) {
     unsigned spoken = 0;
     if (mqs_preflight(&opts, want, &spoken, unspoken, sizeof unspoken) || !spoken) {
       char shown[600];
-      redact_url(target, shown, sizeof shown);
+      mqn_url_redact(target, shown, sizeof shown);
       fprintf(stderr, "mqcheck run: %s accepts no CONNECT: %s\n", shown, unspoken);
       free(cases);
       free(results);
@@ -583,7 +573,7 @@ int mqc_cmd_run(int argc, char **argv) {
   mqr_stmt(*stmts)[MQS_STMTS_MAX] = calloc(n + 1, sizeof *stmts);
   char(*ids)[300] = calloc(n + 1, sizeof *ids);
   char shown_target[600];
-  redact_url(target ? target : "engine", shown_target, sizeof shown_target);
+  mqn_url_redact(target ? target : "engine", shown_target, sizeof shown_target);
   char started[32];
   time_t now = time(NULL);
   struct tm tmv;

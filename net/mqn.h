@@ -102,6 +102,9 @@ static inline bool mqn_scheme_is_ws(mqn_scheme s) {
   return s == MQN_WS || s == MQN_WSS;
 }
 const char *mqn_scheme_name(mqn_scheme s); /* "tcp", "mqtts", "ws", "wss" */
+/* The URL text in with any "user:pass@" replaced by "***@", for reports and
+ * logs (snprintf semantics into out). Not parsed: any text is fine. */
+void mqn_url_redact(const char *in, char *out, size_t cap);
 
 /* ------------------------------------------------------------------------ */
 /* TLS configuration                                                        */

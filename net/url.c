@@ -1,4 +1,5 @@
 /* url.c - mqn_url_parse: scheme://host[:port][/path], bounded, no allocation. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -108,4 +109,14 @@ mqn_status mqn_url_parse(const char *s, mqn_url *out) {
     if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f) return MQN_ERR_URL;
   memcpy(out->path, p, pl + 1);
   return MQN_OK;
+}
+
+void mqn_url_redact(const char *in, char *out, size_t cap) {
+  const char *scheme = strstr(in, "://");
+  const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+  const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+  if (at && (!slash || at < slash))
+    snprintf(out, cap, "%.*s***@%s", (int)(scheme + 3 - in), in, at + 1);
+  else
+    snprintf(out, cap, "%s", in);
 }

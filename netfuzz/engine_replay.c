@@ -107,16 +107,7 @@ int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_
       if (!c->conn || (rec.op == MQZ_OP_ACK && r->model.auto_ack)) break;
       memcpy(buf, rec.pkt, rec.pkt_len);
       mqz_token_apply(buf, rec.pkt_len, token);
-      if (rec.op == MQZ_OP_ACK && rec.pkt_len >= 4) {
-        uint16_t id = mqz__model_take_pend(&r->model, rec.client, (uint8_t)(buf[0] >> 4));
-        mqc_frame f;
-        mqc_error e;
-        if (id && mqc_frame_packet(buf, rec.pkt_len, MQC_V311, MQC_NO_LIMIT, &f, &e) == MQC_OK &&
-            f.header_len + 2u <= rec.pkt_len) {
-          buf[f.header_len] = (uint8_t)(id >> 8);
-          buf[f.header_len + 1] = (uint8_t)id;
-        }
-      }
+      if (rec.op == MQZ_OP_ACK) mqz__model_answer(&r->model, rec.client, buf, rec.pkt_len);
       bool probe = false;
       if (rec.op != MQZ_OP_RAW &&
           mqz__model_sent(&r->model, rec.client, buf, rec.pkt_len, &probe) == MQZ__SUPPRESS) {

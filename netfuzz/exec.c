@@ -6,7 +6,6 @@
  * a WAIT), then the loop serves every slot's sockets. Nothing waits without a
  * deadline: SYNC and WAIT are capped, and so is the whole session. */
 #include <assert.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,7 +19,6 @@ typedef struct {
   unsigned idx;
   mqn_conn *conn; /* owned by the loop while set */
   bool dialing;   /* handshake under way */
-  bool refused;   /* could not open */
   mqz_buf rx;
   uint32_t got;   /* packets received, all connections of the session */
   bool broken;    /* the byte stream can no longer be framed */
@@ -58,8 +56,7 @@ struct mqz_exec {
   slot *slots;
   size_t n_slots, running;
   uint8_t scratch[MQZ_SESSION_MAX];
-  bool in_one; /* mqz_exec_one is running: done is not called */
-  bool trace;  /* MQZ_TRACE set: every packet on stderr (debugging the oracles) */
+  bool trace; /* MQZ_TRACE set: every packet on stderr (debugging the oracles) */
 };
 
 static void trace(const mqz_exec *x, const slot *s, unsigned who, char dir, const uint8_t *p,
@@ -225,17 +222,7 @@ static void send_packet(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
   if (n > sizeof x->scratch) n = sizeof x->scratch;
   memcpy(x->scratch, r->pkt, n);
   mqz_token_apply(x->scratch, n, s->token);
-  if (r->op == MQZ_OP_ACK && n >= 4) {
-    /* answer what the broker sent: its packet identifier, not the seed's */
-    uint16_t id = mqz__model_take_pend(&s->model, c->idx, (uint8_t)(x->scratch[0] >> 4));
-    mqc_frame f;
-    mqc_error e;
-    if (id && mqc_frame_packet(x->scratch, n, MQC_V311, MQC_NO_LIMIT, &f, &e) == MQC_OK &&
-        f.header_len + 2u <= n) {
-      x->scratch[f.header_len] = (uint8_t)(id >> 8);
-      x->scratch[f.header_len + 1] = (uint8_t)id;
-    }
-  }
+  if (r->op == MQZ_OP_ACK) mqz__model_answer(&s->model, c->idx, x->scratch, n);
   bool probe = false;
   if (r->op == MQZ_OP_RAW) {
     mqz__model_sent_raw(&s->model, c->idx);
@@ -316,7 +303,6 @@ static void open_client(mqz_exec *x, slot *s, client *c) {
   mqn_conn *conn;
   if (mqn_conn_dial(&x->o.url, x->o.tls, &co, &conn) != MQN_OK ||
       mqn_loop_add(x->loop, conn, c) != MQN_OK) {
-    c->refused = true;
     s->out.refused = true;
     return;
   }
@@ -426,7 +412,7 @@ static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
 static void finish(mqz_exec *x, slot *s) {
   mqz__model_judge(&s->model, MQZ_MAX_CLIENTS);
   if (s->out.kind == MQZ_NONE && mqn_now_ms() >= s->deadline) s->out.timed_out = true;
-  if (!x->in_one && x->done) x->done(x->ctx, s->id, s->s, s->n, &s->out);
+  if (x->done) x->done(x->ctx, s->id, s->s, s->n, &s->out);
   slot_release(x, s);
 }
 
@@ -514,7 +500,6 @@ void mqz_exec_poll(mqz_exec *x, int timeout_ms) {
     case MQN_EV_ERROR:
     case MQN_EV_TIMEOUT:
       if (c->dialing) {
-        c->refused = true;
         s->out.refused = true;
       } else {
         mqz__model_server_closed(&s->model, c->idx);
@@ -530,9 +515,7 @@ void mqz_exec_poll(mqz_exec *x, int timeout_ms) {
 void mqz_exec_one(mqz_exec *x, uint32_t token, const uint8_t *s, size_t n, mqz_outcome *out) {
   memset(out, 0, sizeof *out);
   assert(x->running == 0);
-  x->in_one = true;
   if (mqz_exec_submit(x, 0, token, s, n)) {
-    x->in_one = false;
     snprintf(out->message, sizeof out->message, "out of memory");
     out->refused = true;
     return;
@@ -541,11 +524,7 @@ void mqz_exec_one(mqz_exec *x, uint32_t token, const uint8_t *s, size_t n, mqz_o
   for (size_t i = 0; i < x->n_slots; i++)
     if (x->slots[i].busy) sl = &x->slots[i];
   assert(sl);
-  /* finish() copies nothing for us: watch the slot's outcome until it ends */
-  while (sl->busy) {
-    *out = sl->out;
+  while (sl->busy)
     mqz_exec_poll(x, 50);
-  }
-  *out = sl->out;
-  x->in_one = false;
+  *out = sl->out; /* a released slot keeps its outcome until the next submit */
 }

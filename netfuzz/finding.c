@@ -283,42 +283,13 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   return t.p;
 }
 
-/* Writes n bytes to path via a temporary file, so a full disk never leaves a
- * half-written file under the final name. */
-static int write_file(const char *path, const void *p, size_t n, char *err, size_t cap) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    snprintf(err, cap, "cannot write %s: %s", tmp, strerror(errno));
-    return -1;
-  }
-  bool ok = fwrite(p, 1, n, f) == n;
-  ok = fflush(f) == 0 && ok;
-  int e = errno;
-  ok = fclose(f) == 0 && ok;
-  if (!ok || rename(tmp, path)) {
-    snprintf(err, cap, "cannot write %s: %s", path, strerror(e ? e : EIO));
-    remove(tmp);
-    return -1;
-  }
-  return 0;
-}
-
-static uint64_t fnv64(const void *p, size_t n, uint64_t h) {
-  const uint8_t *b = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ b[i]) * 1099511628211ull;
-  return h;
-}
-
 int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, size_t cap, char *err,
                       size_t err_cap) {
   if (mkdir(dir, 0777) && errno != EEXIST) {
     snprintf(err, err_cap, "cannot create %s: %s", dir, strerror(errno));
     return -1;
   }
-  uint64_t h = fnv64(f->signature, strlen(f->signature), 1469598103934665603ull);
+  uint64_t h = mqz__hash64(f->signature, strlen(f->signature));
   char fdir[4096];
   snprintf(fdir, sizeof fdir, "%s/%s-%012llx", dir, mqz_kind_name(f->kind),
            (unsigned long long)(h & 0xFFFFFFFFFFFFull));
@@ -334,11 +305,11 @@ int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, siz
     return -1;
   }
   snprintf(path, sizeof path, "%s/scenario.yaml", fdir);
-  int rc = write_file(path, yaml, strlen(yaml), err, err_cap);
+  int rc = mqz__write_file(path, yaml, strlen(yaml), err, err_cap);
   free(yaml);
   if (rc) return -1;
   snprintf(path, sizeof path, "%s/session.bin", fdir);
-  if (write_file(path, f->session, f->session_n, err, err_cap)) return -1;
+  if (mqz__write_file(path, f->session, f->session_n, err, err_cap)) return -1;
   /* the raw bytes each client sent (the session token fixed as in the
    * scenario) */
   char token[MQZ_TOKEN_LEN + 1];
@@ -353,21 +324,22 @@ int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, siz
     if (b.n) {
       mqz_token_apply(b.p, b.n, token);
       snprintf(path, sizeof path, "%s/client-%u.bin", fdir, k);
-      rc = b.oom ? -1 : write_file(path, b.p, b.n, err, err_cap);
+      rc = b.oom ? -1 : mqz__write_file(path, b.p, b.n, err, err_cap);
     }
     mqz_buf_free(&b);
     if (rc) return -1;
   }
   if (f->broker_log && f->broker_log_n) {
     snprintf(path, sizeof path, "%s/broker.log", fdir);
-    if (write_file(path, f->broker_log, f->broker_log_n, err, err_cap)) return -1;
+    if (mqz__write_file(path, f->broker_log, f->broker_log_n, err, err_cap)) return -1;
   }
   char line[900];
   int ln = snprintf(line, sizeof line, "%s%s%s: %s (seed %llu, session %llu)\n",
                     mqz_kind_name(f->kind), f->statement[0] ? " " : "", f->statement, f->message,
                     (unsigned long long)f->seed, (unsigned long long)f->number);
   snprintf(path, sizeof path, "%s/README", fdir);
-  if (write_file(path, line, (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1, err, err_cap))
+  if (mqz__write_file(path, line, (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1, err,
+                      err_cap))
     return -1;
   /* the run's index: one line per finding */
   snprintf(path, sizeof path, "%s/README", dir);

@@ -8,7 +8,6 @@
  * the corpus grows in the order sessions finish, so a finding's session is
  * kept in its folder (session.bin) rather than regenerated. */
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,14 +139,22 @@ static uint32_t token_for(const run *r, uint64_t number) {
 
 /* ---- instances ---- */
 
+/* An exec'd broker listens on TCP on loopback; its port changes on restart. */
+static mqn_url broker_url(const mqz_broker *b) {
+  mqn_url u;
+  memset(&u, 0, sizeof u);
+  u.scheme = MQN_TCP;
+  snprintf(u.host, sizeof u.host, "127.0.0.1");
+  u.port = mqz_broker_port(b);
+  return u;
+}
+
 static int instance_start(run *r, instance *in, char *err, size_t cap) {
   if (r->o->exec) {
     snprintf(in->log_path, sizeof in->log_path, "%s/broker-%u.log", r->o->findings_dir, in->no);
     mqz_broker_opts bo = {r->o->exec, in->log_path, 0, r->o->coverage, 0};
     if (mqz_broker_start(&bo, &in->broker, err, cap)) return -1;
-    char url[64];
-    snprintf(url, sizeof url, "tcp://127.0.0.1:%u", mqz_broker_port(in->broker));
-    mqn_url_parse(url, &in->url);
+    in->url = broker_url(in->broker);
   } else if (mqn_url_parse(r->o->target, &in->url) != MQN_OK) {
     snprintf(err, cap, "'%s' is not a target URL (tcp://, mqtts://, ws://, wss://)", r->o->target);
     return -1;
@@ -157,9 +164,7 @@ static int instance_start(run *r, instance *in, char *err, size_t cap) {
 
 static void instance_url(instance *in) {
   if (!in->broker) return;
-  char url[64];
-  snprintf(url, sizeof url, "tcp://127.0.0.1:%u", mqz_broker_port(in->broker));
-  mqn_url_parse(url, &in->url);
+  in->url = broker_url(in->broker);
   mqz_exec_set_url(in->x, &in->url);
   mqz_exec_set_url(in->tx, &in->url);
   mqz_exec_set_url(in->bx, &in->url);
@@ -365,14 +370,12 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   size_t m = n;
   if (reproduced && kind != MQZ_LEAK) {
     m = minimise(r, in, copy, n, kind, sig);
-    int rc = 0;
     size_t nr = 0;
     mqz_iter it;
     mqz_rec rec;
     mqz_iter_init(&it, copy, m);
     while (mqz_iter_next(&it, &rec))
       if (rec.op == MQZ_OP_SEND || rec.op == MQZ_OP_ACK || rec.op == MQZ_OP_RAW) nr++;
-    (void)rc;
     say(r, "fuzz: minimised %s finding from %zu to %zu bytes (%zu packets)", mqz_kind_name(kind), n,
         m, nr);
   }
@@ -1026,9 +1029,7 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
       free(s);
       return 2;
     }
-    char url[64];
-    snprintf(url, sizeof url, "tcp://127.0.0.1:%u", mqz_broker_port(b));
-    mqn_url_parse(url, &xo.url);
+    xo.url = broker_url(b);
   } else if (!o->target || mqn_url_parse(o->target, &xo.url) != MQN_OK) {
     snprintf(err, cap, "--replay needs --target URL or --exec CMD");
     free(s);

@@ -42,11 +42,9 @@ typedef struct {
   bool violated; /* ... and the broker must close: nothing is sent after it */
   char viol_stmt[32];
   char viol_rule[160];   /* what the packet broke */
-  uint64_t viol_seq;     /* model sequence of the violation */
   bool probe_sent;       /* the PINGREQ sent after the violation */
   uint32_t pings, pongs; /* PINGREQs sent, PINGRESPs received */
   uint32_t pongs_owed;   /* at the violation: PINGRESPs due for earlier PINGREQs */
-  uint64_t open_seq;     /* sequence when this connection's CONNACK arrived */
   struct {
     uint8_t type; /* the ack owed: PUBACK, PUBREC, PUBCOMP */
     uint16_t id;
@@ -125,6 +123,12 @@ typedef struct {
   bool spec;     /* judge the spec statements */
   bool auto_ack; /* clients answer everything themselves */
   uint64_t seq;  /* advances with every packet sent or received */
+  uint64_t rev;  /* advances with every change: mqz__model_owed's cache key */
+  struct {
+    uint64_t rev; /* 0: empty */
+    unsigned client;
+    size_t n;
+  } owed_cache;
   mqz__conn_model c[MQZ_MAX_CLIENTS];
   uint64_t conn_no[MQZ_MAX_CLIENTS]; /* connections opened per client */
   bool ever_tainted[MQZ_MAX_CLIENTS];
@@ -179,13 +183,14 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
                          size_t *ack_n);
 /* Bytes that cannot be framed arrived (bad-wire). */
 void mqz__model_unframeable(mqz__model *m, unsigned client, const mqc_error *err);
-/* Pops the oldest owed answer of the given type for an ACK record (0 when
- * none is owed). */
-uint16_t mqz__model_take_pend(mqz__model *m, unsigned client, uint8_t type);
+/* Makes the acknowledgement p[0..n) (an ACK record) answer the oldest
+ * server packet client still owes that answer to: its packet identifier is
+ * patched in. Nothing changes when none is owed. */
+void mqz__model_answer(mqz__model *m, unsigned client, uint8_t *p, size_t n);
 
 /* Deliveries still owed to client (MQZ_MAX_CLIENTS: to anyone); 0 means
  * the client may leave (or the session end) without losing anything. */
-size_t mqz__model_owed(const mqz__model *m, unsigned client);
+size_t mqz__model_owed(mqz__model *m, unsigned client);
 /* The delivery oracles for what client was owed (MQZ_MAX_CLIENTS: for
  * everyone): called before a subscriber leaves and at the end. */
 void mqz__model_judge(mqz__model *m, unsigned client);
@@ -193,6 +198,23 @@ void mqz__model_judge(mqz__model *m, unsigned client);
 /* Records a finding in m->out unless one is there already. */
 void mqz__finding(mqz__model *m, mqz_kind k, unsigned client, const char *stmt, const char *fmt,
                   ...) __attribute__((format(printf, 5, 6)));
+
+/* FNV-1a, 64 bits: names files by their content (not security). */
+uint64_t mqz__hash64(const void *p, size_t n);
+/* Writes n bytes to path through path.tmp and a rename, so a full disk never
+ * leaves a half-written file under the final name. 0, or -1 with err. */
+int mqz__write_file(const char *path, const void *p, size_t n, char *err, size_t cap);
+/* Puts packet identifier id into the acknowledgement p[0..n) (after its
+ * fixed header); nothing when p does not frame or is too short. */
+void mqz__patch_ack_id(uint8_t *p, size_t n, uint16_t id);
+/* Length of the fixed header of the packet at p (framed as 3.1.1, which
+ * accepts padded lengths; the body may be cut short), or 0 when the header
+ * itself is incomplete or invalid. */
+size_t mqz__header_len(const uint8_t *p, size_t n);
+/* Offset just after the length-prefixed string that starts the variable
+ * header (a PUBLISH's topic, a CONNECT's protocol name), or 0 when p is too
+ * short for it. */
+size_t mqz__after_first_string(const uint8_t *p, size_t n);
 
 /* Sessions other fuzzers share under sync (AFL++'s layout: every
  * <sync>/<name>/queue/ but the folder self), named "<name>/<file>". Returns

@@ -16,7 +16,6 @@
  *             holds a QoS >= 1 subscription, stays connected and answers
  *             everything (MQTT-4.5.0-1), QoS 2 exactly once (MQTT-4.3.3-2 in
  *             3.1.1, MQTT-4.3.3-10 in 5.0). */
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +42,7 @@ void mqz__model_init(mqz__model *m, mqc_version v, const char *token, bool spec,
   m->spec = spec;
   m->auto_ack = auto_ack;
   m->out = out;
+  m->rev = 1; /* the owed cache starts empty (rev 0) */
   for (unsigned i = 0; i < MQZ_MAX_CLIENTS; i++)
     m->c[i].v = v;
 }
@@ -60,6 +60,7 @@ static bool name_eq(const mqz__name *a, const mqz__name *b) {
 }
 
 void mqz__model_open(mqz__model *m, unsigned client) {
+  m->rev++;
   mqz__conn_model *c = &m->c[client];
   mqz__name cid = c->cid; /* the client keeps its identity until its next CONNECT */
   memset(c, 0, sizeof *c);
@@ -69,10 +70,12 @@ void mqz__model_open(mqz__model *m, unsigned client) {
 }
 
 void mqz__model_client_closed(mqz__model *m, unsigned client) {
+  m->rev++;
   m->c[client].client_closed = true;
 }
 
 void mqz__model_server_closed(mqz__model *m, unsigned client) {
+  m->rev++;
   m->c[client].server_closed = true;
 }
 
@@ -120,7 +123,6 @@ static void violation(mqz__model *m, unsigned client, const char *stmt, const ch
   m->ever_tainted[client] = true;
   if (c->violated) return;
   c->violated = true;
-  c->viol_seq = m->seq;
   /* answers to PINGREQs sent before the violation may still be on the way */
   c->pongs_owed = c->pings > c->pongs ? c->pings - c->pongs : 0;
   snprintf(c->viol_stmt, sizeof c->viol_stmt, "%s", stmt ? stmt : "");
@@ -256,13 +258,8 @@ static void unsubscribe_sent(mqz__model *m, unsigned client, const mqc_packet *p
 /* The protocol level byte of a CONNECT that may not decode: after the fixed
  * header and the protocol name ("MQTT" or "MQIsdp"); 0 when cut short. */
 static uint8_t connect_level(const uint8_t *p, size_t n) {
-  size_t hl = 1;
-  while (hl < n && hl < 5 && (p[hl] & 0x80))
-    hl++;
-  hl++; /* the last length byte */
-  if (hl + 2 > n) return 0;
-  size_t at = hl + 2 + ((size_t)p[hl] << 8 | p[hl + 1]);
-  return at < n ? p[at] : 0;
+  size_t at = mqz__after_first_string(p, n);
+  return at && at < n ? p[at] : 0;
 }
 
 mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t *p, size_t n,
@@ -270,6 +267,7 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
   mqz__conn_model *c = &m->c[client];
   *probe = false;
   m->seq++;
+  m->rev++;
   if (c->violated) return MQZ__SUPPRESS;
   uint8_t type = n ? p[0] >> 4 : 0;
   if (!c->connect_sent && type != MQC_CONNECT) {
@@ -338,6 +336,7 @@ static mqz__send_verdict probed(mqz__model *m, unsigned client, bool *probe) {
 
 void mqz__model_sent_raw(mqz__model *m, unsigned client) {
   m->seq++;
+  m->rev++;
   m->c[client].tainted = true;
   m->ever_tainted[client] = true;
 }
@@ -357,16 +356,17 @@ static void pend_push(mqz__conn_model *c, uint8_t type, uint16_t id) {
   c->n_pend++;
 }
 
-uint16_t mqz__model_take_pend(mqz__model *m, unsigned client, uint8_t type) {
+void mqz__model_answer(mqz__model *m, unsigned client, uint8_t *p, size_t n) {
   mqz__conn_model *c = &m->c[client];
+  uint8_t type = n ? (uint8_t)(p[0] >> 4) : 0;
   for (size_t i = 0; i < c->n_pend; i++)
     if (c->pend[i].type == type) {
       uint16_t id = c->pend[i].id;
       memmove(&c->pend[i], &c->pend[i + 1], (c->n_pend - i - 1) * sizeof c->pend[0]);
       c->n_pend--;
-      return id;
+      mqz__patch_ack_id(p, n, id);
+      return;
     }
-  return 0;
 }
 
 static void ack_bytes(uint8_t type, uint16_t id, uint8_t ack[4], size_t *n) {
@@ -518,6 +518,7 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
   mqz__conn_model *c = &m->c[client];
   *ack_n = 0;
   m->seq++;
+  m->rev++;
   mqc_packet pkt;
   mqc_error err;
   mqc_status st = mqc_decode(p, n, c->v, MQC_FROM_SERVER, MQC_NO_LIMIT, &pkt, &err);
@@ -580,7 +581,6 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
     }
     if (pkt.connack.reason == 0) {
       c->connack_ok = true;
-      c->open_seq = m->seq;
       bool known = false;
       for (size_t i = 0; i < m->n_accepted; i++)
         known |= name_eq(&m->accepted[i], &c->cid);
@@ -728,8 +728,7 @@ static bool retained_arrived(const mqz__model *m, const mqz__retowed *w) {
   return false;
 }
 
-size_t mqz__model_owed(const mqz__model *m, unsigned client) {
-  if (!m->spec || m->overflow) return 0;
+static size_t owed_count(const mqz__model *m, unsigned client) {
   size_t owed_n = 0;
   for (size_t i = 0; i < m->n_retowed; i++) {
     const mqz__retowed *w = &m->retowed[i];
@@ -746,6 +745,17 @@ size_t mqz__model_owed(const mqz__model *m, unsigned client) {
         owed_n++;
   }
   return owed_n;
+}
+
+/* Asked on every turn while a session waits for owed deliveries, and
+ * quadratic in the messages tracked: cached until the model changes. */
+size_t mqz__model_owed(mqz__model *m, unsigned client) {
+  if (!m->spec || m->overflow) return 0;
+  if (m->owed_cache.rev == m->rev && m->owed_cache.client == client) return m->owed_cache.n;
+  m->owed_cache.rev = m->rev;
+  m->owed_cache.client = client;
+  m->owed_cache.n = owed_count(m, client);
+  return m->owed_cache.n;
 }
 
 void mqz__model_judge(mqz__model *m, unsigned client) {

@@ -259,7 +259,8 @@ int mqz_exec_submit(mqz_exec *x, uint64_t id, uint32_t token, const uint8_t *s, 
 void mqz_exec_poll(mqz_exec *x, int timeout_ms);
 /* Aborts every running session (done is not called). */
 void mqz_exec_abort_all(mqz_exec *x);
-/* Runs one session to its end, alone (for triage and minimisation). */
+/* Runs one session to its end, alone (for triage and minimisation); done,
+ * if any, is called for it as for any other. */
 void mqz_exec_one(mqz_exec *x, uint32_t token, const uint8_t *s, size_t n, mqz_outcome *out);
 
 /* Throughput of the executor and its oracles (mqcheck bench fuzz). */

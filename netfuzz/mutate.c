@@ -288,12 +288,10 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
         put_op(&o, MQZ_OP_SEND, cr->client, 0, 0);
         size_t at_pkt = o.n;
         put(&o, cr->pkt, cr->pkt_len);
-        /* connect flags: after the variable header's name and level */
-        size_t hl = 2;
-        while (hl < cr->pkt_len && hl < 5 && (cr->pkt[hl - 1] & 0x80))
-          hl++;
-        size_t flags = at_pkt + hl + 2 + (cr->pkt_len > hl + 1 ? cr->pkt[hl + 1] : 4) + 1;
-        if (flags < o.n) o.p[flags] &= (uint8_t)~0x02;
+        /* connect flags: after the protocol name and level */
+        size_t name_end = mqz__after_first_string(cr->pkt, cr->pkt_len);
+        size_t flags = at_pkt + name_end + 1;
+        if (name_end && flags < o.n) o.p[flags] &= (uint8_t)~0x02;
       }
       if (i < nr) put_rec(&o, s, &m->recs[i]);
     }
@@ -351,16 +349,12 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
       put_rec(&o, s, &m->recs[i]);
       if (i != (size_t)pi || ((pr->pkt[0] >> 1) & 3) == 0) continue;
       /* the packet identifier follows the topic */
-      size_t hl = 2;
-      while (hl < pr->pkt_len && hl < 5 && (pr->pkt[hl - 1] & 0x80))
-        hl++;
-      size_t tl = pr->pkt_len > hl + 1 ? (size_t)pr->pkt[hl] << 8 | pr->pkt[hl + 1] : 0;
-      size_t idpos = hl + 2 + tl;
+      size_t idpos = mqz__after_first_string(pr->pkt, pr->pkt_len);
       for (size_t k = 1; k < copies; k++) {
         put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
         size_t at_pkt = o.n;
         put(&o, pr->pkt, pr->pkt_len);
-        if (idpos + 1 < pr->pkt_len && at_pkt + idpos + 1 < o.n) {
+        if (idpos && idpos + 1 < pr->pkt_len && at_pkt + idpos + 1 < o.n) {
           uint16_t id = (uint16_t)(((size_t)pr->pkt[idpos] << 8 | pr->pkt[idpos + 1]) + k);
           if (!id) id = 1;
           o.p[at_pkt + idpos] = (uint8_t)(id >> 8);

@@ -22,7 +22,6 @@ typedef struct {
     mqz_buf tx, rx;  /* bytes not yet framed */
     uint32_t got;    /* packets received so far */
     uint32_t synced; /* count in the last SYNC emitted */
-    bool closed;     /* by the server, since the last open */
   } c[MQZ_MAX_CLIENTS];
 } recorder;
 
@@ -83,7 +82,6 @@ static void tap_open(void *ctx, unsigned client) {
   emit_tx(r, client, true);
   flush_syncs(r);
   mqz_session_add(&r->out, MQZ_OP_OPEN, client, NULL, 0, 0);
-  r->c[client].closed = false;
 }
 
 static void tap_send(void *ctx, unsigned client, const uint8_t *p, size_t n) {
@@ -117,11 +115,6 @@ static void tap_recv(void *ctx, unsigned client, const uint8_t *p, size_t n) {
   }
   if (off) memmove(rx->p, rx->p + off, rx->n - off);
   rx->n -= off;
-}
-
-static void tap_closed(void *ctx, unsigned client) {
-  recorder *r = ctx;
-  if (client < MQZ_MAX_CLIENTS) r->c[client].closed = true;
 }
 
 static void tap_time(void *ctx, uint64_t ms) {
@@ -158,7 +151,7 @@ long mqz_seeds_from_scenarios(char *const *paths, size_t n_paths, unsigned versi
       memset(&r, 0, sizeof r);
       r.split = s->fragment;
       mqz_session_begin(&r.out, mqs_version_codec(vbit), 0);
-      mqs_tap tap = {tap_open, tap_send, tap_close, tap_recv, tap_closed, tap_time, &r};
+      mqs_tap tap = {tap_open, tap_send, tap_close, tap_recv, NULL, tap_time, &r};
       mqs_run_opts o;
       memset(&o, 0, sizeof o);
       o.target = spec;
@@ -281,35 +274,14 @@ long mqz_corpus_load_dir(const char *dir, bool create, mqz_corpus *out, char *er
   return added;
 }
 
-/* FNV-1a, 64 bits: content names, not security. */
-static uint64_t hash64(const uint8_t *p, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
-
 int mqz_corpus_save(const char *dir, const char *prefix, const uint8_t *s, size_t n, char *err,
                     size_t cap) {
-  char path[4096], tmp[4200];
+  char path[4096];
   snprintf(path, sizeof path, "%s/%s%016llx", dir, prefix ? prefix : "",
-           (unsigned long long)hash64(s, n));
+           (unsigned long long)mqz__hash64(s, n));
   struct stat st;
-  if (stat(path, &st) == 0) return 0;
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    snprintf(err, cap, "cannot write %s: %s", tmp, strerror(errno));
-    return -1;
-  }
-  bool ok = fwrite(s, 1, n, f) == n;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path)) {
-    snprintf(err, cap, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
-    remove(tmp);
-    return -1;
-  }
-  return 0;
+  if (stat(path, &st) == 0) return 0; /* the same session is there already */
+  return mqz__write_file(path, s, n, err, cap);
 }
 
 long mqz__sync_load(const char *sync, const char *self, mqz_corpus *out, char *err, size_t cap) {

@@ -3,8 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <stdio.h>
+
 #include "fuzz.h"
-#include "mqz.h"
+#include "internal.h"
 
 /* Bytes after [op][client] for ops with a fixed argument. */
 static size_t arg_len(mqz_op op) {
@@ -223,4 +226,55 @@ int mqz_session_to_v31(const uint8_t *s, size_t n, mqz_buf *out) {
     return -1;
   }
   return 0;
+}
+
+uint64_t mqz__hash64(const void *p, size_t n) {
+  const uint8_t *b = p;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
+int mqz__write_file(const char *path, const void *p, size_t n, char *err, size_t cap) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    snprintf(err, cap, "cannot write %s: %s", tmp, strerror(errno));
+    return -1;
+  }
+  bool ok = fwrite(p, 1, n, f) == n;
+  ok = fflush(f) == 0 && ok;
+  int e = errno;
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, path)) {
+    snprintf(err, cap, "cannot write %s: %s", path, strerror(e ? e : EIO));
+    remove(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+size_t mqz__header_len(const uint8_t *p, size_t n) {
+  mqc_frame f;
+  mqc_error e;
+  memset(&f, 0, sizeof f);
+  mqc_status st = mqc_frame_packet(p, n, MQC_V311, MQC_NO_LIMIT, &f, &e);
+  /* a packet cut short still has its header when the length is complete */
+  return st == MQC_OK || st == MQC_INCOMPLETE ? f.header_len : 0;
+}
+
+void mqz__patch_ack_id(uint8_t *p, size_t n, uint16_t id) {
+  size_t hl = mqz__header_len(p, n);
+  if (!id || !hl || hl + 2 > n) return;
+  p[hl] = (uint8_t)(id >> 8);
+  p[hl + 1] = (uint8_t)id;
+}
+
+size_t mqz__after_first_string(const uint8_t *p, size_t n) {
+  size_t hl = mqz__header_len(p, n);
+  if (!hl || hl + 2 > n) return 0;
+  size_t at = hl + 2 + ((size_t)p[hl] << 8 | p[hl + 1]);
+  return at <= n ? at : 0;
 }

@@ -58,16 +58,6 @@ __attribute__((format(printf, 3, 4))) static void finding(mqp_result *r, const c
   va_end(ap);
 }
 
-static void redact(const char *in, char *out, size_t cap) {
-  const char *scheme = strstr(in, "://");
-  const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-  const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-  if (at && (!slash || at < slash))
-    snprintf(out, cap, "%.*s***@%s", (int)(scheme + 3 - in), in, at + 1);
-  else
-    snprintf(out, cap, "%s", in);
-}
-
 static int tls_for(const mqn_url *u, const char *cafile, const char *cert, const char *key,
                    bool insecure, mqn_tls **out, char *err, size_t cap) {
   *out = NULL;
@@ -108,7 +98,7 @@ int mqp_reach(const char *url, const char *cafile, const char *cert, const char 
               uint32_t timeout_ms, char *err, size_t cap) {
   mqn_url u;
   char shown[300];
-  redact(url, shown, sizeof shown);
+  mqn_url_redact(url, shown, sizeof shown);
   if (mqn_url_parse(url, &u) != MQN_OK) {
     snprintf(err, cap, "bad target URL '%s'", shown);
     return -1;
@@ -513,7 +503,7 @@ static void probe_sys(session *s) {
 static void probe_transport(mqp__probe *p, mqc_version v, const char *url) {
   mqp_result *r = p->r;
   mqp_transport *t = &r->transports[r->n_transports++];
-  redact(url, t->url, sizeof t->url);
+  mqn_url_redact(url, t->url, sizeof t->url);
   mqn_url u;
   if (mqn_url_parse(url, &u) != MQN_OK) {
     snprintf(t->note, sizeof t->note, "not a URL");
@@ -589,7 +579,7 @@ int mqp_probe(const mqp_opts *o, mqp_result *r, char *err, size_t cap) {
   memset(r, 0, sizeof *r);
   r->max_qos = -1;
   r->receive_maximum = 65535;
-  redact(o->target, r->target, sizeof r->target);
+  mqn_url_redact(o->target, r->target, sizeof r->target);
   time_t now = time(NULL);
   struct tm tmv;
   gmtime_r(&now, &tmv);

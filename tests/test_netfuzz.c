@@ -178,6 +178,12 @@ static void seeds_compile_and_mutation_is_deterministic(void **state) {
 
 /* ---- the oracle model, fed by hand ---- */
 
+/* A model of a session with token Zq0001 and every oracle on. */
+static void fresh_model(mqz__model *m, mqz_outcome *out, mqc_version v, bool auto_ack) {
+  memset(out, 0, sizeof *out);
+  mqz__model_init(m, v, "Zq0001", true, auto_ack, out);
+}
+
 static const uint8_t CONNECT311[] = {0x10, 0x12, 0, 4, 'M', 'Q', 'T', 'T', 4,   2,
                                      0,    60,   0, 6, 'Z', 'q', '0', '0', '0', '1'};
 static const uint8_t CONNACK_OK[] = {0x20, 2, 0, 0};
@@ -196,8 +202,7 @@ static void violation_then_answer_is_a_finding(void **state) {
   (void)state;
   mqz_outcome out;
   mqz__model m;
-  memset(&out, 0, sizeof out);
-  mqz__model_init(&m, MQC_V311, "Zq0001", true, true, &out);
+  fresh_model(&m, &out, MQC_V311, true);
   connected(&m, 0);
   bool probe;
   uint8_t ack[4];
@@ -223,8 +228,7 @@ static void undecodable_server_packet_is_bad_wire(void **state) {
   (void)state;
   mqz_outcome out;
   mqz__model m;
-  memset(&out, 0, sizeof out);
-  mqz__model_init(&m, MQC_V311, "Zq0001", true, true, &out);
+  fresh_model(&m, &out, MQC_V311, true);
   connected(&m, 0);
   uint8_t ack[4];
   size_t an;
@@ -232,8 +236,7 @@ static void undecodable_server_packet_is_bad_wire(void **state) {
   assert_false(mqz__model_received(&m, 0, suback_bad, sizeof suback_bad, ack, &an));
   assert_int_equal(out.kind, MQZ_BADWIRE);
   /* a legacy CONNACK refusal to an unknown level is not bad wire */
-  memset(&out, 0, sizeof out);
-  mqz__model_init(&m, MQC_V5, "Zq0001", true, true, &out);
+  fresh_model(&m, &out, MQC_V5, true);
   bool probe;
   mqz__model_open(&m, 0);
   static const uint8_t connect5[] = {0x10, 0x13, 0, 4, 'M', 'Q', 'T', 'T', 5,   2,  0,
@@ -249,8 +252,7 @@ static void lost_delivery_is_a_finding_unless_excused(void **state) {
   for (int variant = 0; variant < 3; variant++) {
     mqz_outcome out;
     mqz__model m;
-    memset(&out, 0, sizeof out);
-    mqz__model_init(&m, MQC_V311, "Zq0001", true, true, &out);
+    fresh_model(&m, &out, MQC_V311, true);
     connected(&m, 0); /* subscriber */
     static const uint8_t connect_pub[] = {0x10, 0x13, 0, 4,   'M', 'Q', 'T', 'T', 4,   2,  0,
                                           60,   0,    7, 'Z', 'q', '0', '0', '0', '1', 'p'};
@@ -299,8 +301,7 @@ static void unmatched_delivery_is_a_finding(void **state) {
   (void)state;
   mqz_outcome out;
   mqz__model m;
-  memset(&out, 0, sizeof out);
-  mqz__model_init(&m, MQC_V311, "Zq0001", true, true, &out);
+  fresh_model(&m, &out, MQC_V311, true);
   connected(&m, 0);
   bool probe;
   uint8_t ack[4];
@@ -320,8 +321,7 @@ static void retained_message_is_owed_to_a_new_subscription(void **state) {
   for (int variant = 0; variant < 3; variant++) {
     mqz_outcome out;
     mqz__model m;
-    memset(&out, 0, sizeof out);
-    mqz__model_init(&m, MQC_V311, "Zq0001", true, false, &out);
+    fresh_model(&m, &out, MQC_V311, false);
     connected(&m, 0); /* publisher, then subscriber: the same client ID here */
     bool probe;
     uint8_t ack[4];
@@ -357,8 +357,7 @@ static void empty_client_id_without_clean_session_is_refused(void **state) {
   for (int accept = 0; accept < 2; accept++) {
     mqz_outcome out;
     mqz__model m;
-    memset(&out, 0, sizeof out);
-    mqz__model_init(&m, MQC_V311, "Zq0001", true, false, &out);
+    fresh_model(&m, &out, MQC_V311, false);
     static const uint8_t connect[] = {0x10, 0x0C, 0, 4, 'M', 'Q', 'T', 'T', 4, 0, 0, 60, 0, 0};
     static const uint8_t refused[] = {0x20, 2, 0, 2}, accepted[] = {0x20, 2, 0, 0};
     bool probe;
