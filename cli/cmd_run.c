@@ -519,7 +519,7 @@ int mqc_cmd_run(int argc, char **argv) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (!jobs) {
     jobs = ncpu > 0 ? (unsigned)ncpu : 1;
-    if (!mqs_target_spec_is_engine(spec) && jobs < 8) jobs = 8; /* network waits are idle */
+    if (!mqs_target_spec_is_engine(spec) && jobs < MQS_NET_JOBS) jobs = MQS_NET_JOBS;
   }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);

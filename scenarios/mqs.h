@@ -476,7 +476,12 @@ int mqs_preflight(const mqs_run_opts *opts, unsigned versions, unsigned *spoken,
  * within the run. out is reset on entry; free it with mqs_result_free. */
 void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *opts, mqs_result *out);
 
-/* Runs n cases on opts->jobs threads; results[i] is for cases[i]. progress
+/* Parallel cases against a network target when the caller names none (and
+ * the CPUs are fewer): a case waiting on a broker uses no CPU. */
+#define MQS_NET_JOBS 8
+
+/* Runs n cases on opts->jobs threads, those asking for the most real time
+ * (waits, keep-alive closes) first; results[i] is for cases[i]. progress
  * (may be NULL) is called from the worker threads (serialise inside) after
  * each case. Returns 0, or -1 when threads cannot be started. */
 int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *opts, mqs_result *results,
