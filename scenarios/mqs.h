@@ -229,10 +229,12 @@ typedef struct {
   unsigned has_rules; /* MQS_V311|MQS_V5: versions whose rules the step names */
   /* EXPECT_NONE with a fence instead of a timer (docs/scenarios.md, "Fences"):
    * MQS_FENCE_PING, a PINGREQ round trip on `client`; MQS_FENCE_SENTINEL,
-   * client fence_from publishes a QoS 0 sentinel on fence_topic (borrowed
-   * node, ${vars} expanded) that `client` must receive next. */
+   * client fence_from publishes a sentinel at fence_qos on fence_topic
+   * (borrowed node, ${vars} expanded) that `client` must receive next; the
+   * runner completes the sentinel's acknowledgements on both sides. */
   enum { MQS_FENCE_NONE, MQS_FENCE_PING, MQS_FENCE_SENTINEL } fence;
   unsigned fence_from;
+  uint8_t fence_qos;
   yaml_node_t *fence_topic;
 } mqs_step;
 
