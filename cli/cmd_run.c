@@ -36,7 +36,7 @@ static void usage(FILE *f) {
              "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
              "  --username U --password P   for every CONNECT that sets none itself\n"
              "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
-             "  --jobs N              cases in parallel (default: CPUs, at least 8 against a\n"
+             "  --jobs N              cases in parallel (default: CPUs, at least 32 against a\n"
              "                        broker, where cases mostly wait; 1 = serial)\n"
              "  --filter PAT          only matching cases (repeatable): a plain word matches\n"
              "                        anywhere in name@version, a glob (* ? [..]) the whole\n"

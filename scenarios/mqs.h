@@ -480,7 +480,7 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *opts, mqs
 
 /* Parallel cases against a network target when the caller names none (and
  * the CPUs are fewer): a case waiting on a broker uses no CPU. */
-#define MQS_NET_JOBS 8
+#define MQS_NET_JOBS 32
 
 /* Runs n cases on opts->jobs threads, those asking for the most real time
  * (waits, keep-alive closes) first; results[i] is for cases[i]. progress
