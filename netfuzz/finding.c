@@ -183,7 +183,9 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   bool auto_ack = (mqz_session_flags(f->session, f->session_n) & MQZ_F_AUTO_ACK) != 0;
   bool fence = f->kind == MQZ_SPEC &&
                (!strcmp(f->statement, "MQTT-3.3.2-3") || !strcmp(f->statement, "MQTT-4.7.2-1") ||
-                !strcmp(f->statement, "MQTT-4.3.3-10") || !strcmp(f->statement, "MQTT-4.3.3-2"));
+                !strcmp(f->statement, "MQTT-4.3.3-10") || !strcmp(f->statement, "MQTT-4.3.3-2") ||
+                !strcmp(f->statement, "MQTT-3.14.4-3") ||
+                !strcmp(f->statement, v == MQC_V5 ? "MQTT-3.3.1-6" : "MQTT-3.3.1-10"));
   const char *stmt = f->statement[0] ? f->statement : "MQTT-3.12.4-1";
   text t = {0};
   tprintf(&t, "# Written by mqcheck fuzz: a %s finding (seed %llu, session %llu).\n",
