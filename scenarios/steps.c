@@ -131,31 +131,30 @@ static int encode_send(mqs__run *r, const mqs_step *st, unsigned idx, mqs_arena 
 }
 
 /* Fields whose mismatch breaks a statement of their own, whatever else the
- * step checks: a wrong acknowledgement identifier or a missing DUP on a
- * re-sent PUBLISH is blamed on that statement, and the case goes on.
- * (Session Present: mqs__sp_stmt.) Several statements say the same about a
- * field (the general echo rule and the packet's own section): the first one
- * the scenario cites is blamed, else the first of the list. */
+ * step checks: a wrong acknowledgement identifier, a missing DUP on a re-sent
+ * PUBLISH or a delivery at the wrong QoS is blamed on that statement (not on
+ * the step's), and the case goes on. (Session Present: mqs__sp_stmt.) Where
+ * the catalog says the same thing twice (the general echo rule and the
+ * packet's own section), the first of the list the scenario cites is blamed,
+ * else the first: one deviation, one statement. */
 #define FIELD_IDS 3
 static const struct {
   mqc_type type;
   const char *field, *want; /* want: the expected text it applies to, or NULL */
   const char *s311[FIELD_IDS], *s5[FIELD_IDS];
-  bool unannotated; /* only for a step without rules: where a step names its
-                       statements, the field may be what those are about */
 } field_stmts[] = {
-    {MQC_PUBACK, "packet_id", NULL, {"MQTT-2.3.1-6", "MQTT-4.3.2-2"},
-     {"MQTT-2.2.1-5", "MQTT-4.3.2-4"}, false},
-    {MQC_PUBREC, "packet_id", NULL, {"MQTT-2.3.1-6", "MQTT-4.3.3-2"}, {"MQTT-2.2.1-5"}, false},
-    {MQC_PUBREL, "packet_id", NULL, {"MQTT-2.3.1-6"}, {"MQTT-2.2.1-5"}, false},
-    {MQC_PUBCOMP, "packet_id", NULL, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-11", "MQTT-2.2.1-5"}, false},
-    {MQC_SUBACK, "packet_id", NULL, {"MQTT-2.3.1-7", "MQTT-3.8.4-2"},
-     {"MQTT-2.2.1-6", "MQTT-3.8.4-2"}, false},
+    {MQC_PUBACK, "packet_id", NULL, {"MQTT-2.3.1-6"}, {"MQTT-2.2.1-5"}},
+    {MQC_PUBREC, "packet_id", NULL, {"MQTT-2.3.1-6"}, {"MQTT-2.2.1-5"}},
+    {MQC_PUBREL, "packet_id", NULL, {"MQTT-2.3.1-6"}, {"MQTT-2.2.1-5"}},
+    {MQC_PUBCOMP, "packet_id", NULL, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-11"}},
+    {MQC_SUBACK, "packet_id", NULL, {"MQTT-2.3.1-7", "MQTT-3.8.4-2"}, {"MQTT-2.2.1-6", "MQTT-3.8.4-2"}},
     {MQC_UNSUBACK, "packet_id", NULL, {"MQTT-2.3.1-7", "MQTT-3.10.4-4"},
-     {"MQTT-2.2.1-6", "MQTT-3.10.4-5"}, false},
-    {MQC_PUBLISH, "dup", "true", {"MQTT-3.3.1-1"}, {"MQTT-3.3.1-1"}, false},
-    /* the QoS of a delivery: the lower of published and granted */
-    {MQC_PUBLISH, "qos", NULL, {"MQTT-3.8.4-6"}, {"MQTT-3.8.4-8"}, true},
+     {"MQTT-2.2.1-6", "MQTT-3.10.4-5"}},
+    {MQC_PUBLISH, "dup", "true", {"MQTT-3.3.1-1"}, {"MQTT-3.3.1-1"}},
+    /* the QoS of a delivery: the lower of published and granted; with
+     * overlapping subscriptions the highest, in a share the member's */
+    {MQC_PUBLISH, "qos", NULL, {"MQTT-3.8.4-6", "MQTT-3.3.5-1"},
+     {"MQTT-3.8.4-8", "MQTT-3.3.4-2", "MQTT-4.8.2-3"}},
 };
 
 /* The statement a mismatch of field_stmts[i] breaks in this run. */
@@ -177,7 +176,6 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
   int judged = 0;
   for (size_t i = 0; i < sizeof field_stmts / sizeof field_stmts[0]; i++) {
     if (field_stmts[i].type != p->type) continue;
-    if (field_stmts[i].unannotated && (st->has_rules & r->c->version)) continue;
     yaml_node_t *v = mqs__map_get(doc, exp, field_stmts[i].field);
     if (!mqs__is_scalar(v) || (field_stmts[i].want && strcmp(mqs__scalar(v), field_stmts[i].want)))
       continue;
