@@ -239,6 +239,7 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
   }
   mqs__buf diff = {0};
   int bad = mqs__match(doc, exp, &rx->pkt, r->v, &r->vars, &diff);
+  int raw_bad = bad;
   if (sp_id && rx->pkt.type == MQC_CONNACK) {
     bool want_sp = mqs__sp_want(doc, st);
     const char *id = sp_id;
@@ -289,6 +290,7 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
     return mqs__fail_soft(r, st, "%s: %d field(s) differ on '%s' (received %s)", what, bad,
                           cname(r, idx), mqc_type_name(rx->pkt.type));
   }
+  if (raw_bad) mqs__match_bind(doc, exp, &rx->pkt, r->v, &r->vars);
   if (rx->pkt.type != MQC_CONNACK || rx->pkt.connack.reason != 0) mqs__positive(r);
   if (rx->pkt.type == MQC_PINGRESP) mqs__judged(r, st, "MQTT-3.12.4-1", false);
   mqs__buf_free(&want);
@@ -487,6 +489,7 @@ static int do_expect_all(mqs__run *r, const mqs_step *st) {
         int bad = mqs__match(doc, st->items[j].match, hp, r->v, &r->vars, &d);
         if (bad && judge_fields(r, st, st->items[j].match, hp, d.p) == bad) {
           mqs__buf_printf(&r->detail, "  check at line %u: %s", st->items[j].line, d.p ? d.p : "");
+          mqs__match_bind(doc, st->items[j].match, hp, r->v, &r->vars);
           done[j] = true;
           left--;
           mqs__consume(r, idx);
