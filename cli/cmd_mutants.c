@@ -171,7 +171,7 @@ int mqc_cmd_mutants(int argc, char **argv) {
     for (size_t j = 0; j < n_only; j++)
       want |= !strcmp(only[j], f->name);
     if (!want) continue;
-    o.engine_faults = f->bit;
+    o.engine_fault = f->id;
     mqs_run_cases(cases, n, &o, res, NULL, NULL);
     for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
       const char *stmt = vb == MQS_V311 ? f->stmt_311 : f->stmt_5;
