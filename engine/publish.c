@@ -270,6 +270,7 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
       note(e, c, v5 ? "MQTT-2.2.1-5" : "MQTT-2.3.1-6", "PUBACK for an unknown packet id");
       return;
     }
+    if (v5 && reason >= 0x80 && mqe__fault(e, MQE_FAULT_FAILED_PUBACK_KEPT)) return;
     mqe__qlist_remove(&s->inflight, q);
     mqe__qent_free(e, q);
     mqe__pump(e, s);
@@ -282,8 +283,7 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
       if (v5) mqe__send_simple(e, c, MQC_PUBREL, pid, MQC_RC_PACKET_IDENTIFIER_NOT_FOUND);
       return;
     }
-    if (q->state == MQE__Q_WAIT_ACK && v5 && reason >= 0x80 &&
-        !mqe__fault(e, MQE_FAULT_FAILED_PUBREC_CONTINUES)) {
+    if (q->state == MQE__Q_WAIT_ACK && v5 && reason >= 0x80) {
       /* MQTT-4.4.0-2: acknowledged, never retransmitted */
       mqe__qlist_remove(&s->inflight, q);
       mqe__qent_free(e, q);
