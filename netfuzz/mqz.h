@@ -344,6 +344,11 @@ typedef struct {
   uint64_t leak_rss_kib; /* RSS growth over the leak window that counts; 0 = 32768 */
   unsigned leak_fds;     /* descriptor growth that counts; 0 = 64 */
   uint64_t leak_window;  /* sessions per leak window; 0 = 2000 */
+  /* Sessions between clean stops (SIGTERM) of an exec'd broker that carries
+   * LeakSanitizer, whose leak and shutdown reports are then judged; 0 =
+   * 10000. The run's end always stops it so. */
+  uint64_t exit_every;
+  bool no_exit_check; /* never judge what the broker reports at exit */
   bool quiet;            /* no status line */
   volatile int *stop;    /* set non-zero (e.g. by SIGINT) to stop cleanly */
 } mqz_opts;
