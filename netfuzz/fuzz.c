@@ -473,8 +473,9 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   if (mqz_finding_write(r->o->findings_dir, &f, path, sizeof path, err, sizeof err))
     say(r, "fuzz: cannot write a finding: %s", err);
   else
-    say(r, "fuzz: FINDING %s%s%s: %s -> %s", mqz_kind_name(kind), stmt && *stmt ? " " : "",
-        stmt ? stmt : "", msg, path);
+    say(r, "fuzz: FINDING %s%s%s: %s -> %s (after %.1f s, %llu sessions)", mqz_kind_name(kind),
+        stmt && *stmt ? " " : "", stmt ? stmt : "", msg, path,
+        (double)(mqn_now_ms() - r->t0) / 1000.0, (unsigned long long)r->st->sessions);
   r->st->findings++;
   r->st->unique[kind]++;
   free(log);
@@ -1174,6 +1175,14 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
     if (broker_died(b, why, sizeof why)) {
       printf("crash: the broker %s (log: %s)\n", why, log_path);
       rc = 1;
+    } else if (!o->no_exit_check && mqz_broker_has_lsan(b)) {
+      /* a leak shows only when the broker exits */
+      instance in = {.broker = b};
+      char sigs[MAX_EXIT_SIGS][256], msg[400];
+      size_t ns = exit_report(&in, sigs, msg, sizeof msg, NULL, NULL);
+      for (size_t i = 0; i < ns; i++)
+        printf("%s (log: %s)\n", sigs[i], log_path);
+      if (ns) rc = 1;
     }
   }
   if (out.kind != MQZ_NONE)

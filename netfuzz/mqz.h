@@ -55,7 +55,9 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define MQZ_MAX_CLIENTS 8
-#define MQZ_SESSION_MAX 16384 /* bytes; mutation never grows a session past it */
+/* Bytes; mutation never grows a session past it. Room for a packet with a
+ * string field at its 65535-byte maximum (deep topic hierarchies). */
+#define MQZ_SESSION_MAX 131072
 /* Six characters in every compiled client ID and topic prefix; replaced per
  * session by the executor ("Zq" + four base-36 digits). */
 #define MQZ_TOKEN     "Zq0000"
