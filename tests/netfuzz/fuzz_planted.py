@@ -4,7 +4,7 @@ bug of planted_broker, from the suite's seeds, with a fixed seed, within a
 bounded number of sessions; minimises it to a handful of packets; and writes a
 scenario that fails against the broken broker and passes on the engine.
 
-For each bug (default: overflow hang badwire qos2loss leak exitleak) it runs
+For each bug (default: overflow hang badwire qos2loss leak nowill exitleak) it runs
   mqcheck fuzz --exec "BROKER --port {port} --bugs BUG" --seed 1
                --sessions LIMIT --max-findings 1 --findings DIR
 and checks: exit 1, exactly one finding of the bug's kind (and statement),
@@ -14,7 +14,8 @@ a fresh broker with that bug (not for leaks: one replay leaks too little to
 see). exitleak runs with LeakSanitizer on and `--exit-every 300`: the leak is
 found by stopping the broker and reading LeakSanitizer's report, pinned on one
 session and minimised; its scenario only has to pass on the engine (a leak does
-not show on the wire). Then `mqcheck run DIR` replays every finding as a regression test.
+not show on the wire). Then `mqcheck run DIR` replays every finding as a
+regression test.
 Exit 0 when all hold, 1 with a message otherwise. Prints the sessions each
 bug took.
 """
@@ -30,7 +31,7 @@ from nfutil import fail, free_port  # noqa: E402
 import time
 
 MQCHECK, BROKER = sys.argv[1], sys.argv[2]
-BUGS = sys.argv[3:] or ["overflow", "hang", "badwire", "qos2loss", "leak", "exitleak"]
+BUGS = sys.argv[3:] or ["overflow", "hang", "badwire", "qos2loss", "leak", "nowill", "exitleak"]
 LIMIT = 30000  # sessions: the bound the fuzzer must find each bug within
 MAX_PACKETS = 8
 # qos2loss needs more than 20 QoS 2 messages in flight: 21 PUBLISHes at least,
@@ -42,6 +43,7 @@ EXPECT = {
     "badwire": ("bad-wire", "MQTT-3.9.3-2"),
     "qos2loss": ("spec", "MQTT-4.5.0-1"),
     "leak": ("leak", None),
+    "nowill": ("spec", "MQTT-3.1.2-8"),
     "exitleak": ("leak", "LeakSanitizer:direct-leak:exitleak_fault"),
 }
 
