@@ -28,7 +28,7 @@ typedef enum {
   PB_ALL = 0x1f,         /* the five above, one per oracle kind */
   PB_NOWILL = 1u << 5,   /* spec: wills (PUBLISHes on topics ending in "will") never delivered */
   /* leak at exit (not in "all": it fails every ASan exit): a second CONNECT
-   * on a connection loses a block only LeakSanitizer sees, at exit */
+   * after one with a Will loses a block only LeakSanitizer sees, at exit */
   PB_EXITLEAK = 1u << 6,
 } pb_bug;
 
@@ -61,7 +61,7 @@ typedef struct {
   unsigned long q2_dropped;
   /* overflow: the last routing key built (owned) */
   uint8_t *route_key;
-  bool connected; /* exitleak: a CONNECT was seen */
+  bool will_kept; /* exitleak: the first CONNECT carried a Will */
   /* PB_* faults whose trigger condition was met on this connection, armed
    * or not (the inbound ones: overflow, hang, badwire); planted_reach counts
    * them. The tap runs only when some fault is armed. */

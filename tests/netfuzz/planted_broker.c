@@ -72,8 +72,8 @@
  *   delivered: a connection that ends without DISCONNECT (or with 0x04 in
  *   5.0) breaks MQTT-3.1.2-8. Seed: 3.1.2-will/will-qos1.yaml itself.
  *
- * exitleak (not part of "all"): a second CONNECT on a connection loses a
- *   96-byte block: no pointer reaches it, so LeakSanitizer reports it when
+ * exitleak (not part of "all"): a second CONNECT on a connection whose
+ *   first CONNECT carried a Will loses a 96-byte block: no pointer reaches it, so LeakSanitizer reports it when
  *   the broker exits (SIGTERM), as real brokers' leaks show (mosquitto
  *   2.0.15 forgets the first CONNECT's Will this way). RSS barely grows:
  *   only the fuzzer's exit check (stop, read LeakSanitizer's report) sees it.

@@ -116,19 +116,21 @@ static bool hang_fault(pb_conn *c, const mqc_packet *p) {
   return false;
 }
 
-/* A second CONNECT: what the first one set up is dropped for the new one. */
+/* A second CONNECT after one with a Will: the Will is dropped for the new
+ * one. */
 static void exitleak_fault(pb_conn *c) {
   c->met |= PB_EXITLEAK;
   if (!(c->bugs & PB_EXITLEAK)) return;
-  /* PLANTED: the first CONNECT's state is forgotten, not freed: a block no
+  /* PLANTED: the first CONNECT's Will is forgotten, not freed: a block no
    * pointer reaches, which LeakSanitizer reports when the broker exits */
   volatile uint8_t *lost = malloc(96);
   if (lost) lost[0] = 1; /* a volatile store: the allocation stays */
 }
 
 static bool on_client_packet(pb_conn *c, const mqc_packet *p) {
-  if (p->type == MQC_CONNECT && c->connected) exitleak_fault(c);
-  if (p->type == MQC_CONNECT) c->version = (mqc_version)p->connect.level, c->connected = true;
+  if (p->type == MQC_CONNECT && c->version && c->will_kept) exitleak_fault(c);
+  if (p->type == MQC_CONNECT && !c->version) c->will_kept = p->connect.will;
+  if (p->type == MQC_CONNECT) c->version = (mqc_version)p->connect.level;
   if (p->type == MQC_PUBLISH && c->version == MQC_V5) overflow_fault(c, &p->publish);
   if (p->type == MQC_SUBSCRIBE && p->subscribe.packet_id >= 0x8000) { /* top bit set */
     c->met |= PB_BADWIRE;
