@@ -44,12 +44,15 @@ typedef struct {
   const char *name;        /* "connack-refused" */
   const char *description; /* one line */
   mqk_role role;
-  unsigned versions;           /* MQS_V311 | MQS_V5 bits it runs for */
-  const char *rules[2][4];     /* statements it judges: [0] 3.1.1, [1] 5.0; NULL-ended */
-  uint8_t qos;                 /* {qos} */
-  unsigned count;              /* {count} */
-  unsigned payload_len;        /* {payload}: this many bytes, 0 = "mqcheck" */
-  unsigned ms;                 /* how long the case may take */
+  unsigned versions;       /* MQS_V311 | MQS_V5 bits it runs for */
+  const char *rules[2][4]; /* statements it judges: [0] 3.1.1, [1] 5.0; NULL-ended */
+  uint8_t qos;             /* {qos} */
+  unsigned count;          /* {count} */
+  unsigned payload_len;    /* {payload}: this many bytes, 0 = "mqcheck" */
+  unsigned ms;             /* how long the case may take */
+  bool session;            /* {session} 1: the client should keep its session
+                              (Clean Start 0, Session Expiry > 0) and
+                              reconnect when the connection drops */
 } mqk_behaviour;
 
 size_t mqk_behaviour_count(void);
@@ -58,6 +61,7 @@ const mqk_behaviour *mqk_behaviour_at(size_t i); /* static; NULL past the end */
 /* Expands a command template for one case into out (cap bytes, always
  * NUL-terminated). Placeholders: {host} {port} {role} (pub|sub) {version}
  * (311|5) {qos} {count} {topic} {payload} {id} (a client ID for this case)
+ * {session} (1 when the behaviour needs a persistent session, else 0)
  * and {{ / }} for literal braces. Values are quoted for /bin/sh where they
  * could hold special characters. returns 0, or -1 (unknown placeholder or
  * overflow) with a message in out. */
