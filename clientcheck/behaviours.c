@@ -172,8 +172,10 @@ static void fin_redeliver(mqk__case *k) {
   else if (k->phase == 3 && k->b->variant == 1)
     mqk__judge(k, k->v5 ? "MQTT-4.3.3-6" : "MQTT-4.3.3-1", true,
                "the PUBLISH was not sent again after its PUBREL");
-  else if (k->phase == 3 && k->b->variant == 2)
+  else if (k->phase == 3 && k->b->variant == 2) {
     mqk__judge(k, redeliver_rule(k), true, "no redelivery after Session Present 0");
+    if (k->v5) mqk__judge(k, "MQTT-3.2.2-5", true, "the old session's state was discarded");
+  }
 }
 
 /* ---- maximum-qos: Maximum QoS 1, the client asked to publish at QoS 2 ---- */
