@@ -121,9 +121,12 @@ static mqk__action cli_redeliver(mqk__case *k, mqk__conn *c, const mqc_packet *p
     k->count = 1;
     mqk__judge(k, redeliver_rule(k), true, "PUBREL %u re-sent on the resumed session", k->pid);
   }
-  if (v == 2 && p->type == MQC_PUBLISH && p->publish.dup && p->publish.packet_id == k->pid)
+  if (v == 2 && p->type == MQC_PUBLISH && p->publish.dup && p->publish.packet_id == k->pid) {
     mqk__judge(k, redeliver_rule(k), false,
                "PUBLISH %u re-sent with DUP 1 although the server said Session Present 0", k->pid);
+    if (k->v5) /* it kept the session state it had to discard */
+      mqk__judge(k, "MQTT-3.2.2-5", false, "the old session's PUBLISH %u was redelivered", k->pid);
+  }
   if (v == 2 && p->type == MQC_PUBLISH && !p->publish.dup)
     mqk__judge(k, redeliver_rule(k), true, "after Session Present 0 the message went out as new");
   return MQK__FORWARD;
@@ -483,7 +486,7 @@ static const mqk__behaviour behaviours[] = {
       "client must not redeliver the old PUBLISH",
       MQK_PUB,
       V311 | V5,
-      {{"MQTT-4.4.0-1"}, {"MQTT-4.4.0-1"}},
+      {{"MQTT-4.4.0-1"}, {"MQTT-4.4.0-1", "MQTT-3.2.2-5"}},
       1,
       1,
       0,
