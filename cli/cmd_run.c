@@ -174,6 +174,8 @@ static void report_case(const mqs_case *c, const mqs_result *r, const char *id, 
       .detail = r->detail,
       .wall_ms = r->wall_ms,
       .target_ms = (unsigned long long)r->target_ms,
+      .has_propagation = r->has_propagation,
+      .propagation_ms = r->propagation_ms,
   };
 }
 

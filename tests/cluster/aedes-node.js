@@ -16,4 +16,5 @@ const opts = { mq: mqemitterRedis(redis), persistence: persistenceRedis(redis) }
 const broker = typeof aedesMod.createBroker === 'function' ? aedesMod.createBroker(opts) : aedesMod(opts)
 const server = net.createServer(broker.handle)
 server.listen(port, '127.0.0.1', () => console.log('listening'))
-process.on('SIGTERM', () => { server.close(); broker.close(() => process.exit(0)) })
+// the redis connections would keep a graceful close waiting: a test node just ends
+process.on('SIGTERM', () => process.exit(0))
