@@ -503,15 +503,43 @@ static void test_step_rules_load(void **state) {
   char t[1024];
   snprintf(t, sizeof t,
            "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n  - send: {type: PINGREQ}\n"
-           "  - expect: {type: PINGRESP}\n",
+           "  - {expect: {type: PINGRESP}, rules: [MQTT-3.1.0-2]}\n",
            head);
   assert_int_equal(load_only(t, msg, sizeof msg), 0);
+  /* with several statements, a check without rules verifies none of them:
+   * it would blame whatever was left on a setup step */
+  snprintf(t, sizeof t,
+           "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n  - send: {type: PINGREQ}\n"
+           "  - expect: {type: PINGRESP}\n",
+           head);
+  assert_int_equal(load_only(t, msg, sizeof msg), -1);
+  assert_non_null(strstr(msg, "MQTT-3.1.0-2 (MQTT 5.0) is named by no check"));
   snprintf(t, sizeof t,
            "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n"
            "  - {control: true, rules: [MQTT-3.1.0-1]}\n",
            head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
-  assert_non_null(strstr(msg, "MQTT-3.1.0-2 (MQTT 5.0) is checked by no step"));
+  assert_non_null(strstr(msg, "MQTT-3.1.0-2 (MQTT 5.0) is named by no check"));
+  /* one statement: any check verifies it */
+  assert_int_equal(load_only("format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.0-1]\n"
+                             "steps:\n  - connect: {}\n  - control: true\n",
+                             msg, sizeof msg),
+                   0);
+  /* per version: a 3.1.1-only rule leaves 5.0's single statement to any check */
+  assert_int_equal(
+      load_only("format: 1\nname: x\nversions: [3.1.1, 5.0]\n"
+                "rules: {3.1.1: [MQTT-3.1.0-1, MQTT-3.2.0-1], 5.0: [MQTT-3.1.0-1]}\nsteps:\n"
+                "  - {connect: {}, rules: {3.1.1: [MQTT-3.1.0-1, MQTT-3.2.0-1]}}\n"
+                "  - control: true\n",
+                msg, sizeof msg),
+      0);
+  assert_int_equal(
+      load_only("format: 1\nname: x\nversions: [3.1.1, 5.0]\n"
+                "rules: {3.1.1: [MQTT-3.1.0-1, MQTT-3.2.0-1], 5.0: [MQTT-3.1.0-1]}\nsteps:\n"
+                "  - {connect: {}, rules: {3.1.1: [MQTT-3.1.0-1]}}\n  - control: true\n",
+                msg, sizeof msg),
+      -1);
+  assert_non_null(strstr(msg, "MQTT-3.2.0-1 (MQTT 3.1.1) is named by no check"));
   snprintf(t, sizeof t, "%ssteps:\n  - {control: true, rules: [MQTT-3.1.0-3]}\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
   assert_non_null(strstr(msg, "not among the scenario's rules"));
