@@ -7,3 +7,7 @@ foreach(kind aedes bridge unconnected)
                    ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-${kind})
   set_tests_properties(cluster_${kind} PROPERTIES TIMEOUT 120)
 endforeach()
+add_test(NAME cluster_bench_load
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cluster/bench.sh $<TARGET_FILE:mqcheck>
+                 ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-bench)
+set_tests_properties(cluster_bench_load PROPERTIES TIMEOUT 120)
