@@ -511,7 +511,7 @@ typedef struct {
   const char *run_id;          /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
   bool transcript_always;      /* keep the transcript of passing cases too */
   unsigned spoken;             /* versions the target accepts (mqs_preflight); 0 = all */
-  uint32_t engine_faults;      /* engine target: MQE_FAULT_* deviations to plant (mutants) */
+  unsigned engine_fault;       /* engine target: the mqe_fault to plant (mutants), 0 = none */
   uint32_t cluster;            /* MQS_CLUSTER_* the target keeps (0 = one broker node) */
   uint32_t propagation_ms;     /* cross-node bound added to waits of cluster cases; 0 =
                                   MQS_PROPAGATION_DEFAULT_MS */
