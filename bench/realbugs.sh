@@ -100,14 +100,14 @@ for arg in "$@"; do
     [ -n "$sig" ] || sig=$(head -c 100 "$dirn/README")
     # the crash signature is in the finding's log: the first frames
     if [ "$kind" = crash ]; then
-      fr=$(grep -m3 -o ' in [A-Za-z_][A-Za-z0-9_]*' "$dirn/broker.log" 2>/dev/null |
-        grep -v -e __interceptor -e __asan -e MemcmpInterceptor -e strcmp -e memcmp |
-        head -3 | sed 's/ in //' | tr '\n' ':')
+      fr=$(sed -n '/ERROR: AddressSanitizer/,/^$/p' "$dirn/broker.log" 2>/dev/null |
+        grep -o '#[0-9]* 0x[0-9a-f]* in [A-Za-z_][A-Za-z0-9_]*' | sed 's/.* in //' |
+        grep -v -e __interceptor -e __asan -e Interceptor -e '^str' -e '^mem' |
+        head -3 | tr '\n' ':')
       sig="$sig:$fr"
     fi
     bug=-
-    if [ -n "$regex" ] && printf '%s\n%s\n' "$sig" "$(cat "$dirn/broker.log" 2>/dev/null)" |
-      grep -Eq "$regex"; then
+    if [ -n "$regex" ] && printf '%s\n' "$sig" | grep -Eq "$regex"; then
       bug=$label
     fi
     printf '%-9s %-12s %-6s %7ss %9s %-6s %s\n' "$tag" "$bug" yes "$t" "$n" "$kind" "$sig" >>"$rows"

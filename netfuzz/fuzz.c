@@ -460,9 +460,9 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   snprintf(f.signature, sizeof f.signature, "%s", sig);
   snprintf(f.statement, sizeof f.statement, "%s", stmt ? stmt : "");
   snprintf(f.message, sizeof f.message, "%s%s", msg,
-           reproduced         ? ""
-           : kind == MQZ_LEAK ? " (one session of the window; a leak needs many)"
-                              : " (not reproduced alone)");
+           reproduced                            ? ""
+           : kind == MQZ_LEAK && !at_exit_sig(sig) ? " (one session of the window; a leak needs many)"
+                                                   : " (not reproduced alone)");
   f.session = copy;
   f.session_n = m;
   f.broker_log = log;
@@ -498,8 +498,8 @@ static void restart(run *r, instance *in) {
   in->leak_next = r->st->sessions;
 }
 
-/* Runs set[0..n) at once on a fresh broker: does the crash or hang of sig
- * happen? */
+/* Runs set[0..n) (newest first) at once on a fresh broker: does the crash
+ * or hang of sig happen? */
 static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind kind,
                              const char *sig) {
   restart(r, in);
@@ -508,8 +508,11 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
   int64_t give_up = mqn_now_ms() + 30000;
   while ((next < n || mqz_exec_running(in->bx)) && mqn_now_ms() < give_up) {
     while (next < n && mqz_exec_has_room(in->bx)) {
-      (void)mqz_exec_submit(in->bx, set[next].number, token_for(r, r->next_number++), set[next].s,
-                            set[next].n);
+      /* set is newest first: the oldest goes first, as it did in the run,
+       * so state an earlier session left (a retained message, a session)
+       * is there for the later ones */
+      const held *h = &set[n - 1 - next];
+      (void)mqz_exec_submit(in->bx, h->number, token_for(r, r->next_number++), h->s, h->n);
       next++;
     }
     mqz_exec_poll(in->bx, 10);
@@ -521,9 +524,38 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
   return reproduces(r, in, empty, 2, kind, sig);
 }
 
-/* The broker of in died or hung: which session did it? Group testing over
- * the sessions submitted since it was last known healthy (the most recent
- * first), then the one left alone. */
+/* sessions (newest first) into one: the oldest first, each on clients of
+ * its own, so state one leaves is there for the next. The newest decides
+ * version and flags. Returns the length, 0 when they need more than
+ * MQZ_MAX_CLIENTS clients or more room than cap. */
+static size_t merge_sessions(const held *set, size_t n, uint8_t *out, size_t cap) {
+  if (!n || cap < 2 || set[0].n < 2) return 0;
+  memcpy(out, set[0].s, 2);
+  size_t w = 2;
+  unsigned base = 0;
+  for (size_t k = n; k-- > 0;) {
+    unsigned top = 0;
+    mqz_iter it;
+    mqz_rec rec;
+    mqz_iter_init(&it, set[k].s, set[k].n);
+    while (mqz_iter_next(&it, &rec)) {
+      if (base + rec.client >= MQZ_MAX_CLIENTS || w + rec.len > cap) return 0;
+      memcpy(out + w, set[k].s + rec.offset, rec.len);
+      out[w + 1] = (uint8_t)(base + rec.client);
+      w += rec.len;
+      if (rec.client + 1 > top) top = rec.client + 1;
+    }
+    base += top;
+  }
+  return w;
+}
+
+/* The broker of in died or hung: which sessions did it? Group testing over
+ * the sessions submitted since `since` (the most recent first, in growing
+ * groups), then delta debugging: parts of the group are left out while the
+ * rest still does it. A crash may need state an earlier session left (a
+ * retained message on a deep topic, a subscription): then the few sessions
+ * left are merged into one, which must do it alone. */
 static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,
                    const char *msg, int64_t since) {
   held *c = calloc(HIST, sizeof *c);
@@ -537,42 +569,70 @@ static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const c
     memcpy(c[nc].s, h->s, h->n);
     nc++;
   }
-  /* c[0] is the newest; the newest quarter first, it holds what was in
-   * flight */
-  size_t lo = 0, hi = 0;
+  size_t hi = 0;
   bool hit = false;
   /* newest first, in growing groups: the culprit is usually recent */
   for (size_t g = 64; !hit && hi < nc; g *= 4) {
     hi = g < nc ? g : nc;
     hit = batch_reproduces(r, in, c, hi, kind, sig);
   }
-  while (hit && hi - lo > 1) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (batch_reproduces(r, in, c + lo, mid - lo, kind, sig))
-      hi = mid;
-    else if (batch_reproduces(r, in, c + mid, hi - mid, kind, sig))
-      lo = mid;
-    else
-      break;
-  }
-  if (hit && hi - lo > 1 && hi - lo <= 64) {
-    /* neither half alone: try each one alone, newest first */
-    for (size_t i = lo; i < hi; i++)
-      if (reproduces(r, in, c[i].s, c[i].n, kind, sig)) {
-        lo = i;
-        hi = i + 1;
-        break;
+  /* delta debugging over c[0..keep): leave chunks out, halving them */
+  held *keep = calloc(hi ? hi : 1, sizeof *keep), *cand = calloc(hi ? hi : 1, sizeof *cand);
+  size_t nk = 0;
+  if (hit && keep && cand) {
+    memcpy(keep, c, hi * sizeof *c); /* views: c owns the bytes */
+    nk = hi;
+    unsigned budget = 48;
+    for (size_t chunk = (nk + 1) / 2; chunk >= 1 && nk > 1 && budget;) {
+      bool progress = false;
+      for (size_t from = 0; from < nk && nk > 1 && budget; from += chunk) {
+        size_t m = 0;
+        for (size_t i = 0; i < nk; i++)
+          if (i < from || i >= from + chunk) cand[m++] = keep[i];
+        budget--;
+        if (m && batch_reproduces(r, in, cand, m, kind, sig)) {
+          memcpy(keep, cand, m * sizeof *cand);
+          nk = m;
+          progress = true;
+          break;
+        }
       }
+      if (!progress) {
+        if (chunk == 1) break;
+        chunk = (chunk + 1) / 2;
+      } else if (chunk > (nk + 1) / 2) {
+        chunk = (nk + 1) / 2;
+      }
+    }
+  }
+  /* what is left, alone or merged into one session */
+  uint8_t *merged = NULL;
+  size_t mn = 0;
+  bool alone = false;
+  if (hit && nk == 1) {
+    alone = reproduces(r, in, keep[0].s, keep[0].n, kind, sig);
+  } else if (hit && nk > 1 && (merged = malloc(MQZ_SESSION_MAX))) {
+    mn = merge_sessions(keep, nk, merged, MQZ_SESSION_MAX);
+    alone = mn && reproduces(r, in, merged, mn, kind, sig);
   }
   restart(r, in);
   say(r, "fuzz: triage: %zu candidate sessions, %s%s", nc, hit ? "reproduced" : "not reproduced",
-      hit ? (hi - lo == 1 ? " by one alone" : " only together") : "");
+      !hit      ? ""
+      : !alone  ? " only together"
+      : nk == 1 ? " by one alone"
+                : " by sessions merged into one");
   if (nc) {
-    bool alone = hit && hi - lo == 1;
-    record_finding(r, in, kind, sig, stmt, msg, c[lo].s, c[lo].n, c[lo].number, alone);
+    const held *f = hit && nk ? &keep[0] : &c[0];
+    if (alone && nk > 1)
+      record_finding(r, in, kind, sig, stmt, msg, merged, mn, f->number, true);
+    else
+      record_finding(r, in, kind, sig, stmt, msg, f->s, f->n, f->number, alone);
   } else {
     add_sig(r, sig);
   }
+  free(merged);
+  free(keep);
+  free(cand);
   for (size_t i = 0; i < nc; i++)
     free(c[i].s);
   free(c);
@@ -603,7 +663,9 @@ static void check_crash(run *r, instance *in) {
   free(r->event_log);
   r->event_log = log;
   r->event_log_n = ln;
-  triage(r, in, MQZ_CRASH, sig, "", msg, in->last_ok - 6000);
+  /* every session since the broker started: what crashed it may need what
+   * an earlier one left behind */
+  triage(r, in, MQZ_CRASH, sig, "", msg, in->born);
   in->last_ok = mqn_now_ms();
 }
 
