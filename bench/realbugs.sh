@@ -6,7 +6,7 @@
 # the bug expected in that release.
 #
 #   bench/realbugs.sh [-m MQCHECK] [-w WORKDIR] [-d DURATION] [-s SEED]
-#                     MOSQUITTO_GIT_DIR TAG[=LABEL=REGEX] ...
+#                     [-x "FUZZ OPTIONS"] MOSQUITTO_GIT_DIR TAG[=LABEL=REGEX] ...
 #
 #   MOSQUITTO_GIT_DIR  a clone or mirror of eclipse/mosquitto holding the tags
 #   TAG                a release tag (v2.0.15); built once into
@@ -16,7 +16,8 @@
 #                      v2.0.15='will-leak=will__read')
 #
 # Defaults: MQCHECK build/ci/mqcheck, WORKDIR /tmp/mqcheck-realbugs, DURATION
-# 15m, SEED 1. Runs one release at a time (one broker, one fuzzer). Nothing
+# 15m, SEED 1, FUZZ OPTIONS "--stack-kib 1024" (the broker on a 1 MiB stack,
+# as docs/netfuzz.md recommends for C brokers). Runs one release at a time (one broker, one fuzzer). Nothing
 # here runs in `make test`: it needs the broker's sources and minutes of CPU.
 # docs/netfuzz.md ("Real bugs in past releases") has the figures measured.
 set -eu
@@ -25,17 +26,19 @@ MQCHECK=build/ci/mqcheck
 WORK=/tmp/mqcheck-realbugs
 DURATION=15m
 SEED=1
-while getopts m:w:d:s: opt; do
+EXTRA="--stack-kib 1024"
+while getopts m:w:d:s:x: opt; do
   case $opt in
   m) MQCHECK=$OPTARG ;;
   w) WORK=$OPTARG ;;
   d) DURATION=$OPTARG ;;
   s) SEED=$OPTARG ;;
-  *) sed -n 2,22p "$0" >&2; exit 2 ;;
+  x) EXTRA=$OPTARG ;;
+  *) sed -n 2,24p "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 2 ] || { sed -n 2,22p "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,24p "$0" >&2; exit 2; }
 SRC=$1
 shift
 MQCHECK=$(cd "$(dirname "$MQCHECK")" && pwd)/$(basename "$MQCHECK")
@@ -85,7 +88,7 @@ for arg in "$@"; do
   log=$out.log
   set +e
   "$MQCHECK" fuzz --exec "$WORK/bin/mosquitto-$tag -p {port}" --seed "$SEED" \
-    --duration "$DURATION" --no-spec --findings "$out" >"$log" 2>&1
+    --duration "$DURATION" --no-spec --findings "$out" $EXTRA >"$log" 2>&1
   set -e
   rows=$out.rows
   : >"$rows"

@@ -62,6 +62,8 @@ static void usage(FILE *f) {
              "                        every N sessions (default 10000) and at the end; its\n"
              "                        leak and shutdown reports are findings\n"
              "  --no-exit-check       never stop it for that\n"
+             "  --stack-kib N         the exec'd broker's stack limit (RLIMIT_STACK), so that\n"
+             "                        unbounded recursion crashes at depths inputs reach\n"
              "  --replay FILE         run one session file (a finding's session.bin) and exit\n"
              "  -q                    no status line\n"
              "\n"
@@ -205,6 +207,10 @@ static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, con
     } else if (!strcmp(a, "--exit-every")) {
       NEED_ARG;
       if (parse_u64(v, &o->exit_every) || !o->exit_every) BAD_VALUE;
+    } else if (!strcmp(a, "--stack-kib")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || !u || u > 4194304) BAD_VALUE;
+      o->stack_kib = (uint32_t)u;
     } else if (!strcmp(a, "--no-exit-check")) {
       o->no_exit_check = true;
     } else if (!strcmp(a, "--replay")) {

@@ -48,6 +48,10 @@ typedef struct {
   uint32_t start_timeout_ms; /* until 127.0.0.1:port accepts a TCP connection; 0 = 10000 */
   bool afl_map;              /* give the broker a SysV shm coverage map: __AFL_SHM_ID=<id> */
   size_t afl_map_size;       /* exported as AFL_MAP_SIZE; 0 = ask the broker: see below */
+  /* The broker's stack limit (RLIMIT_STACK, KiB; 0 = inherited): a smaller
+   * stack makes unbounded recursion on input (deep topic hierarchies) crash
+   * at a depth the fuzzer's inputs reach, well inside the protocol's limits. */
+  uint32_t stack_kib;
 } mqz_broker_opts;
 
 /* Picks a free loopback port, starts the broker on it and waits until

@@ -156,7 +156,7 @@ static mqn_url broker_url(const mqz_broker *b) {
 static int instance_start(run *r, instance *in, char *err, size_t cap) {
   if (r->o->exec) {
     snprintf(in->log_path, sizeof in->log_path, "%s/broker-%u.log", r->o->findings_dir, in->no);
-    mqz_broker_opts bo = {r->o->exec, in->log_path, 0, r->o->coverage, 0};
+    mqz_broker_opts bo = {r->o->exec, in->log_path, 0, r->o->coverage, 0, r->o->stack_kib};
     if (mqz_broker_start(&bo, &in->broker, err, cap)) return -1;
     in->url = broker_url(in->broker);
   } else if (mqn_url_parse(r->o->target, &in->url) != MQN_OK) {
@@ -616,11 +616,13 @@ static void triage(run *r, instance *in, mqz_kind kind, const char *sig, const c
     alone = mn && reproduces(r, in, merged, mn, kind, sig);
   }
   restart(r, in);
-  say(r, "fuzz: triage: %zu candidate sessions, %s%s", nc, hit ? "reproduced" : "not reproduced",
+  say(r, "fuzz: triage: %zu candidate sessions, %s%s (%zu left%s)", nc,
+      hit ? "reproduced" : "not reproduced",
       !hit      ? ""
       : !alone  ? " only together"
       : nk == 1 ? " by one alone"
-                : " by sessions merged into one");
+                : " by sessions merged into one",
+      nk, nk > 1 && !mn ? ", too many clients to merge" : "");
   if (nc) {
     const held *f = hit && nk ? &keep[0] : &c[0];
     if (alone && nk > 1)
@@ -1208,7 +1210,7 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
   char log_path[4200] = "";
   if (o->exec) {
     snprintf(log_path, sizeof log_path, "%s.broker.log", session_file);
-    mqz_broker_opts bo = {o->exec, log_path, 0, false, 0};
+    mqz_broker_opts bo = {o->exec, log_path, 0, false, 0, o->stack_kib};
     if (mqz_broker_start(&bo, &b, err, cap)) {
       free(s);
       return 2;
