@@ -676,6 +676,30 @@ static void test_start_timeout(void **state) {
   assert_non_null(strstr(err, "never listening"));
 }
 
+/* --stack-kib: the broker runs with that stack limit (and without it, with
+ * ours). */
+static void test_stack_limit(void **state) {
+  (void)state;
+  char fake[512], cmd[700], path[256], err[1024];
+  fake_cmd(fake, sizeof fake, "serve");
+  snprintf(cmd, sizeof cmd, "/bin/sh -c 'echo stack $(ulimit -s); exec %s'", fake);
+  for (int limited = 0; limited < 2; limited++) {
+    path_in(path, sizeof path, limited ? "stack-1024.log" : "stack-default.log");
+    mqz_broker_opts o = {.cmd = cmd, .log_path = path, .start_timeout_ms = 5000,
+                         .stack_kib = limited ? 1024 : 0};
+    mqz_broker *b = NULL;
+    if (mqz_broker_start(&o, &b, err, sizeof err)) fail_msg("start: %s", err);
+    track(b);
+    char *t = log_wait_for(b, "listening");
+    if (limited)
+      assert_non_null(strstr(t, "stack 1024\n"));
+    else
+      assert_null(strstr(t, "stack 1024\n"));
+    free(t);
+    release(b);
+  }
+}
+
 static void test_environment_and_fds(void **state) {
   (void)state;
   /* A descriptor of ours without close-on-exec must not reach the broker. */
@@ -1031,7 +1055,7 @@ int main(void) {
       cmocka_unit_test(test_mosquitto_lifecycle),    cmocka_unit_test(test_mosquitto_ws),
       cmocka_unit_test(test_crash_before_listening), cmocka_unit_test(test_crash_while_running),
       cmocka_unit_test(test_start_timeout),          cmocka_unit_test(test_environment_and_fds),
-      cmocka_unit_test(test_group_and_term),         cmocka_unit_test(test_liveness_not_alive),
+      cmocka_unit_test(test_group_and_term),         cmocka_unit_test(test_stack_limit),         cmocka_unit_test(test_liveness_not_alive),
       cmocka_unit_test(test_afl_coverage),           cmocka_unit_test(test_asan_broker),
   };
   int fails = cmocka_run_group_tests_name("netfuzz_broker_pure", pure, NULL, NULL);
