@@ -14,7 +14,9 @@ a fresh broker with that bug (not for leaks: one replay leaks too little to
 see). exitleak runs with LeakSanitizer on and `--exit-every 300`: the leak is
 found by stopping the broker and reading LeakSanitizer's report, pinned on one
 session and minimised; its scenario only has to pass on the engine (a leak does
-not show on the wire). Then `mqcheck run DIR` replays every finding as a
+not show on the wire). stale crashes only when one session's retained message
+meets another's SUBSCRIBE: triage must merge the two into one session that
+crashes alone. Then `mqcheck run DIR` replays every finding as a
 regression test.
 Exit 0 when all hold, 1 with a message otherwise. Prints the sessions each
 bug took.
@@ -31,12 +33,13 @@ from nfutil import fail, free_port  # noqa: E402
 import time
 
 MQCHECK, BROKER = sys.argv[1], sys.argv[2]
-BUGS = sys.argv[3:] or ["overflow", "hang", "badwire", "qos2loss", "leak", "nowill", "exitleak"]
+BUGS = sys.argv[3:] or ["overflow", "hang", "badwire", "qos2loss", "leak", "nowill", "exitleak",
+                        "stale"]
 LIMIT = 30000  # sessions: the bound the fuzzer must find each bug within
 MAX_PACKETS = 8
 # qos2loss needs more than 20 QoS 2 messages in flight: 21 PUBLISHes at least,
 # plus two CONNECTs and a SUBSCRIBE
-MAX_PACKETS_FOR = {"qos2loss": 26}
+MAX_PACKETS_FOR = {"qos2loss": 26, "stale": 12}  # stale: two sessions merged
 EXPECT = {
     "overflow": ("crash", None),
     "hang": ("hang", None),
@@ -45,6 +48,8 @@ EXPECT = {
     "leak": ("leak", None),
     "nowill": ("spec", "MQTT-3.1.2-8"),
     "exitleak": ("leak", "LeakSanitizer:direct-leak:exitleak_fault"),
+    # a crash on state another session left: triage merges the two
+    "stale": ("crash", "heap-buffer-overflow"),
 }
 
 

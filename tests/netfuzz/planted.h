@@ -30,6 +30,10 @@ typedef enum {
   /* leak at exit (not in "all": it fails every ASan exit): a second CONNECT
    * after one with a Will loses a block only LeakSanitizer sees, at exit */
   PB_EXITLEAK = 1u << 6,
+  /* crash needing two sessions (not in "all"): a retained PUBLISH on a topic
+   * with an empty level ("a//b") arms it; a SUBSCRIBE from another
+   * connection then overflows a heap buffer */
+  PB_STALE = 1u << 7,
 } pb_bug;
 
 /* QoS 2 deliveries in flight to one connection before the rest are dropped. */
@@ -37,12 +41,18 @@ typedef enum {
 /* Bytes leaked (and touched) per connection. */
 #define PB_LEAK_BYTES (64u << 10)
 
-/* Parses a comma list of overflow, hang, badwire, qos2loss, leak, nowill, exitleak, or
+/* Parses a comma list of overflow, hang, badwire, qos2loss, leak, nowill, exitleak, stale, or
  * "all" (the first five), or "none". out: *bugs (PB_* bits). returns false on an unknown name. */
 bool pb_parse_bugs(const char *list, unsigned *bugs);
 
+/* State the faults share across connections (stale); the server owns it. */
+typedef struct {
+  const void *armed_by; /* the connection whose retained PUBLISH armed it */
+} pb_shared;
+
 /* Per-connection fault state. */
 typedef struct {
+  pb_shared *shared; /* borrowed; NULL: no fault that spans connections */
   unsigned bugs;
   mqc_version version; /* from the client's CONNECT; 0 before */
   bool tap_off;        /* inbound stream unframeable: faults stay quiet */

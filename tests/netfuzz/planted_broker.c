@@ -72,6 +72,11 @@
  *   delivered: a connection that ends without DISCONNECT (or with 0x04 in
  *   5.0) breaks MQTT-3.1.2-8. Seed: 3.1.2-will/will-qos1.yaml itself.
  *
+ * stale (not part of "all"): a retained PUBLISH on a topic with an empty
+ *   level ("a//b") arms it; the next SUBSCRIBE from another connection
+ *   writes 16 bytes into an 8-byte block (heap-buffer-overflow). Neither
+ *   session crashes alone: the fuzzer's triage must find both and merge them.
+ *
  * exitleak (not part of "all"): a second CONNECT on a connection whose
  *   first CONNECT carried a Will loses a 96-byte block: no pointer reaches it, so LeakSanitizer reports it when
  *   the broker exits (SIGTERM), as real brokers' leaks show (mosquitto
@@ -146,6 +151,7 @@ typedef struct {
   bool hung;
   pconn *all, *dead;
   pb_leaks leaks;
+  pb_shared shared; /* the faults' state across connections */
   uint8_t rbuf[READ_BUF];
 } server;
 
@@ -329,6 +335,7 @@ static void on_open(server *S, mqn_conn *nc) {
     return;
   }
   pc->nc = nc;
+  pc->bug.shared = &S->shared;
   if (mqe_conn_open(S->e, pc, now_ms(), &pc->ec) != MQE_OK) {
     pb_conn_free(&pc->bug);
     free(pc);
@@ -352,7 +359,7 @@ static void hang(void) {
 
 static int usage(void) {
   fprintf(stderr, "usage: planted_broker --port P [--bugs LIST] [--leak-cap N]\n"
-                  "  LIST: comma list of overflow,hang,badwire,qos2loss,leak,nowill,exitleak; all (the "
+                  "  LIST: comma list of overflow,hang,badwire,qos2loss,leak,nowill,exitleak,stale; all (the "
                   "first five, default); "
                   "none\n");
   return 2;

@@ -20,7 +20,8 @@ bool pb_parse_bugs(const char *list, unsigned *bugs) {
     unsigned bit;
   } names[] = {{"overflow", PB_OVERFLOW}, {"hang", PB_HANG}, {"badwire", PB_BADWIRE},
                {"qos2loss", PB_QOS2LOSS}, {"leak", PB_LEAK}, {"nowill", PB_NOWILL},
-               {"exitleak", PB_EXITLEAK}, {"all", PB_ALL},           {"none", 0}};
+               {"exitleak", PB_EXITLEAK}, {"stale", PB_STALE},
+               {"all", PB_ALL},           {"none", 0}};
   *bugs = 0;
   const char *p = list;
   while (*p) { /* bounded by the string */
@@ -127,7 +128,31 @@ static void exitleak_fault(pb_conn *c) {
   if (lost) lost[0] = 1; /* a volatile store: the allocation stays */
 }
 
+/* A retained message on a topic with an empty level, kept for whoever
+ * subscribes next. */
+static void stale_fault(pb_conn *c, const mqc_packet *p) {
+  if (!c->shared) return;
+  if (p->type == MQC_PUBLISH && p->publish.retain) {
+    mqc_bytes t = p->publish.topic;
+    for (size_t i = 0; i + 1 < t.n; i++)
+      if (t.p[i] == '/' && t.p[i + 1] == '/') c->shared->armed_by = c;
+    return;
+  }
+  if (p->type != MQC_SUBSCRIBE || !c->shared->armed_by || c->shared->armed_by == c) return;
+  c->met |= PB_STALE;
+  if (!(c->bugs & PB_STALE)) return;
+  /* PLANTED: the subscription list is copied into a block sized for an
+   * empty one: a heap-buffer-overflow on the first SUBSCRIBE from another
+   * connection (every list is longer than 4 bytes) */
+  uint8_t *entry = malloc(4);
+  if (!entry) return;
+  memcpy(entry, p->subscribe.list.p, p->subscribe.list.n);
+  free(c->route_key);
+  c->route_key = entry;
+}
+
 static bool on_client_packet(pb_conn *c, const mqc_packet *p) {
+  if (c->bugs & PB_STALE) stale_fault(c, p);
   if (p->type == MQC_CONNECT && c->version && c->will_kept) exitleak_fault(c);
   if (p->type == MQC_CONNECT && !c->version) c->will_kept = p->connect.will;
   if (p->type == MQC_CONNECT) c->version = (mqc_version)p->connect.level;
