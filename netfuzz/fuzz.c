@@ -178,7 +178,9 @@ static void instance_url(instance *in) {
  * and symbolise a report before the process exits: once a report has
  * begun, wait for the exit. */
 static bool broker_died(mqz_broker *b, char *why, size_t cap) {
-  for (int i = 0; i < 20; i++) {
+  /* 300 ms: a crash may come a while after the session's last byte (a walk
+   * of a deep topic tree under ASan takes that long) */
+  for (int i = 0; i < 60; i++) {
     if (mqz_broker_dead(b, why, cap)) return true;
     sleep_ms(5);
   }
