@@ -87,6 +87,9 @@ void mqk__send_raw(mqk__case *k, mqk__conn *c, const uint8_t *p, size_t n) {
     mqk__logf(k, "conn%u write failed: %s", c->index, mqn_strerror(st));
     return;
   }
+  /* net/ buffers 256 KiB per connection, far more than any behaviour sends;
+   * a short write would cut a packet, so it is said, not hidden */
+  if (w < n) mqk__logf(k, "conn%u: %zu of %zu bytes not written (buffer full)", c->index, n - w, n);
   mqn_conn_flush(c->nc);
   mqn_loop_update(k->loop, c->nc);
 }
@@ -205,7 +208,8 @@ static void server_output(mqk__case *k, mqk__conn *c) {
         }
         if (pkt.type == MQC_PUBLISH) k->delivered++;
         /* after a refusal or a DISCONNECT the client must go quiet */
-        if ((pkt.type == MQC_CONNACK && pkt.connack.reason >= 0x80) || pkt.type == MQC_DISCONNECT) {
+        if ((pkt.type == MQC_CONNACK && pkt.connack.reason >= 0x80) ||
+            (pkt.type == MQC_DISCONNECT && pkt.disconnect.reason >= 0x80)) {
           c->silenced_at = mqn_now_ms();
           if (pkt.type == MQC_DISCONNECT) c->connack_reason = pkt.disconnect.reason;
         }
