@@ -62,7 +62,14 @@ void mqe__fail(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement
   const char *why = why_text(buf, sizeof buf, statement, message);
   if (c->connack_sent || mqe__fault(e, MQE_FAULT_DISCONNECT_BEFORE_CONNACK))
     mqe__send_disconnect(e, c, reason, why);
-  else
+  if (c->connack_sent && c->ver == MQC_V5 && mqe__fault(e, MQE_FAULT_PACKET_AFTER_DISCONNECT))
+    mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
+  if (c->connack_sent && c->ver == MQC_V5 &&
+      (reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR) &&
+      mqe__fault(e, MQE_FAULT_DISCONNECT_KEEPS_OPEN)) {
+    c->failing = false;
+    return;
+  } else
     (void)mqe__send_connack_refusal(e, c, reason, why); /* NOMEM: the close still happens */
   c->state = MQE__S_CLOSING;
   c->failing = false;
@@ -129,6 +136,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
   mqc_type t = (mqc_type)(p[0] >> 4);
   if (c->state == MQE__S_AWAIT_CONNECT) {
     if (t != MQC_CONNECT) {
+      if (mqe__fault(e, MQE_FAULT_FIRST_PACKET_IGNORED)) return;
       mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.1.0-1", "first packet is not CONNECT");
       return;
     }
@@ -177,7 +185,10 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
     mqe__on_unsubscribe(e, c, &pkt);
     break;
   case MQC_PINGREQ:
-    if (!mqe__fault(e, MQE_FAULT_NO_PINGRESP)) mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
+    if (mqe__fault(e, MQE_FAULT_NO_PINGRESP) ||
+        (c->sess->inflight.n >= c->send_max && mqe__fault(e, MQE_FAULT_ZERO_QUOTA_NO_PINGRESP)))
+      break;
+    mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
     break;
   case MQC_DISCONNECT:
     mqe__on_disconnect(e, c, &pkt);

@@ -31,6 +31,7 @@ typedef struct mqe_msg {
   uint8_t qos;
   bool retain;
   bool has_expiry;
+  bool dup_in;        /* the PUBLISH came with DUP 1 (planted deviation DUP_PROPAGATED only) */
   uint64_t expire_at; /* ms, when has_expiry */
   uint16_t topic_len;
   uint16_t origin_len; /* publisher client id (for No Local) */
