@@ -152,7 +152,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
   mqc_error err;
   mqc_status st = mqc_decode(p, n, c->ver, MQC_FROM_CLIENT, e->cfg.maximum_packet_size, &pkt, &err);
   if (st != MQC_OK) {
-    if (mqe__fault_codec(e, c, err.statement)) return;
+    if (mqe__fault_codec(e, c->ver, err.statement)) return;
     uint8_t reason = err.reason ? err.reason : MQC_RC_MALFORMED_PACKET;
     mqe__violation(e, c, reason, err.statement, err.message ? err.message : mqc_strerror(st));
     return;
@@ -185,10 +185,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
     mqe__on_unsubscribe(e, c, &pkt);
     break;
   case MQC_PINGREQ:
-    if (mqe__fault(e, MQE_FAULT_NO_PINGRESP) ||
-        (c->sess->inflight.n >= c->send_max && mqe__fault(e, MQE_FAULT_ZERO_QUOTA_NO_PINGRESP)))
-      break;
-    mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
+    if (!mqe__fault(e, MQE_FAULT_NO_PINGRESP)) mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
     break;
   case MQC_DISCONNECT:
     mqe__on_disconnect(e, c, &pkt);

@@ -35,6 +35,13 @@ static bool strict_id_ok(mqc_bytes id) {
   return true;
 }
 
+/* Planted deviation CLIENT_ID_UPPERCASE_REFUSED only. */
+static bool has_upper(mqc_bytes id) {
+  for (size_t i = 0; i < id.n; i++)
+    if (id.p[i] >= 'A' && id.p[i] <= 'Z') return true;
+  return false;
+}
+
 static void refuse(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement,
                    const char *why) {
   mqe__event(e, MQE_EV_REFUSED, c, reason, statement, why);
@@ -271,7 +278,7 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
       c->ver = MQC_V5;
     else if (lvl == 3 || lvl == 4)
       c->ver = (mqc_version)lvl;
-    if (mqe__fault_codec(e, c, err.statement)) {
+    if (mqe__fault_codec(e, 0, err.statement)) {
       c->ver = 0;
       return;
     }
@@ -318,7 +325,7 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
   }
   if (id.n &&
       ((e->cfg.strict_client_ids && !strict_id_ok(id)) || (c->ver == MQC_V31 && id.n > 23) ||
-       (id.n == 23 && mqe__fault(e, MQE_FAULT_CLIENT_ID_23_REFUSED)))) {
+       (mqe__fault(e, MQE_FAULT_CLIENT_ID_UPPERCASE_REFUSED) && has_upper(id)))) {
     refuse(e, c, MQC_RC_CLIENT_IDENTIFIER_NOT_VALID, v5 ? "MQTT-3.1.3-8" : "MQTT-3.1.3-9",
            "client identifier rejected");
     return;

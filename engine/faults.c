@@ -196,19 +196,22 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(RS_OVERSIZE_CONNACK, "reason-string-oversize-connack", NULL, "MQTT-3.2.2-19",
       "a refusing CONNACK keeps its Reason String past the client's Maximum Packet Size"),
     F(RS_OVERSIZE_PUBACK, "reason-string-oversize-puback", NULL, "MQTT-3.4.2-2",
-      "PUBACK keeps its Reason String past the client's Maximum Packet Size"),
+      "PUBACK explains its code (0x10 too) in a Reason String past the client's Maximum Packet "
+      "Size"),
     F(RS_OVERSIZE_PUBREC, "reason-string-oversize-pubrec", NULL, "MQTT-3.5.2-2",
-      "PUBREC keeps its Reason String past the client's Maximum Packet Size"),
+      "PUBREC explains its code (0x10 too) in a Reason String past the client's Maximum Packet "
+      "Size"),
     F(RS_OVERSIZE_PUBCOMP, "reason-string-oversize-pubcomp", NULL, "MQTT-3.7.2-2",
-      "PUBCOMP keeps its Reason String past the client's Maximum Packet Size"),
+      "PUBCOMP explains its code in a Reason String past the client's Maximum Packet Size"),
     F(RS_OVERSIZE_SUBACK, "reason-string-oversize-suback", NULL, "MQTT-3.9.2-1",
-      "SUBACK keeps its Reason String past the client's Maximum Packet Size"),
+      "SUBACK explains its codes in a Reason String past the client's Maximum Packet Size"),
     F(RS_OVERSIZE_UNSUBACK, "reason-string-oversize-unsuback", NULL, "MQTT-3.11.2-1",
-      "UNSUBACK keeps its Reason String past the client's Maximum Packet Size"),
+      "UNSUBACK explains its codes (0x11 too) in a Reason String past the client's Maximum Packet "
+      "Size"),
     F(RS_OVERSIZE_DISCONNECT, "reason-string-oversize-disconnect", NULL, "MQTT-3.14.2-3",
       "DISCONNECT keeps its Reason String past the client's Maximum Packet Size"),
-    F(CLIENT_ID_23_REFUSED, "client-id-23-refused", "MQTT-3.1.3-5", "MQTT-3.1.3-5",
-      "a 23-byte alphanumeric Client Identifier is refused"),
+    F(CLIENT_ID_UPPERCASE_REFUSED, "client-id-uppercase-refused", "MQTT-3.1.3-5", "MQTT-3.1.3-5",
+      "a Client Identifier with upper-case letters is refused"),
     F(EMPTY_ID_WRONG_CODE, "empty-id-wrong-code", "MQTT-3.1.3-9", "MQTT-3.1.3-8",
       "a refused empty Client Identifier gets not-authorised instead of identifier-rejected"),
     F(DUP_ON_QOS0, "dup-on-qos0", "MQTT-3.3.1-2", "MQTT-3.3.1-2",
@@ -229,7 +232,7 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "an UNSUBSCRIBE filter with no exact match removes the newest subscription"),
     F(NO_PUBREL, "no-pubrel", "MQTT-4.3.3-1", "MQTT-4.3.3-4",
       "a PUBREC from the subscriber is not answered with PUBREL"),
-    F(PUBLISH_RESENT_AFTER_PUBREC, "publish-resent-after-pubrec", "MQTT-4.3.3-1", "MQTT-4.3.3-6",
+    F(PUBLISH_RESENT_AFTER_PUBREC, "publish-resent-after-pubrec", "MQTT-4.4.0-1", "MQTT-4.3.3-6",
       "on resume, a message already PUBREC'd is re-sent as PUBLISH instead of PUBREL"),
     F(SENT_QOS2_EXPIRED, "sent-qos2-expired", NULL, "MQTT-4.3.3-7",
       "an in-flight QoS 2 message whose expiry passed is dropped on resume"),
@@ -258,8 +261,8 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(FIRST_PACKET_IGNORED, "first-packet-ignored", "MQTT-4.8.0-1", "MQTT-4.13.1-1",
       "a first packet other than CONNECT is ignored, not a reason to close"),
     F(SECOND_CONNACK, "second-connack", NULL, "MQTT-3.2.0-2", "CONNACK is sent twice"),
-    F(ZERO_QUOTA_NO_PINGRESP, "zero-quota-no-pingresp", NULL, "MQTT-4.9.0-3",
-      "with the send quota used up, PINGREQ is not answered"),
+    F(ZERO_QUOTA_NO_PUBACK, "zero-quota-no-puback", NULL, "MQTT-4.9.0-3",
+      "with the send quota towards it used up, a client's QoS 1 PUBLISH is not acknowledged"),
     F(ZERO_QUOTA_NO_SUBACK, "zero-quota-no-suback", NULL, "MQTT-3.3.4-10",
       "with the send quota used up, SUBSCRIBE is not answered"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
@@ -312,9 +315,11 @@ const mqe_fault_info *mqe_fault_lookup(const char *name) {
   return NULL;
 }
 
-bool mqe__fault_codec(const mqe_engine *e, const mqe_conn *c, const char *statement) {
+bool mqe__fault_codec(const mqe_engine *e, mqc_version v, const char *statement) {
   unsigned f = e->cfg.fault;
   if (f == MQE_FAULT_NONE || f >= MQE_FAULT__END || !statement) return false;
-  const char *key = c->ver == MQC_V5 ? table[f].codec_5 : table[f].codec_311;
-  return key && !strcmp(key, statement);
+  const char *k311 = table[f].codec_311, *k5 = table[f].codec_5;
+  /* a CONNECT's version is not known while it is decoded: either key */
+  return (v != MQC_V5 && k311 && !strcmp(k311, statement)) ||
+         (v != MQC_V311 && v != MQC_V31 && k5 && !strcmp(k5, statement));
 }

@@ -150,11 +150,13 @@ void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint
     return;
   }
   bool with_reason = c->ver == MQC_V5 && reason != 0;
-  mqc_bytes rs = {NULL, 0};
-  if (with_reason && reason >= 0x80 && c->problem_info) rs = mqc_cstr(mqe__reason_text(reason));
   bool big = (t == MQC_PUBACK && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBACK)) ||
              (t == MQC_PUBREC && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBREC)) ||
              (t == MQC_PUBCOMP && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBCOMP));
+  mqc_bytes rs = {NULL, 0};
+  /* big: the deviation explains success codes too (0x10 no subscribers) */
+  if (with_reason && (reason >= 0x80 || big) && c->problem_info)
+    rs = mqc_cstr(mqe__reason_text(reason));
   uint32_t props = with_reason ? rs_props(c, rs, 3, big) : 0;
   uint32_t rem = with_reason ? 3u : 2u;
   if (props) rem += (uint32_t)mqe__varint_len(props) + props;
@@ -281,14 +283,14 @@ void mqe__send_suback(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, cons
                       size_t n) {
   bool v5 = c->ver == MQC_V5;
   if (t == MQC_UNSUBACK && !v5) n = 0;
+  bool big = t == MQC_SUBACK ? mqe__fault(e, MQE_FAULT_RS_OVERSIZE_SUBACK)
+                             : mqe__fault(e, MQE_FAULT_RS_OVERSIZE_UNSUBACK);
   uint8_t worst = 0;
-  for (size_t i = 0; i < n; i++) /* bounded by n */
-    if (rc[i] >= 0x80 && !worst) worst = rc[i];
+  for (size_t i = 0; i < n; i++) /* bounded by n; big: success codes explained too */
+    if ((rc[i] >= 0x80 || (big && rc[i] > 2)) && !worst) worst = rc[i];
   mqc_bytes rs = {NULL, 0};
   if (v5 && worst && c->problem_info) rs = mqc_cstr(mqe__reason_text(worst));
   uint32_t base = (uint32_t)(2 + n);
-  bool big = t == MQC_SUBACK ? mqe__fault(e, MQE_FAULT_RS_OVERSIZE_SUBACK)
-                             : mqe__fault(e, MQE_FAULT_RS_OVERSIZE_UNSUBACK);
   uint32_t props = v5 ? rs_props(c, rs, base + 1, big) : 0;
   uint32_t rem = base + (v5 ? (uint32_t)mqe__varint_len(props) + props : 0);
   mqc_writer w;

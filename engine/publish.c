@@ -237,6 +237,8 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   }
   if (qos == 0) return;
   if (qos == 1 && mqe__fault(e, MQE_FAULT_NO_PUBACK)) return;
+  if (qos == 1 && s->inflight.n >= c->send_max && mqe__fault(e, MQE_FAULT_ZERO_QUOTA_NO_PUBACK))
+    return;
   if (reason == MQC_RC_NOT_AUTHORIZED && mqe__fault(e, MQE_FAULT_NOT_AUTHORIZED_NO_ACK)) return;
   if (qos == 2 && mqe__fault(e, MQE_FAULT_NO_PUBREC)) return;
   if (!v5) reason = 0;
