@@ -204,6 +204,10 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   if (e->cfg.server_keep_alive >= 0) {
     c->keep_alive = (uint16_t)(e->cfg.server_keep_alive > 65535 ? 65535 : e->cfg.server_keep_alive);
     ci.ka_override = v5;
+  } else if (v5 && e->cfg.max_keep_alive &&
+             (!cn->keep_alive || cn->keep_alive > e->cfg.max_keep_alive)) {
+    c->keep_alive = e->cfg.max_keep_alive; /* a cap only a 5.0 client can be told */
+    ci.ka_override = true;
   } else {
     c->keep_alive = cn->keep_alive;
   }

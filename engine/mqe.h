@@ -172,6 +172,10 @@ typedef struct {
   uint16_t outbound_aliases;        /* aliases the server uses towards a 5.0
                                        client (min with the client's), default 0 */
   int32_t server_keep_alive;        /* -1 = accept the client's; else override */
+  uint16_t max_keep_alive;          /* 5.0: a client keep-alive of 0 or above
+                                       this is lowered to it and announced as
+                                       Server Keep Alive; 0 = no cap. Ignored
+                                       when server_keep_alive overrides */
   uint32_t max_session_expiry;      /* cap in s; UINT32_MAX = never expires */
   bool assign_client_ids;           /* accept empty client IDs, default true */
   const char *response_information; /* NULL = none sent (borrowed) */
@@ -184,6 +188,8 @@ typedef struct {
   mqe_acl_fn acl; /* NULL = allow all */
   void *acl_ctx;
   const char *const *deny_filters; /* filters whose subscription is refused */
+  const uint8_t *deny_reasons;     /* per deny filter: its SUBACK failure code
+                                      (5.0; 3.x always 0x80); NULL = all 0x87 */
   size_t deny_filter_count;
   const mqe_auth_method *auth_methods; /* enhanced auth methods offered */
   size_t auth_method_count;

@@ -137,7 +137,8 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
     return v5 ? MQC_RC_WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED : fail;
   for (size_t i = 0; i < e->cfg.deny_filter_count; i++) {
     mqc_bytes d = mqc_cstr(e->cfg.deny_filters[i]);
-    if (mqc_bytes_eq(d, full) || mqc_bytes_eq(d, filter)) return v5 ? MQC_RC_NOT_AUTHORIZED : fail;
+    if (mqc_bytes_eq(d, full) || mqc_bytes_eq(d, filter))
+      return !v5 ? fail : e->cfg.deny_reasons ? e->cfg.deny_reasons[i] : MQC_RC_NOT_AUTHORIZED;
   }
   if (e->cfg.acl && !e->cfg.acl(e->cfg.acl_ctx, MQE_ACL_SUBSCRIBE,
                                 (mqc_bytes){(const uint8_t *)s->client_id, s->id_len},

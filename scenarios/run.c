@@ -51,6 +51,22 @@ void mqs__client_reset(mqs__client *c) {
 
 /* ---- receive path (target callbacks) ---- */
 
+/* A sync step's sentinel (QoS 0, payload "mqcheck-sync-LINE-K"): the
+ * harness's own traffic, recorded for the sync step and kept out of the
+ * queue, so the later ones still in flight disturb no expectation. */
+static bool sync_sentinel(mqs__run *r, unsigned idx, const mqc_packet *p) {
+  static const char pre[] = "mqcheck-sync-";
+  if (p->type != MQC_PUBLISH || p->publish.qos != 0 || p->publish.payload.n < sizeof pre ||
+      p->publish.payload.n > 40 || memcmp(p->publish.payload.p, pre, sizeof pre - 1))
+    return false;
+  char text[41];
+  memcpy(text, p->publish.payload.p, p->publish.payload.n);
+  text[p->publish.payload.n] = '\0';
+  r->sync_got[idx] = (unsigned)strtoul(text + sizeof pre - 1, NULL, 10);
+  mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '<', "sync sentinel %s", text);
+  return true;
+}
+
 static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
   mqs__client *c = &r->cl[idx];
   uint64_t now = r->ops->now(r->t);
@@ -77,6 +93,11 @@ static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
   r->res->packets++;
   if (mqc_decode(e->bytes, n, r->v, MQC_FROM_SERVER, MQC_NO_LIMIT, &e->pkt, &e->err) != MQC_OK) {
     e->bad = true;
+  } else if (r->s->has_sync && sync_sentinel(r, idx, &e->pkt)) {
+    free(e->bytes); /* never queued: no expectation of the scenario sees it */
+    return;
+  }
+  if (e->bad) {
     char hex[97];
     size_t k = 0;
     for (size_t i = 0; i < n && k + 3 < sizeof hex; i++)
@@ -435,6 +456,23 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
     unjudged_stmts(c, res, MQS_ST_SKIP);
     return;
   }
+  uint32_t cmissing = s->cluster_needs & ~o->cluster;
+  if (cmissing) {
+    mqs__buf b = {0};
+    if (cmissing & MQS_CLUSTER)
+      mqs__buf_printf(&b, "needs a cluster target: two or more nodes "
+                          "(--target NAME=URL --target NAME=URL, docs/cluster.md)");
+    else
+      for (uint32_t bit = MQS_CLUSTER_TAKEOVER; bit <= MQS_CLUSTER_SESSION_RESUME; bit <<= 1)
+        if (cmissing & bit)
+          mqs__buf_printf(&b, "%sthe topology does not promise %s (profile cluster: %s: false)",
+                          b.n ? "; " : "", mqs_cluster_need_name(bit),
+                          bit == MQS_CLUSTER_TAKEOVER ? "takeover" : "session_resume");
+    res->verdict = MQS_SKIP;
+    res->message = mqs__buf_take(&b);
+    unjudged_stmts(c, res, MQS_ST_SKIP);
+    return;
+  }
   if (o->spoken && !(o->spoken & c->version)) {
     mqs__buf b = {0};
     mqs__buf_printf(&b, "the target does not speak MQTT %s (%s)", mqs_version_label(c->version),
@@ -495,8 +533,11 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
     return;
   }
   r->t0 = r->ops->now(r->t);
+  if (s->cluster_needs && mqs_target_spec_n_nodes(o->target) > 1)
+    r->propagation =
+        mqs__scaled(r, o->propagation_ms ? o->propagation_ms : MQS_PROPAGATION_DEFAULT_MS);
   /* default deadline: 30 s plus every duration the scenario asks for */
-  uint64_t budget = 30000;
+  uint64_t budget = 30000 + (uint64_t)s->n_steps * r->propagation;
   for (size_t i = 0; i < s->n_steps; i++)
     budget += s->steps[i].ms + s->steps[i].timeout_ms;
   if (budget > 0xFFFFFFFFu) budget = 0xFFFFFFFFu;
