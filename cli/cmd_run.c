@@ -39,7 +39,7 @@ static void usage(FILE *f) {
              "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
              "  --username U --password P   for every CONNECT that sets none itself\n"
              "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
-             "  --jobs N              cases in parallel (default: CPUs, at least 8 against a\n"
+             "  --jobs N              cases in parallel (default: CPUs, at least 32 against a\n"
              "                        broker, where cases mostly wait; 1 = serial)\n"
              "  --filter PAT          only matching cases (repeatable): a plain word matches\n"
              "                        anywhere in name@version, a glob (* ? [..]) the whole\n"
@@ -551,7 +551,7 @@ int mqc_cmd_run(int argc, char **argv) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (!jobs) {
     jobs = ncpu > 0 ? (unsigned)ncpu : 1;
-    if (!mqs_target_spec_is_engine(spec) && jobs < 8) jobs = 8; /* network waits are idle */
+    if (!mqs_target_spec_is_engine(spec) && jobs < MQS_NET_JOBS) jobs = MQS_NET_JOBS;
   }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);

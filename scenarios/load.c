@@ -486,7 +486,7 @@ client_done:
       if (!f || mqs__map_size(value) != 1)
         return mqs__load_fail(L->err, value,
                               "expect_none takes a duration, {fence: ping} or "
-                              "{fence: {from: CLIENT, topic: T}}");
+                              "{fence: {from: CLIENT, topic: T[, qos: Q]}}");
       if (out->all_clients)
         return mqs__load_fail(L->err, value, "a fence belongs to one client: add client: NAME");
       if (mqs__is_scalar(f) && !strcmp(mqs__scalar(f), "ping")) {
@@ -494,8 +494,14 @@ client_done:
         break;
       }
       yaml_node_t *from = mqs__map_get(doc, f, "from"), *topic = mqs__map_get(doc, f, "topic");
-      if (!from || !mqs__is_scalar(topic) || mqs__map_size(f) != 2)
-        return mqs__load_fail(L->err, f, "a sentinel fence is {from: CLIENT, topic: TOPIC}");
+      yaml_node_t *qos = mqs__map_get(doc, f, "qos");
+      if (!from || !mqs__is_scalar(topic) || mqs__map_size(f) != 2u + (qos != NULL))
+        return mqs__load_fail(L->err, f,
+                              "a sentinel fence is {from: CLIENT, topic: TOPIC[, qos: 0|1|2]}");
+      if (qos && (!mqs__is_scalar(qos) || strlen(mqs__scalar(qos)) != 1 ||
+                  mqs__scalar(qos)[0] < '0' || mqs__scalar(qos)[0] > '2'))
+        return mqs__load_fail(L->err, qos, "a fence's qos is 0, 1 or 2");
+      out->fence_qos = qos ? (uint8_t)(mqs__scalar(qos)[0] - '0') : 0;
       if (client_index(L, from, false, &out->fence_from)) return -1;
       out->fence = MQS_FENCE_SENTINEL;
       out->fence_topic = topic;

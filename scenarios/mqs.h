@@ -230,10 +230,12 @@ typedef struct {
   unsigned has_rules; /* MQS_V311|MQS_V5: versions whose rules the step names */
   /* EXPECT_NONE with a fence instead of a timer (docs/scenarios.md, "Fences"):
    * MQS_FENCE_PING, a PINGREQ round trip on `client`; MQS_FENCE_SENTINEL,
-   * client fence_from publishes a QoS 0 sentinel on fence_topic (borrowed
-   * node, ${vars} expanded) that `client` must receive next. */
+   * client fence_from publishes a sentinel at fence_qos on fence_topic
+   * (borrowed node, ${vars} expanded) that `client` must receive next; the
+   * runner completes the sentinel's acknowledgements on both sides. */
   enum { MQS_FENCE_NONE, MQS_FENCE_PING, MQS_FENCE_SENTINEL } fence;
   unsigned fence_from;      /* also SYNC: the publishing client */
+  uint8_t fence_qos;        /* SENTINEL: the sentinel's QoS */
   yaml_node_t *fence_topic; /* also SYNC: the sentinels' topic */
   /* OPEN/CONNECT/RECONNECT/CONTROL: `node:` the transport goes to (a node
    * name or role, see mqs_scenario.client_nodes; borrowed from the
@@ -530,7 +532,12 @@ int mqs_preflight(const mqs_run_opts *opts, unsigned versions, unsigned *spoken,
  * within the run. out is reset on entry; free it with mqs_result_free. */
 void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *opts, mqs_result *out);
 
-/* Runs n cases on opts->jobs threads; results[i] is for cases[i]. progress
+/* Parallel cases against a network target when the caller names none (and
+ * the CPUs are fewer): a case waiting on a broker uses no CPU. */
+#define MQS_NET_JOBS 32
+
+/* Runs n cases on opts->jobs threads, those asking for the most real time
+ * (waits, keep-alive closes) first; results[i] is for cases[i]. progress
  * (may be NULL) is called from the worker threads (serialise inside) after
  * each case. Returns 0, or -1 when threads cannot be started. */
 int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *opts, mqs_result *results,

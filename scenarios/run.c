@@ -584,9 +584,29 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
 
 /* ---- parallel runs ---- */
 
+/* The real time a case asks for (waits, timer windows, keep-alive closes
+ * due at 1.5 x K): against a broker the run lasts at least as long as its
+ * longest case after the moment that case starts, so the pool starts the
+ * longest first. Only an estimate for ordering; verdicts never use it. */
+static uint64_t case_weight(const mqs_case *c) {
+  const mqs_scenario *s = c->scenario;
+  yaml_document_t *doc = (yaml_document_t *)&s->doc;
+  uint64_t w = 0;
+  for (size_t i = 0; i < s->n_steps; i++) {
+    const mqs_step *st = &s->steps[i];
+    if (!(st->versions & c->version)) continue;
+    w += st->ms;
+    if (st->kind != MQS_STEP_EXPECT_DISCONNECT || !st->node) continue;
+    yaml_node_t *ka = mqs__map_get(doc, st->node, "keep_alive");
+    if (mqs__is_scalar(ka)) w += strtoull(mqs__scalar(ka), NULL, 10) * 1500u;
+  }
+  return w;
+}
+
 typedef struct {
   const mqs_case *cases;
   size_t n;
+  const size_t *order; /* case indexes, longest first; NULL: as given */
   const mqs_run_opts *o;
   mqs_result *results;
   atomic_size_t next;
@@ -597,8 +617,9 @@ typedef struct {
 static void *worker(void *arg) {
   pool *p = arg;
   for (;;) {
-    size_t i = atomic_fetch_add(&p->next, 1);
-    if (i >= p->n) break;
+    size_t k = atomic_fetch_add(&p->next, 1);
+    if (k >= p->n) break;
+    size_t i = p->order ? p->order[k] : k;
     mqs_run_case(&p->cases[i], i, p->o, &p->results[i]);
     if (p->progress) p->progress(p->ctx, i, &p->results[i]);
   }
@@ -607,7 +628,7 @@ static void *worker(void *arg) {
 
 int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *o, mqs_result *results,
                   void (*progress)(void *ctx, size_t i, const mqs_result *r), void *ctx) {
-  pool p = {cases, n, o, results, 0, progress, ctx};
+  pool p = {cases, n, NULL, o, results, 0, progress, ctx};
   atomic_init(&p.next, 0);
   unsigned jobs = o->jobs ? o->jobs : 1;
   if (jobs > n) jobs = n ? (unsigned)n : 1;
@@ -616,12 +637,28 @@ int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *o, mqs_re
     worker(&p);
     return 0;
   }
+  /* Stable insertion sort by weight, longest first: few cases weigh
+   * anything, and equal weights keep the given order. */
+  size_t *order = malloc(n * sizeof *order);
+  uint64_t *wt = malloc(n * sizeof *wt);
+  if (order && wt) {
+    for (size_t i = 0; i < n; i++) {
+      uint64_t w = case_weight(&cases[i]);
+      size_t j = i;
+      for (; j > 0 && wt[j - 1] < w; j--)
+        order[j] = order[j - 1], wt[j] = wt[j - 1];
+      order[j] = i, wt[j] = w;
+    }
+    p.order = order;
+  }
   pthread_t th[256];
   unsigned started = 0;
   for (; started < jobs; started++)
     if (pthread_create(&th[started], NULL, worker, &p)) break;
-  if (!started) return -1;
-  for (unsigned i = 0; i < started; i++)
-    pthread_join(th[i], NULL);
-  return 0;
+  if (started)
+    for (unsigned i = 0; i < started; i++)
+      pthread_join(th[i], NULL);
+  free(order);
+  free(wt);
+  return started ? 0 : -1;
 }

@@ -578,12 +578,48 @@ out:
   return rc;
 }
 
+/* Sends one acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP) of a fence's
+ * sentinel on idx. Returns 0, or -1 when the case ended. */
+static int fence_ack(mqs__run *r, const mqs_step *st, unsigned idx, mqc_type type, uint16_t pid) {
+  mqc_packet p;
+  uint8_t buf[16];
+  size_t len = 0;
+  char line[200];
+  mqc_packet_init(&p, type, r->v);
+  p.ack.packet_id = pid;
+  if (mqc_encode(&p, r->v, buf, sizeof buf, &len) != MQC_OK)
+    return mqs__end(r, st, MQS_ERROR, false, "fence: cannot encode an acknowledgement");
+  mqs__packet_line(&p, r->v, line, sizeof line);
+  return send_bytes(r, st, idx, buf, len, line);
+}
+
+/* Waits for the acknowledgement `type` of the sentinel (packet id pid) on
+ * idx and consumes it. Returns 0, or -1 when the case ended. */
+static int fence_await(mqs__run *r, const mqs_step *st, unsigned idx, mqc_type type, uint16_t pid,
+                       uint64_t deadline) {
+  mqs__rx *rx = mqs__next(r, idx, deadline);
+  if (rx && !rx->bad && rx->pkt.type == type && rx->pkt.ack.packet_id == pid) {
+    mqs__consume(r, idx);
+    return 0;
+  }
+  char got[900];
+  if (rx)
+    describe_rx(r, rx, got, sizeof got);
+  else
+    why_nothing(r, idx, got, sizeof got);
+  return mqs__end(r, st, MQS_FAIL, false, "fence: expected %s %u for the sentinel on '%s', got %s",
+                  mqc_type_name(type), pid, cname(r, idx), got);
+}
+
 /* expect_none with a fence: an ordering guarantee of the protocol instead of
  * a timer proves nothing more will come. ping: the server answers packets of
  * one connection in order, so what it sends before PINGRESP was sent before
  * it handled the PINGREQ. sentinel: messages from one publisher on a topic
- * reach a subscriber in order (MQTT-4.6.0-6 in 3.1.1, -5 in 5.0), so anything
- * routed before the sentinel arrives before it. What comes first fails the
+ * reach a subscriber in order per QoS (MQTT-4.6.0-6 in 3.1.1, -5 in 5.0), so
+ * anything routed before the sentinel arrives before it. The sentinel's
+ * handshake on the publisher completes first (a server may forward a QoS 2
+ * message only after PUBREL); on the receiver it is acknowledged, so no
+ * sentinel stays in flight for later steps. What comes first fails the
  * check; the fence itself must arrive (a positive control). */
 static int do_fence(mqs__run *r, const mqs_step *st) {
   unsigned idx = st->client;
@@ -591,6 +627,8 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
   uint8_t buf[MQS_VAR_VALUE_MAX + 128];
   size_t len = 0;
   mqc_packet p;
+  /* far above the packet IDs scenarios use, one per fence step */
+  uint16_t pid = (uint16_t)(0xFF00u | (st->line & 0xFFu));
   if (st->fence == MQS_FENCE_PING) {
     mqc_packet_init(&p, MQC_PINGREQ, r->v);
   } else {
@@ -601,6 +639,8 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
     mqc_packet_init(&p, MQC_PUBLISH, r->v);
     p.publish.topic = (mqc_bytes){(const uint8_t *)topic, (size_t)n};
     p.publish.payload = mqc_cstr(sentinel);
+    p.publish.qos = st->fence_qos;
+    if (st->fence_qos) p.publish.packet_id = pid;
   }
   if (mqc_encode(&p, r->v, buf, sizeof buf, &len) != MQC_OK)
     return mqs__end(r, st, MQS_ERROR, false, "fence: cannot encode");
@@ -609,6 +649,14 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
   unsigned from = st->fence == MQS_FENCE_PING ? idx : st->fence_from;
   if (send_bytes(r, st, from, buf, len, line)) return -1;
   uint64_t deadline = step_deadline(r, st);
+  if (st->fence == MQS_FENCE_SENTINEL && st->fence_qos == 1 &&
+      fence_await(r, st, from, MQC_PUBACK, pid, deadline))
+    return -1;
+  if (st->fence == MQS_FENCE_SENTINEL && st->fence_qos == 2 &&
+      (fence_await(r, st, from, MQC_PUBREC, pid, deadline) ||
+       fence_ack(r, st, from, MQC_PUBREL, pid) ||
+       fence_await(r, st, from, MQC_PUBCOMP, pid, deadline)))
+    return -1;
   bool failed = false;
   for (;;) {
     mqs__rx *rx = mqs__next(r, idx, deadline);
@@ -626,7 +674,14 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
                          : rx->pkt.type == MQC_PUBLISH &&
                                mqc_bytes_eq(rx->pkt.publish.payload, mqc_cstr(sentinel)));
     if (is_fence) {
+      uint8_t q = st->fence == MQS_FENCE_SENTINEL ? rx->pkt.publish.qos : 0;
+      uint16_t got_pid = q ? rx->pkt.publish.packet_id : 0;
       mqs__consume(r, idx);
+      if (q == 1 && fence_ack(r, st, idx, MQC_PUBACK, got_pid)) return -1;
+      if (q == 2 && (fence_ack(r, st, idx, MQC_PUBREC, got_pid) ||
+                     fence_await(r, st, idx, MQC_PUBREL, got_pid, step_deadline(r, st)) ||
+                     fence_ack(r, st, idx, MQC_PUBCOMP, got_pid)))
+        return -1;
       mqs__positive(r);
       return 0;
     }
