@@ -462,8 +462,11 @@ static void fill_result(mqk__case *k, const char *cmd, int status, bool killed, 
   char msg[400];
   if (!k->nconns) {
     out->verdict = MQS_ERROR;
-    snprintf(msg, sizeof msg, "the client never connected (%s %d)",
-             killed ? "killed after" : "exit", killed ? (int)(b->ms * k->scale) : status);
+    /* its first line of output usually says why (command not found, refused) */
+    int ln = (int)strcspn(output, "\n");
+    snprintf(msg, sizeof msg, "the client never connected (%s %d%s%.*s)",
+             killed ? "killed after ms" : "exit", killed ? (int)(b->ms * k->scale) : status,
+             ln ? "; it said: " : "", ln > 200 ? 200 : ln, output);
   } else if (any_fail) {
     out->verdict = MQS_FAIL;
     snprintf(msg, sizeof msg, "%s: %s", first_fail->id, first_fail->note);
