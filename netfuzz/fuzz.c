@@ -315,10 +315,11 @@ static mqc_version level_at(const uint8_t *s, size_t n, size_t idx, unsigned cli
 }
 
 /* Byte level: every packet (and RAW run) in turn is replaced by its smaller
- * variants (mqz__shrink_packet: fields, then runs of bytes), each kept when
- * the finding still reproduces. */
+ * variants (mqz__shrink_packet), each kept when the finding still
+ * reproduces: the field variants of every packet first (fields_pass), the
+ * runs of bytes after, so that the budget goes where shrinking pays most. */
 static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *cand, mqz_kind kind,
-                           const char *sig, unsigned *budget) {
+                           const char *sig, unsigned *budget, bool once, bool fields_pass) {
   uint8_t pkt[MQZ_SESSION_MAX];
   for (size_t idx = 0; *budget; idx++) {
     mqz_iter it;
@@ -331,7 +332,8 @@ static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *
     if (!found) break;
     if (rec.op != MQZ_OP_SEND && rec.op != MQZ_OP_ACK && rec.op != MQZ_OP_RAW) continue;
     mqc_version v = level_at(s, n, idx, rec.client);
-    for (unsigned k = 0; *budget; k++) {
+    unsigned fields = rec.op == MQZ_OP_RAW ? 0 : mqz__shrink_fields(rec.pkt, rec.pkt_len, v);
+    for (unsigned k = fields_pass ? 0 : fields; *budget && (!fields_pass || k < fields); k++) {
       size_t pn = 0;
       bool more = rec.op == MQZ_OP_RAW ? mqz__shrink_raw(rec.pkt, rec.pkt_len, k, pkt, &pn)
                                        : mqz__shrink_packet(rec.pkt, rec.pkt_len, v, k, pkt, &pn);
@@ -348,14 +350,17 @@ static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *
       memcpy(cand + m, s + rec.offset + rec.len, n - rec.offset - rec.len);
       m += n - rec.offset - rec.len;
       (*budget)--;
-      if (!still_reproduces(r, in, cand, m, kind, sig)) continue;
+      if (!(once ? reproduces(r, in, cand, m, kind, sig)
+                 : still_reproduces(r, in, cand, m, kind, sig)))
+        continue;
       memcpy(s, cand, m);
       n = m;
       /* the record shrank: its variants start over */
       mqz_iter_init(&it, s, n);
       for (i = 0; i <= idx; i++)
         (void)mqz_iter_next(&it, &rec);
-      k = (unsigned)-1;
+      fields = rec.op == MQZ_OP_RAW ? 0 : mqz__shrink_fields(rec.pkt, rec.pkt_len, v);
+      k = (fields_pass ? 0 : fields) - 1;
     }
   }
   return n;
@@ -424,10 +429,26 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, mqz_kind kind
     if (chunk == 1) break;
   }
   *after_records = n;
-  unsigned bytes_budget = 200;
-  n = shrink_bytes(r, in, s, n, cand, kind, sig, &bytes_budget);
+  /* a crash or hang costs a broker restart per run: fewer runs, each
+   * candidate tried once, and the result checked twice at the end (else
+   * the bytes stay as the records left them) */
+  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG;
+  unsigned bytes_budget = slow ? 40 : 200;
+  uint8_t *before = slow ? malloc(n) : NULL;
+  if (slow && !before) {
+    free(cand);
+    return n;
+  }
+  if (before) memcpy(before, s, n);
+  size_t m = shrink_bytes(r, in, s, n, cand, kind, sig, &bytes_budget, slow, true);
+  m = shrink_bytes(r, in, s, m, cand, kind, sig, &bytes_budget, slow, false);
+  if (slow && m < n && !still_reproduces(r, in, s, m, kind, sig)) {
+    memcpy(s, before, n);
+    m = n;
+  }
+  free(before);
   free(cand);
-  return n;
+  return m;
 }
 
 static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,

@@ -265,6 +265,9 @@ long mqz__sync_load(const char *sync, const char *self, mqz_corpus *out, char *e
  * when variant k does not apply. Returns false past the last variant. */
 bool mqz__shrink_packet(const uint8_t *p, size_t n, mqc_version v, unsigned k, uint8_t *out,
                         size_t *out_n);
+/* How many of mqz__shrink_packet's variants of p are field variants (they
+ * come first). */
+unsigned mqz__shrink_fields(const uint8_t *p, size_t n, mqc_version v);
 /* The same for RAW bytes: runs removed. */
 bool mqz__shrink_raw(const uint8_t *p, size_t n, unsigned k, uint8_t *out, size_t *out_n);
 

@@ -167,18 +167,34 @@ static void field_variant(const mqc_packet *pkt, mqc_version v, unsigned k, uint
   if (mqc_encode(&q, v, out, cap, out_n) != MQC_OK) *out_n = 0;
 }
 
+/* Decodes p as a whole packet a client of version v sends; *pv gets the
+ * version it decoded as (a CONNECT's own level). */
+static bool decode_whole(const uint8_t *p, size_t n, mqc_version v, mqc_packet *pkt,
+                         mqc_version *pv) {
+  mqc_error err;
+  bool conn = n && (p[0] >> 4) == MQC_CONNECT;
+  if (mqc_decode(p, n, conn ? MQC_VERSION_AUTO : v, MQC_FROM_CLIENT, MQC_NO_LIMIT, pkt, &err) !=
+          MQC_OK ||
+      pkt->header_len + pkt->remaining_length != n)
+    return false;
+  *pv = conn ? (mqc_version)pkt->connect.level : v;
+  return true;
+}
+
+unsigned mqz__shrink_fields(const uint8_t *p, size_t n, mqc_version v) {
+  mqc_packet pkt;
+  mqc_version pv;
+  return decode_whole(p, n, v, &pkt, &pv) ? field_count(&pkt, pv) : 0;
+}
+
 bool mqz__shrink_packet(const uint8_t *p, size_t n, mqc_version v, unsigned k, uint8_t *out,
                         size_t *out_n) {
   *out_n = 0;
   size_t h = mqz__header_len(p, n);
   if (!h || h > n) return false;
   mqc_packet pkt;
-  mqc_error err;
-  bool conn = (p[0] >> 4) == MQC_CONNECT;
-  if (mqc_decode(p, n, conn ? MQC_VERSION_AUTO : v, MQC_FROM_CLIENT, MQC_NO_LIMIT, &pkt, &err) ==
-          MQC_OK &&
-      pkt.header_len + pkt.remaining_length == n) {
-    mqc_version pv = conn ? (mqc_version)pkt.connect.level : v;
+  mqc_version pv;
+  if (decode_whole(p, n, v, &pkt, &pv)) {
     unsigned fields = field_count(&pkt, pv);
     if (k < fields) {
       field_variant(&pkt, pv, k, out, n, out_n);
