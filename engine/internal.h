@@ -31,6 +31,7 @@ typedef struct mqe_msg {
   uint8_t qos;
   bool retain;
   bool has_expiry;
+  bool dup_in;        /* the PUBLISH came with DUP 1 (planted deviation DUP_PROPAGATED only) */
   uint64_t expire_at; /* ms, when has_expiry */
   uint16_t topic_len;
   uint16_t origin_len; /* publisher client id (for No Local) */
@@ -450,8 +451,15 @@ static inline void mqe__put_prop_str(mqc_writer *w, mqc_prop_id id, mqc_bytes v)
   mqc_put_str(w, v);
 }
 
-/* Is planted deviation f (MQE_FAULT_*) on? (engine/faults.c) */
-#define MQE__FAULT(e, f) (((e)->cfg.faults & (f)) != 0)
+/* Is planted deviation f on? (engine/faults.c) One compare: free when off. */
+static inline bool mqe__fault(const mqe_engine *e, mqe_fault f) {
+  return e->cfg.fault == (unsigned)f;
+}
+/* Is a codec fault on for this rejection (statement as the codec reported
+ * it for version v, may be NULL; v 0 while a CONNECT is decoded)? Then the
+ * engine ignores the packet instead of failing the connection. Only called
+ * on decode errors. */
+bool mqe__fault_codec(const mqe_engine *e, mqc_version v, const char *statement);
 
 #define MQE__CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 

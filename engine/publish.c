@@ -3,7 +3,13 @@
  * refcounted mqe_msg shared by every queue. */
 #include "internal.h"
 
-static bool fwd_prop(mqc_prop_id id) {
+static bool fwd_prop(const mqe_engine *e, mqc_prop_id id) {
+  if ((id == MQC_PROP_PAYLOAD_FORMAT_INDICATOR && mqe__fault(e, MQE_FAULT_DROP_PAYLOAD_FORMAT)) ||
+      (id == MQC_PROP_CONTENT_TYPE && mqe__fault(e, MQE_FAULT_DROP_CONTENT_TYPE)) ||
+      (id == MQC_PROP_RESPONSE_TOPIC && mqe__fault(e, MQE_FAULT_DROP_RESPONSE_TOPIC)) ||
+      (id == MQC_PROP_CORRELATION_DATA && mqe__fault(e, MQE_FAULT_DROP_CORRELATION_DATA)) ||
+      (id == MQC_PROP_USER_PROPERTY && mqe__fault(e, MQE_FAULT_DROP_USER_PROPERTIES)))
+    return false;
   /* forwarded unchanged, in order: payload format, content type, response
    * topic, correlation data, user properties (MQTT-3.3.2-4, MQTT-3.1.3-10).
    * Topic alias, expiry (rewritten), subscription ids and will delay are not. */
@@ -27,7 +33,7 @@ mqe_msg *mqe__msg_new(mqe_engine *e, mqc_bytes topic, mqc_bytes origin, const mq
         has_exp = true;
         exp = pr.u;
       }
-      if (fwd_prop(pr.id)) mqc_put_prop(&sz, &pr);
+      if (fwd_prop(e, pr.id)) mqc_put_prop(&sz, &pr);
     }
     plen = sz.len;
   }
@@ -40,6 +46,7 @@ mqe_msg *mqe__msg_new(mqe_engine *e, mqc_bytes topic, mqc_bytes origin, const mq
   m->qos = qos;
   m->retain = retain;
   m->has_expiry = has_exp;
+  m->dup_in = false;
   m->expire_at = has_exp ? e->now + (uint64_t)exp * 1000u : 0;
   m->topic_len = (uint16_t)topic.n;
   m->origin_len = (uint16_t)origin.n;
@@ -54,7 +61,7 @@ mqe_msg *mqe__msg_new(mqe_engine *e, mqc_bytes topic, mqc_bytes origin, const mq
     mqc_writer_init(&w, d + topic.n + origin.n, plen);
     mqc_prop_iter_init(&it, props);
     while (mqc_prop_next(&it, &pr))
-      if (fwd_prop(pr.id)) mqc_put_prop(&w, &pr);
+      if (fwd_prop(e, pr.id)) mqc_put_prop(&w, &pr);
     assert(mqc_writer_ok(&w) && w.len == plen);
   }
   if (payload.n) memcpy(d + topic.n + origin.n + plen, payload.p, payload.n);
@@ -152,7 +159,8 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
       return;
     }
     if (mqc_props_get(&pb->props, MQC_PROP_TOPIC_ALIAS, &pr)) {
-      if (pr.u == 0 || pr.u > e->cfg.topic_alias_maximum) {
+      if (pr.u == 0 || pr.u > e->cfg.topic_alias_maximum ||
+          (pr.u == e->cfg.topic_alias_maximum && mqe__fault(e, MQE_FAULT_ALIAS_MAX_REFUSED))) {
         mqe__violation(e, c, MQC_RC_TOPIC_ALIAS_INVALID,
                        pr.u == 0 ? "MQTT-3.3.2-8" : "MQTT-3.3.2-9", "Topic Alias out of range");
         return;
@@ -177,7 +185,11 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   }
   uint16_t pid = pb->packet_id;
   uint32_t at;
-  if (qos == 2 && qos2_find(s, pid, &at) && !MQE__FAULT(e, MQE_FAULT_QOS2_DUPLICATE_DELIVERED)) {
+  if (qos == 1 && pb->dup && mqe__fault(e, MQE_FAULT_QOS1_DUP_DROPPED)) {
+    mqe__send_simple(e, c, MQC_PUBACK, pid, 0);
+    return;
+  }
+  if (qos == 2 && qos2_find(s, pid, &at) && !mqe__fault(e, MQE_FAULT_QOS2_DUPLICATE_DELIVERED)) {
     /* MQTT-4.3.3-10: a duplicate before PUBREL is acknowledged, not re-sent */
     mqe__send_simple(e, c, MQC_PUBREC, pid, 0);
     return;
@@ -201,6 +213,7 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   } else {
     mqe_msg *m = mqe__msg_new(e, topic, (mqc_bytes){(const uint8_t *)s->client_id, s->id_len},
                               &pb->props, v5, pb->payload, qos, pb->retain);
+    if (m) m->dup_in = pb->dup;
     if (!m) {
       if (!v5 && qos) {
         mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for a message");
@@ -208,7 +221,7 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
       }
       reason = MQC_RC_UNSPECIFIED_ERROR;
     } else {
-      if (pb->retain) {
+      if (pb->retain || mqe__fault(e, MQE_FAULT_NON_RETAINED_REPLACES)) {
         reason = mqe__retain(e, m, nlev);
         if (reason) mqe__event(e, MQE_EV_LIMIT, c, reason, NULL, "retained store full");
       }
@@ -223,18 +236,25 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     }
   }
   if (qos == 0) return;
+  if (qos == 1 && mqe__fault(e, MQE_FAULT_NO_PUBACK)) return;
+  if (qos == 1 && s->inflight.n >= c->send_max && mqe__fault(e, MQE_FAULT_ZERO_QUOTA_NO_PUBACK))
+    return;
+  if (reason == MQC_RC_NOT_AUTHORIZED && mqe__fault(e, MQE_FAULT_NOT_AUTHORIZED_NO_ACK)) return;
+  if (qos == 2 && mqe__fault(e, MQE_FAULT_NO_PUBREC)) return;
   if (!v5) reason = 0;
   if (qos == 1) {
-    mqe__send_simple(e, c, MQC_PUBACK, (uint16_t)(pid + MQE__FAULT(e, MQE_FAULT_PUBACK_WRONG_ID)),
+    mqe__send_simple(e, c, MQC_PUBACK, (uint16_t)(pid + mqe__fault(e, MQE_FAULT_PUBACK_WRONG_ID)),
                      reason);
     return;
   }
-  if (reason < 0x80 && !qos2_add(e, s, pid)) reason = MQC_RC_QUOTA_EXCEEDED;
+  if ((reason < 0x80 || mqe__fault(e, MQE_FAULT_FAILED_PUBREC_ID_KEPT)) && !qos2_add(e, s, pid))
+    reason = MQC_RC_QUOTA_EXCEEDED;
   if (!v5 && reason) {
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for QoS 2 state");
     return;
   }
-  mqe__send_simple(e, c, MQC_PUBREC, pid, reason);
+  mqe__send_simple(e, c, MQC_PUBREC, (uint16_t)(pid + mqe__fault(e, MQE_FAULT_PUBREC_WRONG_ID)),
+                   reason);
 }
 
 static mqe_qent *inflight_find(mqe_session *s, uint16_t pid) {
@@ -255,16 +275,19 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   switch (p->type) {
   case MQC_PUBACK:
     q = inflight_find(s, pid);
+    if (!q && mqe__fault(e, MQE_FAULT_WRONG_PUBACK_ACCEPTED)) q = s->inflight.head;
     if (!q || q->qos != 1) {
       note(e, c, v5 ? "MQTT-2.2.1-5" : "MQTT-2.3.1-6", "PUBACK for an unknown packet id");
       return;
     }
+    if (v5 && reason >= 0x80 && mqe__fault(e, MQE_FAULT_FAILED_PUBACK_KEPT)) return;
     mqe__qlist_remove(&s->inflight, q);
     mqe__qent_free(e, q);
     mqe__pump(e, s);
     return;
   case MQC_PUBREC:
     q = inflight_find(s, pid);
+    if (!q && mqe__fault(e, MQE_FAULT_WRONG_PUBREC_ACCEPTED)) q = s->inflight.head;
     if (!q || q->qos != 2) {
       note(e, c, v5 ? "MQTT-2.2.1-5" : "MQTT-2.3.1-6", "PUBREC for an unknown packet id");
       if (v5) mqe__send_simple(e, c, MQC_PUBREL, pid, MQC_RC_PACKET_IDENTIFIER_NOT_FOUND);
@@ -279,10 +302,14 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     }
     if (q->state == MQE__Q_WAIT_ACK) {
       q->state = MQE__Q_WAIT_COMP;
-      mqe__msg_unref(e, q->msg);
-      q->msg = NULL;
+      if (!mqe__fault(e, MQE_FAULT_PUBLISH_RESENT_AFTER_PUBREC)) {
+        mqe__msg_unref(e, q->msg);
+        q->msg = NULL;
+      }
     }
-    mqe__send_simple(e, c, MQC_PUBREL, pid, 0);
+    if (mqe__fault(e, MQE_FAULT_NO_PUBREL)) return;
+    mqe__send_simple(e, c, MQC_PUBREL,
+                     (uint16_t)(q->pid + mqe__fault(e, MQE_FAULT_PUBREL_WRONG_ID)), 0);
     return;
   case MQC_PUBCOMP:
     q = inflight_find(s, pid);
@@ -296,9 +323,9 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     return;
   case MQC_PUBREL:
     if (qos2_find(s, pid, &at)) {
-      qos2_remove(e, s, at);
+      if (!mqe__fault(e, MQE_FAULT_QOS2_ID_NOT_RELEASED)) qos2_remove(e, s, at);
       mqe__send_simple(e, c, MQC_PUBCOMP,
-                       (uint16_t)(pid + MQE__FAULT(e, MQE_FAULT_PUBCOMP_WRONG_ID)), 0);
+                       (uint16_t)(pid + mqe__fault(e, MQE_FAULT_PUBCOMP_WRONG_ID)), 0);
     } else {
       mqe__send_simple(e, c, MQC_PUBCOMP, pid, v5 ? MQC_RC_PACKET_IDENTIFIER_NOT_FOUND : 0);
     }

@@ -33,6 +33,17 @@ static uint32_t node_hash(uint32_t parent_serial, mqc_bytes name) {
   return h;
 }
 
+/* ASCII letters compared without case: planted deviation TOPIC_CASE_INSENSITIVE only. */
+static bool same_nocase(const char *a, mqc_bytes b) {
+  for (size_t i = 0; i < b.n; i++) {
+    uint8_t x = (uint8_t)a[i], y = b.p[i];
+    if (x >= 'A' && x <= 'Z') x = (uint8_t)(x + 32);
+    if (y >= 'A' && y <= 'Z') y = (uint8_t)(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
 static mqe_node *child(const mqe_engine *e, const mqe_node *n, mqc_bytes name) {
   if (is(name, '+')) return n->plus;
   if (is(name, '#')) return n->hash;
@@ -42,6 +53,9 @@ static mqe_node *child(const mqe_engine *e, const mqe_node *n, mqc_bytes name) {
     if (c->hkey == h && c->parent == n && c->len == name.n &&
         (name.n == 0 || !memcmp(c->name, name.p, name.n)))
       return c;
+  if (mqe__fault(e, MQE_FAULT_TOPIC_CASE_INSENSITIVE))
+    for (mqe_node *c = n->child; c; c = c->next)
+      if (c->len == name.n && same_nocase(c->name, name)) return c;
   return NULL;
 }
 
@@ -202,6 +216,11 @@ static void collect(mqe_engine *e, uint32_t *nh, mqe_node *n) {
   for (mqe_sub *s = n->subs; s; s = s->nnext)
     hit(e, nh, s);
   for (mqe_group *g = n->groups; g; g = g->next) {
+    if (mqe__fault(e, MQE_FAULT_SHARED_TO_ALL)) {
+      for (mqe_sub *s = g->members; s; s = s->nnext)
+        hit(e, nh, s);
+      continue;
+    }
     mqe_sub *m = group_pick(g);
     if (m) hit(e, nh, m);
   }
@@ -221,7 +240,7 @@ uint32_t mqe__match(mqe_engine *e, uint32_t nlev, bool dollar) {
       if (n->hash) collect(e, &nh, n->hash); /* "a/#" matches "a" */
       continue;
     }
-    bool wild = !(d == 0 && dollar); /* MQTT-4.7.2-1 */
+    bool wild = !(d == 0 && dollar) || mqe__fault(e, MQE_FAULT_DOLLAR_MATCHED); /* MQTT-4.7.2-1 */
     if (wild && n->hash) collect(e, &nh, n->hash);
     mqe_node *x = child(e, n, e->levels[d]);
     if (x && x != n->plus && x != n->hash) {

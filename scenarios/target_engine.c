@@ -95,7 +95,11 @@ static bool drain(mqs_target *t, const mqs_sink *sink) {
   return any;
 }
 
-static int e_open(mqs_target *t, unsigned idx, const mqs_sink *sink, char *err, size_t cap) {
+/* One engine is every node: a single broker keeps each cross-node promise
+ * trivially, which makes it the reference for the cluster cases too. */
+static int e_open(mqs_target *t, unsigned idx, unsigned node, const mqs_sink *sink, char *err,
+                  size_t cap) {
+  (void)node;
   (void)sink;
   assert(idx < MQS__MAX_CLIENTS && !t->conn[idx]);
   mqe_status s = mqe_conn_open(t->e, (void *)(uintptr_t)(idx + 1), t->now, &t->conn[idx]);
@@ -207,7 +211,7 @@ static void apply_server(mqs_target *t, const mqs_server_cfg *s, const mqs_vars 
   }
 }
 
-int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, uint32_t faults,
+int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, unsigned fault,
                            const mqs_target_ops **ops, mqs_target **out) {
   mqs_target *t = calloc(1, sizeof *t);
   if (!t) return -1;
@@ -217,7 +221,7 @@ int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, u
   cfg.seed = 0x6d71636865636bull;
   cfg.on_event = on_event;
   cfg.event_ctx = t;
-  cfg.faults = faults;
+  cfg.fault = fault;
   if (mqe_engine_new(&cfg, &t->e) != MQE_OK) {
     free(t);
     return -1;
