@@ -8,6 +8,9 @@ import sys
 import time
 
 role, host, port, version, qos, count, topic, payload, cid, session = sys.argv[1:11]
+auth = sys.argv[11] if len(sys.argv) > 11 else "-"
+keepalive = int(sys.argv[12]) if len(sys.argv) > 12 else 60  # asked for, never kept
+retain = len(sys.argv) > 13 and sys.argv[13] == "1"  # whatever Retain Available says
 port, qos, count = int(port), int(qos), int(count)
 v5 = version == "5"
 beh = topic.split("/", 1)[1]
@@ -40,13 +43,15 @@ def connect(clean):
     if session == "1":
         p += b"\x11" + struct.pack(">I", 300)
     p += b"\x22" + struct.pack(">H", 10)  # Topic Alias Maximum 10
+    if auth != "-":
+        p += b"\x15" + s(auth.split(":")[0])  # Authentication Method
     flags = 0x02 if clean else 0
-    return pkt(0x10, s("MQTT") + bytes([5 if v5 else 4, flags]) + struct.pack(">H", 60) + props(p) + s(cid))
+    return pkt(0x10, s("MQTT") + bytes([5 if v5 else 4, flags]) + struct.pack(">H", keepalive) + props(p) + s(cid))
 
 
 def publish(q, pid, dup=False, data=None):
     body = s(topic) + (struct.pack(">H", pid) if q else b"") + props() + (data or payload).encode()
-    return pkt(0x30 | (8 if dup else 0) | q << 1, body)
+    return pkt(0x30 | (8 if dup else 0) | q << 1 | (1 if retain else 0), body)
 
 
 class Conn:
@@ -101,7 +106,9 @@ def pub():
         c.send(publish(0, 0))  # after a refusing CONNACK
         return
     if beh == "auth-challenge":
-        c.send(pkt(0xF0, b"\x18\x00"))  # AUTH without an Authentication Method
+        # the server's AUTH 0x18 answered with 0x19 and another method
+        m = b"\x15" + s("other")
+        c.send(pkt(0xF0, b"\x19" + varint(len(m)) + m))
         time.sleep(0.3)
         return
     if beh == "receive-maximum":
@@ -135,7 +142,7 @@ def sub():
     c = Conn(clean=True)
     c.send(pkt(0x82, struct.pack(">H", 1) + props() + s(topic) + bytes([qos])))
     got = 0
-    end = time.time() + 9
+    end = time.time() + 11
     while got < count and time.time() < end:
         p = c.read(end - time.time())
         if p is None:
