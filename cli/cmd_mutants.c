@@ -99,7 +99,8 @@ int mqc_cmd_mutants(int argc, char **argv) {
     } else if (!strcmp(a, "--list")) {
       for (size_t k = 0; k < mqe_fault_count(); k++) {
         const mqe_fault_info *f = mqe_fault_at(k);
-        printf("%-26s 3.1.1 %-14s 5.0 %-14s %s\n", f->name, f->stmt_311, f->stmt_5, f->what);
+        printf("%-26s 3.1.1 %-14s 5.0 %-14s %s\n", f->name, f->stmt_311 ? f->stmt_311 : "-",
+               f->stmt_5 ? f->stmt_5 : "-", f->what);
       }
       rc = 0;
       goto out;

@@ -169,6 +169,10 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   ci.expiry = exp;
   s->expiry = exp;
   s->version = c->ver;
+  if (will && MQE__FAULT(e, MQE_FAULT_WILL_NOT_KEPT)) {
+    mqe__msg_unref(e, will);
+    will = NULL;
+  }
   s->will = will;
   s->will_delay = will_delay;
   /* keep-alive and the client's limits */

@@ -28,6 +28,14 @@ static const mqe_fault_info table[] = {
      "messages go out at the published QoS, above the QoS granted to the subscription"},
     {"unsubscribe-kept", MQE_FAULT_UNSUBSCRIBE_KEPT, "MQTT-3.10.4-2", "MQTT-3.10.4-2",
      "UNSUBSCRIBE is acknowledged but the subscription stays"},
+    {"pubrel-reason-oversize", MQE_FAULT_PUBREL_REASON_OVERSIZE, NULL, "MQTT-3.6.2-2",
+     "a PUBREL keeps its Reason String past the client's Maximum Packet Size"},
+    {"auth-reason-oversize", MQE_FAULT_AUTH_REASON_OVERSIZE, NULL, "MQTT-3.15.2-2",
+     "AUTH carries a Reason String even past the client's Maximum Packet Size"},
+    {"will-not-kept", MQE_FAULT_WILL_NOT_KEPT, "MQTT-3.1.2-8", "MQTT-3.1.2-7",
+     "the Will Message of an accepted CONNECT is not kept"},
+    {"reauth-failure-kept", MQE_FAULT_REAUTH_FAILURE_KEPT, NULL, "MQTT-4.12.1-2",
+     "a failed re-authentication leaves the connection open"},
 };
 
 size_t mqe_fault_count(void) {

@@ -232,10 +232,15 @@ void mqe_config_default(mqe_config *c);
 #define MQE_FAULT_PUBCOMP_WRONG_ID         (1u << 7)
 #define MQE_FAULT_NO_QOS_DOWNGRADE         (1u << 8)
 #define MQE_FAULT_UNSUBSCRIBE_KEPT         (1u << 9)
+#define MQE_FAULT_PUBREL_REASON_OVERSIZE   (1u << 10)
+#define MQE_FAULT_AUTH_REASON_OVERSIZE     (1u << 11)
+#define MQE_FAULT_WILL_NOT_KEPT            (1u << 12)
+#define MQE_FAULT_REAUTH_FAILURE_KEPT      (1u << 13)
 typedef struct {
   const char *name;              /* "session-present-zero" */
   uint32_t bit;                  /* MQE_FAULT_* */
-  const char *stmt_311, *stmt_5; /* the statement it breaks, per version */
+  const char *stmt_311, *stmt_5; /* the statement it breaks, per version;
+                                    NULL where the version has none */
   const char *what;              /* one line */
 } mqe_fault_info;
 size_t mqe_fault_count(void);

@@ -152,6 +152,8 @@ void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint
   mqc_bytes rs = {NULL, 0};
   if (with_reason && reason >= 0x80 && c->problem_info) rs = mqc_cstr(mqe__reason_text(reason));
   uint32_t props = with_reason ? rs_props(c, rs, 3) : 0;
+  if (t == MQC_PUBREL && rs.n && MQE__FAULT(e, MQE_FAULT_PUBREL_REASON_OVERSIZE))
+    props = (uint32_t)(3 + rs.n);
   uint32_t rem = with_reason ? 3u : 2u;
   if (props) rem += (uint32_t)mqe__varint_len(props) + props;
   if (!begin(e, c, &w, first, rem)) return;
@@ -260,7 +262,11 @@ bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const
 void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n) {
   assert(c->auth);
   mqc_bytes m = mqc_cstr(c->auth->name);
-  uint32_t props = (uint32_t)(3 + m.n + (n ? 3 + n : 0));
+  /* The engine explains nothing in AUTH; the planted fault does, whatever
+   * the client's Maximum Packet Size. */
+  mqc_bytes rs = MQE__FAULT(e, MQE_FAULT_AUTH_REASON_OVERSIZE) ? mqc_cstr("authentication step")
+                                                               : (mqc_bytes){NULL, 0};
+  uint32_t props = (uint32_t)(3 + m.n + (n ? 3 + n : 0) + (rs.n ? 3 + rs.n : 0));
   uint32_t rem = 1 + (uint32_t)mqe__varint_len(props) + props;
   mqc_writer w;
   if (!begin(e, c, &w, MQC_AUTH << 4, rem)) return;
@@ -268,6 +274,7 @@ void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *d
   mqc_put_varint(&w, props);
   mqe__put_prop_str(&w, MQC_PROP_AUTHENTICATION_METHOD, m);
   if (n) mqe__put_prop_str(&w, MQC_PROP_AUTHENTICATION_DATA, (mqc_bytes){data, n});
+  if (rs.n) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
   end(e, c, &w);
 }
 

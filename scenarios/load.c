@@ -288,7 +288,7 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   static const char *const modifiers[] = {"client",   "version", "versions", "timeout",
                                           "connack",  "comment", "if",       "ignore_others",
-                                          "or_close", "rules",   NULL};
+                                          "or_close", "rules",   "ws_frame", NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -351,6 +351,13 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
     if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "true") && strcmp(mqs__scalar(x), "false")))
       return mqs__load_fail(L->err, x, "or_close is true or false");
     out->or_close = !strcmp(mqs__scalar(x), "true");
+  }
+  if ((x = mqs__map_get(doc, st, "ws_frame"))) {
+    if (out->kind != MQS_STEP_SEND && out->kind != MQS_STEP_SEND_HEX)
+      return mqs__load_fail(L->err, x, "ws_frame belongs to send and send_hex steps");
+    if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "text") && strcmp(mqs__scalar(x), "binary")))
+      return mqs__load_fail(L->err, x, "ws_frame is text or binary");
+    out->ws_text = !strcmp(mqs__scalar(x), "text");
   }
   if ((x = mqs__map_get(doc, st, "rules"))) {
     if (!mqs_step_is_check(out) && out->kind != MQS_STEP_CONNECT && out->kind != MQS_STEP_RECONNECT)

@@ -218,6 +218,8 @@ typedef struct {
   bool ignore_others; /* EXPECT: packets that do not match are skipped */
   bool or_close;      /* EXPECT: the server closing the connection instead
                          also satisfies it (for "answer or close" rules) */
+  bool ws_text;       /* SEND/SEND_HEX `ws_frame: text`: one WebSocket TEXT
+                         message instead of binary ones (MQTT-6.0.0-1) */
   yaml_node_t *cond;  /* `if: {VAR: VALUE, ...}`: the step runs only when
                          every variable is bound to that value (typically
                          captured by an earlier expectation); or NULL */
@@ -345,6 +347,11 @@ typedef struct {
   uint64_t (*now)(mqs_target *t);
   void (*destroy)(mqs_target *t);
   bool virtual_clock;
+  /* Sends bytes as one WebSocket TEXT message (the `ws_frame: text` step
+   * modifier). NULL for targets without WebSocket. Returns 0, -1 when the
+   * connection is gone, -2 (err says why) when it is not WebSocket. */
+  int (*send_text)(mqs_target *t, unsigned client, const uint8_t *p, size_t n, char *err,
+                   size_t cap);
 } mqs_target_ops;
 
 /* A target description shared by every case of a run (read-only there). */

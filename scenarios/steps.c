@@ -66,7 +66,14 @@ static int send_bytes(mqs__run *r, const mqs_step *st, unsigned idx, const uint8
    * one message each), so the peer must reassemble across boundaries */
   size_t piece = r->s->fragment ? r->s->fragment : n;
   int rc = 0;
-  for (size_t off = 0; off < n && !rc; off += piece)
+  if (st->ws_text) {
+    /* the whole packet in one TEXT message, which a server must refuse */
+    if (!r->ops->send_text)
+      return mqs__end(r, st, MQS_ERROR, true, "ws_frame: text needs a ws:// or wss:// target");
+    rc = r->ops->send_text(r->t, idx, p, n, err, sizeof err);
+    if (rc == -2) return mqs__end(r, st, MQS_ERROR, true, "'%s': %s", cname(r, idx), err);
+  }
+  for (size_t off = 0; off < n && !rc && !st->ws_text; off += piece)
     rc = r->ops->send(r->t, idx, p + off, n - off < piece ? n - off : piece, &r->sink, &transport,
                       err, sizeof err);
   if (rc) {

@@ -106,7 +106,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
         string(APPEND missing " ${id}")
       endforeach()
     endif()
-    check("owed GREATER 100 AND owed_covered EQUAL owed AND nowed EQUAL 0"
+    check("owed GREATER 50 AND owed_covered EQUAL owed AND nowed EQUAL 0"
           "MQTT ${ver}: ${owed_covered} of ${owed} wire-testable statements covered, want all; "
           "uncovered:${missing} (add a scenario citing each, or fix its test column in spec/)")
   endforeach()
