@@ -68,10 +68,10 @@ int mqc_bench_suite(int argc, char **argv) {
     mqs_suite_free(&suite);
     return 2;
   }
-  mqs_case *cases = calloc(suite.n * 2 + 1, sizeof *cases);
+  mqs_case *cases = calloc(suite.n * 3 + 1, sizeof *cases);
   size_t n = 0;
   for (size_t i = 0; cases && i < suite.n; i++)
-    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+    for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb))
       if (suite.s[i]->versions & vb) cases[n++] = (mqs_case){suite.s[i], vb};
   mqs_result *res = calloc(n + 1, sizeof *res);
   double *last = calloc(n + 1, sizeof *last); /* each case's wall time, last round */

@@ -61,7 +61,7 @@ static void failed_stmts(const mqs_case *cases, const mqs_result *res, size_t n,
     if (cases[i].version != vb || res[i].verdict == MQS_PASS || res[i].verdict == MQS_SKIP)
       continue;
     if (case_level) {
-      unsigned b = vb == MQS_V311 ? 0 : 1;
+      unsigned b = mqs_version_slot(vb);
       for (size_t k = 0; k < cases[i].scenario->n_rules[b]; k++)
         set_add(out, cases[i].scenario->rules[b][k]);
       continue;
@@ -136,14 +136,14 @@ int mqc_cmd_mutants(int argc, char **argv) {
     mqs_suite_free(&suite);
     goto out;
   }
-  mqs_case *cases = calloc(suite.n * 2 + 1, sizeof *cases);
-  mqs_result *res = calloc(suite.n * 2 + 1, sizeof *res);
+  mqs_case *cases = calloc(suite.n * 3 + 1, sizeof *cases);
+  mqs_result *res = calloc(suite.n * 3 + 1, sizeof *res);
   mqs_target_spec *spec = NULL;
   char err[300];
   if (!cases || !res || mqs_target_spec_new("engine", NULL, &spec, err, sizeof err)) goto out_suite;
   size_t n = 0;
   for (size_t i = 0; i < suite.n; i++)
-    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+    for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb))
       if (suite.s[i]->versions & vb) cases[n++] = (mqs_case){suite.s[i], vb};
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   mqs_run_opts o = {.target = spec,
@@ -152,7 +152,7 @@ int mqc_cmd_mutants(int argc, char **argv) {
   /* the control run: a deviation is only measured against a clean suite */
   mqs_run_cases(cases, n, &o, res, NULL, NULL);
   strset clean = {0};
-  for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+  for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb))
     failed_stmts(cases, res, n, vb, false, &clean);
   for (size_t i = 0; i < n; i++)
     mqs_result_free(&res[i]);
@@ -174,7 +174,7 @@ int mqc_cmd_mutants(int argc, char **argv) {
     if (!want) continue;
     o.engine_faults = f->bit;
     mqs_run_cases(cases, n, &o, res, NULL, NULL);
-    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+    for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
       const char *stmt = vb == MQS_V311 ? f->stmt_311 : f->stmt_5;
       if (!stmt) continue;
       strset failed = {0};

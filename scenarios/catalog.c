@@ -73,7 +73,11 @@ void mqs__vars_builtins(mqs_vars *vars, unsigned vbit, const char *client_prefix
   (void)mqs_vars_set(vars, "client_prefix", client_prefix, strlen(client_prefix));
   (void)mqs_vars_set(vars, "topic_prefix", topic_prefix, strlen(topic_prefix));
   (void)mqs_vars_set(vars, "version", label, strlen(label));
-  (void)mqs_vars_set(vars, "protocol_level", vbit == MQS_V311 ? "4" : "5", 1);
+  (void)mqs_vars_set(vars, "protocol_level",
+                     vbit == MQS_V311  ? "4"
+                     : vbit == MQS_V31 ? "3"
+                                       : "5",
+                     1);
   /* client_prefix without its separators: for rules that allow only [0-9a-zA-Z] */
   char alnum[MQS_VAR_VALUE_MAX];
   size_t n = 0;

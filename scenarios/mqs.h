@@ -33,14 +33,23 @@ extern "C" {
 #define MQS_FORMAT_VERSION 1
 #define MQS_RULES_MAX      16 /* statements a scenario cites per version */
 
-/* Versions a scenario runs for (bit mask). */
-#define MQS_V311 1u
-#define MQS_V5   2u
-#define MQS_VALL (MQS_V311 | MQS_V5)
+/* Versions a scenario runs for (bit mask). MQTT 3.1 (MQIsdp) has no
+ * numbered statements: its cases verify the 3.1.1 IDs, so rules are kept in
+ * two slots, [0] for 3.1.1 and 3.1, [1] for 5.0. */
+#define MQS_V311  1u
+#define MQS_V5    2u
+#define MQS_V31   4u
+#define MQS_VBOTH (MQS_V311 | MQS_V5) /* `both`: what scenarios ran for before 3.1 */
+#define MQS_VALL  (MQS_V311 | MQS_V5 | MQS_V31)
 
-/* "3.1.1" / "5.0" for one bit. */
+/* "3.1.1" / "5.0" / "3.1" for one bit. */
 const char *mqs_version_label(unsigned vbit);
 mqc_version mqs_version_codec(unsigned vbit);
+/* The rules slot of one version bit: 1 for 5.0, else 0. */
+unsigned mqs_version_slot(unsigned vbit);
+/* The next version bit after vbit in run order (3.1.1, 5.0, 3.1), 0 after
+ * the last: for (vb = MQS_V311; vb; vb = mqs_version_next(vb)). */
+unsigned mqs_version_next(unsigned vbit);
 
 /* ------------------------------------------------------------------------ */
 /* Capabilities (`requires:` in a scenario, `capabilities:` in a profile)    */
