@@ -200,7 +200,9 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   s->conn = c;
   c->sess = s;
   c->state = MQE__S_CONNECTED;
-  bool sp = ci.session_present && !MQE__FAULT(e, MQE_FAULT_SESSION_PRESENT_ZERO);
+  /* 3.1 has no Session Present: its CONNACK flags byte is unused */
+  bool sp =
+      ci.session_present && c->ver != MQC_V31 && !MQE__FAULT(e, MQE_FAULT_SESSION_PRESENT_ZERO);
   if (!mqe__send_connack(e, c, sp, 0, put_connack_props, &ci)) {
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for CONNACK");
     return;

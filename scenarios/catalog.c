@@ -85,6 +85,17 @@ void mqs__vars_builtins(mqs_vars *vars, unsigned vbit, const char *client_prefix
     if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
       alnum[n++] = *p;
   (void)mqs_vars_set(vars, "client_alnum", alnum, n);
+  /* exactly 23 characters, the longest Client Identifier a server must
+   * accept (MQTT 3.1 refuses longer ones): client_alnum padded with 'x', or
+   * its last 23 characters, which keep the unique case index */
+  char id23[24];
+  if (n >= 23) {
+    memcpy(id23, alnum + n - 23, 23);
+  } else {
+    memcpy(id23, alnum, n);
+    memset(id23 + n, 'x', 23 - n);
+  }
+  (void)mqs_vars_set(vars, "client_alnum23", id23, 23);
 }
 
 void mqs__vars_placeholders(mqs_vars *vars, unsigned vbit) {
