@@ -79,6 +79,11 @@ int mqs__match_check(yaml_document_t *doc, yaml_node_t *exp, mqs_vars *vars, mqs
  * Returns the number of mismatching fields (0 = match). */
 int mqs__match(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mqc_version v,
                mqs_vars *vars, mqs__buf *diff);
+/* Binds the captures of exp from pkt even where other fields differ: for a
+ * packet the case goes on from (its mismatches judged as statements of
+ * their own), so later steps can still use what it carried. */
+void mqs__match_bind(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mqc_version v,
+                     mqs_vars *vars);
 /* The expected packet type of exp (MQC_RESERVED0 when absent/unknown). */
 mqc_type mqs__match_type(yaml_document_t *doc, yaml_node_t *exp);
 

@@ -648,25 +648,33 @@ static int declare_control(loader *L) {
 }
 
 /* Every statement the scenario cites is verified by one of its steps in
- * that version: named by a check's rules, or left to a check without rules. */
+ * that version. With one statement, any check verifies it. With several,
+ * each must be named by a check's rules (or be the Session Present statement
+ * of a connect step): a check without rules that took "the rest" would blame
+ * a statement on a setup step, e.g. a SUBACK, whatever it was about. */
 static int check_coverage(loader *L) {
   const mqs_scenario *s = L->s;
   for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
     unsigned b = mqs_version_slot(vb);
     if (!(s->versions & vb)) continue;
+    bool several = s->n_rules[b] > 1;
     for (size_t k = 0; k < s->n_rules[b]; k++) {
       bool checked = false;
       for (size_t i = 0; i < s->n_steps && !checked; i++) {
         const mqs_step *st = &s->steps[i];
-        const char *sp = (st->versions & vb) ? mqs__sp_stmt(&L->s->doc, st, vb) : NULL;
-        checked = (st->versions & vb) && (mqs_step_claims(s, st, vb, s->rules[b][k]) ||
-                                          (sp && !strcmp(sp, s->rules[b][k])));
+        if (!(st->versions & vb)) continue;
+        const char *sp = mqs__sp_stmt(&L->s->doc, st, vb);
+        bool claims = several ? (st->has_rules & vb) && mqs_step_claims(s, st, vb, s->rules[b][k])
+                              : mqs_step_claims(s, st, vb, s->rules[b][k]);
+        checked = claims || (sp && !strcmp(sp, s->rules[b][k]));
       }
       if (!checked) {
         L->err->line = s->rule_lines[b][k];
         L->err->column = 1;
         snprintf(L->err->message, sizeof L->err->message,
-                 "%s (MQTT %s) is checked by no step: name it in the rules: of a check",
+                 several ? "%s (MQTT %s) is named by no check: with several statements, name "
+                           "each in the rules: of the check that verifies it"
+                         : "%s (MQTT %s) is checked by no step: name it in the rules: of a check",
                  s->rules[b][k], mqs_version_label(vb));
         return -1;
       }

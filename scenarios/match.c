@@ -497,8 +497,8 @@ static void match_user_props(mctx *m, const mqc_props *props, yaml_node_t *val) 
   }
 }
 
-int mqs__match(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mqc_version v,
-               mqs_vars *vars, mqs__buf *diff) {
+static int match(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mqc_version v,
+                 mqs_vars *vars, mqs__buf *diff, bool bind_anyway) {
   mctx m = {doc, vars, {0}, diff, 0, v, {0}};
   mqc_type want = mqs__match_type(doc, exp);
   if (want != pkt->type) {
@@ -560,10 +560,20 @@ int mqs__match(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mq
     actual a = field_of(pkt, key);
     compare_field(&m, key, val, &a);
   }
-  if (m.mismatches == 0)
+  if (m.mismatches == 0 || bind_anyway)
     for (size_t i = 0; i < m.cap.n; i++)
       (void)mqs_vars_set(vars, m.cap.c[i].name, m.cap.c[i].value, m.cap.c[i].len);
   return m.mismatches;
+}
+
+int mqs__match(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mqc_version v,
+               mqs_vars *vars, mqs__buf *diff) {
+  return match(doc, exp, pkt, v, vars, diff, false);
+}
+
+void mqs__match_bind(yaml_document_t *doc, yaml_node_t *exp, const mqc_packet *pkt, mqc_version v,
+                     mqs_vars *vars) {
+  (void)match(doc, exp, pkt, v, vars, NULL, true);
 }
 
 void mqs__match_describe(yaml_document_t *doc, yaml_node_t *exp, const mqs_vars *vars,

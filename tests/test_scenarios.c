@@ -502,21 +502,132 @@ static void test_step_rules_load(void **state) {
   char t[1024];
   snprintf(t, sizeof t,
            "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n  - send: {type: PINGREQ}\n"
-           "  - expect: {type: PINGRESP}\n",
+           "  - {expect: {type: PINGRESP}, rules: [MQTT-3.1.0-2]}\n",
            head);
   assert_int_equal(load_only(t, msg, sizeof msg), 0);
+  /* with several statements, a check without rules verifies none of them:
+   * it would blame whatever was left on a setup step */
+  snprintf(t, sizeof t,
+           "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n  - send: {type: PINGREQ}\n"
+           "  - expect: {type: PINGRESP}\n",
+           head);
+  assert_int_equal(load_only(t, msg, sizeof msg), -1);
+  assert_non_null(strstr(msg, "MQTT-3.1.0-2 (MQTT 5.0) is named by no check"));
   snprintf(t, sizeof t,
            "%ssteps:\n  - {connect: {}, rules: [MQTT-3.1.0-1]}\n"
            "  - {control: true, rules: [MQTT-3.1.0-1]}\n",
            head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
-  assert_non_null(strstr(msg, "MQTT-3.1.0-2 (MQTT 5.0) is checked by no step"));
+  assert_non_null(strstr(msg, "MQTT-3.1.0-2 (MQTT 5.0) is named by no check"));
+  /* one statement: any check verifies it */
+  assert_int_equal(load_only("format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.0-1]\n"
+                             "steps:\n  - connect: {}\n  - control: true\n",
+                             msg, sizeof msg),
+                   0);
+  /* per version: a 3.1.1-only rule leaves 5.0's single statement to any check */
+  assert_int_equal(
+      load_only("format: 1\nname: x\nversions: [3.1.1, 5.0]\n"
+                "rules: {3.1.1: [MQTT-3.1.0-1, MQTT-3.2.0-1], 5.0: [MQTT-3.1.0-1]}\nsteps:\n"
+                "  - {connect: {}, rules: {3.1.1: [MQTT-3.1.0-1, MQTT-3.2.0-1]}}\n"
+                "  - control: true\n",
+                msg, sizeof msg),
+      0);
+  assert_int_equal(
+      load_only("format: 1\nname: x\nversions: [3.1.1, 5.0]\n"
+                "rules: {3.1.1: [MQTT-3.1.0-1, MQTT-3.2.0-1], 5.0: [MQTT-3.1.0-1]}\nsteps:\n"
+                "  - {connect: {}, rules: {3.1.1: [MQTT-3.1.0-1]}}\n  - control: true\n",
+                msg, sizeof msg),
+      -1);
+  assert_non_null(strstr(msg, "MQTT-3.2.0-1 (MQTT 3.1.1) is named by no check"));
   snprintf(t, sizeof t, "%ssteps:\n  - {control: true, rules: [MQTT-3.1.0-3]}\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
   assert_non_null(strstr(msg, "not among the scenario's rules"));
   snprintf(t, sizeof t, "%ssteps:\n  - {send: {type: PINGREQ}, rules: [MQTT-3.1.0-1]}\n", head);
   assert_int_equal(load_only(t, msg, sizeof msg), -1);
   assert_non_null(strstr(msg, "check steps"));
+}
+
+/* Issue 18: a field judged as its own statement (the QoS of a delivery) fails
+ * that statement only, the step's own statements hold, and what the packet
+ * carried is still captured for the steps after it; a wrong reason code
+ * before a close fails the statement about it, not MQTT-4.13.1-1. */
+static void test_field_and_close_statements(void **state) {
+  (void)state;
+  const char *qos =
+      "format: 1\nname: x\nversions: [3.1.1, 5.0]\n"
+      "rules: {3.1.1: [MQTT-3.3.4-1, MQTT-4.3.2-1], 5.0: [MQTT-3.3.4-1, MQTT-4.3.2-1]}\n"
+      "clients: [sub, pub]\nsteps:\n"
+      "  - {client: sub, connect: {}}\n"
+      "  - {client: sub, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+      "[{topic_filter: t, qos: 1}]}}\n"
+      "  - {client: sub, expect: {type: SUBACK, packet_id: 1}}\n"
+      "  - {client: pub, connect: {}}\n"
+      "  - {client: pub, send: {type: PUBLISH, qos: 1, packet_id: 3, topic: t, payload: a}}\n"
+      "  - {client: pub, expect: {type: PUBACK, packet_id: 3}, rules: [MQTT-3.3.4-1]}\n"
+      "  - comment: delivered at QoS 1; the QoS 2 expected here is wrong on purpose\n"
+      "    client: sub\n"
+      "    expect: {type: PUBLISH, qos: 2, payload: a, packet_id: \"${p}\"}\n"
+      "    rules: [MQTT-4.3.2-1]\n"
+      "  - {client: sub, send: {type: PUBACK, packet_id: \"${p}\"}}\n"
+      "  - {client: sub, expect_none: {fence: ping}, rules: [MQTT-4.3.2-1]}\n";
+  for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+    mqs_result r;
+    mqs_scenario *sc;
+    run_keep(qos, vb, &r, &sc);
+    if (r.verdict != MQS_FAIL) fprintf(stderr, "%s\n", r.detail ? r.detail : "");
+    assert_int_equal(r.verdict, MQS_FAIL);
+    assert_int_equal(stmt_of(&r, vb == MQS_V311 ? "MQTT-3.8.4-6" : "MQTT-3.8.4-8"), MQS_ST_FAIL);
+    assert_int_equal(stmt_of(&r, "MQTT-4.3.2-1"), MQS_ST_PASS);
+    assert_int_equal(stmt_of(&r, "MQTT-3.3.4-1"), MQS_ST_PASS);
+    mqs_result_free(&r);
+    mqs_scenario_free(sc);
+  }
+  const char *close = "format: 1\nname: x\nversions: [5.0]\n"
+                      "rules: [MQTT-3.3.2-8, MQTT-4.13.1-1]\nsteps:\n"
+                      "  - connect: {}\n"
+                      "  - send: {type: PUBLISH, topic: t, payload: x, properties: "
+                      "[{topic_alias: 0}]}\n"
+                      "  - {expect_disconnect: {reason_code: RC}, rules: [RULES]}\n"
+                      "  - control: true\n";
+  struct {
+    const char *rc, *rules;
+    mqs_verdict verdict;
+    mqs_stmt_verdict alias, close_;
+  } rows[] = {
+      /* the engine sends 0x94: an expected 0x81 differs */
+      {"0x94", "MQTT-3.3.2-8, MQTT-4.13.1-1", MQS_PASS, MQS_ST_PASS, MQS_ST_PASS},
+      {"0x81", "MQTT-3.3.2-8, MQTT-4.13.1-1", MQS_FAIL, MQS_ST_FAIL, MQS_ST_PASS},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    char t[1024], *p;
+    snprintf(t, sizeof t, "%s", close);
+    char out[1024];
+    p = strstr(t, "RC");
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(p - t), t, rows[i].rc, p + 2);
+    snprintf(t, sizeof t, "%s", out);
+    p = strstr(t, "RULES");
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(p - t), t, rows[i].rules, p + 5);
+    mqs_result r;
+    mqs_scenario *sc;
+    run_keep(out, MQS_V5, &r, &sc);
+    if (r.verdict != rows[i].verdict) fprintf(stderr, "%s\n", r.detail ? r.detail : "");
+    assert_int_equal(r.verdict, rows[i].verdict);
+    assert_int_equal(stmt_of(&r, "MQTT-3.3.2-8"), rows[i].alias);
+    assert_int_equal(stmt_of(&r, "MQTT-4.13.1-1"), rows[i].close_);
+    mqs_result_free(&r);
+    mqs_scenario_free(sc);
+  }
+  /* a step whose statements ask only for the close passes on another code */
+  mqs_result r;
+  mqs_scenario *sc;
+  run_keep("format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.13.1-1]\nsteps:\n"
+           "  - connect: {}\n  - send: {type: PUBLISH, topic: t, payload: x, properties: "
+           "[{topic_alias: 0}]}\n  - expect_disconnect: {reason_code: 0x81}\n  - control: true\n",
+           MQS_V5, &r, &sc);
+  assert_int_equal(r.verdict, MQS_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-4.13.1-1"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
 }
 
 int main(void) {
@@ -534,6 +645,7 @@ int main(void) {
       cmocka_unit_test(test_statement_verdicts),
       cmocka_unit_test(test_positive_control),
       cmocka_unit_test(test_step_rules_load),
+      cmocka_unit_test(test_field_and_close_statements),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
