@@ -175,8 +175,9 @@ int mqc_cmd_mutants(int argc, char **argv) {
     o.engine_faults = f->bit;
     mqs_run_cases(cases, n, &o, res, NULL, NULL);
     for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
-      const char *stmt = vb == MQS_V311 ? f->stmt_311 : f->stmt_5;
-      if (!stmt) continue;
+      const char *stmt = vb == MQS_V5 ? f->stmt_5 : f->stmt_311; /* 3.1 cites 3.1.1 */
+      /* 3.1 has no Session Present: that deviation does not exist there */
+      if (!stmt || (vb == MQS_V31 && f->bit == MQE_FAULT_SESSION_PRESENT_ZERO)) continue;
       strset failed = {0};
       failed_stmts(cases, res, n, vb, case_level, &failed);
       bool hit = false;

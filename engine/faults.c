@@ -36,6 +36,8 @@ static const mqe_fault_info table[] = {
      "the Will Message of an accepted CONNECT is not kept"},
     {"reauth-failure-kept", MQE_FAULT_REAUTH_FAILURE_KEPT, NULL, "MQTT-4.12.1-2",
      "a failed re-authentication leaves the connection open"},
+    {"qos2-id-kept", MQE_FAULT_QOS2_ID_KEPT, "MQTT-4.3.3-2", "MQTT-4.3.3-12",
+     "an inbound QoS 2 identifier is still remembered after PUBCOMP"},
 };
 
 size_t mqe_fault_count(void) {

@@ -236,6 +236,7 @@ void mqe_config_default(mqe_config *c);
 #define MQE_FAULT_AUTH_REASON_OVERSIZE     (1u << 11)
 #define MQE_FAULT_WILL_NOT_KEPT            (1u << 12)
 #define MQE_FAULT_REAUTH_FAILURE_KEPT      (1u << 13)
+#define MQE_FAULT_QOS2_ID_KEPT             (1u << 14)
 typedef struct {
   const char *name;              /* "session-present-zero" */
   uint32_t bit;                  /* MQE_FAULT_* */

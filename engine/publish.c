@@ -296,7 +296,7 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     return;
   case MQC_PUBREL:
     if (qos2_find(s, pid, &at)) {
-      qos2_remove(e, s, at);
+      if (!MQE__FAULT(e, MQE_FAULT_QOS2_ID_KEPT)) qos2_remove(e, s, at);
       mqe__send_simple(e, c, MQC_PUBCOMP,
                        (uint16_t)(pid + MQE__FAULT(e, MQE_FAULT_PUBCOMP_WRONG_ID)), 0);
     } else {
