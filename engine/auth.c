@@ -66,7 +66,7 @@ void mqe__on_auth(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     mqe__send_auth(e, c, MQC_RC_CONTINUE_AUTHENTICATION, out, out_n);
     return;
   }
-  if (r == MQE_AUTH_FAIL && !connecting && MQE__FAULT(e, MQE_FAULT_REAUTH_FAILURE_KEPT)) {
+  if (r == MQE_AUTH_FAIL && !connecting && mqe__fault(e, MQE_FAULT_REAUTH_FAILURE_KEPT)) {
     c->reauth = false;
     return;
   }
