@@ -172,6 +172,10 @@ typedef struct {
   uint16_t outbound_aliases;        /* aliases the server uses towards a 5.0
                                        client (min with the client's), default 0 */
   int32_t server_keep_alive;        /* -1 = accept the client's; else override */
+  uint16_t max_keep_alive;          /* 5.0: a client keep-alive of 0 or above
+                                       this is lowered to it and announced as
+                                       Server Keep Alive; 0 = no cap. Ignored
+                                       when server_keep_alive overrides */
   uint32_t max_session_expiry;      /* cap in s; UINT32_MAX = never expires */
   bool assign_client_ids;           /* accept empty client IDs, default true */
   const char *response_information; /* NULL = none sent (borrowed) */
@@ -184,6 +188,8 @@ typedef struct {
   mqe_acl_fn acl; /* NULL = allow all */
   void *acl_ctx;
   const char *const *deny_filters; /* filters whose subscription is refused */
+  const uint8_t *deny_reasons;     /* per deny filter: its SUBACK failure code
+                                      (5.0; 3.x always 0x80); NULL = all 0x87 */
   size_t deny_filter_count;
   const mqe_auth_method *auth_methods; /* enhanced auth methods offered */
   size_t auth_method_count;
@@ -315,10 +321,45 @@ typedef enum {
   MQE_FAULT_WRONG_PUBACK_ACCEPTED,
   MQE_FAULT_WRONG_PUBREC_ACCEPTED,
   MQE_FAULT_QUEUE_REVERSED,
-  MQE_FAULT_PUBREL_REASON_OVERSIZE,
-  MQE_FAULT_AUTH_REASON_OVERSIZE,
+  MQE_FAULT_RS_OVERSIZE_CONNACK,
+  MQE_FAULT_RS_OVERSIZE_PUBACK,
+  MQE_FAULT_RS_OVERSIZE_PUBREC,
+  MQE_FAULT_RS_OVERSIZE_PUBCOMP,
+  MQE_FAULT_RS_OVERSIZE_SUBACK,
+  MQE_FAULT_RS_OVERSIZE_UNSUBACK,
+  MQE_FAULT_RS_OVERSIZE_DISCONNECT,
+  MQE_FAULT_RS_OVERSIZE_PUBREL,
+  MQE_FAULT_RS_OVERSIZE_AUTH,
   MQE_FAULT_WILL_NOT_KEPT,
   MQE_FAULT_REAUTH_FAILURE_KEPT,
+  MQE_FAULT_CLIENT_ID_UPPERCASE_REFUSED,
+  MQE_FAULT_EMPTY_ID_WRONG_CODE,
+  MQE_FAULT_DUP_ON_QOS0,
+  MQE_FAULT_DUP_PROPAGATED,
+  MQE_FAULT_RETAIN_QOS0_KEEPS_OLD,
+  MQE_FAULT_NOT_AUTHORIZED_NO_ACK,
+  MQE_FAULT_WILDCARDS_UNAVAILABLE_ACCEPTED,
+  MQE_FAULT_QOS1_DUP_DROPPED,
+  MQE_FAULT_UNSUBACK_MISSING_WHEN_NONE,
+  MQE_FAULT_UNSUBSCRIBE_REMOVES_OTHER,
+  MQE_FAULT_NO_PUBREL,
+  MQE_FAULT_PUBLISH_RESENT_AFTER_PUBREC,
+  MQE_FAULT_SENT_QOS2_EXPIRED,
+  MQE_FAULT_FAILED_PUBREC_ID_KEPT,
+  MQE_FAULT_AUTH_WRONG_REASON,
+  MQE_FAULT_AUTH_METHOD_NOT_REPEATED,
+  MQE_FAULT_AUTH_METHOD_UNASKED,
+  MQE_FAULT_AUTH_UNKNOWN_METHOD_ACCEPTED,
+  MQE_FAULT_MAXIMUM_QOS_NOT_ANNOUNCED,
+  MQE_FAULT_SUBSCRIBE_ABOVE_MAX_QOS_REFUSED,
+  MQE_FAULT_DISCONNECT_KEEPS_OPEN,
+  MQE_FAULT_PACKET_AFTER_DISCONNECT,
+  MQE_FAULT_ALIAS_ABOVE_CLIENT_MAX,
+  MQE_FAULT_TOPIC_CASE_INSENSITIVE,
+  MQE_FAULT_FIRST_PACKET_IGNORED,
+  MQE_FAULT_SECOND_CONNACK,
+  MQE_FAULT_ZERO_QUOTA_NO_PUBACK,
+  MQE_FAULT_ZERO_QUOTA_NO_SUBACK,
   /* codec faults: no hook of their own (mqe__fault_codec) */
   MQE_FAULT_ACCEPT_BAD_UTF8,
   MQE_FAULT_ACCEPT_NULL_CHAR,
