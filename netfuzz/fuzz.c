@@ -50,12 +50,12 @@ typedef struct {
   uint64_t leak_base_sessions, leak_next, leak_rss0;
   unsigned leak_fds0;
   bool leak_primed, leak_reported;
-  bool quiescing; /* no new sessions: the leak sample waits for a quiet broker */
-  bool exit_due;  /* no new sessions: a clean stop waits for a quiet broker */
-  bool lsan;      /* the broker carries LeakSanitizer: exit checks apply */
+  bool quiescing;     /* no new sessions: the leak sample waits for a quiet broker */
+  bool exit_due;      /* no new sessions: a clean stop waits for a quiet broker */
+  bool lsan;          /* the broker carries LeakSanitizer: exit checks apply */
   uint64_t exit_next; /* session count of the next clean stop */
   int64_t born;       /* when the broker (re)started: leaks are since then */
-  bool dead;      /* --target only: the broker stopped answering for good */
+  bool dead;          /* --target only: the broker stopped answering for good */
 } instance;
 
 struct run {
@@ -283,8 +283,7 @@ static size_t exit_report(instance *in, char (*sigs)[256], char *msg, size_t mca
     } else {
       snprintf(sigs[got++], 256, "crash:exit:%.240s", one);
     }
-    if (msg && mcap)
-      snprintf(msg, mcap, "stopped with SIGTERM, the broker reported: %s", summary);
+    if (msg && mcap) snprintf(msg, mcap, "stopped with SIGTERM, the broker reported: %s", summary);
   }
   if (log) {
     *log = text;
@@ -558,9 +557,10 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   snprintf(f.signature, sizeof f.signature, "%s", sig);
   snprintf(f.statement, sizeof f.statement, "%s", stmt ? stmt : "");
   snprintf(f.message, sizeof f.message, "%s%s", msg,
-           reproduced                            ? ""
-           : kind == MQZ_LEAK && !at_exit_sig(sig) ? " (one session of the window; a leak needs many)"
-                                                   : " (not reproduced alone)");
+           reproduced ? ""
+           : kind == MQZ_LEAK && !at_exit_sig(sig)
+               ? " (one session of the window; a leak needs many)"
+               : " (not reproduced alone)");
   f.session = copy;
   f.session_n = m;
   f.broker_log = log;
@@ -643,9 +643,9 @@ static size_t merge_sessions(const held *set, size_t n, uint8_t *out, size_t cap
       used[rec.client] = true;
       mqc_frame f;
       mqc_error e;
-      bool swallows = k && rec.pkt_len && rec.op != MQZ_OP_RAW &&
-                      mqc_frame_packet(rec.pkt, rec.pkt_len, MQC_V311, MQC_NO_LIMIT, &f, &e) !=
-                          MQC_OK;
+      bool swallows =
+          k && rec.pkt_len && rec.op != MQZ_OP_RAW &&
+          mqc_frame_packet(rec.pkt, rec.pkt_len, MQC_V311, MQC_NO_LIMIT, &f, &e) != MQC_OK;
       if (!swallows) {
         if (w + rec.len > cap) return 0;
         memcpy(out + w, set[k].s + rec.offset, rec.len);

@@ -355,8 +355,8 @@ typedef struct {
   uint64_t exit_every;
   bool no_exit_check; /* never judge what the broker reports at exit */
   uint32_t stack_kib; /* the exec'd broker's stack limit in KiB; 0 = inherited */
-  bool quiet;            /* no status line */
-  volatile int *stop;    /* set non-zero (e.g. by SIGINT) to stop cleanly */
+  bool quiet;         /* no status line */
+  volatile int *stop; /* set non-zero (e.g. by SIGINT) to stop cleanly */
 } mqz_opts;
 
 typedef struct {

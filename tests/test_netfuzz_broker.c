@@ -685,8 +685,8 @@ static void test_stack_limit(void **state) {
   snprintf(cmd, sizeof cmd, "/bin/sh -c 'echo stack $(ulimit -s); exec %s'", fake);
   for (int limited = 0; limited < 2; limited++) {
     path_in(path, sizeof path, limited ? "stack-1024.log" : "stack-default.log");
-    mqz_broker_opts o = {.cmd = cmd, .log_path = path, .start_timeout_ms = 5000,
-                         .stack_kib = limited ? 1024 : 0};
+    mqz_broker_opts o = {
+        .cmd = cmd, .log_path = path, .start_timeout_ms = 5000, .stack_kib = limited ? 1024 : 0};
     mqz_broker *b = NULL;
     if (mqz_broker_start(&o, &b, err, sizeof err)) fail_msg("start: %s", err);
     track(b);
@@ -1044,19 +1044,22 @@ static int live_teardown(void **state) {
 
 int main(void) {
   const struct CMUnitTest pure[] = {
-      cmocka_unit_test(test_sanitizer_asan),
-      cmocka_unit_test(test_sanitizer_ubsan),
-      cmocka_unit_test(test_sanitizer_lsan_tsan_msan),
-      cmocka_unit_test(test_leak_sigs),
-      cmocka_unit_test(test_sanitizer_edges),
-      cmocka_unit_test(test_cov_buckets),
+      cmocka_unit_test(test_sanitizer_asan),           cmocka_unit_test(test_sanitizer_ubsan),
+      cmocka_unit_test(test_sanitizer_lsan_tsan_msan), cmocka_unit_test(test_leak_sigs),
+      cmocka_unit_test(test_sanitizer_edges),          cmocka_unit_test(test_cov_buckets),
   };
   const struct CMUnitTest live[] = {
-      cmocka_unit_test(test_mosquitto_lifecycle),    cmocka_unit_test(test_mosquitto_ws),
-      cmocka_unit_test(test_crash_before_listening), cmocka_unit_test(test_crash_while_running),
-      cmocka_unit_test(test_start_timeout),          cmocka_unit_test(test_environment_and_fds),
-      cmocka_unit_test(test_group_and_term),         cmocka_unit_test(test_stack_limit),         cmocka_unit_test(test_liveness_not_alive),
-      cmocka_unit_test(test_afl_coverage),           cmocka_unit_test(test_asan_broker),
+      cmocka_unit_test(test_mosquitto_lifecycle),
+      cmocka_unit_test(test_mosquitto_ws),
+      cmocka_unit_test(test_crash_before_listening),
+      cmocka_unit_test(test_crash_while_running),
+      cmocka_unit_test(test_start_timeout),
+      cmocka_unit_test(test_environment_and_fds),
+      cmocka_unit_test(test_group_and_term),
+      cmocka_unit_test(test_stack_limit),
+      cmocka_unit_test(test_liveness_not_alive),
+      cmocka_unit_test(test_afl_coverage),
+      cmocka_unit_test(test_asan_broker),
   };
   int fails = cmocka_run_group_tests_name("netfuzz_broker_pure", pure, NULL, NULL);
   fails += cmocka_run_group_tests_name("netfuzz_broker_live", live, live_setup, live_teardown);

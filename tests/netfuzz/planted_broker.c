@@ -78,10 +78,10 @@
  *   session crashes alone: the fuzzer's triage must find both and merge them.
  *
  * exitleak (not part of "all"): a second CONNECT on a connection whose
- *   first CONNECT carried a Will loses a 96-byte block: no pointer reaches it, so LeakSanitizer reports it when
- *   the broker exits (SIGTERM), as real brokers' leaks show (mosquitto
- *   2.0.15 forgets the first CONNECT's Will this way). RSS barely grows:
- *   only the fuzzer's exit check (stop, read LeakSanitizer's report) sees it.
+ *   first CONNECT carried a Will loses a 96-byte block: no pointer reaches it, so LeakSanitizer
+ * reports it when the broker exits (SIGTERM), as real brokers' leaks show (mosquitto 2.0.15 forgets
+ * the first CONNECT's Will this way). RSS barely grows: only the fuzzer's exit check (stop, read
+ * LeakSanitizer's report) sees it.
  *
  * Greybox: tests/netfuzz/build-afl.sh builds the same program with AFL++'s
  * instrumentation as planted_broker_afl (see docs/netfuzz-planted.md).
@@ -358,10 +358,12 @@ static void hang(void) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: planted_broker --port P [--bugs LIST] [--leak-cap N]\n"
-                  "  LIST: comma list of overflow,hang,badwire,qos2loss,leak,nowill,exitleak,stale; all (the "
-                  "first five, default); "
-                  "none\n");
+  fprintf(
+      stderr,
+      "usage: planted_broker --port P [--bugs LIST] [--leak-cap N]\n"
+      "  LIST: comma list of overflow,hang,badwire,qos2loss,leak,nowill,exitleak,stale; all (the "
+      "first five, default); "
+      "none\n");
   return 2;
 }
 

@@ -18,8 +18,9 @@ bool pb_parse_bugs(const char *list, unsigned *bugs) {
   static const struct {
     const char *name;
     unsigned bit;
-  } names[] = {{"overflow", PB_OVERFLOW}, {"hang", PB_HANG}, {"badwire", PB_BADWIRE},
-               {"qos2loss", PB_QOS2LOSS}, {"leak", PB_LEAK}, {"nowill", PB_NOWILL},
+  } names[] = {{"overflow", PB_OVERFLOW}, {"hang", PB_HANG},
+               {"badwire", PB_BADWIRE},   {"qos2loss", PB_QOS2LOSS},
+               {"leak", PB_LEAK},         {"nowill", PB_NOWILL},
                {"exitleak", PB_EXITLEAK}, {"stale", PB_STALE},
                {"all", PB_ALL},           {"none", 0}};
   *bugs = 0;
