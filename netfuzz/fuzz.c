@@ -498,10 +498,11 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, mqz_kind kind
     if (chunk == 1) break;
   }
   *after_records = n;
-  /* a crash or hang costs a broker restart per run: fewer runs, each
-   * candidate tried once, and the result checked twice at the end (else
-   * the bytes stay as the records left them) */
-  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG;
+  /* a crash or hang costs a broker restart per run (an exit-time leak one
+   * per run, found or not): fewer runs, each candidate tried once, and the
+   * result checked twice at the end (else the bytes stay as the records
+   * left them) */
+  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG || at_exit_sig(sig);
   unsigned bytes_budget = slow ? 40 : 200;
   uint8_t *before = slow ? malloc(n) : NULL;
   if (slow && !before) {
