@@ -217,9 +217,11 @@ static void server_output(mqk__case *k, mqk__conn *c) {
     }
     const char *what = a == MQK__SWALLOW ? "   [withheld]" : a == MQK__HOLD_IT ? "   [held]" : NULL;
     log_packet(k, c, false, bytes ? bytes : p + off, fr.total_len, ok ? &pkt : NULL, what);
-    if (a == MQK__FORWARD) {
+    if (c->gone) return; /* p belonged to the engine connection */
+    bool holdable = c->nhold < MQK__HOLD && fr.total_len <= sizeof c->hold[0].b;
+    if (a == MQK__FORWARD || (a == MQK__HOLD_IT && !holdable)) { /* cannot hold: send now */
       mqk__send_raw(k, c, bytes ? bytes : p + off, fr.total_len);
-    } else if (a == MQK__HOLD_IT && c->nhold < MQK__HOLD && fr.total_len <= sizeof c->hold[0].b) {
+    } else if (a == MQK__HOLD_IT) {
       mqk__held *h = &c->hold[c->nhold++];
       h->at = mqn_now_ms() + mqk__ms(k, k->b->hold_ms ? k->b->hold_ms : 200);
       h->n = fr.total_len;
