@@ -572,6 +572,11 @@ int mqc_cmd_run(int argc, char **argv) {
                                                  : 0,
       .propagation_ms = prof.propagation_ms,
   };
+  if (n_nodes > 1 && !prof.has_cluster)
+    /* said once, never a silent guess: a bridge makes fewer promises */
+    printf("%zu nodes and no cluster: section in a profile: every promise assumed (takeover, "
+           "session_resume), propagation bound %u ms (docs/cluster.md)\n",
+           n_nodes, MQS_PROPAGATION_DEFAULT_MS);
   if (run_ms)
     opts.run_deadline_ms = (uint64_t)t0.tv_sec * 1000u + (uint64_t)t0.tv_nsec / 1000000u + run_ms;
   /* a broker must accept a CONNECT before hundreds of cases are judged */

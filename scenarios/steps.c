@@ -1026,6 +1026,8 @@ static int do_sync(mqs__run *r, const mqs_step *st) {
                                                              : MQS_PROPAGATION_DEFAULT_MS);
   uint64_t t0 = now(r), deadline = t0 + bound, next = t0;
   r->sync_got[idx] = 0;
+  if (!r->cl[from].open)
+    return mqs__end(r, st, MQS_FAIL, false, "sync: '%s' is not connected", cname(r, from));
   for (unsigned k = 0; r->sync_got[idx] != st->line; k++) {
     if (now(r) >= next) {
       char payload[40], line[MQS_VAR_VALUE_MAX + 100];
