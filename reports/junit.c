@@ -56,6 +56,8 @@ static void suite(const mqr_run *run, FILE *f, const char *version) {
       }
     }
     fprintf(f, "      <properties>");
+    if (c->has_propagation)
+      fprintf(f, "<property name=\"propagation_ms\" value=\"%.1f\"/>", c->propagation_ms);
     for (size_t r = 0; r < c->n_rules; r++) {
       fprintf(f, "<property name=\"statement\" value=\"");
       mqr__xml(f, c->rules[r]);
@@ -78,6 +80,7 @@ int mqr_write_junit(const mqr_run *run, FILE *f) {
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"mqcheck\">\n");
   suite(run, f, "3.1.1");
   suite(run, f, "5.0");
+  suite(run, f, "3.1");
   fprintf(f, "</testsuites>\n");
   return ferror(f) ? -1 : 0;
 }
