@@ -128,8 +128,21 @@ static void finding_token(const mqz_finding *f, char out[MQZ_TOKEN_LEN + 1]) {
 /* One expectation for a packet the engine sent; with auto_ack, the answer
  * the client owes it follows (with the engine's packet identifier: brokers
  * that number differently ignore it, which the expectations still judge). */
+/* The rules: of a check when the scenario cites several statements (each
+ * must be named by the check that verifies it); "" when it cites one. */
+typedef struct {
+  const char *vlabel, *stmt;
+  bool named; /* some check named stmt */
+} step_rules;
+
+static void trules(text *t, step_rules *sr) {
+  if (!sr->stmt) return;
+  tprintf(t, ", rules: {%s: [%s]}", sr->vlabel, sr->stmt);
+  sr->named = true;
+}
+
 static void expect_step(text *t, unsigned client, const uint8_t *p, size_t n, mqc_version v,
-                        bool strict, bool auto_ack) {
+                        bool strict, bool auto_ack, step_rules *sr) {
   mqc_packet pkt;
   mqc_error err;
   if (mqc_decode(p, n, v, MQC_FROM_SERVER, MQC_NO_LIMIT, &pkt, &err) != MQC_OK) return;
@@ -154,7 +167,9 @@ static void expect_step(text *t, unsigned client, const uint8_t *p, size_t n, mq
     thex(t, pkt.publish.payload.p, pkt.publish.payload.n);
     tprintf(t, "\"}");
   }
-  tprintf(t, "}%s}\n", strict ? "" : ", ignore_others: true");
+  tprintf(t, "}%s", strict ? "" : ", ignore_others: true");
+  trules(t, sr);
+  tprintf(t, "}\n");
   if (answer)
     tprintf(t, "  - {client: c%u, send: {type: %s, packet_id: %u}}\n", client, answer, id);
 }
@@ -183,7 +198,9 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   bool auto_ack = (mqz_session_flags(f->session, f->session_n) & MQZ_F_AUTO_ACK) != 0;
   bool fence = f->kind == MQZ_SPEC &&
                (!strcmp(f->statement, "MQTT-3.3.2-3") || !strcmp(f->statement, "MQTT-4.7.2-1") ||
-                !strcmp(f->statement, "MQTT-4.3.3-10") || !strcmp(f->statement, "MQTT-4.3.3-2"));
+                !strcmp(f->statement, "MQTT-4.3.3-10") || !strcmp(f->statement, "MQTT-4.3.3-2") ||
+                !strcmp(f->statement, "MQTT-3.14.4-3") ||
+                !strcmp(f->statement, v == MQC_V5 ? "MQTT-3.3.1-6" : "MQTT-3.3.1-10"));
   const char *stmt = f->statement[0] ? f->statement : "MQTT-3.12.4-1";
   text t = {0};
   tprintf(&t, "# Written by mqcheck fuzz: a %s finding (seed %llu, session %llu).\n",
@@ -193,8 +210,10 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   char desc[400];
   snprintf(desc, sizeof desc, "%s: %s", mqz_kind_name(f->kind), f->message);
   tquote(&t, desc);
+  bool two = strcmp(stmt, "MQTT-3.12.4-1") && f->kind != MQZ_SPEC;
+  step_rules sr = {vlabel, two ? stmt : NULL, false};
   tprintf(&t, "\nversions: [%s]\nrules:\n  %s: [%s%s]\nclients: [", vlabel, vlabel, stmt,
-          strcmp(stmt, "MQTT-3.12.4-1") && f->kind != MQZ_SPEC ? ", MQTT-3.12.4-1" : "");
+          two ? ", MQTT-3.12.4-1" : "");
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
     if (used[k]) tprintf(&t, "c%u, ", k);
   tprintf(&t, "check]\nsteps:\n");
@@ -247,21 +266,28 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
       const eng_ev *e = &log.e[ev];
       text *out = &t;
       if (!e->p) {
-        if (open[e->client])
-          tprintf(out, "  - {client: c%u, expect_disconnect: true}\n", e->client);
+        if (open[e->client]) {
+          tprintf(out, "  - {client: c%u, expect_disconnect: true", e->client);
+          trules(out, &sr);
+          tprintf(out, "}\n");
+        }
         open[e->client] = false;
         continue;
       }
-      expect_step(out, e->client, e->p, e->n, v == MQC_V31 ? MQC_V311 : v, strict, auto_ack);
+      expect_step(out, e->client, e->p, e->n, v == MQC_V31 ? MQC_V311 : v, strict, auto_ack, &sr);
     }
   }
   for (; ev < log.n; ev++) { /* after the last record */
     const eng_ev *e = &log.e[ev];
     if (!e->p) {
-      if (open[e->client]) tprintf(&t, "  - {client: c%u, expect_disconnect: true}\n", e->client);
+      if (open[e->client]) {
+        tprintf(&t, "  - {client: c%u, expect_disconnect: true", e->client);
+        trules(&t, &sr);
+        tprintf(&t, "}\n");
+      }
       open[e->client] = false;
     } else {
-      expect_step(&t, e->client, e->p, e->n, v == MQC_V31 ? MQC_V311 : v, strict, auto_ack);
+      expect_step(&t, e->client, e->p, e->n, v == MQC_V31 ? MQC_V311 : v, strict, auto_ack, &sr);
     }
   }
   if (fence)
@@ -273,7 +299,11 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
                 k, k);
   tprintf(&t, "  - {client: check, connect: {}, comment: \"the broker is still alive\"}\n"
               "  - {client: check, send: {type: PINGREQ}}\n"
-              "  - {client: check, expect: {type: PINGRESP}}\n");
+              "  - {client: check, expect: {type: PINGRESP}");
+  if (two) /* the liveness check names its statement, and stmt if no check did */
+    tprintf(&t, ", rules: {%s: [%s%s%s]}", vlabel, sr.named ? "" : stmt, sr.named ? "" : ", ",
+            "MQTT-3.12.4-1");
+  tprintf(&t, "}\n");
   eng_log_free(&log);
   free(how);
   if (t.oom) {

@@ -15,6 +15,8 @@
 #define MQZ__MAX_ALIAS   32  /* topic aliases per connection and direction */
 #define MQZ__ID_MAX      96  /* client IDs and topics longer than this are not tracked */
 #define MQZ__PAYLOAD_MAX 64  /* payload bytes compared (longer: prefix + length) */
+#define MQZ__MAX_WILLS   16  /* wills a session tracks */
+#define MQZ__MAX_SENT    256 /* topic+payload hashes of every PUBLISH a session sent */
 
 typedef struct {
   char s[MQZ__ID_MAX];
@@ -52,7 +54,35 @@ typedef struct {
   size_t n_pend;
   mqz__alias in_alias[MQZ__MAX_ALIAS], out_alias[MQZ__MAX_ALIAS];
   size_t n_in_alias, n_out_alias;
+  size_t will;           /* 1 + index in mqz__model.will of this connection's will, 0 = none */
+  bool session_outlives; /* 5.0: a Session Expiry Interval > 0 */
 } mqz__conn_model;
+
+/* What became of a connection's will, as far as the spec fixes it. */
+typedef enum {
+  MQZ__WILL_OPEN,    /* the connection is still open */
+  MQZ__WILL_DUE,     /* closed without DISCONNECT (or with 0x04 in 5.0): it must be published */
+  MQZ__WILL_DROPPED, /* a DISCONNECT (0x00 in 5.0) went out: it must not be */
+  MQZ__WILL_UNKNOWN, /* the spec leaves it open, or we cannot tell what the broker read */
+} mqz__will_end;
+
+/* The will a CONNECT carried (only wills on this session's topics). */
+typedef struct {
+  unsigned client;
+  uint64_t conn_no;
+  mqz__name cid, topic;
+  uint8_t qos;
+  bool retain;
+  bool delayed;  /* 5.0 Will Delay Interval > 0 and a session that outlives the connection */
+  bool expiry;   /* a Message Expiry Interval */
+  bool accepted; /* CONNACK 0x00 arrived on its connection */
+  bool doubt;    /* bytes the broker may have framed otherwise (RAW, a misframed packet) */
+  bool taken;    /* another connection used the same client ID: a takeover */
+  mqz__will_end end;
+  uint64_t end_seq; /* when the connection ended */
+  uint8_t payload[MQZ__PAYLOAD_MAX];
+  size_t payload_n, payload_len;
+} mqz__will;
 
 /* A QoS 1/2 message a client published. */
 typedef struct {
@@ -148,6 +178,10 @@ typedef struct {
   size_t n_ret;
   mqz__retowed retowed[MQZ__MAX_SUBS];
   size_t n_retowed;
+  mqz__will will[MQZ__MAX_WILLS];
+  size_t n_will;
+  uint64_t sent_hash[MQZ__MAX_SENT]; /* topic+payload of every PUBLISH a client sent */
+  size_t n_sent_hash;
   bool no_retain;   /* a CONNACK said Retain Available 0: retained messages are not judged */
   bool overflow;    /* a table filled up: the delivery oracles stand down */
   mqz_outcome *out; /* the first finding is kept here */

@@ -15,7 +15,12 @@
  *             an acknowledged QoS 1/2 message reaches every subscriber that
  *             holds a QoS >= 1 subscription, stays connected and answers
  *             everything (MQTT-4.5.0-1), QoS 2 exactly once (MQTT-4.3.3-2 in
- *             3.1.1, MQTT-4.3.3-10 in 5.0). */
+ *             3.1.1, MQTT-4.3.3-10 in 5.0);
+ *             a retained message the session set reaches a new subscription
+ *             (MQTT-3.3.1-6 / -9), one it cleared does not (MQTT-3.3.1-10 /
+ *             MQTT-3.3.1-6 in 5.0);
+ *             a will goes out when its connection ends without DISCONNECT
+ *             (MQTT-3.1.2-8), never after one (MQTT-3.14.4-3). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,9 +64,12 @@ static bool name_eq(const mqz__name *a, const mqz__name *b) {
   return a->n == b->n && !memcmp(a->s, b->s, a->n);
 }
 
+static void will_conn_ended(mqz__model *m, mqz__conn_model *c);
+
 void mqz__model_open(mqz__model *m, unsigned client) {
   m->rev++;
   mqz__conn_model *c = &m->c[client];
+  will_conn_ended(m, c);
   mqz__name cid = c->cid; /* the client keeps its identity until its next CONNECT */
   memset(c, 0, sizeof *c);
   c->cid = cid;
@@ -69,14 +77,27 @@ void mqz__model_open(mqz__model *m, unsigned client) {
   m->conn_no[client]++;
 }
 
+/* The connection of c ended: a will still attached is now due. */
+static void will_conn_ended(mqz__model *m, mqz__conn_model *c) {
+  if (!c->will) return;
+  mqz__will *w = &m->will[c->will - 1];
+  if (w->end == MQZ__WILL_OPEN) {
+    w->end = MQZ__WILL_DUE;
+    w->end_seq = m->seq;
+  }
+  c->will = 0;
+}
+
 void mqz__model_client_closed(mqz__model *m, unsigned client) {
   m->rev++;
   m->c[client].client_closed = true;
+  will_conn_ended(m, &m->c[client]);
 }
 
 void mqz__model_server_closed(mqz__model *m, unsigned client) {
   m->rev++;
   m->c[client].server_closed = true;
+  will_conn_ended(m, &m->c[client]);
 }
 
 /* ---- topic matching ---- */
@@ -121,6 +142,7 @@ static void violation(mqz__model *m, unsigned client, const char *stmt, const ch
   mqz__conn_model *c = &m->c[client];
   c->tainted = true;
   m->ever_tainted[client] = true;
+  if (c->will) m->will[c->will - 1].doubt = true; /* refined by will_violation() */
   if (c->violated) return;
   c->violated = true;
   /* answers to PINGREQs sent before the violation may still be on the way */
@@ -175,10 +197,35 @@ static void keep_payload(mqc_bytes from, uint8_t to[MQZ__PAYLOAD_MAX], size_t *n
   if (*n) memcpy(to, from.p, *n);
 }
 
+/* Names a message by its topic and (kept) payload. */
+static uint64_t msg_hash(const mqz__name *topic, const uint8_t *pl, size_t pl_n, size_t pl_len) {
+  uint8_t buf[MQZ__ID_MAX + MQZ__PAYLOAD_MAX + sizeof(size_t)];
+  memcpy(buf, topic->s, topic->n);
+  memcpy(buf + topic->n, &pl_len, sizeof pl_len);
+  memcpy(buf + topic->n + sizeof pl_len, pl, pl_n);
+  return mqz__hash64(buf, topic->n + sizeof pl_len + pl_n);
+}
+
+/* Did a client of the session publish this message itself? */
+static bool sent_by_client(const mqz__model *m, uint64_t h) {
+  for (size_t i = 0; i < m->n_sent_hash; i++)
+    if (m->sent_hash[i] == h) return true;
+  return false;
+}
+
 static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   mqz__conn_model *c = &m->c[client];
   const mqc_publish *pb = &pkt->publish;
   mqz__name topic = publish_topic(m, c, pb, c->out_alias, &c->n_out_alias);
+  {
+    uint8_t pl[MQZ__PAYLOAD_MAX];
+    size_t pl_n, pl_len;
+    keep_payload(pb->payload, pl, &pl_n, &pl_len);
+    if (m->n_sent_hash == MQZ__MAX_SENT)
+      m->overflow = true;
+    else
+      m->sent_hash[m->n_sent_hash++] = msg_hash(&topic, pl, pl_n, pl_len);
+  }
   if (pb->retain) {
     if (m->n_ret == MQZ__MAX_PUBS) {
       m->overflow = true;
@@ -255,6 +302,72 @@ static void unsubscribe_sent(mqz__model *m, unsigned client, const mqc_packet *p
     }
 }
 
+/* ---- wills ---- */
+
+/* A CONNECT that decoded: its will (on this session's topics) is tracked,
+ * and any other connection of the same client ID has been taken over. */
+static void will_connect(mqz__model *m, unsigned client, const mqc_connect *cn) {
+  mqz__conn_model *c = &m->c[client];
+  for (size_t i = 0; i < m->n_will; i++)
+    if (name_eq(&m->will[i].cid, &c->cid) &&
+        (m->will[i].client != client || m->will[i].conn_no != m->conn_no[client]))
+      m->will[i].taken = true;
+  if (!cn->will) return;
+  for (size_t i = 0; i < m->n_will; i++) /* a will left over from a takeover of ours */
+    if (name_eq(&m->will[i].cid, &c->cid)) m->will[i].taken = true;
+  if (m->n_will == MQZ__MAX_WILLS) {
+    m->overflow = true;
+    return;
+  }
+  mqz__will *w = &m->will[m->n_will++];
+  memset(w, 0, sizeof *w);
+  w->client = client;
+  w->conn_no = m->conn_no[client];
+  w->cid = c->cid;
+  name_set(&w->topic, m, cn->will_topic);
+  w->qos = cn->will_qos;
+  w->retain = cn->will_retain;
+  mqc_prop pr;
+  if (c->v == MQC_V5) {
+    w->delayed = mqc_props_get(&cn->will_props, MQC_PROP_WILL_DELAY_INTERVAL, &pr) && pr.u > 0 &&
+                 c->session_outlives;
+    w->expiry = mqc_props_has(&cn->will_props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
+  }
+  keep_payload(cn->will_payload, w->payload, &w->payload_n, &w->payload_len);
+  w->end = MQZ__WILL_OPEN;
+  c->will = m->n_will;
+}
+
+/* A packet that broke the protocol: the broker must close, and the will
+ * goes out, unless the broker may have read the bytes as a DISCONNECT (its
+ * type) or framed them otherwise than we did. */
+static void will_violation(mqz__model *m, const mqz__conn_model *c, const uint8_t *p, size_t n) {
+  if (!c->will) return;
+  mqc_frame f;
+  mqc_error e;
+  bool framed = mqc_frame_packet(p, n, c->v, MQC_NO_LIMIT, &f, &e) == MQC_OK && f.total_len == n;
+  m->will[c->will - 1].doubt = !framed || (p[0] >> 4) == MQC_DISCONNECT;
+}
+
+/* A DISCONNECT that decoded: 3.1.1 and 5.0 reason 0x00 drop the will, 5.0
+ * reason 0x04 publishes it; other reasons (and a new Session Expiry
+ * Interval, which may delay it) are left open here. */
+static void will_disconnect(mqz__model *m, mqz__conn_model *c, const mqc_packet *pkt) {
+  if (!c->will) return;
+  mqz__will *w = &m->will[c->will - 1];
+  if (w->end != MQZ__WILL_OPEN) return;
+  uint8_t reason = c->v == MQC_V5 ? pkt->disconnect.reason : 0;
+  if (reason == 0)
+    w->end = MQZ__WILL_DROPPED;
+  else if (reason == 0x04 &&
+           !mqc_props_has(&pkt->disconnect.props, MQC_PROP_SESSION_EXPIRY_INTERVAL))
+    w->end = MQZ__WILL_DUE;
+  else
+    w->end = MQZ__WILL_UNKNOWN;
+  w->end_seq = m->seq;
+  c->will = 0;
+}
+
 /* The protocol level byte of a CONNECT that may not decode: after the fixed
  * header and the protocol name ("MQTT" or "MQIsdp"); 0 when cut short. */
 static uint8_t connect_level(const uint8_t *p, size_t n) {
@@ -306,6 +419,9 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
     mqc_prop pr;
     if (c->v == MQC_V5 && mqc_props_get(&pkt.connect.props, MQC_PROP_MAXIMUM_PACKET_SIZE, &pr))
       c->max_packet = pr.u;
+    if (c->v == MQC_V5 && mqc_props_get(&pkt.connect.props, MQC_PROP_SESSION_EXPIRY_INTERVAL, &pr))
+      c->session_outlives = pr.u > 0;
+    will_connect(m, client, &pkt.connect);
     return MQZ__SEND;
   }
   if (st != MQC_OK) {
@@ -314,8 +430,10 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
              err.message ? err.message : "malformed", err.statement ? " " : "",
              err.statement ? err.statement : "");
     violation(m, client, close_rule(c->v), rule);
+    will_violation(m, c, p, n);
     return probed(m, client, probe);
   }
+  if (pkt.type == MQC_DISCONNECT) will_disconnect(m, c, &pkt);
   if (pkt.type == MQC_PINGREQ) c->pings++; /* its answer will be owed */
   if (pkt.type == MQC_PUBLISH) publish_sent(m, client, &pkt);
   if (pkt.type == MQC_SUBSCRIBE) subscribe_sent(m, client, &pkt);
@@ -337,6 +455,7 @@ static mqz__send_verdict probed(mqz__model *m, unsigned client, bool *probe) {
 void mqz__model_sent_raw(mqz__model *m, unsigned client) {
   m->seq++;
   m->rev++;
+  if (m->c[client].will) m->will[m->c[client].will - 1].doubt = true;
   m->c[client].tainted = true;
   m->ever_tainted[client] = true;
 }
@@ -381,6 +500,90 @@ static void ack_bytes(uint8_t type, uint16_t id, uint8_t ack[4], size_t *n) {
  * 3.1.1 CONNACK with return code 1, legal for a 5.0 CONNECT (3.1.2.2). */
 static bool legacy_refusal(const uint8_t *p, size_t n) {
   return n == 4 && p[0] == 0x20 && p[1] == 2 && p[3] == 1;
+}
+
+static bool inherited(const mqz__model *m, const mqz__name *cid) {
+  for (size_t i = 0; i < m->n_inherited; i++)
+    if (name_eq(&m->inherited[i], cid)) return true;
+  return false;
+}
+
+static bool will_is(const mqz__will *w, const mqz__name *topic, const uint8_t *pl, size_t pl_n,
+                    size_t pl_len) {
+  return name_eq(&w->topic, topic) && w->payload_len == pl_len && w->payload_n == pl_n &&
+         !memcmp(w->payload, pl, pl_n);
+}
+
+/* Could something other than a client's retained PUBLISH have set a
+ * retained message on topic (a will with RETAIN)? */
+static bool retained_will_on(const mqz__model *m, const mqz__name *topic) {
+  for (size_t i = 0; i < m->n_will; i++)
+    if (m->will[i].retain && name_eq(&m->will[i].topic, topic)) return true;
+  return false;
+}
+
+/* d is the will of a connection that ended with DISCONNECT (0x00): it must
+ * have been dropped (MQTT-3.14.4-3), unless something else in the session
+ * could have sent the same message. */
+static void dropped_will_delivered(mqz__model *m, unsigned client, const mqz__deliv *d) {
+  const mqz__will *hit = NULL;
+  for (size_t i = 0; i < m->n_will; i++) {
+    const mqz__will *w = &m->will[i];
+    if (!will_is(w, &d->topic, d->payload, d->payload_n, d->payload_len)) continue;
+    if (hit) return; /* two wills alike: the other one may be it */
+    hit = w;
+  }
+  if (!hit || hit->end != MQZ__WILL_DROPPED || !hit->accepted || hit->doubt || hit->taken ||
+      (hit->cid.n && !hit->cid.ok) ||
+      sent_by_client(m, msg_hash(&d->topic, d->payload, d->payload_n, d->payload_len)))
+    return;
+  mqz__finding(m, MQZ_SPEC, client, "MQTT-3.14.4-3",
+               "the will on '%.*s' of '%.*s' was published although its connection ended with "
+               "DISCONNECT%s",
+               (int)d->topic.n, d->topic.s, (int)hit->cid.n, hit->cid.s,
+               m->c[hit->client].v == MQC_V5 ? " (reason 0x00)" : "");
+}
+
+/* d arrived with RETAIN 1: if its topic's retained message was cleared (an
+ * acknowledged empty retained PUBLISH) after d's message was stored, and
+ * before every subscription of this client ID that matches it was made, d
+ * can only be the cleared message (MQTT-3.3.1-10 in 3.1.1, MQTT-3.3.1-6 in
+ * 5.0). Any retained PUBLISH on the topic whose fate is unknown (QoS 0, not
+ * acknowledged), a retained will on it, or the message published again
+ * after the clear leaves a doubt. */
+static void cleared_retained_delivered(mqz__model *m, unsigned client, const mqz__deliv *d) {
+  if (!d->payload_len || retained_will_on(m, &d->topic)) return;
+  const mqz__retained *stored = NULL, *clear = NULL;
+  for (size_t i = 0; i < m->n_ret; i++) {
+    const mqz__retained *r = &m->ret[i];
+    if (!name_eq(&r->topic, &d->topic)) continue;
+    if (!r->acked) return; /* its fate is unknown */
+    if (!r->payload_len) {
+      if (!clear || r->seq > clear->seq) clear = r;
+    } else if (r->payload_len == d->payload_len && r->payload_n == d->payload_n &&
+               !memcmp(r->payload, d->payload, d->payload_n)) {
+      if (!stored || r->seq > stored->seq) stored = r;
+    }
+  }
+  if (!stored || !clear || stored->acked_seq > clear->seq) return;
+  for (size_t i = 0; i < m->n_ret; i++) /* set again after the clear */
+    if (m->ret[i].payload_len && m->ret[i].seq > clear->seq && name_eq(&m->ret[i].topic, &d->topic))
+      return;
+  const mqz__conn_model *c = &m->c[client];
+  bool any = false;
+  for (size_t i = 0; i < m->n_sub; i++) {
+    const mqz__sub *s = &m->sub[i];
+    if (!name_eq(&s->cid, &c->cid) ||
+        !mqz__topic_matches(s->filter.s, s->filter.n, d->topic.s, d->topic.n))
+      continue;
+    if (s->sent_seq < clear->acked_seq) return; /* it may have held the message all along */
+    any = true;
+  }
+  if (!any) return;
+  mqz__finding(m, MQZ_SPEC, client, c->v == MQC_V5 ? "MQTT-3.3.1-6" : "MQTT-3.3.1-10",
+               "a new subscription of '%.*s' received the retained message on '%.*s' that an "
+               "acknowledged empty retained PUBLISH had cleared",
+               (int)c->cid.n, c->cid.s, (int)d->topic.n, d->topic.s);
 }
 
 static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
@@ -430,6 +633,15 @@ static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
   d->dup = pb->dup;
   d->id = pb->packet_id;
   keep_payload(pb->payload, d->payload, &d->payload_n, &d->payload_len);
+  /* a packet that did not decode may still have been read as a PUBLISH or
+   * a CONNECT with a will (lenient brokers): nobody tainted, then */
+  bool clean = true;
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+    clean &= !m->ever_tainted[k];
+  if (m->spec && clean && c->v != MQC_V31 && c->cid.ok && topic.ok && !inherited(m, &c->cid)) {
+    dropped_will_delivered(m, client, d);
+    if (pb->retain) cleared_retained_delivered(m, client, d);
+  }
 }
 
 /* PUBACK and PUBREC acknowledge a message; PUBACK and PUBCOMP free its
@@ -489,7 +701,8 @@ static void retained_owed(mqz__model *m, const mqz__sub *s) {
       if (!o->acked || o->acked_seq > s->sent_seq) doubt = true; /* maybe not stored yet */
       if (o->seq > last->seq) last = o;
     }
-    if (last != r || doubt || !r->payload_len || r->expiry || m->n_retowed == MQZ__MAX_SUBS)
+    if (last != r || doubt || !r->payload_len || r->expiry || m->n_retowed == MQZ__MAX_SUBS ||
+        retained_will_on(m, &r->topic))
       continue;
     mqz__retowed *w = &m->retowed[m->n_retowed++];
     w->client = s->client;
@@ -581,6 +794,7 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
     }
     if (pkt.connack.reason == 0) {
       c->connack_ok = true;
+      if (c->will) m->will[c->will - 1].accepted = true;
       bool known = false;
       for (size_t i = 0; i < m->n_accepted; i++)
         known |= name_eq(&m->accepted[i], &c->cid);
@@ -706,6 +920,50 @@ static size_t owed_twins(const mqz__model *m, const mqz__pub *e, unsigned client
   return k;
 }
 
+/* ---- wills that must go out ---- */
+
+/* Is will w due to be published now, with nothing the specification allows
+ * to explain its absence? Only QoS 1/2 wills (a QoS 0 one may be lost), not
+ * delayed, not expiring, not taken over, on an accepted connection. */
+static bool will_due(const mqz__model *m, const mqz__will *w) {
+  return w->end == MQZ__WILL_DUE && w->accepted && !w->doubt && !w->taken && !w->delayed &&
+         !w->expiry && w->qos >= 1 && w->qos <= 2 && w->topic.ok && w->topic.s[0] != '$' &&
+         (w->cid.ok || !w->cid.n) && m->c[w->client].v != MQC_V31;
+}
+
+/* The subscription of client that makes will w owed to it, or NULL: made
+ * (SUBACK with QoS 1/2) before the will's connection ended, on the client's
+ * current connection, which stays open and clean. */
+static const mqz__sub *will_owed_by(const mqz__model *m, const mqz__will *w, unsigned client) {
+  const mqz__conn_model *c = &m->c[client];
+  if (c->client_closed || c->server_closed || c->tainted || m->ever_tainted[client] ||
+      c->max_packet || c->v == MQC_V31 || !c->cid.ok || inherited(m, &c->cid) ||
+      name_eq(&c->cid, &w->cid))
+    return NULL;
+  for (size_t i = 0; i < m->n_sub; i++) {
+    const mqz__sub *s = &m->sub[i];
+    if (s->client != client || s->conn_no != m->conn_no[client] || s->shared || s->gone ||
+        s->granted == 0 || s->granted > 2 || s->seq == 0 || s->seq > w->end_seq ||
+        !mqz__topic_matches(s->filter.s, s->filter.n, w->topic.s, w->topic.n))
+      continue;
+    bool replaced = false; /* a later SUBSCRIBE could have made it QoS 0 */
+    for (size_t j = 0; j < m->n_sub; j++)
+      replaced |=
+          j != i && name_eq(&m->sub[j].cid, &s->cid) && name_eq(&m->sub[j].filter, &s->filter);
+    if (!replaced) return s;
+  }
+  return NULL;
+}
+
+static bool will_arrived(const mqz__model *m, const mqz__will *w, unsigned client) {
+  for (size_t i = 0; i < m->n_deliv; i++) {
+    const mqz__deliv *d = &m->deliv[i];
+    if (d->client == client && will_is(w, &d->topic, d->payload, d->payload_n, d->payload_len))
+      return true;
+  }
+  return false;
+}
+
 /* Is the retained message w owed still judged (its subscriber unchanged)? */
 static bool retained_judged(const mqz__model *m, const mqz__retowed *w) {
   const mqz__conn_model *c = &m->c[w->client];
@@ -735,6 +993,14 @@ static size_t owed_count(const mqz__model *m, unsigned client) {
     if ((client == MQZ_MAX_CLIENTS || w->client == client) && retained_judged(m, w) &&
         !retained_arrived(m, w))
       owed_n++;
+  }
+  for (size_t i = 0; i < m->n_will; i++) {
+    const mqz__will *w = &m->will[i];
+    if (!will_due(m, w)) continue;
+    for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+      if ((client == MQZ_MAX_CLIENTS || k == client) && will_owed_by(m, w, k) &&
+          !will_arrived(m, w, k))
+        owed_n++;
   }
   if (!m->auto_ack) return owed_n;
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
@@ -771,6 +1037,21 @@ void mqz__model_judge(mqz__model *m, unsigned client) {
                  (int)w->r->topic.n, w->r->topic.s, w->filter, (int)m->c[w->client].cid.n,
                  m->c[w->client].cid.s);
     return;
+  }
+  for (size_t i = 0; i < m->n_will; i++) {
+    const mqz__will *w = &m->will[i];
+    if (!will_due(m, w)) continue;
+    for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
+      const mqz__sub *s = (client == MQZ_MAX_CLIENTS || k == client) ? will_owed_by(m, w, k) : NULL;
+      if (!s || will_arrived(m, w, k)) continue;
+      mqz__finding(m, MQZ_SPEC, k, "MQTT-3.1.2-8",
+                   "the QoS %u will on '%.*s' of '%.*s' never reached '%.*s' (filter '%.*s', "
+                   "granted QoS %u) after its connection ended without DISCONNECT%s",
+                   w->qos, (int)w->topic.n, w->topic.s, (int)w->cid.n, w->cid.s, (int)m->c[k].cid.n,
+                   m->c[k].cid.s, (int)s->filter.n, s->filter.s, s->granted,
+                   m->c[w->client].v == MQC_V5 ? " (or with reason 0x04)" : "");
+      return;
+    }
   }
   if (!m->auto_ack) return;
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {

@@ -35,3 +35,12 @@ if(TARGET mqz)
                    $<TARGET_FILE:mqcheck> ${PROJECT_SOURCE_DIR})
   set_tests_properties(netfuzz_coverage PROPERTIES TIMEOUT 900 LABELS "netfuzz;live")
 endif()
+
+# Options no other test exercises: --json-stats, --corpus, --jobs with --exec
+# (--sync-dir is in netfuzz_coverage). Seconds each.
+if(TARGET mqz AND TARGET planted_broker)
+  add_test(NAME netfuzz_options
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/fuzz_options.py
+                   $<TARGET_FILE:mqcheck> $<TARGET_FILE:planted_broker>)
+  set_tests_properties(netfuzz_options PROPERTIES TIMEOUT 300 LABELS "netfuzz;live")
+endif()

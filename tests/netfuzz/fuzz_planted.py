@@ -4,7 +4,7 @@ bug of planted_broker, from the suite's seeds, with a fixed seed, within a
 bounded number of sessions; minimises it to a handful of packets; and writes a
 scenario that fails against the broken broker and passes on the engine.
 
-For each bug (default: overflow hang badwire qos2loss leak) it runs
+For each bug (default: overflow hang badwire qos2loss leak nowill) it runs
   mqcheck fuzz --exec "BROKER --port {port} --bugs BUG" --seed 1
                --sessions LIMIT --max-findings 1 --findings DIR
 and checks: exit 1, exactly one finding of the bug's kind (and statement),
@@ -27,7 +27,7 @@ from nfutil import fail, free_port  # noqa: E402
 import time
 
 MQCHECK, BROKER = sys.argv[1], sys.argv[2]
-BUGS = sys.argv[3:] or ["overflow", "hang", "badwire", "qos2loss", "leak"]
+BUGS = sys.argv[3:] or ["overflow", "hang", "badwire", "qos2loss", "leak", "nowill"]
 LIMIT = 30000  # sessions: the bound the fuzzer must find each bug within
 MAX_PACKETS = 8
 # qos2loss needs more than 20 QoS 2 messages in flight: 21 PUBLISHes at least,
@@ -39,6 +39,7 @@ EXPECT = {
     "badwire": ("bad-wire", "MQTT-3.9.3-2"),
     "qos2loss": ("spec", "MQTT-4.5.0-1"),
     "leak": ("leak", None),
+    "nowill": ("spec", "MQTT-3.1.2-8"),
 }
 
 

@@ -25,7 +25,8 @@ typedef enum {
   PB_BADWIRE = 1u << 2,  /* bad wire: SUBACK with reason code 0x03 */
   PB_QOS2LOSS = 1u << 3, /* spec: QoS 2 deliveries beyond 20 in flight dropped */
   PB_LEAK = 1u << 4,     /* leak: 64 KiB and one descriptor per connection */
-  PB_ALL = 0x1f
+  PB_ALL = 0x1f,         /* the five above, one per oracle kind */
+  PB_NOWILL = 1u << 5,   /* spec: wills (PUBLISHes on topics ending in "will") never delivered */
 } pb_bug;
 
 /* QoS 2 deliveries in flight to one connection before the rest are dropped. */
@@ -33,8 +34,8 @@ typedef enum {
 /* Bytes leaked (and touched) per connection. */
 #define PB_LEAK_BYTES (64u << 10)
 
-/* Parses a comma list of overflow, hang, badwire, qos2loss, leak, or "all",
- * or "none". out: *bugs (PB_* bits). returns false on an unknown name. */
+/* Parses a comma list of overflow, hang, badwire, qos2loss, leak, nowill, or
+ * "all" (the first five), or "none". out: *bugs (PB_* bits). returns false on an unknown name. */
 bool pb_parse_bugs(const char *list, unsigned *bugs);
 
 /* Per-connection fault state. */
@@ -61,6 +62,9 @@ typedef struct {
    * or not (the inbound ones: overflow, hang, badwire); planted_reach counts
    * them. The tap runs only when some fault is armed. */
   unsigned met;
+  /* the fault that made pb_outbound() drop its last packet (PB_QOS2LOSS or
+   * PB_NOWILL), 0 when it kept it */
+  unsigned dropped_by;
 } pb_conn;
 
 /* returns false when out of memory (c is then zeroed and needs no free). */

@@ -4,8 +4,8 @@
  *
  *   planted_broker --port P [--bugs LIST] [--leak-cap N]
  *
- * LIST is a comma list of overflow, hang, badwire, qos2loss, leak, or "all"
- * (the default), or "none": then no fault is armed and the broker sends
+ * LIST is a comma list of overflow, hang, badwire, qos2loss, leak, nowill,
+ * or "all" (the first five, the default), or "none": then no fault is armed and the broker sends
  * exactly what the engine sends. It listens on 127.0.0.1:P (MQTT 3.1, 3.1.1
  * and 5.0 over plain TCP; P = 0 picks a free port), prints
  * "listening on 127.0.0.1:P" on stdout once ready, and exits 0 on SIGTERM or
@@ -65,6 +65,12 @@
  *   reachable from a list in the server state, so LeakSanitizer does not
  *   report them at exit: the leak is visible only to the fuzzer's leak
  *   oracle (/proc/PID/status VmRSS, /proc/PID/fd). No statement covers it.
+ *
+ * nowill (spec, not part of "all"): every PUBLISH the broker sends on a
+ *   topic ending in "will" is discarded. The suite's wills go to
+ *   "${topic_prefix}will" and nothing else does, so a will is never
+ *   delivered: a connection that ends without DISCONNECT (or with 0x04 in
+ *   5.0) breaks MQTT-3.1.2-8. Seed: 3.1.2-will/will-qos1.yaml itself.
  *
  * Greybox: tests/netfuzz/build-afl.sh builds the same program with AFL++'s
  * instrumentation as planted_broker_afl (see docs/netfuzz-planted.md).
@@ -210,7 +216,8 @@ static bool filter_packets(pconn *pc) {
     uint8_t *pkt = pc->raw.p + off;
     bool armed = pc->bug.bad_suback;
     size_t keep = pb_outbound(&pc->bug, pkt, fr.total_len);
-    if (!keep) fired(pc, PB_QOS2LOSS, "qos2loss");
+    if (!keep)
+      fired(pc, pc->bug.dropped_by, pc->bug.dropped_by == PB_NOWILL ? "nowill" : "qos2loss");
     if (armed && !pc->bug.bad_suback) fired(pc, PB_BADWIRE, "badwire");
     if (keep && !buf_append(&pc->wire, pkt, keep)) return false;
     off += fr.total_len;
@@ -339,7 +346,8 @@ static void hang(void) {
 
 static int usage(void) {
   fprintf(stderr, "usage: planted_broker --port P [--bugs LIST] [--leak-cap N]\n"
-                  "  LIST: comma list of overflow,hang,badwire,qos2loss,leak; all (default); "
+                  "  LIST: comma list of overflow,hang,badwire,qos2loss,leak,nowill; all (the "
+                  "first five, default); "
                   "none\n");
   return 2;
 }

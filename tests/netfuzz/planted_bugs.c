@@ -18,13 +18,9 @@ bool pb_parse_bugs(const char *list, unsigned *bugs) {
   static const struct {
     const char *name;
     unsigned bit;
-  } names[] = {{"overflow", PB_OVERFLOW},
-               {"hang", PB_HANG},
-               {"badwire", PB_BADWIRE},
-               {"qos2loss", PB_QOS2LOSS},
-               {"leak", PB_LEAK},
-               {"all", PB_ALL},
-               {"none", 0}};
+  } names[] = {{"overflow", PB_OVERFLOW}, {"hang", PB_HANG}, {"badwire", PB_BADWIRE},
+               {"qos2loss", PB_QOS2LOSS}, {"leak", PB_LEAK}, {"nowill", PB_NOWILL},
+               {"all", PB_ALL},           {"none", 0}};
   *bugs = 0;
   const char *p = list;
   while (*p) { /* bounded by the string */
@@ -183,6 +179,7 @@ bool pb_inbound(pb_conn *c, const uint8_t *buf, size_t len) {
 }
 
 size_t pb_outbound(pb_conn *c, uint8_t *pkt, size_t len) {
+  c->dropped_by = 0;
   if (!c->bugs || !c->version) return len;
   mqc_packet p;
   mqc_error err;
@@ -199,10 +196,16 @@ size_t pb_outbound(pb_conn *c, uint8_t *pkt, size_t len) {
     if (q2_test(c, id)) return len; /* a re-send of one in flight */
     if (c->q2_inflight >= PB_Q2_LIMIT) {
       c->q2_dropped++;
+      c->dropped_by = PB_QOS2LOSS;
       return 0; /* PLANTED: the delivery is lost; the engine thinks it was sent */
     }
     q2_set(c, id, true);
     c->q2_inflight++;
+  }
+  if ((c->bugs & PB_NOWILL) && p.type == MQC_PUBLISH && p.publish.topic.n >= 4 &&
+      !memcmp(p.publish.topic.p + p.publish.topic.n - 4, "will", 4)) {
+    c->dropped_by = PB_NOWILL;
+    return 0; /* PLANTED: the suite's wills go to "...will": none arrives (MQTT-3.1.2-8) */
   }
   return len;
 }
