@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "mqe.h"
 #include "mqr.h"
 #include "mqs.h"
 
@@ -55,7 +56,15 @@ static const char *good =
 
 /* Runs text; the result's statement IDs borrow from the scenario, kept in
  * *keep when keep is not NULL (free it after the result). */
+static void run_faults(const char *text, unsigned version, uint32_t faults, mqs_result *res,
+                       mqs_scenario **keep);
 static void run_keep(const char *text, unsigned version, mqs_result *res, mqs_scenario **keep) {
+  run_faults(text, version, 0, res, keep);
+}
+
+/* run_keep on an engine with planted deviations (MQE_FAULT_*). */
+static void run_faults(const char *text, unsigned version, uint32_t faults, mqs_result *res,
+                       mqs_scenario **keep) {
   mqs_scenario *s;
   mqs_load_error e;
   int rc = mqs_scenario_load_text("mem.yaml", text, strlen(text), &s, &e);
@@ -64,7 +73,10 @@ static void run_keep(const char *text, unsigned version, mqs_result *res, mqs_sc
   mqs_target_spec *spec;
   char err[200];
   assert_int_equal(mqs_target_spec_new("engine", NULL, &spec, err, sizeof err), 0);
-  mqs_run_opts o = {.target = spec, .caps = mqs_target_spec_default_caps(spec), .jobs = 1};
+  mqs_run_opts o = {.target = spec,
+                    .caps = mqs_target_spec_default_caps(spec),
+                    .jobs = 1,
+                    .engine_faults = faults};
   mqs_case c = {s, version};
   mqs_run_case(&c, 0, &o, res);
   mqs_target_spec_free(spec);
@@ -626,6 +638,16 @@ static void test_field_and_close_statements(void **state) {
            MQS_V5, &r, &sc);
   assert_int_equal(r.verdict, MQS_PASS);
   assert_int_equal(stmt_of(&r, "MQTT-4.13.1-1"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a ping fence without its PINGRESP proves no absence: MQTT-3.12.4-1 fails,
+   * the step's own statement is not reached */
+  run_faults("format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.3.1-11]\nsteps:\n"
+             "  - connect: {}\n  - {expect_none: {fence: ping}, client: c}\n",
+             MQS_V311, MQE_FAULT_NO_PINGRESP, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.1-11"), MQS_ST_NOT_REACHED);
+  assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_FAIL);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 }
