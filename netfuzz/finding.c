@@ -178,6 +178,20 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   char token[MQZ_TOKEN_LEN + 1];
   finding_token(f, token);
   mqc_version v = mqz_session_version(f->session, f->session_n);
+  {
+    /* a mutation may have changed the first CONNECT's level: the server
+     * (and the runner) speak what that level says, not the selector */
+    mqz_iter li;
+    mqz_rec lr;
+    mqz_iter_init(&li, f->session, f->session_n);
+    while (mqz_iter_next(&li, &lr)) {
+      if (lr.op != MQZ_OP_SEND || !lr.pkt_len || (lr.pkt[0] >> 4) != MQC_CONNECT) continue;
+      size_t at = mqz__after_first_string(lr.pkt, lr.pkt_len);
+      if (at && at < lr.pkt_len && (lr.pkt[at] == 4 || lr.pkt[at] == 5))
+        v = lr.pkt[at] == 5 ? MQC_V5 : MQC_V311;
+      break;
+    }
+  }
   const char *vlabel = v == MQC_V5 ? "5.0" : "3.1.1";
   eng_log log = {0};
   uint8_t *how = calloc(f->session_n + 1, 1); /* more than the records */
