@@ -58,6 +58,10 @@ static void usage(FILE *f) {
              "                        (default 500)\n"
              "  --leak-rss KIB --leak-fds N --leak-window SESSIONS\n"
              "                        leak thresholds (default 32768 KiB, 64, 2000)\n"
+             "  --exit-every N        a broker built with LeakSanitizer is stopped with SIGTERM\n"
+             "                        every N sessions (default 10000) and at the end; its\n"
+             "                        leak and shutdown reports are findings\n"
+             "  --no-exit-check       never stop it for that\n"
              "  --replay FILE         run one session file (a finding's session.bin) and exit\n"
              "  -q                    no status line\n"
              "\n"
@@ -198,6 +202,11 @@ static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, con
     } else if (!strcmp(a, "--leak-window")) {
       NEED_ARG;
       if (parse_u64(v, &o->leak_window) || !o->leak_window) BAD_VALUE;
+    } else if (!strcmp(a, "--exit-every")) {
+      NEED_ARG;
+      if (parse_u64(v, &o->exit_every) || !o->exit_every) BAD_VALUE;
+    } else if (!strcmp(a, "--no-exit-check")) {
+      o->no_exit_check = true;
     } else if (!strcmp(a, "--replay")) {
       NEED_ARG;
       *replay = v;

@@ -19,7 +19,8 @@ static void usage(FILE *f) {
   fprintf(f, "usage: mqcheck mutants [PATHS...] [--fault NAME]... [--min-caught N] [--markdown]\n"
              "  PATHS           scenario files or directories (default: the suite)\n"
              "  --fault NAME    only this planted deviation (repeatable; --list names them)\n"
-             "  --list          list the deviations and the statement each breaks\n"
+             "  --list          list the deviations and the statement each breaks (with\n"
+             "                  --markdown: docs/mutants.md's list)\n"
              "  --min-caught N  exit 1 when fewer than N statements are caught\n"
              "  --markdown      print the table as Markdown (docs/mutants.md)\n"
              "  -v              list each failing case with its failed statements\n"
@@ -86,7 +87,7 @@ int mqc_cmd_mutants(int argc, char **argv) {
   const char **only = calloc((size_t)argc + 1, sizeof *only);
   size_t n_paths = 0, n_only = 0;
   long min_caught = -1;
-  bool markdown = false, case_level = false, verbose = false;
+  bool markdown = false, case_level = false, verbose = false, list = false;
   int rc = 2;
   char suite_dir[1024];
   if (!paths || !only) goto out;
@@ -97,12 +98,7 @@ int mqc_cmd_mutants(int argc, char **argv) {
       rc = 0;
       goto out;
     } else if (!strcmp(a, "--list")) {
-      for (size_t k = 0; k < mqe_fault_count(); k++) {
-        const mqe_fault_info *f = mqe_fault_at(k);
-        printf("%-26s 3.1.1 %-14s 5.0 %-14s %s\n", f->name, f->stmt_311, f->stmt_5, f->what);
-      }
-      rc = 0;
-      goto out;
+      list = true;
     } else if (!strcmp(a, "--fault") && i + 1 < argc) {
       if (!mqe_fault_lookup(argv[i + 1])) {
         rc = cli_usage("mutants", "unknown fault '%s' (see --list)", argv[i + 1]);
@@ -123,6 +119,18 @@ int mqc_cmd_mutants(int argc, char **argv) {
     } else {
       paths[n_paths++] = argv[i];
     }
+  }
+  if (list) {
+    if (markdown)
+      printf("| Deviation | 3.1.1 | 5.0 | What the engine does wrong |\n|---|---|---|---|\n");
+    for (size_t k = 0; k < mqe_fault_count(); k++) {
+      const mqe_fault_info *f = mqe_fault_at(k);
+      const char *a311 = f->stmt_311 ? f->stmt_311 : "-", *a5 = f->stmt_5 ? f->stmt_5 : "-";
+      printf(markdown ? "| `%s` | %s | %s | %s%s |\n" : "%-29s 3.1.1 %-14s 5.0 %-14s %s%s\n",
+             f->name, a311, a5, f->codec_311 || f->codec_5 ? "(codec) " : "", f->what);
+    }
+    rc = 0;
+    goto out;
   }
   if (!n_paths) {
     if (cli_suite_dir(suite_dir, sizeof suite_dir)) goto out;
@@ -165,13 +173,14 @@ int mqc_cmd_mutants(int argc, char **argv) {
   if (markdown)
     printf("| Deviation | Version | Statement | Caught | Collateral |\n|---|---|---|---|---|\n");
   size_t with_fault = 0, caught = 0, collateral = 0, blames = 0;
+  strset distinct = {0}, distinct_caught = {0}; /* "version statement": rows may share one */
   for (size_t k = 0; k < mqe_fault_count(); k++) {
     const mqe_fault_info *f = mqe_fault_at(k);
     bool want = !n_only;
     for (size_t j = 0; j < n_only; j++)
       want |= !strcmp(only[j], f->name);
     if (!want) continue;
-    o.engine_faults = f->bit;
+    o.engine_fault = f->id;
     mqs_run_cases(cases, n, &o, res, NULL, NULL);
     for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
       const char *stmt = vb == MQS_V311 ? f->stmt_311 : f->stmt_5;
@@ -181,6 +190,10 @@ int mqc_cmd_mutants(int argc, char **argv) {
       bool hit = false;
       for (size_t i = 0; i < failed.n; i++)
         hit |= !strcmp(failed.s[i], stmt);
+      char key[64];
+      snprintf(key, sizeof key, "%s %s", mqs_version_label(vb), stmt);
+      set_add(&distinct, key);
+      if (hit) set_add(&distinct_caught, key);
       with_fault++;
       caught += hit;
       collateral += failed.n > (hit ? 1u : 0u);
@@ -210,8 +223,11 @@ int mqc_cmd_mutants(int argc, char **argv) {
       mqs_result_free(&res[i]);
   }
   printf("%s%zu statements with a fault: %zu caught, %zu with collateral (%zu other statements "
-         "blamed in all; %zu cases each run)\n",
-         markdown ? "\n" : "", with_fault, caught, collateral, blames, n);
+         "blamed in all; %zu cases each run); %zu distinct statements, %zu of them caught\n",
+         markdown ? "\n" : "", with_fault, caught, collateral, blames, n, distinct.n,
+         distinct_caught.n);
+  set_free(&distinct);
+  set_free(&distinct_caught);
   rc = min_caught >= 0 && (long)caught < min_caught ? 1 : 0;
   if (rc) fprintf(stderr, "mqcheck mutants: %zu caught, fewer than %ld\n", caught, min_caught);
 out_suite:

@@ -141,6 +141,7 @@ typedef struct {
   mqe_user users[MAX_USERS];
   size_t nusers;
   const char *deny[MAX_DENY];
+  uint8_t deny_reason[MAX_DENY];
   size_t ndeny;
   mqe_auth_method auth;
   char *text; /* owns every string above */
@@ -201,6 +202,8 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
       c->outbound_aliases = (uint16_t)u;
     else if (!strcmp(key, "server_keep_alive"))
       c->server_keep_alive = (int32_t)strtol(val, NULL, 0);
+    else if (!strcmp(key, "max_keep_alive"))
+      c->max_keep_alive = (uint16_t)(u > 65535 ? 65535 : u);
     else if (!strcmp(key, "max_session_expiry"))
       c->max_session_expiry = (uint32_t)u;
     else if (!strcmp(key, "assign_client_ids"))
@@ -255,9 +258,25 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
       fc->tls_key = val;
     else if (!strcmp(key, "tls_ca"))
       fc->tls_ca = val;
-    else if (!strcmp(key, "deny") && fc->ndeny < MAX_DENY)
+    else if (!strcmp(key, "deny") && fc->ndeny < MAX_DENY) {
+      /* deny FILTER [REASON]: the 5.0 SUBACK code, 0x87 Not authorized unless
+       * given (Paho's interop suite expects 0x80 for its no-subscribe filter) */
+      char *sp = strpbrk(val, " \t");
+      unsigned long r = 0x87;
+      if (sp) {
+        *sp++ = 0;
+        char *endp;
+        r = strtoul(sp + strspn(sp, " \t"), &endp, 0);
+        if (*endp || r < 0x80 || r > 0xff ||
+            !mqc_reason_valid(MQC_SUBACK, MQC_FROM_SERVER, (uint8_t)r)) {
+          fprintf(stderr, "serve: %s:%d: deny FILTER [REASON]: '%s' is not a SUBACK failure code\n",
+                  path, lineno, sp);
+          return -1;
+        }
+      }
+      fc->deny_reason[fc->ndeny] = (uint8_t)r;
       fc->deny[fc->ndeny++] = val;
-    else if (!strcmp(key, "auth_challenge_secret")) {
+    } else if (!strcmp(key, "auth_challenge_secret")) {
       fc->auth = mqe_auth_challenge_method(val);
       c->auth_methods = &fc->auth;
       c->auth_method_count = 1;
@@ -282,6 +301,7 @@ static int load_config(const char *path, mqe_config *c, file_cfg *fc) {
   }
   if (fc->ndeny) {
     c->deny_filters = fc->deny;
+    c->deny_reasons = fc->deny_reason;
     c->deny_filter_count = fc->ndeny;
   }
   return 0;

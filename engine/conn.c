@@ -60,7 +60,7 @@ void mqe__fail(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement
   c->failing = true;
   char buf[MQE__REASON_MAX + 1];
   const char *why = why_text(buf, sizeof buf, statement, message);
-  if (c->connack_sent)
+  if (c->connack_sent || mqe__fault(e, MQE_FAULT_DISCONNECT_BEFORE_CONNACK))
     mqe__send_disconnect(e, c, reason, why);
   else
     (void)mqe__send_connack_refusal(e, c, reason, why); /* NOMEM: the close still happens */
@@ -112,6 +112,7 @@ void mqe__conn_timer(mqe_engine *e, mqe_conn *c) {
     return;
   }
   if (c->state != MQE__S_CONNECTED || !c->keep_alive) return;
+  if (mqe__fault(e, MQE_FAULT_KEEPALIVE_IGNORED)) return;
   uint64_t due = c->last_rx + (uint64_t)c->keep_alive * 1500u;
   if (e->now >= due) {
     mqe__violation(e, c, MQC_RC_KEEP_ALIVE_TIMEOUT,
@@ -135,6 +136,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
     return;
   }
   if (t == MQC_CONNECT) {
+    if (mqe__fault(e, MQE_FAULT_SECOND_CONNECT_IGNORED)) return;
     mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.1.0-2", "second CONNECT");
     return;
   }
@@ -142,6 +144,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
   mqc_error err;
   mqc_status st = mqc_decode(p, n, c->ver, MQC_FROM_CLIENT, e->cfg.maximum_packet_size, &pkt, &err);
   if (st != MQC_OK) {
+    if (mqe__fault_codec(e, c, err.statement)) return;
     uint8_t reason = err.reason ? err.reason : MQC_RC_MALFORMED_PACKET;
     mqe__violation(e, c, reason, err.statement, err.message ? err.message : mqc_strerror(st));
     return;
@@ -174,7 +177,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
     mqe__on_unsubscribe(e, c, &pkt);
     break;
   case MQC_PINGREQ:
-    if (!MQE__FAULT(e, MQE_FAULT_NO_PINGRESP)) mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
+    if (!mqe__fault(e, MQE_FAULT_NO_PINGRESP)) mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
     break;
   case MQC_DISCONNECT:
     mqe__on_disconnect(e, c, &pkt);

@@ -38,6 +38,10 @@ static bool strict_id_ok(mqc_bytes id) {
 static void refuse(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement,
                    const char *why) {
   mqe__event(e, MQE_EV_REFUSED, c, reason, statement, why);
+  if (mqe__fault(e, MQE_FAULT_REFUSAL_KEEPS_OPEN)) {
+    (void)mqe__send_connack_refusal(e, c, reason, why);
+    return;
+  }
   mqe__fail(e, c, reason, statement, why);
 }
 
@@ -92,11 +96,12 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   char idbuf[24];
   if (id.n == 0) {
     for (int tries = 0; tries < 16; tries++) { /* bounded */
-      snprintf(idbuf, sizeof idbuf, "mqe-%016llx", (unsigned long long)mqe__rand(e));
+      uint64_t r = mqe__fault(e, MQE_FAULT_ASSIGNED_ID_REUSED) ? 0 : mqe__rand(e);
+      snprintf(idbuf, sizeof idbuf, "mqe-%016llx", (unsigned long long)r);
       id = mqc_cstr(idbuf);
       if (!mqe__session_find(e, id)) break;
     }
-    ci.assigned = v5;
+    ci.assigned = v5 && !mqe__fault(e, MQE_FAULT_NO_ASSIGNED_ID);
     ci.assigned_id = id;
   }
   /* the will is built first: nothing has changed if it fails */
@@ -104,7 +109,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   uint32_t will_delay = 0;
   if (cn->will) {
     uint8_t wq = cn->will_qos > e->cfg.maximum_qos ? e->cfg.maximum_qos : cn->will_qos;
-    bool wr = cn->will_retain && e->cfg.retain_available;
+    bool wr = (cn->will_retain || mqe__fault(e, MQE_FAULT_WILL_ALWAYS_RETAINED)) &&
+              e->cfg.retain_available;
     will = mqe__msg_new(e, cn->will_topic, id, &cn->will_props, v5, cn->will_payload, wq, wr);
     if (!will) {
       refuse(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for the will");
@@ -125,22 +131,35 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   c->has_username = cn->has_username;
 
   mqe_session *s = mqe__session_find(e, id);
+  if (s && s->conn && mqe__fault(e, MQE_FAULT_TAKEOVER_REFUSED)) {
+    mqe__msg_unref(e, will);
+    refuse(e, c, MQC_RC_CLIENT_IDENTIFIER_NOT_VALID, NULL, "client identifier in use");
+    return;
+  }
   if (s && s->conn) {
     /* MQTT-3.1.4-3 (5.0) / MQTT-3.1.4-2 (3.1.1): take the session over */
     mqe_conn *old = s->conn;
     mqe__event(e, MQE_EV_TAKEOVER, old, MQC_RC_SESSION_TAKEN_OVER, NULL, "session taken over");
-    mqe__fail(e, old, MQC_RC_SESSION_TAKEN_OVER, NULL, "session taken over");
+    mqe__fail(e, old,
+              mqe__fault(e, MQE_FAULT_TAKEOVER_WRONG_REASON) ? MQC_RC_UNSPECIFIED_ERROR
+                                                             : MQC_RC_SESSION_TAKEN_OVER,
+              NULL, "session taken over");
     mqe__flush_detach(e);
     s = mqe__session_find(e, id); /* it may have ended with its connection */
   }
-  if (s && cn->clean_start) {
+  bool had = s != NULL;
+  if (s && (cn->clean_start ? !mqe__fault(e, MQE_FAULT_CLEAN_START_KEEPS_SESSION)
+                            : mqe__fault(e, MQE_FAULT_SESSION_NOT_RESUMED))) {
     if (s->will) mqe__will_publish(e, s); /* the old session ends now */
     mqe__session_free(e, s);
     s = NULL;
   }
   if (s) {
-    ci.session_present = true;
-    mqe__will_drop(e, s); /* MQTT-3.1.3-9: resumed in time */
+    ci.session_present = !cn->clean_start; /* false only under CLEAN_START_KEEPS_SESSION */
+    if (mqe__fault(e, MQE_FAULT_WILL_ON_RESUME))
+      mqe__will_publish(e, s);
+    else
+      mqe__will_drop(e, s); /* MQTT-3.1.3-9: resumed in time */
     mqe__timer_clear(e, &s->expiry_timer);
   } else {
     if (e->nsessions >= e->cfg.max_sessions) {
@@ -175,6 +194,10 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   if (e->cfg.server_keep_alive >= 0) {
     c->keep_alive = (uint16_t)(e->cfg.server_keep_alive > 65535 ? 65535 : e->cfg.server_keep_alive);
     ci.ka_override = v5;
+  } else if (v5 && e->cfg.max_keep_alive &&
+             (!cn->keep_alive || cn->keep_alive > e->cfg.max_keep_alive)) {
+    c->keep_alive = e->cfg.max_keep_alive; /* a cap only a 5.0 client can be told */
+    ci.ka_override = true;
   } else {
     c->keep_alive = cn->keep_alive;
   }
@@ -184,19 +207,28 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   c->out_alias_max = 0;
   c->problem_info = true;
   if (v5) {
-    if (prop_u32(&cn->props, MQC_PROP_RECEIVE_MAXIMUM, &u) && u && u < c->send_max)
+    if (prop_u32(&cn->props, MQC_PROP_RECEIVE_MAXIMUM, &u) && u && u < c->send_max &&
+        !mqe__fault(e, MQE_FAULT_RECEIVE_MAXIMUM_IGNORED))
       c->send_max = (uint16_t)u;
     if (prop_u32(&cn->props, MQC_PROP_MAXIMUM_PACKET_SIZE, &u) && u) c->client_max_packet = u;
     if (prop_u32(&cn->props, MQC_PROP_TOPIC_ALIAS_MAXIMUM, &u))
       c->out_alias_max = (uint16_t)(u < e->cfg.outbound_aliases ? u : e->cfg.outbound_aliases);
-    if (prop_u32(&cn->props, MQC_PROP_REQUEST_PROBLEM_INFORMATION, &u)) c->problem_info = u != 0;
+    else if (mqe__fault(e, MQE_FAULT_ALIAS_WITHOUT_CLIENT_MAX))
+      c->out_alias_max = 16;
+    if (prop_u32(&cn->props, MQC_PROP_REQUEST_PROBLEM_INFORMATION, &u))
+      c->problem_info = u != 0 || mqe__fault(e, MQE_FAULT_PROBLEM_INFO_IGNORED);
     ci.resp_info = e->cfg.response_information &&
-                   prop_u32(&cn->props, MQC_PROP_REQUEST_RESPONSE_INFORMATION, &u) && u == 1;
+                   ((prop_u32(&cn->props, MQC_PROP_REQUEST_RESPONSE_INFORMATION, &u) && u == 1) ||
+                    mqe__fault(e, MQE_FAULT_RESPONSE_INFO_UNREQUESTED));
   }
   s->conn = c;
   c->sess = s;
   c->state = MQE__S_CONNECTED;
-  bool sp = ci.session_present && !MQE__FAULT(e, MQE_FAULT_SESSION_PRESENT_ZERO);
+  bool sp = ci.session_present;
+  if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_ZERO)) sp = false;
+  if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_NEW) && !cn->clean_start) sp = true;
+  if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_CLEAN) && cn->clean_start) sp = true;
+  if (mqe__fault(e, MQE_FAULT_SESSION_NOT_RESUMED) && had && !cn->clean_start) sp = true;
   if (!mqe__send_connack(e, c, sp, 0, put_connack_props, &ci)) {
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for CONNACK");
     return;
@@ -207,7 +239,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     mqe__timer_set(e, &c->timer, e->now + (uint64_t)c->keep_alive * 1500u);
   else
     mqe__timer_clear(e, &c->timer);
-  if (ci.session_present) mqe__resend_inflight(e, s);
+  if (ci.session_present && !mqe__fault(e, MQE_FAULT_INFLIGHT_NOT_RESENT))
+    mqe__resend_inflight(e, s);
   mqe__pump(e, s);
 }
 
@@ -236,12 +269,20 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
       c->ver = MQC_V5;
     else if (lvl == 3 || lvl == 4)
       c->ver = (mqc_version)lvl;
+    if (mqe__fault_codec(e, c, err.statement)) {
+      c->ver = 0;
+      return;
+    }
     if (reason == MQC_RC_UNSUPPORTED_PROTOCOL_VERSION || (lvl != 3 && lvl != 4 && lvl != 5)) {
       /* MQTT-3.1.2-2 (3.1.1): CONNACK 0x01 then close */
       c->ver = MQC_V311;
       mqe__event(e, MQE_EV_VIOLATION, c, MQC_RC_UNSUPPORTED_PROTOCOL_VERSION, err.statement,
                  err.message ? err.message : "unsupported protocol");
-      refuse(e, c, MQC_RC_UNSUPPORTED_PROTOCOL_VERSION, err.statement, "unsupported protocol");
+      refuse(e, c,
+             mqe__fault(e, MQE_FAULT_UNSUPPORTED_LEVEL_NO_CONNACK)
+                 ? MQC_RC_PROTOCOL_ERROR
+                 : MQC_RC_UNSUPPORTED_PROTOCOL_VERSION,
+             err.statement, "unsupported protocol");
       return;
     }
     mqe__violation(e, c, reason, err.statement, err.message ? err.message : mqc_strerror(st));
@@ -259,7 +300,8 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
   }
   mqc_bytes id = cn->client_id;
   /* client identifier rules */
-  if (id.n == 0 && c->ver != MQC_V5 && !cn->clean_start) {
+  if (id.n == 0 && c->ver != MQC_V5 && !cn->clean_start &&
+      !mqe__fault(e, MQE_FAULT_EMPTY_ID_PERSISTENT_ACCEPTED)) {
     mqe__event(e, MQE_EV_VIOLATION, c, MQC_RC_CLIENT_IDENTIFIER_NOT_VALID, "MQTT-3.1.3-7",
                "empty client identifier with Clean Session 0");
     refuse(e, c, MQC_RC_CLIENT_IDENTIFIER_NOT_VALID, "MQTT-3.1.3-8", "empty client id");
@@ -278,11 +320,13 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
   }
   /* will checks */
   if (cn->will) {
-    if (v5 && cn->will_qos > e->cfg.maximum_qos) {
+    if (v5 && cn->will_qos > e->cfg.maximum_qos &&
+        !mqe__fault(e, MQE_FAULT_WILL_QOS_ABOVE_MAX_ACCEPTED)) {
       refuse(e, c, MQC_RC_QOS_NOT_SUPPORTED, "MQTT-3.2.2-12", "will QoS above Maximum QoS");
       return;
     }
-    if (v5 && cn->will_retain && !e->cfg.retain_available) {
+    if (v5 && cn->will_retain && !e->cfg.retain_available &&
+        !mqe__fault(e, MQE_FAULT_WILL_RETAIN_ACCEPTED)) {
       refuse(e, c, MQC_RC_RETAIN_NOT_SUPPORTED, "MQTT-3.2.2-13", "will retain unsupported");
       return;
     }
@@ -297,7 +341,7 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
       return;
     }
   }
-  int pw = mqe__password_check(e, cn);
+  int pw = mqe__fault(e, MQE_FAULT_BAD_PASSWORD_ACCEPTED) ? 0 : mqe__password_check(e, cn);
   if (pw) {
     refuse(e, c, (uint8_t)pw, NULL,
            pw == MQC_RC_NOT_AUTHORIZED ? "not authorised" : "bad user name or password");
@@ -359,7 +403,7 @@ static void close_quiet(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *
 
 void mqe__on_disconnect(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   if (c->ver != MQC_V5) {
-    c->will_cancelled = !MQE__FAULT(e, MQE_FAULT_WILL_AFTER_DISCONNECT); /* MQTT-3.1.2-10 (3.1.1) */
+    c->will_cancelled = !mqe__fault(e, MQE_FAULT_WILL_AFTER_DISCONNECT); /* MQTT-3.1.2-10 (3.1.1) */
     close_quiet(e, c, 0, "DISCONNECT");
     return;
   }
@@ -374,7 +418,7 @@ void mqe__on_disconnect(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     c->sess->expiry = exp > e->cfg.max_session_expiry ? e->cfg.max_session_expiry : exp;
   }
   if (reason == MQC_RC_SUCCESS) /* MQTT-3.14.4-3 */
-    c->will_cancelled = !MQE__FAULT(e, MQE_FAULT_WILL_AFTER_DISCONNECT);
+    c->will_cancelled = !mqe__fault(e, MQE_FAULT_WILL_AFTER_DISCONNECT);
   close_quiet(e, c, reason,
               reason == MQC_RC_SUCCESS                ? "DISCONNECT: normal"
               : reason == MQC_RC_DISCONNECT_WITH_WILL ? "DISCONNECT: with will"

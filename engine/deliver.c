@@ -101,7 +101,8 @@ void mqe__pump(mqe_engine *e, mqe_session *s) {
   /* bounded: every iteration removes the queue head or stops */
   while (s->queue.head && mqe__out_room(e, c)) {
     mqe_qent *q = s->queue.head;
-    if (mqe__msg_expired(q->msg, e->now)) { /* MQTT-3.3.2-5 */
+    if (mqe__msg_expired(q->msg, e->now) && !mqe__fault(e, MQE_FAULT_EXPIRED_DELIVERED)) {
+      /* MQTT-3.3.2-5 */
       mqe__qlist_remove(&s->queue, q);
       mqe__qent_free(e, q);
       e->st.msgs_dropped++;
@@ -115,7 +116,9 @@ void mqe__pump(mqe_engine *e, mqe_session *s) {
       q->state = MQE__Q_WAIT_ACK;
     }
     bool nomem;
-    bool sent = mqe__send_publish(e, c, q, false, &nomem);
+    bool dup = (q->qos == 1 && mqe__fault(e, MQE_FAULT_DUP_ON_QOS1)) ||
+               (q->qos == 2 && mqe__fault(e, MQE_FAULT_DUP_ON_QOS2));
+    bool sent = mqe__send_publish(e, c, q, dup, &nomem);
     if (nomem) {
       q->pid = 0;
       q->state = MQE__Q_QUEUED;
@@ -142,11 +145,12 @@ void mqe__resend_inflight(mqe_engine *e, mqe_session *s) {
   for (mqe_qent *q = s->inflight.head; q && c->state == MQE__S_CONNECTED; q = next) {
     next = q->next;
     if (q->state == MQE__Q_WAIT_COMP) {
-      mqe__send_simple(e, c, MQC_PUBREL, q->pid, 0);
+      if (!mqe__fault(e, MQE_FAULT_PUBREL_NOT_RESENT))
+        mqe__send_simple(e, c, MQC_PUBREL, q->pid, 0);
       continue;
     }
     bool nomem;
-    bool sent = mqe__send_publish(e, c, q, !MQE__FAULT(e, MQE_FAULT_NO_DUP_ON_REDELIVERY), &nomem);
+    bool sent = mqe__send_publish(e, c, q, !mqe__fault(e, MQE_FAULT_NO_DUP_ON_REDELIVERY), &nomem);
     if (nomem) {
       mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for output");
       return;
@@ -185,9 +189,10 @@ static bool queue_full(mqe_engine *e, mqe_session *s) {
   return s->queue.n >= e->cfg.max_queued;
 }
 
-static bool skip_no_local(const mqe_msg *m, const mqe_sub *sub) {
+static bool skip_no_local(const mqe_engine *e, const mqe_msg *m, const mqe_sub *sub) {
   /* MQTT-3.8.3-3 */
-  return sub->opts.no_local && m->origin_len == sub->sess->id_len &&
+  return sub->opts.no_local && !mqe__fault(e, MQE_FAULT_NO_LOCAL_IGNORED) &&
+         m->origin_len == sub->sess->id_len &&
          !memcmp(mqe__msg_origin(m), sub->sess->client_id, m->origin_len);
 }
 
@@ -225,26 +230,35 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *
   for (uint32_t i = 0; i < n; i++) {
     mqe_sub *sub = e->hits[i].sub;
     mqe_session *s = sub->sess;
-    if (skip_no_local(m, sub)) continue;
+    if (skip_no_local(e, m, sub)) continue;
     if (s->mark != e->gen) {
       s->mark = e->gen;
       s->tidx = nt;
-      e->targets[nt] = (struct mqe_target){s, 0, false, 0, 0, NULL};
+      uint8_t q0 = mqe__fault(e, MQE_FAULT_OVERLAP_LOWEST_QOS) ? 3 : 0;
+      e->targets[nt] = (struct mqe_target){s, q0, false, 0, 0, NULL};
       nt++;
     }
     struct mqe_target *t = &e->targets[s->tidx];
-    uint8_t q = m->qos < sub->opts.max_qos || MQE__FAULT(e, MQE_FAULT_NO_QOS_DOWNGRADE)
+    uint8_t q = m->qos < sub->opts.max_qos || mqe__fault(e, MQE_FAULT_NO_QOS_DOWNGRADE)
                     ? m->qos
                     : sub->opts.max_qos; /* MQTT-3.8.4-8 */
-    if (q > t->qos) t->qos = q;          /* MQTT-3.3.5-1: highest QoS of overlaps */
-    if (sub->opts.retain_as_published && m->retain) t->retain = true;
-    if (sub->subid && t->nsub < 255) t->nsub++;
+    if (mqe__fault(e, MQE_FAULT_OVERLAP_LOWEST_QOS) ? q < t->qos : q > t->qos)
+      t->qos = q; /* MQTT-3.3.5-1: highest QoS of overlaps */
+    if (m->retain &&
+        ((sub->opts.retain_as_published && !mqe__fault(e, MQE_FAULT_RETAIN_AS_PUBLISHED_IGNORED)) ||
+         mqe__fault(e, MQE_FAULT_RETAIN_KEPT_ON_LIVE)))
+      t->retain = true;
+    if (sub->subid && t->nsub < (mqe__fault(e, MQE_FAULT_SUBID_NOT_SENT)   ? 0
+                                 : mqe__fault(e, MQE_FAULT_SUBID_ONLY_ONE) ? 1
+                                                                           : 255))
+      t->nsub++;
   }
   rr.matched = nt;
   for (uint32_t i = 0; i < nt; i++) {
     struct mqe_target *t = &e->targets[i];
     mqe_session *s = t->sess;
-    if (!s->conn && t->qos == 0) { /* QoS 0 is not queued for offline sessions */
+    if (!s->conn && (t->qos == 0 || mqe__fault(e, MQE_FAULT_OFFLINE_NOT_QUEUED))) {
+      /* QoS 0 is not queued for offline sessions */
       rr.queued++;
       continue;
     }
@@ -258,7 +272,7 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *
   for (uint32_t i = 0; i < n; i++) {
     mqe_sub *sub = e->hits[i].sub;
     mqe_session *s = sub->sess;
-    if (s->mark != e->gen || skip_no_local(m, sub) || !sub->subid) continue;
+    if (s->mark != e->gen || skip_no_local(e, m, sub) || !sub->subid) continue;
     struct mqe_target *t = &e->targets[s->tidx];
     if (t->q && t->fill < t->nsub) t->q->subids[t->fill++] = sub->subid;
   }
@@ -266,7 +280,10 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *
   for (uint32_t i = 0; i < nt; i++) {
     struct mqe_target *t = &e->targets[i];
     if (!t->q) continue;
-    mqe__qlist_push(&t->sess->queue, t->q);
+    if (mqe__fault(e, MQE_FAULT_QUEUE_REVERSED))
+      qlist_push_front(&t->sess->queue, t->q);
+    else
+      mqe__qlist_push(&t->sess->queue, t->q);
     rr.queued++;
     mqe__pump(e, t->sess);
     mqe_session *s = t->sess;

@@ -450,8 +450,14 @@ static inline void mqe__put_prop_str(mqc_writer *w, mqc_prop_id id, mqc_bytes v)
   mqc_put_str(w, v);
 }
 
-/* Is planted deviation f (MQE_FAULT_*) on? (engine/faults.c) */
-#define MQE__FAULT(e, f) (((e)->cfg.faults & (f)) != 0)
+/* Is planted deviation f on? (engine/faults.c) One compare: free when off. */
+static inline bool mqe__fault(const mqe_engine *e, mqe_fault f) {
+  return e->cfg.fault == (unsigned)f;
+}
+/* Is a codec fault on for this rejection (statement as the codec reported
+ * it, may be NULL)? Then the engine ignores the packet instead of failing
+ * the connection. Only called on decode errors. */
+bool mqe__fault_codec(const mqe_engine *e, const mqe_conn *c, const char *statement);
 
 #define MQE__CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 

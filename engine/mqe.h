@@ -172,6 +172,10 @@ typedef struct {
   uint16_t outbound_aliases;        /* aliases the server uses towards a 5.0
                                        client (min with the client's), default 0 */
   int32_t server_keep_alive;        /* -1 = accept the client's; else override */
+  uint16_t max_keep_alive;          /* 5.0: a client keep-alive of 0 or above
+                                       this is lowered to it and announced as
+                                       Server Keep Alive; 0 = no cap. Ignored
+                                       when server_keep_alive overrides */
   uint32_t max_session_expiry;      /* cap in s; UINT32_MAX = never expires */
   bool assign_client_ids;           /* accept empty client IDs, default true */
   const char *response_information; /* NULL = none sent (borrowed) */
@@ -184,6 +188,8 @@ typedef struct {
   mqe_acl_fn acl; /* NULL = allow all */
   void *acl_ctx;
   const char *const *deny_filters; /* filters whose subscription is refused */
+  const uint8_t *deny_reasons;     /* per deny filter: its SUBACK failure code
+                                      (5.0; 3.x always 0x80); NULL = all 0x87 */
   size_t deny_filter_count;
   const mqe_auth_method *auth_methods; /* enhanced auth methods offered */
   size_t auth_method_count;
@@ -209,8 +215,8 @@ typedef struct {
                                   publishers back and takes nothing for this
                                   long is disconnected (0x97); default 10000 */
 
-  uint32_t faults; /* MQE_FAULT_* bits: planted deviations for mutation
-                     testing (engine/faults.c); 0 = a conformant engine */
+  unsigned fault; /* one mqe_fault: a planted deviation for mutation testing
+                     (engine/faults.c); MQE_FAULT_NONE (0) = a conformant engine */
 
   uint64_t seed;                                    /* PRNG seed: assigned IDs and nonces */
   mqe_allocator alloc;                              /* default: malloc/free */
@@ -221,24 +227,127 @@ typedef struct {
 /* Fills c with the defaults above. */
 void mqe_config_default(mqe_config *c);
 
-/* Planted deviations (mqcheck mutants): each breaks one statement. */
-#define MQE_FAULT_SESSION_PRESENT_ZERO     (1u << 0)
-#define MQE_FAULT_NO_DUP_ON_REDELIVERY     (1u << 1)
-#define MQE_FAULT_QOS2_DUPLICATE_DELIVERED (1u << 2)
-#define MQE_FAULT_RETAIN_EMPTY_NOT_CLEARED (1u << 3)
-#define MQE_FAULT_WILL_AFTER_DISCONNECT    (1u << 4)
-#define MQE_FAULT_NO_PINGRESP              (1u << 5)
-#define MQE_FAULT_PUBACK_WRONG_ID          (1u << 6)
-#define MQE_FAULT_PUBCOMP_WRONG_ID         (1u << 7)
-#define MQE_FAULT_NO_QOS_DOWNGRADE         (1u << 8)
-#define MQE_FAULT_UNSUBSCRIBE_KEPT         (1u << 9)
+/* Planted deviations (mqcheck mutants): each breaks one statement. At most
+ * one is on at a time (mqe_config.fault); the list is engine/faults.c. */
+typedef enum {
+  MQE_FAULT_NONE = 0,
+  MQE_FAULT_SESSION_PRESENT_ZERO,
+  MQE_FAULT_SESSION_PRESENT_NEW,
+  MQE_FAULT_SESSION_PRESENT_CLEAN,
+  MQE_FAULT_CLEAN_START_KEEPS_SESSION,
+  MQE_FAULT_SESSION_NOT_RESUMED,
+  MQE_FAULT_TAKEOVER_REFUSED,
+  MQE_FAULT_TAKEOVER_WRONG_REASON,
+  MQE_FAULT_KEEPALIVE_IGNORED,
+  MQE_FAULT_SECOND_CONNECT_IGNORED,
+  MQE_FAULT_REFUSAL_KEEPS_OPEN,
+  MQE_FAULT_REFUSAL_SESSION_PRESENT,
+  MQE_FAULT_EMPTY_ID_PERSISTENT_ACCEPTED,
+  MQE_FAULT_NO_ASSIGNED_ID,
+  MQE_FAULT_ASSIGNED_ID_REUSED,
+  MQE_FAULT_BAD_PASSWORD_ACCEPTED,
+  MQE_FAULT_WILL_QOS_ABOVE_MAX_ACCEPTED,
+  MQE_FAULT_WILL_RETAIN_ACCEPTED,
+  MQE_FAULT_UNSUPPORTED_LEVEL_NO_CONNACK,
+  MQE_FAULT_DISCONNECT_BEFORE_CONNACK,
+  MQE_FAULT_NO_DUP_ON_REDELIVERY,
+  MQE_FAULT_DUP_ON_QOS1,
+  MQE_FAULT_DUP_ON_QOS2,
+  MQE_FAULT_QOS2_DUPLICATE_DELIVERED,
+  MQE_FAULT_QOS2_ID_NOT_RELEASED,
+  MQE_FAULT_PUBACK_WRONG_ID,
+  MQE_FAULT_PUBREC_WRONG_ID,
+  MQE_FAULT_PUBREL_WRONG_ID,
+  MQE_FAULT_PUBCOMP_WRONG_ID,
+  MQE_FAULT_SUBACK_WRONG_ID,
+  MQE_FAULT_UNSUBACK_WRONG_ID,
+  MQE_FAULT_NO_PUBACK,
+  MQE_FAULT_NO_PUBREC,
+  MQE_FAULT_NO_SUBACK,
+  MQE_FAULT_NO_UNSUBACK,
+  MQE_FAULT_NO_PINGRESP,
+  MQE_FAULT_NO_QOS_DOWNGRADE,
+  MQE_FAULT_OVERLAP_LOWEST_QOS,
+  MQE_FAULT_RETAIN_KEPT_ON_LIVE,
+  MQE_FAULT_RETAIN_AS_PUBLISHED_IGNORED,
+  MQE_FAULT_RETAIN_NOT_STORED,
+  MQE_FAULT_RETAIN_EMPTY_NOT_CLEARED,
+  MQE_FAULT_RETAIN_EMPTY_STORED,
+  MQE_FAULT_RETAINED_FLAG_CLEARED,
+  MQE_FAULT_RETAINED_NOT_SENT,
+  MQE_FAULT_NON_RETAINED_REPLACES,
+  MQE_FAULT_RH1_ALWAYS,
+  MQE_FAULT_RH2_SENDS,
+  MQE_FAULT_RESUBSCRIBE_NO_RETAINED,
+  MQE_FAULT_RESUBSCRIBE_ADDS,
+  MQE_FAULT_WILL_AFTER_DISCONNECT,
+  MQE_FAULT_WILL_NOT_PUBLISHED,
+  MQE_FAULT_WILL_RETAIN_IGNORED,
+  MQE_FAULT_WILL_ALWAYS_RETAINED,
+  MQE_FAULT_WILL_DELAY_IGNORED,
+  MQE_FAULT_WILL_ON_RESUME,
+  MQE_FAULT_UNSUBSCRIBE_KEPT,
+  MQE_FAULT_UNSUBSCRIBE_FIRST_ONLY,
+  MQE_FAULT_UNSUBACK_ALWAYS_SUCCESS,
+  MQE_FAULT_UNSUBACK_REVERSED,
+  MQE_FAULT_SUBSCRIBE_FIRST_ONLY,
+  MQE_FAULT_SUBACK_REVERSED,
+  MQE_FAULT_SUBACK_ONE_CODE,
+  MQE_FAULT_GRANTED_QOS_NOT_CAPPED,
+  MQE_FAULT_NO_LOCAL_IGNORED,
+  MQE_FAULT_DOLLAR_MATCHED,
+  MQE_FAULT_SHARED_TO_ALL,
+  MQE_FAULT_SUBID_NOT_SENT,
+  MQE_FAULT_SUBID_ONLY_ONE,
+  MQE_FAULT_ALIAS_WITHOUT_CLIENT_MAX,
+  MQE_FAULT_ALIAS_MAX_REFUSED,
+  MQE_FAULT_RECEIVE_MAXIMUM_IGNORED,
+  MQE_FAULT_CLIENT_MAX_PACKET_IGNORED,
+  MQE_FAULT_EXPIRY_NOT_DECREMENTED,
+  MQE_FAULT_EXPIRED_DELIVERED,
+  MQE_FAULT_DROP_PAYLOAD_FORMAT,
+  MQE_FAULT_DROP_CONTENT_TYPE,
+  MQE_FAULT_DROP_RESPONSE_TOPIC,
+  MQE_FAULT_DROP_CORRELATION_DATA,
+  MQE_FAULT_DROP_USER_PROPERTIES,
+  MQE_FAULT_RESPONSE_INFO_UNREQUESTED,
+  MQE_FAULT_PROBLEM_INFO_IGNORED,
+  MQE_FAULT_SESSION_NEVER_EXPIRES,
+  MQE_FAULT_SESSION_ENDS_ON_DISCONNECT,
+  MQE_FAULT_OFFLINE_NOT_QUEUED,
+  MQE_FAULT_INFLIGHT_NOT_RESENT,
+  MQE_FAULT_PUBREL_NOT_RESENT,
+  MQE_FAULT_FAILED_PUBACK_KEPT,
+  MQE_FAULT_WRONG_PUBACK_ACCEPTED,
+  MQE_FAULT_WRONG_PUBREC_ACCEPTED,
+  MQE_FAULT_QUEUE_REVERSED,
+  /* codec faults: no hook of their own (mqe__fault_codec) */
+  MQE_FAULT_ACCEPT_BAD_UTF8,
+  MQE_FAULT_ACCEPT_NULL_CHAR,
+  MQE_FAULT_ACCEPT_BAD_FLAGS,
+  MQE_FAULT_ACCEPT_QOS3,
+  MQE_FAULT_ACCEPT_WILDCARD_TOPIC,
+  MQE_FAULT_ACCEPT_EMPTY_TOPIC,
+  MQE_FAULT_ACCEPT_RESERVED_CONNECT_FLAG,
+  MQE_FAULT_ACCEPT_PROTOCOL_NAME,
+  MQE_FAULT_ACCEPT_PUBREL_FLAGS,
+  MQE_FAULT_ACCEPT_SUBSCRIBE_FLAGS,
+  MQE_FAULT_ACCEPT_UNSUBSCRIBE_FLAGS,
+  MQE_FAULT_ACCEPT_DISCONNECT_FLAGS,
+  MQE_FAULT_ACCEPT_SUBSCRIBE_OPTIONS,
+  MQE_FAULT_ACCEPT_SHARED_NO_LOCAL,
+  MQE_FAULT__END
+} mqe_fault;
 typedef struct {
   const char *name;              /* "session-present-zero" */
-  uint32_t bit;                  /* MQE_FAULT_* */
-  const char *stmt_311, *stmt_5; /* the statement it breaks, per version */
-  const char *what;              /* one line */
+  mqe_fault id;                  /* MQE_FAULT_* */
+  const char *stmt_311, *stmt_5; /* the statement it breaks, per version (NULL: none) */
+  /* codec faults: a packet the codec rejects with this statement (per
+   * version) is ignored instead of closing the connection; NULL otherwise */
+  const char *codec_311, *codec_5;
+  const char *what; /* one line */
 } mqe_fault_info;
-size_t mqe_fault_count(void);
+size_t mqe_fault_count(void);                 /* MQE_FAULT__END - 1 */
 const mqe_fault_info *mqe_fault_at(size_t i); /* static; NULL past the end */
 const mqe_fault_info *mqe_fault_lookup(const char *name);
 

@@ -250,11 +250,13 @@ bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const
   if (c->connack_sent || c->ver == 0) return true;
   if (c->ver != MQC_V5) {
     uint8_t code = connack_return_code(reason);
-    return !code || mqe__send_connack(e, c, false, code, NULL, NULL);
+    return !code || mqe__send_connack(e, c, mqe__fault(e, MQE_FAULT_REFUSAL_SESSION_PRESENT), code,
+                                      NULL, NULL);
   }
   mqc_bytes rs = bounded_cstr(why);
   if (!rs_props(c, rs, 2)) rs.n = 0;
-  return mqe__send_connack(e, c, false, connack_reason(reason), put_reason_string, &rs);
+  return mqe__send_connack(e, c, mqe__fault(e, MQE_FAULT_REFUSAL_SESSION_PRESENT),
+                           connack_reason(reason), put_reason_string, &rs);
 }
 
 void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n) {
@@ -325,7 +327,7 @@ bool mqe__send_publish(mqe_engine *e, mqe_conn *c, const mqe_qent *q, bool dup, 
   uint32_t expiry = 0;
   if (m->has_expiry) {
     uint64_t left = m->expire_at > e->now ? m->expire_at - e->now : 0;
-    expiry = (uint32_t)((left + 999) / 1000);
+    expiry = (uint32_t)((left + 999) / 1000) + mqe__fault(e, MQE_FAULT_EXPIRY_NOT_DECREMENTED);
   }
   uint32_t props = 0;
   if (v5) {
@@ -352,7 +354,8 @@ bool mqe__send_publish(mqe_engine *e, mqe_conn *c, const mqe_qent *q, bool dup, 
       rem = fixed + topic_n + (uint32_t)mqe__varint_len(props) + props;
     }
   }
-  if (!fits(c, rem)) return false; /* MQTT-3.1.2-24/25: discard as if sent */
+  if (!fits(c, rem) && !mqe__fault(e, MQE_FAULT_CLIENT_MAX_PACKET_IGNORED))
+    return false; /* MQTT-3.1.2-24/25: discard as if sent */
   uint8_t first = (uint8_t)(MQC_PUBLISH << 4 | (dup ? 8 : 0) | q->qos << 1 | (q->retain ? 1 : 0));
   size_t total = 1 + mqe__varint_len(rem) + rem;
   uint8_t *p = mqe__out_reserve(e, c, total);

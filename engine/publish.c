@@ -3,7 +3,13 @@
  * refcounted mqe_msg shared by every queue. */
 #include "internal.h"
 
-static bool fwd_prop(mqc_prop_id id) {
+static bool fwd_prop(const mqe_engine *e, mqc_prop_id id) {
+  if ((id == MQC_PROP_PAYLOAD_FORMAT_INDICATOR && mqe__fault(e, MQE_FAULT_DROP_PAYLOAD_FORMAT)) ||
+      (id == MQC_PROP_CONTENT_TYPE && mqe__fault(e, MQE_FAULT_DROP_CONTENT_TYPE)) ||
+      (id == MQC_PROP_RESPONSE_TOPIC && mqe__fault(e, MQE_FAULT_DROP_RESPONSE_TOPIC)) ||
+      (id == MQC_PROP_CORRELATION_DATA && mqe__fault(e, MQE_FAULT_DROP_CORRELATION_DATA)) ||
+      (id == MQC_PROP_USER_PROPERTY && mqe__fault(e, MQE_FAULT_DROP_USER_PROPERTIES)))
+    return false;
   /* forwarded unchanged, in order: payload format, content type, response
    * topic, correlation data, user properties (MQTT-3.3.2-4, MQTT-3.1.3-10).
    * Topic alias, expiry (rewritten), subscription ids and will delay are not. */
@@ -27,7 +33,7 @@ mqe_msg *mqe__msg_new(mqe_engine *e, mqc_bytes topic, mqc_bytes origin, const mq
         has_exp = true;
         exp = pr.u;
       }
-      if (fwd_prop(pr.id)) mqc_put_prop(&sz, &pr);
+      if (fwd_prop(e, pr.id)) mqc_put_prop(&sz, &pr);
     }
     plen = sz.len;
   }
@@ -54,7 +60,7 @@ mqe_msg *mqe__msg_new(mqe_engine *e, mqc_bytes topic, mqc_bytes origin, const mq
     mqc_writer_init(&w, d + topic.n + origin.n, plen);
     mqc_prop_iter_init(&it, props);
     while (mqc_prop_next(&it, &pr))
-      if (fwd_prop(pr.id)) mqc_put_prop(&w, &pr);
+      if (fwd_prop(e, pr.id)) mqc_put_prop(&w, &pr);
     assert(mqc_writer_ok(&w) && w.len == plen);
   }
   if (payload.n) memcpy(d + topic.n + origin.n + plen, payload.p, payload.n);
@@ -152,7 +158,8 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
       return;
     }
     if (mqc_props_get(&pb->props, MQC_PROP_TOPIC_ALIAS, &pr)) {
-      if (pr.u == 0 || pr.u > e->cfg.topic_alias_maximum) {
+      if (pr.u == 0 || pr.u > e->cfg.topic_alias_maximum ||
+          (pr.u == e->cfg.topic_alias_maximum && mqe__fault(e, MQE_FAULT_ALIAS_MAX_REFUSED))) {
         mqe__violation(e, c, MQC_RC_TOPIC_ALIAS_INVALID,
                        pr.u == 0 ? "MQTT-3.3.2-8" : "MQTT-3.3.2-9", "Topic Alias out of range");
         return;
@@ -177,7 +184,7 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   }
   uint16_t pid = pb->packet_id;
   uint32_t at;
-  if (qos == 2 && qos2_find(s, pid, &at) && !MQE__FAULT(e, MQE_FAULT_QOS2_DUPLICATE_DELIVERED)) {
+  if (qos == 2 && qos2_find(s, pid, &at) && !mqe__fault(e, MQE_FAULT_QOS2_DUPLICATE_DELIVERED)) {
     /* MQTT-4.3.3-10: a duplicate before PUBREL is acknowledged, not re-sent */
     mqe__send_simple(e, c, MQC_PUBREC, pid, 0);
     return;
@@ -208,7 +215,7 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
       }
       reason = MQC_RC_UNSPECIFIED_ERROR;
     } else {
-      if (pb->retain) {
+      if (pb->retain || mqe__fault(e, MQE_FAULT_NON_RETAINED_REPLACES)) {
         reason = mqe__retain(e, m, nlev);
         if (reason) mqe__event(e, MQE_EV_LIMIT, c, reason, NULL, "retained store full");
       }
@@ -223,9 +230,11 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     }
   }
   if (qos == 0) return;
+  if (qos == 1 && mqe__fault(e, MQE_FAULT_NO_PUBACK)) return;
+  if (qos == 2 && mqe__fault(e, MQE_FAULT_NO_PUBREC)) return;
   if (!v5) reason = 0;
   if (qos == 1) {
-    mqe__send_simple(e, c, MQC_PUBACK, (uint16_t)(pid + MQE__FAULT(e, MQE_FAULT_PUBACK_WRONG_ID)),
+    mqe__send_simple(e, c, MQC_PUBACK, (uint16_t)(pid + mqe__fault(e, MQE_FAULT_PUBACK_WRONG_ID)),
                      reason);
     return;
   }
@@ -234,7 +243,8 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for QoS 2 state");
     return;
   }
-  mqe__send_simple(e, c, MQC_PUBREC, pid, reason);
+  mqe__send_simple(e, c, MQC_PUBREC, (uint16_t)(pid + mqe__fault(e, MQE_FAULT_PUBREC_WRONG_ID)),
+                   reason);
 }
 
 static mqe_qent *inflight_find(mqe_session *s, uint16_t pid) {
@@ -255,16 +265,19 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   switch (p->type) {
   case MQC_PUBACK:
     q = inflight_find(s, pid);
+    if (!q && mqe__fault(e, MQE_FAULT_WRONG_PUBACK_ACCEPTED)) q = s->inflight.head;
     if (!q || q->qos != 1) {
       note(e, c, v5 ? "MQTT-2.2.1-5" : "MQTT-2.3.1-6", "PUBACK for an unknown packet id");
       return;
     }
+    if (v5 && reason >= 0x80 && mqe__fault(e, MQE_FAULT_FAILED_PUBACK_KEPT)) return;
     mqe__qlist_remove(&s->inflight, q);
     mqe__qent_free(e, q);
     mqe__pump(e, s);
     return;
   case MQC_PUBREC:
     q = inflight_find(s, pid);
+    if (!q && mqe__fault(e, MQE_FAULT_WRONG_PUBREC_ACCEPTED)) q = s->inflight.head;
     if (!q || q->qos != 2) {
       note(e, c, v5 ? "MQTT-2.2.1-5" : "MQTT-2.3.1-6", "PUBREC for an unknown packet id");
       if (v5) mqe__send_simple(e, c, MQC_PUBREL, pid, MQC_RC_PACKET_IDENTIFIER_NOT_FOUND);
@@ -282,7 +295,8 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
       mqe__msg_unref(e, q->msg);
       q->msg = NULL;
     }
-    mqe__send_simple(e, c, MQC_PUBREL, pid, 0);
+    mqe__send_simple(e, c, MQC_PUBREL,
+                     (uint16_t)(q->pid + mqe__fault(e, MQE_FAULT_PUBREL_WRONG_ID)), 0);
     return;
   case MQC_PUBCOMP:
     q = inflight_find(s, pid);
@@ -296,9 +310,9 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     return;
   case MQC_PUBREL:
     if (qos2_find(s, pid, &at)) {
-      qos2_remove(e, s, at);
+      if (!mqe__fault(e, MQE_FAULT_QOS2_ID_NOT_RELEASED)) qos2_remove(e, s, at);
       mqe__send_simple(e, c, MQC_PUBCOMP,
-                       (uint16_t)(pid + MQE__FAULT(e, MQE_FAULT_PUBCOMP_WRONG_ID)), 0);
+                       (uint16_t)(pid + mqe__fault(e, MQE_FAULT_PUBCOMP_WRONG_ID)), 0);
     } else {
       mqe__send_simple(e, c, MQC_PUBCOMP, pid, v5 ? MQC_RC_PACKET_IDENTIFIER_NOT_FOUND : 0);
     }

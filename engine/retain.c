@@ -14,8 +14,10 @@ void mqe__retain_drop(mqe_engine *e, mqe_node *n) {
 uint8_t mqe__retain(mqe_engine *e, mqe_msg *m, uint32_t nlev) {
   mqe_node *n = mqe__node_find(e, nlev);
   mqe_msg *old = n ? n->retained : NULL;
-  if (m->payload_len == 0) { /* clear: never stored */
-    if (old && !MQE__FAULT(e, MQE_FAULT_RETAIN_EMPTY_NOT_CLEARED)) {
+  if (mqe__fault(e, MQE_FAULT_RETAIN_NOT_STORED) && m->payload_len) return 0;
+  if (m->payload_len == 0 &&
+      !mqe__fault(e, MQE_FAULT_RETAIN_EMPTY_STORED)) { /* clear: never stored */
+    if (old && !mqe__fault(e, MQE_FAULT_RETAIN_EMPTY_NOT_CLEARED)) {
       mqe__retain_drop(e, n);
       mqe__node_prune(e, n);
     }
@@ -39,7 +41,7 @@ static void give(mqe_engine *e, mqe_sub *sub, mqe_node *n) {
   mqe_msg *m = n->retained;
   if (!m || mqe__msg_expired(m, e->now)) return;
   uint8_t q = m->qos < sub->opts.max_qos ? m->qos : sub->opts.max_qos;
-  mqe__deliver_one(e, sub->sess, m, q, true, sub->subid);
+  mqe__deliver_one(e, sub->sess, m, q, !mqe__fault(e, MQE_FAULT_RETAINED_FLAG_CLEARED), sub->subid);
 }
 
 static bool dollar(const mqe_node *n) {

@@ -102,12 +102,12 @@ void mqe__session_free(mqe_engine *e, mqe_session *s) {
 
 void mqe__session_offline(mqe_engine *e, mqe_session *s, uint64_t now) {
   assert(!s->conn);
-  if (s->expiry == 0) {
+  if (s->expiry == 0 || mqe__fault(e, MQE_FAULT_SESSION_ENDS_ON_DISCONNECT)) {
     if (s->will) mqe__will_publish(e, s); /* the session ends: will now */
     mqe__session_free(e, s);
     return;
   }
-  if (s->expiry != UINT32_MAX)
+  if (s->expiry != UINT32_MAX && !mqe__fault(e, MQE_FAULT_SESSION_NEVER_EXPIRES))
     mqe__timer_set(e, &s->expiry_timer, now + (uint64_t)s->expiry * 1000u);
 }
 

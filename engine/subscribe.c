@@ -136,7 +136,8 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
     return v5 ? MQC_RC_WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED : fail;
   for (size_t i = 0; i < e->cfg.deny_filter_count; i++) {
     mqc_bytes d = mqc_cstr(e->cfg.deny_filters[i]);
-    if (mqc_bytes_eq(d, full) || mqc_bytes_eq(d, filter)) return v5 ? MQC_RC_NOT_AUTHORIZED : fail;
+    if (mqc_bytes_eq(d, full) || mqc_bytes_eq(d, filter))
+      return !v5 ? fail : e->cfg.deny_reasons ? e->cfg.deny_reasons[i] : MQC_RC_NOT_AUTHORIZED;
   }
   if (e->cfg.acl && !e->cfg.acl(e->cfg.acl_ctx, MQE_ACL_SUBSCRIBE,
                                 (mqc_bytes){(const uint8_t *)s->client_id, s->id_len},
@@ -147,9 +148,12 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
     mqe__event(e, MQE_EV_LIMIT, c, MQC_RC_QUOTA_EXCEEDED, NULL, "filter has too many levels");
     return v5 ? MQC_RC_QUOTA_EXCEEDED : fail;
   }
-  uint8_t granted = o.max_qos < e->cfg.maximum_qos ? o.max_qos : e->cfg.maximum_qos;
+  uint8_t granted =
+      o.max_qos < e->cfg.maximum_qos || mqe__fault(e, MQE_FAULT_GRANTED_QOS_NOT_CAPPED)
+          ? o.max_qos
+          : e->cfg.maximum_qos;
   o.max_qos = granted;
-  mqe_sub *sub = sess_find(s, full);
+  mqe_sub *sub = mqe__fault(e, MQE_FAULT_RESUBSCRIBE_ADDS) ? NULL : sess_find(s, full);
   bool existed = sub != NULL;
   if (!sub) {
     if (s->nsubs >= e->cfg.max_subscriptions) {
@@ -161,8 +165,14 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
   }
   sub->opts = o; /* MQTT-3.8.4-3: replace options of an existing one */
   sub->subid = subid;
-  if (!group.n && (o.retain_handling == 0 || (o.retain_handling == 1 && !existed)))
-    mqe__retain_deliver(e, sub, nlev); /* MQTT-3.3.1-9/10/11 */
+  bool give = o.retain_handling == 0 || (o.retain_handling == 1 && !existed);
+  if (existed && o.retain_handling == 0 && mqe__fault(e, MQE_FAULT_RESUBSCRIBE_NO_RETAINED))
+    give = false;
+  if ((o.retain_handling == 1 && mqe__fault(e, MQE_FAULT_RH1_ALWAYS)) ||
+      (o.retain_handling == 2 && mqe__fault(e, MQE_FAULT_RH2_SENDS)))
+    give = true;
+  if (mqe__fault(e, MQE_FAULT_RETAINED_NOT_SENT)) give = false;
+  if (!group.n && give) mqe__retain_deliver(e, sub, nlev); /* MQTT-3.3.1-9/10/11 */
   return granted;
 }
 
@@ -183,6 +193,15 @@ static bool reasons_open(mqe_engine *e, mqe_conn *c, reasons *r, size_t n, const
 
 static void reasons_close(mqe_engine *e, reasons *r) {
   if (r->codes != r->small) mqe__free(e, r->codes, r->n);
+}
+
+/* Planted deviations only (SUBACK_REVERSED, UNSUBACK_REVERSED). */
+static void reverse(uint8_t *rc, size_t n) {
+  for (size_t i = 0; i < n / 2; i++) {
+    uint8_t t = rc[i];
+    rc[i] = rc[n - 1 - i];
+    rc[n - 1 - i] = t;
+  }
 }
 
 void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
@@ -206,7 +225,10 @@ void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   uint16_t i = 0;
   mqc_sub_iter_init(&it, sp);
   while (i < sp->count && mqc_sub_next(&it, &ent)) { /* bounded by count */
-    int r = subscribe_one(e, c, ent.filter, mqc_subopts_unpack(ent.options), subid);
+    mqc_subopts o = mqc_subopts_unpack(ent.options);
+    int r = i && mqe__fault(e, MQE_FAULT_SUBSCRIBE_FIRST_ONLY)
+                ? o.max_qos
+                : subscribe_one(e, c, ent.filter, o, subid);
     if (r == ABORT) break;
     rc[i++] = (uint8_t)r;
   }
@@ -219,8 +241,11 @@ void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     mqe__fail(e, c, MQC_RC_UNSPECIFIED_ERROR, NULL,
               "subscription refused; an MQTT 3.1 SUBACK cannot say so");
   }
-  if (c->state == MQE__S_CONNECTED) {
-    mqe__send_suback(e, c, MQC_SUBACK, sp->packet_id, rc, i);
+  if (mqe__fault(e, MQE_FAULT_SUBACK_REVERSED)) reverse(rc, i);
+  if (mqe__fault(e, MQE_FAULT_SUBACK_ONE_CODE) && i > 1) i = 1;
+  if (c->state == MQE__S_CONNECTED && !mqe__fault(e, MQE_FAULT_NO_SUBACK)) {
+    mqe__send_suback(e, c, MQC_SUBACK,
+                     (uint16_t)(sp->packet_id + mqe__fault(e, MQE_FAULT_SUBACK_WRONG_ID)), rc, i);
     mqe__pump(e, c->sess); /* retained messages after the SUBACK */
   }
   reasons_close(e, &out);
@@ -237,9 +262,16 @@ void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   mqc_unsub_iter_init(&it, sp);
   while (i < sp->count && mqc_unsub_next(&it, &f)) {
     mqe_sub *sub = sess_find(c->sess, f);
-    if (sub && !MQE__FAULT(e, MQE_FAULT_UNSUBSCRIBE_KEPT)) mqe__sub_remove(e, sub);
-    rc[i++] = sub ? MQC_RC_SUCCESS : MQC_RC_NO_SUBSCRIPTION_EXISTED;
+    if (sub && !mqe__fault(e, MQE_FAULT_UNSUBSCRIBE_KEPT) &&
+        !(i && mqe__fault(e, MQE_FAULT_UNSUBSCRIBE_FIRST_ONLY)))
+      mqe__sub_remove(e, sub);
+    rc[i++] = sub || mqe__fault(e, MQE_FAULT_UNSUBACK_ALWAYS_SUCCESS)
+                  ? MQC_RC_SUCCESS
+                  : MQC_RC_NO_SUBSCRIPTION_EXISTED;
   }
-  mqe__send_suback(e, c, MQC_UNSUBACK, sp->packet_id, rc, i);
+  if (mqe__fault(e, MQE_FAULT_UNSUBACK_REVERSED)) reverse(rc, i);
+  if (!mqe__fault(e, MQE_FAULT_NO_UNSUBACK))
+    mqe__send_suback(e, c, MQC_UNSUBACK,
+                     (uint16_t)(sp->packet_id + mqe__fault(e, MQE_FAULT_UNSUBACK_WRONG_ID)), rc, i);
   reasons_close(e, &out);
 }

@@ -202,6 +202,11 @@ static void collect(mqe_engine *e, uint32_t *nh, mqe_node *n) {
   for (mqe_sub *s = n->subs; s; s = s->nnext)
     hit(e, nh, s);
   for (mqe_group *g = n->groups; g; g = g->next) {
+    if (mqe__fault(e, MQE_FAULT_SHARED_TO_ALL)) {
+      for (mqe_sub *s = g->members; s; s = s->nnext)
+        hit(e, nh, s);
+      continue;
+    }
     mqe_sub *m = group_pick(g);
     if (m) hit(e, nh, m);
   }
@@ -221,7 +226,7 @@ uint32_t mqe__match(mqe_engine *e, uint32_t nlev, bool dollar) {
       if (n->hash) collect(e, &nh, n->hash); /* "a/#" matches "a" */
       continue;
     }
-    bool wild = !(d == 0 && dollar); /* MQTT-4.7.2-1 */
+    bool wild = !(d == 0 && dollar) || mqe__fault(e, MQE_FAULT_DOLLAR_MATCHED); /* MQTT-4.7.2-1 */
     if (wild && n->hash) collect(e, &nh, n->hash);
     mqe_node *x = child(e, n, e->levels[d]);
     if (x && x != n->plus && x != n->hash) {

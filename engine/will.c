@@ -18,7 +18,8 @@ void mqe__will_publish(mqe_engine *e, mqe_session *s) {
   uint32_t nlev = mqe__split(e, (mqc_bytes){mqe__msg_topic(m), m->topic_len});
   /* nlev was checked at CONNECT, and the cap cannot shrink */
   if (nlev) {
-    if (m->retain) mqe__retain(e, m, nlev); /* MQTT-3.1.2-15/17 */
+    if (m->retain && !mqe__fault(e, MQE_FAULT_WILL_RETAIN_IGNORED))
+      mqe__retain(e, m, nlev); /* MQTT-3.1.2-15/17 */
     mqe__route(e, m, nlev, NULL);
   }
   mqe__msg_unref(e, m);
@@ -26,11 +27,11 @@ void mqe__will_publish(mqe_engine *e, mqe_session *s) {
 
 void mqe__will_on_close(mqe_engine *e, mqe_session *s, bool publish) {
   if (!s->will) return;
-  if (!publish) { /* MQTT-3.1.2-10 */
+  if (!publish || mqe__fault(e, MQE_FAULT_WILL_NOT_PUBLISHED)) { /* MQTT-3.1.2-10 */
     mqe__will_drop(e, s);
     return;
   }
-  if (s->will_delay == 0 || s->expiry == 0) {
+  if (s->will_delay == 0 || s->expiry == 0 || mqe__fault(e, MQE_FAULT_WILL_DELAY_IGNORED)) {
     mqe__will_publish(e, s);
     return;
   }

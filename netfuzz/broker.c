@@ -444,6 +444,13 @@ int mqz_broker_restart(mqz_broker *b, char *err, size_t cap) {
   return start_tries(b, b->port, err, cap);
 }
 
+int mqz_broker_term(mqz_broker *b, unsigned wait_ms) {
+  if (!b || !b->running) return -1;
+  kill_group(b, SIGTERM, wait_ms);
+  /* kill_group's SIGKILL after the wait shows as a signal status */
+  return b->status_known && WIFSIGNALED(b->status) && WTERMSIG(b->status) == SIGKILL ? -1 : 0;
+}
+
 void mqz_broker_stop(mqz_broker *b) {
   if (!b) return;
   kill_group(b, SIGTERM, 2000);
@@ -852,4 +859,85 @@ size_t mqz_cov_merge(mqz_cov *c, uint8_t *map, size_t n) {
     if (map[i]) fresh += merge_byte(c, i, map[i]);
   memset(map, 0, n);
   return fresh;
+}
+
+size_t mqz_leak_sigs(const char *log, size_t n, char (*sigs)[256], size_t max) {
+  if (!log || !max) return 0;
+  const char *cur = log, *end = log + n;
+  span head = {NULL, NULL};
+  char name[40];
+  while (cur < end && !head.p) {
+    span l = next_line(&cur, end);
+    if (report_start(l, name, sizeof name) && !strcmp(name, "LeakSanitizer")) head = l;
+  }
+  if (!head.p) return 0;
+  size_t got = 0;
+  char *one = malloc(LOG_TAIL_MAX);
+  if (!one) return 0;
+  for (int pass = 0; pass < 2 && !got; pass++) {
+    const char *want = pass ? "Indirect leak of " : "Direct leak of ";
+    for (const char *c = cur; c < end;) {
+      span l = next_line(&c, end);
+      if (report_start(l, name, sizeof name)) break; /* the next report */
+      if (!find_in(l, want)) continue;
+      /* this leak alone: the header, its line and its stack (up to the
+       * blank line that ends it) */
+      size_t w = 0, hl = (size_t)(head.end - head.p);
+      if (hl + 2 >= LOG_TAIL_MAX) continue;
+      memcpy(one, head.p, hl), w = hl, one[w++] = '\n';
+      for (span k = l;;) {
+        size_t kl = (size_t)(k.end - k.p);
+        if (w + kl + 2 >= LOG_TAIL_MAX) break;
+        memcpy(one + w, k.p, kl), w += kl, one[w++] = '\n';
+        if (c >= end) break;
+        const char *save = c;
+        k = next_line(&c, end);
+        if (k.p == k.end || (k.end - k.p == 1 && k.p[0] == '\r')) break;
+        if (find_in(k, " leak of ")) {
+          c = save;
+          break;
+        }
+      }
+      char sig[256];
+      if (!mqz_sanitizer_report(one, w, sig, sizeof sig, NULL, 0)) continue;
+      bool dup = false;
+      for (size_t i = 0; i < got && !dup; i++)
+        dup = !strcmp(sigs[i], sig);
+      if (!dup && got < max) snprintf(sigs[got++], 256, "%s", sig);
+    }
+  }
+  free(one);
+  return got;
+}
+
+/* Does the file at path hold needle? Read in overlapping chunks. */
+static bool file_holds(const char *path, const char *needle) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  size_t nl = strlen(needle), keep = 0;
+  char *buf = malloc((1u << 16) + nl);
+  bool hit = false;
+  for (ssize_t r; buf && !hit && (r = read(fd, buf + keep, 1u << 16)) > 0;) {
+    size_t have = keep + (size_t)r;
+    hit = memmem(buf, have, needle, nl) != NULL;
+    keep = have < nl - 1 ? have : nl - 1;
+    memmove(buf, buf + have - keep, keep);
+  }
+  free(buf);
+  close(fd);
+  return hit;
+}
+
+static bool leaks_off(const char *var) {
+  const char *v = getenv(var);
+  return v && strstr(v, "detect_leaks=0");
+}
+
+bool mqz_broker_has_lsan(const mqz_broker *b) {
+  if (!b || !b->running || leaks_off("ASAN_OPTIONS") || leaks_off("LSAN_OPTIONS")) return false;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/maps", (long)b->pid);
+  if (file_holds(path, "/libasan.so") || file_holds(path, "/liblsan.so")) return true;
+  snprintf(path, sizeof path, "/proc/%ld/exe", (long)b->pid);
+  return file_holds(path, "LeakSanitizer");
 }

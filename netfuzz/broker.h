@@ -86,6 +86,15 @@ int mqz_broker_restart(mqz_broker *b, char *err, size_t cap);
  * mqz_broker_log_since_start() still reads after the stop. Afterwards
  * mqz_broker_dead() says "not running". */
 void mqz_broker_stop(mqz_broker *b);
+
+/* SIGTERM to the group and up to wait_ms for the broker to exit (SIGKILL
+ * after that), so that LeakSanitizer and the broker's own shutdown code run
+ * and their reports land in the log (read it with
+ * mqz_broker_log_since_start before the next restart). Unlike
+ * mqz_broker_stop, mqz_broker_restart brings it back. returns 0 when it
+ * exited by itself within wait_ms, -1 when it had to be killed or was not
+ * running. */
+int mqz_broker_term(mqz_broker *b, unsigned wait_ms);
 /* Stops the broker if running and frees b. NULL is fine. */
 void mqz_broker_free(mqz_broker *b);
 
@@ -115,6 +124,12 @@ int mqz_broker_sample(const mqz_broker *b, uint64_t *rss_kib, unsigned *fds);
  * hands it to mqz_cov_merge(), which clears it. */
 uint8_t *mqz_broker_cov(mqz_broker *b, size_t *n);
 
+/* Whether the running broker carries LeakSanitizer: a sanitizer runtime
+ * mapped into it (libasan/liblsan) or linked into its executable, and
+ * ASAN_OPTIONS/LSAN_OPTIONS in our environment not saying detect_leaks=0.
+ * false when not running or /proc cannot tell. */
+bool mqz_broker_has_lsan(const mqz_broker *b);
+
 /* ---- sanitizer reports ---------------------------------------------------- */
 
 /* Finds the first sanitizer report in log (n bytes, borrowed; need not be
@@ -134,6 +149,15 @@ uint8_t *mqz_broker_cov(mqz_broker *b, size_t *n);
  *      fit, always NUL-terminated when cap > 0, and "" when no report.
  * returns true when a report was found. A plain crash leaves no report:
  *      false, and the caller uses the exit signal instead. */
+/* The distinct signatures of the leaks in the first LeakSanitizer report of
+ * log: one per "Direct leak" stack (per "Indirect leak" stack when there is
+ * no direct one), each as mqz_sanitizer_report would name that leak alone
+ * ("LeakSanitizer:direct-leak:<fn1>:<fn2>:<fn3>"). LeakSanitizer lists the
+ * biggest leak first, so the first stack alone would name a different leak
+ * when sessions are run together than when run apart. out: up to max
+ * signatures of 256 bytes. Returns how many were written. */
+size_t mqz_leak_sigs(const char *log, size_t n, char (*sigs)[256], size_t max);
+
 bool mqz_sanitizer_report(const char *log, size_t n, char *sig, size_t sig_cap, char *summary,
                           size_t sum_cap);
 

@@ -174,24 +174,28 @@ static void expect_step(text *t, unsigned client, const uint8_t *p, size_t n, mq
     tprintf(t, "  - {client: c%u, send: {type: %s, packet_id: %u}}\n", client, answer, id);
 }
 
+/* The version the session's clients speak: that of its first CONNECT that
+ * decodes (a mutation may change the session's selector alone), else the
+ * selector's. The engine's answers decode only in it. */
+static mqc_version wire_version(const uint8_t *s, size_t n) {
+  mqz_iter it;
+  mqz_rec r;
+  mqz_iter_init(&it, s, n);
+  while (mqz_iter_next(&it, &r)) {
+    mqc_packet pkt;
+    mqc_error e;
+    if (r.op != MQZ_OP_SEND || !r.pkt_len || (r.pkt[0] >> 4) != MQC_CONNECT) continue;
+    if (mqc_decode(r.pkt, r.pkt_len, MQC_VERSION_AUTO, MQC_FROM_CLIENT, MQC_NO_LIMIT, &pkt, &e) ==
+        MQC_OK)
+      return pkt.connect.level == MQC_V5 ? MQC_V5 : MQC_V311;
+  }
+  return mqz_session_version(s, n);
+}
+
 char *mqz_scenario_yaml(const mqz_finding *f) {
   char token[MQZ_TOKEN_LEN + 1];
   finding_token(f, token);
-  mqc_version v = mqz_session_version(f->session, f->session_n);
-  {
-    /* a mutation may have changed the first CONNECT's level: the server
-     * (and the runner) speak what that level says, not the selector */
-    mqz_iter li;
-    mqz_rec lr;
-    mqz_iter_init(&li, f->session, f->session_n);
-    while (mqz_iter_next(&li, &lr)) {
-      if (lr.op != MQZ_OP_SEND || !lr.pkt_len || (lr.pkt[0] >> 4) != MQC_CONNECT) continue;
-      size_t at = mqz__after_first_string(lr.pkt, lr.pkt_len);
-      if (at && at < lr.pkt_len && (lr.pkt[at] == 4 || lr.pkt[at] == 5))
-        v = lr.pkt[at] == 5 ? MQC_V5 : MQC_V311;
-      break;
-    }
-  }
+  mqc_version v = wire_version(f->session, f->session_n);
   const char *vlabel = v == MQC_V5 ? "5.0" : "3.1.1";
   eng_log log = {0};
   uint8_t *how = calloc(f->session_n + 1, 1); /* more than the records */

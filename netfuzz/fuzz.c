@@ -20,7 +20,7 @@
 #include "liveness.h"
 #include "mqs.h"
 
-#define HIST     2048 /* sessions remembered per instance for triage */
+#define HIST     16384 /* sessions remembered per instance for triage */
 #define MAX_JOBS 16
 #define MAX_SIGS 256
 
@@ -51,6 +51,10 @@ typedef struct {
   unsigned leak_fds0;
   bool leak_primed, leak_reported;
   bool quiescing; /* no new sessions: the leak sample waits for a quiet broker */
+  bool exit_due;  /* no new sessions: a clean stop waits for a quiet broker */
+  bool lsan;      /* the broker carries LeakSanitizer: exit checks apply */
+  uint64_t exit_next; /* session count of the next clean stop */
+  int64_t born;       /* when the broker (re)started: leaks are since then */
   bool dead;      /* --target only: the broker stopped answering for good */
 } instance;
 
@@ -239,12 +243,72 @@ static void outcome_sig(const mqz_outcome *o, char *sig, size_t cap) {
   }
 }
 
+/* ---- what the broker reports when it is stopped ---- */
+
+#define MAX_EXIT_SIGS 16
+#define EXIT_WAIT_MS  20000 /* LeakSanitizer scans the whole heap on the way out */
+
+/* Signatures of reports made at a clean stop: leaks, and sanitizer errors in
+ * the broker's shutdown code ("crash:exit:..."). */
+static bool at_exit_sig(const char *sig) {
+  return !strncmp(sig, "leak:LeakSanitizer:", 19) || !strncmp(sig, "crash:exit:", 11);
+}
+
+/* Stops the broker with SIGTERM and reads its report: the signature of each
+ * distinct leak ("leak:LeakSanitizer:direct-leak:f1:f2:f3"), or of a
+ * sanitizer error during shutdown ("crash:exit:..."), into sigs. msg (may be
+ * NULL) gets the report's summary; log/ln (may be NULL) the broker's log
+ * (caller frees). The broker is left stopped. Returns how many signatures. */
+static size_t exit_report(instance *in, char (*sigs)[256], char *msg, size_t mcap, char **log,
+                          size_t *ln) {
+  if (log) *log = NULL;
+  if (msg && mcap) msg[0] = '\0';
+  (void)mqz_broker_term(in->broker, EXIT_WAIT_MS);
+  char *text = NULL;
+  size_t n = 0;
+  if (mqz_broker_log_since_start(in->broker, &text, &n) || !text) return 0;
+  char one[256], summary[256];
+  size_t got = 0;
+  if (mqz_sanitizer_report(text, n, one, sizeof one, summary, sizeof summary)) {
+    if (!strncmp(one, "LeakSanitizer:", 14)) {
+      char leaks[MAX_EXIT_SIGS][256];
+      size_t k = mqz_leak_sigs(text, n, leaks, MAX_EXIT_SIGS);
+      for (size_t i = 0; i < k; i++)
+        snprintf(sigs[got++], 256, "leak:%.250s", leaks[i]);
+    } else {
+      snprintf(sigs[got++], 256, "crash:exit:%.240s", one);
+    }
+    if (msg && mcap)
+      snprintf(msg, mcap, "stopped with SIGTERM, the broker reported: %s", summary);
+  }
+  if (log) {
+    *log = text;
+    *ln = n;
+  } else {
+    free(text);
+  }
+  return got;
+}
+
 /* Does s reproduce sig on this instance, alone? For crashes and hangs the
  * broker is checked (and restarted) afterwards. */
 static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kind kind,
                        const char *sig) {
   mqz_outcome out;
   mqz_exec_one(in->tx, token_for(r, r->next_number++), s, n, &out);
+  if (at_exit_sig(sig)) {
+    if (!in->broker) return false;
+    char sigs[MAX_EXIT_SIGS][256];
+    size_t ns = exit_report(in, sigs, NULL, 0, NULL, NULL);
+    bool hit = false;
+    for (size_t i = 0; i < ns && !hit; i++)
+      hit = !strcmp(sigs[i], sig);
+    char err[300];
+    if (mqz_broker_restart(in->broker, err, sizeof err)) say(r, "fuzz: %s", err);
+    instance_url(in);
+    in->born = mqn_now_ms();
+    return hit;
+  }
   if (kind == MQZ_CRASH || kind == MQZ_HANG) {
     if (!in->broker) return false;
     /* give a crash a moment to happen and be reported */
@@ -293,7 +357,8 @@ static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kin
 static bool still_reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kind kind,
                              const char *sig) {
   if (!reproduces(r, in, s, n, kind, sig)) return false;
-  return (kind != MQZ_CRASH && kind != MQZ_HANG) || reproduces(r, in, s, n, kind, sig);
+  return (kind != MQZ_CRASH && kind != MQZ_HANG && !at_exit_sig(sig)) ||
+         reproduces(r, in, s, n, kind, sig);
 }
 
 /* Delta debugging: clients, then runs of records, then single records,
@@ -368,7 +433,7 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   if (!copy) return;
   memcpy(copy, s, n);
   size_t m = n;
-  if (reproduced && kind != MQZ_LEAK) {
+  if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig))) {
     m = minimise(r, in, copy, n, kind, sig);
     size_t nr = 0;
     mqz_iter it;
@@ -408,8 +473,9 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   if (mqz_finding_write(r->o->findings_dir, &f, path, sizeof path, err, sizeof err))
     say(r, "fuzz: cannot write a finding: %s", err);
   else
-    say(r, "fuzz: FINDING %s%s%s: %s -> %s", mqz_kind_name(kind), stmt && *stmt ? " " : "",
-        stmt ? stmt : "", msg, path);
+    say(r, "fuzz: FINDING %s%s%s: %s -> %s (after %.1f s, %llu sessions)", mqz_kind_name(kind),
+        stmt && *stmt ? " " : "", stmt ? stmt : "", msg, path,
+        (double)(mqn_now_ms() - r->t0) / 1000.0, (unsigned long long)r->st->sessions);
   r->st->findings++;
   r->st->unique[kind]++;
   free(log);
@@ -426,6 +492,10 @@ static void restart(run *r, instance *in) {
     in->dead = true;
   }
   instance_url(in);
+  in->born = mqn_now_ms();
+  /* a new process: RSS and descriptors are measured from a new baseline */
+  in->leak_primed = false;
+  in->leak_next = r->st->sessions;
 }
 
 /* Runs set[0..n) at once on a fresh broker: does the crash or hang of sig
@@ -615,6 +685,53 @@ static void check_leak(run *r, instance *in) {
   const char *sig = grew_fds ? "leak:fds" : "leak:rss";
   held *h = &in->hist[(in->hist_at + HIST - 1) % HIST];
   if (h->s) record_finding(r, in, MQZ_LEAK, sig, "", msg, h->s, h->n, h->number, false);
+}
+
+/* LeakSanitizer reports only when the process exits: every exit_every
+ * sessions (and at the end of the run) a quiet broker is stopped with
+ * SIGTERM, what it reports is judged, and it is started again. Each leak
+ * not seen before is pinned on a session by triage, as a crash is. final:
+ * the run's end (sessions may still be in flight: they are aborted). */
+static void check_exit(run *r, instance *in, bool final) {
+  if (!in->broker || !in->lsan || in->dead || r->o->no_exit_check) return;
+  if (!final) {
+    if (!in->exit_due) {
+      if (r->st->sessions >= in->exit_next) in->exit_due = true;
+      return;
+    }
+    if (mqz_exec_running(in->x)) return;
+  }
+  mqz_exec_abort_all(in->x);
+  in->exit_due = false;
+  in->exit_next = r->st->sessions + (r->o->exit_every ? r->o->exit_every : 10000);
+  sleep_ms(50); /* the broker closes what we closed */
+  char sigs[MAX_EXIT_SIGS][256], msg[400];
+  char *log = NULL;
+  size_t ln = 0;
+  size_t ns = exit_report(in, sigs, msg, sizeof msg, &log, &ln);
+  int64_t since = in->born;
+  bool fresh = false;
+  for (size_t i = 0; i < ns; i++)
+    fresh = fresh || !seen_sig(r, sigs[i]);
+  if (!fresh) {
+    free(log);
+    if (!final) restart(r, in);
+    return;
+  }
+  for (size_t i = 0; i < ns; i++) {
+    if (seen_sig(r, sigs[i])) continue;
+    bool leak = !strncmp(sigs[i], "leak:", 5);
+    char m[700];
+    snprintf(m, sizeof m, "%s (%s)", msg, sigs[i]);
+    say(r, "fuzz: %s: %s; finding the session that did it", leak ? "leak" : "crash at exit", m);
+    free(r->event_log);
+    r->event_log = malloc(ln ? ln : 1);
+    if (r->event_log) memcpy(r->event_log, log, ln), r->event_log_n = ln;
+    triage(r, in, leak ? MQZ_LEAK : MQZ_CRASH, sigs[i], "", m, since);
+  }
+  free(log);
+  if (final) (void)mqz_broker_term(in->broker, EXIT_WAIT_MS);
+  in->last_ok = mqn_now_ms();
 }
 
 /* ---- the executor's callback ---- */
@@ -910,7 +1027,9 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
       snprintf(err, cap, "out of memory");
       goto out;
     }
-    in->last_ok = mqn_now_ms();
+    in->last_ok = in->born = mqn_now_ms();
+    in->lsan = mqz_broker_has_lsan(in->broker);
+    in->exit_next = o->exit_every ? o->exit_every : 10000;
   }
   /* which versions the target speaks */
   r->versions = 0;
@@ -954,7 +1073,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     for (unsigned i = 0; i < r->n_inst; i++) {
       instance *in = &r->inst[i];
       if (in->dead) continue;
-      while (!in->quiescing && mqz_exec_has_room(in->x) && !should_stop(r) &&
+      while (!in->quiescing && !in->exit_due && mqz_exec_has_room(in->x) && !should_stop(r) &&
              (!o->max_sessions || r->submitted < o->max_sessions)) {
         submit_one(r, in);
         r->submitted++;
@@ -963,6 +1082,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
       check_crash(r, in);
       check_hang(r, in, mqn_now_ms());
       check_leak(r, in);
+      check_exit(r, in, false);
     }
     sync_in(r);
     status(r, false);
@@ -979,6 +1099,8 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
       if (!busy) break;
     }
   }
+  for (unsigned i = 0; i < r->n_inst; i++)
+    check_exit(r, &r->inst[i], true);
   status(r, true);
   save_state(r);
   rc = stats->findings ? 1 : 0;
@@ -1053,6 +1175,14 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
     if (broker_died(b, why, sizeof why)) {
       printf("crash: the broker %s (log: %s)\n", why, log_path);
       rc = 1;
+    } else if (!o->no_exit_check && mqz_broker_has_lsan(b)) {
+      /* a leak shows only when the broker exits */
+      instance in = {.broker = b};
+      char sigs[MAX_EXIT_SIGS][256], msg[400];
+      size_t ns = exit_report(&in, sigs, msg, sizeof msg, NULL, NULL);
+      for (size_t i = 0; i < ns; i++)
+        printf("%s (log: %s)\n", sigs[i], log_path);
+      if (ns) rc = 1;
     }
   }
   if (out.kind != MQZ_NONE)

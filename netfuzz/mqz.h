@@ -55,7 +55,9 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define MQZ_MAX_CLIENTS 8
-#define MQZ_SESSION_MAX 16384 /* bytes; mutation never grows a session past it */
+/* Bytes; mutation never grows a session past it. Room for a packet with a
+ * string field at its 65535-byte maximum (deep topic hierarchies). */
+#define MQZ_SESSION_MAX 131072
 /* Six characters in every compiled client ID and topic prefix; replaced per
  * session by the executor ("Zq" + four base-36 digits). */
 #define MQZ_TOKEN     "Zq0000"
@@ -344,6 +346,11 @@ typedef struct {
   uint64_t leak_rss_kib; /* RSS growth over the leak window that counts; 0 = 32768 */
   unsigned leak_fds;     /* descriptor growth that counts; 0 = 64 */
   uint64_t leak_window;  /* sessions per leak window; 0 = 2000 */
+  /* Sessions between clean stops (SIGTERM) of an exec'd broker that carries
+   * LeakSanitizer, whose leak and shutdown reports are then judged; 0 =
+   * 10000. The run's end always stops it so. */
+  uint64_t exit_every;
+  bool no_exit_check; /* never judge what the broker reports at exit */
   bool quiet;            /* no status line */
   volatile int *stop;    /* set non-zero (e.g. by SIGINT) to stop cleanly */
 } mqz_opts;

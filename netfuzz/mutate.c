@@ -10,6 +10,9 @@
 #define MAX_RECS 1024
 #define DICT_MAX 512 /* properties learnt from the seeds */
 #define DICT_LEN 96  /* longest property kept */
+/* Sessions that fuzz/'s mutator may grow to: the big ones come only from the
+ * deliberate stretches below, not from byte-level growth. */
+#define FIELD_MAX 16384
 
 /* A property seen in a seed, with the packet type it came in. */
 typedef struct {
@@ -25,6 +28,7 @@ struct mqz_mutator {
   mqf_mutator field;
   uint8_t *scratch; /* field mutator's working memory */
   uint8_t out[MQZ_SESSION_MAX];
+  uint8_t block[MQZ_SESSION_MAX]; /* a property block being built */
   mqz_rec recs[MAX_RECS];
   size_t n_recs;
 };
@@ -171,6 +175,69 @@ static size_t graft_one(const dict_prop *d, uint8_t *out, uint64_t *st) {
   return 3 + want;
 }
 
+/* The string field a stretch grows in packet p (decoded as version v): a
+ * PUBLISH topic, the first SUBSCRIBE/UNSUBSCRIBE filter, or a CONNECT's
+ * client or will identifier. false when the packet has none. */
+static bool string_field(const uint8_t *p, size_t n, mqc_version v, mqc_bytes *out, uint64_t *st) {
+  mqc_packet pkt;
+  mqc_error e;
+  bool conn = n && (p[0] >> 4) == MQC_CONNECT;
+  if (mqc_decode(p, n, conn ? MQC_VERSION_AUTO : v, MQC_FROM_CLIENT, MQC_NO_LIMIT, &pkt, &e) !=
+      MQC_OK)
+    return false;
+  mqc_list_iter it;
+  mqc_sub_entry se;
+  switch (pkt.type) {
+  case MQC_PUBLISH:
+    *out = pkt.publish.topic;
+    return true;
+  case MQC_SUBSCRIBE:
+    mqc_sub_iter_init(&it, &pkt.subscribe);
+    if (!mqc_sub_next(&it, &se)) return false;
+    *out = se.filter;
+    return true;
+  case MQC_UNSUBSCRIBE:
+    mqc_unsub_iter_init(&it, &pkt.subscribe);
+    return mqc_unsub_next(&it, out);
+  case MQC_CONNECT:
+    *out = pkt.connect.will && below(st, 2) ? pkt.connect.will_topic : pkt.connect.client_id;
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Writes packet p with its string field f (a view into p, its two-byte
+ * length just before it) grown to len bytes into dst (room for cap): f
+ * itself, then '/' (shape 0: a deep hierarchy of empty levels), its first
+ * byte and '/' in turn (1: many short levels) or its first byte (2: one long
+ * level). f stays a prefix, so the session's token and isolation stay.
+ * Returns the new packet's length, 0 when it does not fit. */
+static size_t stretch(const uint8_t *p, size_t n, mqc_bytes f, size_t len, unsigned shape,
+                      uint8_t *dst, size_t cap) {
+  size_t at = (size_t)(f.p - p); /* where the string's bytes start */
+  size_t body0 = 1;
+  while (body0 < n && body0 < 5 && (p[body0] & 0x80))
+    body0++;
+  body0++; /* after the remaining length */
+  if (at < body0 + 2 || at + f.n > n || len <= f.n || len > 65535) return 0;
+  size_t body = n - body0 - f.n + len;
+  mqc_writer w;
+  mqc_writer_init(&w, dst, cap);
+  mqc_put_u8(&w, p[0]);
+  mqc_put_varint(&w, (uint32_t)body);
+  mqc_put_bytes(&w, (mqc_bytes){p + body0, at - 2 - body0});
+  mqc_put_u16(&w, (uint16_t)len);
+  mqc_put_bytes(&w, f);
+  uint8_t first = f.n ? f.p[0] : 'a';
+  for (size_t i = f.n; i < len && w.len < cap; i++) {
+    uint8_t c = shape == 0 ? '/' : shape == 1 ? ((i - f.n) % 2 ? first : '/') : first;
+    mqc_put_u8(&w, c);
+  }
+  mqc_put_bytes(&w, (mqc_bytes){p + at + f.n, n - at - f.n});
+  return mqc_writer_ok(&w) ? w.len : 0;
+}
+
 static void parse(mqz_mutator *m, const uint8_t *s, size_t n) {
   mqz_iter it;
   mqz_iter_init(&it, s, n);
@@ -226,8 +293,8 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
   size_t nr = m->n_recs;
   size_t pick = below(st, nr ? nr : 1);
   /* grafting weighs four: property combinations are where parsers break */
-  unsigned choice = (unsigned)below(st, 18);
-  if (choice >= 15) choice = 13;
+  unsigned choice = (unsigned)below(st, 20);
+  if (choice >= 17) choice = 13;
   switch (choice) {
   case 0: /* drop a record */
     if (!nr) return 0;
@@ -338,11 +405,18 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     long pi = (long)cand[below(st, nc)];
     const mqz_rec *pr = &m->recs[pi];
     size_t copies = 2 + below(st, 39);
-    o.p[1] |= MQZ_F_AUTO_ACK; /* the delivery oracles judge only clients that answer */
+    /* a third of the time one identifier over and over, its PUBRELs
+     * withheld: retransmissions of a message the broker is still holding */
+    bool same_id = below(st, 3) == 0;
+    if (!same_id) o.p[1] |= MQZ_F_AUTO_ACK; /* the delivery oracles judge only clients that answer */
     /* half the time the other clients stop reading meanwhile, so the burst
      * piles up unacknowledged in the broker (in-flight windows, queues) */
     bool stall = below(st, 2);
     for (size_t i = 0; i < nr; i++) {
+      const mqz_rec *ri = &m->recs[i];
+      if (same_id && ri->client == pr->client && ri->op == MQZ_OP_SEND && ri->pkt_len &&
+          (ri->pkt[0] >> 4) == MQC_PUBREL)
+        continue;
       if (i == (size_t)pi && stall)
         for (unsigned c = 0; c < MQZ_MAX_CLIENTS; c++)
           if (c != pr->client) put_op(&o, MQZ_OP_SLOWREAD, c, (uint32_t)(5 + below(st, 16)), 1);
@@ -355,7 +429,8 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
         size_t at_pkt = o.n;
         put(&o, pr->pkt, pr->pkt_len);
         if (idpos && idpos + 1 < pr->pkt_len && at_pkt + idpos + 1 < o.n) {
-          uint16_t id = (uint16_t)(((size_t)pr->pkt[idpos] << 8 | pr->pkt[idpos + 1]) + k);
+          uint16_t id =
+              (uint16_t)(((size_t)pr->pkt[idpos] << 8 | pr->pkt[idpos + 1]) + (same_id ? 0 : k));
           if (!id) id = 1;
           o.p[at_pkt + idpos] = (uint8_t)(id >> 8);
           o.p[at_pkt + idpos + 1] = (uint8_t)id;
@@ -396,14 +471,93 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     size_t at = cand[below(st, nc)];
     const mqz_rec *pr = &m->recs[at];
     const mqc_props *props = packet_props(pr->pkt, pr->pkt_len, &pkt);
-    if (!props || props->raw.n > 4096) return 0;
-    uint8_t block[4096 + 3 * 256];
+    if (!props) return 0;
+    /* a CONNECT's Will has a property block of its own: half the time the
+     * graft goes there, with properties of any packet (few belong there) */
+    bool will = pkt.type == MQC_CONNECT && pkt.connect.will && below(st, 2);
+    if (will) props = &pkt.connect.will_props;
+    if (props->raw.n > 4096) return 0;
+    uint8_t *block = m->block;
     size_t bn = 0;
     if (props->raw.n) memcpy(block, props->raw.p, props->raw.n);
     bn = props->raw.n;
     for (size_t k = 1 + below(st, 3); k > 0; k--) {
-      const dict_prop *d = pick_prop(m, below(st, 8) ? (uint8_t)pkt.type : 0, st);
+      const dict_prop *d = pick_prop(m, below(st, 8) && !will ? (uint8_t)pkt.type : 0, st);
       if (d) bn += graft_one(d, block + bn, st);
+    }
+    mqc_props *w = (mqc_props *)(uintptr_t)props; /* points into our own pkt */
+    w->raw.p = block;
+    w->raw.n = bn;
+    size_t len;
+    if (mqc_encode(&pkt, MQC_V5, m->pkt, sizeof m->pkt, &len) != MQC_OK) return 0;
+    for (size_t i = 0; i < nr; i++) {
+      if (i == at) {
+        put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
+        put(&o, m->pkt, len);
+      } else {
+        put_rec(&o, s, &m->recs[i]);
+      }
+    }
+    break;
+  }
+  case 15: { /* a string field at a length no seed has: up to 65535 bytes */
+    size_t cand[64], nc = 0;
+    mqc_bytes f;
+    mqc_version v = mqz_session_version(s, n);
+    for (size_t i = 0; i < nr && nc < 64; i++)
+      if (m->recs[i].op == MQZ_OP_SEND && string_field(m->recs[i].pkt, m->recs[i].pkt_len, v, &f, st))
+        cand[nc++] = i;
+    if (!nc) return 0;
+    size_t at = cand[below(st, nc)];
+    const mqz_rec *pr = &m->recs[at];
+    if (!string_field(pr->pkt, pr->pkt_len, v, &f, st)) return 0;
+    static const size_t lens[] = {300, 4096, 32767, 65535};
+    size_t len = lens[below(st, 4)];
+    size_t room = sizeof m->out - n - 64;
+    if (len > room) len = room;
+    size_t pn = stretch(pr->pkt, pr->pkt_len, f, len, (unsigned)below(st, 3), m->pkt, sizeof m->pkt);
+    if (!pn) return 0;
+    for (size_t i = 0; i < nr; i++) {
+      if (i == at) {
+        put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
+        put(&o, m->pkt, pn);
+      } else {
+        put_rec(&o, s, &m->recs[i]);
+      }
+    }
+    break;
+  }
+  case 16: { /* a flood: one property repeated up to tens of thousands of bytes */
+    if (!m->n_dict) return 0;
+    size_t cand[64], nc = 0;
+    mqc_packet pkt;
+    for (size_t i = 0; i < nr && nc < 64; i++)
+      if (m->recs[i].op == MQZ_OP_SEND && packet_props(m->recs[i].pkt, m->recs[i].pkt_len, &pkt))
+        cand[nc++] = i;
+    if (!nc) return 0;
+    size_t at = cand[below(st, nc)];
+    const mqz_rec *pr = &m->recs[at];
+    const mqc_props *props = packet_props(pr->pkt, pr->pkt_len, &pkt);
+    if (!props) return 0;
+    /* User Properties may repeat by the specification: most of the time
+     * those, else any property of this packet type (a repeated one that
+     * must not repeat) */
+    const dict_prop *d = NULL;
+    for (size_t i = 0; i < m->n_dict && !d && below(st, 4); i++)
+      if (m->dict[i].b[0] == MQC_PROP_USER_PROPERTY) d = &m->dict[i];
+    if (!d) d = pick_prop(m, (uint8_t)pkt.type, st);
+    if (!d || !d->len) return 0;
+    static const size_t sizes[] = {512, 4096, 16384, 60000};
+    size_t want = sizes[below(st, 4)];
+    size_t room = sizeof m->out - n - 64;
+    if (want > room) want = room;
+    if (props->raw.n + d->len > want) return 0;
+    uint8_t *block = m->block;
+    if (props->raw.n) memcpy(block, props->raw.p, props->raw.n);
+    size_t bn = props->raw.n;
+    while (bn + d->len <= want) {
+      memcpy(block + bn, d->b, d->len);
+      bn += d->len;
     }
     mqc_props *w = (mqc_props *)(uintptr_t)props; /* points into our own pkt */
     w->raw.p = block;
@@ -451,8 +605,8 @@ size_t mqz_mutate(mqz_mutator *m, uint8_t *s, size_t n, const uint8_t *other, si
       }
     }
     /* packets and fields: fuzz/'s mutator on the session layout */
-    n = mqf_mutate(&m->field, mqz_session_layout(), s, n, MQZ_SESSION_MAX, other, other_n,
-                   next(&st));
+    size_t cap = n > FIELD_MAX ? MQZ_SESSION_MAX : FIELD_MAX;
+    n = mqf_mutate(&m->field, mqz_session_layout(), s, n, cap, other, other_n, next(&st));
   }
   if (n < 2) {
     s[0] = 3;

@@ -460,7 +460,7 @@ typedef struct {
   const char *run_id;          /* prefix seed, e.g. "a3f9"; NULL = "mqc" */
   bool transcript_always;      /* keep the transcript of passing cases too */
   unsigned spoken;             /* versions the target accepts (mqs_preflight); 0 = all */
-  uint32_t engine_faults;      /* engine target: MQE_FAULT_* deviations to plant (mutants) */
+  unsigned engine_fault;       /* engine target: the mqe_fault to plant (mutants), 0 = none */
   const char *unspoken_why;    /* why the others are skipped (borrowed), or NULL */
   const mqs_tap *tap;          /* observes every case's client I/O; NULL = none */
 } mqs_run_opts;

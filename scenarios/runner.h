@@ -56,8 +56,8 @@ int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts, const
                     size_t cap);
 /* server: the scenario's `server:` block (may be NULL or empty). */
 /* vars: the case's variables, for `server:` values that use them. */
-/* faults: MQE_FAULT_* planted deviations (mqcheck mutants), 0 = none. */
-int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, uint32_t faults,
+/* fault: the mqe_fault to plant (mqcheck mutants), 0 = none. */
+int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, unsigned fault,
                            const mqs_target_ops **ops, mqs_target **out);
 /* Wraps the target so every client's I/O is reported to tap (borrowed for the
  * target's life); on failure (-1, out of memory) ops and t are untouched. */

@@ -86,7 +86,7 @@ int mqs__target_new(const mqs_target_spec *spec, const mqs_run_opts *opts, const
                     const mqs_vars *vars, const mqs_target_ops **ops, mqs_target **out, char *err,
                     size_t cap) {
   if (spec->engine) {
-    if (mqs__engine_target_new(&s->server, vars, opts->engine_faults, ops, out)) {
+    if (mqs__engine_target_new(&s->server, vars, opts->engine_fault, ops, out)) {
       snprintf(err, cap, "cannot create an engine");
       return -1;
     }

@@ -207,7 +207,7 @@ static void apply_server(mqs_target *t, const mqs_server_cfg *s, const mqs_vars 
   }
 }
 
-int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, uint32_t faults,
+int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, unsigned fault,
                            const mqs_target_ops **ops, mqs_target **out) {
   mqs_target *t = calloc(1, sizeof *t);
   if (!t) return -1;
@@ -217,7 +217,7 @@ int mqs__engine_target_new(const mqs_server_cfg *server, const mqs_vars *vars, u
   cfg.seed = 0x6d71636865636bull;
   cfg.on_event = on_event;
   cfg.event_ctx = t;
-  cfg.faults = faults;
+  cfg.fault = fault;
   if (mqe_engine_new(&cfg, &t->e) != MQE_OK) {
     free(t);
     return -1;

@@ -182,6 +182,45 @@ static void test_sanitizer_ubsan(void **state) {
                "src/alias.c:31:9: runtime error: index 70 out of bounds for type 'uint16_t [64]'");
 }
 
+/* Every direct leak is named, not only the biggest (listed first): which one
+ * comes first changes with the sessions that ran. Indirect leaks only when
+ * there is no direct one. */
+static void test_leak_sigs(void **state) {
+  (void)state;
+  static const char two[] = "==7==ERROR: LeakSanitizer: detected memory leaks\n"
+                            "\n"
+                            "Direct leak of 800 byte(s) in 9 object(s) allocated from:\n"
+                            "    #0 0x1 in __interceptor_calloc x.cpp:77\n"
+                            "    #1 0x2 in will_read /src/connect.c:343\n"
+                            "    #2 0x3 in handle_connect /src/connect.c:657\n"
+                            "\n"
+                            "Indirect leak of 8 byte(s) in 1 object(s) allocated from:\n"
+                            "    #0 0x4 in malloc x.cpp:69\n"
+                            "    #1 0x5 in str_dup /src/util.c:5\n"
+                            "\n"
+                            "Direct leak of 40 byte(s) in 1 object(s) allocated from:\n"
+                            "    #0 0x6 in malloc x.cpp:69\n"
+                            "    #1 0x7 in msg_store /src/db.c:12\n"
+                            "    #2 0x8 in handle_publish /src/pub.c:99\n"
+                            "\n"
+                            "SUMMARY: AddressSanitizer: 848 byte(s) leaked in 11 allocation(s).\n";
+  char sigs[4][256];
+  assert_int_equal(mqz_leak_sigs(two, strlen(two), sigs, 4), 2);
+  assert_string_equal(sigs[0], "LeakSanitizer:direct-leak:will_read:handle_connect");
+  assert_string_equal(sigs[1], "LeakSanitizer:direct-leak:msg_store:handle_publish");
+  assert_int_equal(mqz_leak_sigs(two, strlen(two), sigs, 1), 1);
+  assert_int_equal(mqz_leak_sigs(LSAN, strlen(LSAN), sigs, 4), 1);
+  assert_string_equal(sigs[0], "LeakSanitizer:direct-leak:session_new:on_connect:loop_run");
+  static const char indirect[] = "==7==ERROR: LeakSanitizer: detected memory leaks\n\n"
+                                 "Indirect leak of 8 byte(s) in 1 object(s) allocated from:\n"
+                                 "    #0 0x4 in malloc x.cpp:69\n"
+                                 "    #1 0x5 in str_dup /src/util.c:5\n\n";
+  assert_int_equal(mqz_leak_sigs(indirect, strlen(indirect), sigs, 4), 1);
+  assert_string_equal(sigs[0], "LeakSanitizer:indirect-leak:str_dup");
+  assert_int_equal(mqz_leak_sigs(ASAN_HBO, strlen(ASAN_HBO), sigs, 4), 0);
+  assert_int_equal(mqz_leak_sigs(NULL, 0, sigs, 4), 0);
+}
+
 static void test_sanitizer_lsan_tsan_msan(void **state) {
   (void)state;
   check_report(LSAN, "LeakSanitizer:direct-leak:session_new:on_connect:loop_run",
@@ -984,6 +1023,7 @@ int main(void) {
       cmocka_unit_test(test_sanitizer_asan),
       cmocka_unit_test(test_sanitizer_ubsan),
       cmocka_unit_test(test_sanitizer_lsan_tsan_msan),
+      cmocka_unit_test(test_leak_sigs),
       cmocka_unit_test(test_sanitizer_edges),
       cmocka_unit_test(test_cov_buckets),
   };

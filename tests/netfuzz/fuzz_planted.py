@@ -4,14 +4,18 @@ bug of planted_broker, from the suite's seeds, with a fixed seed, within a
 bounded number of sessions; minimises it to a handful of packets; and writes a
 scenario that fails against the broken broker and passes on the engine.
 
-For each bug (default: overflow hang badwire qos2loss leak nowill) it runs
+For each bug (default: overflow hang badwire qos2loss leak nowill exitleak) it runs
   mqcheck fuzz --exec "BROKER --port {port} --bugs BUG" --seed 1
                --sessions LIMIT --max-findings 1 --findings DIR
 and checks: exit 1, exactly one finding of the bug's kind (and statement),
 at most MAX_PACKETS packets sent in its session (not for leaks, which are kept
 as found), `mqcheck run` of its scenario passes on the engine and fails against
 a fresh broker with that bug (not for leaks: one replay leaks too little to
-see). Then `mqcheck run DIR` replays every finding as a regression test.
+see). exitleak runs with LeakSanitizer on and `--exit-every 300`: the leak is
+found by stopping the broker and reading LeakSanitizer's report, pinned on one
+session and minimised; its scenario only has to pass on the engine (a leak does
+not show on the wire). Then `mqcheck run DIR` replays every finding as a
+regression test.
 Exit 0 when all hold, 1 with a message otherwise. Prints the sessions each
 bug took.
 """
@@ -27,7 +31,7 @@ from nfutil import fail, free_port  # noqa: E402
 import time
 
 MQCHECK, BROKER = sys.argv[1], sys.argv[2]
-BUGS = sys.argv[3:] or ["overflow", "hang", "badwire", "qos2loss", "leak", "nowill"]
+BUGS = sys.argv[3:] or ["overflow", "hang", "badwire", "qos2loss", "leak", "nowill", "exitleak"]
 LIMIT = 30000  # sessions: the bound the fuzzer must find each bug within
 MAX_PACKETS = 8
 # qos2loss needs more than 20 QoS 2 messages in flight: 21 PUBLISHes at least,
@@ -40,6 +44,7 @@ EXPECT = {
     "qos2loss": ("spec", "MQTT-4.5.0-1"),
     "leak": ("leak", None),
     "nowill": ("spec", "MQTT-3.1.2-8"),
+    "exitleak": ("leak", "LeakSanitizer:direct-leak:exitleak_fault"),
 }
 
 
@@ -93,10 +98,15 @@ def main():
             kind, stmt = EXPECT[bug]
             out = os.path.join(work, bug)
             t0 = time.time()
+            extra = []
+            if bug == "exitleak":  # LeakSanitizer on, for this one only
+                os.environ["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0"
+                extra = ["--exit-every", "300"]
             r = run([MQCHECK, "fuzz", "--exec", f"{BROKER} --port {{port}} --bugs {bug}",
                      "--seed", "1", "--sessions", str(LIMIT), "--max-findings", "1",
                      "--leak-window", "300", "--findings", out, "-q",
-                     "--json-stats", os.path.join(out + ".json")], timeout=600)
+                     "--json-stats", os.path.join(out + ".json")] + extra, timeout=600)
+            os.environ["ASAN_OPTIONS"] = env["ASAN_OPTIONS"]
             took = time.time() - t0
             if r.returncode != 1:
                 fail(f"{bug}: mqcheck fuzz exited {r.returncode}, not 1\n{r.stderr[-3000:]}")
@@ -117,6 +127,14 @@ def main():
             print(f"{bug}: {kind} after {sessions} sessions ({took:.1f} s), "
                   f"{n} packets in the minimised session")
             if bug == "leak":
+                continue
+            if bug == "exitleak":
+                if n > MAX_PACKETS:
+                    fail(f"{bug}: minimised to {n} packets, more than {MAX_PACKETS}")
+                scen = os.path.join(finding, "scenario.yaml")
+                r = run([MQCHECK, "run", scen, "--target", "engine"], timeout=60)
+                if r.returncode != 0:
+                    fail(f"{bug}: the finding's scenario fails on the engine\n{r.stdout}{r.stderr}")
                 continue
             limit = MAX_PACKETS_FOR.get(bug, MAX_PACKETS)
             if n > limit:

@@ -20,7 +20,7 @@ bool pb_parse_bugs(const char *list, unsigned *bugs) {
     unsigned bit;
   } names[] = {{"overflow", PB_OVERFLOW}, {"hang", PB_HANG}, {"badwire", PB_BADWIRE},
                {"qos2loss", PB_QOS2LOSS}, {"leak", PB_LEAK}, {"nowill", PB_NOWILL},
-               {"all", PB_ALL},           {"none", 0}};
+               {"exitleak", PB_EXITLEAK}, {"all", PB_ALL},           {"none", 0}};
   *bugs = 0;
   const char *p = list;
   while (*p) { /* bounded by the string */
@@ -116,7 +116,20 @@ static bool hang_fault(pb_conn *c, const mqc_packet *p) {
   return false;
 }
 
+/* A second CONNECT after one with a Will: the Will is dropped for the new
+ * one. */
+static void exitleak_fault(pb_conn *c) {
+  c->met |= PB_EXITLEAK;
+  if (!(c->bugs & PB_EXITLEAK)) return;
+  /* PLANTED: the first CONNECT's Will is forgotten, not freed: a block no
+   * pointer reaches, which LeakSanitizer reports when the broker exits */
+  volatile uint8_t *lost = malloc(96);
+  if (lost) lost[0] = 1; /* a volatile store: the allocation stays */
+}
+
 static bool on_client_packet(pb_conn *c, const mqc_packet *p) {
+  if (p->type == MQC_CONNECT && c->version && c->will_kept) exitleak_fault(c);
+  if (p->type == MQC_CONNECT && !c->version) c->will_kept = p->connect.will;
   if (p->type == MQC_CONNECT) c->version = (mqc_version)p->connect.level;
   if (p->type == MQC_PUBLISH && c->version == MQC_V5) overflow_fault(c, &p->publish);
   if (p->type == MQC_SUBSCRIBE && p->subscribe.packet_id >= 0x8000) { /* top bit set */
