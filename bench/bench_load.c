@@ -7,6 +7,7 @@
  *   mqcheck bench load --compare | --brokers serve,mosquitto,aedes  [load options]
  *   mqcheck bench load --table [--brokers LIST] [--duration S]
  *   mqcheck bench load --sweep [--brokers LIST] [--svg FILE] [load options]
+ *   mqcheck bench load --url a=tcp://H1:P --url b=tcp://H2:P [load options]
  *
  * N publishers publish to bench/<i>, M subscribers subscribe to bench/# (each
  * message fans out to M). One thread, one net/ epoll loop, MQTT 3.1.1. The
@@ -34,6 +35,12 @@
  * broker in the output), mosquitto is
  * --mosquitto PATH (default /usr/sbin/mosquitto, max_queued_messages 1000,
  * its default), aedes is node with tests/suite/aedes-broker.js (--aedes FILE).
+ *
+ * Several --url (NAME=URL) are the nodes of one cluster (docs/cluster.md):
+ * publisher i connects to node i mod K and subscriber j to node (j+1) mod K,
+ * so deliveries cross nodes; loss, duplicates and p50/p99 are reported for
+ * the cross-node deliveries apart. The same load then runs with every
+ * client on the first node, the single-node reference in the same run.
  */
 #include <math.h>
 #include <signal.h>
@@ -78,6 +85,8 @@ typedef struct {
   uint32_t *last_seq; /* per publisher */
   uint64_t got, dups;
   bool in_loop;
+  int node;             /* index into load.node_url */
+  uint64_t xgot, xdups; /* subscriber: deliveries from publishers on other nodes */
 } lclient;
 
 typedef struct {
@@ -88,10 +97,16 @@ typedef struct {
   mqn_tls *tls;  /* client context for mqtts:// and wss:// URLs */
   double rate;   /* per publisher, msg/s; 0 = unlimited */
   bool flood;
+  int nnodes;              /* > 1: a cluster, clients spread over node_url */
+  const char *node_url[8]; /* "NAME=URL" or a URL, borrowed from argv */
+  bool spread;             /* clients spread over the nodes (else all on the first) */
   /* run state */
   lclient *cl;
   uint32_t *lat; /* microseconds (reservoir) */
   size_t nlat, lat_cap;
+  uint32_t *xlat; /* the same for cross-node deliveries */
+  size_t nxlat;
+  uint64_t xdelivered;
   uint64_t rng, delivered, first_delivery, last_delivery;
   uint32_t *floor; /* per publisher: lowest sequence every subscriber has */
   uint8_t *batch;
@@ -101,9 +116,11 @@ typedef struct {
 typedef struct {
   double offered, pub_rate, del_rate, p50, p99, first_ms, pub_secs;
   uint64_t published, delivered, expect, loss, dups;
-  double cpu, broker_cpu;   /* share of one core; broker -1 = unknown */
-  double wait, broker_wait; /* share of the time runnable but without a CPU */
-  long rss_kb;              /* broker VmHWM, -1 unknown */
+  double cpu, broker_cpu;                     /* share of one core; broker -1 = unknown */
+  double wait, broker_wait;                   /* share of the time runnable but without a CPU */
+  long rss_kb;                                /* broker VmHWM, -1 unknown */
+  uint64_t xexpect, xdelivered, xloss, xdups; /* cross-node deliveries */
+  double xp50, xp99;
 } result;
 
 static uint64_t ns_now(void) {
@@ -192,6 +209,17 @@ static void ack_out(lclient *c, uint8_t type_byte, uint16_t pid) {
   c->ackn += 4;
 }
 
+/* Reservoir sampling: each of the `seen` deliveries equally likely kept. */
+static void sample(load *L, uint32_t *lat, size_t *n, uint64_t seen, uint32_t us) {
+  if (*n < L->lat_cap) {
+    lat[(*n)++] = us;
+    return;
+  }
+  L->rng = L->rng * 6364136223846793005ull + 1442695040888963407ull;
+  uint64_t j = (L->rng >> 11) % seen;
+  if (j < L->lat_cap) lat[j] = us;
+}
+
 static void on_delivery(load *L, lclient *c, const uint8_t *pl, size_t n) {
   if (n < 16) return;
   uint64_t sent = 0;
@@ -202,23 +230,22 @@ static void on_delivery(load *L, lclient *c, const uint8_t *pl, size_t n) {
   if (pub >= (uint32_t)L->npub) return;
   c->got++;
   L->delivered++;
+  bool cross = c->node != L->cl[pub].node; /* publishers come first in L->cl */
   uint32_t *last = &c->last_seq[pub];
-  if (seq <= *last)
+  if (seq <= *last) {
     c->dups++; /* duplicate or out of order: sequences only grow */
-  else
+    c->xdups += cross;
+  } else {
     *last = seq; /* a gap is loss, counted at the end */
+  }
+  c->xgot += cross;
   uint64_t now = ns_now();
   if (!L->first_delivery) L->first_delivery = now;
   L->last_delivery = now;
   uint64_t d = now > sent ? (now - sent) / 1000u : 0;
   uint32_t us = (uint32_t)(d > UINT32_MAX ? UINT32_MAX : d);
-  if (L->nlat < L->lat_cap) {
-    L->lat[L->nlat++] = us;
-  } else { /* reservoir: every delivery equally likely to be sampled */
-    L->rng = L->rng * 6364136223846793005ull + 1442695040888963407ull;
-    uint64_t j = (L->rng >> 11) % L->delivered;
-    if (j < L->lat_cap) L->lat[j] = us;
-  }
+  sample(L, L->lat, &L->nlat, L->delivered, us);
+  if (cross) sample(L, L->xlat, &L->nxlat, ++L->xdelivered, us);
 }
 
 /* Parses whole packets in c->rx in place. Returns bytes consumed. */
@@ -364,7 +391,14 @@ static void free_clients(load *L, int n) {
   L->cl = NULL;
 }
 
-/* Runs the load against url. broker_pid > 0: its CPU and peak RSS too. */
+/* The URL of "NAME=URL" (a name has no ':' or '/' before its '='). */
+static const char *node_address(const char *arg) {
+  const char *eq = strchr(arg, '=');
+  return eq && strcspn(arg, ":/") > (size_t)(eq - arg) ? eq + 1 : arg;
+}
+
+/* Runs the load against url, or against the nodes L->node_url when
+ * L->nnodes > 1. broker_pid > 0: its CPU and peak RSS too. */
 static int run_load(load *L, const char *urls, const char *label, pid_t broker_pid, result *R) {
   memset(R, 0, sizeof *R);
   R->broker_cpu = -1;
@@ -374,14 +408,20 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
   L->first_delivery = L->last_delivery = 0;
   L->rng = 0x6d71636865636bull;
   L->failed = false;
-  mqn_url url;
-  if (mqn_url_parse(urls, &url) != MQN_OK) {
-    fprintf(stderr, "bench load: bad url %s\n", urls);
-    return 2;
-  }
-  if (mqn_scheme_is_tls(url.scheme) && !L->tls) {
-    fprintf(stderr, "bench load: %s needs --cafile FILE or --insecure\n", urls);
-    return 2;
+  L->nxlat = 0;
+  L->xdelivered = 0;
+  int nn = L->nnodes > 1 ? L->nnodes : 1;
+  mqn_url nurl[8];
+  for (int i = 0; i < nn; i++) {
+    const char *u = nn > 1 ? node_address(L->node_url[i]) : urls;
+    if (mqn_url_parse(u, &nurl[i]) != MQN_OK) {
+      fprintf(stderr, "bench load: bad url %s\n", u);
+      return 2;
+    }
+    if (mqn_scheme_is_tls(nurl[i].scheme) && !L->tls) {
+      fprintf(stderr, "bench load: %s needs --cafile FILE or --insecure\n", u);
+      return 2;
+    }
   }
   int n = L->npub + L->nsub;
   L->cl = calloc((size_t)n, sizeof *L->cl);
@@ -395,19 +435,21 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
   char id[64];
   for (int i = 0; i < L->idle; i++) { /* held open, never in the loop */
     snprintf(id, sizeof id, "bench-idle-%d-%ld", i, (long)(ns_now() % 100000));
-    if (blocking_connect(&url, L->tls, &idle[i], id) != 0) goto out;
+    if (blocking_connect(&nurl[L->spread ? i % nn : 0], L->tls, &idle[i], id) != 0) goto out;
   }
   for (int i = 0; i < n; i++) {
     lclient *c = &L->cl[i];
     c->pub = i < L->npub;
     c->idx = c->pub ? i : i - L->npub;
+    /* spread: subscriber j sits one node after publisher j, so deliveries cross */
+    c->node = !L->spread ? 0 : c->pub ? c->idx % nn : (c->idx + 1) % nn;
     c->rx = malloc(RXCAP);
     c->ack = malloc(ACKCAP);
     if (!c->pub) c->last_seq = calloc((size_t)L->npub, sizeof *c->last_seq);
     snprintf(id, sizeof id, "bench-%s-%d-%ld", c->pub ? "pub" : "sub", c->idx,
              (long)(ns_now() % 100000));
     if (!c->rx || !c->ack || (!c->pub && !c->last_seq) ||
-        blocking_connect(&url, L->tls, &c->nc, id) != 0)
+        blocking_connect(&nurl[c->node], L->tls, &c->nc, id) != 0)
       goto out;
     if (!c->pub && blocking_subscribe(c->nc, L->qos) != 0) goto out;
     if (c->pub) make_template(L, c);
@@ -483,8 +525,17 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
   for (int i = L->npub; i < n; i++) {
     dups += L->cl[i].dups;
     uniq += L->cl[i].got - L->cl[i].dups;
+    R->xdelivered += L->cl[i].xgot;
+    R->xdups += L->cl[i].xdups;
+    for (int p = 0; p < L->npub; p++)
+      if (L->cl[p].node != L->cl[i].node) R->xexpect += L->cl[p].published;
   }
+  uint64_t xuniq = R->xdelivered - R->xdups;
+  R->xloss = R->xexpect > xuniq ? R->xexpect - xuniq : 0;
   qsort(L->lat, L->nlat, sizeof *L->lat, cmp_u32);
+  qsort(L->xlat, L->nxlat, sizeof *L->xlat, cmp_u32);
+  R->xp50 = L->nxlat ? L->xlat[L->nxlat / 2] / 1000.0 : 0.0;
+  R->xp99 = L->nxlat ? L->xlat[(size_t)((double)L->nxlat * 0.99)] / 1000.0 : 0.0;
   double secs = (double)(pub_end - start) / 1e9;
   double del_secs = L->last_delivery > start ? (double)(L->last_delivery - start) / 1e9 : secs;
   if (del_secs < secs) del_secs = secs;
@@ -511,6 +562,11 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
          (unsigned long long)L->delivered);
   printf("  loss        %llu  duplicates/reordered %llu\n", (unsigned long long)R->loss,
          (unsigned long long)dups);
+  if (nn > 1 && L->spread)
+    printf("  cross-node  %llu of %llu expected delivered across nodes, loss %llu, "
+           "duplicates/reordered %llu, p50 %.3f ms p99 %.3f ms (%zu samples)\n",
+           (unsigned long long)R->xdelivered, (unsigned long long)R->xexpect,
+           (unsigned long long)R->xloss, (unsigned long long)R->xdups, R->xp50, R->xp99, L->nxlat);
   printf("  first       delivery after %.1f ms; publishers ran %.0f ms\n", R->first_ms,
          secs * 1000);
   printf("  cpu         generator %.0f%% of a core (+%.0f%% waiting for one)", R->cpu * 100,
@@ -532,6 +588,11 @@ static int run_load(load *L, const char *urls, const char *label, pid_t broker_p
          (unsigned long long)expect, (unsigned long long)R->loss, (unsigned long long)dups,
          R->pub_rate, R->del_rate, R->p50, R->p99, R->first_ms, secs * 1000, R->cpu, R->wait,
          R->broker_cpu, R->broker_wait, R->rss_kb);
+  if (nn > 1 && L->spread)
+    printf("result: nodes=%d spread=%d x_expected=%llu x_delivered=%llu x_loss=%llu x_dups=%llu "
+           "x_p50_ms=%.3f x_p99_ms=%.3f\n",
+           nn, L->spread, (unsigned long long)R->xexpect, (unsigned long long)R->xdelivered,
+           (unsigned long long)R->xloss, (unsigned long long)R->xdups, R->xp50, R->xp99);
   fflush(stdout);
   rc = 0;
 out:
@@ -755,9 +816,33 @@ static int sweep(load *L, const brokers *B, const char **names, const char **lab
 
 /* ---- command line ---------------------------------------------------------------------- */
 
+/* The load spread over the nodes, then on the first node alone: what
+ * crossing nodes costs, measured against the same broker in the same run. */
+static int cluster_load(load *L, pid_t broker_pid) {
+  char all[1200];
+  size_t used = 0;
+  for (int i = 0; i < L->nnodes; i++) {
+    int w = snprintf(all + used, sizeof all - used, "%s%s", i ? "," : "", L->node_url[i]);
+    if (w < 0 || (size_t)w >= sizeof all - used) break;
+    used += (size_t)w;
+  }
+  result spread, single;
+  L->spread = true;
+  int rc = run_load(L, all, "cluster", broker_pid, &spread);
+  if (rc) return rc;
+  L->spread = false;
+  rc = run_load(L, node_address(L->node_url[0]), "single-node", broker_pid, &single);
+  if (rc) return rc;
+  printf("cluster vs single node: delivered %.0f vs %.0f msg/s, p99 %.3f ms (cross-node %.3f) "
+         "vs %.3f ms, cross-node loss %llu, duplicates %llu\n",
+         spread.del_rate, single.del_rate, spread.p99, spread.xp99, single.p99,
+         (unsigned long long)spread.xloss, (unsigned long long)spread.xdups);
+  return 0;
+}
+
 static int usage(void) {
   fprintf(stderr,
-          "usage: mqcheck bench load [--url tcp://H:P] [--pubs N] [--subs M] [--qos Q]\n"
+          "usage: mqcheck bench load [--url tcp://H:P]... [--pubs N] [--subs M] [--qos Q]\n"
           "       [--size B] [--duration S] [--window W] [--rate msgs/s/publisher] [--flood]\n"
           "       [--idle N] [--broker-pid PID] [--drain MS (quiet time that ends a run)]\n"
           "       [--sndbuf BYTES (publishers' SO_SNDBUF, default 131072; 0 = kernel)]\n"
@@ -766,7 +851,10 @@ static int usage(void) {
           "        [--sweep-start MSGS_PER_S]] [--serve PATH] [--serve-config F]\n"
           "       [--mosquitto PATH] [--aedes SCRIPT]\n"
           "  default: closed loop (each publisher at most W messages ahead of the slowest\n"
-          "  subscriber); --flood: open loop (as fast as TCP takes it, W in flight at QoS>0)\n");
+          "  subscriber); --flood: open loop (as fast as TCP takes it, W in flight at QoS>0)\n"
+          "  several --url NAME=URL: the nodes of a cluster; clients spread over them,\n"
+          "  cross-node loss, duplicates and latency reported, then the same load on the\n"
+          "  first node alone\n");
   return 2;
 }
 
@@ -834,9 +922,10 @@ int mqc_bench_load(int argc, char **argv) {
       broker_pid = atol(v);
     else if (!strcmp(a, "--idle"))
       L.idle = atoi(v);
-    else if (!strcmp(a, "--url"))
-      urls = v;
-    else if (!strcmp(a, "--pubs"))
+    else if (!strcmp(a, "--url")) {
+      if (L.nnodes == 8) return usage();
+      urls = L.node_url[L.nnodes++] = v;
+    } else if (!strcmp(a, "--pubs"))
       L.npub = atoi(v);
     else if (!strcmp(a, "--subs"))
       L.nsub = atoi(v);
@@ -882,8 +971,13 @@ int mqc_bench_load(int argc, char **argv) {
   }
   L.lat_cap = 2000000;
   L.lat = malloc(L.lat_cap * sizeof *L.lat);
+  L.xlat = malloc(L.lat_cap * sizeof *L.xlat);
   L.batch = malloc(BATCH + 70100);
-  if (!L.lat || !L.batch) return 1;
+  if (!L.lat || !L.xlat || !L.batch) return 1;
+  if (L.nnodes > 1 && (list || cmp || do_table || do_sweep)) {
+    fprintf(stderr, "bench load: several --url (a cluster) go with a plain load only\n");
+    return 2;
+  }
   char names_buf[256];
   const char *names[8], *labels[8];
   int nb = 0;
@@ -903,9 +997,12 @@ int mqc_bench_load(int argc, char **argv) {
     rc = sweep(&L, &B, names, labels, nb, sweep_start, svg);
   else if (nb)
     rc = compare(&L, &B, names, labels, nb);
+  else if (L.nnodes > 1)
+    rc = cluster_load(&L, (pid_t)broker_pid);
   else
     rc = run_load(&L, urls, NULL, (pid_t)broker_pid, &R);
   free(L.lat);
+  free(L.xlat);
   free(L.batch);
   free(L.floor);
   mqn_tls_free(L.tls);

@@ -27,7 +27,10 @@ static void usage(FILE *f) {
              "  PATHS                 scenario files or directories (default: the suite\n"
              "                        installed with mqcheck, or the source tree's in a build)\n"
              "  --target T            engine (default) | tcp://HOST:PORT | mqtts://HOST:PORT |\n"
-             "                        ws://HOST:PORT/PATH | wss://HOST:PORT/PATH\n"
+             "                        ws://HOST:PORT/PATH | wss://HOST:PORT/PATH; repeated\n"
+             "                        as NAME=URL, the named nodes of a cluster (a cluster\n"
+             "                        case puts its clients on different nodes,\n"
+             "                        docs/cluster.md)\n"
              "  --profile F           target profile (YAML): address, credentials, TLS,\n"
              "                        capabilities, timeouts; options given here win.\n"
              "                        Without one, a broker target is probed first\n"
@@ -36,7 +39,7 @@ static void usage(FILE *f) {
              "  --cafile F --cert F --key F --insecure   TLS (mqtts://, wss://)\n"
              "  --username U --password P   for every CONNECT that sets none itself\n"
              "  --version V           3.1.1 or 5 (default: every version a scenario lists)\n"
-             "  --jobs N              cases in parallel (default: CPUs, at least 8 against a\n"
+             "  --jobs N              cases in parallel (default: CPUs, at least 32 against a\n"
              "                        broker, where cases mostly wait; 1 = serial)\n"
              "  --filter PAT          only matching cases (repeatable): a plain word matches\n"
              "                        anywhere in name@version, a glob (* ? [..]) the whole\n"
@@ -171,6 +174,8 @@ static void report_case(const mqs_case *c, const mqs_result *r, const char *id, 
       .detail = r->detail,
       .wall_ms = r->wall_ms,
       .target_ms = (unsigned long long)r->target_ms,
+      .has_propagation = r->has_propagation,
+      .propagation_ms = r->propagation_ms,
   };
 }
 
@@ -236,6 +241,8 @@ static int unknown_ids(const mqs_suite *suite) {
 
 int mqc_cmd_run(int argc, char **argv) {
   const char *target = NULL, *profile_path = NULL, *junit = NULL, *json = NULL, *report = NULL;
+  const char *targets[MQS_NODES_MAX];
+  size_t n_targets = 0;
   const char *baseline = NULL, *write_baseline = NULL, *run_id = NULL, *html = NULL;
   const char *username = NULL, *password = NULL;
   mqs_tls_opts tls = {0};
@@ -259,9 +266,13 @@ int mqc_cmd_run(int argc, char **argv) {
       usage(stdout);
       rc = 0;
       goto out_free;
-    } else if (ARG("--target"))
-      target = argv[++i];
-    else if (ARG("--profile"))
+    } else if (ARG("--target")) {
+      if (n_targets == MQS_NODES_MAX) {
+        rc = cli_usage("run", "at most %d --target nodes", MQS_NODES_MAX);
+        goto out_free;
+      }
+      targets[n_targets++] = target = argv[++i];
+    } else if (ARG("--profile"))
       profile_path = argv[++i];
     else if (ARG("--cafile"))
       tls.cafile = argv[++i];
@@ -369,6 +380,11 @@ int mqc_cmd_run(int argc, char **argv) {
       fprintf(stderr, "%s:%zu:%zu: error: %s\n", le.file, le.line, le.column, le.message);
       goto out_free;
     }
+    if (!target && prof.n_targets > 1) {
+      n_targets = prof.n_targets;
+      for (size_t k = 0; k < n_targets; k++)
+        targets[k] = prof.targets[k];
+    }
     if (!target) target = prof.target;
     if (!username) username = prof.username;
     if (!password) password = prof.password;
@@ -385,11 +401,19 @@ int mqc_cmd_run(int argc, char **argv) {
 
   mqs_target_spec *spec = NULL;
   char err[512];
-  if (mqs_target_spec_new(target, &tls, &spec, err, sizeof err)) {
+  if (n_targets < 2) {
+    n_targets = 1;
+    targets[0] = target;
+  }
+  if (mqs_target_spec_new_nodes(targets, n_targets, &tls, &spec, err, sizeof err)) {
     fprintf(stderr, "mqcheck run: %s\n", err);
     mqs_profile_free(&prof);
     goto out_free;
   }
+  /* a cluster is probed and reached through its first node; the other
+   * nodes are reached up front too */
+  size_t n_nodes = mqs_target_spec_n_nodes(spec);
+  if (n_nodes > 1) target = mqs_target_spec_node_url(spec, 0);
   mqs_suite suite;
   if (mqs_suite_load(paths, n_paths, &suite, stderr)) {
     fprintf(stderr, "mqcheck run: cannot read the scenario paths\n");
@@ -466,6 +490,14 @@ int mqc_cmd_run(int argc, char **argv) {
       mqs_suite_free(&suite);
       goto out_spec;
     }
+    for (size_t k = 1; k < n_nodes; k++)
+      if (mqp_reach(mqs_target_spec_node_url(spec, k), tls.cafile, tls.cert, tls.key, tls.insecure,
+                    cto, err, sizeof err)) {
+        fprintf(stderr, "mqcheck run: node %s: %s\n", mqs_target_spec_node_name(spec, k), err);
+        free(cases);
+        mqs_suite_free(&suite);
+        goto out_spec;
+      }
   }
   /* Versions the broker does not speak (profile or probe) are a legal
    * choice: their cases are skipped with the reason, never failed. The
@@ -519,7 +551,7 @@ int mqc_cmd_run(int argc, char **argv) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (!jobs) {
     jobs = ncpu > 0 ? (unsigned)ncpu : 1;
-    if (!mqs_target_spec_is_engine(spec) && jobs < 8) jobs = 8; /* network waits are idle */
+    if (!mqs_target_spec_is_engine(spec) && jobs < MQS_NET_JOBS) jobs = MQS_NET_JOBS;
   }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -534,6 +566,11 @@ int mqc_cmd_run(int argc, char **argv) {
       .jobs = jobs,
       .run_id = run_id,
       .transcript_always = verbose,
+      /* the engine is one broker: every cross-node promise holds trivially */
+      .cluster = mqs_target_spec_is_engine(spec) ? MQS_CLUSTER_ALL
+                 : n_nodes > 1                   ? MQS_CLUSTER_ALL & ~prof.cluster_off
+                                                 : 0,
+      .propagation_ms = prof.propagation_ms,
   };
   if (run_ms)
     opts.run_deadline_ms = (uint64_t)t0.tv_sec * 1000u + (uint64_t)t0.tv_nsec / 1000000u + run_ms;
@@ -574,6 +611,14 @@ int mqc_cmd_run(int argc, char **argv) {
   char(*ids)[300] = calloc(n + 1, sizeof *ids);
   char shown_target[600];
   mqn_url_redact(target ? target : "engine", shown_target, sizeof shown_target);
+  for (size_t k = 0, used = 0; n_nodes > 1 && k < n_nodes; k++) {
+    char one[300];
+    mqn_url_redact(mqs_target_spec_node_url(spec, k), one, sizeof one);
+    int w = snprintf(shown_target + used, sizeof shown_target - used, "%s%s=%s", k ? "," : "",
+                     mqs_target_spec_node_name(spec, k), one);
+    if (w < 0 || (size_t)w >= sizeof shown_target - used) break;
+    used += (size_t)w;
+  }
   char started[32];
   time_t now = time(NULL);
   struct tm tmv;
@@ -600,6 +645,9 @@ int mqc_cmd_run(int argc, char **argv) {
     if (c->verdict == MQR_PASS) {
       if (verbose && c->detail)
         printf("%s\n", c->detail);
+      else if (!quiet && results[i].has_propagation)
+        printf("pass  %-60s %8.1f ms  propagation %.0f ms\n", c->id, c->wall_ms,
+               results[i].propagation_ms);
       else if (!quiet)
         printf("pass  %-60s %8.1f ms\n", c->id, c->wall_ms);
     } else if (c->verdict == MQR_SKIP) {

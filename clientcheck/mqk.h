@@ -53,6 +53,8 @@ typedef struct {
   bool session;            /* {session} 1: the client should keep its session
                               (Clean Start 0, Session Expiry > 0) and
                               reconnect when the connection drops */
+  const char *auth;        /* {auth}: "METHOD:SECRET" of the enhanced
+                              authentication offered; NULL = none ("-") */
 } mqk_behaviour;
 
 size_t mqk_behaviour_count(void);
@@ -62,9 +64,11 @@ const mqk_behaviour *mqk_behaviour_at(size_t i); /* static; NULL past the end */
  * NUL-terminated). Placeholders: {host} {port} {role} (pub|sub) {version}
  * (311|5) {qos} {count} {topic} {payload} {id} (a client ID for this case)
  * {session} (1 when the behaviour needs a persistent session, else 0)
- * and {{ / }} for literal braces. Values are quoted for /bin/sh where they
- * could hold special characters. returns 0, or -1 (unknown placeholder or
- * overflow) with a message in out. */
+ * {auth} ("mqcheck-challenge:SECRET" when the behaviour offers enhanced
+ * authentication, else "-")
+ * and {{ / }} for literal braces. Every value is made of [A-Za-z0-9/:-] and
+ * needs no quoting. returns 0, or -1 (unknown placeholder or overflow) with a
+ * message in out. */
 int mqk_expand(const char *tmpl, const mqk_behaviour *b, unsigned vbit, uint16_t port, char *out,
                size_t cap);
 

@@ -192,12 +192,17 @@ static inline bool mqc__plain_topic(const uint8_t *p, size_t n) {
   }
 }
 
+/* Per byte of a filter: 0 passes, 1 is a wildcard ('+', '#'), 2 needs the
+ * precise checks (NUL, non-ASCII): one load and test per ordinary byte. */
+extern const uint8_t mqc__filter_byte[256];
+
 static inline bool mqc__plain_filter(const uint8_t *p, size_t n, mqc_version v) {
   if (n == 0 || (v == MQC_V5 && p[0] == '$' && n >= 7 && !memcmp(p, "$share/", 7))) return false;
   for (size_t i = 0; i < n; i++) {
-    uint8_t c = p[i];
-    if ((uint8_t)(c - 1) >= 0x7F) return false;
-    if ((c & 0xF7) != '#') continue; /* neither '+' nor '#' */
+    const unsigned k = mqc__filter_byte[p[i]];
+    if (!k) continue;
+    if (k != 1) return false;
+    const uint8_t c = p[i];
     if (i > 0 && p[i - 1] != '/') return false;
     if (c == '#' ? i + 1 != n : (i + 1 < n && p[i + 1] != '/')) return false;
   }

@@ -62,7 +62,14 @@ void mqe__fail(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement
   const char *why = why_text(buf, sizeof buf, statement, message);
   if (c->connack_sent || mqe__fault(e, MQE_FAULT_DISCONNECT_BEFORE_CONNACK))
     mqe__send_disconnect(e, c, reason, why);
-  else
+  if (c->connack_sent && c->ver == MQC_V5 && mqe__fault(e, MQE_FAULT_PACKET_AFTER_DISCONNECT))
+    mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
+  if (c->connack_sent && c->ver == MQC_V5 &&
+      (reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR) &&
+      mqe__fault(e, MQE_FAULT_DISCONNECT_KEEPS_OPEN)) {
+    c->failing = false;
+    return;
+  } else
     (void)mqe__send_connack_refusal(e, c, reason, why); /* NOMEM: the close still happens */
   c->state = MQE__S_CLOSING;
   c->failing = false;
@@ -129,6 +136,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
   mqc_type t = (mqc_type)(p[0] >> 4);
   if (c->state == MQE__S_AWAIT_CONNECT) {
     if (t != MQC_CONNECT) {
+      if (mqe__fault(e, MQE_FAULT_FIRST_PACKET_IGNORED)) return;
       mqe__violation(e, c, MQC_RC_PROTOCOL_ERROR, "MQTT-3.1.0-1", "first packet is not CONNECT");
       return;
     }
@@ -144,7 +152,7 @@ static void dispatch(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
   mqc_error err;
   mqc_status st = mqc_decode(p, n, c->ver, MQC_FROM_CLIENT, e->cfg.maximum_packet_size, &pkt, &err);
   if (st != MQC_OK) {
-    if (mqe__fault_codec(e, c, err.statement)) return;
+    if (mqe__fault_codec(e, c->ver, err.statement)) return;
     uint8_t reason = err.reason ? err.reason : MQC_RC_MALFORMED_PACKET;
     mqe__violation(e, c, reason, err.statement, err.message ? err.message : mqc_strerror(st));
     return;

@@ -35,6 +35,13 @@ static bool strict_id_ok(mqc_bytes id) {
   return true;
 }
 
+/* Planted deviation CLIENT_ID_UPPERCASE_REFUSED only. */
+static bool has_upper(mqc_bytes id) {
+  for (size_t i = 0; i < id.n; i++)
+    if (id.p[i] >= 'A' && id.p[i] <= 'Z') return true;
+  return false;
+}
+
 static void refuse(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement,
                    const char *why) {
   mqe__event(e, MQE_EV_REFUSED, c, reason, statement, why);
@@ -64,7 +71,8 @@ static void put_connack_props(const mqe_engine *e, const mqe_conn *c, const void
   if (ci->expiry_capped) mqe__put_prop_int(w, MQC_PROP_SESSION_EXPIRY_INTERVAL, ci->expiry);
   if (g->receive_maximum != 65535)
     mqe__put_prop_int(w, MQC_PROP_RECEIVE_MAXIMUM, g->receive_maximum);
-  if (g->maximum_qos < 2) mqe__put_prop_int(w, MQC_PROP_MAXIMUM_QOS, g->maximum_qos);
+  if (g->maximum_qos < 2 && !mqe__fault(e, MQE_FAULT_MAXIMUM_QOS_NOT_ANNOUNCED))
+    mqe__put_prop_int(w, MQC_PROP_MAXIMUM_QOS, g->maximum_qos);
   if (!g->retain_available) mqe__put_prop_int(w, MQC_PROP_RETAIN_AVAILABLE, 0);
   if (g->maximum_packet_size < MQE__MAX_PACKET_PROTOCOL)
     mqe__put_prop_int(w, MQC_PROP_MAXIMUM_PACKET_SIZE, g->maximum_packet_size);
@@ -77,7 +85,9 @@ static void put_connack_props(const mqe_engine *e, const mqe_conn *c, const void
   if (ci->ka_override) mqe__put_prop_int(w, MQC_PROP_SERVER_KEEP_ALIVE, c->keep_alive);
   if (ci->resp_info)
     mqe__put_prop_str(w, MQC_PROP_RESPONSE_INFORMATION, mqc_cstr(g->response_information));
-  if (c->auth) {
+  if (!c->auth && mqe__fault(e, MQE_FAULT_AUTH_METHOD_UNASKED))
+    mqe__put_prop_str(w, MQC_PROP_AUTHENTICATION_METHOD, mqc_cstr("SCRAM-SHA-1"));
+  if (c->auth && !mqe__fault(e, MQE_FAULT_AUTH_METHOD_NOT_REPEATED)) {
     mqe__put_prop_str(w, MQC_PROP_AUTHENTICATION_METHOD, mqc_cstr(c->auth->name));
     if (ci->auth_n)
       mqe__put_prop_str(w, MQC_PROP_AUTHENTICATION_DATA, (mqc_bytes){ci->auth_data, ci->auth_n});
@@ -212,7 +222,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
       c->send_max = (uint16_t)u;
     if (prop_u32(&cn->props, MQC_PROP_MAXIMUM_PACKET_SIZE, &u) && u) c->client_max_packet = u;
     if (prop_u32(&cn->props, MQC_PROP_TOPIC_ALIAS_MAXIMUM, &u))
-      c->out_alias_max = (uint16_t)(u < e->cfg.outbound_aliases ? u : e->cfg.outbound_aliases);
+      c->out_alias_max = (uint16_t)((u < e->cfg.outbound_aliases ? u : e->cfg.outbound_aliases) +
+                                    (u && mqe__fault(e, MQE_FAULT_ALIAS_ABOVE_CLIENT_MAX)));
     else if (mqe__fault(e, MQE_FAULT_ALIAS_WITHOUT_CLIENT_MAX))
       c->out_alias_max = 16;
     if (prop_u32(&cn->props, MQC_PROP_REQUEST_PROBLEM_INFORMATION, &u))
@@ -233,6 +244,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for CONNACK");
     return;
   }
+  if (mqe__fault(e, MQE_FAULT_SECOND_CONNACK))
+    (void)mqe__send_connack(e, c, sp, 0, put_connack_props, &ci);
   mqe__event(e, MQE_EV_CONNECTED, c, 0, NULL,
              ci.session_present ? "connected, session resumed" : "connected, new session");
   if (c->keep_alive)
@@ -269,7 +282,7 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
       c->ver = MQC_V5;
     else if (lvl == 3 || lvl == 4)
       c->ver = (mqc_version)lvl;
-    if (mqe__fault_codec(e, c, err.statement)) {
+    if (mqe__fault_codec(e, 0, err.statement)) {
       c->ver = 0;
       return;
     }
@@ -308,12 +321,15 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
     return;
   }
   if (id.n == 0 && (!e->cfg.assign_client_ids || c->ver == MQC_V31)) {
-    refuse(e, c, MQC_RC_CLIENT_IDENTIFIER_NOT_VALID, v5 ? "MQTT-3.1.3-8" : "MQTT-3.1.3-9",
-           "empty client identifier not accepted");
+    refuse(e, c,
+           mqe__fault(e, MQE_FAULT_EMPTY_ID_WRONG_CODE) ? MQC_RC_NOT_AUTHORIZED
+                                                        : MQC_RC_CLIENT_IDENTIFIER_NOT_VALID,
+           v5 ? "MQTT-3.1.3-8" : "MQTT-3.1.3-9", "empty client identifier not accepted");
     return;
   }
   if (id.n &&
-      ((e->cfg.strict_client_ids && !strict_id_ok(id)) || (c->ver == MQC_V31 && id.n > 23))) {
+      ((e->cfg.strict_client_ids && !strict_id_ok(id)) || (c->ver == MQC_V31 && id.n > 23) ||
+       (mqe__fault(e, MQE_FAULT_CLIENT_ID_UPPERCASE_REFUSED) && has_upper(id)))) {
     refuse(e, c, MQC_RC_CLIENT_IDENTIFIER_NOT_VALID, v5 ? "MQTT-3.1.3-8" : "MQTT-3.1.3-9",
            "client identifier rejected");
     return;
@@ -350,6 +366,10 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
   mqc_prop am;
   if (v5 && mqc_props_get(&cn->props, MQC_PROP_AUTHENTICATION_METHOD, &am)) {
     const mqe_auth_method *m = mqe__auth_find(e, am.value);
+    if (!m && mqe__fault(e, MQE_FAULT_AUTH_UNKNOWN_METHOD_ACCEPTED)) {
+      accept_connect(e, c, cn, NULL, 0);
+      return;
+    }
     if (!m) {
       refuse(e, c, MQC_RC_BAD_AUTHENTICATION_METHOD, "MQTT-4.12.0-1",
              "unsupported authentication method");
@@ -379,7 +399,10 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
       memcpy(c->connect_copy, buf, len);
       c->connect_copy_len = len;
       c->state = MQE__S_AUTH;
-      mqe__send_auth(e, c, MQC_RC_CONTINUE_AUTHENTICATION, out, out_n);
+      mqe__send_auth(e, c,
+                     mqe__fault(e, MQE_FAULT_AUTH_WRONG_REASON) ? MQC_RC_REAUTHENTICATE
+                                                                : MQC_RC_CONTINUE_AUTHENTICATION,
+                     out, out_n);
       return;
     }
     accept_connect(e, c, cn, out, out_n);

@@ -144,9 +144,16 @@ void mqe__resend_inflight(mqe_engine *e, mqe_session *s) {
   /* MQTT-4.4.0-1 / MQTT-4.6.0-1: original order, DUP set */
   for (mqe_qent *q = s->inflight.head; q && c->state == MQE__S_CONNECTED; q = next) {
     next = q->next;
-    if (q->state == MQE__Q_WAIT_COMP) {
+    if (q->state == MQE__Q_WAIT_COMP &&
+        !(q->msg && mqe__fault(e, MQE_FAULT_PUBLISH_RESENT_AFTER_PUBREC))) {
       if (!mqe__fault(e, MQE_FAULT_PUBREL_NOT_RESENT))
         mqe__send_simple(e, c, MQC_PUBREL, q->pid, 0);
+      continue;
+    }
+    if (q->qos == 2 && mqe__msg_expired(q->msg, e->now) &&
+        mqe__fault(e, MQE_FAULT_SENT_QOS2_EXPIRED)) {
+      mqe__qlist_remove(&s->inflight, q);
+      mqe__qent_free(e, q);
       continue;
     }
     bool nomem;

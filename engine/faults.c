@@ -193,6 +193,78 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a PUBREC with an unknown id acknowledges the oldest QoS 2 message"),
     F(QUEUE_REVERSED, "queue-reversed", "MQTT-4.6.0-6", "MQTT-4.6.0-6",
       "messages queued for a session go out newest first"),
+    F(RS_OVERSIZE_CONNACK, "reason-string-oversize-connack", NULL, "MQTT-3.2.2-19",
+      "a refusing CONNACK keeps its Reason String past the client's Maximum Packet Size"),
+    F(RS_OVERSIZE_PUBACK, "reason-string-oversize-puback", NULL, "MQTT-3.4.2-2",
+      "PUBACK explains its code (0x10 too) in a Reason String past the client's Maximum Packet "
+      "Size"),
+    F(RS_OVERSIZE_PUBREC, "reason-string-oversize-pubrec", NULL, "MQTT-3.5.2-2",
+      "PUBREC explains its code (0x10 too) in a Reason String past the client's Maximum Packet "
+      "Size"),
+    F(RS_OVERSIZE_PUBCOMP, "reason-string-oversize-pubcomp", NULL, "MQTT-3.7.2-2",
+      "PUBCOMP explains its code in a Reason String past the client's Maximum Packet Size"),
+    F(RS_OVERSIZE_SUBACK, "reason-string-oversize-suback", NULL, "MQTT-3.9.2-1",
+      "SUBACK explains its codes in a Reason String past the client's Maximum Packet Size"),
+    F(RS_OVERSIZE_UNSUBACK, "reason-string-oversize-unsuback", NULL, "MQTT-3.11.2-1",
+      "UNSUBACK explains its codes (0x11 too) in a Reason String past the client's Maximum Packet "
+      "Size"),
+    F(RS_OVERSIZE_DISCONNECT, "reason-string-oversize-disconnect", NULL, "MQTT-3.14.2-3",
+      "DISCONNECT keeps its Reason String past the client's Maximum Packet Size"),
+    F(CLIENT_ID_UPPERCASE_REFUSED, "client-id-uppercase-refused", "MQTT-3.1.3-5", "MQTT-3.1.3-5",
+      "a Client Identifier with upper-case letters is refused"),
+    F(EMPTY_ID_WRONG_CODE, "empty-id-wrong-code", "MQTT-3.1.3-9", "MQTT-3.1.3-8",
+      "a refused empty Client Identifier gets not-authorised instead of identifier-rejected"),
+    F(DUP_ON_QOS0, "dup-on-qos0", "MQTT-3.3.1-2", "MQTT-3.3.1-2",
+      "a QoS 0 PUBLISH goes out with DUP 1"),
+    F(DUP_PROPAGATED, "dup-propagated", "MQTT-3.3.1-3", "MQTT-3.3.1-3",
+      "the incoming PUBLISH's DUP 1 is copied to the outgoing one"),
+    F(RETAIN_QOS0_KEEPS_OLD, "retain-qos0-keeps-old", "MQTT-3.3.1-7", "MQTT-3.3.1-5",
+      "a retained QoS 0 PUBLISH does not replace the retained message"),
+    F(NOT_AUTHORIZED_NO_ACK, "not-authorized-no-ack", "MQTT-3.3.5-2", NULL,
+      "a PUBLISH refused by the ACL is neither acknowledged nor closed"),
+    F(WILDCARDS_UNAVAILABLE_ACCEPTED, "wildcards-unavailable-accepted", "MQTT-3.8.3-2",
+      "MQTT-3.8.4-7", "a wildcard subscription is granted while wildcards are unavailable"),
+    F(QOS1_DUP_DROPPED, "qos1-dup-dropped", "MQTT-4.3.2-2", "MQTT-4.3.2-5",
+      "a QoS 1 PUBLISH with DUP 1 is acknowledged but not delivered"),
+    F(UNSUBACK_MISSING_WHEN_NONE, "unsuback-missing-when-none", "MQTT-3.10.4-5", "MQTT-3.10.4-5",
+      "no UNSUBACK when no subscription was removed"),
+    F(UNSUBSCRIBE_REMOVES_OTHER, "unsubscribe-removes-other", "MQTT-3.10.4-1", "MQTT-3.10.4-1",
+      "an UNSUBSCRIBE filter with no exact match removes the newest subscription"),
+    F(NO_PUBREL, "no-pubrel", "MQTT-4.3.3-1", "MQTT-4.3.3-4",
+      "a PUBREC from the subscriber is not answered with PUBREL"),
+    F(PUBLISH_RESENT_AFTER_PUBREC, "publish-resent-after-pubrec", "MQTT-4.4.0-1", "MQTT-4.3.3-6",
+      "on resume, a message already PUBREC'd is re-sent as PUBLISH instead of PUBREL"),
+    F(SENT_QOS2_EXPIRED, "sent-qos2-expired", NULL, "MQTT-4.3.3-7",
+      "an in-flight QoS 2 message whose expiry passed is dropped on resume"),
+    F(FAILED_PUBREC_ID_KEPT, "failed-pubrec-id-kept", NULL, "MQTT-4.3.3-9",
+      "after a PUBREC of 0x80 or more, the Packet Identifier stays in use"),
+    F(AUTH_WRONG_REASON, "auth-wrong-reason", NULL, "MQTT-4.12.0-2",
+      "the server's AUTH challenge has reason code 0x19, not 0x18"),
+    F(AUTH_METHOD_NOT_REPEATED, "auth-method-not-repeated", NULL, "MQTT-4.12.0-5",
+      "the successful CONNACK omits the Authentication Method"),
+    F(AUTH_METHOD_UNASKED, "auth-method-unasked", NULL, "MQTT-4.12.0-6",
+      "CONNACK names an Authentication Method the client did not use"),
+    F(AUTH_UNKNOWN_METHOD_ACCEPTED, "auth-unknown-method-accepted", NULL, "MQTT-4.12.0-1",
+      "an unsupported Authentication Method is ignored and the CONNECT accepted"),
+    F(MAXIMUM_QOS_NOT_ANNOUNCED, "maximum-qos-not-announced", NULL, "MQTT-3.2.2-9",
+      "CONNACK omits Maximum QoS although the server supports only QoS 0 or 1"),
+    F(SUBSCRIBE_ABOVE_MAX_QOS_REFUSED, "subscribe-above-max-qos-refused", NULL, "MQTT-3.2.2-10",
+      "SUBSCRIBE asking for more than Maximum QoS is refused instead of downgraded"),
+    F(DISCONNECT_KEEPS_OPEN, "disconnect-keeps-open", NULL, "MQTT-3.14.4-2",
+      "after sending DISCONNECT the server keeps the connection open"),
+    F(PACKET_AFTER_DISCONNECT, "packet-after-disconnect", NULL, "MQTT-3.14.4-1",
+      "after sending DISCONNECT the server sends a PINGRESP"),
+    F(ALIAS_ABOVE_CLIENT_MAX, "alias-above-client-max", NULL, "MQTT-3.1.2-26",
+      "Topic Aliases go one above the client's Topic Alias Maximum"),
+    F(TOPIC_CASE_INSENSITIVE, "topic-case-insensitive", "MQTT-4.7.3-4", "MQTT-4.7.3-4",
+      "topic levels match regardless of letter case"),
+    F(FIRST_PACKET_IGNORED, "first-packet-ignored", "MQTT-4.8.0-1", "MQTT-4.13.1-1",
+      "a first packet other than CONNECT is ignored, not a reason to close"),
+    F(SECOND_CONNACK, "second-connack", NULL, "MQTT-3.2.0-2", "CONNACK is sent twice"),
+    F(ZERO_QUOTA_NO_PUBACK, "zero-quota-no-puback", NULL, "MQTT-4.9.0-3",
+      "with the send quota towards it used up, a client's QoS 1 PUBLISH is not acknowledged"),
+    F(ZERO_QUOTA_NO_SUBACK, "zero-quota-no-suback", NULL, "MQTT-3.3.4-10",
+      "with the send quota used up, SUBSCRIBE is not answered"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
       "MQTT-1.5.4-1", "ill-formed UTF-8 in a string is ignored, not a reason to close"),
     C(ACCEPT_NULL_CHAR, "accept-null-char", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "MQTT-1.5.3-2",
@@ -243,9 +315,11 @@ const mqe_fault_info *mqe_fault_lookup(const char *name) {
   return NULL;
 }
 
-bool mqe__fault_codec(const mqe_engine *e, const mqe_conn *c, const char *statement) {
+bool mqe__fault_codec(const mqe_engine *e, mqc_version v, const char *statement) {
   unsigned f = e->cfg.fault;
   if (f == MQE_FAULT_NONE || f >= MQE_FAULT__END || !statement) return false;
-  const char *key = c->ver == MQC_V5 ? table[f].codec_5 : table[f].codec_311;
-  return key && !strcmp(key, statement);
+  const char *k311 = table[f].codec_311, *k5 = table[f].codec_5;
+  /* a CONNECT's version is not known while it is decoded: either key */
+  return (v != MQC_V5 && k311 && !strcmp(k311, statement)) ||
+         (v != MQC_V311 && v != MQC_V31 && k5 && !strcmp(k5, statement));
 }

@@ -31,6 +31,7 @@ typedef struct mqe_msg {
   uint8_t qos;
   bool retain;
   bool has_expiry;
+  bool dup_in;        /* the PUBLISH came with DUP 1 (planted deviation DUP_PROPAGATED only) */
   uint64_t expire_at; /* ms, when has_expiry */
   uint16_t topic_len;
   uint16_t origin_len; /* publisher client id (for No Local) */
@@ -455,9 +456,10 @@ static inline bool mqe__fault(const mqe_engine *e, mqe_fault f) {
   return e->cfg.fault == (unsigned)f;
 }
 /* Is a codec fault on for this rejection (statement as the codec reported
- * it, may be NULL)? Then the engine ignores the packet instead of failing
- * the connection. Only called on decode errors. */
-bool mqe__fault_codec(const mqe_engine *e, const mqe_conn *c, const char *statement);
+ * it for version v, may be NULL; v 0 while a CONNECT is decoded)? Then the
+ * engine ignores the packet instead of failing the connection. Only called
+ * on decode errors. */
+bool mqe__fault_codec(const mqe_engine *e, mqc_version v, const char *statement);
 
 #define MQE__CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 

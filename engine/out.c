@@ -127,11 +127,12 @@ const char *mqe__reason_text(uint8_t reason) {
 
 /* Length of the Reason String property for rs (0 = none) such that a packet
  * whose remaining length is base without properties still fits. */
-static uint32_t rs_props(const mqe_conn *c, mqc_bytes rs, uint32_t base) {
+/* oversize: a planted deviation (MQE_FAULT_RS_OVERSIZE_*) keeps the string anyway */
+static uint32_t rs_props(const mqe_conn *c, mqc_bytes rs, uint32_t base, bool oversize) {
   if (!rs.n) return 0;
   uint32_t props = (uint32_t)(3 + rs.n);
   uint32_t rem = base + (uint32_t)mqe__varint_len(props) + props;
-  return 1 + mqe__varint_len(rem) + rem <= c->client_max_packet ? props : 0;
+  return 1 + mqe__varint_len(rem) + rem <= c->client_max_packet || oversize ? props : 0;
 }
 
 static mqc_bytes bounded_cstr(const char *s) {
@@ -149,9 +150,14 @@ void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint
     return;
   }
   bool with_reason = c->ver == MQC_V5 && reason != 0;
+  bool big = (t == MQC_PUBACK && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBACK)) ||
+             (t == MQC_PUBREC && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBREC)) ||
+             (t == MQC_PUBCOMP && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBCOMP));
   mqc_bytes rs = {NULL, 0};
-  if (with_reason && reason >= 0x80 && c->problem_info) rs = mqc_cstr(mqe__reason_text(reason));
-  uint32_t props = with_reason ? rs_props(c, rs, 3) : 0;
+  /* big: the deviation explains success codes too (0x10 no subscribers) */
+  if (with_reason && (reason >= 0x80 || big) && c->problem_info)
+    rs = mqc_cstr(mqe__reason_text(reason));
+  uint32_t props = with_reason ? rs_props(c, rs, 3, big) : 0;
   uint32_t rem = with_reason ? 3u : 2u;
   if (props) rem += (uint32_t)mqe__varint_len(props) + props;
   if (!begin(e, c, &w, first, rem)) return;
@@ -168,7 +174,7 @@ void mqe__send_disconnect(mqe_engine *e, mqe_conn *c, uint8_t reason, const char
   if (c->ver != MQC_V5) return; /* 3.x servers just close */
   mqc_writer w;
   mqc_bytes rs = bounded_cstr(why);
-  uint32_t props = rs_props(c, rs, 1);
+  uint32_t props = rs_props(c, rs, 1, mqe__fault(e, MQE_FAULT_RS_OVERSIZE_DISCONNECT));
   uint32_t rem = 1 + (uint32_t)mqe__varint_len(props) + props;
   if (!begin(e, c, &w, MQC_DISCONNECT << 4, rem)) return;
   mqc_put_u8(&w, reason);
@@ -254,7 +260,7 @@ bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const
                                       NULL, NULL);
   }
   mqc_bytes rs = bounded_cstr(why);
-  if (!rs_props(c, rs, 2)) rs.n = 0;
+  if (!rs_props(c, rs, 2, mqe__fault(e, MQE_FAULT_RS_OVERSIZE_CONNACK))) rs.n = 0;
   return mqe__send_connack(e, c, mqe__fault(e, MQE_FAULT_REFUSAL_SESSION_PRESENT),
                            connack_reason(reason), put_reason_string, &rs);
 }
@@ -277,13 +283,15 @@ void mqe__send_suback(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, cons
                       size_t n) {
   bool v5 = c->ver == MQC_V5;
   if (t == MQC_UNSUBACK && !v5) n = 0;
+  bool big = t == MQC_SUBACK ? mqe__fault(e, MQE_FAULT_RS_OVERSIZE_SUBACK)
+                             : mqe__fault(e, MQE_FAULT_RS_OVERSIZE_UNSUBACK);
   uint8_t worst = 0;
-  for (size_t i = 0; i < n; i++) /* bounded by n */
-    if (rc[i] >= 0x80 && !worst) worst = rc[i];
+  for (size_t i = 0; i < n; i++) /* bounded by n; big: success codes explained too */
+    if ((rc[i] >= 0x80 || (big && rc[i] > 2)) && !worst) worst = rc[i];
   mqc_bytes rs = {NULL, 0};
   if (v5 && worst && c->problem_info) rs = mqc_cstr(mqe__reason_text(worst));
   uint32_t base = (uint32_t)(2 + n);
-  uint32_t props = v5 ? rs_props(c, rs, base + 1) : 0;
+  uint32_t props = v5 ? rs_props(c, rs, base + 1, big) : 0;
   uint32_t rem = base + (v5 ? (uint32_t)mqe__varint_len(props) + props : 0);
   mqc_writer w;
   if (!begin(e, c, &w, (uint8_t)(t << 4), rem)) return;
@@ -356,6 +364,8 @@ bool mqe__send_publish(mqe_engine *e, mqe_conn *c, const mqe_qent *q, bool dup, 
   }
   if (!fits(c, rem) && !mqe__fault(e, MQE_FAULT_CLIENT_MAX_PACKET_IGNORED))
     return false; /* MQTT-3.1.2-24/25: discard as if sent */
+  dup = dup || (q->qos == 0 && mqe__fault(e, MQE_FAULT_DUP_ON_QOS0)) ||
+        (m->dup_in && mqe__fault(e, MQE_FAULT_DUP_PROPAGATED));
   uint8_t first = (uint8_t)(MQC_PUBLISH << 4 | (dup ? 8 : 0) | q->qos << 1 | (q->retain ? 1 : 0));
   size_t total = 1 + mqe__varint_len(rem) + rem;
   uint8_t *p = mqe__out_reserve(e, c, total);

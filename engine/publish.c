@@ -46,6 +46,7 @@ mqe_msg *mqe__msg_new(mqe_engine *e, mqc_bytes topic, mqc_bytes origin, const mq
   m->qos = qos;
   m->retain = retain;
   m->has_expiry = has_exp;
+  m->dup_in = false;
   m->expire_at = has_exp ? e->now + (uint64_t)exp * 1000u : 0;
   m->topic_len = (uint16_t)topic.n;
   m->origin_len = (uint16_t)origin.n;
@@ -184,6 +185,10 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   }
   uint16_t pid = pb->packet_id;
   uint32_t at;
+  if (qos == 1 && pb->dup && mqe__fault(e, MQE_FAULT_QOS1_DUP_DROPPED)) {
+    mqe__send_simple(e, c, MQC_PUBACK, pid, 0);
+    return;
+  }
   if (qos == 2 && qos2_find(s, pid, &at) && !mqe__fault(e, MQE_FAULT_QOS2_DUPLICATE_DELIVERED)) {
     /* MQTT-4.3.3-10: a duplicate before PUBREL is acknowledged, not re-sent */
     mqe__send_simple(e, c, MQC_PUBREC, pid, 0);
@@ -208,6 +213,7 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   } else {
     mqe_msg *m = mqe__msg_new(e, topic, (mqc_bytes){(const uint8_t *)s->client_id, s->id_len},
                               &pb->props, v5, pb->payload, qos, pb->retain);
+    if (m) m->dup_in = pb->dup;
     if (!m) {
       if (!v5 && qos) {
         mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for a message");
@@ -231,6 +237,9 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   }
   if (qos == 0) return;
   if (qos == 1 && mqe__fault(e, MQE_FAULT_NO_PUBACK)) return;
+  if (qos == 1 && s->inflight.n >= c->send_max && mqe__fault(e, MQE_FAULT_ZERO_QUOTA_NO_PUBACK))
+    return;
+  if (reason == MQC_RC_NOT_AUTHORIZED && mqe__fault(e, MQE_FAULT_NOT_AUTHORIZED_NO_ACK)) return;
   if (qos == 2 && mqe__fault(e, MQE_FAULT_NO_PUBREC)) return;
   if (!v5) reason = 0;
   if (qos == 1) {
@@ -238,7 +247,8 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
                      reason);
     return;
   }
-  if (reason < 0x80 && !qos2_add(e, s, pid)) reason = MQC_RC_QUOTA_EXCEEDED;
+  if ((reason < 0x80 || mqe__fault(e, MQE_FAULT_FAILED_PUBREC_ID_KEPT)) && !qos2_add(e, s, pid))
+    reason = MQC_RC_QUOTA_EXCEEDED;
   if (!v5 && reason) {
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for QoS 2 state");
     return;
@@ -292,9 +302,12 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     }
     if (q->state == MQE__Q_WAIT_ACK) {
       q->state = MQE__Q_WAIT_COMP;
-      mqe__msg_unref(e, q->msg);
-      q->msg = NULL;
+      if (!mqe__fault(e, MQE_FAULT_PUBLISH_RESENT_AFTER_PUBREC)) {
+        mqe__msg_unref(e, q->msg);
+        q->msg = NULL;
+      }
     }
+    if (mqe__fault(e, MQE_FAULT_NO_PUBREL)) return;
     mqe__send_simple(e, c, MQC_PUBREL,
                      (uint16_t)(q->pid + mqe__fault(e, MQE_FAULT_PUBREL_WRONG_ID)), 0);
     return;

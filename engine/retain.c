@@ -15,6 +15,8 @@ uint8_t mqe__retain(mqe_engine *e, mqe_msg *m, uint32_t nlev) {
   mqe_node *n = mqe__node_find(e, nlev);
   mqe_msg *old = n ? n->retained : NULL;
   if (mqe__fault(e, MQE_FAULT_RETAIN_NOT_STORED) && m->payload_len) return 0;
+  if (old && m->qos == 0 && m->payload_len && mqe__fault(e, MQE_FAULT_RETAIN_QOS0_KEEPS_OLD))
+    return 0;
   if (m->payload_len == 0 &&
       !mqe__fault(e, MQE_FAULT_RETAIN_EMPTY_STORED)) { /* clear: never stored */
     if (old && !mqe__fault(e, MQE_FAULT_RETAIN_EMPTY_NOT_CLEARED)) {

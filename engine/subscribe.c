@@ -132,7 +132,8 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
       return ABORT;
     }
   }
-  if (!e->cfg.wildcard_available && has_wildcard(filter))
+  if (!e->cfg.wildcard_available && has_wildcard(filter) &&
+      !mqe__fault(e, MQE_FAULT_WILDCARDS_UNAVAILABLE_ACCEPTED))
     return v5 ? MQC_RC_WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED : fail;
   for (size_t i = 0; i < e->cfg.deny_filter_count; i++) {
     mqc_bytes d = mqc_cstr(e->cfg.deny_filters[i]);
@@ -148,6 +149,8 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
     mqe__event(e, MQE_EV_LIMIT, c, MQC_RC_QUOTA_EXCEEDED, NULL, "filter has too many levels");
     return v5 ? MQC_RC_QUOTA_EXCEEDED : fail;
   }
+  if (o.max_qos > e->cfg.maximum_qos && mqe__fault(e, MQE_FAULT_SUBSCRIBE_ABOVE_MAX_QOS_REFUSED))
+    return v5 ? MQC_RC_QOS_NOT_SUPPORTED : fail;
   uint8_t granted =
       o.max_qos < e->cfg.maximum_qos || mqe__fault(e, MQE_FAULT_GRANTED_QOS_NOT_CAPPED)
           ? o.max_qos
@@ -243,7 +246,9 @@ void mqe__on_subscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   }
   if (mqe__fault(e, MQE_FAULT_SUBACK_REVERSED)) reverse(rc, i);
   if (mqe__fault(e, MQE_FAULT_SUBACK_ONE_CODE) && i > 1) i = 1;
-  if (c->state == MQE__S_CONNECTED && !mqe__fault(e, MQE_FAULT_NO_SUBACK)) {
+  bool quota_out =
+      c->sess->inflight.n >= c->send_max && mqe__fault(e, MQE_FAULT_ZERO_QUOTA_NO_SUBACK);
+  if (c->state == MQE__S_CONNECTED && !mqe__fault(e, MQE_FAULT_NO_SUBACK) && !quota_out) {
     mqe__send_suback(e, c, MQC_SUBACK,
                      (uint16_t)(sp->packet_id + mqe__fault(e, MQE_FAULT_SUBACK_WRONG_ID)), rc, i);
     mqe__pump(e, c->sess); /* retained messages after the SUBACK */
@@ -262,6 +267,8 @@ void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   mqc_unsub_iter_init(&it, sp);
   while (i < sp->count && mqc_unsub_next(&it, &f)) {
     mqe_sub *sub = sess_find(c->sess, f);
+    if (!sub && mqe__fault(e, MQE_FAULT_UNSUBSCRIBE_REMOVES_OTHER))
+      sub = c->sess->subs; /* the newest */
     if (sub && !mqe__fault(e, MQE_FAULT_UNSUBSCRIBE_KEPT) &&
         !(i && mqe__fault(e, MQE_FAULT_UNSUBSCRIBE_FIRST_ONLY)))
       mqe__sub_remove(e, sub);
@@ -270,7 +277,11 @@ void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
                   : MQC_RC_NO_SUBSCRIPTION_EXISTED;
   }
   if (mqe__fault(e, MQE_FAULT_UNSUBACK_REVERSED)) reverse(rc, i);
-  if (!mqe__fault(e, MQE_FAULT_NO_UNSUBACK))
+  bool none = true;
+  for (uint16_t k = 0; k < i; k++)
+    none &= rc[k] != MQC_RC_SUCCESS;
+  if (!mqe__fault(e, MQE_FAULT_NO_UNSUBACK) &&
+      !(none && mqe__fault(e, MQE_FAULT_UNSUBACK_MISSING_WHEN_NONE)))
     mqe__send_suback(e, c, MQC_UNSUBACK,
                      (uint16_t)(sp->packet_id + mqe__fault(e, MQE_FAULT_UNSUBACK_WRONG_ID)), rc, i);
   reasons_close(e, &out);

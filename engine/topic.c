@@ -33,6 +33,17 @@ static uint32_t node_hash(uint32_t parent_serial, mqc_bytes name) {
   return h;
 }
 
+/* ASCII letters compared without case: planted deviation TOPIC_CASE_INSENSITIVE only. */
+static bool same_nocase(const char *a, mqc_bytes b) {
+  for (size_t i = 0; i < b.n; i++) {
+    uint8_t x = (uint8_t)a[i], y = b.p[i];
+    if (x >= 'A' && x <= 'Z') x = (uint8_t)(x + 32);
+    if (y >= 'A' && y <= 'Z') y = (uint8_t)(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
 static mqe_node *child(const mqe_engine *e, const mqe_node *n, mqc_bytes name) {
   if (is(name, '+')) return n->plus;
   if (is(name, '#')) return n->hash;
@@ -42,6 +53,9 @@ static mqe_node *child(const mqe_engine *e, const mqe_node *n, mqc_bytes name) {
     if (c->hkey == h && c->parent == n && c->len == name.n &&
         (name.n == 0 || !memcmp(c->name, name.p, name.n)))
       return c;
+  if (mqe__fault(e, MQE_FAULT_TOPIC_CASE_INSENSITIVE))
+    for (mqe_node *c = n->child; c; c = c->next)
+      if (c->len == name.n && same_nocase(c->name, name)) return c;
   return NULL;
 }
 

@@ -52,8 +52,9 @@ int mqr_write_json(const mqr_run *run, FILE *f) {
       fprintf(f, "%u", c->step_line);
     else
       fputs("null", f);
-    fprintf(f, ", \"wall_ms\": %.3f, \"target_ms\": %llu,\n     \"message\": ", c->wall_ms,
-            c->target_ms);
+    fprintf(f, ", \"wall_ms\": %.3f, \"target_ms\": %llu,", c->wall_ms, c->target_ms);
+    if (c->has_propagation) fprintf(f, " \"propagation_ms\": %.1f,", c->propagation_ms);
+    fprintf(f, "\n     \"message\": ");
     mqr__json(f, c->message);
     fprintf(f, ", \"detail\": ");
     mqr__json(f, c->detail);

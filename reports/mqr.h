@@ -52,6 +52,8 @@ typedef struct {
   const char *detail;  /* multi-line failure report or NULL */
   double wall_ms;
   unsigned long long target_ms;
+  bool has_propagation;  /* a cluster case measured cross-node propagation: */
+  double propagation_ms; /* its slowest sync step (docs/cluster.md) */
 } mqr_case;
 
 typedef struct {

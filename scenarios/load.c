@@ -184,10 +184,13 @@ static int parse_requires(loader *L, yaml_node_t *n) {
   for (size_t i = 0; i < mqs__seq_size(n); i++) {
     yaml_node_t *e = mqs__seq_at(&L->s->doc, n, i);
     int c = mqs__is_scalar(e) ? mqs_cap_lookup(mqs__scalar(e)) : -1;
-    if (c < 0)
+    uint32_t need = mqs__is_scalar(e) ? mqs_cluster_need_lookup(mqs__scalar(e)) : 0;
+    if (c < 0 && !need)
       return mqs__load_fail(L->err, e, "unknown capability '%s' (see docs/scenarios.md)",
                             mqs__is_scalar(e) ? mqs__scalar(e) : "?");
+    if (c >= 0)
     L->s->requires |= 1u << c;
+    else L->s->cluster_needs |= need | MQS_CLUSTER; /* every promise is about a cluster */
   }
   return 0;
 }
@@ -249,12 +252,37 @@ static const struct {
     {"drop", MQS_STEP_DROP},
     {"wait", MQS_STEP_WAIT},
     {"control", MQS_STEP_CONTROL},
+    {"sync", MQS_STEP_SYNC},
 };
 
 const char *mqs_step_kind_name(mqs_step_kind k) {
   for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
     if (actions[i].kind == k) return actions[i].key;
   return "?";
+}
+
+/* A node name or role (docs/cluster.md): resolved against the target's
+ * nodes when a case runs. */
+static int node_name(loader *L, yaml_node_t *n, const char **out) {
+  if (!mqs__is_scalar(n) || !n->data.scalar.length || n->data.scalar.length >= MQS_NODE_NAME_MAX)
+    return mqs__load_fail(L->err, n, "a node is a node name or a role (home, other)");
+  *out = mqs__scalar(n);
+  return 0;
+}
+
+/* One entry of `clients:`: a name, or {name: NAME, node: NODE}. */
+static int declare_listed(loader *L, yaml_node_t *e, unsigned *idx) {
+  if (!e || e->type != YAML_MAPPING_NODE) return client_index(L, e, true, idx);
+  yaml_document_t *doc = &L->s->doc;
+  yaml_node_t *name = mqs__map_get(doc, e, "name"), *node = mqs__map_get(doc, e, "node");
+  if (!name || mqs__map_size(e) != 1u + (node != NULL))
+    return mqs__load_fail(L->err, e, "a client is a name or {name: NAME, node: NODE}");
+  if (client_index(L, name, true, idx)) return -1;
+  if (!node) return 0;
+  if (!L->s->client_nodes &&
+      !(L->s->client_nodes = calloc(MAX_CLIENTS + 1, sizeof *L->s->client_nodes)))
+    return mqs__load_fail(L->err, e, "out of memory");
+  return node_name(L, node, &L->s->client_nodes[*idx]);
 }
 
 /* Pass 1: find every client named by a step (when there is no clients list). */
@@ -288,7 +316,7 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   static const char *const modifiers[] = {"client",   "version", "versions", "timeout",
                                           "connack",  "comment", "if",       "ignore_others",
-                                          "or_close", "rules",   NULL};
+                                          "or_close", "rules",   "node",     NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -319,7 +347,7 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
     return mqs__load_fail(L->err, st,
                           "step has no action (open, connect, reconnect, send, send_hex, expect, "
                           "expect_all, expect_none, expect_disconnect, disconnect, drop, wait, "
-                          "control)");
+                          "control, sync)");
   out->kind = actions[action].kind;
   yaml_node_t *x;
   if ((x = mqs__map_get(doc, st, "version")) || (x = mqs__map_get(doc, st, "versions"))) {
@@ -344,6 +372,14 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
     if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "true") && strcmp(mqs__scalar(x), "false")))
       return mqs__load_fail(L->err, x, "ignore_others is true or false");
     out->ignore_others = !strcmp(mqs__scalar(x), "true");
+  }
+  if ((x = mqs__map_get(doc, st, "node"))) {
+    if (out->kind != MQS_STEP_OPEN && out->kind != MQS_STEP_CONNECT &&
+        out->kind != MQS_STEP_RECONNECT && out->kind != MQS_STEP_CONTROL)
+      return mqs__load_fail(L->err, x,
+                            "node belongs to steps that open a connection "
+                            "(open, connect, reconnect, control)");
+    if (node_name(L, x, &out->on_node)) return -1;
   }
   if ((x = mqs__map_get(doc, st, "or_close"))) {
     if (out->kind != MQS_STEP_EXPECT)
@@ -450,7 +486,7 @@ client_done:
       if (!f || mqs__map_size(value) != 1)
         return mqs__load_fail(L->err, value,
                               "expect_none takes a duration, {fence: ping} or "
-                              "{fence: {from: CLIENT, topic: T}}");
+                              "{fence: {from: CLIENT, topic: T[, qos: Q]}}");
       if (out->all_clients)
         return mqs__load_fail(L->err, value, "a fence belongs to one client: add client: NAME");
       if (mqs__is_scalar(f) && !strcmp(mqs__scalar(f), "ping")) {
@@ -458,8 +494,14 @@ client_done:
         break;
       }
       yaml_node_t *from = mqs__map_get(doc, f, "from"), *topic = mqs__map_get(doc, f, "topic");
-      if (!from || !mqs__is_scalar(topic) || mqs__map_size(f) != 2)
-        return mqs__load_fail(L->err, f, "a sentinel fence is {from: CLIENT, topic: TOPIC}");
+      yaml_node_t *qos = mqs__map_get(doc, f, "qos");
+      if (!from || !mqs__is_scalar(topic) || mqs__map_size(f) != 2u + (qos != NULL))
+        return mqs__load_fail(L->err, f,
+                              "a sentinel fence is {from: CLIENT, topic: TOPIC[, qos: 0|1|2]}");
+      if (qos && (!mqs__is_scalar(qos) || strlen(mqs__scalar(qos)) != 1 ||
+                  mqs__scalar(qos)[0] < '0' || mqs__scalar(qos)[0] > '2'))
+        return mqs__load_fail(L->err, qos, "a fence's qos is 0, 1 or 2");
+      out->fence_qos = qos ? (uint8_t)(mqs__scalar(qos)[0] - '0') : 0;
       if (client_index(L, from, false, &out->fence_from)) return -1;
       out->fence = MQS_FENCE_SENTINEL;
       out->fence_topic = topic;
@@ -470,6 +512,21 @@ client_done:
   case MQS_STEP_WAIT:
     if (get_ms(L, value, actions[action].key, &out->ms)) return -1;
     break;
+  case MQS_STEP_SYNC: {
+    yaml_node_t *from =
+        value && value->type == YAML_MAPPING_NODE ? mqs__map_get(doc, value, "from") : NULL;
+    yaml_node_t *topic = from ? mqs__map_get(doc, value, "topic") : NULL;
+    if (!from || !mqs__is_scalar(topic) || mqs__map_size(value) != 2)
+      return mqs__load_fail(L->err, value ? value : st,
+                            "sync takes {from: CLIENT, topic: TOPIC} (the receiving client "
+                            "is the step's client, subscribed to TOPIC)");
+    if (client_index(L, from, false, &out->fence_from)) return -1;
+    if (out->fence_from == out->client)
+      return mqs__load_fail(L->err, from, "sync: from and client are the same client");
+    out->fence_topic = topic;
+    L->s->has_sync = true;
+    break;
+  }
   case MQS_STEP_EXPECT_ALL:
     if (!value || value->type != YAML_SEQUENCE_NODE || !mqs__seq_size(value))
       return mqs__load_fail(L->err, value ? value : st,
@@ -680,6 +737,7 @@ bool mqs_step_is_check(const mqs_step *st) {
   case MQS_STEP_EXPECT_NONE:
   case MQS_STEP_EXPECT_DISCONNECT:
   case MQS_STEP_CONTROL:
+  case MQS_STEP_SYNC:
     return true;
   default:
     return false;
@@ -796,7 +854,7 @@ static int parse_root(loader *L) {
       return mqs__load_fail(L->err, x, "clients is a list of names");
     unsigned idx;
     for (size_t i = 0; i < mqs__seq_size(x); i++)
-      if (client_index(L, mqs__seq_at(doc, x, i), true, &idx)) return -1;
+      if (declare_listed(L, mqs__seq_at(doc, x, i), &idx)) return -1;
   } else if (declare_clients(L, steps)) {
     return -1;
   }
@@ -891,6 +949,7 @@ void mqs_scenario_free(mqs_scenario *s) {
   for (size_t i = 0; i < s->n_clients; i++)
     free(s->clients[i]);
   free(s->clients);
+  free(s->client_nodes);
   free(s->name);
   free(s->description);
   free(s->path);

@@ -150,7 +150,8 @@ typedef enum {
   MQS_STEP_DISCONNECT,        /* send DISCONNECT, close the transport */
   MQS_STEP_DROP,              /* close the transport abruptly (Last Will) */
   MQS_STEP_WAIT,              /* let time pass */
-  MQS_STEP_CONTROL            /* positive control: CONNECT if needed, PINGREQ, PINGRESP */
+  MQS_STEP_CONTROL,           /* positive control: CONNECT if needed, PINGREQ, PINGRESP */
+  MQS_STEP_SYNC               /* cluster: sentinels from one client until another sees one */
 } mqs_step_kind;
 
 const char *mqs_step_kind_name(mqs_step_kind k);
@@ -229,11 +230,17 @@ typedef struct {
   unsigned has_rules; /* MQS_V311|MQS_V5: versions whose rules the step names */
   /* EXPECT_NONE with a fence instead of a timer (docs/scenarios.md, "Fences"):
    * MQS_FENCE_PING, a PINGREQ round trip on `client`; MQS_FENCE_SENTINEL,
-   * client fence_from publishes a QoS 0 sentinel on fence_topic (borrowed
-   * node, ${vars} expanded) that `client` must receive next. */
+   * client fence_from publishes a sentinel at fence_qos on fence_topic
+   * (borrowed node, ${vars} expanded) that `client` must receive next; the
+   * runner completes the sentinel's acknowledgements on both sides. */
   enum { MQS_FENCE_NONE, MQS_FENCE_PING, MQS_FENCE_SENTINEL } fence;
-  unsigned fence_from;
-  yaml_node_t *fence_topic;
+  unsigned fence_from;      /* also SYNC: the publishing client */
+  uint8_t fence_qos;        /* SENTINEL: the sentinel's QoS */
+  yaml_node_t *fence_topic; /* also SYNC: the sentinels' topic */
+  /* OPEN/CONNECT/RECONNECT/CONTROL: `node:` the transport goes to (a node
+   * name or role, see mqs_scenario.client_nodes; borrowed from the
+   * document), or NULL for the client's own node. */
+  const char *on_node;
 } mqs_step;
 
 typedef struct {
@@ -252,7 +259,14 @@ typedef struct {
   unsigned line;         /* of the top-level mapping */
   mqs_server_cfg server; /* `server:` block (set == 0: none) */
   uint32_t fragment;     /* `fragment: N`: every send goes out in N-byte pieces */
-  yaml_document_t doc;   /* owned; steps borrow nodes */
+  /* `clients: [{name: sub, node: a}]`: per client, the node it connects to:
+   * a node name of the target or a role ("home": the first node, "other":
+   * the second). NULL entries (or a NULL array) mean "home". Borrowed from
+   * the document. With a one-node target every client is on that node. */
+  const char **client_nodes; /* owned array, n_clients entries, or NULL */
+  uint32_t cluster_needs;    /* MQS_CLUSTER_* named in `requires:` */
+  bool has_sync;             /* a SYNC step exists: stray sentinels are dropped */
+  yaml_document_t doc;       /* owned; steps borrow nodes */
 } mqs_scenario;
 
 /* Does a step of this kind judge the target (and so verify statements)? */
@@ -331,8 +345,10 @@ typedef struct mqs_target mqs_target; /* one instance per running case */
  * milliseconds on the target's own clock (virtual for the engine). */
 typedef struct {
   const char *kind; /* "engine", "net" */
-  /* Opens client's transport. Returns 0, or -1 with a transport error text. */
-  int (*open)(mqs_target *t, unsigned client, const mqs_sink *sink, char *err, size_t cap);
+  /* Opens client's transport to node (an index of the target spec's nodes,
+   * 0 on one broker). Returns 0, or -1 with a transport error text. */
+  int (*open)(mqs_target *t, unsigned client, unsigned node, const mqs_sink *sink, char *err,
+              size_t cap);
   /* Sends bytes (borrowed). Returns 0, -1 when the connection is gone (err
    * says why; *transport tells a TLS/WS failure from a closed connection). */
   int (*send)(mqs_target *t, unsigned client, const uint8_t *p, size_t n, const mqs_sink *sink,
@@ -347,8 +363,11 @@ typedef struct {
   bool virtual_clock;
 } mqs_target_ops;
 
-/* A target description shared by every case of a run (read-only there). */
+/* A target description shared by every case of a run (read-only there):
+ * one broker, or the named nodes of a cluster (docs/cluster.md). */
 typedef struct mqs_target_spec mqs_target_spec;
+#define MQS_NODES_MAX     8
+#define MQS_NODE_NAME_MAX 32
 
 /* tls options for the network target (strings borrowed). */
 typedef struct {
@@ -360,10 +379,35 @@ typedef struct {
  * -1 with err (a bad URL, TLS files that do not load: transport errors). */
 int mqs_target_spec_new(const char *target, const mqs_tls_opts *tls, mqs_target_spec **out,
                         char *err, size_t cap);
+/* Several nodes: each of targets[0..n) is "NAME=URL" or a URL (then named
+ * node1, node2...); names are unique, 1..31 of [A-Za-z0-9_-]. n == 1
+ * without a name is exactly mqs_target_spec_new. "engine" is one node only.
+ * Returns 0, or -1 with err. targets are borrowed (copied). */
+int mqs_target_spec_new_nodes(const char *const *targets, size_t n, const mqs_tls_opts *tls,
+                              mqs_target_spec **out, char *err, size_t cap);
+size_t mqs_target_spec_n_nodes(const mqs_target_spec *s); /* >= 1 */
+/* Node i's name and URL text as given (valid as long as s). */
+const char *mqs_target_spec_node_name(const mqs_target_spec *s, size_t i);
+const char *mqs_target_spec_node_url(const mqs_target_spec *s, size_t i);
+/* Index of a node by name or role ("home", "other"); -1 when unknown. With
+ * one node, every name is that node (a scenario runs as on one broker). */
+int mqs_target_spec_node_index(const mqs_target_spec *s, const char *name);
 void mqs_target_spec_free(mqs_target_spec *s);
 bool mqs_target_spec_is_engine(const mqs_target_spec *s);
 /* Capabilities a target has unless the profile says otherwise. */
 uint32_t mqs_target_spec_default_caps(const mqs_target_spec *s);
+
+/* What a cluster target promises (profile `cluster:`) and what a scenario
+ * needs (`requires: [cluster, cluster-takeover, ...]`), docs/cluster.md. */
+#define MQS_CLUSTER                (1u << 0) /* clients on different nodes reach each other */
+#define MQS_CLUSTER_TAKEOVER       (1u << 1) /* a client ID taken over across nodes */
+#define MQS_CLUSTER_SESSION_RESUME (1u << 2) /* a session resumed on another node */
+#define MQS_CLUSTER_ALL            (MQS_CLUSTER | MQS_CLUSTER_TAKEOVER | MQS_CLUSTER_SESSION_RESUME)
+#define MQS_PROPAGATION_DEFAULT_MS 1000u
+/* "cluster", "cluster-takeover", "cluster-session-resume" -> bit, 0 when unknown. */
+uint32_t mqs_cluster_need_lookup(const char *name);
+/* The name of one bit, or "?". */
+const char *mqs_cluster_need_name(uint32_t bit);
 
 /* ------------------------------------------------------------------------ */
 /* Profiles                                                                 */
@@ -380,6 +424,11 @@ typedef struct {
   double timeout_scale;                                          /* 0 = default */
   unsigned versions;                                             /* 0 = both */
   char *name;
+  char **targets; /* `target: [a=URL, b=URL]`: the nodes of a cluster; owned */
+  size_t n_targets;
+  bool has_cluster;        /* a `cluster:` section was given */
+  uint32_t cluster_off;    /* MQS_CLUSTER_* promises it denies (takeover: false, ...) */
+  uint32_t propagation_ms; /* cluster: {propagation_ms}; 0 = default */
 } mqs_profile;
 
 int mqs_profile_load(const char *path, mqs_profile *out, mqs_load_error *err);
@@ -429,6 +478,10 @@ typedef struct {
   double wall_ms;     /* real time the case took */
   uint64_t target_ms; /* time on the target's clock (virtual on the engine) */
   size_t packets;     /* packets sent + received */
+  /* cluster cases: the slowest sync step (cross-node propagation, measured),
+   * valid when has_propagation */
+  bool has_propagation;
+  double propagation_ms;
 } mqs_result;
 
 void mqs_result_free(mqs_result *r);
@@ -461,6 +514,9 @@ typedef struct {
   bool transcript_always;      /* keep the transcript of passing cases too */
   unsigned spoken;             /* versions the target accepts (mqs_preflight); 0 = all */
   unsigned engine_fault;       /* engine target: the mqe_fault to plant (mutants), 0 = none */
+  uint32_t cluster;            /* MQS_CLUSTER_* the target keeps (0 = one broker node) */
+  uint32_t propagation_ms;     /* cross-node bound added to waits of cluster cases; 0 =
+                                  MQS_PROPAGATION_DEFAULT_MS */
   const char *unspoken_why;    /* why the others are skipped (borrowed), or NULL */
   const mqs_tap *tap;          /* observes every case's client I/O; NULL = none */
 } mqs_run_opts;
@@ -476,7 +532,12 @@ int mqs_preflight(const mqs_run_opts *opts, unsigned versions, unsigned *spoken,
  * within the run. out is reset on entry; free it with mqs_result_free. */
 void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *opts, mqs_result *out);
 
-/* Runs n cases on opts->jobs threads; results[i] is for cases[i]. progress
+/* Parallel cases against a network target when the caller names none (and
+ * the CPUs are fewer): a case waiting on a broker uses no CPU. */
+#define MQS_NET_JOBS 32
+
+/* Runs n cases on opts->jobs threads, those asking for the most real time
+ * (waits, keep-alive closes) first; results[i] is for cases[i]. progress
  * (may be NULL) is called from the worker threads (serialise inside) after
  * each case. Returns 0, or -1 when threads cannot be started. */
 int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *opts, mqs_result *results,

@@ -30,8 +30,9 @@ static int num(yaml_node_t *n, uint32_t *out, mqs_load_error *err, const char *w
 }
 
 static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
-  static const char *const keys[] = {"name",         "target",   "username", "password", "tls",
-                                     "capabilities", "timeouts", "versions", "comment",  NULL};
+  static const char *const keys[] = {"name",    "target",       "username", "password",
+                                     "tls",     "capabilities", "timeouts", "versions",
+                                     "comment", "cluster",      NULL};
   yaml_node_t *root = yaml_document_get_root_node(doc);
   if (!root || root->type != YAML_MAPPING_NODE)
     return mqs__load_fail(err, root, "a profile is a mapping");
@@ -45,8 +46,23 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
       return mqs__load_fail(err, k, "unknown profile key '%s'",
                             mqs__is_scalar(k) ? mqs__scalar(k) : "?");
   }
+  yaml_node_t *t = mqs__map_get(doc, root, "target");
+  if (t && t->type == YAML_SEQUENCE_NODE) {
+    /* the nodes of a cluster, "NAME=URL" each; target is the first */
+    size_t n = mqs__seq_size(t);
+    if (!n || n > MQS_NODES_MAX)
+      return mqs__load_fail(err, t, "target: a list of 1..%d nodes NAME=URL", MQS_NODES_MAX);
+    if (!(p->targets = calloc(n, sizeof *p->targets)))
+      return mqs__load_fail(err, t, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+      if (str(mqs__seq_at(doc, t, i), &p->targets[i], err, "a target node")) return -1;
+      p->n_targets = i + 1;
+    }
+    if (str(mqs__seq_at(doc, t, 0), &p->target, err, "target")) return -1;
+    t = NULL;
+  }
   if (str(mqs__map_get(doc, root, "name"), &p->name, err, "name") ||
-      str(mqs__map_get(doc, root, "target"), &p->target, err, "target") ||
+      str(t, &p->target, err, "target") ||
       str(mqs__map_get(doc, root, "username"), &p->username, err, "username") ||
       str(mqs__map_get(doc, root, "password"), &p->password, err, "password"))
     return -1;
@@ -89,6 +105,33 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
     if (s) {
       if (!mqs__is_scalar(s) || (p->timeout_scale = strtod(mqs__scalar(s), NULL)) <= 0)
         return mqs__load_fail(err, s, "scale must be a positive number");
+    }
+  }
+  x = mqs__map_get(doc, root, "cluster");
+  if (x) {
+    if (x->type != YAML_MAPPING_NODE)
+      return mqs__load_fail(err, x, "cluster: {propagation_ms, takeover, session_resume}");
+    p->has_cluster = true;
+    for (yaml_node_pair_t *q = x->data.mapping.pairs.start; q < x->data.mapping.pairs.top; q++) {
+      yaml_node_t *k = yaml_document_get_node(doc, q->key);
+      yaml_node_t *v = yaml_document_get_node(doc, q->value);
+      const char *key = mqs__is_scalar(k) ? mqs__scalar(k) : "";
+      uint32_t bit = !strcmp(key, "takeover")         ? MQS_CLUSTER_TAKEOVER
+                     : !strcmp(key, "session_resume") ? MQS_CLUSTER_SESSION_RESUME
+                                                      : 0;
+      if (!strcmp(key, "propagation_ms")) {
+        if (num(v, &p->propagation_ms, err, "propagation_ms")) return -1;
+      } else if (!bit) {
+        return mqs__load_fail(err, k,
+                              "unknown cluster key '%s' (propagation_ms, takeover, "
+                              "session_resume)",
+                              key);
+      } else if (!mqs__is_scalar(v) ||
+                 (!truthy(v) && strcmp(mqs__scalar(v), "false") && strcmp(mqs__scalar(v), "no"))) {
+        return mqs__load_fail(err, v, "%s is true or false", key);
+      } else if (!truthy(v)) {
+        p->cluster_off |= bit;
+      }
     }
   }
   x = mqs__map_get(doc, root, "versions");
@@ -138,6 +181,9 @@ int mqs_profile_load(const char *path, mqs_profile *p, mqs_load_error *err) {
 }
 
 void mqs_profile_free(mqs_profile *p) {
+  for (size_t i = 0; i < p->n_targets; i++)
+    free(p->targets[i]);
+  free(p->targets);
   free(p->target);
   free(p->username);
   free(p->password);
@@ -146,4 +192,25 @@ void mqs_profile_free(mqs_profile *p) {
   free(p->key);
   free(p->name);
   memset(p, 0, sizeof *p);
+}
+
+static const struct {
+  const char *name;
+  uint32_t bit;
+} cluster_needs[] = {
+    {"cluster", MQS_CLUSTER},
+    {"cluster-takeover", MQS_CLUSTER_TAKEOVER},
+    {"cluster-session-resume", MQS_CLUSTER_SESSION_RESUME},
+};
+
+uint32_t mqs_cluster_need_lookup(const char *name) {
+  for (size_t i = 0; i < sizeof cluster_needs / sizeof cluster_needs[0]; i++)
+    if (!strcmp(cluster_needs[i].name, name)) return cluster_needs[i].bit;
+  return 0;
+}
+
+const char *mqs_cluster_need_name(uint32_t bit) {
+  for (size_t i = 0; i < sizeof cluster_needs / sizeof cluster_needs[0]; i++)
+    if (cluster_needs[i].bit == bit) return cluster_needs[i].name;
+  return "?";
 }

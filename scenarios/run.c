@@ -51,6 +51,22 @@ void mqs__client_reset(mqs__client *c) {
 
 /* ---- receive path (target callbacks) ---- */
 
+/* A sync step's sentinel (QoS 0, payload "mqcheck-sync-LINE-K"): the
+ * harness's own traffic, recorded for the sync step and kept out of the
+ * queue, so the later ones still in flight disturb no expectation. */
+static bool sync_sentinel(mqs__run *r, unsigned idx, const mqc_packet *p) {
+  static const char pre[] = "mqcheck-sync-";
+  if (p->type != MQC_PUBLISH || p->publish.qos != 0 || p->publish.payload.n < sizeof pre ||
+      p->publish.payload.n > 40 || memcmp(p->publish.payload.p, pre, sizeof pre - 1))
+    return false;
+  char text[41];
+  memcpy(text, p->publish.payload.p, p->publish.payload.n);
+  text[p->publish.payload.n] = '\0';
+  r->sync_got[idx] = (unsigned)strtoul(text + sizeof pre - 1, NULL, 10);
+  mqs__tr_add(&r->tr, r->ops->now(r->t), idx, '<', "sync sentinel %s", text);
+  return true;
+}
+
 static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
   mqs__client *c = &r->cl[idx];
   uint64_t now = r->ops->now(r->t);
@@ -77,6 +93,11 @@ static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
   r->res->packets++;
   if (mqc_decode(e->bytes, n, r->v, MQC_FROM_SERVER, MQC_NO_LIMIT, &e->pkt, &e->err) != MQC_OK) {
     e->bad = true;
+  } else if (r->s->has_sync && sync_sentinel(r, idx, &e->pkt)) {
+    free(e->bytes); /* never queued: no expectation of the scenario sees it */
+    return;
+  }
+  if (e->bad) {
     char hex[97];
     size_t k = 0;
     for (size_t i = 0; i < n && k + 3 < sizeof hex; i++)
@@ -435,6 +456,23 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
     unjudged_stmts(c, res, MQS_ST_SKIP);
     return;
   }
+  uint32_t cmissing = s->cluster_needs & ~o->cluster;
+  if (cmissing) {
+    mqs__buf b = {0};
+    if (cmissing & MQS_CLUSTER)
+      mqs__buf_printf(&b, "needs a cluster target: two or more nodes "
+                          "(--target NAME=URL --target NAME=URL, docs/cluster.md)");
+    else
+      for (uint32_t bit = MQS_CLUSTER_TAKEOVER; bit <= MQS_CLUSTER_SESSION_RESUME; bit <<= 1)
+        if (cmissing & bit)
+          mqs__buf_printf(&b, "%sthe topology does not promise %s (profile cluster: %s: false)",
+                          b.n ? "; " : "", mqs_cluster_need_name(bit),
+                          bit == MQS_CLUSTER_TAKEOVER ? "takeover" : "session_resume");
+    res->verdict = MQS_SKIP;
+    res->message = mqs__buf_take(&b);
+    unjudged_stmts(c, res, MQS_ST_SKIP);
+    return;
+  }
   if (o->spoken && !(o->spoken & c->version)) {
     mqs__buf b = {0};
     mqs__buf_printf(&b, "the target does not speak MQTT %s (%s)", mqs_version_label(c->version),
@@ -495,8 +533,11 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
     return;
   }
   r->t0 = r->ops->now(r->t);
+  if (s->cluster_needs && mqs_target_spec_n_nodes(o->target) > 1)
+    r->propagation =
+        mqs__scaled(r, o->propagation_ms ? o->propagation_ms : MQS_PROPAGATION_DEFAULT_MS);
   /* default deadline: 30 s plus every duration the scenario asks for */
-  uint64_t budget = 30000;
+  uint64_t budget = 30000 + (uint64_t)s->n_steps * r->propagation;
   for (size_t i = 0; i < s->n_steps; i++)
     budget += s->steps[i].ms + s->steps[i].timeout_ms;
   if (budget > 0xFFFFFFFFu) budget = 0xFFFFFFFFu;
@@ -543,9 +584,29 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
 
 /* ---- parallel runs ---- */
 
+/* The real time a case asks for (waits, timer windows, keep-alive closes
+ * due at 1.5 x K): against a broker the run lasts at least as long as its
+ * longest case after the moment that case starts, so the pool starts the
+ * longest first. Only an estimate for ordering; verdicts never use it. */
+static uint64_t case_weight(const mqs_case *c) {
+  const mqs_scenario *s = c->scenario;
+  yaml_document_t *doc = (yaml_document_t *)&s->doc;
+  uint64_t w = 0;
+  for (size_t i = 0; i < s->n_steps; i++) {
+    const mqs_step *st = &s->steps[i];
+    if (!(st->versions & c->version)) continue;
+    w += st->ms;
+    if (st->kind != MQS_STEP_EXPECT_DISCONNECT || !st->node) continue;
+    yaml_node_t *ka = mqs__map_get(doc, st->node, "keep_alive");
+    if (mqs__is_scalar(ka)) w += strtoull(mqs__scalar(ka), NULL, 10) * 1500u;
+  }
+  return w;
+}
+
 typedef struct {
   const mqs_case *cases;
   size_t n;
+  const size_t *order; /* case indexes, longest first; NULL: as given */
   const mqs_run_opts *o;
   mqs_result *results;
   atomic_size_t next;
@@ -556,8 +617,9 @@ typedef struct {
 static void *worker(void *arg) {
   pool *p = arg;
   for (;;) {
-    size_t i = atomic_fetch_add(&p->next, 1);
-    if (i >= p->n) break;
+    size_t k = atomic_fetch_add(&p->next, 1);
+    if (k >= p->n) break;
+    size_t i = p->order ? p->order[k] : k;
     mqs_run_case(&p->cases[i], i, p->o, &p->results[i]);
     if (p->progress) p->progress(p->ctx, i, &p->results[i]);
   }
@@ -566,7 +628,7 @@ static void *worker(void *arg) {
 
 int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *o, mqs_result *results,
                   void (*progress)(void *ctx, size_t i, const mqs_result *r), void *ctx) {
-  pool p = {cases, n, o, results, 0, progress, ctx};
+  pool p = {cases, n, NULL, o, results, 0, progress, ctx};
   atomic_init(&p.next, 0);
   unsigned jobs = o->jobs ? o->jobs : 1;
   if (jobs > n) jobs = n ? (unsigned)n : 1;
@@ -575,12 +637,28 @@ int mqs_run_cases(const mqs_case *cases, size_t n, const mqs_run_opts *o, mqs_re
     worker(&p);
     return 0;
   }
+  /* Stable insertion sort by weight, longest first: few cases weigh
+   * anything, and equal weights keep the given order. */
+  size_t *order = malloc(n * sizeof *order);
+  uint64_t *wt = malloc(n * sizeof *wt);
+  if (order && wt) {
+    for (size_t i = 0; i < n; i++) {
+      uint64_t w = case_weight(&cases[i]);
+      size_t j = i;
+      for (; j > 0 && wt[j - 1] < w; j--)
+        order[j] = order[j - 1], wt[j] = wt[j - 1];
+      order[j] = i, wt[j] = w;
+    }
+    p.order = order;
+  }
   pthread_t th[256];
   unsigned started = 0;
   for (; started < jobs; started++)
     if (pthread_create(&th[started], NULL, worker, &p)) break;
-  if (!started) return -1;
-  for (unsigned i = 0; i < started; i++)
-    pthread_join(th[i], NULL);
-  return 0;
+  if (started)
+    for (unsigned i = 0; i < started; i++)
+      pthread_join(th[i], NULL);
+  free(order);
+  free(wt);
+  return started ? 0 : -1;
 }

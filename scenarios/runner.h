@@ -96,10 +96,14 @@ typedef struct {
     unsigned line;
   } extra[8]; /* statements judged by a field, outside the step's rules */
   size_t n_extra;
-  uint64_t rtt_ms;        /* slowest CONNECT -> CONNACK seen in the case */
-  bool any_positive;      /* something that had to arrive did */
-  unsigned negative_line; /* last absence/close check not yet followed by a
-                             positive one (0 = none) */
+  /* cluster cases (docs/cluster.md) */
+  unsigned node_of[MQS__MAX_CLIENTS];  /* the node each client's transport went to */
+  unsigned sync_got[MQS__MAX_CLIENTS]; /* line of the last sync sentinel received */
+  uint64_t propagation;                /* cross-node bound (scaled) added to waits */
+  uint64_t rtt_ms;                     /* slowest CONNECT -> CONNACK seen in the case */
+  bool any_positive;                   /* something that had to arrive did */
+  unsigned negative_line;              /* last absence/close check not yet followed by a
+                                          positive one (0 = none) */
 } mqs__run;
 
 enum { MQS__STEP_NOT_RUN, MQS__STEP_PASSED, MQS__STEP_FAILED, MQS__STEP_SKIPPED };

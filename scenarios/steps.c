@@ -18,7 +18,8 @@ static uint64_t step_deadline(mqs__run *r, const mqs_step *st) {
   uint32_t ms = st->timeout_ms          ? st->timeout_ms
                 : r->o->step_timeout_ms ? r->o->step_timeout_ms
                                         : DEFAULT_STEP_MS;
-  return now(r) + mqs__scaled(r, ms);
+  /* r->propagation: a cluster case's messages may cross nodes */
+  return now(r) + mqs__scaled(r, ms) + r->propagation;
 }
 
 static const char *cname(mqs__run *r, unsigned idx) {
@@ -82,15 +83,30 @@ static int send_bytes(mqs__run *r, const mqs_step *st, unsigned idx, const uint8
   return 0;
 }
 
+static const char *node_name(mqs__run *r, unsigned idx) {
+  return mqs_target_spec_node_name(r->o->target, r->node_of[idx]);
+}
+
 static int open_client(mqs__run *r, const mqs_step *st, unsigned idx) {
   mqs__client *c = &r->cl[idx];
   mqs__client_reset(c);
+  const char *want = st->on_node                                    ? st->on_node
+                     : r->s->client_nodes && idx < MQS__MAX_CLIENTS ? r->s->client_nodes[idx]
+                                                                    : NULL;
+  int node = mqs_target_spec_node_index(r->o->target, want);
+  if (node < 0)
+    return mqs__end(r, st, MQS_ERROR, false, "client '%s': '%s' is not a node of the target",
+                    cname(r, idx), want);
+  r->node_of[idx] = (unsigned)node;
   char err[300];
-  if (r->ops->open(r->t, idx, &r->sink, err, sizeof err))
+  if (r->ops->open(r->t, idx, (unsigned)node, &r->sink, err, sizeof err))
     return mqs__end(r, st, MQS_ERROR, true, "cannot connect client '%s': %s", cname(r, idx), err);
   c->open = true;
   c->ever_opened = true;
-  mqs__tr_add(&r->tr, now(r), idx, '!', "transport open");
+  if (mqs_target_spec_n_nodes(r->o->target) > 1)
+    mqs__tr_add(&r->tr, now(r), idx, '!', "transport open (node %s)", node_name(r, idx));
+  else
+    mqs__tr_add(&r->tr, now(r), idx, '!', "transport open");
   return 0;
 }
 
@@ -614,12 +630,48 @@ out:
   return rc;
 }
 
+/* Sends one acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP) of a fence's
+ * sentinel on idx. Returns 0, or -1 when the case ended. */
+static int fence_ack(mqs__run *r, const mqs_step *st, unsigned idx, mqc_type type, uint16_t pid) {
+  mqc_packet p;
+  uint8_t buf[16];
+  size_t len = 0;
+  char line[200];
+  mqc_packet_init(&p, type, r->v);
+  p.ack.packet_id = pid;
+  if (mqc_encode(&p, r->v, buf, sizeof buf, &len) != MQC_OK)
+    return mqs__end(r, st, MQS_ERROR, false, "fence: cannot encode an acknowledgement");
+  mqs__packet_line(&p, r->v, line, sizeof line);
+  return send_bytes(r, st, idx, buf, len, line);
+}
+
+/* Waits for the acknowledgement `type` of the sentinel (packet id pid) on
+ * idx and consumes it. Returns 0, or -1 when the case ended. */
+static int fence_await(mqs__run *r, const mqs_step *st, unsigned idx, mqc_type type, uint16_t pid,
+                       uint64_t deadline) {
+  mqs__rx *rx = mqs__next(r, idx, deadline);
+  if (rx && !rx->bad && rx->pkt.type == type && rx->pkt.ack.packet_id == pid) {
+    mqs__consume(r, idx);
+    return 0;
+  }
+  char got[900];
+  if (rx)
+    describe_rx(r, rx, got, sizeof got);
+  else
+    why_nothing(r, idx, got, sizeof got);
+  return mqs__end(r, st, MQS_FAIL, false, "fence: expected %s %u for the sentinel on '%s', got %s",
+                  mqc_type_name(type), pid, cname(r, idx), got);
+}
+
 /* expect_none with a fence: an ordering guarantee of the protocol instead of
  * a timer proves nothing more will come. ping: the server answers packets of
  * one connection in order, so what it sends before PINGRESP was sent before
  * it handled the PINGREQ. sentinel: messages from one publisher on a topic
- * reach a subscriber in order (MQTT-4.6.0-6 in 3.1.1, -5 in 5.0), so anything
- * routed before the sentinel arrives before it. What comes first fails the
+ * reach a subscriber in order per QoS (MQTT-4.6.0-6 in 3.1.1, -5 in 5.0), so
+ * anything routed before the sentinel arrives before it. The sentinel's
+ * handshake on the publisher completes first (a server may forward a QoS 2
+ * message only after PUBREL); on the receiver it is acknowledged, so no
+ * sentinel stays in flight for later steps. What comes first fails the
  * check; the fence itself must arrive (a positive control). */
 static int do_fence(mqs__run *r, const mqs_step *st) {
   unsigned idx = st->client;
@@ -627,6 +679,8 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
   uint8_t buf[MQS_VAR_VALUE_MAX + 128];
   size_t len = 0;
   mqc_packet p;
+  /* far above the packet IDs scenarios use, one per fence step */
+  uint16_t pid = (uint16_t)(0xFF00u | (st->line & 0xFFu));
   if (st->fence == MQS_FENCE_PING) {
     mqc_packet_init(&p, MQC_PINGREQ, r->v);
   } else {
@@ -637,6 +691,8 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
     mqc_packet_init(&p, MQC_PUBLISH, r->v);
     p.publish.topic = (mqc_bytes){(const uint8_t *)topic, (size_t)n};
     p.publish.payload = mqc_cstr(sentinel);
+    p.publish.qos = st->fence_qos;
+    if (st->fence_qos) p.publish.packet_id = pid;
   }
   if (mqc_encode(&p, r->v, buf, sizeof buf, &len) != MQC_OK)
     return mqs__end(r, st, MQS_ERROR, false, "fence: cannot encode");
@@ -645,6 +701,14 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
   unsigned from = st->fence == MQS_FENCE_PING ? idx : st->fence_from;
   if (send_bytes(r, st, from, buf, len, line)) return -1;
   uint64_t deadline = step_deadline(r, st);
+  if (st->fence == MQS_FENCE_SENTINEL && st->fence_qos == 1 &&
+      fence_await(r, st, from, MQC_PUBACK, pid, deadline))
+    return -1;
+  if (st->fence == MQS_FENCE_SENTINEL && st->fence_qos == 2 &&
+      (fence_await(r, st, from, MQC_PUBREC, pid, deadline) ||
+       fence_ack(r, st, from, MQC_PUBREL, pid) ||
+       fence_await(r, st, from, MQC_PUBCOMP, pid, deadline)))
+    return -1;
   bool failed = false;
   for (;;) {
     mqs__rx *rx = mqs__next(r, idx, deadline);
@@ -665,7 +729,14 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
                          : rx->pkt.type == MQC_PUBLISH &&
                                mqc_bytes_eq(rx->pkt.publish.payload, mqc_cstr(sentinel)));
     if (is_fence) {
+      uint8_t q = st->fence == MQS_FENCE_SENTINEL ? rx->pkt.publish.qos : 0;
+      uint16_t got_pid = q ? rx->pkt.publish.packet_id : 0;
       mqs__consume(r, idx);
+      if (q == 1 && fence_ack(r, st, idx, MQC_PUBACK, got_pid)) return -1;
+      if (q == 2 && (fence_ack(r, st, idx, MQC_PUBREC, got_pid) ||
+                     fence_await(r, st, idx, MQC_PUBREL, got_pid, step_deadline(r, st)) ||
+                     fence_ack(r, st, idx, MQC_PUBCOMP, got_pid)))
+        return -1;
       mqs__positive(r);
       return 0;
     }
@@ -990,6 +1061,73 @@ static int do_send_hex(mqs__run *r, const mqs_step *st) {
   return send_bytes(r, st, st->client, out, n, line);
 }
 
+/* Cross-node propagation as a deadline, measured: `from` publishes QoS 0
+ * sentinels on the topic every SYNC_EVERY_MS until the step's client (which
+ * subscribed to it) receives one, within the cluster's propagation bound.
+ * Repeating them covers clusters that learn of a subscription late (a route
+ * replicated after SUBACK); the receive path drops the ones still in flight
+ * afterwards. What it proves: anything `from` sent before the sentinel that
+ * arrived has been routed across (MQTT-4.6.0-6 / -5 ordering). */
+#define SYNC_EVERY_MS 20u
+static int do_sync(mqs__run *r, const mqs_step *st) {
+  unsigned idx = st->client, from = st->fence_from;
+  char topic[MQS_VAR_VALUE_MAX], bad[64];
+  long tn = mqs_vars_expand(&r->vars, mqs__scalar(st->fence_topic),
+                            st->fence_topic->data.scalar.length, topic, sizeof topic, bad);
+  if (tn < 0) return mqs__end(r, st, MQS_FAIL, false, "sync: unbound variable '%s'", bad);
+  uint64_t bound = r->propagation
+                       ? r->propagation
+                       : mqs__scaled(r, r->o->propagation_ms ? r->o->propagation_ms
+                                                             : MQS_PROPAGATION_DEFAULT_MS);
+  uint64_t t0 = now(r), deadline = t0 + bound, next = t0;
+  r->sync_got[idx] = 0;
+  for (unsigned k = 0; r->sync_got[idx] != st->line; k++) {
+    if (now(r) >= next) {
+      char payload[40], line[MQS_VAR_VALUE_MAX + 100];
+      uint8_t buf[MQS_VAR_VALUE_MAX + 64];
+      size_t len = 0;
+      snprintf(payload, sizeof payload, "mqcheck-sync-%u-%u", st->line, k);
+      mqc_packet p;
+      mqc_packet_init(&p, MQC_PUBLISH, r->v);
+      p.publish.topic = (mqc_bytes){(const uint8_t *)topic, (size_t)tn};
+      p.publish.payload = mqc_cstr(payload);
+      if (mqc_encode(&p, r->v, buf, sizeof buf, &len) != MQC_OK)
+        return mqs__end(r, st, MQS_ERROR, false, "sync: cannot encode");
+      snprintf(line, sizeof line, "PUBLISH (sync sentinel %s on %s)", payload, topic);
+      if (send_bytes(r, st, from, buf, len, line)) return -1;
+      next = now(r) + mqs__scaled(r, SYNC_EVERY_MS);
+      r->ops->wait(r->t, now(r), &r->sink); /* what is there already, without waiting */
+      continue;
+    }
+    if (!r->cl[idx].open || now(r) >= deadline) {
+      char why[300];
+      why_nothing(r, idx, why, sizeof why);
+      mqs__buf_printf(&r->detail,
+                      "  expected:   a sync sentinel from '%s' (node %s) on '%s' (node %s)\n"
+                      "  received:   nothing within %llu ms (%s)\n",
+                      cname(r, from), node_name(r, from), cname(r, idx), node_name(r, idx),
+                      (unsigned long long)bound, why);
+      if (!r->cl[idx].open)
+        return mqs__end(r, st, MQS_FAIL, false, "sync: '%s' is not connected (%s)", cname(r, idx),
+                        why);
+      return mqs__end(r, st, MQS_FAIL, false,
+                      "propagation from node %s ('%s') to node %s ('%s') never happened within "
+                      "the bound of %llu ms (profile cluster: propagation_ms)",
+                      node_name(r, from), cname(r, from), node_name(r, idx), cname(r, idx),
+                      (unsigned long long)bound);
+    }
+    uint64_t until = next < deadline ? next : deadline;
+    r->ops->wait(r->t, until, &r->sink);
+  }
+  double took = (double)(now(r) - t0);
+  mqs__tr_add(&r->tr, now(r), idx, '!', "propagated from node %s to node %s in %.0f ms",
+              node_name(r, from), node_name(r, idx), took);
+  if (!r->res->has_propagation || took > r->res->propagation_ms) r->res->propagation_ms = took;
+  r->res->has_propagation = true;
+  mqs__positive(r);
+  return 0;
+}
+
 static void let_time_pass(mqs__run *r, uint64_t deadline) {
   while (now(r) < deadline) {
     if (!r->ops->virtual_clock && now(r) >= r->case_deadline) return;
@@ -1046,6 +1184,8 @@ int mqs__step(mqs__run *r, const mqs_step *st) {
     return 0;
   case MQS_STEP_CONTROL:
     return do_control(r, st);
+  case MQS_STEP_SYNC:
+    return do_sync(r, st);
   }
   assert(0 && "unknown step kind");
   return -1;

@@ -46,11 +46,12 @@ static mqs_sink wrap(mqs_target *t, const mqs_sink *sink) {
   return (mqs_sink){tap_data, tap_closed, tap_note, t};
 }
 
-static int t_open(mqs_target *t, unsigned client, const mqs_sink *sink, char *err, size_t cap) {
+static int t_open(mqs_target *t, unsigned client, unsigned node, const mqs_sink *sink, char *err,
+                  size_t cap) {
   mqs_sink s = wrap(t, sink);
   tick(t);
   if (t->tap->open) t->tap->open(t->tap->ctx, client);
-  return t->inner_ops->open(t->inner, client, &s, err, cap);
+  return t->inner_ops->open(t->inner, client, node, &s, err, cap);
 }
 
 static int t_send(mqs_target *t, unsigned client, const uint8_t *p, size_t n, const mqs_sink *sink,

@@ -95,7 +95,11 @@ static bool drain(mqs_target *t, const mqs_sink *sink) {
   return any;
 }
 
-static int e_open(mqs_target *t, unsigned idx, const mqs_sink *sink, char *err, size_t cap) {
+/* One engine is every node: a single broker keeps each cross-node promise
+ * trivially, which makes it the reference for the cluster cases too. */
+static int e_open(mqs_target *t, unsigned idx, unsigned node, const mqs_sink *sink, char *err,
+                  size_t cap) {
+  (void)node;
   (void)sink;
   assert(idx < MQS__MAX_CLIENTS && !t->conn[idx]);
   mqe_status s = mqe_conn_open(t->e, (void *)(uintptr_t)(idx + 1), t->now, &t->conn[idx]);

@@ -17,20 +17,21 @@ struct mqs_target {
 };
 
 /* Defined in target.c. */
-const mqn_url *mqs__spec_url(const mqs_target_spec *s);
-mqn_tls *mqs__spec_tls(const mqs_target_spec *s);
+const mqn_url *mqs__spec_url(const mqs_target_spec *s, unsigned node);
+mqn_tls *mqs__spec_tls(const mqs_target_spec *s, unsigned node);
 
 static bool is_transport(mqn_status s) {
   return s == MQN_TIMEOUT || s == MQN_ERR_RESOLVE || s == MQN_ERR_REFUSED ||
          (s >= MQN_ERR_TLS_CONFIG && s <= MQN_ERR_WS_PROTOCOL);
 }
 
-static int n_open(mqs_target *t, unsigned idx, const mqs_sink *sink, char *err, size_t cap) {
+static int n_open(mqs_target *t, unsigned idx, unsigned node, const mqs_sink *sink, char *err,
+                  size_t cap) {
   (void)sink;
   assert(idx < MQS__MAX_CLIENTS && !t->conn[idx]);
   char detail[256];
   mqn_conn *c = NULL;
-  mqn_status s = mqn_dial_blocking(mqs__spec_url(t->spec), mqs__spec_tls(t->spec), NULL,
+  mqn_status s = mqn_dial_blocking(mqs__spec_url(t->spec, node), mqs__spec_tls(t->spec, node), NULL,
                                    (int)t->connect_ms, &c, detail, sizeof detail);
   if (s != MQN_OK) {
     snprintf(err, cap, "%s%s%s", mqn_strerror(s), detail[0] ? ": " : "", detail);

@@ -1162,6 +1162,52 @@ static void t_features_off(void **state) {
   env_done(&t);
 }
 
+/* max_keep_alive lowers a 5.0 client's Keep Alive above it (or 0) and says so;
+ * one at or below it stands, and a 3.1.1 client (who cannot be told) keeps
+ * its own. deny FILTER REASON answers with that SUBACK code (Paho's suite). */
+static void t_max_keep_alive_and_deny_reason(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  t.cfg.max_keep_alive = 60;
+  static const char *deny[] = {"test/nosubscribe", "secret"};
+  static const uint8_t reasons[] = {MQC_RC_UNSPECIFIED_ERROR, MQC_RC_NOT_AUTHORIZED};
+  t.cfg.deny_filters = deny;
+  t.cfg.deny_reasons = reasons;
+  t.cfg.deny_filter_count = 2;
+  env_start(&t);
+  const struct {
+    mqc_version v;
+    uint16_t ka;
+    bool told;
+    uint16_t want;
+  } cases[] = {{MQC_V5, 120, true, 60},
+               {MQC_V5, 0, true, 60},
+               {MQC_V5, 60, false, 0},
+               {MQC_V5, 5, false, 0},
+               {MQC_V311, 120, false, 0}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    client *c = cl_new(&t, cases[i].v);
+    char id[8];
+    snprintf(id, sizeof id, "k%zu", i);
+    conn_opts o = {.id = id, .clean = true, .ka = cases[i].ka};
+    send_connect(&t, c, &o);
+    mqc_packet p;
+    rx_type(&t, c, &p, MQC_CONNACK);
+    uint32_t u = 0;
+    assert_int_equal(prop_u(&p.connack.props, MQC_PROP_SERVER_KEEP_ALIVE, &u), cases[i].told);
+    if (cases[i].told) assert_int_equal(u, cases[i].want);
+    if (i == 0) {
+      subscribe(&t, c, 1, "test/nosubscribe", 2, NULL, MQC_RC_UNSPECIFIED_ERROR);
+      subscribe(&t, c, 2, "secret", 2, NULL, MQC_RC_NOT_AUTHORIZED);
+      subscribe(&t, c, 3, "open", 2, NULL, 2);
+    }
+    if (i == 4) subscribe(&t, c, 1, "test/nosubscribe", 1, NULL, 0x80);
+    cl_free(&t, c);
+  }
+  env_done(&t);
+}
+
 static bool acl_no_private(void *ctx, mqe_acl_op op, mqc_bytes id, mqc_bytes user,
                            mqc_bytes topic) {
   (void)ctx;
@@ -2077,6 +2123,7 @@ int main(void) {
       cmocka_unit_test(t_subids_nolocal_v5),
       cmocka_unit_test(t_shared_round_robin),
       cmocka_unit_test(t_features_off),
+      cmocka_unit_test(t_max_keep_alive_and_deny_reason),
       cmocka_unit_test(t_auth_password_acl),
       cmocka_unit_test(t_enhanced_auth),
       cmocka_unit_test(t_caps),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -559,6 +560,117 @@ static void test_step_rules_load(void **state) {
   assert_non_null(strstr(msg, "check steps"));
 }
 
+/* Issue 15: named nodes, node: per client, cluster promises and their skips. */
+static void test_cluster_nodes(void **state) {
+  (void)state;
+  mqs_target_spec *spec;
+  char err[300];
+  const char *two[] = {"a=tcp://127.0.0.1:1", "b=ws://127.0.0.1:2/mqtt?x=1"};
+  assert_int_equal(mqs_target_spec_new_nodes(two, 2, NULL, &spec, err, sizeof err), 0);
+  assert_int_equal(mqs_target_spec_n_nodes(spec), 2);
+  assert_string_equal(mqs_target_spec_node_name(spec, 1), "b");
+  assert_string_equal(mqs_target_spec_node_url(spec, 1), "ws://127.0.0.1:2/mqtt?x=1");
+  assert_int_equal(mqs_target_spec_node_index(spec, "home"), 0);
+  assert_int_equal(mqs_target_spec_node_index(spec, "other"), 1);
+  assert_int_equal(mqs_target_spec_node_index(spec, "b"), 1);
+  assert_int_equal(mqs_target_spec_node_index(spec, "c"), -1);
+  mqs_target_spec_free(spec);
+  /* one node: every name is that node, exactly as a plain URL */
+  const char *one[] = {"tcp://127.0.0.1:1"};
+  assert_int_equal(mqs_target_spec_new_nodes(one, 1, NULL, &spec, err, sizeof err), 0);
+  assert_int_equal(mqs_target_spec_node_index(spec, "other"), 0);
+  assert_int_equal(mqs_target_spec_node_index(spec, "zz"), 0);
+  assert_string_equal(mqs_target_spec_node_name(spec, 0), "node1");
+  mqs_target_spec_free(spec);
+  const char *dup[] = {"a=tcp://h:1", "a=tcp://h:2"};
+  assert_int_equal(mqs_target_spec_new_nodes(dup, 2, NULL, &spec, err, sizeof err), -1);
+  assert_non_null(strstr(err, "given twice"));
+  const char *eng[] = {"a=tcp://h:1", "b=engine"};
+  assert_int_equal(mqs_target_spec_new_nodes(eng, 2, NULL, &spec, err, sizeof err), -1);
+  assert_non_null(strstr(err, "engine"));
+  const char *badname[] = {"a b=tcp://h:1", "c=tcp://h:2"};
+  assert_int_equal(mqs_target_spec_new_nodes(badname, 2, NULL, &spec, err, sizeof err), -1);
+  assert_non_null(strstr(err, "node name"));
+
+  static const char sc[] = "format: 1\nname: c\nversions: [5.0]\nrules: {5.0: [MQTT-4.5.0-1]}\n"
+                           "requires: [cluster-takeover]\n"
+                           "clients: [{name: s, node: home}, {name: p, node: other}]\n"
+                           "steps:\n"
+                           "  - {client: s, connect: {}}\n"
+                           "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                           "[{topic_filter: \"${topic_prefix}#\", qos: 0}]}}\n"
+                           "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                           "  - {client: p, connect: {}, node: home}\n"
+                           "  - {client: s, sync: {from: p, topic: \"${topic_prefix}y\"}}\n"
+                           "  - {client: p, send: {type: PUBLISH, topic: \"${topic_prefix}t\", "
+                           "payload: m}}\n"
+                           "  - {client: s, expect: {type: PUBLISH, payload: m}}\n"
+                           "  - {client: s, expect_none: 100}\n"
+                           "  - control: true\n";
+  mqs_scenario *s;
+  mqs_load_error e;
+  int rc = mqs_scenario_load_text("c.yaml", sc, strlen(sc), &s, &e);
+  if (rc) fprintf(stderr, "%zu:%zu: %s\n", e.line, e.column, e.message);
+  assert_int_equal(rc, 0);
+  assert_int_equal(s->cluster_needs, MQS_CLUSTER | MQS_CLUSTER_TAKEOVER);
+  assert_string_equal(s->client_nodes[1], "other");
+  assert_string_equal(s->steps[3].on_node, "home");
+  assert_true(s->has_sync);
+  assert_int_equal(mqs_target_spec_new("engine", NULL, &spec, err, sizeof err), 0);
+  mqs_run_opts o = {.target = spec, .caps = mqs_target_spec_default_caps(spec), .jobs = 1};
+  mqs_case c = {s, MQS_V5};
+  mqs_result r;
+  /* no cluster: skipped with the reason */
+  mqs_run_case(&c, 0, &o, &r);
+  assert_int_equal(r.verdict, MQS_SKIP);
+  assert_non_null(strstr(r.message, "needs a cluster target"));
+  mqs_result_free(&r);
+  /* a cluster without the takeover promise */
+  o.cluster = MQS_CLUSTER | MQS_CLUSTER_SESSION_RESUME;
+  mqs_run_case(&c, 0, &o, &r);
+  assert_int_equal(r.verdict, MQS_SKIP);
+  assert_non_null(strstr(r.message, "does not promise cluster-takeover"));
+  mqs_result_free(&r);
+  /* the engine keeps every promise: the sync sentinel never reaches an
+   * expectation, propagation is measured */
+  o.cluster = MQS_CLUSTER_ALL;
+  mqs_run_case(&c, 0, &o, &r);
+  if (r.verdict != MQS_PASS) fprintf(stderr, "%s\n%s\n", r.message, r.detail ? r.detail : "");
+  assert_int_equal(r.verdict, MQS_PASS);
+  assert_true(r.has_propagation);
+  mqs_result_free(&r);
+  mqs_target_spec_free(spec);
+  mqs_scenario_free(s);
+
+  static const char badnode[] =
+      "format: 1\nname: c\nversions: [5.0]\nrules: {5.0: [MQTT-4.5.0-1]}\n"
+      "clients: [s]\nsteps:\n  - {client: s, expect_none: 10, node: a}\n";
+  assert_int_equal(mqs_scenario_load_text("c.yaml", badnode, strlen(badnode), &s, &e), -1);
+  assert_non_null(strstr(e.message, "node belongs to steps that open"));
+
+  char path[] = "/tmp/mqcheck-profile-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs("target: [a=tcp://h:1, b=tcp://h:2]\n"
+        "cluster: {propagation_ms: 250, takeover: false}\n",
+        f);
+  fclose(f);
+  mqs_profile p;
+  assert_int_equal(mqs_profile_load(path, &p, &e), 0);
+  assert_int_equal(p.n_targets, 2);
+  assert_string_equal(p.targets[1], "b=tcp://h:2");
+  assert_int_equal(p.propagation_ms, 250);
+  assert_int_equal(p.cluster_off, MQS_CLUSTER_TAKEOVER);
+  mqs_profile_free(&p);
+  f = fopen(path, "w");
+  fputs("cluster: {takeovr: false}\n", f);
+  fclose(f);
+  assert_int_equal(mqs_profile_load(path, &p, &e), -1);
+  assert_non_null(strstr(e.message, "unknown cluster key"));
+  unlink(path);
+}
+
 /* Issue 18: a field judged as its own statement (the QoS of a delivery) fails
  * that statement only, the step's own statements hold, and what the packet
  * carried is still captured for the steps after it; a wrong reason code
@@ -699,6 +811,7 @@ int main(void) {
       cmocka_unit_test(test_statement_verdicts),
       cmocka_unit_test(test_positive_control),
       cmocka_unit_test(test_step_rules_load),
+      cmocka_unit_test(test_cluster_nodes),
       cmocka_unit_test(test_field_and_close_statements),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@ import sys
 import time
 
 role, host, port, version, qos, count, topic, payload, cid, session = sys.argv[1:11]
+auth = sys.argv[11] if len(sys.argv) > 11 else "-"
 port, qos, count = int(port), int(qos), int(count)
 v5 = version == "5"
 beh = topic.split("/", 1)[1]
@@ -40,6 +41,8 @@ def connect(clean):
     if session == "1":
         p += b"\x11" + struct.pack(">I", 300)
     p += b"\x22" + struct.pack(">H", 10)  # Topic Alias Maximum 10
+    if auth != "-":
+        p += b"\x15" + s(auth.split(":")[0])  # Authentication Method
     flags = 0x02 if clean else 0
     return pkt(0x10, s("MQTT") + bytes([5 if v5 else 4, flags]) + struct.pack(">H", 60) + props(p) + s(cid))
 
@@ -101,7 +104,9 @@ def pub():
         c.send(publish(0, 0))  # after a refusing CONNACK
         return
     if beh == "auth-challenge":
-        c.send(pkt(0xF0, b"\x18\x00"))  # AUTH without an Authentication Method
+        # the server's AUTH 0x18 answered with 0x19 and another method
+        m = b"\x15" + s("other")
+        c.send(pkt(0xF0, b"\x19" + varint(len(m)) + m))
         time.sleep(0.3)
         return
     if beh == "receive-maximum":

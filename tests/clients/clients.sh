@@ -10,7 +10,7 @@ MQCHECK=${2:?}
 OUT=${3:?}
 PROG=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
-A='{role} {host} {port} {version} {qos} {count} {topic} {payload} {id} {session}'
+A='{role} {host} {port} {version} {qos} {count} {topic} {payload} {id} {session} {auth}'
 have() { command -v "$1" >/dev/null 2>&1; }
 skip() { echo "SKIP: $1"; exit 77; }
 case "$CLIENT" in

@@ -45,9 +45,9 @@ static int do_connect(app *a) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 11) {
-    fprintf(stderr,
-            "usage: paho_c_client ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID SESSION\n");
+  if (argc != 11 && argc != 12) { /* AUTH (12th): no mqcheck-challenge here */
+    fprintf(stderr, "usage: paho_c_client ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID "
+                    "SESSION [AUTH]\n");
     return 2;
   }
   const char *role = argv[1], *topic = argv[7], *payload = argv[8], *id = argv[9];

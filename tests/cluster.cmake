@@ -1,0 +1,13 @@
+# cluster: the suite's cluster section against real two-node topologies on
+# loopback (tests/cluster/): an aedes cluster over redis, two bridged
+# mosquitto, and two unconnected mosquitto that must fail every case.
+foreach(kind aedes bridge unconnected)
+  add_test(NAME cluster_${kind}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cluster/cluster.sh ${kind} $<TARGET_FILE:mqcheck>
+                   ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-${kind})
+  set_tests_properties(cluster_${kind} PROPERTIES TIMEOUT 120)
+endforeach()
+add_test(NAME cluster_bench_load
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cluster/bench.sh $<TARGET_FILE:mqcheck>
+                 ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-bench)
+set_tests_properties(cluster_bench_load PROPERTIES TIMEOUT 120)
