@@ -239,21 +239,32 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
  * owes each (as the planted deviations of engine/faults.c name them). A
  * check that gets no such answer blames that statement, not the step's: a
  * SUBSCRIBE made to set a case up is not what the case is about, and what a
- * check of the answer's fields is about was not reached. */
+ * check of the answer's fields is about was not reached. Where the case
+ * cites a statement that owes the answer in its own situation (an UNSUBACK
+ * when nothing was removed, answers while the send quota is used up), that
+ * one is blamed instead. */
+#define OWED_IDS 3
 static const char *owed_stmt(const mqs__run *r, mqc_type type) {
   static const struct {
     mqc_type type;
-    const char *s311, *s5;
+    const char *s311[OWED_IDS], *s5[OWED_IDS]; /* [0] general, then particular */
   } owed[] = {
-      {MQC_PINGRESP, "MQTT-3.12.4-1", "MQTT-3.12.4-1"},
-      {MQC_SUBACK, "MQTT-3.8.4-1", "MQTT-3.8.4-1"},
-      {MQC_UNSUBACK, "MQTT-3.10.4-4", "MQTT-3.10.4-4"},
-      {MQC_PUBACK, "MQTT-3.3.4-1", "MQTT-4.3.2-4"},
-      {MQC_PUBREC, "MQTT-4.3.3-2", "MQTT-4.3.3-8"},
-      {MQC_PUBCOMP, "MQTT-4.3.3-2", "MQTT-4.3.3-11"},
+      {MQC_PINGRESP, {"MQTT-3.12.4-1"}, {"MQTT-3.12.4-1"}},
+      {MQC_SUBACK, {"MQTT-3.8.4-1"}, {"MQTT-3.8.4-1", "MQTT-3.3.4-10"}},
+      {MQC_UNSUBACK, {"MQTT-3.10.4-4", "MQTT-3.10.4-5"}, {"MQTT-3.10.4-4", "MQTT-3.10.4-5"}},
+      {MQC_PUBACK, {"MQTT-3.3.4-1"}, {"MQTT-4.3.2-4", "MQTT-4.9.0-3"}},
+      {MQC_PUBREC, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-8"}},
+      {MQC_PUBCOMP, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-11"}},
   };
-  for (size_t i = 0; i < sizeof owed / sizeof owed[0]; i++)
-    if (owed[i].type == type) return r->v == MQC_V5 ? owed[i].s5 : owed[i].s311;
+  unsigned b = r->v == MQC_V5 ? 1 : 0;
+  for (size_t i = 0; i < sizeof owed / sizeof owed[0]; i++) {
+    if (owed[i].type != type) continue;
+    const char *const *ids = b ? owed[i].s5 : owed[i].s311;
+    for (size_t j = 1; j < OWED_IDS && ids[j]; j++)
+      for (size_t k = 0; k < r->s->n_rules[b]; k++)
+        if (!strcmp(r->s->rules[b][k], ids[j])) return ids[j];
+    return ids[0];
+  }
   return NULL;
 }
 
@@ -650,17 +661,35 @@ static int fence_ack(mqs__run *r, const mqs_step *st, unsigned idx, mqc_type typ
 static int fence_await(mqs__run *r, const mqs_step *st, unsigned idx, mqc_type type, uint16_t pid,
                        uint64_t deadline) {
   mqs__rx *rx = mqs__next(r, idx, deadline);
-  if (rx && !rx->bad && rx->pkt.type == type && rx->pkt.ack.packet_id == pid) {
+  char got[900];
+  if (rx && !rx->bad && rx->pkt.type == type) {
+    /* the sentinel's acknowledgement is not what the step is about: a
+     * wrong identifier is its own statement's, and the fence goes on */
+    bool wrong = rx->pkt.ack.packet_id != pid;
+    for (size_t i = 0; i < sizeof field_stmts / sizeof field_stmts[0]; i++)
+      if (field_stmts[i].type == type && !strcmp(field_stmts[i].field, "packet_id"))
+        mqs__judged(r, st, field_stmt(r, i), wrong);
+    if (wrong) {
+      describe_rx(r, rx, got, sizeof got);
+      mqs__buf_printf(&r->detail, "  fence at line %u: expected %s %u for the sentinel, received %s\n",
+                      st->line, mqc_type_name(type), pid, got);
+    }
     mqs__consume(r, idx);
     return 0;
   }
-  char got[900];
   if (rx)
     describe_rx(r, rx, got, sizeof got);
   else
     why_nothing(r, idx, got, sizeof got);
-  return mqs__end(r, st, MQS_FAIL, false, "fence: expected %s %u for the sentinel on '%s', got %s",
-                  mqc_type_name(type), pid, cname(r, idx), got);
+  const char *owed = owed_stmt(r, type);
+  bool blame_owed = owed && r->cl[idx].open && !r->cl[idx].poisoned && (!rx || !rx->bad);
+  if (blame_owed) mqs__judged(r, st, owed, true);
+  mqs__end(r, st, MQS_FAIL, false, "fence: expected %s %u for the sentinel on '%s', got %s%s%s%s",
+           mqc_type_name(type), pid, cname(r, idx), got, blame_owed ? " (" : "",
+           blame_owed ? owed : "", blame_owed ? ")" : "");
+  /* the absence was never proven: the step's own statements not reached */
+  if (blame_owed) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+  return -1;
 }
 
 /* expect_none with a fence: an ordering guarantee of the protocol instead of
