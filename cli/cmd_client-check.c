@@ -24,7 +24,8 @@ static void usage(FILE *f) {
              "                  CMD runs with /bin/sh; placeholders: {host} {port} {role}\n"
              "                  (pub|sub) {version} (311|5) {qos} {count} {topic} {payload} {id}\n"
              "                  {session} (1: keep a session and reconnect when dropped)\n"
-          "                  {auth} (mqcheck-challenge:SECRET when offered, else -)\n"
+             "                  {auth} (mqcheck-challenge:SECRET when offered, else -)\n"
+          "                  {keepalive} (the Keep Alive to ask for, seconds)\n"
              "  --version V     3.1.1 or 5 (default: both)\n"
              "  --filter WORD   only behaviours whose name contains WORD (repeatable)\n"
              "  --time-scale X  multiply every wait and deadline (slow clients)\n"
@@ -123,6 +124,13 @@ int mqc_cmd_client_check(int argc, char **argv) {
   if (!o.pub_cmd && !o.sub_cmd)
     return cli_usage("client-check", "no client program: give --exec, --pub or --sub");
   o.log = stdout;
+  /* a template that cannot expand is a usage error, found before any case runs */
+  const char *tmpls[2] = {o.pub_cmd, o.sub_cmd};
+  for (size_t t = 0; t < 2; t++) {
+    char buf[4096];
+    if (tmpls[t] && mqk_expand(tmpls[t], mqk_behaviour_at(0), MQS_V5, 1883, buf, sizeof buf))
+      return cli_usage("client-check", "%s: %s", tmpls[t], buf);
+  }
 
   size_t cap = mqk_behaviour_count() * 2;
   mqs_result *res = calloc(cap, sizeof *res);
@@ -181,7 +189,7 @@ int mqc_cmd_client_check(int argc, char **argv) {
   }
   if (!n) {
     free(res), free(cases), free(stmts), free(ids), free(rules);
-    return cli_usage("client-check", "no behaviour selected (see --list)");
+    return cli_usage("client-check", "no behaviour selected; --list names them");
   }
   char started[32], target[600];
   struct tm tmv;

@@ -413,7 +413,7 @@ int mqc_cmd_run(int argc, char **argv) {
   /* a cluster is probed and reached through its first node; the other
    * nodes are reached up front too */
   size_t n_nodes = mqs_target_spec_n_nodes(spec);
-  if (n_nodes > 1) target = mqs_target_spec_node_url(spec, 0);
+  if (!mqs_target_spec_is_engine(spec)) target = mqs_target_spec_node_url(spec, 0);
   mqs_suite suite;
   if (mqs_suite_load(paths, n_paths, &suite, stderr)) {
     fprintf(stderr, "mqcheck run: cannot read the scenario paths\n");

@@ -87,6 +87,9 @@ void mqk__send_raw(mqk__case *k, mqk__conn *c, const uint8_t *p, size_t n) {
     mqk__logf(k, "conn%u write failed: %s", c->index, mqn_strerror(st));
     return;
   }
+  /* net/ buffers 256 KiB per connection, far more than any behaviour sends;
+   * a short write would cut a packet, so it is said, not hidden */
+  if (w < n) mqk__logf(k, "conn%u: %zu of %zu bytes not written (buffer full)", c->index, n - w, n);
   mqn_conn_flush(c->nc);
   mqn_loop_update(k->loop, c->nc);
 }
@@ -205,7 +208,8 @@ static void server_output(mqk__case *k, mqk__conn *c) {
         }
         if (pkt.type == MQC_PUBLISH) k->delivered++;
         /* after a refusal or a DISCONNECT the client must go quiet */
-        if ((pkt.type == MQC_CONNACK && pkt.connack.reason >= 0x80) || pkt.type == MQC_DISCONNECT) {
+        if ((pkt.type == MQC_CONNACK && pkt.connack.reason >= 0x80) ||
+            (pkt.type == MQC_DISCONNECT && pkt.disconnect.reason >= 0x80)) {
           c->silenced_at = mqn_now_ms();
           if (pkt.type == MQC_DISCONNECT) c->connack_reason = pkt.disconnect.reason;
         }
@@ -217,7 +221,7 @@ static void server_output(mqk__case *k, mqk__conn *c) {
       mqk__send_raw(k, c, bytes ? bytes : p + off, fr.total_len);
     } else if (a == MQK__HOLD_IT && c->nhold < MQK__HOLD && fr.total_len <= sizeof c->hold[0].b) {
       mqk__held *h = &c->hold[c->nhold++];
-      h->at = mqn_now_ms() + mqk__ms(k, 200);
+      h->at = mqn_now_ms() + mqk__ms(k, k->b->hold_ms ? k->b->hold_ms : 200);
       h->n = fr.total_len;
       memcpy(h->b, bytes, fr.total_len);
     }
@@ -458,8 +462,11 @@ static void fill_result(mqk__case *k, const char *cmd, int status, bool killed, 
   char msg[400];
   if (!k->nconns) {
     out->verdict = MQS_ERROR;
-    snprintf(msg, sizeof msg, "the client never connected (%s %d)",
-             killed ? "killed after" : "exit", killed ? (int)(b->ms * k->scale) : status);
+    /* its first line of output usually says why (command not found, refused) */
+    int ln = (int)strcspn(output, "\n");
+    snprintf(msg, sizeof msg, "the client never connected (%s %d%s%.*s)",
+             killed ? "killed after ms" : "exit", killed ? (int)(b->ms * k->scale) : status,
+             ln ? "; it said: " : "", ln > 200 ? 200 : ln, output);
   } else if (any_fail) {
     out->verdict = MQS_FAIL;
     snprintf(msg, sizeof msg, "%s: %s", first_fail->id, first_fail->note);

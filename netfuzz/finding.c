@@ -381,10 +381,14 @@ int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, siz
     snprintf(path, sizeof path, "%s/broker.log", fdir);
     if (mqz__write_file(path, f->broker_log, f->broker_log_n, err, err_cap)) return -1;
   }
-  char line[900];
-  int ln = snprintf(line, sizeof line, "%s%s%s: %s (seed %llu, session %llu)\n",
+  char line[1000], sizes[120] = "";
+  if (f->found_n)
+    snprintf(sizes, sizeof sizes,
+             "; minimised from %zu bytes to %zu after clients and records, %zu after bytes",
+             f->found_n, f->records_n, f->session_n);
+  int ln = snprintf(line, sizeof line, "%s%s%s: %s (seed %llu, session %llu%s)\n",
                     mqz_kind_name(f->kind), f->statement[0] ? " " : "", f->statement, f->message,
-                    (unsigned long long)f->seed, (unsigned long long)f->number);
+                    (unsigned long long)f->seed, (unsigned long long)f->number, sizes);
   snprintf(path, sizeof path, "%s/README", fdir);
   if (mqz__write_file(path, line, (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1, err,
                       err_cap))

@@ -361,9 +361,81 @@ static bool still_reproduces(run *r, instance *in, const uint8_t *s, size_t n, m
          reproduces(r, in, s, n, kind, sig);
 }
 
+/* The protocol level the client of record idx speaks there: its last
+ * CONNECT's level byte before it, else the session's version. */
+static mqc_version level_at(const uint8_t *s, size_t n, size_t idx, unsigned client) {
+  mqc_version v = mqz_session_version(s, n);
+  mqz_iter it;
+  mqz_rec rec;
+  mqz_iter_init(&it, s, n);
+  for (size_t i = 0; i < idx && mqz_iter_next(&it, &rec); i++) {
+    if (rec.client != client || rec.op != MQZ_OP_SEND || !rec.pkt_len ||
+        (rec.pkt[0] >> 4) != MQC_CONNECT)
+      continue;
+    size_t at = mqz__after_first_string(rec.pkt, rec.pkt_len);
+    if (at && at < rec.pkt_len && rec.pkt[at] >= 3 && rec.pkt[at] <= 5)
+      v = (mqc_version)rec.pkt[at];
+  }
+  return v;
+}
+
+/* Byte level: every packet (and RAW run) in turn is replaced by its smaller
+ * variants (mqz__shrink_packet), each kept when the finding still
+ * reproduces: the field variants of every packet first (fields_pass), the
+ * runs of bytes after, so that the budget goes where shrinking pays most. */
+static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *cand, mqz_kind kind,
+                           const char *sig, unsigned *budget, bool once, bool fields_pass) {
+  uint8_t pkt[MQZ_SESSION_MAX];
+  for (size_t idx = 0; *budget; idx++) {
+    mqz_iter it;
+    mqz_rec rec;
+    size_t i = 0;
+    bool found = false;
+    mqz_iter_init(&it, s, n);
+    while (!found && mqz_iter_next(&it, &rec))
+      found = i++ == idx;
+    if (!found) break;
+    if (rec.op != MQZ_OP_SEND && rec.op != MQZ_OP_ACK && rec.op != MQZ_OP_RAW) continue;
+    mqc_version v = level_at(s, n, idx, rec.client);
+    unsigned fields = rec.op == MQZ_OP_RAW ? 0 : mqz__shrink_fields(rec.pkt, rec.pkt_len, v);
+    for (unsigned k = fields_pass ? 0 : fields; *budget && (!fields_pass || k < fields); k++) {
+      size_t pn = 0;
+      bool more = rec.op == MQZ_OP_RAW ? mqz__shrink_raw(rec.pkt, rec.pkt_len, k, pkt, &pn)
+                                       : mqz__shrink_packet(rec.pkt, rec.pkt_len, v, k, pkt, &pn);
+      if (!more) break;
+      if (!pn || pn >= rec.pkt_len) continue;
+      /* the record, rebuilt around the smaller packet */
+      size_t head = rec.op == MQZ_OP_RAW ? 3 : 2, m = rec.offset;
+      memcpy(cand, s, m);
+      cand[m] = s[rec.offset];
+      cand[m + 1] = s[rec.offset + 1];
+      if (rec.op == MQZ_OP_RAW) cand[m + 2] = (uint8_t)pn;
+      memcpy(cand + m + head, pkt, pn);
+      m += head + pn;
+      memcpy(cand + m, s + rec.offset + rec.len, n - rec.offset - rec.len);
+      m += n - rec.offset - rec.len;
+      (*budget)--;
+      if (!(once ? reproduces(r, in, cand, m, kind, sig)
+                 : still_reproduces(r, in, cand, m, kind, sig)))
+        continue;
+      memcpy(s, cand, m);
+      n = m;
+      /* the record shrank: its variants start over */
+      mqz_iter_init(&it, s, n);
+      for (i = 0; i <= idx; i++)
+        (void)mqz_iter_next(&it, &rec);
+      fields = rec.op == MQZ_OP_RAW ? 0 : mqz__shrink_fields(rec.pkt, rec.pkt_len, v);
+      k = (fields_pass ? 0 : fields) - 1;
+    }
+  }
+  return n;
+}
+
 /* Delta debugging: clients, then runs of records, then single records,
- * each kept out when the finding still reproduces. */
-static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, mqz_kind kind, const char *sig) {
+ * each kept out when the finding still reproduces; then bytes. */
+static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, mqz_kind kind, const char *sig,
+                       size_t *after_records) {
+  *after_records = n;
   if (r->o->no_minimise) return n;
   mqz_rec recs[512];
   uint8_t *cand = malloc(MQZ_SESSION_MAX);
@@ -421,8 +493,27 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, mqz_kind kind
     }
     if (chunk == 1) break;
   }
+  *after_records = n;
+  /* a crash or hang costs a broker restart per run: fewer runs, each
+   * candidate tried once, and the result checked twice at the end (else
+   * the bytes stay as the records left them) */
+  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG;
+  unsigned bytes_budget = slow ? 40 : 200;
+  uint8_t *before = slow ? malloc(n) : NULL;
+  if (slow && !before) {
+    free(cand);
+    return n;
+  }
+  if (before) memcpy(before, s, n);
+  size_t m = shrink_bytes(r, in, s, n, cand, kind, sig, &bytes_budget, slow, true);
+  m = shrink_bytes(r, in, s, m, cand, kind, sig, &bytes_budget, slow, false);
+  if (slow && m < n && !still_reproduces(r, in, s, m, kind, sig)) {
+    memcpy(s, before, n);
+    m = n;
+  }
+  free(before);
   free(cand);
-  return n;
+  return m;
 }
 
 static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,
@@ -432,17 +523,19 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   uint8_t *copy = malloc(MQZ_SESSION_MAX);
   if (!copy) return;
   memcpy(copy, s, n);
-  size_t m = n;
+  size_t m = n, mid = 0;
   if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig))) {
-    m = minimise(r, in, copy, n, kind, sig);
+    m = minimise(r, in, copy, n, kind, sig, &mid);
     size_t nr = 0;
     mqz_iter it;
     mqz_rec rec;
     mqz_iter_init(&it, copy, m);
     while (mqz_iter_next(&it, &rec))
       if (rec.op == MQZ_OP_SEND || rec.op == MQZ_OP_ACK || rec.op == MQZ_OP_RAW) nr++;
-    say(r, "fuzz: minimised %s finding from %zu to %zu bytes (%zu packets)", mqz_kind_name(kind), n,
-        m, nr);
+    say(r,
+        "fuzz: minimised %s finding from %zu to %zu bytes (%zu packets): %zu after clients and "
+        "records, %zu after bytes",
+        mqz_kind_name(kind), n, m, nr, mid, m);
   }
   /* the log of the crash or hang itself, else what the broker printed now */
   char *log = NULL;
@@ -469,6 +562,10 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   f.broker_log_n = ln;
   f.seed = r->o->seed;
   f.number = number;
+  if (mid && !r->o->no_minimise) {
+    f.found_n = n;
+    f.records_n = mid;
+  }
   char path[4096], err[512];
   if (mqz_finding_write(r->o->findings_dir, &f, path, sizeof path, err, sizeof err))
     say(r, "fuzz: cannot write a finding: %s", err);

@@ -255,6 +255,22 @@ size_t mqz__after_first_string(const uint8_t *p, size_t n);
  * the count or -1 with err. */
 long mqz__sync_load(const char *sync, const char *self, mqz_corpus *out, char *err, size_t cap);
 
+/* The k-th smaller variant of the packet p[0..n) a client of version v
+ * sends (a CONNECT's own level decides for it), for the minimiser's byte
+ * level: field variants first when it decodes (a 5.0 property dropped, its
+ * string or binary value emptied or halved; a PUBLISH or will payload
+ * emptied or halved; re-encoded by the codec), then runs of its body removed
+ * (halves down to single bytes) with the remaining length rewritten (padded
+ * to its old width when it was padded). out has room for n bytes; *out_n = 0
+ * when variant k does not apply. Returns false past the last variant. */
+bool mqz__shrink_packet(const uint8_t *p, size_t n, mqc_version v, unsigned k, uint8_t *out,
+                        size_t *out_n);
+/* How many of mqz__shrink_packet's variants of p are field variants (they
+ * come first). */
+unsigned mqz__shrink_fields(const uint8_t *p, size_t n, mqc_version v);
+/* The same for RAW bytes: runs removed. */
+bool mqz__shrink_raw(const uint8_t *p, size_t n, unsigned k, uint8_t *out, size_t *out_n);
+
 /* Topic filter matching (MQTT 4.7): shared-subscription prefixes stripped,
  * '$' topics not matched by leading wildcards. */
 bool mqz__topic_matches(const char *filter, size_t fn, const char *topic, size_t tn);

@@ -298,6 +298,9 @@ typedef struct {
   const char *broker_log; /* borrowed, may be NULL */
   size_t broker_log_n;
   uint64_t seed, number; /* --seed and the session number it came from */
+  /* session sizes in bytes: as found, after clients and records were
+   * minimised, (session_n) after bytes; 0 when not minimised */
+  size_t found_n, records_n;
 } mqz_finding;
 
 /* Writes f under dir; *path_out (cap bytes) receives the finding's folder.

@@ -1,5 +1,8 @@
 # clients (issue 13): Eclipse Paho's interop suites against `mqcheck serve`
 # (only where MQC_PAHO_TESTING names a checkout; a counted skip otherwise).
+if(TARGET mqk)
+  mqc_add_cmocka_test(test_clientcheck SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_clientcheck.c LIBS mqk)
+endif()
 if(TARGET mqcheck)
   add_test(NAME paho_suites COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/clients/paho_suites.sh
                                     $<TARGET_FILE:mqcheck>)

@@ -11,3 +11,7 @@ add_test(NAME cluster_bench_load
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cluster/bench.sh $<TARGET_FILE:mqcheck>
                  ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-bench)
 set_tests_properties(cluster_bench_load PROPERTIES TIMEOUT 120)
+add_test(NAME cluster_bad_input
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cluster/bad-input.sh $<TARGET_FILE:mqcheck>
+                 ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-bad-input)
+set_tests_properties(cluster_bad_input PROPERTIES TIMEOUT 120 WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})

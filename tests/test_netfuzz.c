@@ -573,6 +573,55 @@ static void cleared_retained_message_is_not_sent(void **state) {
   }
 }
 
+/* Byte-level minimisation: every variant of a packet is smaller; the field
+ * variants of a valid packet still decode; the byte runs frame, with a
+ * padded remaining length kept at its width. */
+static void packets_shrink_field_by_field_then_byte_by_byte(void **state) {
+  (void)state;
+  /* 5.0 PUBLISH "mqc/Zq0000/x", Correlation Data "abcd", User Property
+   * ("k", "v"), payload "hello" */
+  static const uint8_t pub[] = {0x30, 0x22, 0,   12,  'm', 'q',  'c', '/', 'Z', 'q', '0', '0',
+                                '0',  '0',  '/', 'x', 14,  0x09, 0,   4,   'a', 'b', 'c', 'd',
+                                0x26, 0,    1,   'k', 0,   1,    'v', 'h', 'e', 'l', 'l', 'o'};
+  assert_int_equal(sizeof pub, 0x22 + 2);
+  uint8_t out[sizeof pub];
+  size_t on;
+  bool dropped_prop = false, empty_payload = false, token_topic = false, runs = false;
+  unsigned k = 0;
+  for (; mqz__shrink_packet(pub, sizeof pub, MQC_V5, k, out, &on); k++) {
+    if (!on) continue;
+    assert_true(on < sizeof pub);
+    mqc_packet p;
+    mqc_error e;
+    size_t h = mqz__header_len(out, on);
+    assert_true(h >= 2);
+    if (mqc_decode(out, on, MQC_V5, MQC_FROM_CLIENT, MQC_NO_LIMIT, &p, &e) == MQC_OK) {
+      dropped_prop |= p.publish.props.count == 1;
+      empty_payload |= p.publish.payload.n == 0 && p.publish.props.count == 2;
+      token_topic |= p.publish.topic.n == 6 && !memcmp(p.publish.topic.p, "Zq0000", 6);
+    } else {
+      runs = true;
+      assert_int_equal(h, 2); /* minimal before, minimal after */
+      assert_int_equal(out[1], on - 2);
+    }
+  }
+  assert_true(dropped_prop && empty_payload && token_topic && runs);
+  assert_true(k > 20);
+  /* a padded length (0x85 0x00 = 5) stays two bytes wide */
+  static const uint8_t padded[] = {0x82, 0x85, 0x00, 0, 1, 0, 0, 'a'};
+  for (k = 0; mqz__shrink_packet(padded, sizeof padded, MQC_V311, k, out, &on); k++) {
+    if (!on) continue;
+    assert_true(on < sizeof padded);
+    assert_int_equal(out[1] & 0x80, 0x80);
+    assert_int_equal((out[1] & 0x7F) | (out[2] << 7), on - 3);
+  }
+  /* RAW bytes: runs of halving size */
+  static const uint8_t raw[] = {1, 2, 3, 4};
+  for (k = 0; mqz__shrink_raw(raw, sizeof raw, k, out, &on); k++)
+    assert_true(on < sizeof raw);
+  assert_int_equal(k, 2 + 4); /* two of 2 bytes, four of 1 */
+}
+
 /* 3.1.1: an empty client identifier with Clean Session 0 must be refused. */
 static void empty_client_id_without_clean_session_is_refused(void **state) {
   (void)state;
@@ -662,6 +711,7 @@ int main(void) {
       cmocka_unit_test(retained_message_is_owed_to_a_new_subscription),
       cmocka_unit_test(will_oracle_judges_both_ways),
       cmocka_unit_test(cleared_retained_message_is_not_sent),
+      cmocka_unit_test(packets_shrink_field_by_field_then_byte_by_byte),
       cmocka_unit_test(empty_client_id_without_clean_session_is_refused),
       cmocka_unit_test(finding_scenario_passes_on_engine),
   };

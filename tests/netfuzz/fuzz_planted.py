@@ -20,6 +20,7 @@ Exit 0 when all hold, 1 with a message otherwise. Prints the sessions each
 bug took.
 """
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -37,6 +38,9 @@ MAX_PACKETS = 8
 # qos2loss needs more than 20 QoS 2 messages in flight: 21 PUBLISHes at least,
 # plus two CONNECTs and a SUBSCRIBE
 MAX_PACKETS_FOR = {"qos2loss": 26}
+# the byte level shrinks these below what clients and records left (its
+# properties, payload and names have slack)
+SHRINKS_BYTES = {"overflow", "badwire"}
 EXPECT = {
     "overflow": ("crash", None),
     "hang": ("hang", None),
@@ -124,8 +128,12 @@ def main():
             with open(os.path.join(out, "fuzz.state")) as f:
                 sessions = [ln.split()[1] for ln in f if ln.startswith("sessions")][0]
             n = packets_sent(finding)
+            sizes = re.search(r"minimised from (\d+) bytes to (\d+) after clients and records, "
+                              r"(\d+) after bytes", readme)
             print(f"{bug}: {kind} after {sessions} sessions ({took:.1f} s), "
-                  f"{n} packets in the minimised session")
+                  f"{n} packets in the minimised session"
+                  + (f", {sizes.group(1)} -> {sizes.group(2)} -> {sizes.group(3)} bytes"
+                     if sizes else ""))
             if bug == "leak":
                 continue
             if bug == "exitleak":
@@ -136,6 +144,10 @@ def main():
                 if r.returncode != 0:
                     fail(f"{bug}: the finding's scenario fails on the engine\n{r.stdout}{r.stderr}")
                 continue
+            if not sizes:
+                fail(f"{bug}: the finding's README gives no minimised sizes: {readme}")
+            if bug in SHRINKS_BYTES and int(sizes.group(3)) >= int(sizes.group(2)):
+                fail(f"{bug}: byte-level minimisation left the session at {sizes.group(3)} bytes")
             limit = MAX_PACKETS_FOR.get(bug, MAX_PACKETS)
             if n > limit:
                 fail(f"{bug}: minimised to {n} packets, more than {limit}")
