@@ -191,9 +191,9 @@ int mqc_bench_suite(int argc, char **argv) {
     return 2;
   }
   double load_ms = now_ms() - t0;
-  case_list cl = {calloc(suite.n * 2 + 1, sizeof *cl.c), 0};
+  case_list cl = {calloc(suite.n * 3 + 1, sizeof *cl.c), 0};
   for (size_t i = 0; cl.c && i < suite.n; i++)
-    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+    for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb))
       if (suite.s[i]->versions & vb) cl.c[cl.n++] = (mqs_case){suite.s[i], vb};
   char dir[] = "/tmp/mqcheck-bench-suite.XXXXXX";
   if (!cl.c || !mkdtemp(dir)) {

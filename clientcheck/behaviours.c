@@ -214,6 +214,30 @@ static void fin_maxqos(mqk__case *k) {
   mqk__why(k, "no CONNACK reached the client");
 }
 
+/* ---- retain-unavailable: Retain Available 0, asked to publish retained ---- */
+
+static void cfg_noretain(mqk__case *k, mqe_config *c) {
+  (void)k;
+  c->retain_available = false;
+}
+
+static mqk__action cli_noretain(mqk__case *k, mqk__conn *c, const mqc_packet *p) {
+  (void)c;
+  if (p->type == MQC_PUBLISH)
+    mqk__judge(k, "MQTT-3.2.2-14", !p->publish.retain,
+               "PUBLISH with RETAIN %d after Retain Available 0", p->publish.retain);
+  return MQK__FORWARD;
+}
+
+static void fin_noretain(mqk__case *k) {
+  for (size_t i = 0; i < k->nconns; i++)
+    if (k->conns[i]->connack_at && !k->conns[i]->connack_reason) {
+      mqk__judge(k, "MQTT-3.2.2-14", true, "no PUBLISH with RETAIN 1");
+      return;
+    }
+  mqk__why(k, "no CONNACK reached the client");
+}
+
 /* ---- qos-downgrade: subscribed at 2, granted and delivered at 1 ----------- */
 
 static mqk__action srv_downgrade(mqk__case *k, mqk__conn *c, const mqc_packet *p, uint8_t *raw,
@@ -311,18 +335,22 @@ static mqk__action cli_recvmax(mqk__case *k, mqk__conn *c, const mqc_packet *p) 
   k->count++;
   unsigned inflight = k->count - k->released;
   if (inflight > k->max_seen) k->max_seen = inflight;
-  if (inflight > 1)
+  if (inflight > 1) {
     mqk__judge(k, "MQTT-3.3.4-7", false, "%u QoS 1 PUBLISH unacknowledged with Receive Maximum 1",
                inflight);
+    mqk__judge(k, "MQTT-4.9.0-2", false, "a QoS 1 PUBLISH sent with the send quota at 0");
+  }
   return MQK__FORWARD;
 }
 
 static void fin_recvmax(mqk__case *k) {
   if (k->count < 2)
     mqk__why(k, "the client sent %u QoS 1 PUBLISH; the check needs 2 or more", k->count);
-  else
+  else {
     mqk__judge(k, "MQTT-3.3.4-7", true, "%u QoS 1 PUBLISH, never more than %u unacknowledged",
                k->count, k->max_seen);
+    mqk__judge(k, "MQTT-4.9.0-2", true, "it waited for each PUBACK before the next PUBLISH");
+  }
 }
 
 /* ---- maximum-packet-size: Maximum Packet Size 128, a 300-byte payload ----- */
@@ -458,7 +486,8 @@ static const mqk__behaviour behaviours[] = {
       5000,
       false,
       NULL,
-      0},
+      0,
+      false},
      .close_delay_ms = 1000,
      .config = cfg_refused,
      .finish = finish_silenced},
@@ -474,7 +503,8 @@ static const mqk__behaviour behaviours[] = {
       5000,
       false,
       NULL,
-      0},
+      0,
+      false},
      .hold_ms = 1000,
      .server_pkt = srv_sp,
      .client_pkt = cli_sp,
@@ -491,7 +521,8 @@ static const mqk__behaviour behaviours[] = {
       8000,
       true,
       NULL,
-      0},
+      0,
+      false},
      .variant = 0,
      .client_pkt = cli_redeliver,
      .server_pkt = srv_redeliver,
@@ -509,7 +540,8 @@ static const mqk__behaviour behaviours[] = {
       8000,
       true,
       NULL,
-      0},
+      0,
+      false},
      .variant = 1,
      .client_pkt = cli_redeliver,
      .server_pkt = srv_redeliver,
@@ -527,7 +559,8 @@ static const mqk__behaviour behaviours[] = {
       8000,
       true,
       NULL,
-      0},
+      0,
+      false},
      .variant = 2,
      .client_pkt = cli_redeliver,
      .server_pkt = srv_redeliver,
@@ -545,10 +578,28 @@ static const mqk__behaviour behaviours[] = {
       5000,
       false,
       NULL,
-      0},
+      0,
+      false},
      .config = cfg_maxqos,
      .client_pkt = cli_maxqos,
      .finish = fin_maxqos},
+    {{"retain-unavailable",
+      "CONNACK Retain Available 0 to a client asked to publish a retained message: no "
+      "PUBLISH with RETAIN 1",
+      MQK_PUB,
+      V5,
+      {{NULL}, {"MQTT-3.2.2-14"}},
+      1,
+      1,
+      0,
+      5000,
+      false,
+      NULL,
+      0,
+      true},
+     .config = cfg_noretain,
+     .client_pkt = cli_noretain,
+     .finish = fin_noretain},
     {{"qos-downgrade",
       "a QoS 2 subscription granted QoS 1 and a message delivered at QoS 1: "
       "the client answers PUBACK",
@@ -561,7 +612,8 @@ static const mqk__behaviour behaviours[] = {
       5000,
       false,
       NULL,
-      0},
+      0,
+      false},
      .publish_delay_ms = 100,
      .config = cfg_maxqos,
      .server_pkt = srv_downgrade,
@@ -579,7 +631,8 @@ static const mqk__behaviour behaviours[] = {
       5000,
       false,
       NULL,
-      0},
+      0,
+      false},
      .publish_delay_ms = 100,
      .config = cfg_alias,
      .server_pkt = srv_alias,
@@ -590,14 +643,15 @@ static const mqk__behaviour behaviours[] = {
       "PUBLISH unacknowledged",
       MQK_PUB,
       V5,
-      {{NULL}, {"MQTT-3.3.4-7"}},
+      {{NULL}, {"MQTT-3.3.4-7", "MQTT-4.9.0-2"}},
       1,
       5,
       0,
       8000,
       false,
       NULL,
-      0},
+      0,
+      false},
      .config = cfg_recvmax,
      .server_pkt = srv_recvmax,
      .client_pkt = cli_recvmax,
@@ -614,7 +668,8 @@ static const mqk__behaviour behaviours[] = {
       5000,
       false,
       NULL,
-      0},
+      0,
+      false},
      .config = cfg_maxpkt,
      .client_pkt = cli_maxpkt,
      .finish = fin_maxpkt},
@@ -630,7 +685,8 @@ static const mqk__behaviour behaviours[] = {
       9000,
       false,
       NULL,
-      0},
+      0,
+      false},
      .publish_delay_ms = 5000,
      .config = cfg_keepalive,
      .finish = fin_keepalive},
@@ -646,7 +702,8 @@ static const mqk__behaviour behaviours[] = {
       11000,
       false,
       NULL,
-      5},
+      5,
+      false},
      .publish_delay_ms = 8500,
      .finish = fin_own_keepalive},
     {{"disconnect-reason",
@@ -661,7 +718,8 @@ static const mqk__behaviour behaviours[] = {
       5000,
       false,
       NULL,
-      0},
+      0,
+      false},
      .publish_delay_ms = 60000,
      .close_delay_ms = 1000,
      .server_pkt = srv_disc,
@@ -679,7 +737,8 @@ static const mqk__behaviour behaviours[] = {
       5000,
       false,
       "mqcheck-challenge:mqk-secret",
-      0},
+      0,
+      false},
      .config = cfg_auth,
      .client_pkt = cli_auth,
      .finish = fin_auth},
@@ -753,6 +812,8 @@ int mqk_expand(const char *tmpl, const mqk_behaviour *b, unsigned vbit, uint16_t
       snprintf(val, sizeof val, "%u", b->count);
     else if (!strcmp(name, "topic"))
       snprintf(val, sizeof val, "mqk/%s", b->name);
+    else if (!strcmp(name, "retain"))
+      snprintf(val, sizeof val, "%d", b->retain ? 1 : 0);
     else if (!strcmp(name, "keepalive"))
       snprintf(val, sizeof val, "%u", b->keep_alive ? b->keep_alive : 60);
     else if (!strcmp(name, "auth"))

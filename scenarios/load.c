@@ -68,27 +68,49 @@ static char *dupstr(const char *s) {
 }
 
 const char *mqs_version_label(unsigned vbit) {
-  return vbit == MQS_V311 ? "3.1.1" : vbit == MQS_V5 ? "5.0" : "?";
+  return vbit == MQS_V311 ? "3.1.1" : vbit == MQS_V5 ? "5.0" : vbit == MQS_V31 ? "3.1" : "?";
 }
 
 mqc_version mqs_version_codec(unsigned vbit) {
-  return vbit == MQS_V311 ? MQC_V311 : MQC_V5;
+  return vbit == MQS_V311 ? MQC_V311 : vbit == MQS_V31 ? MQC_V31 : MQC_V5;
+}
+
+unsigned mqs_version_slot(unsigned vbit) {
+  return vbit == MQS_V5 ? 1 : 0;
+}
+
+unsigned mqs_version_next(unsigned vbit) {
+  return vbit == MQS_V311 ? MQS_V5 : vbit == MQS_V5 ? MQS_V31 : 0;
+}
+
+/* Rule slots (bit 0: 3.1.1 list, bit 1: 5.0 list) of a version mask. */
+static unsigned slots_of(unsigned versions) {
+  return ((versions & (MQS_V311 | MQS_V31)) ? 1u : 0u) | ((versions & MQS_V5) ? 2u : 0u);
+}
+
+/* Versions a mask of rule slots stands for: the 3.1.1 list serves 3.1 too. */
+static unsigned versions_of(unsigned slots) {
+  return ((slots & 1u) ? MQS_V311 | MQS_V31 : 0u) | ((slots & 2u) ? MQS_V5 : 0u);
 }
 
 static unsigned version_bit(const char *s) {
   if (!strcmp(s, "3.1.1") || !strcmp(s, "311") || !strcmp(s, "4")) return MQS_V311;
   if (!strcmp(s, "5.0") || !strcmp(s, "5")) return MQS_V5;
-  if (!strcmp(s, "both") || !strcmp(s, "all")) return MQS_VALL;
+  if (!strcmp(s, "3.1") || !strcmp(s, "31") || !strcmp(s, "3")) return MQS_V31;
+  if (!strcmp(s, "both")) return MQS_VBOTH;
+  if (!strcmp(s, "all")) return MQS_VALL;
   return 0;
 }
 
-/* A version list: scalar or sequence of "3.1.1" / "5.0" / "both". */
+/* A version list: scalar or sequence of "3.1.1" / "5.0" / "3.1" / "both"
+ * (3.1.1 and 5.0) / "all". */
 static int parse_versions(loader *L, yaml_node_t *n, unsigned *out) {
   *out = 0;
   if (mqs__is_scalar(n)) {
     *out = version_bit(mqs__scalar(n));
     if (!*out)
-      return mqs__load_fail(L->err, n, "unknown version '%s' (3.1.1, 5.0 or both)", mqs__scalar(n));
+      return mqs__load_fail(L->err, n, "unknown version '%s' (3.1.1, 5.0, 3.1, both or all)",
+                            mqs__scalar(n));
     return 0;
   }
   if (!n || n->type != YAML_SEQUENCE_NODE || !mqs__seq_size(n))
@@ -96,7 +118,7 @@ static int parse_versions(loader *L, yaml_node_t *n, unsigned *out) {
   for (size_t i = 0; i < mqs__seq_size(n); i++) {
     yaml_node_t *e = mqs__seq_at(&L->s->doc, n, i);
     unsigned b = mqs__is_scalar(e) ? version_bit(mqs__scalar(e)) : 0;
-    if (!b) return mqs__load_fail(L->err, e, "unknown version (3.1.1, 5.0 or both)");
+    if (!b) return mqs__load_fail(L->err, e, "unknown version (3.1.1, 5.0, 3.1, both or all)");
     *out |= b;
   }
   return 0;
@@ -166,15 +188,20 @@ static int parse_rules(loader *L, yaml_node_t *n, char **ids[2], size_t nids[2],
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
       yaml_node_t *k = yaml_document_get_node(&L->s->doc, p->key);
       unsigned b = mqs__is_scalar(k) ? version_bit(mqs__scalar(k)) : 0;
+      if (b == MQS_V31)
+        return mqs__load_fail(L->err, k,
+                              "MQTT 3.1 has no statements of its own: its cases verify the "
+                              "3.1.1 list (key 3.1.1)");
       if (!b) return mqs__load_fail(L->err, k, "rules keys are versions: 3.1.1, 5.0 or both");
-      if (parse_rule_list(L, yaml_document_get_node(&L->s->doc, p->value), b, ids, nids, lines))
+      if (parse_rule_list(L, yaml_document_get_node(&L->s->doc, p->value), slots_of(b), ids, nids,
+                          lines))
         return -1;
-      *which |= b;
+      *which |= versions_of(slots_of(b));
     }
     return 0;
   }
   *which = MQS_VALL;
-  return parse_rule_list(L, n, MQS_VALL, ids, nids, lines);
+  return parse_rule_list(L, n, slots_of(MQS_VALL), ids, nids, lines);
 }
 
 static int parse_requires(loader *L, yaml_node_t *n) {
@@ -314,9 +341,9 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
 }
 
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
-  static const char *const modifiers[] = {"client",   "version", "versions", "timeout",
-                                          "connack",  "comment", "if",       "ignore_others",
-                                          "or_close", "rules",   "node",     NULL};
+  static const char *const modifiers[] = {
+      "client",        "version",  "versions", "timeout",  "connack", "comment", "if",
+      "ignore_others", "or_close", "rules",    "ws_frame", "node",    NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -388,6 +415,13 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
       return mqs__load_fail(L->err, x, "or_close is true or false");
     out->or_close = !strcmp(mqs__scalar(x), "true");
   }
+  if ((x = mqs__map_get(doc, st, "ws_frame"))) {
+    if (out->kind != MQS_STEP_SEND && out->kind != MQS_STEP_SEND_HEX)
+      return mqs__load_fail(L->err, x, "ws_frame belongs to send and send_hex steps");
+    if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "text") && strcmp(mqs__scalar(x), "binary")))
+      return mqs__load_fail(L->err, x, "ws_frame is text or binary");
+    out->ws_text = !strcmp(mqs__scalar(x), "text");
+  }
   if ((x = mqs__map_get(doc, st, "rules"))) {
     if (!mqs_step_is_check(out) && out->kind != MQS_STEP_CONNECT && out->kind != MQS_STEP_RECONNECT)
       return mqs__load_fail(L->err, x, "rules belong to check steps (expect..., connect, control)");
@@ -397,13 +431,13 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
     /* a check names statements the scenario cites, so reports and the
      * matrix agree with the scenario's own list */
     for (unsigned b = 0; b < 2; b++)
-      for (size_t i = 0; (out->has_rules & (1u << b)) && i < out->n_rules[b]; i++) {
+      for (size_t i = 0; (slots_of(out->has_rules) & (1u << b)) && i < out->n_rules[b]; i++) {
         bool cited = false;
         for (size_t j = 0; j < L->s->n_rules[b] && !cited; j++)
           cited = !strcmp(L->s->rules[b][j], out->rules[b][i]);
         if (!cited)
           return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
-                                out->rules[b][i], mqs_version_label(1u << b));
+                                out->rules[b][i], b ? "5.0" : "3.1.1");
       }
   }
   yaml_node_t *cl = mqs__map_get(doc, st, "client");
@@ -560,7 +594,7 @@ static int check_packets(loader *L) {
   uint8_t *buf = malloc(cap);
   if (!buf) return mqs__load_fail(L->err, NULL, "out of memory");
   int rc = 0;
-  for (unsigned vb = MQS_V311; vb <= MQS_V5 && !rc; vb <<= 1) {
+  for (unsigned vb = MQS_V311; vb && !rc; vb = mqs_version_next(vb)) {
     if (!(L->s->versions & vb)) continue;
     mqs_vars vars;
     mqs__vars_placeholders(&vars, vb);
@@ -677,8 +711,8 @@ static int declare_control(loader *L) {
  * a statement on a setup step, e.g. a SUBACK, whatever it was about. */
 static int check_coverage(loader *L) {
   const mqs_scenario *s = L->s;
-  for (unsigned b = 0; b < 2; b++) {
-    unsigned vb = 1u << b;
+  for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
+    unsigned b = mqs_version_slot(vb);
     if (!(s->versions & vb)) continue;
     bool several = s->n_rules[b] > 1;
     for (size_t k = 0; k < s->n_rules[b]; k++) {
@@ -751,7 +785,7 @@ static bool named(const mqs_step *st, unsigned b, const char *id) {
 }
 
 bool mqs_step_claims(const mqs_scenario *s, const mqs_step *st, unsigned vbit, const char *id) {
-  unsigned b = vbit == MQS_V311 ? 0 : 1;
+  unsigned b = mqs_version_slot(vbit);
   if (!(st->versions & vbit) || !mqs_step_is_check(st)) return false;
   if (st->has_rules & vbit) return named(st, b, id);
   /* a control proves the server works; its PINGRESP is judged on its own */
@@ -810,8 +844,8 @@ static int parse_root(loader *L) {
   unsigned given;
   if (parse_rules(L, x, L->s->rules, L->s->n_rules, L->s->rule_lines, &given)) return -1;
   for (unsigned b = 0; b < 2; b++)
-    if ((L->s->versions & (1u << b)) && !L->s->n_rules[b])
-      return mqs__load_fail(L->err, x, "no statement IDs for MQTT %s", mqs_version_label(1u << b));
+    if ((slots_of(L->s->versions) & (1u << b)) && !L->s->n_rules[b])
+      return mqs__load_fail(L->err, x, "no statement IDs for MQTT %s", b ? "5.0" : "3.1.1");
   if (parse_requires(L, mqs__map_get(doc, root, "requires"))) return -1;
   if ((x = mqs__map_get(doc, root, "server"))) {
     mqs_spec_error e;

@@ -268,7 +268,7 @@ void mqs__judged(mqs__run *r, const mqs_step *st, const char *id, bool fail) {
  * check; ERROR when the case could not be judged. */
 static void judge(mqs__run *r) {
   const mqs_scenario *s = r->s;
-  unsigned vb = r->c->version, b = vb == MQS_V311 ? 0 : 1;
+  unsigned vb = r->c->version, b = mqs_version_slot(vb);
   mqs_result *res = r->res;
   bool any_fail = false, unchecked = false;
   for (size_t k = 0; k < s->n_rules[b] && res->n_stmts < MQS_STMTS_MAX; k++) {
@@ -436,7 +436,7 @@ static void client_prefixes(const mqs_run_opts *o, size_t index, char *cp, size_
 }
 
 static void unjudged_stmts(const mqs_case *c, mqs_result *res, mqs_stmt_verdict v) {
-  unsigned b = c->version == MQS_V311 ? 0 : 1;
+  unsigned b = mqs_version_slot(c->version);
   for (size_t k = 0; k < c->scenario->n_rules[b] && k < MQS_STMTS_MAX; k++)
     res->stmts[res->n_stmts++] = (mqs_stmt_result){c->scenario->rules[b][k], v, 0};
 }

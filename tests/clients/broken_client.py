@@ -10,6 +10,7 @@ import time
 role, host, port, version, qos, count, topic, payload, cid, session = sys.argv[1:11]
 auth = sys.argv[11] if len(sys.argv) > 11 else "-"
 keepalive = int(sys.argv[12]) if len(sys.argv) > 12 else 60  # asked for, never kept
+retain = len(sys.argv) > 13 and sys.argv[13] == "1"  # whatever Retain Available says
 port, qos, count = int(port), int(qos), int(count)
 v5 = version == "5"
 beh = topic.split("/", 1)[1]
@@ -50,7 +51,7 @@ def connect(clean):
 
 def publish(q, pid, dup=False, data=None):
     body = s(topic) + (struct.pack(">H", pid) if q else b"") + props() + (data or payload).encode()
-    return pkt(0x30 | (8 if dup else 0) | q << 1, body)
+    return pkt(0x30 | (8 if dup else 0) | q << 1 | (1 if retain else 0), body)
 
 
 class Conn:

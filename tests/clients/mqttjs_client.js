@@ -1,4 +1,4 @@
-// mqttjs_client.js ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID SESSION [AUTH [KEEPALIVE]] -
+// mqttjs_client.js ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID SESSION [AUTH [KEEPALIVE [RETAIN]]] -
 // MQTT.js (ci/npm) as a client-check program. pub: publish COUNT messages and
 // exit; sub: subscribe and print each payload, exit after COUNT. SESSION 1:
 // keep a session (clean false, Session Expiry 300) and reconnect after 200 ms.
@@ -7,7 +7,8 @@
 // secret || nonce || secret (docs/engine.md, "Enhanced authentication").
 const path = require('path');
 const mqtt = require(path.join(__dirname, '../../ci/npm/node_modules/mqtt'));
-const [role, host, port, version, qos, count, topic, payload, id, session, auth, ka] = process.argv.slice(2);
+const [role, host, port, version, qos, count, topic, payload, id, session, auth, ka, retain] =
+  process.argv.slice(2);
 const v5 = version === '5';
 const keep = session === '1';
 const opts = {
@@ -55,7 +56,7 @@ c.once('connect', async () => {
     return;
   }
   try {
-    for (let i = 0; i < n; i++) await c.publishAsync(topic, payload, { qos: Number(qos) });
+    for (let i = 0; i < n; i++) await c.publishAsync(topic, payload, { qos: Number(qos), retain: retain === '1' });
     c.end(false, () => process.exit(0));
   } catch (e) {
     console.log('publish failed: ' + e.message);

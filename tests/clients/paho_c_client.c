@@ -11,7 +11,7 @@
 
 typedef struct {
   MQTTClient c;
-  int v5, session, keepalive;
+  int v5, session, keepalive, retain;
 } app;
 
 static int do_connect(app *a) {
@@ -45,16 +45,17 @@ static int do_connect(app *a) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 11 || argc > 13) { /* AUTH (12th) unused: no mqcheck-challenge here */
+  if (argc < 11 || argc > 14) { /* AUTH (12th) unused: no mqcheck-challenge here */
     fprintf(stderr, "usage: paho_c_client ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID "
-                    "SESSION [AUTH [KEEPALIVE]]\n");
+                    "SESSION [AUTH [KEEPALIVE [RETAIN]]]\n");
     return 2;
   }
   const char *role = argv[1], *topic = argv[7], *payload = argv[8], *id = argv[9];
   int qos = atoi(argv[5]), count = atoi(argv[6]);
   app a = {.v5 = !strcmp(argv[4], "5"),
            .session = !strcmp(argv[10], "1"),
-           .keepalive = argc > 12 ? atoi(argv[12]) : 60};
+           .keepalive = argc > 12 ? atoi(argv[12]) : 60,
+           .retain = argc > 13 && !strcmp(argv[13], "1")};
   char uri[256];
   snprintf(uri, sizeof uri, "tcp://%s:%s", argv[2], argv[3]);
   MQTTClient_createOptions co = MQTTClient_createOptions_initializer;
@@ -71,6 +72,7 @@ int main(int argc, char **argv) {
       m.payload = (void *)payload;
       m.payloadlen = (int)strlen(payload);
       m.qos = qos;
+      m.retained = a.retain;
       MQTTClient_deliveryToken tok = 0;
       int rc;
       if (a.v5) {
