@@ -68,7 +68,10 @@ static int bench_target(const char *label, const char *url, uint32_t caps_on, ui
     if (cl->c[i].version & versions) cases[n++] = cl->c[i];
   mqs_run_opts o = {.target = spec,
                     .caps = (mqs_target_spec_default_caps(spec) | caps_on) & ~caps_off,
-                    .jobs = jobs};
+                    .jobs = jobs,
+                    /* as `mqcheck run`: the engine is one broker, where every
+                     * cross-node promise holds; a single broker is no cluster */
+                    .cluster = engine ? MQS_CLUSTER_ALL : 0};
   printf("\n%s (%s): %zu cases, %u jobs\n", label, url, n, jobs);
   double best = 1e18, total = 0;
   for (unsigned r = 0; r < rounds && cases && res && last; r++) {

@@ -312,11 +312,23 @@ static int declare_listed(loader *L, yaml_node_t *e, unsigned *idx) {
   return node_name(L, node, &L->s->client_nodes[*idx]);
 }
 
-/* Pass 1: find every client named by a step (when there is no clients list). */
+/* Pass 1: find every client named by a step (when there is no clients list),
+ * also inside a repeat's steps (repeats do not nest: depth is 1). */
 static int declare_clients(loader *L, yaml_node_t *steps) {
   for (size_t i = 0; i < mqs__seq_size(steps); i++) {
     yaml_node_t *st = mqs__seq_at(&L->s->doc, steps, i);
     if (!st || st->type != YAML_MAPPING_NODE) continue;
+    yaml_node_t *inner = mqs__map_get(&L->s->doc, st, "steps");
+    if (mqs__map_get(&L->s->doc, st, "repeat") && inner && inner->type == YAML_SEQUENCE_NODE &&
+        steps != inner) {
+      for (size_t j = 0; j < mqs__seq_size(inner); j++) {
+        yaml_node_t *in = mqs__seq_at(&L->s->doc, inner, j);
+        if (in && in->type == YAML_MAPPING_NODE && mqs__map_get(&L->s->doc, in, "repeat"))
+          return mqs__load_fail(L->err, in, "repeats do not nest");
+      }
+      if (declare_clients(L, inner)) return -1;
+      continue;
+    }
     unsigned idx;
     yaml_node_t *c = mqs__map_get(&L->s->doc, st, "client");
     if (c && c->type == YAML_SEQUENCE_NODE) {
@@ -338,6 +350,41 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
   if (L->s->n_clients == 0 && push_str(&L->s->clients, &L->s->n_clients, "c"))
     return mqs__load_fail(L->err, steps, "out of memory");
   return 0;
+}
+
+/* A `repeat: {count: N, as: VAR}` step with its `steps:` list. Returns 1 with
+ * the parts, 0 when st is an ordinary step, -1 (error set) when malformed. */
+static int parse_repeat(loader *L, yaml_node_t *st, unsigned *count, yaml_node_t **var,
+                        yaml_node_t **body) {
+  yaml_document_t *doc = &L->s->doc;
+  yaml_node_t *rp = st && st->type == YAML_MAPPING_NODE ? mqs__map_get(doc, st, "repeat") : NULL;
+  if (!rp) return 0;
+  for (yaml_node_pair_t *p = st->data.mapping.pairs.start; p < st->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key);
+    if (!mqs__is_scalar(k) ||
+        (strcmp(mqs__scalar(k), "repeat") && strcmp(mqs__scalar(k), "steps") &&
+         strcmp(mqs__scalar(k), "comment")))
+      return mqs__load_fail(L->err, k, "a repeat step has only repeat:, steps: and comment:");
+  }
+  yaml_node_t *n = rp->type == YAML_MAPPING_NODE ? mqs__map_get(doc, rp, "count") : NULL;
+  *var = rp->type == YAML_MAPPING_NODE ? mqs__map_get(doc, rp, "as") : NULL;
+  *body = mqs__map_get(doc, st, "steps");
+  char *end = NULL;
+  unsigned long c = mqs__is_scalar(n) ? strtoul(mqs__scalar(n), &end, 10) : 0;
+  if (!end || *end || c < 1 || c > MQS_REPEAT_MAX)
+    return mqs__load_fail(L->err, rp, "repeat is {count: N (1..%d), as: VARIABLE}", MQS_REPEAT_MAX);
+  if (*var && (!mqs__is_scalar(*var) || !(*var)->data.scalar.length ||
+               (*var)->data.scalar.length >= MQS_VAR_NAME_MAX))
+    return mqs__load_fail(L->err, *var, "as: names the variable that counts 1..N");
+  if (!*body || (*body)->type != YAML_SEQUENCE_NODE || !mqs__seq_size(*body))
+    return mqs__load_fail(L->err, st, "a repeat step has a list of steps: to repeat");
+  for (size_t j = 0; j < mqs__seq_size(*body); j++) {
+    yaml_node_t *inner = mqs__seq_at(doc, *body, j);
+    if (inner && inner->type == YAML_MAPPING_NODE && mqs__map_get(doc, inner, "repeat"))
+      return mqs__load_fail(L->err, inner, "repeats do not nest");
+  }
+  *count = (unsigned)c;
+  return 1;
 }
 
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
@@ -601,6 +648,11 @@ static int check_packets(loader *L) {
     for (size_t i = 0; i < L->s->n_steps && !rc; i++) {
       mqs_step *st = &L->s->steps[i];
       if (!(st->versions & vb)) continue;
+      if (st->loop_var) {
+        char num[16];
+        int k = snprintf(num, sizeof num, "%u", st->loop_val);
+        (void)mqs_vars_set(&vars, st->loop_var, num, (size_t)k);
+      }
       mqs_arena arena = {buf, cap, 0};
       mqc_packet pkt;
       mqc_faults faults;
@@ -892,11 +944,38 @@ static int parse_root(loader *L) {
   } else if (declare_clients(L, steps)) {
     return -1;
   }
-  L->s->n_steps = mqs__seq_size(steps);
-  L->s->steps = calloc(L->s->n_steps, sizeof *L->s->steps);
+  size_t total = 0;
+  for (size_t i = 0; i < mqs__seq_size(steps); i++) {
+    unsigned count;
+    yaml_node_t *body, *var;
+    int r = parse_repeat(L, mqs__seq_at(doc, steps, i), &count, &var, &body);
+    if (r < 0) return -1;
+    total += r ? (size_t)count * mqs__seq_size(body) : 1;
+    if (total > MQS_STEPS_MAX)
+      return mqs__load_fail(L->err, mqs__seq_at(doc, steps, i),
+                            "more than %d steps once repeats are expanded", MQS_STEPS_MAX);
+  }
+  L->s->n_steps = total;
+  L->s->steps = calloc(total ? total : 1, sizeof *L->s->steps);
   if (!L->s->steps) return mqs__load_fail(L->err, steps, "out of memory");
-  for (size_t i = 0; i < L->s->n_steps; i++)
-    if (parse_step(L, mqs__seq_at(doc, steps, i), &L->s->steps[i])) return -1;
+  size_t at = 0;
+  for (size_t i = 0; i < mqs__seq_size(steps); i++) {
+    yaml_node_t *st = mqs__seq_at(doc, steps, i), *body, *var;
+    unsigned count;
+    if (!parse_repeat(L, st, &count, &var, &body)) {
+      if (parse_step(L, st, &L->s->steps[at++])) return -1;
+      continue;
+    }
+    for (unsigned k = 1; k <= count; k++)
+      for (size_t j = 0; j < mqs__seq_size(body); j++) {
+        mqs_step *out = &L->s->steps[at++];
+        if (parse_step(L, mqs__seq_at(doc, body, j), out)) return -1;
+        out->loop_var = var ? mqs__scalar(var) : NULL;
+        out->loop_val = k;
+        out->loop_first = j == 0;
+      }
+  }
+  assert(at == total);
   if (declare_control(L) || check_packets(L)) return -1;
   return check_coverage(L);
 }

@@ -105,6 +105,9 @@ const char *mqs_cap_help(mqs_cap c);
 #define MQS_VAR_NAME_MAX  48
 #define MQS_VAR_VALUE_MAX 512
 
+#define MQS_REPEAT_MAX 1000  /* iterations of one repeat: block */
+#define MQS_STEPS_MAX  20000 /* steps of a scenario once repeats are expanded */
+
 /* A small name -> value table: built-ins (client_prefix, topic_prefix,
  * version, ...) plus values captured by `expect` steps. Fixed size, no
  * allocation. */
@@ -230,9 +233,16 @@ typedef struct {
                          also satisfies it (for "answer or close" rules) */
   bool ws_text;       /* SEND/SEND_HEX `ws_frame: text`: one WebSocket TEXT
                          message instead of binary ones (MQTT-6.0.0-1) */
-  yaml_node_t *cond;  /* `if: {VAR: VALUE, ...}`: the step runs only when
-                         every variable is bound to that value (typically
-                         captured by an earlier expectation); or NULL */
+  /* A step of a `repeat:` block (docs/scenarios.md, "Repetition"), expanded
+   * at load time: loop_var (borrowed from the document) is bound to
+   * loop_val while it runs; loop_first marks the first step of an
+   * iteration, where the previous iteration's captures are forgotten. */
+  const char *loop_var;
+  unsigned loop_val;
+  bool loop_first;
+  yaml_node_t *cond; /* `if: {VAR: VALUE, ...}`: the step runs only when
+                        every variable is bound to that value (typically
+                        captured by an earlier expectation); or NULL */
   /* `rules:` of a check step: the statements it verifies, per version (a
    * subset of the scenario's). A check without them verifies the scenario's
    * statements that no step names (docs/scenarios.md, "Verdicts"). */

@@ -544,9 +544,19 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   r->case_deadline =
       r->t0 + mqs__scaled(r, o->case_timeout_ms ? o->case_timeout_ms : (uint32_t)budget);
   if (r->ops->virtual_clock) r->case_deadline = UINT64_MAX; /* deterministic: no wall time */
+  size_t loop_mark = SIZE_MAX; /* vars before the current repeat iteration */
   for (size_t i = 0; i < s->n_steps; i++) {
     const mqs_step *st = &s->steps[i];
     r->cur = i;
+    if (st->loop_first) {
+      /* a new iteration forgets the last one's captures, so ${p} captures
+       * afresh; the counter is bound before the mark and survives */
+      if (loop_mark != SIZE_MAX && st->loop_val > 1) r->vars.count = loop_mark;
+      char num[16];
+      int k = snprintf(num, sizeof num, "%u", st->loop_val);
+      if (st->loop_var) (void)mqs_vars_set(&r->vars, st->loop_var, num, (size_t)k);
+      if (st->loop_val == 1) loop_mark = r->vars.count;
+    }
     if (!(st->versions & c->version)) {
       state[i] = MQS__STEP_SKIPPED;
       continue;
