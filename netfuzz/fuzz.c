@@ -265,9 +265,15 @@ static size_t exit_report(instance *in, char (*sigs)[256], char *msg, size_t mca
                           size_t *ln) {
   if (log) *log = NULL;
   if (msg && mcap) msg[0] = '\0';
-  /* the broker handles the closes of the session just ended first: a leak
-   * on a connection's error path happens only once it has */
-  sleep_ms(100);
+  /* the broker handles what the session just ended sent, and its closes,
+   * first: a leak on a connection's error path happens only once it has. A
+   * liveness round trip after them says the broker got that far (a busy
+   * machine can take longer than any fixed pause). */
+  sleep_ms(50);
+  if (in->owner) {
+    char why[200];
+    (void)alive_within(in->owner, in, probe_version(in->owner), 2000, why, sizeof why);
+  }
   (void)mqz_broker_term(in->broker, EXIT_WAIT_MS);
   char *text = NULL;
   size_t n = 0;
