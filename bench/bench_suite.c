@@ -68,7 +68,10 @@ static int bench_target(const char *label, const char *url, uint32_t caps_on, ui
     if (cl->c[i].version & versions) cases[n++] = cl->c[i];
   mqs_run_opts o = {.target = spec,
                     .caps = (mqs_target_spec_default_caps(spec) | caps_on) & ~caps_off,
-                    .jobs = jobs};
+                    .jobs = jobs,
+                    /* as `mqcheck run`: the engine is one broker, where every
+                     * cross-node promise holds; a single broker is no cluster */
+                    .cluster = engine ? MQS_CLUSTER_ALL : 0};
   printf("\n%s (%s): %zu cases, %u jobs\n", label, url, n, jobs);
   double best = 1e18, total = 0;
   for (unsigned r = 0; r < rounds && cases && res && last; r++) {
@@ -191,9 +194,9 @@ int mqc_bench_suite(int argc, char **argv) {
     return 2;
   }
   double load_ms = now_ms() - t0;
-  case_list cl = {calloc(suite.n * 2 + 1, sizeof *cl.c), 0};
+  case_list cl = {calloc(suite.n * 3 + 1, sizeof *cl.c), 0};
   for (size_t i = 0; cl.c && i < suite.n; i++)
-    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+    for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb))
       if (suite.s[i]->versions & vb) cl.c[cl.n++] = (mqs_case){suite.s[i], vb};
   char dir[] = "/tmp/mqcheck-bench-suite.XXXXXX";
   if (!cl.c || !mkdtemp(dir)) {

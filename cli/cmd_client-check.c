@@ -25,6 +25,8 @@ static void usage(FILE *f) {
              "                  (pub|sub) {version} (311|5) {qos} {count} {topic} {payload} {id}\n"
              "                  {session} (1: keep a session and reconnect when dropped)\n"
              "                  {auth} (mqcheck-challenge:SECRET when offered, else -)\n"
+          "                  {keepalive} (the Keep Alive to ask for, seconds)\n"
+          "                  {retain} (1: publish with RETAIN)\n"
              "  --version V     3.1.1 or 5 (default: both)\n"
              "  --filter WORD   only behaviours whose name contains WORD (repeatable)\n"
              "  --time-scale X  multiply every wait and deadline (slow clients)\n"

@@ -141,20 +141,22 @@ int mqc_cmd_lint(int argc, char **argv) {
   for (size_t i = 0; i < suite.n; i++) {
     mqs_scenario *s = suite.s[i];
     for (unsigned b = 0; b < 2; b++)
-      for (size_t r = 0; (s->versions & (1u << b)) && r < s->n_rules[b]; r++)
+      for (size_t r = 0; (s->versions & (b ? MQS_V5 : MQS_V311 | MQS_V31)) && r < s->n_rules[b];
+           r++)
         if (!id_known(&ids, b, s->rules[b][r])) {
           fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path,
                   s->rule_lines[b][r], s->rules[b][r], b ? "5.0" : "3.1.1");
           errors++;
         }
-    cases += (s->versions & MQS_V311 ? 1u : 0u) + (s->versions & MQS_V5 ? 1u : 0u);
+    for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb))
+      cases += (s->versions & vb) ? 1u : 0u;
   }
   if (list) {
     if (json) printf("[");
     bool first = true;
     for (size_t i = 0; i < suite.n; i++) {
       mqs_scenario *s = suite.s[i];
-      for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+      for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
         if (!(s->versions & vb)) continue;
         if (!json) {
           printf("%s@%s\t%s:%u\n", s->name, mqs_version_label(vb), s->path, s->line);
@@ -172,7 +174,7 @@ int mqc_cmd_lint(int argc, char **argv) {
         printf(", \"line\": %u, \"description\": ", s->line);
         json_str(s->description);
         printf(", \"rules\": [");
-        unsigned b = vb == MQS_V311 ? 0 : 1;
+        unsigned b = mqs_version_slot(vb);
         for (size_t r = 0; r < s->n_rules[b]; r++) {
           if (r) printf(", ");
           json_str(s->rules[b][r]);

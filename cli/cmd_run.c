@@ -125,7 +125,7 @@ static void explain_empty(const mqs_suite *suite, char *const *paths, size_t n_p
     in_version += (suite->s[i]->versions & versions) != 0;
   if (!in_version) {
     snprintf(out, cap, "none of the %zu scenarios under %s runs for MQTT %s (--version)", suite->n,
-             where, versions == MQS_V311 ? "3.1.1" : "5.0");
+             where, versions == MQS_VALL ? "any version" : mqs_version_label(versions));
     return;
   }
   char fl[400] = "";
@@ -155,7 +155,7 @@ static void report_case(const mqs_case *c, const mqs_result *r, const char *id, 
   for (size_t k = 0; k < r->n_stmts; k++)
     stmts[k] =
         (mqr_stmt){r->stmts[k].id, mqs_stmt_verdict_name(r->stmts[k].verdict), r->stmts[k].line};
-  unsigned b = c->version == MQS_V311 ? 0 : 1;
+  unsigned b = mqs_version_slot(c->version);
   *out = (mqr_case){
       .id = id,
       .name = s->name,
@@ -227,7 +227,8 @@ static int unknown_ids(const mqs_suite *suite) {
   for (size_t i = 0; i < suite->n && !bad; i++) {
     const mqs_scenario *s = suite->s[i];
     for (unsigned b = 0; b < 2; b++)
-      for (size_t r = 0; (s->versions & (1u << b)) && r < s->n_rules[b]; r++)
+      for (size_t r = 0; (s->versions & (b ? MQS_V5 : MQS_V311 | MQS_V31)) && r < s->n_rules[b];
+           r++)
         if (!mqspec_find(&cat[b], s->rules[b][r])) {
           fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path,
                   s->rule_lines[b][r], s->rules[b][r], b ? "5.0" : "3.1.1");
@@ -292,10 +293,14 @@ int mqc_cmd_run(int argc, char **argv) {
         versions = MQS_V311;
       else if (!strcmp(v, "5") || !strcmp(v, "5.0"))
         versions = MQS_V5;
-      else if (!strcmp(v, "both") || !strcmp(v, "all"))
+      else if (!strcmp(v, "3.1") || !strcmp(v, "3"))
+        versions = MQS_V31;
+      else if (!strcmp(v, "both"))
+        versions = MQS_VBOTH;
+      else if (!strcmp(v, "all"))
         versions = MQS_VALL;
       else {
-        fprintf(stderr, "mqcheck run: unknown version '%s' (3.1.1 or 5)\n", v);
+        fprintf(stderr, "mqcheck run: unknown version '%s' (3.1.1, 5, 3.1, both or all)\n", v);
         goto out_free;
       }
     } else if (ARG("--jobs"))
@@ -431,10 +436,10 @@ int mqc_cmd_run(int argc, char **argv) {
     goto out_spec;
   }
   /* cases: scenario x version, in file order */
-  mqs_case *cases = calloc(suite.n * 2 + 1, sizeof *cases);
+  mqs_case *cases = calloc(suite.n * 3 + 1, sizeof *cases);
   size_t n = 0;
   for (size_t i = 0; cases && i < suite.n; i++)
-    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+    for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
       if (!(suite.s[i]->versions & vb & versions)) continue;
       mqs_case c = {suite.s[i], vb};
       bool keep = !n_filters;
@@ -572,6 +577,11 @@ int mqc_cmd_run(int argc, char **argv) {
                                                  : 0,
       .propagation_ms = prof.propagation_ms,
   };
+  if (n_nodes > 1 && !prof.has_cluster)
+    /* said once, never a silent guess: a bridge makes fewer promises */
+    printf("%zu nodes and no cluster: section in a profile: every promise assumed (takeover, "
+           "session_resume), propagation bound %u ms (docs/cluster.md)\n",
+           n_nodes, MQS_PROPAGATION_DEFAULT_MS);
   if (run_ms)
     opts.run_deadline_ms = (uint64_t)t0.tv_sec * 1000u + (uint64_t)t0.tv_nsec / 1000000u + run_ms;
   /* a broker must accept a CONNECT before hundreds of cases are judged */

@@ -136,6 +136,8 @@ static void json_stmt_fields(FILE *f, const mqspec_stmt *s) {
           mqspec_tri_name(s->codec));
   fputs(", \"summary\": ", f);
   json_str(f, s->summary);
+  fprintf(f, ", \"test\": \"%s\", \"why\": ", mqspec_test_name(s->test));
+  json_str(f, s->why);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -144,9 +146,10 @@ static void json_stmt_fields(FILE *f, const mqspec_stmt *s) {
 
 static void print_full(const mqspec_catalog *cat, const mqspec_stmt *s) {
   printf("%s (MQTT %s, section %s)\n", s->id, mqspec_version_name(cat->version), s->section);
-  printf("  level:   %s\n  binds:   %s\n  wire:    %s\n  codec:   %s\n  summary: %s\n",
+  printf("  level:   %s\n  binds:   %s\n  wire:    %s\n  codec:   %s\n  summary: %s\n"
+         "  test:    %s (%s)\n",
          mqspec_level_name(s->level), mqspec_binds_name(s->binds), mqspec_tri_name(s->wire),
-         mqspec_tri_name(s->codec), s->summary);
+         mqspec_tri_name(s->codec), s->summary, mqspec_test_name(s->test), s->why);
 }
 
 static int list(const options *o, mqspec_catalog cats[MQSPEC_NVERSIONS]) {
@@ -212,6 +215,10 @@ typedef struct {
   size_t statements, by_binds[3];
   size_t wire_yes, wire_partial, wire_testable;
   size_t codec_catalog, codec_vectors, codec, scenarios, either, uncovered_wire;
+  size_t by_test[5];
+  /* What this project owes: server and both statements need a scenario,
+   * codec statements codec coverage (client ones are judged against clients). */
+  size_t owed, owed_covered;
 } totals;
 
 typedef struct {
@@ -225,6 +232,14 @@ static bool codec_covered(const mqspec_stmt *s, const cov_row *c) {
 
 static bool wire_testable(const mqspec_stmt *s) {
   return s->wire != MQSPEC_NO;
+}
+
+static bool owed(const mqspec_stmt *s) {
+  return mqspec_test_needs_scenario(s->test) || s->test == MQSPEC_TEST_CODEC;
+}
+
+static bool owed_covered(const mqspec_stmt *s, const cov_row *c) {
+  return mqspec_test_needs_scenario(s->test) ? c->scenarios > 0 : codec_covered(s, c);
 }
 
 /* Index of the statement ref r names in cat, or -1 (also when r does not
@@ -266,6 +281,9 @@ static cov_row *compute(const mqspec_catalog *cat, const mqspec_refs *refs, tota
     t->scenarios += sc;
     t->either += c || sc;
     t->uncovered_wire += wire_testable(s) && !c && !sc;
+    t->by_test[s->test]++;
+    t->owed += owed(s);
+    t->owed_covered += owed(s) && owed_covered(s, &rows[i]);
   }
   t->wire_testable = t->wire_yes + t->wire_partial;
   return rows;
@@ -275,10 +293,14 @@ static void json_totals(const totals *t) {
   printf("\"totals\": {\"statements\": %zu, \"binds\": {\"server\": %zu, \"client\": %zu, "
          "\"both\": %zu}, \"wire_testable\": %zu, \"wire_yes\": %zu, \"wire_partial\": %zu, "
          "\"codec_catalog\": %zu, \"codec_vectors\": %zu, \"codec\": %zu, \"scenarios\": %zu, "
-         "\"either\": %zu, \"uncovered_wire\": %zu}",
+         "\"either\": %zu, \"uncovered_wire\": %zu, \"test\": {\"server\": %zu, \"client\": %zu, "
+         "\"both\": %zu, \"codec\": %zu, \"none\": %zu}, \"owed\": %zu, \"owed_covered\": %zu}",
          t->statements, t->by_binds[MQSPEC_SERVER], t->by_binds[MQSPEC_CLIENT],
          t->by_binds[MQSPEC_BOTH], t->wire_testable, t->wire_yes, t->wire_partial, t->codec_catalog,
-         t->codec_vectors, t->codec, t->scenarios, t->either, t->uncovered_wire);
+         t->codec_vectors, t->codec, t->scenarios, t->either, t->uncovered_wire,
+         t->by_test[MQSPEC_TEST_SERVER], t->by_test[MQSPEC_TEST_CLIENT],
+         t->by_test[MQSPEC_TEST_BOTH], t->by_test[MQSPEC_TEST_CODEC], t->by_test[MQSPEC_TEST_NONE],
+         t->owed, t->owed_covered);
 }
 
 static void json_version(const mqspec_catalog *cat, const cov_row *rows, const totals *t,
@@ -290,6 +312,15 @@ static void json_version(const mqspec_catalog *cat, const cov_row *rows, const t
   for (size_t i = 0; i < cat->n; i++) {
     const mqspec_stmt *s = &cat->stmts[i];
     if (!wire_testable(s) || codec_covered(s, &rows[i]) || rows[i].scenarios) continue;
+    printf("%s", first ? "" : ", ");
+    json_str(stdout, s->id);
+    first = false;
+  }
+  printf("],\n \"uncovered_owed\": [");
+  first = true;
+  for (size_t i = 0; i < cat->n; i++) {
+    const mqspec_stmt *s = &cat->stmts[i];
+    if (!owed(s) || owed_covered(s, &rows[i])) continue;
     printf("%s", first ? "" : ", ");
     json_str(stdout, s->id);
     first = false;
@@ -321,11 +352,13 @@ static void json_version(const mqspec_catalog *cat, const cov_row *rows, const t
 
 static void text_version(const mqspec_catalog *cat, const cov_row *rows, const totals *t) {
   printf("# MQTT %s statement coverage\n", mqspec_version_name(cat->version));
-  printf("%-15s %-6s %-7s %-7s %5s %5s\n", "id", "binds", "wire", "codec", "vec", "scn");
+  printf("%-15s %-6s %-7s %-7s %-6s %5s %5s\n", "id", "binds", "wire", "codec", "test", "vec",
+         "scn");
   for (size_t i = 0; i < cat->n; i++) {
     const mqspec_stmt *s = &cat->stmts[i];
-    printf("%-15s %-6s %-7s %-7s %5u %5u\n", s->id, mqspec_binds_name(s->binds),
-           mqspec_tri_name(s->wire), mqspec_tri_name(s->codec), rows[i].vectors, rows[i].scenarios);
+    printf("%-15s %-6s %-7s %-7s %-6s %5u %5u\n", s->id, mqspec_binds_name(s->binds),
+           mqspec_tri_name(s->wire), mqspec_tri_name(s->codec), mqspec_test_name(s->test),
+           rows[i].vectors, rows[i].scenarios);
   }
   printf("\nMQTT %s totals\n", mqspec_version_name(cat->version));
   printf("  statements             %4zu  (server %zu, client %zu, both %zu)\n", t->statements,
@@ -345,6 +378,25 @@ static void text_version(const mqspec_catalog *cat, const cov_row *rows, const t
     k++;
   }
   printf("\n");
+  printf("  tested as             server %zu, both %zu, codec %zu, client %zu, none %zu\n",
+         t->by_test[MQSPEC_TEST_SERVER], t->by_test[MQSPEC_TEST_BOTH],
+         t->by_test[MQSPEC_TEST_CODEC], t->by_test[MQSPEC_TEST_CLIENT],
+         t->by_test[MQSPEC_TEST_NONE]);
+  printf("  wire-testable here    %4zu of %zu covered (%.1f%%): server and both by a scenario,"
+         " codec by the codec; client ones are judged against clients\n",
+         t->owed_covered, t->owed,
+         t->owed ? 100.0 * (double)t->owed_covered / (double)t->owed : 100.0);
+  if (t->owed_covered < t->owed) {
+    printf("  owed, uncovered %zu:", t->owed - t->owed_covered);
+    k = 0;
+    for (size_t i = 0; i < cat->n; i++) {
+      const mqspec_stmt *s = &cat->stmts[i];
+      if (!owed(s) || owed_covered(s, &rows[i])) continue;
+      printf("%s%s", k % 5 == 0 ? "\n    " : " ", s->id);
+      k++;
+    }
+    printf("\n");
+  }
 }
 
 /* References to IDs no applicable catalog has. */

@@ -50,6 +50,7 @@ typedef struct {
   mqk_behaviour pub;
   unsigned close_delay_ms;   /* transport stays open this long after the engine closes */
   unsigned publish_delay_ms; /* SUB: harness publishes this long after the SUBACK */
+  unsigned hold_ms;          /* how long MQK__HOLD_IT holds a packet; 0 = 200 */
   int variant;               /* a behaviour family's member */
   void (*config)(mqk__case *k, mqe_config *c);
   /* a packet from the client, decoded (len bytes at raw) */

@@ -55,6 +55,8 @@ typedef struct {
                               reconnect when the connection drops */
   const char *auth;        /* {auth}: "METHOD:SECRET" of the enhanced
                               authentication offered; NULL = none ("-") */
+  uint16_t keep_alive;     /* {keepalive} the client should ask for; 0 = 60 */
+  bool retain;             /* {retain} 1: the client publishes with RETAIN set */
 } mqk_behaviour;
 
 size_t mqk_behaviour_count(void);
@@ -65,7 +67,8 @@ const mqk_behaviour *mqk_behaviour_at(size_t i); /* static; NULL past the end */
  * (311|5) {qos} {count} {topic} {payload} {id} (a client ID for this case)
  * {session} (1 when the behaviour needs a persistent session, else 0)
  * {auth} ("mqcheck-challenge:SECRET" when the behaviour offers enhanced
- * authentication, else "-")
+ * authentication, else "-") {keepalive} (the Keep Alive to ask for, seconds) {retain} (1: publish
+ * retained, else 0)
  * and {{ / }} for literal braces. Every value is made of [A-Za-z0-9/:-] and
  * needs no quoting. returns 0, or -1 (unknown placeholder or overflow) with a
  * message in out. */

@@ -221,7 +221,7 @@ static void server_output(mqk__case *k, mqk__conn *c) {
       mqk__send_raw(k, c, bytes ? bytes : p + off, fr.total_len);
     } else if (a == MQK__HOLD_IT && c->nhold < MQK__HOLD && fr.total_len <= sizeof c->hold[0].b) {
       mqk__held *h = &c->hold[c->nhold++];
-      h->at = mqn_now_ms() + mqk__ms(k, 200);
+      h->at = mqn_now_ms() + mqk__ms(k, k->b->hold_ms ? k->b->hold_ms : 200);
       h->n = fr.total_len;
       memcpy(h->b, bytes, fr.total_len);
     }

@@ -66,6 +66,10 @@ void mqe__on_auth(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     mqe__send_auth(e, c, MQC_RC_CONTINUE_AUTHENTICATION, out, out_n);
     return;
   }
+  if (r == MQE_AUTH_FAIL && !connecting && mqe__fault(e, MQE_FAULT_REAUTH_FAILURE_KEPT)) {
+    c->reauth = false;
+    return;
+  }
   if (r == MQE_AUTH_FAIL) {
     /* MQTT-4.12.0-4 / MQTT-4.12.1-2 */
     mqe__event(e, connecting ? MQE_EV_REFUSED : MQE_EV_CLOSED, c, MQC_RC_NOT_AUTHORIZED, NULL,

@@ -198,6 +198,10 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   ci.expiry = exp;
   s->expiry = exp;
   s->version = c->ver;
+  if (will && mqe__fault(e, MQE_FAULT_WILL_NOT_KEPT)) {
+    mqe__msg_unref(e, will);
+    will = NULL;
+  }
   s->will = will;
   s->will_delay = will_delay;
   /* keep-alive and the client's limits */
@@ -240,6 +244,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_NEW) && !cn->clean_start) sp = true;
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_CLEAN) && cn->clean_start) sp = true;
   if (mqe__fault(e, MQE_FAULT_SESSION_NOT_RESUMED) && had && !cn->clean_start) sp = true;
+  if (c->ver == MQC_V31) sp = false; /* 3.1 has no Session Present: the flags byte is unused */
   if (!mqe__send_connack(e, c, sp, 0, put_connack_props, &ci)) {
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for CONNACK");
     return;

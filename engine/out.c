@@ -152,7 +152,8 @@ void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint
   bool with_reason = c->ver == MQC_V5 && reason != 0;
   bool big = (t == MQC_PUBACK && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBACK)) ||
              (t == MQC_PUBREC && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBREC)) ||
-             (t == MQC_PUBCOMP && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBCOMP));
+             (t == MQC_PUBCOMP && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBCOMP)) ||
+             (t == MQC_PUBREL && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBREL));
   mqc_bytes rs = {NULL, 0};
   /* big: the deviation explains success codes too (0x10 no subscribers) */
   if (with_reason && (reason >= 0x80 || big) && c->problem_info)
@@ -268,7 +269,11 @@ bool mqe__send_connack_refusal(mqe_engine *e, mqe_conn *c, uint8_t reason, const
 void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *data, size_t n) {
   assert(c->auth);
   mqc_bytes m = mqc_cstr(c->auth->name);
-  uint32_t props = (uint32_t)(3 + m.n + (n ? 3 + n : 0));
+  /* The engine explains nothing in AUTH; the planted deviation does, whatever
+   * the client's Maximum Packet Size. */
+  mqc_bytes rs = mqe__fault(e, MQE_FAULT_RS_OVERSIZE_AUTH) ? mqc_cstr("authentication step")
+                                                           : (mqc_bytes){NULL, 0};
+  uint32_t props = (uint32_t)(3 + m.n + (n ? 3 + n : 0) + (rs.n ? 3 + rs.n : 0));
   uint32_t rem = 1 + (uint32_t)mqe__varint_len(props) + props;
   mqc_writer w;
   if (!begin(e, c, &w, MQC_AUTH << 4, rem)) return;
@@ -276,6 +281,7 @@ void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *d
   mqc_put_varint(&w, props);
   mqe__put_prop_str(&w, MQC_PROP_AUTHENTICATION_METHOD, m);
   if (n) mqe__put_prop_str(&w, MQC_PROP_AUTHENTICATION_DATA, (mqc_bytes){data, n});
+  if (rs.n) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
   end(e, c, &w);
 }
 

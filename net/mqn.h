@@ -197,6 +197,11 @@ mqn_status mqn_conn_shutdown(mqn_conn *c);
 
 /* ws/wss: queues a WebSocket ping (payload up to 125 bytes, borrowed). */
 mqn_status mqn_conn_ws_ping(mqn_conn *c, const uint8_t *data, size_t len);
+/* ws/wss: queues data (borrowed, 1..65536 bytes) as one TEXT message instead
+ * of the BINARY ones mqn_conn_write sends: a deliberate violation of
+ * MQTT-6.0.0-1, for testing that a peer closes. MQN_OK once queued (the loop
+ * flushes the rest), MQN_ERR_ARGUMENT on a non-WebSocket or closed c. */
+mqn_status mqn_conn_ws_send_text(mqn_conn *c, const uint8_t *data, size_t len);
 
 void mqn_conn_free(mqn_conn *c); /* abortive close; NULL is fine */
 

@@ -388,6 +388,18 @@ mqn_status mqn_conn_ws_ping(mqn_conn *c, const uint8_t *data, size_t len) {
   return st == MQN_AGAIN ? MQN_OK : st;
 }
 
+mqn_status mqn_conn_ws_send_text(mqn_conn *c, const uint8_t *data, size_t len) {
+  if (!c || !c->ws || c->phase != MQN__PH_OPEN || !data || len == 0 || len > 65536)
+    return MQN_ERR_ARGUMENT;
+  if (!wslay_event_get_write_enabled(c->ws) || wslay_event_get_close_sent(c->ws))
+    return MQN_ERR_ARGUMENT;
+  mqn__loop_touch(c);
+  struct wslay_event_msg m = {WSLAY_TEXT_FRAME, data, len};
+  if (wslay_event_queue_msg(c->ws, &m) != 0) return MQN_ERR_ARGUMENT;
+  mqn_status st = mqn__ws_pump_out(c);
+  return st == MQN_AGAIN ? MQN_OK : st;
+}
+
 const char *mqn_conn_ws_path(const mqn_conn *c) {
   if (!c || !c->ws) return NULL;
   return c->server ? c->ws_req_path : c->path;

@@ -40,7 +40,8 @@ static void quoted(FILE *f, const char *s) {
 
 static unsigned versions_of(const mqp_result *r) {
   return (r->a[MQP_V311].state == MQP_YES ? MQS_V311 : 0) |
-         (r->a[MQP_V5].state == MQP_YES ? MQS_V5 : 0);
+         (r->a[MQP_V5].state == MQP_YES ? MQS_V5 : 0) |
+         (r->a[MQP_V31].state == MQP_YES ? MQS_V31 : 0);
 }
 
 /* session-expiry follows persistent sessions where the 5.0 interval exists */
@@ -107,9 +108,16 @@ int mqp_write_profile(const mqp_result *r, FILE *f) {
   fprintf(f, "\ntarget: ");
   quoted(f, r->target);
   unsigned v = versions_of(r);
-  if (v)
-    fprintf(f, "\nversions: [%s%s%s]", v & MQS_V311 ? "3.1.1" : "", v == MQS_VALL ? ", " : "",
-            v & MQS_V5 ? "5.0" : "");
+  if (v) {
+    const char *sep = "";
+    fprintf(f, "\nversions: [");
+    for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb))
+      if (v & vb) {
+        fprintf(f, "%s%s", sep, mqs_version_label(vb));
+        sep = ", ";
+      }
+    fprintf(f, "]");
+  }
   fprintf(f, "\ncapabilities:\n");
   bool any = false;
   for (size_t i = 0; i < N_CAP_ITEMS; i++) {
@@ -141,7 +149,7 @@ size_t mqp_summary(const mqp_result *r, char *out, size_t cap) {
   for (int i = MQP_V31; i <= MQP_V5; i++)
     if (r->a[i].state == MQP_YES)
       ADD(" %s", i == MQP_V31 ? "3.1" : i == MQP_V311 ? "3.1.1" : "5.0");
-  if (!versions_of(r) && r->a[MQP_V31].state != MQP_YES) ADD(" (none)");
+  if (!versions_of(r)) ADD(" (none)");
   ADD("; auth %s", mqp_tri_name(r->a[MQP_AUTH].state));
   if (r->max_qos >= 0)
     ADD("; QoS <= %d", r->max_qos);
@@ -176,6 +184,6 @@ int mqp_to_profile(const mqp_result *r, mqs_profile *p) {
 }
 
 const char *mqp_version_skip_reason(const mqp_result *r, unsigned vbit) {
-  mqp_item it = vbit == MQS_V311 ? MQP_V311 : MQP_V5;
+  mqp_item it = vbit == MQS_V311 ? MQP_V311 : vbit == MQS_V31 ? MQP_V31 : MQP_V5;
   return r->a[it].state == MQP_NO ? r->a[it].note : NULL;
 }

@@ -73,7 +73,11 @@ void mqs__vars_builtins(mqs_vars *vars, unsigned vbit, const char *client_prefix
   (void)mqs_vars_set(vars, "client_prefix", client_prefix, strlen(client_prefix));
   (void)mqs_vars_set(vars, "topic_prefix", topic_prefix, strlen(topic_prefix));
   (void)mqs_vars_set(vars, "version", label, strlen(label));
-  (void)mqs_vars_set(vars, "protocol_level", vbit == MQS_V311 ? "4" : "5", 1);
+  (void)mqs_vars_set(vars, "protocol_level",
+                     vbit == MQS_V311  ? "4"
+                     : vbit == MQS_V31 ? "3"
+                                       : "5",
+                     1);
   /* client_prefix without its separators: for rules that allow only [0-9a-zA-Z] */
   char alnum[MQS_VAR_VALUE_MAX];
   size_t n = 0;
@@ -81,6 +85,17 @@ void mqs__vars_builtins(mqs_vars *vars, unsigned vbit, const char *client_prefix
     if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
       alnum[n++] = *p;
   (void)mqs_vars_set(vars, "client_alnum", alnum, n);
+  /* exactly 23 characters, the longest Client Identifier a server must
+   * accept (MQTT 3.1 refuses longer ones): client_alnum padded with 'x', or
+   * its last 23 characters, which keep the unique case index */
+  char id23[24];
+  if (n >= 23) {
+    memcpy(id23, alnum + n - 23, 23);
+  } else {
+    memcpy(id23, alnum, n);
+    memset(id23 + n, 'x', 23 - n);
+  }
+  (void)mqs_vars_set(vars, "client_alnum23", id23, 23);
 }
 
 void mqs__vars_placeholders(mqs_vars *vars, unsigned vbit) {

@@ -68,27 +68,49 @@ static char *dupstr(const char *s) {
 }
 
 const char *mqs_version_label(unsigned vbit) {
-  return vbit == MQS_V311 ? "3.1.1" : vbit == MQS_V5 ? "5.0" : "?";
+  return vbit == MQS_V311 ? "3.1.1" : vbit == MQS_V5 ? "5.0" : vbit == MQS_V31 ? "3.1" : "?";
 }
 
 mqc_version mqs_version_codec(unsigned vbit) {
-  return vbit == MQS_V311 ? MQC_V311 : MQC_V5;
+  return vbit == MQS_V311 ? MQC_V311 : vbit == MQS_V31 ? MQC_V31 : MQC_V5;
+}
+
+unsigned mqs_version_slot(unsigned vbit) {
+  return vbit == MQS_V5 ? 1 : 0;
+}
+
+unsigned mqs_version_next(unsigned vbit) {
+  return vbit == MQS_V311 ? MQS_V5 : vbit == MQS_V5 ? MQS_V31 : 0;
+}
+
+/* Rule slots (bit 0: 3.1.1 list, bit 1: 5.0 list) of a version mask. */
+static unsigned slots_of(unsigned versions) {
+  return ((versions & (MQS_V311 | MQS_V31)) ? 1u : 0u) | ((versions & MQS_V5) ? 2u : 0u);
+}
+
+/* Versions a mask of rule slots stands for: the 3.1.1 list serves 3.1 too. */
+static unsigned versions_of(unsigned slots) {
+  return ((slots & 1u) ? MQS_V311 | MQS_V31 : 0u) | ((slots & 2u) ? MQS_V5 : 0u);
 }
 
 static unsigned version_bit(const char *s) {
   if (!strcmp(s, "3.1.1") || !strcmp(s, "311") || !strcmp(s, "4")) return MQS_V311;
   if (!strcmp(s, "5.0") || !strcmp(s, "5")) return MQS_V5;
-  if (!strcmp(s, "both") || !strcmp(s, "all")) return MQS_VALL;
+  if (!strcmp(s, "3.1") || !strcmp(s, "31") || !strcmp(s, "3")) return MQS_V31;
+  if (!strcmp(s, "both")) return MQS_VBOTH;
+  if (!strcmp(s, "all")) return MQS_VALL;
   return 0;
 }
 
-/* A version list: scalar or sequence of "3.1.1" / "5.0" / "both". */
+/* A version list: scalar or sequence of "3.1.1" / "5.0" / "3.1" / "both"
+ * (3.1.1 and 5.0) / "all". */
 static int parse_versions(loader *L, yaml_node_t *n, unsigned *out) {
   *out = 0;
   if (mqs__is_scalar(n)) {
     *out = version_bit(mqs__scalar(n));
     if (!*out)
-      return mqs__load_fail(L->err, n, "unknown version '%s' (3.1.1, 5.0 or both)", mqs__scalar(n));
+      return mqs__load_fail(L->err, n, "unknown version '%s' (3.1.1, 5.0, 3.1, both or all)",
+                            mqs__scalar(n));
     return 0;
   }
   if (!n || n->type != YAML_SEQUENCE_NODE || !mqs__seq_size(n))
@@ -96,7 +118,7 @@ static int parse_versions(loader *L, yaml_node_t *n, unsigned *out) {
   for (size_t i = 0; i < mqs__seq_size(n); i++) {
     yaml_node_t *e = mqs__seq_at(&L->s->doc, n, i);
     unsigned b = mqs__is_scalar(e) ? version_bit(mqs__scalar(e)) : 0;
-    if (!b) return mqs__load_fail(L->err, e, "unknown version (3.1.1, 5.0 or both)");
+    if (!b) return mqs__load_fail(L->err, e, "unknown version (3.1.1, 5.0, 3.1, both or all)");
     *out |= b;
   }
   return 0;
@@ -166,15 +188,20 @@ static int parse_rules(loader *L, yaml_node_t *n, char **ids[2], size_t nids[2],
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
       yaml_node_t *k = yaml_document_get_node(&L->s->doc, p->key);
       unsigned b = mqs__is_scalar(k) ? version_bit(mqs__scalar(k)) : 0;
+      if (b == MQS_V31)
+        return mqs__load_fail(L->err, k,
+                              "MQTT 3.1 has no statements of its own: its cases verify the "
+                              "3.1.1 list (key 3.1.1)");
       if (!b) return mqs__load_fail(L->err, k, "rules keys are versions: 3.1.1, 5.0 or both");
-      if (parse_rule_list(L, yaml_document_get_node(&L->s->doc, p->value), b, ids, nids, lines))
+      if (parse_rule_list(L, yaml_document_get_node(&L->s->doc, p->value), slots_of(b), ids, nids,
+                          lines))
         return -1;
-      *which |= b;
+      *which |= versions_of(slots_of(b));
     }
     return 0;
   }
   *which = MQS_VALL;
-  return parse_rule_list(L, n, MQS_VALL, ids, nids, lines);
+  return parse_rule_list(L, n, slots_of(MQS_VALL), ids, nids, lines);
 }
 
 static int parse_requires(loader *L, yaml_node_t *n) {
@@ -285,11 +312,23 @@ static int declare_listed(loader *L, yaml_node_t *e, unsigned *idx) {
   return node_name(L, node, &L->s->client_nodes[*idx]);
 }
 
-/* Pass 1: find every client named by a step (when there is no clients list). */
+/* Pass 1: find every client named by a step (when there is no clients list),
+ * also inside a repeat's steps (repeats do not nest: depth is 1). */
 static int declare_clients(loader *L, yaml_node_t *steps) {
   for (size_t i = 0; i < mqs__seq_size(steps); i++) {
     yaml_node_t *st = mqs__seq_at(&L->s->doc, steps, i);
     if (!st || st->type != YAML_MAPPING_NODE) continue;
+    yaml_node_t *inner = mqs__map_get(&L->s->doc, st, "steps");
+    if (mqs__map_get(&L->s->doc, st, "repeat") && inner && inner->type == YAML_SEQUENCE_NODE &&
+        steps != inner) {
+      for (size_t j = 0; j < mqs__seq_size(inner); j++) {
+        yaml_node_t *in = mqs__seq_at(&L->s->doc, inner, j);
+        if (in && in->type == YAML_MAPPING_NODE && mqs__map_get(&L->s->doc, in, "repeat"))
+          return mqs__load_fail(L->err, in, "repeats do not nest");
+      }
+      if (declare_clients(L, inner)) return -1;
+      continue;
+    }
     unsigned idx;
     yaml_node_t *c = mqs__map_get(&L->s->doc, st, "client");
     if (c && c->type == YAML_SEQUENCE_NODE) {
@@ -313,10 +352,45 @@ static int declare_clients(loader *L, yaml_node_t *steps) {
   return 0;
 }
 
+/* A `repeat: {count: N, as: VAR}` step with its `steps:` list. Returns 1 with
+ * the parts, 0 when st is an ordinary step, -1 (error set) when malformed. */
+static int parse_repeat(loader *L, yaml_node_t *st, unsigned *count, yaml_node_t **var,
+                        yaml_node_t **body) {
+  yaml_document_t *doc = &L->s->doc;
+  yaml_node_t *rp = st && st->type == YAML_MAPPING_NODE ? mqs__map_get(doc, st, "repeat") : NULL;
+  if (!rp) return 0;
+  for (yaml_node_pair_t *p = st->data.mapping.pairs.start; p < st->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(doc, p->key);
+    if (!mqs__is_scalar(k) ||
+        (strcmp(mqs__scalar(k), "repeat") && strcmp(mqs__scalar(k), "steps") &&
+         strcmp(mqs__scalar(k), "comment")))
+      return mqs__load_fail(L->err, k, "a repeat step has only repeat:, steps: and comment:");
+  }
+  yaml_node_t *n = rp->type == YAML_MAPPING_NODE ? mqs__map_get(doc, rp, "count") : NULL;
+  *var = rp->type == YAML_MAPPING_NODE ? mqs__map_get(doc, rp, "as") : NULL;
+  *body = mqs__map_get(doc, st, "steps");
+  char *end = NULL;
+  unsigned long c = mqs__is_scalar(n) ? strtoul(mqs__scalar(n), &end, 10) : 0;
+  if (!end || *end || c < 1 || c > MQS_REPEAT_MAX)
+    return mqs__load_fail(L->err, rp, "repeat is {count: N (1..%d), as: VARIABLE}", MQS_REPEAT_MAX);
+  if (*var && (!mqs__is_scalar(*var) || !(*var)->data.scalar.length ||
+               (*var)->data.scalar.length >= MQS_VAR_NAME_MAX))
+    return mqs__load_fail(L->err, *var, "as: names the variable that counts 1..N");
+  if (!*body || (*body)->type != YAML_SEQUENCE_NODE || !mqs__seq_size(*body))
+    return mqs__load_fail(L->err, st, "a repeat step has a list of steps: to repeat");
+  for (size_t j = 0; j < mqs__seq_size(*body); j++) {
+    yaml_node_t *inner = mqs__seq_at(doc, *body, j);
+    if (inner && inner->type == YAML_MAPPING_NODE && mqs__map_get(doc, inner, "repeat"))
+      return mqs__load_fail(L->err, inner, "repeats do not nest");
+  }
+  *count = (unsigned)c;
+  return 1;
+}
+
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
-  static const char *const modifiers[] = {"client",   "version", "versions", "timeout",
-                                          "connack",  "comment", "if",       "ignore_others",
-                                          "or_close", "rules",   "node",     NULL};
+  static const char *const modifiers[] = {
+      "client",        "version",  "versions", "timeout",  "connack", "comment", "if",
+      "ignore_others", "or_close", "rules",    "ws_frame", "node",    NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -388,6 +462,13 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
       return mqs__load_fail(L->err, x, "or_close is true or false");
     out->or_close = !strcmp(mqs__scalar(x), "true");
   }
+  if ((x = mqs__map_get(doc, st, "ws_frame"))) {
+    if (out->kind != MQS_STEP_SEND && out->kind != MQS_STEP_SEND_HEX)
+      return mqs__load_fail(L->err, x, "ws_frame belongs to send and send_hex steps");
+    if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "text") && strcmp(mqs__scalar(x), "binary")))
+      return mqs__load_fail(L->err, x, "ws_frame is text or binary");
+    out->ws_text = !strcmp(mqs__scalar(x), "text");
+  }
   if ((x = mqs__map_get(doc, st, "rules"))) {
     if (!mqs_step_is_check(out) && out->kind != MQS_STEP_CONNECT && out->kind != MQS_STEP_RECONNECT)
       return mqs__load_fail(L->err, x, "rules belong to check steps (expect..., connect, control)");
@@ -397,13 +478,13 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
     /* a check names statements the scenario cites, so reports and the
      * matrix agree with the scenario's own list */
     for (unsigned b = 0; b < 2; b++)
-      for (size_t i = 0; (out->has_rules & (1u << b)) && i < out->n_rules[b]; i++) {
+      for (size_t i = 0; (slots_of(out->has_rules) & (1u << b)) && i < out->n_rules[b]; i++) {
         bool cited = false;
         for (size_t j = 0; j < L->s->n_rules[b] && !cited; j++)
           cited = !strcmp(L->s->rules[b][j], out->rules[b][i]);
         if (!cited)
           return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
-                                out->rules[b][i], mqs_version_label(1u << b));
+                                out->rules[b][i], b ? "5.0" : "3.1.1");
       }
   }
   yaml_node_t *cl = mqs__map_get(doc, st, "client");
@@ -560,13 +641,18 @@ static int check_packets(loader *L) {
   uint8_t *buf = malloc(cap);
   if (!buf) return mqs__load_fail(L->err, NULL, "out of memory");
   int rc = 0;
-  for (unsigned vb = MQS_V311; vb <= MQS_V5 && !rc; vb <<= 1) {
+  for (unsigned vb = MQS_V311; vb && !rc; vb = mqs_version_next(vb)) {
     if (!(L->s->versions & vb)) continue;
     mqs_vars vars;
     mqs__vars_placeholders(&vars, vb);
     for (size_t i = 0; i < L->s->n_steps && !rc; i++) {
       mqs_step *st = &L->s->steps[i];
       if (!(st->versions & vb)) continue;
+      if (st->loop_var) {
+        char num[16];
+        int k = snprintf(num, sizeof num, "%u", st->loop_val);
+        (void)mqs_vars_set(&vars, st->loop_var, num, (size_t)k);
+      }
       mqs_arena arena = {buf, cap, 0};
       mqc_packet pkt;
       mqc_faults faults;
@@ -677,8 +763,8 @@ static int declare_control(loader *L) {
  * a statement on a setup step, e.g. a SUBACK, whatever it was about. */
 static int check_coverage(loader *L) {
   const mqs_scenario *s = L->s;
-  for (unsigned b = 0; b < 2; b++) {
-    unsigned vb = 1u << b;
+  for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
+    unsigned b = mqs_version_slot(vb);
     if (!(s->versions & vb)) continue;
     bool several = s->n_rules[b] > 1;
     for (size_t k = 0; k < s->n_rules[b]; k++) {
@@ -751,7 +837,7 @@ static bool named(const mqs_step *st, unsigned b, const char *id) {
 }
 
 bool mqs_step_claims(const mqs_scenario *s, const mqs_step *st, unsigned vbit, const char *id) {
-  unsigned b = vbit == MQS_V311 ? 0 : 1;
+  unsigned b = mqs_version_slot(vbit);
   if (!(st->versions & vbit) || !mqs_step_is_check(st)) return false;
   if (st->has_rules & vbit) return named(st, b, id);
   /* a control proves the server works; its PINGRESP is judged on its own */
@@ -810,8 +896,8 @@ static int parse_root(loader *L) {
   unsigned given;
   if (parse_rules(L, x, L->s->rules, L->s->n_rules, L->s->rule_lines, &given)) return -1;
   for (unsigned b = 0; b < 2; b++)
-    if ((L->s->versions & (1u << b)) && !L->s->n_rules[b])
-      return mqs__load_fail(L->err, x, "no statement IDs for MQTT %s", mqs_version_label(1u << b));
+    if ((slots_of(L->s->versions) & (1u << b)) && !L->s->n_rules[b])
+      return mqs__load_fail(L->err, x, "no statement IDs for MQTT %s", b ? "5.0" : "3.1.1");
   if (parse_requires(L, mqs__map_get(doc, root, "requires"))) return -1;
   if ((x = mqs__map_get(doc, root, "server"))) {
     mqs_spec_error e;
@@ -858,11 +944,38 @@ static int parse_root(loader *L) {
   } else if (declare_clients(L, steps)) {
     return -1;
   }
-  L->s->n_steps = mqs__seq_size(steps);
-  L->s->steps = calloc(L->s->n_steps, sizeof *L->s->steps);
+  size_t total = 0;
+  for (size_t i = 0; i < mqs__seq_size(steps); i++) {
+    unsigned count;
+    yaml_node_t *body, *var;
+    int r = parse_repeat(L, mqs__seq_at(doc, steps, i), &count, &var, &body);
+    if (r < 0) return -1;
+    total += r ? (size_t)count * mqs__seq_size(body) : 1;
+    if (total > MQS_STEPS_MAX)
+      return mqs__load_fail(L->err, mqs__seq_at(doc, steps, i),
+                            "more than %d steps once repeats are expanded", MQS_STEPS_MAX);
+  }
+  L->s->n_steps = total;
+  L->s->steps = calloc(total ? total : 1, sizeof *L->s->steps);
   if (!L->s->steps) return mqs__load_fail(L->err, steps, "out of memory");
-  for (size_t i = 0; i < L->s->n_steps; i++)
-    if (parse_step(L, mqs__seq_at(doc, steps, i), &L->s->steps[i])) return -1;
+  size_t at = 0;
+  for (size_t i = 0; i < mqs__seq_size(steps); i++) {
+    yaml_node_t *st = mqs__seq_at(doc, steps, i), *body, *var;
+    unsigned count;
+    if (!parse_repeat(L, st, &count, &var, &body)) {
+      if (parse_step(L, st, &L->s->steps[at++])) return -1;
+      continue;
+    }
+    for (unsigned k = 1; k <= count; k++)
+      for (size_t j = 0; j < mqs__seq_size(body); j++) {
+        mqs_step *out = &L->s->steps[at++];
+        if (parse_step(L, mqs__seq_at(doc, body, j), out)) return -1;
+        out->loop_var = var ? mqs__scalar(var) : NULL;
+        out->loop_val = k;
+        out->loop_first = j == 0;
+      }
+  }
+  assert(at == total);
   if (declare_control(L) || check_packets(L)) return -1;
   return check_coverage(L);
 }

@@ -33,14 +33,23 @@ extern "C" {
 #define MQS_FORMAT_VERSION 1
 #define MQS_RULES_MAX      16 /* statements a scenario cites per version */
 
-/* Versions a scenario runs for (bit mask). */
-#define MQS_V311 1u
-#define MQS_V5   2u
-#define MQS_VALL (MQS_V311 | MQS_V5)
+/* Versions a scenario runs for (bit mask). MQTT 3.1 (MQIsdp) has no
+ * numbered statements: its cases verify the 3.1.1 IDs, so rules are kept in
+ * two slots, [0] for 3.1.1 and 3.1, [1] for 5.0. */
+#define MQS_V311  1u
+#define MQS_V5    2u
+#define MQS_V31   4u
+#define MQS_VBOTH (MQS_V311 | MQS_V5) /* `both`: what scenarios ran for before 3.1 */
+#define MQS_VALL  (MQS_V311 | MQS_V5 | MQS_V31)
 
-/* "3.1.1" / "5.0" for one bit. */
+/* "3.1.1" / "5.0" / "3.1" for one bit. */
 const char *mqs_version_label(unsigned vbit);
 mqc_version mqs_version_codec(unsigned vbit);
+/* The rules slot of one version bit: 1 for 5.0, else 0. */
+unsigned mqs_version_slot(unsigned vbit);
+/* The next version bit after vbit in run order (3.1.1, 5.0, 3.1), 0 after
+ * the last: for (vb = MQS_V311; vb; vb = mqs_version_next(vb)). */
+unsigned mqs_version_next(unsigned vbit);
 
 /* ------------------------------------------------------------------------ */
 /* Capabilities (`requires:` in a scenario, `capabilities:` in a profile)    */
@@ -95,6 +104,9 @@ const char *mqs_cap_help(mqs_cap c);
 #define MQS_VARS_MAX      64
 #define MQS_VAR_NAME_MAX  48
 #define MQS_VAR_VALUE_MAX 512
+
+#define MQS_REPEAT_MAX 1000  /* iterations of one repeat: block */
+#define MQS_STEPS_MAX  20000 /* steps of a scenario once repeats are expanded */
 
 /* A small name -> value table: built-ins (client_prefix, topic_prefix,
  * version, ...) plus values captured by `expect` steps. Fixed size, no
@@ -219,9 +231,18 @@ typedef struct {
   bool ignore_others; /* EXPECT: packets that do not match are skipped */
   bool or_close;      /* EXPECT: the server closing the connection instead
                          also satisfies it (for "answer or close" rules) */
-  yaml_node_t *cond;  /* `if: {VAR: VALUE, ...}`: the step runs only when
-                         every variable is bound to that value (typically
-                         captured by an earlier expectation); or NULL */
+  bool ws_text;       /* SEND/SEND_HEX `ws_frame: text`: one WebSocket TEXT
+                         message instead of binary ones (MQTT-6.0.0-1) */
+  /* A step of a `repeat:` block (docs/scenarios.md, "Repetition"), expanded
+   * at load time: loop_var (borrowed from the document) is bound to
+   * loop_val while it runs; loop_first marks the first step of an
+   * iteration, where the previous iteration's captures are forgotten. */
+  const char *loop_var;
+  unsigned loop_val;
+  bool loop_first;
+  yaml_node_t *cond; /* `if: {VAR: VALUE, ...}`: the step runs only when
+                        every variable is bound to that value (typically
+                        captured by an earlier expectation); or NULL */
   /* `rules:` of a check step: the statements it verifies, per version (a
    * subset of the scenario's). A check without them verifies the scenario's
    * statements that no step names (docs/scenarios.md, "Verdicts"). */
@@ -361,6 +382,11 @@ typedef struct {
   uint64_t (*now)(mqs_target *t);
   void (*destroy)(mqs_target *t);
   bool virtual_clock;
+  /* Sends bytes as one WebSocket TEXT message (the `ws_frame: text` step
+   * modifier). NULL for targets without WebSocket. Returns 0, -1 when the
+   * connection is gone, -2 (err says why) when it is not WebSocket. */
+  int (*send_text)(mqs_target *t, unsigned client, const uint8_t *p, size_t n, char *err,
+                   size_t cap);
 } mqs_target_ops;
 
 /* A target description shared by every case of a run (read-only there):

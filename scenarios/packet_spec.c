@@ -2,6 +2,7 @@
 #include "packet_spec.h"
 
 #include "internal.h"
+#include "mqe.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -112,7 +113,30 @@ static int hex_into_arena(ctx *c, yaml_node_t *n, mqc_bytes *out) {
   return 0;
 }
 
-/* Bytes: a string (used as is, borrowed from the document) or {hex: "..."}. */
+/* {mqcheck_challenge: {secret: S, nonce: "${n}"}}: the answer to the engine's
+ * built-in AUTH method (docs/engine.md), so scenarios can complete an
+ * enhanced authentication whose nonce they captured. */
+static int challenge_into_arena(ctx *c, yaml_node_t *n, mqc_bytes *out) {
+  yaml_node_t *sn = n && n->type == YAML_MAPPING_NODE ? mqs__map_get(c->doc, n, "secret") : NULL;
+  yaml_node_t *nn = n && n->type == YAML_MAPPING_NODE ? mqs__map_get(c->doc, n, "nonce") : NULL;
+  if (!mqs__is_scalar(sn) || !mqs__is_scalar(nn))
+    return mqs__spec_fail(c->err, n, "mqcheck_challenge is {secret: S, nonce: N}");
+  size_t sl, nl;
+  const char *secret = text(c, sn, &sl);
+  if (!secret) return -1;
+  const char *nonce = text(c, nn, &nl);
+  if (!nonce) return -1;
+  uint8_t *dst = arena_take(c, 8);
+  if (!dst) return mqs__spec_fail(c->err, n, "packet description is too large");
+  mqe_challenge_response((mqc_bytes){(const uint8_t *)secret, sl},
+                         (mqc_bytes){(const uint8_t *)nonce, nl}, dst);
+  out->p = dst;
+  out->n = 8;
+  return 0;
+}
+
+/* Bytes: a string (used as is, borrowed from the document), {hex: "..."} or
+ * {mqcheck_challenge: ...}. */
 static int get_bytes(ctx *c, yaml_node_t *n, const char *what, mqc_bytes *out) {
   if (mqs__is_scalar(n)) {
     size_t len;
@@ -125,8 +149,13 @@ static int get_bytes(ctx *c, yaml_node_t *n, const char *what, mqc_bytes *out) {
   if (n && n->type == YAML_MAPPING_NODE) {
     yaml_node_t *hex = mqs__map_get(c->doc, n, "hex");
     if (hex) return hex_into_arena(c, hex, out);
+    yaml_node_t *ch = mqs__map_get(c->doc, n, "mqcheck_challenge");
+    if (ch) return challenge_into_arena(c, ch, out);
   }
-  return mqs__spec_fail(c->err, n, "%s must be a string or {hex: \"...\"}", what);
+  return mqs__spec_fail(c->err, n,
+                        "%s must be a string, {hex: \"...\"} or "
+                        "{mqcheck_challenge: {secret: S, nonce: N}}",
+                        what);
 }
 
 static int check_keys(ctx *c, yaml_node_t *map, const char *const *allowed) {

@@ -10,7 +10,7 @@
 static const char probe[] = "format: 1\n"
                             "name: preflight\n"
                             "description: the broker accepts a plain CONNECT\n"
-                            "versions: [3.1.1, 5.0]\n"
+                            "versions: [3.1.1, 5.0, 3.1]\n"
                             "rules: [MQTT-3.1.0-1]\n"
                             "steps: [{connect: {}}]\n";
 
@@ -25,7 +25,7 @@ int mqs_preflight(const mqs_run_opts *opts, unsigned versions, unsigned *spoken,
     return -1;
   }
   size_t k = 0;
-  for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+  for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
     if (!(versions & vb)) continue;
     mqs_case c = {s, vb};
     mqs_result r;

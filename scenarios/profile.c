@@ -136,12 +136,14 @@ static int body(yaml_document_t *doc, mqs_profile *p, mqs_load_error *err) {
   }
   x = mqs__map_get(doc, root, "versions");
   if (x) {
-    if (x->type != YAML_SEQUENCE_NODE) return mqs__load_fail(err, x, "versions: [3.1.1, 5.0]");
+    if (x->type != YAML_SEQUENCE_NODE) return mqs__load_fail(err, x, "versions: [3.1.1, 5.0, 3.1]");
     for (size_t i = 0; i < mqs__seq_size(x); i++) {
       yaml_node_t *e = mqs__seq_at(doc, x, i);
       const char *v = mqs__is_scalar(e) ? mqs__scalar(e) : "";
       if (!strcmp(v, "3.1.1"))
         p->versions |= MQS_V311;
+      else if (!strcmp(v, "3.1"))
+        p->versions |= MQS_V31;
       else if (!strcmp(v, "5.0") || !strcmp(v, "5"))
         p->versions |= MQS_V5;
       else

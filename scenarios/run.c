@@ -268,7 +268,7 @@ void mqs__judged(mqs__run *r, const mqs_step *st, const char *id, bool fail) {
  * check; ERROR when the case could not be judged. */
 static void judge(mqs__run *r) {
   const mqs_scenario *s = r->s;
-  unsigned vb = r->c->version, b = vb == MQS_V311 ? 0 : 1;
+  unsigned vb = r->c->version, b = mqs_version_slot(vb);
   mqs_result *res = r->res;
   bool any_fail = false, unchecked = false;
   for (size_t k = 0; k < s->n_rules[b] && res->n_stmts < MQS_STMTS_MAX; k++) {
@@ -436,7 +436,7 @@ static void client_prefixes(const mqs_run_opts *o, size_t index, char *cp, size_
 }
 
 static void unjudged_stmts(const mqs_case *c, mqs_result *res, mqs_stmt_verdict v) {
-  unsigned b = c->version == MQS_V311 ? 0 : 1;
+  unsigned b = mqs_version_slot(c->version);
   for (size_t k = 0; k < c->scenario->n_rules[b] && k < MQS_STMTS_MAX; k++)
     res->stmts[res->n_stmts++] = (mqs_stmt_result){c->scenario->rules[b][k], v, 0};
 }
@@ -544,9 +544,19 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
   r->case_deadline =
       r->t0 + mqs__scaled(r, o->case_timeout_ms ? o->case_timeout_ms : (uint32_t)budget);
   if (r->ops->virtual_clock) r->case_deadline = UINT64_MAX; /* deterministic: no wall time */
+  size_t loop_mark = SIZE_MAX; /* vars before the current repeat iteration */
   for (size_t i = 0; i < s->n_steps; i++) {
     const mqs_step *st = &s->steps[i];
     r->cur = i;
+    if (st->loop_first) {
+      /* a new iteration forgets the last one's captures, so ${p} captures
+       * afresh; the counter is bound before the mark and survives */
+      if (loop_mark != SIZE_MAX && st->loop_val > 1) r->vars.count = loop_mark;
+      char num[16];
+      int k = snprintf(num, sizeof num, "%u", st->loop_val);
+      if (st->loop_var) (void)mqs_vars_set(&r->vars, st->loop_var, num, (size_t)k);
+      if (st->loop_val == 1) loop_mark = r->vars.count;
+    }
     if (!(st->versions & c->version)) {
       state[i] = MQS__STEP_SKIPPED;
       continue;

@@ -67,7 +67,14 @@ static int send_bytes(mqs__run *r, const mqs_step *st, unsigned idx, const uint8
    * one message each), so the peer must reassemble across boundaries */
   size_t piece = r->s->fragment ? r->s->fragment : n;
   int rc = 0;
-  for (size_t off = 0; off < n && !rc; off += piece)
+  if (st->ws_text) {
+    /* the whole packet in one TEXT message, which a server must refuse */
+    if (!r->ops->send_text)
+      return mqs__end(r, st, MQS_ERROR, true, "ws_frame: text needs a ws:// or wss:// target");
+    rc = r->ops->send_text(r->t, idx, p, n, err, sizeof err);
+    if (rc == -2) return mqs__end(r, st, MQS_ERROR, true, "'%s': %s", cname(r, idx), err);
+  }
+  for (size_t off = 0; off < n && !rc && !st->ws_text; off += piece)
     rc = r->ops->send(r->t, idx, p + off, n - off < piece ? n - off : piece, &r->sink, &transport,
                       err, sizeof err);
   if (rc) {
@@ -787,7 +794,7 @@ static bool close_only(const char *id, mqc_version v) {
  * not those that ask only for the close. A step whose statements all ask
  * only for the close passes (the transcript says what differed). */
 static void judge_closed(mqs__run *r, const mqs_step *st, const char *msg) {
-  unsigned vb = r->c->version, b = vb == MQS_V311 ? 0 : 1;
+  unsigned vb = r->c->version, b = mqs_version_slot(vb);
   size_t n_close = 0, n_other = 0;
   for (size_t k = 0; k < r->s->n_rules[b]; k++)
     if (mqs_step_claims(r->s, st, vb, r->s->rules[b][k]))
@@ -1026,6 +1033,8 @@ static int do_sync(mqs__run *r, const mqs_step *st) {
                                                              : MQS_PROPAGATION_DEFAULT_MS);
   uint64_t t0 = now(r), deadline = t0 + bound, next = t0;
   r->sync_got[idx] = 0;
+  if (!r->cl[from].open)
+    return mqs__end(r, st, MQS_FAIL, false, "sync: '%s' is not connected", cname(r, from));
   for (unsigned k = 0; r->sync_got[idx] != st->line; k++) {
     if (now(r) >= next) {
       char payload[40], line[MQS_VAR_VALUE_MAX + 100];

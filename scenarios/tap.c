@@ -2,6 +2,7 @@
  * The network fuzzer compiles scenarios into sessions with it: it runs each
  * case on the engine and records what the clients sent, what they received
  * and how much time passed, without the runner knowing who listens. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "runner.h"
@@ -84,13 +85,23 @@ static void t_destroy(mqs_target *t) {
   free(t);
 }
 
+static int t_send_text(mqs_target *t, unsigned client, const uint8_t *p, size_t n, char *err,
+                       size_t cap) {
+  if (!t->inner_ops->send_text) {
+    snprintf(err, cap, "a text frame needs a WebSocket target");
+    return -2;
+  }
+  if (t->tap->send) t->tap->send(t->tap->ctx, client, p, n);
+  return t->inner_ops->send_text(t->inner, client, p, n, err, cap);
+}
+
 int mqs__tap_wrap(const mqs_tap *tap, const mqs_target_ops **ops, mqs_target **t) {
   mqs_target *w = calloc(1, sizeof *w);
   if (!w) return -1;
-  static const mqs_target_ops TAP_OPS_VIRTUAL = {"tap",  t_open, t_send,    t_close,
-                                                 t_wait, t_now,  t_destroy, true};
-  static const mqs_target_ops TAP_OPS_REAL = {"tap",  t_open, t_send,    t_close,
-                                              t_wait, t_now,  t_destroy, false};
+  static const mqs_target_ops TAP_OPS_VIRTUAL = {"tap", t_open,    t_send, t_close,    t_wait,
+                                                 t_now, t_destroy, true,   t_send_text};
+  static const mqs_target_ops TAP_OPS_REAL = {"tap", t_open,    t_send, t_close,    t_wait,
+                                              t_now, t_destroy, false,  t_send_text};
   w->inner_ops = *ops;
   w->inner = *t;
   w->tap = tap;

@@ -157,7 +157,7 @@ static void e_destroy(mqs_target *t) {
 }
 
 static const mqs_target_ops engine_ops = {
-    "engine", e_open, e_send, e_close, e_wait, e_now, e_destroy, true,
+    "engine", e_open, e_send, e_close, e_wait, e_now, e_destroy, true, NULL,
 };
 
 /* deny_publish: PUBLISH (and wills) to exactly these topics is refused. */

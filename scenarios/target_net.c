@@ -144,8 +144,27 @@ static void n_destroy(mqs_target *t) {
   free(t);
 }
 
+static int n_send_text(mqs_target *t, unsigned idx, const uint8_t *p, size_t n, char *err,
+                       size_t cap) {
+  if (!t->conn[idx]) {
+    snprintf(err, cap, "connection closed");
+    return -1;
+  }
+  if (!mqn_scheme_is_ws(mqn_conn_scheme(t->conn[idx]))) {
+    snprintf(err, cap, "a text frame needs a ws:// or wss:// target");
+    return -2;
+  }
+  mqn_status s = mqn_conn_ws_send_text(t->conn[idx], p, n);
+  if (s != MQN_OK) {
+    snprintf(err, cap, "%s", mqn_strerror(s));
+    return -1;
+  }
+  mqn_loop_update(t->loop, t->conn[idx]);
+  return 0;
+}
+
 static const mqs_target_ops net_ops = {
-    "net", n_open, n_send, n_close, n_wait, n_now, n_destroy, false,
+    "net", n_open, n_send, n_close, n_wait, n_now, n_destroy, false, n_send_text,
 };
 
 int mqs__net_target_new(const mqs_target_spec *spec, uint32_t connect_timeout_ms,

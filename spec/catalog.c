@@ -11,6 +11,7 @@
 static const char *const LEVELS[] = {"must", "mustnot", "may", "should"};
 static const char *const BINDS[] = {"server", "client", "both"};
 static const char *const TRIS[] = {"no", "partial", "yes"};
+static const char *const TESTS[] = {"server", "client", "both", "codec", "none"};
 
 const char *mqspec_version_name(mqspec_version v) {
   return v == MQSPEC_V5 ? "5.0" : "3.1.1";
@@ -40,6 +41,12 @@ const char *mqspec_binds_name(mqspec_binds b) {
 }
 const char *mqspec_tri_name(mqspec_tri t) {
   return (unsigned)t < 3 ? TRIS[t] : "?";
+}
+const char *mqspec_test_name(mqspec_test t) {
+  return (unsigned)t < 5 ? TESTS[t] : "?";
+}
+bool mqspec_test_needs_scenario(mqspec_test t) {
+  return t == MQSPEC_TEST_SERVER || t == MQSPEC_TEST_BOTH;
 }
 
 void mqspec__errf(char *err, size_t cap, const char *fmt, ...) {
@@ -101,10 +108,10 @@ static size_t split_tabs(char *line, char **fields, size_t cap) {
 
 static int parse_row(mqspec_catalog *cat, char *line, unsigned lineno, mqspec_stmt *row, char *err,
                      size_t errcap) {
-  char *f[7];
-  size_t nf = split_tabs(line, f, 7);
-  if (nf != 7) {
-    mqspec__errf(err, errcap, "line %u: %zu columns, want 7", lineno, nf > 7 ? (size_t)8 : nf);
+  char *f[9];
+  size_t nf = split_tabs(line, f, 9);
+  if (nf != 9) {
+    mqspec__errf(err, errcap, "line %u: %zu columns, want 9", lineno, nf > 9 ? (size_t)10 : nf);
     return -1;
   }
   if (!mqspec_id_shaped(f[0], strlen(f[0]))) {
@@ -126,10 +133,19 @@ static int parse_row(mqspec_catalog *cat, char *line, unsigned lineno, mqspec_st
                  f[0], f[2], f[3], f[4], f[5]);
     return -1;
   }
-  size_t len = strlen(f[6]);
-  if (len == 0 || len > MQSPEC_SUMMARY_MAX) {
-    mqspec__errf(err, errcap, "line %u: %s: summary is %zu bytes (1..%d allowed)", lineno, f[0],
-                 len, MQSPEC_SUMMARY_MAX);
+  size_t len = strlen(f[6]), wlen = strlen(f[8]);
+  if (len == 0 || len > MQSPEC_SUMMARY_MAX || wlen == 0 || wlen > MQSPEC_SUMMARY_MAX) {
+    mqspec__errf(err, errcap, "line %u: %s: summary/why are %zu/%zu bytes (1..%d allowed)", lineno,
+                 f[0], len, wlen, MQSPEC_SUMMARY_MAX);
+    return -1;
+  }
+  int ts = lookup(TESTS, 5, f[7]);
+  if (ts < 0 || (ts == MQSPEC_TEST_NONE) != (wr == MQSPEC_NO) ||
+      (bd == MQSPEC_CLIENT && mqspec_test_needs_scenario((mqspec_test)ts))) {
+    mqspec__errf(err, errcap,
+                 "line %u: %s: test '%s' (server, client, both, codec, none) does not fit "
+                 "wire '%s' binds '%s'",
+                 lineno, f[0], f[7], f[4], f[3]);
     return -1;
   }
   if (mqspec_find(cat, f[0])) {
@@ -143,6 +159,8 @@ static int parse_row(mqspec_catalog *cat, char *line, unsigned lineno, mqspec_st
   row->wire = (mqspec_tri)wr;
   row->codec = (mqspec_tri)cd;
   row->summary = f[6];
+  row->test = (mqspec_test)ts;
+  row->why = f[8];
   row->line = lineno;
   return 0;
 }
@@ -182,11 +200,11 @@ int mqspec_parse(mqspec_catalog *cat, mqspec_version v, const char *tsv, size_t 
       continue;
     }
     if (!header) {
-      if (strcmp(p, "id\tsection\tlevel\tbinds\twire\tcodec\tsummary") != 0) {
+      if (strcmp(p, "id\tsection\tlevel\tbinds\twire\tcodec\tsummary\ttest\twhy") != 0) {
         mqspec_free(cat);
         mqspec__errf(err, errcap,
                      "line %u: expected the header row "
-                     "'id section level binds wire codec summary'",
+                     "'id section level binds wire codec summary test why'",
                      lineno);
         return -1;
       }

@@ -34,6 +34,17 @@ typedef enum { MQSPEC_MUST, MQSPEC_MUSTNOT, MQSPEC_MAY, MQSPEC_SHOULD } mqspec_l
 typedef enum { MQSPEC_SERVER, MQSPEC_CLIENT, MQSPEC_BOTH } mqspec_binds;
 /* wire and codec columns. */
 typedef enum { MQSPEC_NO, MQSPEC_PARTIAL, MQSPEC_YES } mqspec_tri;
+/* test column: how the project tests the statement. SERVER and BOTH need a
+ * scenario (a broker's side is provoked and judged); CLIENT is judged
+ * against clients (serve --strict, client-check); CODEC is a format rule the
+ * codec judges on every packet received; NONE cannot be tested. */
+typedef enum {
+  MQSPEC_TEST_SERVER,
+  MQSPEC_TEST_CLIENT,
+  MQSPEC_TEST_BOTH,
+  MQSPEC_TEST_CODEC,
+  MQSPEC_TEST_NONE
+} mqspec_test;
 
 typedef struct {
   const char *id;      /* "MQTT-3.1.2-3" */
@@ -43,6 +54,8 @@ typedef struct {
   mqspec_binds binds;
   mqspec_tri wire;  /* can a black-box tester on the network observe it? */
   mqspec_tri codec; /* does the codec's validation detect violations? */
+  mqspec_test test; /* how it is tested */
+  const char *why;  /* one line: the reason for test */
   unsigned line;    /* line in the TSV, for messages */
 } mqspec_stmt;
 
@@ -61,6 +74,9 @@ int mqspec_parse_version(const char *s, mqspec_version *out);
 const char *mqspec_level_name(mqspec_level l);
 const char *mqspec_binds_name(mqspec_binds b);
 const char *mqspec_tri_name(mqspec_tri t);
+const char *mqspec_test_name(mqspec_test t);
+/* True for the tests a scenario must cover (SERVER, BOTH). */
+bool mqspec_test_needs_scenario(mqspec_test t);
 
 /* The catalog text embedded at build time (a TSV file, not NUL-terminated). */
 const char *mqspec_embedded_tsv(mqspec_version v, size_t *len);
@@ -68,9 +84,11 @@ const char *mqspec_embedded_tsv(mqspec_version v, size_t *len);
 const char *mqspec_source_dir(void);
 
 /* Parses catalog text (copied; tsv may be freed afterwards) into cat, which is
- * reset on entry. Checks every row: seven tab-separated columns, a well-formed
- * ID, known values in the enumerated columns, a non-empty summary of at most
- * MQSPEC_SUMMARY_MAX bytes and no duplicate IDs. Returns 0, or -1 with a
+ * reset on entry. Checks every row: nine tab-separated columns, a well-formed
+ * ID, known values in the enumerated columns, a non-empty summary and reason
+ * of at most MQSPEC_SUMMARY_MAX bytes, a test consistent with wire and binds
+ * (none exactly when wire is no; server and both never for a client-bound
+ * statement) and no duplicate IDs. Returns 0, or -1 with a
  * "line N: ..." message in err (cat is then empty). */
 #define MQSPEC_SUMMARY_MAX 120
 int mqspec_parse(mqspec_catalog *cat, mqspec_version v, const char *tsv, size_t len, char *err,

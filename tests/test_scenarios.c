@@ -110,6 +110,62 @@ static void test_run_fail_detail(void **state) {
   free(bad);
 }
 
+/* repeat: expands its steps count times with the counter bound; each
+ * iteration captures afresh; malformed repeats are refused at their line. */
+static void test_repeat(void **state) {
+  (void)state;
+  const char *ok = "format: 1\nname: r\nversions: [3.1.1, 5.0, 3.1]\nrules: [MQTT-3.12.4-1]\n"
+                   "steps:\n  - connect: {}\n"
+                   "  - repeat: {count: 3, as: i}\n    steps:\n"
+                   "      - send: {type: PUBLISH, qos: 1, packet_id: \"${i}\", topic: t, payload: "
+                   "\"m${i}\"}\n"
+                   "      - expect: {type: PUBACK, packet_id: \"${p}\"}\n"
+                   "  - send: {type: PINGREQ}\n  - expect: {type: PINGRESP}\n";
+  mqs_scenario *s;
+  mqs_load_error e;
+  assert_int_equal(mqs_scenario_load_text("r.yaml", ok, strlen(ok), &s, &e), 0);
+  assert_int_equal(s->n_steps, 1 + 3 * 2 + 2);
+  assert_true(s->steps[1].loop_first && s->steps[1].loop_val == 1);
+  assert_true(!s->steps[2].loop_first && s->steps[6].loop_val == 3);
+  mqs_scenario_free(s);
+  /* ${p} is rebound in each iteration: ids 1, 2, 3 all match */
+  for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
+    mqs_result r;
+    run_text(ok, vb, &r);
+    assert_int_equal(r.verdict, MQS_PASS);
+    mqs_result_free(&r);
+  }
+  /* the counter drives the packets: a wrong expectation in iteration 2 fails */
+  const char *bad =
+      "format: 1\nname: r\nversions: [5.0]\nrules: [MQTT-3.12.4-1]\n"
+      "steps:\n  - connect: {}\n"
+      "  - repeat: {count: 3, as: i}\n    steps:\n"
+      "      - send: {type: PUBLISH, qos: 1, packet_id: \"${i}\", topic: t, payload: x}\n"
+      "      - expect: {type: PUBACK, packet_id: 1}\n"
+      "  - send: {type: PINGREQ}\n  - expect: {type: PINGRESP}\n";
+  mqs_result r;
+  run_text(bad, MQS_V5, &r);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  mqs_result_free(&r);
+  static const char *const refused[] = {
+      "format: 1\nname: r\nversions: [5.0]\nrules: [MQTT-3.12.4-1]\nsteps:\n"
+      "  - repeat: {count: 0, as: i}\n    steps: [{wait: 1}]\n",
+      "format: 1\nname: r\nversions: [5.0]\nrules: [MQTT-3.12.4-1]\nsteps:\n"
+      "  - repeat: {count: 2, as: i}\n    steps:\n      - repeat: {count: 2}\n        steps: "
+      "[{wait: 1}]\n",
+      "format: 1\nname: r\nversions: [5.0]\nrules: [MQTT-3.12.4-1]\nsteps:\n"
+      "  - repeat: {count: 2, as: i}\n    client: c\n    steps: [{wait: 1}]\n",
+      "format: 1\nname: r\nversions: [5.0]\nrules: [MQTT-3.12.4-1]\nsteps:\n"
+      "  - repeat: {count: 1001}\n    steps: [{wait: 1}]\n",
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    s = (mqs_scenario *)1;
+    if (mqs_scenario_load_text("r.yaml", refused[i], strlen(refused[i]), &s, &e) == 0)
+      fail_msg("accepted bad repeat #%zu", i);
+    assert_null(s);
+  }
+}
+
 static void test_load_errors(void **state) {
   (void)state;
   static const struct {
@@ -748,6 +804,7 @@ int main(void) {
       cmocka_unit_test(test_run_pass),
       cmocka_unit_test(test_run_fail_detail),
       cmocka_unit_test(test_load_errors),
+      cmocka_unit_test(test_repeat),
       cmocka_unit_test(test_skip_missing_capability),
       cmocka_unit_test(test_baseline),
       cmocka_unit_test(test_baseline_json),

@@ -178,8 +178,9 @@ static void catalog_columns_consistent(void **state) {
         fail_msg("%s: codec %s but wire no", s->id, mqspec_tri_name(s->codec));
       /* Summaries are single sentences of the project's own words: no
        * verbatim spec keywords in capitals, no tabs. */
-      if (strstr(s->summary, "MUST") || strstr(s->summary, "SHALL"))
-        fail_msg("%s: summary shouts the spec's keywords", s->id);
+      if (strstr(s->summary, "MUST") || strstr(s->summary, "SHALL") || strstr(s->why, "MUST") ||
+          strstr(s->why, "SHALL"))
+        fail_msg("%s: summary or why shouts the spec's keywords", s->id);
     }
     /* Every party and every answer occurs; nothing degenerate. */
     for (int k = 0; k < 3; k++) {
@@ -273,7 +274,8 @@ static void vectors_cite_known_statements(void **state) {
 /* Parser                                                                   */
 /* ------------------------------------------------------------------------ */
 
-#define HDR "id\tsection\tlevel\tbinds\twire\tcodec\tsummary\n"
+#define HDR "id\tsection\tlevel\tbinds\twire\tcodec\tsummary\ttest\twhy\n"
+#define CL  "\tclient\tr" /* test and why of a client-bound wire-testable row */
 
 static int parse(const char *text, char *err, size_t cap) {
   mqspec_catalog c;
@@ -291,22 +293,29 @@ static void parser_rejects_bad_rows(void **state) {
   (void)state;
   char err[256];
   assert_int_equal(
-      parse("# c\n" HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tok\n", err, sizeof err), 0);
-  assert_int_equal(parse(HDR "MQTT-4.2-1\t4.2\tmust\tboth\tno\tno\tok\r\n", err, sizeof err), 0);
+      parse("# c\n" HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tok" CL "\n", err, sizeof err),
+      0);
+  assert_int_equal(
+      parse(HDR "MQTT-4.2-1\t4.2\tmust\tboth\tno\tno\tok\tnone\tr\r\n", err, sizeof err), 0);
   static const char *const bad[] = {
-      "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tno header\n",
+      "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tno header" CL "\n",
       HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\n",
-      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tx\textra\n",
-      HDR "MQTT-3.1.0\t3.1\tmust\tclient\tyes\tyes\tbad id\n",
-      HDR "MQTT-3.1.0-1\t3.2\tmust\tclient\tyes\tyes\twrong section\n",
-      HDR "MQTT-3.10.0-1\t3.1\tmust\tclient\tyes\tyes\tsection is a prefix only\n",
-      HDR "MQTT-3.1.0-1\t3.1\tMUST\tclient\tyes\tyes\tlevel\n",
-      HDR "MQTT-3.1.0-1\t3.1\tmust\tbroker\tyes\tyes\tbinds\n",
-      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tmaybe\tyes\twire\n",
-      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\t1\tcodec\n",
-      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\t\n",
-      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\ta\nMQTT-3.1.0-1\t3."
-          "1\tmust\tclient\tyes\tyes\tb\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tx" CL "\textra\n",
+      HDR "MQTT-3.1.0\t3.1\tmust\tclient\tyes\tyes\tbad id" CL "\n",
+      HDR "MQTT-3.1.0-1\t3.2\tmust\tclient\tyes\tyes\twrong section" CL "\n",
+      HDR "MQTT-3.10.0-1\t3.1\tmust\tclient\tyes\tyes\tsection is a prefix only" CL "\n",
+      HDR "MQTT-3.1.0-1\t3.1\tMUST\tclient\tyes\tyes\tlevel" CL "\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tbroker\tyes\tyes\tbinds" CL "\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tmaybe\tyes\twire" CL "\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\t1\tcodec" CL "\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\t" CL "\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tempty why\tclient\t\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tunknown test\tbroker\tr\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\tclient needs no scenario\tserver\tr\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tserver\tyes\tyes\tnone only without wire\tnone\tr\n",
+      HDR "MQTT-4.2-1\t4.2\tmust\tboth\tno\tno\tno wire is none\tboth\tr\n",
+      HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\ta" CL "\nMQTT-3.1.0-1\t3."
+          "1\tmust\tclient\tyes\tyes\tb" CL "\n",
       HDR,
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -315,7 +324,11 @@ static void parser_rejects_bad_rows(void **state) {
     assert_true(err[0] != '\0');
   }
   char longrow[512];
-  snprintf(longrow, sizeof longrow, HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\t%0121d\n", 0);
+  snprintf(longrow, sizeof longrow, HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\t%0121d" CL "\n",
+           0);
+  assert_int_equal(parse(longrow, err, sizeof err), -1);
+  snprintf(longrow, sizeof longrow,
+           HDR "MQTT-3.1.0-1\t3.1\tmust\tclient\tyes\tyes\ts\tclient\t%0121d\n", 0);
   assert_int_equal(parse(longrow, err, sizeof err), -1);
 }
 

@@ -9,6 +9,8 @@ import time
 
 role, host, port, version, qos, count, topic, payload, cid, session = sys.argv[1:11]
 auth = sys.argv[11] if len(sys.argv) > 11 else "-"
+keepalive = int(sys.argv[12]) if len(sys.argv) > 12 else 60  # asked for, never kept
+retain = len(sys.argv) > 13 and sys.argv[13] == "1"  # whatever Retain Available says
 port, qos, count = int(port), int(qos), int(count)
 v5 = version == "5"
 beh = topic.split("/", 1)[1]
@@ -44,12 +46,12 @@ def connect(clean):
     if auth != "-":
         p += b"\x15" + s(auth.split(":")[0])  # Authentication Method
     flags = 0x02 if clean else 0
-    return pkt(0x10, s("MQTT") + bytes([5 if v5 else 4, flags]) + struct.pack(">H", 60) + props(p) + s(cid))
+    return pkt(0x10, s("MQTT") + bytes([5 if v5 else 4, flags]) + struct.pack(">H", keepalive) + props(p) + s(cid))
 
 
 def publish(q, pid, dup=False, data=None):
     body = s(topic) + (struct.pack(">H", pid) if q else b"") + props() + (data or payload).encode()
-    return pkt(0x30 | (8 if dup else 0) | q << 1, body)
+    return pkt(0x30 | (8 if dup else 0) | q << 1 | (1 if retain else 0), body)
 
 
 class Conn:
@@ -140,7 +142,7 @@ def sub():
     c = Conn(clean=True)
     c.send(pkt(0x82, struct.pack(">H", 1) + props() + s(topic) + bytes([qos])))
     got = 0
-    end = time.time() + 9
+    end = time.time() + 11
     while got < count and time.time() < end:
         p = c.read(end - time.time())
         if p is None:

@@ -10,14 +10,14 @@ MQCHECK=${2:?}
 OUT=${3:?}
 PROG=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
-A='{role} {host} {port} {version} {qos} {count} {topic} {payload} {id} {session} {auth}'
+A='{role} {host} {port} {version} {qos} {count} {topic} {payload} {id} {session} {auth} {keepalive} {retain}'
 have() { command -v "$1" >/dev/null 2>&1; }
 skip() { echo "SKIP: $1"; exit 77; }
 case "$CLIENT" in
   mosquitto)
     have mosquitto_pub && have mosquitto_sub || skip "mosquitto_pub/mosquitto_sub (mosquitto-clients) not installed"
-    set -- --pub "mosquitto_pub -h {host} -p {port} -V {version} -q {qos} -t {topic} -m {payload} -i {id} --repeat {count} \$([ {session} = 1 ] && echo -c)" \
-           --sub "mosquitto_sub -h {host} -p {port} -V {version} -q {qos} -t {topic} -i {id} -C {count} -W 10 \$([ {version} = 5 ] && echo -D connect topic-alias-maximum 10)" ;;
+    set -- --pub "mosquitto_pub -h {host} -p {port} -V {version} -q {qos} -t {topic} -m {payload} -i {id} -k {keepalive} --repeat {count} \$([ {session} = 1 ] && echo -c) \$([ {retain} = 1 ] && echo -r)" \
+           --sub "mosquitto_sub -h {host} -p {port} -V {version} -q {qos} -t {topic} -i {id} -k {keepalive} -C {count} -W 12 \$([ {version} = 5 ] && echo -D connect topic-alias-maximum 10)" ;;
   paho-python)
     /usr/bin/python3 -c 'import paho.mqtt.client' 2>/dev/null || skip "python3-paho-mqtt not installed"
     set -- --exec "/usr/bin/python3 $HERE/paho_client.py $A" ;;

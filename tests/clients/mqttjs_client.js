@@ -1,4 +1,4 @@
-// mqttjs_client.js ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID SESSION [AUTH] -
+// mqttjs_client.js ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID SESSION [AUTH [KEEPALIVE [RETAIN]]] -
 // MQTT.js (ci/npm) as a client-check program. pub: publish COUNT messages and
 // exit; sub: subscribe and print each payload, exit after COUNT. SESSION 1:
 // keep a session (clean false, Session Expiry 300) and reconnect after 200 ms.
@@ -7,12 +7,13 @@
 // secret || nonce || secret (docs/engine.md, "Enhanced authentication").
 const path = require('path');
 const mqtt = require(path.join(__dirname, '../../ci/npm/node_modules/mqtt'));
-const [role, host, port, version, qos, count, topic, payload, id, session, auth] = process.argv.slice(2);
+const [role, host, port, version, qos, count, topic, payload, id, session, auth, ka, retain] =
+  process.argv.slice(2);
 const v5 = version === '5';
 const keep = session === '1';
 const opts = {
   protocolVersion: v5 ? 5 : 4, clientId: id, clean: !keep, reconnectPeriod: keep ? 200 : 0,
-  connectTimeout: 5000, keepalive: 60,
+  connectTimeout: 5000, keepalive: Number(ka || 60),
 };
 if (v5) opts.properties = { topicAliasMaximum: 10 }; // let the server use aliases
 if (v5 && keep) opts.properties.sessionExpiryInterval = 300;
@@ -42,7 +43,7 @@ if (method) {
 const n = Number(count);
 let got = 0;
 const finish = (code) => { c.end(true, () => process.exit(code)); setTimeout(() => process.exit(code), 500); };
-setTimeout(() => finish(1), 10000);
+setTimeout(() => finish(1), 12000);
 c.on('error', (e) => { console.log('error: ' + e.message); if (!keep) finish(1); });
 // the acknowledgement goes out after this handler: end gracefully, a tick later
 c.on('message', (t, m) => {
@@ -55,7 +56,7 @@ c.once('connect', async () => {
     return;
   }
   try {
-    for (let i = 0; i < n; i++) await c.publishAsync(topic, payload, { qos: Number(qos) });
+    for (let i = 0; i < n; i++) await c.publishAsync(topic, payload, { qos: Number(qos), retain: retain === '1' });
     c.end(false, () => process.exit(0));
   } catch (e) {
     console.log('publish failed: ' + e.message);

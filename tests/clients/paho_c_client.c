@@ -11,7 +11,7 @@
 
 typedef struct {
   MQTTClient c;
-  int v5, session;
+  int v5, session, keepalive, retain;
 } app;
 
 static int do_connect(app *a) {
@@ -21,7 +21,7 @@ static int do_connect(app *a) {
   int rc;
   if (a->v5) {
     o5.cleanstart = !a->session;
-    o5.keepAliveInterval = 60;
+    o5.keepAliveInterval = a->keepalive;
     MQTTProperty p = {.identifier = MQTTPROPERTY_CODE_TOPIC_ALIAS_MAXIMUM};
     p.value.integer2 = 10;
     MQTTProperties_add(&props, &p);
@@ -36,7 +36,7 @@ static int do_connect(app *a) {
     MQTTProperties_free(&props);
   } else {
     o.cleansession = !a->session;
-    o.keepAliveInterval = 60;
+    o.keepAliveInterval = a->keepalive;
     o.MQTTVersion = MQTTVERSION_3_1_1;
     rc = MQTTClient_connect(a->c, &o);
   }
@@ -45,14 +45,17 @@ static int do_connect(app *a) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 11 && argc != 12) { /* AUTH (12th): no mqcheck-challenge here */
+  if (argc < 11 || argc > 14) { /* AUTH (12th) unused: no mqcheck-challenge here */
     fprintf(stderr, "usage: paho_c_client ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID "
-                    "SESSION [AUTH]\n");
+                    "SESSION [AUTH [KEEPALIVE [RETAIN]]]\n");
     return 2;
   }
   const char *role = argv[1], *topic = argv[7], *payload = argv[8], *id = argv[9];
   int qos = atoi(argv[5]), count = atoi(argv[6]);
-  app a = {.v5 = !strcmp(argv[4], "5"), .session = !strcmp(argv[10], "1")};
+  app a = {.v5 = !strcmp(argv[4], "5"),
+           .session = !strcmp(argv[10], "1"),
+           .keepalive = argc > 12 ? atoi(argv[12]) : 60,
+           .retain = argc > 13 && !strcmp(argv[13], "1")};
   char uri[256];
   snprintf(uri, sizeof uri, "tcp://%s:%s", argv[2], argv[3]);
   MQTTClient_createOptions co = MQTTClient_createOptions_initializer;
@@ -69,6 +72,7 @@ int main(int argc, char **argv) {
       m.payload = (void *)payload;
       m.payloadlen = (int)strlen(payload);
       m.qos = qos;
+      m.retained = a.retain;
       MQTTClient_deliveryToken tok = 0;
       int rc;
       if (a.v5) {
@@ -101,7 +105,7 @@ int main(int argc, char **argv) {
       rc = MQTTClient_subscribe(a.c, topic, qos);
     }
     int got = 0;
-    for (int polls = 0; rc == MQTTCLIENT_SUCCESS && got < count && polls < 100; polls++) {
+    for (int polls = 0; rc == MQTTCLIENT_SUCCESS && got < count && polls < 150; polls++) {
       char *t = NULL;
       int tl = 0;
       MQTTClient_message *m = NULL;

@@ -1,4 +1,4 @@
-"""paho_client.py ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID SESSION -
+"""paho_client.py ROLE HOST PORT VERSION QOS COUNT TOPIC PAYLOAD ID SESSION [AUTH [KEEPALIVE [RETAIN]]] -
 python3-paho-mqtt (1.x API) as a client-check program. pub: publish COUNT
 messages and exit; sub: subscribe and print each payload, exit after COUNT.
 SESSION 1: keep a session (Clean Start 0, Session Expiry 300) and let the
@@ -12,6 +12,8 @@ from paho.mqtt.properties import Properties
 
 role, host, port, version, qos, count, topic, payload, cid, session = sys.argv[1:11]
 port, qos, count, session = int(port), int(qos), int(count), session == "1"
+keepalive = int(sys.argv[12]) if len(sys.argv) > 12 else 60  # AUTH (11th) unused
+retain = len(sys.argv) > 13 and sys.argv[13] == "1"
 v5 = version == "5"
 proto = mqtt.MQTTv5 if v5 else mqtt.MQTTv311
 kw = {"protocol": proto}
@@ -43,9 +45,9 @@ try:
         props.TopicAliasMaximum = 10  # let the server use aliases (server-topic-alias)
         if session:
             props.SessionExpiryInterval = 300
-        c.connect(host, port, keepalive=60, clean_start=not session, properties=props)
+        c.connect(host, port, keepalive=keepalive, clean_start=not session, properties=props)
     else:
-        c.connect(host, port, keepalive=60)
+        c.connect(host, port, keepalive=keepalive)
 except Exception as e:  # refused at the TCP or MQTT level
     print("connect failed: %s" % e)
     sys.exit(1)
@@ -53,7 +55,7 @@ c.loop_start()
 ok = True
 if role == "pub":
     for _ in range(count):
-        info = c.publish(topic, payload, qos=qos)
+        info = c.publish(topic, payload, qos=qos, retain=retain)
         try:
             info.wait_for_publish(timeout=5)
         except Exception as e:
@@ -62,7 +64,7 @@ if role == "pub":
             ok = False
             break
 else:
-    ok = done.wait(10)
+    ok = done.wait(12)
 c.disconnect()
 c.loop_stop()
 sys.exit(0 if ok else 1)

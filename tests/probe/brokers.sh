@@ -32,7 +32,7 @@ case "$case_" in
       --profile-out "$out/profile.yaml" > "$out/probe.out" 2> "$out/probe.err"
     rc=$?; [ $rc -eq 0 ] && ok "probe exit 0" || fail "probe exit $rc: $(cat "$out/probe.err")"
     p="$out/profile.yaml"
-    expect_line "$p" '^versions: \[3\.1\.1, 5\.0\]$' "both versions"
+    expect_line "$p" '^versions: \[3\.1\.1, 5\.0, 3\.1\]$' "3.1.1, 5.0 and 3.1"
     expect_line "$p" '^#   version 3\.1 +yes' "3.1 accepted"
     expect_line "$p" '^#   authentication required +no' "anonymous"
     for c in qos1 qos2 retain wildcards shared-subscriptions subscription-identifiers topic-alias \
@@ -108,7 +108,7 @@ case "$case_" in
     start_aedes "$src" "$port" "$out/broker.log"
     "$mq" probe --target "$target" --profile-out "$out/profile.yaml" > /dev/null 2> "$out/probe.err"
     p="$out/profile.yaml"
-    expect_line "$p" '^versions: \[3\.1\.1\]$' "3.1.1 only"
+    expect_line "$p" '^versions: \[3\.1\.1, 3\.1\]$' "3.1.1 and 3.1, no 5.0"
     expect_line "$p" '^#   version 5\.0 +no +refused: CONNACK 0x01 in the 3\.1\.1 layout' "5.0 refused"
     expect_line "$p" '^  shared-subscriptions: false$' "no shared subscriptions"
     expect_line "$p" '^  qos2: true$' "QoS 2"
@@ -136,7 +136,7 @@ case "$case_" in
     expect_line "$c" "^\\[1\\] tcp-127\\.0\\.0\\.1-$port: [0-9]+ cases .*; profile probe of tcp://127\\.0\\.0\\.1:$port\$" "column 1: mosquitto, probed"
     expect_line "$c" "^\\[2\\] tcp-127\\.0\\.0\\.1-$aport: [0-9]+ cases .*; profile probe of tcp://127\\.0\\.0\\.1:$aport\$" "column 2: aedes, probed"
     expect_line "$c" '^connect/basic@5\.0 +pass +skip: the broker does not speak MQTT \.\.\.' "5.0: pass beside a skip with its reason"
-    expect_line "$c" '^    versions: \[3\.1\.1\]$' "aedes' probed profile listed"
+    expect_line "$c" '^    versions: \[3\.1\.1, 3\.1\]$' "aedes' probed profile listed"
     [ -s "$out/compare.html" ] && ok "compare.html written" || fail "no compare.html"
     [ -s "$out/cmp/tcp-127.0.0.1-$port/report.html" ] && ok "per-target reports kept" || fail "no per-target report"
     ;;
