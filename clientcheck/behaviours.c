@@ -37,8 +37,8 @@ static void finish_silenced(mqk__case *k) {
 /* ---- session-present: Session Present 1 on a clean start -------------------
  * The client has 3 QoS 1 messages to publish and every PUBACK is held back
  * 1 s, so a client that goes on is still connected when the first arrives;
- * one that obeys closes at once. Packets within 50 ms of the CONNACK may have
- * left before the client read it (pipelining is allowed). */
+ * one that obeys closes at once. Packets within MQK__GRACE_MS of the CONNACK
+ * may have left before the client read it (pipelining is allowed). */
 
 static mqk__action srv_sp(mqk__case *k, mqk__conn *c, const mqc_packet *p, uint8_t *raw, size_t n) {
   if (p->type == MQC_PUBACK) return MQK__HOLD_IT;
@@ -56,7 +56,7 @@ static mqk__action srv_sp(mqk__case *k, mqk__conn *c, const mqc_packet *p, uint8
 
 static mqk__action cli_sp(mqk__case *k, mqk__conn *c, const mqc_packet *p) {
   if (k->phase == 1 && c->index == k->pid && p->type != MQC_DISCONNECT &&
-      now() > c->connack_at + 50)
+      now() > c->connack_at + mqk__ms(k, MQK__GRACE_MS))
     mqk__judge(k, "MQTT-3.2.2-4", false,
                "after Session Present 1 on a Clean Start 1 connection the client went on with %s "
                "instead of closing the connection",

@@ -168,7 +168,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     ci.session_present = !cn->clean_start; /* false only under CLEAN_START_KEEPS_SESSION */
     if (mqe__fault(e, MQE_FAULT_WILL_ON_RESUME))
       mqe__will_publish(e, s);
-    else
+    else if (will || !mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION))
       mqe__will_drop(e, s); /* MQTT-3.1.3-9: resumed in time */
     mqe__timer_clear(e, &s->expiry_timer);
   } else {
@@ -202,8 +202,10 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     mqe__msg_unref(e, will);
     will = NULL;
   }
-  s->will = will;
-  s->will_delay = will_delay;
+  if (will || !mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION)) {
+    s->will = will;
+    s->will_delay = will_delay;
+  }
   /* keep-alive and the client's limits */
   if (e->cfg.server_keep_alive >= 0) {
     c->keep_alive = (uint16_t)(e->cfg.server_keep_alive > 65535 ? 65535 : e->cfg.server_keep_alive);
@@ -224,6 +226,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     if (prop_u32(&cn->props, MQC_PROP_RECEIVE_MAXIMUM, &u) && u && u < c->send_max &&
         !mqe__fault(e, MQE_FAULT_RECEIVE_MAXIMUM_IGNORED))
       c->send_max = (uint16_t)u;
+    if (c->send_max < 65535 && mqe__fault(e, MQE_FAULT_RECEIVE_MAXIMUM_PLUS_ONE)) c->send_max++;
     if (prop_u32(&cn->props, MQC_PROP_MAXIMUM_PACKET_SIZE, &u) && u) c->client_max_packet = u;
     if (prop_u32(&cn->props, MQC_PROP_TOPIC_ALIAS_MAXIMUM, &u))
       c->out_alias_max = (uint16_t)((u < e->cfg.outbound_aliases ? u : e->cfg.outbound_aliases) +
@@ -239,6 +242,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   s->conn = c;
   c->sess = s;
   c->state = MQE__S_CONNECTED;
+  if (ci.session_present && mqe__fault(e, MQE_FAULT_PUBLISH_BEFORE_CONNACK)) mqe__pump(e, s);
   bool sp = ci.session_present;
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_ZERO)) sp = false;
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_NEW) && !cn->clean_start) sp = true;

@@ -273,6 +273,13 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "with the send quota towards it used up, a client's QoS 1 PUBLISH is not acknowledged"),
     F(ZERO_QUOTA_NO_SUBACK, "zero-quota-no-suback", NULL, "MQTT-3.3.4-10",
       "with the send quota used up, SUBSCRIBE is not answered"),
+    F(WILL_KEPT_IN_SESSION, "will-kept-in-session", "MQTT-3.1.2-12", "MQTT-3.1.2-10",
+      "the will survives a normal DISCONNECT in the session and goes out when a later connection "
+      "of it is lost"),
+    F(PUBLISH_BEFORE_CONNACK, "publish-before-connack", "MQTT-3.2.0-1", "MQTT-3.2.0-1",
+      "a resumed session's queued messages go out before the CONNACK"),
+    F(RECEIVE_MAXIMUM_PLUS_ONE, "receive-maximum-plus-one", NULL, "MQTT-4.9.0-1",
+      "the send quota starts one above the client's Receive Maximum"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
       "MQTT-1.5.4-1", "ill-formed UTF-8 in a string is ignored, not a reason to close"),
     C(ACCEPT_NULL_CHAR, "accept-null-char", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "MQTT-1.5.3-2",
@@ -307,6 +314,11 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a SUBSCRIBE with reserved option bits set is ignored, not a reason to close"),
     C(ACCEPT_SHARED_NO_LOCAL, "accept-shared-no-local", NULL, "MQTT-3.8.3-4", NULL, "MQTT-3.8.3-4",
       "a shared SUBSCRIBE with No Local 1 is ignored, not a Protocol Error"),
+    C(ACCEPT_WILL_FLAGS, "accept-will-flags", "MQTT-3.1.4-1", NULL, "MQTT-3.1.2-13",
+      "MQTT-3.1.2-11",
+      "a CONNECT with Will QoS but no Will Flag is ignored, not a reason to close"),
+    C(ACCEPT_ALIAS_ZERO, "accept-alias-zero", NULL, "MQTT-3.3.2-8", NULL, "MQTT-3.3.2-8",
+      "a PUBLISH with Topic Alias 0 is ignored, not a reason to close"),
 };
 
 size_t mqe_fault_count(void) {

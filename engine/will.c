@@ -28,6 +28,7 @@ void mqe__will_publish(mqe_engine *e, mqe_session *s) {
 void mqe__will_on_close(mqe_engine *e, mqe_session *s, bool publish) {
   if (!s->will) return;
   if (!publish || mqe__fault(e, MQE_FAULT_WILL_NOT_PUBLISHED)) { /* MQTT-3.1.2-10 */
+    if (!publish && mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION)) return;
     mqe__will_drop(e, s);
     return;
   }

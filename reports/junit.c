@@ -56,6 +56,8 @@ static void suite(const mqr_run *run, FILE *f, const char *version) {
       }
     }
     fprintf(f, "      <properties>");
+    if (c->has_propagation)
+      fprintf(f, "<property name=\"propagation_ms\" value=\"%.1f\"/>", c->propagation_ms);
     for (size_t r = 0; r < c->n_rules; r++) {
       fprintf(f, "<property name=\"statement\" value=\"");
       mqr__xml(f, c->rules[r]);

@@ -116,6 +116,8 @@ static int body(ctx *c, const char *path, mqr_run *run, char *err, size_t cap) {
     k->detail = str(c, e, "detail");
     k->wall_ms = num(c, e, "wall_ms");
     k->target_ms = (unsigned long long)num(c, e, "target_ms");
+    k->has_propagation = get(c, e, "propagation_ms") != NULL;
+    k->propagation_ms = num(c, e, "propagation_ms");
     yaml_node_t *t = get(c, e, "transport_error");
     k->transport =
         t && t->type == YAML_SCALAR_NODE && !strcmp((const char *)t->data.scalar.value, "true");

@@ -11,6 +11,10 @@ kind=$1; mq=$2; src=$3; report=$4
 start_topology "$kind" "$report" "$src"
 cd "$src"
 # shellcheck disable=SC2086 # targets holds separate options
-"$mq" run suite/cluster $targets --profile "$profile" --quiet --json "$report/report.json"
+"$mq" run suite/cluster $targets --profile "$profile" --quiet --json "$report/report.json" \
+  --junit "$report/junit.xml"
 echo "mqcheck run exit: $?"
+if [ "$kind" != unconnected ] && ! grep -q 'property name="propagation_ms"' "$report/junit.xml"; then
+  echo "FAIL: no measured propagation in junit.xml"; exit 1
+fi
 /usr/bin/python3 "$src/tests/cluster/check.py" "$kind" "$report/report.json"

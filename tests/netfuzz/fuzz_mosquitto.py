@@ -7,6 +7,7 @@ the broker let pass, the rule the packet broke) must be listed in DOC's
 an unreachable target, --exec without {port}, an exec'd command that dies).
 Exit 0 when all hold, 1 with a message otherwise. A missing mosquitto fails.
 """
+import json
 import os
 import re
 import shutil
@@ -70,10 +71,23 @@ def state(path):
 def interrupt_and_resume(port, work):
     """Ctrl-C stops cleanly and writes the state; --resume goes on from it."""
     out = os.path.join(work, "resume")
+    stats = os.path.join(work, "resume-stats.json")
     p = subprocess.Popen([MQCHECK, "fuzz", "--target", f"tcp://127.0.0.1:{port}", "--seed", "7",
-                          "--no-spec", "--findings", out, "-q"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+                          "--no-spec", "--findings", out, "-q", "--json-stats", stats],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Interrupt once sessions have run, not after a fixed time: seeding takes
+    # longer on a loaded machine.
+    deadline = time.time() + 60
+    while time.time() < deadline and p.poll() is None:
+        try:
+            if json.load(open(stats)).get("sessions", 0) >= 20:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    else:
+        p.kill()
+        fail("mqcheck fuzz ran no 20 sessions within 60 s")
     p.send_signal(2)  # SIGINT
     try:
         p.communicate(timeout=30)
