@@ -9,8 +9,10 @@
  * released and its held input dispatched from mqe__settle, at the end of the
  * public call (never from inside the pump that drained the queue).
  *
- * A queue therefore exceeds max_queued by at most one message per connection
- * that fed it while full (each is stalled at once), plus wills. A subscriber
+ * A queue therefore exceeds max_queued by one message per connection that fed
+ * it while full (each is stalled at once), plus wills; admit() (deliver.c)
+ * caps that at the connections and sessions open, since the excess stays
+ * when its publishers leave. A subscriber
  * whose full queue makes no progress for slow_subscriber_ms is disconnected
  * (0x97), its session goes offline, and its waiters are released: offline
  * sessions drop at the cap instead of holding publishers back. */
