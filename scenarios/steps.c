@@ -163,7 +163,8 @@ static int encode_send(mqs__run *r, const mqs_step *st, unsigned idx, mqs_arena 
 #define FIELD_IDS 3
 static const struct {
   mqc_type type;
-  const char *field, *want; /* want: the expected text it applies to, or NULL */
+  const char *field, *want; /* want: the expected text it applies to, or NULL;
+                               for "properties": the property's name */
   const char *s311[FIELD_IDS], *s5[FIELD_IDS];
 } field_stmts[] = {
     {MQC_PUBACK, "packet_id", NULL, {"MQTT-2.3.1-6"}, {"MQTT-2.2.1-5"}},
@@ -177,7 +178,25 @@ static const struct {
     /* the QoS of a delivery: the lower of published and granted (a share's
      * MQTT-4.8.2-3 says it again); with overlapping subscriptions the highest */
     {MQC_PUBLISH, "qos", NULL, {"MQTT-3.8.4-6", "MQTT-3.3.5-1"}, {"MQTT-3.8.4-8", "MQTT-3.3.4-2"}},
+    /* properties a server forwards unchanged (5.0) */
+    {MQC_PUBLISH, "properties", "payload_format_indicator", {NULL}, {"MQTT-3.3.2-4"}},
+    {MQC_PUBLISH, "properties", "content_type", {NULL}, {"MQTT-3.3.2-20"}},
+    {MQC_PUBLISH, "properties", "response_topic", {NULL}, {"MQTT-3.3.2-15"}},
+    {MQC_PUBLISH, "properties", "correlation_data", {NULL}, {"MQTT-3.3.2-16"}},
+    {MQC_PUBLISH, "properties", "user_property", {NULL}, {"MQTT-3.3.2-17"}},
 };
+
+/* Does the sequence of one-key mappings seq name property `name`? */
+static bool lists_prop(yaml_document_t *doc, yaml_node_t *seq, const char *name) {
+  if (!seq || seq->type != YAML_SEQUENCE_NODE) return false;
+  for (size_t i = 0; i < mqs__seq_size(seq); i++) {
+    yaml_node_t *it = mqs__seq_at(doc, seq, i);
+    if (it && it->type == YAML_MAPPING_NODE && mqs__map_size(it) == 1 &&
+        !strcmp(mqs__scalar(yaml_document_get_node(doc, it->data.mapping.pairs.start->key)), name))
+      return true;
+  }
+  return false;
+}
 
 /* The statement a mismatch of field_stmts[i] breaks in this run. */
 static const char *field_stmt(const mqs__run *r, size_t i) {
@@ -197,21 +216,63 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
   int judged = 0;
   for (size_t i = 0; i < sizeof field_stmts / sizeof field_stmts[0]; i++) {
-    if (field_stmts[i].type != p->type) continue;
+    if (field_stmts[i].type != p->type || !field_stmt(r, i)) continue;
     yaml_node_t *v = mqs__map_get(doc, exp, field_stmts[i].field);
-    if (!mqs__is_scalar(v) || (field_stmts[i].want && strcmp(mqs__scalar(v), field_stmts[i].want)))
+    bool prop = !strcmp(field_stmts[i].field, "properties");
+    if (prop ? !lists_prop(doc, v, field_stmts[i].want)
+             : !mqs__is_scalar(v) ||
+                   (field_stmts[i].want && strcmp(mqs__scalar(v), field_stmts[i].want)))
       continue;
     bool bad = false;
     size_t fl = strlen(field_stmts[i].field);
+    char pw[64] = "";
+    if (prop) snprintf(pw, sizeof pw, "expected %s=", field_stmts[i].want);
     for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
       while (*l == ' ')
         l++;
-      bad |= !strncmp(l, field_stmts[i].field, fl) && l[fl] == ' ';
+      if (strncmp(l, field_stmts[i].field, fl) || l[fl] != ' ') continue;
+      const char *rest = l + fl;
+      while (*rest == ' ')
+        rest++;
+      bad |= !prop || !strncmp(rest, pw, strlen(pw));
     }
     mqs__judged(r, st, field_stmt(r, i), bad);
     judged += bad;
   }
   return judged;
+}
+
+/* Answers the server owes whatever a case is about, and the statement that
+ * owes each (as the planted deviations of engine/faults.c name them). A
+ * check that gets no such answer blames that statement, not the step's: a
+ * SUBSCRIBE made to set a case up is not what the case is about, and what a
+ * check of the answer's fields is about was not reached. Where the case
+ * cites a statement that owes the answer in its own situation (an UNSUBACK
+ * when nothing was removed, answers while the send quota is used up), that
+ * one is blamed instead. */
+#define OWED_IDS 3
+static const char *owed_stmt(const mqs__run *r, mqc_type type) {
+  static const struct {
+    mqc_type type;
+    const char *s311[OWED_IDS], *s5[OWED_IDS]; /* [0] general, then particular */
+  } owed[] = {
+      {MQC_PINGRESP, {"MQTT-3.12.4-1"}, {"MQTT-3.12.4-1"}},
+      {MQC_SUBACK, {"MQTT-3.8.4-1"}, {"MQTT-3.8.4-1", "MQTT-3.3.4-10"}},
+      {MQC_UNSUBACK, {"MQTT-3.10.4-4", "MQTT-3.10.4-5"}, {"MQTT-3.10.4-4", "MQTT-3.10.4-5"}},
+      {MQC_PUBACK, {"MQTT-3.3.4-1"}, {"MQTT-4.3.2-4", "MQTT-4.9.0-3"}},
+      {MQC_PUBREC, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-8"}},
+      {MQC_PUBCOMP, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-11"}},
+  };
+  unsigned b = r->v == MQC_V5 ? 1 : 0;
+  for (size_t i = 0; i < sizeof owed / sizeof owed[0]; i++) {
+    if (owed[i].type != type) continue;
+    const char *const *ids = b ? owed[i].s5 : owed[i].s311;
+    for (size_t j = 1; j < OWED_IDS && ids[j]; j++)
+      for (size_t k = 0; k < r->s->n_rules[b]; k++)
+        if (!strcmp(r->s->rules[b][k], ids[j])) return ids[j];
+    return ids[0];
+  }
+  return NULL;
 }
 
 /* Compares the next packet of idx with exp; describes a mismatch. A packet
@@ -225,18 +286,20 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
   mqs__rx *rx = mqs__next(r, idx, deadline);
   mqs__buf want = {0};
   mqs__match_describe(doc, exp, &r->vars, &want);
-  if (mqs__match_type(doc, exp) == MQC_PINGRESP && r->cl[idx].open && !r->cl[idx].poisoned &&
-      (!rx || rx->bad || rx->pkt.type != MQC_PINGRESP)) {
-    /* PINGRESP is owed whatever the step is about: blame MQTT-3.12.4-1,
-     * and the step's own statements are not reached */
+  mqc_type want_type = mqs__match_type(doc, exp);
+  const char *owed = owed_stmt(r, want_type);
+  if (owed && r->cl[idx].open && !r->cl[idx].poisoned &&
+      (!rx || (rx->bad ? want_type == MQC_PINGRESP : rx->pkt.type != want_type))) {
+    /* the answer is owed whatever the step is about: blame the statement
+     * that owes it, and the step's own statements are not reached */
     char got[900];
     if (rx) describe_rx(r, rx, got, sizeof got);
-    mqs__judged(r, st, "MQTT-3.12.4-1", true);
-    mqs__buf_printf(&r->detail, "  expected:   PINGRESP on '%s'\n  received:   %s\n", cname(r, idx),
-                    rx ? got : "nothing");
+    mqs__judged(r, st, owed, true);
+    mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   %s\n",
+                    mqc_type_name(want_type), cname(r, idx), rx ? got : "nothing");
     mqs__buf_free(&want);
-    mqs__end(r, st, MQS_FAIL, false, "%s: expected PINGRESP on '%s', %s (MQTT-3.12.4-1)", what,
-             cname(r, idx), rx ? got : "nothing arrived in time");
+    mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', %s (%s)", what,
+             mqc_type_name(want_type), cname(r, idx), rx ? got : "nothing arrived in time", owed);
     r->step_state[r->cur] = MQS__STEP_NOT_RUN;
     return -1;
   }
@@ -605,17 +668,35 @@ static int fence_ack(mqs__run *r, const mqs_step *st, unsigned idx, mqc_type typ
 static int fence_await(mqs__run *r, const mqs_step *st, unsigned idx, mqc_type type, uint16_t pid,
                        uint64_t deadline) {
   mqs__rx *rx = mqs__next(r, idx, deadline);
-  if (rx && !rx->bad && rx->pkt.type == type && rx->pkt.ack.packet_id == pid) {
+  char got[900];
+  if (rx && !rx->bad && rx->pkt.type == type) {
+    /* the sentinel's acknowledgement is not what the step is about: a
+     * wrong identifier is its own statement's, and the fence goes on */
+    bool wrong = rx->pkt.ack.packet_id != pid;
+    for (size_t i = 0; i < sizeof field_stmts / sizeof field_stmts[0]; i++)
+      if (field_stmts[i].type == type && !strcmp(field_stmts[i].field, "packet_id"))
+        mqs__judged(r, st, field_stmt(r, i), wrong);
+    if (wrong) {
+      describe_rx(r, rx, got, sizeof got);
+      mqs__buf_printf(&r->detail, "  fence at line %u: expected %s %u for the sentinel, received %s\n",
+                      st->line, mqc_type_name(type), pid, got);
+    }
     mqs__consume(r, idx);
     return 0;
   }
-  char got[900];
   if (rx)
     describe_rx(r, rx, got, sizeof got);
   else
     why_nothing(r, idx, got, sizeof got);
-  return mqs__end(r, st, MQS_FAIL, false, "fence: expected %s %u for the sentinel on '%s', got %s",
-                  mqc_type_name(type), pid, cname(r, idx), got);
+  const char *owed = owed_stmt(r, type);
+  bool blame_owed = owed && r->cl[idx].open && !r->cl[idx].poisoned && (!rx || !rx->bad);
+  if (blame_owed) mqs__judged(r, st, owed, true);
+  mqs__end(r, st, MQS_FAIL, false, "fence: expected %s %u for the sentinel on '%s', got %s%s%s%s",
+           mqc_type_name(type), pid, cname(r, idx), got, blame_owed ? " (" : "",
+           blame_owed ? owed : "", blame_owed ? ")" : "");
+  /* the absence was never proven: the step's own statements not reached */
+  if (blame_owed) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+  return -1;
 }
 
 /* expect_none with a fence: an ordering guarantee of the protocol instead of
@@ -671,9 +752,12 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
       char why[300];
       why_nothing(r, idx, why, sizeof why);
       if (st->fence == MQS_FENCE_PING && r->cl[idx].open) mqs__judged(r, st, "MQTT-3.12.4-1", true);
-      return mqs__end(r, st, MQS_FAIL, false,
-                      "expect_none: the fence (%s) did not arrive on '%s': %s",
-                      st->fence == MQS_FENCE_PING ? "PINGRESP" : sentinel, cname(r, idx), why);
+      mqs__end(r, st, MQS_FAIL, false, "expect_none: the fence (%s) did not arrive on '%s': %s",
+               st->fence == MQS_FENCE_PING ? "PINGRESP" : sentinel, cname(r, idx), why);
+      /* without its fence the absence was never proven: the step's own
+       * statements are not reached (a missing PINGRESP is MQTT-3.12.4-1) */
+      if (!failed) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+      return -1;
     }
     bool is_fence =
         !rx->bad && (st->fence == MQS_FENCE_PING

@@ -14,3 +14,11 @@ if(TARGET mqcheck)
                    ${PROJECT_SOURCE_DIR})
   set_tests_properties(cover_v31_mosquitto PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()
+# Enhanced authentication (MQTT-4.12.x, re-authentication included) through
+# serve's auth config, not only the engine target.
+if(TARGET mqcheck)
+  add_test(NAME cover_serve_auth
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suite/serve-auth.sh $<TARGET_FILE:mqcheck>
+                   ${PROJECT_SOURCE_DIR})
+  set_tests_properties(cover_serve_auth PROPERTIES TIMEOUT 60)
+endif()

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "mqe.h"
 #include "mqr.h"
 #include "mqs.h"
 
@@ -56,7 +57,15 @@ static const char *good =
 
 /* Runs text; the result's statement IDs borrow from the scenario, kept in
  * *keep when keep is not NULL (free it after the result). */
+static void run_faults(const char *text, unsigned version, unsigned fault, mqs_result *res,
+                       mqs_scenario **keep);
 static void run_keep(const char *text, unsigned version, mqs_result *res, mqs_scenario **keep) {
+  run_faults(text, version, 0, res, keep);
+}
+
+/* run_keep on an engine with a planted deviation (an mqe_fault, 0 = none). */
+static void run_faults(const char *text, unsigned version, unsigned fault, mqs_result *res,
+                       mqs_scenario **keep) {
   mqs_scenario *s;
   mqs_load_error e;
   int rc = mqs_scenario_load_text("mem.yaml", text, strlen(text), &s, &e);
@@ -65,7 +74,10 @@ static void run_keep(const char *text, unsigned version, mqs_result *res, mqs_sc
   mqs_target_spec *spec;
   char err[200];
   assert_int_equal(mqs_target_spec_new("engine", NULL, &spec, err, sizeof err), 0);
-  mqs_run_opts o = {.target = spec, .caps = mqs_target_spec_default_caps(spec), .jobs = 1};
+  mqs_run_opts o = {.target = spec,
+                    .caps = mqs_target_spec_default_caps(spec),
+                    .jobs = 1,
+                    .engine_fault = fault};
   mqs_case c = {s, version};
   mqs_run_case(&c, 0, &o, res);
   mqs_target_spec_free(spec);
@@ -794,6 +806,48 @@ static void test_field_and_close_statements(void **state) {
            MQS_V5, &r, &sc);
   assert_int_equal(r.verdict, MQS_PASS);
   assert_int_equal(stmt_of(&r, "MQTT-4.13.1-1"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a ping fence without its PINGRESP proves no absence: MQTT-3.12.4-1 fails,
+   * the step's own statement is not reached */
+  run_faults("format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.3.1-11]\nsteps:\n"
+             "  - connect: {}\n  - {expect_none: {fence: ping}, client: c}\n",
+             MQS_V311, MQE_FAULT_NO_PINGRESP, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.1-11"), MQS_ST_NOT_REACHED);
+  assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_FAIL);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a SUBACK that never comes is MQTT-3.8.4-1's, whatever the check names */
+  const char *sub = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.3.1-5, MQTT-2.3.1-7]\n"
+                    "steps:\n  - connect: {}\n"
+                    "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                    "[{topic_filter: t, qos: 0}]}\n"
+                    "  - {expect: {type: SUBACK, packet_id: 1}, rules: [MQTT-2.3.1-7]}\n"
+                    "  - {send: {type: PUBLISH, retain: true, topic: t, payload: x}}\n"
+                    "  - {expect: {type: PUBLISH, payload: x}, rules: [MQTT-3.3.1-5]}\n";
+  run_faults(sub, MQS_V311, mqe_fault_lookup("no-suback")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-2.3.1-7"), MQS_ST_NOT_REACHED);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.1-5"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a property forwarded wrong fails its own statement, not the check's */
+  const char *props = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.3.2-4, MQTT-3.3.2-20]\n"
+                      "steps:\n  - connect: {}\n"
+                      "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                      "[{topic_filter: t, qos: 0}]}\n"
+                      "  - expect: {type: SUBACK, packet_id: 1}\n"
+                      "  - send: {type: PUBLISH, topic: t, payload: x, properties: "
+                      "[{payload_format_indicator: 1}, {content_type: a/b}]}\n"
+                      "  - expect: {type: PUBLISH, payload: x, properties: "
+                      "[{payload_format_indicator: 1}, {content_type: a/b}]}\n"
+                      "    rules: [MQTT-3.3.2-4, MQTT-3.3.2-20]\n";
+  run_faults(props, MQS_V5, mqe_fault_lookup("drop-content-type")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.2-20"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.2-4"), MQS_ST_PASS);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 }
