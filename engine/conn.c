@@ -25,6 +25,7 @@ mqe_status mqe_conn_open(mqe_engine *e, void *user, uint64_t now, mqe_conn **out
   if (e->conns) e->conns->prev = c;
   e->conns = c;
   e->nconns++;
+  mqe__note_load(e);
   if (e->cfg.connect_timeout_ms) mqe__timer_set(e, &c->timer, now + e->cfg.connect_timeout_ms);
   *out = c;
   return MQE_OK;

@@ -217,8 +217,17 @@ static bool admit(mqe_engine *e, mqe_session *s, uint8_t qos) {
     mqe__drop(e, s, MQC_RC_QUOTA_EXCEEDED, "offline session queue full (max_queued): dropped");
     return false;
   }
-  if (holds_back(e, qos)) return true; /* over the cap; the publisher stalls */
-  mqe__drop(e, s, MQC_RC_QUOTA_EXCEEDED, "queue full (max_queued, overload policy): dropped");
+  if (!holds_back(e, qos)) {
+    mqe__drop(e, s, MQC_RC_QUOTA_EXCEEDED, "queue full (max_queued, overload policy): dropped");
+    return false;
+  }
+  /* over the cap, and the publisher stalls; the excess it leaves outlives
+   * it, so publishers that connect, feed a full queue once and leave would
+   * grow it without bound: past one message per connection and session
+   * now open, drop */
+  if (s->queue.n < (uint64_t)e->cfg.max_queued + e->nconns + e->nsessions) return true;
+  mqe__drop(e, s, MQC_RC_QUOTA_EXCEEDED,
+            "queue full past max_queued + one per connection and session: dropped");
   return false;
 }
 

@@ -158,6 +158,7 @@ void mqe_get_stats(const mqe_engine *e, mqe_stats *out) {
   *out = e->st;
   out->connections = e->nconns;
   out->sessions = e->nsessions;
+  out->load_peak = e->peak_load;
   out->subscriptions = e->nsubs;
   out->retained = e->nretained;
   out->retained_bytes = e->retained_bytes;

@@ -238,6 +238,9 @@ struct mqe_engine {
   mqe_session **buckets;
   uint32_t nbuckets;
   uint32_t nsessions;
+  /* the most nconns + nsessions ever: bounds how far a queue may exceed
+   * max_queued, and does not shrink when connections close (flow.c) */
+  uint32_t peak_load;
   uint64_t nsubs;
   mqe_node *root;
   /* (parent, level name) -> child: wide levels are found in O(1), while the
@@ -366,6 +369,8 @@ void mqe__stall(mqe_engine *e, mqe_conn *c, mqe_session *s);
 void mqe__unstall(mqe_engine *e, mqe_conn *c);
 /* Releases every connection waiting for s (queue drained, s offline/gone). */
 void mqe__wake_all(mqe_engine *e, mqe_session *s);
+/* Called when a connection or a session was added: keeps peak_load. */
+void mqe__note_load(mqe_engine *e);
 /* Called when a message left s's queue: progress, and wake-up at the low
  * watermark. */
 void mqe__queue_progress(mqe_engine *e, mqe_session *s);

@@ -430,6 +430,9 @@ const char *mqe_check_invariants(const mqe_engine *e);
 
 typedef struct {
   uint64_t connections, sessions, subscriptions, retained, retained_bytes;
+  /* highest connections + sessions so far: a queue exceeds max_queued by at
+   * most this many messages (back-pressure, docs/engine.md "Overload") */
+  uint64_t load_peak;
   uint64_t queued, inflight;             /* outbound, all sessions */
   uint64_t bytes_allocated, allocations; /* live, through the allocator */
   uint64_t bytes_peak;                   /* highest bytes_allocated so far */

@@ -62,6 +62,7 @@ mqe_session *mqe__session_new(mqe_engine *e, mqc_bytes id) {
   s->hnext = e->buckets[k];
   e->buckets[k] = s;
   e->nsessions++;
+  mqe__note_load(e);
   return s;
 }
 

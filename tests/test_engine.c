@@ -2053,6 +2053,44 @@ static void t_overload_slow_subscriber(void **state) {
   env_done(&t);
 }
 
+/* Publishers that come and go while a subscriber's queue is full: each is
+ * let past the cap once and stalled, then leaves. The excess they left is
+ * acknowledged, so it stays when the subscriber goes offline, and it must
+ * stay bounded however many publishers came. */
+static void t_overload_publisher_churn(void **state) {
+  (void)state;
+  env t;
+  env_cfg(&t);
+  t.cfg.max_queued = 4;
+  t.cfg.max_output_bytes = 64;
+  t.cfg.slow_subscriber_ms = 0;
+  env_start(&t);
+  client *s = connected(&t, MQC_V311, "s", false);
+  subscribe(&t, s, 1, "t", 1, NULL, 1);
+  s->hold = true;
+  static uint8_t b[1 << 12];
+  for (uint16_t i = 0; i < 20; i++) {
+    client *p = connected(&t, MQC_V311, "p", true);
+    size_t n = pubs(MQC_V311, "t", 1, (uint16_t)(1 + 3 * i), 3, b, sizeof b);
+    assert_int_equal(tx_raw(&t, p, b, n), MQE_OK);
+    cl_free(&t, p); /* checks the invariants */
+  }
+  /* at most one over the cap per connection and session open (s and one
+   * publisher); the rest was dropped and counted */
+  mqe_stats st;
+  mqe_get_stats(t.e, &st);
+  assert_true(st.queued <= t.cfg.max_queued + 4);
+  assert_true(st.msgs_dropped > 0);
+  assert_int_equal(t.ev.dropped, st.msgs_dropped);
+  /* offline, the session keeps what it holds: nothing more is dropped */
+  cl_close(&t, s, true);
+  mqe_stats st2;
+  mqe_get_stats(t.e, &st2);
+  assert_int_equal(st2.queued, st.queued);
+  assert_int_equal(st2.msgs_dropped, st.msgs_dropped);
+  free(s);
+  env_done(&t);
+}
 
 /* Packet identifiers wrap past 65535 while the oldest delivery stays
  * unacknowledged: its identifier is skipped, never reused (MQTT-2.2.1-4). */
@@ -2138,6 +2176,7 @@ int main(void) {
       cmocka_unit_test(t_overload_policies),
       cmocka_unit_test(t_overload_self),
       cmocka_unit_test(t_overload_slow_subscriber),
+      cmocka_unit_test(t_overload_publisher_churn),
       cmocka_unit_test(t_pid_wrap),
       cmocka_unit_test(t_wide_level),
   };

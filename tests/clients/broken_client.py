@@ -149,7 +149,7 @@ def sub():
             return
         kind, body = p[0] >> 4, p[1]
         if kind == 14:  # DISCONNECT from the server
-            time.sleep(0.3)
+            time.sleep(0.6)  # past the harness's 300 ms grace
             c.send(pkt(0xC0, b""))  # PINGREQ on a closed connection
             return
         if kind != 3:
