@@ -50,12 +50,12 @@ typedef struct {
   uint64_t leak_base_sessions, leak_next, leak_rss0;
   unsigned leak_fds0;
   bool leak_primed, leak_reported;
-  bool quiescing; /* no new sessions: the leak sample waits for a quiet broker */
-  bool exit_due;  /* no new sessions: a clean stop waits for a quiet broker */
-  bool lsan;      /* the broker carries LeakSanitizer: exit checks apply */
+  bool quiescing;     /* no new sessions: the leak sample waits for a quiet broker */
+  bool exit_due;      /* no new sessions: a clean stop waits for a quiet broker */
+  bool lsan;          /* the broker carries LeakSanitizer: exit checks apply */
   uint64_t exit_next; /* session count of the next clean stop */
   int64_t born;       /* when the broker (re)started: leaks are since then */
-  bool dead;      /* --target only: the broker stopped answering for good */
+  bool dead;          /* --target only: the broker stopped answering for good */
 } instance;
 
 struct run {
@@ -278,8 +278,7 @@ static size_t exit_report(instance *in, char (*sigs)[256], char *msg, size_t mca
     } else {
       snprintf(sigs[got++], 256, "crash:exit:%.240s", one);
     }
-    if (msg && mcap)
-      snprintf(msg, mcap, "stopped with SIGTERM, the broker reported: %s", summary);
+    if (msg && mcap) snprintf(msg, mcap, "stopped with SIGTERM, the broker reported: %s", summary);
   }
   if (log) {
     *log = text;

@@ -6,6 +6,8 @@
 #ifndef MQZ_INTERNAL_H
 #define MQZ_INTERNAL_H
 
+#include <stddef.h>
+
 #include "mqz.h"
 
 #define MQZ__MAX_PEND    64  /* server packets awaiting a client's answer */
@@ -47,16 +49,19 @@ typedef struct {
   bool probe_sent;       /* the PINGREQ sent after the violation */
   uint32_t pings, pongs; /* PINGREQs sent, PINGRESPs received */
   uint32_t pongs_owed;   /* at the violation: PINGRESPs due for earlier PINGREQs */
+  size_t will;           /* 1 + index in mqz__model.will of this connection's will, 0 = none */
+  bool session_outlives; /* 5.0: a Session Expiry Interval > 0 */
+  size_t n_pend, n_in_alias, n_out_alias;
+  /* the tables last: only their first n_* entries are read, so a new
+   * connection clears what comes before them (MQZ__CONN_CLEAR), not them */
   struct {
     uint8_t type; /* the ack owed: PUBACK, PUBREC, PUBCOMP */
     uint16_t id;
   } pend[MQZ__MAX_PEND];
-  size_t n_pend;
   mqz__alias in_alias[MQZ__MAX_ALIAS], out_alias[MQZ__MAX_ALIAS];
-  size_t n_in_alias, n_out_alias;
-  size_t will;           /* 1 + index in mqz__model.will of this connection's will, 0 = none */
-  bool session_outlives; /* 5.0: a Session Expiry Interval > 0 */
 } mqz__conn_model;
+
+#define MQZ__CONN_CLEAR offsetof(mqz__conn_model, pend)
 
 /* What became of a connection's will, as far as the spec fixes it. */
 typedef enum {
@@ -159,7 +164,6 @@ typedef struct {
     unsigned client;
     size_t n;
   } owed_cache;
-  mqz__conn_model c[MQZ_MAX_CLIENTS];
   uint64_t conn_no[MQZ_MAX_CLIENTS]; /* connections opened per client */
   bool ever_tainted[MQZ_MAX_CLIENTS];
   /* client IDs whose broker session predates this one (session present on
@@ -168,23 +172,21 @@ typedef struct {
   size_t n_inherited;
   mqz__name accepted[MQZ_MAX_CLIENTS]; /* client IDs with a CONNACK 0x00 so far */
   size_t n_accepted;
-  mqz__pub pub[MQZ__MAX_PUBS];
-  size_t n_pub;
-  mqz__sub sub[MQZ__MAX_SUBS];
-  size_t n_sub;
-  mqz__deliv deliv[MQZ__MAX_DELIV];
-  size_t n_deliv;
-  mqz__retained ret[MQZ__MAX_PUBS];
-  size_t n_ret;
-  mqz__retowed retowed[MQZ__MAX_SUBS];
-  size_t n_retowed;
-  mqz__will will[MQZ__MAX_WILLS];
-  size_t n_will;
-  uint64_t sent_hash[MQZ__MAX_SENT]; /* topic+payload of every PUBLISH a client sent */
-  size_t n_sent_hash;
+  size_t n_pub, n_sub, n_deliv, n_ret, n_retowed, n_will, n_sent_hash;
   bool no_retain;   /* a CONNACK said Retain Available 0: retained messages are not judged */
   bool overflow;    /* a table filled up: the delivery oracles stand down */
   mqz_outcome *out; /* the first finding is kept here */
+  /* The tables last: only their first n_* entries are read, so a session
+   * starts by clearing what comes before them, not the tables (clearing
+   * all 190 KiB was a tenth of the executor's CPU). */
+  mqz__conn_model c[MQZ_MAX_CLIENTS];
+  mqz__pub pub[MQZ__MAX_PUBS];
+  mqz__sub sub[MQZ__MAX_SUBS];
+  mqz__deliv deliv[MQZ__MAX_DELIV];
+  mqz__retained ret[MQZ__MAX_PUBS];
+  mqz__retowed retowed[MQZ__MAX_SUBS];
+  mqz__will will[MQZ__MAX_WILLS];
+  uint64_t sent_hash[MQZ__MAX_SENT]; /* topic+payload of every PUBLISH a client sent */
 } mqz__model;
 
 void mqz__model_init(mqz__model *m, mqc_version v, const char *token, bool spec, bool auto_ack,

@@ -41,9 +41,11 @@ void mqz__finding(mqz__model *m, mqz_kind k, unsigned client, const char *stmt, 
 
 void mqz__model_init(mqz__model *m, mqc_version v, const char *token, bool spec, bool auto_ack,
                      mqz_outcome *out) {
-  memset(m, 0, sizeof *m);
+  memset(m, 0, offsetof(mqz__model, c));
+  for (unsigned i = 0; i < MQZ_MAX_CLIENTS; i++)
+    memset(&m->c[i], 0, MQZ__CONN_CLEAR);
   m->session_v = v;
-  snprintf(m->token, sizeof m->token, "%s", token);
+  memcpy(m->token, token, MQZ_TOKEN_LEN); /* the rest is zero */
   m->spec = spec;
   m->auto_ack = auto_ack;
   m->out = out;
@@ -71,7 +73,7 @@ void mqz__model_open(mqz__model *m, unsigned client) {
   mqz__conn_model *c = &m->c[client];
   will_conn_ended(m, c);
   mqz__name cid = c->cid; /* the client keeps its identity until its next CONNECT */
-  memset(c, 0, sizeof *c);
+  memset(c, 0, MQZ__CONN_CLEAR);
   c->cid = cid;
   c->v = m->session_v;
   m->conn_no[client]++;

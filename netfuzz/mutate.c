@@ -408,7 +408,8 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     /* a third of the time one identifier over and over, its PUBRELs
      * withheld: retransmissions of a message the broker is still holding */
     bool same_id = below(st, 3) == 0;
-    if (!same_id) o.p[1] |= MQZ_F_AUTO_ACK; /* the delivery oracles judge only clients that answer */
+    if (!same_id)
+      o.p[1] |= MQZ_F_AUTO_ACK; /* the delivery oracles judge only clients that answer */
     /* half the time the other clients stop reading meanwhile, so the burst
      * piles up unacknowledged in the broker (in-flight windows, queues) */
     bool stall = below(st, 2);
@@ -505,7 +506,8 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     mqc_bytes f;
     mqc_version v = mqz_session_version(s, n);
     for (size_t i = 0; i < nr && nc < 64; i++)
-      if (m->recs[i].op == MQZ_OP_SEND && string_field(m->recs[i].pkt, m->recs[i].pkt_len, v, &f, st))
+      if (m->recs[i].op == MQZ_OP_SEND &&
+          string_field(m->recs[i].pkt, m->recs[i].pkt_len, v, &f, st))
         cand[nc++] = i;
     if (!nc) return 0;
     size_t at = cand[below(st, nc)];
@@ -515,7 +517,8 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     size_t len = lens[below(st, 4)];
     size_t room = sizeof m->out - n - 64;
     if (len > room) len = room;
-    size_t pn = stretch(pr->pkt, pr->pkt_len, f, len, (unsigned)below(st, 3), m->pkt, sizeof m->pkt);
+    size_t pn =
+        stretch(pr->pkt, pr->pkt_len, f, len, (unsigned)below(st, 3), m->pkt, sizeof m->pkt);
     if (!pn) return 0;
     for (size_t i = 0; i < nr; i++) {
       if (i == at) {
