@@ -148,10 +148,13 @@ int mqc_cmd_mutants(int argc, char **argv) {
   mqs_target_spec *spec = NULL;
   char err[300];
   if (!cases || !res || mqs_target_spec_new("engine", NULL, &spec, err, sizeof err)) goto out_suite;
-  size_t n = 0;
-  for (size_t i = 0; i < suite.n; i++)
-    for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+  /* grouped by version: 3.1.1 cases, then 5.0 cases from n311 on */
+  size_t n = 0, n311 = 0;
+  for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
+    for (size_t i = 0; i < suite.n; i++)
       if (suite.s[i]->versions & vb) cases[n++] = (mqs_case){suite.s[i], vb};
+    if (vb == MQS_V311) n311 = n;
+  }
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   mqs_run_opts o = {.target = spec,
                     .caps = mqs_target_spec_default_caps(spec),
@@ -181,7 +184,9 @@ int mqc_cmd_mutants(int argc, char **argv) {
       want |= !strcmp(only[j], f->name);
     if (!want) continue;
     o.engine_fault = f->id;
-    mqs_run_cases(cases, n, &o, res, NULL, NULL);
+    /* only the versions the deviation has a statement in: a third fewer runs */
+    size_t from = f->stmt_311 ? 0 : n311, to = f->stmt_5 ? n : n311;
+    mqs_run_cases(cases + from, to - from, &o, res + from, NULL, NULL);
     for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
       const char *stmt = vb == MQS_V311 ? f->stmt_311 : f->stmt_5;
       if (!stmt) continue;
@@ -223,7 +228,7 @@ int mqc_cmd_mutants(int argc, char **argv) {
       mqs_result_free(&res[i]);
   }
   printf("%s%zu statements with a fault: %zu caught, %zu with collateral (%zu other statements "
-         "blamed in all; %zu cases each run); %zu distinct statements, %zu of them caught\n",
+         "blamed in all; %zu cases in the suite); %zu distinct statements, %zu of them caught\n",
          markdown ? "\n" : "", with_fault, caught, collateral, blames, n, distinct.n,
          distinct_caught.n);
   set_free(&distinct);

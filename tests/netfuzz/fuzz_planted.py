@@ -36,8 +36,10 @@ BUGS = sys.argv[3:] or ["overflow", "hang", "badwire", "qos2loss", "leak", "nowi
 LIMIT = 30000  # sessions: the bound the fuzzer must find each bug within
 MAX_PACKETS = 8
 # qos2loss needs more than 20 QoS 2 messages in flight: 21 PUBLISHes at least,
-# plus two CONNECTs and a SUBSCRIBE
-MAX_PACKETS_FOR = {"qos2loss": 26}
+# plus two CONNECTs and a SUBSCRIBE, so 24; the same slack as the others on top,
+# because whether a smaller candidate still loses a message depends on timing
+# (24 to 30 packets were seen from one seed)
+MAX_PACKETS_FOR = {"qos2loss": 24 + MAX_PACKETS}
 # the byte level shrinks these below what clients and records left (its
 # properties, payload and names have slack)
 SHRINKS_BYTES = {"overflow", "badwire"}
