@@ -12,10 +12,10 @@
  * A queue therefore exceeds max_queued by one message per connection that fed
  * it while full (each is stalled at once), plus wills; admit() (deliver.c)
  * caps that at the connections and sessions open, since the excess stays
- * when its publishers leave. A subscriber
- * whose full queue makes no progress for slow_subscriber_ms is disconnected
- * (0x97), its session goes offline, and its waiters are released: offline
- * sessions drop at the cap instead of holding publishers back. */
+ * when its publishers leave. A subscriber whose full queue makes no progress
+ * for slow_subscriber_ms is disconnected (0x97), its session goes offline,
+ * and its waiters are released: offline sessions drop at the cap instead of
+ * holding publishers back. */
 #include "internal.h"
 
 void mqe__stall(mqe_engine *e, mqe_conn *c, mqe_session *s) {
