@@ -181,3 +181,54 @@ int cli_suite_dir(char *out, size_t cap) {
   snprintf(out, cap, "%s/suite, %s/suite", dir, MQC_DATADIR);
   return -1;
 }
+
+static void make_dirs(const char *dir) {
+  char tmp[1024];
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(tmp, 0777);
+      *p = '/';
+    }
+  mkdir(tmp, 0777);
+}
+
+static int write_report(const char *cmd, const char *path, int (*fn)(const mqr_run *, FILE *),
+                        const mqr_run *run) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "mqcheck %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+    return -1;
+  }
+  int rc = fn(run, f);
+  if (fclose(f) || rc) {
+    fprintf(stderr, "mqcheck %s: error writing %s\n", cmd, path);
+    return -1;
+  }
+  return 0;
+}
+
+int cli_write_reports(const char *cmd, const mqr_run *run, const char *dir, const char *junit,
+                      const char *json, const char *html) {
+  static const struct {
+    const char *name;
+    int (*fn)(const mqr_run *, FILE *);
+  } in_dir[] = {{"junit.xml", mqr_write_junit},
+                {"report.json", mqr_write_json},
+                {"matrix.md", mqr_write_matrix_md},
+                {"report.html", mqr_write_html}};
+  int rc = 0;
+  if (dir) {
+    make_dirs(dir);
+    for (size_t i = 0; i < sizeof in_dir / sizeof in_dir[0]; i++) {
+      char p[4096];
+      snprintf(p, sizeof p, "%s/%s", dir, in_dir[i].name);
+      if (write_report(cmd, p, in_dir[i].fn, run)) rc = -1;
+    }
+  }
+  if (junit && write_report(cmd, junit, mqr_write_junit, run)) rc = -1;
+  if (json && write_report(cmd, json, mqr_write_json, run)) rc = -1;
+  if (html && write_report(cmd, html, mqr_write_html, run)) rc = -1;
+  return rc;
+}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "mqc.h"
+#include "mqr.h"
 
 /* Parses hex digits (whitespace, ':' and '-' between bytes and '#' comments
  * to the end of a line are ignored) into
@@ -45,5 +46,12 @@ int cli_check_file(const char *cmd, const char *flag, const char *path);
  * Writes the directory into out (cap bytes) and returns 0, or -1 when there is
  * none; out then lists the places looked at. */
 int cli_suite_dir(char *out, size_t cap);
+
+/* Writes run's reports for command cmd: under dir (made with its parents)
+ * junit.xml, report.json, matrix.md and report.html, then each of the single
+ * files junit, json and html that is not NULL. Says on stderr what could not
+ * be written. Returns 0, or -1 when some file could not be written. */
+int cli_write_reports(const char *cmd, const mqr_run *run, const char *dir, const char *junit,
+                      const char *json, const char *html);
 
 #endif

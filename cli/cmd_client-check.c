@@ -25,8 +25,8 @@ static void usage(FILE *f) {
              "                  (pub|sub) {version} (311|5) {qos} {count} {topic} {payload} {id}\n"
              "                  {session} (1: keep a session and reconnect when dropped)\n"
              "                  {auth} (mqcheck-challenge:SECRET when offered, else -)\n"
-          "                  {keepalive} (the Keep Alive to ask for, seconds)\n"
-          "                  {retain} (1: publish with RETAIN)\n"
+             "                  {keepalive} (the Keep Alive to ask for, seconds)\n"
+             "                  {retain} (1: publish with RETAIN)\n"
              "  --version V     3.1.1 or 5 (default: both)\n"
              "  --filter WORD   only behaviours whose name contains WORD (repeatable)\n"
              "  --time-scale X  multiply every wait and deadline (slow clients)\n"
@@ -36,20 +36,6 @@ static void usage(FILE *f) {
              "  -v, --verbose   every case's detail (client output, transcript)\n"
              "exit: 0 every judged statement held, 1 a statement broke or a case could not\n"
              "      run, 2 usage error\n");
-}
-
-static int write_file(const char *path, int (*fn)(const mqr_run *, FILE *), const mqr_run *run) {
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    fprintf(stderr, "mqcheck client-check: cannot write %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  int rc = fn(run, f);
-  if (fclose(f) || rc) {
-    fprintf(stderr, "mqcheck client-check: error writing %s\n", path);
-    return -1;
-  }
-  return 0;
 }
 
 static void list(void) {
@@ -216,21 +202,7 @@ int mqc_cmd_client_check(int argc, char **argv) {
   mqr_counts counts;
   mqr_count(&run, &counts);
   if (counts.fail || counts.error) rc = 1;
-  if (report) {
-    char p[4096];
-    mkdir(report, 0777);
-    snprintf(p, sizeof p, "%s/junit.xml", report);
-    if (write_file(p, mqr_write_junit, &run)) rc = 2;
-    snprintf(p, sizeof p, "%s/report.json", report);
-    if (write_file(p, mqr_write_json, &run)) rc = 2;
-    snprintf(p, sizeof p, "%s/matrix.md", report);
-    if (write_file(p, mqr_write_matrix_md, &run)) rc = 2;
-    snprintf(p, sizeof p, "%s/report.html", report);
-    if (write_file(p, mqr_write_html, &run)) rc = 2;
-  }
-  if (junit && write_file(junit, mqr_write_junit, &run)) rc = 2;
-  if (json && write_file(json, mqr_write_json, &run)) rc = 2;
-  if (html && write_file(html, mqr_write_html, &run)) rc = 2;
+  if (cli_write_reports("client-check", &run, report, junit, json, html)) rc = 2;
   for (size_t i = 0; i < n; i++)
     mqs_result_free(&res[i]);
   free(res), free(cases), free(stmts), free(ids), free(rules);

@@ -81,20 +81,6 @@ static void progress(void *ctx, size_t i, const mqs_result *r) {
   pthread_mutex_unlock(&p->mu);
 }
 
-static int write_file(const char *path, int (*fn)(const mqr_run *, FILE *), const mqr_run *run) {
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    fprintf(stderr, "mqcheck run: cannot write %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  int rc = fn(run, f);
-  if (fclose(f) || rc) {
-    fprintf(stderr, "mqcheck run: error writing %s\n", path);
-    return -1;
-  }
-  return 0;
-}
-
 static char *probe_text(const mqp_result *r) {
   char *buf = NULL;
   size_t len = 0;
@@ -134,18 +120,6 @@ static void explain_empty(const mqs_suite *suite, char *const *paths, size_t n_p
     k += (size_t)snprintf(fl + k, sizeof fl - k, "%s'%s'", i ? ", " : "", filters[i]);
   snprintf(out, cap, "--filter %s matches none of the %zu scenarios under %s%s", fl, suite->n,
            where, versions != MQS_VALL ? " for that --version" : "");
-}
-
-static void mkdirs(const char *dir) {
-  char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      mkdir(tmp, 0777);
-      *p = '/';
-    }
-  mkdir(tmp, 0777);
 }
 
 /* One case's result as the reports see it; everything borrowed. */
@@ -668,21 +642,7 @@ int mqc_cmd_run(int argc, char **argv) {
       if (c->detail) printf("%s\n", c->detail);
     }
   }
-  if (report) {
-    mkdirs(report);
-    char p[1200];
-    snprintf(p, sizeof p, "%s/junit.xml", report);
-    if (write_file(p, mqr_write_junit, &run)) rc = 2;
-    snprintf(p, sizeof p, "%s/report.json", report);
-    if (write_file(p, mqr_write_json, &run)) rc = 2;
-    snprintf(p, sizeof p, "%s/matrix.md", report);
-    if (write_file(p, mqr_write_matrix_md, &run)) rc = 2;
-    snprintf(p, sizeof p, "%s/report.html", report);
-    if (write_file(p, mqr_write_html, &run)) rc = 2;
-  }
-  if (html && write_file(html, mqr_write_html, &run)) rc = 2;
-  if (junit && write_file(junit, mqr_write_junit, &run)) rc = 2;
-  if (json && write_file(json, mqr_write_json, &run)) rc = 2;
+  if (cli_write_reports("run", &run, report, junit, json, html)) rc = 2;
   mqr_counts k;
   mqr_count(&run, &k);
   char sum[400];
