@@ -11,19 +11,7 @@
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap cleanup EXIT INT TERM
-freeport() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() { # PORT PID LOG
-  i=0
-  until /usr/bin/python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$2" 2>/dev/null; then
-      echo "did not start on port $1:"; cat "$3"; exit 1
-    fi
-    sleep 0.1
-  done
-}
+. "$src/tests/broker.sh"
 need() { command -v "$1" >/dev/null 2>&1 || { echo "FAIL: $1 is not installed (ci/bootstrap test)"; exit 1; }; }
 mosquitto_node() { # CONF LOG PORT
   /usr/sbin/mosquitto -c "$1" > "$2" 2>&1 &

@@ -7,19 +7,7 @@ trap cleanup EXIT INT TERM
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
-freeport() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() { # PORT PID LOG
-  i=0
-  until /usr/bin/python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$2" 2>/dev/null; then
-      echo "broker did not start on port $1:"; cat "$3"; exit 1
-    fi
-    sleep 0.1
-  done
-}
+. "$src/tests/broker.sh"
 start_mosquitto() { # CONF LOG PORT
   /usr/sbin/mosquitto -c "$1" > "$2" 2>&1 &
   p=$!; pids="$pids $p"; wait_port "$3" "$p" "$2"

@@ -12,9 +12,7 @@
 set -u
 broker=$1; mq=$2; src=$3; report=$4; transport=${5:-tcp}
 mkdir -p "$report"
-freeport() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$src/tests/broker.sh"
 port=$(freeport)
 log="$report/broker.log"
 extra=""
@@ -63,14 +61,7 @@ esac
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT INT TERM
 # Wait (bounded) until the port accepts connections.
-i=0
-until /usr/bin/python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; do
-  i=$((i + 1))
-  if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
-    echo "$broker did not start on port $port:"; cat "$log"; exit 1
-  fi
-  sleep 0.1
-done
+wait_port "$port" "$pid" "$log"
 cd "$src"
 # shellcheck disable=SC2086 # extra holds separate options
 "$mq" run suite --target "$target" $extra --quiet --report "$report" \

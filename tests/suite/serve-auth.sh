@@ -8,21 +8,15 @@
 # for want of it).
 set -u
 mq=$1; src=$2
+. "$src/tests/broker.sh"
 work=$(mktemp -d)
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(freeport)
 printf 'auth_challenge_secret s3cret\n' > "$work/serve.conf"
 printf 'name: serve-auth\nversions: [3.1.1, 5.0, 3.1]\ncapabilities: {enhanced-auth: true}\n' > "$work/profile.yaml"
 "$mq" serve --listen "tcp://127.0.0.1:$port" --config "$work/serve.conf" > "$work/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT INT TERM
-i=0
-until /usr/bin/python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; do
-  i=$((i + 1))
-  if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
-    echo "serve did not start on port $port:"; cat "$work/serve.log"; exit 1
-  fi
-  sleep 0.1
-done
+wait_port "$port" "$pid" "$work/serve.log"
 cd "$src" || exit 1
 out=$("$mq" run suite/4.12-auth --version 5 --target "tcp://127.0.0.1:$port" \
   --profile "$work/profile.yaml" 2>&1)

@@ -6,19 +6,13 @@
 # a skip would mean the transport was never exercised.
 set -u
 mq=$1; src=$2
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. "$src/tests/broker.sh"
+port=$(freeport)
 log=$(mktemp)
 "$mq" serve --listen "ws://127.0.0.1:$port" > "$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT INT TERM
-i=0
-until /usr/bin/python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; do
-  i=$((i + 1))
-  if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
-    echo "serve did not start on port $port:"; cat "$log"; exit 1
-  fi
-  sleep 0.1
-done
+wait_port "$port" "$pid" "$log"
 cd "$src" || exit 1
 out=$("$mq" run suite/6-websocket --target "ws://127.0.0.1:$port/mqtt" 2>&1)
 rc=$?

@@ -11,9 +11,7 @@ mq=$1; src=$2; work=$3
 mkdir -p "$work"
 cd "$src" || exit 1
 fail=0
-freeport() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$src/tests/broker.sh"
 start() {
   port=$(freeport)
   /usr/bin/python3 tests/suite/stub-broker.py "$port" "$1" &

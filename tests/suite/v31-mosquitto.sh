@@ -7,21 +7,15 @@
 # At least 10 cases must pass, and the gate must find no regression.
 set -u
 mq=$1; src=$2
+. "$src/tests/broker.sh"
 [ -x /usr/sbin/mosquitto ] || { echo "skip: /usr/sbin/mosquitto not installed"; exit 77; }
 work=$(mktemp -d)
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(freeport)
 printf 'set_tcp_nodelay true\nlistener %s 127.0.0.1\nallow_anonymous true\n' "$port" > "$work/mosquitto.conf"
 /usr/sbin/mosquitto -c "$work/mosquitto.conf" > "$work/broker.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT INT TERM
-i=0
-until /usr/bin/python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; do
-  i=$((i + 1))
-  if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
-    echo "mosquitto did not start on port $port:"; cat "$work/broker.log"; exit 1
-  fi
-  sleep 0.1
-done
+wait_port "$port" "$pid" "$work/broker.log"
 cd "$src" || exit 1
 out=$("$mq" run suite/3.1-mqisdp suite/3.1-connect suite/3.12-ping --version 3.1 \
   --target "tcp://127.0.0.1:$port" --profile ci/baselines/mosquitto.profile.yaml \
