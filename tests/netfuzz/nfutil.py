@@ -1,5 +1,5 @@
 """nfutil.py - what the network fuzzer's test scripts share: failing with a
-message, and free loopback ports."""
+message, free loopback ports, and MQTT's variable byte integer."""
 import socket
 import sys
 
@@ -15,3 +15,13 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def varint(n):
+    """n as an MQTT variable byte integer."""
+    out = bytearray()
+    while True:
+        b, n = n % 128, n // 128
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)

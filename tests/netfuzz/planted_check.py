@@ -21,26 +21,16 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nfutil import fail, varint  # noqa: E402
+
 BROKER, MQCHECK = sys.argv[1], sys.argv[2]
 LEAK_CONNS = 40
 KIB = 1024
 
 
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
 
 # ---- packets ----------------------------------------------------------------
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n % 128
-        n //= 128
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
 
 def s(b):
     b = b.encode() if isinstance(b, str) else b
