@@ -36,4 +36,8 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 rc=$?
 cat "$OUT/stdout.txt"
 [ -f "$OUT/report.json" ] || { echo "FAIL: no report.json (exit $rc)"; exit 1; }
-/usr/bin/python3 "$HERE/compare.py" "$OUT/report.json" "$HERE/expected/$CLIENT.txt"
+/usr/bin/python3 "$HERE/compare.py" "$OUT/report.json" "$HERE/expected/$CLIENT.txt" || exit 1
+# the exit status says the same as the verdicts: 1 when a case fails or errs
+want=0
+grep -Eq '[[:space:]](fail|error)([[:space:]]|$)' "$HERE/expected/$CLIENT.txt" && want=1
+[ "$rc" = "$want" ] || { echo "FAIL: client-check exited $rc, want $want"; exit 1; }
