@@ -201,8 +201,7 @@ static int unknown_ids(const mqs_suite *suite) {
   for (size_t i = 0; i < suite->n && !bad; i++) {
     const mqs_scenario *s = suite->s[i];
     for (unsigned b = 0; b < 2; b++)
-      for (size_t r = 0; (s->versions & (b ? MQS_V5 : MQS_V311 | MQS_V31)) && r < s->n_rules[b];
-           r++)
+      for (size_t r = 0; (s->versions & mqs_slot_versions(b)) && r < s->n_rules[b]; r++)
         if (!mqspec_find(&cat[b], s->rules[b][r])) {
           fprintf(stderr, "%s:%u:1: error: %s is not a statement of MQTT %s\n", s->path,
                   s->rule_lines[b][r], s->rules[b][r], b ? "5.0" : "3.1.1");

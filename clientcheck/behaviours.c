@@ -98,10 +98,7 @@ static void fin_sp(mqk__case *k) {
  * variant 2 session-lost: as 0, but the reconnection is told Session Present
  *   0; the client must not re-send the old PUBLISH as a redelivery. */
 
-static const char *redeliver_rule(const mqk__case *k) {
-  (void)k; /* the same number in 3.1.1 and 5.0 */
-  return "MQTT-4.4.0-1";
-}
+#define REDELIVER_RULE "MQTT-4.4.0-1" /* the same number in 3.1.1 and 5.0 */
 
 static mqk__action cli_redeliver(mqk__case *k, mqk__conn *c, const mqc_packet *p) {
   int v = k->b->variant;
@@ -125,11 +122,11 @@ static mqk__action cli_redeliver(mqk__case *k, mqk__conn *c, const mqc_packet *p
   if (v == 0 && p->type == MQC_PUBLISH && k->count == 0) {
     k->count = 1;
     if (p->publish.packet_id != k->pid) {
-      mqk__judge(k, redeliver_rule(k), false,
+      mqk__judge(k, REDELIVER_RULE, false,
                  "the first PUBLISH after resuming has id %u, not the unacknowledged %u",
                  p->publish.packet_id, k->pid);
     } else {
-      mqk__judge(k, redeliver_rule(k), true, "PUBLISH %u re-sent on the resumed session", k->pid);
+      mqk__judge(k, REDELIVER_RULE, true, "PUBLISH %u re-sent on the resumed session", k->pid);
       mqk__judge(k, "MQTT-3.3.1-1", p->publish.dup, "the re-sent PUBLISH %u has DUP %d", k->pid,
                  p->publish.dup);
     }
@@ -139,16 +136,16 @@ static mqk__action cli_redeliver(mqk__case *k, mqk__conn *c, const mqc_packet *p
                "PUBLISH %u re-sent although its PUBREL had been sent", k->pid);
   if (v == 1 && p->type == MQC_PUBREL && p->ack.packet_id == k->pid && !k->count) {
     k->count = 1;
-    mqk__judge(k, redeliver_rule(k), true, "PUBREL %u re-sent on the resumed session", k->pid);
+    mqk__judge(k, REDELIVER_RULE, true, "PUBREL %u re-sent on the resumed session", k->pid);
   }
   if (v == 2 && p->type == MQC_PUBLISH && p->publish.dup && p->publish.packet_id == k->pid) {
-    mqk__judge(k, redeliver_rule(k), false,
+    mqk__judge(k, REDELIVER_RULE, false,
                "PUBLISH %u re-sent with DUP 1 although the server said Session Present 0", k->pid);
     if (k->v5) /* it kept the session state it had to discard */
       mqk__judge(k, "MQTT-3.2.2-5", false, "the old session's PUBLISH %u was redelivered", k->pid);
   }
   if (v == 2 && p->type == MQC_PUBLISH && !p->publish.dup)
-    mqk__judge(k, redeliver_rule(k), true, "after Session Present 0 the message went out as new");
+    mqk__judge(k, REDELIVER_RULE, true, "after Session Present 0 the message went out as new");
   return MQK__FORWARD;
 }
 
@@ -190,13 +187,13 @@ static void fin_redeliver(mqk__case *k) {
   else if (k->phase <= 2 && k->nconns < 2)
     mqk__why(k, "the client did not reconnect after the connection was dropped");
   else if (k->phase == 3 && !k->count && k->b->variant != 2)
-    mqk__judge(k, redeliver_rule(k), false, "%s %u was not re-sent on the resumed session",
+    mqk__judge(k, REDELIVER_RULE, false, "%s %u was not re-sent on the resumed session",
                k->b->variant == 1 ? "PUBREL" : "PUBLISH", k->pid);
   else if (k->phase == 3 && k->b->variant == 1)
     mqk__judge(k, k->v5 ? "MQTT-4.3.3-6" : "MQTT-4.3.3-1", true,
                "the PUBLISH was not sent again after its PUBREL");
   else if (k->phase == 3 && k->b->variant == 2) {
-    mqk__judge(k, redeliver_rule(k), true, "no redelivery after Session Present 0");
+    mqk__judge(k, REDELIVER_RULE, true, "no redelivery after Session Present 0");
     if (k->v5) mqk__judge(k, "MQTT-3.2.2-5", true, "the old session's state was discarded");
   }
 }

@@ -268,8 +268,8 @@ static void client_packet(mqk__case *k, mqk__conn *c, const uint8_t *raw, size_t
       mqc_decode(raw, n, c->ver ? c->ver : MQC_V311, MQC_FROM_CLIENT, 0, &pkt, &err) == MQC_OK;
   log_packet(k, c, true, raw, n, ok ? &pkt : NULL, NULL);
   if (!ok) {
-    const char *id = err.statement ? err.statement : NULL;
-    if (id) mqk__judge(k, id, false, "undecodable packet from the client: %s", err.message);
+    if (err.statement)
+      mqk__judge(k, err.statement, false, "undecodable packet from the client: %s", err.message);
     mqk__logf(k, "conn%u client packet rejected by the codec: %s", c->index, err.message);
   }
   if (c->silenced_at && mqn_now_ms() > c->silenced_at + mqk__ms(k, MQK__GRACE_MS) && k->v5)

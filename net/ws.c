@@ -378,14 +378,20 @@ mqn_status mqn__ws_close(mqn_conn *c) {
   return mqn__ws_pump_out(c);
 }
 
-mqn_status mqn_conn_ws_ping(mqn_conn *c, const uint8_t *data, size_t len) {
-  if (!c || !c->ws || c->phase != MQN__PH_OPEN || len > 125 || (len && !data))
-    return MQN_ERR_ARGUMENT;
+/* Queues one message of the given opcode on an open c and flushes what the
+ * socket takes (the loop flushes the rest). */
+static mqn_status ws_queue_msg(mqn_conn *c, uint8_t opcode, const uint8_t *data, size_t len) {
   mqn__loop_touch(c);
-  struct wslay_event_msg m = {WSLAY_PING, data, len};
+  struct wslay_event_msg m = {opcode, data, len};
   if (wslay_event_queue_msg(c->ws, &m) != 0) return MQN_ERR_ARGUMENT;
   mqn_status st = mqn__ws_pump_out(c);
   return st == MQN_AGAIN ? MQN_OK : st;
+}
+
+mqn_status mqn_conn_ws_ping(mqn_conn *c, const uint8_t *data, size_t len) {
+  if (!c || !c->ws || c->phase != MQN__PH_OPEN || len > 125 || (len && !data))
+    return MQN_ERR_ARGUMENT;
+  return ws_queue_msg(c, WSLAY_PING, data, len);
 }
 
 mqn_status mqn_conn_ws_send_text(mqn_conn *c, const uint8_t *data, size_t len) {
@@ -393,11 +399,7 @@ mqn_status mqn_conn_ws_send_text(mqn_conn *c, const uint8_t *data, size_t len) {
     return MQN_ERR_ARGUMENT;
   if (!wslay_event_get_write_enabled(c->ws) || wslay_event_get_close_sent(c->ws))
     return MQN_ERR_ARGUMENT;
-  mqn__loop_touch(c);
-  struct wslay_event_msg m = {WSLAY_TEXT_FRAME, data, len};
-  if (wslay_event_queue_msg(c->ws, &m) != 0) return MQN_ERR_ARGUMENT;
-  mqn_status st = mqn__ws_pump_out(c);
-  return st == MQN_AGAIN ? MQN_OK : st;
+  return ws_queue_msg(c, WSLAY_TEXT_FRAME, data, len);
 }
 
 const char *mqn_conn_ws_path(const mqn_conn *c) {

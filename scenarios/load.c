@@ -79,6 +79,10 @@ unsigned mqs_version_slot(unsigned vbit) {
   return vbit == MQS_V5 ? 1 : 0;
 }
 
+unsigned mqs_slot_versions(unsigned slot) {
+  return slot ? MQS_V5 : MQS_V311 | MQS_V31;
+}
+
 unsigned mqs_version_next(unsigned vbit) {
   return vbit == MQS_V311 ? MQS_V5 : vbit == MQS_V5 ? MQS_V31 : 0;
 }
@@ -90,7 +94,7 @@ static unsigned slots_of(unsigned versions) {
 
 /* Versions a mask of rule slots stands for: the 3.1.1 list serves 3.1 too. */
 static unsigned versions_of(unsigned slots) {
-  return ((slots & 1u) ? MQS_V311 | MQS_V31 : 0u) | ((slots & 2u) ? MQS_V5 : 0u);
+  return ((slots & 1u) ? mqs_slot_versions(0) : 0u) | ((slots & 2u) ? mqs_slot_versions(1) : 0u);
 }
 
 static unsigned version_bit(const char *s) {

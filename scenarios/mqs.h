@@ -47,6 +47,8 @@ const char *mqs_version_label(unsigned vbit);
 mqc_version mqs_version_codec(unsigned vbit);
 /* The rules slot of one version bit: 1 for 5.0, else 0. */
 unsigned mqs_version_slot(unsigned vbit);
+/* The version bits one rules slot serves: 5.0 for 1, 3.1.1 and 3.1 for 0. */
+unsigned mqs_slot_versions(unsigned slot);
 /* The next version bit after vbit in run order (3.1.1, 5.0, 3.1), 0 after
  * the last: for (vb = MQS_V311; vb; vb = mqs_version_next(vb)). */
 unsigned mqs_version_next(unsigned vbit);

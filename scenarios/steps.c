@@ -198,14 +198,20 @@ static bool lists_prop(yaml_document_t *doc, yaml_node_t *seq, const char *name)
   return false;
 }
 
-/* The statement a mismatch of field_stmts[i] breaks in this run. */
-static const char *field_stmt(const mqs__run *r, size_t i) {
+/* The first of ids[from..n) (up to a NULL) the scenario cites for this
+ * run's version, else ids[0]. */
+static const char *cited_or_first(const mqs__run *r, const char *const *ids, size_t n,
+                                  size_t from) {
   unsigned b = r->v == MQC_V5 ? 1 : 0;
-  const char *const *ids = b ? field_stmts[i].s5 : field_stmts[i].s311;
-  for (size_t j = 0; j < FIELD_IDS && ids[j]; j++)
+  for (size_t j = from; j < n && ids[j]; j++)
     for (size_t k = 0; k < r->s->n_rules[b]; k++)
       if (!strcmp(r->s->rules[b][k], ids[j])) return ids[j];
   return ids[0];
+}
+
+/* The statement a mismatch of field_stmts[i] breaks in this run. */
+static const char *field_stmt(const mqs__run *r, size_t i) {
+  return cited_or_first(r, r->v == MQC_V5 ? field_stmts[i].s5 : field_stmts[i].s311, FIELD_IDS, 0);
 }
 
 /* Judges the mapped fields of exp against a packet of its type; diff holds
@@ -263,15 +269,9 @@ static const char *owed_stmt(const mqs__run *r, mqc_type type) {
       {MQC_PUBREC, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-8"}},
       {MQC_PUBCOMP, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-11"}},
   };
-  unsigned b = r->v == MQC_V5 ? 1 : 0;
-  for (size_t i = 0; i < sizeof owed / sizeof owed[0]; i++) {
-    if (owed[i].type != type) continue;
-    const char *const *ids = b ? owed[i].s5 : owed[i].s311;
-    for (size_t j = 1; j < OWED_IDS && ids[j]; j++)
-      for (size_t k = 0; k < r->s->n_rules[b]; k++)
-        if (!strcmp(r->s->rules[b][k], ids[j])) return ids[j];
-    return ids[0];
-  }
+  for (size_t i = 0; i < sizeof owed / sizeof owed[0]; i++)
+    if (owed[i].type == type)
+      return cited_or_first(r, r->v == MQC_V5 ? owed[i].s5 : owed[i].s311, OWED_IDS, 1);
   return NULL;
 }
 

@@ -6,17 +6,13 @@ if(TARGET mqcheck)
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suite/serve-ws.sh $<TARGET_FILE:mqcheck>
                    ${PROJECT_SOURCE_DIR})
   set_tests_properties(cover_serve_ws PROPERTIES TIMEOUT 60)
-endif()
-# MQTT 3.1 (issue 13 point 2): its cases really run against mosquitto.
-if(TARGET mqcheck)
+  # MQTT 3.1 (issue 13 point 2): its cases really run against mosquitto.
   add_test(NAME cover_v31_mosquitto
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suite/v31-mosquitto.sh $<TARGET_FILE:mqcheck>
                    ${PROJECT_SOURCE_DIR})
   set_tests_properties(cover_v31_mosquitto PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
-endif()
-# Enhanced authentication (MQTT-4.12.x, re-authentication included) through
-# serve's auth config, not only the engine target.
-if(TARGET mqcheck)
+  # Enhanced authentication (MQTT-4.12.x, re-authentication included) through
+  # serve's auth config, not only the engine target.
   add_test(NAME cover_serve_auth
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suite/serve-auth.sh $<TARGET_FILE:mqcheck>
                    ${PROJECT_SOURCE_DIR})

@@ -22,10 +22,10 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
-free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. "$HERE/../broker.sh" # freeport
 
 start_serve() { # NAME -> prints the port
-  port=$(free_port)
+  port=$(freeport)
   "$MQCHECK" serve --listen "127.0.0.1:$port" --config "$HERE/paho-serve.conf" --quiet \
     >"$WORK/serve-$1.log" 2>&1 &
   PIDS="$PIDS $!"

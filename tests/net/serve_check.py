@@ -38,8 +38,9 @@ def s(b):
     return struct.pack(">H", len(b)) + b
 
 
-def connect_pkt(cid, keepalive=0):
-    body = s(b"MQTT") + bytes([4, 0x02]) + struct.pack(">H", keepalive) + s(cid.encode())
+def connect_pkt(cid, keepalive=0, clean=True):
+    body = s(b"MQTT") + bytes([4, 0x02 if clean else 0]) + struct.pack(">H", keepalive) + \
+        s(cid.encode())
     return bytes([0x10]) + varint(len(body)) + body
 
 

@@ -34,11 +34,12 @@ import os
 import re
 import select
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
+
+from serve_check import connect_pkt, publish_pkt, recv_packet, subscribe_pkt
 
 
 def free_port():
@@ -219,74 +220,26 @@ def case_policies(mq):
     return 1 if bad else 0
 
 
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n % 128
-        n //= 128
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def mqtt_str(b):
-    return struct.pack(">H", len(b)) + b
-
-
-def connect_pkt(cid, clean):
-    body = mqtt_str(b"MQTT") + bytes([4, 0x02 if clean else 0]) + struct.pack(">H", 60) + \
-        mqtt_str(cid.encode())
-    return bytes([0x10]) + varint(len(body)) + body
-
-
-def recv_exact(sock, n, deadline):
-    buf = b""
-    while len(buf) < n:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("nothing from serve in time")
-        sock.settimeout(left)
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("closed by serve")
-        buf += chunk
-    return buf
-
-
-def recv_packet(sock, deadline):
-    first = recv_exact(sock, 1, deadline)[0]
-    mult, rem = 1, 0
-    for _ in range(4):
-        b = recv_exact(sock, 1, deadline)[0]
-        rem += (b & 0x7F) * mult
-        mult *= 128
-        if not b & 0x80:
-            break
-    return first, recv_exact(sock, rem, deadline) if rem else b""
-
-
 def case_slow_subscriber(mq):
     serve = Serve(mq, "max_queued 100\nmax_output_bytes 16384\nslow_subscriber_ms 500\n")
     try:
         sub = socket.socket()
         sub.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sub.connect(("127.0.0.1", serve.port))
-        sub.sendall(connect_pkt("slowsub", False))
+        sub.sendall(connect_pkt("slowsub", 60, clean=False))
         first, body = recv_packet(sub, time.monotonic() + 5)
         if first != 0x20:
             return fail("no CONNACK for the subscriber")
-        topic = mqtt_str(b"s/#")
-        sub.sendall(bytes([0x82]) + varint(2 + len(topic) + 1) + b"\x00\x01" + topic + b"\x01")
+        sub.sendall(subscribe_pkt(1, "s/#", 1))
         if recv_packet(sub, time.monotonic() + 5)[0] != 0x90:
             return fail("no SUBACK")
         # from now on the subscriber reads nothing
         pub = socket.create_connection(("127.0.0.1", serve.port), 5)
-        pub.sendall(connect_pkt("flooder", True))
+        pub.sendall(connect_pkt("flooder", 60))
         recv_packet(pub, time.monotonic() + 5)
         n = 3000
         payload = b"x" * 200
-        out = b"".join(bytes([0x32]) + varint(2 + 3 + 2 + len(payload)) + mqtt_str(b"s/x") +
-                       struct.pack(">H", i % 65535 + 1) + payload for i in range(n))
+        out = b"".join(publish_pkt("s/x", payload, 1, i % 65535 + 1) for i in range(n))
         pub.setblocking(False)
         acks, sent, t0 = 0, 0, time.monotonic()
         rx = b""
@@ -329,7 +282,7 @@ def case_slow_subscriber(mq):
             return fail("no LIMIT event for the slow subscriber", serve.text())
         # its session was kept, with its queue
         sub2 = socket.create_connection(("127.0.0.1", serve.port), 5)
-        sub2.sendall(connect_pkt("slowsub", False))
+        sub2.sendall(connect_pkt("slowsub", 60, clean=False))
         first, body = recv_packet(sub2, time.monotonic() + 5)
         if first != 0x20 or body[0] != 1:
             return fail("session not kept (CONNACK %r)" % body)
