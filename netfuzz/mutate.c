@@ -268,6 +268,19 @@ static void put_op(outbuf *o, mqz_op op, unsigned client, uint32_t arg, size_t a
   put(o, h, 2 + arg_n);
 }
 
+/* The session's records with record at replaced by a SEND of p. */
+static void put_replacing(outbuf *o, const uint8_t *s, const mqz_mutator *m, size_t at,
+                          const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < m->n_recs; i++) {
+    if (i == at) {
+      put_op(o, MQZ_OP_SEND, m->recs[at].client, 0, 0);
+      put(o, p, n);
+    } else {
+      put_rec(o, s, &m->recs[i]);
+    }
+  }
+}
+
 /* A record of client c that sends a packet of type t, or -1. */
 static long find_send(const mqz_mutator *m, const uint8_t *s, unsigned c, uint8_t t) {
   for (size_t i = 0; i < m->n_recs; i++) {
@@ -491,14 +504,7 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     w->raw.n = bn;
     size_t len;
     if (mqc_encode(&pkt, MQC_V5, m->pkt, sizeof m->pkt, &len) != MQC_OK) return 0;
-    for (size_t i = 0; i < nr; i++) {
-      if (i == at) {
-        put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
-        put(&o, m->pkt, len);
-      } else {
-        put_rec(&o, s, &m->recs[i]);
-      }
-    }
+    put_replacing(&o, s, m, at, m->pkt, len);
     break;
   }
   case 15: { /* a string field at a length no seed has: up to 65535 bytes */
@@ -520,14 +526,7 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     size_t pn =
         stretch(pr->pkt, pr->pkt_len, f, len, (unsigned)below(st, 3), m->pkt, sizeof m->pkt);
     if (!pn) return 0;
-    for (size_t i = 0; i < nr; i++) {
-      if (i == at) {
-        put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
-        put(&o, m->pkt, pn);
-      } else {
-        put_rec(&o, s, &m->recs[i]);
-      }
-    }
+    put_replacing(&o, s, m, at, m->pkt, pn);
     break;
   }
   case 16: { /* a flood: one property repeated up to tens of thousands of bytes */
@@ -567,14 +566,7 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     w->raw.n = bn;
     size_t len;
     if (mqc_encode(&pkt, MQC_V5, m->pkt, sizeof m->pkt, &len) != MQC_OK) return 0;
-    for (size_t i = 0; i < nr; i++) {
-      if (i == at) {
-        put_op(&o, MQZ_OP_SEND, pr->client, 0, 0);
-        put(&o, m->pkt, len);
-      } else {
-        put_rec(&o, s, &m->recs[i]);
-      }
-    }
+    put_replacing(&o, s, m, at, m->pkt, len);
     break;
   }
   case 12: /* the version of the whole session */
