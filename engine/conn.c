@@ -63,15 +63,17 @@ void mqe__fail(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement
   const char *why = why_text(buf, sizeof buf, statement, message);
   if (c->connack_sent || mqe__fault(e, MQE_FAULT_DISCONNECT_BEFORE_CONNACK))
     mqe__send_disconnect(e, c, reason, why);
-  if (c->connack_sent && c->ver == MQC_V5 && mqe__fault(e, MQE_FAULT_PACKET_AFTER_DISCONNECT))
-    mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
-  if (c->connack_sent && c->ver == MQC_V5 &&
-      (reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR) &&
-      mqe__fault(e, MQE_FAULT_DISCONNECT_KEEPS_OPEN)) {
-    c->failing = false;
-    return;
-  } else
+  if (!c->connack_sent) {
     (void)mqe__send_connack_refusal(e, c, reason, why); /* NOMEM: the close still happens */
+  } else if (c->ver == MQC_V5) {
+    if (mqe__fault(e, MQE_FAULT_PACKET_AFTER_DISCONNECT))
+      mqe__send_simple(e, c, MQC_PINGRESP, 0, 0);
+    if ((reason == MQC_RC_MALFORMED_PACKET || reason == MQC_RC_PROTOCOL_ERROR) &&
+        mqe__fault(e, MQE_FAULT_DISCONNECT_KEEPS_OPEN)) {
+      c->failing = false;
+      return;
+    }
+  }
   c->state = MQE__S_CLOSING;
   c->failing = false;
   mqe__timer_clear(e, &c->timer);

@@ -77,7 +77,7 @@ static uint16_t alloc_pid(mqe_session *s) {
       uint32_t d = ((uint32_t)q->pid + 65535u - s->next_pid) % 65535u;
       if (d < run) run = d;
     }
-    s->pid_free_run = (uint16_t)(run > 65535u ? 65535u : run);
+    s->pid_free_run = (uint16_t)run; /* run <= 65535 */
   }
   if (s->pid_free_run == 0) { /* next_pid itself in flight: step past it */
     for (uint32_t i = 0; i < 65536u; i++) {

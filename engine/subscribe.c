@@ -198,6 +198,13 @@ static void reasons_close(mqe_engine *e, reasons *r) {
   if (r->codes != r->small) mqe__free(e, r->codes, r->n);
 }
 
+/* Planted deviation only (UNSUBACK_MISSING_WHEN_NONE): no code is a success. */
+static bool none_removed(const uint8_t *rc, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (rc[i] == MQC_RC_SUCCESS) return false;
+  return true;
+}
+
 /* Planted deviations only (SUBACK_REVERSED, UNSUBACK_REVERSED). */
 static void reverse(uint8_t *rc, size_t n) {
   for (size_t i = 0; i < n / 2; i++) {
@@ -277,11 +284,8 @@ void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
                   : MQC_RC_NO_SUBSCRIPTION_EXISTED;
   }
   if (mqe__fault(e, MQE_FAULT_UNSUBACK_REVERSED)) reverse(rc, i);
-  bool none = true;
-  for (uint16_t k = 0; k < i; k++)
-    none &= rc[k] != MQC_RC_SUCCESS;
   if (!mqe__fault(e, MQE_FAULT_NO_UNSUBACK) &&
-      !(none && mqe__fault(e, MQE_FAULT_UNSUBACK_MISSING_WHEN_NONE)))
+      !(mqe__fault(e, MQE_FAULT_UNSUBACK_MISSING_WHEN_NONE) && none_removed(rc, i)))
     mqe__send_suback(e, c, MQC_UNSUBACK,
                      (uint16_t)(sp->packet_id + mqe__fault(e, MQE_FAULT_UNSUBACK_WRONG_ID)), rc, i);
   reasons_close(e, &out);
