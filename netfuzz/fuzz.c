@@ -40,6 +40,7 @@ typedef struct {
   mqz_exec *x;
   mqz_exec *tx; /* one session at a time: triage and minimisation */
   mqn_url url;
+  mqn_url nodes[MQZ_MAX_NODES]; /* a cluster target: url is nodes[0] */
   char log_path[4096];
   int64_t next_probe;
   mqz_exec *bx;    /* many at once, no oracle callback: triage batches */
@@ -163,7 +164,30 @@ static int instance_start(run *r, instance *in, char *err, size_t cap) {
     snprintf(err, cap, "'%s' is not a target URL (tcp://, mqtts://, ws://, wss://)", r->o->target);
     return -1;
   }
+  for (unsigned k = 0; k < r->o->n_nodes && k < MQZ_MAX_NODES; k++)
+    if (mqn_url_parse(r->o->node_urls[k], &in->nodes[k]) != MQN_OK) {
+      snprintf(err, cap, "node %s: '%s' is not a target URL (tcp://, mqtts://, ws://, wss://)",
+               r->o->node_names[k], r->o->node_urls[k]);
+      return -1;
+    }
+  if (r->o->n_nodes > 1) in->url = in->nodes[0];
   return 0;
+}
+
+/* The executor options every executor of an instance starts from. */
+static void exec_opts(const run *r, const instance *in, mqz_exec_opts *xo) {
+  mqz_exec_opts_default(xo);
+  xo->url = in->url;
+  xo->tls = r->o->tls;
+  if (r->o->concurrency) xo->concurrency = r->o->concurrency;
+  xo->spec_oracle = !r->o->no_spec;
+  if (r->o->drain_ms) xo->drain_ms = r->o->drain_ms;
+  if (r->o->n_nodes > 1) {
+    xo->nodes = in->nodes;
+    xo->n_nodes = r->o->n_nodes;
+    xo->propagation_ms = r->o->propagation_ms;
+    xo->cluster_off = r->o->cluster_off;
+  }
 }
 
 static void instance_url(instance *in) {
@@ -201,12 +225,24 @@ static int alive(run *r, instance *in, mqc_version v, char *why, size_t cap) {
   return alive_within(r, in, v, r->o->hang_ms ? r->o->hang_ms : 2000, why, cap);
 }
 
+/* A cluster is alive when every node is: a hang of any node is a hang. */
 static int alive_within(run *r, instance *in, mqc_version v, uint32_t ms, char *why, size_t cap) {
   char cid[40], topic[64];
-  snprintf(cid, sizeof cid, "mqcheck-liveness-%u", in->no);
-  snprintf(topic, sizeof topic, "mqcheck/liveness/%u", in->no);
-  return mqz_liveness(&in->url, r->o->tls, v, cid, r->o->username, r->o->password, topic, ms, why,
-                      cap);
+  unsigned n = r->o->n_nodes > 1 ? r->o->n_nodes : 1;
+  for (unsigned k = 0; k < n; k++) {
+    snprintf(cid, sizeof cid, "mqcheck-liveness-%u-%u", in->no, k);
+    snprintf(topic, sizeof topic, "mqcheck/liveness/%u/%u", in->no, k);
+    const mqn_url *u = n > 1 ? &in->nodes[k] : &in->url;
+    if (mqz_liveness(u, r->o->tls, v, cid, r->o->username, r->o->password, topic, ms, why, cap)) {
+      if (n > 1) { /* name the node */
+        char one[300];
+        snprintf(one, sizeof one, "node %s: %s", r->o->node_names[k], why);
+        snprintf(why, cap, "%s", one);
+      }
+      return -1;
+    }
+  }
+  return 0;
 }
 
 static mqc_version probe_version(const run *r) {
@@ -574,6 +610,10 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   f.broker_log_n = ln;
   f.seed = r->o->seed;
   f.number = number;
+  if (r->o->n_nodes > 1) {
+    f.node_names = r->o->node_names;
+    f.n_nodes = r->o->n_nodes;
+  }
   if (mid && !r->o->no_minimise) {
     f.found_n = n;
     f.records_n = mid;
@@ -1139,6 +1179,10 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     snprintf(err, cap, "give exactly one of --target URL and --exec \"CMD ... {port}\"");
     return 2;
   }
+  if (o->n_nodes > MQZ_MAX_NODES || (o->n_nodes > 1 && o->exec)) {
+    snprintf(err, cap, "a cluster target is 2 to %d --target nodes, and not --exec", MQZ_MAX_NODES);
+    return 2;
+  }
   if (o->exec && !strstr(o->exec, "{port}")) {
     snprintf(err, cap, "--exec: the command must contain {port}, where the broker's port goes");
     return 2;
@@ -1197,6 +1241,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
   }
   for (size_t i = 0; i < r->corpus.count; i++)
     mqz_mutator_learn(r->mut, r->corpus.s[i], r->corpus.n[i]);
+  mqz_mutator_set_nodes(r->mut, o->n_nodes);
   if (o->coverage && mqz_cov_init(&r->cov, 1u << 20)) { /* maps up to 1 MiB */
     snprintf(err, cap, "out of memory");
     goto out;
@@ -1209,12 +1254,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     in->no = i;
     if (instance_start(r, in, err, cap)) goto out;
     mqz_exec_opts xo;
-    mqz_exec_opts_default(&xo);
-    xo.url = in->url;
-    xo.tls = o->tls;
-    if (o->concurrency) xo.concurrency = o->concurrency;
-    xo.spec_oracle = !o->no_spec;
-    if (o->drain_ms) xo.drain_ms = o->drain_ms;
+    exec_opts(r, in, &xo);
     mqz_exec_opts one = xo;
     one.concurrency = 1;
     if (mqz_exec_new(&xo, on_done, in, &in->x) || mqz_exec_new(&one, NULL, NULL, &in->tx) ||
@@ -1351,6 +1391,18 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
     snprintf(err, cap, "--replay needs --target URL or --exec CMD");
     free(s);
     return 2;
+  }
+  mqn_url nodes[MQZ_MAX_NODES];
+  for (unsigned k = 0; !o->exec && o->n_nodes > 1 && k < o->n_nodes && k < MQZ_MAX_NODES; k++) {
+    if (mqn_url_parse(o->node_urls[k], &nodes[k]) != MQN_OK) {
+      snprintf(err, cap, "node %s: '%s' is not a target URL", o->node_names[k], o->node_urls[k]);
+      free(s);
+      return 2;
+    }
+    xo.nodes = nodes;
+    xo.n_nodes = k + 1;
+    xo.propagation_ms = o->propagation_ms;
+    xo.cluster_off = o->cluster_off;
   }
   mqz_exec *x;
   if (mqz_exec_new(&xo, NULL, NULL, &x)) {

@@ -238,6 +238,7 @@ static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) 
       r->qos = pb->qos;
       r->expiry = c->v == MQC_V5 && mqc_props_has(&pb->props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
       r->seq = m->seq;
+      r->node = m->node[client];
       keep_payload(pb->payload, r->payload, &r->payload_n, &r->payload_len);
     }
   }
@@ -286,6 +287,8 @@ static void subscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt
     s->no_local = c->v == MQC_V5 && (se.options & 0x04);
     s->retain_handling = c->v == MQC_V5 ? (uint8_t)((se.options >> 4) & 3) : 0;
     s->sent_seq = m->seq;
+    s->sent_ms = m->now;
+    s->node = m->node[client];
     s->shared = se.filter.n > 7 && !memcmp(se.filter.p, "$share/", 7);
     s->conn_no = m->conn_no[client];
   }
@@ -546,6 +549,14 @@ static void dropped_will_delivered(mqz__model *m, unsigned client, const mqz__de
                m->c[hit->client].v == MQC_V5 ? " (reason 0x00)" : "");
 }
 
+/* Could the subscription s, made on another node than r was set (or
+ * cleared) on, have been made before r got there? Nothing crosses nodes
+ * instantly: the profile's propagation bound says how long it may take. */
+static bool not_there_yet(const mqz__model *m, const mqz__retained *r, const mqz__sub *s) {
+  return m->n_nodes > 1 && r->node != s->node &&
+         s->sent_ms < r->acked_ms + (int64_t)m->propagation_ms;
+}
+
 /* d arrived with RETAIN 1: if its topic's retained message was cleared (an
  * acknowledged empty retained PUBLISH) after d's message was stored, and
  * before every subscription of this client ID that matches it was made, d
@@ -579,6 +590,7 @@ static void cleared_retained_delivered(mqz__model *m, unsigned client, const mqz
         !mqz__topic_matches(s->filter.s, s->filter.n, d->topic.s, d->topic.n))
       continue;
     if (s->sent_seq < clear->acked_seq) return; /* it may have held the message all along */
+    if (not_there_yet(m, clear, s)) return;
     any = true;
   }
   if (!any) return;
@@ -659,6 +671,7 @@ static void settle(mqz__model *m, mqz__pub *e, bool accepted) {
     if (m->ret[k].seq == e->seq) {
       m->ret[k].acked = accepted;
       m->ret[k].acked_seq = m->seq;
+      m->ret[k].acked_ms = m->now;
     }
 }
 
@@ -701,6 +714,7 @@ static void retained_owed(mqz__model *m, const mqz__sub *s) {
       const mqz__retained *o = &m->ret[j];
       if (o->seq > s->sent_seq || !name_eq(&o->topic, &r->topic)) continue;
       if (!o->acked || o->acked_seq > s->sent_seq) doubt = true; /* maybe not stored yet */
+      if (not_there_yet(m, o, s)) doubt = true;
       if (o->seq > last->seq) last = o;
     }
     if (last != r || doubt || !r->payload_len || r->expiry || m->n_retowed == MQZ__MAX_SUBS ||
