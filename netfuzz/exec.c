@@ -213,6 +213,7 @@ int mqz_exec_submit(mqz_exec *x, uint64_t id, uint32_t token, const uint8_t *s, 
   mqz__model_init(&sl->model, mqz_session_version(s, n), sl->token, x->o.spec_oracle,
                   (mqz_session_flags(s, n) & MQZ_F_AUTO_ACK) != 0, &sl->out);
   sl->model.n_nodes = x->o.n_nodes;
+  sl->model.node_names = x->o.node_names;
   sl->model.propagation_ms = x->o.propagation_ms;
   sl->model.cluster_off = x->o.cluster_off;
   sl->model.now = now;

@@ -184,6 +184,7 @@ static void exec_opts(const run *r, const instance *in, mqz_exec_opts *xo) {
   if (r->o->drain_ms) xo->drain_ms = r->o->drain_ms;
   if (r->o->n_nodes > 1) {
     xo->nodes = in->nodes;
+    xo->node_names = r->o->node_names;
     xo->n_nodes = r->o->n_nodes;
     xo->propagation_ms = r->o->propagation_ms;
     xo->cluster_off = r->o->cluster_off;
@@ -1221,8 +1222,9 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     goto out;
   }
   /* seeds */
-  long got = mqz_seeds_from_scenarios(o->seed_paths, o->n_seed_paths, seed_versions(o->versions),
-                                      &r->corpus, stderr);
+  long got = mqz_seeds_from_scenarios(
+      o->seed_paths, o->n_seed_paths,
+      seed_versions(o->versions) | (o->n_nodes > 1 ? MQZ_SEEDS_CLUSTER : 0u), &r->corpus, stderr);
   if (got < 0) {
     snprintf(err, cap, "cannot read the seed scenarios");
     goto out;
@@ -1400,6 +1402,7 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
       return 2;
     }
     xo.nodes = nodes;
+    xo.node_names = o->node_names;
     xo.n_nodes = k + 1;
     xo.propagation_ms = o->propagation_ms;
     xo.cluster_off = o->cluster_off;

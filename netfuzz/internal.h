@@ -75,6 +75,7 @@ typedef enum {
 typedef struct {
   unsigned client;
   uint64_t conn_no;
+  uint8_t node; /* of its connection */
   mqz__name cid, topic;
   uint8_t qos;
   bool retain;
@@ -102,6 +103,7 @@ typedef struct {
   bool reused; /* sent with an identifier still in use: a retransmission */
   uint64_t conn_no;
   uint64_t seq;
+  uint8_t node; /* where it was published */
   uint8_t payload[MQZ__PAYLOAD_MAX];
   size_t payload_n, payload_len;
 } mqz__pub;
@@ -142,6 +144,7 @@ typedef struct {
   unsigned client;
   uint64_t conn_no;
   const mqz__retained *r;
+  uint8_t node; /* of the subscription */
   char filter[MQZ__ID_MAX];
 } mqz__retowed;
 
@@ -182,7 +185,8 @@ typedef struct {
   mqz_outcome *out; /* the first finding is kept here */
   /* A cluster target (the executor sets these after mqz__model_init):
    * what a node learns from another may take propagation_ms to get there. */
-  unsigned n_nodes; /* 0 or 1: one broker */
+  unsigned n_nodes;              /* 0 or 1: one broker */
+  const char *const *node_names; /* borrowed; NULL: nodes are numbered */
   uint32_t propagation_ms;
   uint32_t cluster_off;          /* MQZ_CLUSTER_* promises not made */
   int64_t now;                   /* the executor's clock (ms) at the current event */

@@ -172,6 +172,10 @@ int mqz_corpus_add(mqz_corpus *c, const uint8_t *s, size_t n, const char *name);
  * sessions added, or -1 when paths cannot be read. */
 long mqz_seeds_from_scenarios(char *const *paths, size_t n_paths, unsigned versions,
                               mqz_corpus *out, FILE *errs);
+/* In versions: also the cases that need a cluster (`requires: [cluster]`,
+ * docs/cluster.md), for fuzzing a cluster target; one broker never gets
+ * them, so its seeds stay as they were. */
+#define MQZ_SEEDS_CLUSTER 0x100u
 
 /* Adds every regular file of dir (sorted) as a session. Returns the count or
  * -1 with err. A missing dir is created when create is true. */
@@ -247,6 +251,7 @@ typedef struct {
   /* A cluster target: the nodes clients are placed on (see MQZ_MAX_NODES;
    * borrowed, n_nodes entries; url is ignored then). 0 or 1 node: url. */
   const mqn_url *nodes;
+  const char *const *node_names; /* borrowed, for findings' messages; may be NULL */
   unsigned n_nodes;
   /* How long a message, a retained message or a subscription may take to
    * cross to another node; every wait for owed deliveries grows by it, and
