@@ -23,3 +23,10 @@ foreach(kind aedes bridge unconnected)
                    ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-fuzz-${kind})
   set_tests_properties(cluster_fuzz_${kind} PROPERTIES TIMEOUT 180)
 endforeach()
+# mqcheck probe over the same topologies: the cluster promises each keeps.
+foreach(kind aedes bridge unconnected)
+  add_test(NAME cluster_probe_${kind}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cluster/probe.sh ${kind} $<TARGET_FILE:mqcheck>
+                   ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-probe-${kind})
+  set_tests_properties(cluster_probe_${kind} PROPERTIES TIMEOUT 120)
+endforeach()
