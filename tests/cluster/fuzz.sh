@@ -18,8 +18,8 @@ case "$kind" in
   *) limit="--sessions 1500 --duration 15s" ;;
 esac
 # shellcheck disable=SC2086 # targets and limit hold separate options
-"$mq" fuzz suite/cluster $targets --profile "$profile" --seed 1 $limit --findings "$report/findings" -q \
-  --json-stats "$report/stats.json"
+"$mq" fuzz suite/cluster $targets --profile "$profile" --seed 1 $limit --no-minimise -q \
+  --findings "$report/findings" --json-stats "$report/stats.json"
 rc=$?
 echo "mqcheck fuzz exit: $rc"
 # shellcheck disable=SC2086
