@@ -330,8 +330,9 @@ const mqe_fault_info *mqe_fault_at(size_t i) {
 }
 
 const mqe_fault_info *mqe_fault_lookup(const char *name) {
+  /* a value missing its row has a NULL name (t_fault_table catches it) */
   for (size_t i = 1; i < MQE_FAULT__END; i++)
-    if (!strcmp(table[i].name, name)) return &table[i];
+    if (table[i].name && !strcmp(table[i].name, name)) return &table[i];
   return NULL;
 }
 
