@@ -105,7 +105,10 @@ static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
     free(e->bytes); /* never queued: no expectation of the scenario sees it */
     return;
   }
-  c->connacked |= !e->bad && e->pkt.type == MQC_CONNACK;
+  if (!e->bad && e->pkt.type == MQC_CONNACK) {
+    c->connacked = true;
+    c->refusal = e->pkt.connack.reason != 0;
+  }
   if (e->bad) {
     char hex[97];
     size_t k = 0;

@@ -27,6 +27,7 @@ typedef struct {
   bool poisoned; /* the byte stream could not be framed */
   char poison_msg[200];
   bool connacked; /* a CONNACK arrived on this connection */
+  bool refusal;   /* ... and it refused the connection */
   mqs__rx *q;     /* received packets; [q_head, q_n) unconsumed */
   size_t q_head, q_n, q_cap;
   uint32_t closes;               /* count of observed closes */

@@ -966,13 +966,28 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
   /* disconnect_packet: false - the close may follow a CONNACK, never a
    * DISCONNECT (a server sends none before a successful CONNACK) */
   bool no_disconnect = mqs__is_scalar(dp) && !strcmp(mqs__scalar(dp), "false");
-  bool got_packet = false;
+  bool got_packet = false, disconnected = false, refused = false;
   char soft[1024] = ""; /* the first thing wrong with what came before the close */
   for (;;) {
     mqs__rx *rx = mqs__next(r, idx, deadline);
     if (!rx) break;
     char got[900];
     describe_rx(r, rx, got, sizeof got);
+    if (disconnected) {
+      /* anything after the server's DISCONNECT breaks MQTT-3.14.4-1 alone:
+       * the close it announced is still judged */
+      mqs__judged(r, st, "MQTT-3.14.4-1", true);
+      mqs__buf_printf(&r->detail, "  received %s after the DISCONNECT (MQTT-3.14.4-1)\n", got);
+      if (!r->res->message) {
+        char m[1000];
+        snprintf(m, sizeof m, "expect_disconnect: '%s' received %s after the DISCONNECT (%s)",
+                 cname(r, idx), got, "MQTT-3.14.4-1");
+        r->res->message = strdup(m);
+        r->res->step_line = st->line;
+      }
+      mqs__consume(r, idx);
+      continue;
+    }
     bool closing = !rx->bad && (rx->pkt.type == MQC_DISCONNECT ||
                                 (rx->pkt.type == MQC_CONNACK && rx->pkt.connack.reason != 0));
     /* A refusal in the 3.1.1 CONNACK layout (20 02 00 rc) is accepted when
@@ -1031,7 +1046,30 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       if (!soft[0]) snprintf(soft, sizeof soft, "expect_disconnect: wrong reason code 0x%02x", rc);
     }
     got_packet = true;
+    disconnected = rx->pkt.type == MQC_DISCONNECT;
+    refused = rx->pkt.type == MQC_CONNACK;
     mqs__consume(r, idx);
+  }
+  refused |= !got_packet && c->refusal; /* the connect step took the CONNACK */
+  if ((disconnected || refused) && c->open && !c->poisoned) {
+    /* the DISCONNECT or refusing CONNACK the step wanted came, and only the
+     * close that must follow it is missing: that is a statement of its own */
+    const char *id = disconnected     ? "MQTT-3.14.4-2"
+                     : r->v == MQC_V5 ? "MQTT-3.2.2-7"
+                                      : "MQTT-3.2.2-5";
+    mqs__judged(r, st, id, true);
+    mqs__buf_printf(&r->detail, "  received:   %s, but the connection stayed open (%s)\n",
+                    disconnected ? "the DISCONNECT" : "the refusing CONNACK", id);
+    if (!r->res->message) {
+      char m[300];
+      snprintf(m, sizeof m, "expect_disconnect: the connection of '%s' stayed open (%s)",
+               cname(r, idx), id);
+      r->res->message = strdup(m);
+      r->res->step_line = st->line;
+    }
+    mqs__negative(r, st);
+    if (soft[0]) judge_closed(r, st, soft);
+    return 0;
   }
   if (c->open && !c->poisoned) {
     mqs__buf_printf(&r->detail,

@@ -864,6 +864,31 @@ static void test_runner_attribution(void **state) {
                         "  - {client: a, connect: {client_id: \"\", clean_start: false}, "
                         "connack: {reason_code: 2}}\n"
                         "  - {client: a, expect_disconnect: true}\n";
+  /* the refusing CONNACK came, only the close is missing */
+  run_faults(refused, MQS_V311, mqe_fault_lookup("refusal-keeps-open")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-5"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.3-8"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a packet after the server's DISCONNECT, or no close after it */
+  const char *twice = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.0-2]\n"
+                      "clients: [a]\nsteps:\n"
+                      "  - {client: a, connect: {}}\n"
+                      "  - {client: a, send: {type: CONNECT, client_id: x}}\n"
+                      "  - {client: a, expect_disconnect: {reason_code: 0x82}}\n";
+  run_faults(twice, MQS_V5, mqe_fault_lookup("packet-after-disconnect")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.14.4-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.0-2"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(twice, MQS_V5, mqe_fault_lookup("disconnect-keeps-open")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.14.4-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.0-2"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
   run_faults(refused, MQS_V311, mqe_fault_lookup("refusal-session-present")->id, &r, &sc);
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.2.2-4"), MQS_ST_FAIL);
