@@ -908,6 +908,26 @@ static void test_runner_attribution(void **state) {
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 
+  /* a no_properties check naming both statements of a packet blames the
+   * one of the property that came */
+  const char *fit = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.4.2-2, MQTT-3.4.2-3]\n"
+                    "clients: [a]\nsteps:\n"
+                    "  - {client: a, connect: {properties: [{maximum_packet_size: 24}]}}\n"
+                    "  - {client: a, send: {type: PUBLISH, qos: 1, packet_id: 1, topic: n, "
+                    "payload: x}}\n"
+                    "  - {client: a, expect: {type: PUBACK, packet_id: 1, no_properties: "
+                    "[reason_string, user_property]}, rules: [MQTT-3.4.2-2, MQTT-3.4.2-3]}\n";
+  run_faults(fit, MQS_V5, mqe_fault_lookup("user-property-oversize-puback")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.4.2-3"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.4.2-2"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(fit, MQS_V5, mqe_fault_lookup("reason-string-oversize-puback")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.4.2-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.4.2-3"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
   const char *resub =
       "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-3, MQTT-3.8.4-6]\n"
       "clients: [s, p]\nsteps:\n"
