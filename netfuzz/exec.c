@@ -48,6 +48,7 @@ struct slot {
   bool leave_wait; /* the current record waits for deliveries owed to its client */
   int64_t drain_until;
   char token[MQZ_TOKEN_LEN + 1];
+  uint8_t place[MQZ_MAX_CLIENTS]; /* the node each client's next OPEN goes to */
   client cl[MQZ_MAX_CLIENTS];
   mqz__model model;
   mqz_outcome out;
@@ -108,6 +109,15 @@ int mqz_exec_new(const mqz_exec_opts *opts, mqz_done_fn done, void *ctx, mqz_exe
   if (!x->o.drain_ms) x->o.drain_ms = d.drain_ms;
   if (!x->o.session_ms) x->o.session_ms = d.session_ms;
   if (!x->o.connect_ms) x->o.connect_ms = d.connect_ms;
+  if (x->o.n_nodes > MQZ_MAX_NODES) x->o.n_nodes = MQZ_MAX_NODES;
+  if (x->o.n_nodes > 1) {
+    /* a delivery to another node may take the propagation bound longer */
+    if (!x->o.propagation_ms) x->o.propagation_ms = MQZ_PROPAGATION_DEFAULT_MS;
+    x->o.drain_ms += x->o.propagation_ms;
+    x->o.session_ms += 2 * x->o.propagation_ms;
+  } else {
+    x->o.n_nodes = 1;
+  }
   x->done = done;
   x->ctx = ctx;
   x->trace = getenv("MQZ_TRACE") != NULL;
@@ -202,6 +212,13 @@ int mqz_exec_submit(mqz_exec *x, uint64_t id, uint32_t token, const uint8_t *s, 
   memset(&sl->out, 0, sizeof sl->out);
   mqz__model_init(&sl->model, mqz_session_version(s, n), sl->token, x->o.spec_oracle,
                   (mqz_session_flags(s, n) & MQZ_F_AUTO_ACK) != 0, &sl->out);
+  sl->model.n_nodes = x->o.n_nodes;
+  sl->model.node_names = x->o.node_names;
+  sl->model.propagation_ms = x->o.propagation_ms;
+  sl->model.cluster_off = x->o.cluster_off;
+  sl->model.now = now;
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+    sl->place[k] = (uint8_t)(k % x->o.n_nodes);
   mqz_iter_init(&sl->it, sl->s, sl->n);
   x->running++;
   return 0;
@@ -282,6 +299,7 @@ static void on_packets(mqz_exec *x, slot *s, client *c) {
 
 static void on_readable(mqz_exec *x, slot *s, client *c) {
   uint8_t buf[16384];
+  s->model.now = x->now;
   for (int rounds = 0; rounds < 64 && c->conn; rounds++) {
     size_t got = 0;
     mqn_status st = mqn_conn_read(c->conn, buf, sizeof buf, &got);
@@ -306,11 +324,13 @@ static void open_client(mqz_exec *x, slot *s, client *c) {
     client_close(x, c, true);
   }
   mqz__model_open(&s->model, c->idx);
+  s->model.node[c->idx] = s->place[c->idx];
   c->broken = false;
   c->rx.n = 0;
   mqn_conn_opts co = {.handshake_timeout_ms = x->o.connect_ms};
   mqn_conn *conn;
-  if (mqn_conn_dial(&x->o.url, x->o.tls, &co, &conn) != MQN_OK ||
+  const mqn_url *url = x->o.n_nodes > 1 ? &x->o.nodes[s->place[c->idx]] : &x->o.url;
+  if (mqn_conn_dial(url, x->o.tls, &co, &conn) != MQN_OK ||
       mqn_loop_add(x->loop, conn, c) != MQN_OK) {
     s->out.refused = true;
     return;
@@ -407,6 +427,9 @@ static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
     c->split = r->arg;
     c->split_set = true;
     return true;
+  case MQZ_OP_NODE:
+    s->place[c->idx] = (uint8_t)(r->arg % x->o.n_nodes);
+    return true;
   case MQZ_OP_SLOWREAD:
     if (c->conn && !c->dialing) {
       c->slow_until = now + 10 * (int64_t)r->arg;
@@ -428,6 +451,7 @@ static void finish(mqz_exec *x, slot *s) {
 /* Runs s until it blocks or ends. Returns true when it ended. */
 static bool advance(mqz_exec *x, slot *s) {
   int64_t now = x->now;
+  s->model.now = now;
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
     client *c = &s->cl[k];
     if (c->conn && c->slow_until && now >= c->slow_until) {
