@@ -327,8 +327,11 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
   size_t nr = m->n_recs;
   size_t pick = below(st, nr ? nr : 1);
   /* grafting weighs four: property combinations are where parsers break */
-  unsigned choice = (unsigned)below(st, 23);
-  if (choice >= 17 && choice < 20) choice = 13;
+  unsigned choice = (unsigned)below(st, 20);
+  if (choice >= 17) choice = 13;
+  /* half of the floods are resource mutations (20-22) instead: drawn only
+   * here, so that every other session mutates as it did before them */
+  if (choice == 16 && below(st, 2)) choice = 20 + (unsigned)below(st, 3);
   switch (choice) {
   case 0: /* drop a record */
     if (!nr) return 0;
@@ -637,8 +640,10 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     if (!nc) return 0;
     size_t at = cand[below(st, nc)];
     const mqz_rec *pr = &m->recs[at];
-    static const size_t sizes[] = {256u << 10, 256u << 10, 1u << 20, 4u << 20};
-    size_t want = sizes[below(st, 4)];
+    /* enough for quadratic work to take seconds, not so much that a loaded
+     * broker takes seconds to read it */
+    static const size_t sizes[] = {256u << 10, 256u << 10, 1u << 20};
+    size_t want = sizes[below(st, 3)];
     /* the packet in canonical form, so the property length's varint has its
      * minimal width and the offsets below hold */
     const mqc_props *props = packet_props(pr->pkt, pr->pkt_len, &pkt);
@@ -729,7 +734,7 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     if (!nc) return 0;
     size_t at = cand[below(st, nc)];
     const mqz_rec *pr = &m->recs[at];
-    static const uint32_t counts[] = {100, 1000, 5000, 20000};
+    static const uint32_t counts[] = {100, 300, 1000, 3000};
     uint32_t count = counts[below(st, 4)];
     /* half the time the sender neither reads nor answers meanwhile: what
      * the broker owes it (PUBRECs, PUBACKs, deliveries) piles up too */

@@ -54,8 +54,8 @@ typedef enum {
 #define PB_BIG_CLAIM (1u << 20)
 /* Bytes held (and touched) per repeated identifier, and at most this many
  * blocks per connection (heldgrowth): 64 MiB. */
-#define PB_HELD_BYTES (16u << 10)
-#define PB_HELD_MAX   4096
+#define PB_HELD_BYTES (64u << 10)
+#define PB_HELD_MAX   1024
 /* Bytes leaked (and touched) per connection. */
 #define PB_LEAK_BYTES (64u << 10)
 
