@@ -20,6 +20,7 @@ static void on_signal(int sig) {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: mqcheck fuzz (--target URL | --exec \"CMD ... {port}\") [options] [SEED...]\n"
+             "       mqcheck fuzz --target a=URL --target b=URL [--profile F] [options] [SEED...]\n"
              "\n"
              "Fuzzes an MQTT broker with sessions compiled from the scenario suite (SEED files\n"
              "or folders; default: the suite mqcheck run uses) and mutated at session, packet and "
@@ -29,7 +30,12 @@ static void usage(FILE *f) {
              "specification fixes), leak (exec'd broker's RSS/descriptors grow).\n"
              "\n"
              "target:\n"
-             "  --target URL          tcp://, mqtts://, ws://, wss:// (as for run)\n"
+             "  --target URL          tcp://, mqtts://, ws://, wss:// (as for run); given\n"
+             "                        several times as NAME=URL, the nodes of a cluster: the\n"
+             "                        clients of a session are spread over them\n"
+             "                        (docs/cluster.md)\n"
+             "  --profile F           target profile (as for run): its target list, its\n"
+             "                        cluster: promises and propagation_ms, credentials, TLS\n"
              "  --exec \"CMD {port}\"   start the broker on a free loopback port, restart it\n"
              "                        after each crash; its output goes to DIR/broker-N.log\n"
              "  --jobs N              exec: N broker instances, one port each (default 1)\n"
@@ -103,7 +109,8 @@ static int parse_u64(const char *s, uint64_t *out) {
 /* Options into o, tls, replay and seeds (room for argc). Returns -1 to go
  * on, 0 after --help, 2 on a usage error (reported). */
 static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, const char **replay,
-                      char **seeds, size_t *n_seeds) {
+                      char **seeds, size_t *n_seeds, const char **targets, size_t *n_targets,
+                      const char **profile) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -119,7 +126,12 @@ static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, con
       return 0;
     } else if (!strcmp(a, "--target")) {
       NEED_ARG;
-      o->target = v;
+      if (*n_targets == MQS_NODES_MAX)
+        return cli_usage("fuzz", "at most %d --target nodes", MQS_NODES_MAX);
+      targets[(*n_targets)++] = o->target = v;
+    } else if (!strcmp(a, "--profile")) {
+      NEED_ARG;
+      *profile = v;
     } else if (!strcmp(a, "--exec")) {
       NEED_ARG;
       o->exec = v;
@@ -235,20 +247,90 @@ static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, con
 #undef NEED_ARG
 #undef BAD_VALUE
 
+/* The profile fills what the command line left open (as for run); several
+ * targets, given or from the profile, are the nodes of a cluster, named as
+ * run names them, with the profile's promises and propagation bound. names
+ * and urls (MQS_NODES_MAX entries) borrow from *spec. Returns 0, or -1
+ * after reporting the error. */
+static int cluster_setup(mqz_opts *o, mqs_tls_opts *tls, const char *profile, mqs_profile *prof,
+                         const char **targets, size_t n_targets, mqs_target_spec **spec,
+                         const char **names, const char **urls) {
+  if (profile) {
+    mqs_load_error le;
+    if (cli_check_file("fuzz", "--profile", profile)) return -1;
+    if (mqs_profile_load(profile, prof, &le)) {
+      fprintf(stderr, "%s:%zu:%zu: error: %s\n", le.file, le.line, le.column, le.message);
+      return -1;
+    }
+    if (!n_targets && !o->exec && prof->n_targets > 1) {
+      n_targets = prof->n_targets;
+      for (size_t k = 0; k < n_targets && k < MQS_NODES_MAX; k++)
+        targets[k] = prof->targets[k];
+    }
+    if (!n_targets && !o->exec && prof->target) targets[n_targets++] = o->target = prof->target;
+    if (!o->username) o->username = prof->username;
+    if (!o->password) o->password = prof->password;
+    if (!tls->cafile) tls->cafile = prof->cafile;
+    if (!tls->cert) tls->cert = prof->cert;
+    if (!tls->key) tls->key = prof->key;
+    if (!tls->insecure) tls->insecure = prof->insecure;
+    if (!o->versions) o->versions = prof->versions; /* MQS_V31 is MQZ_V31 */
+    o->propagation_ms = prof->propagation_ms;
+    o->cluster_off = prof->cluster_off;
+  }
+  if (n_targets < 2) return 0;
+  if (o->exec) {
+    fprintf(stderr,
+            "mqcheck fuzz: several --target nodes make a cluster; --exec starts one broker\n");
+    return -1;
+  }
+  char err[512];
+  if (mqs_target_spec_new_nodes(targets, n_targets, NULL, spec, err, sizeof err)) {
+    fprintf(stderr, "mqcheck fuzz: %s\n", err);
+    return -1;
+  }
+  o->n_nodes = (unsigned)mqs_target_spec_n_nodes(*spec);
+  for (unsigned k = 0; k < o->n_nodes; k++) {
+    names[k] = mqs_target_spec_node_name(*spec, k);
+    urls[k] = mqs_target_spec_node_url(*spec, k);
+  }
+  o->node_names = names;
+  o->node_urls = urls;
+  o->target = urls[0];
+  if (!prof->has_cluster)
+    fprintf(stderr,
+            "fuzz: %u nodes and no cluster: section in a profile: every promise assumed, "
+            "propagation bound %u ms (docs/cluster.md)\n",
+            o->n_nodes, MQZ_PROPAGATION_DEFAULT_MS);
+  return 0;
+}
+
 int mqc_cmd_fuzz(int argc, char **argv) {
   mqz_opts o;
   memset(&o, 0, sizeof o);
   o.seed = 1;
   o.findings_dir = "findings";
   mqs_tls_opts tls = {0};
-  const char *replay = NULL;
+  const char *replay = NULL, *profile = NULL;
+  const char *targets[MQS_NODES_MAX];
+  size_t n_targets = 0;
   char **seeds = calloc((size_t)argc + 1, sizeof *seeds);
   size_t n_seeds = 0;
   if (!seeds) return 2;
-  int parsed = parse_args(argc, argv, &o, &tls, &replay, seeds, &n_seeds);
+  int parsed =
+      parse_args(argc, argv, &o, &tls, &replay, seeds, &n_seeds, targets, &n_targets, &profile);
   if (parsed >= 0) {
     free(seeds);
     return parsed;
+  }
+  mqs_profile prof;
+  memset(&prof, 0, sizeof prof);
+  mqs_target_spec *spec = NULL;
+  const char *names[MQS_NODES_MAX], *urls[MQS_NODES_MAX];
+  if (cluster_setup(&o, &tls, profile, &prof, targets, n_targets, &spec, names, urls)) {
+    mqs_profile_free(&prof);
+    free(seeds);
+    return 2;
   }
   if (!o.target == !o.exec) {
     fprintf(stderr, "mqcheck fuzz: give --target URL or --exec \"CMD ... {port}\" (one of them)\n");
@@ -301,6 +383,8 @@ int mqc_cmd_fuzz(int argc, char **argv) {
   }
   if (rc == 2) fprintf(stderr, "mqcheck fuzz: %s\n", err);
   mqn_tls_free(ctx);
+  mqs_target_spec_free(spec);
+  mqs_profile_free(&prof);
   free(seeds);
   return rc;
 }

@@ -205,13 +205,23 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
     eng_log_free(&log);
     return NULL;
   }
-  /* which clients the session uses */
+  /* which clients the session uses, and on a cluster the nodes they open
+   * on: client c's home is node c mod n_nodes, a NODE record moves it */
   bool used[MQZ_MAX_CLIENTS] = {0};
+  unsigned nn = f->n_nodes > 1 && f->node_names ? f->n_nodes : 1, nodes_used = 0;
+  uint8_t place[MQZ_MAX_CLIENTS];
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+    place[k] = (uint8_t)(k % nn);
   mqz_iter it;
   mqz_rec r;
   mqz_iter_init(&it, f->session, f->session_n);
-  while (mqz_iter_next(&it, &r))
+  while (mqz_iter_next(&it, &r)) {
     used[r.client] = true;
+    if (r.op == MQZ_OP_NODE) place[r.client] = (uint8_t)(r.arg % nn);
+    if (r.op == MQZ_OP_OPEN) nodes_used |= 1u << place[r.client];
+  }
+  for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
+    place[k] = (uint8_t)(k % nn);
   bool strict = f->kind == MQZ_BADWIRE;
   bool auto_ack = (mqz_session_flags(f->session, f->session_n) & MQZ_F_AUTO_ACK) != 0;
   bool fence = f->kind == MQZ_SPEC &&
@@ -230,10 +240,16 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   tquote(&t, desc);
   bool two = strcmp(stmt, "MQTT-3.12.4-1") && f->kind != MQZ_SPEC;
   step_rules sr = {vlabel, two ? stmt : NULL, false};
-  tprintf(&t, "\nversions: [%s]\nrules:\n  %s: [%s%s]\nclients: [", vlabel, vlabel, stmt,
-          two ? ", MQTT-3.12.4-1" : "");
+  tprintf(&t, "\nversions: [%s]\n", vlabel);
+  /* clients on several nodes: a cluster case (docs/cluster.md), skipped on
+   * one broker, waits grown by the propagation bound */
+  if (nodes_used & (nodes_used - 1)) tprintf(&t, "requires: [cluster]\n");
+  tprintf(&t, "rules:\n  %s: [%s%s]\nclients: [", vlabel, stmt, two ? ", MQTT-3.12.4-1" : "");
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
-    if (used[k]) tprintf(&t, "c%u, ", k);
+    if (used[k] && nn > 1)
+      tprintf(&t, "{name: c%u, node: %s}, ", k, f->node_names[k % nn]);
+    else if (used[k])
+      tprintf(&t, "c%u, ", k);
   tprintf(&t, "check]\nsteps:\n");
   bool open[MQZ_MAX_CLIENTS] = {0};
   size_t ev = 0, idx = 0;
@@ -250,8 +266,15 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
     case MQZ_OP_OPEN:
       if (open[r.client]) /* the fuzzer drops an open transport first */
         tprintf(&t, "  - {client: c%u, drop: true}\n", r.client);
-      tprintf(&t, "  - {client: c%u, open: true}\n", r.client);
+      if (place[r.client] != r.client % nn)
+        tprintf(&t, "  - {client: c%u, open: true, node: %s}\n", r.client,
+                f->node_names[place[r.client]]);
+      else
+        tprintf(&t, "  - {client: c%u, open: true}\n", r.client);
       open[r.client] = true;
+      break;
+    case MQZ_OP_NODE:
+      place[r.client] = (uint8_t)(r.arg % nn);
       break;
     case MQZ_OP_SEND:
     case MQZ_OP_ACK:

@@ -40,6 +40,7 @@ typedef struct {
   mqz_exec *x;
   mqz_exec *tx; /* one session at a time: triage and minimisation */
   mqn_url url;
+  mqn_url nodes[MQZ_MAX_NODES]; /* a cluster target: url is nodes[0] */
   char log_path[4096];
   int64_t next_probe;
   mqz_exec *bx;    /* many at once, no oracle callback: triage batches */
@@ -167,7 +168,31 @@ static int instance_start(run *r, instance *in, char *err, size_t cap) {
     snprintf(err, cap, "'%s' is not a target URL (tcp://, mqtts://, ws://, wss://)", r->o->target);
     return -1;
   }
+  for (unsigned k = 0; k < r->o->n_nodes && k < MQZ_MAX_NODES; k++)
+    if (mqn_url_parse(r->o->node_urls[k], &in->nodes[k]) != MQN_OK) {
+      snprintf(err, cap, "node %s: '%s' is not a target URL (tcp://, mqtts://, ws://, wss://)",
+               r->o->node_names[k], r->o->node_urls[k]);
+      return -1;
+    }
+  if (r->o->n_nodes > 1) in->url = in->nodes[0];
   return 0;
+}
+
+/* The executor options every executor of an instance starts from. */
+static void exec_opts(const run *r, const instance *in, mqz_exec_opts *xo) {
+  mqz_exec_opts_default(xo);
+  xo->url = in->url;
+  xo->tls = r->o->tls;
+  if (r->o->concurrency) xo->concurrency = r->o->concurrency;
+  xo->spec_oracle = !r->o->no_spec;
+  if (r->o->drain_ms) xo->drain_ms = r->o->drain_ms;
+  if (r->o->n_nodes > 1) {
+    xo->nodes = in->nodes;
+    xo->node_names = r->o->node_names;
+    xo->n_nodes = r->o->n_nodes;
+    xo->propagation_ms = r->o->propagation_ms;
+    xo->cluster_off = r->o->cluster_off;
+  }
 }
 
 static void instance_url(instance *in) {
@@ -205,12 +230,24 @@ static int alive(run *r, instance *in, mqc_version v, char *why, size_t cap) {
   return alive_within(r, in, v, r->o->hang_ms ? r->o->hang_ms : 2000, why, cap);
 }
 
+/* A cluster is alive when every node is: a hang of any node is a hang. */
 static int alive_within(run *r, instance *in, mqc_version v, uint32_t ms, char *why, size_t cap) {
   char cid[40], topic[64];
-  snprintf(cid, sizeof cid, "mqcheck-liveness-%u", in->no);
-  snprintf(topic, sizeof topic, "mqcheck/liveness/%u", in->no);
-  return mqz_liveness(&in->url, r->o->tls, v, cid, r->o->username, r->o->password, topic, ms, why,
-                      cap);
+  unsigned n = r->o->n_nodes > 1 ? r->o->n_nodes : 1;
+  for (unsigned k = 0; k < n; k++) {
+    snprintf(cid, sizeof cid, "mqcheck-liveness-%u-%u", in->no, k);
+    snprintf(topic, sizeof topic, "mqcheck/liveness/%u/%u", in->no, k);
+    const mqn_url *u = n > 1 ? &in->nodes[k] : &in->url;
+    if (mqz_liveness(u, r->o->tls, v, cid, r->o->username, r->o->password, topic, ms, why, cap)) {
+      if (n > 1) { /* name the node */
+        char one[300];
+        snprintf(one, sizeof one, "node %s: %s", r->o->node_names[k], why);
+        snprintf(why, cap, "%s", one);
+      }
+      return -1;
+    }
+  }
+  return 0;
 }
 
 static mqc_version probe_version(const run *r) {
@@ -409,14 +446,13 @@ static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kin
   return !strcmp(got, sig);
 }
 
-/* A smaller session is kept only when it reproduces reliably: a crash or
- * hang twice in a row (a packet boundary or a race can make one of them
- * come and go), anything else once (those oracles are deterministic). */
+/* A smaller session is kept only when it reproduces twice in a row: our
+ * oracles are deterministic, but what the broker does is not always (a
+ * packet boundary or a race can make a crash come and go, and how many
+ * messages are in flight at once depends on when the broker reads). */
 static bool still_reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kind kind,
                              const char *sig) {
-  if (!reproduces(r, in, s, n, kind, sig)) return false;
-  return (kind != MQZ_CRASH && kind != MQZ_HANG && !at_exit_sig(sig) && !held_sig(sig)) ||
-         reproduces(r, in, s, n, kind, sig);
+  return reproduces(r, in, s, n, kind, sig) && reproduces(r, in, s, n, kind, sig);
 }
 
 /* The protocol level the client of record idx speaks there: its last
@@ -489,39 +525,127 @@ static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *
   return n;
 }
 
+/* Replays: how many times a finding's scenario is run against the broker
+ * before it is said to pass there. */
+#define SCENARIO_REPLAYS 3
+
+/* Does f's scenario, as it would be written, fail against this instance?
+ * A user keeps the scenario as a regression test, so what counts is the
+ * scenario, not the session it came from: the runner paces a case step by
+ * step, the fuzzer's clients run at once, and a finding that depends on
+ * timing can show in one and not the other. Only kinds the scenario judges
+ * on the wire (spec, bad-wire) are replayed: a crash or hang would take the
+ * broker down. Returns 1 when some replay failed, 0 when every replay
+ * passed, -1 when it could not tell (the scenario did not load or run). */
+static int scenario_fails(run *r, instance *in, const mqz_finding *f) {
+  if (f->kind != MQZ_SPEC && f->kind != MQZ_BADWIRE) return -1;
+  char *yaml = mqz_scenario_yaml(f);
+  if (!yaml) return -1;
+  mqs_scenario *sc = NULL;
+  mqs_load_error lerr;
+  int rc = mqs_scenario_load_text("finding.yaml", yaml, strlen(yaml), &sc, &lerr);
+  free(yaml);
+  if (rc) return -1;
+  char url[600], err[256];
+  if (in->broker)
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)mqz_broker_port(in->broker));
+  else
+    snprintf(url, sizeof url, "%s", r->o->target);
+  /* a cluster: the scenario's clients go to the nodes the session used */
+  char nodes[MQZ_MAX_NODES][400];
+  const char *targets[MQZ_MAX_NODES] = {url};
+  size_t nt = 1;
+  for (unsigned k = 0; r->o->n_nodes > 1 && k < r->o->n_nodes && k < MQZ_MAX_NODES; k++) {
+    snprintf(nodes[k], sizeof nodes[k], "%s=%s", r->o->node_names[k], r->o->node_urls[k]);
+    targets[k] = nodes[k];
+    nt = k + 1;
+  }
+  mqs_target_spec *spec = NULL;
+  if (mqs_target_spec_new_nodes(targets, nt, NULL, &spec, err, sizeof err)) {
+    mqs_scenario_free(sc);
+    return -1;
+  }
+  mqs_run_opts o;
+  memset(&o, 0, sizeof o);
+  o.target = spec;
+  o.caps = mqs_target_spec_default_caps(spec);
+  o.username = r->o->username;
+  o.password = r->o->password;
+  o.step_timeout_ms = 1000;
+  if (nt > 1) {
+    o.cluster = MQS_CLUSTER_ALL & ~r->o->cluster_off;
+    o.propagation_ms = r->o->propagation_ms;
+  }
+  unsigned vbit = sc->versions & -sc->versions;
+  mqs_case c = {sc, vbit};
+  int verdict = 0;
+  for (unsigned i = 0; i < SCENARIO_REPLAYS && verdict == 0; i++) {
+    mqs_result res;
+    mqs_run_case(&c, i, &o, &res);
+    verdict = res.verdict == MQS_FAIL ? 1 : res.verdict == MQS_PASS ? 0 : -1;
+    mqs_result_free(&res);
+  }
+  mqs_target_spec_free(spec);
+  mqs_scenario_free(sc);
+  return verdict;
+}
+
+/* A smaller session is kept when it still reproduces the finding and,
+ * for a finding the scenario judges on the wire, its scenario still fails:
+ * the scenario is what the user keeps (its pacing differs from the
+ * session's, so a race the session won may not happen in it). */
+static bool keeps(run *r, instance *in, const uint8_t *s, size_t n, const mqz_finding *proto) {
+  if (!still_reproduces(r, in, s, n, proto->kind, proto->signature)) return false;
+  mqz_finding f = *proto;
+  f.session = s;
+  f.session_n = n;
+  return scenario_fails(r, in, &f) != 0;
+}
+
 /* Delta debugging: clients, then runs of records, then single records,
- * each kept out when the finding still reproduces; then bytes. */
-static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, mqz_kind kind, const char *sig,
+ * each kept out when the finding still reproduces (keeps); then bytes.
+ * proto is the finding as it would be written (its session unused). */
+static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, const mqz_finding *proto,
                        size_t *after_records) {
   *after_records = n;
   if (r->o->no_minimise) return n;
+  mqz_kind kind = proto->kind;
+  const char *sig = proto->signature;
   mqz_rec recs[512];
   uint8_t *cand = malloc(MQZ_SESSION_MAX);
   if (!cand) return n;
   unsigned budget = 400;
-  /* clients */
-  for (unsigned k = 0; k < MQZ_MAX_CLIENTS && budget; k++) {
-    size_t m = 2;
-    memcpy(cand, s, 2);
-    mqz_iter it;
-    mqz_rec rec;
-    bool had = false;
-    mqz_iter_init(&it, s, n);
-    while (mqz_iter_next(&it, &rec)) {
-      if (rec.client == k && rec.op != MQZ_OP_WAIT) {
-        had = true;
-        continue;
-      }
-      memcpy(cand + m, s + rec.offset, rec.len);
-      m += rec.len;
-    }
-    if (!had) continue;
-    budget--;
-    if (still_reproduces(r, in, cand, m, kind, sig)) {
-      memcpy(s, cand, m);
-      n = m;
-    }
+  /* clients that answer nothing unless told: a finding that depends on how
+   * fast the answers come back then stops depending on it */
+  if (n >= 2 && (s[1] & MQZ_F_AUTO_ACK) && budget--) {
+    memcpy(cand, s, n);
+    cand[1] &= (uint8_t)~MQZ_F_AUTO_ACK;
+    if (keeps(r, in, cand, n, proto)) s[1] = cand[1];
   }
+  /* each client, then each client's answers, all at once */
+  for (unsigned pass = 0; pass < 2; pass++)
+    for (unsigned k = 0; k < MQZ_MAX_CLIENTS && budget; k++) {
+      size_t m = 2;
+      memcpy(cand, s, 2);
+      mqz_iter it;
+      mqz_rec rec;
+      bool had = false;
+      mqz_iter_init(&it, s, n);
+      while (mqz_iter_next(&it, &rec)) {
+        if (rec.client == k && (pass ? rec.op == MQZ_OP_ACK : rec.op != MQZ_OP_WAIT)) {
+          had = true;
+          continue;
+        }
+        memcpy(cand + m, s + rec.offset, rec.len);
+        m += rec.len;
+      }
+      if (!had) continue;
+      budget--;
+      if (keeps(r, in, cand, m, proto)) {
+        memcpy(s, cand, m);
+        n = m;
+      }
+    }
   /* records: chunks of halving size */
   for (size_t chunk = 16; chunk >= 1 && budget; chunk /= 2) {
     bool progress = true;
@@ -541,7 +665,7 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, mqz_kind kind
             m += recs[i].len;
           }
         budget--;
-        if (still_reproduces(r, in, cand, m, kind, sig)) {
+        if (keeps(r, in, cand, m, proto)) {
           memcpy(s, cand, m);
           n = m;
           progress = true;
@@ -552,21 +676,21 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, mqz_kind kind
     if (chunk == 1) break;
   }
   *after_records = n;
-  /* a crash or hang costs a broker restart per run (an exit-time leak one
-   * per run, found or not): fewer runs, each candidate tried once, and the
-   * result checked twice at the end (else the bytes stay as the records
-   * left them) */
-  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG || at_exit_sig(sig) || held_sig(sig);
-  unsigned bytes_budget = slow ? 40 : 200;
-  uint8_t *before = slow ? malloc(n) : NULL;
-  if (slow && !before) {
+  uint8_t *before = malloc(n);
+  if (!before) {
     free(cand);
     return n;
   }
-  if (before) memcpy(before, s, n);
+  memcpy(before, s, n);
+  /* a crash or hang costs a broker restart per run (an exit-time leak one
+   * per run, found or not): fewer runs, each candidate tried once, and the
+   * result checked at the end (else the bytes stay as the records left
+   * them); the scenario too is checked once, at the end */
+  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG || at_exit_sig(sig) || held_sig(sig);
+  unsigned bytes_budget = slow ? 40 : 200;
   size_t m = shrink_bytes(r, in, s, n, cand, kind, sig, &bytes_budget, slow, true);
   m = shrink_bytes(r, in, s, m, cand, kind, sig, &bytes_budget, slow, false);
-  if (slow && m < n && !still_reproduces(r, in, s, m, kind, sig)) {
+  if (m < n && (slow ? !still_reproduces(r, in, s, m, kind, sig) : !keeps(r, in, s, m, proto))) {
     memcpy(s, before, n);
     m = n;
   }
@@ -582,9 +706,21 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   uint8_t *copy = malloc(MQZ_SESSION_MAX);
   if (!copy) return;
   memcpy(copy, s, n);
+  mqz_finding f;
+  memset(&f, 0, sizeof f);
+  f.kind = kind;
+  snprintf(f.signature, sizeof f.signature, "%s", sig);
+  snprintf(f.statement, sizeof f.statement, "%s", stmt ? stmt : "");
+  snprintf(f.message, sizeof f.message, "%s", msg);
+  f.seed = r->o->seed;
+  f.number = number;
+  if (r->o->n_nodes > 1) {
+    f.node_names = r->o->node_names;
+    f.n_nodes = r->o->n_nodes;
+  }
   size_t m = n, mid = 0;
   if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig) || held_sig(sig))) {
-    m = minimise(r, in, copy, n, kind, sig, &mid);
+    m = minimise(r, in, copy, n, &f, &mid);
     size_t nr = 0;
     mqz_iter it;
     mqz_rec rec;
@@ -596,6 +732,25 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
         "records, %zu after bytes",
         mqz_kind_name(kind), n, m, nr, mid, m);
   }
+  f.session = copy;
+  f.session_n = m;
+  if (mid && !r->o->no_minimise) {
+    f.found_n = n;
+    f.records_n = mid;
+  }
+  /* minimisation kept only sessions whose scenario fails; the one as found
+   * was never replayed as a scenario (its finding is still real) */
+  char replay[120] = "";
+  if (reproduced && m == n && scenario_fails(r, in, &f) == 0)
+    snprintf(replay, sizeof replay,
+             " (its scenario passed %d replays against this broker: the finding depends on timing)",
+             SCENARIO_REPLAYS);
+  snprintf(f.message, sizeof f.message, "%s%s%s", msg,
+           reproduced ? ""
+           : kind == MQZ_LEAK && !at_exit_sig(sig) && !held_sig(sig)
+               ? " (one session of the window; a leak needs many)"
+               : " (not reproduced alone)",
+           replay);
   /* the log of the crash or hang itself, else what the broker printed now */
   char *log = NULL;
   size_t ln = 0;
@@ -606,26 +761,8 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   } else if (in->broker) {
     (void)mqz_broker_log_since_start(in->broker, &log, &ln);
   }
-  mqz_finding f;
-  memset(&f, 0, sizeof f);
-  f.kind = kind;
-  snprintf(f.signature, sizeof f.signature, "%s", sig);
-  snprintf(f.statement, sizeof f.statement, "%s", stmt ? stmt : "");
-  snprintf(f.message, sizeof f.message, "%s%s", msg,
-           reproduced ? ""
-           : kind == MQZ_LEAK && !at_exit_sig(sig) && !held_sig(sig)
-               ? " (one session of the window; a leak needs many)"
-               : " (not reproduced alone)");
-  f.session = copy;
-  f.session_n = m;
   f.broker_log = log;
   f.broker_log_n = ln;
-  f.seed = r->o->seed;
-  f.number = number;
-  if (mid && !r->o->no_minimise) {
-    f.found_n = n;
-    f.records_n = mid;
-  }
   char path[4096], err[512];
   if (mqz_finding_write(r->o->findings_dir, &f, path, sizeof path, err, sizeof err))
     say(r, "fuzz: cannot write a finding: %s", err);
@@ -1219,6 +1356,10 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     snprintf(err, cap, "give exactly one of --target URL and --exec \"CMD ... {port}\"");
     return 2;
   }
+  if (o->n_nodes > MQZ_MAX_NODES || (o->n_nodes > 1 && o->exec)) {
+    snprintf(err, cap, "a cluster target is 2 to %d --target nodes, and not --exec", MQZ_MAX_NODES);
+    return 2;
+  }
   if (o->exec && !strstr(o->exec, "{port}")) {
     snprintf(err, cap, "--exec: the command must contain {port}, where the broker's port goes");
     return 2;
@@ -1257,8 +1398,9 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     goto out;
   }
   /* seeds */
-  long got = mqz_seeds_from_scenarios(o->seed_paths, o->n_seed_paths, seed_versions(o->versions),
-                                      &r->corpus, stderr);
+  long got = mqz_seeds_from_scenarios(
+      o->seed_paths, o->n_seed_paths,
+      seed_versions(o->versions) | (o->n_nodes > 1 ? MQZ_SEEDS_CLUSTER : 0u), &r->corpus, stderr);
   if (got < 0) {
     snprintf(err, cap, "cannot read the seed scenarios");
     goto out;
@@ -1277,6 +1419,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
   }
   for (size_t i = 0; i < r->corpus.count; i++)
     mqz_mutator_learn(r->mut, r->corpus.s[i], r->corpus.n[i]);
+  mqz_mutator_set_nodes(r->mut, o->n_nodes);
   if (o->coverage && mqz_cov_init(&r->cov, 1u << 20)) { /* maps up to 1 MiB */
     snprintf(err, cap, "out of memory");
     goto out;
@@ -1289,12 +1432,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     in->no = i;
     if (instance_start(r, in, err, cap)) goto out;
     mqz_exec_opts xo;
-    mqz_exec_opts_default(&xo);
-    xo.url = in->url;
-    xo.tls = o->tls;
-    if (o->concurrency) xo.concurrency = o->concurrency;
-    xo.spec_oracle = !o->no_spec;
-    if (o->drain_ms) xo.drain_ms = o->drain_ms;
+    exec_opts(r, in, &xo);
     mqz_exec_opts one = xo;
     one.concurrency = 1;
     if (mqz_exec_new(&xo, on_done, in, &in->x) || mqz_exec_new(&one, NULL, NULL, &in->tx) ||
@@ -1432,6 +1570,19 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
     snprintf(err, cap, "--replay needs --target URL or --exec CMD");
     free(s);
     return 2;
+  }
+  mqn_url nodes[MQZ_MAX_NODES];
+  for (unsigned k = 0; !o->exec && o->n_nodes > 1 && k < o->n_nodes && k < MQZ_MAX_NODES; k++) {
+    if (mqn_url_parse(o->node_urls[k], &nodes[k]) != MQN_OK) {
+      snprintf(err, cap, "node %s: '%s' is not a target URL", o->node_names[k], o->node_urls[k]);
+      free(s);
+      return 2;
+    }
+    xo.nodes = nodes;
+    xo.node_names = o->node_names;
+    xo.n_nodes = k + 1;
+    xo.propagation_ms = o->propagation_ms;
+    xo.cluster_off = o->cluster_off;
   }
   mqz_exec *x;
   if (mqz_exec_new(&xo, NULL, NULL, &x)) {

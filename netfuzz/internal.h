@@ -76,6 +76,7 @@ typedef enum {
 typedef struct {
   unsigned client;
   uint64_t conn_no;
+  uint8_t node; /* of its connection */
   mqz__name cid, topic;
   uint8_t qos;
   bool retain;
@@ -103,6 +104,7 @@ typedef struct {
   bool reused; /* sent with an identifier still in use: a retransmission */
   uint64_t conn_no;
   uint64_t seq;
+  uint8_t node; /* where it was published */
   uint8_t payload[MQZ__PAYLOAD_MAX];
   size_t payload_n, payload_len;
 } mqz__pub;
@@ -115,6 +117,8 @@ typedef struct {
   uint8_t granted;         /* SUBACK code; 0xFF until it arrives */
   uint8_t retain_handling; /* 5.0 option; 0 in 3.1.1 */
   uint64_t sent_seq;       /* when the SUBSCRIBE went out */
+  int64_t sent_ms;         /* ... on the executor's clock */
+  uint8_t node;            /* of the connection it was made on */
   bool gone;               /* an UNSUBSCRIBE for it was sent */
   bool no_local;
   bool shared;
@@ -128,7 +132,9 @@ typedef struct {
   uint8_t qos;
   bool acked; /* QoS 1/2 acknowledged: the broker holds it */
   uint64_t acked_seq;
-  bool expiry; /* with a Message Expiry Interval */
+  int64_t acked_ms; /* on the executor's clock */
+  uint8_t node;     /* where it was published */
+  bool expiry;      /* with a Message Expiry Interval */
   uint64_t seq;
   uint8_t payload[MQZ__PAYLOAD_MAX];
   size_t payload_n, payload_len;
@@ -139,6 +145,7 @@ typedef struct {
   unsigned client;
   uint64_t conn_no;
   const mqz__retained *r;
+  uint8_t node; /* of the subscription */
   char filter[MQZ__ID_MAX];
 } mqz__retowed;
 
@@ -177,6 +184,14 @@ typedef struct {
   bool no_retain;   /* a CONNACK said Retain Available 0: retained messages are not judged */
   bool overflow;    /* a table filled up: the delivery oracles stand down */
   mqz_outcome *out; /* the first finding is kept here */
+  /* A cluster target (the executor sets these after mqz__model_init):
+   * what a node learns from another may take propagation_ms to get there. */
+  unsigned n_nodes;              /* 0 or 1: one broker */
+  const char *const *node_names; /* borrowed; NULL: nodes are numbered */
+  uint32_t propagation_ms;
+  uint32_t cluster_off;          /* MQZ_CLUSTER_* promises not made */
+  int64_t now;                   /* the executor's clock (ms) at the current event */
+  uint8_t node[MQZ_MAX_CLIENTS]; /* the node of each client's current connection */
   /* The tables last: only their first n_* entries are read, so a session
    * starts by clearing what comes before them, not the tables (clearing
    * all 190 KiB was a tenth of the executor's CPU). */

@@ -238,6 +238,7 @@ static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) 
       r->qos = pb->qos;
       r->expiry = c->v == MQC_V5 && mqc_props_has(&pb->props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
       r->seq = m->seq;
+      r->node = m->node[client];
       keep_payload(pb->payload, r->payload, &r->payload_n, &r->payload_len);
     }
   }
@@ -256,6 +257,7 @@ static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) 
   e->expiry = c->v == MQC_V5 && mqc_props_has(&pb->props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
   e->id = pb->packet_id;
   e->seq = m->seq;
+  e->node = m->node[client];
   e->conn_no = m->conn_no[client];
   for (size_t i = 0; i + 1 < m->n_pub; i++) {
     const mqz__pub *o = &m->pub[i];
@@ -286,6 +288,8 @@ static void subscribe_sent(mqz__model *m, unsigned client, const mqc_packet *pkt
     s->no_local = c->v == MQC_V5 && (se.options & 0x04);
     s->retain_handling = c->v == MQC_V5 ? (uint8_t)((se.options >> 4) & 3) : 0;
     s->sent_seq = m->seq;
+    s->sent_ms = m->now;
+    s->node = m->node[client];
     s->shared = se.filter.n > 7 && !memcmp(se.filter.p, "$share/", 7);
     s->conn_no = m->conn_no[client];
   }
@@ -325,6 +329,7 @@ static void will_connect(mqz__model *m, unsigned client, const mqc_connect *cn) 
   memset(w, 0, sizeof *w);
   w->client = client;
   w->conn_no = m->conn_no[client];
+  w->node = m->node[client];
   w->cid = c->cid;
   name_set(&w->topic, m, cn->will_topic);
   w->qos = cn->will_qos;
@@ -551,6 +556,36 @@ static void dropped_will_delivered(mqz__model *m, unsigned client, const mqz__de
                m->c[hit->client].v == MQC_V5 ? " (reason 0x00)" : "");
 }
 
+/* " across nodes: ..." when what was sent on node from should have
+ * reached a subscriber on node to of a cluster, else "": a cross-node
+ * finding says so (docs/cluster.md). */
+static const char *across(const mqz__model *m, unsigned from, unsigned to, char *buf, size_t cap) {
+  buf[0] = 0;
+  if (m->n_nodes < 2 || from == to) return buf;
+  if (m->node_names)
+    snprintf(buf, cap, " across nodes: sent on node %s, subscribed on node %s", m->node_names[from],
+             m->node_names[to]);
+  else
+    snprintf(buf, cap, " across nodes: sent on node %u, subscribed on node %u", from, to);
+  return buf;
+}
+
+/* Could the subscription s, made on another node than r was set (or
+ * cleared) on, have been made before r got there? Nothing crosses nodes
+ * instantly: the profile's propagation bound says how long it may take. */
+static bool not_there_yet(const mqz__model *m, const mqz__retained *r, const mqz__sub *s) {
+  return m->n_nodes > 1 && r->node != s->node &&
+         s->sent_ms < r->acked_ms + (int64_t)m->propagation_ms;
+}
+
+/* Could retained message a, set on another node shortly before b, reach
+ * b's node after b did and replace it there (or b reach a's node first)?
+ * Then which of the two a node keeps is not fixed. */
+static bool may_overtake(const mqz__model *m, const mqz__retained *a, const mqz__retained *b) {
+  return m->n_nodes > 1 && a->node != b->node &&
+         b->acked_ms < a->acked_ms + (int64_t)m->propagation_ms;
+}
+
 /* d arrived with RETAIN 1: if its topic's retained message was cleared (an
  * acknowledged empty retained PUBLISH) after d's message was stored, and
  * before every subscription of this client ID that matches it was made, d
@@ -584,13 +619,16 @@ static void cleared_retained_delivered(mqz__model *m, unsigned client, const mqz
         !mqz__topic_matches(s->filter.s, s->filter.n, d->topic.s, d->topic.n))
       continue;
     if (s->sent_seq < clear->acked_seq) return; /* it may have held the message all along */
+    if (not_there_yet(m, clear, s) || may_overtake(m, stored, clear)) return;
     any = true;
   }
   if (!any) return;
+  char x[120];
   mqz__finding(m, MQZ_SPEC, client, c->v == MQC_V5 ? "MQTT-3.3.1-6" : "MQTT-3.3.1-10",
                "a new subscription of '%.*s' received the retained message on '%.*s' that an "
-               "acknowledged empty retained PUBLISH had cleared",
-               (int)c->cid.n, c->cid.s, (int)d->topic.n, d->topic.s);
+               "acknowledged empty retained PUBLISH had cleared%s",
+               (int)c->cid.n, c->cid.s, (int)d->topic.n, d->topic.s,
+               across(m, clear->node, m->node[client], x, sizeof x));
 }
 
 static void delivered(mqz__model *m, unsigned client, const mqc_packet *pkt) {
@@ -664,6 +702,7 @@ static void settle(mqz__model *m, mqz__pub *e, bool accepted) {
     if (m->ret[k].seq == e->seq) {
       m->ret[k].acked = accepted;
       m->ret[k].acked_seq = m->seq;
+      m->ret[k].acked_ms = m->now;
     }
 }
 
@@ -706,6 +745,7 @@ static void retained_owed(mqz__model *m, const mqz__sub *s) {
       const mqz__retained *o = &m->ret[j];
       if (o->seq > s->sent_seq || !name_eq(&o->topic, &r->topic)) continue;
       if (!o->acked || o->acked_seq > s->sent_seq) doubt = true; /* maybe not stored yet */
+      if (not_there_yet(m, o, s) || (o != r && may_overtake(m, o, r))) doubt = true;
       if (o->seq > last->seq) last = o;
     }
     if (last != r || doubt || !r->payload_len || r->expiry || m->n_retowed == MQZ__MAX_SUBS ||
@@ -715,6 +755,7 @@ static void retained_owed(mqz__model *m, const mqz__sub *s) {
     w->client = s->client;
     w->conn_no = s->conn_no;
     w->r = r;
+    w->node = s->node;
     snprintf(w->filter, sizeof w->filter, "%s", s->filter.s);
   }
 }
@@ -1038,11 +1079,12 @@ void mqz__model_judge(mqz__model *m, unsigned client) {
     if ((client != MQZ_MAX_CLIENTS && w->client != client) || !retained_judged(m, w) ||
         retained_arrived(m, w))
       continue;
+    char x[120];
     mqz__finding(m, MQZ_SPEC, w->client, m->session_v == MQC_V5 ? "MQTT-3.3.1-9" : "MQTT-3.3.1-6",
                  "the retained message on '%.*s' (acknowledged) never reached the new "
-                 "subscription '%s' of '%.*s'",
+                 "subscription '%s' of '%.*s'%s",
                  (int)w->r->topic.n, w->r->topic.s, w->filter, (int)m->c[w->client].cid.n,
-                 m->c[w->client].cid.s);
+                 m->c[w->client].cid.s, across(m, w->r->node, w->node, x, sizeof x));
     return;
   }
   for (size_t i = 0; i < m->n_will; i++) {
@@ -1051,12 +1093,14 @@ void mqz__model_judge(mqz__model *m, unsigned client) {
     for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
       const mqz__sub *s = (client == MQZ_MAX_CLIENTS || k == client) ? will_owed_by(m, w, k) : NULL;
       if (!s || will_arrived(m, w, k)) continue;
+      char x[120];
       mqz__finding(m, MQZ_SPEC, k, "MQTT-3.1.2-8",
                    "the QoS %u will on '%.*s' of '%.*s' never reached '%.*s' (filter '%.*s', "
-                   "granted QoS %u) after its connection ended without DISCONNECT%s",
+                   "granted QoS %u) after its connection ended without DISCONNECT%s%s",
                    w->qos, (int)w->topic.n, w->topic.s, (int)w->cid.n, w->cid.s, (int)m->c[k].cid.n,
                    m->c[k].cid.s, (int)s->filter.n, s->filter.s, s->granted,
-                   m->c[w->client].v == MQC_V5 ? " (or with reason 0x04)" : "");
+                   m->c[w->client].v == MQC_V5 ? " (or with reason 0x04)" : "",
+                   across(m, w->node, s->node, x, sizeof x));
       return;
     }
   }
@@ -1069,19 +1113,23 @@ void mqz__model_judge(mqz__model *m, unsigned client) {
       if (!s) continue;
       size_t got = copies(m, k, e, false), want = owed_twins(m, e, k);
       if (got < want) {
+        char x[120];
         mqz__finding(m, MQZ_SPEC, k, "MQTT-4.5.0-1",
                      "QoS %u message on '%.*s' (acknowledged) reached subscriber '%.*s' %zu "
-                     "time(s) of %zu (filter '%.*s', granted QoS %u)",
+                     "time(s) of %zu (filter '%.*s', granted QoS %u)%s",
                      e->qos, (int)e->topic.n, e->topic.s, (int)s->cid.n, s->cid.s, got, want,
-                     (int)s->filter.n, s->filter.s, s->granted);
+                     (int)s->filter.n, s->filter.s, s->granted,
+                     across(m, e->node, s->node, x, sizeof x));
         return;
       }
       uint8_t q = e->qos < s->granted ? e->qos : s->granted;
       if (q == 2 && !e->retain && matching_subs(m, s, e) == 1 &&
           copies(m, k, e, true) > twins(m, e)) {
+        char x[120];
         mqz__finding(m, MQZ_SPEC, k, m->session_v == MQC_V5 ? "MQTT-4.3.3-10" : "MQTT-4.3.3-2",
-                     "QoS 2 message on '%.*s' delivered %zu times to '%.*s'", (int)e->topic.n,
-                     e->topic.s, copies(m, k, e, true), (int)s->cid.n, s->cid.s);
+                     "QoS 2 message on '%.*s' delivered %zu times to '%.*s'%s", (int)e->topic.n,
+                     e->topic.s, copies(m, k, e, true), (int)s->cid.n, s->cid.s,
+                     across(m, e->node, s->node, x, sizeof x));
         return;
       }
     }

@@ -20,6 +20,8 @@
  *               SLOWREAD      1 byte: stop reading this client for N*10 ms
  *               RAW           1 byte length, then that many bytes sent as
  *                             they are (bytes that frame as no packet)
+ *               NODE          1 byte: the client's next OPENs go to that node
+ *                             of a cluster target (modulo its nodes)
  *               REPEAT        3 bytes count (big-endian), 1 byte length, then
  *                             that many bytes (the unit): the unit sent count
  *                             times as it is, streamed (at most
@@ -61,6 +63,10 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define MQZ_MAX_CLIENTS 8
+/* Nodes of a cluster target (docs/cluster.md). Client c opens its
+ * connections on node c mod n_nodes (its home node) until a NODE record
+ * moves it, so a seed's clients are spread over the nodes from the start. */
+#define MQZ_MAX_NODES 8
 /* Bytes; mutation never grows a session past it. Room for a packet with a
  * string field at its 65535-byte maximum (deep topic hierarchies). */
 #define MQZ_SESSION_MAX 131072
@@ -84,6 +90,7 @@ typedef enum {
   MQZ_OP_HALFCLOSE, /* shutdown(SHUT_WR): the broker sees EOF, we still read */
   MQZ_OP_SLOWREAD,  /* stop reading the client for a while */
   MQZ_OP_RAW,       /* send up to 255 bytes as they are */
+  MQZ_OP_NODE,      /* move the client to another node of a cluster (its next OPEN) */
   MQZ_OP_REPEAT,    /* send up to 255 bytes as they are, many times over */
   MQZ_OP_COUNT
 } mqz_op;
@@ -174,6 +181,10 @@ int mqz_corpus_add(mqz_corpus *c, const uint8_t *s, size_t n, const char *name);
  * sessions added, or -1 when paths cannot be read. */
 long mqz_seeds_from_scenarios(char *const *paths, size_t n_paths, unsigned versions,
                               mqz_corpus *out, FILE *errs);
+/* In versions: also the cases that need a cluster (`requires: [cluster]`,
+ * docs/cluster.md), for fuzzing a cluster target; one broker never gets
+ * them, so its seeds stay as they were. */
+#define MQZ_SEEDS_CLUSTER 0x100u
 
 /* Adds every regular file of dir (sorted) as a session. Returns the count or
  * -1 with err. A missing dir is created when create is true. */
@@ -193,6 +204,10 @@ void mqz_mutator_free(mqz_mutator *m);
 /* Learns the properties a (seed) session's 5.0 packets carry, so that
  * mutations can graft them into other packets of the same type. */
 void mqz_mutator_learn(mqz_mutator *m, const uint8_t *s, size_t n);
+/* A cluster of n_nodes (1 = one broker, the default): session-level
+ * mutation then also moves clients to other nodes (NODE records). With one
+ * node the mutator draws exactly as it always did. */
+void mqz_mutator_set_nodes(mqz_mutator *m, unsigned n_nodes);
 /* Mutates s[0..n) (room for MQZ_SESSION_MAX bytes) with seed: at session
  * level (records and clients added, dropped, duplicated, reordered; the same
  * client ID from two clients; reconnects; acks answered or withheld; sessions
@@ -242,7 +257,24 @@ typedef struct {
   uint32_t session_ms;  /* whole session; 0 = 5000 */
   uint32_t connect_ms;  /* transport handshake; 0 = 1000 */
   bool spec_oracle;     /* judge the spec statements (default on in mqz_exec_opts_default) */
+  /* A cluster target: the nodes clients are placed on (see MQZ_MAX_NODES;
+   * borrowed, n_nodes entries; url is ignored then). 0 or 1 node: url. */
+  const mqn_url *nodes;
+  const char *const *node_names; /* borrowed, for findings' messages; may be NULL */
+  unsigned n_nodes;
+  /* How long a message, a retained message or a subscription may take to
+   * cross to another node; every wait for owed deliveries grows by it, and
+   * what a subscription on another node made sooner than it after a
+   * retained PUBLISH (or its clearing) was acknowledged is not judged.
+   * 0 = MQZ_PROPAGATION_DEFAULT_MS (with several nodes). */
+  uint32_t propagation_ms;
+  uint32_t cluster_off; /* MQZ_CLUSTER_* promises the topology does not make */
 } mqz_exec_opts;
+
+/* Cluster promises (the same bits as mqs.h's MQS_CLUSTER_*). */
+#define MQZ_CLUSTER_TAKEOVER       (1u << 1) /* a client ID is taken over across nodes */
+#define MQZ_CLUSTER_SESSION_RESUME (1u << 2) /* a session resumes on another node */
+#define MQZ_PROPAGATION_DEFAULT_MS 1000u
 
 void mqz_exec_opts_default(mqz_exec_opts *o);
 
@@ -307,6 +339,10 @@ typedef struct {
   const char *broker_log; /* borrowed, may be NULL */
   size_t broker_log_n;
   uint64_t seed, number; /* --seed and the session number it came from */
+  /* a cluster target's node names (borrowed, n_nodes entries; 0 or 1:
+   * one broker): the scenario places each client as the session did */
+  const char *const *node_names;
+  unsigned n_nodes;
   /* session sizes in bytes: as found, after clients and records were
    * minimised, (session_n) after bytes; 0 when not minimised */
   size_t found_n, records_n;
@@ -331,9 +367,15 @@ char *mqz_scenario_yaml(const mqz_finding *f);
 #define MQZ_V31 4u /* with mqs.h's MQS_V311 (1) and MQS_V5 (2): MQTT 3.1 */
 
 typedef struct {
-  const char *target; /* URL; NULL with exec */
-  const char *exec;   /* "CMD ... {port}" or NULL */
-  mqn_tls *tls;       /* borrowed */
+  const char *target; /* URL; NULL with exec; the first node of a cluster */
+  /* A cluster (docs/cluster.md): n_nodes >= 2 named nodes, borrowed;
+   * target is then node_urls[0]. Not with exec. */
+  const char *const *node_names, *const *node_urls;
+  unsigned n_nodes;
+  uint32_t propagation_ms; /* 0 = MQZ_PROPAGATION_DEFAULT_MS */
+  uint32_t cluster_off;    /* MQZ_CLUSTER_* promises the topology does not make */
+  const char *exec;        /* "CMD ... {port}" or NULL */
+  mqn_tls *tls;            /* borrowed */
   const char *username, *password;
   unsigned versions;    /* MQS_V* mask; 0 = all the target accepts */
   unsigned jobs;        /* broker instances with exec (one executor each); 0 = 1 */

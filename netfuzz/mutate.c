@@ -31,6 +31,7 @@ struct mqz_mutator {
   uint8_t block[MQZ_SESSION_MAX]; /* a property block being built */
   mqz_rec recs[MAX_RECS];
   size_t n_recs;
+  unsigned n_nodes; /* of a cluster target; 0 or 1: one broker */
 };
 
 int mqz_mutator_new(mqz_mutator **out) {
@@ -46,6 +47,10 @@ int mqz_mutator_new(mqz_mutator **out) {
   m->field.scratch_cap = MQF_SCRATCH_FOR(MQZ_SESSION_MAX);
   *out = m;
   return 0;
+}
+
+void mqz_mutator_set_nodes(mqz_mutator *m, unsigned n_nodes) {
+  m->n_nodes = n_nodes;
 }
 
 void mqz_mutator_free(mqz_mutator *m) {
@@ -313,6 +318,34 @@ static long find_send(const mqz_mutator *m, const uint8_t *s, unsigned c, uint8_
   return -1;
 }
 
+/* A cluster's own session mutation: a client moves to another node (a NODE
+ * record before one of its records), half the time by dropping its
+ * connection and coming back there to its session (clean start 0): a
+ * session resumed on another node. Returns the new length, or 0. */
+static size_t move_node(mqz_mutator *m, const uint8_t *s, outbuf *o, uint64_t *st) {
+  size_t nr = m->n_recs;
+  if (!nr) return 0;
+  size_t pick = below(st, nr);
+  unsigned c = m->recs[pick].client;
+  uint32_t to = (uint32_t)below(st, m->n_nodes);
+  long ci = below(st, 2) ? find_send(m, s, c, MQC_CONNECT) : -1;
+  for (size_t i = 0; i < nr; i++) {
+    if (i == pick) put_op(o, MQZ_OP_NODE, c, to, 1);
+    put_rec(o, s, &m->recs[i]);
+    if (i != pick || ci < 0) continue;
+    const mqz_rec *cr = &m->recs[ci];
+    put_op(o, MQZ_OP_DROP, c, 0, 0);
+    put_op(o, MQZ_OP_OPEN, c, 0, 0);
+    put_op(o, MQZ_OP_SEND, c, 0, 0);
+    size_t at_pkt = o->n;
+    put(o, cr->pkt, cr->pkt_len);
+    size_t name_end = mqz__after_first_string(cr->pkt, cr->pkt_len);
+    size_t flags = at_pkt + name_end + 1;
+    if (name_end && flags < o->n) o->p[flags] &= (uint8_t)~0x02;
+  }
+  return o->n;
+}
+
 /* Session-level and timing mutations. Returns the new length, or 0 when the
  * chosen mutation does not apply (the caller then tries another). */
 static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const uint8_t *other,
@@ -324,6 +357,8 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     uint8_t h[2] = {3, 0};
     put(&o, h + n, 2 - n);
   }
+  /* drawn only on a cluster: a one-broker run draws as it always did */
+  if (m->n_nodes > 1 && below(st, 8) == 0) return move_node(m, s, &o, st);
   size_t nr = m->n_recs;
   size_t pick = below(st, nr ? nr : 1);
   /* grafting weighs four: property combinations are where parsers break */

@@ -142,6 +142,8 @@ long mqz_seeds_from_scenarios(char *const *paths, size_t n_paths, unsigned versi
     return -1;
   }
   long added = 0;
+  bool cluster = versions & MQZ_SEEDS_CLUSTER;
+  versions &= ~MQZ_SEEDS_CLUSTER;
   for (size_t i = 0; i < suite.n; i++) {
     const mqs_scenario *s = suite.s[i];
     for (unsigned vbit = MQS_V311; vbit <= MQS_V5; vbit <<= 1) {
@@ -156,6 +158,8 @@ long mqz_seeds_from_scenarios(char *const *paths, size_t n_paths, unsigned versi
       memset(&o, 0, sizeof o);
       o.target = spec;
       o.caps = mqs_target_spec_default_caps(spec);
+      /* the engine is one broker: it keeps every cross-node promise */
+      o.cluster = cluster ? MQS_CLUSTER_ALL : 0;
       o.run_id = MQZ_TOKEN;
       o.tap = &tap;
       mqs_case c = {s, vbit};

@@ -49,6 +49,19 @@ typedef enum {
 
 const char *mqp_item_name(mqp_item i); /* "version 3.1", "qos2", "$SYS", ... */
 
+/* The promises of a cluster, probed across its nodes (docs/cluster.md). */
+typedef enum {
+  MQP_CL_DELIVERY, /* a message published on one node reaches a subscriber on another */
+  MQP_CL_RETAINED, /* a retained message set on one node is read on another */
+  MQP_CL_TAKEOVER, /* a CONNECT on another node closes the client ID's connection */
+  MQP_CL_SHARED,   /* a shared group with members on two nodes delivers each message once */
+  MQP_CL_RESUME,   /* a session made on one node is present on another */
+  MQP_CL_COUNT
+} mqp_cluster_item;
+
+const char *mqp_cluster_item_name(mqp_cluster_item i); /* "cross-node delivery", ... */
+
+#define MQP_NODES_MAX    8
 #define MQP_NOTE_MAX     200
 #define MQP_FINDINGS_MAX 16
 #define MQP_ALSO_MAX     8
@@ -91,6 +104,14 @@ typedef struct {
   mqp_finding findings[MQP_FINDINGS_MAX];
   size_t n_transports;
   mqp_transport transports[1 + MQP_ALSO_MAX];
+  /* A cluster (n_nodes >= 2): its nodes (URLs without credentials) and the
+   * promises they keep; propagation_ms is the slowest cross-node delivery
+   * or retained message measured, -1 when nothing crossed. */
+  size_t n_nodes;
+  char node_names[MQP_NODES_MAX][32];
+  char node_urls[MQP_NODES_MAX][300];
+  mqp_answer cluster[MQP_CL_COUNT];
+  double propagation_ms;
 } mqp_result;
 
 typedef struct {
@@ -101,6 +122,11 @@ typedef struct {
   uint32_t timeout_ms;             /* per step and per connect; 0 = 2000 */
   const char *also[MQP_ALSO_MAX];  /* other endpoints of the same broker */
   size_t n_also;
+  /* A cluster: n_nodes (2..MQP_NODES_MAX) named nodes, node_urls[0] being
+   * target; the capabilities are probed on it, the cluster's promises
+   * between it and each other node. Borrowed. */
+  const char *const *node_names, *const *node_urls;
+  size_t n_nodes;
 } mqp_opts;
 
 /* Checks that url can be resolved and connected to (TCP, TLS, WebSocket)
@@ -115,8 +141,10 @@ int mqp_reach(const char *url, const char *cafile, const char *cert, const char 
 int mqp_probe(const mqp_opts *opts, mqp_result *out, char *err, size_t cap);
 
 /* Writes the result as a profile: YAML keys the profile loader reads (name,
- * target, versions, capabilities), every probed value and finding as
- * comments above them. Returns 0, or -1 on a write error. */
+ * target, versions, capabilities; for a cluster the node list and a
+ * cluster: section with propagation_ms, takeover, session_resume), every
+ * probed value and finding as comments above them. Returns 0, or -1 on a
+ * write error. */
 int mqp_write_profile(const mqp_result *r, FILE *f);
 
 /* One line: "MQTT 3.1.1 5.0; QoS <= 2; retain yes; ..." (snprintf semantics). */

@@ -34,6 +34,16 @@ const char *mqp_item_name(mqp_item i) {
   return (unsigned)i < MQP_ITEM_COUNT ? item_names[i] : "?";
 }
 
+const char *mqp_cluster_item_name(mqp_cluster_item i) {
+  static const char *const names[MQP_CL_COUNT] = {
+      "cross-node delivery", "retained across nodes", "takeover across nodes",
+      "shared group across nodes", "session on another node"};
+  return (unsigned)i < MQP_CL_COUNT ? names[i] : "?";
+}
+
+/* Reaches another node of a cluster the way mqp_probe reaches its target. */
+static int reach_url(mqp__probe *p, const char *url, char *err, size_t cap);
+
 const char *mqp_tri_name(mqp_tri t) {
   return t == MQP_YES ? "yes" : t == MQP_NO ? "no" : "unknown";
 }
@@ -108,6 +118,17 @@ int mqp_reach(const char *url, const char *cafile, const char *cert, const char 
   int rc = reach(&u, tls, timeout_ms ? timeout_ms : 5000, shown, err, cap);
   mqn_tls_free(tls);
   return rc;
+}
+
+static int reach_url(mqp__probe *p, const char *url, char *err, size_t cap) {
+  mqn_url u;
+  char shown[300];
+  mqn_url_redact(url, shown, sizeof shown);
+  if (mqn_url_parse(url, &u) != MQN_OK) {
+    snprintf(err, cap, "bad target URL '%s'", shown);
+    return -1;
+  }
+  return reach(&u, p->tls, p->tmo, shown, err, cap);
 }
 
 static bool auth_refusal(mqc_version v, uint8_t rc) {
@@ -659,6 +680,27 @@ int mqp_probe(const mqp_opts *o, mqp_result *r, char *err, size_t cap) {
     for (int i = MQP_AUTH; i < MQP_ITEM_COUNT; i++)
       if (!r->a[i].state && !r->a[i].note[0])
         set(r, (mqp_item)i, MQP_UNKNOWN, "not probed: %s", why);
+  }
+  r->propagation_ms = -1;
+  r->n_nodes = o->n_nodes > 1 ? (o->n_nodes < MQP_NODES_MAX ? o->n_nodes : MQP_NODES_MAX) : 0;
+  for (size_t k = 0; k < r->n_nodes; k++) {
+    snprintf(r->node_names[k], sizeof r->node_names[k], "%s", o->node_names[k]);
+    mqn_url_redact(o->node_urls[k], r->node_urls[k], sizeof r->node_urls[k]);
+  }
+  for (size_t k = 1; k < r->n_nodes; k++)
+    if (reach_url(&p, o->node_urls[k], err, cap)) {
+      char one[600];
+      snprintf(one, sizeof one, "node %s: %s", r->node_names[k], err);
+      snprintf(err, cap, "%s", one);
+      mqn_tls_free(p.tls);
+      return -1;
+    }
+  if (r->n_nodes && best) {
+    mqp__cluster(&p, best);
+  } else {
+    for (int i = 0; i < MQP_CL_COUNT; i++)
+      snprintf(r->cluster[i].note, sizeof r->cluster[i].note, "not probed: %s",
+               r->n_nodes ? "no protocol version was accepted" : "one node");
   }
   mqc_version tv = best ? best : MQC_V311;
   probe_transport(&p, tv, o->target);

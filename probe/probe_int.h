@@ -54,6 +54,10 @@ typedef struct {
   uint32_t session_expiry;
 } mqp__connect_args;
 
+/* Probes the cluster promises of opts->node_urls over version v into
+ * p->r->cluster and propagation_ms (cluster.c). */
+void mqp__cluster(mqp__probe *p, mqc_version v);
+
 int mqp__resolve(const char *host, uint32_t timeout_ms, char *err, size_t cap);
 int mqp__dial(mqp__probe *p, const mqn_url *url, mqp__conn **out, char *err, size_t cap);
 /* MQP__ACCEPTED (*out open), MQP__REFUSED (ack->reason), MQP__NO_ANSWER or

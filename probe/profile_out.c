@@ -50,6 +50,34 @@ static mqp_tri session_expiry(const mqp_result *r) {
   return r->a[MQP_SESSIONS].state;
 }
 
+/* The propagation bound a profile gets from what was measured: five times
+ * the slowest, in whole 100 ms, never under the default. */
+static uint32_t propagation_bound(const mqp_result *r) {
+  uint32_t ms = r->propagation_ms > 0 ? (uint32_t)(r->propagation_ms * 5 + 99) / 100 * 100 : 0;
+  return ms > MQS_PROPAGATION_DEFAULT_MS ? ms : MQS_PROPAGATION_DEFAULT_MS;
+}
+
+static void write_cluster(const mqp_result *r, FILE *f) {
+  fprintf(f, "# Cluster of %zu nodes: the promises probed between node %s and the others.\n",
+          r->n_nodes, r->node_names[0]);
+  for (int i = 0; i < MQP_CL_COUNT; i++) {
+    fprintf(f, "#   %-26s %-8s ", mqp_cluster_item_name((mqp_cluster_item)i),
+            mqp_tri_name(r->cluster[i].state));
+    comment_text(f, r->cluster[i].note);
+    fputc('\n', f);
+  }
+  if (r->propagation_ms >= 0)
+    fprintf(f,
+            "#   %-26s %.0f ms (slowest measured); the bound below is 5 times that, at least "
+            "%u ms\n",
+            "propagation", r->propagation_ms, MQS_PROPAGATION_DEFAULT_MS);
+  if (r->cluster[MQP_CL_DELIVERY].state == MQP_NO)
+    fprintf(f, "# These nodes do not route to each other: every cluster case fails on them.\n");
+  if (r->cluster[MQP_CL_RETAINED].state == MQP_NO || r->cluster[MQP_CL_SHARED].state == MQP_NO)
+    fprintf(f, "# A retained message or a shared group that does not span the nodes has no key "
+               "of its own: the cluster cases that need it fail (docs/cluster.md).\n");
+}
+
 int mqp_write_profile(const mqp_result *r, FILE *f) {
   fprintf(f, "# mqcheck probe of %s at %s, %.1f s, capabilities probed over MQTT %s.\n", r->target,
           r->started, r->wall_ms / 1000.0, r->using ? r->using : "(none)");
@@ -90,6 +118,7 @@ int mqp_write_profile(const mqp_result *r, FILE *f) {
     comment_text(f, r->transports[i].note);
     fputc('\n', f);
   }
+  if (r->n_nodes > 1) write_cluster(r, f);
   if (r->n_findings) fprintf(f, "# Findings (declared against done):\n");
   for (size_t i = 0; i < r->n_findings; i++) {
     fprintf(f, "#   finding %s: ", r->findings[i].statement);
@@ -106,7 +135,18 @@ int mqp_write_profile(const mqp_result *r, FILE *f) {
   fprintf(f, "name: ");
   quoted(f, name);
   fprintf(f, "\ntarget: ");
-  quoted(f, r->target);
+  if (r->n_nodes > 1) {
+    fputc('[', f);
+    for (size_t k = 0; k < r->n_nodes; k++) {
+      char one[400];
+      snprintf(one, sizeof one, "%s=%s", r->node_names[k], r->node_urls[k]);
+      if (k) fprintf(f, ", ");
+      quoted(f, one);
+    }
+    fputc(']', f);
+  } else {
+    quoted(f, r->target);
+  }
   unsigned v = versions_of(r);
   if (v) {
     const char *sep = "";
@@ -133,6 +173,16 @@ int mqp_write_profile(const mqp_result *r, FILE *f) {
     any = true;
   }
   if (!any) fprintf(f, "  {}\n");
+  if (r->n_nodes > 1) {
+    fprintf(f, "cluster:\n  propagation_ms: %u\n", propagation_bound(r));
+    /* an undecided promise is left out: a run assumes it */
+    if (r->cluster[MQP_CL_TAKEOVER].state != MQP_UNKNOWN)
+      fprintf(f, "  takeover: %s\n",
+              r->cluster[MQP_CL_TAKEOVER].state == MQP_YES ? "true" : "false");
+    if (r->cluster[MQP_CL_RESUME].state != MQP_UNKNOWN)
+      fprintf(f, "  session_resume: %s\n",
+              r->cluster[MQP_CL_RESUME].state == MQP_YES ? "true" : "false");
+  }
   return ferror(f) ? -1 : 0;
 }
 
@@ -162,6 +212,14 @@ size_t mqp_summary(const mqp_result *r, char *out, size_t cap) {
     up += r->transports[i].answers;
   ADD("; %zu/%zu transports answer", up, r->n_transports);
   if (r->n_findings) ADD("; %zu finding(s)", r->n_findings);
+  if (r->n_nodes > 1) {
+    ADD("; cluster of %zu:", r->n_nodes);
+    static const char *const brief[MQP_CL_COUNT] = {"delivery", "retained", "takeover", "shared",
+                                                    "session"};
+    for (int i = 0; i < MQP_CL_COUNT; i++)
+      ADD(" %s %s", brief[i], mqp_tri_name(r->cluster[i].state));
+    if (r->propagation_ms >= 0) ADD(", propagation %.0f ms", r->propagation_ms);
+  }
 #undef ADD
   return (size_t)snprintf(out, cap, "%s", buf);
 }
@@ -180,6 +238,12 @@ int mqp_to_profile(const mqp_result *r, mqs_profile *p) {
   mqp_tri se = session_expiry(r);
   if (se == MQP_YES) p->caps_on |= 1u << MQS_CAP_SESSION_EXPIRY;
   if (se == MQP_NO) p->caps_off |= 1u << MQS_CAP_SESSION_EXPIRY;
+  if (r->n_nodes > 1) {
+    p->has_cluster = true;
+    p->propagation_ms = propagation_bound(r);
+    if (r->cluster[MQP_CL_TAKEOVER].state == MQP_NO) p->cluster_off |= MQS_CLUSTER_TAKEOVER;
+    if (r->cluster[MQP_CL_RESUME].state == MQP_NO) p->cluster_off |= MQS_CLUSTER_SESSION_RESUME;
+  }
   return 0;
 }
 

@@ -15,3 +15,18 @@ add_test(NAME cluster_bad_input
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cluster/bad-input.sh $<TARGET_FILE:mqcheck>
                  ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-bad-input)
 set_tests_properties(cluster_bad_input PROPERTIES TIMEOUT 120 WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+# mqcheck fuzz over the same topologies: no cross-node finding on the aedes
+# cluster or the bridge, a replayable one on the unconnected pair.
+foreach(kind aedes bridge unconnected)
+  add_test(NAME cluster_fuzz_${kind}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cluster/fuzz.sh ${kind} $<TARGET_FILE:mqcheck>
+                   ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-fuzz-${kind})
+  set_tests_properties(cluster_fuzz_${kind} PROPERTIES TIMEOUT 180)
+endforeach()
+# mqcheck probe over the same topologies: the cluster promises each keeps.
+foreach(kind aedes bridge unconnected)
+  add_test(NAME cluster_probe_${kind}
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cluster/probe.sh ${kind} $<TARGET_FILE:mqcheck>
+                   ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/reports/cluster-probe-${kind})
+  set_tests_properties(cluster_probe_${kind} PROPERTIES TIMEOUT 120)
+endforeach()

@@ -21,8 +21,17 @@ From a source tree, load it with ``-p pytest_mqcheck`` (PYTHONPATH=python)::
     /usr/bin/python3 -m pytest -p pytest_mqcheck suite/3.1-connect \\
         --mq-target tcp://127.0.0.1:1883 --mq-option=--jobs=16
 
-Options: --mq-target, --mq-binary (default: $MQCHECK, else mqcheck on PATH),
---mq-profile, --mq-option (extra mqcheck run option, repeatable).
+A cluster is several nodes, each ``--mq-target NAME=URL`` (as ``mqcheck run
+--target`` takes them; docs/cluster.md), or the ``target:`` list of
+``--mq-profile``; the suite's cluster cases then put their clients on
+different nodes::
+
+    pytest suite/cluster --mq-target a=tcp://10.0.0.1:1883 \\
+        --mq-target b=tcp://10.0.0.2:1883 --mq-profile mycluster.yaml
+
+Options: --mq-target (repeatable: the nodes of a cluster), --mq-binary
+(default: $MQCHECK, else mqcheck on PATH), --mq-profile, --mq-option (extra
+mqcheck run option, repeatable).
 Works with Debian's python3-pytest and python3-yaml; no other dependency.
 """
 import json
@@ -37,8 +46,9 @@ import pytest
 
 def pytest_addoption(parser):
     group = parser.getgroup("mqcheck")
-    group.addoption("--mq-target", default="engine",
-                    help="engine (default) or a broker URL: tcp://, mqtts://, ws://, wss://")
+    group.addoption("--mq-target", action="append", default=[],
+                    help="engine (default) or a broker URL: tcp://, mqtts://, ws://, wss://; "
+                         "repeated as NAME=URL, the nodes of a cluster")
     group.addoption("--mq-binary", default=None, help="path of the mqcheck program")
     group.addoption("--mq-profile", default=None, help="mqcheck target profile (YAML)")
     group.addoption("--mq-option", action="append", default=[],
@@ -102,10 +112,15 @@ class _Session:
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "report.json")
             files, filters = self._selection()
-            cmd = [_binary(self.config), "run", *files, *filters, "--json", out, "--quiet",
-                   "--target", self.config.getoption("--mq-target")]
-            if self.config.getoption("--mq-profile"):
-                cmd += ["--profile", self.config.getoption("--mq-profile")]
+            cmd = [_binary(self.config), "run", *files, *filters, "--json", out, "--quiet"]
+            profile = self.config.getoption("--mq-profile")
+            targets = self.config.getoption("--mq-target")
+            if not targets and not profile:
+                targets = ["engine"]
+            for t in targets:  # no target with a profile: its own target or node list
+                cmd += ["--target", t]
+            if profile:
+                cmd += ["--profile", profile]
             cmd += self.config.getoption("--mq-option")
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   universal_newlines=True)

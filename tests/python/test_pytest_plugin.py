@@ -86,3 +86,89 @@ sys.exit(rc)
 def test_excluded_by_option_is_a_skip(suite):
     r = run(suite, "-k", "ping", "--mq-option=--version", "--mq-option=5")
     r.assert_outcomes(passed=1, skipped=1, deselected=1)
+
+
+# ---- several nodes: --mq-target NAME=URL, repeated ----
+
+def _free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture
+def two_mosquitto(tmp_path):
+    """Starts two mosquitto on loopback: bridged(True) joins them as
+    tests/cluster/topology.sh does; returns the --mq-target options."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+    if not shutil.which("mosquitto") and not os.path.exists("/usr/sbin/mosquitto"):
+        pytest.fail("mosquitto is not installed (ci/bootstrap test)")
+    procs = []
+
+    def start(bridged):
+        pa, pb = _free_port(), _free_port()
+        logs = {}
+        for name, port in (("b", pb), ("a", pa)):
+            conf = tmp_path / f"{name}-{port}.conf"
+            text = f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+            if name == "a" and bridged:
+                text += f"connection to-b\naddress 127.0.0.1:{pb}\ntopic # both 2\n"
+            conf.write_text(text)
+            logs[name] = tmp_path / f"{name}-{port}.log"
+            procs.append(subprocess.Popen(["/usr/sbin/mosquitto", "-c", str(conf)],
+                                          stdout=open(logs[name], "w"), stderr=subprocess.STDOUT))
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail(f"mosquitto did not start on {port}")
+        for _ in range(100 if bridged else 0):
+            if "New bridge connected" in logs["b"].read_text():
+                break
+            time.sleep(0.1)
+        else:
+            if bridged:
+                pytest.fail("the bridge did not connect")
+        return ["--mq-target", f"a=tcp://127.0.0.1:{pa}", "--mq-target", f"b=tcp://127.0.0.1:{pb}"]
+
+    yield start
+    for p in procs:
+        p.terminate()
+        p.wait()
+
+
+def cluster_case(pytester):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "suite", "cluster", "delivery-qos1.yaml")) as f:
+        pytester.makefile(".yaml", delivery=f.read())
+    pytester.makefile(".yaml", profile="name: test-pair\ncluster: {propagation_ms: 300}\n")
+
+
+def test_nodes_of_a_bridge_pass(pytester, two_mosquitto):
+    # both nodes reach mqcheck: the case puts its subscriber on a, its publisher on b
+    cluster_case(pytester)
+    r = run(pytester, *two_mosquitto(True), "--mq-profile", "profile.yaml")
+    r.assert_outcomes(passed=2)
+
+
+def test_unconnected_nodes_fail_on_propagation(pytester, two_mosquitto):
+    cluster_case(pytester)
+    r = run(pytester, *two_mosquitto(False), "--mq-profile", "profile.yaml")
+    r.assert_outcomes(failed=2)
+    r.stdout.fnmatch_lines(["*propagation from node b*never happened within the bound of 300 ms*"])
+
+
+def test_one_node_skips_a_cluster_case(pytester, two_mosquitto):
+    cluster_case(pytester)
+    r = run(pytester, "-rs", "--mq-target", two_mosquitto(False)[1].split("=", 1)[1])
+    r.assert_outcomes(skipped=2)
+    r.stdout.fnmatch_lines(["*needs a cluster target*"])
