@@ -461,6 +461,7 @@ static void on_readable(mqz_exec *x, slot *s, client *c) {
       mqz_buf_append(&c->rx, buf, got);
       on_packets(x, s, c);
     }
+    if (got < sizeof buf) return; /* emptied: the loop says when more comes */
   }
 }
 
