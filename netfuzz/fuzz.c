@@ -56,7 +56,11 @@ typedef struct {
   bool lsan;          /* the broker carries LeakSanitizer: exit checks apply */
   uint64_t exit_next; /* session count of the next clean stop */
   int64_t born;       /* when the broker (re)started: leaks are since then */
-  bool dead;          /* --target only: the broker stopped answering for good */
+  /* held memory: the broker's lowest and highest RSS (KiB) since it
+   * started, 0 before the first sample; when the next sample is due */
+  uint64_t held_base, held_peak;
+  int64_t held_next;
+  bool dead; /* --target only: the broker stopped answering for good */
 } instance;
 
 struct run {
@@ -282,6 +286,49 @@ static void outcome_sig(const mqz_outcome *o, char *sig, size_t cap) {
   }
 }
 
+/* ---- held memory ---- */
+
+#define HELD_EVERY_MS 20
+
+/* Memory a broker holds while sessions run and gives back when they end
+ * (per-message state a client makes it keep: CVE-2023-28366) shows in no
+ * quiet sample and in no LeakSanitizer report: RSS is sampled while the
+ * sessions run, against the lowest since the broker started. */
+static bool held_sig(const char *sig) {
+  return !strcmp(sig, "leak:held-rss");
+}
+
+static uint64_t held_limit(const run *r) {
+  return r->o->held_rss_kib ? r->o->held_rss_kib : 262144;
+}
+
+static void held_sample(instance *in) {
+  uint64_t rss;
+  if (!in->broker || mqz_broker_rss(in->broker, &rss)) return;
+  if (!in->held_base || rss < in->held_base) in->held_base = rss;
+  if (rss > in->held_peak) in->held_peak = rss;
+}
+
+static bool held_over(const run *r, const instance *in) {
+  return in->held_base && in->held_peak > in->held_base + held_limit(r);
+}
+
+static void restart(run *r, instance *in);
+
+/* Runs s alone on a freshly started broker, sampling its RSS: does it make
+ * the broker hold more than the limit? */
+static bool held_reproduces(run *r, instance *in, const uint8_t *s, size_t n) {
+  restart(r, in);
+  if (in->dead) return false;
+  held_sample(in);
+  if (mqz_exec_submit(in->tx, 0, token_for(r, r->next_number++), s, n)) return false;
+  while (mqz_exec_running(in->tx)) {
+    mqz_exec_poll(in->tx, 5);
+    held_sample(in);
+  }
+  return held_over(r, in);
+}
+
 /* ---- what the broker reports when it is stopped ---- */
 
 #define MAX_EXIT_SIGS 16
@@ -341,6 +388,7 @@ static size_t exit_report(instance *in, char (*sigs)[256], char *msg, size_t mca
  * broker is checked (and restarted) afterwards. */
 static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kind kind,
                        const char *sig) {
+  if (held_sig(sig)) return in->broker && held_reproduces(r, in, s, n);
   mqz_outcome out;
   mqz_exec_one(in->tx, token_for(r, r->next_number++), s, n, &out);
   if (at_exit_sig(sig)) {
@@ -638,7 +686,7 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, const mqz_fin
    * per run, found or not): fewer runs, each candidate tried once, and the
    * result checked at the end (else the bytes stay as the records left
    * them); the scenario too is checked once, at the end */
-  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG || at_exit_sig(sig);
+  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG || at_exit_sig(sig) || held_sig(sig);
   unsigned bytes_budget = slow ? 40 : 200;
   size_t m = shrink_bytes(r, in, s, n, cand, kind, sig, &bytes_budget, slow, true);
   m = shrink_bytes(r, in, s, m, cand, kind, sig, &bytes_budget, slow, false);
@@ -671,7 +719,7 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
     f.n_nodes = r->o->n_nodes;
   }
   size_t m = n, mid = 0;
-  if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig))) {
+  if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig) || held_sig(sig))) {
     m = minimise(r, in, copy, n, &f, &mid);
     size_t nr = 0;
     mqz_iter it;
@@ -699,7 +747,7 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
              SCENARIO_REPLAYS);
   snprintf(f.message, sizeof f.message, "%s%s%s", msg,
            reproduced ? ""
-           : kind == MQZ_LEAK && !at_exit_sig(sig)
+           : kind == MQZ_LEAK && !at_exit_sig(sig) && !held_sig(sig)
                ? " (one session of the window; a leak needs many)"
                : " (not reproduced alone)",
            replay);
@@ -740,6 +788,7 @@ static void restart(run *r, instance *in) {
   instance_url(in);
   in->born = mqn_now_ms();
   /* a new process: RSS and descriptors are measured from a new baseline */
+  in->held_base = in->held_peak = 0;
   in->leak_primed = false;
   in->leak_next = r->st->sessions;
 }
@@ -750,6 +799,8 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
                              const char *sig) {
   restart(r, in);
   if (in->dead) return false;
+  bool watch_rss = held_sig(sig);
+  if (watch_rss) held_sample(in);
   size_t next = 0;
   int64_t give_up = mqn_now_ms() + 30000;
   while ((next < n || mqz_exec_running(in->bx)) && mqn_now_ms() < give_up) {
@@ -762,9 +813,11 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
       next++;
     }
     mqz_exec_poll(in->bx, 10);
+    if (watch_rss) held_sample(in);
     if (mqz_broker_dead(in->broker, NULL, 0)) break;
   }
   mqz_exec_abort_all(in->bx);
+  if (watch_rss) return held_over(r, in);
   /* the single-session check, with an empty session, does the judging */
   static const uint8_t empty[2] = {3, 0};
   return reproduces(r, in, empty, 2, kind, sig);
@@ -1017,6 +1070,33 @@ static void check_leak(run *r, instance *in) {
   const char *sig = grew_fds ? "leak:fds" : "leak:rss";
   held *h = &in->hist[(in->hist_at + HIST - 1) % HIST];
   if (h->s) record_finding(r, in, MQZ_LEAK, sig, "", msg, h->s, h->n, h->number, false);
+}
+
+/* Held memory: RSS sampled while sessions run (held_sample); a rise past
+ * the limit is pinned on sessions by triage, as a crash is, each run on a
+ * freshly started broker. */
+static void check_held(run *r, instance *in, int64_t now) {
+  if (!in->broker || in->dead || now < in->held_next) return;
+  in->held_next = now + HELD_EVERY_MS;
+  held_sample(in);
+  if (!held_over(r, in)) return;
+  const char *sig = "leak:held-rss";
+  char msg[300];
+  snprintf(msg, sizeof msg,
+           "the broker's RSS rose from %llu KiB to %llu KiB while sessions ran (limit %llu KiB "
+           "over its lowest)",
+           (unsigned long long)in->held_base, (unsigned long long)in->held_peak,
+           (unsigned long long)held_limit(r));
+  if (seen_sig(r, sig)) { /* known: a fresh broker, a fresh baseline */
+    restart(r, in);
+    return;
+  }
+  say(r, "fuzz: held memory: %s; finding the session that did it", msg);
+  free(r->event_log);
+  r->event_log = NULL;
+  triage(r, in, MQZ_LEAK, sig, "", msg, in->born);
+  restart(r, in);
+  in->last_ok = mqn_now_ms();
 }
 
 /* LeakSanitizer reports only when the process exits: every exit_every
@@ -1415,6 +1495,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
       check_crash(r, in);
       check_hang(r, in, mqn_now_ms());
       check_leak(r, in);
+      check_held(r, in, mqn_now_ms());
       check_exit(r, in, false);
     }
     sync_in(r);
