@@ -20,7 +20,12 @@
  *             (MQTT-3.3.1-6 / -9), one it cleared does not (MQTT-3.3.1-10 /
  *             MQTT-3.3.1-6 in 5.0);
  *             a will goes out when its connection ends without DISCONNECT
- *             (MQTT-3.1.2-8), never after one (MQTT-3.14.4-3). */
+ *             (MQTT-3.1.2-8), never after one (MQTT-3.14.4-3);
+ *             of two accepted connections with one client ID one is closed
+ *             (MQTT-3.1.4-2 / 5.0 MQTT-3.1.4-3).
+ * On a cluster target what crosses nodes may take the propagation bound
+ * (docs/cluster.md): retained messages are judged across nodes only past it,
+ * and a takeover across nodes only when the topology promises it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
