@@ -148,11 +148,16 @@ int mqc_bench_suite(int argc, char **argv) {
   size_t nt = 0;
   unsigned rounds = 3, jobs = 0;
   const char *mosq = "/usr/sbin/mosquitto", *mosq_profile = NULL;
-  char *paths[64];
+  /* every argument may be a path, and one more for the default suite */
+  char **paths = calloc((size_t)argc + 1, sizeof *paths);
   size_t np = 0;
+  if (!paths) return 2;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--target") && i + 1 < argc) {
-      if (nt == MAX_TARGETS) return cli_usage("bench suite", "at most %d targets", MAX_TARGETS);
+      if (nt == MAX_TARGETS) {
+        free(paths);
+        return cli_usage("bench suite", "at most %d targets", MAX_TARGETS);
+      }
       targets[nt++] = argv[++i];
     } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
       rounds = (unsigned)atoi(argv[++i]);
@@ -164,10 +169,12 @@ int mqc_bench_suite(int argc, char **argv) {
       mosq_profile = argv[++i];
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout);
+      free(paths);
       return 0;
-    } else if (argv[i][0] == '-')
+    } else if (argv[i][0] == '-') {
+      free(paths);
       return cli_bad_option("bench suite", argv[i], usage);
-    else if (np < 64)
+    } else
       paths[np++] = argv[i];
   }
   if (!nt) {
@@ -181,6 +188,7 @@ int mqc_bench_suite(int argc, char **argv) {
     if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
       fprintf(stderr, "mqcheck bench suite: no scenario suite installed (looked in %s)\n",
               suite_dir);
+      free(paths);
       return 2;
     }
     paths[np++] = suite_dir;
@@ -189,7 +197,9 @@ int mqc_bench_suite(int argc, char **argv) {
     mosq_profile = "ci/baselines/mosquitto.profile.yaml";
   double t0 = now_ms();
   mqs_suite suite;
-  if (mqs_suite_load(paths, np, &suite, stderr) || suite.errors) {
+  int loaded = mqs_suite_load(paths, np, &suite, stderr);
+  free(paths); /* the suite keeps no pointer to them */
+  if (loaded || suite.errors) {
     mqs_suite_free(&suite);
     return 2;
   }

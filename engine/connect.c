@@ -409,7 +409,7 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
       c->connect_copy_len = len;
       c->state = MQE__S_AUTH;
       mqe__send_auth(e, c,
-                     mqe__fault(e, MQE_FAULT_AUTH_WRONG_REASON) ? MQC_RC_REAUTHENTICATE
+                     mqe__fault(e, MQE_FAULT_AUTH_WRONG_REASON) ? MQC_RC_SUCCESS
                                                                 : MQC_RC_CONTINUE_AUTHENTICATION,
                      out, out_n);
       return;

@@ -7,9 +7,9 @@ earn no pass.
   stub-broker.py PORT stall311   the same for 3.1.1; refuse 5.0 (CONNACK 0x01, close)
   stub-broker.py PORT ka:F       a keep-alive that closes F x Keep Alive after the last
                                  packet (answers CONNECT and PINGREQ), for the tolerance
-  stub-broker.py PORT hold       a tiny 3.1.1 broker (exact topics, QoS 0) that holds every
-                                 topic's stream 300 ms, then delivers it in order: a late
-                                 delivery a 200 ms timer misses and a fence catches
+  stub-broker.py PORT hold       a tiny 3.1.1 broker (exact topics, QoS 0 to 2) that holds
+                                 every topic's stream 300 ms, then delivers it in order: a
+                                 late delivery a 200 ms timer misses and a fence catches
 """
 import queue
 import socket
@@ -63,53 +63,90 @@ def keepalive(conn, factor):
             conn.sendall(bytes([0xD0, 0]))
 
 
+def encode_length(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
 class Hold:
-    """Routes QoS 0 PUBLISH by exact topic, each delivery 300 ms late, in order."""
+    """Routes PUBLISH by exact topic at min(publish, granted) QoS, each delivery
+    300 ms late, in order. Acknowledges publishers at once (PUBACK, or PUBREC
+    then PUBCOMP on PUBREL) and completes QoS 2 toward subscribers (PUBREL on
+    PUBREC); it never resends."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.subs = {}  # topic -> [conn]
+        self.subs = {}  # topic -> [(conn, granted qos)]
+        self.send_locks = {}  # conn -> lock: the worker and serve() both write
+        self.next_pid = {}  # conn -> last packet id used toward it
         self.queue = queue.Queue()
         threading.Thread(target=self.worker, daemon=True).start()
 
-    def deliver_later(self, pkt_bytes, targets):
-        self.queue.put((time.monotonic() + 0.3, pkt_bytes, targets))
+    def send(self, conn, data):
+        with self.lock:
+            lock = self.send_locks.setdefault(conn, threading.Lock())
+        with lock:
+            try:
+                conn.sendall(data)
+            except OSError:
+                pass
 
     def worker(self):
         # one FIFO: every delivery 300 ms late, and in the order published
         while True:
-            due, pkt_bytes, targets = self.queue.get()
+            due, topic, qos, payload, targets = self.queue.get()
             time.sleep(max(0.0, due - time.monotonic()))
-            for c in targets:
-                try:
-                    c.sendall(pkt_bytes)
-                except OSError:
-                    pass
+            for conn, granted in targets:
+                q = min(qos, granted)
+                body = len(topic).to_bytes(2, "big") + topic
+                if q:
+                    with self.lock:
+                        pid = self.next_pid.get(conn, 0) % 65535 + 1
+                        self.next_pid[conn] = pid
+                    body += pid.to_bytes(2, "big")
+                body += payload
+                self.send(conn, bytes([0x30 | q << 1]) + encode_length(len(body)) + body)
 
     def serve(self, conn):
         pkt = read_packet(conn)
         if not pkt or pkt[0] >> 4 != 1:
             return
-        conn.sendall(bytes([0x20, 2, 0, 0]))
+        self.send(conn, bytes([0x20, 2, 0, 0]))
         while True:
             pkt = read_packet(conn)
             if not pkt:
                 return
-            kind, body = pkt[0] >> 4, pkt[1]
-            if kind == 8:  # SUBSCRIBE: one filter, granted QoS 0
+            first, body = pkt
+            kind = first >> 4
+            if kind == 8:  # SUBSCRIBE: one filter, granted the QoS asked (at most 2)
                 pid = body[0:2]
                 n = int.from_bytes(body[2:4], "big")
+                granted = min(body[4 + n], 2)
                 with self.lock:
-                    self.subs.setdefault(body[4:4 + n], []).append(conn)
-                conn.sendall(bytes([0x90, 3]) + pid + b"\x00")
-            elif kind == 3:  # PUBLISH QoS 0
+                    self.subs.setdefault(body[4:4 + n], []).append((conn, granted))
+                self.send(conn, bytes([0x90, 3]) + pid + bytes([granted]))
+            elif kind == 3:  # PUBLISH
+                qos = first >> 1 & 3
                 n = int.from_bytes(body[0:2], "big")
+                topic = body[2:2 + n]
+                payload = body[2 + n + (2 if qos else 0):]
                 with self.lock:
-                    targets = list(self.subs.get(body[2:2 + n], []))
-                rem = len(body)
-                self.deliver_later(bytes([0x30, rem]) + body if rem < 128 else b"", targets)
+                    targets = list(self.subs.get(topic, []))
+                self.queue.put((time.monotonic() + 0.3, topic, qos, payload, targets))
+                if qos == 1:
+                    self.send(conn, bytes([0x40, 2]) + body[2 + n:4 + n])
+                elif qos == 2:
+                    self.send(conn, bytes([0x50, 2]) + body[2 + n:4 + n])
+            elif kind == 6:  # PUBREL from a publisher: PUBCOMP
+                self.send(conn, bytes([0x70, 2]) + body[0:2])
+            elif kind == 5:  # PUBREC from a subscriber: PUBREL
+                self.send(conn, bytes([0x62, 2]) + body[0:2])
             elif kind == 12:
-                conn.sendall(bytes([0xD0, 0]))
+                self.send(conn, bytes([0xD0, 0]))
             elif kind == 14:
                 return
 

@@ -74,11 +74,16 @@ for f in 1.3:pass 6:fail 0.5:fail; do
   stop
 done
 # Issue 14: a fence catches an unwanted delivery that a 200 ms timer misses.
-# The hold stub delivers every topic's stream 300 ms late, in order.
+# The hold stub delivers every topic's stream 300 ms late, in order, at QoS 0, 1
+# and 2.
 start hold
 "$mq" run tests/suite/fence --target "tcp://127.0.0.1:$port" --profile ci/baselines/mosquitto.profile.yaml \
   --quiet --json "$work/fence.json" > "$work/fence.out" 2>&1
 verdicts=$(/usr/bin/python3 -c "import json,sys; print(' '.join(c['id'] + '=' + c['verdict'] for c in json.load(open(sys.argv[1]))['cases']))" "$work/fence.json")
-check "fence: $verdicts" "$(echo "$verdicts" | grep -q 'test/fence-sentinel@3.1.1=fail' && echo "$verdicts" | grep -q 'test/fence-timer@3.1.1=pass' && echo 1)"
+# At each QoS: the sentinel fence fails the case, the timer passes it.
+for q in "" -qos1 -qos2; do
+  check "fence$q: $verdicts" "$(echo "$verdicts" | grep -q "test/fence-sentinel$q@3.1.1=fail" &&
+    echo "$verdicts" | grep -q "test/fence-timer$q@3.1.1=pass" && echo 1)"
+done
 stop
 exit $fail
