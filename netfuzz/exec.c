@@ -45,6 +45,11 @@ struct slot {
   int64_t drain_until;
   char token[MQZ_TOKEN_LEN + 1];
   uint8_t place[MQZ_MAX_CLIENTS]; /* the node each client's next OPEN goes to */
+  /* the REPEAT record being streamed: its unit (token applied), how many of
+   * its bytes went out and how many are left */
+  uint8_t rep_unit[255];
+  size_t rep_n;
+  uint64_t rep_done, rep_left;
   client cl[MQZ_MAX_CLIENTS];
   mqz__model model;
   mqz_outcome out;
@@ -365,6 +370,50 @@ static void send_packet(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
   write_bytes(x, c, x->scratch, n);
 }
 
+/* Streams a REPEAT record: as much as the connection's buffer takes now,
+ * the rest when it has drained (the loop's DRAINED event advances the slot
+ * again). Returns true when all of it went out or the connection is gone;
+ * the session's deadline bounds the wait. The bytes frame as nothing the
+ * model can follow: the stream counts as broken, as for RAW. */
+static bool send_repeat(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
+  if (!s->wake) {
+    s->wake = s->deadline;
+    s->rep_left = 0;
+    if (!c->conn || c->dialing || !r->pkt_len || !r->arg) return true;
+    mqz__model_sent_raw(&s->model, c->idx);
+    s->out.packets_sent++;
+    uint64_t total = (uint64_t)r->arg * r->pkt_len;
+    s->rep_left = total < MQZ_REPEAT_MAX ? total : MQZ_REPEAT_MAX;
+    s->rep_done = 0;
+    s->rep_n = r->pkt_len;
+    memcpy(s->rep_unit, r->pkt, r->pkt_len);
+    mqz_token_apply(s->rep_unit, s->rep_n, s->token);
+  }
+  /* a tile of whole units in scratch, written from the phase where the
+   * last write stopped */
+  size_t tile = (sizeof x->scratch / 2 / s->rep_n) * s->rep_n;
+  for (size_t i = 0; i < tile + s->rep_n; i += s->rep_n)
+    memcpy(x->scratch + i, s->rep_unit, s->rep_n);
+  while (c->conn && s->rep_left) {
+    size_t phase = (size_t)(s->rep_done % s->rep_n);
+    size_t chunk = s->rep_left < tile ? (size_t)s->rep_left : tile, took = 0;
+    mqn_status st = mqn_conn_write(c->conn, x->scratch + phase, chunk, &took);
+    s->rep_done += took;
+    s->rep_left -= took;
+    if (st != MQN_OK && st != MQN_AGAIN) return true; /* the broker closed: the reader sees it */
+    if (took < chunk) {
+      (void)mqn_conn_flush(c->conn);
+      mqn_loop_update(x->loop, c->conn);
+      return false;
+    }
+  }
+  if (c->conn) {
+    (void)mqn_conn_flush(c->conn);
+    mqn_loop_update(x->loop, c->conn);
+  }
+  return true;
+}
+
 /* ---- receiving ---- */
 
 static void on_packets(mqz_exec *x, slot *s, client *c) {
@@ -490,6 +539,8 @@ static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
   case MQZ_OP_RAW:
     send_packet(x, s, c, r);
     return true;
+  case MQZ_OP_REPEAT:
+    return send_repeat(x, s, c, r);
   case MQZ_OP_CLOSE:
   case MQZ_OP_DROP:
     if (c->conn) {
@@ -614,11 +665,12 @@ static void advance_one(mqz_exec *x, size_t i) {
   if (x->sched[i].busy && !advance(x, s)) timer_set(x, i, slot_wake(x, s));
 }
 
-/* Advances every slot that is dirty or due, each once: due timers join the
- * dirty stack first, and advancing a slot dirties none (a timer it sets for
- * now or earlier waits for the next turn), so the stack empties. */
-static void advance_due(mqz_exec *x) {
-  while (x->n_heap && heap_t(x, 0) <= x->now) {
+/* Advances every slot that is dirty or (with timers) due, each once: due
+ * timers join the dirty stack first, and advancing a slot dirties none (a
+ * timer it sets for now or earlier waits for the next turn), so the stack
+ * empties. */
+static void advance_due(mqz_exec *x, bool timers) {
+  while (timers && x->n_heap && heap_t(x, 0) <= x->now) {
     size_t i = x->heap[0];
     timer_clear(x, i);
     mark_dirty(x, i);
@@ -632,7 +684,10 @@ static void advance_due(mqz_exec *x) {
 
 void mqz_exec_poll(mqz_exec *x, int timeout_ms) {
   x->now = mqn_now_ms();
-  advance_due(x);
+  /* new sessions start; timers wait until what arrived meanwhile is read
+   * (the caller may have been away: a quiet window must not end a SYNC whose
+   * packets sit unread in the socket) */
+  advance_due(x, false);
   int64_t now = x->now, w = next_wake(x);
   int t = timeout_ms;
   if (w != INT64_MAX && w - now < t) t = w - now < 0 ? 0 : (int)(w - now);
@@ -665,7 +720,7 @@ void mqz_exec_poll(mqz_exec *x, int timeout_ms) {
       break;
     }
   }
-  advance_due(x);
+  advance_due(x, true);
 }
 
 void mqz_exec_one(mqz_exec *x, uint32_t token, const uint8_t *s, size_t n, mqz_outcome *out) {
