@@ -967,6 +967,27 @@ static void test_runner_attribution(void **state) {
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 
+  /* a message before the CONNACK fails MQTT-3.2.0-1, and is still delivered */
+  const char *early = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.1.2-5]\n"
+                      "clients: [s, p]\nsteps:\n"
+                      "  - {client: s, connect: {clean_start: false}}\n"
+                      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                      "[{topic_filter: t, qos: 1}]}}\n"
+                      "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                      "  - {client: s, disconnect: true}\n"
+                      "  - {client: p, connect: {}}\n"
+                      "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 2, topic: t, "
+                      "payload: q}}\n"
+                      "  - {client: p, expect: {type: PUBACK, packet_id: 2}}\n"
+                      "  - {client: s, reconnect: {}}\n"
+                      "  - {client: s, expect: {type: PUBLISH, payload: q}}\n";
+  run_faults(early, MQS_V311, mqe_fault_lookup("publish-before-connack")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.0-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-5"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
   const char *resub =
       "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-3, MQTT-3.8.4-6]\n"
       "clients: [s, p]\nsteps:\n"
