@@ -64,6 +64,9 @@ static void usage(FILE *f) {
              "                        (default 500)\n"
              "  --leak-rss KIB --leak-fds N --leak-window SESSIONS\n"
              "                        leak thresholds (default 32768 KiB, 64, 2000)\n"
+             "  --held-rss KIB        exec: the broker's RSS rising this far over its lowest\n"
+             "                        while sessions run is a finding, even if freed after\n"
+             "                        (default 262144)\n"
              "  --exit-every N        a broker built with LeakSanitizer is stopped with SIGTERM\n"
              "                        every N sessions (default 10000) and at the end; its\n"
              "                        leak and shutdown reports are findings\n"
@@ -209,6 +212,9 @@ static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, con
     } else if (!strcmp(a, "--leak-rss")) {
       NEED_ARG;
       if (parse_u64(v, &o->leak_rss_kib) || !o->leak_rss_kib) BAD_VALUE;
+    } else if (!strcmp(a, "--held-rss")) {
+      NEED_ARG;
+      if (parse_u64(v, &o->held_rss_kib) || !o->held_rss_kib) BAD_VALUE;
     } else if (!strcmp(a, "--leak-fds")) {
       NEED_ARG;
       if (parse_u64(v, &u) || !u) BAD_VALUE;

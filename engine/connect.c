@@ -121,7 +121,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     uint8_t wq = cn->will_qos > e->cfg.maximum_qos ? e->cfg.maximum_qos : cn->will_qos;
     bool wr = (cn->will_retain || mqe__fault(e, MQE_FAULT_WILL_ALWAYS_RETAINED)) &&
               e->cfg.retain_available;
-    will = mqe__msg_new(e, cn->will_topic, id, &cn->will_props, v5, cn->will_payload, wq, wr);
+    will = mqe__msg_new(e, cn->will_topic, id, &cn->will_props, v5, cn->will_payload, wq, wr, true);
     if (!will) {
       refuse(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for the will");
       return;
@@ -409,7 +409,7 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
       c->connect_copy_len = len;
       c->state = MQE__S_AUTH;
       mqe__send_auth(e, c,
-                     mqe__fault(e, MQE_FAULT_AUTH_WRONG_REASON) ? MQC_RC_REAUTHENTICATE
+                     mqe__fault(e, MQE_FAULT_AUTH_WRONG_REASON) ? MQC_RC_SUCCESS
                                                                 : MQC_RC_CONTINUE_AUTHENTICATION,
                      out, out_n);
       return;

@@ -192,7 +192,7 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(WRONG_PUBREC_ACCEPTED, "wrong-pubrec-accepted", NULL, "MQTT-4.3.3-3",
       "a PUBREC with an unknown id acknowledges the oldest QoS 2 message"),
     F(QUEUE_REVERSED, "queue-reversed", "MQTT-4.6.0-6", "MQTT-4.6.0-6",
-      "messages queued for a session go out newest first"),
+      "messages queued for a disconnected session go out newest first"),
     F(RS_OVERSIZE_CONNACK, "reason-string-oversize-connack", NULL, "MQTT-3.2.2-19",
       "a refusing CONNACK keeps its Reason String past the client's Maximum Packet Size"),
     F(RS_OVERSIZE_PUBACK, "reason-string-oversize-puback", NULL, "MQTT-3.4.2-2",
@@ -214,6 +214,36 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "PUBREL keeps its Reason String past the client's Maximum Packet Size"),
     F(RS_OVERSIZE_AUTH, "reason-string-oversize-auth", NULL, "MQTT-3.15.2-2",
       "AUTH carries a Reason String even past the client's Maximum Packet Size"),
+    F(UP_OVERSIZE_CONNACK, "user-property-oversize-connack", NULL, "MQTT-3.2.2-20",
+      "a refusing CONNACK carries a User Property even past the client's Maximum Packet Size"),
+    F(UP_OVERSIZE_PUBACK, "user-property-oversize-puback", NULL, "MQTT-3.4.2-3",
+      "PUBACK carries a User Property even past the client's Maximum Packet Size"),
+    F(UP_OVERSIZE_PUBREC, "user-property-oversize-pubrec", NULL, "MQTT-3.5.2-3",
+      "PUBREC carries a User Property even past the client's Maximum Packet Size"),
+    F(UP_OVERSIZE_PUBREL, "user-property-oversize-pubrel", NULL, "MQTT-3.6.2-3",
+      "PUBREL carries a User Property even past the client's Maximum Packet Size"),
+    F(UP_OVERSIZE_PUBCOMP, "user-property-oversize-pubcomp", NULL, "MQTT-3.7.2-3",
+      "PUBCOMP carries a User Property even past the client's Maximum Packet Size"),
+    F(UP_OVERSIZE_SUBACK, "user-property-oversize-suback", NULL, "MQTT-3.9.2-2",
+      "SUBACK carries a User Property even past the client's Maximum Packet Size"),
+    F(UP_OVERSIZE_UNSUBACK, "user-property-oversize-unsuback", NULL, "MQTT-3.11.2-2",
+      "UNSUBACK carries a User Property even past the client's Maximum Packet Size"),
+    F(UP_OVERSIZE_DISCONNECT, "user-property-oversize-disconnect", NULL, "MQTT-3.14.2-4",
+      "DISCONNECT carries a User Property even past the client's Maximum Packet Size"),
+    F(UP_OVERSIZE_AUTH, "user-property-oversize-auth", NULL, "MQTT-3.15.2-3",
+      "AUTH carries a User Property even past the client's Maximum Packet Size"),
+    F(USER_PROPERTIES_REORDERED, "user-properties-reordered", NULL, "MQTT-3.3.2-18",
+      "a forwarded PUBLISH has its first User Property moved last"),
+    F(WILL_USER_PROPERTIES_REORDERED, "will-user-properties-reordered", NULL, "MQTT-3.1.3-10",
+      "a published Will has its first User Property moved last"),
+    F(LIVE_QUEUE_REVERSED, "live-queue-reversed", NULL, "MQTT-4.6.0-5",
+      "messages waiting for a connected client (its Receive Maximum reached) go out newest first"),
+    F(HASH_NOT_PARENT, "hash-not-parent", "MQTT-3.3.2-3", "MQTT-3.3.2-3",
+      "a filter \"a/#\" does not match the topic \"a\""),
+    F(PLUS_NOT_EMPTY_LEVEL, "plus-not-empty-level", "MQTT-3.3.2-3", "MQTT-3.3.2-3",
+      "'+' does not match an empty level (\"+/b\" misses \"/b\")"),
+    F(PLUS_MATCHES_PARENT, "plus-matches-parent", "MQTT-3.3.2-3", "MQTT-3.3.2-3",
+      "a filter \"a/+\" also matches the topic \"a\""),
     F(WILL_NOT_KEPT, "will-not-kept", NULL, "MQTT-3.1.2-7",
       "the Will Message of an accepted CONNECT is not kept with the session"),
     F(REAUTH_FAILURE_KEPT, "reauth-failure-kept", NULL, "MQTT-4.12.1-2",
@@ -247,7 +277,7 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(FAILED_PUBREC_ID_KEPT, "failed-pubrec-id-kept", NULL, "MQTT-4.3.3-9",
       "after a PUBREC of 0x80 or more, the Packet Identifier stays in use"),
     F(AUTH_WRONG_REASON, "auth-wrong-reason", NULL, "MQTT-4.12.0-2",
-      "the server's AUTH challenge has reason code 0x19, not 0x18"),
+      "the server's AUTH challenge has reason code 0x00 (Success), not 0x18"),
     F(AUTH_METHOD_NOT_REPEATED, "auth-method-not-repeated", NULL, "MQTT-4.12.0-5",
       "the successful CONNACK omits the Authentication Method"),
     F(AUTH_METHOD_UNASKED, "auth-method-unasked", NULL, "MQTT-4.12.0-6",
@@ -257,7 +287,7 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(MAXIMUM_QOS_NOT_ANNOUNCED, "maximum-qos-not-announced", NULL, "MQTT-3.2.2-9",
       "CONNACK omits Maximum QoS although the server supports only QoS 0 or 1"),
     F(SUBSCRIBE_ABOVE_MAX_QOS_REFUSED, "subscribe-above-max-qos-refused", NULL, "MQTT-3.2.2-10",
-      "SUBSCRIBE asking for more than Maximum QoS is refused instead of downgraded"),
+      "SUBSCRIBE asking for more than Maximum QoS is refused (0x80) instead of downgraded"),
     F(DISCONNECT_KEEPS_OPEN, "disconnect-keeps-open", NULL, "MQTT-3.14.4-2",
       "after sending DISCONNECT the server keeps the connection open"),
     F(PACKET_AFTER_DISCONNECT, "packet-after-disconnect", NULL, "MQTT-3.14.4-1",
@@ -330,8 +360,9 @@ const mqe_fault_info *mqe_fault_at(size_t i) {
 }
 
 const mqe_fault_info *mqe_fault_lookup(const char *name) {
+  /* a value missing its row has a NULL name (t_fault_table catches it) */
   for (size_t i = 1; i < MQE_FAULT__END; i++)
-    if (!strcmp(table[i].name, name)) return &table[i];
+    if (table[i].name && !strcmp(table[i].name, name)) return &table[i];
   return NULL;
 }
 

@@ -141,6 +141,36 @@ static mqc_bytes bounded_cstr(const char *s) {
   return b;
 }
 
+/* The User Property of the planted deviations MQE_FAULT_UP_OVERSIZE_*. A
+ * conformant engine puts none in these packets, so it never has to leave one
+ * out for the client's Maximum Packet Size; the deviation adds one whatever
+ * that size (with Request Problem Information 1, where one is allowed at
+ * all). Returns its length in the property block, 0 when off for t. */
+static const char up_key[] = "planted", up_val[] = "a user property past the client's maximum";
+static uint32_t up_props(const mqe_engine *e, const mqe_conn *c, mqc_type t) {
+  static const struct {
+    mqc_type t;
+    mqe_fault f;
+  } map[] = {{MQC_CONNACK, MQE_FAULT_UP_OVERSIZE_CONNACK},
+             {MQC_PUBACK, MQE_FAULT_UP_OVERSIZE_PUBACK},
+             {MQC_PUBREC, MQE_FAULT_UP_OVERSIZE_PUBREC},
+             {MQC_PUBREL, MQE_FAULT_UP_OVERSIZE_PUBREL},
+             {MQC_PUBCOMP, MQE_FAULT_UP_OVERSIZE_PUBCOMP},
+             {MQC_SUBACK, MQE_FAULT_UP_OVERSIZE_SUBACK},
+             {MQC_UNSUBACK, MQE_FAULT_UP_OVERSIZE_UNSUBACK},
+             {MQC_DISCONNECT, MQE_FAULT_UP_OVERSIZE_DISCONNECT},
+             {MQC_AUTH, MQE_FAULT_UP_OVERSIZE_AUTH}};
+  if (e->cfg.fault == MQE_FAULT_NONE || c->ver != MQC_V5 || !c->problem_info) return 0;
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (map[i].t == t && mqe__fault(e, map[i].f))
+      return (uint32_t)(1 + 2 + sizeof up_key - 1 + 2 + sizeof up_val - 1);
+  return 0;
+}
+
+static void put_up(mqc_writer *w) {
+  mqc_put_prop_pair(w, mqc_cstr(up_key), mqc_cstr(up_val));
+}
+
 /* PUBACK/PUBREC/PUBREL/PUBCOMP (pid, reason) and PINGRESP (no body). */
 void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint8_t reason) {
   mqc_writer w;
@@ -149,7 +179,8 @@ void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint
     if (begin(e, c, &w, first, 0)) end(e, c, &w);
     return;
   }
-  bool with_reason = c->ver == MQC_V5 && reason != 0;
+  uint32_t up = up_props(e, c, t);
+  bool with_reason = c->ver == MQC_V5 && (reason != 0 || up);
   bool big = (t == MQC_PUBACK && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBACK)) ||
              (t == MQC_PUBREC && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBREC)) ||
              (t == MQC_PUBCOMP && mqe__fault(e, MQE_FAULT_RS_OVERSIZE_PUBCOMP)) ||
@@ -158,7 +189,7 @@ void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint
   /* big: the deviation explains success codes too (0x10 no subscribers) */
   if (with_reason && (reason >= 0x80 || big) && c->problem_info)
     rs = mqc_cstr(mqe__reason_text(reason));
-  uint32_t props = with_reason ? rs_props(c, rs, 3, big) : 0;
+  uint32_t rsp = with_reason ? rs_props(c, rs, 3, big) : 0, props = rsp + up;
   uint32_t rem = with_reason ? 3u : 2u;
   if (props) rem += (uint32_t)mqe__varint_len(props) + props;
   if (!begin(e, c, &w, first, rem)) return;
@@ -166,7 +197,8 @@ void mqe__send_simple(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, uint
   if (with_reason) mqc_put_u8(&w, reason);
   if (props) {
     mqc_put_varint(&w, props);
-    mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+    if (rsp) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+    if (up) put_up(&w);
   }
   end(e, c, &w);
 }
@@ -175,12 +207,14 @@ void mqe__send_disconnect(mqe_engine *e, mqe_conn *c, uint8_t reason, const char
   if (c->ver != MQC_V5) return; /* 3.x servers just close */
   mqc_writer w;
   mqc_bytes rs = bounded_cstr(why);
-  uint32_t props = rs_props(c, rs, 1, mqe__fault(e, MQE_FAULT_RS_OVERSIZE_DISCONNECT));
+  uint32_t rsp = rs_props(c, rs, 1, mqe__fault(e, MQE_FAULT_RS_OVERSIZE_DISCONNECT));
+  uint32_t up = up_props(e, c, MQC_DISCONNECT), props = rsp + up;
   uint32_t rem = 1 + (uint32_t)mqe__varint_len(props) + props;
   if (!begin(e, c, &w, MQC_DISCONNECT << 4, rem)) return;
   mqc_put_u8(&w, reason);
   mqc_put_varint(&w, props);
-  if (props) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+  if (rsp) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+  if (up) put_up(&w);
   end(e, c, &w);
 }
 
@@ -219,9 +253,9 @@ bool mqe__send_connack(mqe_engine *e, mqe_conn *c, bool session_present, uint8_t
 
 static void put_reason_string(const mqe_engine *e, const mqe_conn *c, const void *arg,
                               mqc_writer *w) {
-  (void)e, (void)c;
   const mqc_bytes *rs = arg;
   if (rs->n) mqe__put_prop_str(w, MQC_PROP_REASON_STRING, *rs);
+  if (up_props(e, c, MQC_CONNACK)) put_up(w);
 }
 
 /* A 5.0 reason the engine closes with may be one CONNACK does not define
@@ -273,7 +307,8 @@ void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *d
    * the client's Maximum Packet Size. */
   mqc_bytes rs = mqe__fault(e, MQE_FAULT_RS_OVERSIZE_AUTH) ? mqc_cstr("authentication step")
                                                            : (mqc_bytes){NULL, 0};
-  uint32_t props = (uint32_t)(3 + m.n + (n ? 3 + n : 0) + (rs.n ? 3 + rs.n : 0));
+  uint32_t up = up_props(e, c, MQC_AUTH);
+  uint32_t props = (uint32_t)(3 + m.n + (n ? 3 + n : 0) + (rs.n ? 3 + rs.n : 0)) + up;
   uint32_t rem = 1 + (uint32_t)mqe__varint_len(props) + props;
   mqc_writer w;
   if (!begin(e, c, &w, MQC_AUTH << 4, rem)) return;
@@ -282,6 +317,7 @@ void mqe__send_auth(mqe_engine *e, mqe_conn *c, uint8_t reason, const uint8_t *d
   mqe__put_prop_str(&w, MQC_PROP_AUTHENTICATION_METHOD, m);
   if (n) mqe__put_prop_str(&w, MQC_PROP_AUTHENTICATION_DATA, (mqc_bytes){data, n});
   if (rs.n) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+  if (up) put_up(&w);
   end(e, c, &w);
 }
 
@@ -297,14 +333,16 @@ void mqe__send_suback(mqe_engine *e, mqe_conn *c, mqc_type t, uint16_t pid, cons
   mqc_bytes rs = {NULL, 0};
   if (v5 && worst && c->problem_info) rs = mqc_cstr(mqe__reason_text(worst));
   uint32_t base = (uint32_t)(2 + n);
-  uint32_t props = v5 ? rs_props(c, rs, base + 1, big) : 0;
+  uint32_t rsp = v5 ? rs_props(c, rs, base + 1, big) : 0, up = up_props(e, c, t);
+  uint32_t props = rsp + up;
   uint32_t rem = base + (v5 ? (uint32_t)mqe__varint_len(props) + props : 0);
   mqc_writer w;
   if (!begin(e, c, &w, (uint8_t)(t << 4), rem)) return;
   mqc_put_u16(&w, pid);
   if (v5) {
     mqc_put_varint(&w, props);
-    if (props) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+    if (rsp) mqe__put_prop_str(&w, MQC_PROP_REASON_STRING, rs);
+    if (up) put_up(&w);
   }
   mqc_put_bytes(&w, (mqc_bytes){rc, n});
   end(e, c, &w);

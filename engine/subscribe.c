@@ -150,7 +150,7 @@ static int subscribe_one(mqe_engine *e, mqe_conn *c, mqc_bytes full, mqc_subopts
     return v5 ? MQC_RC_QUOTA_EXCEEDED : fail;
   }
   if (o.max_qos > e->cfg.maximum_qos && mqe__fault(e, MQE_FAULT_SUBSCRIBE_ABOVE_MAX_QOS_REFUSED))
-    return v5 ? MQC_RC_QOS_NOT_SUPPORTED : fail;
+    return v5 ? MQC_RC_UNSPECIFIED_ERROR : fail; /* a SUBACK code: nothing else breaks */
   uint8_t granted =
       o.max_qos < e->cfg.maximum_qos || mqe__fault(e, MQE_FAULT_GRANTED_QOS_NOT_CAPPED)
           ? o.max_qos

@@ -547,6 +547,21 @@ int mqz_broker_sample(const mqz_broker *b, uint64_t *rss_kib, unsigned *fds) {
   return 0;
 }
 
+int mqz_broker_rss(const mqz_broker *b, uint64_t *rss_kib) {
+  if (!b || !b->running) return -1;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/statm", (int)b->pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  unsigned long long size, resident;
+  int got = fscanf(f, "%llu %llu", &size, &resident);
+  fclose(f);
+  if (got != 2) return -1;
+  long page = sysconf(_SC_PAGESIZE);
+  *rss_kib = resident * (unsigned long long)(page > 0 ? page : 4096) / 1024;
+  return 0;
+}
+
 uint8_t *mqz_broker_cov(mqz_broker *b, size_t *n) {
   if (n) *n = b && b->map ? b->map_size : 0;
   return b ? b->map : NULL;

@@ -122,6 +122,11 @@ int mqz_broker_log_trim(mqz_broker *b, uint64_t max_bytes);
  * NULL. returns 0, or -1 (not running, or /proc unreadable). */
 int mqz_broker_sample(const mqz_broker *b, uint64_t *rss_kib, unsigned *fds);
 
+/* Only the resident set (KiB), from /proc/<pid>/statm: cheap enough to call
+ * every few milliseconds (the held-memory oracle samples it while sessions
+ * run). returns 0, or -1 (not running, or /proc unreadable). */
+int mqz_broker_rss(const mqz_broker *b, uint64_t *rss_kib);
+
 /* The AFL coverage map the broker writes (valid until mqz_broker_stop or
  * _free; owned by b), with *n its size; NULL (and *n = 0) when afl_map is
  * false or the broker is stopped. The fuzzer reads it after each session and

@@ -43,8 +43,11 @@ typedef struct {
   mqn_url nodes[MQZ_MAX_NODES]; /* a cluster target: url is nodes[0] */
   char log_path[4096];
   int64_t next_probe;
-  mqz_exec *bx;    /* many at once, no oracle callback: triage batches */
-  held hist[HIST]; /* ring of submitted sessions, oldest overwritten */
+  mqz_probe *probe[MQZ_MAX_NODES]; /* the hang oracle's probes in flight (one per node) */
+  bool probing;
+  int64_t probe_t0; /* when they started */
+  mqz_exec *bx;     /* many at once, no oracle callback: triage batches */
+  held hist[HIST];  /* ring of submitted sessions, oldest overwritten */
   size_t hist_at;
   int64_t last_ok; /* last liveness probe that passed */
   unsigned silent; /* sessions in a row that received nothing */
@@ -56,7 +59,11 @@ typedef struct {
   bool lsan;          /* the broker carries LeakSanitizer: exit checks apply */
   uint64_t exit_next; /* session count of the next clean stop */
   int64_t born;       /* when the broker (re)started: leaks are since then */
-  bool dead;          /* --target only: the broker stopped answering for good */
+  /* held memory: the broker's lowest and highest RSS (KiB) since it
+   * started, 0 before the first sample; when the next sample is due */
+  uint64_t held_base, held_peak;
+  int64_t held_next;
+  bool dead; /* --target only: the broker stopped answering for good */
 } instance;
 
 struct run {
@@ -282,6 +289,49 @@ static void outcome_sig(const mqz_outcome *o, char *sig, size_t cap) {
   }
 }
 
+/* ---- held memory ---- */
+
+#define HELD_EVERY_MS 20
+
+/* Memory a broker holds while sessions run and gives back when they end
+ * (per-message state a client makes it keep: CVE-2023-28366) shows in no
+ * quiet sample and in no LeakSanitizer report: RSS is sampled while the
+ * sessions run, against the lowest since the broker started. */
+static bool held_sig(const char *sig) {
+  return !strcmp(sig, "leak:held-rss");
+}
+
+static uint64_t held_limit(const run *r) {
+  return r->o->held_rss_kib ? r->o->held_rss_kib : 262144;
+}
+
+static void held_sample(instance *in) {
+  uint64_t rss;
+  if (!in->broker || mqz_broker_rss(in->broker, &rss)) return;
+  if (!in->held_base || rss < in->held_base) in->held_base = rss;
+  if (rss > in->held_peak) in->held_peak = rss;
+}
+
+static bool held_over(const run *r, const instance *in) {
+  return in->held_base && in->held_peak > in->held_base + held_limit(r);
+}
+
+static void restart(run *r, instance *in);
+
+/* Runs s alone on a freshly started broker, sampling its RSS: does it make
+ * the broker hold more than the limit? */
+static bool held_reproduces(run *r, instance *in, const uint8_t *s, size_t n) {
+  restart(r, in);
+  if (in->dead) return false;
+  held_sample(in);
+  if (mqz_exec_submit(in->tx, 0, token_for(r, r->next_number++), s, n)) return false;
+  while (mqz_exec_running(in->tx)) {
+    mqz_exec_poll(in->tx, 5);
+    held_sample(in);
+  }
+  return held_over(r, in);
+}
+
 /* ---- what the broker reports when it is stopped ---- */
 
 #define MAX_EXIT_SIGS 16
@@ -341,6 +391,7 @@ static size_t exit_report(instance *in, char (*sigs)[256], char *msg, size_t mca
  * broker is checked (and restarted) afterwards. */
 static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kind kind,
                        const char *sig) {
+  if (held_sig(sig)) return in->broker && held_reproduces(r, in, s, n);
   mqz_outcome out;
   mqz_exec_one(in->tx, token_for(r, r->next_number++), s, n, &out);
   if (at_exit_sig(sig)) {
@@ -638,7 +689,7 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, const mqz_fin
    * per run, found or not): fewer runs, each candidate tried once, and the
    * result checked at the end (else the bytes stay as the records left
    * them); the scenario too is checked once, at the end */
-  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG || at_exit_sig(sig);
+  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG || at_exit_sig(sig) || held_sig(sig);
   unsigned bytes_budget = slow ? 40 : 200;
   size_t m = shrink_bytes(r, in, s, n, cand, kind, sig, &bytes_budget, slow, true);
   m = shrink_bytes(r, in, s, m, cand, kind, sig, &bytes_budget, slow, false);
@@ -671,7 +722,7 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
     f.n_nodes = r->o->n_nodes;
   }
   size_t m = n, mid = 0;
-  if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig))) {
+  if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig) || held_sig(sig))) {
     m = minimise(r, in, copy, n, &f, &mid);
     size_t nr = 0;
     mqz_iter it;
@@ -699,7 +750,7 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
              SCENARIO_REPLAYS);
   snprintf(f.message, sizeof f.message, "%s%s%s", msg,
            reproduced ? ""
-           : kind == MQZ_LEAK && !at_exit_sig(sig)
+           : kind == MQZ_LEAK && !at_exit_sig(sig) && !held_sig(sig)
                ? " (one session of the window; a leak needs many)"
                : " (not reproduced alone)",
            replay);
@@ -740,6 +791,7 @@ static void restart(run *r, instance *in) {
   instance_url(in);
   in->born = mqn_now_ms();
   /* a new process: RSS and descriptors are measured from a new baseline */
+  in->held_base = in->held_peak = 0;
   in->leak_primed = false;
   in->leak_next = r->st->sessions;
 }
@@ -750,6 +802,8 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
                              const char *sig) {
   restart(r, in);
   if (in->dead) return false;
+  bool watch_rss = held_sig(sig);
+  if (watch_rss) held_sample(in);
   size_t next = 0;
   int64_t give_up = mqn_now_ms() + 30000;
   while ((next < n || mqz_exec_running(in->bx)) && mqn_now_ms() < give_up) {
@@ -762,9 +816,11 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
       next++;
     }
     mqz_exec_poll(in->bx, 10);
+    if (watch_rss) held_sample(in);
     if (mqz_broker_dead(in->broker, NULL, 0)) break;
   }
   mqz_exec_abort_all(in->bx);
+  if (watch_rss) return held_over(r, in);
   /* the single-session check, with an empty session, does the judging */
   static const uint8_t empty[2] = {3, 0};
   return reproduces(r, in, empty, 2, kind, sig);
@@ -939,9 +995,60 @@ static void check_crash(run *r, instance *in) {
   in->last_ok = mqn_now_ms();
 }
 
+static void probes_free(instance *in) {
+  for (unsigned k = 0; k < MQZ_MAX_NODES; k++) {
+    mqz_probe_free(in->probe[k]);
+    in->probe[k] = NULL;
+  }
+  in->probing = false;
+}
+
+/* Starts a probe on every node, or steps those in flight (never waiting).
+ * Returns 1 while they run (or none is due), 0 when all passed, -1 when one
+ * failed. */
+static int probes_step(run *r, instance *in, int64_t now) {
+  unsigned n = r->o->n_nodes > 1 ? r->o->n_nodes : 1;
+  if (!in->probing) {
+    if (now < in->next_probe) return 1;
+    in->next_probe = now + 250; /* often: fewer suspects when it fails */
+    in->probing = true;
+    in->probe_t0 = now;
+    uint32_t ms = r->o->hang_ms ? r->o->hang_ms : 2000;
+    for (unsigned k = 0; k < n; k++) {
+      char cid[40], topic[64];
+      snprintf(cid, sizeof cid, "mqcheck-liveness-%u-%u", in->no, k);
+      snprintf(topic, sizeof topic, "mqcheck/liveness/%u/%u", in->no, k);
+      in->probe[k] = mqz_probe_start(n > 1 ? &in->nodes[k] : &in->url, r->o->tls, probe_version(r),
+                                     cid, r->o->username, r->o->password, topic, ms);
+    }
+  }
+  bool running = false;
+  for (unsigned k = 0; k < n; k++) {
+    if (!in->probe[k]) continue; /* out of memory: not judged */
+    int st = mqz_probe_step(in->probe[k], 0, NULL, 0);
+    if (st < 0) {
+      probes_free(in);
+      return -1;
+    }
+    running = running || st == 1;
+  }
+  if (running) return 1;
+  probes_free(in);
+  return 0;
+}
+
+/* The hang oracle. Probes run alongside the sessions (a blocking probe held
+ * every session in flight for its round trips, four times a second); one
+ * that fails is confirmed by a blocking probe, which also rules out a broker
+ * restarted while it ran. */
 static void check_hang(run *r, instance *in, int64_t now) {
-  if (now < in->next_probe || in->dead) return;
-  in->next_probe = now + 250; /* often: fewer suspects when it fails */
+  if (in->dead) return;
+  int st = probes_step(r, in, now);
+  if (st == 1) return;
+  if (st == 0) {
+    in->last_ok = in->probe_t0;
+    return;
+  }
   char why[300];
   if (!alive(r, in, probe_version(r), why, sizeof why)) {
     in->last_ok = now;
@@ -1017,6 +1124,33 @@ static void check_leak(run *r, instance *in) {
   const char *sig = grew_fds ? "leak:fds" : "leak:rss";
   held *h = &in->hist[(in->hist_at + HIST - 1) % HIST];
   if (h->s) record_finding(r, in, MQZ_LEAK, sig, "", msg, h->s, h->n, h->number, false);
+}
+
+/* Held memory: RSS sampled while sessions run (held_sample); a rise past
+ * the limit is pinned on sessions by triage, as a crash is, each run on a
+ * freshly started broker. */
+static void check_held(run *r, instance *in, int64_t now) {
+  if (!in->broker || in->dead || now < in->held_next) return;
+  in->held_next = now + HELD_EVERY_MS;
+  held_sample(in);
+  if (!held_over(r, in)) return;
+  const char *sig = "leak:held-rss";
+  char msg[300];
+  snprintf(msg, sizeof msg,
+           "the broker's RSS rose from %llu KiB to %llu KiB while sessions ran (limit %llu KiB "
+           "over its lowest)",
+           (unsigned long long)in->held_base, (unsigned long long)in->held_peak,
+           (unsigned long long)held_limit(r));
+  if (seen_sig(r, sig)) { /* known: a fresh broker, a fresh baseline */
+    restart(r, in);
+    return;
+  }
+  say(r, "fuzz: held memory: %s; finding the session that did it", msg);
+  free(r->event_log);
+  r->event_log = NULL;
+  triage(r, in, MQZ_LEAK, sig, "", msg, in->born);
+  restart(r, in);
+  in->last_ok = mqn_now_ms();
 }
 
 /* LeakSanitizer reports only when the process exits: every exit_every
@@ -1415,6 +1549,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
       check_crash(r, in);
       check_hang(r, in, mqn_now_ms());
       check_leak(r, in);
+      check_held(r, in, mqn_now_ms());
       check_exit(r, in, false);
     }
     sync_in(r);
@@ -1440,6 +1575,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
 out:
   for (unsigned i = 0; i < r->n_inst; i++) {
     instance *in = &r->inst[i];
+    probes_free(in);
     mqz_exec_free(in->x);
     mqz_exec_free(in->tx);
     mqz_exec_free(in->bx);

@@ -44,6 +44,7 @@ typedef struct {
   mqz__name cid;
   bool tainted;  /* a packet we sent did not decode: no delivery oracles */
   bool violated; /* ... and the broker must close: nothing is sent after it */
+  bool raw_sent; /* RAW or REPEAT bytes went out: how the broker frames what follows is unknown */
   char viol_stmt[32];
   char viol_rule[160];   /* what the packet broke */
   bool probe_sent;       /* the PINGREQ sent after the violation */

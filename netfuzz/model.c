@@ -389,6 +389,10 @@ mqz__send_verdict mqz__model_sent(mqz__model *m, unsigned client, const uint8_t 
   m->seq++;
   m->rev++;
   if (c->violated) return MQZ__SUPPRESS;
+  /* after bytes framed as nothing we know (a claimed length, a part of a
+   * packet), the broker may read this packet as part of another: no
+   * verdict on it */
+  if (c->raw_sent) return MQZ__SEND;
   uint8_t type = n ? p[0] >> 4 : 0;
   if (!c->connect_sent && type != MQC_CONNECT) {
     violation(m, client, "MQTT-3.1.0-1", "the first packet on a connection is not CONNECT");
@@ -464,6 +468,7 @@ void mqz__model_sent_raw(mqz__model *m, unsigned client) {
   m->rev++;
   if (m->c[client].will) m->will[m->c[client].will - 1].doubt = true;
   m->c[client].tainted = true;
+  m->c[client].raw_sent = true;
   m->ever_tainted[client] = true;
 }
 

@@ -22,6 +22,12 @@
  *                             they are (bytes that frame as no packet)
  *               NODE          1 byte: the client's next OPENs go to that node
  *                             of a cluster target (modulo its nodes)
+ *               REPEAT        3 bytes count (big-endian), 1 byte length, then
+ *                             that many bytes (the unit): the unit sent count
+ *                             times as it is, streamed (at most
+ *                             MQZ_REPEAT_MAX bytes in all), so a session of a
+ *                             few hundred bytes can send a packet of
+ *                             megabytes or a packet ten thousand times
  *               OPEN, CLOSE, DROP, HALFCLOSE: nothing
  *
  * Records that do not parse are skipped a byte at a time, so every byte
@@ -66,8 +72,10 @@ extern "C" {
 #define MQZ_SESSION_MAX 131072
 /* Six characters in every compiled client ID and topic prefix; replaced per
  * session by the executor ("Zq" + four base-36 digits). */
-#define MQZ_TOKEN     "Zq0000"
-#define MQZ_TOKEN_LEN 6
+/* Bytes one REPEAT record may expand to (count x unit, the rest cut). */
+#define MQZ_REPEAT_MAX (64u << 20)
+#define MQZ_TOKEN      "Zq0000"
+#define MQZ_TOKEN_LEN  6
 
 typedef enum {
   MQZ_OP_OPEN = 1,  /* open the client's transport (closing an open one first) */
@@ -83,6 +91,7 @@ typedef enum {
   MQZ_OP_SLOWREAD,  /* stop reading the client for a while */
   MQZ_OP_RAW,       /* send up to 255 bytes as they are */
   MQZ_OP_NODE,      /* move the client to another node of a cluster (its next OPEN) */
+  MQZ_OP_REPEAT,    /* send up to 255 bytes as they are, many times over */
   MQZ_OP_COUNT
 } mqz_op;
 
@@ -91,9 +100,9 @@ typedef enum {
 typedef struct {
   mqz_op op;
   unsigned client;    /* 0..MQZ_MAX_CLIENTS-1 */
-  const uint8_t *pkt; /* SEND/ACK/RAW: the bytes (borrowed from the session) */
+  const uint8_t *pkt; /* SEND/ACK/RAW: the bytes, REPEAT: the unit (borrowed from the session) */
   size_t pkt_len;
-  uint32_t arg;  /* SYNC count, WAIT ms, SPLIT piece, SLOWREAD ticks */
+  uint32_t arg;  /* SYNC count, WAIT ms, SPLIT piece, SLOWREAD ticks, REPEAT count */
   size_t offset; /* of the record in the session */
   size_t len;    /* of the whole record */
 } mqz_rec;
@@ -391,6 +400,11 @@ typedef struct {
   uint64_t leak_rss_kib; /* RSS growth over the leak window that counts; 0 = 32768 */
   unsigned leak_fds;     /* descriptor growth that counts; 0 = 64 */
   uint64_t leak_window;  /* sessions per leak window; 0 = 2000 */
+  /* Held memory: the exec'd broker's RSS, sampled every 20 ms while
+   * sessions run, rising this far (KiB) over its lowest since it started is
+   * a leak finding ("leak:held-rss") even when the memory is given back when
+   * the session ends; 0 = 262144 */
+  uint64_t held_rss_kib;
   /* Sessions between clean stops (SIGTERM) of an exec'd broker that carries
    * LeakSanitizer, whose leak and shutdown reports are then judged; 0 =
    * 10000. The run's end always stops it so. */

@@ -273,6 +273,27 @@ static void put_op(outbuf *o, mqz_op op, unsigned client, uint32_t arg, size_t a
   put(o, h, 2 + arg_n);
 }
 
+/* Bytes p[0..n) as RAW records of client (255 bytes each at most). */
+static void put_raw(outbuf *o, unsigned client, const uint8_t *p, size_t n) {
+  for (size_t at = 0; at < n; at += 255) {
+    size_t piece = n - at < 255 ? n - at : 255;
+    put_op(o, MQZ_OP_RAW, client, (uint32_t)piece, 1);
+    put(o, p + at, piece);
+  }
+}
+
+/* A REPEAT record: unit[0..n) (n <= 255) sent count times. */
+static void put_repeat(outbuf *o, unsigned client, const uint8_t *unit, size_t n, uint32_t count) {
+  uint8_t h[6] = {MQZ_OP_REPEAT,         (uint8_t)client, (uint8_t)(count >> 16),
+                  (uint8_t)(count >> 8), (uint8_t)count,  (uint8_t)n};
+  put(o, h, 6);
+  put(o, unit, n);
+}
+
+static size_t varint_len(size_t v) {
+  return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : 4;
+}
+
 /* The session's records with record at replaced by a SEND of p. */
 static void put_replacing(outbuf *o, const uint8_t *s, const mqz_mutator *m, size_t at,
                           const uint8_t *p, size_t n) {
@@ -343,6 +364,9 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
   /* grafting weighs four: property combinations are where parsers break */
   unsigned choice = (unsigned)below(st, 20);
   if (choice >= 17) choice = 13;
+  /* half of the floods are resource mutations (20-22) instead: drawn only
+   * here, so that every other session mutates as it did before them */
+  if (choice == 16 && below(st, 2)) choice = 20 + (unsigned)below(st, 3);
   switch (choice) {
   case 0: /* drop a record */
     if (!nr) return 0;
@@ -602,6 +626,165 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     size_t len;
     if (mqc_encode(&pkt, MQC_V5, m->pkt, sizeof m->pkt, &len) != MQC_OK) return 0;
     put_replacing(&o, s, m, at, m->pkt, len);
+    break;
+  }
+  case 20: { /* a claim: a header announcing a huge remaining length, little of it sent */
+    size_t cand[64], nc = 0;
+    for (size_t i = 0; i < nr && nc < 64; i++)
+      if (m->recs[i].op == MQZ_OP_SEND && m->recs[i].pkt_len >= 2) cand[nc++] = i;
+    if (!nc) return 0;
+    size_t at = cand[below(st, nc)];
+    const mqz_rec *pr = &m->recs[at];
+    size_t hl = mqz__header_len(pr->pkt, pr->pkt_len);
+    if (!hl) return 0;
+    /* brokers that allocate what a header claims before the bytes come
+     * (found by ASan's max_allocation_size_mb: docs/netfuzz.md) */
+    static const uint32_t claims[] = {1u << 16, 1u << 20, 1u << 24, 268435455u};
+    uint32_t claim = claims[below(st, 4)];
+    if (claim < 268435455u) claim += (uint32_t)below(st, 4096);
+    uint8_t raw[64];
+    mqc_writer w;
+    mqc_writer_init(&w, raw, sizeof raw);
+    mqc_put_u8(&w, pr->pkt[0]);
+    mqc_put_varint(&w, claim);
+    size_t body = pr->pkt_len - hl < 32 ? pr->pkt_len - hl : 32;
+    mqc_put_bytes(&w, (mqc_bytes){pr->pkt + hl, body});
+    if (!mqc_writer_ok(&w)) return 0;
+    /* half the time as the connection's first packet: before its CONNECT */
+    size_t where = at;
+    if (below(st, 2)) {
+      long ci = find_send(m, s, pr->client, MQC_CONNECT);
+      if (ci >= 0 && (size_t)ci < at) where = (size_t)ci;
+    }
+    for (size_t i = 0; i < nr; i++) {
+      if (i == where) put_raw(&o, pr->client, raw, w.len);
+      if (i != at) put_rec(&o, s, &m->recs[i]);
+    }
+    break;
+  }
+  case 21: { /* an expansion: a packet of megabytes from a few bytes of session */
+    size_t cand[64], nc = 0;
+    mqc_packet pkt;
+    mqc_version v = mqz_session_version(s, n);
+    for (size_t i = 0; i < nr && nc < 64; i++) {
+      const mqz_rec *ri = &m->recs[i];
+      if (ri->op == MQZ_OP_SEND && ri->pkt_len &&
+          (packet_props(ri->pkt, ri->pkt_len, &pkt) || (ri->pkt[0] >> 4) == MQC_PUBLISH))
+        cand[nc++] = i;
+    }
+    if (!nc) return 0;
+    size_t at = cand[below(st, nc)];
+    const mqz_rec *pr = &m->recs[at];
+    /* enough for quadratic work to take seconds, not so much that a loaded
+     * broker takes seconds to read it */
+    static const size_t sizes[] = {256u << 10, 256u << 10, 1u << 20};
+    size_t want = sizes[below(st, 3)];
+    /* the packet in canonical form, so the property length's varint has its
+     * minimal width and the offsets below hold */
+    const mqc_props *props = packet_props(pr->pkt, pr->pkt_len, &pkt);
+    bool in_props = props && (pkt.type != MQC_PUBLISH || below(st, 2));
+    size_t len;
+    if (in_props) {
+      if (mqc_encode(&pkt, MQC_V5, m->pkt, sizeof m->pkt, &len) != MQC_OK) return 0;
+    } else {
+      mqc_error e;
+      if (mqc_decode(pr->pkt, pr->pkt_len, v == MQC_V5 ? MQC_V5 : MQC_V311, MQC_FROM_CLIENT,
+                     MQC_NO_LIMIT, &pkt, &e) != MQC_OK ||
+          pkt.type != MQC_PUBLISH ||
+          mqc_encode(&pkt, v == MQC_V5 ? MQC_V5 : MQC_V311, m->pkt, sizeof m->pkt, &len) != MQC_OK)
+        return 0;
+    }
+    mqc_packet canon;
+    mqc_error e;
+    if (mqc_decode(m->pkt, len,
+                   in_props      ? MQC_V5
+                   : v == MQC_V5 ? MQC_V5
+                                 : MQC_V311,
+                   MQC_FROM_CLIENT, MQC_NO_LIMIT, &canon, &e) != MQC_OK)
+      return 0;
+    size_t hl = mqz__header_len(m->pkt, len);
+    /* where the repeated bytes go (split), the varint before them that
+     * counts them (vat, vlen wide, value old), and the unit */
+    uint8_t unit[255];
+    size_t un, split, vat = 0, vlen = 0, old = 0;
+    if (in_props) {
+      const mqc_props *cp = mqc_packet_props(&canon);
+      if (!cp) return 0;
+      old = cp->raw.n;
+      vlen = varint_len(old);
+      split = (size_t)(cp->raw.p - m->pkt) + old;
+      vat = split - old - vlen;
+      /* User Properties may repeat: most of the time those, else any
+       * property seeds sent in this packet type */
+      const dict_prop *d = NULL;
+      if (below(st, 4)) {
+        static const uint8_t up[] = {MQC_PROP_USER_PROPERTY, 0, 1, 'k', 0, 1, 'v'};
+        memcpy(unit, up, sizeof up);
+        un = sizeof up;
+      } else if ((d = pick_prop(m, (uint8_t)canon.type, st)) && d->len) {
+        memcpy(unit, d->b, d->len);
+        un = d->len;
+      } else {
+        return 0;
+      }
+    } else { /* a payload of megabytes */
+      split = len;
+      memset(unit, 'x', sizeof unit);
+      un = sizeof unit;
+    }
+    size_t count = want / un, extra = count * un;
+    size_t rem = len - hl - vlen + varint_len(old + extra) + extra;
+    if (rem > 268435455u || vat < hl || split > len) return 0;
+    uint8_t head[4096];
+    if (split + 8 > sizeof head) return 0;
+    mqc_writer w;
+    mqc_writer_init(&w, head, sizeof head);
+    mqc_put_u8(&w, m->pkt[0]);
+    mqc_put_varint(&w, (uint32_t)rem);
+    if (in_props) {
+      mqc_put_bytes(&w, (mqc_bytes){m->pkt + hl, vat - hl});
+      mqc_put_varint(&w, (uint32_t)(old + extra));
+      mqc_put_bytes(&w, (mqc_bytes){m->pkt + vat + vlen, split - vat - vlen});
+    } else {
+      mqc_put_bytes(&w, (mqc_bytes){m->pkt + hl, split - hl});
+    }
+    if (!mqc_writer_ok(&w)) return 0;
+    for (size_t i = 0; i < nr; i++) {
+      if (i != at) {
+        put_rec(&o, s, &m->recs[i]);
+        continue;
+      }
+      put_raw(&o, pr->client, head, w.len);
+      put_repeat(&o, pr->client, unit, un, (uint32_t)count);
+      put_raw(&o, pr->client, m->pkt + split, len - split);
+    }
+    break;
+  }
+  case 22: { /* one packet thousands of times: per-message state that piles up */
+    size_t cand[64], nc = 0;
+    for (size_t i = 0; i < nr && nc < 64; i++)
+      if (m->recs[i].op == MQZ_OP_SEND && m->recs[i].pkt_len && m->recs[i].pkt_len <= 255 &&
+          (m->recs[i].pkt[0] >> 4) != MQC_CONNECT && (m->recs[i].pkt[0] >> 4) != MQC_DISCONNECT)
+        cand[nc++] = i;
+    if (!nc) return 0;
+    size_t at = cand[below(st, nc)];
+    const mqz_rec *pr = &m->recs[at];
+    static const uint32_t counts[] = {100, 300, 1000, 3000};
+    uint32_t count = counts[below(st, 4)];
+    /* half the time the sender neither reads nor answers meanwhile: what
+     * the broker owes it (PUBRECs, PUBACKs, deliveries) piles up too */
+    bool mute = below(st, 2);
+    if (mute) o.p[1] &= (uint8_t)~MQZ_F_AUTO_ACK;
+    for (size_t i = 0; i < nr; i++) {
+      const mqz_rec *ri = &m->recs[i];
+      if (mute && ri->client == pr->client && ri->op == MQZ_OP_ACK) continue;
+      if (i != at) {
+        put_rec(&o, s, ri);
+        continue;
+      }
+      if (mute) put_op(&o, MQZ_OP_SLOWREAD, pr->client, 255, 1);
+      put_repeat(&o, pr->client, pr->pkt, pr->pkt_len, count);
+    }
     break;
   }
   case 12: /* the version of the whole session */

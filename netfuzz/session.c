@@ -20,6 +20,8 @@ static size_t arg_len(mqz_op op) {
   case MQZ_OP_RAW:
   case MQZ_OP_NODE:
     return 1;
+  case MQZ_OP_REPEAT:
+    return 4;
   default:
     return 0;
   }
@@ -30,9 +32,9 @@ static bool has_packet(mqz_op op) {
 }
 
 const char *mqz_op_name(mqz_op op) {
-  static const char *const names[MQZ_OP_COUNT] = {"?",        "open", "send", "ack",   "close",
-                                                  "drop",     "sync", "wait", "split", "halfclose",
-                                                  "slowread", "raw",  "node"};
+  static const char *const names[MQZ_OP_COUNT] = {
+      "?",     "open",      "send",     "ack", "close", "drop",  "sync",
+      "wait",  "split",     "halfclose", "slowread", "raw", "node", "repeat"};
   return op > 0 && op < MQZ_OP_COUNT ? names[op] : "?";
 }
 
@@ -75,9 +77,11 @@ bool mqz_iter_next(mqz_iter *it, mqz_rec *out) {
     }
     if (arg_len(op) == 2) out->arg = (uint32_t)p[2] << 8 | p[3];
     if (arg_len(op) == 1) out->arg = p[2];
-    if (op == MQZ_OP_RAW) {
+    if (op == MQZ_OP_REPEAT) out->arg = (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+    if (op == MQZ_OP_RAW || op == MQZ_OP_REPEAT) {
+      size_t len = op == MQZ_OP_RAW ? out->arg : p[5];
       out->pkt = p + head;
-      out->pkt_len = out->arg < left - head ? out->arg : left - head;
+      out->pkt_len = len < left - head ? len : left - head;
       head += out->pkt_len;
     } else if (has_packet(op)) {
       mqc_frame f;
@@ -139,7 +143,7 @@ void mqz_session_add(mqz_buf *b, mqz_op op, unsigned client, const uint8_t *pkt,
                      uint32_t arg) {
   assert(op >= MQZ_OP_OPEN && op < MQZ_OP_COUNT && client < MQZ_MAX_CLIENTS);
   uint8_t h[4] = {(uint8_t)op, (uint8_t)client, 0, 0};
-  size_t hn = 2 + arg_len(op);
+  size_t hn = op == MQZ_OP_REPEAT ? 2 : 2 + arg_len(op); /* REPEAT's arguments: below */
   if (arg_len(op) == 2) {
     if (arg > 0xFFFF) arg = 0xFFFF;
     h[2] = (uint8_t)(arg >> 8);
@@ -150,6 +154,12 @@ void mqz_session_add(mqz_buf *b, mqz_op op, unsigned client, const uint8_t *pkt,
   mqz_buf_append(b, h, hn);
   if (op == MQZ_OP_RAW) {
     assert(pkt_len <= 0xFF && pkt_len == arg);
+    mqz_buf_append(b, pkt, pkt_len);
+  }
+  if (op == MQZ_OP_REPEAT) {
+    assert(pkt_len <= 0xFF && arg <= 0xFFFFFF);
+    uint8_t r[4] = {(uint8_t)(arg >> 16), (uint8_t)(arg >> 8), (uint8_t)arg, (uint8_t)pkt_len};
+    mqz_buf_append(b, r, 4);
     mqz_buf_append(b, pkt, pkt_len);
   }
   if (has_packet(op)) mqz_buf_append(b, pkt, pkt_len);

@@ -93,9 +93,21 @@ static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
   r->res->packets++;
   if (mqc_decode(e->bytes, n, r->v, MQC_FROM_SERVER, MQC_NO_LIMIT, &e->pkt, &e->err) != MQC_OK) {
     e->bad = true;
+  } else if (e->pkt.type == MQC_CONNACK && c->connacked && r->v == MQC_V5 &&
+             r->cur < r->s->n_steps) {
+    /* A second CONNACK breaks MQTT-3.2.0-2 and nothing the case's checks are
+     * about: judged here and kept from them, so the case goes on. */
+    mqs__judged(r, &r->s->steps[r->cur], "MQTT-3.2.0-2", true);
+    mqs__tr_add(&r->tr, now, idx, '<', "a second CONNACK on this connection (MQTT-3.2.0-2)");
+    free(e->bytes);
+    return;
   } else if (r->s->has_sync && sync_sentinel(r, idx, &e->pkt)) {
     free(e->bytes); /* never queued: no expectation of the scenario sees it */
     return;
+  }
+  if (!e->bad && e->pkt.type == MQC_CONNACK) {
+    c->connacked = true;
+    c->refusal = e->pkt.connack.reason != 0;
   }
   if (e->bad) {
     char hex[97];

@@ -26,7 +26,9 @@ typedef struct {
   size_t rx_n, rx_cap;
   bool poisoned; /* the byte stream could not be framed */
   char poison_msg[200];
-  mqs__rx *q; /* received packets; [q_head, q_n) unconsumed */
+  bool connacked; /* a CONNACK arrived on this connection */
+  bool refusal;   /* ... and it refused the connection */
+  mqs__rx *q;     /* received packets; [q_head, q_n) unconsumed */
   size_t q_head, q_n, q_cap;
   uint32_t closes;               /* count of observed closes */
   uint64_t closed_at, last_sent; /* target clock: the last close, the last send */

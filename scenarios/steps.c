@@ -35,6 +35,18 @@ static void describe_rx(mqs__run *r, const mqs__rx *rx, char *out, size_t cap) {
     mqs__packet_line(&rx->pkt, r->v, out, cap);
 }
 
+/* A packet the codec rejects breaks the statement the codec names (a
+ * refusing CONNACK with Session Present 1, say), not what the step checks:
+ * that statement fails, the step's own are not reached, and the case ends
+ * (what followed the packet cannot be read). */
+static int end_invalid(mqs__run *r, const mqs_step *st, const mqs__rx *rx, const char *msg) {
+  assert(rx->bad);
+  if (rx->err.statement) mqs__judged(r, st, rx->err.statement, true);
+  mqs__end(r, st, MQS_FAIL, false, "%s", msg);
+  if (rx->err.statement) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+  return -1;
+}
+
 /* Why nothing came for client idx. */
 static void why_nothing(mqs__run *r, unsigned idx, char *out, size_t cap) {
   mqs__client *c = &r->cl[idx];
@@ -171,13 +183,24 @@ static const struct {
     {MQC_PUBREC, "packet_id", NULL, {"MQTT-2.3.1-6"}, {"MQTT-2.2.1-5"}},
     {MQC_PUBREL, "packet_id", NULL, {"MQTT-2.3.1-6"}, {"MQTT-2.2.1-5"}},
     {MQC_PUBCOMP, "packet_id", NULL, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-11"}},
-    {MQC_SUBACK, "packet_id", NULL, {"MQTT-2.3.1-7", "MQTT-3.8.4-2"}, {"MQTT-2.2.1-6", "MQTT-3.8.4-2"}},
-    {MQC_UNSUBACK, "packet_id", NULL, {"MQTT-2.3.1-7", "MQTT-3.10.4-4"},
+    {MQC_SUBACK,
+     "packet_id",
+     NULL,
+     {"MQTT-2.3.1-7", "MQTT-3.8.4-2"},
+     {"MQTT-2.2.1-6", "MQTT-3.8.4-2"}},
+    {MQC_UNSUBACK,
+     "packet_id",
+     NULL,
+     {"MQTT-2.3.1-7", "MQTT-3.10.4-4"},
      {"MQTT-2.2.1-6", "MQTT-3.10.4-5"}},
     {MQC_PUBLISH, "dup", "true", {"MQTT-3.3.1-1"}, {"MQTT-3.3.1-1"}},
     /* the QoS of a delivery: the lower of published and granted (a share's
      * MQTT-4.8.2-3 says it again); with overlapping subscriptions the highest */
-    {MQC_PUBLISH, "qos", NULL, {"MQTT-3.8.4-6", "MQTT-3.3.5-1"}, {"MQTT-3.8.4-8", "MQTT-3.3.4-2"}},
+    {MQC_PUBLISH,
+     "qos",
+     NULL,
+     {"MQTT-3.8.4-6", "MQTT-3.3.5-1", "MQTT-3.8.4-3"},
+     {"MQTT-3.8.4-8", "MQTT-3.3.4-2", "MQTT-3.8.4-3"}},
     /* properties a server forwards unchanged (5.0) */
     {MQC_PUBLISH, "properties", "payload_format_indicator", {NULL}, {"MQTT-3.3.2-4"}},
     {MQC_PUBLISH, "properties", "content_type", {NULL}, {"MQTT-3.3.2-20"}},
@@ -198,20 +221,78 @@ static bool lists_prop(yaml_document_t *doc, yaml_node_t *seq, const char *name)
   return false;
 }
 
+/* Does the scenario cite id for this run's version? */
+static bool cites(const mqs__run *r, const char *id) {
+  unsigned b = r->v == MQC_V5 ? 1 : 0;
+  for (size_t k = 0; k < r->s->n_rules[b]; k++)
+    if (!strcmp(r->s->rules[b][k], id)) return true;
+  return false;
+}
+
 /* The first of ids[from..n) (up to a NULL) the scenario cites for this
  * run's version, else ids[0]. */
 static const char *cited_or_first(const mqs__run *r, const char *const *ids, size_t n,
                                   size_t from) {
-  unsigned b = r->v == MQC_V5 ? 1 : 0;
   for (size_t j = from; j < n && ids[j]; j++)
-    for (size_t k = 0; k < r->s->n_rules[b]; k++)
-      if (!strcmp(r->s->rules[b][k], ids[j])) return ids[j];
+    if (cites(r, ids[j])) return ids[j];
   return ids[0];
 }
 
-/* The statement a mismatch of field_stmts[i] breaks in this run. */
-static const char *field_stmt(const mqs__run *r, size_t i) {
-  return cited_or_first(r, r->v == MQC_V5 ? field_stmts[i].s5 : field_stmts[i].s311, FIELD_IDS, 0);
+/* The statement a mismatch of field_stmts[i] at step st breaks in this run:
+ * one of the list that already failed in the case (the same deviation seen
+ * again), else the first the step names, else the first the case cites. A
+ * case can so tell a particular statement (re-subscribing replaces the QoS)
+ * from the general one (the QoS is downgraded) by a control check of the
+ * general one first. */
+static const char *field_stmt(const mqs__run *r, const mqs_step *st, size_t i) {
+  const char *const *ids = r->v == MQC_V5 ? field_stmts[i].s5 : field_stmts[i].s311;
+  for (size_t j = 0; j < FIELD_IDS && ids[j]; j++)
+    for (size_t e = 0; e < r->n_extra; e++)
+      if (r->extra[e].fail && !strcmp(r->extra[e].id, ids[j])) return ids[j];
+  for (size_t j = 0; j < FIELD_IDS && ids[j] && (st->has_rules & r->c->version); j++)
+    if (mqs_step_claims(r->s, st, r->c->version, ids[j])) return ids[j];
+  return cited_or_first(r, ids, FIELD_IDS, 0);
+}
+
+/* A 5.0 property a server leaves out where it would push the packet past
+ * the client's Maximum Packet Size: each packet's section states it once for
+ * the Reason String and once for User Properties. A `no_properties` check
+ * naming both blames the one of the property that came. */
+static const struct {
+  mqc_type type;
+  const char *prop, *s5;
+} noprop_stmts[] = {
+    {MQC_CONNACK, "reason_string", "MQTT-3.2.2-19"},
+    {MQC_CONNACK, "user_property", "MQTT-3.2.2-20"},
+    {MQC_PUBACK, "reason_string", "MQTT-3.4.2-2"},
+    {MQC_PUBACK, "user_property", "MQTT-3.4.2-3"},
+    {MQC_PUBREC, "reason_string", "MQTT-3.5.2-2"},
+    {MQC_PUBREC, "user_property", "MQTT-3.5.2-3"},
+    {MQC_PUBREL, "reason_string", "MQTT-3.6.2-2"},
+    {MQC_PUBREL, "user_property", "MQTT-3.6.2-3"},
+    {MQC_PUBCOMP, "reason_string", "MQTT-3.7.2-2"},
+    {MQC_PUBCOMP, "user_property", "MQTT-3.7.2-3"},
+    {MQC_SUBACK, "reason_string", "MQTT-3.9.2-1"},
+    {MQC_SUBACK, "user_property", "MQTT-3.9.2-2"},
+    {MQC_UNSUBACK, "reason_string", "MQTT-3.11.2-1"},
+    {MQC_UNSUBACK, "user_property", "MQTT-3.11.2-2"},
+    {MQC_DISCONNECT, "reason_string", "MQTT-3.14.2-3"},
+    {MQC_DISCONNECT, "user_property", "MQTT-3.14.2-4"},
+    {MQC_AUTH, "reason_string", "MQTT-3.15.2-2"},
+    {MQC_AUTH, "user_property", "MQTT-3.15.2-3"},
+};
+
+/* The statement of noprop_stmts for property `prop` of a packet of type t,
+ * when the step verifies it (else NULL: the step's own statements judge). */
+static const char *noprop_stmt(const mqs__run *r, const mqs_step *st, mqc_type t,
+                               const char *prop) {
+  if (r->v != MQC_V5) return NULL;
+  for (size_t i = 0; i < sizeof noprop_stmts / sizeof noprop_stmts[0]; i++)
+    if (noprop_stmts[i].type == t && !strcmp(noprop_stmts[i].prop, prop) &&
+        cites(r, noprop_stmts[i].s5) &&
+        mqs_step_claims(r->s, st, r->c->version, noprop_stmts[i].s5))
+      return noprop_stmts[i].s5;
+  return NULL;
 }
 
 /* Judges the mapped fields of exp against a packet of its type; diff holds
@@ -222,7 +303,7 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
   int judged = 0;
   for (size_t i = 0; i < sizeof field_stmts / sizeof field_stmts[0]; i++) {
-    if (field_stmts[i].type != p->type || !field_stmt(r, i)) continue;
+    if (field_stmts[i].type != p->type || !field_stmt(r, st, i)) continue;
     yaml_node_t *v = mqs__map_get(doc, exp, field_stmts[i].field);
     bool prop = !strcmp(field_stmts[i].field, "properties");
     if (prop ? !lists_prop(doc, v, field_stmts[i].want)
@@ -242,8 +323,28 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
         rest++;
       bad |= !prop || !strncmp(rest, pw, strlen(pw));
     }
-    mqs__judged(r, st, field_stmt(r, i), bad);
+    mqs__judged(r, st, field_stmt(r, st, i), bad);
     judged += bad;
+  }
+  /* "properties  expected no NAME, received ..." (match.c) */
+  static const char np[] = "expected no ";
+  for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+    while (*l == ' ')
+      l++;
+    if (strncmp(l, "properties ", 11)) continue;
+    const char *rest = l + 11;
+    while (*rest == ' ')
+      rest++;
+    if (strncmp(rest, np, sizeof np - 1)) continue;
+    char name[64];
+    size_t k = 0;
+    for (rest += sizeof np - 1; rest[k] && rest[k] != ',' && k + 1 < sizeof name; k++)
+      name[k] = rest[k];
+    name[k] = '\0';
+    const char *id = noprop_stmt(r, st, p->type, name);
+    if (!id) continue;
+    mqs__judged(r, st, id, true);
+    judged++;
   }
   return judged;
 }
@@ -321,7 +422,9 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
     mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   %s\n",
                     want.p ? want.p : "", cname(r, idx), got);
     mqs__buf_free(&want);
-    return mqs__end(r, st, MQS_FAIL, false, "%s: the server sent %s", what, got);
+    char m[1000];
+    snprintf(m, sizeof m, "%s: the server sent %s", what, got);
+    return end_invalid(r, st, rx, m);
   }
   mqs__buf diff = {0};
   int bad = mqs__match(doc, exp, &rx->pkt, r->v, &r->vars, &diff);
@@ -473,6 +576,40 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
                   st->any_of ? " at any of the clients" : "", skipped);
 }
 
+/* Packets the server sent before its CONNACK break MQTT-3.2.0-1 (AUTH aside),
+ * not what the connect step or the checks after it are about: waits for the
+ * CONNACK, judges that statement and puts the CONNACK first, so the packets
+ * before it are still there for the steps that expect them. */
+static void connack_first(mqs__run *r, const mqs_step *st, unsigned idx, uint64_t deadline) {
+  mqs__client *c = &r->cl[idx];
+  if (deadline > r->case_deadline) deadline = r->case_deadline;
+  for (;;) {
+    for (size_t k = c->q_head; k < c->q_n; k++) {
+      mqs__rx *rx = &c->q[k];
+      if (rx->bad || rx->pkt.type == MQC_AUTH) return;
+      if (rx->pkt.type != MQC_CONNACK) continue;
+      if (k == c->q_head) return;
+      mqs__judged(r, st, "MQTT-3.2.0-1", true);
+      if (!r->res->message) {
+        char m[200];
+        snprintf(m, sizeof m, "connect: %zu packet(s) before the CONNACK on '%s' (MQTT-3.2.0-1)",
+                 k - c->q_head, cname(r, idx));
+        r->res->message = strdup(m);
+        r->res->step_line = st->line;
+      }
+      mqs__tr_add(&r->tr, now(r), idx, '!',
+                  "(%zu packet(s) before the CONNACK: MQTT-3.2.0-1; they are judged after it)",
+                  k - c->q_head);
+      mqs__rx connack = *rx;
+      memmove(&c->q[c->q_head + 1], &c->q[c->q_head], (k - c->q_head) * sizeof *rx);
+      c->q[c->q_head] = connack;
+      return;
+    }
+    if (!c->open || c->poisoned || now(r) >= deadline) return;
+    r->ops->wait(r->t, deadline, &r->sink);
+  }
+}
+
 static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
   unsigned idx = st->client;
   mqs__client *c = &r->cl[idx];
@@ -510,6 +647,7 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
   uint64_t sent_at = now(r);
   mqs__rx *first = mqs__next(r, idx, step_deadline(r, st));
   if (first && first->t - sent_at > r->rtt_ms) r->rtt_ms = first->t - sent_at;
+  connack_first(r, st, idx, step_deadline(r, st));
   /* default expectation: CONNACK reason_code 0 */
   if (st->connack)
     return expect_one(r, st, idx, st->connack, step_deadline(r, st), "connack",
@@ -528,6 +666,11 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
   if (rx->bad || rx->pkt.type != MQC_CONNACK || rx->pkt.connack.reason != 0) {
     mqs__buf_printf(&r->detail, "  expected:   CONNACK reason_code=0 on '%s'\n  received:   %s\n",
                     cname(r, idx), got);
+    if (rx->bad) {
+      char m[1000];
+      snprintf(m, sizeof m, "connect: '%s' was not accepted (received %s)", cname(r, idx), got);
+      return end_invalid(r, st, rx, m);
+    }
     return mqs__end(r, st, MQS_FAIL, false, "connect: '%s' was not accepted (received %s)",
                     cname(r, idx), got);
   }
@@ -675,10 +818,11 @@ static int fence_await(mqs__run *r, const mqs_step *st, unsigned idx, mqc_type t
     bool wrong = rx->pkt.ack.packet_id != pid;
     for (size_t i = 0; i < sizeof field_stmts / sizeof field_stmts[0]; i++)
       if (field_stmts[i].type == type && !strcmp(field_stmts[i].field, "packet_id"))
-        mqs__judged(r, st, field_stmt(r, i), wrong);
+        mqs__judged(r, st, field_stmt(r, st, i), wrong);
     if (wrong) {
       describe_rx(r, rx, got, sizeof got);
-      mqs__buf_printf(&r->detail, "  fence at line %u: expected %s %u for the sentinel, received %s\n",
+      mqs__buf_printf(&r->detail,
+                      "  fence at line %u: expected %s %u for the sentinel, received %s\n",
                       st->line, mqc_type_name(type), pid, got);
     }
     mqs__consume(r, idx);
@@ -924,13 +1068,28 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
   /* disconnect_packet: false - the close may follow a CONNACK, never a
    * DISCONNECT (a server sends none before a successful CONNACK) */
   bool no_disconnect = mqs__is_scalar(dp) && !strcmp(mqs__scalar(dp), "false");
-  bool got_packet = false;
+  bool got_packet = false, disconnected = false, refused = false;
   char soft[1024] = ""; /* the first thing wrong with what came before the close */
   for (;;) {
     mqs__rx *rx = mqs__next(r, idx, deadline);
     if (!rx) break;
     char got[900];
     describe_rx(r, rx, got, sizeof got);
+    if (disconnected) {
+      /* anything after the server's DISCONNECT breaks MQTT-3.14.4-1 alone:
+       * the close it announced is still judged */
+      mqs__judged(r, st, "MQTT-3.14.4-1", true);
+      mqs__buf_printf(&r->detail, "  received %s after the DISCONNECT (MQTT-3.14.4-1)\n", got);
+      if (!r->res->message) {
+        char m[1000];
+        snprintf(m, sizeof m, "expect_disconnect: '%s' received %s after the DISCONNECT (%s)",
+                 cname(r, idx), got, "MQTT-3.14.4-1");
+        r->res->message = strdup(m);
+        r->res->step_line = st->line;
+      }
+      mqs__consume(r, idx);
+      continue;
+    }
     bool closing = !rx->bad && (rx->pkt.type == MQC_DISCONNECT ||
                                 (rx->pkt.type == MQC_CONNACK && rx->pkt.connack.reason != 0));
     /* A refusal in the 3.1.1 CONNACK layout (20 02 00 rc) is accepted when
@@ -951,6 +1110,11 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       mqs__buf_printf(
           &r->detail, "  expected:   the server closes the connection%s\n  received:   %s\n",
           r->v == MQC_V5 ? " (optionally after DISCONNECT/CONNACK with a reason code)" : "", got);
+      if (rx->bad) {
+        char m[1000];
+        snprintf(m, sizeof m, "expect_disconnect: received %s instead", got);
+        return end_invalid(r, st, rx, m);
+      }
       return mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: received %s instead", got);
     }
     if (no_disconnect && rx->pkt.type == MQC_DISCONNECT) {
@@ -973,6 +1137,11 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       const mqc_prop_info *info = mqc_prop_by_name(mqs__scalar(mqs__seq_at(doc, np, i)));
       if (info && mqc_props_has(props, info->id)) {
         mqs__buf_printf(&r->detail, "  expected:   no %s\n  received:   %s\n", info->name, got);
+        const char *id = noprop_stmt(r, st, rx->pkt.type, info->name);
+        if (id) {
+          mqs__judged(r, st, id, true);
+          continue;
+        }
         if (!soft[0])
           snprintf(soft, sizeof soft, "expect_disconnect: %s carries %s",
                    mqc_type_name(rx->pkt.type), info->name);
@@ -984,7 +1153,30 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       if (!soft[0]) snprintf(soft, sizeof soft, "expect_disconnect: wrong reason code 0x%02x", rc);
     }
     got_packet = true;
+    disconnected = rx->pkt.type == MQC_DISCONNECT;
+    refused = rx->pkt.type == MQC_CONNACK;
     mqs__consume(r, idx);
+  }
+  refused |= !got_packet && c->refusal; /* the connect step took the CONNACK */
+  if ((disconnected || refused) && c->open && !c->poisoned) {
+    /* the DISCONNECT or refusing CONNACK the step wanted came, and only the
+     * close that must follow it is missing: that is a statement of its own */
+    const char *id = disconnected     ? "MQTT-3.14.4-2"
+                     : r->v == MQC_V5 ? "MQTT-3.2.2-7"
+                                      : "MQTT-3.2.2-5";
+    mqs__judged(r, st, id, true);
+    mqs__buf_printf(&r->detail, "  received:   %s, but the connection stayed open (%s)\n",
+                    disconnected ? "the DISCONNECT" : "the refusing CONNACK", id);
+    if (!r->res->message) {
+      char m[300];
+      snprintf(m, sizeof m, "expect_disconnect: the connection of '%s' stayed open (%s)",
+               cname(r, idx), id);
+      r->res->message = strdup(m);
+      r->res->step_line = st->line;
+    }
+    mqs__negative(r, st);
+    if (soft[0]) judge_closed(r, st, soft);
+    return 0;
   }
   if (c->open && !c->poisoned) {
     mqs__buf_printf(&r->detail,

@@ -44,3 +44,14 @@ if(TARGET mqz AND TARGET planted_broker)
                    $<TARGET_FILE:mqcheck> $<TARGET_FILE:planted_broker>)
   set_tests_properties(netfuzz_options PROPERTIES TIMEOUT 300 LABELS "netfuzz;live")
 endif()
+
+# Resource faults no crash, leak report or quiet sample shows: an untouched
+# huge allocation (ASan's max_allocation_size_mb), quadratic CPU on a packet
+# of megabytes (the liveness probe) and memory held while a session runs
+# (--held-rss). Seconds each.
+if(TARGET mqz AND TARGET planted_broker)
+  add_test(NAME netfuzz_planted_resource
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/fuzz_resource.py
+                   $<TARGET_FILE:mqcheck> $<TARGET_FILE:planted_broker>)
+  set_tests_properties(netfuzz_planted_resource PROPERTIES TIMEOUT 300 LABELS "netfuzz;live")
+endif()

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "mqe.h"
+#include "mqspec.h"
 
 /* ---- counting, failure-injecting allocator ------------------------------ */
 typedef struct {
@@ -2133,9 +2134,41 @@ static void t_pid_wrap(void **state) {
   env_done(&t);
 }
 
+/* Issue 18: every mqe_fault value has its row in engine/faults.c, with a
+ * unique name the lookup (and so `mutants --fault NAME`) finds, a statement
+ * of the catalog in at least one version, and a description. A value added
+ * to the enum without its row leaves a zeroed entry (NULL name) behind. */
+static void t_fault_table(void **state) {
+  (void)state;
+  mqspec_catalog cat[MQSPEC_NVERSIONS];
+  char err[200];
+  assert_int_equal(mqspec_load_embedded(&cat[MQSPEC_V311], MQSPEC_V311, err, sizeof err), 0);
+  assert_int_equal(mqspec_load_embedded(&cat[MQSPEC_V5], MQSPEC_V5, err, sizeof err), 0);
+  assert_int_equal(mqe_fault_count(), MQE_FAULT__END - 1);
+  assert_null(mqe_fault_at(mqe_fault_count()));
+  for (unsigned v = MQE_FAULT_NONE + 1; v < MQE_FAULT__END; v++) {
+    const mqe_fault_info *f = mqe_fault_at(v - 1);
+    assert_non_null(f);
+    if (!f->name || !f->name[0] || f->id != v) fail_msg("mqe_fault %u has no row in faults.c", v);
+    assert_ptr_equal(mqe_fault_lookup(f->name), f);
+    assert_true(f->what && f->what[0]);
+    assert_true(f->stmt_311 || f->stmt_5);
+    const char *st[MQSPEC_NVERSIONS] = {f->stmt_311, f->stmt_5};
+    for (unsigned k = 0; k < MQSPEC_NVERSIONS; k++)
+      if (st[k] && !mqspec_find(&cat[k], st[k]))
+        fail_msg("%s: %s is not in the %s catalog", f->name, st[k], k ? "5.0" : "3.1.1");
+    for (unsigned w = MQE_FAULT_NONE + 1; w < v; w++)
+      if (!strcmp(mqe_fault_at(w - 1)->name, f->name)) fail_msg("%s twice", f->name);
+  }
+  assert_null(mqe_fault_lookup("no-such-fault"));
+  mqspec_free(&cat[MQSPEC_V311]);
+  mqspec_free(&cat[MQSPEC_V5]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_connect_ping_311),
+      cmocka_unit_test(t_fault_table),
       cmocka_unit_test(t_first_packet_not_connect),
       cmocka_unit_test(t_second_connect_v5),
       cmocka_unit_test(t_byte_by_byte),

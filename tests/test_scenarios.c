@@ -74,10 +74,8 @@ static void run_faults(const char *text, unsigned version, unsigned fault, mqs_r
   mqs_target_spec *spec;
   char err[200];
   assert_int_equal(mqs_target_spec_new("engine", NULL, &spec, err, sizeof err), 0);
-  mqs_run_opts o = {.target = spec,
-                    .caps = mqs_target_spec_default_caps(spec),
-                    .jobs = 1,
-                    .engine_fault = fault};
+  mqs_run_opts o = {
+      .target = spec, .caps = mqs_target_spec_default_caps(spec), .jobs = 1, .engine_fault = fault};
   mqs_case c = {s, version};
   mqs_run_case(&c, 0, &o, res);
   mqs_target_spec_free(spec);
@@ -120,6 +118,45 @@ static void test_run_fail_detail(void **state) {
   assert_non_null(strstr(r.detail, "<- PUBLISH"));
   mqs_result_free(&r);
   free(bad);
+}
+
+/* An expected {hex: ...} payload longer than a variable's value (a network
+ * fuzzer finding's 64 KiB PUBLISH) compares in full: equal passes, one byte
+ * off fails. */
+static void test_expect_long_hex(void **state) {
+  (void)state;
+  const size_t n = 65536;
+  char *hex = malloc(2 * n + 1);
+  assert_non_null(hex);
+  for (size_t i = 0; i < n; i++)
+    memcpy(hex + 2 * i, "58", 2);
+  hex[2 * n] = '\0';
+  size_t cap = 4 * n + 2048;
+  char *text = malloc(cap);
+  assert_non_null(text);
+  for (int off = 0; off < 2; off++) {
+    int k = snprintf(text, cap,
+                     "format: 1\nname: t/long-hex\nversions: [5.0]\nrules: {5.0: [MQTT-3.3.4-1]}\n"
+                     "clients: [s, p]\nsteps:\n"
+                     "  - {client: s, connect: {}}\n"
+                     "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                     "[{topic_filter: t, qos: 0}]}}\n"
+                     "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                     "  - {client: p, connect: {}}\n"
+                     "  - {client: p, send: {type: PUBLISH, topic: t, payload: {hex: \"%s\"}}}\n",
+                     hex);
+    hex[2 * n - 1] = off ? '9' : '8'; /* the expected last byte: 0x58 or 0x59 */
+    snprintf(text + k, cap - (size_t)k,
+             "  - {client: s, expect: {type: PUBLISH, topic: t, payload: {hex: \"%s\"}}}\n", hex);
+    hex[2 * n - 1] = '8';
+    mqs_result r;
+    run_text(text, MQS_V5, &r);
+    if (r.verdict != (off ? MQS_FAIL : MQS_PASS)) fprintf(stderr, "%s\n", r.detail ? r.detail : "");
+    assert_int_equal(r.verdict, off ? MQS_FAIL : MQS_PASS);
+    mqs_result_free(&r);
+  }
+  free(text);
+  free(hex);
 }
 
 /* repeat: expands its steps count times with the counter bound; each
@@ -852,11 +889,138 @@ static void test_field_and_close_statements(void **state) {
   mqs_scenario_free(sc);
 }
 
+/* Issue 18: runner attribution. A packet the codec rejects fails the
+ * statement the codec names (the step's own are not reached); a second
+ * CONNACK fails MQTT-3.2.0-2 and the case goes on; a field judged as its own
+ * statement blames the one the step names, unless one of its list already
+ * failed in the case. */
+static void test_runner_attribution(void **state) {
+  (void)state;
+  mqs_result r;
+  mqs_scenario *sc;
+  const char *refused = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.1.3-8]\n"
+                        "clients: [a]\nsteps:\n"
+                        "  - {client: a, connect: {client_id: \"\", clean_start: false}, "
+                        "connack: {reason_code: 2}}\n"
+                        "  - {client: a, expect_disconnect: true}\n";
+  /* the refusing CONNACK came, only the close is missing */
+  run_faults(refused, MQS_V311, mqe_fault_lookup("refusal-keeps-open")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-5"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.3-8"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a packet after the server's DISCONNECT, or no close after it */
+  const char *twice = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.0-2]\n"
+                      "clients: [a]\nsteps:\n"
+                      "  - {client: a, connect: {}}\n"
+                      "  - {client: a, send: {type: CONNECT, client_id: x}}\n"
+                      "  - {client: a, expect_disconnect: {reason_code: 0x82}}\n";
+  run_faults(twice, MQS_V5, mqe_fault_lookup("packet-after-disconnect")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.14.4-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.0-2"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(twice, MQS_V5, mqe_fault_lookup("disconnect-keeps-open")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.14.4-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.0-2"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(refused, MQS_V311, mqe_fault_lookup("refusal-session-present")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-4"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.3-8"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
+  const char *ping = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.12.4-1]\n"
+                     "clients: [a]\nsteps:\n"
+                     "  - {client: a, connect: {}}\n"
+                     "  - {client: a, send: {type: PINGREQ}}\n"
+                     "  - {client: a, expect: {type: PINGRESP}}\n";
+  run_faults(ping, MQS_V5, mqe_fault_lookup("second-connack")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.0-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
+  /* a no_properties check naming both statements of a packet blames the
+   * one of the property that came */
+  const char *fit = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.4.2-2, MQTT-3.4.2-3]\n"
+                    "clients: [a]\nsteps:\n"
+                    "  - {client: a, connect: {properties: [{maximum_packet_size: 24}]}}\n"
+                    "  - {client: a, send: {type: PUBLISH, qos: 1, packet_id: 1, topic: n, "
+                    "payload: x}}\n"
+                    "  - {client: a, expect: {type: PUBACK, packet_id: 1, no_properties: "
+                    "[reason_string, user_property]}, rules: [MQTT-3.4.2-2, MQTT-3.4.2-3]}\n";
+  run_faults(fit, MQS_V5, mqe_fault_lookup("user-property-oversize-puback")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.4.2-3"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.4.2-2"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(fit, MQS_V5, mqe_fault_lookup("reason-string-oversize-puback")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.4.2-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.4.2-3"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
+  /* a message before the CONNACK fails MQTT-3.2.0-1, and is still delivered */
+  const char *early = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.1.2-5]\n"
+                      "clients: [s, p]\nsteps:\n"
+                      "  - {client: s, connect: {clean_start: false}}\n"
+                      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                      "[{topic_filter: t, qos: 1}]}}\n"
+                      "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                      "  - {client: s, disconnect: true}\n"
+                      "  - {client: p, connect: {}}\n"
+                      "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 2, topic: t, "
+                      "payload: q}}\n"
+                      "  - {client: p, expect: {type: PUBACK, packet_id: 2}}\n"
+                      "  - {client: s, reconnect: {}}\n"
+                      "  - {client: s, expect: {type: PUBLISH, payload: q}}\n";
+  run_faults(early, MQS_V311, mqe_fault_lookup("publish-before-connack")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.0-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-5"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
+  const char *resub =
+      "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-3, MQTT-3.8.4-6]\n"
+      "clients: [s, p]\nsteps:\n"
+      "  - {client: s, connect: {}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+      "[{topic_filter: c, qos: 0}, {topic_filter: t, qos: 1}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 2, subscriptions: "
+      "[{topic_filter: t, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 2}}\n"
+      "  - {client: p, connect: {}}\n"
+      "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 3, topic: c, payload: c}}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: c, qos: 0}, rules: [MQTT-3.8.4-6]}\n"
+      "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 4, topic: t, payload: t}}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: t, qos: 0}, rules: [MQTT-3.8.4-3]}\n";
+  run_faults(resub, MQS_V311, mqe_fault_lookup("resubscribe-adds")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-3"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-6"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(resub, MQS_V311, mqe_fault_lookup("no-qos-downgrade")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-6"), MQS_ST_FAIL);
+  assert_int_not_equal(stmt_of(&r, "MQTT-3.8.4-3"), MQS_ST_FAIL);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vars),
       cmocka_unit_test(test_run_pass),
       cmocka_unit_test(test_run_fail_detail),
+      cmocka_unit_test(test_expect_long_hex),
       cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_repeat),
       cmocka_unit_test(test_skip_missing_capability),
@@ -870,6 +1034,7 @@ int main(void) {
       cmocka_unit_test(test_step_rules_load),
       cmocka_unit_test(test_cluster_nodes),
       cmocka_unit_test(test_field_and_close_statements),
+      cmocka_unit_test(test_runner_attribution),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,14 +34,33 @@ typedef enum {
    * with an empty level ("a//b") arms it; a SUBSCRIBE from another
    * connection then overflows a heap buffer */
   PB_STALE = 1u << 7,
+  /* resource faults (not in "all"), for the oracles that see what neither a
+   * crash nor a leak report shows:
+   * bigalloc: the remaining length a packet's header claims is allocated
+   * before its bytes come, untouched (CVE-2017-7651, CVE-2023-0809) */
+  PB_BIGALLOC = 1u << 8,
+  /* cpuburn: every property of a 5.0 packet checked against every later one
+   * for duplicates, User Properties too: quadratic (CVE-2021-41039) */
+  PB_CPUBURN = 1u << 9,
+  /* heldgrowth: a QoS 2 PUBLISH repeating the packet identifier of one
+   * still awaiting its PUBREL keeps PB_HELD_BYTES until the connection
+   * closes (CVE-2023-28366) */
+  PB_HELD = 1u << 10,
 } pb_bug;
 
 /* QoS 2 deliveries in flight to one connection before the rest are dropped. */
 #define PB_Q2_LIMIT 20
+/* Claims of this many bytes or more are allocated up front (bigalloc). */
+#define PB_BIG_CLAIM (1u << 20)
+/* Bytes held (and touched) per repeated identifier, and at most this many
+ * blocks per connection (heldgrowth): 64 MiB. */
+#define PB_HELD_BYTES (64u << 10)
+#define PB_HELD_MAX   1024
 /* Bytes leaked (and touched) per connection. */
 #define PB_LEAK_BYTES (64u << 10)
 
-/* Parses a comma list of overflow, hang, badwire, qos2loss, leak, nowill, exitleak, stale, or
+/* Parses a comma list of overflow, hang, badwire, qos2loss, leak, nowill, exitleak, stale,
+ * bigalloc, cpuburn, heldgrowth, or
  * "all" (the first five), or "none". out: *bugs (PB_* bits). returns false on an unknown name. */
 bool pb_parse_bugs(const char *list, unsigned *bugs);
 
@@ -72,6 +91,14 @@ typedef struct {
   /* overflow: the last routing key built (owned) */
   uint8_t *route_key;
   bool will_kept; /* exitleak: the first CONNECT carried a Will */
+  void *big;      /* bigalloc: the block a claim made (owned, never touched) */
+  /* heldgrowth: packet identifiers of inbound QoS 2 PUBLISHes awaiting
+   * PUBREL (bitmap, owned, 8 KiB), and the blocks held (a list threaded
+   * through them, owned) */
+  uint8_t *q2_in;
+  void *held;
+  unsigned n_held;
+  volatile unsigned long burn; /* cpuburn: duplicates counted (kept, so the loop stays) */
   /* PB_* faults whose trigger condition was met on this connection, armed
    * or not (the inbound ones: overflow, hang, badwire); planted_reach counts
    * them. The tap runs only when some fault is armed. */

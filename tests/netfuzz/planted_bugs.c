@@ -18,11 +18,19 @@ bool pb_parse_bugs(const char *list, unsigned *bugs) {
   static const struct {
     const char *name;
     unsigned bit;
-  } names[] = {{"overflow", PB_OVERFLOW}, {"hang", PB_HANG},
-               {"badwire", PB_BADWIRE},   {"qos2loss", PB_QOS2LOSS},
-               {"leak", PB_LEAK},         {"nowill", PB_NOWILL},
-               {"exitleak", PB_EXITLEAK}, {"stale", PB_STALE},
-               {"all", PB_ALL},           {"none", 0}};
+  } names[] = {{"overflow", PB_OVERFLOW},
+               {"hang", PB_HANG},
+               {"badwire", PB_BADWIRE},
+               {"qos2loss", PB_QOS2LOSS},
+               {"leak", PB_LEAK},
+               {"nowill", PB_NOWILL},
+               {"exitleak", PB_EXITLEAK},
+               {"stale", PB_STALE},
+               {"bigalloc", PB_BIGALLOC},
+               {"cpuburn", PB_CPUBURN},
+               {"heldgrowth", PB_HELD},
+               {"all", PB_ALL},
+               {"none", 0}};
   *bugs = 0;
   const char *p = list;
   while (*p) { /* bounded by the string */
@@ -48,6 +56,13 @@ bool pb_conn_init(pb_conn *c, unsigned bugs) {
     c->q2_sent = calloc(1, 65536 / 8);
     if (!c->q2_sent) return false;
   }
+  if (bugs & PB_HELD) {
+    c->q2_in = calloc(1, 65536 / 8);
+    if (!c->q2_in) {
+      free(c->q2_sent);
+      return false;
+    }
+  }
   return true;
 }
 
@@ -55,6 +70,13 @@ void pb_conn_free(pb_conn *c) {
   free(c->in);
   free(c->q2_sent);
   free(c->route_key);
+  free(c->big);
+  free(c->q2_in);
+  while (c->held) { /* bounded by n_held */
+    void **b = c->held;
+    c->held = *b;
+    free(b);
+  }
   memset(c, 0, sizeof *c);
 }
 
@@ -152,7 +174,76 @@ static void stale_fault(pb_conn *c, const mqc_packet *p) {
   c->route_key = entry;
 }
 
+/* The packet whose header starts at p[0..n) claims its remaining length:
+ * room for it is made before the bytes come. */
+static void bigalloc_fault(pb_conn *c, const uint8_t *p, size_t n) {
+  mqc_frame fr;
+  mqc_error err;
+  mqc_status st = mqc_frame_packet(p, n, MQC_V311, MQC_NO_LIMIT, &fr, &err);
+  if ((st != MQC_OK && st != MQC_INCOMPLETE) || !fr.header_len || c->big) return;
+  if (fr.remaining_length < PB_BIG_CLAIM) return;
+  c->met |= PB_BIGALLOC;
+  /* PLANTED: whatever the header claims (up to 256 MiB), before a byte of
+   * it arrived, even before CONNECT; never touched, so RSS does not show
+   * it (ASan's max_allocation_size_mb does) */
+  c->big = malloc(fr.remaining_length);
+}
+
+/* Checks a 5.0 packet's properties for duplicates. */
+static void cpuburn_fault(pb_conn *c, const mqc_props *pr) {
+  mqc_prop_iter it;
+  mqc_prop one;
+  size_t n = 0;
+  mqc_prop_iter_init(&it, pr);
+  while (mqc_prop_next(&it, &one)) /* bounded by the block */
+    n++;
+  if (n < 2) return;
+  uint8_t *ids = malloc(n);
+  if (!ids) return;
+  size_t k = 0;
+  mqc_prop_iter_init(&it, pr);
+  while (k < n && mqc_prop_next(&it, &one))
+    ids[k++] = (uint8_t)one.id;
+  unsigned long dups = 0;
+  /* PLANTED: every property against every later one, User Properties too
+   * (which may repeat): quadratic in their number, seconds of CPU for a
+   * packet of a megabyte */
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = i + 1; j < k; j++)
+      dups += ids[i] == ids[j] && ids[i] != MQC_PROP_USER_PROPERTY;
+  c->burn += dups;
+  free(ids);
+}
+
+/* Inbound QoS 2: a PUBLISH whose identifier awaits PUBREL is a re-send. */
+static void held_fault(pb_conn *c, const mqc_packet *p) {
+  if (p->type == MQC_PUBREL) {
+    c->q2_in[p->ack.packet_id >> 3] &= (uint8_t) ~(1u << (p->ack.packet_id & 7));
+    return;
+  }
+  if (p->type != MQC_PUBLISH || p->publish.qos != 2) return;
+  uint16_t id = p->publish.packet_id;
+  if (!((c->q2_in[id >> 3] >> (id & 7)) & 1u)) {
+    c->q2_in[id >> 3] |= (uint8_t)(1u << (id & 7));
+    return;
+  }
+  c->met |= PB_HELD;
+  if (c->n_held >= PB_HELD_MAX) return;
+  /* PLANTED: each re-send is stored again, as a new message, and kept
+   * until the connection closes (touched: RSS grows) */
+  void **b = malloc(PB_HELD_BYTES);
+  if (!b) return;
+  memset(b, 0x5a, PB_HELD_BYTES);
+  *b = c->held;
+  c->held = b;
+  c->n_held++;
+}
+
 static bool on_client_packet(pb_conn *c, const mqc_packet *p) {
+  if (c->bugs & PB_HELD) held_fault(c, p);
+  mqc_version v = p->type == MQC_CONNECT ? (mqc_version)p->connect.level : c->version;
+  if ((c->bugs & PB_CPUBURN) && v == MQC_V5 && mqc_packet_props(p))
+    cpuburn_fault(c, mqc_packet_props(p));
   if (c->bugs & PB_STALE) stale_fault(c, p);
   if (p->type == MQC_CONNECT && c->version && c->will_kept) exitleak_fault(c);
   if (p->type == MQC_CONNECT && !c->version) c->will_kept = p->connect.will;
@@ -195,6 +286,7 @@ bool pb_inbound(pb_conn *c, const uint8_t *buf, size_t len) {
   size_t off = 0;
   bool hang = false;
   while (off < c->in_n && !hang) { /* bounded: each turn consumes a packet */
+    if (c->bugs & PB_BIGALLOC) bigalloc_fault(c, c->in + off, c->in_n - off);
     mqc_frame fr;
     mqc_error err;
     mqc_status st =

@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""fuzz_resource.py MQCHECK BROKER [BUG...] - `mqcheck fuzz` finds the planted
+resource faults of planted_broker, which neither a crash, a lost block nor a
+quiet RSS sample shows, from the suite's seeds with a fixed seed, within a
+bounded number of sessions:
+
+  bigalloc    the remaining length a header claims is allocated before the
+              bytes come, untouched (as CVE-2017-7651, CVE-2023-0809): found
+              as an ASan allocation-size-too-big crash, with
+              max_allocation_size_mb=64 in ASAN_OPTIONS and the claim
+              mutation (a header claiming up to 256 MiB, a few bytes sent);
+  cpuburn     quadratic work in the number of a packet's properties (as
+              CVE-2021-41039): found by the liveness probe (hang) once an
+              expansion (a REPEAT record) sends a packet of 256 KiB-4 MiB;
+  heldgrowth  16 KiB kept per QoS 2 PUBLISH repeating an identifier that
+              awaits PUBREL, until the connection closes (as CVE-2023-28366):
+              found by the held-memory oracle (--held-rss) once one packet is
+              repeated thousands of times.
+
+Each runs `mqcheck fuzz --exec "BROKER --port {port} --bugs BUG" --seed 1
+--sessions LIMIT --max-findings 1 --no-spec --no-minimise` and checks: exit 1,
+one finding, of the kind and with the words expected, pinned on one session
+alone. Exit 0 when all hold, 1 with a message otherwise. Prints the sessions
+each took.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nfutil import fail  # noqa: E402
+
+MQCHECK, BROKER = sys.argv[1], sys.argv[2]
+BUGS = sys.argv[3:] or ["bigalloc", "cpuburn", "heldgrowth"]
+LIMIT = 8000  # sessions
+BASE_ASAN = "detect_leaks=0:abort_on_error=0"
+# bug: (finding kind, words its README must hold, ASAN_OPTIONS extra, options)
+EXPECT = {
+    "bigalloc": ("crash", "allocation-size-too-big",
+                 ":max_allocation_size_mb=64:allocator_may_return_null=0", []),
+    "cpuburn": ("hang", "liveness probe", "", ["--hang-ms", "2000"]),
+    "heldgrowth": ("leak", "RSS rose", "", ["--held-rss", "32768"]),
+}
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="mqz-resource-")
+    try:
+        for bug in BUGS:
+            kind, words, asan, extra = EXPECT[bug]
+            out = os.path.join(work, bug)
+            env = dict(os.environ, ASAN_OPTIONS=BASE_ASAN + asan)
+            t0 = time.time()
+            r = subprocess.run([MQCHECK, "fuzz", "--exec", f"{BROKER} --port {{port}} --bugs {bug}",
+                                "--seed", "1", "--sessions", str(LIMIT), "--max-findings", "1",
+                                "--no-spec", "--no-minimise", "--findings", out, "-q"] + extra,
+                               capture_output=True, text=True, timeout=600, env=env)
+            took = time.time() - t0
+            if r.returncode != 1:
+                fail(f"{bug}: mqcheck fuzz exited {r.returncode}, not 1 (nothing found in "
+                     f"{LIMIT} sessions?)\n{r.stderr[-3000:]}")
+            found = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d))
+                           and d != "queue")
+            if len(found) != 1 or not found[0].startswith(kind + "-"):
+                fail(f"{bug}: expected one {kind} finding, got {found}")
+            with open(os.path.join(out, found[0], "README")) as f:
+                readme = f.read()
+            if words not in readme:
+                fail(f"{bug}: the finding does not say '{words}': {readme}")
+            if "not reproduced alone" in readme:
+                fail(f"{bug}: the finding was not pinned on one session: {readme}")
+            with open(os.path.join(out, "fuzz.state")) as f:
+                sessions = [ln.split()[1] for ln in f if ln.startswith("sessions")][0]
+            print(f"{bug}: {kind} after {sessions} sessions ({took:.1f} s)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("all planted resource faults found")
+
+
+main()
