@@ -339,9 +339,25 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
                 "  - {client: c%u, send: {type: PINGREQ}, comment: \"fence: nothing else may "
                 "come before its PINGRESP\"}\n  - {client: c%u, expect: {type: PINGRESP}}\n",
                 k, k);
-  tprintf(&t, "  - {client: check, connect: {}, comment: \"the broker is still alive\"}\n"
-              "  - {client: check, send: {type: PINGREQ}}\n"
-              "  - {client: check, expect: {type: PINGRESP}");
+  tprintf(&t, "  - {client: check, connect: {}, comment: \"the broker is still alive\"}\n");
+  /* a crash or hang was judged by the fuzzer's liveness probe, which also
+   * routes a QoS 1 message through the broker: its SUBSCRIBE or PUBLISH may
+   * be what sets the broken state off, so the scenario does the same */
+  if (f->kind == MQZ_CRASH || f->kind == MQZ_HANG)
+    tprintf(&t,
+            "  - {client: check, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+            "[{topic_filter: \"mqc/%s/alive\", qos: 1}]}}\n"
+            "  - {client: check, expect: {type: SUBACK}, ignore_others: true}\n"
+            "  - {client: check, send: {type: PUBLISH, qos: 1, packet_id: 2, topic: "
+            "\"mqc/%s/alive\", payload: \"alive\"}}\n"
+            "  - {client: check, expect: {type: PUBLISH, payload: \"alive\"}, ignore_others: "
+            "true}\n",
+            token, token);
+  /* its PUBACK may come before or after the message */
+  tprintf(&t,
+          "  - {client: check, send: {type: PINGREQ}}\n"
+          "  - {client: check, expect: {type: PINGRESP}%s",
+          f->kind == MQZ_CRASH || f->kind == MQZ_HANG ? ", ignore_others: true" : "");
   if (two) /* the liveness check names its statement, and stmt if no check did */
     tprintf(&t, ", rules: {%s: [%s%s%s]}", vlabel, sr.named ? "" : stmt, sr.named ? "" : ", ",
             "MQTT-3.12.4-1");
