@@ -42,7 +42,10 @@ EXPECT = {
     "bigalloc": ("crash", "allocation-size-too-big",
                  ":max_allocation_size_mb=64:allocator_may_return_null=0", []),
     "cpuburn": ("hang", "liveness probe", "", ["--hang-ms", "2000"]),
-    "heldgrowth": ("leak", "RSS rose", "", ["--held-rss", "32768"]),
+    # 48 MiB: the faulty session alone holds up to 64 MiB, while sessions
+    # running together on the ASan broker were seen to add up to 35 MiB once
+    # the executor got faster (triage: "reproduced only together")
+    "heldgrowth": ("leak", "RSS rose", "", ["--held-rss", "49152"]),
 }
 
 
