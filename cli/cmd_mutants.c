@@ -11,6 +11,7 @@
 #include "cli_util.h"
 #include "mqe.h"
 #include "mqs.h"
+#include "mqspec.h"
 
 const char mqc_cmd_mutants_help[] =
     "mutation testing: the suite against the engine with each planted deviation";
@@ -21,6 +22,8 @@ static void usage(FILE *f) {
              "  --fault NAME    only this planted deviation (repeatable; --list names them)\n"
              "  --list          list the deviations and the statement each breaks (with\n"
              "                  --markdown: docs/mutants.md's list)\n"
+             "  --uncovered     list the wire-testable statements binding the server that\n"
+             "                  no deviation breaks yet (the catalog's wire yes or partial)\n"
              "  --min-caught N  exit 1 when fewer than N statements are caught\n"
              "  --markdown      print the table as Markdown (docs/mutants.md)\n"
              "  -v              list each failing case with its failed statements\n"
@@ -82,6 +85,38 @@ static void failed_stmts(const mqs_case *cases, const mqs_result *res, size_t n,
   }
 }
 
+/* The catalog's statements a scenario judges on the server (test server or
+ * both, wire yes or partial) that no deviation names for that version. */
+static int list_uncovered(void) {
+  size_t n = 0, total = 0;
+  for (unsigned b = 0; b < MQSPEC_NVERSIONS; b++) {
+    mqspec_catalog cat;
+    char err[200];
+    if (mqspec_load_embedded(&cat, b ? MQSPEC_V5 : MQSPEC_V311, err, sizeof err)) {
+      fprintf(stderr, "mqcheck mutants: the built-in catalog: %s\n", err);
+      return 2;
+    }
+    for (size_t i = 0; i < cat.n; i++) {
+      const mqspec_stmt *st = &cat.stmts[i];
+      if ((st->test != MQSPEC_TEST_SERVER && st->test != MQSPEC_TEST_BOTH) || st->wire == MQSPEC_NO)
+        continue;
+      total++;
+      bool named = false;
+      for (size_t k = 0; k < mqe_fault_count() && !named; k++) {
+        const char *id = b ? mqe_fault_at(k)->stmt_5 : mqe_fault_at(k)->stmt_311;
+        named = id && !strcmp(id, st->id);
+      }
+      if (named) continue;
+      n++;
+      printf("%-5s %-14s %-7s %s\n", b ? "5.0" : "3.1.1", st->id, mqspec_tri_name(st->wire),
+             st->summary);
+    }
+    mqspec_free(&cat);
+  }
+  printf("%zu of %zu wire-testable server statements have no deviation\n", n, total);
+  return 0;
+}
+
 int mqc_cmd_mutants(int argc, char **argv) {
   char **paths = calloc((size_t)argc + 1, sizeof *paths);
   const char **only = calloc((size_t)argc + 1, sizeof *only);
@@ -99,6 +134,9 @@ int mqc_cmd_mutants(int argc, char **argv) {
       goto out;
     } else if (!strcmp(a, "--list")) {
       list = true;
+    } else if (!strcmp(a, "--uncovered")) {
+      rc = list_uncovered();
+      goto out;
     } else if (!strcmp(a, "--fault") && i + 1 < argc) {
       if (!mqe_fault_lookup(argv[i + 1])) {
         rc = cli_usage("mutants", "unknown fault '%s' (see --list)", argv[i + 1]);

@@ -121,7 +121,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     uint8_t wq = cn->will_qos > e->cfg.maximum_qos ? e->cfg.maximum_qos : cn->will_qos;
     bool wr = (cn->will_retain || mqe__fault(e, MQE_FAULT_WILL_ALWAYS_RETAINED)) &&
               e->cfg.retain_available;
-    will = mqe__msg_new(e, cn->will_topic, id, &cn->will_props, v5, cn->will_payload, wq, wr);
+    will = mqe__msg_new(e, cn->will_topic, id, &cn->will_props, v5, cn->will_payload, wq, wr, true);
     if (!will) {
       refuse(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for the will");
       return;

@@ -296,7 +296,9 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *
   for (uint32_t i = 0; i < nt; i++) {
     struct mqe_target *t = &e->targets[i];
     if (!t->q) continue;
-    if (mqe__fault(e, MQE_FAULT_QUEUE_REVERSED))
+    /* planted deviations: newest first, for an offline session's queue
+     * (MQTT-4.6.0-6) or a connected one's (MQTT-4.6.0-5) */
+    if (mqe__fault(e, t->sess->conn ? MQE_FAULT_LIVE_QUEUE_REVERSED : MQE_FAULT_QUEUE_REVERSED))
       qlist_push_front(&t->sess->queue, t->q);
     else
       mqe__qlist_push(&t->sess->queue, t->q);

@@ -337,8 +337,9 @@ void mqe__connect_resume(mqe_engine *e, mqe_conn *c, const uint8_t *auth_data, s
 /* publish.c */
 void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p);
 void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p);
+/* will: the message is a Will (for the planted deviations of each kind) */
 mqe_msg *mqe__msg_new(mqe_engine *e, mqc_bytes topic, mqc_bytes origin, const mqc_props *props,
-                      bool v5, mqc_bytes payload, uint8_t qos, bool retain);
+                      bool v5, mqc_bytes payload, uint8_t qos, bool retain, bool will);
 void mqe__msg_unref(mqe_engine *e, mqe_msg *m);
 bool mqe__msg_expired(const mqe_msg *m, uint64_t now);
 

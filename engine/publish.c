@@ -18,7 +18,7 @@ static bool fwd_prop(const mqe_engine *e, mqc_prop_id id) {
 }
 
 mqe_msg *mqe__msg_new(mqe_engine *e, mqc_bytes topic, mqc_bytes origin, const mqc_props *props,
-                      bool v5, mqc_bytes payload, uint8_t qos, bool retain) {
+                      bool v5, mqc_bytes payload, uint8_t qos, bool retain, bool will) {
   size_t plen = 0;
   bool has_exp = false;
   uint32_t exp = 0;
@@ -59,9 +59,22 @@ mqe_msg *mqe__msg_new(mqe_engine *e, mqc_bytes topic, mqc_bytes origin, const mq
   if (plen) {
     mqc_writer w;
     mqc_writer_init(&w, d + topic.n + origin.n, plen);
+    /* planted deviations: the first User Property goes out last */
+    bool move = mqe__fault(e, will ? MQE_FAULT_WILL_USER_PROPERTIES_REORDERED
+                                   : MQE_FAULT_USER_PROPERTIES_REORDERED),
+         held = false;
+    mqc_prop first_up = {0};
     mqc_prop_iter_init(&it, props);
-    while (mqc_prop_next(&it, &pr))
-      if (fwd_prop(e, pr.id)) mqc_put_prop(&w, &pr);
+    while (mqc_prop_next(&it, &pr)) {
+      if (!fwd_prop(e, pr.id)) continue;
+      if (move && !held && pr.id == MQC_PROP_USER_PROPERTY) {
+        first_up = pr;
+        held = true;
+        continue;
+      }
+      mqc_put_prop(&w, &pr);
+    }
+    if (held) mqc_put_prop(&w, &first_up);
     assert(mqc_writer_ok(&w) && w.len == plen);
   }
   if (payload.n) memcpy(d + topic.n + origin.n + plen, payload.p, payload.n);
@@ -212,7 +225,7 @@ void mqe__on_publish(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     reason = MQC_RC_NOT_AUTHORIZED; /* 3.x: positive ack, MQTT-3.3.5-2 */
   } else {
     mqe_msg *m = mqe__msg_new(e, topic, (mqc_bytes){(const uint8_t *)s->client_id, s->id_len},
-                              &pb->props, v5, pb->payload, qos, pb->retain);
+                              &pb->props, v5, pb->payload, qos, pb->retain, false);
     if (m) m->dup_in = pb->dup;
     if (!m) {
       if (!v5 && qos) {

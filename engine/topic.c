@@ -237,7 +237,10 @@ uint32_t mqe__match(mqe_engine *e, uint32_t nlev, bool dollar) {
     uint16_t d = e->stack[sp].d;
     if (d == nlev) {
       collect(e, &nh, n);
-      if (n->hash) collect(e, &nh, n->hash); /* "a/#" matches "a" */
+      /* "a/#" matches "a" (MQTT-3.3.2-3; a planted deviation does not) */
+      if (n->hash && !mqe__fault(e, MQE_FAULT_HASH_NOT_PARENT)) collect(e, &nh, n->hash);
+      /* a planted deviation takes "a/+" for "a/#" */
+      if (n->plus && mqe__fault(e, MQE_FAULT_PLUS_MATCHES_PARENT)) collect(e, &nh, n->plus);
       continue;
     }
     bool wild = !(d == 0 && dollar) || mqe__fault(e, MQE_FAULT_DOLLAR_MATCHED); /* MQTT-4.7.2-1 */
@@ -249,7 +252,8 @@ uint32_t mqe__match(mqe_engine *e, uint32_t nlev, bool dollar) {
       e->stack[sp].d = (uint16_t)(d + 1);
       sp++;
     }
-    if (wild && n->plus) {
+    /* '+' fills a level, an empty one too (a planted deviation skips those) */
+    if (wild && n->plus && (e->levels[d].n || !mqe__fault(e, MQE_FAULT_PLUS_NOT_EMPTY_LEVEL))) {
       assert(sp < e->stack_cap);
       e->stack[sp].n = n->plus;
       e->stack[sp].d = (uint16_t)(d + 1);

@@ -665,11 +665,12 @@ static void advance_one(mqz_exec *x, size_t i) {
   if (x->sched[i].busy && !advance(x, s)) timer_set(x, i, slot_wake(x, s));
 }
 
-/* Advances every slot that is dirty or due, each once: due timers join the
- * dirty stack first, and advancing a slot dirties none (a timer it sets for
- * now or earlier waits for the next turn), so the stack empties. */
-static void advance_due(mqz_exec *x) {
-  while (x->n_heap && heap_t(x, 0) <= x->now) {
+/* Advances every slot that is dirty or (with timers) due, each once: due
+ * timers join the dirty stack first, and advancing a slot dirties none (a
+ * timer it sets for now or earlier waits for the next turn), so the stack
+ * empties. */
+static void advance_due(mqz_exec *x, bool timers) {
+  while (timers && x->n_heap && heap_t(x, 0) <= x->now) {
     size_t i = x->heap[0];
     timer_clear(x, i);
     mark_dirty(x, i);
@@ -683,7 +684,10 @@ static void advance_due(mqz_exec *x) {
 
 void mqz_exec_poll(mqz_exec *x, int timeout_ms) {
   x->now = mqn_now_ms();
-  advance_due(x);
+  /* new sessions start; timers wait until what arrived meanwhile is read
+   * (the caller may have been away: a quiet window must not end a SYNC whose
+   * packets sit unread in the socket) */
+  advance_due(x, false);
   int64_t now = x->now, w = next_wake(x);
   int t = timeout_ms;
   if (w != INT64_MAX && w - now < t) t = w - now < 0 ? 0 : (int)(w - now);
@@ -716,7 +720,7 @@ void mqz_exec_poll(mqz_exec *x, int timeout_ms) {
       break;
     }
   }
-  advance_due(x);
+  advance_due(x, true);
 }
 
 void mqz_exec_one(mqz_exec *x, uint32_t token, const uint8_t *s, size_t n, mqz_outcome *out) {

@@ -43,8 +43,11 @@ typedef struct {
   mqn_url nodes[MQZ_MAX_NODES]; /* a cluster target: url is nodes[0] */
   char log_path[4096];
   int64_t next_probe;
-  mqz_exec *bx;    /* many at once, no oracle callback: triage batches */
-  held hist[HIST]; /* ring of submitted sessions, oldest overwritten */
+  mqz_probe *probe[MQZ_MAX_NODES]; /* the hang oracle's probes in flight (one per node) */
+  bool probing;
+  int64_t probe_t0; /* when they started */
+  mqz_exec *bx;     /* many at once, no oracle callback: triage batches */
+  held hist[HIST];  /* ring of submitted sessions, oldest overwritten */
   size_t hist_at;
   int64_t last_ok; /* last liveness probe that passed */
   unsigned silent; /* sessions in a row that received nothing */
@@ -992,9 +995,60 @@ static void check_crash(run *r, instance *in) {
   in->last_ok = mqn_now_ms();
 }
 
+static void probes_free(instance *in) {
+  for (unsigned k = 0; k < MQZ_MAX_NODES; k++) {
+    mqz_probe_free(in->probe[k]);
+    in->probe[k] = NULL;
+  }
+  in->probing = false;
+}
+
+/* Starts a probe on every node, or steps those in flight (never waiting).
+ * Returns 1 while they run (or none is due), 0 when all passed, -1 when one
+ * failed. */
+static int probes_step(run *r, instance *in, int64_t now) {
+  unsigned n = r->o->n_nodes > 1 ? r->o->n_nodes : 1;
+  if (!in->probing) {
+    if (now < in->next_probe) return 1;
+    in->next_probe = now + 250; /* often: fewer suspects when it fails */
+    in->probing = true;
+    in->probe_t0 = now;
+    uint32_t ms = r->o->hang_ms ? r->o->hang_ms : 2000;
+    for (unsigned k = 0; k < n; k++) {
+      char cid[40], topic[64];
+      snprintf(cid, sizeof cid, "mqcheck-liveness-%u-%u", in->no, k);
+      snprintf(topic, sizeof topic, "mqcheck/liveness/%u/%u", in->no, k);
+      in->probe[k] = mqz_probe_start(n > 1 ? &in->nodes[k] : &in->url, r->o->tls, probe_version(r),
+                                     cid, r->o->username, r->o->password, topic, ms);
+    }
+  }
+  bool running = false;
+  for (unsigned k = 0; k < n; k++) {
+    if (!in->probe[k]) continue; /* out of memory: not judged */
+    int st = mqz_probe_step(in->probe[k], 0, NULL, 0);
+    if (st < 0) {
+      probes_free(in);
+      return -1;
+    }
+    running = running || st == 1;
+  }
+  if (running) return 1;
+  probes_free(in);
+  return 0;
+}
+
+/* The hang oracle. Probes run alongside the sessions (a blocking probe held
+ * every session in flight for its round trips, four times a second); one
+ * that fails is confirmed by a blocking probe, which also rules out a broker
+ * restarted while it ran. */
 static void check_hang(run *r, instance *in, int64_t now) {
-  if (now < in->next_probe || in->dead) return;
-  in->next_probe = now + 250; /* often: fewer suspects when it fails */
+  if (in->dead) return;
+  int st = probes_step(r, in, now);
+  if (st == 1) return;
+  if (st == 0) {
+    in->last_ok = in->probe_t0;
+    return;
+  }
   char why[300];
   if (!alive(r, in, probe_version(r), why, sizeof why)) {
     in->last_ok = now;
@@ -1521,6 +1575,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
 out:
   for (unsigned i = 0; i < r->n_inst; i++) {
     instance *in = &r->inst[i];
+    probes_free(in);
     mqz_exec_free(in->x);
     mqz_exec_free(in->tx);
     mqz_exec_free(in->bx);

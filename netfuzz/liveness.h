@@ -1,8 +1,8 @@
 /*
  * liveness.h - the hang oracle's probe: one fresh client that proves the
  * broker still does real work (accepts a session, routes a QoS 1 message to
- * a subscriber and acknowledges it), all within one deadline. Internal to
- * netfuzz/.
+ * a subscriber and acknowledges it), all within one deadline; blocking, or
+ * stepped without blocking. Internal to netfuzz/.
  */
 #ifndef MQZ_LIVENESS_H
 #define MQZ_LIVENESS_H
@@ -38,5 +38,28 @@
 int mqz_liveness(const mqn_url *url, mqn_tls *tls, mqc_version v, const char *client_id,
                  const char *username, const char *password, const char *topic,
                  uint32_t deadline_ms, char *why, size_t cap);
+
+/* The same probe without blocking: the fuzzing run starts one, goes on
+ * running sessions, and steps it between them, so a probe costs the run no
+ * waiting (a blocking one held every session in flight for its round
+ * trips). Each probe has a loop (an epoll set) of its own. */
+typedef struct mqz_probe mqz_probe;
+
+/* Starts the probe above (arguments as for mqz_liveness, copied; url and
+ * tls borrowed until mqz_probe_free). Never blocks (numeric hosts).
+ * returns the probe (caller frees with mqz_probe_free; bad arguments or a
+ * refused dial make a probe that has already failed), NULL when out of
+ * memory. */
+mqz_probe *mqz_probe_start(const mqn_url *url, mqn_tls *tls, mqc_version v, const char *client_id,
+                           const char *username, const char *password, const char *topic,
+                           uint32_t deadline_ms);
+/* Handles what happened, waiting up to wait_ms (0: not at all) but never
+ * past the deadline. returns 1 while running, 0 when the broker is alive,
+ * -1 when the probe failed: why (cap bytes, may be NULL) as for
+ * mqz_liveness. Once 0 or -1, it stays so. */
+int mqz_probe_step(mqz_probe *p, int wait_ms, char *why, size_t cap);
+/* Closes the probe's connection (abortively if it is still running) and
+ * frees it; NULL is fine. */
+void mqz_probe_free(mqz_probe *p);
 
 #endif /* MQZ_LIVENESS_H */

@@ -259,6 +259,30 @@ static int hexval(char ch) {
   return -1;
 }
 
+/* Do the hex digits h[0..n) (spaces and colons skipped) spell exactly the
+ * bytes of a? Streamed, so an expected payload of any size compares (a
+ * buffer of MQS_VAR_VALUE_MAX made every payload longer than that differ).
+ * Returns 1 equal, 0 different, -1 not hex. */
+static int hex_equal(const char *h, size_t n, mqc_bytes a) {
+  size_t k = 0;
+  int hi = -1;
+  bool same = true;
+  for (size_t i = 0; i < n; i++) {
+    if (h[i] == ' ' || h[i] == ':') continue;
+    int v = hexval(h[i]);
+    if (v < 0) return -1;
+    if (hi < 0) {
+      hi = v;
+      continue;
+    }
+    same = same && k < a.n && a.p[k] == (uint8_t)(hi << 4 | v);
+    k++;
+    hi = -1;
+  }
+  if (hi >= 0) return -1;
+  return same && k == a.n;
+}
+
 /* Does one expected scalar (or {hex: ...}) equal the actual value? Sets
  * *capture when it is a capture. Returns 1 equal, 0 different, -1 bad. */
 static int scalar_equal(mctx *m, yaml_node_t *n, const actual *a, bool *captured) {
@@ -269,21 +293,11 @@ static int scalar_equal(mctx *m, yaml_node_t *n, const actual *a, bool *captured
   if (n && n->type == YAML_MAPPING_NODE && a->kind == V_STR) {
     yaml_node_t *h = mqs__map_get(m->doc, n, "hex");
     if (!mqs__is_scalar(h)) return -1;
+    if (!memchr(mqs__scalar(h), '$', h->data.scalar.length)) /* no expansion needed */
+      return hex_equal(mqs__scalar(h), h->data.scalar.length, a->s);
     int rc = expected_text(m, h, buf, sizeof buf, &len, name);
     if (rc) return -1;
-    size_t k = 0;
-    int hi = -1;
-    uint8_t bytes[MQS_VAR_VALUE_MAX];
-    for (size_t i = 0; i < len; i++) {
-      if (buf[i] == ' ' || buf[i] == ':') continue;
-      int v = hexval(buf[i]);
-      if (v < 0 || k == sizeof bytes) return -1;
-      if (hi < 0)
-        hi = v;
-      else
-        bytes[k++] = (uint8_t)(hi << 4 | v), hi = -1;
-    }
-    return k == a->s.n && (!k || !memcmp(bytes, a->s.p, k));
+    return hex_equal(buf, len, a->s);
   }
   if (!mqs__is_scalar(n)) return -1;
   if (a->kind == V_STR && !memchr(mqs__scalar(n), '$', n->data.scalar.length)) {

@@ -576,6 +576,40 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
                   st->any_of ? " at any of the clients" : "", skipped);
 }
 
+/* Packets the server sent before its CONNACK break MQTT-3.2.0-1 (AUTH aside),
+ * not what the connect step or the checks after it are about: waits for the
+ * CONNACK, judges that statement and puts the CONNACK first, so the packets
+ * before it are still there for the steps that expect them. */
+static void connack_first(mqs__run *r, const mqs_step *st, unsigned idx, uint64_t deadline) {
+  mqs__client *c = &r->cl[idx];
+  if (deadline > r->case_deadline) deadline = r->case_deadline;
+  for (;;) {
+    for (size_t k = c->q_head; k < c->q_n; k++) {
+      mqs__rx *rx = &c->q[k];
+      if (rx->bad || rx->pkt.type == MQC_AUTH) return;
+      if (rx->pkt.type != MQC_CONNACK) continue;
+      if (k == c->q_head) return;
+      mqs__judged(r, st, "MQTT-3.2.0-1", true);
+      if (!r->res->message) {
+        char m[200];
+        snprintf(m, sizeof m, "connect: %zu packet(s) before the CONNACK on '%s' (MQTT-3.2.0-1)",
+                 k - c->q_head, cname(r, idx));
+        r->res->message = strdup(m);
+        r->res->step_line = st->line;
+      }
+      mqs__tr_add(&r->tr, now(r), idx, '!',
+                  "(%zu packet(s) before the CONNACK: MQTT-3.2.0-1; they are judged after it)",
+                  k - c->q_head);
+      mqs__rx connack = *rx;
+      memmove(&c->q[c->q_head + 1], &c->q[c->q_head], (k - c->q_head) * sizeof *rx);
+      c->q[c->q_head] = connack;
+      return;
+    }
+    if (!c->open || c->poisoned || now(r) >= deadline) return;
+    r->ops->wait(r->t, deadline, &r->sink);
+  }
+}
+
 static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
   unsigned idx = st->client;
   mqs__client *c = &r->cl[idx];
@@ -613,6 +647,7 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
   uint64_t sent_at = now(r);
   mqs__rx *first = mqs__next(r, idx, step_deadline(r, st));
   if (first && first->t - sent_at > r->rtt_ms) r->rtt_ms = first->t - sent_at;
+  connack_first(r, st, idx, step_deadline(r, st));
   /* default expectation: CONNACK reason_code 0 */
   if (st->connack)
     return expect_one(r, st, idx, st->connack, step_deadline(r, st), "connack",

@@ -120,6 +120,45 @@ static void test_run_fail_detail(void **state) {
   free(bad);
 }
 
+/* An expected {hex: ...} payload longer than a variable's value (a network
+ * fuzzer finding's 64 KiB PUBLISH) compares in full: equal passes, one byte
+ * off fails. */
+static void test_expect_long_hex(void **state) {
+  (void)state;
+  const size_t n = 65536;
+  char *hex = malloc(2 * n + 1);
+  assert_non_null(hex);
+  for (size_t i = 0; i < n; i++)
+    memcpy(hex + 2 * i, "58", 2);
+  hex[2 * n] = '\0';
+  size_t cap = 4 * n + 2048;
+  char *text = malloc(cap);
+  assert_non_null(text);
+  for (int off = 0; off < 2; off++) {
+    int k = snprintf(text, cap,
+                     "format: 1\nname: t/long-hex\nversions: [5.0]\nrules: {5.0: [MQTT-3.3.4-1]}\n"
+                     "clients: [s, p]\nsteps:\n"
+                     "  - {client: s, connect: {}}\n"
+                     "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                     "[{topic_filter: t, qos: 0}]}}\n"
+                     "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                     "  - {client: p, connect: {}}\n"
+                     "  - {client: p, send: {type: PUBLISH, topic: t, payload: {hex: \"%s\"}}}\n",
+                     hex);
+    hex[2 * n - 1] = off ? '9' : '8'; /* the expected last byte: 0x58 or 0x59 */
+    snprintf(text + k, cap - (size_t)k,
+             "  - {client: s, expect: {type: PUBLISH, topic: t, payload: {hex: \"%s\"}}}\n", hex);
+    hex[2 * n - 1] = '8';
+    mqs_result r;
+    run_text(text, MQS_V5, &r);
+    if (r.verdict != (off ? MQS_FAIL : MQS_PASS)) fprintf(stderr, "%s\n", r.detail ? r.detail : "");
+    assert_int_equal(r.verdict, off ? MQS_FAIL : MQS_PASS);
+    mqs_result_free(&r);
+  }
+  free(text);
+  free(hex);
+}
+
 /* repeat: expands its steps count times with the counter bound; each
  * iteration captures afresh; malformed repeats are refused at their line. */
 static void test_repeat(void **state) {
@@ -928,6 +967,27 @@ static void test_runner_attribution(void **state) {
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 
+  /* a message before the CONNACK fails MQTT-3.2.0-1, and is still delivered */
+  const char *early = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.1.2-5]\n"
+                      "clients: [s, p]\nsteps:\n"
+                      "  - {client: s, connect: {clean_start: false}}\n"
+                      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                      "[{topic_filter: t, qos: 1}]}}\n"
+                      "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                      "  - {client: s, disconnect: true}\n"
+                      "  - {client: p, connect: {}}\n"
+                      "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 2, topic: t, "
+                      "payload: q}}\n"
+                      "  - {client: p, expect: {type: PUBACK, packet_id: 2}}\n"
+                      "  - {client: s, reconnect: {}}\n"
+                      "  - {client: s, expect: {type: PUBLISH, payload: q}}\n";
+  run_faults(early, MQS_V311, mqe_fault_lookup("publish-before-connack")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.0-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-5"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
   const char *resub =
       "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-3, MQTT-3.8.4-6]\n"
       "clients: [s, p]\nsteps:\n"
@@ -960,6 +1020,7 @@ int main(void) {
       cmocka_unit_test(test_vars),
       cmocka_unit_test(test_run_pass),
       cmocka_unit_test(test_run_fail_detail),
+      cmocka_unit_test(test_expect_long_hex),
       cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_repeat),
       cmocka_unit_test(test_skip_missing_capability),
