@@ -443,6 +443,15 @@ int mqc_cmd_run(int argc, char **argv) {
                      .username = username,
                      .password = password,
                      .timeout_ms = (uint32_t)((step_ms ? step_ms : 2000) * sc)};
+      /* a cluster: its promises are probed across the nodes too */
+      const char *node_names[MQS_NODES_MAX], *node_urls[MQS_NODES_MAX];
+      for (size_t k = 0; n_nodes > 1 && k < n_nodes; k++) {
+        node_names[k] = mqs_target_spec_node_name(spec, k);
+        node_urls[k] = mqs_target_spec_node_url(spec, k);
+        po.node_names = node_names;
+        po.node_urls = node_urls;
+        po.n_nodes = n_nodes;
+      }
       probed = malloc(sizeof *probed);
       if (!probed || mqp_probe(&po, probed, err, sizeof err)) {
         fprintf(stderr, "mqcheck run: %s\n", probed ? err : "out of memory");

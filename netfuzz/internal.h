@@ -19,6 +19,7 @@
 #define MQZ__PAYLOAD_MAX 64  /* payload bytes compared (longer: prefix + length) */
 #define MQZ__MAX_WILLS   16  /* wills a session tracks */
 #define MQZ__MAX_SENT    256 /* topic+payload hashes of every PUBLISH a session sent */
+#define MQZ__MAX_TWINS   16  /* pairs of live connections with one client ID */
 
 typedef struct {
   char s[MQZ__ID_MAX];
@@ -192,6 +193,15 @@ typedef struct {
   uint32_t cluster_off;          /* MQZ_CLUSTER_* promises not made */
   int64_t now;                   /* the executor's clock (ms) at the current event */
   uint8_t node[MQZ_MAX_CLIENTS]; /* the node of each client's current connection */
+  /* Two accepted connections with one client ID: the broker must close one
+   * (a takeover, MQTT-3.1.4-2 / 5.0 MQTT-3.1.4-3), on a cluster within the
+   * propagation bound, unless the topology does not promise it across the
+   * nodes they are on. Each connection by client and its number. */
+  struct {
+    uint8_t a, b;
+    uint64_t a_conn, b_conn;
+  } twin[MQZ__MAX_TWINS];
+  size_t n_twin;
   /* The tables last: only their first n_* entries are read, so a session
    * starts by clearing what comes before them, not the tables (clearing
    * all 190 KiB was a tenth of the executor's CPU). */

@@ -20,7 +20,12 @@
  *             (MQTT-3.3.1-6 / -9), one it cleared does not (MQTT-3.3.1-10 /
  *             MQTT-3.3.1-6 in 5.0);
  *             a will goes out when its connection ends without DISCONNECT
- *             (MQTT-3.1.2-8), never after one (MQTT-3.14.4-3). */
+ *             (MQTT-3.1.2-8), never after one (MQTT-3.14.4-3);
+ *             of two accepted connections with one client ID one is closed
+ *             (MQTT-3.1.4-2 / 5.0 MQTT-3.1.4-3).
+ * On a cluster target what crosses nodes may take the propagation bound
+ * (docs/cluster.md): retained messages are judged across nodes only past it,
+ * and a takeover across nodes only when the topology promises it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +72,7 @@ static bool name_eq(const mqz__name *a, const mqz__name *b) {
 }
 
 static void will_conn_ended(mqz__model *m, mqz__conn_model *c);
+static void twins_accepted(mqz__model *m, unsigned k);
 
 void mqz__model_open(mqz__model *m, unsigned client) {
   m->rev++;
@@ -849,6 +855,7 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
       if (!known && m->n_accepted < MQZ_MAX_CLIENTS) m->accepted[m->n_accepted++] = c->cid;
       if (!known && pkt.connack.session_present && m->n_inherited < MQZ_MAX_CLIENTS)
         m->inherited[m->n_inherited++] = c->cid;
+      twins_accepted(m, client);
     }
     break;
   case MQC_PUBLISH:
@@ -882,6 +889,38 @@ bool mqz__model_received(mqz__model *m, unsigned client, const uint8_t *p, size_
     break;
   }
   return true;
+}
+
+/* A CONNACK 0x00 on client k: any other accepted connection that is open
+ * with the same client ID must be closed (by the broker: a takeover). */
+static void twins_accepted(mqz__model *m, unsigned k) {
+  const mqz__conn_model *c = &m->c[k];
+  if (!m->spec || !c->cid.ok || c->v == MQC_V31 || c->tainted) return;
+  for (unsigned j = 0; j < MQZ_MAX_CLIENTS; j++) {
+    const mqz__conn_model *o = &m->c[j];
+    if (j == k || !o->connack_ok || o->client_closed || o->server_closed || o->tainted ||
+        o->v == MQC_V31 || !name_eq(&o->cid, &c->cid))
+      continue;
+    if (m->n_nodes > 1 && m->node[j] != m->node[k] && (m->cluster_off & MQZ_CLUSTER_TAKEOVER))
+      continue; /* the topology does not promise it across nodes */
+    if (m->n_twin == MQZ__MAX_TWINS) {
+      m->overflow = true;
+      return;
+    }
+    m->twin[m->n_twin].a = (uint8_t)j;
+    m->twin[m->n_twin].a_conn = m->conn_no[j];
+    m->twin[m->n_twin].b = (uint8_t)k;
+    m->twin[m->n_twin].b_conn = m->conn_no[k];
+    m->n_twin++;
+  }
+}
+
+/* Are both connections of twin i still open, as the broker left them? */
+static bool twin_open(const mqz__model *m, size_t i) {
+  unsigned a = m->twin[i].a, b = m->twin[i].b;
+  return m->conn_no[a] == m->twin[i].a_conn && m->conn_no[b] == m->twin[i].b_conn &&
+         !m->c[a].client_closed && !m->c[a].server_closed && !m->c[b].client_closed &&
+         !m->c[b].server_closed && !m->c[a].tainted && !m->c[b].tainted;
 }
 
 /* ---- end of session: deliveries ---- */
@@ -1036,6 +1075,10 @@ static bool retained_arrived(const mqz__model *m, const mqz__retowed *w) {
 
 static size_t owed_count(const mqz__model *m, unsigned client) {
   size_t owed_n = 0;
+  for (size_t i = 0; i < m->n_twin; i++) /* a close the broker owes */
+    if ((client == MQZ_MAX_CLIENTS || m->twin[i].a == client || m->twin[i].b == client) &&
+        twin_open(m, i))
+      owed_n++;
   for (size_t i = 0; i < m->n_retowed; i++) {
     const mqz__retowed *w = &m->retowed[i];
     if ((client == MQZ_MAX_CLIENTS || w->client == client) && retained_judged(m, w) &&
@@ -1074,6 +1117,20 @@ size_t mqz__model_owed(mqz__model *m, unsigned client) {
 
 void mqz__model_judge(mqz__model *m, unsigned client) {
   if (!m->spec || m->overflow) return;
+  for (size_t i = 0; i < m->n_twin; i++) {
+    unsigned a = m->twin[i].a, b = m->twin[i].b;
+    if ((client != MQZ_MAX_CLIENTS && a != client && b != client) || !twin_open(m, i)) continue;
+    char x[120] = "";
+    if (m->n_nodes > 1 && m->node[a] != m->node[b])
+      snprintf(x, sizeof x, " across nodes: on node %s and node %s",
+               m->node_names ? m->node_names[m->node[a]] : "?",
+               m->node_names ? m->node_names[m->node[b]] : "?");
+    mqz__finding(m, MQZ_SPEC, a, m->session_v == MQC_V5 ? "MQTT-3.1.4-3" : "MQTT-3.1.4-2",
+                 "two connections with client ID '%.*s' were accepted and both stay open: the "
+                 "first was not closed when the second connected (takeover)%s",
+                 (int)m->c[a].cid.n, m->c[a].cid.s, x);
+    return;
+  }
   for (size_t i = 0; i < m->n_retowed; i++) {
     const mqz__retowed *w = &m->retowed[i];
     if ((client != MQZ_MAX_CLIENTS && w->client != client) || !retained_judged(m, w) ||

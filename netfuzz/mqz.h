@@ -20,14 +20,14 @@
  *               SLOWREAD      1 byte: stop reading this client for N*10 ms
  *               RAW           1 byte length, then that many bytes sent as
  *                             they are (bytes that frame as no packet)
- *               NODE          1 byte: the client's next OPENs go to that node
- *                             of a cluster target (modulo its nodes)
  *               REPEAT        3 bytes count (big-endian), 1 byte length, then
  *                             that many bytes (the unit): the unit sent count
  *                             times as it is, streamed (at most
  *                             MQZ_REPEAT_MAX bytes in all), so a session of a
  *                             few hundred bytes can send a packet of
  *                             megabytes or a packet ten thousand times
+ *               NODE          1 byte: the client's next OPENs go to that node
+ *                             of a cluster target (modulo its nodes)
  *               OPEN, CLOSE, DROP, HALFCLOSE: nothing
  *
  * Records that do not parse are skipped a byte at a time, so every byte
@@ -90,8 +90,8 @@ typedef enum {
   MQZ_OP_HALFCLOSE, /* shutdown(SHUT_WR): the broker sees EOF, we still read */
   MQZ_OP_SLOWREAD,  /* stop reading the client for a while */
   MQZ_OP_RAW,       /* send up to 255 bytes as they are */
-  MQZ_OP_NODE,      /* move the client to another node of a cluster (its next OPEN) */
   MQZ_OP_REPEAT,    /* send up to 255 bytes as they are, many times over */
+  MQZ_OP_NODE,      /* move the client to another node of a cluster (its next OPEN) */
   MQZ_OP_COUNT
 } mqz_op;
 

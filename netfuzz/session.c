@@ -32,9 +32,9 @@ static bool has_packet(mqz_op op) {
 }
 
 const char *mqz_op_name(mqz_op op) {
-  static const char *const names[MQZ_OP_COUNT] = {"?",        "open", "send", "ack",   "close",
-                                                  "drop",     "sync", "wait", "split", "halfclose",
-                                                  "slowread", "raw",  "node", "repeat"};
+  static const char *const names[MQZ_OP_COUNT] = {
+      "?",    "open",  "send",      "ack",      "close", "drop",   "sync",
+      "wait", "split", "halfclose", "slowread", "raw",   "repeat", "node"};
   return op > 0 && op < MQZ_OP_COUNT ? names[op] : "?";
 }
 

@@ -408,6 +408,73 @@ static void lost_delivery_is_a_finding_unless_excused(void **state) {
   }
 }
 
+/* Two accepted connections with one client ID: the broker must close one
+ * (a takeover). On a cluster, across nodes only when the topology promises
+ * it (profile cluster: takeover). */
+static void takeover_oracle_and_its_cluster_promise(void **state) {
+  (void)state;
+  for (int variant = 0; variant < 4; variant++) {
+    mqz_outcome out;
+    mqz__model m;
+    fresh_model(&m, &out, MQC_V311, false);
+    if (variant >= 2) { /* two nodes; the second client on the other one */
+      static const char *const names[2] = {"a", "b"};
+      m.n_nodes = 2;
+      m.node_names = names;
+      m.propagation_ms = 1000;
+      m.cluster_off = variant == 2 ? MQZ_CLUSTER_TAKEOVER : 0;
+    }
+    connected(&m, 0);
+    m.node[1] = 1;
+    connected(&m, 1);                                  /* the same CONNECT: client ID Zq0001 */
+    if (variant == 1) mqz__model_server_closed(&m, 0); /* the broker took it over */
+    assert_int_equal(mqz__model_owed(&m, MQZ_MAX_CLIENTS), variant == 0 || variant == 3 ? 1 : 0);
+    mqz__model_judge(&m, MQZ_MAX_CLIENTS);
+    expect_verdict(&out, variant == 0 || variant == 3 ? "MQTT-3.1.4-2" : NULL);
+    if (variant == 3) assert_non_null(strstr(out.message, "across nodes: on node a and node b"));
+  }
+}
+
+/* A retained message set on another node of a cluster is owed to a new
+ * subscription only once the propagation bound has passed since it was
+ * acknowledged; on the same node at once. */
+static void retained_across_nodes_waits_the_propagation_bound(void **state) {
+  (void)state;
+  for (int variant = 0; variant < 3; variant++) {
+    mqz_outcome out;
+    mqz__model m;
+    fresh_model(&m, &out, MQC_V311, false);
+    m.n_nodes = 2;
+    m.propagation_ms = 1000;
+    m.now = 10000;
+    connected(&m, 0); /* the publisher, on node 0 */
+    bool probe;
+    uint8_t ack[4];
+    size_t an;
+    static const uint8_t retained[] = {0x33, 0x0C, 0,   6, 'Z', 'q', '0',
+                                       '0',  '0',  '1', 0, 9,   'o', 'n'};
+    static const uint8_t puback[] = {0x40, 2, 0, 9};
+    static const uint8_t sub[] = {0x82, 0x0B, 0, 1, 0, 6, 'Z', 'q', '0', '0', '0', '1', 1};
+    static const uint8_t suback[] = {0x90, 3, 0, 1, 1};
+    mqz__model_sent(&m, 0, retained, sizeof retained, &probe);
+    mqz__model_received(&m, 0, puback, 4, ack, &an);
+    /* 0: the subscriber on node 1 soon after; 1: on node 1 past the bound;
+     * 2: on node 0 soon after */
+    m.node[1] = variant == 2 ? 0 : 1;
+    m.now += variant == 1 ? 1500 : 100;
+    static const uint8_t connect_sub[] = {0x10, 0x13, 0, 4,   'M', 'Q', 'T', 'T', 4,   2,  0,
+                                          60,   0,    7, 'Z', 'q', '0', '0', '0', '1', 's'};
+    mqz__model_open(&m, 1);
+    mqz__model_sent(&m, 1, connect_sub, sizeof connect_sub, &probe);
+    mqz__model_received(&m, 1, CONNACK_OK, 4, ack, &an);
+    mqz__model_sent(&m, 1, sub, sizeof sub, &probe);
+    mqz__model_received(&m, 1, suback, sizeof suback, ack, &an);
+    assert_int_equal(mqz__model_owed(&m, MQZ_MAX_CLIENTS), variant == 0 ? 0 : 1);
+    mqz__model_judge(&m, MQZ_MAX_CLIENTS);
+    expect_verdict(&out, variant == 0 ? NULL : "MQTT-3.3.1-6");
+  }
+}
+
 static void unmatched_delivery_is_a_finding(void **state) {
   (void)state;
   mqz_outcome out;
@@ -699,6 +766,8 @@ int main(void) {
       cmocka_unit_test(undecodable_server_packet_is_bad_wire),
       cmocka_unit_test(lost_delivery_is_a_finding_unless_excused),
       cmocka_unit_test(unmatched_delivery_is_a_finding),
+      cmocka_unit_test(takeover_oracle_and_its_cluster_promise),
+      cmocka_unit_test(retained_across_nodes_waits_the_propagation_bound),
       cmocka_unit_test(retained_message_is_owed_to_a_new_subscription),
       cmocka_unit_test(will_oracle_judges_both_ways),
       cmocka_unit_test(cleared_retained_message_is_not_sent),

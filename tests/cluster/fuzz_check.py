@@ -5,8 +5,8 @@ aedes, bridge: every finding is one docs/cluster.md ("mqcheck fuzz on the
 test topologies") or, for the mosquitto bridge, docs/netfuzz.md's mosquitto
 table explains, and none is a cross-node one (a message says "across nodes")
 except the documented mosquitto loss of more than 20 QoS 2 messages in flight.
-unconnected: the profile promises propagation, so one of the first two
-findings is a cross-node delivery naming its statement; its scenario places its clients
+unconnected: the profile promises propagation, so a cross-node delivery
+naming its statement is found (fuzz.sh stops the run at the first); its scenario places its clients
 with node:, fails on the two brokers (naming that statement) and passes on
 the engine.
 """
