@@ -42,7 +42,7 @@ EXPECT = {
     "bigalloc": ("crash", "allocation-size-too-big",
                  ":max_allocation_size_mb=64:allocator_may_return_null=0", []),
     "cpuburn": ("hang", "liveness probe", "", ["--hang-ms", "2000"]),
-    "heldgrowth": ("leak", "RSS rose", "", ["--held-rss", "32768"]),
+    "heldgrowth": ("leak", "RSS rose", "", ["--held-rss", "65536"]),
 }
 
 
