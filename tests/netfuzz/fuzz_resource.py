@@ -12,7 +12,7 @@ bounded number of sessions:
   cpuburn     quadratic work in the number of a packet's properties (as
               CVE-2021-41039): found by the liveness probe (hang) once an
               expansion (a REPEAT record) sends a packet of 256 KiB-4 MiB;
-  heldgrowth  16 KiB kept per QoS 2 PUBLISH repeating an identifier that
+  heldgrowth  1 MiB kept per QoS 2 PUBLISH repeating an identifier that
               awaits PUBREL, until the connection closes (as CVE-2023-28366):
               found by the held-memory oracle (--held-rss) once one packet is
               repeated thousands of times.
