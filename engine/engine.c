@@ -215,9 +215,53 @@ static const char *check_qlist(const mqe_qlist *l, bool inflight) {
   return NULL;
 }
 
+/* The timer heap's shape: each entry knows its index, parents fire first. */
+static const char *heap_check(const mqe_engine *e) {
+  for (uint32_t i = 0; i < e->heap_n; i++) {
+    if (e->heap[i]->idx != i) return "timer heap index out of sync";
+    if (i && e->heap[(i - 1) / 2]->at > e->heap[i]->at) return "timer heap order broken";
+  }
+  return NULL;
+}
+
+/* Back-pressure (flow.c): stalled connections and their sessions' waiter
+ * lists agree, and no queue exceeds its bound. Kept here with the other
+ * checks, not in flow.c: fuzz builds compile this file without compare
+ * tracing (fuzz/CMakeLists.txt), and this walk over every bucket after every
+ * op was the largest source of traced compares. */
+static const char *flow_check(const mqe_engine *e) {
+  for (const mqe_conn *c = e->conns; c; c = c->next) {
+    const mqe_session *s = c->stall_on;
+    if (!s) continue;
+    if (!s->conn) return "connection stalled on an offline session";
+    const mqe_conn *w = s->waiters;
+    uint32_t k = 0;
+    while (w && w != c && ++k <= s->nwaiters)
+      w = w->wnext;
+    if (w != c) return "stalled connection missing from its session's waiters";
+  }
+  for (uint32_t i = 0; i < e->nbuckets; i++)
+    for (const mqe_session *s = e->buckets[i]; s; s = s->hnext) {
+      uint32_t k = 0;
+      for (const mqe_conn *w = s->waiters; w; w = w->wnext) {
+        if (w->stall_on != s) return "waiter stalled on another session";
+        if (++k > s->nwaiters) return "waiter list longer than its count";
+      }
+      if (k != s->nwaiters) return "waiter count wrong";
+      /* admit() lets a queue past the cap by at most one message per
+       * connection and session open at the time; acknowledged messages stay
+       * when connections close or the session goes offline, so the bound
+       * is the peak, not today's count */
+      if (s->queue.n > (uint64_t)e->cfg.max_queued + e->peak_load)
+        return s->conn ? "session queue over max_queued + one per connection"
+                       : "offline session queue over cap";
+    }
+  return NULL;
+}
+
 const char *mqe_check_invariants(const mqe_engine *e) {
   const char *r;
-  if ((r = mqe__heap_check(e))) return r;
+  if ((r = heap_check(e))) return r;
   if (e->heap_n > e->heap_reserved || e->heap_reserved > e->heap_cap)
     return "timer heap over its reservation";
   uint32_t nconn = 0;
@@ -232,7 +276,7 @@ const char *mqe_check_invariants(const mqe_engine *e) {
       return "held input over max_output_bytes + maximum_packet_size";
   }
   if (nconn != e->nconns) return "connection count wrong";
-  if ((r = mqe__flow_check(e))) return r;
+  if ((r = flow_check(e))) return r;
   if (e->nconns > e->cfg.max_connections) return "connections over cap";
   uint32_t nsess = 0;
   uint64_t nsubs = 0;

@@ -145,33 +145,3 @@ size_t mqe_each_dropped(const mqe_engine *e, size_t limit,
     }
   return n;
 }
-
-const char *mqe__flow_check(const mqe_engine *e) {
-  for (const mqe_conn *c = e->conns; c; c = c->next) {
-    const mqe_session *s = c->stall_on;
-    if (!s) continue;
-    if (!s->conn) return "connection stalled on an offline session";
-    const mqe_conn *w = s->waiters;
-    uint32_t k = 0;
-    while (w && w != c && ++k <= s->nwaiters)
-      w = w->wnext;
-    if (w != c) return "stalled connection missing from its session's waiters";
-  }
-  for (uint32_t i = 0; i < e->nbuckets; i++)
-    for (const mqe_session *s = e->buckets[i]; s; s = s->hnext) {
-      uint32_t k = 0;
-      for (const mqe_conn *w = s->waiters; w; w = w->wnext) {
-        if (w->stall_on != s) return "waiter stalled on another session";
-        if (++k > s->nwaiters) return "waiter list longer than its count";
-      }
-      if (k != s->nwaiters) return "waiter count wrong";
-      /* admit() lets a queue past the cap by at most one message per
-       * connection and session open at the time; acknowledged messages stay
-       * when connections close or the session goes offline, so the bound
-       * is the peak, not today's count */
-      if (s->queue.n > (uint64_t)e->cfg.max_queued + e->peak_load)
-        return s->conn ? "session queue over max_queued + one per connection"
-                       : "offline session queue over cap";
-    }
-  return NULL;
-}

@@ -280,7 +280,6 @@ bool mqe__heap_reserve(mqe_engine *e, uint32_t extra);
 void mqe__heap_release(mqe_engine *e, uint32_t n);
 void mqe__timer_set(mqe_engine *e, mqe_timer *t, uint64_t at);
 void mqe__timer_clear(mqe_engine *e, mqe_timer *t);
-const char *mqe__heap_check(const mqe_engine *e);
 
 /* out.c: output buffer and server packet encoders */
 bool mqe__out_room(const mqe_engine *e, const mqe_conn *c);
@@ -384,7 +383,6 @@ void mqe__slow_timer(mqe_engine *e, mqe_session *s);
 /* Runs released connections' held input and pending detaches until both are
  * settled. Run at the end of every public call. */
 void mqe__settle(mqe_engine *e);
-const char *mqe__flow_check(const mqe_engine *e);
 /* conn.c: dispatches c's held input as far as it may go. */
 void mqe__run_held(mqe_engine *e, mqe_conn *c);
 

@@ -119,11 +119,3 @@ void mqe_tick(mqe_engine *e, uint64_t now) {
   }
   mqe__settle(e);
 }
-
-const char *mqe__heap_check(const mqe_engine *e) {
-  for (uint32_t i = 0; i < e->heap_n; i++) {
-    if (e->heap[i]->idx != i) return "timer heap index out of sync";
-    if (i && e->heap[(i - 1) / 2]->at > e->heap[i]->at) return "timer heap order broken";
-  }
-  return NULL;
-}

@@ -283,6 +283,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
     case MQZ_OP_RAW:
       if (r.op == MQZ_OP_ACK && auto_ack) break;    /* answered by the steps below */
       if (how[idx] == MQZ_REPLAY_SUPPRESSED) break; /* the fuzzer did not send it either */
+      if (!r.pkt_len) break;                        /* nothing went out (a RAW shrunk to no byte) */
       memcpy(buf, r.pkt, r.pkt_len);
       mqz_token_apply(buf, r.pkt_len, token);
       tprintf(&t, "  - {client: c%u, send_hex: \"", r.client);

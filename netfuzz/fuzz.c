@@ -1505,9 +1505,9 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     mqc_version v;
     const char *name;
   } vs[3] = {{MQS_V311, MQC_V311, "3.1.1"}, {MQS_V5, MQC_V5, "5.0"}, {MQZ_V31, MQC_V31, "3.1"}};
+  char why[300] = "";
   for (int k = 0; k < 3; k++) {
     if (o->versions && !(o->versions & vs[k].bit)) continue;
-    char why[300];
     if (alive(r, &r->inst[0], vs[k].v, why, sizeof why))
       say(r, "fuzz: the target does not serve MQTT %s: %s", vs[k].name, why);
     else
@@ -1525,8 +1525,9 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
   r->n_seeds = o->resume ? r->n_seeds : r->corpus.count;
 
   if (!r->versions) {
-    snprintf(err, cap, "the target accepts no MQTT version it was asked to fuzz (%s)",
-             o->target ? o->target : o->exec);
+    /* the last reason says which node, on a cluster */
+    snprintf(err, cap, "the target accepts no MQTT version it was asked to fuzz (%s): %s",
+             o->target ? o->target : o->exec, why);
     goto out;
   }
   say(r,

@@ -277,8 +277,11 @@ void mqp__cluster(mqp__probe *p, mqc_version v) {
       cset(r, it, MQP_UNKNOWN, "not probed: no persistent sessions on node %s", name(&c, 0));
       continue;
     }
-    if (it == MQP_CL_RETAINED && r->a[MQP_RETAIN].state != MQP_YES) {
-      cset(r, it, MQP_UNKNOWN, "not probed: no retained messages on node %s", name(&c, 0));
+    /* not the retain capability: on a cluster its check may see the live
+     * copy of the message first (docs/cluster.md); only a broker that said
+     * Retain Available 0 must not be sent one (MQTT-3.2.2-14) */
+    if (it == MQP_CL_RETAINED && r->retain_unavailable) {
+      cset(r, it, MQP_UNKNOWN, "not probed: node %s said Retain Available 0", name(&c, 0));
       continue;
     }
     int rc = 0;

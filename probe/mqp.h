@@ -98,6 +98,7 @@ typedef struct {
   uint32_t max_packet_size;
   bool has_session_expiry; /* the server answered our request with its own */
   uint32_t session_expiry; /* what the server grants for "never expire" */
+  bool retain_unavailable; /* 5.0 CONNACK Retain Available 0: never send one */
   bool has_server_keep_alive;
   uint16_t server_keep_alive; /* asked for 60 s */
   size_t n_findings;

@@ -280,6 +280,7 @@ static void probe_retain(session *s) {
   if (s->v == MQC_V5 && !s->ack.retain) {
     /* A client told Retain Available 0 must not test it (MQTT-3.2.2-14). */
     set(r, MQP_RETAIN, MQP_NO, "CONNACK Retain Available 0 (not sent a retained message)");
+    r->retain_unavailable = true;
     return;
   }
   char t[96], why[300];

@@ -2,7 +2,8 @@
 # tests/cluster/bad-input.sh MQCHECK SOURCE_DIR REPORT_DIR - clear errors, never
 # a crash or a hang, for bad cluster targets: a node that does not answer (named
 # in the error, up front), a node name given twice, the engine as a node, a bad
-# node name, an unknown key in a profile's cluster section.
+# node name, an unknown key in a profile's cluster section; the same for
+# mqcheck fuzz and mqcheck probe with several nodes.
 set -u
 mq=$1; src=$2; report=$3
 . "$src/tests/cluster/topology.sh"
@@ -33,4 +34,16 @@ check "an unknown cluster key in a profile" 2 "unknown cluster key 'propagation'
   "$mq" run suite/cluster --profile "$report/bad.yaml" --target "a=$a" --target "b=$a"
 check "one named node is one broker: cluster cases skip" 0 "needs a cluster target" \
   "$mq" run suite/cluster --target "a=$a" --no-probe --filter delivery-qos0
+# fuzz and probe take the same nodes and refuse the same mistakes
+check "fuzz: a node name given twice" 2 "node name 'a' is given twice" \
+  "$mq" fuzz --target "a=$a" --target "a=$a" --findings "$report/f1" -q
+check "fuzz: a cluster is not --exec" 2 "one broker" \
+  "$mq" fuzz --exec "/bin/true {port}" --target "a=$a" --target "b=$a" --findings "$report/f2" -q
+check "fuzz: a node that does not answer is named" 2 "node b" \
+  "$mq" fuzz --target "a=$a" --target "b=tcp://127.0.0.1:$dead" --findings "$report/f3" -q \
+  --sessions 10
+check "probe: a bad node name" 2 "is not a node name" \
+  "$mq" probe --target "a b=$a" --target "c=$a"
+check "probe: a node that does not answer is named" 2 "node b: .*127.0.0.1:$dead" \
+  "$mq" probe --target "a=$a" --target "b=tcp://127.0.0.1:$dead" --timeout 500
 [ $failures = 0 ] || { echo "$failures check(s) failed"; exit 1; }

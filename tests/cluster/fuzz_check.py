@@ -8,7 +8,7 @@ except the documented mosquitto loss of more than 20 QoS 2 messages in flight.
 unconnected: the profile promises propagation, so a cross-node delivery
 naming its statement is found (fuzz.sh stops the run at the first); its scenario places its clients
 with node:, fails on the two brokers (naming that statement) and passes on
-the engine.
+the engine; its session replays there (--replay) with the same finding.
 """
 import os
 import re
@@ -76,6 +76,13 @@ if kind == "unconnected":
     r = subprocess.run([mq, "run", scen], capture_output=True, text=True, timeout=120)
     if r.returncode != 0 or "1 passed" not in r.stdout:
         fail(f"the scenario does not pass on the engine (exit {r.returncode}):\n{r.stdout}")
+    # the session itself replays on the same nodes (mqcheck fuzz --replay)
+    sess = os.path.join(findings, folder, "session.bin")
+    r = subprocess.run([mq, "fuzz", "--replay", sess] + target_opts, capture_output=True,
+                       text=True, timeout=120)
+    if r.returncode != 1 or ids[0] not in r.stdout or "across nodes" not in r.stdout:
+        fail(f"--replay of {sess} does not show the finding (exit {r.returncode}):\n"
+             f"{r.stdout}{r.stderr}")
     print(f"unconnected: {ids[0]} found across nodes; {folder}/scenario.yaml fails there and "
           "passes on the engine")
     sys.exit(0)
