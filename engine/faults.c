@@ -244,8 +244,6 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "'+' does not match an empty level (\"+/b\" misses \"/b\")"),
     F(PLUS_MATCHES_PARENT, "plus-matches-parent", "MQTT-3.3.2-3", "MQTT-3.3.2-3",
       "a filter \"a/+\" also matches the topic \"a\""),
-    F(UNSUBSCRIBE_DROPS_INFLIGHT, "unsubscribe-drops-inflight", "MQTT-3.10.4-3", "MQTT-3.10.4-3",
-      "UNSUBSCRIBE drops the deliveries under way, as if acknowledged"),
     F(WILL_NOT_KEPT, "will-not-kept", NULL, "MQTT-3.1.2-7",
       "the Will Message of an accepted CONNECT is not kept with the session"),
     F(REAUTH_FAILURE_KEPT, "reauth-failure-kept", NULL, "MQTT-4.12.1-2",

@@ -283,15 +283,6 @@ void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
                   ? MQC_RC_SUCCESS
                   : MQC_RC_NO_SUBSCRIPTION_EXISTED;
   }
-  /* a planted deviation takes the session's deliveries under way along with
-   * the subscription, as if acknowledged (MQTT-3.10.4-3 keeps them going) */
-  if (mqe__fault(e, MQE_FAULT_UNSUBSCRIBE_DROPS_INFLIGHT) && !none_removed(rc, i)) {
-    while (c->sess->inflight.head) { /* bounded by the in-flight list */
-      mqe_qent *q = c->sess->inflight.head;
-      mqe__qlist_remove(&c->sess->inflight, q);
-      mqe__qent_free(e, q);
-    }
-  }
   if (mqe__fault(e, MQE_FAULT_UNSUBACK_REVERSED)) reverse(rc, i);
   if (!mqe__fault(e, MQE_FAULT_NO_UNSUBACK) &&
       !(mqe__fault(e, MQE_FAULT_UNSUBACK_MISSING_WHEN_NONE) && none_removed(rc, i)))

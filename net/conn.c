@@ -196,7 +196,11 @@ mqn_status mqn_conn_read(mqn_conn *c, uint8_t *buf, size_t cap, size_t *n) {
   c->rd_want = MQN_WANT_READ;
   mqn__loop_touch(c);
   mqn_status st = c->ws ? mqn__ws_read(c, buf, cap, n) : mqn__raw_read(c, buf, cap, n);
-  c->drained = st != MQN_OK;
+  /* A short read of plain TCP emptied the socket: the loop waits for the
+   * descriptor again without first asking for the read that only says
+   * MQN_AGAIN (a system call per readable event). TLS and WS may hold more
+   * in user space. */
+  c->drained = st != MQN_OK || (!c->ws && !c->ssl && *n < cap);
   return st;
 }
 

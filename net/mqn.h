@@ -173,7 +173,9 @@ mqn_status mqn_conn_progress(mqn_conn *c);
 /* Reads up to cap MQTT bytes. *n reset on entry.
  * returns MQN_OK (*n > 0), MQN_AGAIN, MQN_CLOSED, or an error. Data may be
  * buffered inside (TLS records, WS frames): read until MQN_AGAIN before
- * waiting on the descriptor. */
+ * waiting on the descriptor. (An mqn_loop knows when a short read of plain
+ * TCP emptied the socket, and reports MQN_EV_READABLE again only when more
+ * comes, so a loop's reader may also stop at a short read.) */
 mqn_status mqn_conn_read(mqn_conn *c, uint8_t *buf, size_t cap, size_t *n);
 
 /* Copies up to len bytes into the bounded outbound buffer (borrowed: buf is

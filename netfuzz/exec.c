@@ -142,7 +142,9 @@ int mqz_exec_new(const mqz_exec_opts *opts, mqz_done_fn done, void *ctx, mqz_exe
   x->n_slots = x->o.concurrency;
   x->slots = calloc(x->n_slots, sizeof *x->slots);
   x->sched = calloc(x->n_slots, sizeof *x->sched);
-  x->dirty = calloc(x->n_slots, sizeof *x->dirty);
+  /* room for a slot pushed again by a submission while the stack is
+   * being worked through */
+  x->dirty = calloc(2 * x->n_slots, sizeof *x->dirty);
   x->heap = calloc(x->n_slots, sizeof *x->heap);
   if (!x->slots || !x->sched || !x->dirty || !x->heap ||
       mqn_loop_new(x->n_slots * MQZ_MAX_CLIENTS + 16, &x->loop) != MQN_OK) {
@@ -182,7 +184,7 @@ static void client_close(mqz_exec *x, client *c, bool abrupt) {
 static void mark_dirty(mqz_exec *x, size_t i) {
   if (x->sched[i].dirty) return;
   x->sched[i].dirty = true;
-  assert(x->n_dirty < x->n_slots);
+  assert(x->n_dirty < 2 * x->n_slots);
   x->dirty[x->n_dirty++] = i;
 }
 
@@ -461,6 +463,7 @@ static void on_readable(mqz_exec *x, slot *s, client *c) {
       mqz_buf_append(&c->rx, buf, got);
       on_packets(x, s, c);
     }
+    if (got < sizeof buf) return; /* emptied: the loop says when more comes */
   }
 }
 
@@ -656,6 +659,11 @@ static int64_t slot_wake(const mqz_exec *x, const slot *s) {
   return t;
 }
 
+static int cmp_slot(const void *a, const void *b) {
+  size_t i = *(const size_t *)a, j = *(const size_t *)b;
+  return i < j ? -1 : i > j;
+}
+
 static int64_t next_wake(const mqz_exec *x) {
   return x->n_heap ? heap_t(x, 0) : INT64_MAX;
 }
@@ -675,11 +683,18 @@ static void advance_due(mqz_exec *x, bool timers) {
     timer_clear(x, i);
     mark_dirty(x, i);
   }
-  while (x->n_dirty) {
-    size_t i = x->dirty[--x->n_dirty];
+  /* in slot order, as a scan of the slots would: which session's packets
+   * go out first decides what concurrent sessions do to each other at the
+   * broker, and findings that need two sessions are pinned by replaying
+   * them in that order */
+  qsort(x->dirty, x->n_dirty, sizeof x->dirty[0], cmp_slot);
+  for (size_t k = 0; k < x->n_dirty; k++) {
+    size_t i = x->dirty[k];
+    if (!x->sched[i].dirty) continue;
     x->sched[i].dirty = false;
     advance_one(x, i);
   }
+  x->n_dirty = 0;
 }
 
 void mqz_exec_poll(mqz_exec *x, int timeout_ms) {

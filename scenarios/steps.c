@@ -641,13 +641,16 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
       cn->password = mqc_cstr(r->o->password);
     }
   }
+  /* a CONNECT on a connection that has its CONNACK (a protocol error) may
+   * find earlier packets queued: those are not "before the CONNACK" */
+  bool first_connect = !c->connacked;
   if (encode_send(r, st, idx, &arena, &pkt, &faults)) return -1;
   if (st->no_connack) return 0;
   /* the round trip of this CONNECT, for timing margins (keep_alive checks) */
   uint64_t sent_at = now(r);
   mqs__rx *first = mqs__next(r, idx, step_deadline(r, st));
   if (first && first->t - sent_at > r->rtt_ms) r->rtt_ms = first->t - sent_at;
-  connack_first(r, st, idx, step_deadline(r, st));
+  if (first_connect) connack_first(r, st, idx, step_deadline(r, st));
   /* default expectation: CONNACK reason_code 0 */
   if (st->connack)
     return expect_one(r, st, idx, st->connack, step_deadline(r, st), "connack",
