@@ -109,6 +109,7 @@ int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_
       mqz_token_apply(buf, rec.pkt_len, token);
       if (rec.op == MQZ_OP_ACK) mqz__model_answer(&r->model, rec.client, buf, rec.pkt_len);
       bool probe = false;
+      if (rec.op == MQZ_OP_RAW) mqz__model_sent_raw(&r->model, rec.client); /* as the executor */
       if (rec.op != MQZ_OP_RAW &&
           mqz__model_sent(&r->model, rec.client, buf, rec.pkt_len, &probe) == MQZ__SUPPRESS) {
         if (how && r->rec < how_cap) how[r->rec] = MQZ_REPLAY_SUPPRESSED;
@@ -120,6 +121,20 @@ int mqz_engine_replay(const uint8_t *s, size_t n, const char *token, mqz_engine_
         (void)mqe_conn_recv(r->e, c->conn, pingreq, 2, r->now);
       }
       if (how && r->rec < how_cap) how[r->rec] = probe ? MQZ_REPLAY_PROBED : MQZ_REPLAY_SENT;
+      break;
+    }
+    case MQZ_OP_REPEAT: { /* the unit, count times, as the executor streams it */
+      if (!c->conn || !rec.pkt_len) break;
+      memcpy(buf, rec.pkt, rec.pkt_len);
+      mqz_token_apply(buf, rec.pkt_len, token);
+      mqz__model_sent_raw(&r->model, rec.client);
+      uint64_t total = (uint64_t)rec.arg * rec.pkt_len;
+      if (total > MQZ_REPEAT_MAX) total = MQZ_REPEAT_MAX;
+      for (uint64_t done = 0; done < total && c->conn; done += rec.pkt_len) {
+        size_t k = total - done < rec.pkt_len ? (size_t)(total - done) : rec.pkt_len;
+        if (mqe_conn_recv(r->e, c->conn, buf, k, r->now) != MQE_OK) break;
+      }
+      if (how && r->rec < how_cap) how[r->rec] = MQZ_REPLAY_SENT;
       break;
     }
     case MQZ_OP_CLOSE:

@@ -17,6 +17,7 @@
 
 #include "engine_replay.h"
 #include "internal.h"
+#include "mqs.h"
 
 const char *mqz_kind_name(mqz_kind k) {
   static const char *const names[MQZ_KIND_COUNT] = {"none",     "crash", "hang",
@@ -252,6 +253,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
       tprintf(&t, "c%u, ", k);
   tprintf(&t, "check]\nsteps:\n");
   bool open[MQZ_MAX_CLIENTS] = {0};
+  bool repeated[MQZ_MAX_CLIENTS] = {0};
   size_t ev = 0, idx = 0;
   uint8_t buf[MQZ_SESSION_MAX];
   mqz_iter_init(&it, f->session, f->session_n);
@@ -292,6 +294,35 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
       else
         tprintf(&t, "\"}\n");
       break;
+    case MQZ_OP_REPEAT: {
+      /* count units in at most MQS_REPEAT_MAX iterations of equal sends,
+       * the remainder in one send after them */
+      if (!r.pkt_len || !r.arg) break;
+      repeated[r.client] = true;
+      memcpy(buf, r.pkt, r.pkt_len);
+      mqz_token_apply(buf, r.pkt_len, token);
+      uint64_t units = r.arg;
+      if (units * r.pkt_len > MQZ_REPEAT_MAX) units = MQZ_REPEAT_MAX / r.pkt_len;
+      uint64_t iters = units < MQS_REPEAT_MAX ? units : MQS_REPEAT_MAX, per = units / iters;
+      uint64_t rest = units - iters * per;
+      tprintf(&t, "  - repeat: {count: %llu}\n    comment: \"%llu times the same %zu bytes\"\n",
+              (unsigned long long)iters, (unsigned long long)units, r.pkt_len);
+      tprintf(&t, "    steps:\n      - {client: c%u, send_hex: \"", r.client);
+      for (uint64_t k = 0; k < per; k++) {
+        if (k) tprintf(&t, " ");
+        thex(&t, buf, r.pkt_len);
+      }
+      tprintf(&t, "\"}\n");
+      if (rest) {
+        tprintf(&t, "  - {client: c%u, send_hex: \"", r.client);
+        for (uint64_t k = 0; k < rest; k++) {
+          if (k) tprintf(&t, " ");
+          thex(&t, buf, r.pkt_len);
+        }
+        tprintf(&t, "\"}\n");
+      }
+      break;
+    }
     case MQZ_OP_CLOSE:
     case MQZ_OP_HALFCLOSE:
     case MQZ_OP_DROP:
@@ -306,6 +337,10 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
     }
     for (; ev < log.n && log.e[ev].rec == idx; ev++) {
       const eng_ev *e = &log.e[ev];
+      /* answers to repeated bytes are too many to list (a scenario has at
+       * most 1024 steps): after a REPEAT, its client's answers are not
+       * expected one by one (its closes still are) */
+      if (repeated[e->client] && e->p) continue;
       text *out = &t;
       if (!e->p) {
         if (open[e->client]) {
@@ -328,7 +363,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
         tprintf(&t, "}\n");
       }
       open[e->client] = false;
-    } else {
+    } else if (!repeated[e->client]) {
       expect_step(&t, e->client, e->p, e->n, v == MQC_V31 ? MQC_V311 : v, strict, auto_ack, &sr);
     }
   }
@@ -339,9 +374,25 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
                 "  - {client: c%u, send: {type: PINGREQ}, comment: \"fence: nothing else may "
                 "come before its PINGRESP\"}\n  - {client: c%u, expect: {type: PINGRESP}}\n",
                 k, k);
-  tprintf(&t, "  - {client: check, connect: {}, comment: \"the broker is still alive\"}\n"
-              "  - {client: check, send: {type: PINGREQ}}\n"
-              "  - {client: check, expect: {type: PINGRESP}");
+  tprintf(&t, "  - {client: check, connect: {}, comment: \"the broker is still alive\"}\n");
+  /* a crash or hang was judged by the fuzzer's liveness probe, which also
+   * routes a QoS 1 message through the broker: its SUBSCRIBE or PUBLISH may
+   * be what sets the broken state off, so the scenario does the same */
+  if (f->kind == MQZ_CRASH || f->kind == MQZ_HANG)
+    tprintf(&t,
+            "  - {client: check, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+            "[{topic_filter: \"mqc/%s/alive\", qos: 1}]}}\n"
+            "  - {client: check, expect: {type: SUBACK}, ignore_others: true}\n"
+            "  - {client: check, send: {type: PUBLISH, qos: 1, packet_id: 2, topic: "
+            "\"mqc/%s/alive\", payload: \"alive\"}}\n"
+            "  - {client: check, expect: {type: PUBLISH, payload: \"alive\"}, ignore_others: "
+            "true}\n",
+            token, token);
+  /* its PUBACK may come before or after the message */
+  tprintf(&t,
+          "  - {client: check, send: {type: PINGREQ}}\n"
+          "  - {client: check, expect: {type: PINGRESP}%s",
+          f->kind == MQZ_CRASH || f->kind == MQZ_HANG ? ", ignore_others: true" : "");
   if (two) /* the liveness check names its statement, and stmt if no check did */
     tprintf(&t, ", rules: {%s: [%s%s%s]}", vlabel, sr.named ? "" : stmt, sr.named ? "" : ", ",
             "MQTT-3.12.4-1");

@@ -63,7 +63,8 @@ typedef struct {
    * started, 0 before the first sample; when the next sample is due */
   uint64_t held_base, held_peak;
   int64_t held_next;
-  bool dead; /* --target only: the broker stopped answering for good */
+  bool dead;  /* --target only: the broker stopped answering for good */
+  bool fresh; /* exec: restarted, and no session ran on it since */
 } instance;
 
 struct run {
@@ -198,8 +199,10 @@ static void exec_opts(const run *r, const instance *in, mqz_exec_opts *xo) {
   }
 }
 
+/* After every (re)start: the new port, and a broker nothing ran on yet. */
 static void instance_url(instance *in) {
   if (!in->broker) return;
+  in->fresh = true;
   in->url = broker_url(in->broker);
   mqz_exec_set_url(in->x, &in->url);
   mqz_exec_set_url(in->tx, &in->url);
@@ -324,6 +327,7 @@ static bool held_reproduces(run *r, instance *in, const uint8_t *s, size_t n) {
   restart(r, in);
   if (in->dead) return false;
   held_sample(in);
+  in->fresh = false;
   if (mqz_exec_submit(in->tx, 0, token_for(r, r->next_number++), s, n)) return false;
   while (mqz_exec_running(in->tx)) {
     mqz_exec_poll(in->tx, 5);
@@ -393,6 +397,7 @@ static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kin
                        const char *sig) {
   if (held_sig(sig)) return in->broker && held_reproduces(r, in, s, n);
   mqz_outcome out;
+  in->fresh = false;
   mqz_exec_one(in->tx, token_for(r, r->next_number++), s, n, &out);
   if (at_exit_sig(sig)) {
     if (!in->broker) return false;
@@ -409,8 +414,14 @@ static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kin
   }
   if (kind == MQZ_CRASH || kind == MQZ_HANG) {
     if (!in->broker) return false;
+    /* the liveness probe follows, as it follows sessions in the run: its
+     * SUBSCRIBE or PUBLISH may be what sets a broken state off. Triage and
+     * minimisation know the broker was fast before: a shorter deadline than
+     * the run's keeps them quick. */
+    uint32_t quick = r->o->hang_ms && r->o->hang_ms < 500 ? r->o->hang_ms : 500;
+    char why[200], probe_why[200];
+    bool stuck = alive_within(r, in, probe_version(r), quick, probe_why, sizeof probe_why) != 0;
     /* give a crash a moment to happen and be reported */
-    char why[200];
     bool dead = broker_died(in->broker, why, sizeof why);
     bool hit = false;
     if (kind == MQZ_CRASH && dead) {
@@ -429,11 +440,7 @@ static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kin
       }
       free(log);
     }
-    /* triage and minimisation know the broker was fast before: a shorter
-     * deadline than the run's keeps them quick */
-    uint32_t quick = r->o->hang_ms && r->o->hang_ms < 500 ? r->o->hang_ms : 500;
-    if (kind == MQZ_HANG && !dead)
-      hit = alive_within(r, in, probe_version(r), quick, why, sizeof why) != 0;
+    if (kind == MQZ_HANG && !dead) hit = stuck;
     if (dead || kind == MQZ_HANG) {
       char err[300];
       if (hit || dead) {
@@ -449,13 +456,25 @@ static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kin
   return !strcmp(got, sig);
 }
 
+/* reproduces, for a crash or hang on a broker that ran nothing since it
+ * started: what an earlier candidate left there (a retained message, a
+ * session, a broken structure) must not make a later one crash, else
+ * minimisation keeps a session that does nothing alone. */
+static bool fresh_reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kind kind,
+                             const char *sig) {
+  if (in->broker && !in->fresh && (kind == MQZ_CRASH || kind == MQZ_HANG) && !held_sig(sig) &&
+      !at_exit_sig(sig))
+    restart(r, in);
+  return reproduces(r, in, s, n, kind, sig);
+}
+
 /* A smaller session is kept only when it reproduces twice in a row: our
  * oracles are deterministic, but what the broker does is not always (a
  * packet boundary or a race can make a crash come and go, and how many
  * messages are in flight at once depends on when the broker reads). */
 static bool still_reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kind kind,
                              const char *sig) {
-  return reproduces(r, in, s, n, kind, sig) && reproduces(r, in, s, n, kind, sig);
+  return fresh_reproduces(r, in, s, n, kind, sig) && fresh_reproduces(r, in, s, n, kind, sig);
 }
 
 /* The protocol level the client of record idx speaks there: its last
@@ -512,7 +531,7 @@ static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *
       memcpy(cand + m, s + rec.offset + rec.len, n - rec.offset - rec.len);
       m += n - rec.offset - rec.len;
       (*budget)--;
-      if (!(once ? reproduces(r, in, cand, m, kind, sig)
+      if (!(once ? fresh_reproduces(r, in, cand, m, kind, sig)
                  : still_reproduces(r, in, cand, m, kind, sig)))
         continue;
       memcpy(s, cand, m);
@@ -536,12 +555,13 @@ static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *
  * A user keeps the scenario as a regression test, so what counts is the
  * scenario, not the session it came from: the runner paces a case step by
  * step, the fuzzer's clients run at once, and a finding that depends on
- * timing can show in one and not the other. Only kinds the scenario judges
- * on the wire (spec, bad-wire) are replayed: a crash or hang would take the
- * broker down. Returns 1 when some replay failed, 0 when every replay
- * passed, -1 when it could not tell (the scenario did not load or run). */
+ * timing can show in one and not the other. A crash or hang is replayed
+ * on a fresh broker (an exec'd one only: it is restarted afterwards); a
+ * leak is not replayed (one run shows nothing). Returns 1 when some replay
+ * failed, 0 when every replay passed, -1 when it could not tell. */
 static int scenario_fails(run *r, instance *in, const mqz_finding *f) {
-  if (f->kind != MQZ_SPEC && f->kind != MQZ_BADWIRE) return -1;
+  bool downs = f->kind == MQZ_CRASH || f->kind == MQZ_HANG;
+  if (f->kind == MQZ_LEAK || (downs && !in->broker)) return -1;
   char *yaml = mqz_scenario_yaml(f);
   if (!yaml) return -1;
   mqs_scenario *sc = NULL;
@@ -549,46 +569,36 @@ static int scenario_fails(run *r, instance *in, const mqz_finding *f) {
   int rc = mqs_scenario_load_text("finding.yaml", yaml, strlen(yaml), &sc, &lerr);
   free(yaml);
   if (rc) return -1;
-  char url[600], err[256];
-  if (in->broker)
-    snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)mqz_broker_port(in->broker));
-  else
-    snprintf(url, sizeof url, "%s", r->o->target);
-  /* a cluster: the scenario's clients go to the nodes the session used */
-  char nodes[MQZ_MAX_NODES][400];
-  const char *targets[MQZ_MAX_NODES] = {url};
-  size_t nt = 1;
-  for (unsigned k = 0; r->o->n_nodes > 1 && k < r->o->n_nodes && k < MQZ_MAX_NODES; k++) {
-    snprintf(nodes[k], sizeof nodes[k], "%s=%s", r->o->node_names[k], r->o->node_urls[k]);
-    targets[k] = nodes[k];
-    nt = k + 1;
-  }
-  mqs_target_spec *spec = NULL;
-  if (mqs_target_spec_new_nodes(targets, nt, NULL, &spec, err, sizeof err)) {
-    mqs_scenario_free(sc);
-    return -1;
-  }
-  mqs_run_opts o;
-  memset(&o, 0, sizeof o);
-  o.target = spec;
-  o.caps = mqs_target_spec_default_caps(spec);
-  o.username = r->o->username;
-  o.password = r->o->password;
-  o.step_timeout_ms = 1000;
-  if (nt > 1) {
-    o.cluster = MQS_CLUSTER_ALL & ~r->o->cluster_off;
-    o.propagation_ms = r->o->propagation_ms;
-  }
   unsigned vbit = sc->versions & -sc->versions;
   mqs_case c = {sc, vbit};
   int verdict = 0;
   for (unsigned i = 0; i < SCENARIO_REPLAYS && verdict == 0; i++) {
+    if (downs && !in->fresh) restart(r, in);
+    char url[600], err[256];
+    if (in->broker)
+      snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)mqz_broker_port(in->broker));
+    else
+      snprintf(url, sizeof url, "%s", r->o->target);
+    mqs_target_spec *spec = NULL;
+    if (mqs_target_spec_new(url, NULL, &spec, err, sizeof err)) {
+      verdict = -1;
+      break;
+    }
+    mqs_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.target = spec;
+    o.caps = mqs_target_spec_default_caps(spec);
+    o.username = r->o->username;
+    o.password = r->o->password;
+    o.step_timeout_ms = 1000;
     mqs_result res;
+    in->fresh = false;
     mqs_run_case(&c, i, &o, &res);
-    verdict = res.verdict == MQS_FAIL ? 1 : res.verdict == MQS_PASS ? 0 : -1;
+    verdict = res.verdict == MQS_PASS ? 0 : res.verdict == MQS_SKIP ? -1 : 1;
     mqs_result_free(&res);
+    mqs_target_spec_free(spec);
   }
-  mqs_target_spec_free(spec);
+  if (downs && verdict != 0) restart(r, in);
   mqs_scenario_free(sc);
   return verdict;
 }
@@ -693,7 +703,7 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, const mqz_fin
   unsigned bytes_budget = slow ? 40 : 200;
   size_t m = shrink_bytes(r, in, s, n, cand, kind, sig, &bytes_budget, slow, true);
   m = shrink_bytes(r, in, s, m, cand, kind, sig, &bytes_budget, slow, false);
-  if (m < n && (slow ? !still_reproduces(r, in, s, m, kind, sig) : !keeps(r, in, s, m, proto))) {
+  if (m < n && !keeps(r, in, s, m, proto)) {
     memcpy(s, before, n);
     m = n;
   }
@@ -812,6 +822,7 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
        * so state an earlier session left (a retained message, a session)
        * is there for the later ones */
       const held *h = &set[n - 1 - next];
+      in->fresh = false;
       (void)mqz_exec_submit(in->bx, h->number, token_for(r, r->next_number++), h->s, h->n);
       next++;
     }
@@ -1274,6 +1285,7 @@ static void submit_one(run *r, instance *in) {
                               : (r->versions & MQS_V311) ? MQC_V311
                                                          : MQC_V31);
   }
+  in->fresh = false;
   if (mqz_exec_submit(in->x, k, token_for(r, k), r->work, n)) return;
   held *slot = &in->hist[in->hist_at];
   held_set(slot, r->work, n, k);

@@ -784,6 +784,11 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
       }
       if (mute) put_op(&o, MQZ_OP_SLOWREAD, pr->client, 255, 1);
       put_repeat(&o, pr->client, pr->pkt, pr->pkt_len, count);
+      /* the connection stays a quarter of a second (WAITs are capped at
+       * 10 ms each): what the broker keeps per packet is held meanwhile,
+       * whenever it gets to read them */
+      for (int k = 0; k < 25; k++)
+        put_op(&o, MQZ_OP_WAIT, pr->client, 10, 1);
     }
     break;
   }

@@ -45,7 +45,7 @@ static mqp__conn *on_node(cl *c, size_t k, const char *role, bool clean, char *w
   if (!clean && c->v == MQC_V5) a.session_expiry = 300;
   mqp__conn *conn;
   mqp__ack ack;
-  char w[200];
+  char w[160]; /* leaves room in why for the node name */
   if (mqp__connect(c->p, &c->url[k], &a, &conn, &ack, w, sizeof w) == MQP__ACCEPTED) return conn;
   snprintf(why, cap, "node %s: %s", name(c, k), w);
   return NULL;
@@ -231,7 +231,7 @@ static int resume(cl *c, size_t k, char *why, size_t cap) {
   mqp__connect_args args = {.version = c->v, .client_id = cid, .clean = false, .credentials = true};
   if (c->v == MQC_V5) args.session_expiry = 300;
   mqp__ack ack;
-  char w[200];
+  char w[160]; /* leaves room in why for the node name */
   int rc = -1;
   /* the session may take a while to be known on node k: twice the slowest
    * propagation measured. One try only: a CONNECT with Clean Start 0 that

@@ -104,15 +104,19 @@ static int reach(const mqn_url *u, mqn_tls *tls, uint32_t tmo, const char *shown
   return 0;
 }
 
+/* url into *u, and into shown (300 bytes) with its password hidden. */
+static int parse_shown(const char *url, mqn_url *u, char *shown, char *err, size_t cap) {
+  mqn_url_redact(url, shown, 300);
+  if (mqn_url_parse(url, u) == MQN_OK) return 0;
+  snprintf(err, cap, "bad target URL '%s'", shown);
+  return -1;
+}
+
 int mqp_reach(const char *url, const char *cafile, const char *cert, const char *key, bool insecure,
               uint32_t timeout_ms, char *err, size_t cap) {
   mqn_url u;
   char shown[300];
-  mqn_url_redact(url, shown, sizeof shown);
-  if (mqn_url_parse(url, &u) != MQN_OK) {
-    snprintf(err, cap, "bad target URL '%s'", shown);
-    return -1;
-  }
+  if (parse_shown(url, &u, shown, err, cap)) return -1;
   mqn_tls *tls;
   if (tls_for(&u, cafile, cert, key, insecure, &tls, err, cap)) return -1;
   int rc = reach(&u, tls, timeout_ms ? timeout_ms : 5000, shown, err, cap);
@@ -123,11 +127,7 @@ int mqp_reach(const char *url, const char *cafile, const char *cert, const char 
 static int reach_url(mqp__probe *p, const char *url, char *err, size_t cap) {
   mqn_url u;
   char shown[300];
-  mqn_url_redact(url, shown, sizeof shown);
-  if (mqn_url_parse(url, &u) != MQN_OK) {
-    snprintf(err, cap, "bad target URL '%s'", shown);
-    return -1;
-  }
+  if (parse_shown(url, &u, shown, err, cap)) return -1;
   return reach(&u, p->tls, p->tmo, shown, err, cap);
 }
 

@@ -53,9 +53,9 @@ typedef enum {
 /* Claims of this many bytes or more are allocated up front (bigalloc). */
 #define PB_BIG_CLAIM (1u << 20)
 /* Bytes held (and touched) per repeated identifier, and at most this many
- * blocks per connection (heldgrowth): 64 MiB. */
-#define PB_HELD_BYTES (64u << 10)
-#define PB_HELD_MAX   1024
+ * blocks per connection (heldgrowth): 128 MiB. */
+#define PB_HELD_BYTES (1u << 20)
+#define PB_HELD_MAX   128
 /* Bytes leaked (and touched) per connection. */
 #define PB_LEAK_BYTES (64u << 10)
 

@@ -5,6 +5,7 @@
  *   planted_broker --port P [--bugs LIST] [--leak-cap N]
  *
  * LIST is a comma list of overflow, hang, badwire, qos2loss, leak, nowill, exitleak,
+ * stale, bigalloc, cpuburn, heldgrowth (planted.h says what each does),
  * or "all" (the first five, the default), or "none": then no fault is armed and the broker sends
  * exactly what the engine sends. It listens on 127.0.0.1:P (MQTT 3.1, 3.1.1
  * and 5.0 over plain TCP; P = 0 picks a free port), prints
@@ -358,12 +359,11 @@ static void hang(void) {
 }
 
 static int usage(void) {
-  fprintf(
-      stderr,
-      "usage: planted_broker --port P [--bugs LIST] [--leak-cap N]\n"
-      "  LIST: comma list of overflow,hang,badwire,qos2loss,leak,nowill,exitleak,stale; all (the "
-      "first five, default); "
-      "none\n");
+  fprintf(stderr, "usage: planted_broker --port P [--bugs LIST] [--leak-cap N]\n"
+                  "  LIST: comma list of overflow,hang,badwire,qos2loss,leak,nowill,exitleak,stale,"
+                  "bigalloc,cpuburn,heldgrowth; all (the "
+                  "first five, default); "
+                  "none\n");
   return 2;
 }
 
