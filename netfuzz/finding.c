@@ -378,7 +378,8 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   /* a crash or hang was judged by the fuzzer's liveness probe, which also
    * routes a QoS 1 message through the broker: its SUBSCRIBE or PUBLISH may
    * be what sets the broken state off, so the scenario does the same */
-  if (f->kind == MQZ_CRASH || f->kind == MQZ_HANG)
+  bool as_probe = f->kind == MQZ_CRASH || f->kind == MQZ_HANG;
+  if (as_probe)
     tprintf(&t,
             "  - {client: check, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
             "[{topic_filter: \"mqc/%s/alive\", qos: 1}]}}\n"
@@ -392,7 +393,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   tprintf(&t,
           "  - {client: check, send: {type: PINGREQ}}\n"
           "  - {client: check, expect: {type: PINGRESP}%s",
-          f->kind == MQZ_CRASH || f->kind == MQZ_HANG ? ", ignore_others: true" : "");
+          as_probe ? ", ignore_others: true" : "");
   if (two) /* the liveness check names its statement, and stmt if no check did */
     tprintf(&t, ", rules: {%s: [%s%s%s]}", vlabel, sr.named ? "" : stmt, sr.named ? "" : ", ",
             "MQTT-3.12.4-1");
