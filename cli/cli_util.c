@@ -232,3 +232,19 @@ int cli_write_reports(const char *cmd, const mqr_run *run, const char *dir, cons
   if (html && write_report(cmd, html, mqr_write_html, run)) rc = -1;
   return rc;
 }
+
+int cli_profile_load(const char *path, mqs_profile *prof, const char **username,
+                     const char **password, mqs_tls_opts *tls) {
+  mqs_load_error le;
+  if (mqs_profile_load(path, prof, &le)) {
+    fprintf(stderr, "%s:%zu:%zu: error: %s\n", le.file, le.line, le.column, le.message);
+    return -1;
+  }
+  if (!*username) *username = prof->username;
+  if (!*password) *password = prof->password;
+  if (!tls->cafile) tls->cafile = prof->cafile;
+  if (!tls->cert) tls->cert = prof->cert;
+  if (!tls->key) tls->key = prof->key;
+  if (!tls->insecure) tls->insecure = prof->insecure;
+  return 0;
+}

@@ -8,6 +8,7 @@
 
 #include "mqc.h"
 #include "mqr.h"
+#include "mqs.h"
 
 /* Parses hex digits (whitespace, ':' and '-' between bytes and '#' comments
  * to the end of a line are ignored) into
@@ -46,6 +47,14 @@ int cli_check_file(const char *cmd, const char *flag, const char *path);
  * Writes the directory into out (cap bytes) and returns 0, or -1 when there is
  * none; out then lists the places looked at. */
 int cli_suite_dir(char *out, size_t cap);
+
+/* Loads the target profile at path into *prof (free it with
+ * mqs_profile_free, also after an error) and fills what the command line
+ * left open: *username, *password and tls's files and insecure flag. The
+ * strings filled in are borrowed from *prof. Returns 0, or -1 after printing
+ * the error at its file, line and column. */
+int cli_profile_load(const char *path, mqs_profile *prof, const char **username,
+                     const char **password, mqs_tls_opts *tls);
 
 /* Writes run's reports for command cmd: under dir (made with its parents)
  * junit.xml, report.json, matrix.md and report.html, then each of the single

@@ -256,24 +256,15 @@ static int cluster_setup(mqz_opts *o, mqs_tls_opts *tls, const char *profile, mq
                          const char **targets, size_t n_targets, mqs_target_spec **spec,
                          const char **names, const char **urls) {
   if (profile) {
-    mqs_load_error le;
-    if (cli_check_file("fuzz", "--profile", profile)) return -1;
-    if (mqs_profile_load(profile, prof, &le)) {
-      fprintf(stderr, "%s:%zu:%zu: error: %s\n", le.file, le.line, le.column, le.message);
+    if (cli_check_file("fuzz", "--profile", profile) ||
+        cli_profile_load(profile, prof, &o->username, &o->password, tls))
       return -1;
-    }
     if (!n_targets && !o->exec && prof->n_targets > 1) {
       n_targets = prof->n_targets;
       for (size_t k = 0; k < n_targets && k < MQS_NODES_MAX; k++)
         targets[k] = prof->targets[k];
     }
     if (!n_targets && !o->exec && prof->target) targets[n_targets++] = o->target = prof->target;
-    if (!o->username) o->username = prof->username;
-    if (!o->password) o->password = prof->password;
-    if (!tls->cafile) tls->cafile = prof->cafile;
-    if (!tls->cert) tls->cert = prof->cert;
-    if (!tls->key) tls->key = prof->key;
-    if (!tls->insecure) tls->insecure = prof->insecure;
     if (!o->versions) o->versions = prof->versions; /* MQS_V31 is MQZ_V31 */
     o->propagation_ms = prof->propagation_ms;
     o->cluster_off = prof->cluster_off;

@@ -220,7 +220,7 @@ int mqc_cmd_run(int argc, char **argv) {
   const char *baseline = NULL, *write_baseline = NULL, *run_id = NULL, *html = NULL;
   const char *username = NULL, *password = NULL;
   mqs_tls_opts tls = {0};
-  bool insecure_set = false, verbose = false, quiet = false, preflight = true, no_probe = false;
+  bool verbose = false, quiet = false, preflight = true, no_probe = false;
   char *profile_text = NULL;
   mqp_result *probed = NULL;
   unsigned versions = MQS_VALL, jobs = 0;
@@ -255,7 +255,7 @@ int mqc_cmd_run(int argc, char **argv) {
     else if (ARG("--key"))
       tls.key = argv[++i];
     else if (!strcmp(a, "--insecure"))
-      tls.insecure = insecure_set = true;
+      tls.insecure = true;
     else if (ARG("--username"))
       username = argv[++i];
     else if (ARG("--password"))
@@ -353,23 +353,13 @@ int mqc_cmd_run(int argc, char **argv) {
   mqs_profile prof;
   memset(&prof, 0, sizeof prof);
   if (profile_path) {
-    mqs_load_error le;
-    if (mqs_profile_load(profile_path, &prof, &le)) {
-      fprintf(stderr, "%s:%zu:%zu: error: %s\n", le.file, le.line, le.column, le.message);
-      goto out_free;
-    }
+    if (cli_profile_load(profile_path, &prof, &username, &password, &tls)) goto out_free;
     if (!target && prof.n_targets > 1) {
       n_targets = prof.n_targets;
       for (size_t k = 0; k < n_targets; k++)
         targets[k] = prof.targets[k];
     }
     if (!target) target = prof.target;
-    if (!username) username = prof.username;
-    if (!password) password = prof.password;
-    if (!tls.cafile) tls.cafile = prof.cafile;
-    if (!tls.cert) tls.cert = prof.cert;
-    if (!tls.key) tls.key = prof.key;
-    if (!insecure_set) tls.insecure = prof.insecure;
     if (!step_ms) step_ms = prof.step_timeout_ms;
     if (!case_ms) case_ms = prof.case_timeout_ms;
     if (!scale) scale = prof.timeout_scale;
