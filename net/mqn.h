@@ -148,6 +148,10 @@ typedef struct {
   size_t tx_cap;                 /* outbound byte buffer;   0 = 256 KiB */
   size_t ws_frame_max;           /* ws: max payload per outgoing WS message;
                                   * larger writes are split; 0 = no split */
+  int rcvbuf;                    /* client: SO_RCVBUF in bytes, set before
+                                  * connect (so the window it announces stays
+                                  * small: a slow reader whose peer's writes
+                                  * block); 0 = the system's default */
 } mqn_conn_opts;
 
 /* Bits of mqn_conn_want(). */

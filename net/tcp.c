@@ -45,6 +45,8 @@ static mqn_status start_connect(mqn_conn *c) {
   int one = 1;
   /* MQTT traffic is small request/response packets: Nagle only adds delay. */
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (c->opts.rcvbuf > 0)
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &c->opts.rcvbuf, sizeof c->opts.rcvbuf);
   if (connect(c->fd, sa, c->addrlens[c->addr_idx]) == 0) return MQN_OK;
   if (errno == EINPROGRESS) return MQN_AGAIN;
   return mqn__errno_status(errno) == MQN_AGAIN ? MQN_AGAIN : MQN_ERR_IO;

@@ -45,6 +45,7 @@ struct slot {
   int64_t drain_until;
   char token[MQZ_TOKEN_LEN + 1];
   uint8_t place[MQZ_MAX_CLIENTS]; /* the node each client's next OPEN goes to */
+  uint8_t rcvbuf[MQZ_MAX_CLIENTS]; /* KiB of receive buffer of its next OPEN, 0 = default */
   /* the REPEAT record being streamed: its unit (token applied), how many of
    * its bytes went out and how many are left */
   uint8_t rep_unit[255];
@@ -325,6 +326,7 @@ int mqz_exec_submit(mqz_exec *x, uint64_t id, uint32_t token, const uint8_t *s, 
   sl->model.now = now;
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++)
     sl->place[k] = (uint8_t)(k % x->o.n_nodes);
+  memset(sl->rcvbuf, 0, sizeof sl->rcvbuf);
   mqz_iter_init(&sl->it, sl->s, sl->n);
   x->running++;
   return 0;
@@ -386,6 +388,11 @@ static bool send_repeat(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
     s->out.packets_sent++;
     uint64_t total = (uint64_t)r->arg * r->pkt_len;
     s->rep_left = total < MQZ_REPEAT_MAX ? total : MQZ_REPEAT_MAX;
+    /* tens of megabytes take a sanitizer build seconds to read: the
+     * session gets time for them at 4 MB/s on top of its own */
+    int64_t need = x->now + (int64_t)x->o.session_ms + (int64_t)(s->rep_left / 4000);
+    if (need > s->deadline) s->deadline = need;
+    s->wake = s->deadline;
     s->rep_done = 0;
     s->rep_n = r->pkt_len;
     memcpy(s->rep_unit, r->pkt, r->pkt_len);
@@ -396,6 +403,10 @@ static bool send_repeat(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
   size_t tile = (sizeof x->scratch / 2 / s->rep_n) * s->rep_n;
   for (size_t i = 0; i < tile + s->rep_n; i += s->rep_n)
     memcpy(x->scratch + i, s->rep_unit, s->rep_n);
+  /* a client that stopped reading stays so while it streams: what the
+   * broker owes it piles up for the whole repeat, not only for the pause */
+  if (c->conn && c->slow_until && c->slow_until < x->now + 1000)
+    c->slow_until = x->now + 1000;
   while (c->conn && s->rep_left) {
     size_t phase = (size_t)(s->rep_done % s->rep_n);
     size_t chunk = s->rep_left < tile ? (size_t)s->rep_left : tile, took = 0;
@@ -478,7 +489,7 @@ static void open_client(mqz_exec *x, slot *s, client *c) {
   s->model.node[c->idx] = s->place[c->idx];
   c->broken = false;
   c->rx.n = 0;
-  mqn_conn_opts co = {.handshake_timeout_ms = x->o.connect_ms};
+  mqn_conn_opts co = {.handshake_timeout_ms = x->o.connect_ms, .rcvbuf = 1024 * s->rcvbuf[c->idx]};
   mqn_conn *conn;
   const mqn_url *url = x->o.n_nodes > 1 ? &x->o.nodes[s->place[c->idx]] : &x->o.url;
   if (mqn_conn_dial(url, x->o.tls, &co, &conn) != MQN_OK ||
@@ -582,6 +593,9 @@ static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
     return true;
   case MQZ_OP_NODE:
     s->place[c->idx] = (uint8_t)(r->arg % x->o.n_nodes);
+    return true;
+  case MQZ_OP_RCVBUF:
+    s->rcvbuf[c->idx] = (uint8_t)r->arg;
     return true;
   case MQZ_OP_SLOWREAD:
     if (c->conn && !c->dialing) {

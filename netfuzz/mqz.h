@@ -28,6 +28,12 @@
  *                             megabytes or a packet ten thousand times
  *               NODE          1 byte: the client's next OPENs go to that node
  *                             of a cluster target (modulo its nodes)
+ *               RCVBUF        1 byte: the client's next OPENs ask for a
+ *                             socket receive buffer of that many KiB (0 =
+ *                             the system's): with a client that does not
+ *                             read, the broker's writes to it block after a
+ *                             few KiB instead of the megabytes loopback
+ *                             buffers take
  *               OPEN, CLOSE, DROP, HALFCLOSE: nothing
  *
  * Records that do not parse are skipped a byte at a time, so every byte
@@ -92,6 +98,7 @@ typedef enum {
   MQZ_OP_RAW,       /* send up to 255 bytes as they are */
   MQZ_OP_REPEAT,    /* send up to 255 bytes as they are, many times over */
   MQZ_OP_NODE,      /* move the client to another node of a cluster (its next OPEN) */
+  MQZ_OP_RCVBUF,    /* a small socket receive buffer for the client's next OPENs */
   MQZ_OP_COUNT
 } mqz_op;
 
@@ -102,7 +109,7 @@ typedef struct {
   unsigned client;    /* 0..MQZ_MAX_CLIENTS-1 */
   const uint8_t *pkt; /* SEND/ACK/RAW: the bytes, REPEAT: the unit (borrowed from the session) */
   size_t pkt_len;
-  uint32_t arg;  /* SYNC count, WAIT ms, SPLIT piece, SLOWREAD ticks, REPEAT count */
+  uint32_t arg;  /* SYNC count, WAIT ms, SPLIT piece, SLOWREAD ticks, REPEAT count, RCVBUF KiB */
   size_t offset; /* of the record in the session */
   size_t len;    /* of the whole record */
 } mqz_rec;

@@ -19,6 +19,7 @@ static size_t arg_len(mqz_op op) {
   case MQZ_OP_SLOWREAD:
   case MQZ_OP_RAW:
   case MQZ_OP_NODE:
+  case MQZ_OP_RCVBUF:
     return 1;
   case MQZ_OP_REPEAT:
     return 4;
@@ -34,7 +35,7 @@ static bool has_packet(mqz_op op) {
 const char *mqz_op_name(mqz_op op) {
   static const char *const names[MQZ_OP_COUNT] = {
       "?",    "open",  "send",      "ack",      "close", "drop",   "sync",
-      "wait", "split", "halfclose", "slowread", "raw",   "repeat", "node"};
+      "wait", "split", "halfclose", "slowread", "raw",   "repeat", "node", "rcvbuf"};
   return op > 0 && op < MQZ_OP_COUNT ? names[op] : "?";
 }
 
