@@ -466,9 +466,29 @@ int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, siz
                     mqz_kind_name(f->kind), f->statement[0] ? " " : "", f->statement, f->message,
                     (unsigned long long)f->seed, (unsigned long long)f->number, sizes);
   snprintf(path, sizeof path, "%s/README", fdir);
-  if (mqz__write_file(path, line, (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1, err,
-                      err_cap))
+  if (f->replay_args) {
+    /* the scenario replays only what a client sees: the broker stays up */
+    size_t bcap = sizeof line + 2 * sizeof fdir + strlen(f->replay_args) + 400;
+    char *both = malloc(bcap);
+    if (!both) {
+      snprintf(err, err_cap, "out of memory writing the README");
+      return -1;
+    }
+    int bn = snprintf(both, bcap,
+                      "%sIts scenario.yaml only checks that the broker stays up: it cannot show "
+                      "%s. This replays the session and judges it (exit 1 when the broker still "
+                      "has the bug; run it with the same environment, ASAN_OPTIONS included):\n"
+                      "  mqcheck fuzz --replay %s/session.bin %s\n",
+                      line, f->kind == MQZ_LEAK ? "memory the broker holds or leaks" : "this finding",
+                      fdir, f->replay_args);
+    rc = mqz__write_file(path, both, bn > 0 && (size_t)bn < bcap ? (size_t)bn : 0, err, err_cap);
+    free(both);
+    if (rc) return -1;
+  } else if (mqz__write_file(path, line,
+                             (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1, err,
+                             err_cap)) {
     return -1;
+  }
   /* the run's index: one line per finding */
   snprintf(path, sizeof path, "%s/README", dir);
   FILE *idx = fopen(path, "a");

@@ -729,6 +729,23 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, const mqz_fin
   return m;
 }
 
+/* The options that make `mqcheck fuzz --replay` judge a finding no scenario
+ * shows (memory held, a leak at exit), into out; "" when there are none. */
+static void replay_args(const run *r, const char *sig, char *out, size_t cap) {
+  out[0] = '\0';
+  if (!r->o->exec || (!held_sig(sig) && !at_exit_sig(sig))) return;
+  size_t n = (size_t)snprintf(out, cap, "--exec '");
+  /* the command in single quotes for a POSIX shell: ' as '\'' */
+  for (const char *p = r->o->exec; *p && n + 8 < cap; p++)
+    n += (size_t)(*p == '\'' ? snprintf(out + n, cap - n, "'\\''")
+                             : snprintf(out + n, cap - n, "%c", *p));
+  n += (size_t)snprintf(out + n, cap - n, "'");
+  if (n < cap && r->o->stack_kib)
+    n += (size_t)snprintf(out + n, cap - n, " --stack-kib %u", (unsigned)r->o->stack_kib);
+  if (n < cap && held_sig(sig))
+    snprintf(out + n, cap - n, " --held-rss %llu", (unsigned long long)held_limit(r));
+}
+
 static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,
                            const char *msg, const uint8_t *s, size_t n, uint64_t number,
                            bool reproduced) {
@@ -793,6 +810,9 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   }
   f.broker_log = log;
   f.broker_log_n = ln;
+  char args[4400];
+  replay_args(r, sig, args, sizeof args);
+  f.replay_args = args[0] ? args : NULL;
   char path[4096], err[512];
   if (mqz_finding_write(r->o->findings_dir, &f, path, sizeof path, err, sizeof err))
     say(r, "fuzz: cannot write a finding: %s", err);
@@ -1621,6 +1641,91 @@ out:
   return rc;
 }
 
+/* ---- --replay: the oracles a session's own judgement does not hold ---- */
+
+/* Held memory (the run's held oracle, on one session): the exec'd broker's
+ * RSS sampled every HELD_EVERY_MS while the session runs, against its
+ * lowest since it started. */
+typedef struct {
+  mqz_broker *b; /* borrowed; NULL: not judged (a --target has no /proc) */
+  uint64_t limit_kib, base, peak;
+  int64_t next;
+} replay_held;
+
+static void replay_held_step(replay_held *h, int64_t now) {
+  uint64_t rss;
+  if (!h->b || now < h->next || mqz_broker_rss(h->b, &rss)) return;
+  h->next = now + HELD_EVERY_MS;
+  if (!h->base || rss < h->base) h->base = rss;
+  if (rss > h->peak) h->peak = rss;
+}
+
+/* Prints the verdict; returns 1 when the broker held more than the limit. */
+static int replay_held_judge(const replay_held *h, const char *log_path) {
+  if (!h->b || !h->base || h->peak <= h->base + h->limit_kib) return 0;
+  printf("leak leak:held-rss: the broker's RSS rose from %llu to %llu KiB while the session ran "
+         "(limit %llu KiB over its lowest; log: %s)\n",
+         (unsigned long long)h->base, (unsigned long long)h->peak,
+         (unsigned long long)h->limit_kib, log_path);
+  return 1;
+}
+
+/* Liveness (the hang oracle, on one session): a probe every 250 ms while
+ * the session runs and one after it; a failed probe is confirmed by a
+ * second, blocking one, as in a run. */
+typedef struct {
+  const mqn_url *url;
+  mqn_tls *tls;
+  const mqz_opts *o;
+  mqc_version v;
+  mqz_probe *p;
+  int64_t next;
+  bool failed;
+  char why[300];
+} replay_live;
+
+static int replay_probe(replay_live *l, char *why, size_t cap) {
+  return mqz_liveness(l->url, l->tls, l->v, "mqcheck-replay-liveness", l->o->username,
+                      l->o->password, "mqcheck/replay/liveness", l->o->hang_ms ? l->o->hang_ms : 2000,
+                      why, cap);
+}
+
+static void replay_live_step(replay_live *l, int64_t now) {
+  if (l->failed) return;
+  if (!l->p) {
+    if (now < l->next) return;
+    l->p = mqz_probe_start(l->url, l->tls, l->v, "mqcheck-replay-liveness", l->o->username,
+                           l->o->password, "mqcheck/replay/liveness",
+                           l->o->hang_ms ? l->o->hang_ms : 2000);
+    if (!l->p) return;
+  }
+  int st = mqz_probe_step(l->p, 0, l->why, sizeof l->why);
+  if (st == 1) return;
+  mqz_probe_free(l->p);
+  l->p = NULL;
+  l->next = now + 250;
+  if (st == -1 && replay_probe(l, l->why, sizeof l->why)) l->failed = true;
+}
+
+/* After the session: one more probe unless one failed already. Prints the
+ * verdict; returns 1 on a hang. A broker that died is the crash oracle's. */
+static int replay_live_judge(replay_live *l) {
+  mqz_probe_free(l->p);
+  l->p = NULL;
+  if (!l->failed && replay_probe(l, l->why, sizeof l->why)) l->failed = true;
+  if (!l->failed) return 0;
+  printf("hang MQTT-3.12.4-1: the broker stopped serving: liveness probe: %s\n", l->why);
+  return 1;
+}
+
+static void replay_done(void *ctx, uint64_t id, const uint8_t *s, size_t n,
+                        const mqz_outcome *out) {
+  (void)id;
+  (void)s;
+  (void)n;
+  *(mqz_outcome *)ctx = *out;
+}
+
 int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t cap) {
   FILE *f = fopen(session_file, "rb");
   if (!f) {
@@ -1670,24 +1775,43 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
     xo.cluster_off = o->cluster_off;
   }
   mqz_exec *x;
-  if (mqz_exec_new(&xo, NULL, NULL, &x)) {
+  mqz_outcome out;
+  memset(&out, 0, sizeof out);
+  if (mqz_exec_new(&xo, replay_done, &out, &x)) {
     snprintf(err, cap, "out of memory");
     mqz_broker_free(b);
     free(s);
     return 2;
   }
-  mqz_outcome out;
+  replay_held rh = {b, o->held_rss_kib ? o->held_rss_kib : 262144, 0, 0, 0};
+  mqc_version sv = mqz_session_version(s, n);
+  replay_live live = {&xo.url, o->tls, o, sv == MQC_V31 ? MQC_V311 : sv, NULL, 0, false, ""};
   /* a fresh token per replay: sessions a broker keeps from an earlier
    * replay must not meet this one */
-  mqz_exec_one(x, (uint32_t)(((uint64_t)time(NULL) * 1000 + (uint64_t)getpid()) % 1679615) + 1, s,
-               n, &out);
+  if (mqz_exec_submit(x, 0,
+                      (uint32_t)(((uint64_t)time(NULL) * 1000 + (uint64_t)getpid()) % 1679615) + 1,
+                      s, n)) {
+    snprintf(out.message, sizeof out.message, "out of memory");
+    out.refused = true;
+  }
+  replay_held_step(&rh, mqn_now_ms());
+  while (mqz_exec_running(x)) {
+    mqz_exec_poll(x, 5);
+    int64_t now = mqn_now_ms();
+    replay_held_step(&rh, now);
+    replay_live_step(&live, now);
+  }
   int rc = out.kind != MQZ_NONE;
   if (b) {
     char why[200];
     if (broker_died(b, why, sizeof why)) {
       printf("crash: the broker %s (log: %s)\n", why, log_path);
       rc = 1;
-    } else if (!o->no_exit_check && mqz_broker_has_lsan(b)) {
+    } else {
+      rc |= replay_live_judge(&live);
+      rc |= replay_held_judge(&rh, log_path);
+    }
+    if (!broker_died(b, NULL, 0) && !o->no_exit_check && mqz_broker_has_lsan(b)) {
       /* a leak shows only when the broker exits */
       instance in = {.broker = b};
       char sigs[MAX_EXIT_SIGS][256], msg[400];
@@ -1696,7 +1820,10 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
         printf("%s (log: %s)\n", sigs[i], log_path);
       if (ns) rc = 1;
     }
+  } else {
+    rc |= replay_live_judge(&live);
   }
+  mqz_probe_free(live.p);
   if (out.kind != MQZ_NONE)
     printf("%s %s: %s\n", mqz_kind_name(out.kind), out.statement, out.message);
   else if (!rc)

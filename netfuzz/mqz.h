@@ -334,7 +334,8 @@ int mqz_measure(const mqn_url *url, mqn_tls *tls, const mqz_corpus *corpus, bool
  *   client-N.bin   the raw bytes each client sent
  *   session.bin    the session itself (mqcheck fuzz --replay takes it)
  *   broker.log     the broker's output around the finding (when exec'd)
- *   README         one line: kind, statement, message
+ *   README         one line: kind, statement, message (and, with
+ *                  replay_args, the command that judges the finding)
  * and one line appended to DIR/README. */
 typedef struct {
   mqz_kind kind;
@@ -353,6 +354,10 @@ typedef struct {
   /* session sizes in bytes: as found, after clients and records were
    * minimised, (session_n) after bytes; 0 when not minimised */
   size_t found_n, records_n;
+  /* what a scenario cannot show (memory held, a leak reported at exit):
+   * the options after `mqcheck fuzz --replay DIR/session.bin` that judge
+   * it, written to the README as a command (borrowed, may be NULL) */
+  const char *replay_args;
 } mqz_finding;
 
 /* Writes f under dir; *path_out (cap bytes) receives the finding's folder.
