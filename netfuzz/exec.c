@@ -388,9 +388,10 @@ static bool send_repeat(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
     s->out.packets_sent++;
     uint64_t total = (uint64_t)r->arg * r->pkt_len;
     s->rep_left = total < MQZ_REPEAT_MAX ? total : MQZ_REPEAT_MAX;
-    /* tens of megabytes take a sanitizer build seconds to read: the
-     * session gets time for them at 4 MB/s on top of its own */
-    int64_t need = x->now + (int64_t)x->o.session_ms + (int64_t)(s->rep_left / 4000);
+    /* tens of megabytes take a sanitizer build seconds to read (more on a
+     * loaded machine): the session gets time for them at 2 MB/s on top of
+     * its own */
+    int64_t need = x->now + (int64_t)x->o.session_ms + (int64_t)(s->rep_left / 2000);
     if (need > s->deadline) s->deadline = need;
     s->wake = s->deadline;
     s->rep_done = 0;
@@ -403,10 +404,6 @@ static bool send_repeat(mqz_exec *x, slot *s, client *c, const mqz_rec *r) {
   size_t tile = (sizeof x->scratch / 2 / s->rep_n) * s->rep_n;
   for (size_t i = 0; i < tile + s->rep_n; i += s->rep_n)
     memcpy(x->scratch + i, s->rep_unit, s->rep_n);
-  /* a client that stopped reading stays so while it streams: what the
-   * broker owes it piles up for the whole repeat, not only for the pause */
-  if (c->conn && c->slow_until && c->slow_until < x->now + 1000)
-    c->slow_until = x->now + 1000;
   while (c->conn && s->rep_left) {
     size_t phase = (size_t)(s->rep_done % s->rep_n);
     size_t chunk = s->rep_left < tile ? (size_t)s->rep_left : tile, took = 0;
@@ -621,7 +618,11 @@ static bool advance(mqz_exec *x, slot *s) {
   s->model.now = now;
   for (unsigned k = 0; k < MQZ_MAX_CLIENTS; k++) {
     client *c = &s->cl[k];
-    if (c->conn && c->slow_until && now >= c->slow_until) {
+    /* a client that stopped reading stays so while it streams a REPEAT:
+     * what the broker owes it piles up for the whole repeat, however long
+     * the broker takes to read it, not only for the pause */
+    bool streaming = s->have_cur && s->cur.op == MQZ_OP_REPEAT && s->cur.client == k && s->rep_left;
+    if (c->conn && c->slow_until && now >= c->slow_until && !streaming) {
       c->slow_until = 0;
       mqn_loop_pause_read(x->loop, c->conn, false);
     }
