@@ -112,9 +112,11 @@ int mqz_broker_log_since_start(const mqz_broker *b, char **text, size_t *n);
  * gigabytes overnight at thousands of sessions per second. When the log file
  * is larger than max_bytes it is truncated to empty (the broker appends with
  * O_APPEND, so its next line lands at the new start) and the since-start
- * offset moves to 0. Call it between sessions, after mqz_broker_dead() said
- * the broker is alive, so no crash report is cut.
- * returns 1 (trimmed), 0 (under max_bytes), -1 (cannot stat or truncate). */
+ * offset moves to 0. A broker that is dead (it may have died since the
+ * caller last asked: its crash report is in the log) is never trimmed; the
+ * death is reaped and mqz_broker_dead() reports it as usual. Left is a
+ * window of microseconds between that check and the truncation.
+ * returns 1 (trimmed), 0 (under max_bytes, or dead), -1 (cannot stat or truncate). */
 int mqz_broker_log_trim(mqz_broker *b, uint64_t max_bytes);
 
 /* The running broker's resident set (VmRSS, KiB) from /proc/<pid>/status and
