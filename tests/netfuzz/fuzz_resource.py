@@ -20,10 +20,12 @@ bounded number of sessions:
 Each runs `mqcheck fuzz --exec "BROKER --port {port} --bugs BUG" --seed 1
 --sessions LIMIT --max-findings 1 --no-spec --no-minimise` and checks: exit 1,
 one finding, of the kind and with the words expected, pinned on one session
-alone. Exit 0 when all hold, 1 with a message otherwise. Prints the sessions
-each took.
+alone; for heldgrowth, that the README's `mqcheck fuzz --replay` command
+judges the finding (exit 1 with the bug, 0 without). Exit 0 when all hold, 1
+with a message otherwise. Prints the sessions each took.
 """
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -48,6 +50,26 @@ EXPECT = {
     # "reproduced only together" on some runs)
     "heldgrowth": ("leak", "RSS rose", "", ["--held-rss", "65536"]),
 }
+
+
+def check_replay(readme, bug, env):
+    """A held-memory finding's scenario cannot show it: its README gives the
+    `mqcheck fuzz --replay` command that does, which must exit 1 on the
+    planted broker and 0 on the same broker without the bug."""
+    cmd = [ln.strip() for ln in readme.splitlines() if ln.strip().startswith("mqcheck fuzz --replay")]
+    if "cannot show" not in readme or len(cmd) != 1:
+        fail(f"{bug}: the README gives no replay command that judges it: {readme}")
+    argv = shlex.split(cmd[0])
+    argv[0] = MQCHECK
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    if r.returncode != 1 or "leak:held-rss" not in r.stdout:
+        fail(f"{bug}: {cmd[0]} exited {r.returncode} without a held-memory verdict:\n"
+             f"{r.stdout}{r.stderr[-2000:]}")
+    fixed = [a.replace(f" --bugs {bug}", "") for a in argv]
+    r = subprocess.run(fixed, capture_output=True, text=True, timeout=120, env=env)
+    if r.returncode != 0:
+        fail(f"{bug}: the replay without the bug exited {r.returncode}:\n{r.stdout}{r.stderr[-2000:]}")
+    print(f"{bug}: the README's replay command judges it (exit 1 with the bug, 0 without)")
 
 
 def main():
@@ -85,6 +107,8 @@ def main():
             with open(os.path.join(out, "fuzz.state")) as f:
                 sessions = [ln.split()[1] for ln in f if ln.startswith("sessions")][0]
             print(f"{bug}: {kind} after {sessions} sessions ({took:.1f} s)")
+            if bug == "heldgrowth":
+                check_replay(readme, bug, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("all planted resource faults found")
