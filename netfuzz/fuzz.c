@@ -84,6 +84,7 @@ struct run {
   char flaky[MAX_SIGS][256]; /* seen, but not reproduced alone: tried 3 times */
   unsigned flaky_tries[MAX_SIGS];
   size_t n_flaky;
+  unsigned held_unpinned; /* held-memory findings no session held alone */
   uint8_t work[MQZ_SESSION_MAX];
   int64_t t0, last_status, last_sync;
   bool tty;
@@ -749,14 +750,22 @@ static void replay_args(const run *r, const char *sig, char *out, size_t cap) {
 static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,
                            const char *msg, const uint8_t *s, size_t n, uint64_t number,
                            bool reproduced) {
-  add_sig(r, sig);
+  /* memory held by sessions running together that none holds alone is
+   * kept (said so), but its signature stays open, three times, for a
+   * session that does hold it alone */
+  char fsig[300];
+  snprintf(fsig, sizeof fsig, "%s", sig);
+  if (held_sig(sig) && !reproduced && r->held_unpinned < 3)
+    snprintf(fsig, sizeof fsig, "%s:unpinned-%u", sig, ++r->held_unpinned);
+  else
+    add_sig(r, sig);
   uint8_t *copy = malloc(MQZ_SESSION_MAX);
   if (!copy) return;
   memcpy(copy, s, n);
   mqz_finding f;
   memset(&f, 0, sizeof f);
   f.kind = kind;
-  snprintf(f.signature, sizeof f.signature, "%s", sig);
+  snprintf(f.signature, sizeof f.signature, "%.255s", fsig);
   snprintf(f.statement, sizeof f.statement, "%s", stmt ? stmt : "");
   snprintf(f.message, sizeof f.message, "%s", msg);
   f.seed = r->o->seed;
