@@ -44,7 +44,7 @@ struct slot {
   bool leave_wait;  /* the current record waits for deliveries owed to its client */
   int64_t drain_until;
   char token[MQZ_TOKEN_LEN + 1];
-  uint8_t place[MQZ_MAX_CLIENTS]; /* the node each client's next OPEN goes to */
+  uint8_t place[MQZ_MAX_CLIENTS];  /* the node each client's next OPEN goes to */
   uint8_t rcvbuf[MQZ_MAX_CLIENTS]; /* KiB of receive buffer of its next OPEN, 0 = default */
   /* the REPEAT record being streamed: its unit (token applied), how many of
    * its bytes went out and how many are left */

@@ -493,19 +493,19 @@ int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, siz
       snprintf(err, err_cap, "out of memory writing the README");
       return -1;
     }
-    int bn = snprintf(both, bcap,
-                      "%sIts scenario.yaml only checks that the broker stays up: it cannot show "
-                      "%s. This replays the session and judges it (exit 1 when the broker still "
-                      "has the bug; run it with the same environment, ASAN_OPTIONS included):\n"
-                      "  mqcheck fuzz --replay %s/session.bin %s\n",
-                      line, f->kind == MQZ_LEAK ? "memory the broker holds or leaks" : "this finding",
-                      fdir, f->replay_args);
+    int bn =
+        snprintf(both, bcap,
+                 "%sIts scenario.yaml only checks that the broker stays up: it cannot show "
+                 "%s. This replays the session and judges it (exit 1 when the broker still "
+                 "has the bug; run it with the same environment, ASAN_OPTIONS included):\n"
+                 "  mqcheck fuzz --replay %s/session.bin %s\n",
+                 line, f->kind == MQZ_LEAK ? "memory the broker holds or leaks" : "this finding",
+                 fdir, f->replay_args);
     rc = mqz__write_file(path, both, bn > 0 && (size_t)bn < bcap ? (size_t)bn : 0, err, err_cap);
     free(both);
     if (rc) return -1;
-  } else if (mqz__write_file(path, line,
-                             (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1, err,
-                             err_cap)) {
+  } else if (mqz__write_file(path, line, (size_t)ln < sizeof line ? (size_t)ln : sizeof line - 1,
+                             err, err_cap)) {
     return -1;
   }
   /* the run's index: one line per finding */

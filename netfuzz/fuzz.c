@@ -1668,8 +1668,8 @@ static int replay_held_judge(const replay_held *h, const char *log_path) {
   if (!h->b || !h->base || h->peak <= h->base + h->limit_kib) return 0;
   printf("leak leak:held-rss: the broker's RSS rose from %llu to %llu KiB while the session ran "
          "(limit %llu KiB over its lowest; log: %s)\n",
-         (unsigned long long)h->base, (unsigned long long)h->peak,
-         (unsigned long long)h->limit_kib, log_path);
+         (unsigned long long)h->base, (unsigned long long)h->peak, (unsigned long long)h->limit_kib,
+         log_path);
   return 1;
 }
 
@@ -1689,8 +1689,8 @@ typedef struct {
 
 static int replay_probe(replay_live *l, char *why, size_t cap) {
   return mqz_liveness(l->url, l->tls, l->v, "mqcheck-replay-liveness", l->o->username,
-                      l->o->password, "mqcheck/replay/liveness", l->o->hang_ms ? l->o->hang_ms : 2000,
-                      why, cap);
+                      l->o->password, "mqcheck/replay/liveness",
+                      l->o->hang_ms ? l->o->hang_ms : 2000, why, cap);
 }
 
 static void replay_live_step(replay_live *l, int64_t now) {

@@ -34,8 +34,8 @@ static bool has_packet(mqz_op op) {
 
 const char *mqz_op_name(mqz_op op) {
   static const char *const names[MQZ_OP_COUNT] = {
-      "?",    "open",  "send",      "ack",      "close", "drop",   "sync",
-      "wait", "split", "halfclose", "slowread", "raw",   "repeat", "node", "rcvbuf"};
+      "?",     "open",      "send",     "ack", "close",  "drop", "sync",  "wait",
+      "split", "halfclose", "slowread", "raw", "repeat", "node", "rcvbuf"};
   return op > 0 && op < MQZ_OP_COUNT ? names[op] : "?";
 }
 
