@@ -213,34 +213,42 @@ static bool string_field(const uint8_t *p, size_t n, mqc_version v, mqc_bytes *o
 }
 
 /* Writes packet p with its string field f (a view into p, its two-byte
- * length just before it) grown to len bytes into dst (room for cap): f
- * itself, then '/' (shape 0: a deep hierarchy of empty levels), its first
- * byte and '/' in turn (1: many short levels) or its first byte (2: one long
- * level). f stays a prefix, so the session's token and isolation stay.
+ * length just before it) spelt r[0..rn) instead into dst (room for cap).
  * Returns the new packet's length, 0 when it does not fit. */
-static size_t stretch(const uint8_t *p, size_t n, mqc_bytes f, size_t len, unsigned shape,
+static size_t respell(const uint8_t *p, size_t n, mqc_bytes f, const uint8_t *r, size_t rn,
                       uint8_t *dst, size_t cap) {
   size_t at = (size_t)(f.p - p); /* where the string's bytes start */
   size_t body0 = 1;
   while (body0 < n && body0 < 5 && (p[body0] & 0x80))
     body0++;
   body0++; /* after the remaining length */
-  if (at < body0 + 2 || at + f.n > n || len <= f.n || len > 65535) return 0;
-  size_t body = n - body0 - f.n + len;
+  if (at < body0 + 2 || at + f.n > n || rn > 65535) return 0;
+  size_t body = n - body0 - f.n + rn;
   mqc_writer w;
   mqc_writer_init(&w, dst, cap);
   mqc_put_u8(&w, p[0]);
   mqc_put_varint(&w, (uint32_t)body);
   mqc_put_bytes(&w, (mqc_bytes){p + body0, at - 2 - body0});
-  mqc_put_u16(&w, (uint16_t)len);
-  mqc_put_bytes(&w, f);
-  uint8_t first = f.n ? f.p[0] : 'a';
-  for (size_t i = f.n; i < len && w.len < cap; i++) {
-    uint8_t c = shape == 0 ? '/' : shape == 1 ? ((i - f.n) % 2 ? first : '/') : first;
-    mqc_put_u8(&w, c);
-  }
+  mqc_put_u16(&w, (uint16_t)rn);
+  mqc_put_bytes(&w, (mqc_bytes){r, rn});
   mqc_put_bytes(&w, (mqc_bytes){p + at + f.n, n - at - f.n});
   return mqc_writer_ok(&w) ? w.len : 0;
+}
+
+/* Packet p with its string field f grown to len bytes (into dst, room for
+ * cap): f itself, then '/' (shape 0: a deep hierarchy of empty levels), its
+ * first byte and '/' in turn (1: many short levels) or its first byte (2:
+ * one long level). f stays a prefix, so the session's token and isolation
+ * stay. Returns the new packet's length, 0 when it does not fit. */
+static size_t stretch(const uint8_t *p, size_t n, mqc_bytes f, size_t len, unsigned shape,
+                      uint8_t *dst, size_t cap) {
+  uint8_t grown[65535];
+  if (len <= f.n || len > sizeof grown) return 0;
+  memcpy(grown, f.p, f.n);
+  uint8_t first = f.n ? f.p[0] : 'a';
+  for (size_t i = f.n; i < len; i++)
+    grown[i] = shape == 0 ? '/' : shape == 1 ? ((i - f.n) % 2 ? first : '/') : first;
+  return respell(p, n, f, grown, len, dst, cap);
 }
 
 static void parse(mqz_mutator *m, const uint8_t *s, size_t n) {
@@ -363,7 +371,9 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
   size_t pick = below(st, nr ? nr : 1);
   /* grafting weighs four: property combinations are where parsers break */
   unsigned choice = (unsigned)below(st, 20);
-  if (choice >= 17) choice = 13;
+  /* half of one of grafting's four shares: a filter's shared twin (23) */
+  if (choice == 19 && (*st >> 7 & 1)) choice = 23;
+  if (choice >= 17 && choice < 20) choice = 13;
   /* half of the floods are resource mutations (20-22) instead: drawn only
    * here, so that every other session mutates as it did before them */
   if (choice == 16 && below(st, 2)) choice = 20 + (unsigned)below(st, 3);
@@ -769,8 +779,12 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     if (!nc) return 0;
     size_t at = cand[below(st, nc)];
     const mqz_rec *pr = &m->recs[at];
-    static const uint32_t counts[] = {100, 300, 1000, 3000, 30000, 300000};
-    uint32_t count = counts[below(st, 4 + 2 * (below(st, 4) == 0))];
+    static const uint32_t counts[] = {100, 300, 1000, 3000};
+    uint32_t count = counts[below(st, 4)];
+    /* the bigger counts below are drawn from a stream of their own, so
+     * the rest of the session mutates as it did before them */
+    uint64_t side = *st ^ 0x9E3779B97F4A7C15u;
+    if (below(&side, 12) == 0) count = below(&side, 2) ? 30000 : 300000;
     /* half the time the sender neither reads nor answers meanwhile: what
      * the broker owes it (PUBRECs, PUBACKs, deliveries) piles up too, and
      * with a receive buffer of 2 KiB its writes to the sender block within
@@ -780,7 +794,7 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     /* rarely, as many as a REPEAT takes: memory held per packet, tens of
      * bytes each, adds up to a hundred megabytes (a sanitizer build reads
      * them in seconds: rare, so the broker is not kept busy with them) */
-    if (mute && below(st, 32) == 0) {
+    if (mute && below(&side, 32) == 0) {
       uint32_t fill = (uint32_t)(MQZ_REPEAT_MAX / pr->pkt_len);
       count = fill < 0xFFFFFFu ? fill : 0xFFFFFFu;
     }
@@ -802,6 +816,51 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
        * whenever it gets to read them */
       for (int k = 0; k < 25; k++)
         put_op(&o, MQZ_OP_WAIT, pr->client, 10, 1);
+    }
+    break;
+  }
+  case 23: { /* a filter's twin: the same filter shared and not */
+    /* brokers keep shared subscriptions apart from the others; a client
+     * holding $share/<name>/F and F at once, or unsubscribing the one it
+     * does not hold, meets the code that must tell them apart */
+    size_t cand[64], nc = 0;
+    mqc_bytes f;
+    mqc_version v = mqz_session_version(s, n);
+    for (size_t i = 0; i < nr && nc < 64; i++)
+      if (m->recs[i].op == MQZ_OP_SEND && m->recs[i].pkt_len &&
+          ((m->recs[i].pkt[0] >> 4) == MQC_SUBSCRIBE ||
+           (m->recs[i].pkt[0] >> 4) == MQC_UNSUBSCRIBE))
+        cand[nc++] = i;
+    if (!nc) return 0;
+    size_t at = cand[below(st, nc)];
+    const mqz_rec *pr = &m->recs[at];
+    if (!string_field(pr->pkt, pr->pkt_len, v == MQC_V31 ? MQC_V311 : v, &f, st)) return 0;
+    uint8_t twin[512];
+    size_t tn;
+    static const char share[] = "$share/";
+    const size_t sl = sizeof share - 1;
+    if (f.n > sl && !memcmp(f.p, share, sl)) { /* $share/<name>/F: F */
+      const uint8_t *slash = memchr(f.p + sl, '/', f.n - sl);
+      if (!slash) return 0;
+      tn = f.n - (size_t)(slash + 1 - f.p);
+      if (tn > sizeof twin) return 0;
+      memcpy(twin, slash + 1, tn);
+    } else { /* F: $share/<name>/F */
+      static const char name[] = "$share/mqz/";
+      tn = sizeof name - 1 + f.n;
+      if (tn > sizeof twin) return 0;
+      memcpy(twin, name, sizeof name - 1);
+      memcpy(twin + sizeof name - 1, f.p, f.n);
+    }
+    size_t pn = respell(pr->pkt, pr->pkt_len, f, twin, tn, m->pkt, sizeof m->pkt);
+    if (!pn) return 0;
+    /* the twin after the packet, or before it */
+    bool after = below(st, 2);
+    uint8_t h[2] = {MQZ_OP_SEND, (uint8_t)pr->client};
+    for (size_t i = 0; i < nr; i++) {
+      if (i == at && !after) put(&o, h, 2), put(&o, m->pkt, pn);
+      put_rec(&o, s, &m->recs[i]);
+      if (i == at && after) put(&o, h, 2), put(&o, m->pkt, pn);
     }
     break;
   }
