@@ -214,6 +214,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
              (!cn->keep_alive || cn->keep_alive > e->cfg.max_keep_alive)) {
     c->keep_alive = e->cfg.max_keep_alive; /* a cap only a 5.0 client can be told */
     ci.ka_override = true;
+  } else if (v5 && mqe__fault(e, MQE_FAULT_KEEPALIVE_HALVED)) {
+    c->keep_alive = (uint16_t)((cn->keep_alive + 1u) / 2u); /* and no Server Keep Alive */
   } else {
     c->keep_alive = cn->keep_alive;
   }

@@ -310,6 +310,14 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a resumed session's queued messages go out before the CONNACK"),
     F(RECEIVE_MAXIMUM_PLUS_ONE, "receive-maximum-plus-one", NULL, "MQTT-4.9.0-1",
       "the send quota starts one above the client's Receive Maximum"),
+    F(QOS1_ID_IN_USE, "qos1-id-in-use", "MQTT-4.3.2-1", "MQTT-4.3.2-1",
+      "a QoS 1 message gets the Packet Identifier of one still in flight"),
+    F(QOS2_ID_IN_USE, "qos2-id-in-use", "MQTT-4.3.3-1", "MQTT-4.3.3-1",
+      "a QoS 2 message gets the Packet Identifier of one still in flight"),
+    F(FIRST_SUBSCRIBER_ONLY, "first-subscriber-only", "MQTT-4.5.0-1", "MQTT-4.5.0-1",
+      "a message goes to the first matching client only, not to every one"),
+    F(KEEPALIVE_HALVED, "keepalive-halved", NULL, "MQTT-3.2.2-22",
+      "the server enforces half the client's Keep Alive without a Server Keep Alive"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
       "MQTT-1.5.4-1", "ill-formed UTF-8 in a string is ignored, not a reason to close"),
     C(ACCEPT_NULL_CHAR, "accept-null-char", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "MQTT-1.5.3-2",
@@ -349,6 +357,8 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a CONNECT with Will QoS but no Will Flag is ignored, not a reason to close"),
     C(ACCEPT_ALIAS_ZERO, "accept-alias-zero", NULL, "MQTT-3.3.2-8", NULL, "MQTT-3.3.2-8",
       "a PUBLISH with Topic Alias 0 is ignored, not a reason to close"),
+    C(ACCEPT_UNSUPPORTED_LEVEL, "accept-unsupported-level", NULL, "MQTT-3.1.2-2", NULL,
+      "MQTT-3.1.2-2", "a CONNECT of an unsupported protocol version is ignored, not refused"),
 };
 
 size_t mqe_fault_count(void) {
