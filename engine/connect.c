@@ -244,6 +244,10 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   s->conn = c;
   c->sess = s;
   c->state = MQE__S_CONNECTED;
+  if (s->kept_alias && !c->in_alias) { /* planted deviation ALIAS_KEPT_ACROSS_CONNECTIONS */
+    c->in_alias = s->kept_alias;
+    s->kept_alias = NULL;
+  }
   if (ci.session_present && mqe__fault(e, MQE_FAULT_PUBLISH_BEFORE_CONNACK)) mqe__pump(e, s);
   bool sp = ci.session_present;
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_ZERO)) sp = false;

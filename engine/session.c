@@ -86,6 +86,8 @@ void mqe__session_clear(mqe_engine *e, mqe_session *s) {
   s->qos2_in_n = s->qos2_in_cap = 0;
   mqe__will_drop(e, s);
   mqe__timer_clear(e, &s->expiry_timer);
+  mqe__alias_table_free(e, s->kept_alias);
+  s->kept_alias = NULL;
 }
 
 void mqe__session_free(mqe_engine *e, mqe_session *s) {
