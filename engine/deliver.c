@@ -129,6 +129,12 @@ void mqe__pump(mqe_engine *e, mqe_session *s) {
       mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for output");
       break;
     }
+    if (!sent && mqe__fault(e, MQE_FAULT_OVERSIZE_BLOCKS_QUEUE)) {
+      q->pid = 0; /* kept, not dropped as if delivered: it holds back the rest */
+      q->state = MQE__Q_QUEUED;
+      qlist_push_front(&s->queue, q);
+      break;
+    }
     if (!sent || q->qos == 0) {
       if (!sent) e->st.msgs_dropped++; /* MQTT-3.1.2-25: as if delivered */
       mqe__qent_free(e, q);
