@@ -185,6 +185,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
       refuse(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for the session");
       return;
     }
+    /* the client's earlier session ended: so do its retained messages */
+    if (mqe__fault(e, MQE_FAULT_RETAINED_ENDS_WITH_SESSION)) mqe__retain_drop_origin(e, s);
   }
   /* session expiry */
   uint32_t req = 0;

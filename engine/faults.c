@@ -324,6 +324,8 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a session's inbound Topic Aliases carry over to its next connection"),
     F(OVERSIZE_BLOCKS_QUEUE, "oversize-blocks-queue", NULL, "MQTT-3.1.2-25",
       "a message too large for the client is kept queued, holding back the ones after it"),
+    F(RETAINED_ENDS_WITH_SESSION, "retained-ends-with-session", "MQTT-3.1.2-7", NULL,
+      "a client starting a new session loses the retained messages it published before"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
       "MQTT-1.5.4-1", "ill-formed UTF-8 in a string is ignored, not a reason to close"),
     C(ACCEPT_NULL_CHAR, "accept-null-char", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "MQTT-1.5.3-2",

@@ -415,6 +415,9 @@ uint8_t mqe__retain(mqe_engine *e, mqe_msg *m, uint32_t nlev);
 /* Queues the retained messages matching the split filter for sub. */
 void mqe__retain_deliver(mqe_engine *e, mqe_sub *sub, uint32_t nlev);
 void mqe__retain_drop(mqe_engine *e, mqe_node *n);
+/* Planted deviation RETAINED_ENDS_WITH_SESSION: drops the retained messages
+ * s's client published (their nodes stay); called when it starts a new session. */
+void mqe__retain_drop_origin(mqe_engine *e, const mqe_session *s);
 
 /* session.c */
 mqe_session *mqe__session_find(const mqe_engine *e, mqc_bytes id);
