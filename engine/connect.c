@@ -103,7 +103,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   ci.auth_data = auth_data;
   ci.auth_n = auth_n;
   mqc_bytes id = cn->client_id;
-  char idbuf[24];
+  char idbuf[24], shown[24];
   if (id.n == 0) {
     for (int tries = 0; tries < 16; tries++) { /* bounded */
       uint64_t r = mqe__fault(e, MQE_FAULT_ASSIGNED_ID_REUSED) ? 0 : mqe__rand(e);
@@ -113,6 +113,11 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     }
     ci.assigned = v5 && !mqe__fault(e, MQE_FAULT_NO_ASSIGNED_ID);
     ci.assigned_id = id;
+    if (mqe__fault(e, MQE_FAULT_ASSIGNED_ID_NOT_USED)) { /* reports one, keeps another */
+      memcpy(shown, idbuf, sizeof shown);
+      shown[4] = shown[4] == '0' ? '1' : '0';
+      ci.assigned_id = mqc_cstr(shown);
+    }
   }
   /* the will is built first: nothing has changed if it fails */
   mqe_msg *will = NULL;

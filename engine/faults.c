@@ -326,6 +326,9 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a message too large for the client is kept queued, holding back the ones after it"),
     F(RETAINED_ENDS_WITH_SESSION, "retained-ends-with-session", "MQTT-3.1.2-7", NULL,
       "a client starting a new session loses the retained messages it published before"),
+    F(ASSIGNED_ID_NOT_USED, "assigned-id-not-used", NULL, "MQTT-3.1.3-7",
+      "the session of an empty Client Identifier is kept under another identifier than the one "
+      "assigned"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
       "MQTT-1.5.4-1", "ill-formed UTF-8 in a string is ignored, not a reason to close"),
     C(ACCEPT_NULL_CHAR, "accept-null-char", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "MQTT-1.5.3-2",
