@@ -304,7 +304,8 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
       c->ver = MQC_V5;
     else if (lvl == 3 || lvl == 4)
       c->ver = (mqc_version)lvl;
-    if (mqe__fault_codec(e, 0, err.statement)) {
+    if (mqe__fault_codec(e, 0, err.statement) ||
+        (!err.statement && mqe__fault(e, MQE_FAULT_ACCEPT_MALFORMED_CONNECT))) {
       c->ver = 0;
       return;
     }

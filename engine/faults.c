@@ -326,6 +326,9 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a message too large for the client is kept queued, holding back the ones after it"),
     F(RETAINED_ENDS_WITH_SESSION, "retained-ends-with-session", "MQTT-3.1.2-7", NULL,
       "a client starting a new session loses the retained messages it published before"),
+    F(ACCEPT_MALFORMED_CONNECT, "accept-malformed-connect", "MQTT-3.1.4-1", "MQTT-3.1.4-1",
+      "a CONNECT malformed in a way no statement of its own names (bytes after its last field) "
+      "is ignored, not closed"),
     F(ASSIGNED_ID_NOT_USED, "assigned-id-not-used", NULL, "MQTT-3.1.3-7",
       "the session of an empty Client Identifier is kept under another identifier than the one "
       "assigned"),
