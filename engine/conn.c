@@ -105,6 +105,15 @@ static void detach(mqe_engine *e, mqe_conn *c, bool will) {
   mqe_session *s = c->sess;
   if (!s) return;
   assert(s->conn == c);
+  if (s->expiry && mqe__fault(e, MQE_FAULT_SHARED_MOVED_ON_DROP)) { /* the session stays */
+    mqe_qent *next;
+    for (mqe_qent *q = s->inflight.head; q; q = next) {
+      next = q->next;
+      if (!q->msg || !mqe__shared_reoffer(e, s, q->msg)) continue;
+      mqe__qlist_remove(&s->inflight, q);
+      mqe__qent_free(e, q);
+    }
+  }
   if (c->in_alias && mqe__fault(e, MQE_FAULT_ALIAS_KEPT_ACROSS_CONNECTIONS)) {
     mqe__alias_table_free(e, s->kept_alias);
     s->kept_alias = c->in_alias;

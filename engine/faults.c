@@ -329,6 +329,11 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(ACCEPT_MALFORMED_CONNECT, "accept-malformed-connect", "MQTT-3.1.4-1", "MQTT-3.1.4-1",
       "a CONNECT malformed in a way no statement of its own names (bytes after its last field) "
       "is ignored, not closed"),
+    F(SHARED_MOVED_ON_SESSION_END, "shared-moved-on-session-end", NULL, "MQTT-4.8.2-5",
+      "a shared message in flight to a member whose session ends goes to another member"),
+    F(SHARED_MOVED_ON_DROP, "shared-moved-on-drop", NULL, "MQTT-4.8.2-4",
+      "a shared message in flight to a member whose connection drops (its session kept) is taken "
+      "from the session (and offered to another member)"),
     F(ASSIGNED_ID_NOT_USED, "assigned-id-not-used", NULL, "MQTT-3.1.3-7",
       "the session of an empty Client Identifier is kept under another identifier than the one "
       "assigned"),

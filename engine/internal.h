@@ -394,6 +394,11 @@ void mqe__run_held(mqe_engine *e, mqe_conn *c);
 uint32_t mqe__split(mqe_engine *e, mqc_bytes topic);
 /* Frees an inbound alias table (topic_alias_maximum entries); NULL is a no-op. */
 void mqe__alias_table_free(mqe_engine *e, mqe_alias *a);
+/* Planted deviations SHARED_* (MQTT-4.8.2-4/-5/-6): m, in flight to s, is
+ * queued for another member of a shared group s belongs to (the first
+ * group, its first other member, if any). Borrows m. false: s is in no
+ * shared group. */
+bool mqe__shared_reoffer(mqe_engine *e, mqe_session *s, mqe_msg *m);
 mqe_node *mqe__node_get(mqe_engine *e, uint32_t nlev); /* creates; NULL on NOMEM */
 mqe_node *mqe__node_find(mqe_engine *e, uint32_t nlev);
 void mqe__node_prune(mqe_engine *e, mqe_node *n);
