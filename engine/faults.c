@@ -334,6 +334,8 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(SHARED_MOVED_ON_DROP, "shared-moved-on-drop", NULL, "MQTT-4.8.2-4",
       "a shared message in flight to a member whose connection drops (its session kept) is taken "
       "from the session (and offered to another member)"),
+    F(UNSUBSCRIBE_DROPS_INFLIGHT, "unsubscribe-drops-inflight", "MQTT-3.10.4-3", "MQTT-3.10.4-3",
+      "UNSUBSCRIBE abandons the deliveries in flight to the client"),
     F(ASSIGNED_ID_NOT_USED, "assigned-id-not-used", NULL, "MQTT-3.1.3-7",
       "the session of an empty Client Identifier is kept under another identifier than the one "
       "assigned"),
