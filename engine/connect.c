@@ -173,7 +173,9 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     ci.session_present = !cn->clean_start; /* false only under CLEAN_START_KEEPS_SESSION */
     if (mqe__fault(e, MQE_FAULT_WILL_ON_RESUME))
       mqe__will_publish(e, s);
-    else if (will || !mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION))
+    else if (will || !(mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION) ||
+                       (mqe__fault(e, MQE_FAULT_WILL_KEPT_AFTER_PUBLISH) &&
+                        s->will_timer.idx == MQE__NOT_SCHEDULED))) /* already published */
       mqe__will_drop(e, s); /* MQTT-3.1.3-9: resumed in time */
     mqe__timer_clear(e, &s->expiry_timer);
   } else {
@@ -209,7 +211,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     mqe__msg_unref(e, will);
     will = NULL;
   }
-  if (will || !mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION)) {
+  if (will || !(mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION) ||
+                mqe__fault(e, MQE_FAULT_WILL_KEPT_AFTER_PUBLISH))) {
     s->will = will;
     s->will_delay = will_delay;
   }

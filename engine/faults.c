@@ -336,6 +336,9 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "from the session (and offered to another member)"),
     F(UNSUBSCRIBE_DROPS_INFLIGHT, "unsubscribe-drops-inflight", "MQTT-3.10.4-3", "MQTT-3.10.4-3",
       "UNSUBSCRIBE abandons the deliveries in flight to the client"),
+    F(WILL_KEPT_AFTER_PUBLISH, "will-kept-after-publish", "MQTT-3.1.2-10", "MQTT-3.1.2-10",
+      "a published will stays in the session and goes out again when a later connection of it "
+      "is lost"),
     F(ASSIGNED_ID_NOT_USED, "assigned-id-not-used", NULL, "MQTT-3.1.3-7",
       "the session of an empty Client Identifier is kept under another identifier than the one "
       "assigned"),
