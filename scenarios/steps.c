@@ -558,10 +558,10 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
         }
         if (!st->ignore_others) {
           if (rx->bad) {
-            char got[900];
+            char got[900], m[1000];
             describe_rx(r, rx, got, sizeof got);
-            return mqs__end(r, st, MQS_FAIL, false, "expect: the server sent %s to '%s'", got,
-                            cname(r, idx));
+            snprintf(m, sizeof m, "expect: the server sent %s to '%s'", got, cname(r, idx));
+            return end_invalid(r, st, rx, m);
           }
           break;
         }
@@ -791,10 +791,11 @@ static int do_expect_all(mqs__run *r, const mqs_step *st) {
       if (done[i]) continue;
       mqs__client *c = &r->cl[st->items[i].client];
       if (c->q_head < c->q_n && c->q[c->q_head].bad) {
-        char got[900];
+        char got[900], m[1000];
         describe_rx(r, &c->q[c->q_head], got, sizeof got);
-        rc = mqs__end(r, st, MQS_FAIL, false, "expect_all: the server sent %s to '%s'", got,
-                      cname(r, st->items[i].client));
+        snprintf(m, sizeof m, "expect_all: the server sent %s to '%s'", got,
+                 cname(r, st->items[i].client));
+        rc = end_invalid(r, st, &c->q[c->q_head], m);
         goto out;
       }
       if (c->open && !c->poisoned) can_wait = true;
@@ -957,6 +958,13 @@ static int do_fence(mqs__run *r, const mqs_step *st) {
     }
     char got[900];
     describe_rx(r, rx, got, sizeof got);
+    if (rx->bad && rx->err.statement) {
+      /* unreadable, so perhaps the fence itself: the codec's statement
+       * fails, the absence is not reached */
+      char m[1000];
+      snprintf(m, sizeof m, "expect_none: '%s' received %s", cname(r, idx), got);
+      return end_invalid(r, st, rx, m);
+    }
     mqs__buf_printf(&r->detail,
                     "  expected:   nothing before the fence (%s)\n  received:   %s on '%s'\n",
                     st->fence == MQS_FENCE_PING ? "PINGRESP" : sentinel, got, cname(r, idx));
