@@ -44,7 +44,7 @@ static void usage(FILE *f) {
              "  --version V           3.1, 3.1.1 or 5, repeatable (default: every version the\n"
              "                        target accepts)\n"
              "run:\n"
-             "  --findings DIR        where findings go (default: findings)\n"
+             "  --findings DIR        where findings go, made with its parents (default: findings)\n"
              "  --corpus DIR          extra sessions to start from\n"
              "  --seed N              (default 1): session k is regenerated from N and k\n"
              "  --duration T          stop after T (e.g. 90s, 30m, 8h)\n"
