@@ -939,8 +939,7 @@ static bool owed(const mqz__model *m, const mqz__pub *e, const mqz__sub *s) {
   if (s->seq == 0 || s->seq > e->seq) return false; /* subscribed after the publish */
   /* a subscription reaches the other nodes within the propagation bound: a
    * message published there sooner may legally miss it */
-  if (m->n_nodes > 1 && s->node != e->node &&
-      e->sent_ms < s->acked_ms + (int64_t)m->propagation_ms)
+  if (m->n_nodes > 1 && s->node != e->node && e->sent_ms < s->acked_ms + (int64_t)m->propagation_ms)
     return false;
   if (s->conn_no != m->conn_no[s->client]) return false;
   if (c->client_closed || c->server_closed || c->tainted || m->ever_tainted[s->client])
