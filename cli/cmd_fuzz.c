@@ -71,9 +71,15 @@ static void usage(FILE *f) {
              "                        every N sessions (default 10000) and at the end; its\n"
              "                        leak and shutdown reports are findings\n"
              "  --no-exit-check       never stop it for that\n"
+             "  --idle-cpu PCT        exec: the broker at rest (no session, idle connections)\n"
+             "                        runnable more than PCT%% of a core is a finding, checked\n"
+             "                        every 10 s and at the end (default 50; 0 turns it off)\n"
+             "  --idle-cpu-ms MS      how long it is measured at rest (default 300)\n"
              "  --stack-kib N         the exec'd broker's stack limit (RLIMIT_STACK), so that\n"
              "                        unbounded recursion crashes at depths inputs reach\n"
-             "  --replay FILE         run one session file (a finding's session.bin) and exit\n"
+             "  --replay FILE|DIR     run one session file (a finding's session.bin, or its\n"
+             "                        folder) and exit; with --exec, the crash, leak-at-exit\n"
+             "                        and idle-CPU oracles judge the broker afterwards\n"
              "  -q                    no status line\n"
              "\n"
              "Exit: 0 no finding, 1 a finding was made, 2 usage or setup error.\n");
@@ -229,6 +235,15 @@ static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, con
       NEED_ARG;
       if (parse_u64(v, &u) || !u || u > 4194304) BAD_VALUE;
       o->stack_kib = (uint32_t)u;
+    } else if (!strcmp(a, "--idle-cpu")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || u > 6400) BAD_VALUE;
+      o->idle_cpu_pct = (unsigned)u;
+      o->no_idle_cpu = u == 0;
+    } else if (!strcmp(a, "--idle-cpu-ms")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || u < 50 || u > 60000) BAD_VALUE;
+      o->idle_cpu_ms = (uint32_t)u;
     } else if (!strcmp(a, "--no-exit-check")) {
       o->no_exit_check = true;
     } else if (!strcmp(a, "--replay")) {

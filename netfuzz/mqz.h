@@ -410,6 +410,13 @@ typedef struct {
    * 10000. The run's end always stops it so. */
   uint64_t exit_every;
   bool no_exit_check; /* never judge what the broker reports at exit */
+  /* Idle CPU: every 10 s and at the end of the run, an exec'd broker at
+   * rest (sessions drained, two idle connections open) runnable more than
+   * idle_cpu_pct percent of a core over idle_cpu_ms, twice in a row, is a
+   * leak finding ("leak:idle-cpu"); 0 = 50 and 300 */
+  unsigned idle_cpu_pct;
+  uint32_t idle_cpu_ms;
+  bool no_idle_cpu;
   uint32_t stack_kib; /* the exec'd broker's stack limit in KiB; 0 = inherited */
   bool quiet;         /* no status line */
   volatile int *stop; /* set non-zero (e.g. by SIGINT) to stop cleanly */
