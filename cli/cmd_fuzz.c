@@ -39,11 +39,14 @@ static void usage(FILE *f) {
              "  --exec \"CMD {port}\"   start the broker on a free loopback port, restart it\n"
              "                        after each crash; its output goes to DIR/broker-N.log\n"
              "  --jobs N              exec: N broker instances, one port each (default 1)\n"
+             "  --exec-url URL        exec: how the broker is reached, with {port} (default\n"
+             "                        tcp://127.0.0.1:{port}; e.g. mqtts://127.0.0.1:{port}\n"
+             "                        for a TLS listener, with --cafile or --insecure)\n"
              "  --cafile/--cert/--key F, --insecure   TLS, as for run\n"
              "  --username U --password P              for the liveness probe\n"
              "  --version V           3.1, 3.1.1 or 5, repeatable (default: every version the\n"
-             "                        target accepts)\n"
-             "run:\n"
+             "                        target accepts)\n");
+  fprintf(f, "run:\n"
              "  --findings DIR        where findings go (default: findings)\n"
              "  --corpus DIR          extra sessions to start from\n"
              "  --seed N              (default 1): session k is regenerated from N and k\n"
@@ -141,6 +144,9 @@ static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, con
     } else if (!strcmp(a, "--exec")) {
       NEED_ARG;
       o->exec = v;
+    } else if (!strcmp(a, "--exec-url")) {
+      NEED_ARG;
+      o->exec_url = v;
     } else if (!strcmp(a, "--jobs")) {
       NEED_ARG;
       if (parse_u64(v, &u) || !u || u > 16) BAD_VALUE;
@@ -357,8 +363,9 @@ int mqc_cmd_fuzz(int argc, char **argv) {
   o.n_seed_paths = n_seeds;
   char err[600];
   mqn_tls *ctx = NULL;
-  bool tls_url = o.target && (!strncmp(o.target, "mqtts", 5) || !strncmp(o.target, "ssl", 3) ||
-                              !strncmp(o.target, "tls", 3) || !strncmp(o.target, "wss", 3));
+  const char *url = o.exec_url ? o.exec_url : o.target;
+  bool tls_url = url && (!strncmp(url, "mqtts", 5) || !strncmp(url, "ssl", 3) ||
+                         !strncmp(url, "tls", 3) || !strncmp(url, "wss", 3));
   if (tls_url) {
     mqn_tls_opts to = {.ca_file = tls.cafile,
                        .cert_file = tls.cert,

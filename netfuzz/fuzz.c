@@ -157,9 +157,25 @@ static uint32_t token_for(const run *r, uint64_t number) {
 
 /* ---- instances ---- */
 
-/* An exec'd broker listens on TCP on loopback; its port changes on restart. */
-static mqn_url broker_url(const mqz_broker *b) {
+/* How an exec'd broker is reached, as text: --exec-url with its "{port}"
+ * replaced (plain TCP on loopback by default); the port changes on
+ * restart. */
+static void broker_url_text(const mqz_opts *o, uint16_t port, char *out, size_t cap) {
+  const char *t = o->exec_url ? o->exec_url : "tcp://127.0.0.1:{port}";
+  const char *at = strstr(t, "{port}");
+  if (!at) {
+    snprintf(out, cap, "%s", t);
+    return;
+  }
+  snprintf(out, cap, "%.*s%u%s", (int)(at - t), t, (unsigned)port, at + 6);
+}
+
+static mqn_url broker_url(const mqz_opts *o, const mqz_broker *b) {
+  char text[600];
+  broker_url_text(o, mqz_broker_port(b), text, sizeof text);
   mqn_url u;
+  if (mqn_url_parse(text, &u) == MQN_OK) return u;
+  /* mqz_fuzz and mqz_replay checked the template: not reached */
   memset(&u, 0, sizeof u);
   u.scheme = MQN_TCP;
   snprintf(u.host, sizeof u.host, "127.0.0.1");
@@ -167,12 +183,28 @@ static mqn_url broker_url(const mqz_broker *b) {
   return u;
 }
 
+/* The --exec-url template parses once its port is filled in. */
+static int exec_url_ok(const mqz_opts *o, char *err, size_t cap) {
+  if (!o->exec_url) return 0;
+  char text[600];
+  mqn_url u;
+  broker_url_text(o, 1883, text, sizeof text);
+  if (!strstr(o->exec_url, "{port}") || mqn_url_parse(text, &u) != MQN_OK) {
+    snprintf(err, cap,
+             "--exec-url: '%s' is not a URL with {port} where the port goes (e.g. "
+             "mqtts://127.0.0.1:{port})",
+             o->exec_url);
+    return -1;
+  }
+  return 0;
+}
+
 static int instance_start(run *r, instance *in, char *err, size_t cap) {
   if (r->o->exec) {
     snprintf(in->log_path, sizeof in->log_path, "%s/broker-%u.log", r->o->findings_dir, in->no);
     mqz_broker_opts bo = {r->o->exec, in->log_path, 0, r->o->coverage, 0, r->o->stack_kib};
     if (mqz_broker_start(&bo, &in->broker, err, cap)) return -1;
-    in->url = broker_url(in->broker);
+    in->url = broker_url(r->o, in->broker);
   } else if (mqn_url_parse(r->o->target, &in->url) != MQN_OK) {
     snprintf(err, cap, "'%s' is not a target URL (tcp://, mqtts://, ws://, wss://)", r->o->target);
     return -1;
@@ -208,7 +240,7 @@ static void exec_opts(const run *r, const instance *in, mqz_exec_opts *xo) {
 static void instance_url(instance *in) {
   if (!in->broker) return;
   in->fresh = true;
-  in->url = broker_url(in->broker);
+  in->url = broker_url(in->owner->o, in->broker);
   mqz_exec_set_url(in->x, &in->url);
   mqz_exec_set_url(in->tx, &in->url);
   mqz_exec_set_url(in->bx, &in->url);
@@ -653,7 +685,7 @@ static int scenario_fails(run *r, instance *in, const mqz_finding *f) {
      * scenario's clients go to the nodes the session used */
     char url[600], err[256], nodes[MQZ_MAX_NODES][400];
     if (in->broker)
-      snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)mqz_broker_port(in->broker));
+      broker_url_text(r->o, mqz_broker_port(in->broker), url, sizeof url);
     else
       snprintf(url, sizeof url, "%s", r->o->target ? r->o->target : "");
     const char *targets[MQZ_MAX_NODES] = {url};
@@ -1562,6 +1594,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     snprintf(err, cap, "--exec: the command must contain {port}, where the broker's port goes");
     return 2;
   }
+  if (exec_url_ok(o, err, cap)) return 2;
   if (mkdir(o->findings_dir, 0777) && errno != EEXIST) {
     snprintf(err, cap, "cannot create %s: %s", o->findings_dir, strerror(errno));
     return 2;
@@ -1749,7 +1782,7 @@ static bool replay_idle_cpu(const mqz_opts *o, mqz_broker *b, const uint8_t *s, 
   if (!r) return false;
   r->o = o;
   r->versions = version_bit(mqz_session_version(s, n));
-  instance in = {.broker = b, .url = broker_url(b)};
+  instance in = {.broker = b, .url = broker_url(o, b)};
   char msg[300] = "";
   bool over = cpu_idle_over(r, &in, msg, sizeof msg) == 1 && cpu_idle_over(r, &in, NULL, 0) == 1;
   if (over) printf("leak:idle-cpu: %s\n", msg);
@@ -1788,12 +1821,16 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
   char log_path[4200] = "";
   if (o->exec) {
     snprintf(log_path, sizeof log_path, "%s.broker.log", session_file);
+    if (exec_url_ok(o, err, cap)) {
+      free(s);
+      return 2;
+    }
     mqz_broker_opts bo = {o->exec, log_path, 0, false, 0, o->stack_kib};
     if (mqz_broker_start(&bo, &b, err, cap)) {
       free(s);
       return 2;
     }
-    xo.url = broker_url(b);
+    xo.url = broker_url(o, b);
   } else if (!o->target || mqn_url_parse(o->target, &xo.url) != MQN_OK) {
     snprintf(err, cap, "--replay needs --target URL or --exec CMD");
     free(s);

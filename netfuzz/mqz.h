@@ -375,7 +375,12 @@ typedef struct {
   uint32_t propagation_ms; /* 0 = MQZ_PROPAGATION_DEFAULT_MS */
   uint32_t cluster_off;    /* MQZ_CLUSTER_* promises the topology does not make */
   const char *exec;        /* "CMD ... {port}" or NULL */
-  mqn_tls *tls;            /* borrowed */
+  /* How the exec'd broker is reached: a URL with "{port}" (a TLS or
+   * WebSocket listener: "mqtts://127.0.0.1:{port}"); NULL = plain TCP on
+   * 127.0.0.1. It must accept TCP on 127.0.0.1:{port} (that is how its start
+   * is seen). */
+  const char *exec_url;
+  mqn_tls *tls; /* borrowed */
   const char *username, *password;
   unsigned versions;    /* MQS_V* mask; 0 = all the target accepts */
   unsigned jobs;        /* broker instances with exec (one executor each); 0 = 1 */
