@@ -407,12 +407,31 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   return t.p;
 }
 
-int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, size_t cap, char *err,
-                      size_t err_cap) {
-  if (mkdir(dir, 0777) && errno != EEXIST) {
-    snprintf(err, err_cap, "cannot create %s: %s", dir, strerror(errno));
+int mqz__make_dirs(const char *dir, char *err, size_t err_cap) {
+  char tmp[4096];
+  if (!*dir || (size_t)snprintf(tmp, sizeof tmp, "%s", dir) >= sizeof tmp) {
+    snprintf(err, err_cap, "cannot create \"%.200s\": an empty or too long path", dir);
     return -1;
   }
+  /* Each parent in turn, as mkdir -p: the path's last component after them. */
+  for (char *p = tmp + 1;; p++) {
+    bool last = !*p;
+    if (!last && *p != '/') continue;
+    *p = '\0';
+    struct stat st;
+    if (mkdir(tmp, 0777) && (errno != EEXIST || stat(tmp, &st) || !S_ISDIR(st.st_mode))) {
+      snprintf(err, err_cap, "cannot create %s: %s", tmp,
+               errno == EEXIST ? "it exists and is not a directory" : strerror(errno));
+      return -1;
+    }
+    if (last) return 0;
+    *p = '/';
+  }
+}
+
+int mqz_finding_write(const char *dir, const mqz_finding *f, char *path_out, size_t cap, char *err,
+                      size_t err_cap) {
+  if (mqz__make_dirs(dir, err, err_cap)) return -1;
   uint64_t h = mqz__hash64(f->signature, strlen(f->signature));
   char fdir[4096];
   snprintf(fdir, sizeof fdir, "%s/%s-%012llx", dir, mqz_kind_name(f->kind),

@@ -1595,10 +1595,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     return 2;
   }
   if (exec_url_ok(o, err, cap)) return 2;
-  if (mkdir(o->findings_dir, 0777) && errno != EEXIST) {
-    snprintf(err, cap, "cannot create %s: %s", o->findings_dir, strerror(errno));
-    return 2;
-  }
+  if (mqz__make_dirs(o->findings_dir, err, cap)) return 2;
   run *r = calloc(1, sizeof *r);
   if (!r) {
     snprintf(err, cap, "out of memory");
@@ -1616,10 +1613,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
   oo.seed = seed;
   snprintf(r->queue_dir, sizeof r->queue_dir, "%s/queue", o->findings_dir);
   if (o->sync_dir) {
-    if (mkdir(o->sync_dir, 0777) && errno != EEXIST) {
-      snprintf(err, cap, "cannot create %s: %s", o->sync_dir, strerror(errno));
-      goto out;
-    }
+    if (mqz__make_dirs(o->sync_dir, err, cap)) goto out;
     snprintf(r->queue_dir, sizeof r->queue_dir, "%s/mqcheck-%ld", o->sync_dir, (long)getpid());
     (void)mkdir(r->queue_dir, 0777);
     strncat(r->queue_dir, "/queue", sizeof r->queue_dir - strlen(r->queue_dir) - 1);

@@ -263,6 +263,9 @@ void mqz__finding(mqz__model *m, mqz_kind k, unsigned client, const char *stmt, 
 
 /* FNV-1a, 64 bits: names files by their content (not security). */
 uint64_t mqz__hash64(const void *p, size_t n);
+/* mkdir -p: creates DIR and its missing parents. 0, or -1 with the component that failed
+ * and why in ERR. */
+int mqz__make_dirs(const char *dir, char *err, size_t err_cap);
 /* Writes n bytes to path through path.tmp and a rename, so a full disk never
  * leaves a half-written file under the final name. 0, or -1 with err. */
 int mqz__write_file(const char *path, const void *p, size_t n, char *err, size_t cap);
