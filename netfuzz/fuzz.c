@@ -1321,7 +1321,10 @@ static void check_cpu(run *r, instance *in, bool final) {
   free(r->event_log);
   r->event_log = NULL;
   /* a broker that does it at rest with no session at all (its idle
-   * connections are enough) leaves triage nothing to pin it on */
+   * connections are enough) leaves triage nothing to pin it on; that check
+   * restarts the broker, so the candidates are those since the one that
+   * showed it started */
+  int64_t since = in->born;
   const uint8_t empty[2] = {mqz_selector(probe_version(r)), 0};
   bool none = cpu_reproduces(r, in, empty, sizeof empty);
   char m[400];
@@ -1331,7 +1334,7 @@ static void check_cpu(run *r, instance *in, bool final) {
   if (none)
     record_finding(r, in, MQZ_LEAK, sig, "", m, empty, sizeof empty, 0, true);
   else
-    triage(r, in, MQZ_LEAK, sig, "", m, in->born);
+    triage(r, in, MQZ_LEAK, sig, "", m, since);
   restart(r, in);
   in->last_ok = mqn_now_ms();
 }
