@@ -314,4 +314,39 @@ bool mqz__shrink_raw(const uint8_t *p, size_t n, unsigned k, uint8_t *out, size_
  * '$' topics not matched by leading wildcards. */
 bool mqz__topic_matches(const char *filter, size_t fn, const char *topic, size_t tn);
 
+/* ---- the idle-CPU oracle's measurements (cpu.c) ---- */
+
+/* One reading of a process's CPU counters. */
+typedef struct {
+  int64_t at_ms;        /* when (mqn_now_ms) */
+  uint64_t cpu_ns;      /* utime + stime of all its threads (/proc/PID/stat) */
+  uint64_t runnable_ns; /* its threads' time on a CPU or waiting for one
+                           (/proc/PID/task/TID/schedstat), summed */
+  bool has_runnable;    /* schedstat was readable */
+} mqz__cpu;
+
+/* Reads pid's counters. returns 0, or -1 (no such process, no /proc). */
+int mqz__cpu_sample(int pid, mqz__cpu *out);
+/* From a to b, in cores (1.0 = one core all the time): *used, the CPU time
+ * it got; *busy, the time it was runnable, which other load on the machine
+ * does not shrink (falls back to *used without schedstat). */
+void mqz__cpu_share(const mqz__cpu *a, const mqz__cpu *b, double *used, double *busy);
+
+/* Connections held open and silent while a broker at rest is measured, one
+ * per state a real broker holds idle clients in: the transport alone (TCP,
+ * TLS or WebSocket handshake done, no MQTT byte sent) and a client whose
+ * CONNECT was answered. Owned: mqz__idlers_close. */
+#define MQZ__IDLERS 2
+typedef struct {
+  mqn_conn *c[MQZ__IDLERS];
+} mqz__idlers;
+
+/* Opens them (blocking, each step within timeout_ms; the strings borrowed
+ * for the call). returns how many transports opened; d always needs
+ * mqz__idlers_close. */
+unsigned mqz__idlers_open(mqz__idlers *d, const mqn_url *url, mqn_tls *tls, mqc_version v,
+                          const char *client_id, const char *username, const char *password,
+                          int timeout_ms);
+void mqz__idlers_close(mqz__idlers *d);
+
 #endif
