@@ -257,7 +257,7 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *
     mqe_session *s = sub->sess;
     if (skip_no_local(e, m, sub)) continue;
     if (s->mark != e->gen) {
-      if (nt && mqe__fault(e, MQE_FAULT_FIRST_SUBSCRIBER_ONLY)) continue;
+      if (nt && !sub->group && mqe__fault(e, MQE_FAULT_FIRST_SUBSCRIBER_ONLY)) continue;
       s->mark = e->gen;
       s->tidx = nt;
       uint8_t q0 = mqe__fault(e, MQE_FAULT_OVERLAP_LOWEST_QOS) ? 3 : 0;

@@ -424,6 +424,19 @@ typedef struct {
 size_t mqe_fault_count(void);                 /* MQE_FAULT__END - 1 */
 const mqe_fault_info *mqe_fault_at(size_t i); /* static; NULL past the end */
 const mqe_fault_info *mqe_fault_lookup(const char *name);
+/* Statements a deviation breaks besides its own (the catalog states a duty
+ * twice, or the deviation cannot help breaking a second one), each with its
+ * reason: `mqcheck mutants` does not count their failures as collateral.
+ * The table is static (engine/faults.c). */
+typedef struct {
+  const char *fault; /* mqe_fault_info.name */
+  bool v5;           /* the 5.0 catalog (else 3.1.1) */
+  const char *stmt;
+  const char *why; /* one line */
+} mqe_fault_also;
+size_t mqe_fault_also_count(void);
+const mqe_fault_also *mqe_fault_also_at(size_t i); /* NULL past the end */
+bool mqe_fault_breaks_also(const char *fault, bool v5, const char *stmt);
 
 /* ------------------------------------------------------------------------ */
 /* Engine                                                                   */
