@@ -606,10 +606,17 @@ static mqc_version level_at(const uint8_t *s, size_t n, size_t idx, unsigned cli
  * variants (mqz__shrink_packet), each kept when the finding still
  * reproduces: the field variants of every packet first (fields_pass), the
  * runs of bytes after, so that the budget goes where shrinking pays most. */
+/* Ctrl-C (or SIGTERM): a minimisation under way ends at the smallest
+ * session it has kept so far, so the finding is written and the run stops
+ * within a candidate's time. */
+static bool interrupted(const run *r) {
+  return r->o->stop && *r->o->stop;
+}
+
 static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *cand, mqz_kind kind,
                            const char *sig, unsigned *budget, bool once, bool fields_pass) {
   uint8_t pkt[MQZ_SESSION_MAX];
-  for (size_t idx = 0; *budget; idx++) {
+  for (size_t idx = 0; *budget && !interrupted(r); idx++) {
     mqz_iter it;
     mqz_rec rec;
     size_t i = 0;
@@ -621,7 +628,8 @@ static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *
     if (rec.op != MQZ_OP_SEND && rec.op != MQZ_OP_ACK && rec.op != MQZ_OP_RAW) continue;
     mqc_version v = level_at(s, n, idx, rec.client);
     unsigned fields = rec.op == MQZ_OP_RAW ? 0 : mqz__shrink_fields(rec.pkt, rec.pkt_len, v);
-    for (unsigned k = fields_pass ? 0 : fields; *budget && (!fields_pass || k < fields); k++) {
+    for (unsigned k = fields_pass ? 0 : fields;
+         *budget && !interrupted(r) && (!fields_pass || k < fields); k++) {
       size_t pn = 0;
       bool more = rec.op == MQZ_OP_RAW ? mqz__shrink_raw(rec.pkt, rec.pkt_len, k, pkt, &pn)
                                        : mqz__shrink_packet(rec.pkt, rec.pkt_len, v, k, pkt, &pn);
@@ -732,6 +740,7 @@ static int scenario_fails(run *r, instance *in, const mqz_finding *f) {
  * the scenario is what the user keeps (its pacing differs from the
  * session's, so a race the session won may not happen in it). */
 static bool keeps(run *r, instance *in, const uint8_t *s, size_t n, const mqz_finding *proto) {
+  if (interrupted(r)) return false;
   if (!still_reproduces(r, in, s, n, proto->kind, proto->signature)) return false;
   mqz_finding f = *proto;
   f.session = s;
@@ -828,7 +837,7 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, const mqz_fin
   unsigned bytes_budget = slow ? 40 : 200;
   size_t m = shrink_bytes(r, in, s, n, cand, kind, sig, &bytes_budget, slow, true);
   m = shrink_bytes(r, in, s, m, cand, kind, sig, &bytes_budget, slow, false);
-  if (m < n && !keeps(r, in, s, m, proto)) {
+  if (m < n && (interrupted(r) || !keeps(r, in, s, m, proto))) {
     memcpy(s, before, n);
     m = n;
   }
@@ -855,6 +864,7 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   if (r->o->n_nodes > 1) {
     f.node_names = r->o->node_names;
     f.n_nodes = r->o->n_nodes;
+    f.propagation_ms = r->o->propagation_ms ? r->o->propagation_ms : MQZ_PROPAGATION_DEFAULT_MS;
   }
   size_t m = n, mid = 0;
   if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig) || held_sig(sig) || cpu_sig(sig))) {

@@ -105,7 +105,8 @@ typedef struct {
   bool reused; /* sent with an identifier still in use: a retransmission */
   uint64_t conn_no;
   uint64_t seq;
-  uint8_t node; /* where it was published */
+  int64_t sent_ms; /* on the executor's clock */
+  uint8_t node;    /* where it was published */
   uint8_t payload[MQZ__PAYLOAD_MAX];
   size_t payload_n, payload_len;
 } mqz__pub;
@@ -124,6 +125,7 @@ typedef struct {
   bool no_local;
   bool shared;
   uint64_t seq;     /* when its SUBACK arrived */
+  int64_t acked_ms; /* ... on the executor's clock */
   uint64_t conn_no; /* the client's connection number it belongs to */
 } mqz__sub;
 
@@ -253,6 +255,12 @@ void mqz__model_answer(mqz__model *m, unsigned client, uint8_t *p, size_t n);
 /* Deliveries still owed to client (MQZ_MAX_CLIENTS: to anyone); 0 means
  * the client may leave (or the session end) without losing anything. */
 size_t mqz__model_owed(mqz__model *m, unsigned client);
+/* On a cluster: when every subscription acknowledged on another node than
+ * client's has had the propagation bound to get there, on the executor's
+ * clock (0 when none is pending, or with one node; -1 while a SUBACK for
+ * one is still to come). A PUBLISH sent sooner owes it nothing, so the
+ * executor holds it until then. */
+int64_t mqz__model_settle_ms(const mqz__model *m, unsigned client);
 /* The delivery oracles for what client was owed (MQZ_MAX_CLIENTS: for
  * everyone): called before a subscriber leaves and at the end. */
 void mqz__model_judge(mqz__model *m, unsigned client);

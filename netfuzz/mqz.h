@@ -343,6 +343,7 @@ typedef struct {
    * one broker): the scenario places each client as the session did */
   const char *const *node_names;
   unsigned n_nodes;
+  uint32_t propagation_ms; /* the cluster's bound: the scenario waits it out */
   /* session sizes in bytes: as found, after clients and records were
    * minimised, (session_n) after bytes; 0 when not minimised */
   size_t found_n, records_n;
