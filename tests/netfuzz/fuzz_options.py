@@ -10,7 +10,9 @@ Debian mosquitto for --jobs, which logs its connections):
                    from it (and without --corpus the run has nothing to
                    start from);
   --jobs N --exec  N broker instances, each on its own port, each serving
-                   sessions (its own DIR/broker-N.log).
+                   sessions (its own DIR/broker-N.log);
+  --findings DIR   missing parents are created (as mkdir -p); a path
+                   through a regular file is exit 2 naming that file.
 
 --sync-dir is tested in fuzz_coverage.py, where a first fuzzer's queue fills
 with sessions that reached new edges. Exit 0 when all hold, 1 with a message.
@@ -129,13 +131,28 @@ def jobs(work):
         fail("--jobs 2: the run did not finish its 400 sessions")
 
 
+def findings_dir(work):
+    deep = os.path.join(work, "a", "b", "c")
+    r = fuzz(["--exec", f"{BROKER} --port {{port}} --bugs none", "--seed", "1", "--sessions", "30",
+              "--findings", deep])
+    if r.returncode != 0 or not os.path.isdir(os.path.join(deep, "queue")):
+        fail(f"--findings {deep}: exit {r.returncode}, want 0 and the folder made\n{r.stderr}")
+    blocker = os.path.join(work, "a", "file")
+    open(blocker, "w").close()
+    r = fuzz(["--exec", f"{BROKER} --port {{port}} --bugs none", "--sessions", "30",
+              "--findings", os.path.join(blocker, "x")])
+    if r.returncode != 2 or f"cannot create {blocker}" not in r.stderr:
+        fail(f"--findings under a file: exit {r.returncode}, want 2 naming {blocker}\n{r.stderr}")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="mqz-opts-")
     try:
         json_stats(work)
         corpus(work)
         jobs(work)
-        print("--json-stats, --corpus and --jobs with --exec hold")
+        findings_dir(work)
+        print("--json-stats, --corpus, --jobs with --exec and --findings' folders hold")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
