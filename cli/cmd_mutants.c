@@ -17,21 +17,27 @@ const char mqc_cmd_mutants_help[] =
     "mutation testing: the suite against the engine with each planted deviation";
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: mqcheck mutants [PATHS...] [--fault NAME]... [--min-caught N] [--markdown]\n"
+  fprintf(f, "usage: mqcheck mutants [PATHS...] [--fault NAME]... [--min-caught N]\n"
+             "                       [--max-collateral N] [--markdown]\n"
              "  PATHS           scenario files or directories (default: the suite)\n"
              "  --fault NAME    only this planted deviation (repeatable; --list names them)\n"
              "  --list          list the deviations and the statement each breaks (with\n"
              "                  --markdown: docs/mutants.md's list)\n"
              "  --uncovered     list the wire-testable statements binding the server that\n"
              "                  no deviation breaks yet (the catalog's wire yes or partial)\n"
+             "  --also          list the other statements each deviation breaks too (the\n"
+             "                  reviewed table of engine/faults.c, with the reason of each)\n"
              "  --min-caught N  exit 1 when fewer than N statements are caught\n"
+             "  --max-collateral N  exit 1 when more than N rows have collateral\n"
              "  --markdown      print the table as Markdown (docs/mutants.md)\n"
              "  -v              list each failing case with its failed statements\n"
              "  --case-level    blame every statement a failing case cites (verdicts as\n"
              "                  they were before per-statement verdicts, to compare)\n"
              "A statement is caught when some case fails it with the deviation planted;\n"
-             "collateral lists the other statements (and cases failing without one) blamed.\n"
-             "exit: 0 done, 1 under --min-caught or the suite fails without a deviation,\n"
+             "collateral lists the other statements (and cases failing without one) blamed,\n"
+             "except those --also lists (shown as 'also').\n"
+             "exit: 0 done, 1 under --min-caught, over --max-collateral or the suite fails\n"
+             "      without a deviation,\n"
              "      2 usage or load errors\n");
 }
 
@@ -117,12 +123,50 @@ static int list_uncovered(void) {
   return 0;
 }
 
+/* The reviewed table of statements a deviation breaks too must name a
+ * deviation with a statement in that version, another catalog statement,
+ * and a reason: an entry that drifted would hide a real collateral. */
+static int check_also(bool print, bool markdown) {
+  mqspec_catalog cat[MQSPEC_NVERSIONS];
+  char err[200];
+  for (unsigned b = 0; b < MQSPEC_NVERSIONS; b++)
+    if (mqspec_load_embedded(&cat[b], b ? MQSPEC_V5 : MQSPEC_V311, err, sizeof err)) {
+      fprintf(stderr, "mqcheck mutants: the built-in catalog: %s\n", err);
+      if (b) mqspec_free(&cat[0]);
+      return 2;
+    }
+  int rc = 0;
+  if (print && markdown) printf("| Deviation | Version | Also breaks | Why |\n|---|---|---|---|\n");
+  for (size_t i = 0; i < mqe_fault_also_count(); i++) {
+    const mqe_fault_also *a = mqe_fault_also_at(i);
+    const mqe_fault_info *f = mqe_fault_lookup(a->fault);
+    const char *own = f ? (a->v5 ? f->stmt_5 : f->stmt_311) : NULL;
+    bool known = false;
+    const mqspec_catalog *c = &cat[a->v5 ? 1 : 0];
+    for (size_t k = 0; k < c->n && !known; k++)
+      known = !strcmp(c->stmts[k].id, a->stmt);
+    if (!own || !strcmp(own, a->stmt) || !known || !a->why || !a->why[0]) {
+      fprintf(stderr,
+              "mqcheck mutants: engine/faults.c: '%s' %s %s is not a deviation's other "
+              "statement in the catalog\n",
+              a->fault, a->v5 ? "5.0" : "3.1.1", a->stmt);
+      rc = 2;
+    }
+    if (print)
+      printf(markdown ? "| `%s` | %s | %s | %s |\n" : "%-29s %-5s %-14s %s\n", a->fault,
+             a->v5 ? "5.0" : "3.1.1", a->stmt, a->why);
+  }
+  for (unsigned b = 0; b < MQSPEC_NVERSIONS; b++)
+    mqspec_free(&cat[b]);
+  return rc;
+}
+
 int mqc_cmd_mutants(int argc, char **argv) {
   char **paths = calloc((size_t)argc + 1, sizeof *paths);
   const char **only = calloc((size_t)argc + 1, sizeof *only);
   size_t n_paths = 0, n_only = 0;
-  long min_caught = -1;
-  bool markdown = false, case_level = false, verbose = false, list = false;
+  long min_caught = -1, max_collateral = -1;
+  bool markdown = false, case_level = false, verbose = false, list = false, list_also = false;
   int rc = 2;
   char suite_dir[1024];
   if (!paths || !only) goto out;
@@ -145,6 +189,10 @@ int mqc_cmd_mutants(int argc, char **argv) {
       only[n_only++] = argv[++i];
     } else if (!strcmp(a, "--min-caught") && i + 1 < argc) {
       min_caught = strtol(argv[++i], NULL, 10);
+    } else if (!strcmp(a, "--max-collateral") && i + 1 < argc) {
+      max_collateral = strtol(argv[++i], NULL, 10);
+    } else if (!strcmp(a, "--also")) {
+      list_also = true;
     } else if (!strcmp(a, "--markdown")) {
       markdown = true;
     } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -158,6 +206,11 @@ int mqc_cmd_mutants(int argc, char **argv) {
       paths[n_paths++] = argv[i];
     }
   }
+  if (list_also) {
+    rc = check_also(true, markdown);
+    goto out;
+  }
+  if (check_also(false, false)) goto out;
   if (list) {
     if (markdown)
       printf("| Deviation | 3.1.1 | 5.0 | What the engine does wrong |\n|---|---|---|---|\n");
@@ -212,8 +265,9 @@ int mqc_cmd_mutants(int argc, char **argv) {
     goto out_suite;
   }
   if (markdown)
-    printf("| Deviation | Version | Statement | Caught | Collateral |\n|---|---|---|---|---|\n");
-  size_t with_fault = 0, caught = 0, collateral = 0, blames = 0;
+    printf("| Deviation | Version | Statement | Caught | Collateral | Also (--also) |\n"
+           "|---|---|---|---|---|---|\n");
+  size_t with_fault = 0, caught = 0, collateral = 0, blames = 0, n_also = 0;
   strset distinct = {0}, distinct_caught = {0}; /* "version statement": rows may share one */
   for (size_t k = 0; k < mqe_fault_count(); k++) {
     const mqe_fault_info *f = mqe_fault_at(k);
@@ -231,25 +285,38 @@ int mqc_cmd_mutants(int argc, char **argv) {
       strset failed = {0};
       failed_stmts(cases, res, n, vb, case_level, &failed);
       bool hit = false;
-      for (size_t i = 0; i < failed.n; i++)
+      size_t also = 0; /* failed statements the deviation breaks too */
+      for (size_t i = 0; i < failed.n; i++) {
         hit |= !strcmp(failed.s[i], stmt);
+        also += mqe_fault_breaks_also(f->name, vb == MQS_V5, failed.s[i]);
+      }
+      size_t other = failed.n - (hit ? 1u : 0u) - also;
       char key[64];
       snprintf(key, sizeof key, "%s %s", mqs_version_label(vb), stmt);
       set_add(&distinct, key);
       if (hit) set_add(&distinct_caught, key);
       with_fault++;
       caught += hit;
-      collateral += failed.n > (hit ? 1u : 0u);
-      blames += failed.n - (hit ? 1u : 0u);
+      collateral += other > 0;
+      blames += other;
+      n_also += also;
       printf(markdown ? "| `%s` | %s | %s | %s | " : "%-26s %-5s %-14s %-6s ", f->name,
              mqs_version_label(vb), stmt, hit ? "caught" : "MISSED");
       bool first = true;
       for (size_t i = 0; i < failed.n; i++) {
-        if (!strcmp(failed.s[i], stmt)) continue;
+        if (!strcmp(failed.s[i], stmt) || mqe_fault_breaks_also(f->name, vb == MQS_V5, failed.s[i]))
+          continue;
         printf("%s%s", first ? "" : ", ", failed.s[i]);
         first = false;
       }
-      printf(markdown ? "%s |\n" : "%s\n", first ? (markdown ? "none" : "-") : "");
+      if (first) printf("%s", markdown ? "none" : "-");
+      first = true;
+      for (size_t i = 0; i < failed.n; i++) {
+        if (!mqe_fault_breaks_also(f->name, vb == MQS_V5, failed.s[i])) continue;
+        printf("%s%s", first ? (markdown ? " | " : "  also: ") : ", ", failed.s[i]);
+        first = false;
+      }
+      printf(markdown ? "%s |\n" : "\n", first ? " | " : "");
       set_free(&failed);
       for (size_t i = 0; verbose && i < n; i++) {
         if (cases[i].version != vb || res[i].verdict == MQS_PASS || res[i].verdict == MQS_SKIP)
@@ -266,13 +333,19 @@ int mqc_cmd_mutants(int argc, char **argv) {
       mqs_result_free(&res[i]);
   }
   printf("%s%zu statements with a fault: %zu caught, %zu with collateral (%zu other statements "
-         "blamed in all; %zu cases in the suite); %zu distinct statements, %zu of them caught\n",
-         markdown ? "\n" : "", with_fault, caught, collateral, blames, n, distinct.n,
+         "blamed in all; %zu more the deviations break too, --also; %zu cases in the suite); "
+         "%zu distinct statements, %zu of them caught\n",
+         markdown ? "\n" : "", with_fault, caught, collateral, blames, n_also, n, distinct.n,
          distinct_caught.n);
   set_free(&distinct);
   set_free(&distinct_caught);
   rc = min_caught >= 0 && (long)caught < min_caught ? 1 : 0;
   if (rc) fprintf(stderr, "mqcheck mutants: %zu caught, fewer than %ld\n", caught, min_caught);
+  if (max_collateral >= 0 && (long)collateral > max_collateral) {
+    fprintf(stderr, "mqcheck mutants: %zu rows with collateral, more than %ld\n", collateral,
+            max_collateral);
+    rc = 1;
+  }
 out_suite:
   mqs_target_spec_free(spec);
   free(cases);

@@ -310,6 +310,39 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a resumed session's queued messages go out before the CONNACK"),
     F(RECEIVE_MAXIMUM_PLUS_ONE, "receive-maximum-plus-one", NULL, "MQTT-4.9.0-1",
       "the send quota starts one above the client's Receive Maximum"),
+    F(QOS1_ID_IN_USE, "qos1-id-in-use", "MQTT-4.3.2-1", "MQTT-4.3.2-1",
+      "a QoS 1 message gets the Packet Identifier of one still in flight"),
+    F(QOS2_ID_IN_USE, "qos2-id-in-use", "MQTT-4.3.3-1", "MQTT-4.3.3-1",
+      "a QoS 2 message gets the Packet Identifier of one still in flight"),
+    F(FIRST_SUBSCRIBER_ONLY, "first-subscriber-only", "MQTT-4.5.0-1", "MQTT-4.5.0-1",
+      "a message goes to the first matching client only, not to every one (shared subscriptions "
+      "aside)"),
+    F(KEEPALIVE_HALVED, "keepalive-halved", NULL, "MQTT-3.2.2-22",
+      "the server enforces half the client's Keep Alive without a Server Keep Alive"),
+    F(SHARED_REFUSED_REOFFERED, "shared-refused-reoffered", NULL, "MQTT-4.8.2-6",
+      "a shared message refused with PUBACK 0x80 or more goes to another member"),
+    F(ALIAS_KEPT_ACROSS_CONNECTIONS, "alias-kept-across-connections", NULL, "MQTT-3.3.2-7",
+      "a session's inbound Topic Aliases carry over to its next connection"),
+    F(OVERSIZE_BLOCKS_QUEUE, "oversize-blocks-queue", NULL, "MQTT-3.1.2-25",
+      "a message too large for the client is kept queued, holding back the ones after it"),
+    F(RETAINED_ENDS_WITH_SESSION, "retained-ends-with-session", "MQTT-3.1.2-7", NULL,
+      "a client starting a new session loses the retained messages it published before"),
+    F(ACCEPT_MALFORMED_CONNECT, "accept-malformed-connect", "MQTT-3.1.4-1", "MQTT-3.1.4-1",
+      "a CONNECT malformed in a way no statement of its own names (bytes after its last field) "
+      "is ignored, not closed"),
+    F(SHARED_MOVED_ON_SESSION_END, "shared-moved-on-session-end", NULL, "MQTT-4.8.2-5",
+      "a shared message in flight to a member whose session ends goes to another member"),
+    F(SHARED_MOVED_ON_DROP, "shared-moved-on-drop", NULL, "MQTT-4.8.2-4",
+      "a shared message in flight to a member whose connection drops (its session kept) is taken "
+      "from the session (and offered to another member)"),
+    F(UNSUBSCRIBE_DROPS_INFLIGHT, "unsubscribe-drops-inflight", "MQTT-3.10.4-3", "MQTT-3.10.4-3",
+      "UNSUBSCRIBE abandons the deliveries in flight to the client"),
+    F(WILL_KEPT_AFTER_PUBLISH, "will-kept-after-publish", "MQTT-3.1.2-10", "MQTT-3.1.2-10",
+      "a published will stays in the session and goes out again when a later connection of it "
+      "is lost"),
+    F(ASSIGNED_ID_NOT_USED, "assigned-id-not-used", NULL, "MQTT-3.1.3-7",
+      "the session of an empty Client Identifier is kept under another identifier than the one "
+      "assigned"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
       "MQTT-1.5.4-1", "ill-formed UTF-8 in a string is ignored, not a reason to close"),
     C(ACCEPT_NULL_CHAR, "accept-null-char", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "MQTT-1.5.3-2",
@@ -349,6 +382,8 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a CONNECT with Will QoS but no Will Flag is ignored, not a reason to close"),
     C(ACCEPT_ALIAS_ZERO, "accept-alias-zero", NULL, "MQTT-3.3.2-8", NULL, "MQTT-3.3.2-8",
       "a PUBLISH with Topic Alias 0 is ignored, not a reason to close"),
+    C(ACCEPT_UNSUPPORTED_LEVEL, "accept-unsupported-level", NULL, "MQTT-3.1.2-2", NULL,
+      "MQTT-3.1.2-2", "a CONNECT of an unsupported protocol version is ignored, not refused"),
 };
 
 size_t mqe_fault_count(void) {
@@ -373,4 +408,118 @@ bool mqe__fault_codec(const mqe_engine *e, mqc_version v, const char *statement)
   /* a CONNECT's version is not known while it is decoded: either key */
   return (v != MQC_V5 && k311 && !strcmp(k311, statement)) ||
          (v != MQC_V311 && v != MQC_V31 && k5 && !strcmp(k5, statement));
+}
+
+/* Statements a deviation breaks besides its own: the catalog states one
+ * duty twice (a general rule and its packet's section), or the deviation
+ * cannot help breaking a second duty. `mqcheck mutants` counts a failure of
+ * one of these as expected, not as collateral. Reviewed one by one; each
+ * says why. A statement that fails only because a case could not get on
+ * (nothing arrived) does not belong here: that is collateral to remove. */
+#define A(fault, v5, stmt, why)                                                                    \
+  { fault, v5, stmt, why }
+static const mqe_fault_also also[] = {
+    A("clean-start-keeps-session", false, "MQTT-3.1.4-3",
+      "the server's duty to apply the CleanSession handling of 3.1.2.4, which it skips"),
+    A("clean-start-keeps-session", true, "MQTT-3.1.4-4",
+      "the server's duty to apply the Clean Start handling of 3.1.2.4, which it skips"),
+    A("keepalive-ignored", true, "MQTT-3.2.2-22",
+      "without a Server Keep Alive, enforcing the client's Keep Alive is MQTT-3.1.2-22 again"),
+    A("disconnect-before-connack", true, "MQTT-3.14.4-1",
+      "the refusing CONNACK goes out after the DISCONNECT"),
+    A("disconnect-before-connack", true, "MQTT-3.2.0-1",
+      "the DISCONNECT is a packet other than AUTH before the CONNACK"),
+    A("disconnect-before-connack", true, "MQTT-3.14.2-1",
+      "the DISCONNECT repeats the CONNACK's reason code; 0x85 and 0x86 are no DISCONNECT codes"),
+    A("dup-on-qos1", false, "MQTT-3.3.1-3", "DUP 1 on a first send is DUP without a re-send"),
+    A("dup-on-qos1", true, "MQTT-3.3.1-3", "DUP 1 on a first send is DUP without a re-send"),
+    A("suback-wrong-id", false, "MQTT-3.8.4-2", "the SUBACK's section states MQTT-2.3.1-7 again"),
+    A("suback-wrong-id", true, "MQTT-3.8.4-2", "the SUBACK's section states MQTT-2.2.1-6 again"),
+    A("unsuback-wrong-id", false, "MQTT-3.10.4-4",
+      "an UNSUBACK with the same Packet Identifier: MQTT-2.3.1-7 again"),
+    A("unsuback-wrong-id", true, "MQTT-3.10.4-5",
+      "the UNSUBACK echoes the Packet Identifier: MQTT-2.2.1-6 again"),
+    A("no-puback", false, "MQTT-3.3.5-2",
+      "a PUBLISH the client may not make gets no PUBACK either, and stays open"),
+    A("no-suback", true, "MQTT-3.3.4-10", "no SUBACK ever is none while the send quota is used up"),
+    A("no-unsuback", false, "MQTT-3.10.4-5", "no UNSUBACK ever is none when nothing was removed"),
+    A("no-unsuback", true, "MQTT-3.10.4-5", "no UNSUBACK ever is none when nothing was removed"),
+    A("unsuback-missing-when-none", false, "MQTT-3.10.4-4", "that UNSUBSCRIBE is owed an UNSUBACK"),
+    A("unsuback-missing-when-none", true, "MQTT-3.10.4-4", "that UNSUBSCRIBE is owed an UNSUBACK"),
+    A("retain-not-stored", false, "MQTT-3.3.1-6",
+      "what is not stored cannot go to a new subscription (the only way storing shows)"),
+    A("retain-not-stored", true, "MQTT-3.3.1-9",
+      "what is not stored cannot go to a new subscription (the only way storing shows)"),
+    A("retain-not-stored", false, "MQTT-3.1.2-17",
+      "a retained Will is stored like any retained PUBLISH, and none is"),
+    A("retain-not-stored", true, "MQTT-3.1.2-15",
+      "a retained Will is stored like any retained PUBLISH, and none is"),
+    A("retained-not-sent", false, "MQTT-3.3.1-5",
+      "storing is for future subscribers; on the wire a store never sent is no store"),
+    A("retained-not-sent", true, "MQTT-3.3.1-5",
+      "storing is for future subscribers; on the wire a store never sent is no store"),
+    A("retain-qos0-keeps-old", false, "MQTT-3.3.1-5",
+      "keeping the old message leaves the new retained PUBLISH unstored"),
+    A("retain-empty-stored", false, "MQTT-3.3.1-10",
+      "an empty message stored as the retained one leaves the topic not cleared"),
+    A("retain-empty-stored", true, "MQTT-3.3.1-6",
+      "an empty message stored as the retained one leaves the topic's message not deleted"),
+    A("resubscribe-adds", true, "MQTT-3.3.1-10",
+      "the identical filter counts as a new subscription, so Retain Handling 1 sends"),
+    A("will-after-disconnect", false, "MQTT-3.1.2-10", "the Will is not removed on DISCONNECT"),
+    A("will-after-disconnect", true, "MQTT-3.1.2-10", "the Will is not deleted on DISCONNECT 0x00"),
+    A("will-delay-ignored", true, "MQTT-3.1.2-8", "the Will goes out before its Will Delay passed"),
+    A("will-not-kept", true, "MQTT-3.1.2-8", "a Will not kept is never published"),
+    A("receive-maximum-ignored", true, "MQTT-4.9.0-1",
+      "the send quota is not bounded by the client's Receive Maximum"),
+    A("receive-maximum-ignored", true, "MQTT-4.9.0-2",
+      "QoS 1/2 PUBLISH go out with the send quota at zero"),
+    A("receive-maximum-plus-one", true, "MQTT-3.3.4-9",
+      "one more unacknowledged PUBLISH than the client's Receive Maximum"),
+    A("receive-maximum-plus-one", true, "MQTT-4.9.0-2",
+      "the extra PUBLISH goes out with the send quota at zero"),
+    A("client-max-packet-ignored", true, "MQTT-3.1.2-25",
+      "the packet too large for the client is sent, not dropped"),
+    A("publish-resent-after-pubrec", true, "MQTT-4.4.0-1",
+      "on resume the PUBREL owed is not re-sent; a PUBLISH is instead"),
+    A("pubrel-not-resent", true, "MQTT-4.4.0-1",
+      "on resume the unacknowledged PUBREL is not re-sent"),
+    A("accept-bad-utf8", false, "MQTT-3.1.3-4", "the Client Identifier's UTF-8 rule, 1.5.3 again"),
+    A("accept-bad-utf8", false, "MQTT-3.1.3-11", "the User Name's UTF-8 rule, 1.5.3 again"),
+    A("accept-bad-utf8", false, "MQTT-3.3.2-1", "the Topic Name's UTF-8 rule, 1.5.3 again"),
+    A("accept-bad-utf8", false, "MQTT-3.8.3-1", "the topic filter's UTF-8 rule, 1.5.3 again"),
+    A("accept-bad-utf8", true, "MQTT-3.1.3-4", "the Client Identifier's UTF-8 rule, 1.5.4 again"),
+    A("accept-bad-utf8", true, "MQTT-3.1.3-12", "the User Name's UTF-8 rule, 1.5.4 again"),
+    A("accept-bad-utf8", true, "MQTT-3.3.2-1", "the Topic Name's UTF-8 rule, 1.5.4 again"),
+    A("accept-bad-utf8", true, "MQTT-3.8.3-1", "the topic filter's UTF-8 rule, 1.5.4 again"),
+    A("accept-null-char", false, "MQTT-4.7.3-2", "no U+0000 in topics: 1.5.3-2 again"),
+    A("accept-null-char", true, "MQTT-4.7.3-2", "no U+0000 in topics: 1.5.4-2 again"),
+    A("accept-qos3", false, "MQTT-4.8.0-1", "a protocol violation does not close the connection"),
+    A("accept-qos3", true, "MQTT-4.13.1-1", "a malformed packet does not close the connection"),
+    A("accept-wildcard-topic", false, "MQTT-4.7.1-1", "no wildcards in a Topic Name, again"),
+    A("accept-wildcard-topic", true, "MQTT-4.7.0-1", "no wildcards in a Topic Name, again"),
+    A("accept-reserved-connect-flag", false, "MQTT-3.1.4-1",
+      "a CONNECT not as section 3.1 says is not closed"),
+    A("accept-protocol-name", false, "MQTT-3.1.4-1",
+      "a CONNECT not as section 3.1 says is not closed"),
+    A("accept-will-flags", false, "MQTT-3.1.2-13", "the rule the CONNECT breaks, not enforced"),
+    A("accept-alias-zero", true, "MQTT-4.13.1-1", "a protocol error does not close the connection"),
+    A("no-assigned-id", true, "MQTT-3.1.3-7",
+      "reporting the Assigned Client Identifier in CONNACK: MQTT-3.2.2-16 again"),
+};
+#undef A
+
+size_t mqe_fault_also_count(void) {
+  return sizeof also / sizeof also[0];
+}
+
+const mqe_fault_also *mqe_fault_also_at(size_t i) {
+  return i < mqe_fault_also_count() ? &also[i] : NULL;
+}
+
+bool mqe_fault_breaks_also(const char *fault, bool v5, const char *stmt) {
+  for (size_t i = 0; i < mqe_fault_also_count(); i++)
+    if (also[i].v5 == v5 && !strcmp(also[i].fault, fault) && !strcmp(also[i].stmt, stmt))
+      return true;
+  return false;
 }

@@ -378,6 +378,20 @@ typedef enum {
   MQE_FAULT_WILL_KEPT_IN_SESSION,
   MQE_FAULT_PUBLISH_BEFORE_CONNACK,
   MQE_FAULT_RECEIVE_MAXIMUM_PLUS_ONE,
+  MQE_FAULT_QOS1_ID_IN_USE,
+  MQE_FAULT_QOS2_ID_IN_USE,
+  MQE_FAULT_FIRST_SUBSCRIBER_ONLY,
+  MQE_FAULT_KEEPALIVE_HALVED,
+  MQE_FAULT_SHARED_REFUSED_REOFFERED,
+  MQE_FAULT_ALIAS_KEPT_ACROSS_CONNECTIONS,
+  MQE_FAULT_OVERSIZE_BLOCKS_QUEUE,
+  MQE_FAULT_RETAINED_ENDS_WITH_SESSION,
+  MQE_FAULT_ASSIGNED_ID_NOT_USED,
+  MQE_FAULT_ACCEPT_MALFORMED_CONNECT,
+  MQE_FAULT_SHARED_MOVED_ON_SESSION_END,
+  MQE_FAULT_SHARED_MOVED_ON_DROP,
+  MQE_FAULT_UNSUBSCRIBE_DROPS_INFLIGHT,
+  MQE_FAULT_WILL_KEPT_AFTER_PUBLISH,
   /* codec faults: no hook of their own (mqe__fault_codec) */
   MQE_FAULT_ACCEPT_BAD_UTF8,
   MQE_FAULT_ACCEPT_NULL_CHAR,
@@ -395,6 +409,7 @@ typedef enum {
   MQE_FAULT_ACCEPT_SHARED_NO_LOCAL,
   MQE_FAULT_ACCEPT_WILL_FLAGS,
   MQE_FAULT_ACCEPT_ALIAS_ZERO,
+  MQE_FAULT_ACCEPT_UNSUPPORTED_LEVEL,
   MQE_FAULT__END
 } mqe_fault;
 typedef struct {
@@ -409,6 +424,19 @@ typedef struct {
 size_t mqe_fault_count(void);                 /* MQE_FAULT__END - 1 */
 const mqe_fault_info *mqe_fault_at(size_t i); /* static; NULL past the end */
 const mqe_fault_info *mqe_fault_lookup(const char *name);
+/* Statements a deviation breaks besides its own (the catalog states a duty
+ * twice, or the deviation cannot help breaking a second one), each with its
+ * reason: `mqcheck mutants` does not count their failures as collateral.
+ * The table is static (engine/faults.c). */
+typedef struct {
+  const char *fault; /* mqe_fault_info.name */
+  bool v5;           /* the 5.0 catalog (else 3.1.1) */
+  const char *stmt;
+  const char *why; /* one line */
+} mqe_fault_also;
+size_t mqe_fault_also_count(void);
+const mqe_fault_also *mqe_fault_also_at(size_t i); /* NULL past the end */
+bool mqe_fault_breaks_also(const char *fault, bool v5, const char *stmt);
 
 /* ------------------------------------------------------------------------ */
 /* Engine                                                                   */
