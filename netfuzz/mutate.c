@@ -781,12 +781,6 @@ static size_t mutate_session(mqz_mutator *m, const uint8_t *s, size_t n, const u
     const mqz_rec *pr = &m->recs[at];
     static const uint32_t counts[] = {100, 300, 1000, 3000};
     uint32_t count = counts[below(st, 4)];
-    /* the bigger count is drawn from a stream of its own, so the rest of
-     * the session mutates as it did before it (a larger one, or as many as
-     * a REPEAT holds, kept a single-threaded sanitizer build reading for
-     * seconds: the liveness probe failed on a loaded machine) */
-    uint64_t side = *st ^ 0x9E3779B97F4A7C15u;
-    if (below(&side, 12) == 0) count = 30000;
     /* half the time the sender neither reads nor answers meanwhile: what
      * the broker owes it (PUBRECs, PUBACKs, deliveries) piles up too, and
      * with a receive buffer of 2 KiB its writes to the sender block within
