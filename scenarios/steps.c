@@ -401,6 +401,16 @@ static const char *owed_stmt(const mqs__run *r, mqc_type type) {
   return NULL;
 }
 
+/* The step's `owed:` statements of this run fail: what the step waits for
+ * never came, so its own statements are not reached (the caller ends the
+ * step and marks it so). False when the step names none. */
+static bool blame_step_owed(mqs__run *r, const mqs_step *st) {
+  unsigned b = mqs_version_slot(r->c->version);
+  for (size_t k = 0; k < st->n_owed[b]; k++)
+    mqs__judged(r, st, st->owed[b][k], true);
+  return st->n_owed[b] > 0;
+}
+
 /* Compares the next packet of idx with exp; describes a mismatch. A packet
  * of the expected type with other fields wrong is a failed check the case
  * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
@@ -438,8 +448,12 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
     if (r->cl[idx].transport_error)
       return mqs__end(r, st, MQS_ERROR, true, "%s: transport error: %s", what,
                       r->cl[idx].close_msg);
-    return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', %s", what,
-                    mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), why);
+    bool owed_by_step =
+        exp == st->node && r->cl[idx].open && !r->cl[idx].poisoned && blame_step_owed(r, st);
+    mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', %s", what,
+             mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), why);
+    if (owed_by_step) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+    return -1;
   }
   char got[900];
   describe_rx(r, rx, got, sizeof got);
@@ -820,7 +834,9 @@ static int do_expect_all(mqs__run *r, const mqs_step *st) {
                       want.p ? want.p : "", st->items[j].line, why);
       mqs__buf_free(&want);
     }
+    bool owed_by_step = left == n && blame_step_owed(r, st);
     rc = mqs__end(r, st, MQS_FAIL, false, "expect_all: %zu of %zu packets did not arrive", left, n);
+    if (owed_by_step) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
   }
 out:
   free(done);
@@ -1259,9 +1275,11 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
                       "  tolerance:  due %.3f s after the last packet (1.5 x Keep Alive), "
                       "margin %s\n",
                       (double)(ka_ms * 3 / 2) / 1000.0, margin_why);
-    return mqs__end(r, st, MQS_FAIL, false,
-                    "expect_disconnect: the connection of '%s' is still open%s", cname(r, idx),
-                    ka_ms ? " after 1.5 x Keep Alive and the margin" : "");
+    bool owed_by_step = !got_packet && blame_step_owed(r, st);
+    mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: the connection of '%s' is still open%s",
+             cname(r, idx), ka_ms ? " after 1.5 x Keep Alive and the margin" : "");
+    if (owed_by_step) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+    return -1;
   }
   if (c->transport_error)
     return mqs__end(r, st, MQS_ERROR, true, "transport error: %s", c->close_msg);
