@@ -231,6 +231,13 @@ static const struct {
     {MQC_PUBLISH, "properties", "response_topic", {NULL}, {"MQTT-3.3.2-15"}, 0},
     {MQC_PUBLISH, "properties", "correlation_data", {NULL}, {"MQTT-3.3.2-16"}, 0},
     {MQC_PUBLISH, "properties", "user_property", {NULL}, {"MQTT-3.3.2-17"}, 0},
+    /* the identifier given for an empty Client Identifier (5.0) */
+    {MQC_CONNACK,
+     "properties",
+     "assigned_client_identifier",
+     {NULL},
+     {"MQTT-3.2.2-16", "MQTT-3.1.3-7"},
+     0},
 };
 
 /* Does the sequence of one-key mappings seq name property `name`? */
