@@ -326,6 +326,51 @@ static const char *noprop_stmt(const mqs__run *r, const mqs_step *st, mqc_type t
   return NULL;
 }
 
+/* One expected reason code entry (a code or a list of acceptable codes)
+ * accepts code; -1: not a plain number, so the entry cannot be judged here. */
+static int code_ok(yaml_document_t *doc, yaml_node_t *e, uint8_t code) {
+  size_t n = e && e->type == YAML_SEQUENCE_NODE ? mqs__seq_size(e) : 1;
+  for (size_t j = 0; j < n; j++) {
+    yaml_node_t *one = e && e->type == YAML_SEQUENCE_NODE ? mqs__seq_at(doc, e, j) : e;
+    if (!mqs__is_scalar(one)) return -1;
+    char *end;
+    unsigned long v = strtoul(mqs__scalar(one), &end, 0);
+    if (*end || end == mqs__scalar(one)) return -1;
+    if (v == code) return 1;
+  }
+  return 0;
+}
+
+/* Can the expected entries exp[from..n) take the codes not yet used, in
+ * some order? (n is small: one entry per topic filter.) */
+static bool codes_permute(yaml_document_t *doc, yaml_node_t *exp, const mqc_bytes *got, size_t from,
+                          uint32_t used) {
+  size_t n = mqs__seq_size(exp);
+  if (from == n) return true;
+  for (size_t i = 0; i < n; i++)
+    if (!(used & (1u << i)) && code_ok(doc, mqs__seq_at(doc, exp, from), got->p[i]) == 1 &&
+        codes_permute(doc, exp, got, from + 1, used | (1u << i)))
+      return true;
+  return false;
+}
+
+/* The statement a SUBACK's or UNSUBACK's reason code list breaks when its
+ * shape is what differs: a code per filter (a count that differs), or their
+ * order (the right codes in another order); NULL otherwise (the step's
+ * statements judge the codes themselves). */
+static const char *codes_stmt(const mqs__run *r, yaml_node_t *exp, const mqc_packet *p) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  bool v5 = r->v == MQC_V5, sub = p->type == MQC_SUBACK;
+  if (!exp || exp->type != YAML_SEQUENCE_NODE || mqs__seq_size(exp) > 16) return NULL;
+  for (size_t i = 0; i < mqs__seq_size(exp); i++)
+    if (code_ok(doc, mqs__seq_at(doc, exp, i), 0) < 0) return NULL;
+  if (mqs__seq_size(exp) != p->suback.reasons.n)
+    return sub ? (v5 ? "MQTT-3.8.4-6" : "MQTT-3.8.4-5") : NULL;
+  if (codes_permute(doc, exp, &p->suback.reasons, 0, 0))
+    return sub ? "MQTT-3.9.3-1" : v5 ? "MQTT-3.11.3-1" : NULL;
+  return NULL;
+}
+
 /* Judges the mapped fields of exp against a packet of its type; diff holds
  * the mismatching fields (one "      NAME  expected ..." line each). Returns
  * how many mismatches were judged this way. */
@@ -357,6 +402,19 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
     }
     mqs__judged(r, st, field_stmt(r, st, i), bad);
     judged += bad;
+  }
+  if (p->type == MQC_SUBACK || p->type == MQC_UNSUBACK) {
+    bool differs = false;
+    for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+      while (*l == ' ')
+        l++;
+      differs |= !strncmp(l, "reason_codes ", 13);
+    }
+    const char *id = differs ? codes_stmt(r, mqs__map_get(doc, exp, "reason_codes"), p) : NULL;
+    if (id) {
+      mqs__judged(r, st, id, true);
+      judged++;
+    }
   }
   /* "properties  expected no NAME, received ..." (match.c) */
   static const char np[] = "expected no ";
