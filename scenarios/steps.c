@@ -448,7 +448,7 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
  * when nothing was removed, answers while the send quota is used up), that
  * one is blamed instead. */
 #define OWED_IDS 3
-static const char *owed_stmt(const mqs__run *r, mqc_type type) {
+static const char *owed_stmt_of(const mqs__run *r, mqc_type type, bool general) {
   static const struct {
     mqc_type type;
     const char *s311[OWED_IDS], *s5[OWED_IDS]; /* [0] general, then particular */
@@ -462,8 +462,13 @@ static const char *owed_stmt(const mqs__run *r, mqc_type type) {
   };
   for (size_t i = 0; i < sizeof owed / sizeof owed[0]; i++)
     if (owed[i].type == type)
-      return cited_or_first(r, r->v == MQC_V5 ? owed[i].s5 : owed[i].s311, OWED_IDS, 1);
+      return general ? (r->v == MQC_V5 ? owed[i].s5 : owed[i].s311)[0]
+                     : cited_or_first(r, r->v == MQC_V5 ? owed[i].s5 : owed[i].s311, OWED_IDS, 1);
   return NULL;
+}
+
+static const char *owed_stmt(const mqs__run *r, mqc_type type) {
+  return owed_stmt_of(r, type, false);
 }
 
 /* The step's `owed:` statements of this run fail: what the step waits for
@@ -899,7 +904,20 @@ static int do_expect_all(mqs__run *r, const mqs_step *st) {
                       want.p ? want.p : "", st->items[j].line, why);
       mqs__buf_free(&want);
     }
-    bool owed_by_step = left == n && blame_step_owed(r, st);
+    /* answers owed whatever the step is about (acknowledgements of the
+     * case's own PUBLISHes, say) that never came blame the statement that
+     * owes each, as in expect; the general one: the group does not say which
+     * client's particular situation applies */
+    bool all_owed = true;
+    for (size_t j = 0; j < n && all_owed; j++) {
+      const mqs__client *c = &r->cl[st->items[j].client];
+      all_owed = done[j] || (c->open && !c->poisoned &&
+                             owed_stmt_of(r, mqs__match_type(doc, st->items[j].match), true));
+    }
+    for (size_t j = 0; j < n && all_owed; j++)
+      if (!done[j])
+        mqs__judged(r, st, owed_stmt_of(r, mqs__match_type(doc, st->items[j].match), true), true);
+    bool owed_by_step = all_owed || (left == n && blame_step_owed(r, st));
     rc = mqs__end(r, st, MQS_FAIL, false, "expect_all: %zu of %zu packets did not arrive", left, n);
     if (owed_by_step) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
   }
