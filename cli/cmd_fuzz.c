@@ -39,44 +39,54 @@ static void usage(FILE *f) {
              "  --exec \"CMD {port}\"   start the broker on a free loopback port, restart it\n"
              "                        after each crash; its output goes to DIR/broker-N.log\n"
              "  --jobs N              exec: N broker instances, one port each (default 1)\n"
+             "  --exec-url URL        exec: how the broker is reached, with {port} (default\n"
+             "                        tcp://127.0.0.1:{port}; e.g. mqtts://127.0.0.1:{port}\n"
+             "                        for a TLS listener, with --cafile or --insecure)\n"
              "  --cafile/--cert/--key F, --insecure   TLS, as for run\n"
              "  --username U --password P              for the liveness probe\n"
              "  --version V           3.1, 3.1.1 or 5, repeatable (default: every version the\n"
-             "                        target accepts)\n"
-             "run:\n"
-             "  --findings DIR        where findings go, made with its parents (default: findings)\n"
-             "  --corpus DIR          extra sessions to start from\n"
-             "  --seed N              (default 1): session k is regenerated from N and k\n"
-             "  --duration T          stop after T (e.g. 90s, 30m, 8h)\n"
-             "  --sessions N          stop after N sessions\n"
-             "  --max-findings N      stop after N unique findings\n"
-             "  --concurrency N       sessions in flight per instance (default 64)\n"
-             "  --coverage            exec'd broker built with AFL++ instrumentation: keep\n"
-             "                        sessions that reach new edges\n"
-             "  --no-feedback         --coverage that only counts edges (for comparisons)\n"
-             "  --sync-dir DIR        share the corpus with other fuzzers (AFL++ queue layout)\n"
-             "  --resume              continue the run recorded in --findings DIR\n"
-             "  --json-stats F        write the statistics as JSON every second\n"
-             "  --no-spec             only crash, hang, bad-wire and leak\n"
-             "  --no-minimise         keep findings as found\n"
-             "  --hang-ms MS          liveness deadline (default 2000)\n"
-             "  --drain-ms MS         how long deliveries owed to a leaving subscriber may take\n"
-             "                        (default 500)\n"
-             "  --leak-rss KIB --leak-fds N --leak-window SESSIONS\n"
-             "                        leak thresholds (default 32768 KiB, 64, 2000)\n"
-             "  --held-rss KIB        exec: the broker's RSS rising this far over its lowest\n"
-             "                        while sessions run is a finding, even if freed after\n"
-             "                        (default 262144)\n"
-             "  --exit-every N        a broker built with LeakSanitizer is stopped with SIGTERM\n"
-             "                        every N sessions (default 10000) and at the end; its\n"
-             "                        leak and shutdown reports are findings\n"
-             "  --no-exit-check       never stop it for that\n"
-             "  --stack-kib N         the exec'd broker's stack limit (RLIMIT_STACK), so that\n"
-             "                        unbounded recursion crashes at depths inputs reach\n"
-             "  --replay FILE         run one session file (a finding's session.bin) and exit\n"
-             "  -q                    no status line\n"
-             "\n"
-             "Exit: 0 no finding, 1 a finding was made, 2 usage or setup error.\n");
+             "                        target accepts)\n");
+  fprintf(f,
+          "run:\n"
+          "  --findings DIR        where findings go, made with its parents (default: findings)\n"
+          "  --corpus DIR          extra sessions to start from\n"
+          "  --seed N              (default 1): session k is regenerated from N and k\n"
+          "  --duration T          stop after T (e.g. 90s, 30m, 8h)\n"
+          "  --sessions N          stop after N sessions\n"
+          "  --max-findings N      stop after N unique findings\n"
+          "  --concurrency N       sessions in flight per instance (default 64)\n"
+          "  --coverage            exec'd broker built with AFL++ instrumentation: keep\n"
+          "                        sessions that reach new edges\n"
+          "  --no-feedback         --coverage that only counts edges (for comparisons)\n"
+          "  --sync-dir DIR        share the corpus with other fuzzers (AFL++ queue layout)\n"
+          "  --resume              continue the run recorded in --findings DIR\n"
+          "  --json-stats F        write the statistics as JSON every second\n"
+          "  --no-spec             only crash, hang, bad-wire and leak\n"
+          "  --no-minimise         keep findings as found\n"
+          "  --hang-ms MS          liveness deadline (default 2000)\n"
+          "  --drain-ms MS         how long deliveries owed to a leaving subscriber may take\n"
+          "                        (default 500)\n"
+          "  --leak-rss KIB --leak-fds N --leak-window SESSIONS\n"
+          "                        leak thresholds (default 32768 KiB, 64, 2000)\n"
+          "  --held-rss KIB        exec: the broker's RSS rising this far over its lowest\n"
+          "                        while sessions run is a finding, even if freed after\n"
+          "                        (default 262144)\n"
+          "  --exit-every N        a broker built with LeakSanitizer is stopped with SIGTERM\n"
+          "                        every N sessions (default 10000) and at the end; its\n"
+          "                        leak and shutdown reports are findings\n"
+          "  --no-exit-check       never stop it for that\n"
+          "  --idle-cpu PCT        exec: the broker at rest (no session, idle connections)\n"
+          "                        runnable more than PCT%% of a core is a finding, checked\n"
+          "                        every 10 s and at the end (default 50; 0 turns it off)\n"
+          "  --idle-cpu-ms MS      how long it is measured at rest (default 300)\n"
+          "  --stack-kib N         the exec'd broker's stack limit (RLIMIT_STACK), so that\n"
+          "                        unbounded recursion crashes at depths inputs reach\n"
+          "  --replay FILE|DIR     run one session file (a finding's session.bin, or its\n"
+          "                        folder) and exit; with --exec, the crash, leak-at-exit\n"
+          "                        and idle-CPU oracles judge the broker afterwards\n"
+          "  -q                    no status line\n"
+          "\n"
+          "Exit: 0 no finding, 1 a finding was made, 2 usage or setup error.\n");
 }
 
 static int parse_duration(const char *s, uint64_t *ms) {
@@ -135,6 +145,9 @@ static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, con
     } else if (!strcmp(a, "--exec")) {
       NEED_ARG;
       o->exec = v;
+    } else if (!strcmp(a, "--exec-url")) {
+      NEED_ARG;
+      o->exec_url = v;
     } else if (!strcmp(a, "--jobs")) {
       NEED_ARG;
       if (parse_u64(v, &u) || !u || u > 16) BAD_VALUE;
@@ -229,6 +242,15 @@ static int parse_args(int argc, char **argv, mqz_opts *o, mqs_tls_opts *tls, con
       NEED_ARG;
       if (parse_u64(v, &u) || !u || u > 4194304) BAD_VALUE;
       o->stack_kib = (uint32_t)u;
+    } else if (!strcmp(a, "--idle-cpu")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || u > 6400) BAD_VALUE;
+      o->idle_cpu_pct = (unsigned)u;
+      o->no_idle_cpu = u == 0;
+    } else if (!strcmp(a, "--idle-cpu-ms")) {
+      NEED_ARG;
+      if (parse_u64(v, &u) || u < 50 || u > 60000) BAD_VALUE;
+      o->idle_cpu_ms = (uint32_t)u;
     } else if (!strcmp(a, "--no-exit-check")) {
       o->no_exit_check = true;
     } else if (!strcmp(a, "--replay")) {
@@ -342,8 +364,9 @@ int mqc_cmd_fuzz(int argc, char **argv) {
   o.n_seed_paths = n_seeds;
   char err[600];
   mqn_tls *ctx = NULL;
-  bool tls_url = o.target && (!strncmp(o.target, "mqtts", 5) || !strncmp(o.target, "ssl", 3) ||
-                              !strncmp(o.target, "tls", 3) || !strncmp(o.target, "wss", 3));
+  const char *url = o.exec_url ? o.exec_url : o.target;
+  bool tls_url = url && (!strncmp(url, "mqtts", 5) || !strncmp(url, "ssl", 3) ||
+                         !strncmp(url, "tls", 3) || !strncmp(url, "wss", 3));
   if (tls_url) {
     mqn_tls_opts to = {.ca_file = tls.cafile,
                        .cert_file = tls.cert,

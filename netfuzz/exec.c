@@ -538,8 +538,22 @@ static bool exec_record(mqz_exec *x, slot *s, int64_t now) {
     }
     return !c->dialing || now >= s->wake;
   case MQZ_OP_SEND:
-  case MQZ_OP_ACK:
   case MQZ_OP_RAW:
+    /* on a cluster a PUBLISH waits until the subscriptions made on other
+     * nodes can have got here: sooner, a miss is no finding (and no
+     * scenario could replay it) */
+    if (x->o.n_nodes > 1 && r->pkt_len && (r->pkt[0] >> 4) == MQC_PUBLISH) {
+      if (!s->wake) s->wake = now + x->o.sync_ms; /* how long a SUBACK is waited for */
+      int64_t settle = mqz__model_settle_ms(&s->model, c->idx);
+      if (settle < 0 && now < s->wake) return false;
+      if (settle > now) {
+        s->wake = settle;
+        return false;
+      }
+    }
+    send_packet(x, s, c, r);
+    return true;
+  case MQZ_OP_ACK:
     send_packet(x, s, c, r);
     return true;
   case MQZ_OP_REPEAT:

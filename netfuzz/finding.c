@@ -254,6 +254,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
   tprintf(&t, "check]\nsteps:\n");
   bool open[MQZ_MAX_CLIENTS] = {0};
   bool repeated[MQZ_MAX_CLIENTS] = {0};
+  unsigned subscribed_on = 0; /* nodes with a SUBSCRIBE since the last wait */
   size_t ev = 0, idx = 0;
   uint8_t buf[MQZ_SESSION_MAX];
   mqz_iter_init(&it, f->session, f->session_n);
@@ -284,6 +285,14 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
       if (r.op == MQZ_OP_ACK && auto_ack) break;    /* answered by the steps below */
       if (how[idx] == MQZ_REPLAY_SUPPRESSED) break; /* the fuzzer did not send it either */
       if (!r.pkt_len) break;                        /* nothing went out (a RAW shrunk to no byte) */
+      /* as the fuzzer held it (netfuzz/exec.c): a PUBLISH waits until the
+       * subscriptions made on other nodes can have got to its node */
+      if ((r.pkt[0] >> 4) == MQC_SUBSCRIBE) subscribed_on |= 1u << place[r.client];
+      if ((r.pkt[0] >> 4) == MQC_PUBLISH && (subscribed_on & ~(1u << place[r.client]))) {
+        tprintf(&t, "  - {wait: %u, comment: \"the subscriptions reach the other nodes\"}\n",
+                f->propagation_ms);
+        subscribed_on = 0;
+      }
       memcpy(buf, r.pkt, r.pkt_len);
       mqz_token_apply(buf, r.pkt_len, token);
       tprintf(&t, "  - {client: c%u, send_hex: \"", r.client);
@@ -331,6 +340,7 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
       break;
     case MQZ_OP_WAIT:
       tprintf(&t, "  - {wait: %u}\n", r.arg);
+      if (r.arg >= f->propagation_ms) subscribed_on = 0;
       break;
     default:
       break;

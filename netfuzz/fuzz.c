@@ -1,6 +1,7 @@
 /* fuzz.c - the fuzzing run: instances (an exec'd broker, or the target URL,
  * each with its executor), scheduling, the crash, hang and leak oracles,
  * triage of who did it, deduplication, minimisation, the corpus, stats.
+ * The idle-CPU oracle's measurements are in cpu.c.
  *
  * Determinism: session k of a run is the seed corpus entry
  * pick(seed, k) mutated with seed mix(seed, k), so without coverage feedback
@@ -63,6 +64,10 @@ typedef struct {
    * started, 0 before the first sample; when the next sample is due */
   uint64_t held_base, held_peak;
   int64_t held_next;
+  /* idle CPU: when the broker at rest is measured next; due: no new
+   * sessions until those in flight end and it is measured */
+  int64_t cpu_next;
+  bool cpu_due;
   bool dead;  /* --target only: the broker stopped answering for good */
   bool fresh; /* exec: restarted, and no session ran on it since */
 } instance;
@@ -152,9 +157,25 @@ static uint32_t token_for(const run *r, uint64_t number) {
 
 /* ---- instances ---- */
 
-/* An exec'd broker listens on TCP on loopback; its port changes on restart. */
-static mqn_url broker_url(const mqz_broker *b) {
+/* How an exec'd broker is reached, as text: --exec-url with its "{port}"
+ * replaced (plain TCP on loopback by default); the port changes on
+ * restart. */
+static void broker_url_text(const mqz_opts *o, uint16_t port, char *out, size_t cap) {
+  const char *t = o->exec_url ? o->exec_url : "tcp://127.0.0.1:{port}";
+  const char *at = strstr(t, "{port}");
+  if (!at) {
+    snprintf(out, cap, "%s", t);
+    return;
+  }
+  snprintf(out, cap, "%.*s%u%s", (int)(at - t), t, (unsigned)port, at + 6);
+}
+
+static mqn_url broker_url(const mqz_opts *o, const mqz_broker *b) {
+  char text[600];
+  broker_url_text(o, mqz_broker_port(b), text, sizeof text);
   mqn_url u;
+  if (mqn_url_parse(text, &u) == MQN_OK) return u;
+  /* mqz_fuzz and mqz_replay checked the template: not reached */
   memset(&u, 0, sizeof u);
   u.scheme = MQN_TCP;
   snprintf(u.host, sizeof u.host, "127.0.0.1");
@@ -162,12 +183,28 @@ static mqn_url broker_url(const mqz_broker *b) {
   return u;
 }
 
+/* The --exec-url template parses once its port is filled in. */
+static int exec_url_ok(const mqz_opts *o, char *err, size_t cap) {
+  if (!o->exec_url) return 0;
+  char text[600];
+  mqn_url u;
+  broker_url_text(o, 1883, text, sizeof text);
+  if (!strstr(o->exec_url, "{port}") || mqn_url_parse(text, &u) != MQN_OK) {
+    snprintf(err, cap,
+             "--exec-url: '%s' is not a URL with {port} where the port goes (e.g. "
+             "mqtts://127.0.0.1:{port})",
+             o->exec_url);
+    return -1;
+  }
+  return 0;
+}
+
 static int instance_start(run *r, instance *in, char *err, size_t cap) {
   if (r->o->exec) {
     snprintf(in->log_path, sizeof in->log_path, "%s/broker-%u.log", r->o->findings_dir, in->no);
     mqz_broker_opts bo = {r->o->exec, in->log_path, 0, r->o->coverage, 0, r->o->stack_kib};
     if (mqz_broker_start(&bo, &in->broker, err, cap)) return -1;
-    in->url = broker_url(in->broker);
+    in->url = broker_url(r->o, in->broker);
   } else if (mqn_url_parse(r->o->target, &in->url) != MQN_OK) {
     snprintf(err, cap, "'%s' is not a target URL (tcp://, mqtts://, ws://, wss://)", r->o->target);
     return -1;
@@ -203,7 +240,7 @@ static void exec_opts(const run *r, const instance *in, mqz_exec_opts *xo) {
 static void instance_url(instance *in) {
   if (!in->broker) return;
   in->fresh = true;
-  in->url = broker_url(in->broker);
+  in->url = broker_url(in->owner->o, in->broker);
   mqz_exec_set_url(in->x, &in->url);
   mqz_exec_set_url(in->tx, &in->url);
   mqz_exec_set_url(in->bx, &in->url);
@@ -336,6 +373,75 @@ static bool held_reproduces(run *r, instance *in, const uint8_t *s, size_t n) {
   return held_over(r, in);
 }
 
+/* ---- idle CPU ---- */
+
+#define CPU_EVERY_MS  10000 /* a broker at rest is measured this often, and at the end */
+#define CPU_SETTLE_MS 50
+
+/* A broker that burns CPU while nothing is asked of it (a loop polling a
+ * dead socket, a poll set that keeps firing, a spinning thread) still
+ * answers the liveness probe: it is measured at rest, sessions drained,
+ * holding only idle connections (cpu.c). */
+static bool cpu_sig(const char *sig) {
+  return !strcmp(sig, "leak:idle-cpu");
+}
+
+static unsigned cpu_limit(const run *r) {
+  return r->o->idle_cpu_pct ? r->o->idle_cpu_pct : 50;
+}
+
+static uint32_t cpu_window(const run *r) {
+  return r->o->idle_cpu_ms ? r->o->idle_cpu_ms : 300;
+}
+
+/* Measures the broker of in at rest: no session running (the caller's
+ * business), what the sessions left handled (a liveness round trip), and
+ * the idle connections open. Returns 1 when it was runnable more than the
+ * limit over the window, 0 when not, -1 when it cannot tell (not running,
+ * not answering: the hang and crash oracles' business). msg (may be NULL)
+ * gets the figures. */
+static int cpu_idle_over(run *r, instance *in, char *msg, size_t cap) {
+  if (!in->broker || in->dead) return -1;
+  sleep_ms(CPU_SETTLE_MS); /* the broker closes what we closed */
+  char why[300];
+  uint32_t hang = r->o->hang_ms ? r->o->hang_ms : 2000;
+  if (alive_within(r, in, probe_version(r), hang, why, sizeof why)) return -1;
+  mqz__idlers d;
+  char cid[40];
+  snprintf(cid, sizeof cid, "mqcheck-idle-%u", in->no);
+  unsigned open = mqz__idlers_open(&d, &in->url, r->o->tls, probe_version(r), cid, r->o->username,
+                                   r->o->password, (int)hang);
+  sleep_ms(CPU_SETTLE_MS); /* the broker takes them in */
+  int pid = mqz_broker_pid(in->broker), rc = -1;
+  mqz__cpu a, b;
+  if (!mqz__cpu_sample(pid, &a)) {
+    sleep_ms((long)cpu_window(r));
+    if (!mqz__cpu_sample(pid, &b)) {
+      double used, busy;
+      mqz__cpu_share(&a, &b, &used, &busy);
+      rc = busy * 100.0 > (double)cpu_limit(r);
+      if (msg && cap)
+        snprintf(msg, cap,
+                 "the broker at rest (no session, %u idle connections) was %s %.0f%% of a core "
+                 "(on a CPU %.0f%%) over %lld ms (limit %u%%)",
+                 open, a.has_runnable && b.has_runnable ? "runnable" : "on a CPU", busy * 100.0,
+                 used * 100.0, (long long)(b.at_ms - a.at_ms), cpu_limit(r));
+    }
+  }
+  mqz__idlers_close(&d);
+  return rc;
+}
+
+/* Runs s alone on a freshly started broker, then measures it at rest. */
+static bool cpu_reproduces(run *r, instance *in, const uint8_t *s, size_t n) {
+  restart(r, in);
+  if (in->dead) return false;
+  in->fresh = false;
+  mqz_outcome out;
+  mqz_exec_one(in->tx, token_for(r, r->next_number++), s, n, &out);
+  return cpu_idle_over(r, in, NULL, 0) == 1;
+}
+
 /* ---- what the broker reports when it is stopped ---- */
 
 #define MAX_EXIT_SIGS 16
@@ -396,6 +502,7 @@ static size_t exit_report(instance *in, char (*sigs)[256], char *msg, size_t mca
 static bool reproduces(run *r, instance *in, const uint8_t *s, size_t n, mqz_kind kind,
                        const char *sig) {
   if (held_sig(sig)) return in->broker && held_reproduces(r, in, s, n);
+  if (cpu_sig(sig)) return in->broker && cpu_reproduces(r, in, s, n);
   mqz_outcome out;
   in->fresh = false;
   mqz_exec_one(in->tx, token_for(r, r->next_number++), s, n, &out);
@@ -499,10 +606,17 @@ static mqc_version level_at(const uint8_t *s, size_t n, size_t idx, unsigned cli
  * variants (mqz__shrink_packet), each kept when the finding still
  * reproduces: the field variants of every packet first (fields_pass), the
  * runs of bytes after, so that the budget goes where shrinking pays most. */
+/* Ctrl-C (or SIGTERM): a minimisation under way ends at the smallest
+ * session it has kept so far, so the finding is written and the run stops
+ * within a candidate's time. */
+static bool interrupted(const run *r) {
+  return r->o->stop && *r->o->stop;
+}
+
 static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *cand, mqz_kind kind,
                            const char *sig, unsigned *budget, bool once, bool fields_pass) {
   uint8_t pkt[MQZ_SESSION_MAX];
-  for (size_t idx = 0; *budget; idx++) {
+  for (size_t idx = 0; *budget && !interrupted(r); idx++) {
     mqz_iter it;
     mqz_rec rec;
     size_t i = 0;
@@ -514,7 +628,8 @@ static size_t shrink_bytes(run *r, instance *in, uint8_t *s, size_t n, uint8_t *
     if (rec.op != MQZ_OP_SEND && rec.op != MQZ_OP_ACK && rec.op != MQZ_OP_RAW) continue;
     mqc_version v = level_at(s, n, idx, rec.client);
     unsigned fields = rec.op == MQZ_OP_RAW ? 0 : mqz__shrink_fields(rec.pkt, rec.pkt_len, v);
-    for (unsigned k = fields_pass ? 0 : fields; *budget && (!fields_pass || k < fields); k++) {
+    for (unsigned k = fields_pass ? 0 : fields;
+         *budget && !interrupted(r) && (!fields_pass || k < fields); k++) {
       size_t pn = 0;
       bool more = rec.op == MQZ_OP_RAW ? mqz__shrink_raw(rec.pkt, rec.pkt_len, k, pkt, &pn)
                                        : mqz__shrink_packet(rec.pkt, rec.pkt_len, v, k, pkt, &pn);
@@ -578,7 +693,7 @@ static int scenario_fails(run *r, instance *in, const mqz_finding *f) {
      * scenario's clients go to the nodes the session used */
     char url[600], err[256], nodes[MQZ_MAX_NODES][400];
     if (in->broker)
-      snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)mqz_broker_port(in->broker));
+      broker_url_text(r->o, mqz_broker_port(in->broker), url, sizeof url);
     else
       snprintf(url, sizeof url, "%s", r->o->target ? r->o->target : "");
     const char *targets[MQZ_MAX_NODES] = {url};
@@ -625,6 +740,7 @@ static int scenario_fails(run *r, instance *in, const mqz_finding *f) {
  * the scenario is what the user keeps (its pacing differs from the
  * session's, so a race the session won may not happen in it). */
 static bool keeps(run *r, instance *in, const uint8_t *s, size_t n, const mqz_finding *proto) {
+  if (interrupted(r)) return false;
   if (!still_reproduces(r, in, s, n, proto->kind, proto->signature)) return false;
   mqz_finding f = *proto;
   f.session = s;
@@ -716,11 +832,12 @@ static size_t minimise(run *r, instance *in, uint8_t *s, size_t n, const mqz_fin
    * per run, found or not): fewer runs, each candidate tried once, and the
    * result checked at the end (else the bytes stay as the records left
    * them); the scenario too is checked once, at the end */
-  bool slow = kind == MQZ_CRASH || kind == MQZ_HANG || at_exit_sig(sig) || held_sig(sig);
+  bool slow =
+      kind == MQZ_CRASH || kind == MQZ_HANG || at_exit_sig(sig) || held_sig(sig) || cpu_sig(sig);
   unsigned bytes_budget = slow ? 40 : 200;
   size_t m = shrink_bytes(r, in, s, n, cand, kind, sig, &bytes_budget, slow, true);
   m = shrink_bytes(r, in, s, m, cand, kind, sig, &bytes_budget, slow, false);
-  if (m < n && !keeps(r, in, s, m, proto)) {
+  if (m < n && (interrupted(r) || !keeps(r, in, s, m, proto))) {
     memcpy(s, before, n);
     m = n;
   }
@@ -747,9 +864,10 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
   if (r->o->n_nodes > 1) {
     f.node_names = r->o->node_names;
     f.n_nodes = r->o->n_nodes;
+    f.propagation_ms = r->o->propagation_ms ? r->o->propagation_ms : MQZ_PROPAGATION_DEFAULT_MS;
   }
   size_t m = n, mid = 0;
-  if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig) || held_sig(sig))) {
+  if (reproduced && (kind != MQZ_LEAK || at_exit_sig(sig) || held_sig(sig) || cpu_sig(sig))) {
     m = minimise(r, in, copy, n, &f, &mid);
     size_t nr = 0;
     mqz_iter it;
@@ -777,7 +895,7 @@ static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig,
              SCENARIO_REPLAYS);
   snprintf(f.message, sizeof f.message, "%s%s%s", msg,
            reproduced ? ""
-           : kind == MQZ_LEAK && !at_exit_sig(sig) && !held_sig(sig)
+           : kind == MQZ_LEAK && !at_exit_sig(sig) && !held_sig(sig) && !cpu_sig(sig)
                ? " (one session of the window; a leak needs many)"
                : " (not reproduced alone)",
            replay);
@@ -849,6 +967,7 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
   }
   mqz_exec_abort_all(in->bx);
   if (watch_rss) return held_over(r, in);
+  if (cpu_sig(sig)) return cpu_idle_over(r, in, NULL, 0) == 1;
   /* the single-session check, with an empty session, does the judging */
   static const uint8_t empty[2] = {3, 0};
   return reproduces(r, in, empty, 2, kind, sig);
@@ -1181,6 +1300,55 @@ static void check_held(run *r, instance *in, int64_t now) {
   in->last_ok = mqn_now_ms();
 }
 
+/* Idle CPU: every CPU_EVERY_MS (and at the run's end) no new sessions are
+ * started, and once those in flight have ended the broker is measured at
+ * rest; over the limit twice in a row is a finding, pinned on sessions by
+ * triage (each group, and each minimisation candidate, run on a freshly
+ * started broker that is then measured at rest). final: the run's end
+ * (sessions still in flight are aborted). */
+static void check_cpu(run *r, instance *in, bool final) {
+  if (!in->broker || in->dead || r->o->no_idle_cpu) return;
+  int64_t now = mqn_now_ms();
+  if (!final) {
+    if (!in->cpu_due) {
+      if (now >= in->cpu_next) in->cpu_due = true;
+      return;
+    }
+    if (mqz_exec_running(in->x)) return;
+  }
+  mqz_exec_abort_all(in->x);
+  in->cpu_due = false;
+  char msg[300];
+  bool over = cpu_idle_over(r, in, msg, sizeof msg) == 1 && cpu_idle_over(r, in, NULL, 0) == 1;
+  in->cpu_next = mqn_now_ms() + CPU_EVERY_MS;
+  if (!over) return;
+  const char *sig = "leak:idle-cpu";
+  if (seen_sig(r, sig)) { /* known: a fresh broker, at rest again */
+    restart(r, in);
+    return;
+  }
+  say(r, "fuzz: idle CPU: %s; finding the session that did it", msg);
+  free(r->event_log);
+  r->event_log = NULL;
+  /* a broker that does it at rest with no session at all (its idle
+   * connections are enough) leaves triage nothing to pin it on; that check
+   * restarts the broker, so the candidates are those since the one that
+   * showed it started */
+  int64_t since = in->born;
+  const uint8_t empty[2] = {mqz_selector(probe_version(r)), 0};
+  bool none = cpu_reproduces(r, in, empty, sizeof empty);
+  char m[400];
+  snprintf(m, sizeof m,
+           "%s%s; a scenario cannot measure CPU: `mqcheck fuzz --replay DIR --exec CMD`", msg,
+           none ? ", a fresh broker with no session too" : "");
+  if (none)
+    record_finding(r, in, MQZ_LEAK, sig, "", m, empty, sizeof empty, 0, true);
+  else
+    triage(r, in, MQZ_LEAK, sig, "", m, since);
+  restart(r, in);
+  in->last_ok = mqn_now_ms();
+}
+
 /* LeakSanitizer reports only when the process exits: every exit_every
  * sessions (and at the end of the run) a quiet broker is stopped with
  * SIGTERM, what it reports is judged, and it is started again. Each leak
@@ -1447,6 +1615,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     snprintf(err, cap, "--exec: the command must contain {port}, where the broker's port goes");
     return 2;
   }
+  if (exec_url_ok(o, err, cap)) return 2;
   if (mqz__make_dirs(o->findings_dir, err, cap)) return 2;
   run *r = calloc(1, sizeof *r);
   if (!r) {
@@ -1518,6 +1687,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
       goto out;
     }
     in->last_ok = in->born = mqn_now_ms();
+    in->cpu_next = in->born + CPU_EVERY_MS;
     in->lsan = mqz_broker_has_lsan(in->broker);
     in->exit_next = o->exit_every ? o->exit_every : 10000;
   }
@@ -1564,8 +1734,8 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
     for (unsigned i = 0; i < r->n_inst; i++) {
       instance *in = &r->inst[i];
       if (in->dead) continue;
-      while (!in->quiescing && !in->exit_due && mqz_exec_has_room(in->x) && !should_stop(r) &&
-             (!o->max_sessions || r->submitted < o->max_sessions)) {
+      while (!in->quiescing && !in->exit_due && !in->cpu_due && mqz_exec_has_room(in->x) &&
+             !should_stop(r) && (!o->max_sessions || r->submitted < o->max_sessions)) {
         submit_one(r, in);
         r->submitted++;
       }
@@ -1574,6 +1744,7 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
       check_hang(r, in, mqn_now_ms());
       check_leak(r, in);
       check_held(r, in, mqn_now_ms());
+      check_cpu(r, in, false);
       check_exit(r, in, false);
     }
     sync_in(r);
@@ -1591,8 +1762,10 @@ int mqz_fuzz(const mqz_opts *o, mqz_stats *stats, char *err, size_t cap) {
       if (!busy) break;
     }
   }
-  for (unsigned i = 0; i < r->n_inst; i++)
+  for (unsigned i = 0; i < r->n_inst; i++) {
+    if (!(o->stop && *o->stop)) check_cpu(r, &r->inst[i], true);
     check_exit(r, &r->inst[i], true);
+  }
   status(r, true);
   save_state(r);
   rc = stats->findings ? 1 : 0;
@@ -1615,7 +1788,31 @@ out:
   return rc;
 }
 
+/* The idle-CPU oracle after a replay on an exec'd broker: the session has
+ * ended; is the broker busy at rest? Prints and returns true when it is,
+ * twice in a row. */
+static bool replay_idle_cpu(const mqz_opts *o, mqz_broker *b, const uint8_t *s, size_t n) {
+  if (o->no_idle_cpu) return false;
+  run *r = calloc(1, sizeof *r);
+  if (!r) return false;
+  r->o = o;
+  r->versions = version_bit(mqz_session_version(s, n));
+  instance in = {.broker = b, .url = broker_url(o, b)};
+  char msg[300] = "";
+  bool over = cpu_idle_over(r, &in, msg, sizeof msg) == 1 && cpu_idle_over(r, &in, NULL, 0) == 1;
+  if (over) printf("leak:idle-cpu: %s\n", msg);
+  free(r);
+  return over;
+}
+
 int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t cap) {
+  /* a finding's folder stands for its session.bin */
+  char in_dir[4000];
+  struct stat sb;
+  if (!stat(session_file, &sb) && S_ISDIR(sb.st_mode)) {
+    snprintf(in_dir, sizeof in_dir, "%s/session.bin", session_file);
+    session_file = in_dir;
+  }
   FILE *f = fopen(session_file, "rb");
   if (!f) {
     snprintf(err, cap, "cannot read %s: %s", session_file, strerror(errno));
@@ -1639,12 +1836,16 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
   char log_path[4200] = "";
   if (o->exec) {
     snprintf(log_path, sizeof log_path, "%s.broker.log", session_file);
+    if (exec_url_ok(o, err, cap)) {
+      free(s);
+      return 2;
+    }
     mqz_broker_opts bo = {o->exec, log_path, 0, false, 0, o->stack_kib};
     if (mqz_broker_start(&bo, &b, err, cap)) {
       free(s);
       return 2;
     }
-    xo.url = broker_url(b);
+    xo.url = broker_url(o, b);
   } else if (!o->target || mqn_url_parse(o->target, &xo.url) != MQN_OK) {
     snprintf(err, cap, "--replay needs --target URL or --exec CMD");
     free(s);
@@ -1680,6 +1881,8 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
     char why[200];
     if (broker_died(b, why, sizeof why)) {
       printf("crash: the broker %s (log: %s)\n", why, log_path);
+      rc = 1;
+    } else if (replay_idle_cpu(o, b, s, n)) {
       rc = 1;
     } else if (!o->no_exit_check && mqz_broker_has_lsan(b)) {
       /* a leak shows only when the broker exits */

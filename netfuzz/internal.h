@@ -105,7 +105,8 @@ typedef struct {
   bool reused; /* sent with an identifier still in use: a retransmission */
   uint64_t conn_no;
   uint64_t seq;
-  uint8_t node; /* where it was published */
+  int64_t sent_ms; /* on the executor's clock */
+  uint8_t node;    /* where it was published */
   uint8_t payload[MQZ__PAYLOAD_MAX];
   size_t payload_n, payload_len;
 } mqz__pub;
@@ -124,6 +125,7 @@ typedef struct {
   bool no_local;
   bool shared;
   uint64_t seq;     /* when its SUBACK arrived */
+  int64_t acked_ms; /* ... on the executor's clock */
   uint64_t conn_no; /* the client's connection number it belongs to */
 } mqz__sub;
 
@@ -253,6 +255,12 @@ void mqz__model_answer(mqz__model *m, unsigned client, uint8_t *p, size_t n);
 /* Deliveries still owed to client (MQZ_MAX_CLIENTS: to anyone); 0 means
  * the client may leave (or the session end) without losing anything. */
 size_t mqz__model_owed(mqz__model *m, unsigned client);
+/* On a cluster: when every subscription acknowledged on another node than
+ * client's has had the propagation bound to get there, on the executor's
+ * clock (0 when none is pending, or with one node; -1 while a SUBACK for
+ * one is still to come). A PUBLISH sent sooner owes it nothing, so the
+ * executor holds it until then. */
+int64_t mqz__model_settle_ms(const mqz__model *m, unsigned client);
 /* The delivery oracles for what client was owed (MQZ_MAX_CLIENTS: for
  * everyone): called before a subscriber leaves and at the end. */
 void mqz__model_judge(mqz__model *m, unsigned client);
@@ -305,5 +313,40 @@ bool mqz__shrink_raw(const uint8_t *p, size_t n, unsigned k, uint8_t *out, size_
 /* Topic filter matching (MQTT 4.7): shared-subscription prefixes stripped,
  * '$' topics not matched by leading wildcards. */
 bool mqz__topic_matches(const char *filter, size_t fn, const char *topic, size_t tn);
+
+/* ---- the idle-CPU oracle's measurements (cpu.c) ---- */
+
+/* One reading of a process's CPU counters. */
+typedef struct {
+  int64_t at_ms;        /* when (mqn_now_ms) */
+  uint64_t cpu_ns;      /* utime + stime of all its threads (/proc/PID/stat) */
+  uint64_t runnable_ns; /* its threads' time on a CPU or waiting for one
+                           (/proc/PID/task/TID/schedstat), summed */
+  bool has_runnable;    /* schedstat was readable */
+} mqz__cpu;
+
+/* Reads pid's counters. returns 0, or -1 (no such process, no /proc). */
+int mqz__cpu_sample(int pid, mqz__cpu *out);
+/* From a to b, in cores (1.0 = one core all the time): *used, the CPU time
+ * it got; *busy, the time it was runnable, which other load on the machine
+ * does not shrink (falls back to *used without schedstat). */
+void mqz__cpu_share(const mqz__cpu *a, const mqz__cpu *b, double *used, double *busy);
+
+/* Connections held open and silent while a broker at rest is measured, one
+ * per state a real broker holds idle clients in: the transport alone (TCP,
+ * TLS or WebSocket handshake done, no MQTT byte sent) and a client whose
+ * CONNECT was answered. Owned: mqz__idlers_close. */
+#define MQZ__IDLERS 2
+typedef struct {
+  mqn_conn *c[MQZ__IDLERS];
+} mqz__idlers;
+
+/* Opens them (blocking, each step within timeout_ms; the strings borrowed
+ * for the call). returns how many transports opened; d always needs
+ * mqz__idlers_close. */
+unsigned mqz__idlers_open(mqz__idlers *d, const mqn_url *url, mqn_tls *tls, mqc_version v,
+                          const char *client_id, const char *username, const char *password,
+                          int timeout_ms);
+void mqz__idlers_close(mqz__idlers *d);
 
 #endif

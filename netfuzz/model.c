@@ -263,6 +263,7 @@ static void publish_sent(mqz__model *m, unsigned client, const mqc_packet *pkt) 
   e->expiry = c->v == MQC_V5 && mqc_props_has(&pb->props, MQC_PROP_MESSAGE_EXPIRY_INTERVAL);
   e->id = pb->packet_id;
   e->seq = m->seq;
+  e->sent_ms = m->now;
   e->node = m->node[client];
   e->conn_no = m->conn_no[client];
   for (size_t i = 0; i + 1 < m->n_pub; i++) {
@@ -775,6 +776,7 @@ static void subacked(mqz__model *m, unsigned client, const mqc_packet *pkt) {
       continue;
     s->granted = k < pkt->suback.reasons.n ? pkt->suback.reasons.p[k] : 0x80;
     s->seq = m->seq;
+    s->acked_ms = m->now;
     k++;
     retained_owed(m, s);
   }
@@ -935,6 +937,10 @@ static bool owed(const mqz__model *m, const mqz__pub *e, const mqz__sub *s) {
   if (c->max_packet) return false;        /* what exceeds it is dropped, legally */
   if (s->granted > 2 || s->granted == 0) return false;
   if (s->seq == 0 || s->seq > e->seq) return false; /* subscribed after the publish */
+  /* a subscription reaches the other nodes within the propagation bound: a
+   * message published there sooner may legally miss it */
+  if (m->n_nodes > 1 && s->node != e->node && e->sent_ms < s->acked_ms + (int64_t)m->propagation_ms)
+    return false;
   if (s->conn_no != m->conn_no[s->client]) return false;
   if (c->client_closed || c->server_closed || c->tainted || m->ever_tainted[s->client])
     return false;
@@ -987,6 +993,21 @@ static size_t matching_subs(const mqz__model *m, const mqz__sub *s, const mqz__p
 }
 
 /* The subscription of client that makes message e owed to it, or NULL. */
+int64_t mqz__model_settle_ms(const mqz__model *m, unsigned client) {
+  int64_t t = 0;
+  if (m->n_nodes < 2) return 0;
+  for (size_t j = 0; j < m->n_sub; j++) {
+    const mqz__sub *s = &m->sub[j];
+    const mqz__conn_model *c = &m->c[s->client];
+    if (s->node == m->node[client]) continue;
+    if (!s->seq && s->conn_no == m->conn_no[s->client] && !c->client_closed && !c->server_closed)
+      return -1; /* its SUBACK is still to come */
+    if (s->seq && s->acked_ms + (int64_t)m->propagation_ms > t)
+      t = s->acked_ms + (int64_t)m->propagation_ms;
+  }
+  return t;
+}
+
 static const mqz__sub *owed_by(const mqz__model *m, const mqz__pub *e, unsigned client) {
   for (size_t j = 0; j < m->n_sub; j++)
     if (m->sub[j].client == client && owed(m, e, &m->sub[j])) return &m->sub[j];

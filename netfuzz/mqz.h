@@ -343,6 +343,7 @@ typedef struct {
    * one broker): the scenario places each client as the session did */
   const char *const *node_names;
   unsigned n_nodes;
+  uint32_t propagation_ms; /* the cluster's bound: the scenario waits it out */
   /* session sizes in bytes: as found, after clients and records were
    * minimised, (session_n) after bytes; 0 when not minimised */
   size_t found_n, records_n;
@@ -375,7 +376,12 @@ typedef struct {
   uint32_t propagation_ms; /* 0 = MQZ_PROPAGATION_DEFAULT_MS */
   uint32_t cluster_off;    /* MQZ_CLUSTER_* promises the topology does not make */
   const char *exec;        /* "CMD ... {port}" or NULL */
-  mqn_tls *tls;            /* borrowed */
+  /* How the exec'd broker is reached: a URL with "{port}" (a TLS or
+   * WebSocket listener: "mqtts://127.0.0.1:{port}"); NULL = plain TCP on
+   * 127.0.0.1. It must accept TCP on 127.0.0.1:{port} (that is how its start
+   * is seen). */
+  const char *exec_url;
+  mqn_tls *tls; /* borrowed */
   const char *username, *password;
   unsigned versions;    /* MQS_V* mask; 0 = all the target accepts */
   unsigned jobs;        /* broker instances with exec (one executor each); 0 = 1 */
@@ -410,6 +416,13 @@ typedef struct {
    * 10000. The run's end always stops it so. */
   uint64_t exit_every;
   bool no_exit_check; /* never judge what the broker reports at exit */
+  /* Idle CPU: every 10 s and at the end of the run, an exec'd broker at
+   * rest (sessions drained, two idle connections open) runnable more than
+   * idle_cpu_pct percent of a core over idle_cpu_ms, twice in a row, is a
+   * leak finding ("leak:idle-cpu"); 0 = 50 and 300 */
+  unsigned idle_cpu_pct;
+  uint32_t idle_cpu_ms;
+  bool no_idle_cpu;
   uint32_t stack_kib; /* the exec'd broker's stack limit in KiB; 0 = inherited */
   bool quiet;         /* no status line */
   volatile int *stop; /* set non-zero (e.g. by SIGINT) to stop cleanly */

@@ -55,3 +55,12 @@ if(TARGET mqz AND TARGET planted_broker)
                    $<TARGET_FILE:mqcheck> $<TARGET_FILE:planted_broker>)
   set_tests_properties(netfuzz_planted_resource PROPERTIES TIMEOUT 300 LABELS "netfuzz;live")
 endif()
+
+# A broker that burns a core at rest while still serving (the idle-CPU
+# oracle, --idle-cpu): found, not found with the oracle off, and replayed.
+if(TARGET mqz AND TARGET planted_broker)
+  add_test(NAME netfuzz_planted_idlecpu
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/netfuzz/fuzz_resource.py
+                   $<TARGET_FILE:mqcheck> $<TARGET_FILE:planted_broker> idlespin)
+  set_tests_properties(netfuzz_planted_idlecpu PROPERTIES TIMEOUT 300 LABELS "netfuzz;live")
+endif()

@@ -475,6 +475,48 @@ static void retained_across_nodes_waits_the_propagation_bound(void **state) {
   }
 }
 
+/* A subscription made on one node of a cluster reaches the others within
+ * the propagation bound: a message published on another node sooner is not
+ * owed to it (and settle_ms says when it would be); on the same node, or
+ * past the bound, it is. */
+static void delivery_across_nodes_waits_the_propagation_bound(void **state) {
+  (void)state;
+  for (int variant = 0; variant < 3; variant++) {
+    mqz_outcome out;
+    mqz__model m;
+    fresh_model(&m, &out, MQC_V311, true);
+    m.n_nodes = 2;
+    m.propagation_ms = 1000;
+    m.now = 10000;
+    connected(&m, 0); /* the subscriber, on node 0 */
+    bool probe;
+    uint8_t ack[4];
+    size_t an;
+    static const uint8_t sub[] = {0x82, 0x0B, 0, 1, 0, 6, 'Z', 'q', '0', '0', '0', '1', 1};
+    static const uint8_t suback[] = {0x90, 3, 0, 1, 1};
+    mqz__model_sent(&m, 0, sub, sizeof sub, &probe);
+    /* 0: the publisher on node 1 soon after; 1: on node 1 past the bound;
+     * 2: on node 0 soon after */
+    m.node[1] = variant == 2 ? 0 : 1;
+    static const uint8_t connect_pub[] = {0x10, 0x13, 0, 4,   'M', 'Q', 'T', 'T', 4,   2,  0,
+                                          60,   0,    7, 'Z', 'q', '0', '0', '0', '1', 'p'};
+    mqz__model_open(&m, 1);
+    mqz__model_sent(&m, 1, connect_pub, sizeof connect_pub, &probe);
+    mqz__model_received(&m, 1, CONNACK_OK, 4, ack, &an);
+    assert_int_equal(mqz__model_settle_ms(&m, 1), variant == 2 ? 0 : -1); /* SUBACK to come */
+    mqz__model_received(&m, 0, suback, sizeof suback, ack, &an);
+    assert_int_equal(mqz__model_settle_ms(&m, 1), variant == 2 ? 0 : 11000);
+    m.now += variant == 1 ? 1500 : 100;
+    static const uint8_t pub[] = {0x32, 0x0C, 0, 6, 'Z', 'q', '0', '0', '0', '1', 0, 7, 'h', 'i'};
+    static const uint8_t puback[] = {0x40, 2, 0, 7};
+    mqz__model_sent(&m, 1, pub, sizeof pub, &probe);
+    mqz__model_received(&m, 1, puback, 4, ack, &an);
+    assert_int_equal(mqz__model_owed(&m, MQZ_MAX_CLIENTS), variant == 0 ? 0 : 1);
+    mqz__model_judge(&m, MQZ_MAX_CLIENTS);
+    expect_verdict(&out, variant == 0 ? NULL : "MQTT-4.5.0-1");
+  }
+}
+
 static void unmatched_delivery_is_a_finding(void **state) {
   (void)state;
   mqz_outcome out;
@@ -768,6 +810,7 @@ int main(void) {
       cmocka_unit_test(unmatched_delivery_is_a_finding),
       cmocka_unit_test(takeover_oracle_and_its_cluster_promise),
       cmocka_unit_test(retained_across_nodes_waits_the_propagation_bound),
+      cmocka_unit_test(delivery_across_nodes_waits_the_propagation_bound),
       cmocka_unit_test(retained_message_is_owed_to_a_new_subscription),
       cmocka_unit_test(will_oracle_judges_both_ways),
       cmocka_unit_test(cleared_retained_message_is_not_sent),

@@ -6,7 +6,8 @@ test topologies") or, for the mosquitto bridge, docs/netfuzz.md's mosquitto
 table explains, and none is a cross-node one (a message says "across nodes")
 except the documented mosquitto loss of more than 20 QoS 2 messages in flight.
 unconnected: the profile promises propagation, so a cross-node delivery
-naming its statement is found (fuzz.sh stops the run at the first); its scenario places its clients
+naming its statement is found (fuzz.sh stops the run at the first) and
+minimised on the same nodes; its scenario places its clients
 with node:, fails on the two brokers (naming that statement) and passes on
 the engine; its session replays there (--replay) with the same finding.
 """
@@ -65,6 +66,11 @@ if kind == "unconnected":
     ids = re.findall(r"MQTT-[0-9.]+-[0-9]+", rest)
     if not ids or ids[0] not in CROSS:
         fail(f"a cross-node finding names no delivery statement: {cross[0]}")
+    # minimisation replays its candidates on the same nodes (a cluster path of its own)
+    m = re.search(r"minimised from (\d+) bytes to \d+ after clients and records, (\d+) after bytes",
+                  rest)
+    if not m or int(m.group(2)) >= int(m.group(1)):
+        fail(f"the cross-node finding was not minimised: {cross[0]}")
     scen = os.path.join(findings, folder, "scenario.yaml")
     text = open(scen).read()
     if "node: " not in text or "requires: [cluster]" not in text:

@@ -15,7 +15,15 @@ bounded number of sessions:
   heldgrowth  1 MiB kept per QoS 2 PUBLISH repeating an identifier that
               awaits PUBREL, until the connection closes (as CVE-2023-28366):
               found by the held-memory oracle (--held-rss) once one packet is
-              repeated thousands of times.
+              repeated thousands of times;
+  idlespin    after an UNSUBSCRIBE directly followed by a PINGREQ the
+              broker's loop polls with a zero timeout for good, still serving
+              (as CVE-2023-5632's class: a busy loop at rest): found by the
+              idle-CPU oracle (--idle-cpu) when the broker is measured at
+              rest. Not in the default list (its own ctest, netfuzz_planted_idlecpu).
+              Also checked: the same run with the oracle off (--idle-cpu 0)
+              finds nothing, and `--replay FINDING --exec` reports it on the
+              planted broker and not on one without the fault.
 
 Each runs `mqcheck fuzz --exec "BROKER --port {port} --bugs BUG" --seed 1
 --sessions LIMIT --max-findings 1 --no-spec --no-minimise` and checks: exit 1,
@@ -47,7 +55,43 @@ EXPECT = {
     # 35 MiB (with 64 KiB per re-send and 32-48 MiB limits, triage said
     # "reproduced only together" on some runs)
     "heldgrowth": ("leak", "RSS rose", "", ["--held-rss", "65536"]),
+    # runnable time, not CPU time: a spinning broker on a machine with a
+    # load of 10 gets a fifth of a core, but is runnable all the time
+    "idlespin": ("leak", "at rest", "", ["--idle-cpu", "50"]),
 }
+# sessions per bug where fewer do (the spinning broker slows the run down)
+LIMITS = {"idlespin": 400}
+
+
+def fuzz(bug, out, extra, env, limit):
+    return subprocess.run([MQCHECK, "fuzz", "--exec", f"{BROKER} --port {{port}} --bugs {bug}",
+                           "--seed", "1", "--sessions", str(limit), "--max-findings", "1",
+                           "--no-spec", "--no-minimise", "--findings", out, "-q"] + extra,
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+def replay(bug, finding, env):
+    return subprocess.run([MQCHECK, "fuzz", "--replay", finding, "--exec",
+                           f"{BROKER} --port {{port}} --bugs {bug}"],
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def idlespin_checks(out, finding, env, limit):
+    """The oracle is what finds it: off, the same run finds nothing; the
+    replay applies it: the fault reproduces, its absence does not."""
+    r = replay("idlespin", finding, env)
+    if r.returncode != 1 or "leak:idle-cpu" not in r.stdout:
+        fail(f"idlespin: --replay on the planted broker exited {r.returncode} without "
+             f"leak:idle-cpu\n{r.stdout}{r.stderr[-2000:]}")
+    r = replay("none", finding, env)
+    if r.returncode != 0 or "idle-cpu" in r.stdout:
+        fail(f"idlespin: --replay on the broker without the fault exited {r.returncode}\n"
+             f"{r.stdout}{r.stderr[-2000:]}")
+    r = fuzz("idlespin", out + "-off", ["--idle-cpu", "0"], env, limit)
+    if r.returncode != 0:
+        fail(f"idlespin: with the idle-CPU oracle off the run exited {r.returncode}, not 0: "
+             f"another oracle saw it?\n{r.stderr[-3000:]}")
+    print("idlespin: not found with --idle-cpu 0; --replay: found with the fault, not without")
 
 
 def main():
@@ -58,14 +102,12 @@ def main():
             out = os.path.join(work, bug)
             env = dict(os.environ, ASAN_OPTIONS=BASE_ASAN + asan)
             t0 = time.time()
-            r = subprocess.run([MQCHECK, "fuzz", "--exec", f"{BROKER} --port {{port}} --bugs {bug}",
-                                "--seed", "1", "--sessions", str(LIMIT), "--max-findings", "1",
-                                "--no-spec", "--no-minimise", "--findings", out, "-q"] + extra,
-                               capture_output=True, text=True, timeout=600, env=env)
+            limit = LIMITS.get(bug, LIMIT)
+            r = fuzz(bug, out, extra, env, limit)
             took = time.time() - t0
             if r.returncode != 1:
                 fail(f"{bug}: mqcheck fuzz exited {r.returncode}, not 1 (nothing found in "
-                     f"{LIMIT} sessions?)\n{r.stderr[-3000:]}")
+                     f"{limit} sessions?)\n{r.stderr[-3000:]}")
             found = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d))
                            and d != "queue")
             if len(found) != 1 or not found[0].startswith(kind + "-"):
@@ -85,6 +127,8 @@ def main():
             with open(os.path.join(out, "fuzz.state")) as f:
                 sessions = [ln.split()[1] for ln in f if ln.startswith("sessions")][0]
             print(f"{bug}: {kind} after {sessions} sessions ({took:.1f} s)")
+            if bug == "idlespin":
+                idlespin_checks(out, os.path.join(out, found[0]), env, limit)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("all planted resource faults found")

@@ -46,6 +46,10 @@ typedef enum {
    * still awaiting its PUBREL keeps PB_HELD_BYTES until the connection
    * closes (CVE-2023-28366) */
   PB_HELD = 1u << 10,
+  /* idlespin: an UNSUBSCRIBE directly followed by a PINGREQ on one
+   * connection makes the server's loop poll with a zero timeout from then
+   * on: it still serves everyone, and burns a core while idle */
+  PB_IDLESPIN = 1u << 11,
 } pb_bug;
 
 /* QoS 2 deliveries in flight to one connection before the rest are dropped. */
@@ -60,13 +64,14 @@ typedef enum {
 #define PB_LEAK_BYTES (64u << 10)
 
 /* Parses a comma list of overflow, hang, badwire, qos2loss, leak, nowill, exitleak, stale,
- * bigalloc, cpuburn, heldgrowth, or
+ * bigalloc, cpuburn, heldgrowth, idlespin, or
  * "all" (the first five), or "none". out: *bugs (PB_* bits). returns false on an unknown name. */
 bool pb_parse_bugs(const char *list, unsigned *bugs);
 
 /* State the faults share across connections (stale); the server owns it. */
 typedef struct {
   const void *armed_by; /* the connection whose retained PUBLISH armed it */
+  bool spinning;        /* idlespin fired: the loop never sleeps again */
 } pb_shared;
 
 /* Per-connection fault state. */
@@ -79,6 +84,7 @@ typedef struct {
   size_t in_n, in_cap;
   /* hang: 1 after a SUBSCRIBE, 2 after an UNSUBSCRIBE of its first filter */
   uint8_t hang_step;
+  bool after_unsub;     /* idlespin: the last packet was an UNSUBSCRIBE */
   uint64_t hang_filter; /* FNV-1a of that filter */
   /* badwire: the SUBACK to corrupt */
   bool bad_suback;

@@ -5,7 +5,7 @@
  *   planted_broker --port P [--bugs LIST] [--leak-cap N]
  *
  * LIST is a comma list of overflow, hang, badwire, qos2loss, leak, nowill, exitleak,
- * stale, bigalloc, cpuburn, heldgrowth (planted.h says what each does),
+ * stale, bigalloc, cpuburn, heldgrowth, idlespin (planted.h says what each does),
  * or "all" (the first five, the default), or "none": then no fault is armed and the broker sends
  * exactly what the engine sends. It listens on 127.0.0.1:P (MQTT 3.1, 3.1.1
  * and 5.0 over plain TCP; P = 0 picks a free port), prints
@@ -83,6 +83,14 @@
  * reports it when the broker exits (SIGTERM), as real brokers' leaks show (mosquitto 2.0.15 forgets
  * the first CONNECT's Will this way). RSS barely grows: only the fuzzer's exit check (stop, read
  * LeakSanitizer's report) sees it.
+ *
+ * idlespin (not part of "all"): one connection sends an UNSUBSCRIBE and, as
+ *   the very next packet, a PINGREQ (any version). From then on the server's
+ *   loop polls with a zero timeout: every connection is still served (the
+ *   liveness probe passes), but the process burns a core while nothing is
+ *   asked of it, until it is restarted. Only the idle-CPU oracle sees it.
+ *   Seed near it: 3.10-unsubscribe/inflight-completes.yaml (UNSUBSCRIBE,
+ *   PUBACK, PINGREQ): dropping or moving its PUBACK reaches it.
  *
  * Greybox: tests/netfuzz/build-afl.sh builds the same program with AFL++'s
  * instrumentation as planted_broker_afl (see docs/netfuzz-planted.md).
@@ -361,7 +369,7 @@ static void hang(void) {
 static int usage(void) {
   fprintf(stderr, "usage: planted_broker --port P [--bugs LIST] [--leak-cap N]\n"
                   "  LIST: comma list of overflow,hang,badwire,qos2loss,leak,nowill,exitleak,stale,"
-                  "bigalloc,cpuburn,heldgrowth; all (the "
+                  "bigalloc,cpuburn,heldgrowth,idlespin; all (the "
                   "first five, default); "
                   "none\n");
   return 2;
@@ -428,6 +436,7 @@ int main(int argc, char **argv) {
     }
     uint64_t dl = mqe_next_deadline(S.e), t = now_ms();
     int timeout = dl == UINT64_MAX ? 1000 : dl <= t ? 0 : dl - t > 1000 ? 1000 : (int)(dl - t);
+    if (S.shared.spinning) timeout = 0; /* the idlespin fault (planted_bugs.c) */
     size_t n = 0;
     if (mqn_loop_wait(S.loop, timeout, evs, 256, &n) != MQN_OK) break;
     for (size_t i = 0; i < n && !S.hung; i++) {

@@ -18,19 +18,13 @@ bool pb_parse_bugs(const char *list, unsigned *bugs) {
   static const struct {
     const char *name;
     unsigned bit;
-  } names[] = {{"overflow", PB_OVERFLOW},
-               {"hang", PB_HANG},
-               {"badwire", PB_BADWIRE},
-               {"qos2loss", PB_QOS2LOSS},
-               {"leak", PB_LEAK},
-               {"nowill", PB_NOWILL},
-               {"exitleak", PB_EXITLEAK},
-               {"stale", PB_STALE},
-               {"bigalloc", PB_BIGALLOC},
-               {"cpuburn", PB_CPUBURN},
-               {"heldgrowth", PB_HELD},
-               {"all", PB_ALL},
-               {"none", 0}};
+  } names[] = {{"overflow", PB_OVERFLOW}, {"hang", PB_HANG},
+               {"badwire", PB_BADWIRE},   {"qos2loss", PB_QOS2LOSS},
+               {"leak", PB_LEAK},         {"nowill", PB_NOWILL},
+               {"exitleak", PB_EXITLEAK}, {"stale", PB_STALE},
+               {"bigalloc", PB_BIGALLOC}, {"cpuburn", PB_CPUBURN},
+               {"heldgrowth", PB_HELD},   {"idlespin", PB_IDLESPIN},
+               {"all", PB_ALL},           {"none", 0}};
   *bugs = 0;
   const char *p = list;
   while (*p) { /* bounded by the string */
@@ -239,7 +233,19 @@ static void held_fault(pb_conn *c, const mqc_packet *p) {
   c->n_held++;
 }
 
+/* Remembers an UNSUBSCRIBE; a PINGREQ right after it fires. */
+static void idlespin_fault(pb_conn *c, const mqc_packet *p) {
+  bool armed = c->after_unsub;
+  c->after_unsub = p->type == MQC_UNSUBSCRIBE;
+  if (!armed || p->type != MQC_PINGREQ || !c->shared) return;
+  c->met |= PB_IDLESPIN;
+  /* PLANTED: the server's loop stops sleeping in its poll for good (the
+   * caller's wait timeout becomes 0), still serving every connection */
+  if (c->bugs & PB_IDLESPIN) c->shared->spinning = true;
+}
+
 static bool on_client_packet(pb_conn *c, const mqc_packet *p) {
+  idlespin_fault(c, p);
   if (c->bugs & PB_HELD) held_fault(c, p);
   mqc_version v = p->type == MQC_CONNECT ? (mqc_version)p->connect.level : c->version;
   if ((c->bugs & PB_CPUBURN) && v == MQC_V5 && mqc_packet_props(p))
