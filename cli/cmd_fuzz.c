@@ -351,7 +351,7 @@ int mqc_cmd_fuzz(int argc, char **argv) {
     return 2;
   }
   char suite_dir[4200];
-  if (!n_seeds) { /* the suite mqcheck runs: installed, or the source tree's */
+  if (!n_seeds && !replay) { /* the suite mqcheck runs: installed, or the source tree's */
     if (cli_suite_dir(suite_dir, sizeof suite_dir)) {
       fprintf(stderr, "mqcheck fuzz: no scenario suite to seed from (looked in %s); name one\n",
               suite_dir);

@@ -94,10 +94,31 @@ void mqe__violation(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *stat
   mqe__fail(e, c, reason, statement, message);
 }
 
+void mqe__alias_table_free(mqe_engine *e, mqe_alias *a) {
+  if (!a) return;
+  for (uint16_t i = 0; i < e->cfg.topic_alias_maximum; i++)
+    mqe__free(e, a[i].p, a[i].n);
+  mqe__free(e, a, e->cfg.topic_alias_maximum * sizeof *a);
+}
+
 static void detach(mqe_engine *e, mqe_conn *c, bool will) {
   mqe_session *s = c->sess;
   if (!s) return;
   assert(s->conn == c);
+  if (s->expiry && mqe__fault(e, MQE_FAULT_SHARED_MOVED_ON_DROP)) { /* the session stays */
+    mqe_qent *next;
+    for (mqe_qent *q = s->inflight.head; q; q = next) {
+      next = q->next;
+      if (!q->msg || !mqe__shared_reoffer(e, s, q->msg)) continue;
+      mqe__qlist_remove(&s->inflight, q);
+      mqe__qent_free(e, q);
+    }
+  }
+  if (c->in_alias && mqe__fault(e, MQE_FAULT_ALIAS_KEPT_ACROSS_CONNECTIONS)) {
+    mqe__alias_table_free(e, s->kept_alias);
+    s->kept_alias = c->in_alias;
+    c->in_alias = NULL;
+  }
   s->conn = NULL;
   c->sess = NULL;
   mqe__wake_all(e, s); /* offline sessions drop at the cap, they hold no one back */
@@ -530,11 +551,7 @@ void mqe_conn_close(mqe_engine *e, mqe_conn *c, bool abrupt, uint64_t now) {
     e->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   e->nconns--;
-  if (c->in_alias) {
-    for (uint16_t i = 0; i < e->cfg.topic_alias_maximum; i++)
-      mqe__free(e, c->in_alias[i].p, c->in_alias[i].n);
-    mqe__free(e, c->in_alias, e->cfg.topic_alias_maximum * sizeof *c->in_alias);
-  }
+  mqe__alias_table_free(e, c->in_alias);
   if (c->out_alias) {
     for (uint16_t i = 0; i < c->out_alias_used; i++)
       mqe__free(e, c->out_alias[i].p, c->out_alias[i].n);

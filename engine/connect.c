@@ -103,7 +103,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   ci.auth_data = auth_data;
   ci.auth_n = auth_n;
   mqc_bytes id = cn->client_id;
-  char idbuf[24];
+  char idbuf[24], shown[24];
   if (id.n == 0) {
     for (int tries = 0; tries < 16; tries++) { /* bounded */
       uint64_t r = mqe__fault(e, MQE_FAULT_ASSIGNED_ID_REUSED) ? 0 : mqe__rand(e);
@@ -113,6 +113,11 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     }
     ci.assigned = v5 && !mqe__fault(e, MQE_FAULT_NO_ASSIGNED_ID);
     ci.assigned_id = id;
+    if (mqe__fault(e, MQE_FAULT_ASSIGNED_ID_NOT_USED)) { /* reports one, keeps another */
+      memcpy(shown, idbuf, sizeof shown);
+      shown[4] = shown[4] == '0' ? '1' : '0';
+      ci.assigned_id = mqc_cstr(shown);
+    }
   }
   /* the will is built first: nothing has changed if it fails */
   mqe_msg *will = NULL;
@@ -168,7 +173,9 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     ci.session_present = !cn->clean_start; /* false only under CLEAN_START_KEEPS_SESSION */
     if (mqe__fault(e, MQE_FAULT_WILL_ON_RESUME))
       mqe__will_publish(e, s);
-    else if (will || !mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION))
+    else if (will || !(mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION) ||
+                       (mqe__fault(e, MQE_FAULT_WILL_KEPT_AFTER_PUBLISH) &&
+                        s->will_timer.idx == MQE__NOT_SCHEDULED))) /* already published */
       mqe__will_drop(e, s); /* MQTT-3.1.3-9: resumed in time */
     mqe__timer_clear(e, &s->expiry_timer);
   } else {
@@ -185,6 +192,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
       refuse(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for the session");
       return;
     }
+    /* the client's earlier session ended: so do its retained messages */
+    if (mqe__fault(e, MQE_FAULT_RETAINED_ENDS_WITH_SESSION)) mqe__retain_drop_origin(e, s);
   }
   /* session expiry */
   uint32_t req = 0;
@@ -202,7 +211,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     mqe__msg_unref(e, will);
     will = NULL;
   }
-  if (will || !mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION)) {
+  if (will || !(mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION) ||
+                mqe__fault(e, MQE_FAULT_WILL_KEPT_AFTER_PUBLISH))) {
     s->will = will;
     s->will_delay = will_delay;
   }
@@ -214,6 +224,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
              (!cn->keep_alive || cn->keep_alive > e->cfg.max_keep_alive)) {
     c->keep_alive = e->cfg.max_keep_alive; /* a cap only a 5.0 client can be told */
     ci.ka_override = true;
+  } else if (v5 && mqe__fault(e, MQE_FAULT_KEEPALIVE_HALVED)) {
+    c->keep_alive = (uint16_t)((cn->keep_alive + 1u) / 2u); /* and no Server Keep Alive */
   } else {
     c->keep_alive = cn->keep_alive;
   }
@@ -242,6 +254,10 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   s->conn = c;
   c->sess = s;
   c->state = MQE__S_CONNECTED;
+  if (s->kept_alias && !c->in_alias) { /* planted deviation ALIAS_KEPT_ACROSS_CONNECTIONS */
+    c->in_alias = s->kept_alias;
+    s->kept_alias = NULL;
+  }
   if (ci.session_present && mqe__fault(e, MQE_FAULT_PUBLISH_BEFORE_CONNACK)) mqe__pump(e, s);
   bool sp = ci.session_present;
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_ZERO)) sp = false;
@@ -291,7 +307,8 @@ void mqe__on_connect(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len)
       c->ver = MQC_V5;
     else if (lvl == 3 || lvl == 4)
       c->ver = (mqc_version)lvl;
-    if (mqe__fault_codec(e, 0, err.statement)) {
+    if (mqe__fault_codec(e, 0, err.statement) ||
+        (!err.statement && mqe__fault(e, MQE_FAULT_ACCEPT_MALFORMED_CONNECT))) {
       c->ver = 0;
       return;
     }

@@ -114,6 +114,9 @@ void mqe__pump(mqe_engine *e, mqe_session *s) {
     if (q->qos) {
       q->pid = alloc_pid(s);
       q->state = MQE__Q_WAIT_ACK;
+      if (s->inflight.tail &&
+          mqe__fault(e, q->qos == 1 ? MQE_FAULT_QOS1_ID_IN_USE : MQE_FAULT_QOS2_ID_IN_USE))
+        q->pid = s->inflight.tail->pid;
     }
     bool nomem;
     bool dup = (q->qos == 1 && mqe__fault(e, MQE_FAULT_DUP_ON_QOS1)) ||
@@ -124,6 +127,12 @@ void mqe__pump(mqe_engine *e, mqe_session *s) {
       q->state = MQE__Q_QUEUED;
       qlist_push_front(&s->queue, q);
       mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for output");
+      break;
+    }
+    if (!sent && mqe__fault(e, MQE_FAULT_OVERSIZE_BLOCKS_QUEUE)) {
+      q->pid = 0; /* kept, not dropped as if delivered: it holds back the rest */
+      q->state = MQE__Q_QUEUED;
+      qlist_push_front(&s->queue, q);
       break;
     }
     if (!sent || q->qos == 0) {
@@ -248,6 +257,7 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *
     mqe_session *s = sub->sess;
     if (skip_no_local(e, m, sub)) continue;
     if (s->mark != e->gen) {
+      if (nt && !sub->group && mqe__fault(e, MQE_FAULT_FIRST_SUBSCRIBER_ONLY)) continue;
       s->mark = e->gen;
       s->tidx = nt;
       uint8_t q0 = mqe__fault(e, MQE_FAULT_OVERLAP_LOWEST_QOS) ? 3 : 0;

@@ -310,6 +310,39 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a resumed session's queued messages go out before the CONNACK"),
     F(RECEIVE_MAXIMUM_PLUS_ONE, "receive-maximum-plus-one", NULL, "MQTT-4.9.0-1",
       "the send quota starts one above the client's Receive Maximum"),
+    F(QOS1_ID_IN_USE, "qos1-id-in-use", "MQTT-4.3.2-1", "MQTT-4.3.2-1",
+      "a QoS 1 message gets the Packet Identifier of one still in flight"),
+    F(QOS2_ID_IN_USE, "qos2-id-in-use", "MQTT-4.3.3-1", "MQTT-4.3.3-1",
+      "a QoS 2 message gets the Packet Identifier of one still in flight"),
+    F(FIRST_SUBSCRIBER_ONLY, "first-subscriber-only", "MQTT-4.5.0-1", "MQTT-4.5.0-1",
+      "a message goes to the first matching client only, not to every one (shared subscriptions "
+      "aside)"),
+    F(KEEPALIVE_HALVED, "keepalive-halved", NULL, "MQTT-3.2.2-22",
+      "the server enforces half the client's Keep Alive without a Server Keep Alive"),
+    F(SHARED_REFUSED_REOFFERED, "shared-refused-reoffered", NULL, "MQTT-4.8.2-6",
+      "a shared message refused with PUBACK 0x80 or more goes to another member"),
+    F(ALIAS_KEPT_ACROSS_CONNECTIONS, "alias-kept-across-connections", NULL, "MQTT-3.3.2-7",
+      "a session's inbound Topic Aliases carry over to its next connection"),
+    F(OVERSIZE_BLOCKS_QUEUE, "oversize-blocks-queue", NULL, "MQTT-3.1.2-25",
+      "a message too large for the client is kept queued, holding back the ones after it"),
+    F(RETAINED_ENDS_WITH_SESSION, "retained-ends-with-session", "MQTT-3.1.2-7", NULL,
+      "a client starting a new session loses the retained messages it published before"),
+    F(ACCEPT_MALFORMED_CONNECT, "accept-malformed-connect", "MQTT-3.1.4-1", "MQTT-3.1.4-1",
+      "a CONNECT malformed in a way no statement of its own names (bytes after its last field) "
+      "is ignored, not closed"),
+    F(SHARED_MOVED_ON_SESSION_END, "shared-moved-on-session-end", NULL, "MQTT-4.8.2-5",
+      "a shared message in flight to a member whose session ends goes to another member"),
+    F(SHARED_MOVED_ON_DROP, "shared-moved-on-drop", NULL, "MQTT-4.8.2-4",
+      "a shared message in flight to a member whose connection drops (its session kept) is taken "
+      "from the session (and offered to another member)"),
+    F(UNSUBSCRIBE_DROPS_INFLIGHT, "unsubscribe-drops-inflight", "MQTT-3.10.4-3", "MQTT-3.10.4-3",
+      "UNSUBSCRIBE abandons the deliveries in flight to the client"),
+    F(WILL_KEPT_AFTER_PUBLISH, "will-kept-after-publish", "MQTT-3.1.2-10", "MQTT-3.1.2-10",
+      "a published will stays in the session and goes out again when a later connection of it "
+      "is lost"),
+    F(ASSIGNED_ID_NOT_USED, "assigned-id-not-used", NULL, "MQTT-3.1.3-7",
+      "the session of an empty Client Identifier is kept under another identifier than the one "
+      "assigned"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
       "MQTT-1.5.4-1", "ill-formed UTF-8 in a string is ignored, not a reason to close"),
     C(ACCEPT_NULL_CHAR, "accept-null-char", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "MQTT-1.5.3-2",
@@ -349,6 +382,8 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
       "a CONNECT with Will QoS but no Will Flag is ignored, not a reason to close"),
     C(ACCEPT_ALIAS_ZERO, "accept-alias-zero", NULL, "MQTT-3.3.2-8", NULL, "MQTT-3.3.2-8",
       "a PUBLISH with Topic Alias 0 is ignored, not a reason to close"),
+    C(ACCEPT_UNSUPPORTED_LEVEL, "accept-unsupported-level", NULL, "MQTT-3.1.2-2", NULL,
+      "MQTT-3.1.2-2", "a CONNECT of an unsupported protocol version is ignored, not refused"),
 };
 
 size_t mqe_fault_count(void) {

@@ -112,6 +112,11 @@ struct mqe_node {
 };
 
 /* ---- sessions ----------------------------------------------------------- */
+typedef struct { /* a Topic Alias's topic (owned) */
+  uint8_t *p;
+  uint16_t n;
+} mqe_alias;
+
 struct mqe_session {
   mqe_session *hnext;
   mqe_conn *conn; /* NULL when offline */
@@ -137,19 +142,16 @@ struct mqe_session {
   /* flow control (flow.c): connections whose input waits for this queue */
   mqe_conn *waiters;
   uint32_t nwaiters;
-  mqe_timer slow_timer; /* slow_subscriber_ms after the last progress */
-  uint64_t progress_at; /* last time a queued message left the queue */
-  uint64_t dropped;     /* messages dropped for this session, ever */
-  char *client_id;      /* NUL-terminated, id_len bytes */
+  mqe_timer slow_timer;  /* slow_subscriber_ms after the last progress */
+  uint64_t progress_at;  /* last time a queued message left the queue */
+  uint64_t dropped;      /* messages dropped for this session, ever */
+  char *client_id;       /* NUL-terminated, id_len bytes */
+  mqe_alias *kept_alias; /* planted deviation ALIAS_KEPT_ACROSS_CONNECTIONS only:
+                            the last connection's inbound aliases (owned) */
 };
 
 /* ---- connections -------------------------------------------------------- */
 enum { MQE__S_AWAIT_CONNECT = 0, MQE__S_AUTH, MQE__S_CONNECTED, MQE__S_CLOSING };
-
-typedef struct {
-  uint8_t *p;
-  uint16_t n;
-} mqe_alias;
 
 struct mqe_conn {
   mqe_conn *next, *prev;   /* engine's connection list */
@@ -390,6 +392,13 @@ void mqe__run_held(mqe_engine *e, mqe_conn *c);
 /* Splits a topic name or filter into e->levels. Returns the level count, or
  * 0 when it has more than max_topic_levels. */
 uint32_t mqe__split(mqe_engine *e, mqc_bytes topic);
+/* Frees an inbound alias table (topic_alias_maximum entries); NULL is a no-op. */
+void mqe__alias_table_free(mqe_engine *e, mqe_alias *a);
+/* Planted deviations SHARED_* (MQTT-4.8.2-4/-5/-6): m, in flight to s, is
+ * queued for another member of a shared group s belongs to (the first
+ * group, its first other member, if any). Borrows m. false: s is in no
+ * shared group. */
+bool mqe__shared_reoffer(mqe_engine *e, mqe_session *s, mqe_msg *m);
 mqe_node *mqe__node_get(mqe_engine *e, uint32_t nlev); /* creates; NULL on NOMEM */
 mqe_node *mqe__node_find(mqe_engine *e, uint32_t nlev);
 void mqe__node_prune(mqe_engine *e, mqe_node *n);
@@ -411,6 +420,9 @@ uint8_t mqe__retain(mqe_engine *e, mqe_msg *m, uint32_t nlev);
 /* Queues the retained messages matching the split filter for sub. */
 void mqe__retain_deliver(mqe_engine *e, mqe_sub *sub, uint32_t nlev);
 void mqe__retain_drop(mqe_engine *e, mqe_node *n);
+/* Planted deviation RETAINED_ENDS_WITH_SESSION: drops the retained messages
+ * s's client published (their nodes stay); called when it starts a new session. */
+void mqe__retain_drop_origin(mqe_engine *e, const mqe_session *s);
 
 /* session.c */
 mqe_session *mqe__session_find(const mqe_engine *e, mqc_bytes id);

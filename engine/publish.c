@@ -278,6 +278,20 @@ static mqe_qent *inflight_find(mqe_session *s, uint16_t pid) {
   return NULL;
 }
 
+bool mqe__shared_reoffer(mqe_engine *e, mqe_session *s, mqe_msg *m) {
+  for (mqe_sub *sub = s->subs; sub; sub = sub->snext) {
+    if (!sub->group) continue;
+    for (mqe_sub *o = sub->group->members; o; o = o->nnext) {
+      if (o->sess == s) continue;
+      uint8_t qos = m->qos < o->opts.max_qos ? m->qos : o->opts.max_qos;
+      if (mqe__deliver_one(e, o->sess, m, qos, false, 0)) mqe__pump(e, o->sess);
+      break;
+    }
+    return true;
+  }
+  return false;
+}
+
 void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
   mqe_session *s = c->sess;
   bool v5 = c->ver == MQC_V5;
@@ -294,6 +308,8 @@ void mqe__on_ack(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
       return;
     }
     if (v5 && reason >= 0x80 && mqe__fault(e, MQE_FAULT_FAILED_PUBACK_KEPT)) return;
+    if (v5 && reason >= 0x80 && mqe__fault(e, MQE_FAULT_SHARED_REFUSED_REOFFERED))
+      mqe__shared_reoffer(e, s, q->msg);
     mqe__qlist_remove(&s->inflight, q);
     mqe__qent_free(e, q);
     mqe__pump(e, s);

@@ -39,6 +39,23 @@ uint8_t mqe__retain(mqe_engine *e, mqe_msg *m, uint32_t nlev) {
   return 0;
 }
 
+void mqe__retain_drop_origin(mqe_engine *e, const mqe_session *s) {
+  mqe_node *cur = e->root;
+  for (;;) { /* iterative pre-order walk of the whole tree; nodes stay */
+    mqe_msg *m = cur->retained;
+    if (m && m->origin_len == s->id_len && !memcmp(mqe__msg_origin(m), s->client_id, s->id_len))
+      mqe__retain_drop(e, cur);
+    if (cur->child) {
+      cur = cur->child;
+      continue;
+    }
+    while (cur != e->root && !cur->next)
+      cur = cur->parent;
+    if (cur == e->root) return;
+    cur = cur->next;
+  }
+}
+
 static void give(mqe_engine *e, mqe_sub *sub, mqe_node *n) {
   mqe_msg *m = n->retained;
   if (!m || mqe__msg_expired(m, e->now)) return;

@@ -86,10 +86,15 @@ void mqe__session_clear(mqe_engine *e, mqe_session *s) {
   s->qos2_in_n = s->qos2_in_cap = 0;
   mqe__will_drop(e, s);
   mqe__timer_clear(e, &s->expiry_timer);
+  mqe__alias_table_free(e, s->kept_alias);
+  s->kept_alias = NULL;
 }
 
 void mqe__session_free(mqe_engine *e, mqe_session *s) {
   assert(!s->conn);
+  if (mqe__fault(e, MQE_FAULT_SHARED_MOVED_ON_SESSION_END))
+    for (mqe_qent *q = s->inflight.head; q; q = q->next)
+      if (q->msg) mqe__shared_reoffer(e, s, q->msg);
   mqe__drop_total(e, s);
   mqe__session_clear(e, s);
   mqe_session **pp = &e->buckets[s->hash & (e->nbuckets - 1)];

@@ -283,6 +283,12 @@ void mqe__on_unsubscribe(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
                   ? MQC_RC_SUCCESS
                   : MQC_RC_NO_SUBSCRIPTION_EXISTED;
   }
+  if (mqe__fault(e, MQE_FAULT_UNSUBSCRIBE_DROPS_INFLIGHT))
+    while (c->sess->inflight.head) { /* bounded by the list */
+      mqe_qent *q = c->sess->inflight.head;
+      mqe__qlist_remove(&c->sess->inflight, q);
+      mqe__qent_free(e, q);
+    }
   if (mqe__fault(e, MQE_FAULT_UNSUBACK_REVERSED)) reverse(rc, i);
   if (!mqe__fault(e, MQE_FAULT_NO_UNSUBACK) &&
       !(mqe__fault(e, MQE_FAULT_UNSUBACK_MISSING_WHEN_NONE) && none_removed(rc, i)))

@@ -33,7 +33,10 @@ void mqe__will_on_close(mqe_engine *e, mqe_session *s, bool publish) {
     return;
   }
   if (s->will_delay == 0 || s->expiry == 0 || mqe__fault(e, MQE_FAULT_WILL_DELAY_IGNORED)) {
+    mqe_msg *kept = mqe__fault(e, MQE_FAULT_WILL_KEPT_AFTER_PUBLISH) ? s->will : NULL;
+    if (kept) kept->refs++;
     mqe__will_publish(e, s);
+    s->will = kept; /* published, yet still the session's will */
     return;
   }
   mqe__timer_set(e, &s->will_timer, e->now + (uint64_t)s->will_delay * 1000u);

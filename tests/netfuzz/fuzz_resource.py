@@ -60,7 +60,7 @@ EXPECT = {
     "idlespin": ("leak", "at rest", "", ["--idle-cpu", "50"]),
 }
 # sessions per bug where fewer do (the spinning broker slows the run down)
-LIMITS = {"idlespin": 400}
+LIMITS = {"idlespin": 800}
 
 
 def fuzz(bug, out, extra, env, limit):
