@@ -2,8 +2,10 @@
 # fuzz/measure.sh TARGET SECONDS [plain|structured] [BUILD_DIR]
 # Runs one libFuzzer target from a fresh copy of its seed corpus for SECONDS
 # and prints one line: target, variant, seconds, edges (cov), features (ft),
-# corpus size, runs and exec/s. Used for the with/without-mutator comparison
-# in docs/fuzzing.md. Runs a single process: the machine is shared.
+# corpus size, runs, exec/s, the CPU seconds the fuzzer used and runs per CPU
+# second (with /usr/bin/time), and the 1-minute load average at the start and
+# the end: on a shared machine exec/s follows the load, runs per CPU second
+# much less. Used for the figures in docs/fuzzing.md. Runs a single process: the machine is shared.
 # MQF_KEEP=DIR keeps the final corpus and the log there.
 set -eu
 target=$1
@@ -29,7 +31,11 @@ log="$work/log"
 # Each output line is stamped with seconds since start, so one run also
 # gives the edge count at earlier checkpoints (printed as cov@SECONDS).
 start=$(date +%s)
-"$bin" $opts -seed=1 -max_total_time="$secs" -print_final_stats=1 \
+load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ?)
+timer=""
+[ -x /usr/bin/time ] && timer="/usr/bin/time -o $work/cpu -f %U+%S"
+# shellcheck disable=SC2086
+$timer "$bin" $opts -seed=1 -max_total_time="$secs" -print_final_stats=1 \
   -artifact_prefix=/tmp/mqf-measure-"$target"- "$work/corpus" 2>&1 |
   while IFS= read -r line; do echo "$(($(date +%s) - start)) $line"; done >"$log.t" || true
 sed 's/^[0-9]* //' "$log.t" >"$log"
@@ -45,6 +51,9 @@ ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
 corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
 runs=$(sed -n 's/^stat::number_of_executed_units: //p' "$log")
 eps=$(sed -n 's/^stat::average_exec_per_sec: //p' "$log")
+cpu=""
+[ -s "$work/cpu" ] && cpu=$(tail -1 "$work/cpu" | awk -F+ -v r="$runs" '{ c = $1 + $2; printf " cpu=%.1fs runs/cpu-s=%.0f", c, (c > 0 ? r / c : 0) }')
+load1=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ?)
 crash=$(grep -acE '^==[0-9]+==ERROR|runtime error|oracle failed|deadly signal' "$log" || true)
-echo "$target $variant ${secs}s$checkpoints cov=$cov ft=$ft corpus=$corp runs=$runs exec/s=$eps crashes=$crash"
+echo "$target $variant ${secs}s$checkpoints cov=$cov ft=$ft corpus=$corp runs=$runs exec/s=$eps$cpu load=$load0-$load1 crashes=$crash"
 [ "$crash" = 0 ] || { grep -aE 'ERROR|runtime error|oracle failed|Test unit written' "$log" | head -5; exit 1; }
