@@ -5,7 +5,7 @@
 # budget, and prints one table row per finding, marking the rows that match
 # the bug expected in that release.
 #
-#   bench/realbugs.sh [-m MQCHECK] [-w WORKDIR] [-d DURATION] [-s SEED]
+#   bench/realbugs.sh [-m MQCHECK] [-w WORKDIR] [-d DURATION] [-s SEED] [-t]
 #                     [-x "FUZZ OPTIONS"] MOSQUITTO_GIT_DIR TAG[=LABEL=REGEX] ...
 #
 #   MOSQUITTO_GIT_DIR  a clone or mirror of eclipse/mosquitto holding the tags
@@ -14,6 +14,11 @@
 #   LABEL=REGEX        the bug expected: a finding whose signature matches
 #                      the extended regex REGEX is that bug (for example
 #                      v2.0.15='will-leak=will__read')
+#   -t                 TLS: build WITH_TLS=yes (needs libssl-dev) into
+#                      WORKDIR/bin/mosquitto-TAG-tls and fuzz it through a
+#                      TLS listener (--exec-url mqtts://, a throw-away
+#                      certificate made with openssl): bugs on the TLS path
+#                      only, such as CVE-2023-5632
 #
 # Defaults: MQCHECK build/ci/mqcheck, WORKDIR /tmp/mqcheck-realbugs, DURATION
 # 15m, SEED 1, FUZZ OPTIONS "--stack-kib 1024" (the broker on a 1 MiB stack,
@@ -27,18 +32,20 @@ WORK=/tmp/mqcheck-realbugs
 DURATION=15m
 SEED=1
 EXTRA="--stack-kib 1024"
-while getopts m:w:d:s:x: opt; do
+TLS=no
+while getopts m:w:d:s:x:t opt; do
   case $opt in
   m) MQCHECK=$OPTARG ;;
   w) WORK=$OPTARG ;;
   d) DURATION=$OPTARG ;;
   s) SEED=$OPTARG ;;
   x) EXTRA=$OPTARG ;;
-  *) sed -n 2,24p "$0" >&2; exit 2 ;;
+  t) TLS=yes ;;
+  *) sed -n 2,29p "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 2 ] || { sed -n 2,24p "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,29p "$0" >&2; exit 2; }
 SRC=$1
 shift
 MQCHECK=$(cd "$(dirname "$MQCHECK")" && pwd)/$(basename "$MQCHECK")
@@ -54,15 +61,35 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:symbolize=1:handle_a
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
 
-build() { # TAG -> WORK/bin/mosquitto-TAG
+# -t: a certificate, and a wrapper that starts the broker with one TLS
+# listener on the port the fuzzer gives it (its configuration next to it)
+if [ $TLS = yes ]; then
+  mkdir -p "$WORK/tls"
+  [ -f "$WORK/tls/cert.pem" ] || openssl req -x509 -newkey rsa:2048 -nodes -days 7 \
+    -subj /CN=127.0.0.1 -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+  # mosquitto started as root drops to its own user: the throw-away key must
+  # stay readable for it
+  chmod a+r "$WORK/tls/key.pem" "$WORK/tls/cert.pem"
+  {
+    echo '#!/bin/sh'
+    echo '# run.sh PORT BROKER: BROKER with one TLS listener on 127.0.0.1:PORT'
+    echo 'd=$(dirname "$0")'
+    echo "printf 'listener %s 127.0.0.1\\nallow_anonymous true\\ncertfile %s/cert.pem\\nkeyfile %s/key.pem\\n' \"\$1\" \"\$d\" \"\$d\" >\"\$d/m-\$1.conf\""
+    echo 'exec "$2" -c "$d/m-$1.conf"'
+  } >"$WORK/tls/run.sh"
+  chmod +x "$WORK/tls/run.sh"
+fi
+
+build() { # TAG -> WORK/bin/mosquitto-TAG (-TAG-tls with -t)
   tag=$1
   bin=$WORK/bin/mosquitto-$tag
+  [ $TLS = yes ] && bin=$bin-tls
   [ -x "$bin" ] && return 0
   dir=$WORK/src/$tag
   rm -rf "$dir" && mkdir -p "$dir"
   git -C "$SRC" archive "$tag" | tar -x -C "$dir"
   # only the broker; every optional dependency off, ASan on
-  if ! make -C "$dir/src" -j2 WITH_TLS=no WITH_TLS_PSK=no WITH_CJSON=no WITH_DOCS=no \
+  if ! make -C "$dir/src" -j2 WITH_TLS=$TLS WITH_TLS_PSK=no WITH_CJSON=no WITH_DOCS=no \
     WITH_SOCKS=no WITH_WEBSOCKETS=no WITH_SRV=no WITH_EC=no WITH_BUNDLED_DEPS=yes \
     WITH_SYSTEMD=no WITH_UUID=no WITH_MEMORY_TRACKING=no WITH_SYS_TREE=no \
     CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=address" LDFLAGS="-fsanitize=address" \
@@ -86,11 +113,18 @@ for arg in "$@"; do
   esac
   build "$tag" || continue
   out=$WORK/out/$tag-seed$SEED
+  [ $TLS = yes ] && out=$WORK/out/$tag-tls-seed$SEED
   rm -rf "$out"
   log=$out.log
   set +e
-  "$MQCHECK" fuzz --exec "$WORK/bin/mosquitto-$tag -p {port}" --seed "$SEED" \
-    --duration "$DURATION" --no-spec --findings "$out" $EXTRA >"$log" 2>&1
+  if [ $TLS = yes ]; then
+    "$MQCHECK" fuzz --exec "$WORK/tls/run.sh {port} $bin" --exec-url "mqtts://127.0.0.1:{port}" \
+      --insecure --seed "$SEED" --duration "$DURATION" --no-spec --findings "$out" $EXTRA \
+      >"$log" 2>&1
+  else
+    "$MQCHECK" fuzz --exec "$bin -p {port}" --seed "$SEED" \
+      --duration "$DURATION" --no-spec --findings "$out" $EXTRA >"$log" 2>&1
+  fi
   set -e
   rows=$out.rows
   : >"$rows"

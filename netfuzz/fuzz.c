@@ -1337,7 +1337,7 @@ static void check_cpu(run *r, instance *in, bool final) {
   int64_t since = in->born;
   const uint8_t empty[2] = {mqz_selector(probe_version(r)), 0};
   bool none = cpu_reproduces(r, in, empty, sizeof empty);
-  char m[400];
+  char m[512];
   snprintf(m, sizeof m,
            "%s%s; a scenario cannot measure CPU: `mqcheck fuzz --replay DIR --exec CMD`", msg,
            none ? ", a fresh broker with no session too" : "");
