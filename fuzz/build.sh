@@ -39,13 +39,8 @@ lib() {
 
 lib mqc "$root"/codec/*.c
 lib mqf "$root"/fuzz/mutator.c "$root"/fuzz/mutator_fields.c "$root"/fuzz/layouts.c
-lib mqe "$root"/engine/*.c
-# engine/engine.c holds the invariant checker and stats the engine target
-# runs after every op: oracle code whose edges count but whose compares are
-# not worth tracing (fuzz/CMakeLists.txt does the same).
-# shellcheck disable=SC2086
-$CC $cflags -fno-sanitize-coverage=trace-cmp -c "$root/engine/engine.c" -o "$work/mqe/engine.o"
-ar rcs "$work/libmqe.a" "$work/mqe/engine.o"
+# The engine without compare tracing (fuzz/CMakeLists.txt says why).
+defs=-fno-sanitize-coverage=trace-cmp lib mqe "$root"/engine/*.c
 targets="decode stream roundtrip encode mutate engine"
 libs_for() { echo "$work/libmqf.a $work/libmqc.a"; }
 # net/ needs OpenSSL and wslay, scenarios/ also libyaml: those targets are

@@ -394,7 +394,7 @@ static int parse_repeat(loader *L, yaml_node_t *st, unsigned *count, yaml_node_t
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   static const char *const modifiers[] = {
       "client",        "version",  "versions", "timeout",  "connack", "comment", "if",
-      "ignore_others", "or_close", "rules",    "ws_frame", "node",    NULL};
+      "ignore_others", "or_close", "rules",    "ws_frame", "node",    "owed",    NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -489,6 +489,23 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
         if (!cited)
           return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
                                 out->rules[b][i], b ? "5.0" : "3.1.1");
+      }
+  }
+  if ((x = mqs__map_get(doc, st, "owed"))) {
+    if (out->kind != MQS_STEP_EXPECT && out->kind != MQS_STEP_EXPECT_ALL &&
+        out->kind != MQS_STEP_EXPECT_DISCONNECT)
+      return mqs__load_fail(L->err, x, "owed belongs to expect, expect_all and expect_disconnect");
+    unsigned given;
+    if (parse_rules(L, x, out->owed, out->n_owed, NULL, &given)) return -1;
+    unsigned slots = slots_of(given & out->versions & L->s->versions);
+    for (unsigned b = 0; b < 2; b++)
+      for (size_t i = 0; (slots & (1u << b)) && i < out->n_owed[b]; i++) {
+        bool cited = false;
+        for (size_t j = 0; j < L->s->n_rules[b] && !cited; j++)
+          cited = !strcmp(L->s->rules[b][j], out->owed[b][i]);
+        if (!cited)
+          return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
+                                out->owed[b][i], b ? "5.0" : "3.1.1");
       }
   }
   yaml_node_t *cl = mqs__map_get(doc, st, "client");
@@ -779,6 +796,8 @@ static int check_coverage(loader *L) {
         const char *sp = mqs__sp_stmt(&L->s->doc, st, vb);
         bool claims = several ? (st->has_rules & vb) && mqs_step_claims(s, st, vb, s->rules[b][k])
                               : mqs_step_claims(s, st, vb, s->rules[b][k]);
+        for (size_t j = 0; !claims && (st->versions & vb) && j < st->n_owed[b]; j++)
+          claims = !strcmp(st->owed[b][j], s->rules[b][k]);
         checked = claims || (sp && !strcmp(sp, s->rules[b][k]));
       }
       if (!checked) {
@@ -1054,6 +1073,9 @@ void mqs_scenario_free(mqs_scenario *s) {
       for (size_t k = 0; k < s->steps[i].n_rules[b]; k++)
         free(s->steps[i].rules[b][k]);
       free(s->steps[i].rules[b]);
+      for (size_t k = 0; k < s->steps[i].n_owed[b]; k++)
+        free(s->steps[i].owed[b][k]);
+      free(s->steps[i].owed[b]);
     }
   }
   free(s->steps);

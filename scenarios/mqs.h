@@ -251,6 +251,12 @@ typedef struct {
   char **rules[2]; /* owned */
   size_t n_rules[2];
   unsigned has_rules; /* MQS_V311|MQS_V5: versions whose rules the step names */
+  /* `owed:` of an expect/expect_all/expect_disconnect: the statements that
+   * owe what it waits for, per version (cited by the scenario). When nothing
+   * of it comes, they fail and the step's own statements are not reached: a
+   * will that never comes is not a will with wrong properties. */
+  char **owed[2]; /* owned */
+  size_t n_owed[2];
   /* EXPECT_NONE with a fence instead of a timer (docs/scenarios.md, "Fences"):
    * MQS_FENCE_PING, a PINGREQ round trip on `client`; MQS_FENCE_SENTINEL,
    * client fence_from publishes a sentinel at fence_qos on fence_topic

@@ -231,6 +231,13 @@ static const struct {
     {MQC_PUBLISH, "properties", "response_topic", {NULL}, {"MQTT-3.3.2-15"}, 0},
     {MQC_PUBLISH, "properties", "correlation_data", {NULL}, {"MQTT-3.3.2-16"}, 0},
     {MQC_PUBLISH, "properties", "user_property", {NULL}, {"MQTT-3.3.2-17"}, 0},
+    /* the identifier given for an empty Client Identifier (5.0) */
+    {MQC_CONNACK,
+     "properties",
+     "assigned_client_identifier",
+     {NULL},
+     {"MQTT-3.2.2-16", "MQTT-3.1.3-7"},
+     0},
 };
 
 /* Does the sequence of one-key mappings seq name property `name`? */
@@ -319,6 +326,51 @@ static const char *noprop_stmt(const mqs__run *r, const mqs_step *st, mqc_type t
   return NULL;
 }
 
+/* One expected reason code entry (a code or a list of acceptable codes)
+ * accepts code; -1: not a plain number, so the entry cannot be judged here. */
+static int code_ok(yaml_document_t *doc, yaml_node_t *e, uint8_t code) {
+  size_t n = e && e->type == YAML_SEQUENCE_NODE ? mqs__seq_size(e) : 1;
+  for (size_t j = 0; j < n; j++) {
+    yaml_node_t *one = e && e->type == YAML_SEQUENCE_NODE ? mqs__seq_at(doc, e, j) : e;
+    if (!mqs__is_scalar(one)) return -1;
+    char *end;
+    unsigned long v = strtoul(mqs__scalar(one), &end, 0);
+    if (*end || end == mqs__scalar(one)) return -1;
+    if (v == code) return 1;
+  }
+  return 0;
+}
+
+/* Can the expected entries exp[from..n) take the codes not yet used, in
+ * some order? (n is small: one entry per topic filter.) */
+static bool codes_permute(yaml_document_t *doc, yaml_node_t *exp, const mqc_bytes *got, size_t from,
+                          uint32_t used) {
+  size_t n = mqs__seq_size(exp);
+  if (from == n) return true;
+  for (size_t i = 0; i < n; i++)
+    if (!(used & (1u << i)) && code_ok(doc, mqs__seq_at(doc, exp, from), got->p[i]) == 1 &&
+        codes_permute(doc, exp, got, from + 1, used | (1u << i)))
+      return true;
+  return false;
+}
+
+/* The statement a SUBACK's or UNSUBACK's reason code list breaks when its
+ * shape is what differs: a code per filter (a count that differs), or their
+ * order (the right codes in another order); NULL otherwise (the step's
+ * statements judge the codes themselves). */
+static const char *codes_stmt(const mqs__run *r, yaml_node_t *exp, const mqc_packet *p) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  bool v5 = r->v == MQC_V5, sub = p->type == MQC_SUBACK;
+  if (!exp || exp->type != YAML_SEQUENCE_NODE || mqs__seq_size(exp) > 16) return NULL;
+  for (size_t i = 0; i < mqs__seq_size(exp); i++)
+    if (code_ok(doc, mqs__seq_at(doc, exp, i), 0) < 0) return NULL;
+  if (mqs__seq_size(exp) != p->suback.reasons.n)
+    return sub ? (v5 ? "MQTT-3.8.4-6" : "MQTT-3.8.4-5") : NULL;
+  if (codes_permute(doc, exp, &p->suback.reasons, 0, 0))
+    return sub ? "MQTT-3.9.3-1" : v5 ? "MQTT-3.11.3-1" : NULL;
+  return NULL;
+}
+
 /* Judges the mapped fields of exp against a packet of its type; diff holds
  * the mismatching fields (one "      NAME  expected ..." line each). Returns
  * how many mismatches were judged this way. */
@@ -350,6 +402,19 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
     }
     mqs__judged(r, st, field_stmt(r, st, i), bad);
     judged += bad;
+  }
+  if (p->type == MQC_SUBACK || p->type == MQC_UNSUBACK) {
+    bool differs = false;
+    for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+      while (*l == ' ')
+        l++;
+      differs |= !strncmp(l, "reason_codes ", 13);
+    }
+    const char *id = differs ? codes_stmt(r, mqs__map_get(doc, exp, "reason_codes"), p) : NULL;
+    if (id) {
+      mqs__judged(r, st, id, true);
+      judged++;
+    }
   }
   /* "properties  expected no NAME, received ..." (match.c) */
   static const char np[] = "expected no ";
@@ -383,7 +448,7 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
  * when nothing was removed, answers while the send quota is used up), that
  * one is blamed instead. */
 #define OWED_IDS 3
-static const char *owed_stmt(const mqs__run *r, mqc_type type) {
+static const char *owed_stmt_of(const mqs__run *r, mqc_type type, bool general) {
   static const struct {
     mqc_type type;
     const char *s311[OWED_IDS], *s5[OWED_IDS]; /* [0] general, then particular */
@@ -391,14 +456,33 @@ static const char *owed_stmt(const mqs__run *r, mqc_type type) {
       {MQC_PINGRESP, {"MQTT-3.12.4-1"}, {"MQTT-3.12.4-1"}},
       {MQC_SUBACK, {"MQTT-3.8.4-1"}, {"MQTT-3.8.4-1", "MQTT-3.3.4-10"}},
       {MQC_UNSUBACK, {"MQTT-3.10.4-4", "MQTT-3.10.4-5"}, {"MQTT-3.10.4-4", "MQTT-3.10.4-5"}},
-      {MQC_PUBACK, {"MQTT-3.3.4-1"}, {"MQTT-4.3.2-4", "MQTT-4.9.0-3"}},
+      {MQC_PUBACK, {"MQTT-3.3.4-1", "MQTT-3.3.5-2"}, {"MQTT-4.3.2-4", "MQTT-4.9.0-3"}},
       {MQC_PUBREC, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-8"}},
+      /* only when nothing comes (a PUBLISH where the PUBREL was due, a
+       * duplicate delivered or a PUBLISH re-sent on resume, is another
+       * fault) and where the check names no statement of its own */
+      {MQC_PUBREL, {"MQTT-4.3.3-1"}, {"MQTT-4.3.3-4"}},
       {MQC_PUBCOMP, {"MQTT-4.3.3-2"}, {"MQTT-4.3.3-11"}},
   };
   for (size_t i = 0; i < sizeof owed / sizeof owed[0]; i++)
     if (owed[i].type == type)
-      return cited_or_first(r, r->v == MQC_V5 ? owed[i].s5 : owed[i].s311, OWED_IDS, 1);
+      return general ? (r->v == MQC_V5 ? owed[i].s5 : owed[i].s311)[0]
+                     : cited_or_first(r, r->v == MQC_V5 ? owed[i].s5 : owed[i].s311, OWED_IDS, 1);
   return NULL;
+}
+
+static const char *owed_stmt(const mqs__run *r, mqc_type type) {
+  return owed_stmt_of(r, type, false);
+}
+
+/* The step's `owed:` statements of this run fail: what the step waits for
+ * never came, so its own statements are not reached (the caller ends the
+ * step and marks it so). False when the step names none. */
+static bool blame_step_owed(mqs__run *r, const mqs_step *st) {
+  unsigned b = mqs_version_slot(r->c->version);
+  for (size_t k = 0; k < st->n_owed[b]; k++)
+    mqs__judged(r, st, st->owed[b][k], true);
+  return st->n_owed[b] > 0;
 }
 
 /* Compares the next packet of idx with exp; describes a mismatch. A packet
@@ -414,13 +498,20 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
   mqs__match_describe(doc, exp, &r->vars, &want);
   mqc_type want_type = mqs__match_type(doc, exp);
   const char *owed = owed_stmt(r, want_type);
+  /* a PUBREL check that names statements of its own is what its case is
+   * about (a delivery completed after UNSUBSCRIBE, say): `owed:` says when
+   * it is not */
+  if (want_type == MQC_PUBREL && exp == st->node && (st->has_rules & r->c->version)) owed = NULL;
   if (owed && r->cl[idx].open && !r->cl[idx].poisoned &&
-      (!rx || (rx->bad ? want_type == MQC_PINGRESP : rx->pkt.type != want_type))) {
+      (!rx || (rx->bad ? want_type == MQC_PINGRESP
+                       : rx->pkt.type != want_type && want_type != MQC_PUBREL))) {
     /* the answer is owed whatever the step is about: blame the statement
      * that owes it, and the step's own statements are not reached */
     char got[900];
     if (rx) describe_rx(r, rx, got, sizeof got);
-    mqs__judged(r, st, owed, true);
+    /* the step's own `owed:` knows the situation better (a PUBREL owed on
+     * resume, say) */
+    if (exp != st->node || !blame_step_owed(r, st)) mqs__judged(r, st, owed, true);
     mqs__buf_printf(&r->detail, "  expected:   %s on '%s'\n  received:   %s\n",
                     mqc_type_name(want_type), cname(r, idx), rx ? got : "nothing");
     mqs__buf_free(&want);
@@ -438,8 +529,12 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
     if (r->cl[idx].transport_error)
       return mqs__end(r, st, MQS_ERROR, true, "%s: transport error: %s", what,
                       r->cl[idx].close_msg);
-    return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', %s", what,
-                    mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), why);
+    bool owed_by_step =
+        exp == st->node && r->cl[idx].open && !r->cl[idx].poisoned && blame_step_owed(r, st);
+    mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', %s", what,
+             mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), why);
+    if (owed_by_step) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+    return -1;
   }
   char got[900];
   describe_rx(r, rx, got, sizeof got);
@@ -529,7 +624,8 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
   uint32_t mask = st->any_of ? st->any_of : 1u << st->client;
   uint64_t deadline = step_deadline(r, st);
   uint64_t lim = deadline < r->case_deadline ? deadline : r->case_deadline;
-  size_t skipped = 0;
+  size_t skipped = 0, same_type = 0; /* ignored packets of the wanted type */
+  mqc_type want_type = mqs__match_type(doc, st->node);
   for (;;) {
     bool can_wait = false;
     for (unsigned idx = 0; idx < r->s->n_clients; idx++) {
@@ -542,7 +638,10 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
           mqs__positive(r);
           return 0;
         }
-        if (!rx->bad && !st->ignore_others && rx->pkt.type == mqs__match_type(doc, st->node)) {
+        /* with ignore_others a PUBLISH of another QoS may be a copy the step
+         * skips on purpose; an acknowledgement is not */
+        if (!rx->bad && (!st->ignore_others || want_type != MQC_PUBLISH) &&
+            rx->pkt.type == want_type) {
           /* only fields judged as statements of their own differ: those
            * fail, the step is satisfied (see judge_fields) */
           mqs__buf d = {0};
@@ -566,6 +665,7 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
           break;
         }
         mqs__tr_add(&r->tr, now(r), idx, '!', "(ignored by the expect at line %u)", st->line);
+        same_type += !rx->bad && rx->pkt.type == want_type;
         mqs__consume(r, idx);
         skipped++;
       }
@@ -603,9 +703,17 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
       mqs__buf_printf(&r->detail, "  '%s':       nothing (%s)\n", cname(r, idx), why);
     }
   }
-  return mqs__end(r, st, MQS_FAIL, false, "expect: no matching %s arrived%s (%zu ignored)",
-                  mqc_type_name(mqs__match_type(doc, st->node)),
-                  st->any_of ? " at any of the clients" : "", skipped);
+  /* nothing of an answer owed whatever the step is about: as in expect */
+  const char *owed =
+      !st->any_of && !same_type && r->cl[st->client].open && !r->cl[st->client].poisoned
+          ? owed_stmt(r, want_type)
+          : NULL;
+  if (want_type == MQC_PUBREL && (st->has_rules & r->c->version)) owed = NULL;
+  if (owed) mqs__judged(r, st, owed, true);
+  mqs__end(r, st, MQS_FAIL, false, "expect: no matching %s arrived%s (%zu ignored)",
+           mqc_type_name(want_type), st->any_of ? " at any of the clients" : "", skipped);
+  if (owed) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+  return -1;
 }
 
 /* Packets the server sent before its CONNACK break MQTT-3.2.0-1 (AUTH aside),
@@ -820,7 +928,22 @@ static int do_expect_all(mqs__run *r, const mqs_step *st) {
                       want.p ? want.p : "", st->items[j].line, why);
       mqs__buf_free(&want);
     }
+    /* answers owed whatever the step is about (acknowledgements of the
+     * case's own PUBLISHes, say) that never came blame the statement that
+     * owes each, as in expect; the general one: the group does not say which
+     * client's particular situation applies */
+    bool all_owed = true;
+    for (size_t j = 0; j < n && all_owed; j++) {
+      const mqs__client *c = &r->cl[st->items[j].client];
+      all_owed = done[j] || (c->open && !c->poisoned &&
+                             owed_stmt_of(r, mqs__match_type(doc, st->items[j].match), true));
+    }
+    for (size_t j = 0; j < n && all_owed; j++)
+      if (!done[j])
+        mqs__judged(r, st, owed_stmt_of(r, mqs__match_type(doc, st->items[j].match), true), true);
+    bool owed_by_step = all_owed || (left == n && blame_step_owed(r, st));
     rc = mqs__end(r, st, MQS_FAIL, false, "expect_all: %zu of %zu packets did not arrive", left, n);
+    if (owed_by_step) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
   }
 out:
   free(done);
@@ -1259,9 +1382,11 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
                       "  tolerance:  due %.3f s after the last packet (1.5 x Keep Alive), "
                       "margin %s\n",
                       (double)(ka_ms * 3 / 2) / 1000.0, margin_why);
-    return mqs__end(r, st, MQS_FAIL, false,
-                    "expect_disconnect: the connection of '%s' is still open%s", cname(r, idx),
-                    ka_ms ? " after 1.5 x Keep Alive and the margin" : "");
+    bool owed_by_step = !got_packet && blame_step_owed(r, st);
+    mqs__end(r, st, MQS_FAIL, false, "expect_disconnect: the connection of '%s' is still open%s",
+             cname(r, idx), ka_ms ? " after 1.5 x Keep Alive and the margin" : "");
+    if (owed_by_step) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+    return -1;
   }
   if (c->transport_error)
     return mqs__end(r, st, MQS_ERROR, true, "transport error: %s", c->close_msg);

@@ -889,6 +889,84 @@ static void test_field_and_close_statements(void **state) {
   mqs_scenario_free(sc);
 }
 
+/* Issue 18, collateral: a planted deviation fails its own statement, not
+ * the check's. Each rule below, switched off, blames the check's statement
+ * again (the collateral `mqcheck mutants` counts). */
+static void test_runner_collateral(void **state) {
+  (void)state;
+  mqs_result r;
+  mqs_scenario *sc;
+  /* owed: a will that never comes fails the statement owing it, and the
+   * check of its form is not reached */
+  const char *will =
+      "format: 1\nname: x\nversions: [3.1.1]\n"
+      "rules: [MQTT-3.1.2-16, MQTT-3.1.2-8]\nclients: [s, w]\nsteps:\n"
+      "  - {client: s, connect: {}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+      "[{topic_filter: w, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 1}, rules: [MQTT-3.1.2-16]}\n"
+      "  - {client: w, connect: {will: {topic: w, payload: bye}}}\n"
+      "  - {client: w, drop: true}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: bye, retain: false}, "
+      "rules: [MQTT-3.1.2-16], owed: [MQTT-3.1.2-8]}\n";
+  run_faults(will, MQS_V311, mqe_fault_lookup("will-not-published")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-8"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-16"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* DUP 1 on a first send fails the sender's duty of its QoS */
+  const char *dup = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-6, MQTT-4.3.2-1]\n"
+                    "clients: [s, p]\nsteps:\n"
+                    "  - {client: s, connect: {}}\n"
+                    "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                    "[{topic_filter: t, qos: 1}]}}\n"
+                    "  - {client: s, expect: {type: SUBACK, packet_id: 1}, rules: [MQTT-3.8.4-6]}\n"
+                    "  - {client: p, connect: {}}\n"
+                    "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 1, topic: t, "
+                    "payload: x}}\n"
+                    "  - {client: p, expect: {type: PUBACK, packet_id: 1}, rules: [MQTT-4.3.2-1]}\n"
+                    "  - {client: s, expect: {type: PUBLISH, qos: 1, dup: false, payload: x}, "
+                    "rules: [MQTT-3.8.4-6]}\n";
+  run_faults(dup, MQS_V311, mqe_fault_lookup("dup-on-qos1")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.3.2-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-6"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* the right SUBACK codes in another order fail the order statement */
+  const char *order = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-5, MQTT-3.9.3-1]\n"
+                      "steps:\n  - connect: {}\n"
+                      "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                      "[{topic_filter: a, qos: 0}, {topic_filter: b, qos: 1}]}\n"
+                      "  - {expect: {type: SUBACK, packet_id: 1, reason_codes: [0, 1]}, "
+                      "rules: [MQTT-3.8.4-5]}\n"
+                      "  - {control: true, rules: [MQTT-3.9.3-1]}\n";
+  run_faults(order, MQS_V311, mqe_fault_lookup("suback-reversed")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.9.3-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-5"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* acknowledgements in an expect_all that never come fail the statement
+   * owing them */
+  const char *acks = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.9.0-1]\n"
+                     "clients: [c]\nsteps:\n  - {client: c, connect: {}}\n"
+                     "  - {client: c, send: {type: PUBLISH, qos: 1, packet_id: 1, topic: t, "
+                     "payload: x}}\n"
+                     "  - {client: c, send: {type: PUBLISH, qos: 1, packet_id: 2, topic: t, "
+                     "payload: y}}\n"
+                     "  - expect_all:\n"
+                     "      - c: {type: PUBACK, packet_id: 1}\n"
+                     "      - c: {type: PUBACK, packet_id: 2}\n";
+  run_faults(acks, MQS_V5, mqe_fault_lookup("no-puback")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.3.2-4"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.9.0-1"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+}
+
 /* Issue 18: runner attribution. A packet the codec rejects fails the
  * statement the codec names (the step's own are not reached); a second
  * CONNACK fails MQTT-3.2.0-2 and the case goes on; a field judged as its own
@@ -1035,6 +1113,7 @@ int main(void) {
       cmocka_unit_test(test_cluster_nodes),
       cmocka_unit_test(test_field_and_close_statements),
       cmocka_unit_test(test_runner_attribution),
+      cmocka_unit_test(test_runner_collateral),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
