@@ -187,14 +187,17 @@ static int shared(cl *c, size_t k, char *why, size_t cap) {
       for (int i = 0; i < 4; i++)
         (void)mqp__publish(pub, t, "member", 1, false, ++c->pid, 0, c->p->tmo);
       /* count until the group has been quiet for a while (a copy per node
-       * arrives soon after the first) or the deadline */
+       * arrives within a propagation of the first: the window grows with the
+       * slowest one measured, so a loaded machine's late copy still counts)
+       * or the deadline */
       int got[2] = {0, 0};
-      int64_t deadline = mqn_now_ms() + c->p->tmo, quiet = mqn_now_ms() + 300;
+      int64_t window = 300 + 4 * (int64_t)c->worst;
+      int64_t deadline = mqn_now_ms() + c->p->tmo, quiet = mqn_now_ms() + window;
       while (mqn_now_ms() < deadline && mqn_now_ms() < quiet)
         for (int i = 0; i < 2; i++)
           if (mqp__await(m[i], MQC_PUBLISH, t, 25) == MQP__GOT) {
             got[i]++;
-            quiet = mqn_now_ms() + 300;
+            quiet = mqn_now_ms() + window;
           }
       rc = got[0] + got[1] == 4 ? 0 : 1;
       if (rc)
