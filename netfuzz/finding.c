@@ -62,6 +62,17 @@ static void thex(text *t, const uint8_t *p, size_t n) {
     tprintf(t, "%s%02x", i ? " " : "", p[i]);
 }
 
+/* A send_hex step of client: p[0..n) times times, in one write. */
+static void tsend_times(text *t, unsigned client, const uint8_t *p, size_t n, uint64_t times,
+                        const char *indent) {
+  tprintf(t, "%s- {client: c%u, send_hex: \"", indent, client);
+  for (uint64_t k = 0; k < times; k++) {
+    if (k) tprintf(t, " ");
+    thex(t, p, n);
+  }
+  tprintf(t, "\"}\n");
+}
+
 /* YAML double-quoted text: printable ASCII kept, the rest escaped. */
 static void tquote(text *t, const char *s) {
   tprintf(t, "\"");
@@ -316,20 +327,9 @@ char *mqz_scenario_yaml(const mqz_finding *f) {
       uint64_t rest = units - iters * per;
       tprintf(&t, "  - repeat: {count: %llu}\n    comment: \"%llu times the same %zu bytes\"\n",
               (unsigned long long)iters, (unsigned long long)units, r.pkt_len);
-      tprintf(&t, "    steps:\n      - {client: c%u, send_hex: \"", r.client);
-      for (uint64_t k = 0; k < per; k++) {
-        if (k) tprintf(&t, " ");
-        thex(&t, buf, r.pkt_len);
-      }
-      tprintf(&t, "\"}\n");
-      if (rest) {
-        tprintf(&t, "  - {client: c%u, send_hex: \"", r.client);
-        for (uint64_t k = 0; k < rest; k++) {
-          if (k) tprintf(&t, " ");
-          thex(&t, buf, r.pkt_len);
-        }
-        tprintf(&t, "\"}\n");
-      }
+      tprintf(&t, "    steps:\n");
+      tsend_times(&t, r.client, buf, r.pkt_len, per, "      ");
+      if (rest) tsend_times(&t, r.client, buf, r.pkt_len, rest, "  ");
       break;
     }
     case MQZ_OP_CLOSE:

@@ -32,6 +32,14 @@ typedef struct {
   int64_t t; /* when it was submitted */
 } held;
 
+/* Memory an exec'd broker holds: its lowest and highest RSS (KiB) since
+ * it started, 0 before the first sample; when the next sample is due. The
+ * run's held oracle and --replay's watch a broker the same way. */
+typedef struct {
+  uint64_t base, peak;
+  int64_t next;
+} held_watch;
+
 typedef struct run run;
 
 typedef struct {
@@ -60,10 +68,7 @@ typedef struct {
   bool lsan;          /* the broker carries LeakSanitizer: exit checks apply */
   uint64_t exit_next; /* session count of the next clean stop */
   int64_t born;       /* when the broker (re)started: leaks are since then */
-  /* held memory: the broker's lowest and highest RSS (KiB) since it
-   * started, 0 before the first sample; when the next sample is due */
-  uint64_t held_base, held_peak;
-  int64_t held_next;
+  held_watch held;    /* memory held since the broker started */
   /* idle CPU: when the broker at rest is measured next; due: no new
    * sessions until those in flight end and it is measured */
   int64_t cpu_next;
@@ -342,19 +347,27 @@ static bool held_sig(const char *sig) {
   return !strcmp(sig, "leak:held-rss");
 }
 
-static uint64_t held_limit(const run *r) {
-  return r->o->held_rss_kib ? r->o->held_rss_kib : 262144;
+static uint64_t held_limit(const mqz_opts *o) {
+  return o->held_rss_kib ? o->held_rss_kib : 262144;
 }
 
-static void held_sample(instance *in) {
+static void held_sample(held_watch *h, const mqz_broker *b) {
   uint64_t rss;
-  if (!in->broker || mqz_broker_rss(in->broker, &rss)) return;
-  if (!in->held_base || rss < in->held_base) in->held_base = rss;
-  if (rss > in->held_peak) in->held_peak = rss;
+  if (!b || mqz_broker_rss(b, &rss)) return;
+  if (!h->base || rss < h->base) h->base = rss;
+  if (rss > h->peak) h->peak = rss;
 }
 
-static bool held_over(const run *r, const instance *in) {
-  return in->held_base && in->held_peak > in->held_base + held_limit(r);
+/* held_sample at most every HELD_EVERY_MS; true when it sampled */
+static bool held_step(held_watch *h, const mqz_broker *b, int64_t now) {
+  if (now < h->next) return false;
+  h->next = now + HELD_EVERY_MS;
+  held_sample(h, b);
+  return true;
+}
+
+static bool held_over(const held_watch *h, uint64_t limit_kib) {
+  return h->base && h->peak > h->base + limit_kib;
 }
 
 static void restart(run *r, instance *in);
@@ -364,14 +377,14 @@ static void restart(run *r, instance *in);
 static bool held_reproduces(run *r, instance *in, const uint8_t *s, size_t n) {
   restart(r, in);
   if (in->dead) return false;
-  held_sample(in);
+  held_sample(&in->held, in->broker);
   in->fresh = false;
   if (mqz_exec_submit(in->tx, 0, token_for(r, r->next_number++), s, n)) return false;
   while (mqz_exec_running(in->tx)) {
     mqz_exec_poll(in->tx, 5);
-    held_sample(in);
+    held_sample(&in->held, in->broker);
   }
-  return held_over(r, in);
+  return held_over(&in->held, held_limit(r->o));
 }
 
 /* ---- idle CPU ---- */
@@ -861,7 +874,7 @@ static void replay_args(const run *r, const char *sig, char *out, size_t cap) {
   if (n < cap && r->o->stack_kib)
     n += (size_t)snprintf(out + n, cap - n, " --stack-kib %u", (unsigned)r->o->stack_kib);
   if (n < cap && held_sig(sig))
-    snprintf(out + n, cap - n, " --held-rss %llu", (unsigned long long)held_limit(r));
+    snprintf(out + n, cap - n, " --held-rss %llu", (unsigned long long)held_limit(r->o));
 }
 
 static void record_finding(run *r, instance *in, mqz_kind kind, const char *sig, const char *stmt,
@@ -965,7 +978,7 @@ static void restart(run *r, instance *in) {
   instance_url(in);
   in->born = mqn_now_ms();
   /* a new process: RSS and descriptors are measured from a new baseline */
-  in->held_base = in->held_peak = 0;
+  in->held = (held_watch){0};
   in->leak_primed = false;
   in->leak_next = r->st->sessions;
 }
@@ -977,7 +990,7 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
   restart(r, in);
   if (in->dead) return false;
   bool watch_rss = held_sig(sig);
-  if (watch_rss) held_sample(in);
+  if (watch_rss) held_sample(&in->held, in->broker);
   size_t next = 0;
   int64_t give_up = mqn_now_ms() + 30000;
   while ((next < n || mqz_exec_running(in->bx)) && mqn_now_ms() < give_up) {
@@ -991,11 +1004,11 @@ static bool batch_reproduces(run *r, instance *in, held *set, size_t n, mqz_kind
       next++;
     }
     mqz_exec_poll(in->bx, 10);
-    if (watch_rss) held_sample(in);
+    if (watch_rss) held_sample(&in->held, in->broker);
     if (mqz_broker_dead(in->broker, NULL, 0)) break;
   }
   mqz_exec_abort_all(in->bx);
-  if (watch_rss) return held_over(r, in);
+  if (watch_rss) return held_over(&in->held, held_limit(r->o));
   if (cpu_sig(sig)) return cpu_idle_over(r, in, NULL, 0) == 1;
   /* the single-session check, with an empty session, does the judging */
   static const uint8_t empty[2] = {3, 0};
@@ -1302,31 +1315,43 @@ static void check_leak(run *r, instance *in) {
   if (h->s) record_finding(r, in, MQZ_LEAK, sig, "", msg, h->s, h->n, h->number, false);
 }
 
+/* A resource oracle (held memory, idle CPU) fired on in's broker. A known
+ * signature only costs a restart (a fresh broker, a fresh baseline): false.
+ * Else it is said and the event log dropped (triage replays on fresh
+ * brokers): true, and the caller pins it, then calls resource_done. */
+static bool resource_new(run *r, instance *in, const char *sig, const char *what, const char *msg) {
+  if (seen_sig(r, sig)) {
+    restart(r, in);
+    return false;
+  }
+  say(r, "fuzz: %s: %s; finding the session that did it", what, msg);
+  free(r->event_log);
+  r->event_log = NULL;
+  return true;
+}
+
+static void resource_done(run *r, instance *in) {
+  restart(r, in);
+  in->last_ok = mqn_now_ms();
+}
+
 /* Held memory: RSS sampled while sessions run (held_sample); a rise past
  * the limit is pinned on sessions by triage, as a crash is, each run on a
  * freshly started broker. */
 static void check_held(run *r, instance *in, int64_t now) {
-  if (!in->broker || in->dead || now < in->held_next) return;
-  in->held_next = now + HELD_EVERY_MS;
-  held_sample(in);
-  if (!held_over(r, in)) return;
+  if (!in->broker || in->dead || !held_step(&in->held, in->broker, now) ||
+      !held_over(&in->held, held_limit(r->o)))
+    return;
   const char *sig = "leak:held-rss";
   char msg[300];
   snprintf(msg, sizeof msg,
            "the broker's RSS rose from %llu KiB to %llu KiB while sessions ran (limit %llu KiB "
            "over its lowest)",
-           (unsigned long long)in->held_base, (unsigned long long)in->held_peak,
-           (unsigned long long)held_limit(r));
-  if (seen_sig(r, sig)) { /* known: a fresh broker, a fresh baseline */
-    restart(r, in);
-    return;
-  }
-  say(r, "fuzz: held memory: %s; finding the session that did it", msg);
-  free(r->event_log);
-  r->event_log = NULL;
+           (unsigned long long)in->held.base, (unsigned long long)in->held.peak,
+           (unsigned long long)held_limit(r->o));
+  if (!resource_new(r, in, sig, "held memory", msg)) return;
   triage(r, in, MQZ_LEAK, sig, "", msg, in->born);
-  restart(r, in);
-  in->last_ok = mqn_now_ms();
+  resource_done(r, in);
 }
 
 /* Idle CPU: every CPU_EVERY_MS (and at the run's end) no new sessions are
@@ -1352,13 +1377,7 @@ static void check_cpu(run *r, instance *in, bool final) {
   in->cpu_next = mqn_now_ms() + CPU_EVERY_MS;
   if (!over) return;
   const char *sig = "leak:idle-cpu";
-  if (seen_sig(r, sig)) { /* known: a fresh broker, at rest again */
-    restart(r, in);
-    return;
-  }
-  say(r, "fuzz: idle CPU: %s; finding the session that did it", msg);
-  free(r->event_log);
-  r->event_log = NULL;
+  if (!resource_new(r, in, sig, "idle CPU", msg)) return;
   /* a broker that does it at rest with no session at all (its idle
    * connections are enough) leaves triage nothing to pin it on; that check
    * restarts the broker, so the candidates are those since the one that
@@ -1374,8 +1393,7 @@ static void check_cpu(run *r, instance *in, bool final) {
     record_finding(r, in, MQZ_LEAK, sig, "", m, empty, sizeof empty, 0, true);
   else
     triage(r, in, MQZ_LEAK, sig, "", m, since);
-  restart(r, in);
-  in->last_ok = mqn_now_ms();
+  resource_done(r, in);
 }
 
 /* LeakSanitizer reports only when the process exits: every exit_every
@@ -1819,29 +1837,14 @@ out:
 
 /* ---- --replay: the oracles a session's own judgement does not hold ---- */
 
-/* Held memory (the run's held oracle, on one session): the exec'd broker's
- * RSS sampled every HELD_EVERY_MS while the session runs, against its
- * lowest since it started. */
-typedef struct {
-  mqz_broker *b; /* borrowed; NULL: not judged (a --target has no /proc) */
-  uint64_t limit_kib, base, peak;
-  int64_t next;
-} replay_held;
-
-static void replay_held_step(replay_held *h, int64_t now) {
-  uint64_t rss;
-  if (!h->b || now < h->next || mqz_broker_rss(h->b, &rss)) return;
-  h->next = now + HELD_EVERY_MS;
-  if (!h->base || rss < h->base) h->base = rss;
-  if (rss > h->peak) h->peak = rss;
-}
-
-/* Prints the verdict; returns 1 when the broker held more than the limit. */
-static int replay_held_judge(const replay_held *h, const char *log_path) {
-  if (!h->b || !h->base || h->peak <= h->base + h->limit_kib) return 0;
+/* Held memory (the run's held oracle on one session: a held_watch sampled
+ * while the session runs). Prints the verdict; returns 1 when the broker
+ * held more than the limit. */
+static int replay_held_judge(const held_watch *h, uint64_t limit_kib, const char *log_path) {
+  if (!held_over(h, limit_kib)) return 0;
   printf("leak leak:held-rss: the broker's RSS rose from %llu to %llu KiB while the session ran "
          "(limit %llu KiB over its lowest; log: %s)\n",
-         (unsigned long long)h->base, (unsigned long long)h->peak, (unsigned long long)h->limit_kib,
+         (unsigned long long)h->base, (unsigned long long)h->peak, (unsigned long long)limit_kib,
          log_path);
   return 1;
 }
@@ -1991,7 +1994,7 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
     free(s);
     return 2;
   }
-  replay_held rh = {b, o->held_rss_kib ? o->held_rss_kib : 262144, 0, 0, 0};
+  held_watch rh = {0}; /* b NULL (a --target): no /proc to sample, never over */
   mqc_version sv = mqz_session_version(s, n);
   replay_live live = {&xo.url, o->tls, o, sv == MQC_V31 ? MQC_V311 : sv, NULL, 0, false, ""};
   /* a fresh token per replay: sessions a broker keeps from an earlier
@@ -2002,11 +2005,11 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
     snprintf(out.message, sizeof out.message, "out of memory");
     out.refused = true;
   }
-  replay_held_step(&rh, mqn_now_ms());
+  (void)held_step(&rh, b, mqn_now_ms());
   while (mqz_exec_running(x)) {
     mqz_exec_poll(x, 5);
     int64_t now = mqn_now_ms();
-    replay_held_step(&rh, now);
+    (void)held_step(&rh, b, now);
     replay_live_step(&live, now);
   }
   int rc = out.kind != MQZ_NONE;
@@ -2017,7 +2020,7 @@ int mqz_replay(const mqz_opts *o, const char *session_file, char *err, size_t ca
       rc = 1;
     } else {
       rc |= replay_live_judge(&live);
-      rc |= replay_held_judge(&rh, log_path);
+      rc |= replay_held_judge(&rh, held_limit(o), log_path);
       if (replay_idle_cpu(o, b, s, n)) rc = 1;
     }
     if (!broker_died(b, NULL, 0) && !o->no_exit_check && mqz_broker_has_lsan(b)) {
