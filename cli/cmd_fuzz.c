@@ -90,6 +90,20 @@ static void usage(FILE *f) {
           "Exit: 0 no finding, 1 a finding was made, 2 usage or setup error.\n");
 }
 
+/* Does url (a --target, or an --exec-url template whose "{port}" is not a
+ * port yet) name a TLS scheme? As net/ reads schemes, not by prefix. */
+static bool url_is_tls(const char *url) {
+  if (!url) return false;
+  char text[600];
+  const char *at = strstr(url, "{port}");
+  if (at)
+    snprintf(text, sizeof text, "%.*s1%s", (int)(at - url), url, at + 6);
+  else
+    snprintf(text, sizeof text, "%s", url);
+  mqn_url u;
+  return mqn_url_parse(text, &u) == MQN_OK && mqn_scheme_is_tls(u.scheme);
+}
+
 static int parse_duration(const char *s, uint64_t *ms) {
   char *end;
   double v = strtod(s, &end);
@@ -365,10 +379,7 @@ int mqc_cmd_fuzz(int argc, char **argv) {
   o.n_seed_paths = n_seeds;
   char err[600];
   mqn_tls *ctx = NULL;
-  const char *url = o.exec_url ? o.exec_url : o.target;
-  bool tls_url = url && (!strncmp(url, "mqtts", 5) || !strncmp(url, "ssl", 3) ||
-                         !strncmp(url, "tls", 3) || !strncmp(url, "wss", 3));
-  if (tls_url) {
+  if (url_is_tls(o.exec_url ? o.exec_url : o.target)) {
     mqn_tls_opts to = {.ca_file = tls.cafile,
                        .cert_file = tls.cert,
                        .key_file = tls.key,
