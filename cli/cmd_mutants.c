@@ -141,10 +141,7 @@ static int check_also(bool print, bool markdown) {
     const mqe_fault_also *a = mqe_fault_also_at(i);
     const mqe_fault_info *f = mqe_fault_lookup(a->fault);
     const char *own = f ? (a->v5 ? f->stmt_5 : f->stmt_311) : NULL;
-    bool known = false;
-    const mqspec_catalog *c = &cat[a->v5 ? 1 : 0];
-    for (size_t k = 0; k < c->n && !known; k++)
-      known = !strcmp(c->stmts[k].id, a->stmt);
+    bool known = mqspec_find(&cat[a->v5 ? 1 : 0], a->stmt) != NULL;
     if (!own || !strcmp(own, a->stmt) || !known || !a->why || !a->why[0]) {
       fprintf(stderr,
               "mqcheck mutants: engine/faults.c: '%s' %s %s is not a deviation's other "
