@@ -1346,7 +1346,7 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
   /* disconnect_packet: false - the close may follow a CONNACK, never a
    * DISCONNECT (a server sends none before a successful CONNACK) */
   bool no_disconnect = mqs__is_scalar(dp) && !strcmp(mqs__scalar(dp), "false");
-  bool got_packet = false, disconnected = false, refused = false;
+  bool got_packet = false, disconnected = false, refused = false, failure_rc = false;
   char soft[1024] = ""; /* the first thing wrong with what came before the close */
   for (;;) {
     mqs__rx *rx = mqs__next(r, idx, deadline);
@@ -1437,6 +1437,7 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       if (!soft[0]) snprintf(soft, sizeof soft, "expect_disconnect: wrong reason code 0x%02x", rc);
     }
     got_packet = true;
+    failure_rc = rc >= 0x80;
     disconnected = rx->pkt.type == MQC_DISCONNECT;
     refused = rx->pkt.type == MQC_CONNACK;
     mqs__consume(r, idx);
@@ -1449,6 +1450,9 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
                      : r->v == MQC_V5 ? "MQTT-3.2.2-7"
                                       : "MQTT-3.2.2-5";
     mqs__judged(r, st, id, true);
+    /* 5.0 states it once more for every code of 0x80 or more (a refusing
+     * CONNACK has no other): the connection is closed, sent or not */
+    if (r->v == MQC_V5 && (refused || failure_rc)) mqs__judged(r, st, "MQTT-4.13.2-1", true);
     mqs__buf_printf(&r->detail, "  received:   %s, but the connection stayed open (%s)\n",
                     disconnected ? "the DISCONNECT" : "the refusing CONNACK", id);
     if (!r->res->message) {

@@ -940,6 +940,24 @@ static void test_runner_collateral(void **state) {
   assert_int_equal(stmt_of(&r, "MQTT-3.8.4-6"), MQS_ST_PASS);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
+  /* DUP 1 on QoS 0 fails MQTT-3.3.1-2 (as the codec names it) and its
+   * restatement MQTT-4.3.1-1 */
+  const char *dup0 = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-6]\n"
+                     "steps:\n  - connect: {}\n"
+                     "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                     "[{topic_filter: t, qos: 0}]}\n"
+                     "  - expect: {type: SUBACK, packet_id: 1}\n"
+                     "  - send: {type: PUBLISH, topic: t, payload: x}\n"
+                     "  - {expect: {type: PUBLISH, qos: 0, dup: false, payload: x}, "
+                     "rules: [MQTT-3.8.4-6]}\n";
+  run_faults(dup0, MQS_V311, mqe_fault_lookup("dup-on-qos0")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.1-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.3.1-1"), MQS_ST_FAIL);
+  /* the codec rejects the packet: the check itself is not reached */
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-6"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
   /* the right SUBACK codes in another order fail the order statement */
   const char *order = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-5, MQTT-3.9.3-1]\n"
                       "steps:\n  - connect: {}\n"
@@ -968,6 +986,8 @@ static void test_runner_collateral(void **state) {
   run_faults(acks, MQS_V5, mqe_fault_lookup("no-puback")->id, &r, &sc);
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-4.3.2-4"), MQS_ST_FAIL);
+  /* 5.0 states that duty again in the PUBLISH section: blamed together */
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.4-1"), MQS_ST_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-4.9.0-1"), MQS_ST_NOT_REACHED);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
@@ -1086,6 +1106,8 @@ static void test_runner_attribution(void **state) {
   run_faults(twice, MQS_V5, mqe_fault_lookup("disconnect-keeps-open")->id, &r, &sc);
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.14.4-2"), MQS_ST_FAIL);
+  /* a code of 0x80 or more means closed (MQTT-4.13.2-1): the same duty */
+  assert_int_equal(stmt_of(&r, "MQTT-4.13.2-1"), MQS_ST_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.1.0-2"), MQS_ST_PASS);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
