@@ -1326,9 +1326,18 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
      * the server cannot know which layout the client reads. */
     mqc_packet legacy;
     mqc_error lerr;
-    if (rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0 &&
-        mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER, MQC_NO_LIMIT, &legacy, &lerr) ==
-            MQC_OK) {
+    bool layout311 = rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0;
+    mqc_status lst = layout311 ? mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER,
+                                            MQC_NO_LIMIT, &legacy, &lerr)
+                               : MQC_ERR_MALFORMED;
+    if (layout311 && lst != MQC_OK && lerr.statement && !strcmp(lerr.statement, "MQTT-3.2.2-4")) {
+      /* such a refusal with Session Present 1 breaks this version's Session
+       * Present rule, not a 5.0 CONNACK's reason codes (which it is not) */
+      rx->err = lerr;
+      rx->err.statement = r->v == MQC_V5 ? "MQTT-3.2.2-6" : "MQTT-3.2.2-4";
+      rx->err.message = "Session Present set in a refusal of the 3.1.1 layout";
+    }
+    if (lst == MQC_OK) {
       rx->pkt = legacy;
       rx->bad = false;
       closing = true;

@@ -1035,6 +1035,20 @@ static void test_runner_attribution(void **state) {
   assert_int_equal(stmt_of(&r, "MQTT-3.1.3-8"), MQS_ST_NOT_REACHED);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
+  /* a refusal in the 3.1.1 layout (protocol level 6) with Session Present
+   * 1 in a 5.0 case: 5.0's Session Present rule, not an undefined 5.0
+   * reason code (MQTT-3.2.2-8) */
+  const char *level =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.2-2]\n"
+      "clients: [a]\nsteps:\n  - {client: a, open: true}\n"
+      "  - {client: a, send_hex: \"10 0d 00 04 4d 51 54 54 06 02 00 3c 00 01 71\"}\n"
+      "  - {client: a, expect_disconnect: {reason_code: [0x01, 0x84]}}\n";
+  run_faults(level, MQS_V5, mqe_fault_lookup("refusal-session-present")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-6"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-2"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
 
   const char *ping = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.12.4-1]\n"
                      "clients: [a]\nsteps:\n"
