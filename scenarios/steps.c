@@ -371,6 +371,84 @@ static const char *codes_stmt(const mqs__run *r, yaml_node_t *exp, const mqc_pac
   return NULL;
 }
 
+/* Judges a SUBACK's or UNSUBACK's codes whose count and set are not what
+ * differs, only their values (5.0; otherwise the step's statements judge
+ * them). An UNSUBACK code says what became
+ * of its filter (0x11: nothing was removed), MQTT-3.11.3-2 whatever the
+ * step is about. A SUBACK check naming both MQTT-3.2.2-10 and MQTT-3.8.4-7
+ * blames the first for a refusal where a grant was due (a QoS above
+ * Maximum QoS is still accepted) and the second for another grant (the
+ * granted QoS is capped). Returns 1 when it judged the field. */
+static int codes_values(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const mqc_packet *p) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  if (r->v != MQC_V5 || !exp || exp->type != YAML_SEQUENCE_NODE ||
+      mqs__seq_size(exp) != p->suback.reasons.n)
+    return 0;
+  bool sub = p->type == MQC_SUBACK;
+  if (sub && !(mqs_step_claims(r->s, st, r->c->version, "MQTT-3.2.2-10") &&
+               mqs_step_claims(r->s, st, r->c->version, "MQTT-3.8.4-7")))
+    return 0;
+  bool refused = false, other = false;
+  for (size_t i = 0; i < mqs__seq_size(exp); i++) {
+    yaml_node_t *e = mqs__seq_at(doc, exp, i);
+    uint8_t got = p->suback.reasons.p[i];
+    if (code_ok(doc, e, got) != 0) continue; /* it matches, or cannot be judged here */
+    bool grant_due = code_ok(doc, e, 0) == 1 || code_ok(doc, e, 1) == 1 || code_ok(doc, e, 2) == 1;
+    if (sub && got >= 0x80 && grant_due)
+      refused = true;
+    else
+      other = true;
+  }
+  if (refused) mqs__judged(r, st, "MQTT-3.2.2-10", true);
+  if (other) mqs__judged(r, st, sub ? "MQTT-3.8.4-7" : "MQTT-3.11.3-2", true);
+  return refused || other; /* one field, reason_codes */
+}
+
+/* Does the scalar node n hold exactly the bytes b (no ${var} in it)? */
+static bool scalar_is(yaml_node_t *n, mqc_bytes b) {
+  if (!mqs__is_scalar(n)) return false;
+  const char *t = mqs__scalar(n);
+  return !strstr(t, "${") && strlen(t) == b.n && !memcmp(t, b.p, b.n);
+}
+
+/* A 5.0 PUBLISH whose User Properties differ from the `user_properties:`
+ * list the step expects: the same pairs in another order break the order
+ * the step checks (MQTT-3.3.2-18, a will's MQTT-3.1.3-10); pairs missing or
+ * added break their forwarding (MQTT-3.3.2-17) whatever the step is about.
+ * Returns 1 when it judged the field. */
+static int user_props_values(mqs__run *r, const mqs_step *st, yaml_node_t *exp,
+                             const mqc_packet *p) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  if (r->v != MQC_V5 || !exp || exp->type != YAML_SEQUENCE_NODE || mqs__seq_size(exp) > 32)
+    return 0;
+  const mqc_props *props = mqc_packet_props(p);
+  mqc_prop got[32];
+  size_t n = 0;
+  mqc_prop_iter it;
+  mqc_prop pr;
+  if (props) mqc_prop_iter_init(&it, props);
+  while (props && mqc_prop_next(&it, &pr))
+    if (pr.id == MQC_PROP_USER_PROPERTY) {
+      if (n == sizeof got / sizeof got[0]) return 0;
+      got[n++] = pr;
+    }
+  bool same = n == mqs__seq_size(exp);
+  uint32_t used = 0;
+  for (size_t i = 0; same && i < n; i++) {
+    yaml_node_t *pair = mqs__seq_at(doc, exp, i);
+    if (!pair || pair->type != YAML_SEQUENCE_NODE || mqs__seq_size(pair) != 2) return 0;
+    size_t j = 0;
+    while (j < n && ((used & (1u << j)) || !scalar_is(mqs__seq_at(doc, pair, 0), got[j].key) ||
+                     !scalar_is(mqs__seq_at(doc, pair, 1), got[j].value)))
+      j++;
+    same = j < n;
+    if (same) used |= 1u << j;
+  }
+  if (same) return 0;
+  mqs__judged(r, st, "MQTT-3.3.2-17", true);
+  return 1;
+}
+
 /* Judges the mapped fields of exp against a packet of its type; diff holds
  * the mismatching fields (one "      NAME  expected ..." line each). Returns
  * how many mismatches were judged this way. */
@@ -410,11 +488,23 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
         l++;
       differs |= !strncmp(l, "reason_codes ", 13);
     }
-    const char *id = differs ? codes_stmt(r, mqs__map_get(doc, exp, "reason_codes"), p) : NULL;
+    yaml_node_t *codes = mqs__map_get(doc, exp, "reason_codes");
+    const char *id = differs ? codes_stmt(r, codes, p) : NULL;
     if (id) {
       mqs__judged(r, st, id, true);
       judged++;
+    } else if (differs) {
+      judged += codes_values(r, st, codes, p);
     }
+  }
+  if (p->type == MQC_PUBLISH) {
+    bool differs = false;
+    for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+      while (*l == ' ')
+        l++;
+      differs |= !strncmp(l, "user_properties ", 16);
+    }
+    if (differs) judged += user_props_values(r, st, mqs__map_get(doc, exp, "user_properties"), p);
   }
   /* "properties  expected no NAME, received ..." (match.c) */
   static const char np[] = "expected no ";
@@ -1372,6 +1462,13 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       r->res->message = strdup(m);
       r->res->step_line = st->line;
     }
+    /* the steps after this one expect the connection closed (a will that
+     * a close publishes, say): the client closes it, so they judge their
+     * own statements and not this missing close again */
+    r->ops->close(r->t, idx, true, &r->sink);
+    c->open = false;
+    mqs__tr_add(&r->tr, now(r), idx, '!',
+                "network dropped by the client (the server did not close)");
     mqs__negative(r, st);
     if (soft[0]) judge_closed(r, st, soft);
     return 0;

@@ -497,6 +497,12 @@ static mqs_stmt_verdict stmt_of(const mqs_result *r, const char *id) {
   return MQS_ST_SKIP;
 }
 
+static bool has_stmt(const mqs_result *r, const char *id) {
+  for (size_t i = 0; i < r->n_stmts; i++)
+    if (!strcmp(r->stmts[i].id, id)) return true;
+  return false;
+}
+
 /* A failing check fails only its statement; the case goes on after a field
  * mismatch and marks the checks it could not reach "not reached". */
 static void test_statement_verdicts(void **state) {
@@ -983,6 +989,83 @@ static void test_runner_collateral(void **state) {
   /* 5.0 states that duty again in the PUBLISH section: blamed together */
   assert_int_equal(stmt_of(&r, "MQTT-3.3.4-1"), MQS_ST_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-4.9.0-1"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a DISCONNECT not followed by the close: the client closes, so the will
+   * a close publishes is still judged */
+  const char *open_will =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.2-8, MQTT-4.13.1-1]\n"
+      "clients: [s, w]\nsteps:\n"
+      "  - {client: s, connect: {}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+      "[{topic_filter: w, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 1}, rules: [MQTT-3.1.2-8]}\n"
+      "  - {client: w, connect: {will: {topic: w, payload: bye}}}\n"
+      "  - {client: w, send: {type: PUBLISH, qos: 1, packet_id: 1, topic: x, payload: x, "
+      "faults: {flags: 6}}}\n"
+      "  - {client: w, expect_disconnect: true, rules: [MQTT-4.13.1-1]}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: bye}, rules: [MQTT-3.1.2-8]}\n";
+  run_faults(open_will, MQS_V5, mqe_fault_lookup("disconnect-keeps-open")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.14.4-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-8"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* SUBACK codes: a refusal where a grant was due, or another grant */
+  const char *maxq = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.2.2-10, MQTT-3.8.4-7]\n"
+                     "requires: [maximum-qos]\nserver: {maximum_qos: 1}\nsteps:\n  - connect: {}\n"
+                     "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                     "[{topic_filter: a, qos: 2}, {topic_filter: b, qos: 0}]}\n"
+                     "  - {expect: {type: SUBACK, packet_id: 1, reason_codes: [1, 0]}, "
+                     "rules: [MQTT-3.2.2-10, MQTT-3.8.4-7]}\n";
+  run_faults(maxq, MQS_V5, mqe_fault_lookup("subscribe-above-max-qos-refused")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-10"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-7"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(maxq, MQS_V5, mqe_fault_lookup("granted-qos-not-capped")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-10"), MQS_ST_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-7"), MQS_ST_FAIL);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* UNSUBACK codes of another value (not another order) */
+  const char *unsub = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.11.3-1]\n"
+                      "steps:\n  - connect: {}\n"
+                      "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                      "[{topic_filter: a, qos: 0}]}\n"
+                      "  - expect: {type: SUBACK, packet_id: 1}\n"
+                      "  - send: {type: UNSUBSCRIBE, packet_id: 2, topic_filters: [a, b]}\n"
+                      "  - expect: {type: UNSUBACK, packet_id: 2, reason_codes: [0, 0x11]}\n";
+  run_faults(unsub, MQS_V5, mqe_fault_lookup("unsuback-always-success")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.11.3-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.11.3-1"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(unsub, MQS_V5, mqe_fault_lookup("unsuback-reversed")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.11.3-1"), MQS_ST_FAIL);
+  assert_false(has_stmt(&r, "MQTT-3.11.3-2"));
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* User Properties missing fail their forwarding, not their order */
+  const char *up = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.3.2-18]\n"
+                   "steps:\n  - connect: {}\n"
+                   "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                   "[{topic_filter: t, qos: 0}]}\n"
+                   "  - expect: {type: SUBACK, packet_id: 1}\n"
+                   "  - send: {type: PUBLISH, topic: t, payload: x, properties: "
+                   "[{user_property: [a, \"1\"]}, {user_property: [b, \"2\"]}]}\n"
+                   "  - expect: {type: PUBLISH, payload: x, user_properties: [[a, \"1\"], "
+                   "[b, \"2\"]]}\n";
+  run_faults(up, MQS_V5, mqe_fault_lookup("drop-user-properties")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.2-17"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.2-18"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(up, MQS_V5, mqe_fault_lookup("user-properties-reordered")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.2-18"), MQS_ST_FAIL);
+  assert_false(has_stmt(&r, "MQTT-3.3.2-17"));
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 }
