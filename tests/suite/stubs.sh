@@ -53,7 +53,7 @@ check "stall: 0 passes ($(count "$work/stall.json" pass)), cases ran" \
 # Cases without a positive control (tests/suite/no-control: a CONNACK alone,
 # an absence check last) fail by the runner's rule alone: every suite case has
 # a control of its own, so the run above passes even without the rule.
-"$mq" run tests/suite/no-control --target "tcp://127.0.0.1:$port" --step-timeout 200 --quiet \
+"$mq" run tests/suite/no-control --target "tcp://127.0.0.1:$port" --quiet \
   --profile ci/baselines/mosquitto.profile.yaml \
   --json "$work/no-control.json" > "$work/no-control.out" 2>&1
 nc=$(/usr/bin/python3 -c "
