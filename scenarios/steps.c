@@ -575,6 +575,33 @@ static bool blame_step_owed(mqs__run *r, const mqs_step *st) {
   return st->n_owed[b] > 0;
 }
 
+/* A step that wanted an accepting CONNACK got a well-formed one with another
+ * code, and the server keeps the connection open as accepted (a refusal
+ * closes it; waited for up to 500 ms x --timeout-scale plus 4 round trips):
+ * that code is judged first, as the statement that an accepted CONNECT is
+ * answered with code 0 (MQTT-3.1.4-4, 5.0 MQTT-3.1.4-5), and the step's own
+ * statements are not reached. A refusal that closes is judged by the step's
+ * statements as before. True when judged (the caller ends the step). */
+static bool judge_accept_code(mqs__run *r, const mqs_step *st, unsigned idx, const mqs__rx *rx,
+                              const char *got) {
+  if (!rx || rx->bad || rx->pkt.type != MQC_CONNACK || !rx->pkt.connack.reason) return false;
+  mqs__client *c = &r->cl[idx];
+  uint64_t until = now(r) + (uint64_t)(500.0 * r->scale) + 4 * r->rtt_ms;
+  while (c->open && !c->poisoned && now(r) < until)
+    r->ops->wait(r->t, until, &r->sink);
+  if (!c->open || c->poisoned) return false;
+  const char *id = r->v == MQC_V5 ? "MQTT-3.1.4-5" : "MQTT-3.1.4-4";
+  uint8_t code = rx->pkt.connack.reason;
+  mqs__buf_printf(&r->detail, "  received:   %s; the connection stayed open as accepted (%s)\n",
+                  got, id);
+  mqs__judged(r, st, id, true);
+  mqs__end(r, st, MQS_FAIL, false,
+           "connect: '%s' got CONNACK code 0x%02x and the connection stayed open as accepted (%s)",
+           cname(r, idx), code, id);
+  r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+  return true;
+}
+
 /* Compares the next packet of idx with exp; describes a mismatch. A packet
  * of the expected type with other fields wrong is a failed check the case
  * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
@@ -689,6 +716,11 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
     }
     mqs__buf_free(&want);
     mqs__buf_free(&diff);
+    /* acceptance wanted: a connect step's CONNACK, or reason_code 0 */
+    bool want_accept = rx->pkt.type == MQC_CONNACK &&
+                       (mqs__is_scalar(want_rc) ? !strtoul(mqs__scalar(want_rc), NULL, 0)
+                                                : !want_rc && exp == st->connack);
+    if (want_accept && judge_accept_code(r, st, idx, rx, got)) return -1;
     if (rx->pkt.type != mqs__match_type(doc, exp) || (rx->pkt.type == MQC_CONNACK && rc_differs))
       return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', received %s", what,
                       mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), got);
@@ -904,6 +936,7 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
       snprintf(m, sizeof m, "connect: '%s' was not accepted (received %s)", cname(r, idx), got);
       return end_invalid(r, st, rx, m);
     }
+    if (judge_accept_code(r, st, idx, rx, got)) return -1;
     return mqs__end(r, st, MQS_FAIL, false, "connect: '%s' was not accepted (received %s)",
                     cname(r, idx), got);
   }

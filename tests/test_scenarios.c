@@ -1118,6 +1118,27 @@ static void test_runner_attribution(void **state) {
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 
+  /* a CONNACK code other than 0 where acceptance was wanted, on a connection
+   * kept open as accepted, is MQTT-3.1.4-4 first; a refusal that closes is
+   * the step's own statement's */
+  const char *upper = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.1.3-5]\n"
+                      "steps:\n"
+                      "  - {connect: {client_id: Abc}, rules: [MQTT-3.1.3-5]}\n"
+                      "  - control: true\n";
+  run_faults(upper, MQS_V311, mqe_fault_lookup("accepted-nonzero-code")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.4-4"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.3-5"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(upper, MQS_V311, mqe_fault_lookup("client-id-uppercase-refused")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.3-5"), MQS_ST_FAIL);
+  for (size_t i = 0; i < r.n_stmts; i++)
+    assert_string_not_equal(r.stmts[i].id, "MQTT-3.1.4-4");
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
   const char *ping = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.12.4-1]\n"
                      "clients: [a]\nsteps:\n"
                      "  - {client: a, connect: {}}\n"
