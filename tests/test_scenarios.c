@@ -1014,6 +1014,40 @@ static void test_runner_collateral(void **state) {
   assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_PASS);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
+  /* an AUTH challenge that is not a Continue fails MQTT-4.12.0-2, and the
+   * exchange goes on to be judged */
+  const char *auth =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.12.0-5]\nrequires: [enhanced-auth]\n"
+      "server: {auth_method: {method: mqcheck-challenge, secret: s}}\nsteps:\n"
+      "  - {connect: {properties: [{authentication_method: mqcheck-challenge}]}, connack: none}\n"
+      "  - expect: {type: AUTH, reason_code: 0x18, properties: [{authentication_method: "
+      "mqcheck-challenge}, {authentication_data: \"${n}\"}]}\n"
+      "  - send: {type: AUTH, reason_code: 0x18, properties: [{authentication_method: "
+      "mqcheck-challenge}, {authentication_data: {mqcheck_challenge: {secret: s, nonce: "
+      "\"${n}\"}}}]}\n"
+      "  - expect: {type: CONNACK, reason_code: 0, properties: [{authentication_method: "
+      "mqcheck-challenge}]}\n";
+  run_faults(auth, MQS_V5, mqe_fault_lookup("auth-wrong-reason")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-5"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* an accepting CONNACK where a refusal was owed fails the step's owed:
+   * statement; the refusal's form is not reached */
+  const char *refusal =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.2.2-19, MQTT-4.12.0-1]\nsteps:\n"
+      "  - {connect: {properties: [{maximum_packet_size: 24}, {authentication_method: nope}]}, "
+      "connack: none}\n"
+      "  - {expect: {type: CONNACK, reason_code: [0x8C, 0x87], no_properties: [reason_string]}, "
+      "rules: [MQTT-3.2.2-19], owed: [MQTT-4.12.0-1]}\n"
+      "  - expect_disconnect: true\n";
+  run_faults(refusal, MQS_V5, mqe_fault_lookup("auth-unknown-method-accepted")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-19"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
   /* a DISCONNECT not followed by the close: the client closes, so the will
    * a close publishes is still judged */
   const char *open_will =
