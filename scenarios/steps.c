@@ -632,13 +632,26 @@ static bool judge_accept_code(mqs__run *r, const mqs_step *st, unsigned idx, con
  * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
  * connect step whose Session Present is judged as that statement of its own
  * (NULL: none). */
+static void connack_first(mqs__run *r, const mqs_step *st, unsigned idx, uint64_t deadline);
+
+/* Has a CONNACK been taken on idx's connection already? */
+static bool connack_taken(const mqs__client *c) {
+  for (size_t k = 0; k < c->q_head; k++)
+    if (!c->q[k].bad && c->q[k].pkt.type == MQC_CONNACK) return true;
+  return false;
+}
+
 static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t *exp,
                       uint64_t deadline, const char *what, const char *sp_id) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  mqc_type want_type = mqs__match_type(doc, exp);
+  /* a CONNACK expected after `connack: none`: packets before it are judged
+   * as in the connect step (MQTT-3.2.0-1) */
+  if (want_type == MQC_CONNACK && exp == st->node && !connack_taken(&r->cl[idx]))
+    connack_first(r, st, idx, deadline);
   mqs__rx *rx = mqs__next(r, idx, deadline);
   mqs__buf want = {0};
   mqs__match_describe(doc, exp, &r->vars, &want);
-  mqc_type want_type = mqs__match_type(doc, exp);
   const char *owed = owed_stmt(r, want_type);
   /* a PUBREL check that names statements of its own is what its case is
    * about (a delivery completed after UNSUBSCRIBE, say): `owed:` says when
