@@ -38,7 +38,9 @@ static void usage(FILE *f) {
              "  --uncovered     list the wire-testable statements binding the server that\n"
              "                  no deviation breaks yet (the catalog's wire yes or partial)\n"
              "  --also          list the other statements each deviation breaks too (the\n"
-             "                  reviewed table of engine/faults.c, with the reason of each)\n"
+             "                  reviewed table of engine/faults.c, with the reason of each);\n"
+             "                  'restates' marks the deviation's own duty stated again: a\n"
+             "                  row of its own, caught only when the run fails it too\n"
              "  --min-caught N  exit 1 when fewer than N statements are caught\n"
              "  --max-collateral N  exit 1 when more than N rows have collateral\n"
              "  --markdown      print the table as Markdown (docs/mutants.md)\n"
@@ -103,6 +105,16 @@ static void failed_stmts(const mqs_case *cases, const mqs_result *res, size_t n,
   }
 }
 
+/* stmt is a reviewed restatement of the deviation's own statement */
+static bool restated(const char *fault, bool v5, const char *stmt) {
+  for (size_t i = 0; i < mqe_fault_also_count(); i++) {
+    const mqe_fault_also *a = mqe_fault_also_at(i);
+    if (a->restates && a->v5 == v5 && !strcmp(a->fault, fault) && !strcmp(a->stmt, stmt))
+      return true;
+  }
+  return false;
+}
+
 /* The catalog's statements a scenario judges on the server (test server or
  * both, wire yes or partial) that no deviation names for that version. */
 static int list_uncovered(void) {
@@ -128,6 +140,12 @@ static int list_uncovered(void) {
         const char *id = b ? mqn_ws_fault_at(k)->stmt_5 : mqn_ws_fault_at(k)->stmt_311;
         named = id && !strcmp(id, st->id);
       }
+      /* a reviewed restatement of a deviation's own statement is covered
+       * by it (and caught only when a run fails it: see the rows) */
+      for (size_t k = 0; k < mqe_fault_also_count() && !named; k++) {
+        const mqe_fault_also *a = mqe_fault_also_at(k);
+        named = a->restates && a->v5 == (b == 1) && !strcmp(a->stmt, st->id);
+      }
       if (named) continue;
       n++;
       printf("%-5s %-14s %-7s %s\n", b ? "5.0" : "3.1.1", st->id, mqspec_tri_name(st->wire),
@@ -152,12 +170,19 @@ static int check_also(bool print, bool markdown) {
       return 2;
     }
   int rc = 0;
-  if (print && markdown) printf("| Deviation | Version | Also breaks | Why |\n|---|---|---|---|\n");
+  if (print && markdown)
+    printf(
+        "| Deviation | Version | Also breaks | Restates its own | Why |\n|---|---|---|---|---|\n");
   for (size_t i = 0; i < mqe_fault_also_count(); i++) {
     const mqe_fault_also *a = mqe_fault_also_at(i);
     const mqe_fault_info *f = mqe_fault_lookup(a->fault);
     const char *own = f ? (a->v5 ? f->stmt_5 : f->stmt_311) : NULL;
-    bool known = mqspec_find(&cat[a->v5 ? 1 : 0], a->stmt) != NULL;
+    const mqspec_stmt *st = mqspec_find(&cat[a->v5 ? 1 : 0], a->stmt);
+    bool known = st != NULL;
+    /* a restatement covers a statement: it must be one a deviation could */
+    if (st && a->restates &&
+        ((st->test != MQSPEC_TEST_SERVER && st->test != MQSPEC_TEST_BOTH) || st->wire == MQSPEC_NO))
+      known = false;
     if (!own || !strcmp(own, a->stmt) || !known || !a->why || !a->why[0]) {
       fprintf(stderr,
               "mqcheck mutants: engine/faults.c: '%s' %s %s is not a deviation's other "
@@ -166,8 +191,9 @@ static int check_also(bool print, bool markdown) {
       rc = 2;
     }
     if (print)
-      printf(markdown ? "| `%s` | %s | %s | %s |\n" : "%-29s %-5s %-14s %s\n", a->fault,
-             a->v5 ? "5.0" : "3.1.1", a->stmt, a->why);
+      printf(markdown ? "| `%s` | %s | %s | %s | %s |\n" : "%-29s %-5s %-14s %-8s %s\n", a->fault,
+             a->v5 ? "5.0" : "3.1.1", a->stmt, a->restates ? "restates" : (markdown ? "" : "-"),
+             a->why);
   }
   for (unsigned b = 0; b < MQSPEC_NVERSIONS; b++)
     mqspec_free(&cat[b]);
@@ -400,7 +426,7 @@ int mqc_cmd_mutants(int argc, char **argv) {
   if (markdown)
     printf("| Deviation | Version | Statement | Caught | Collateral | Also (--also) |\n"
            "|---|---|---|---|---|---|\n");
-  size_t with_fault = 0, caught = 0, collateral = 0, blames = 0, n_also = 0;
+  size_t with_fault = 0, caught = 0, collateral = 0, blames = 0, n_also = 0, n_restated = 0;
   strset distinct = {0}, distinct_caught = {0}; /* "version statement": rows may share one */
   /* the engine's deviations, then the WebSocket ones (rows past the engine's) */
   bool ws_ready = false; /* the control run over ws:// passed */
@@ -431,12 +457,14 @@ int mqc_cmd_mutants(int argc, char **argv) {
       strset failed = {0};
       failed_stmts(cases, res, n, vb, case_level, &failed);
       bool hit = false;
-      size_t also = 0; /* failed statements the deviation breaks too */
+      size_t also = 0, again = 0; /* failed statements it breaks too; restatements */
       for (size_t i = 0; i < failed.n; i++) {
         hit |= !strcmp(failed.s[i], stmt);
-        also += mqe_fault_breaks_also(name, vb == MQS_V5, failed.s[i]);
+        bool r = restated(name, vb == MQS_V5, failed.s[i]);
+        again += r;
+        also += !r && mqe_fault_breaks_also(name, vb == MQS_V5, failed.s[i]);
       }
-      size_t other = failed.n - (hit ? 1u : 0u) - also;
+      size_t other = failed.n - (hit ? 1u : 0u) - also - again;
       char key[64];
       snprintf(key, sizeof key, "%s %s", mqs_version_label(vb), stmt);
       set_add(&distinct, key);
@@ -458,11 +486,31 @@ int mqc_cmd_mutants(int argc, char **argv) {
       if (first) printf("%s", markdown ? "none" : "-");
       first = true;
       for (size_t i = 0; i < failed.n; i++) {
-        if (!mqe_fault_breaks_also(name, vb == MQS_V5, failed.s[i])) continue;
+        if (!mqe_fault_breaks_also(name, vb == MQS_V5, failed.s[i]) ||
+            restated(name, vb == MQS_V5, failed.s[i]))
+          continue;
         printf("%s%s", first ? (markdown ? " | " : "  also: ") : ", ", failed.s[i]);
         first = false;
       }
       printf(markdown ? "%s |\n" : "\n", first ? " | " : "");
+      /* a restatement of the row's statement is a row of its own, caught
+       * only when the run fails it too (its collateral is the row's) */
+      for (size_t j = 0; j < mqe_fault_also_count(); j++) {
+        const mqe_fault_also *a = mqe_fault_also_at(j);
+        if (!a->restates || a->v5 != (vb == MQS_V5) || strcmp(a->fault, name)) continue;
+        bool rhit = false;
+        for (size_t i = 0; i < failed.n; i++)
+          rhit |= !strcmp(failed.s[i], a->stmt);
+        snprintf(key, sizeof key, "%s %s", mqs_version_label(vb), a->stmt);
+        set_add(&distinct, key);
+        if (rhit) set_add(&distinct_caught, key);
+        with_fault++;
+        caught += rhit;
+        n_restated++;
+        printf(markdown ? "| `%s` | %s | %s | %s | restates %s (as above) | |\n"
+                        : "%-26s %-5s %-14s %-6s restates %s\n",
+               name, mqs_version_label(vb), a->stmt, rhit ? "caught" : "MISSED", stmt);
+      }
       set_free(&failed);
       for (size_t i = 0; verbose && i < n; i++) {
         if (cases[i].version != vb || res[i].verdict == MQS_PASS || res[i].verdict == MQS_SKIP)
@@ -478,10 +526,10 @@ int mqc_cmd_mutants(int argc, char **argv) {
     for (size_t i = 0; i < n; i++)
       mqs_result_free(&res[i]);
   }
-  printf("%s%zu statements with a fault: %zu caught, %zu with collateral (%zu other statements "
-         "blamed in all; %zu more the deviations break too, --also; %zu cases in the suite%s); "
-         "%zu distinct statements, %zu of them caught\n",
-         markdown ? "\n" : "", with_fault, caught, collateral, blames, n_also, n,
+  printf("%s%zu statements with a fault (%zu of them restatements): %zu caught, %zu with "
+         "collateral (%zu other statements blamed in all; %zu more the deviations break too, "
+         "--also; %zu cases in the suite%s); %zu distinct statements, %zu of them caught\n",
+         markdown ? "\n" : "", with_fault, n_restated, caught, collateral, blames, n_also, n,
          ws_ready ? ", run over ws:// too for the WebSocket deviations" : "", distinct.n,
          distinct_caught.n);
   rc = min_caught >= 0 && (long)caught < min_caught ? 1 : 0;
