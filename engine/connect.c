@@ -259,7 +259,11 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     c->in_alias = s->kept_alias;
     s->kept_alias = NULL;
   }
-  if (ci.session_present && mqe__fault(e, MQE_FAULT_PUBLISH_BEFORE_CONNACK)) mqe__pump(e, s);
+  /* the session's traffic (in-flight re-sends, then queued messages) goes
+   * out before the CONNACK instead of after it, and only once */
+  bool early = ci.session_present && mqe__fault(e, MQE_FAULT_PUBLISH_BEFORE_CONNACK);
+  if (early && !mqe__fault(e, MQE_FAULT_INFLIGHT_NOT_RESENT)) mqe__resend_inflight(e, s);
+  if (early) mqe__pump(e, s);
   bool sp = ci.session_present;
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_ZERO)) sp = false;
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_NEW) && !cn->clean_start) sp = true;
@@ -285,7 +289,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     mqe__timer_set(e, &c->timer, e->now + (uint64_t)c->keep_alive * 1500u);
   else
     mqe__timer_clear(e, &c->timer);
-  if (ci.session_present && !mqe__fault(e, MQE_FAULT_INFLIGHT_NOT_RESENT))
+  if (ci.session_present && !early && !mqe__fault(e, MQE_FAULT_INFLIGHT_NOT_RESENT))
     mqe__resend_inflight(e, s);
   mqe__pump(e, s);
 }
