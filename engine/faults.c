@@ -344,6 +344,11 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(ASSIGNED_ID_NOT_USED, "assigned-id-not-used", NULL, "MQTT-3.1.3-7",
       "the session of an empty Client Identifier is kept under another identifier than the one "
       "assigned"),
+    F(REFUSED_CONNECT_ACTS_ON_REST, "refused-connect-acts-on-rest", "MQTT-3.1.4-5", "MQTT-3.1.4-6",
+      "a retained PUBLISH sent behind a refused CONNECT, in the same write, is stored"),
+    F(ACCEPTED_NONZERO_CODE, "accepted-nonzero-code", "MQTT-3.1.4-4", "MQTT-3.1.4-5",
+      "an accepted CONNECT is answered with the code of Server unavailable (0x03, 5.0 0x88), "
+      "the session and connection kept as accepted"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
       "MQTT-1.5.4-1", "ill-formed UTF-8 in a string is ignored, not a reason to close"),
     C(ACCEPT_NULL_CHAR, "accept-null-char", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "MQTT-1.5.3-2",

@@ -575,6 +575,55 @@ static bool blame_step_owed(mqs__run *r, const mqs_step *st) {
   return st->n_owed[b] > 0;
 }
 
+/* Moves the queued packet at k to the head of idx's queue; the packets that
+ * were before it keep their order behind it. */
+static void take_first(mqs__client *c, size_t k) {
+  assert(k >= c->q_head && k < c->q_n);
+  mqs__rx first = c->q[k];
+  memmove(&c->q[c->q_head + 1], &c->q[c->q_head], (k - c->q_head) * sizeof first);
+  c->q[c->q_head] = first;
+}
+
+/* Where an answer of `type` is queued on idx behind other packets, waiting
+ * for it until deadline; 0 when none comes (the head is never it). */
+static size_t owed_behind(mqs__run *r, unsigned idx, mqc_type type, uint64_t deadline) {
+  mqs__client *c = &r->cl[idx];
+  if (deadline > r->case_deadline) deadline = r->case_deadline;
+  for (size_t seen = c->q_head + 1;;) {
+    for (; seen < c->q_n; seen++)
+      if (!c->q[seen].bad && c->q[seen].pkt.type == type) return seen;
+    if (!c->open || c->poisoned || now(r) >= deadline) return 0;
+    r->ops->wait(r->t, deadline, &r->sink);
+  }
+}
+
+/* A step that wanted an accepting CONNACK got a well-formed one with another
+ * code, and the server keeps the connection open as accepted (a refusal
+ * closes it; waited for up to 500 ms x --timeout-scale plus 4 round trips):
+ * that code is judged first, as the statement that an accepted CONNECT is
+ * answered with code 0 (MQTT-3.1.4-4, 5.0 MQTT-3.1.4-5), and the step's own
+ * statements are not reached. A refusal that closes is judged by the step's
+ * statements as before. True when judged (the caller ends the step). */
+static bool judge_accept_code(mqs__run *r, const mqs_step *st, unsigned idx, const mqs__rx *rx,
+                              const char *got) {
+  if (!rx || rx->bad || rx->pkt.type != MQC_CONNACK || !rx->pkt.connack.reason) return false;
+  mqs__client *c = &r->cl[idx];
+  uint64_t until = now(r) + (uint64_t)(500.0 * r->scale) + 4 * r->rtt_ms;
+  while (c->open && !c->poisoned && now(r) < until)
+    r->ops->wait(r->t, until, &r->sink);
+  if (!c->open || c->poisoned) return false;
+  const char *id = r->v == MQC_V5 ? "MQTT-3.1.4-5" : "MQTT-3.1.4-4";
+  uint8_t code = rx->pkt.connack.reason;
+  mqs__buf_printf(&r->detail, "  received:   %s; the connection stayed open as accepted (%s)\n",
+                  got, id);
+  mqs__judged(r, st, id, true);
+  mqs__end(r, st, MQS_FAIL, false,
+           "connect: '%s' got CONNACK code 0x%02x and the connection stayed open as accepted (%s)",
+           cname(r, idx), code, id);
+  r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+  return true;
+}
+
 /* Compares the next packet of idx with exp; describes a mismatch. A packet
  * of the expected type with other fields wrong is a failed check the case
  * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
@@ -592,7 +641,28 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
    * about (a delivery completed after UNSUBSCRIBE, say): `owed:` says when
    * it is not */
   if (want_type == MQC_PUBREL && exp == st->node && (st->has_rules & r->c->version)) owed = NULL;
-  if (owed && r->cl[idx].open && !r->cl[idx].poisoned &&
+  /* An owed answer behind other packets was not withheld: its statement is
+   * not blamed. A PINGRESP (whose place among the other traffic no expect
+   * is about: fences are) or the answer of a step that names no statement
+   * of its own is taken first, as the CONNACK is, and the packets before it
+   * stay queued for the steps after, which judge them; a step that names
+   * statements fails them (it wanted the answer next). */
+  bool live = r->cl[idx].open && !r->cl[idx].poisoned; /* before any wait below */
+  size_t behind = owed && live && rx && !rx->bad && rx->pkt.type != want_type
+                      ? owed_behind(r, idx, want_type, deadline)
+                      : 0;
+  if (rx) rx = &r->cl[idx].q[r->cl[idx].q_head]; /* waiting may have moved the queue */
+  if (behind &&
+      (want_type == MQC_PINGRESP || exp != st->node || !(st->has_rules & r->c->version))) {
+    mqs__tr_add(&r->tr, now(r), idx, '!',
+                "(%zu packet(s) before the %s, which came: it is taken first, they are left "
+                "for the steps after)",
+                behind - r->cl[idx].q_head, mqc_type_name(want_type));
+    take_first(&r->cl[idx], behind);
+  } else if (behind) {
+    owed = NULL; /* the step's own statements judge what came first */
+  }
+  if (owed && live &&
       (!rx || (rx->bad ? want_type == MQC_PINGRESP
                        : rx->pkt.type != want_type && want_type != MQC_PUBREL))) {
     /* the answer is owed whatever the step is about: blame the statement
@@ -689,6 +759,11 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
     }
     mqs__buf_free(&want);
     mqs__buf_free(&diff);
+    /* acceptance wanted: a connect step's CONNACK, or reason_code 0 */
+    bool want_accept = rx->pkt.type == MQC_CONNACK &&
+                       (mqs__is_scalar(want_rc) ? !strtoul(mqs__scalar(want_rc), NULL, 0)
+                                                : !want_rc && exp == st->connack);
+    if (want_accept && judge_accept_code(r, st, idx, rx, got)) return -1;
     if (rx->pkt.type != mqs__match_type(doc, exp) || (rx->pkt.type == MQC_CONNACK && rc_differs))
       return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', received %s", what,
                       mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), got);
@@ -830,9 +905,7 @@ static void connack_first(mqs__run *r, const mqs_step *st, unsigned idx, uint64_
       mqs__tr_add(&r->tr, now(r), idx, '!',
                   "(%zu packet(s) before the CONNACK: MQTT-3.2.0-1; they are judged after it)",
                   k - c->q_head);
-      mqs__rx connack = *rx;
-      memmove(&c->q[c->q_head + 1], &c->q[c->q_head], (k - c->q_head) * sizeof *rx);
-      c->q[c->q_head] = connack;
+      take_first(c, k);
       return;
     }
     if (!c->open || c->poisoned || now(r) >= deadline) return;
@@ -904,6 +977,7 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
       snprintf(m, sizeof m, "connect: '%s' was not accepted (received %s)", cname(r, idx), got);
       return end_invalid(r, st, rx, m);
     }
+    if (judge_accept_code(r, st, idx, rx, got)) return -1;
     return mqs__end(r, st, MQS_FAIL, false, "connect: '%s' was not accepted (received %s)",
                     cname(r, idx), got);
   }
@@ -1375,9 +1449,18 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
      * the server cannot know which layout the client reads. */
     mqc_packet legacy;
     mqc_error lerr;
-    if (rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0 &&
-        mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER, MQC_NO_LIMIT, &legacy, &lerr) ==
-            MQC_OK) {
+    bool layout311 = rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0;
+    mqc_status lst = layout311 ? mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER,
+                                            MQC_NO_LIMIT, &legacy, &lerr)
+                               : MQC_ERR_MALFORMED;
+    if (layout311 && lst != MQC_OK && lerr.statement && !strcmp(lerr.statement, "MQTT-3.2.2-4")) {
+      /* such a refusal with Session Present 1 breaks this version's Session
+       * Present rule, not a 5.0 CONNACK's reason codes (which it is not) */
+      rx->err = lerr;
+      rx->err.statement = r->v == MQC_V5 ? "MQTT-3.2.2-6" : "MQTT-3.2.2-4";
+      rx->err.message = "Session Present set in a refusal of the 3.1.1 layout";
+    }
+    if (lst == MQC_OK) {
       rx->pkt = legacy;
       rx->bad = false;
       closing = true;

@@ -995,6 +995,29 @@ static void test_runner_collateral(void **state) {
   assert_int_equal(stmt_of(&r, "MQTT-4.9.0-1"), MQS_ST_NOT_REACHED);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
+  /* a PINGRESP behind an extra PUBLISH came: MQTT-3.12.4-1 holds, the
+   * PUBLISH is left for the check after it, which names what forbids it */
+  const char *late = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.3.4-9]\n"
+                     "clients: [s, p]\nsteps:\n"
+                     "  - {client: s, connect: {properties: [{receive_maximum: 1}]}}\n"
+                     "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                     "[{topic_filter: t, qos: 1}]}}\n"
+                     "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                     "  - {client: p, connect: {}}\n"
+                     "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 1, topic: t, "
+                     "payload: a}}\n"
+                     "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 2, topic: t, "
+                     "payload: b}}\n"
+                     "  - {client: s, expect: {type: PUBLISH, payload: a}}\n"
+                     "  - {client: s, send: {type: PINGREQ}}\n"
+                     "  - {client: s, expect: {type: PINGRESP}}\n"
+                     "  - {client: s, expect_none: {fence: ping}, rules: [MQTT-3.3.4-9]}\n";
+  run_faults(late, MQS_V5, mqe_fault_lookup("receive-maximum-ignored")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.4-9"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
   /* a DISCONNECT not followed by the close: the client closes, so the will
    * a close publishes is still judged */
   const char *open_will =
@@ -1160,6 +1183,41 @@ static void test_runner_attribution(void **state) {
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.2.2-4"), MQS_ST_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.1.3-8"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a refusal in the 3.1.1 layout (protocol level 6) with Session Present
+   * 1 in a 5.0 case: 5.0's Session Present rule, not an undefined 5.0
+   * reason code (MQTT-3.2.2-8) */
+  const char *level =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.2-2]\n"
+      "clients: [a]\nsteps:\n  - {client: a, open: true}\n"
+      "  - {client: a, send_hex: \"10 0d 00 04 4d 51 54 54 06 02 00 3c 00 01 71\"}\n"
+      "  - {client: a, expect_disconnect: {reason_code: [0x01, 0x84]}}\n";
+  run_faults(level, MQS_V5, mqe_fault_lookup("refusal-session-present")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-6"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-2"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
+  /* a CONNACK code other than 0 where acceptance was wanted, on a connection
+   * kept open as accepted, is MQTT-3.1.4-4 first; a refusal that closes is
+   * the step's own statement's */
+  const char *upper = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.1.3-5]\n"
+                      "steps:\n"
+                      "  - {connect: {client_id: Abc}, rules: [MQTT-3.1.3-5]}\n"
+                      "  - control: true\n";
+  run_faults(upper, MQS_V311, mqe_fault_lookup("accepted-nonzero-code")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.4-4"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.3-5"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(upper, MQS_V311, mqe_fault_lookup("client-id-uppercase-refused")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.3-5"), MQS_ST_FAIL);
+  for (size_t i = 0; i < r.n_stmts; i++)
+    assert_string_not_equal(r.stmts[i].id, "MQTT-3.1.4-4");
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 
