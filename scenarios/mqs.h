@@ -257,6 +257,13 @@ typedef struct {
    * will that never comes is not a will with wrong properties. */
   char **owed[2]; /* owned */
   size_t n_owed[2];
+  /* `presumes:` the statements this step and the rest of the case presume
+   * held, per version (cited by the scenario, each checked by an earlier
+   * step). When one has failed by the time the step runs, the case ends
+   * before it and the statements not yet judged are not reached: what
+   * follows cannot tell its own statements from the one that broke. */
+  char **presumes[2]; /* owned */
+  size_t n_presumes[2];
   /* EXPECT_NONE with a fence instead of a timer (docs/scenarios.md, "Fences"):
    * MQS_FENCE_PING, a PINGREQ round trip on `client`; MQS_FENCE_SENTINEL,
    * client fence_from publishes a sentinel at fence_qos on fence_topic
@@ -375,7 +382,9 @@ typedef struct mqs_target mqs_target; /* one instance per running case */
 typedef struct {
   const char *kind; /* "engine", "net" */
   /* Opens client's transport to node (an index of the target spec's nodes,
-   * 0 on one broker). Returns 0, or -1 with a transport error text. */
+   * 0 on one broker). Returns 0, -1 with a transport error text, or -2 (err
+   * says why) when the WebSocket server did not select the subprotocol
+   * "mqtt": a verdict on MQTT-6.0.0-4, not a transport error. */
   int (*open)(mqs_target *t, unsigned client, unsigned node, const mqs_sink *sink, char *err,
               size_t cap);
   /* Sends bytes (borrowed). Returns 0, -1 when the connection is gone (err

@@ -118,7 +118,16 @@ static int open_client(mqs__run *r, const mqs_step *st, unsigned idx) {
                     cname(r, idx), want);
   r->node_of[idx] = (unsigned)node;
   char err[300];
-  if (r->ops->open(r->t, idx, (unsigned)node, &r->sink, err, sizeof err))
+  int rc = r->ops->open(r->t, idx, (unsigned)node, &r->sink, err, sizeof err);
+  if (rc == -2) {
+    /* the server broke MQTT-6.0.0-4, whatever the case checks: that
+     * statement fails, the case's own are not reached */
+    mqs__judged(r, st, "MQTT-6.0.0-4", true);
+    mqs__end(r, NULL, MQS_FAIL, false, "cannot connect client '%s': %s", cname(r, idx), err);
+    if (!r->res->step_line) r->res->step_line = st->line;
+    return -1;
+  }
+  if (rc)
     return mqs__end(r, st, MQS_ERROR, true, "cannot connect client '%s': %s", cname(r, idx), err);
   c->open = true;
   c->ever_opened = true;
@@ -231,6 +240,9 @@ static const struct {
     {MQC_PUBLISH, "properties", "response_topic", {NULL}, {"MQTT-3.3.2-15"}, 0},
     {MQC_PUBLISH, "properties", "correlation_data", {NULL}, {"MQTT-3.3.2-16"}, 0},
     {MQC_PUBLISH, "properties", "user_property", {NULL}, {"MQTT-3.3.2-17"}, 0},
+    /* the server's AUTH asking for more data is a Continue (5.0): the case
+     * goes on with the exchange, whatever it checks next */
+    {MQC_AUTH, "reason_code", "0x18", {NULL}, {"MQTT-4.12.0-2"}, 0},
     /* the identifier given for an empty Client Identifier (5.0) */
     {MQC_CONNACK,
      "properties",
@@ -575,6 +587,28 @@ static bool blame_step_owed(mqs__run *r, const mqs_step *st) {
   return st->n_owed[b] > 0;
 }
 
+/* Moves the queued packet at k to the head of idx's queue; the packets that
+ * were before it keep their order behind it. */
+static void take_first(mqs__client *c, size_t k) {
+  assert(k >= c->q_head && k < c->q_n);
+  mqs__rx first = c->q[k];
+  memmove(&c->q[c->q_head + 1], &c->q[c->q_head], (k - c->q_head) * sizeof first);
+  c->q[c->q_head] = first;
+}
+
+/* Where an answer of `type` is queued on idx behind other packets, waiting
+ * for it until deadline; 0 when none comes (the head is never it). */
+static size_t owed_behind(mqs__run *r, unsigned idx, mqc_type type, uint64_t deadline) {
+  mqs__client *c = &r->cl[idx];
+  if (deadline > r->case_deadline) deadline = r->case_deadline;
+  for (size_t seen = c->q_head + 1;;) {
+    for (; seen < c->q_n; seen++)
+      if (!c->q[seen].bad && c->q[seen].pkt.type == type) return seen;
+    if (!c->open || c->poisoned || now(r) >= deadline) return 0;
+    r->ops->wait(r->t, deadline, &r->sink);
+  }
+}
+
 /* A step that wanted an accepting CONNACK got a well-formed one with another
  * code, and the server keeps the connection open as accepted (a refusal
  * closes it; waited for up to 500 ms x --timeout-scale plus 4 round trips):
@@ -607,19 +641,53 @@ static bool judge_accept_code(mqs__run *r, const mqs_step *st, unsigned idx, con
  * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
  * connect step whose Session Present is judged as that statement of its own
  * (NULL: none). */
+static void connack_first(mqs__run *r, const mqs_step *st, unsigned idx, uint64_t deadline);
+
+/* Has a CONNACK been taken on idx's connection already? */
+static bool connack_taken(const mqs__client *c) {
+  for (size_t k = 0; k < c->q_head; k++)
+    if (!c->q[k].bad && c->q[k].pkt.type == MQC_CONNACK) return true;
+  return false;
+}
+
 static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t *exp,
                       uint64_t deadline, const char *what, const char *sp_id) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  mqc_type want_type = mqs__match_type(doc, exp);
+  /* a CONNACK expected after `connack: none`: packets before it are judged
+   * as in the connect step (MQTT-3.2.0-1) */
+  if (want_type == MQC_CONNACK && exp == st->node && !connack_taken(&r->cl[idx]))
+    connack_first(r, st, idx, deadline);
   mqs__rx *rx = mqs__next(r, idx, deadline);
   mqs__buf want = {0};
   mqs__match_describe(doc, exp, &r->vars, &want);
-  mqc_type want_type = mqs__match_type(doc, exp);
   const char *owed = owed_stmt(r, want_type);
   /* a PUBREL check that names statements of its own is what its case is
    * about (a delivery completed after UNSUBSCRIBE, say): `owed:` says when
    * it is not */
   if (want_type == MQC_PUBREL && exp == st->node && (st->has_rules & r->c->version)) owed = NULL;
-  if (owed && r->cl[idx].open && !r->cl[idx].poisoned &&
+  /* An owed answer behind other packets was not withheld: its statement is
+   * not blamed. A PINGRESP (whose place among the other traffic no expect
+   * is about: fences are) or the answer of a step that names no statement
+   * of its own is taken first, as the CONNACK is, and the packets before it
+   * stay queued for the steps after, which judge them; a step that names
+   * statements fails them (it wanted the answer next). */
+  bool live = r->cl[idx].open && !r->cl[idx].poisoned; /* before any wait below */
+  size_t behind = owed && live && rx && !rx->bad && rx->pkt.type != want_type
+                      ? owed_behind(r, idx, want_type, deadline)
+                      : 0;
+  if (rx) rx = &r->cl[idx].q[r->cl[idx].q_head]; /* waiting may have moved the queue */
+  if (behind &&
+      (want_type == MQC_PINGRESP || exp != st->node || !(st->has_rules & r->c->version))) {
+    mqs__tr_add(&r->tr, now(r), idx, '!',
+                "(%zu packet(s) before the %s, which came: it is taken first, they are left "
+                "for the steps after)",
+                behind - r->cl[idx].q_head, mqc_type_name(want_type));
+    take_first(&r->cl[idx], behind);
+  } else if (behind) {
+    owed = NULL; /* the step's own statements judge what came first */
+  }
+  if (owed && live &&
       (!rx || (rx->bad ? want_type == MQC_PINGRESP
                        : rx->pkt.type != want_type && want_type != MQC_PUBREL))) {
     /* the answer is owed whatever the step is about: blame the statement
@@ -721,6 +789,17 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
                        (mqs__is_scalar(want_rc) ? !strtoul(mqs__scalar(want_rc), NULL, 0)
                                                 : !want_rc && exp == st->connack);
     if (want_accept && judge_accept_code(r, st, idx, rx, got)) return -1;
+    /* an accepting CONNACK where a refusal was wanted: the step's `owed:`
+     * names what owed the refusal (an unsupported Authentication Method,
+     * say), and its own statements, about the refusal's form, are not
+     * reached */
+    if (rx->pkt.type == MQC_CONNACK && rc_differs && !want_accept && !rx->pkt.connack.reason &&
+        exp == st->node && blame_step_owed(r, st)) {
+      mqs__end(r, st, MQS_FAIL, false, "%s: expected a refusing CONNACK on '%s', received %s", what,
+               cname(r, idx), got);
+      r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+      return -1;
+    }
     if (rx->pkt.type != mqs__match_type(doc, exp) || (rx->pkt.type == MQC_CONNACK && rc_differs))
       return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', received %s", what,
                       mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), got);
@@ -862,9 +941,7 @@ static void connack_first(mqs__run *r, const mqs_step *st, unsigned idx, uint64_
       mqs__tr_add(&r->tr, now(r), idx, '!',
                   "(%zu packet(s) before the CONNACK: MQTT-3.2.0-1; they are judged after it)",
                   k - c->q_head);
-      mqs__rx connack = *rx;
-      memmove(&c->q[c->q_head + 1], &c->q[c->q_head], (k - c->q_head) * sizeof *rx);
-      c->q[c->q_head] = connack;
+      take_first(c, k);
       return;
     }
     if (!c->open || c->poisoned || now(r) >= deadline) return;
@@ -1408,9 +1485,18 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
      * the server cannot know which layout the client reads. */
     mqc_packet legacy;
     mqc_error lerr;
-    if (rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0 &&
-        mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER, MQC_NO_LIMIT, &legacy, &lerr) ==
-            MQC_OK) {
+    bool layout311 = rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0;
+    mqc_status lst = layout311 ? mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER,
+                                            MQC_NO_LIMIT, &legacy, &lerr)
+                               : MQC_ERR_MALFORMED;
+    if (layout311 && lst != MQC_OK && lerr.statement && !strcmp(lerr.statement, "MQTT-3.2.2-4")) {
+      /* such a refusal with Session Present 1 breaks this version's Session
+       * Present rule, not a 5.0 CONNACK's reason codes (which it is not) */
+      rx->err = lerr;
+      rx->err.statement = r->v == MQC_V5 ? "MQTT-3.2.2-6" : "MQTT-3.2.2-4";
+      rx->err.message = "Session Present set in a refusal of the 3.1.1 layout";
+    }
+    if (lst == MQC_OK) {
       rx->pkt = legacy;
       rx->bad = false;
       closing = true;
@@ -1425,6 +1511,13 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
         char m[1000];
         snprintf(m, sizeof m, "expect_disconnect: received %s instead", got);
         return end_invalid(r, st, rx, m);
+      }
+      if (rx->pkt.type == MQC_CONNACK && !rx->pkt.connack.reason && blame_step_owed(r, st)) {
+        /* the refusal or close was owed by the step's `owed:` statement */
+        mqs__end(r, st, MQS_FAIL, false,
+                 "expect_disconnect: received %s instead (the connection was accepted)", got);
+        r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+        return -1;
       }
       if (rx->pkt.type == MQC_CONNACK && judge_accepted(r, st)) {
         mqs__end(r, st, MQS_FAIL, false,
