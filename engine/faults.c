@@ -484,6 +484,8 @@ static const mqe_fault_also also[] = {
       "on resume the PUBREL owed is not re-sent; a PUBLISH is instead"),
     A("pubrel-not-resent", true, "MQTT-4.4.0-1",
       "on resume the unacknowledged PUBREL is not re-sent"),
+    A("offline-not-queued", false, "MQTT-4.5.0-1",
+      "the message taken is not added to the away client's session, whose subscription matches"),
     A("inflight-not-resent", true, "MQTT-4.3.3-5",
       "the unacknowledged PUBREL is not re-sent on resume either (as pubrel-not-resent)"),
     A("publish-resent-after-pubrec", true, "MQTT-4.3.3-5",
