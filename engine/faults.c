@@ -488,6 +488,8 @@ static const mqe_fault_also also[] = {
       "the message taken is not added to the away client's session, whose subscription matches"),
     A("inflight-not-resent", true, "MQTT-4.3.3-5",
       "the unacknowledged PUBREL is not re-sent on resume either (as pubrel-not-resent)"),
+    A("inflight-not-resent", true, "MQTT-4.8.2-4",
+      "a shared subscription's message in flight is not completed on resume either"),
     A("publish-resent-after-pubrec", true, "MQTT-4.3.3-5",
       "the unacknowledged PUBREL is dropped for a PUBLISH, not kept until PUBCOMP"),
     A("live-queue-reversed", true, "MQTT-4.6.0-6",
