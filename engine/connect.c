@@ -258,7 +258,11 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     c->in_alias = s->kept_alias;
     s->kept_alias = NULL;
   }
-  if (ci.session_present && mqe__fault(e, MQE_FAULT_PUBLISH_BEFORE_CONNACK)) mqe__pump(e, s);
+  /* the resume's sending, moved before the CONNACK: done there, it is not
+   * repeated after it (messages sent before would go again as re-sends) */
+  bool early = ci.session_present && mqe__fault(e, MQE_FAULT_PUBLISH_BEFORE_CONNACK);
+  if (early && !mqe__fault(e, MQE_FAULT_INFLIGHT_NOT_RESENT)) mqe__resend_inflight(e, s);
+  if (early) mqe__pump(e, s);
   bool sp = ci.session_present;
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_ZERO)) sp = false;
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_NEW) && !cn->clean_start) sp = true;
@@ -277,7 +281,7 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     mqe__timer_set(e, &c->timer, e->now + (uint64_t)c->keep_alive * 1500u);
   else
     mqe__timer_clear(e, &c->timer);
-  if (ci.session_present && !mqe__fault(e, MQE_FAULT_INFLIGHT_NOT_RESENT))
+  if (ci.session_present && !early && !mqe__fault(e, MQE_FAULT_INFLIGHT_NOT_RESENT))
     mqe__resend_inflight(e, s);
   mqe__pump(e, s);
 }

@@ -730,11 +730,20 @@ static int expect_peek(mqs__run *r, const mqs_step *st) {
   uint64_t lim = deadline < r->case_deadline ? deadline : r->case_deadline;
   for (;;) {
     /* from the head each time: the queue may have moved while waiting */
-    for (size_t k = c->q_head; k < c->q_n; k++)
-      if (!c->q[k].bad && mqs__match(doc, st->node, &c->q[k].pkt, r->v, &r->vars, NULL) == 0) {
+    for (size_t k = c->q_head; k < c->q_n; k++) {
+      mqs__rx *rx = &c->q[k];
+      if (rx->bad) {
+        /* a packet the codec rejects fails its own statement, as in expect */
+        char got[900], m[1000];
+        describe_rx(r, rx, got, sizeof got);
+        snprintf(m, sizeof m, "expect (peek): the server sent %s to '%s'", got, cname(r, idx));
+        return end_invalid(r, st, rx, m);
+      }
+      if (mqs__match(doc, st->node, &rx->pkt, r->v, &r->vars, NULL) == 0) {
         mqs__positive(r);
         return 0;
       }
+    }
     if (!c->open || c->poisoned || now(r) >= lim) break;
     r->ops->wait(r->t, lim, &r->sink);
   }
