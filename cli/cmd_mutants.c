@@ -1,17 +1,29 @@
 /* mqcheck mutants - mutation testing of the conformance suite: the suite
  * runs against the engine once per planted deviation (engine/faults.c), and
  * for each the statement it breaks must fail in some case (caught) while no
- * other statement is blamed (collateral). docs/mutants.md has the table. */
+ * other statement is blamed (collateral). docs/mutants.md has the table.
+ * The WebSocket deviations (net/'s mqn_ws_fault) live in the transport, which
+ * the engine target does not have: for them the suite runs over ws:// against
+ * a `mqcheck serve --fault NAME` child on a free loopback port. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli_decls.h"
 #include "cli_util.h"
 #include "mqe.h"
+#include "mqn.h"
 #include "mqs.h"
 #include "mqspec.h"
+
+extern char **environ;
 
 const char mqc_cmd_mutants_help[] =
     "mutation testing: the suite against the engine with each planted deviation";
@@ -26,7 +38,9 @@ static void usage(FILE *f) {
              "  --uncovered     list the wire-testable statements binding the server that\n"
              "                  no deviation breaks yet (the catalog's wire yes or partial)\n"
              "  --also          list the other statements each deviation breaks too (the\n"
-             "                  reviewed table of engine/faults.c, with the reason of each)\n"
+             "                  reviewed table of engine/faults.c, with the reason of each);\n"
+             "                  'restates' marks the deviation's own duty stated again: a\n"
+             "                  row of its own, caught only when the run fails it too\n"
              "  --min-caught N  exit 1 when fewer than N statements are caught\n"
              "  --max-collateral N  exit 1 when more than N rows have collateral\n"
              "  --markdown      print the table as Markdown (docs/mutants.md)\n"
@@ -91,6 +105,16 @@ static void failed_stmts(const mqs_case *cases, const mqs_result *res, size_t n,
   }
 }
 
+/* stmt is a reviewed restatement of the deviation's own statement */
+static bool restated(const char *fault, bool v5, const char *stmt) {
+  for (size_t i = 0; i < mqe_fault_also_count(); i++) {
+    const mqe_fault_also *a = mqe_fault_also_at(i);
+    if (a->restates && a->v5 == v5 && !strcmp(a->fault, fault) && !strcmp(a->stmt, stmt))
+      return true;
+  }
+  return false;
+}
+
 /* The catalog's statements a scenario judges on the server (test server or
  * both, wire yes or partial) that no deviation names for that version. */
 static int list_uncovered(void) {
@@ -111,6 +135,16 @@ static int list_uncovered(void) {
       for (size_t k = 0; k < mqe_fault_count() && !named; k++) {
         const char *id = b ? mqe_fault_at(k)->stmt_5 : mqe_fault_at(k)->stmt_311;
         named = id && !strcmp(id, st->id);
+      }
+      for (size_t k = 0; k < mqn_ws_fault_count() && !named; k++) {
+        const char *id = b ? mqn_ws_fault_at(k)->stmt_5 : mqn_ws_fault_at(k)->stmt_311;
+        named = id && !strcmp(id, st->id);
+      }
+      /* a reviewed restatement of a deviation's own statement is covered
+       * by it (and caught only when a run fails it: see the rows) */
+      for (size_t k = 0; k < mqe_fault_also_count() && !named; k++) {
+        const mqe_fault_also *a = mqe_fault_also_at(k);
+        named = a->restates && a->v5 == (b == 1) && !strcmp(a->stmt, st->id);
       }
       if (named) continue;
       n++;
@@ -136,12 +170,19 @@ static int check_also(bool print, bool markdown) {
       return 2;
     }
   int rc = 0;
-  if (print && markdown) printf("| Deviation | Version | Also breaks | Why |\n|---|---|---|---|\n");
+  if (print && markdown)
+    printf(
+        "| Deviation | Version | Also breaks | Restates its own | Why |\n|---|---|---|---|---|\n");
   for (size_t i = 0; i < mqe_fault_also_count(); i++) {
     const mqe_fault_also *a = mqe_fault_also_at(i);
     const mqe_fault_info *f = mqe_fault_lookup(a->fault);
     const char *own = f ? (a->v5 ? f->stmt_5 : f->stmt_311) : NULL;
-    bool known = mqspec_find(&cat[a->v5 ? 1 : 0], a->stmt) != NULL;
+    const mqspec_stmt *st = mqspec_find(&cat[a->v5 ? 1 : 0], a->stmt);
+    bool known = st != NULL;
+    /* a restatement covers a statement: it must be one a deviation could */
+    if (st && a->restates &&
+        ((st->test != MQSPEC_TEST_SERVER && st->test != MQSPEC_TEST_BOTH) || st->wire == MQSPEC_NO))
+      known = false;
     if (!own || !strcmp(own, a->stmt) || !known || !a->why || !a->why[0]) {
       fprintf(stderr,
               "mqcheck mutants: engine/faults.c: '%s' %s %s is not a deviation's other "
@@ -150,11 +191,126 @@ static int check_also(bool print, bool markdown) {
       rc = 2;
     }
     if (print)
-      printf(markdown ? "| `%s` | %s | %s | %s |\n" : "%-29s %-5s %-14s %s\n", a->fault,
-             a->v5 ? "5.0" : "3.1.1", a->stmt, a->why);
+      printf(markdown ? "| `%s` | %s | %s | %s | %s |\n" : "%-29s %-5s %-14s %-8s %s\n", a->fault,
+             a->v5 ? "5.0" : "3.1.1", a->stmt, a->restates ? "restates" : (markdown ? "" : "-"),
+             a->why);
   }
   for (unsigned b = 0; b < MQSPEC_NVERSIONS; b++)
     mqspec_free(&cat[b]);
+  return rc;
+}
+
+/* ---- WebSocket deviations: the suite over ws:// against serve ---------- */
+
+/* A `mqcheck serve --fault NAME` child listening on ws://127.0.0.1:PORT. */
+typedef struct {
+  pid_t pid;
+  unsigned port;
+} ws_server;
+
+/* Starts this program's serve with fault (NULL: none) on a free port and
+ * waits (10 s at most) for the line naming it. Returns 0, or -1 after
+ * printing why. */
+static int ws_server_start(ws_server *w, const char *fault) {
+  char exe[4096];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  int fds[2];
+  if (len <= 0 || pipe(fds)) {
+    fprintf(stderr, "mqcheck mutants: cannot start serve: %s\n", strerror(errno));
+    return -1;
+  }
+  exe[len] = '\0';
+  char *args[] = {exe,       "serve", "--quiet", "--listen", "ws://127.0.0.1:0/mqtt",
+                  "--fault", NULL,    NULL};
+  if (fault)
+    args[6] = (char *)fault;
+  else
+    args[5] = NULL;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  posix_spawn_file_actions_addclose(&fa, fds[1]);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  int e = posix_spawn(&w->pid, exe, &fa, NULL, args, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (e) {
+    close(fds[0]);
+    fprintf(stderr, "mqcheck mutants: cannot start serve: %s\n", strerror(e));
+    return -1;
+  }
+  /* serve says "serve: listening on ws://127.0.0.1:PORT/mqtt" once bound */
+  char out[2048];
+  size_t n = 0;
+  w->port = 0;
+  int64_t end = mqn_now_ms() + 10000;
+  while (!w->port && n + 1 < sizeof out) {
+    int64_t left = end - mqn_now_ms();
+    struct pollfd p = {fds[0], POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, (int)left) <= 0) break;
+    ssize_t k = read(fds[0], out + n, sizeof out - 1 - n);
+    if (k <= 0) break;
+    n += (size_t)k;
+    out[n] = '\0';
+    const char *at = strstr(out, "listening on ws://127.0.0.1:");
+    if (at && strchr(at, '\n')) w->port = (unsigned)strtoul(at + 28, NULL, 10);
+  }
+  /* the rest of its stderr is not needed: once closed, writes fail (EPIPE) */
+  close(fds[0]);
+  if (!w->port) {
+    out[n] = '\0';
+    fprintf(stderr, "mqcheck mutants: serve did not start listening: %s\n", n ? out : "(silent)");
+    kill(w->pid, SIGKILL);
+    waitpid(w->pid, NULL, 0);
+    return -1;
+  }
+  return 0;
+}
+
+static void ws_server_stop(ws_server *w) {
+  kill(w->pid, SIGTERM);
+  waitpid(w->pid, NULL, 0);
+}
+
+/* Runs cases over ws:// against serve with fault (NULL: a conformant one).
+ * Returns 0, or -1 after printing why. */
+static int ws_run(const char *fault, const mqs_case *cases, size_t n, mqs_result *res) {
+  ws_server w;
+  if (ws_server_start(&w, fault)) return -1;
+  char url[64], err[300];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/mqtt", w.port);
+  mqs_target_spec *spec = NULL;
+  int rc = -1;
+  if (mqs_target_spec_new(url, NULL, &spec, err, sizeof err)) {
+    fprintf(stderr, "mqcheck mutants: %s: %s\n", url, err);
+  } else {
+    /* real time: cases wait on the broker, not on a CPU (as `run` does) */
+    mqs_run_opts o = {
+        .target = spec, .caps = mqs_target_spec_default_caps(spec), .jobs = MQS_NET_JOBS};
+    rc = mqs_run_cases(cases, n, &o, res, NULL, NULL);
+    if (rc) fprintf(stderr, "mqcheck mutants: cannot start the runner's threads\n");
+  }
+  mqs_target_spec_free(spec);
+  ws_server_stop(&w);
+  return rc;
+}
+
+/* The control run over ws://: the WebSocket deviations are measured against a
+ * suite that passes over ws:// on a conformant serve. */
+static int ws_control(const mqs_case *cases, size_t n, mqs_result *res) {
+  if (ws_run(NULL, cases, n, res)) return -1;
+  strset clean = {0};
+  for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1)
+    failed_stmts(cases, res, n, vb, false, &clean);
+  for (size_t i = 0; i < n; i++)
+    mqs_result_free(&res[i]);
+  if (clean.n)
+    fprintf(stderr,
+            "mqcheck mutants: the suite fails over ws:// on the conformant serve (%s ...)\n",
+            clean.s[0]);
+  int rc = clean.n ? -1 : 0;
+  set_free(&clean);
   return rc;
 }
 
@@ -179,7 +335,7 @@ int mqc_cmd_mutants(int argc, char **argv) {
       rc = list_uncovered();
       goto out;
     } else if (!strcmp(a, "--fault") && i + 1 < argc) {
-      if (!mqe_fault_lookup(argv[i + 1])) {
+      if (!mqe_fault_lookup(argv[i + 1]) && !mqn_ws_fault_lookup(argv[i + 1])) {
         rc = cli_usage("mutants", "unknown fault '%s' (see --list)", argv[i + 1]);
         goto out;
       }
@@ -216,6 +372,12 @@ int mqc_cmd_mutants(int argc, char **argv) {
       const char *a311 = f->stmt_311 ? f->stmt_311 : "-", *a5 = f->stmt_5 ? f->stmt_5 : "-";
       printf(markdown ? "| `%s` | %s | %s | %s%s |\n" : "%-29s 3.1.1 %-14s 5.0 %-14s %s%s\n",
              f->name, a311, a5, f->codec_311 || f->codec_5 ? "(codec) " : "", f->what);
+    }
+    for (size_t k = 0; k < mqn_ws_fault_count(); k++) {
+      const mqn_ws_fault_info *f = mqn_ws_fault_at(k);
+      printf(markdown ? "| `%s` | %s | %s | (WebSocket) %s |\n"
+                      : "%-29s 3.1.1 %-14s 5.0 %-14s (WebSocket) %s\n",
+             f->name, f->stmt_311, f->stmt_5, f->what);
     }
     rc = 0;
     goto out;
@@ -264,30 +426,45 @@ int mqc_cmd_mutants(int argc, char **argv) {
   if (markdown)
     printf("| Deviation | Version | Statement | Caught | Collateral | Also (--also) |\n"
            "|---|---|---|---|---|---|\n");
-  size_t with_fault = 0, caught = 0, collateral = 0, blames = 0, n_also = 0;
+  size_t with_fault = 0, caught = 0, collateral = 0, blames = 0, n_also = 0, n_restated = 0;
   strset distinct = {0}, distinct_caught = {0}; /* "version statement": rows may share one */
-  for (size_t k = 0; k < mqe_fault_count(); k++) {
+  /* the engine's deviations, then the WebSocket ones (rows past the engine's) */
+  bool ws_ready = false; /* the control run over ws:// passed */
+  for (size_t k = 0; k < mqe_fault_count() + mqn_ws_fault_count(); k++) {
     const mqe_fault_info *f = mqe_fault_at(k);
+    const mqn_ws_fault_info *wf = f ? NULL : mqn_ws_fault_at(k - mqe_fault_count());
+    const char *name = f ? f->name : wf->name;
+    const char *s311 = f ? f->stmt_311 : wf->stmt_311, *s5 = f ? f->stmt_5 : wf->stmt_5;
     bool want = !n_only;
     for (size_t j = 0; j < n_only; j++)
-      want |= !strcmp(only[j], f->name);
+      want |= !strcmp(only[j], name);
     if (!want) continue;
-    o.engine_fault = f->id;
     /* only the versions the deviation has a statement in: a third fewer runs */
-    size_t from = f->stmt_311 ? 0 : n311, to = f->stmt_5 ? n : n311;
-    mqs_run_cases(cases + from, to - from, &o, res + from, NULL, NULL);
+    size_t from = s311 ? 0 : n311, to = s5 ? n : n311;
+    if (f) {
+      o.engine_fault = f->id;
+      mqs_run_cases(cases + from, to - from, &o, res + from, NULL, NULL);
+    } else if ((!ws_ready && ws_control(cases, n, res)) ||
+               ws_run(name, cases + from, to - from, res + from)) {
+      rc = 1;
+      goto out_rows;
+    } else {
+      ws_ready = true;
+    }
     for (unsigned vb = MQS_V311; vb <= MQS_V5; vb <<= 1) {
-      const char *stmt = vb == MQS_V311 ? f->stmt_311 : f->stmt_5;
+      const char *stmt = vb == MQS_V311 ? s311 : s5;
       if (!stmt) continue;
       strset failed = {0};
       failed_stmts(cases, res, n, vb, case_level, &failed);
       bool hit = false;
-      size_t also = 0; /* failed statements the deviation breaks too */
+      size_t also = 0, again = 0; /* failed statements it breaks too; restatements */
       for (size_t i = 0; i < failed.n; i++) {
         hit |= !strcmp(failed.s[i], stmt);
-        also += mqe_fault_breaks_also(f->name, vb == MQS_V5, failed.s[i]);
+        bool r = restated(name, vb == MQS_V5, failed.s[i]);
+        again += r;
+        also += !r && mqe_fault_breaks_also(name, vb == MQS_V5, failed.s[i]);
       }
-      size_t other = failed.n - (hit ? 1u : 0u) - also;
+      size_t other = failed.n - (hit ? 1u : 0u) - also - again;
       char key[64];
       snprintf(key, sizeof key, "%s %s", mqs_version_label(vb), stmt);
       set_add(&distinct, key);
@@ -297,11 +474,11 @@ int mqc_cmd_mutants(int argc, char **argv) {
       collateral += other > 0;
       blames += other;
       n_also += also;
-      printf(markdown ? "| `%s` | %s | %s | %s | " : "%-26s %-5s %-14s %-6s ", f->name,
+      printf(markdown ? "| `%s` | %s | %s | %s | " : "%-26s %-5s %-14s %-6s ", name,
              mqs_version_label(vb), stmt, hit ? "caught" : "MISSED");
       bool first = true;
       for (size_t i = 0; i < failed.n; i++) {
-        if (!strcmp(failed.s[i], stmt) || mqe_fault_breaks_also(f->name, vb == MQS_V5, failed.s[i]))
+        if (!strcmp(failed.s[i], stmt) || mqe_fault_breaks_also(name, vb == MQS_V5, failed.s[i]))
           continue;
         printf("%s%s", first ? "" : ", ", failed.s[i]);
         first = false;
@@ -309,11 +486,31 @@ int mqc_cmd_mutants(int argc, char **argv) {
       if (first) printf("%s", markdown ? "none" : "-");
       first = true;
       for (size_t i = 0; i < failed.n; i++) {
-        if (!mqe_fault_breaks_also(f->name, vb == MQS_V5, failed.s[i])) continue;
+        if (!mqe_fault_breaks_also(name, vb == MQS_V5, failed.s[i]) ||
+            restated(name, vb == MQS_V5, failed.s[i]))
+          continue;
         printf("%s%s", first ? (markdown ? " | " : "  also: ") : ", ", failed.s[i]);
         first = false;
       }
       printf(markdown ? "%s |\n" : "\n", first ? " | " : "");
+      /* a restatement of the row's statement is a row of its own, caught
+       * only when the run fails it too (its collateral is the row's) */
+      for (size_t j = 0; j < mqe_fault_also_count(); j++) {
+        const mqe_fault_also *a = mqe_fault_also_at(j);
+        if (!a->restates || a->v5 != (vb == MQS_V5) || strcmp(a->fault, name)) continue;
+        bool rhit = false;
+        for (size_t i = 0; i < failed.n; i++)
+          rhit |= !strcmp(failed.s[i], a->stmt);
+        snprintf(key, sizeof key, "%s %s", mqs_version_label(vb), a->stmt);
+        set_add(&distinct, key);
+        if (rhit) set_add(&distinct_caught, key);
+        with_fault++;
+        caught += rhit;
+        n_restated++;
+        printf(markdown ? "| `%s` | %s | %s | %s | restates %s (as above) | |\n"
+                        : "%-26s %-5s %-14s %-6s restates %s\n",
+               name, mqs_version_label(vb), a->stmt, rhit ? "caught" : "MISSED", stmt);
+      }
       set_free(&failed);
       for (size_t i = 0; verbose && i < n; i++) {
         if (cases[i].version != vb || res[i].verdict == MQS_PASS || res[i].verdict == MQS_SKIP)
@@ -329,13 +526,12 @@ int mqc_cmd_mutants(int argc, char **argv) {
     for (size_t i = 0; i < n; i++)
       mqs_result_free(&res[i]);
   }
-  printf("%s%zu statements with a fault: %zu caught, %zu with collateral (%zu other statements "
-         "blamed in all; %zu more the deviations break too, --also; %zu cases in the suite); "
-         "%zu distinct statements, %zu of them caught\n",
-         markdown ? "\n" : "", with_fault, caught, collateral, blames, n_also, n, distinct.n,
+  printf("%s%zu statements with a fault (%zu of them restatements): %zu caught, %zu with "
+         "collateral (%zu other statements blamed in all; %zu more the deviations break too, "
+         "--also; %zu cases in the suite%s); %zu distinct statements, %zu of them caught\n",
+         markdown ? "\n" : "", with_fault, n_restated, caught, collateral, blames, n_also, n,
+         ws_ready ? ", run over ws:// too for the WebSocket deviations" : "", distinct.n,
          distinct_caught.n);
-  set_free(&distinct);
-  set_free(&distinct_caught);
   rc = min_caught >= 0 && (long)caught < min_caught ? 1 : 0;
   if (rc) fprintf(stderr, "mqcheck mutants: %zu caught, fewer than %ld\n", caught, min_caught);
   if (max_collateral >= 0 && (long)collateral > max_collateral) {
@@ -343,6 +539,9 @@ int mqc_cmd_mutants(int argc, char **argv) {
             max_collateral);
     rc = 1;
   }
+out_rows:
+  set_free(&distinct);
+  set_free(&distinct_caught);
 out_suite:
   mqs_target_spec_free(spec);
   free(cases);

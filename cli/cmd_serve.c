@@ -5,7 +5,7 @@
  *
  *   mqcheck serve --listen 127.0.0.1:1883 [--listen ws://127.0.0.1:8080/mqtt]
  *                 [--config FILE] [--strict] [--quiet] [--cert F --key F [--cafile F]]
- *                 [--stats MS]
+ *                 [--stats MS] [--fault NAME]
  *
  * Slow readers: a connection whose engine output reaches max_output_bytes
  * (mqe_conn_wants_input() false) is no longer read (mqn_loop_pause_read);
@@ -482,13 +482,15 @@ static void print_stats(server *S) {
 static void usage(FILE *f) {
   fprintf(f, "usage: mqcheck serve [--listen [tcp://]HOST:PORT ...] [--config FILE]\n"
              "                     [--strict] [--quiet] [--max-conns N] [--stats MS]\n"
-             "                     [--cert FILE --key FILE [--cafile FILE]]\n"
+             "                     [--cert FILE --key FILE [--cafile FILE]] [--fault NAME]\n"
              "  --listen   tcp://, mqtts://, ws://, wss:// (repeatable; TLS needs --cert/--key\n"
              "             or tls_cert/tls_key in --config)\n"
              "  --cafile   require client certificates signed by this CA on TLS listeners\n"
              "  --stats    print a STATS line every MS milliseconds\n"
              "  --strict   print every normative statement a client breaks\n"
              "  --config   'key value' lines; see docs/engine.md\n"
+             "  --fault    plant one deviation of `mqcheck mutants --list` (engine, or ws-*\n"
+             "             on the WebSocket listeners): a broken broker, for testing tests\n"
              "  without --listen: tcp://127.0.0.1:1883 (said on stderr)\n"
              "exit: 0 clean shutdown (SIGINT/SIGTERM), 1 cannot start, 2 usage\n");
 }
@@ -500,6 +502,8 @@ int mqc_cmd_serve(int argc, char **argv) {
   size_t max_conns = 20000;
   const char *cert = NULL, *key = NULL, *cafile = NULL;
   long stats_ms = 0;
+  const mqe_fault_info *efault = NULL;
+  const mqn_ws_fault_info *wsfault = NULL;
   static server S; /* large read buffer; zeroed, one per process */
   memset(&S, 0, sizeof S);
   for (int i = 1; i < argc; i++) {
@@ -523,7 +527,13 @@ int mqc_cmd_serve(int argc, char **argv) {
       stats_ms = strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc)
       max_conns = strtoul(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    else if (!strcmp(argv[i], "--fault") && i + 1 < argc) {
+      const char *f = argv[++i];
+      efault = mqe_fault_lookup(f);
+      wsfault = mqn_ws_fault_lookup(f);
+      if (!efault && !wsfault)
+        return cli_usage("serve", "unknown fault '%s' (see mqcheck mutants --list)", f);
+    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout);
       return 0;
     } else if (argv[i][0] == '-' && argv[i][1])
@@ -569,6 +579,11 @@ int mqc_cmd_serve(int argc, char **argv) {
   if (cafile) fc.tls_ca = cafile;
   cfg.on_event = on_event;
   cfg.event_ctx = &S;
+  if (efault) cfg.fault = efault->id;
+  mqn_conn_opts lopts = {.ws_fault = wsfault ? wsfault->id : MQN_WS_FAULT_NONE};
+  if (efault || wsfault)
+    fprintf(stderr, "serve: planted deviation %s (a broken broker, on purpose)\n",
+            efault ? efault->name : wsfault->name);
   /* raise the descriptor limit for thousands of connections */
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -613,7 +628,7 @@ int mqc_cmd_serve(int argc, char **argv) {
     }
     mqn_listener *l;
     errno = 0;
-    mqn_status st = mqn_listener_open(&url, tls, NULL, &l);
+    mqn_status st = mqn_listener_open(&url, tls, &lopts, &l);
     if (st != MQN_OK) {
       int e = errno; /* MQN_ERR_LISTEN: the system's reason, e.g. address in use */
       fprintf(stderr, "serve: cannot listen on %s: %s\n", u,

@@ -401,6 +401,34 @@ void mqe_conn_buffered(const mqe_conn *c, size_t *in, size_t *out) {
   if (out) *out = c->out_cap;
 }
 
+/* MQE_FAULT_REFUSED_CONNECT_ACTS_ON_REST: a retained PUBLISH that came in
+ * the same read as a refused CONNECT is stored, as if the connection had
+ * been accepted. Only whole packets of this read; the rest is ignored. */
+static void act_on_rest(mqe_engine *e, mqe_conn *c, const uint8_t *p, size_t n) {
+  size_t off = 0;
+  while (off < n) {
+    mqc_frame f;
+    mqc_error err;
+    if (mqc_frame_packet(p + off, n - off, c->ver, e->cfg.maximum_packet_size, &f, &err) != MQC_OK)
+      return;
+    mqc_packet pkt;
+    if (mqc_decode(p + off, f.total_len, c->ver, MQC_FROM_CLIENT, e->cfg.maximum_packet_size, &pkt,
+                   &err) == MQC_OK &&
+        pkt.type == MQC_PUBLISH && pkt.publish.retain) {
+      uint32_t nlev = mqe__split(e, pkt.publish.topic);
+      mqe_msg *m =
+          nlev ? mqe__msg_new(e, pkt.publish.topic, (mqc_bytes){0}, &pkt.publish.props,
+                              c->ver == MQC_V5, pkt.publish.payload, pkt.publish.qos, true, false)
+               : NULL;
+      if (m) {
+        (void)mqe__retain(e, m, nlev);
+        mqe__msg_unref(e, m);
+      }
+    }
+    off += f.total_len;
+  }
+}
+
 mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t len, uint64_t now) {
   e->now = now;
   size_t off = 0;
@@ -457,6 +485,8 @@ mqe_status mqe_conn_recv(mqe_engine *e, mqe_conn *c, const uint8_t *buf, size_t 
     }
     dispatch(e, c, buf + off, (size_t)total);
     off += (size_t)total;
+    if (c->refused && mqe__fault(e, MQE_FAULT_REFUSED_CONNECT_ACTS_ON_REST))
+      act_on_rest(e, c, buf + off, len - off);
   }
   mqe__settle(e);
   return c->state == MQE__S_CLOSING ? MQE_CLOSE : MQE_OK;

@@ -45,6 +45,7 @@ static bool has_upper(mqc_bytes id) {
 static void refuse(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *statement,
                    const char *why) {
   mqe__event(e, MQE_EV_REFUSED, c, reason, statement, why);
+  c->refused = true;
   if (mqe__fault(e, MQE_FAULT_REFUSAL_KEEPS_OPEN)) {
     (void)mqe__send_connack_refusal(e, c, reason, why);
     return;
@@ -258,8 +259,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     c->in_alias = s->kept_alias;
     s->kept_alias = NULL;
   }
-  /* the resume's sending, moved before the CONNACK: done there, it is not
-   * repeated after it (messages sent before would go again as re-sends) */
+  /* the session's traffic (in-flight re-sends, then queued messages) goes
+   * out before the CONNACK instead of after it, and only once */
   bool early = ci.session_present && mqe__fault(e, MQE_FAULT_PUBLISH_BEFORE_CONNACK);
   if (early && !mqe__fault(e, MQE_FAULT_INFLIGHT_NOT_RESENT)) mqe__resend_inflight(e, s);
   if (early) mqe__pump(e, s);
@@ -269,7 +270,14 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   if (mqe__fault(e, MQE_FAULT_SESSION_PRESENT_CLEAN) && cn->clean_start) sp = true;
   if (mqe__fault(e, MQE_FAULT_SESSION_NOT_RESUMED) && had && !cn->clean_start) sp = true;
   if (c->ver == MQC_V31) sp = false; /* 3.1 has no Session Present: the flags byte is unused */
-  if (!mqe__send_connack(e, c, sp, 0, put_connack_props, &ci)) {
+  uint8_t code = 0;
+  if (mqe__fault(e, MQE_FAULT_ACCEPTED_NONZERO_CODE)) {
+    /* a refusal's code says no Session Present (MQTT-3.2.2-4/-6): only the
+     * code is wrong, the packet stays well-formed */
+    code = c->ver == MQC_V5 ? MQC_RC_SERVER_UNAVAILABLE : 0x03;
+    sp = false;
+  }
+  if (!mqe__send_connack(e, c, sp, code, put_connack_props, &ci)) {
     mqe__fail(e, c, MQC_RC_SERVER_BUSY, NULL, "out of memory for CONNACK");
     return;
   }

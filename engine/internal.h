@@ -161,6 +161,7 @@ struct mqe_conn {
   bool detach_pending;
   bool detach_will;
   bool failing;
+  bool refused; /* its CONNECT was refused (MQE_FAULT_REFUSED_CONNECT_ACTS_ON_REST) */
   uint8_t state;
   bool connack_sent;
   bool will_cancelled; /* DISCONNECT 0x00 received */

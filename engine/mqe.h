@@ -392,6 +392,8 @@ typedef enum {
   MQE_FAULT_SHARED_MOVED_ON_DROP,
   MQE_FAULT_UNSUBSCRIBE_DROPS_INFLIGHT,
   MQE_FAULT_WILL_KEPT_AFTER_PUBLISH,
+  MQE_FAULT_REFUSED_CONNECT_ACTS_ON_REST,
+  MQE_FAULT_ACCEPTED_NONZERO_CODE,
   /* codec faults: no hook of their own (mqe__fault_codec) */
   MQE_FAULT_ACCEPT_BAD_UTF8,
   MQE_FAULT_ACCEPT_NULL_CHAR,
@@ -427,12 +429,16 @@ const mqe_fault_info *mqe_fault_lookup(const char *name);
 /* Statements a deviation breaks besides its own (the catalog states a duty
  * twice, or the deviation cannot help breaking a second one), each with its
  * reason: `mqcheck mutants` does not count their failures as collateral.
- * The table is static (engine/faults.c). */
+ * A restatement (restates) is the deviation's own duty stated again in
+ * another section: it counts as covered by the deviation, and as caught
+ * only when a run of the suite really fails it. The table is static
+ * (engine/faults.c). */
 typedef struct {
   const char *fault; /* mqe_fault_info.name */
   bool v5;           /* the 5.0 catalog (else 3.1.1) */
   const char *stmt;
   const char *why; /* one line */
+  bool restates;   /* the deviation's own duty, restated */
 } mqe_fault_also;
 size_t mqe_fault_also_count(void);
 const mqe_fault_also *mqe_fault_also_at(size_t i); /* NULL past the end */

@@ -5,7 +5,8 @@
  *
  * usage: afl_mutator_check LIB.so PATH...
  * A PATH is a file or a directory (its first 30 regular files in name order,
- * dot files skipped). An unreadable path, or no input at all, fails. */
+ * dot files skipped). An unreadable path, or an empty directory (an emptied
+ * seed corpus must not hide behind another's seeds), fails. */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <stdint.h>
@@ -21,7 +22,8 @@ static int cmp(const void *a, const void *b) {
 }
 
 /* Appends path, or the first PER_DIR files of directory path, to in[].
- * Returns -1 when path cannot be read. Strings are malloc'd. */
+ * Returns -1 when path cannot be read, -2 when the directory has no file.
+ * Strings are malloc'd. */
 static int add_inputs(const char *path, char **in, size_t *n) {
   DIR *d = opendir(path);
   if (!d) {
@@ -37,6 +39,7 @@ static int add_inputs(const char *path, char **in, size_t *n) {
   while ((e = readdir(d)) && k < 1024)
     if (e->d_name[0] != '.' && (names[k] = strdup(e->d_name))) k++;
   closedir(d);
+  if (!k) return -2;
   qsort(names, k, sizeof *names, cmp);
   for (size_t i = 0; i < k; i++) {
     size_t len = strlen(path) + strlen(names[i]) + 2;
@@ -63,11 +66,13 @@ int main(int argc, char **argv) {
   }
   static char *files[MAX_IN];
   size_t n_files = 0;
-  for (int i = 2; i < argc; i++)
-    if (add_inputs(argv[i], files, &n_files)) {
-      fprintf(stderr, "%s: cannot read\n", argv[i]);
+  for (int i = 2; i < argc; i++) {
+    int rc = add_inputs(argv[i], files, &n_files);
+    if (rc) {
+      fprintf(stderr, "%s: %s\n", argv[i], rc == -2 ? "no inputs" : "cannot read");
       return 1;
     }
+  }
   if (!n_files) {
     fprintf(stderr, "no inputs\n");
     return 1;

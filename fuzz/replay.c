@@ -3,7 +3,8 @@
  * regression input replay in the ordinary test suite (ASan+UBSan build).
  *
  * usage: replay_<target> PATH...   (directories are read one level deep)
- * exit: 0 all inputs ran; 1 an input could not be read. A failing input
+ * exit: 0 all inputs ran; 1 an input could not be read, or a PATH not marked
+ * --optional gave no input (a misspelled or emptied corpus). A failing input
  * (oracle abort, sanitizer report with abort_on_error=1, crash) prints its
  * file name from the signal handler. MQF_REPLAY_VERBOSE=1 lists every file. */
 #include <dirent.h>
@@ -85,7 +86,7 @@ static int run_dir(const char *path, size_t *count) {
     n++;
   }
   closedir(d);
-  qsort(names, n, sizeof *names, cmp);
+  if (n) qsort(names, n, sizeof *names, cmp); /* names is NULL when n is 0 */
   for (size_t i = 0; i < n; i++) {
     struct stat st;
     if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) rc |= run_file(names[i], count);
@@ -117,8 +118,15 @@ int main(int argc, char **argv) {
       optional = false;
       continue;
     }
-    optional = false;
+    size_t before = count;
     rc |= S_ISDIR(st.st_mode) ? run_dir(argv[i], &count) : run_file(argv[i], &count);
+    /* each required corpus must give inputs: another path's inputs must not
+     * hide an emptied one */
+    if (!optional && count == before) {
+      fprintf(stderr, "replay: %s: no inputs\n", argv[i]);
+      rc = 1;
+    }
+    optional = false;
   }
   /* zero inputs is a misspelled path or an emptied corpus, never a pass */
   if (!count) {

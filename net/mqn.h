@@ -152,7 +152,29 @@ typedef struct {
                                   * connect (so the window it announces stays
                                   * small: a slow reader whose peer's writes
                                   * block); 0 = the system's default */
+  unsigned ws_fault;             /* ws/wss server: one mqn_ws_fault, a planted
+                                  * deviation (mqcheck mutants); 0 = none */
 } mqn_conn_opts;
+
+/* Planted WebSocket deviations of the server side (mqcheck mutants, serve
+ * --fault): each breaks one statement of MQTT section 6 and nothing else.
+ * The transport's counterpart of the engine's mqe_fault (engine/mqe.h). */
+typedef enum {
+  MQN_WS_FAULT_NONE = 0,
+  MQN_WS_FAULT_ACCEPT_TEXT,     /* a TEXT message is read as MQTT bytes */
+  MQN_WS_FAULT_ALIGNED_PACKETS, /* a message not made of whole packets is dropped */
+  MQN_WS_FAULT_NO_SUBPROTOCOL,  /* the 101 names no subprotocol */
+  MQN_WS_FAULT__END
+} mqn_ws_fault;
+typedef struct {
+  const char *name;              /* "ws-accept-text" */
+  mqn_ws_fault id;               /* MQN_WS_FAULT_* */
+  const char *stmt_311, *stmt_5; /* the statement it breaks, per version */
+  const char *what;              /* one line */
+} mqn_ws_fault_info;
+size_t mqn_ws_fault_count(void);                                /* MQN_WS_FAULT__END - 1 */
+const mqn_ws_fault_info *mqn_ws_fault_at(size_t i);             /* static; NULL past the end */
+const mqn_ws_fault_info *mqn_ws_fault_lookup(const char *name); /* NULL: none */
 
 /* Bits of mqn_conn_want(). */
 #define MQN_WANT_READ  1u

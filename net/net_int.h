@@ -88,6 +88,10 @@ struct mqn_conn {
   uint8_t ws_msg_op;     /* opcode of the data message being received */
   bool ws_frame_data;    /* current frame is a data (not control) frame */
   bool ws_violation;     /* text frame or framing error from the peer */
+  bool ws_msg_fin;       /* the data frame being received ends its message */
+  size_t ws_msg_start;   /* MQN_WS_FAULT_ALIGNED_PACKETS: rx offset where the
+                          * message being received starts; the reader gets
+                          * only the bytes before it (whole messages) */
   mqn_status raw_status; /* set by wslay callbacks when the transport fails */
   bool eof;              /* transport reached EOF */
   char ws_req_path[MQN_PATH_MAX];

@@ -6,6 +6,9 @@
  * runs in no-buffering mode: payload chunks of binary messages are appended
  * to the bounded rx buffer as they arrive, so an MQTT packet may span any
  * number of frames/messages and one message may hold several packets.
+ *
+ * The planted deviations (mqn_ws_fault, server side only) are at the end of
+ * the table below and marked "fault:" where they act.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +17,45 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "mqc.h"
 #include "net_int.h"
 #include "ws_http.h"
+
+/* ---- planted deviations ------------------------------------------------- */
+
+static const mqn_ws_fault_info FAULTS[] = {
+    {"ws-accept-text", MQN_WS_FAULT_ACCEPT_TEXT, "MQTT-6.0.0-1", "MQTT-6.0.0-1",
+     "a TEXT data message is read as MQTT bytes instead of closing the connection"},
+    {"ws-aligned-packets", MQN_WS_FAULT_ALIGNED_PACKETS, "MQTT-6.0.0-2", "MQTT-6.0.0-2",
+     "assumes packets are aligned on WebSocket messages: a message ending inside a packet is "
+     "dropped"},
+    {"ws-no-subprotocol", MQN_WS_FAULT_NO_SUBPROTOCOL, "MQTT-6.0.0-4", "MQTT-6.0.0-4",
+     "the upgrade answer (101) selects no subprotocol instead of \"mqtt\""},
+};
+
+size_t mqn_ws_fault_count(void) {
+  return sizeof FAULTS / sizeof FAULTS[0];
+}
+
+const mqn_ws_fault_info *mqn_ws_fault_at(size_t i) {
+  return i < mqn_ws_fault_count() ? &FAULTS[i] : NULL;
+}
+
+const mqn_ws_fault_info *mqn_ws_fault_lookup(const char *name) {
+  for (size_t i = 0; name && i < mqn_ws_fault_count(); i++)
+    if (!strcmp(FAULTS[i].name, name)) return &FAULTS[i];
+  return NULL;
+}
+
+static bool fault(const mqn_conn *c, mqn_ws_fault f) {
+  return c->server && c->opts.ws_fault == (unsigned)f;
+}
+
+/* Where the bytes the reader may take end: with the aligned-packets fault,
+ * only whole messages are handed on. */
+static size_t rx_ready(const mqn_conn *c) {
+  return fault(c, MQN_WS_FAULT_ALIGNED_PACKETS) ? c->ws_msg_start : c->rx_end;
+}
 
 /* ---- wslay callbacks ---------------------------------------------------- */
 
@@ -79,8 +119,10 @@ static void cb_frame_start(wslay_event_context_ptr ctx,
   mqn_conn *c = ud;
   c->ws_frame_data = !(a->opcode & 0x8);
   if (!c->ws_frame_data) return;
+  c->ws_msg_fin = a->fin;
   if (a->opcode != WSLAY_CONTINUATION_FRAME) c->ws_msg_op = a->opcode;
-  if (c->ws_msg_op != WSLAY_BINARY_FRAME) {
+  /* fault: a TEXT message passes as if it were binary */
+  if (c->ws_msg_op != WSLAY_BINARY_FRAME && !fault(c, MQN_WS_FAULT_ACCEPT_TEXT)) {
     /* MQTT-6.0.0-1: a data frame that is not binary closes the connection. */
     c->ws_violation = true;
     wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, NULL, 0);
@@ -96,6 +138,7 @@ static void cb_frame_chunk(wslay_event_context_ptr ctx,
   if (c->rx_end + a->data_length > alloc && c->rx_start > 0) {
     memmove(c->rx, c->rx + c->rx_start, c->rx_end - c->rx_start);
     c->rx_end -= c->rx_start;
+    if (fault(c, MQN_WS_FAULT_ALIGNED_PACKETS)) c->ws_msg_start -= c->rx_start; /* never passed */
     c->rx_start = 0;
   }
   if (c->rx_end + a->data_length > alloc) {
@@ -109,6 +152,32 @@ static void cb_frame_chunk(wslay_event_context_ptr ctx,
   c->rx_end += a->data_length;
 }
 
+/* fault (aligned packets): at the end of each message, its bytes go to the
+ * reader if they are whole packets, and are dropped if the message ends
+ * inside one (a broker that parses each message as packets of its own). A
+ * message bigger than rx_cap (1 MiB here, see ws_attach) never ends: the
+ * connection stalls, which is no concern of a deviation planted for the
+ * suite. */
+static void cb_frame_end(wslay_event_context_ptr ctx, void *ud) {
+  (void)ctx;
+  mqn_conn *c = ud;
+  if (!c->ws_frame_data || !c->ws_msg_fin || !fault(c, MQN_WS_FAULT_ALIGNED_PACKETS)) return;
+  size_t off = c->ws_msg_start;
+  while (off < c->rx_end) {
+    mqc_frame fr;
+    mqc_error err;
+    mqc_status st =
+        mqc_frame_packet(c->rx + off, c->rx_end - off, MQC_VERSION_AUTO, MQC_NO_LIMIT, &fr, &err);
+    if (st == MQC_INCOMPLETE) {
+      c->rx_end = c->ws_msg_start;
+      return;
+    }
+    if (st != MQC_OK) break; /* malformed: the engine judges it */
+    off += fr.total_len;
+  }
+  c->ws_msg_start = c->rx_end;
+}
+
 static mqn_status ws_attach(mqn_conn *c) {
   struct wslay_event_callbacks cbs = {
       .recv_callback = cb_recv,
@@ -116,15 +185,19 @@ static mqn_status ws_attach(mqn_conn *c) {
       .genmask_callback = cb_genmask,
       .on_frame_recv_start_callback = cb_frame_start,
       .on_frame_recv_chunk_callback = cb_frame_chunk,
+      .on_frame_recv_end_callback = cb_frame_end,
   };
   int r = c->server ? wslay_event_context_server_init(&c->ws, &cbs, c)
                     : wslay_event_context_client_init(&c->ws, &cbs, c);
   if (r != 0) return mqn__fail(c, MQN_ERR_NOMEM, "wslay context");
   wslay_event_config_set_no_buffering(c->ws, 1);
+  /* fault (aligned packets): whole messages wait in rx, so it holds 1 MiB
+   * (the suite's largest packet is 64 KiB and some bytes) */
+  if (fault(c, MQN_WS_FAULT_ALIGNED_PACKETS) && c->rx_cap < (1u << 20)) c->rx_cap = 1u << 20;
   /* Control frames are at most 125 bytes; data frames stream through. */
   c->rx = malloc(c->rx_cap + MQN__WS_SLACK);
   if (!c->rx) return mqn__fail(c, MQN_ERR_NOMEM, "ws rx buffer");
-  c->rx_start = c->rx_end = 0;
+  c->rx_start = c->rx_end = c->ws_msg_start = 0;
   return MQN_OK;
 }
 
@@ -250,14 +323,16 @@ static mqn_status server_recv(mqn_conn *c) {
   char acc[29];
   mqn__ws_accept_for(h.key, acc);
   char resp[256];
+  /* fault: the answer selects no subprotocol */
   int n = snprintf(resp, sizeof resp,
                    "HTTP/1.1 101 Switching Protocols\r\n"
                    "Upgrade: websocket\r\n"
                    "Connection: Upgrade\r\n"
                    "Sec-WebSocket-Accept: %s\r\n"
-                   "Sec-WebSocket-Protocol: mqtt\r\n"
+                   "%s"
                    "\r\n",
-                   acc);
+                   acc,
+                   fault(c, MQN_WS_FAULT_NO_SUBPROTOCOL) ? "" : "Sec-WebSocket-Protocol: mqtt\r\n");
   assert(n > 0 && (size_t)n < sizeof resp);
   if (mqn__tx_put(c, (const uint8_t *)resp, (size_t)n) != (size_t)n)
     return mqn__fail(c, MQN_ERR_LIMIT, "tx buffer too small for the upgrade response");
@@ -326,15 +401,15 @@ bool mqn__ws_wants_write(const mqn_conn *c) {
 }
 
 mqn_status mqn__ws_read(mqn_conn *c, uint8_t *buf, size_t cap, size_t *n) {
-  if (c->rx_end == c->rx_start && wslay_event_get_read_enabled(c->ws)) {
-    c->rx_start = c->rx_end = 0;
+  if (rx_ready(c) == c->rx_start && wslay_event_get_read_enabled(c->ws)) {
+    if (c->rx_end == c->rx_start) c->rx_start = c->rx_end = c->ws_msg_start = 0;
     (void)wslay_event_recv(c->ws);
     /* Pongs and close replies that wslay queued go out now. */
     mqn_status ps = mqn__ws_pump_out(c);
-    if (ps != MQN_OK && ps != MQN_AGAIN && c->rx_end == c->rx_start) return ps;
+    if (ps != MQN_OK && ps != MQN_AGAIN && rx_ready(c) == c->rx_start) return ps;
   }
-  if (c->rx_end > c->rx_start) {
-    size_t k = c->rx_end - c->rx_start;
+  if (rx_ready(c) > c->rx_start) {
+    size_t k = rx_ready(c) - c->rx_start;
     if (k > cap) k = cap;
     memcpy(buf, c->rx + c->rx_start, k);
     c->rx_start += k;

@@ -377,7 +377,9 @@ typedef struct mqs_target mqs_target; /* one instance per running case */
 typedef struct {
   const char *kind; /* "engine", "net" */
   /* Opens client's transport to node (an index of the target spec's nodes,
-   * 0 on one broker). Returns 0, or -1 with a transport error text. */
+   * 0 on one broker). Returns 0, -1 with a transport error text, or -2 (err
+   * says why) when the WebSocket server did not select the subprotocol
+   * "mqtt": a verdict on MQTT-6.0.0-4, not a transport error. */
   int (*open)(mqs_target *t, unsigned client, unsigned node, const mqs_sink *sink, char *err,
               size_t cap);
   /* Sends bytes (borrowed). Returns 0, -1 when the connection is gone (err

@@ -118,7 +118,16 @@ static int open_client(mqs__run *r, const mqs_step *st, unsigned idx) {
                     cname(r, idx), want);
   r->node_of[idx] = (unsigned)node;
   char err[300];
-  if (r->ops->open(r->t, idx, (unsigned)node, &r->sink, err, sizeof err))
+  int rc = r->ops->open(r->t, idx, (unsigned)node, &r->sink, err, sizeof err);
+  if (rc == -2) {
+    /* the server broke MQTT-6.0.0-4, whatever the case checks: that
+     * statement fails, the case's own are not reached */
+    mqs__judged(r, st, "MQTT-6.0.0-4", true);
+    mqs__end(r, NULL, MQS_FAIL, false, "cannot connect client '%s': %s", cname(r, idx), err);
+    if (!r->res->step_line) r->res->step_line = st->line;
+    return -1;
+  }
+  if (rc)
     return mqs__end(r, st, MQS_ERROR, true, "cannot connect client '%s': %s", cname(r, idx), err);
   c->open = true;
   c->ever_opened = true;
@@ -371,6 +380,84 @@ static const char *codes_stmt(const mqs__run *r, yaml_node_t *exp, const mqc_pac
   return NULL;
 }
 
+/* Judges a SUBACK's or UNSUBACK's codes whose count and set are not what
+ * differs, only their values (5.0; otherwise the step's statements judge
+ * them). An UNSUBACK code says what became
+ * of its filter (0x11: nothing was removed), MQTT-3.11.3-2 whatever the
+ * step is about. A SUBACK check naming both MQTT-3.2.2-10 and MQTT-3.8.4-7
+ * blames the first for a refusal where a grant was due (a QoS above
+ * Maximum QoS is still accepted) and the second for another grant (the
+ * granted QoS is capped). Returns 1 when it judged the field. */
+static int codes_values(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const mqc_packet *p) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  if (r->v != MQC_V5 || !exp || exp->type != YAML_SEQUENCE_NODE ||
+      mqs__seq_size(exp) != p->suback.reasons.n)
+    return 0;
+  bool sub = p->type == MQC_SUBACK;
+  if (sub && !(mqs_step_claims(r->s, st, r->c->version, "MQTT-3.2.2-10") &&
+               mqs_step_claims(r->s, st, r->c->version, "MQTT-3.8.4-7")))
+    return 0;
+  bool refused = false, other = false;
+  for (size_t i = 0; i < mqs__seq_size(exp); i++) {
+    yaml_node_t *e = mqs__seq_at(doc, exp, i);
+    uint8_t got = p->suback.reasons.p[i];
+    if (code_ok(doc, e, got) != 0) continue; /* it matches, or cannot be judged here */
+    bool grant_due = code_ok(doc, e, 0) == 1 || code_ok(doc, e, 1) == 1 || code_ok(doc, e, 2) == 1;
+    if (sub && got >= 0x80 && grant_due)
+      refused = true;
+    else
+      other = true;
+  }
+  if (refused) mqs__judged(r, st, "MQTT-3.2.2-10", true);
+  if (other) mqs__judged(r, st, sub ? "MQTT-3.8.4-7" : "MQTT-3.11.3-2", true);
+  return refused || other; /* one field, reason_codes */
+}
+
+/* Does the scalar node n hold exactly the bytes b (no ${var} in it)? */
+static bool scalar_is(yaml_node_t *n, mqc_bytes b) {
+  if (!mqs__is_scalar(n)) return false;
+  const char *t = mqs__scalar(n);
+  return !strstr(t, "${") && strlen(t) == b.n && !memcmp(t, b.p, b.n);
+}
+
+/* A 5.0 PUBLISH whose User Properties differ from the `user_properties:`
+ * list the step expects: the same pairs in another order break the order
+ * the step checks (MQTT-3.3.2-18, a will's MQTT-3.1.3-10); pairs missing or
+ * added break their forwarding (MQTT-3.3.2-17) whatever the step is about.
+ * Returns 1 when it judged the field. */
+static int user_props_values(mqs__run *r, const mqs_step *st, yaml_node_t *exp,
+                             const mqc_packet *p) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  if (r->v != MQC_V5 || !exp || exp->type != YAML_SEQUENCE_NODE || mqs__seq_size(exp) > 32)
+    return 0;
+  const mqc_props *props = mqc_packet_props(p);
+  mqc_prop got[32];
+  size_t n = 0;
+  mqc_prop_iter it;
+  mqc_prop pr;
+  if (props) mqc_prop_iter_init(&it, props);
+  while (props && mqc_prop_next(&it, &pr))
+    if (pr.id == MQC_PROP_USER_PROPERTY) {
+      if (n == sizeof got / sizeof got[0]) return 0;
+      got[n++] = pr;
+    }
+  bool same = n == mqs__seq_size(exp);
+  uint32_t used = 0;
+  for (size_t i = 0; same && i < n; i++) {
+    yaml_node_t *pair = mqs__seq_at(doc, exp, i);
+    if (!pair || pair->type != YAML_SEQUENCE_NODE || mqs__seq_size(pair) != 2) return 0;
+    size_t j = 0;
+    while (j < n && ((used & (1u << j)) || !scalar_is(mqs__seq_at(doc, pair, 0), got[j].key) ||
+                     !scalar_is(mqs__seq_at(doc, pair, 1), got[j].value)))
+      j++;
+    same = j < n;
+    if (same) used |= 1u << j;
+  }
+  if (same) return 0;
+  mqs__judged(r, st, "MQTT-3.3.2-17", true);
+  return 1;
+}
+
 /* Judges the mapped fields of exp against a packet of its type; diff holds
  * the mismatching fields (one "      NAME  expected ..." line each). Returns
  * how many mismatches were judged this way. */
@@ -410,11 +497,23 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
         l++;
       differs |= !strncmp(l, "reason_codes ", 13);
     }
-    const char *id = differs ? codes_stmt(r, mqs__map_get(doc, exp, "reason_codes"), p) : NULL;
+    yaml_node_t *codes = mqs__map_get(doc, exp, "reason_codes");
+    const char *id = differs ? codes_stmt(r, codes, p) : NULL;
     if (id) {
       mqs__judged(r, st, id, true);
       judged++;
+    } else if (differs) {
+      judged += codes_values(r, st, codes, p);
     }
+  }
+  if (p->type == MQC_PUBLISH) {
+    bool differs = false;
+    for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+      while (*l == ' ')
+        l++;
+      differs |= !strncmp(l, "user_properties ", 16);
+    }
+    if (differs) judged += user_props_values(r, st, mqs__map_get(doc, exp, "user_properties"), p);
   }
   /* "properties  expected no NAME, received ..." (match.c) */
   static const char np[] = "expected no ";
@@ -485,6 +584,55 @@ static bool blame_step_owed(mqs__run *r, const mqs_step *st) {
   return st->n_owed[b] > 0;
 }
 
+/* Moves the queued packet at k to the head of idx's queue; the packets that
+ * were before it keep their order behind it. */
+static void take_first(mqs__client *c, size_t k) {
+  assert(k >= c->q_head && k < c->q_n);
+  mqs__rx first = c->q[k];
+  memmove(&c->q[c->q_head + 1], &c->q[c->q_head], (k - c->q_head) * sizeof first);
+  c->q[c->q_head] = first;
+}
+
+/* Where an answer of `type` is queued on idx behind other packets, waiting
+ * for it until deadline; 0 when none comes (the head is never it). */
+static size_t owed_behind(mqs__run *r, unsigned idx, mqc_type type, uint64_t deadline) {
+  mqs__client *c = &r->cl[idx];
+  if (deadline > r->case_deadline) deadline = r->case_deadline;
+  for (size_t seen = c->q_head + 1;;) {
+    for (; seen < c->q_n; seen++)
+      if (!c->q[seen].bad && c->q[seen].pkt.type == type) return seen;
+    if (!c->open || c->poisoned || now(r) >= deadline) return 0;
+    r->ops->wait(r->t, deadline, &r->sink);
+  }
+}
+
+/* A step that wanted an accepting CONNACK got a well-formed one with another
+ * code, and the server keeps the connection open as accepted (a refusal
+ * closes it; waited for up to 500 ms x --timeout-scale plus 4 round trips):
+ * that code is judged first, as the statement that an accepted CONNECT is
+ * answered with code 0 (MQTT-3.1.4-4, 5.0 MQTT-3.1.4-5), and the step's own
+ * statements are not reached. A refusal that closes is judged by the step's
+ * statements as before. True when judged (the caller ends the step). */
+static bool judge_accept_code(mqs__run *r, const mqs_step *st, unsigned idx, const mqs__rx *rx,
+                              const char *got) {
+  if (!rx || rx->bad || rx->pkt.type != MQC_CONNACK || !rx->pkt.connack.reason) return false;
+  mqs__client *c = &r->cl[idx];
+  uint64_t until = now(r) + (uint64_t)(500.0 * r->scale) + 4 * r->rtt_ms;
+  while (c->open && !c->poisoned && now(r) < until)
+    r->ops->wait(r->t, until, &r->sink);
+  if (!c->open || c->poisoned) return false;
+  const char *id = r->v == MQC_V5 ? "MQTT-3.1.4-5" : "MQTT-3.1.4-4";
+  uint8_t code = rx->pkt.connack.reason;
+  mqs__buf_printf(&r->detail, "  received:   %s; the connection stayed open as accepted (%s)\n",
+                  got, id);
+  mqs__judged(r, st, id, true);
+  mqs__end(r, st, MQS_FAIL, false,
+           "connect: '%s' got CONNACK code 0x%02x and the connection stayed open as accepted (%s)",
+           cname(r, idx), code, id);
+  r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+  return true;
+}
+
 /* Compares the next packet of idx with exp; describes a mismatch. A packet
  * of the expected type with other fields wrong is a failed check the case
  * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
@@ -502,7 +650,28 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
    * about (a delivery completed after UNSUBSCRIBE, say): `owed:` says when
    * it is not */
   if (want_type == MQC_PUBREL && exp == st->node && (st->has_rules & r->c->version)) owed = NULL;
-  if (owed && r->cl[idx].open && !r->cl[idx].poisoned &&
+  /* An owed answer behind other packets was not withheld: its statement is
+   * not blamed. A PINGRESP (whose place among the other traffic no expect
+   * is about: fences are) or the answer of a step that names no statement
+   * of its own is taken first, as the CONNACK is, and the packets before it
+   * stay queued for the steps after, which judge them; a step that names
+   * statements fails them (it wanted the answer next). */
+  bool live = r->cl[idx].open && !r->cl[idx].poisoned; /* before any wait below */
+  size_t behind = owed && live && rx && !rx->bad && rx->pkt.type != want_type
+                      ? owed_behind(r, idx, want_type, deadline)
+                      : 0;
+  if (rx) rx = &r->cl[idx].q[r->cl[idx].q_head]; /* waiting may have moved the queue */
+  if (behind &&
+      (want_type == MQC_PINGRESP || exp != st->node || !(st->has_rules & r->c->version))) {
+    mqs__tr_add(&r->tr, now(r), idx, '!',
+                "(%zu packet(s) before the %s, which came: it is taken first, they are left "
+                "for the steps after)",
+                behind - r->cl[idx].q_head, mqc_type_name(want_type));
+    take_first(&r->cl[idx], behind);
+  } else if (behind) {
+    owed = NULL; /* the step's own statements judge what came first */
+  }
+  if (owed && live &&
       (!rx || (rx->bad ? want_type == MQC_PINGRESP
                        : rx->pkt.type != want_type && want_type != MQC_PUBREL))) {
     /* the answer is owed whatever the step is about: blame the statement
@@ -599,6 +768,11 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
     }
     mqs__buf_free(&want);
     mqs__buf_free(&diff);
+    /* acceptance wanted: a connect step's CONNACK, or reason_code 0 */
+    bool want_accept = rx->pkt.type == MQC_CONNACK &&
+                       (mqs__is_scalar(want_rc) ? !strtoul(mqs__scalar(want_rc), NULL, 0)
+                                                : !want_rc && exp == st->connack);
+    if (want_accept && judge_accept_code(r, st, idx, rx, got)) return -1;
     if (rx->pkt.type != mqs__match_type(doc, exp) || (rx->pkt.type == MQC_CONNACK && rc_differs))
       return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', received %s", what,
                       mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), got);
@@ -788,9 +962,7 @@ static void connack_first(mqs__run *r, const mqs_step *st, unsigned idx, uint64_
       mqs__tr_add(&r->tr, now(r), idx, '!',
                   "(%zu packet(s) before the CONNACK: MQTT-3.2.0-1; they are judged after it)",
                   k - c->q_head);
-      mqs__rx connack = *rx;
-      memmove(&c->q[c->q_head + 1], &c->q[c->q_head], (k - c->q_head) * sizeof *rx);
-      c->q[c->q_head] = connack;
+      take_first(c, k);
       return;
     }
     if (!c->open || c->poisoned || now(r) >= deadline) return;
@@ -862,6 +1034,7 @@ static int do_connect(mqs__run *r, const mqs_step *st, bool reconnect) {
       snprintf(m, sizeof m, "connect: '%s' was not accepted (received %s)", cname(r, idx), got);
       return end_invalid(r, st, rx, m);
     }
+    if (judge_accept_code(r, st, idx, rx, got)) return -1;
     return mqs__end(r, st, MQS_FAIL, false, "connect: '%s' was not accepted (received %s)",
                     cname(r, idx), got);
   }
@@ -1304,7 +1477,7 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
   /* disconnect_packet: false - the close may follow a CONNACK, never a
    * DISCONNECT (a server sends none before a successful CONNACK) */
   bool no_disconnect = mqs__is_scalar(dp) && !strcmp(mqs__scalar(dp), "false");
-  bool got_packet = false, disconnected = false, refused = false;
+  bool got_packet = false, disconnected = false, refused = false, failure_rc = false;
   char soft[1024] = ""; /* the first thing wrong with what came before the close */
   for (;;) {
     mqs__rx *rx = mqs__next(r, idx, deadline);
@@ -1333,9 +1506,18 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
      * the server cannot know which layout the client reads. */
     mqc_packet legacy;
     mqc_error lerr;
-    if (rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0 &&
-        mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER, MQC_NO_LIMIT, &legacy, &lerr) ==
-            MQC_OK) {
+    bool layout311 = rx->bad && rx->len == 4 && rx->bytes[0] == 0x20 && rx->bytes[3] != 0;
+    mqc_status lst = layout311 ? mqc_decode(rx->bytes, rx->len, MQC_V311, MQC_FROM_SERVER,
+                                            MQC_NO_LIMIT, &legacy, &lerr)
+                               : MQC_ERR_MALFORMED;
+    if (layout311 && lst != MQC_OK && lerr.statement && !strcmp(lerr.statement, "MQTT-3.2.2-4")) {
+      /* such a refusal with Session Present 1 breaks this version's Session
+       * Present rule, not a 5.0 CONNACK's reason codes (which it is not) */
+      rx->err = lerr;
+      rx->err.statement = r->v == MQC_V5 ? "MQTT-3.2.2-6" : "MQTT-3.2.2-4";
+      rx->err.message = "Session Present set in a refusal of the 3.1.1 layout";
+    }
+    if (lst == MQC_OK) {
       rx->pkt = legacy;
       rx->bad = false;
       closing = true;
@@ -1395,6 +1577,7 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       if (!soft[0]) snprintf(soft, sizeof soft, "expect_disconnect: wrong reason code 0x%02x", rc);
     }
     got_packet = true;
+    failure_rc = rc >= 0x80;
     disconnected = rx->pkt.type == MQC_DISCONNECT;
     refused = rx->pkt.type == MQC_CONNACK;
     mqs__consume(r, idx);
@@ -1407,6 +1590,9 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
                      : r->v == MQC_V5 ? "MQTT-3.2.2-7"
                                       : "MQTT-3.2.2-5";
     mqs__judged(r, st, id, true);
+    /* 5.0 states it once more for every code of 0x80 or more (a refusing
+     * CONNACK has no other): the connection is closed, sent or not */
+    if (r->v == MQC_V5 && (refused || failure_rc)) mqs__judged(r, st, "MQTT-4.13.2-1", true);
     mqs__buf_printf(&r->detail, "  received:   %s, but the connection stayed open (%s)\n",
                     disconnected ? "the DISCONNECT" : "the refusing CONNACK", id);
     if (!r->res->message) {
@@ -1416,6 +1602,13 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
       r->res->message = strdup(m);
       r->res->step_line = st->line;
     }
+    /* the steps after this one expect the connection closed (a will that
+     * a close publishes, say): the client closes it, so they judge their
+     * own statements and not this missing close again */
+    r->ops->close(r->t, idx, true, &r->sink);
+    c->open = false;
+    mqs__tr_add(&r->tr, now(r), idx, '!',
+                "network dropped by the client (the server did not close)");
     mqs__negative(r, st);
     if (soft[0]) judge_closed(r, st, soft);
     return 0;

@@ -1,7 +1,8 @@
 /* target_net.c - an external broker over net/ (tcp, mqtts, ws, wss). Every
  * wait is an epoll wait bounded by a deadline; no fixed sleeps. Handshake
  * failures (TLS, WebSocket, refused) are transport errors, never protocol
- * verdicts. */
+ * verdicts, except the one the specification numbers: a WebSocket server
+ * that does not select the subprotocol "mqtt" (MQTT-6.0.0-4). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ static int n_open(mqs_target *t, unsigned idx, unsigned node, const mqs_sink *si
                                    (int)t->connect_ms, &c, detail, sizeof detail);
   if (s != MQN_OK) {
     snprintf(err, cap, "%s%s%s", mqn_strerror(s), detail[0] ? ": " : "", detail);
-    return -1;
+    return s == MQN_ERR_WS_SUBPROTOCOL ? -2 : -1;
   }
   if (mqn_loop_add(t->loop, c, (void *)(uintptr_t)(idx + 1)) != MQN_OK) {
     mqn_conn_free(c);

@@ -923,6 +923,123 @@ static void test_server_ws_subprotocol_refused(void **state) {
   mqn_listener_free(l);
 }
 
+/* The planted WebSocket deviations (mqn_ws_fault, for mqcheck mutants): each
+ * changes what its statement forbids and nothing else. A client of ours
+ * (frame_max bytes per message) writes each of w[0..nw) (w[0] as one TEXT
+ * message when text) to a ws listener planted with fault. */
+typedef struct {
+  mqn_status cli, srv; /* the first failure on each side, MQN_OK when none */
+  bool cli_open;
+  uint8_t got[64]; /* what the server read */
+  size_t n;
+} ws_seen;
+
+static void ws_fault_case(unsigned fault, size_t frame_max, bool text, const uint8_t *const *w,
+                          const size_t *wl, size_t nw, size_t until, ws_seen *out) {
+  memset(out, 0, sizeof *out);
+  mqn_loop *loop = NULL;
+  assert_int_equal(mqn_loop_new(0, &loop), MQN_OK);
+  mqn_url u = url_of("ws://127.0.0.1:0/mqtt");
+  mqn_conn_opts so = {.ws_fault = fault}, co = {.ws_frame_max = frame_max};
+  mqn_listener *l = NULL;
+  assert_int_equal(mqn_listener_open(&u, NULL, &so, &l), MQN_OK);
+  u = url_of("ws://127.0.0.1:%u/mqtt", mqn_listener_port(l));
+  assert_int_equal(mqn_loop_add_listener(loop, l, NULL), MQN_OK);
+  mqn_conn *c = NULL;
+  assert_int_equal(mqn_conn_dial(&u, NULL, &co, &c), MQN_OK);
+  assert_int_equal(mqn_loop_add(loop, c, NULL), MQN_OK);
+  int64_t deadline = mqn_now_ms() + T_MS;
+  while (out->n < until && !out->cli && !out->srv && mqn_now_ms() < deadline) {
+    mqn_event ev[8];
+    size_t n = 0;
+    assert_int_equal(mqn_loop_wait(loop, 100, ev, 8, &n), MQN_OK);
+    for (size_t i = 0; i < n; i++) {
+      bool srv = ev[i].listener || ev[i].conn != c;
+      if (ev[i].kind == MQN_EV_ERROR || ev[i].kind == MQN_EV_TIMEOUT) {
+        *(srv ? &out->srv : &out->cli) = ev[i].status;
+      } else if (ev[i].kind == MQN_EV_OPEN && !srv) {
+        out->cli_open = true;
+        for (size_t k = 0; k < nw; k++) {
+          size_t done = 0;
+          if (k == 0 && text) {
+            assert_int_equal(mqn_conn_ws_send_text(c, w[k], wl[k]), MQN_OK);
+            continue;
+          }
+          assert_int_equal(mqn_conn_write(c, w[k], wl[k], &done), MQN_OK);
+          assert_int_equal(done, wl[k]);
+        }
+        mqn_loop_update(loop, c);
+      } else if (ev[i].kind == MQN_EV_READABLE && srv) {
+        for (;;) {
+          size_t k = 0;
+          mqn_status st =
+              mqn_conn_read(ev[i].conn, out->got + out->n, sizeof out->got - out->n, &k);
+          if (st == MQN_AGAIN || (st == MQN_OK && out->n + k == sizeof out->got)) break;
+          if (st != MQN_OK) {
+            out->srv = st;
+            break;
+          }
+          out->n += k;
+        }
+      }
+    }
+  }
+  mqn_loop_free(loop);
+}
+
+static void test_server_ws_faults(void **state) {
+  (void)state;
+  ws_seen s;
+  static const uint8_t pingreq[] = {0xc0, 0}, publish[] = {0x30, 3, 0, 1, 't'},
+                       disconnect[] = {0xe0, 0}, both[] = {0xc0, 0, 0xe0, 0};
+  const uint8_t *ping[] = {pingreq}, *w[] = {pingreq, publish, disconnect}, *two[] = {both};
+  const size_t ping_l[] = {2}, wl[] = {2, 5, 2}, two_l[] = {4};
+  /* MQTT-6.0.0-1: a PUBLISH in a TEXT message (ASCII bytes, so valid UTF-8
+   * text) closes the connection... */
+  const uint8_t *pub[] = {publish};
+  const size_t pub_l[] = {5};
+  ws_fault_case(MQN_WS_FAULT_NONE, 0, true, pub, pub_l, 1, 5, &s);
+  ASSERT_ST(s.srv, MQN_ERR_WS_PROTOCOL, "a TEXT message");
+  assert_int_equal(s.n, 0);
+  /* ...and is read as MQTT bytes with ws-accept-text */
+  ws_fault_case(MQN_WS_FAULT_ACCEPT_TEXT, 0, true, pub, pub_l, 1, 5, &s);
+  ASSERT_ST(s.srv, MQN_OK, "a TEXT message, ws-accept-text");
+  assert_int_equal(s.n, 5);
+  assert_memory_equal(s.got, publish, 5);
+  /* MQTT-6.0.0-2: 2-byte messages; the PUBLISH between two PINGREQs spans
+   * three of them. The server reassembles it; ws-aligned-packets drops the
+   * messages that end inside it, but passes a whole packet per message, and
+   * several in one. */
+  ws_fault_case(MQN_WS_FAULT_NONE, 2, false, w, wl, 3, 9, &s);
+  ASSERT_ST(s.srv, MQN_OK, "packets across messages");
+  assert_int_equal(s.n, 9);
+  assert_memory_equal(s.got, "\xc0\x00\x30\x03\x00\x01t\xe0\x00", 9);
+  ws_fault_case(MQN_WS_FAULT_ALIGNED_PACKETS, 2, false, w, wl, 3, 4, &s);
+  ASSERT_ST(s.srv, MQN_OK, "packets across messages, ws-aligned-packets");
+  assert_int_equal(s.n, 4);
+  assert_memory_equal(s.got, "\xc0\x00\xe0\x00", 4);
+  ws_fault_case(MQN_WS_FAULT_ALIGNED_PACKETS, 0, false, two, two_l, 1, 4, &s);
+  assert_int_equal(s.n, 4);
+  /* MQTT-6.0.0-4: the 101 selects "mqtt"; with ws-no-subprotocol it selects
+   * none, and our client refuses the upgrade. */
+  ws_fault_case(MQN_WS_FAULT_NONE, 0, false, ping, ping_l, 1, 2, &s);
+  assert_true(s.cli_open);
+  ASSERT_ST(s.cli, MQN_OK, "upgrade");
+  ws_fault_case(MQN_WS_FAULT_NO_SUBPROTOCOL, 0, false, ping, ping_l, 1, 2, &s);
+  assert_false(s.cli_open);
+  ASSERT_ST(s.cli, MQN_ERR_WS_SUBPROTOCOL, "upgrade, ws-no-subprotocol");
+  /* the names and statements mutants reports */
+  assert_int_equal(mqn_ws_fault_count(), MQN_WS_FAULT__END - 1);
+  for (size_t i = 0; i < mqn_ws_fault_count(); i++) {
+    const mqn_ws_fault_info *f = mqn_ws_fault_at(i);
+    assert_int_equal(f->id, i + 1);
+    assert_ptr_equal(mqn_ws_fault_lookup(f->name), f);
+    assert_non_null(f->stmt_311), assert_non_null(f->stmt_5), assert_non_null(f->what);
+  }
+  assert_null(mqn_ws_fault_at(mqn_ws_fault_count()));
+  assert_null(mqn_ws_fault_lookup("session-present-zero"));
+}
+
 static void test_timeouts(void **state) {
   (void)state;
   /* A listener that never answers: TCP connects (backlog), TLS waits. */
@@ -1003,6 +1120,7 @@ int main(void) {
       cmocka_unit_test(test_server_ws_mqttjs),
       cmocka_unit_test(test_loop_own_client_server),
       cmocka_unit_test(test_server_ws_subprotocol_refused),
+      cmocka_unit_test(test_server_ws_faults),
       cmocka_unit_test(test_timeouts),
   };
   int fails = cmocka_run_group_tests_name("net_pure", pure, NULL, NULL);

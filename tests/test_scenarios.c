@@ -497,6 +497,12 @@ static mqs_stmt_verdict stmt_of(const mqs_result *r, const char *id) {
   return MQS_ST_SKIP;
 }
 
+static bool has_stmt(const mqs_result *r, const char *id) {
+  for (size_t i = 0; i < r->n_stmts; i++)
+    if (!strcmp(r->stmts[i].id, id)) return true;
+  return false;
+}
+
 /* A failing check fails only its statement; the case goes on after a field
  * mismatch and marks the checks it could not reach "not reached". */
 static void test_statement_verdicts(void **state) {
@@ -934,6 +940,24 @@ static void test_runner_collateral(void **state) {
   assert_int_equal(stmt_of(&r, "MQTT-3.8.4-6"), MQS_ST_PASS);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
+  /* DUP 1 on QoS 0 fails MQTT-3.3.1-2 (as the codec names it) and its
+   * restatement MQTT-4.3.1-1 */
+  const char *dup0 = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-6]\n"
+                     "steps:\n  - connect: {}\n"
+                     "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                     "[{topic_filter: t, qos: 0}]}\n"
+                     "  - expect: {type: SUBACK, packet_id: 1}\n"
+                     "  - send: {type: PUBLISH, topic: t, payload: x}\n"
+                     "  - {expect: {type: PUBLISH, qos: 0, dup: false, payload: x}, "
+                     "rules: [MQTT-3.8.4-6]}\n";
+  run_faults(dup0, MQS_V311, mqe_fault_lookup("dup-on-qos0")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.1-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.3.1-1"), MQS_ST_FAIL);
+  /* the codec rejects the packet: the check itself is not reached */
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-6"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
   /* the right SUBACK codes in another order fail the order statement */
   const char *order = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.8.4-5, MQTT-3.9.3-1]\n"
                       "steps:\n  - connect: {}\n"
@@ -962,7 +986,109 @@ static void test_runner_collateral(void **state) {
   run_faults(acks, MQS_V5, mqe_fault_lookup("no-puback")->id, &r, &sc);
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-4.3.2-4"), MQS_ST_FAIL);
+  /* 5.0 states that duty again in the PUBLISH section: blamed together */
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.4-1"), MQS_ST_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-4.9.0-1"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a PINGRESP behind an extra PUBLISH came: MQTT-3.12.4-1 holds, the
+   * PUBLISH is left for the check after it, which names what forbids it */
+  const char *late = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.3.4-9]\n"
+                     "clients: [s, p]\nsteps:\n"
+                     "  - {client: s, connect: {properties: [{receive_maximum: 1}]}}\n"
+                     "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                     "[{topic_filter: t, qos: 1}]}}\n"
+                     "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                     "  - {client: p, connect: {}}\n"
+                     "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 1, topic: t, "
+                     "payload: a}}\n"
+                     "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 2, topic: t, "
+                     "payload: b}}\n"
+                     "  - {client: s, expect: {type: PUBLISH, payload: a}}\n"
+                     "  - {client: s, send: {type: PINGREQ}}\n"
+                     "  - {client: s, expect: {type: PINGRESP}}\n"
+                     "  - {client: s, expect_none: {fence: ping}, rules: [MQTT-3.3.4-9]}\n";
+  run_faults(late, MQS_V5, mqe_fault_lookup("receive-maximum-ignored")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.4-9"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a DISCONNECT not followed by the close: the client closes, so the will
+   * a close publishes is still judged */
+  const char *open_will =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.2-8, MQTT-4.13.1-1]\n"
+      "clients: [s, w]\nsteps:\n"
+      "  - {client: s, connect: {}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+      "[{topic_filter: w, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 1}, rules: [MQTT-3.1.2-8]}\n"
+      "  - {client: w, connect: {will: {topic: w, payload: bye}}}\n"
+      "  - {client: w, send: {type: PUBLISH, qos: 1, packet_id: 1, topic: x, payload: x, "
+      "faults: {flags: 6}}}\n"
+      "  - {client: w, expect_disconnect: true, rules: [MQTT-4.13.1-1]}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: bye}, rules: [MQTT-3.1.2-8]}\n";
+  run_faults(open_will, MQS_V5, mqe_fault_lookup("disconnect-keeps-open")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.14.4-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-8"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* SUBACK codes: a refusal where a grant was due, or another grant */
+  const char *maxq = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.2.2-10, MQTT-3.8.4-7]\n"
+                     "requires: [maximum-qos]\nserver: {maximum_qos: 1}\nsteps:\n  - connect: {}\n"
+                     "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                     "[{topic_filter: a, qos: 2}, {topic_filter: b, qos: 0}]}\n"
+                     "  - {expect: {type: SUBACK, packet_id: 1, reason_codes: [1, 0]}, "
+                     "rules: [MQTT-3.2.2-10, MQTT-3.8.4-7]}\n";
+  run_faults(maxq, MQS_V5, mqe_fault_lookup("subscribe-above-max-qos-refused")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-10"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-7"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(maxq, MQS_V5, mqe_fault_lookup("granted-qos-not-capped")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-10"), MQS_ST_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-3.8.4-7"), MQS_ST_FAIL);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* UNSUBACK codes of another value (not another order) */
+  const char *unsub = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.11.3-1]\n"
+                      "steps:\n  - connect: {}\n"
+                      "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                      "[{topic_filter: a, qos: 0}]}\n"
+                      "  - expect: {type: SUBACK, packet_id: 1}\n"
+                      "  - send: {type: UNSUBSCRIBE, packet_id: 2, topic_filters: [a, b]}\n"
+                      "  - expect: {type: UNSUBACK, packet_id: 2, reason_codes: [0, 0x11]}\n";
+  run_faults(unsub, MQS_V5, mqe_fault_lookup("unsuback-always-success")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.11.3-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.11.3-1"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(unsub, MQS_V5, mqe_fault_lookup("unsuback-reversed")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.11.3-1"), MQS_ST_FAIL);
+  assert_false(has_stmt(&r, "MQTT-3.11.3-2"));
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* User Properties missing fail their forwarding, not their order */
+  const char *up = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.3.2-18]\n"
+                   "steps:\n  - connect: {}\n"
+                   "  - send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                   "[{topic_filter: t, qos: 0}]}\n"
+                   "  - expect: {type: SUBACK, packet_id: 1}\n"
+                   "  - send: {type: PUBLISH, topic: t, payload: x, properties: "
+                   "[{user_property: [a, \"1\"]}, {user_property: [b, \"2\"]}]}\n"
+                   "  - expect: {type: PUBLISH, payload: x, user_properties: [[a, \"1\"], "
+                   "[b, \"2\"]]}\n";
+  run_faults(up, MQS_V5, mqe_fault_lookup("drop-user-properties")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.2-17"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.2-18"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(up, MQS_V5, mqe_fault_lookup("user-properties-reordered")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.3.2-18"), MQS_ST_FAIL);
+  assert_false(has_stmt(&r, "MQTT-3.3.2-17"));
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 }
@@ -1003,6 +1129,8 @@ static void test_runner_attribution(void **state) {
   run_faults(twice, MQS_V5, mqe_fault_lookup("disconnect-keeps-open")->id, &r, &sc);
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.14.4-2"), MQS_ST_FAIL);
+  /* a code of 0x80 or more means closed (MQTT-4.13.2-1): the same duty */
+  assert_int_equal(stmt_of(&r, "MQTT-4.13.2-1"), MQS_ST_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.1.0-2"), MQS_ST_PASS);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
@@ -1010,6 +1138,41 @@ static void test_runner_attribution(void **state) {
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.2.2-4"), MQS_ST_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.1.3-8"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a refusal in the 3.1.1 layout (protocol level 6) with Session Present
+   * 1 in a 5.0 case: 5.0's Session Present rule, not an undefined 5.0
+   * reason code (MQTT-3.2.2-8) */
+  const char *level =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.2-2]\n"
+      "clients: [a]\nsteps:\n  - {client: a, open: true}\n"
+      "  - {client: a, send_hex: \"10 0d 00 04 4d 51 54 54 06 02 00 3c 00 01 71\"}\n"
+      "  - {client: a, expect_disconnect: {reason_code: [0x01, 0x84]}}\n";
+  run_faults(level, MQS_V5, mqe_fault_lookup("refusal-session-present")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-6"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-2"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+
+  /* a CONNACK code other than 0 where acceptance was wanted, on a connection
+   * kept open as accepted, is MQTT-3.1.4-4 first; a refusal that closes is
+   * the step's own statement's */
+  const char *upper = "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.1.3-5]\n"
+                      "steps:\n"
+                      "  - {connect: {client_id: Abc}, rules: [MQTT-3.1.3-5]}\n"
+                      "  - control: true\n";
+  run_faults(upper, MQS_V311, mqe_fault_lookup("accepted-nonzero-code")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.4-4"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.3-5"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(upper, MQS_V311, mqe_fault_lookup("client-id-uppercase-refused")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.3-5"), MQS_ST_FAIL);
+  for (size_t i = 0; i < r.n_stmts; i++)
+    assert_string_not_equal(r.stmts[i].id, "MQTT-3.1.4-4");
   mqs_result_free(&r);
   mqs_scenario_free(sc);
 

@@ -1,6 +1,7 @@
-"""Tests of the pytest plugin itself (pytester): a scenario that fails, one
-whose run errors, one filtered out, and a case the runner leaves out must
-each surface as such in pytest's result, never as a pass or a silent skip.
+"""Tests of the pytest plugin itself (pytester): a scenario that fails, a run
+that errors, a case that errors, one filtered out, and a case the runner leaves
+out must each surface as such in pytest's result, never as a pass or a silent
+skip.
 
 Run: MQCHECK=build/ci/mqcheck PYTHONPATH=python /usr/bin/python3 -m pytest -p pytester tests/python
 """
@@ -33,6 +34,19 @@ steps:
   - expect: {type: PUBLISH, topic: never}
 """
 
+# ws_frame: text needs a WebSocket target: on the engine this one case gets the
+# runner's "error" verdict while the run itself completes
+ERRORING = """format: 1
+name: t/errs
+versions: [5.0]
+rules: [MQTT-3.12.4-1]
+steps:
+  - connect: {}
+  - send: {type: PINGREQ}
+    ws_frame: text
+  - expect: {type: PINGRESP}
+"""
+
 
 @pytest.fixture
 def suite(pytester):
@@ -57,6 +71,13 @@ def test_runner_error_is_an_error(suite):
     r = run(suite, "--mq-target", "tcp://127.0.0.1:1")
     r.assert_outcomes(errors=3)
     r.stdout.fnmatch_lines(["*ERROR at setup of scenario t/never@5.0*", "mqcheck run failed (exit 2):"])
+
+
+def test_case_error_is_an_error(suite):
+    suite.makefile(".yaml", errs=ERRORING)
+    r = run(suite)
+    r.assert_outcomes(passed=2, failed=1, errors=1)
+    r.stdout.fnmatch_lines(["*ERROR at setup of scenario t/errs@5.0*", "*needs a ws:// or wss:// target*"])
 
 
 def test_filtered_out_is_deselected(suite):

@@ -4,7 +4,8 @@
 # pass: one that closes every connection (the run stops up front with one
 # error; judged case by case with --no-preflight), one that goes silent
 # after CONNACK, and one that refuses MQTT 5.0 (its 5.0 cases are skipped
-# with that reason, never passed). Also the keep-alive tolerance, and a fence
+# with that reason, never passed), and cases without a positive control fail
+# on the silent one. Also the keep-alive tolerance, and a fence
 # against a broker that delivers late.
 set -u
 mq=$1; src=$2; work=$3
@@ -49,6 +50,18 @@ start stall
 run stall
 check "stall: 0 passes ($(count "$work/stall.json" pass)), cases ran" \
   "$([ "$(count "$work/stall.json" pass)" = 0 ] && [ "$(count "$work/stall.json" fail)" -gt 200 ] && echo 1)"
+# Cases without a positive control (tests/suite/no-control: a CONNACK alone,
+# an absence check last) fail by the runner's rule alone: every suite case has
+# a control of its own, so the run above passes even without the rule.
+"$mq" run tests/suite/no-control --target "tcp://127.0.0.1:$port" --quiet \
+  --profile ci/baselines/mosquitto.profile.yaml \
+  --json "$work/no-control.json" > "$work/no-control.out" 2>&1
+nc=$(/usr/bin/python3 -c "
+import json,sys
+r=json.load(open(sys.argv[1]))['cases']
+print(len(r), sum(1 for c in r if c['verdict']=='fail' and 'no positive control' in (c['message'] or '')))" \
+  "$work/no-control.json")
+check "stall, no positive control: each of 4 cases fails for it ($nc)" "$([ "$nc" = "4 4" ] && echo 1)"
 stop
 start stall311
 run stall311
