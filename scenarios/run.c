@@ -435,6 +435,21 @@ static void render_detail(mqs__run *r) {
 
 /* `if: {VAR: VALUE}`: every variable is bound and equals its value (after
  * expansion of the value). */
+/* The first statement step st presumes that has failed so far in the case
+ * (a step claiming it failed, or it was judged failed), or NULL. */
+static const char *presumed_failed(const mqs__run *r, const mqs_step *st) {
+  unsigned vb = r->c->version, b = mqs_version_slot(vb);
+  for (size_t k = 0; k < st->n_presumes[b]; k++) {
+    const char *id = st->presumes[b][k];
+    for (size_t e = 0; e < r->n_extra; e++)
+      if (r->extra[e].fail && !strcmp(r->extra[e].id, id)) return id;
+    for (size_t i = 0; i < r->s->n_steps; i++)
+      if (r->step_state[i] == MQS__STEP_FAILED && mqs_step_claims(r->s, &r->s->steps[i], vb, id))
+        return id;
+  }
+  return NULL;
+}
+
 static bool cond_holds(mqs__run *r, yaml_node_t *cond) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
   for (yaml_node_pair_t *p = cond->data.mapping.pairs.start; p < cond->data.mapping.pairs.top;
@@ -604,6 +619,19 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
       continue;
     }
     r->step_no = i + 1;
+    const char *broke = presumed_failed(r, st);
+    if (broke) {
+      /* the rest of the case presumes a statement that already failed: it
+       * could only blame its own statements for that one */
+      r->stopped = true;
+      mqs__tr_add(&r->tr, r->ops->now(r->t), st->client, '!',
+                  "(the case ends before the step at line %u: it presumes %s, which failed)",
+                  st->line, broke);
+      mqs__buf_printf(&r->detail,
+                      "  the case ended before line %u: it presumes %s, which failed earlier\n",
+                      st->line, broke);
+      break;
+    }
     if (!r->ops->virtual_clock && r->ops->now(r->t) >= r->case_deadline) {
       mqs__end(r, st, MQS_FAIL, false, "case deadline (%llu ms) passed before this step",
                (unsigned long long)(r->case_deadline - r->t0));

@@ -239,6 +239,10 @@ static void test_load_errors(void **state) {
       {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - send: {type: "
        "PUBLISH, topic: \"${unset}\"}\n",
        6, 34, "unbound variable"},
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.12.4-1, MQTT-3.1.0-2]\nsteps:\n"
+       "  - {connect: {}, presumes: [MQTT-3.12.4-1]}\n"
+       "  - {control: true, rules: [MQTT-3.12.4-1, MQTT-3.1.0-2]}\n",
+       6, 5, "no earlier step checks"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     mqs_scenario *s = (mqs_scenario *)1;
@@ -1084,6 +1088,47 @@ static void test_runner_collateral(void **state) {
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.3.2-17"), MQS_ST_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.3.2-18"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* presumes: a check that presumes a statement which failed earlier is not
+   * reached (the case ends); it is judged when that statement held */
+  const char *multi =
+      "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.10.4-2, MQTT-3.10.4-6]\n"
+      "clients: [s, p]\nsteps:\n"
+      "  - {client: s, connect: {}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+      "[{topic_filter: a, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 2, subscriptions: "
+      "[{topic_filter: b, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 2}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 3, subscriptions: "
+      "[{topic_filter: c, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 3}}\n"
+      "  - {client: s, send: {type: UNSUBSCRIBE, packet_id: 4, topic_filters: [c]}}\n"
+      "  - {client: s, expect: {type: UNSUBACK, packet_id: 4}}\n"
+      "  - {client: p, connect: {}}\n"
+      "  - {client: p, send: {type: PUBLISH, topic: c, payload: gone}}\n"
+      "  - {client: p, send: {type: PUBLISH, topic: a, payload: sentinel}}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: sentinel}, rules: [MQTT-3.10.4-2]}\n"
+      "  - {client: s, send: {type: UNSUBSCRIBE, packet_id: 5, topic_filters: [a, b]}, "
+      "presumes: [MQTT-3.10.4-2]}\n"
+      "  - {client: s, expect: {type: UNSUBACK, packet_id: 5}}\n"
+      "  - {client: p, send: {type: PUBLISH, topic: b, payload: y}}\n"
+      "  - {client: s, expect_none: 300, rules: [MQTT-3.10.4-6]}\n"
+      "  - {client: s, control: true}\n";
+  run_faults(multi, MQS_V311, mqe_fault_lookup("unsubscribe-kept")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.10.4-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.10.4-6"), MQS_ST_NOT_REACHED);
+  /* without presumes: the UNSUBACK check found the sentinel and blamed it */
+  assert_false(has_stmt(&r, "MQTT-3.10.4-4"));
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(multi, MQS_V311, mqe_fault_lookup("unsubscribe-first-only")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.10.4-2"), MQS_ST_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-3.10.4-6"), MQS_ST_FAIL);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
   run_faults(up, MQS_V5, mqe_fault_lookup("user-properties-reordered")->id, &r, &sc);
