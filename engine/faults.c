@@ -492,6 +492,9 @@ static const mqe_fault_also also[] = {
     A("will-after-disconnect", true, "MQTT-3.1.2-10", "the Will is not deleted on DISCONNECT 0x00"),
     A("will-delay-ignored", true, "MQTT-3.1.2-8", "the Will goes out before its Will Delay passed"),
     A("will-not-kept", true, "MQTT-3.1.2-8", "a delayed Will not kept is never published"),
+    A("qos2-id-not-released", true, "MQTT-4.3.3-8",
+      "the identifier still held counts against the server's Receive Maximum, so a QoS 2 "
+      "PUBLISH within it gets DISCONNECT 0x93, not its PUBREC"),
     A("receive-maximum-ignored", true, "MQTT-4.9.0-1",
       "the send quota is not bounded by the client's Receive Maximum"),
     R("receive-maximum-ignored", true, "MQTT-4.9.0-2",

@@ -1018,6 +1018,57 @@ static void test_runner_collateral(void **state) {
   assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_PASS);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
+  /* an AUTH challenge that is not a Continue fails MQTT-4.12.0-2, and the
+   * exchange goes on to be judged */
+  const char *auth =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.12.0-5]\nrequires: [enhanced-auth]\n"
+      "server: {auth_method: {method: mqcheck-challenge, secret: s}}\nsteps:\n"
+      "  - {connect: {properties: [{authentication_method: mqcheck-challenge}]}, connack: none}\n"
+      "  - expect: {type: AUTH, reason_code: 0x18, properties: [{authentication_method: "
+      "mqcheck-challenge}, {authentication_data: \"${n}\"}]}\n"
+      "  - send: {type: AUTH, reason_code: 0x18, properties: [{authentication_method: "
+      "mqcheck-challenge}, {authentication_data: {mqcheck_challenge: {secret: s, nonce: "
+      "\"${n}\"}}}]}\n"
+      "  - expect: {type: CONNACK, reason_code: 0, properties: [{authentication_method: "
+      "mqcheck-challenge}]}\n";
+  run_faults(auth, MQS_V5, mqe_fault_lookup("auth-wrong-reason")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-5"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* an accepting CONNACK where a refusal was owed fails the step's owed:
+   * statement; the refusal's form is not reached */
+  const char *refusal =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.2.2-19, MQTT-4.12.0-1]\nsteps:\n"
+      "  - {connect: {properties: [{maximum_packet_size: 24}, {authentication_method: nope}]}, "
+      "connack: none}\n"
+      "  - {expect: {type: CONNACK, reason_code: [0x8C, 0x87], no_properties: [reason_string]}, "
+      "rules: [MQTT-3.2.2-19], owed: [MQTT-4.12.0-1]}\n"
+      "  - expect_disconnect: true\n";
+  run_faults(refusal, MQS_V5, mqe_fault_lookup("auth-unknown-method-accepted")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-19"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a topic sent by alias alone is read from the alias: deliveries are
+   * judged on what came (aliases are the checks' about them) */
+  const char *alias = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.6.0-5]\n"
+                      "clients: [s, p]\nsteps:\n  - {client: s, connect: {}}\n"
+                      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                      "[{topic_filter: t, qos: 0}]}}\n"
+                      "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                      "  - {client: p, connect: {}}\n"
+                      "  - {client: p, send: {type: PUBLISH, topic: t, payload: a}}\n"
+                      "  - {client: p, send: {type: PUBLISH, topic: t, payload: b}}\n"
+                      "  - {client: s, expect: {type: PUBLISH, topic: t, payload: a}}\n"
+                      "  - {client: s, expect: {type: PUBLISH, topic: t, payload: b}}\n";
+  run_faults(alias, MQS_V5, mqe_fault_lookup("alias-without-client-max")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-4.6.0-5"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
   /* a DISCONNECT not followed by the close: the client closes, so the will
    * a close publishes is still judged */
   const char *open_will =
