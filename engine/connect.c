@@ -174,10 +174,11 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     ci.session_present = !cn->clean_start; /* false only under CLEAN_START_KEEPS_SESSION */
     if (mqe__fault(e, MQE_FAULT_WILL_ON_RESUME))
       mqe__will_publish(e, s);
-    else if (will || !(mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION) ||
+    else if (will || !((mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION) && s->will_stale) ||
                        (mqe__fault(e, MQE_FAULT_WILL_KEPT_AFTER_PUBLISH) &&
                         s->will_timer.idx == MQE__NOT_SCHEDULED))) /* already published */
       mqe__will_drop(e, s); /* MQTT-3.1.3-9: resumed in time */
+    s->will_stale = false;  /* a will kept past a DISCONNECT is this connection's now */
     mqe__timer_clear(e, &s->expiry_timer);
   } else {
     if (e->nsessions >= e->cfg.max_sessions) {
@@ -208,7 +209,9 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
   ci.expiry = exp;
   s->expiry = exp;
   s->version = c->ver;
-  if (will && mqe__fault(e, MQE_FAULT_WILL_NOT_KEPT)) {
+  /* WILL_NOT_KEPT: the will lives with the connection, not the session, so
+   * one due only later (a Will Delay) is lost; one due at once still goes */
+  if (will && will_delay && mqe__fault(e, MQE_FAULT_WILL_NOT_KEPT)) {
     mqe__msg_unref(e, will);
     will = NULL;
   }

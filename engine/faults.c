@@ -245,7 +245,8 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(PLUS_MATCHES_PARENT, "plus-matches-parent", "MQTT-3.3.2-3", "MQTT-3.3.2-3",
       "a filter \"a/+\" also matches the topic \"a\""),
     F(WILL_NOT_KEPT, "will-not-kept", NULL, "MQTT-3.1.2-7",
-      "the Will Message of an accepted CONNECT is not kept with the session"),
+      "a will with a Will Delay Interval is not kept with the session: it is lost with the "
+      "connection (one due at once still goes)"),
     F(REAUTH_FAILURE_KEPT, "reauth-failure-kept", NULL, "MQTT-4.12.1-2",
       "a failed re-authentication leaves the connection open"),
     F(CLIENT_ID_UPPERCASE_REFUSED, "client-id-uppercase-refused", "MQTT-3.1.3-5", "MQTT-3.1.3-5",
@@ -490,7 +491,10 @@ static const mqe_fault_also also[] = {
     A("will-after-disconnect", false, "MQTT-3.1.2-10", "the Will is not removed on DISCONNECT"),
     A("will-after-disconnect", true, "MQTT-3.1.2-10", "the Will is not deleted on DISCONNECT 0x00"),
     A("will-delay-ignored", true, "MQTT-3.1.2-8", "the Will goes out before its Will Delay passed"),
-    A("will-not-kept", true, "MQTT-3.1.2-8", "a Will not kept is never published"),
+    A("will-not-kept", true, "MQTT-3.1.2-8", "a delayed Will not kept is never published"),
+    A("qos2-id-not-released", true, "MQTT-4.3.3-8",
+      "the identifier still held counts against the server's Receive Maximum, so a QoS 2 "
+      "PUBLISH within it gets DISCONNECT 0x93, not its PUBREC"),
     A("receive-maximum-ignored", true, "MQTT-4.9.0-1",
       "the send quota is not bounded by the client's Receive Maximum"),
     R("receive-maximum-ignored", true, "MQTT-4.9.0-2",

@@ -128,6 +128,9 @@ struct mqe_session {
   mqe_timer will_timer;
   mqe_msg *will; /* pending will (session state) */
   uint32_t will_delay;
+  bool will_stale; /* planted deviation WILL_KEPT_IN_SESSION only: the will
+                      outlived a DISCONNECT 0x00; a later connection of the
+                      session takes it over, the session's end drops it */
   mqe_sub *subs;
   uint32_t nsubs;
   mqe_qlist inflight; /* sent, unacknowledged, send order */

@@ -7,11 +7,16 @@ void mqe__will_drop(mqe_engine *e, mqe_session *s) {
   mqe__timer_clear(e, &s->will_timer);
   mqe__msg_unref(e, s->will);
   s->will = NULL;
+  s->will_stale = false;
 }
 
 void mqe__will_publish(mqe_engine *e, mqe_session *s) {
   mqe_msg *m = s->will;
   if (!m) return;
+  if (s->will_stale) { /* WILL_KEPT_IN_SESSION: only a later connection's loss sends it */
+    mqe__will_drop(e, s);
+    return;
+  }
   s->will = NULL;
   mqe__timer_clear(e, &s->will_timer);
   mqe__event_sess(e, MQE_EV_WILL, s, "will published");
@@ -28,7 +33,10 @@ void mqe__will_publish(mqe_engine *e, mqe_session *s) {
 void mqe__will_on_close(mqe_engine *e, mqe_session *s, bool publish) {
   if (!s->will) return;
   if (!publish || mqe__fault(e, MQE_FAULT_WILL_NOT_PUBLISHED)) { /* MQTT-3.1.2-10 */
-    if (!publish && mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION)) return;
+    if (!publish && mqe__fault(e, MQE_FAULT_WILL_KEPT_IN_SESSION)) {
+      s->will_stale = true;
+      return;
+    }
     mqe__will_drop(e, s);
     return;
   }

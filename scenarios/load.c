@@ -393,8 +393,8 @@ static int parse_repeat(loader *L, yaml_node_t *st, unsigned *count, yaml_node_t
 
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   static const char *const modifiers[] = {
-      "client",        "version",  "versions", "timeout",  "connack", "comment", "if",
-      "ignore_others", "or_close", "rules",    "ws_frame", "node",    "owed",    NULL};
+      "client",   "version", "versions", "timeout", "connack", "comment",  "if", "ignore_others",
+      "or_close", "rules",   "ws_frame", "node",    "owed",    "presumes", NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -506,6 +506,20 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
         if (!cited)
           return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
                                 out->owed[b][i], b ? "5.0" : "3.1.1");
+      }
+  }
+  if ((x = mqs__map_get(doc, st, "presumes"))) {
+    unsigned given;
+    if (parse_rules(L, x, out->presumes, out->n_presumes, NULL, &given)) return -1;
+    unsigned slots = slots_of(given & out->versions & L->s->versions);
+    for (unsigned b = 0; b < 2; b++)
+      for (size_t i = 0; (slots & (1u << b)) && i < out->n_presumes[b]; i++) {
+        bool cited = false;
+        for (size_t j = 0; j < L->s->n_rules[b] && !cited; j++)
+          cited = !strcmp(L->s->rules[b][j], out->presumes[b][i]);
+        if (!cited)
+          return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
+                                out->presumes[b][i], b ? "5.0" : "3.1.1");
       }
   }
   yaml_node_t *cl = mqs__map_get(doc, st, "client");
@@ -782,6 +796,38 @@ static int declare_control(loader *L) {
  * each must be named by a check's rules (or be the Session Present statement
  * of a connect step): a check without rules that took "the rest" would blame
  * a statement on a setup step, e.g. a SUBACK, whatever it was about. */
+/* Each statement a step presumes is checked by an earlier step of its
+ * version: a presumption nothing verified would end cases for nothing. */
+static int check_presumed(loader *L) {
+  const mqs_scenario *s = L->s;
+  for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
+    unsigned b = mqs_version_slot(vb);
+    if (!(s->versions & vb)) continue;
+    for (size_t i = 0; i < s->n_steps; i++) {
+      const mqs_step *st = &s->steps[i];
+      for (size_t k = 0; (st->versions & vb) && k < st->n_presumes[b]; k++) {
+        const char *id = st->presumes[b][k];
+        bool earlier = false;
+        for (size_t j = 0; j < i && !earlier; j++) {
+          earlier = mqs_step_claims(s, &s->steps[j], vb, id);
+          for (size_t o = 0; !earlier && (s->steps[j].versions & vb) && o < s->steps[j].n_owed[b];
+               o++)
+            earlier = !strcmp(s->steps[j].owed[b][o], id);
+        }
+        if (!earlier) {
+          L->err->line = st->line;
+          L->err->column = st->column;
+          snprintf(L->err->message, sizeof L->err->message,
+                   "presumes %s (MQTT %s), which no earlier step checks", id,
+                   mqs_version_label(vb));
+          return -1;
+        }
+      }
+    }
+  }
+  return 0;
+}
+
 static int check_coverage(loader *L) {
   const mqs_scenario *s = L->s;
   for (unsigned vb = MQS_V311; vb; vb = mqs_version_next(vb)) {
@@ -1000,6 +1046,7 @@ static int parse_root(loader *L) {
   }
   assert(at == total);
   if (declare_control(L) || check_packets(L)) return -1;
+  if (check_presumed(L)) return -1;
   return check_coverage(L);
 }
 
@@ -1076,6 +1123,9 @@ void mqs_scenario_free(mqs_scenario *s) {
       for (size_t k = 0; k < s->steps[i].n_owed[b]; k++)
         free(s->steps[i].owed[b][k]);
       free(s->steps[i].owed[b]);
+      for (size_t k = 0; k < s->steps[i].n_presumes[b]; k++)
+        free(s->steps[i].presumes[b][k]);
+      free(s->steps[i].presumes[b]);
     }
   }
   free(s->steps);

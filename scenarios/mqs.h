@@ -257,6 +257,13 @@ typedef struct {
    * will that never comes is not a will with wrong properties. */
   char **owed[2]; /* owned */
   size_t n_owed[2];
+  /* `presumes:` the statements this step and the rest of the case presume
+   * held, per version (cited by the scenario, each checked by an earlier
+   * step). When one has failed by the time the step runs, the case ends
+   * before it and the statements not yet judged are not reached: what
+   * follows cannot tell its own statements from the one that broke. */
+  char **presumes[2]; /* owned */
+  size_t n_presumes[2];
   /* EXPECT_NONE with a fence instead of a timer (docs/scenarios.md, "Fences"):
    * MQS_FENCE_PING, a PINGREQ round trip on `client`; MQS_FENCE_SENTINEL,
    * client fence_from publishes a sentinel at fence_qos on fence_topic

@@ -67,6 +67,29 @@ static bool sync_sentinel(mqs__run *r, unsigned idx, const mqc_packet *p) {
   return true;
 }
 
+/* A PUBLISH naming its topic by a Topic Alias alone (5.0) is read with the
+ * topic that alias was last given on this connection (the queue holds every
+ * packet since it opened), so the checks after it judge what was delivered,
+ * not how it was spelt: whether an alias was allowed there is the statement
+ * of the checks about aliases (`no_properties: [topic_alias]`). Returns the
+ * alias resolved, or 0. The view borrows the earlier packet's bytes, which
+ * live as long as the queue. */
+static uint32_t resolve_alias(const mqs__client *c, mqs__rx *e) {
+  mqc_prop alias, a;
+  if (e->bad || e->pkt.type != MQC_PUBLISH || e->pkt.publish.topic.n ||
+      !mqc_props_get(&e->pkt.publish.props, MQC_PROP_TOPIC_ALIAS, &alias))
+    return 0;
+  for (size_t i = c->q_n; i-- > 0;) {
+    const mqs__rx *o = &c->q[i];
+    if (!o->bad && o->pkt.type == MQC_PUBLISH && o->pkt.publish.topic.n &&
+        mqc_props_get(&o->pkt.publish.props, MQC_PROP_TOPIC_ALIAS, &a) && a.u == alias.u) {
+      e->pkt.publish.topic = o->pkt.publish.topic;
+      return alias.u;
+    }
+  }
+  return 0;
+}
+
 static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
   mqs__client *c = &r->cl[idx];
   uint64_t now = r->ops->now(r->t);
@@ -119,9 +142,13 @@ static void push_packet(mqs__run *r, unsigned idx, const uint8_t *p, size_t n) {
         e->err.message ? e->err.message : mqc_strerror(e->err.status), e->err.statement ? " " : "",
         e->err.statement ? e->err.statement : "", hex, n * 2 + 1 > sizeof hex ? "..." : "");
   } else {
+    uint32_t alias = resolve_alias(c, e);
     char line[900];
     mqs__packet_line(&e->pkt, r->v, line, sizeof line);
     mqs__tr_add(&r->tr, now, idx, '<', "%s", line);
+    if (alias)
+      mqs__tr_add(&r->tr, now, idx, '!', "(topic empty on the wire: read from Topic Alias %u)",
+                  (unsigned)alias);
   }
   c->q_n++;
 }
@@ -435,6 +462,21 @@ static void render_detail(mqs__run *r) {
 
 /* `if: {VAR: VALUE}`: every variable is bound and equals its value (after
  * expansion of the value). */
+/* The first statement step st presumes that has failed so far in the case
+ * (a step claiming it failed, or it was judged failed), or NULL. */
+static const char *presumed_failed(const mqs__run *r, const mqs_step *st) {
+  unsigned vb = r->c->version, b = mqs_version_slot(vb);
+  for (size_t k = 0; k < st->n_presumes[b]; k++) {
+    const char *id = st->presumes[b][k];
+    for (size_t e = 0; e < r->n_extra; e++)
+      if (r->extra[e].fail && !strcmp(r->extra[e].id, id)) return id;
+    for (size_t i = 0; i < r->s->n_steps; i++)
+      if (r->step_state[i] == MQS__STEP_FAILED && mqs_step_claims(r->s, &r->s->steps[i], vb, id))
+        return id;
+  }
+  return NULL;
+}
+
 static bool cond_holds(mqs__run *r, yaml_node_t *cond) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
   for (yaml_node_pair_t *p = cond->data.mapping.pairs.start; p < cond->data.mapping.pairs.top;
@@ -604,6 +646,19 @@ void mqs_run_case(const mqs_case *c, size_t index, const mqs_run_opts *o, mqs_re
       continue;
     }
     r->step_no = i + 1;
+    const char *broke = presumed_failed(r, st);
+    if (broke) {
+      /* the rest of the case presumes a statement that already failed: it
+       * could only blame its own statements for that one */
+      r->stopped = true;
+      mqs__tr_add(&r->tr, r->ops->now(r->t), st->client, '!',
+                  "(the case ends before the step at line %u: it presumes %s, which failed)",
+                  st->line, broke);
+      mqs__buf_printf(&r->detail,
+                      "  the case ended before line %u: it presumes %s, which failed earlier\n",
+                      st->line, broke);
+      break;
+    }
     if (!r->ops->virtual_clock && r->ops->now(r->t) >= r->case_deadline) {
       mqs__end(r, st, MQS_FAIL, false, "case deadline (%llu ms) passed before this step",
                (unsigned long long)(r->case_deadline - r->t0));

@@ -240,6 +240,9 @@ static const struct {
     {MQC_PUBLISH, "properties", "response_topic", {NULL}, {"MQTT-3.3.2-15"}, 0},
     {MQC_PUBLISH, "properties", "correlation_data", {NULL}, {"MQTT-3.3.2-16"}, 0},
     {MQC_PUBLISH, "properties", "user_property", {NULL}, {"MQTT-3.3.2-17"}, 0},
+    /* the server's AUTH asking for more data is a Continue (5.0): the case
+     * goes on with the exchange, whatever it checks next */
+    {MQC_AUTH, "reason_code", "0x18", {NULL}, {"MQTT-4.12.0-2"}, 0},
     /* the identifier given for an empty Client Identifier (5.0) */
     {MQC_CONNACK,
      "properties",
@@ -638,13 +641,26 @@ static bool judge_accept_code(mqs__run *r, const mqs_step *st, unsigned idx, con
  * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
  * connect step whose Session Present is judged as that statement of its own
  * (NULL: none). */
+static void connack_first(mqs__run *r, const mqs_step *st, unsigned idx, uint64_t deadline);
+
+/* Has a CONNACK been taken on idx's connection already? */
+static bool connack_taken(const mqs__client *c) {
+  for (size_t k = 0; k < c->q_head; k++)
+    if (!c->q[k].bad && c->q[k].pkt.type == MQC_CONNACK) return true;
+  return false;
+}
+
 static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t *exp,
                       uint64_t deadline, const char *what, const char *sp_id) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  mqc_type want_type = mqs__match_type(doc, exp);
+  /* a CONNACK expected after `connack: none`: packets before it are judged
+   * as in the connect step (MQTT-3.2.0-1) */
+  if (want_type == MQC_CONNACK && exp == st->node && !connack_taken(&r->cl[idx]))
+    connack_first(r, st, idx, deadline);
   mqs__rx *rx = mqs__next(r, idx, deadline);
   mqs__buf want = {0};
   mqs__match_describe(doc, exp, &r->vars, &want);
-  mqc_type want_type = mqs__match_type(doc, exp);
   const char *owed = owed_stmt(r, want_type);
   /* a PUBREL check that names statements of its own is what its case is
    * about (a delivery completed after UNSUBSCRIBE, say): `owed:` says when
@@ -773,6 +789,17 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
                        (mqs__is_scalar(want_rc) ? !strtoul(mqs__scalar(want_rc), NULL, 0)
                                                 : !want_rc && exp == st->connack);
     if (want_accept && judge_accept_code(r, st, idx, rx, got)) return -1;
+    /* an accepting CONNACK where a refusal was wanted: the step's `owed:`
+     * names what owed the refusal (an unsupported Authentication Method,
+     * say), and its own statements, about the refusal's form, are not
+     * reached */
+    if (rx->pkt.type == MQC_CONNACK && rc_differs && !want_accept && !rx->pkt.connack.reason &&
+        exp == st->node && blame_step_owed(r, st)) {
+      mqs__end(r, st, MQS_FAIL, false, "%s: expected a refusing CONNACK on '%s', received %s", what,
+               cname(r, idx), got);
+      r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+      return -1;
+    }
     if (rx->pkt.type != mqs__match_type(doc, exp) || (rx->pkt.type == MQC_CONNACK && rc_differs))
       return mqs__end(r, st, MQS_FAIL, false, "%s: expected %s on '%s', received %s", what,
                       mqc_type_name(mqs__match_type(doc, exp)), cname(r, idx), got);
@@ -1484,6 +1511,13 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
         char m[1000];
         snprintf(m, sizeof m, "expect_disconnect: received %s instead", got);
         return end_invalid(r, st, rx, m);
+      }
+      if (rx->pkt.type == MQC_CONNACK && !rx->pkt.connack.reason && blame_step_owed(r, st)) {
+        /* the refusal or close was owed by the step's `owed:` statement */
+        mqs__end(r, st, MQS_FAIL, false,
+                 "expect_disconnect: received %s instead (the connection was accepted)", got);
+        r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+        return -1;
       }
       if (rx->pkt.type == MQC_CONNACK && judge_accepted(r, st)) {
         mqs__end(r, st, MQS_FAIL, false,

@@ -239,6 +239,10 @@ static void test_load_errors(void **state) {
       {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-1.5.4-1]\nsteps:\n  - send: {type: "
        "PUBLISH, topic: \"${unset}\"}\n",
        6, 34, "unbound variable"},
+      {"format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.12.4-1, MQTT-3.1.0-2]\nsteps:\n"
+       "  - {connect: {}, presumes: [MQTT-3.12.4-1]}\n"
+       "  - {control: true, rules: [MQTT-3.12.4-1, MQTT-3.1.0-2]}\n",
+       6, 5, "no earlier step checks"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     mqs_scenario *s = (mqs_scenario *)1;
@@ -1014,6 +1018,57 @@ static void test_runner_collateral(void **state) {
   assert_int_equal(stmt_of(&r, "MQTT-3.12.4-1"), MQS_ST_PASS);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
+  /* an AUTH challenge that is not a Continue fails MQTT-4.12.0-2, and the
+   * exchange goes on to be judged */
+  const char *auth =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.12.0-5]\nrequires: [enhanced-auth]\n"
+      "server: {auth_method: {method: mqcheck-challenge, secret: s}}\nsteps:\n"
+      "  - {connect: {properties: [{authentication_method: mqcheck-challenge}]}, connack: none}\n"
+      "  - expect: {type: AUTH, reason_code: 0x18, properties: [{authentication_method: "
+      "mqcheck-challenge}, {authentication_data: \"${n}\"}]}\n"
+      "  - send: {type: AUTH, reason_code: 0x18, properties: [{authentication_method: "
+      "mqcheck-challenge}, {authentication_data: {mqcheck_challenge: {secret: s, nonce: "
+      "\"${n}\"}}}]}\n"
+      "  - expect: {type: CONNACK, reason_code: 0, properties: [{authentication_method: "
+      "mqcheck-challenge}]}\n";
+  run_faults(auth, MQS_V5, mqe_fault_lookup("auth-wrong-reason")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-5"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* an accepting CONNACK where a refusal was owed fails the step's owed:
+   * statement; the refusal's form is not reached */
+  const char *refusal =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.2.2-19, MQTT-4.12.0-1]\nsteps:\n"
+      "  - {connect: {properties: [{maximum_packet_size: 24}, {authentication_method: nope}]}, "
+      "connack: none}\n"
+      "  - {expect: {type: CONNACK, reason_code: [0x8C, 0x87], no_properties: [reason_string]}, "
+      "rules: [MQTT-3.2.2-19], owed: [MQTT-4.12.0-1]}\n"
+      "  - expect_disconnect: true\n";
+  run_faults(refusal, MQS_V5, mqe_fault_lookup("auth-unknown-method-accepted")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-19"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a topic sent by alias alone is read from the alias: deliveries are
+   * judged on what came (aliases are the checks' about them) */
+  const char *alias = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.6.0-5]\n"
+                      "clients: [s, p]\nsteps:\n  - {client: s, connect: {}}\n"
+                      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+                      "[{topic_filter: t, qos: 0}]}}\n"
+                      "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+                      "  - {client: p, connect: {}}\n"
+                      "  - {client: p, send: {type: PUBLISH, topic: t, payload: a}}\n"
+                      "  - {client: p, send: {type: PUBLISH, topic: t, payload: b}}\n"
+                      "  - {client: s, expect: {type: PUBLISH, topic: t, payload: a}}\n"
+                      "  - {client: s, expect: {type: PUBLISH, topic: t, payload: b}}\n";
+  run_faults(alias, MQS_V5, mqe_fault_lookup("alias-without-client-max")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-4.6.0-5"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
   /* a DISCONNECT not followed by the close: the client closes, so the will
    * a close publishes is still judged */
   const char *open_will =
@@ -1084,6 +1139,47 @@ static void test_runner_collateral(void **state) {
   assert_int_equal(r.verdict, MQS_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.3.2-17"), MQS_ST_FAIL);
   assert_int_equal(stmt_of(&r, "MQTT-3.3.2-18"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* presumes: a check that presumes a statement which failed earlier is not
+   * reached (the case ends); it is judged when that statement held */
+  const char *multi =
+      "format: 1\nname: x\nversions: [3.1.1]\nrules: [MQTT-3.10.4-2, MQTT-3.10.4-6]\n"
+      "clients: [s, p]\nsteps:\n"
+      "  - {client: s, connect: {}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+      "[{topic_filter: a, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 2, subscriptions: "
+      "[{topic_filter: b, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 2}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 3, subscriptions: "
+      "[{topic_filter: c, qos: 0}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 3}}\n"
+      "  - {client: s, send: {type: UNSUBSCRIBE, packet_id: 4, topic_filters: [c]}}\n"
+      "  - {client: s, expect: {type: UNSUBACK, packet_id: 4}}\n"
+      "  - {client: p, connect: {}}\n"
+      "  - {client: p, send: {type: PUBLISH, topic: c, payload: gone}}\n"
+      "  - {client: p, send: {type: PUBLISH, topic: a, payload: sentinel}}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: sentinel}, rules: [MQTT-3.10.4-2]}\n"
+      "  - {client: s, send: {type: UNSUBSCRIBE, packet_id: 5, topic_filters: [a, b]}, "
+      "presumes: [MQTT-3.10.4-2]}\n"
+      "  - {client: s, expect: {type: UNSUBACK, packet_id: 5}}\n"
+      "  - {client: p, send: {type: PUBLISH, topic: b, payload: y}}\n"
+      "  - {client: s, expect_none: 300, rules: [MQTT-3.10.4-6]}\n"
+      "  - {client: s, control: true}\n";
+  run_faults(multi, MQS_V311, mqe_fault_lookup("unsubscribe-kept")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.10.4-2"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.10.4-6"), MQS_ST_NOT_REACHED);
+  /* without presumes: the UNSUBACK check found the sentinel and blamed it */
+  assert_false(has_stmt(&r, "MQTT-3.10.4-4"));
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  run_faults(multi, MQS_V311, mqe_fault_lookup("unsubscribe-first-only")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.10.4-2"), MQS_ST_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-3.10.4-6"), MQS_ST_FAIL);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
   run_faults(up, MQS_V5, mqe_fault_lookup("user-properties-reordered")->id, &r, &sc);
