@@ -162,7 +162,7 @@ typedef struct {
 typedef enum {
   MQN_WS_FAULT_NONE = 0,
   MQN_WS_FAULT_ACCEPT_TEXT,     /* a TEXT message is read as MQTT bytes */
-  MQN_WS_FAULT_ALIGNED_PACKETS, /* a message not made of whole packets is dropped */
+  MQN_WS_FAULT_ALIGNED_PACKETS, /* a message ending inside a packet is dropped */
   MQN_WS_FAULT_NO_SUBPROTOCOL,  /* the 101 names no subprotocol */
   MQN_WS_FAULT__END
 } mqn_ws_fault;

@@ -7,8 +7,8 @@
  * to the bounded rx buffer as they arrive, so an MQTT packet may span any
  * number of frames/messages and one message may hold several packets.
  *
- * The planted deviations (mqn_ws_fault, server side only) are at the end of
- * the table below and marked "fault:" where they act.
+ * The planted deviations (mqn_ws_fault, server side only, for mqcheck
+ * mutants) are in the table below and marked "fault:" where they act.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -426,7 +426,10 @@ static void judge(mqs__run *r) {
     return;
   }
   res->verdict = MQS_FAIL;
+  if (res->message) return;
   set_message(r, NULL, msg);
+  /* the line a reader fixes: the absence check left last, else the case itself */
+  res->step_line = r->negative_line ? r->negative_line : s->line;
 }
 
 /* ---- one case ---- */
