@@ -393,8 +393,8 @@ static int parse_repeat(loader *L, yaml_node_t *st, unsigned *count, yaml_node_t
 
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   static const char *const modifiers[] = {
-      "client",   "version", "versions", "timeout", "connack", "comment",  "if", "ignore_others",
-      "or_close", "rules",   "ws_frame", "node",    "owed",    "presumes", NULL};
+      "client",   "version", "versions", "timeout", "connack", "comment",  "if",   "ignore_others",
+      "or_close", "rules",   "ws_frame", "node",    "owed",    "presumes", "peek", NULL};
   yaml_document_t *doc = &L->s->doc;
   memset(out, 0, sizeof *out);
   if (!st || st->type != YAML_MAPPING_NODE)
@@ -466,6 +466,16 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
       return mqs__load_fail(L->err, x, "or_close is true or false");
     out->or_close = !strcmp(mqs__scalar(x), "true");
   }
+  if ((x = mqs__map_get(doc, st, "peek"))) {
+    if (out->kind != MQS_STEP_EXPECT)
+      return mqs__load_fail(L->err, x, "peek belongs to expect steps");
+    if (!mqs__is_scalar(x) || (strcmp(mqs__scalar(x), "true") && strcmp(mqs__scalar(x), "false")))
+      return mqs__load_fail(L->err, x, "peek is true or false");
+    out->peek = !strcmp(mqs__scalar(x), "true");
+    if (out->peek && (out->ignore_others || out->or_close))
+      return mqs__load_fail(L->err, x,
+                            "peek leaves every packet queued: no ignore_others or or_close");
+  }
   if ((x = mqs__map_get(doc, st, "ws_frame"))) {
     if (out->kind != MQS_STEP_SEND && out->kind != MQS_STEP_SEND_HEX)
       return mqs__load_fail(L->err, x, "ws_frame belongs to send and send_hex steps");
@@ -534,6 +544,7 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
       if (i == 0) out->client = idx;
     }
     if (mqs__seq_size(cl) == 1) out->any_of = 0;
+    if (out->any_of && out->peek) return mqs__load_fail(L->err, cl, "peek waits at one client");
     goto client_done;
   }
   bool needs_client = out->kind != MQS_STEP_WAIT && out->kind != MQS_STEP_EXPECT_ALL &&
@@ -870,7 +881,12 @@ bool mqs__sp_want(yaml_document_t *doc, const mqs_step *st) {
 }
 
 const char *mqs__sp_stmt(yaml_document_t *doc, const mqs_step *st, unsigned vbit) {
-  if (!st->connack || !mqs__map_get(doc, st->connack, "session_present")) return NULL;
+  yaml_node_t *sp = st->connack ? mqs__map_get(doc, st->connack, "session_present") : NULL;
+  char name[64];
+  /* captured, not judged: a case that proves its session otherwise (a
+   * control message) branches on it */
+  if (!sp || (mqs__is_scalar(sp) && mqs_vars_is_ref(mqs__scalar(sp), sp->data.scalar.length, name)))
+    return NULL;
   yaml_node_t *rc = mqs__map_get(doc, st->connack, "reason_code");
   bool refused = mqs__is_scalar(rc) && strtoul(mqs__scalar(rc), NULL, 0) != 0;
   yaml_node_t *cs = st->node ? mqs__map_get(doc, st->node, "clean_start") : NULL;

@@ -231,6 +231,8 @@ typedef struct {
   uint32_t any_of;    /* EXPECT: `client: [a, b]`, bit per client index
                          (0 = just `client`); the packet arrives at one of them */
   bool ignore_others; /* EXPECT: packets that do not match are skipped */
+  bool peek;          /* EXPECT: the packet may come before or after others,
+                         and every packet stays queued for the next steps */
   bool or_close;      /* EXPECT: the server closing the connection instead
                          also satisfies it (for "answer or close" rules) */
   bool ws_text;       /* SEND/SEND_HEX `ws_frame: text`: one WebSocket TEXT

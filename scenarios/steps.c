@@ -917,6 +917,54 @@ static int expect_flex(mqs__run *r, const mqs_step *st) {
   return -1;
 }
 
+/* expect with `peek`: a packet matching the fields arrives at the client,
+ * before or after others, and every packet stays queued for the next
+ * steps. A case proves with it what its checks rely on (the session came
+ * back, the queued message is there) without fixing the order in which
+ * those checks then read the packets. When none comes on an open
+ * connection, the step's `owed:` statements fail, as in expect. */
+static int expect_peek(mqs__run *r, const mqs_step *st) {
+  yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
+  unsigned idx = st->client;
+  mqs__client *c = &r->cl[idx];
+  uint64_t deadline = step_deadline(r, st);
+  uint64_t lim = deadline < r->case_deadline ? deadline : r->case_deadline;
+  for (;;) {
+    /* from the head each time: the queue may have moved while waiting */
+    for (size_t k = c->q_head; k < c->q_n; k++) {
+      mqs__rx *rx = &c->q[k];
+      if (rx->bad) {
+        /* a packet the codec rejects fails its own statement, as in expect */
+        char got[900], m[1000];
+        describe_rx(r, rx, got, sizeof got);
+        snprintf(m, sizeof m, "expect (peek): the server sent %s to '%s'", got, cname(r, idx));
+        return end_invalid(r, st, rx, m);
+      }
+      if (mqs__match(doc, st->node, &rx->pkt, r->v, &r->vars, NULL) == 0) {
+        mqs__positive(r);
+        return 0;
+      }
+    }
+    if (!c->open || c->poisoned || now(r) >= lim) break;
+    r->ops->wait(r->t, lim, &r->sink);
+  }
+  mqs__buf want = {0};
+  char why[300];
+  mqs__match_describe(doc, st->node, &r->vars, &want);
+  why_nothing(r, idx, why, sizeof why);
+  mqs__buf_printf(&r->detail, "  expected:   %s on '%s' (peek: among %zu queued packet(s))\n",
+                  want.p ? want.p : "", cname(r, idx), c->q_n - c->q_head);
+  mqs__buf_free(&want);
+  if (c->transport_error)
+    return mqs__end(r, st, MQS_ERROR, true, "expect: transport error: %s", c->close_msg);
+  bool owed_by_step = c->open && !c->poisoned && blame_step_owed(r, st);
+  mqs__end(r, st, MQS_FAIL, false, "expect (peek): no matching %s among %zu packet(s) on '%s'%s%s",
+           mqc_type_name(mqs__match_type(doc, st->node)), c->q_n - c->q_head, cname(r, idx),
+           c->open ? "" : ": ", c->open ? "" : why);
+  if (owed_by_step) r->step_state[r->cur] = MQS__STEP_NOT_RUN;
+  return -1;
+}
+
 /* Packets the server sent before its CONNACK break MQTT-3.2.0-1 (AUTH aside),
  * not what the connect step or the checks after it are about: waits for the
  * CONNACK, judges that statement and puts the CONNACK first, so the packets
@@ -1819,6 +1867,7 @@ int mqs__step(mqs__run *r, const mqs_step *st) {
   case MQS_STEP_SEND_HEX:
     return do_send_hex(r, st);
   case MQS_STEP_EXPECT:
+    if (st->peek) return expect_peek(r, st);
     if (st->any_of || st->ignore_others || st->or_close) return expect_flex(r, st);
     return expect_one(r, st, idx, st->node, step_deadline(r, st), "expect", NULL);
   case MQS_STEP_EXPECT_ALL:

@@ -1214,6 +1214,80 @@ static void test_runner_collateral(void **state) {
  * CONNACK fails MQTT-3.2.0-2 and the case goes on; a field judged as its own
  * statement blames the one the step names, unless one of its list already
  * failed in the case. */
+/* A resumed session is proved before what a case is about: a peek finds a
+ * packet behind others and leaves them all queued, its owed statement is
+ * the only one a lost session fails, and a captured Session Present picks
+ * that statement without being judged itself. */
+static void test_runner_session_controls(void **state) {
+  (void)state;
+  mqs_result r;
+  mqs_scenario *sc;
+  const char *text =
+      "format: 1\nname: x\nversions: [5.0]\n"
+      "rules: [MQTT-3.1.2-5, MQTT-3.1.2-23, MQTT-4.5.0-1, MQTT-4.6.0-6]\n"
+      "clients: [s, p]\nsteps:\n"
+      "  - {client: s, connect: {clean_start: false, properties: "
+      "[{session_expiry_interval: 300}]}}\n"
+      "  - {client: s, send: {type: SUBSCRIBE, packet_id: 1, subscriptions: "
+      "[{topic_filter: t, qos: 1}]}}\n"
+      "  - {client: s, expect: {type: SUBACK, packet_id: 1}}\n"
+      "  - {client: s, disconnect: true}\n"
+      "  - {client: p, connect: {}}\n"
+      "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 1, topic: t, payload: q}}\n"
+      "  - {client: p, expect: {type: PUBACK, packet_id: 1}}\n"
+      "  - {client: s, reconnect: {properties: [{session_expiry_interval: 300}]}, "
+      "connack: {session_present: \"${sp}\"}}\n"
+      "  - {client: p, send: {type: PUBLISH, qos: 1, packet_id: 2, topic: t, payload: live}}\n"
+      "  - {client: p, expect: {type: PUBACK, packet_id: 2}}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: live}, peek: true, if: {sp: 1}, "
+      "rules: [MQTT-3.1.2-5], owed: [MQTT-3.1.2-5]}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: live}, peek: true, if: {sp: 0}, "
+      "rules: [MQTT-3.1.2-23], owed: [MQTT-3.1.2-23]}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: q}, peek: true, "
+      "rules: [MQTT-4.5.0-1], owed: [MQTT-4.5.0-1]}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: q}, rules: [MQTT-4.6.0-6]}\n"
+      "  - {client: s, expect: {type: PUBLISH, payload: live}, rules: [MQTT-4.6.0-6]}\n";
+  /* conformant: the peeks consume nothing, so the queued message is still
+   * first and the live one after it */
+  run_keep(text, MQS_V5, &r, &sc);
+  assert_int_equal(r.verdict, MQS_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-4.6.0-6"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* Session Present 1, the session not resumed: MQTT-3.1.2-5 alone */
+  run_faults(text, MQS_V5, mqe_fault_lookup("session-not-resumed")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-5"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.5.0-1"), MQS_ST_NOT_REACHED);
+  assert_int_equal(stmt_of(&r, "MQTT-4.6.0-6"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* Session Present 0, the session dropped at the disconnect: MQTT-3.1.2-23
+   * alone, and Session Present (captured) is not judged */
+  run_faults(text, MQS_V5, mqe_fault_lookup("session-ends-on-disconnect")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-23"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-5"), MQS_ST_NOT_REACHED); /* its branch was off */
+  assert_false(has_stmt(&r, "MQTT-3.2.2-3"));
+  assert_int_equal(stmt_of(&r, "MQTT-4.6.0-6"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* the subscription kept, the queue lost: the queue's statement alone */
+  run_faults(text, MQS_V5, mqe_fault_lookup("offline-not-queued")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.1.2-5"), MQS_ST_PASS);
+  assert_int_equal(stmt_of(&r, "MQTT-4.5.0-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.6.0-6"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* peek belongs to expect */
+  mqs_load_error e;
+  const char *bad = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.1.2-5]\nsteps:\n"
+                    "  - {connect: {}, peek: true}\n";
+  assert_int_not_equal(mqs_scenario_load_text("mem.yaml", bad, strlen(bad), &sc, &e), 0);
+  assert_non_null(strstr(e.message, "peek"));
+}
+
 static void test_runner_attribution(void **state) {
   (void)state;
   mqs_result r;
@@ -1393,6 +1467,7 @@ int main(void) {
       cmocka_unit_test(test_field_and_close_statements),
       cmocka_unit_test(test_runner_attribution),
       cmocka_unit_test(test_runner_collateral),
+      cmocka_unit_test(test_runner_session_controls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
