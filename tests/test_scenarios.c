@@ -1052,6 +1052,26 @@ static void test_runner_collateral(void **state) {
   assert_int_equal(stmt_of(&r, "MQTT-3.2.2-19"), MQS_ST_NOT_REACHED);
   mqs_result_free(&r);
   mqs_scenario_free(sc);
+  /* the same in expect_disconnect: the close's own statement not reached */
+  const char *closed =
+      "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-3.14.0-1, MQTT-4.12.0-1]\n"
+      "steps:\n  - {connect: {properties: [{authentication_method: nope}]}, "
+      "connack: none}\n"
+      "  - {expect_disconnect: {disconnect_packet: false}, rules: [MQTT-3.14.0-1], "
+      "owed: [MQTT-4.12.0-1]}\n";
+  run_faults(closed, MQS_V5, mqe_fault_lookup("auth-unknown-method-accepted")->id, &r, &sc);
+  assert_int_equal(r.verdict, MQS_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-4.12.0-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.14.0-1"), MQS_ST_NOT_REACHED);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
+  /* a CONNACK expected after `connack: none` behind a DISCONNECT: that is
+   * MQTT-3.2.0-1 (the deviation's also), and the CONNACK's form still holds */
+  run_faults(refusal, MQS_V5, mqe_fault_lookup("disconnect-before-connack")->id, &r, &sc);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.0-1"), MQS_ST_FAIL);
+  assert_int_equal(stmt_of(&r, "MQTT-3.2.2-19"), MQS_ST_PASS);
+  mqs_result_free(&r);
+  mqs_scenario_free(sc);
   /* a topic sent by alias alone is read from the alias: deliveries are
    * judged on what came (aliases are the checks' about them) */
   const char *alias = "format: 1\nname: x\nversions: [5.0]\nrules: [MQTT-4.6.0-5]\n"
