@@ -70,6 +70,10 @@ void mqe__on_auth(mqe_engine *e, mqe_conn *c, const mqc_packet *p) {
     c->reauth = false;
     return;
   }
+  if (r == MQE_AUTH_FAIL && connecting && mqe__fault(e, MQE_FAULT_REFUSAL_KEEPS_OPEN)) {
+    (void)mqe__send_connack_refusal(e, c, MQC_RC_NOT_AUTHORIZED, "authentication failed");
+    return;
+  }
   if (r == MQE_AUTH_FAIL) {
     /* MQTT-4.12.0-4 / MQTT-4.12.1-2 */
     mqe__event(e, connecting ? MQE_EV_REFUSED : MQE_EV_CLOSED, c, MQC_RC_NOT_AUTHORIZED, NULL,

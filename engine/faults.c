@@ -467,6 +467,8 @@ static const mqe_fault_also also[] = {
       "QoS 0 delivery goes out with DUP 0: MQTT-3.3.1-2 again"),
     R("refusal-keeps-open", true, "MQTT-4.13.2-1",
       "a CONNACK code of 0x80 or more means the connection is closed: MQTT-3.2.2-7 again"),
+    R("refusal-keeps-open", true, "MQTT-4.12.0-4",
+      "the close owed after rejecting authentication with a CONNACK: MQTT-3.2.2-7 again"),
     R("disconnect-keeps-open", true, "MQTT-4.13.2-1",
       "a DISCONNECT code of 0x80 or more means the connection is closed: MQTT-3.14.4-2 again"),
     A("no-suback", true, "MQTT-3.3.4-10", "no SUBACK ever is none while the send quota is used up"),

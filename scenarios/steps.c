@@ -1627,6 +1627,11 @@ static int do_expect_disconnect(mqs__run *r, const mqs_step *st) {
     /* 5.0 states it once more for every code of 0x80 or more (a refusing
      * CONNACK has no other): the connection is closed, sent or not */
     if (r->v == MQC_V5 && (refused || failure_rc)) mqs__judged(r, st, "MQTT-4.13.2-1", true);
+    /* a refused authentication owes that close too (MQTT-4.12.0-4), where
+     * the step names it */
+    if (r->v == MQC_V5 && refused && cites(r, "MQTT-4.12.0-4") &&
+        mqs_step_claims(r->s, st, r->c->version, "MQTT-4.12.0-4"))
+      mqs__judged(r, st, "MQTT-4.12.0-4", true);
     mqs__buf_printf(&r->detail, "  received:   %s, but the connection stayed open (%s)\n",
                     disconnected ? "the DISCONNECT" : "the refusing CONNACK", id);
     if (!r->res->message) {
