@@ -186,8 +186,10 @@ static int check_also(bool print, bool markdown) {
     if (!own || !strcmp(own, a->stmt) || !known || !a->why || !a->why[0]) {
       fprintf(stderr,
               "mqcheck mutants: engine/faults.c: '%s' %s %s is not a deviation's other "
-              "statement in the catalog\n",
-              a->fault, a->v5 ? "5.0" : "3.1.1", a->stmt);
+              "statement in the catalog%s\n",
+              a->fault, a->v5 ? "5.0" : "3.1.1", a->stmt,
+              st && a->restates ? " (a restatement must bind the server and be wire-testable)"
+                                : "");
       rc = 2;
     }
     if (print)

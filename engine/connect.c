@@ -53,6 +53,16 @@ static void refuse(mqe_engine *e, mqe_conn *c, uint8_t reason, const char *state
   mqe__fail(e, c, reason, statement, why);
 }
 
+/* MQE_FAULT_SESSION_KEYED_BY_PREFIX: a disconnected session whose Client
+ * Identifier differs from id only in its last character (sessions keyed on
+ * all but the last character). */
+static mqe_session *offline_by_prefix(mqe_engine *e, mqc_bytes id) {
+  for (uint32_t b = 0; b < e->nbuckets; b++)
+    for (mqe_session *s = e->buckets[b]; s; s = s->hnext)
+      if (!s->conn && s->id_len == id.n && !memcmp(s->client_id, id.p, id.n - 1)) return s;
+  return NULL;
+}
+
 typedef struct {
   bool session_present;
   bool expiry_capped;
@@ -163,6 +173,8 @@ static void accept_connect(mqe_engine *e, mqe_conn *c, const mqc_connect *cn,
     mqe__flush_detach(e);
     s = mqe__session_find(e, id); /* it may have ended with its connection */
   }
+  if (!s && !cn->clean_start && id.n && mqe__fault(e, MQE_FAULT_SESSION_KEYED_BY_PREFIX))
+    s = offline_by_prefix(e, id);
   bool had = s != NULL;
   if (s && (cn->clean_start ? !mqe__fault(e, MQE_FAULT_CLEAN_START_KEEPS_SESSION)
                             : mqe__fault(e, MQE_FAULT_SESSION_NOT_RESUMED))) {

@@ -349,6 +349,12 @@ static const mqe_fault_info table[MQE_FAULT__END] = {
     F(ACCEPTED_NONZERO_CODE, "accepted-nonzero-code", "MQTT-3.1.4-4", "MQTT-3.1.4-5",
       "an accepted CONNECT is answered with the code of Server unavailable (0x03, 5.0 0x88), "
       "the session and connection kept as accepted"),
+    F(SESSION_KEYED_BY_PREFIX, "session-keyed-by-prefix", "MQTT-3.1.3-2", "MQTT-3.1.3-2",
+      "a Clean Start 0 CONNECT with no session of its own resumes a disconnected session whose "
+      "Client Identifier differs only in its last character"),
+    F(STATE_LOST_WHILE_SILENT, "state-lost-while-silent", "MQTT-4.1.0-2", "MQTT-4.1.0-1",
+      "a connected session whose client (Keep Alive 0) has been silent for a minute loses its "
+      "subscriptions (the connection stays up)"),
     C(ACCEPT_BAD_UTF8, "accept-bad-utf8", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "MQTT-1.5.3-1",
       "MQTT-1.5.4-1", "ill-formed UTF-8 in a string is ignored, not a reason to close"),
     C(ACCEPT_NULL_CHAR, "accept-null-char", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "MQTT-1.5.3-2",
@@ -521,10 +527,13 @@ static const mqe_fault_also also[] = {
       "the unacknowledged PUBREL is dropped for a PUBLISH, not kept until PUBCOMP"),
     A("live-queue-reversed", true, "MQTT-4.6.0-6",
       "the reversed queue reverses non-shared subscriptions too, whose topics are all ordered"),
-    A("accept-bad-utf8", false, "MQTT-3.3.2-1", "the Topic Name's UTF-8 rule, 1.5.3 again"),
-    A("accept-bad-utf8", true, "MQTT-3.3.2-1", "the Topic Name's UTF-8 rule, 1.5.4 again"),
+    R("accept-bad-utf8", false, "MQTT-3.3.2-1", "the Topic Name's UTF-8 rule, 1.5.3 again"),
+    R("accept-bad-utf8", true, "MQTT-3.3.2-1", "the Topic Name's UTF-8 rule, 1.5.4 again"),
     R("accept-null-char", false, "MQTT-4.7.3-2", "no U+0000 in topics: 1.5.3-2 again"),
     R("accept-null-char", true, "MQTT-4.7.3-2", "no U+0000 in topics: 1.5.4-2 again"),
+    R("state-lost-while-silent", false, "MQTT-4.1.0-1",
+      "while its connection is up the session exists (MQTT-4.1.0-2), so its state is kept: "
+      "one duty there"),
     A("accept-qos3", false, "MQTT-4.8.0-1", "a protocol violation does not close the connection"),
     A("accept-qos3", true, "MQTT-4.13.1-1", "a malformed packet does not close the connection"),
     R("accept-wildcard-topic", false, "MQTT-4.7.1-1", "no wildcards in a Topic Name, again"),
