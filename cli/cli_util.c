@@ -248,3 +248,23 @@ int cli_profile_load(const char *path, mqs_profile *prof, const char **username,
   if (!tls->insecure) tls->insecure = prof->insecure;
   return 0;
 }
+
+size_t cli_client_only_citations(const mqs_suite *suite,
+                                 const mqspec_catalog cat[MQSPEC_NVERSIONS]) {
+  size_t bad = 0;
+  for (size_t i = 0; i < suite->n; i++) {
+    const mqs_scenario *s = suite->s[i];
+    for (unsigned b = 0; b < MQSPEC_NVERSIONS; b++)
+      for (size_t r = 0; (s->versions & mqs_slot_versions(b)) && r < s->n_rules[b]; r++) {
+        const mqspec_stmt *st = mqspec_find(&cat[b], s->rules[b][r]);
+        if (!st || st->binds != MQSPEC_CLIENT) continue;
+        fprintf(stderr,
+                "%s:%u:1: error: %s binds only the client in MQTT %s (%s): a broker cannot "
+                "break it; cite the server statement this case judges, such as its close on "
+                "the violation (docs/scenarios.md, \"Citing statements\")\n",
+                s->path, s->rule_lines[b][r], st->id, b ? "5.0" : "3.1.1", st->summary);
+        bad++;
+      }
+  }
+  return bad;
+}

@@ -9,6 +9,7 @@
 #include "mqc.h"
 #include "mqr.h"
 #include "mqs.h"
+#include "mqspec.h"
 
 /* Parses hex digits (whitespace, ':' and '-' between bytes and '#' comments
  * to the end of a line are ignored) into
@@ -62,5 +63,15 @@ int cli_profile_load(const char *path, mqs_profile *prof, const char **username,
  * be written. Returns 0, or -1 when some file could not be written. */
 int cli_write_reports(const char *cmd, const mqr_run *run, const char *dir, const char *junit,
                       const char *json, const char *html);
+
+/* Every scenario file is a server case (clients are judged by client-check
+ * from clientcheck/'s own table), so a statement that binds only the client
+ * is one the broker under test cannot break: a failure would blame the broker
+ * for the client's duty. Prints an error for each such citation of suite at
+ * the line of its ID, as "mqcheck CMD" would ("FILE:LINE:1: error: ..."), and
+ * returns their count. cat holds both versions' catalogs (borrowed); IDs it
+ * lacks are left to the unknown-ID check. */
+size_t cli_client_only_citations(const mqs_suite *suite,
+                                 const mqspec_catalog cat[MQSPEC_NVERSIONS]);
 
 #endif

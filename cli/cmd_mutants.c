@@ -538,6 +538,7 @@ int mqc_cmd_mutants(int argc, char **argv) {
          ws_ready ? ", run over ws:// too for the WebSocket deviations" : "", distinct.n,
          distinct_caught.n);
   rc = min_caught >= 0 && (long)caught < min_caught ? 1 : 0;
+  fflush(stdout); /* the table first: a gate's message after it, not inside it */
   if (rc) fprintf(stderr, "mqcheck mutants: %zu caught, fewer than %ld\n", caught, min_caught);
   if (max_collateral >= 0 && (long)collateral > max_collateral) {
     fprintf(stderr, "mqcheck mutants: %zu rows with collateral, more than %ld\n", collateral,

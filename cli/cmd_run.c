@@ -186,9 +186,10 @@ static void rerun_flips(const mqs_case *cases, const mqr_case *first, size_t n,
   }
 }
 
-/* A statement ID not in the built-in catalog is an error at its own line:
- * a run must not pass a case whose statement does not exist. */
-static int unknown_ids(const mqs_suite *suite) {
+/* A statement ID not in the built-in catalog, or one that binds only the
+ * client, is an error at its own line: a run must not pass a case whose
+ * statement does not exist, nor fail a broker on a client's duty. */
+static int bad_citations(const mqs_suite *suite) {
   mqspec_catalog cat[2];
   char err[200];
   memset(cat, 0, sizeof cat);
@@ -208,6 +209,7 @@ static int unknown_ids(const mqs_suite *suite) {
           bad++;
         }
   }
+  if (!bad) bad += cli_client_only_citations(suite, cat);
   mqspec_free(&cat[0]);
   mqspec_free(&cat[1]);
   return bad ? -1 : 0;
@@ -394,7 +396,7 @@ int mqc_cmd_run(int argc, char **argv) {
     mqs_suite_free(&suite);
     goto out_spec;
   }
-  if (unknown_ids(&suite)) {
+  if (bad_citations(&suite)) {
     mqs_suite_free(&suite);
     goto out_spec;
   }
