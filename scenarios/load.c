@@ -391,6 +391,27 @@ static int parse_repeat(loader *L, yaml_node_t *st, unsigned *count, yaml_node_t
   return 1;
 }
 
+/* A step's statement list (rules:, owed:, presumes:) at x: parsed into
+ * ids/nids, and each ID one the scenario cites, so reports and the matrix
+ * agree with the scenario's own list. *applies: the versions (bits) the
+ * list is given for, among the step's and the scenario's. */
+static int parse_cited(loader *L, const mqs_step *out, yaml_node_t *x, char **ids[2],
+                       size_t nids[2], unsigned *applies) {
+  unsigned given;
+  if (parse_rules(L, x, ids, nids, NULL, &given)) return -1;
+  *applies = given & out->versions & L->s->versions;
+  for (unsigned b = 0; b < 2; b++)
+    for (size_t i = 0; (slots_of(*applies) & (1u << b)) && i < nids[b]; i++) {
+      bool cited = false;
+      for (size_t j = 0; j < L->s->n_rules[b] && !cited; j++)
+        cited = !strcmp(L->s->rules[b][j], ids[b][i]);
+      if (!cited)
+        return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
+                              ids[b][i], b ? "5.0" : "3.1.1");
+    }
+  return 0;
+}
+
 static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   static const char *const modifiers[] = {
       "client",   "version", "versions", "timeout", "connack", "comment",  "if",   "ignore_others",
@@ -486,51 +507,18 @@ static int parse_step(loader *L, yaml_node_t *st, mqs_step *out) {
   if ((x = mqs__map_get(doc, st, "rules"))) {
     if (!mqs_step_is_check(out) && out->kind != MQS_STEP_CONNECT && out->kind != MQS_STEP_RECONNECT)
       return mqs__load_fail(L->err, x, "rules belong to check steps (expect..., connect, control)");
-    unsigned given;
-    if (parse_rules(L, x, out->rules, out->n_rules, NULL, &given)) return -1;
-    out->has_rules = given & out->versions & L->s->versions;
-    /* a check names statements the scenario cites, so reports and the
-     * matrix agree with the scenario's own list */
-    for (unsigned b = 0; b < 2; b++)
-      for (size_t i = 0; (slots_of(out->has_rules) & (1u << b)) && i < out->n_rules[b]; i++) {
-        bool cited = false;
-        for (size_t j = 0; j < L->s->n_rules[b] && !cited; j++)
-          cited = !strcmp(L->s->rules[b][j], out->rules[b][i]);
-        if (!cited)
-          return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
-                                out->rules[b][i], b ? "5.0" : "3.1.1");
-      }
+    if (parse_cited(L, out, x, out->rules, out->n_rules, &out->has_rules)) return -1;
   }
   if ((x = mqs__map_get(doc, st, "owed"))) {
     if (out->kind != MQS_STEP_EXPECT && out->kind != MQS_STEP_EXPECT_ALL &&
         out->kind != MQS_STEP_EXPECT_DISCONNECT)
       return mqs__load_fail(L->err, x, "owed belongs to expect, expect_all and expect_disconnect");
-    unsigned given;
-    if (parse_rules(L, x, out->owed, out->n_owed, NULL, &given)) return -1;
-    unsigned slots = slots_of(given & out->versions & L->s->versions);
-    for (unsigned b = 0; b < 2; b++)
-      for (size_t i = 0; (slots & (1u << b)) && i < out->n_owed[b]; i++) {
-        bool cited = false;
-        for (size_t j = 0; j < L->s->n_rules[b] && !cited; j++)
-          cited = !strcmp(L->s->rules[b][j], out->owed[b][i]);
-        if (!cited)
-          return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
-                                out->owed[b][i], b ? "5.0" : "3.1.1");
-      }
+    unsigned applies;
+    if (parse_cited(L, out, x, out->owed, out->n_owed, &applies)) return -1;
   }
   if ((x = mqs__map_get(doc, st, "presumes"))) {
-    unsigned given;
-    if (parse_rules(L, x, out->presumes, out->n_presumes, NULL, &given)) return -1;
-    unsigned slots = slots_of(given & out->versions & L->s->versions);
-    for (unsigned b = 0; b < 2; b++)
-      for (size_t i = 0; (slots & (1u << b)) && i < out->n_presumes[b]; i++) {
-        bool cited = false;
-        for (size_t j = 0; j < L->s->n_rules[b] && !cited; j++)
-          cited = !strcmp(L->s->rules[b][j], out->presumes[b][i]);
-        if (!cited)
-          return mqs__load_fail(L->err, x, "%s is not among the scenario's rules for MQTT %s",
-                                out->presumes[b][i], b ? "5.0" : "3.1.1");
-      }
+    unsigned applies;
+    if (parse_cited(L, out, x, out->presumes, out->n_presumes, &applies)) return -1;
   }
   yaml_node_t *cl = mqs__map_get(doc, st, "client");
   if (cl && cl->type == YAML_SEQUENCE_NODE) {

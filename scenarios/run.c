@@ -463,8 +463,6 @@ static void render_detail(mqs__run *r) {
   r->res->detail = mqs__buf_take(&out);
 }
 
-/* `if: {VAR: VALUE}`: every variable is bound and equals its value (after
- * expansion of the value). */
 /* The first statement step st presumes that has failed so far in the case
  * (a step claiming it failed, or it was judged failed), or NULL. */
 static const char *presumed_failed(const mqs__run *r, const mqs_step *st) {
@@ -480,6 +478,8 @@ static const char *presumed_failed(const mqs__run *r, const mqs_step *st) {
   return NULL;
 }
 
+/* `if: {VAR: VALUE}`: every variable is bound and equals its value (after
+ * expansion of the value). */
 static bool cond_holds(mqs__run *r, yaml_node_t *cond) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
   for (yaml_node_pair_t *p = cond->data.mapping.pairs.start; p < cond->data.mapping.pairs.top;

@@ -461,6 +461,18 @@ static int user_props_values(mqs__run *r, const mqs_step *st, yaml_node_t *exp,
   return 1;
 }
 
+/* Does diff (one "      NAME  expected ..." line per mismatching field)
+ * have a line for field? */
+static bool diff_names(const char *diff, const char *field) {
+  size_t fl = strlen(field);
+  for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+    while (*l == ' ')
+      l++;
+    if (!strncmp(l, field, fl) && l[fl] == ' ') return true;
+  }
+  return false;
+}
+
 /* Judges the mapped fields of exp against a packet of its type; diff holds
  * the mismatching fields (one "      NAME  expected ..." line each). Returns
  * how many mismatches were judged this way. */
@@ -494,12 +506,7 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
     judged += bad;
   }
   if (p->type == MQC_SUBACK || p->type == MQC_UNSUBACK) {
-    bool differs = false;
-    for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
-      while (*l == ' ')
-        l++;
-      differs |= !strncmp(l, "reason_codes ", 13);
-    }
+    bool differs = diff_names(diff, "reason_codes");
     yaml_node_t *codes = mqs__map_get(doc, exp, "reason_codes");
     const char *id = differs ? codes_stmt(r, codes, p) : NULL;
     if (id) {
@@ -510,13 +517,8 @@ static int judge_fields(mqs__run *r, const mqs_step *st, yaml_node_t *exp, const
     }
   }
   if (p->type == MQC_PUBLISH) {
-    bool differs = false;
-    for (const char *l = diff; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
-      while (*l == ' ')
-        l++;
-      differs |= !strncmp(l, "user_properties ", 16);
-    }
-    if (differs) judged += user_props_values(r, st, mqs__map_get(doc, exp, "user_properties"), p);
+    if (diff_names(diff, "user_properties"))
+      judged += user_props_values(r, st, mqs__map_get(doc, exp, "user_properties"), p);
   }
   /* "properties  expected no NAME, received ..." (match.c) */
   static const char np[] = "expected no ";
@@ -636,11 +638,6 @@ static bool judge_accept_code(mqs__run *r, const mqs_step *st, unsigned idx, con
   return true;
 }
 
-/* Compares the next packet of idx with exp; describes a mismatch. A packet
- * of the expected type with other fields wrong is a failed check the case
- * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
- * connect step whose Session Present is judged as that statement of its own
- * (NULL: none). */
 static void connack_first(mqs__run *r, const mqs_step *st, unsigned idx, uint64_t deadline);
 
 /* Has a CONNACK been taken on idx's connection already? */
@@ -650,6 +647,11 @@ static bool connack_taken(const mqs__client *c) {
   return false;
 }
 
+/* Compares the next packet of idx with exp; describes a mismatch. A packet
+ * of the expected type with other fields wrong is a failed check the case
+ * goes on from; anything else ends it. sp_id: exp is the CONNACK of a
+ * connect step whose Session Present is judged as that statement of its own
+ * (NULL: none). */
 static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t *exp,
                       uint64_t deadline, const char *what, const char *sp_id) {
   yaml_document_t *doc = (yaml_document_t *)&r->s->doc;
@@ -776,12 +778,7 @@ static int expect_one(mqs__run *r, const mqs_step *st, unsigned idx, yaml_node_t
                     want.p ? want.p : "", cname(r, idx), got, diff.p ? diff.p : "");
     /* a CONNACK with another reason code leaves the connection accepted where
      * a refusal was expected (or the reverse): the next steps cannot go on */
-    bool rc_differs = false;
-    for (const char *l = diff.p; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
-      while (*l == ' ')
-        l++;
-      rc_differs |= !strncmp(l, "reason_code ", 12);
-    }
+    bool rc_differs = diff_names(diff.p, "reason_code");
     mqs__buf_free(&want);
     mqs__buf_free(&diff);
     /* acceptance wanted: a connect step's CONNACK, or reason_code 0 */
