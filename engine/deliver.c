@@ -256,7 +256,8 @@ mqe_route_result mqe__route(mqe_engine *e, mqe_msg *m, uint32_t nlev, mqe_conn *
     mqe_sub *sub = e->hits[i].sub;
     mqe_session *s = sub->sess;
     if (skip_no_local(e, m, sub)) continue;
-    if (s->conn && !s->conn->keep_alive && mqe__fault(e, MQE_FAULT_STATE_LOST_WHILE_SILENT) &&
+    /* the planted deviation's compare first: this loop runs per delivery */
+    if (mqe__fault(e, MQE_FAULT_STATE_LOST_WHILE_SILENT) && s->conn && !s->conn->keep_alive &&
         e->now - s->conn->last_rx >= 60000u)
       continue; /* its subscriptions are gone while the connection is up */
     if (s->mark != e->gen) {
